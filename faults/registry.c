@@ -1,0 +1,36 @@
+/* registry.c -- the one table of fault kinds and target kinds.
+ * Adding a kind: one file in faults/, one extern and one line in the table here. */
+#include <string.h>
+#include "fault.h"
+
+/* fault kinds */
+extern const struct fault_ops fault_exec;
+/* @@fault-externs@@ (keep this marker: add `extern const struct fault_ops ...;` lines above) */
+
+const struct fault_ops *const fault_kinds[] = {
+    &fault_exec,
+    /* @@fault-table@@ (keep this marker: add `&fault_...,` lines above) */
+    NULL,
+};
+
+/* target kinds */
+/* @@target-externs@@ (keep this marker) */
+
+const struct target_ops *const target_kinds[] = {
+    /* @@target-table@@ (keep this marker) */
+    NULL,
+};
+
+const struct fault_ops *fault_find(const char *name)
+{
+    for (size_t i = 0; fault_kinds[i]; i++)
+        if (strcmp(fault_kinds[i]->name, name) == 0) return fault_kinds[i];
+    return NULL;
+}
+
+const struct target_ops *target_find(const char *name)
+{
+    for (size_t i = 0; target_kinds[i]; i++)
+        if (strcmp(target_kinds[i]->name, name) == 0) return target_kinds[i];
+    return NULL;
+}

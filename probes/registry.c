@@ -1,0 +1,24 @@
+/* registry.c -- the one table of probe kinds.
+ * Adding a kind: one file in probes/, one extern and one line in the table here. */
+#include <string.h>
+#include "probe.h"
+
+extern const struct probe_ops probe_http;
+extern const struct probe_ops probe_exec;
+extern const struct probe_ops probe_recovery;
+/* @@probe-externs@@ (keep this marker: add `extern const struct probe_ops ...;` lines above) */
+
+const struct probe_ops *const probe_kinds[] = {
+    &probe_http,
+    &probe_exec,
+    &probe_recovery,
+    /* @@probe-table@@ (keep this marker: add `&probe_...,` lines above) */
+    NULL,
+};
+
+const struct probe_ops *probe_find(const char *name)
+{
+    for (size_t i = 0; probe_kinds[i]; i++)
+        if (strcmp(probe_kinds[i]->name, name) == 0) return probe_kinds[i];
+    return NULL;
+}

@@ -1,0 +1,61 @@
+/* harness.h -- a tiny test harness: TEST() registers, each test runs forked with a timeout.
+ *
+ *   TEST(parse_duration) { ASSERT_EQ_INT(fl_parse_ms("2s"), 2000); }
+ *   TEST_T(slow_thing, 60) { ... }            -- 60 s timeout instead of the default 30 s
+ *
+ * Assertions print both sides and end the test (the forked child) with a failure.
+ * SKIP("why") ends it as skipped. Integration tests ask for services with th_pg_dsn(),
+ * th_redis_port(), th_docker_host(): those skip (or fail when FL_REQUIRE_SERVICES=1) when
+ * tests/run.sh did not start the service.
+ */
+#ifndef FL_HARNESS_H
+#define FL_HARNESS_H
+
+#include <stdio.h>
+#include <string.h>
+#include <math.h>
+
+typedef void (*th_fn)(void);
+void th_register(const char *name, const char *file, th_fn fn, int timeout_s);
+void th_fail(const char *file, int line, const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
+void th_skip(const char *why) __attribute__((noreturn));
+
+#define TEST_T(name, timeout_s)                                                \
+    static void test_##name(void);                                           \
+    __attribute__((constructor)) static void th_reg_##name(void) {           \
+        th_register(#name, __FILE__, test_##name, timeout_s);                \
+    }                                                                        \
+    static void test_##name(void)
+#define TEST(name) TEST_T(name, 30)
+
+#define ASSERT(c) do { if (!(c)) th_fail(__FILE__, __LINE__, "assertion failed: %s", #c); } while (0)
+#define ASSERT_MSG(c, ...) do { if (!(c)) th_fail(__FILE__, __LINE__, __VA_ARGS__); } while (0)
+#define ASSERT_EQ_INT(a, b) do { long long _a = (long long)(a), _b = (long long)(b);     \
+    if (_a != _b) th_fail(__FILE__, __LINE__, "%s == %s: got %lld, expected %lld", #a, #b, _a, _b); } while (0)
+#define ASSERT_EQ_STR(a, b) do { const char *_a = (a), *_b = (b);                        \
+    if (!_a || !_b || strcmp(_a, _b) != 0)                                               \
+        th_fail(__FILE__, __LINE__, "%s == %s:\n     got: \"%s\"\n  expect: \"%s\"", #a, #b, \
+                _a ? _a : "(null)", _b ? _b : "(null)"); } while (0)
+#define ASSERT_CONTAINS(hay, needle) do { const char *_h = (hay), *_n = (needle);         \
+    if (!_h || !strstr(_h, _n))                                                          \
+        th_fail(__FILE__, __LINE__, "%s contains \"%s\": got \"%s\"", #hay, _n, _h ? _h : "(null)"); } while (0)
+#define ASSERT_NEAR(a, b, tol) do { double _a = (a), _b = (b), _t = (tol);               \
+    if (!(fabs(_a - _b) <= _t))                                                          \
+        th_fail(__FILE__, __LINE__, "%s ~= %s: got %g, expected %g +- %g", #a, #b, _a, _b, _t); } while (0)
+#define SKIP(why) th_skip(why)
+
+/* Services started by tests/run.sh (environment), or skip. */
+const char *th_pg_dsn(void);      /* FL_TEST_PG_DSN, e.g. "host=127.0.0.1 port=55432 dbname=postgres user=postgres" */
+int th_pg_port(void);
+int th_redis_port(void);          /* FL_TEST_REDIS_PORT */
+const char *th_docker_host(void); /* FL_TEST_DOCKER_HOST, e.g. unix:///var/run/docker.sock */
+const char *th_faultline(void);   /* path of the built faultline binary (FL_BIN) */
+const char *th_build_dir(void);   /* FL_BUILD, default "build" */
+/* A fresh temporary directory for this test (removed by the runner afterwards). */
+const char *th_tmpdir(void);
+/* Run a shell command; returns its exit status (or -1); output captured into out (may be NULL). */
+int th_sh(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A free loopback TCP port. */
+int th_free_port(void);
+
+#endif

@@ -1,0 +1,34 @@
+/* testsrv.h -- a real HTTP server (libmicrohttpd, thread per connection) on loopback for
+ * tests, that can be told to slow down and to fail.
+ *
+ *   struct testsrv *s = testsrv_start(0);   -- any free port; NULL on failure
+ *   int port = testsrv_port(s);
+ *   testsrv_stop(s);
+ *
+ * Routes (any method unless noted):
+ *   /ok                  200 "ok"
+ *   /delay?ms=N          sleeps N ms, then 200 "ok"
+ *   /status?code=N       answers N
+ *   /json                200 {"status":"ok","n":42,"nested":{"name":"faultline"}}
+ *   POST /login          form username=&password= ; 200 {"access_token":"tok-<n>","token_type":"bearer"}
+ *                        when password == "secret", else 401
+ *   /auth                200 when "Authorization: Bearer tok-<n>" names a live token, else 401
+ *   /expire              forgets every token (the next /auth answers 401)
+ *   /echo                200 with "METHOD PATH\n" + headers "Name: value\n" + "\n" + body
+ * Global knobs (all routes): a delay added before answering, and a forced status.
+ */
+#ifndef FL_TESTSRV_H
+#define FL_TESTSRV_H
+
+#include <stdint.h>
+
+struct testsrv;
+struct testsrv *testsrv_start(int port);
+int testsrv_port(const struct testsrv *s);
+void testsrv_set_delay_ms(struct testsrv *s, int ms);
+void testsrv_set_status(struct testsrv *s, int status);   /* 0 = answer normally */
+uint64_t testsrv_hits(struct testsrv *s, const char *path); /* requests seen on that path */
+uint64_t testsrv_logins(struct testsrv *s);
+void testsrv_stop(struct testsrv *s);
+
+#endif
