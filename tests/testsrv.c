@@ -1,6 +1,8 @@
 /* testsrv.c -- a real HTTP server for tests (libmicrohttpd), with knobs to slow down and fail. */
 #include "testsrv.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdio.h>
