@@ -5,18 +5,22 @@
 
 /* fault kinds */
 extern const struct fault_ops fault_exec;
+extern const struct fault_ops fault_docker_stop, fault_docker_kill, fault_docker_pause, fault_docker_restart, fault_docker_exec;
 /* @@fault-externs@@ (keep this marker: add `extern const struct fault_ops ...;` lines above) */
 
 const struct fault_ops *const fault_kinds[] = {
     &fault_exec,
+    &fault_docker_stop, &fault_docker_kill, &fault_docker_pause, &fault_docker_restart, &fault_docker_exec,
     /* @@fault-table@@ (keep this marker: add `&fault_...,` lines above) */
     NULL,
 };
 
 /* target kinds */
+extern const struct target_ops target_docker;
 /* @@target-externs@@ (keep this marker) */
 
 const struct target_ops *const target_kinds[] = {
+    &target_docker,
     /* @@target-table@@ (keep this marker) */
     NULL,
 };

@@ -6,12 +6,14 @@
 extern const struct probe_ops probe_http;
 extern const struct probe_ops probe_exec;
 extern const struct probe_ops probe_recovery;
+extern const struct probe_ops probe_container;
 /* @@probe-externs@@ (keep this marker: add `extern const struct probe_ops ...;` lines above) */
 
 const struct probe_ops *const probe_kinds[] = {
     &probe_http,
     &probe_exec,
     &probe_recovery,
+    &probe_container,
     /* @@probe-table@@ (keep this marker: add `&probe_...,` lines above) */
     NULL,
 };

@@ -1,0 +1,789 @@
+/* docker.c -- the `docker` target kind (container, labels, compose selectors + pick) and the
+ * docker.stop / kill / pause / restart / exec fault kinds, over docker_api.c.
+ *
+ * Each inject records, per container, the state it found (running / paused / exited ...) and
+ * what it did; revert restores exactly that state: a container that was already stopped is
+ * not started, one that was already paused stays paused, and a started container with a
+ * healthcheck is waited for until healthy (healthy_within:). The same record, as JSON, is
+ * the journal entry `faultline rollback` reverts from (revert_saved).
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "docker_api.h"
+#include "fault.h"
+#include "plan.h"
+
+/* ---- the target ------------------------------------------------------------------------------ */
+
+static const struct param_spec docker_target_params[] = {
+    { "container", PT_STR, 0, "container name or id" },
+    { "labels", PT_MAP, 0, "containers carrying every label of this map ({app: web, tier: db})" },
+    { "label", PT_STRLIST, 0, "containers carrying this label: \"key=value\" or \"key\" (or a list)" },
+    { "compose", PT_MAP, 0, "containers of a compose project and/or service ({project: P, service: S})" },
+    { "host", PT_STR, 0, "engine address: unix:///path or tcp://host:port (default $DOCKER_HOST, "
+                         "else unix:///var/run/docker.sock)" },
+    { 0 },
+};
+
+static const struct param_spec compose_params[] = {
+    { "project", PT_STR, 0, "com.docker.compose.project label" },
+    { "service", PT_STR, 0, "com.docker.compose.service label" },
+    { 0 },
+};
+
+static void add_label(struct docker_target *dt, char *label)
+{
+    dt->labels = fl_realloc(dt->labels, (dt->nlabels + 1) * sizeof *dt->labels);
+    dt->labels[dt->nlabels++] = label;
+}
+
+static void dt_free(struct docker_target *dt)
+{
+    if (!dt) return;
+    if (dt->client_ready) docker_client_release(&dt->client);
+    for (size_t i = 0; i < dt->nlabels; i++) free(dt->labels[i]);
+    free(dt->labels);
+    param_strv_free(dt->ids);
+    param_strv_free(dt->names);
+    free(dt->host);
+    free(dt->container);
+    free(dt->summary);
+    free(dt);
+}
+
+static int target_parse(struct plan *p, struct target *t, const struct node *spec, struct diag *d)
+{
+    (void)p;
+    struct docker_target *dt = fl_calloc(1, sizeof *dt);
+    int bad = 0;
+    const char *host = param_str(spec, "host", NULL);
+    if (host) dt->host = fl_strdup(host);
+    const char *container = param_str(spec, "container", NULL);
+    if (container) {
+        if (!*container) diag_add(d, node_get(spec, "container"), "docker target: empty container name"), bad++;
+        dt->container = fl_strdup(container);
+    }
+    const struct node *labels = node_get(spec, "labels");
+    for (size_t i = 0; labels && labels->type == NODE_MAP && i < labels->n; i++) {
+        const struct node *v = labels->items[i];
+        if (v->type != NODE_SCALAR) {
+            diag_add(d, v, "docker target: label '%s' must have a scalar value", labels->keys[i]->str);
+            bad++;
+            continue;
+        }
+        add_label(dt, fl_asprintf("%s=%s", labels->keys[i]->str, v->str));
+    }
+    char **one = param_strv(spec, "label");
+    for (size_t i = 0; one && one[i]; i++) {
+        if (!one[i][0] || one[i][0] == '=') {
+            diag_add(d, node_get(spec, "label"), "docker target: label '%s' needs a key (\"key=value\" or \"key\")",
+                     one[i]);
+            bad++;
+            continue;
+        }
+        add_label(dt, fl_strdup(one[i]));
+    }
+    param_strv_free(one);
+    const struct node *compose = node_get(spec, "compose");
+    if (compose) {
+        if (params_check(compose, compose_params, NULL, "docker target 'compose'", d) > 0) bad++;
+        const char *proj = param_str(compose, "project", NULL), *svc = param_str(compose, "service", NULL);
+        if (!proj && !svc) {
+            diag_add(d, compose, "docker target: compose needs project:, service: or both");
+            bad++;
+        }
+        if (proj) add_label(dt, fl_asprintf("com.docker.compose.project=%s", proj));
+        if (svc) add_label(dt, fl_asprintf("com.docker.compose.service=%s", svc));
+    }
+    if (dt->container && dt->nlabels) {
+        diag_add(d, spec, "docker target: give either container: or a label selector (labels:, label:, compose:), not both");
+        bad++;
+    } else if (!dt->container && !dt->nlabels && !bad) {
+        diag_add(d, spec, "docker target: needs container:, labels:, label: or compose:");
+        bad++;
+    }
+    if (bad) {
+        dt_free(dt);
+        return -1;
+    }
+    struct buf s;
+    buf_init(&s, 4096);
+    if (dt->container) buf_addf(&s, "container '%s'", dt->container);
+    else {
+        buf_adds(&s, "containers with label ");
+        for (size_t i = 0; i < dt->nlabels; i++) buf_addf(&s, "%s%s", i ? ", " : "", dt->labels[i]);
+    }
+    dt->summary = buf_detach(&s);
+    t->cfg = dt;
+    return 0;
+}
+
+uint64_t docker_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void docker_pick(size_t n, size_t k, uint64_t seed, size_t *order)
+{
+    size_t *idx = fl_malloc((n ? n : 1) * sizeof *idx);
+    for (size_t i = 0; i < n; i++) idx[i] = i;
+    uint64_t s = seed;
+    if (k > n) k = n;
+    for (size_t i = 0; i < k; i++) { /* partial Fisher-Yates */
+        size_t j = i + (size_t)(docker_splitmix64(&s) % (uint64_t)(n - i));
+        size_t tmp = idx[i];
+        idx[i] = idx[j];
+        idx[j] = tmp;
+    }
+    memcpy(order, idx, k * sizeof *order);
+    qsort(order, k, sizeof *order, cmp_size);
+    free(idx);
+}
+
+struct cand {
+    char *id;
+    char *name;
+    json_t *json;   /* list entry or inspect reply (labels) */
+};
+
+static int cmp_cand(const void *a, const void *b)
+{
+    return strcmp(((const struct cand *)a)->id, ((const struct cand *)b)->id);
+}
+
+int docker_target_resolve(const struct target *t, struct docker_client *c, uint64_t run_seed,
+                          const char *require_label, char ***ids_out, char ***names_out, size_t *n_out, char *err)
+{
+    const struct docker_target *dt = t->cfg;
+    char e[FL_ERR_LEN];
+    struct cand *cs = NULL;
+    size_t n = 0;
+    int ret = -1;
+    if (dt->container) {
+        struct docker_cstate st;
+        json_t *j = NULL;
+        if (docker_inspect(c, dt->container, &st, &j, e) < 0) {
+            fl_err(err, "cannot resolve target '%s': %s", t->name, e);
+            return -1;
+        }
+        cs = fl_calloc(1, sizeof *cs);
+        cs[0] = (struct cand){ fl_strdup(st.id), fl_strdup(st.name), j };
+        n = 1;
+    } else {
+        json_t *arr = NULL;
+        if (docker_list(c, dt->labels, dt->nlabels, &arr, e) < 0) {
+            fl_err(err, "cannot resolve target '%s': %s", t->name, e);
+            return -1;
+        }
+        cs = fl_calloc(json_array_size(arr) + 1, sizeof *cs);
+        size_t i;
+        json_t *it;
+        json_array_foreach(arr, i, it) {
+            const char *id = json_string_value(json_object_get(it, "Id"));
+            if (!id) continue;
+            const char *name = json_string_value(json_array_get(json_object_get(it, "Names"), 0));
+            if (name && name[0] == '/') name++;
+            cs[n++] = (struct cand){ fl_strdup(id), fl_strdup(name ? name : id), json_incref(it) };
+        }
+        json_decref(arr);
+        if (n == 0) {
+            fl_err(err, "target '%s': no container matches %s (docker at '%s')", t->name, dt->summary,
+                   docker_where(c));
+            goto out;
+        }
+    }
+    qsort(cs, n, sizeof *cs, cmp_cand);
+
+    size_t k = n;
+    size_t *order = fl_malloc(n * sizeof *order);
+    if (t->has_pick) {
+        if (t->pick_count > 0) k = (size_t)t->pick_count;
+        else {
+            double want = t->pick_percent * (double)n;
+            k = (size_t)want;
+            if ((double)k < want) k++;
+            if (k == 0) k = 1;
+        }
+        if (k > n) k = n;
+        docker_pick(n, k, t->pick_seed_set ? t->pick_seed : run_seed, order);
+    } else {
+        for (size_t i = 0; i < n; i++) order[i] = i;
+    }
+    if (require_label && *require_label) {
+        for (size_t i = 0; i < k; i++) {
+            if (!docker_has_label(cs[order[i]].json, require_label)) {
+                fl_err(err, "target '%s': container '%s' lacks the label '%s' the plan requires (require_label); "
+                            "refusing to touch it", t->name, cs[order[i]].name, require_label);
+                free(order);
+                goto out;
+            }
+        }
+    }
+    char **ids = fl_calloc(k + 1, sizeof *ids), **names = fl_calloc(k + 1, sizeof *names);
+    for (size_t i = 0; i < k; i++) {
+        ids[i] = fl_strdup(cs[order[i]].id);
+        names[i] = fl_strdup(cs[order[i]].name);
+    }
+    free(order);
+    *ids_out = ids;
+    *names_out = names;
+    *n_out = k;
+    ret = 0;
+out:
+    for (size_t i = 0; i < n; i++) {
+        free(cs[i].id);
+        free(cs[i].name);
+        json_decref(cs[i].json);
+    }
+    free(cs);
+    return ret;
+}
+
+static int dt_client(struct docker_target *dt, char *err)
+{
+    if (dt->client_ready) return 0;
+    if (docker_client_init(&dt->client, dt->host, err) < 0) return -1;
+    dt->client_ready = 1;
+    return 0;
+}
+
+static int target_open(struct target *t, struct fl_ctx *ctx, char *err)
+{
+    struct docker_target *dt = t->cfg;
+    if (dt_client(dt, err) < 0) return -1;
+    param_strv_free(dt->ids);
+    param_strv_free(dt->names);
+    dt->ids = dt->names = NULL;
+    dt->n = 0;
+    return docker_target_resolve(t, &dt->client, ctx ? ctx->seed : 0,
+                                 ctx && ctx->plan ? ctx->plan->require_label : NULL, &dt->ids, &dt->names,
+                                 &dt->n, err);
+}
+
+static void target_close(struct target *t, struct fl_ctx *ctx)
+{
+    (void)ctx;
+    struct docker_target *dt = t->cfg;
+    if (dt && dt->client_ready) {
+        docker_client_release(&dt->client);
+        dt->client_ready = 0;
+    }
+}
+
+static void target_describe(const struct target *t, struct buf *out)
+{
+    const struct docker_target *dt = t->cfg;
+    buf_addf(out, "docker %s", dt->summary);
+    if (t->has_pick) {
+        if (t->pick_count > 0) buf_addf(out, ", pick %d", t->pick_count);
+        else buf_addf(out, ", pick %g%%", t->pick_percent * 100);
+        if (t->pick_seed_set) buf_addf(out, " (seed %llu)", (unsigned long long)t->pick_seed);
+    }
+    if (dt->n) {
+        buf_adds(out, " -> ");
+        for (size_t i = 0; i < dt->n; i++) buf_addf(out, "%s%s", i ? ", " : "", dt->names[i]);
+    }
+}
+
+static void target_free(struct target *t)
+{
+    dt_free(t->cfg);
+    t->cfg = NULL;
+}
+
+const struct target_ops target_docker = {
+    .name = "docker",
+    .summary = "Docker containers by name/id, labels, or compose project/service (Engine API)",
+    .params = docker_target_params,
+    .parse = target_parse,
+    .open = target_open,
+    .close = target_close,
+    .describe = target_describe,
+    .free = target_free,
+};
+
+/* ---- fault configuration ---------------------------------------------------------------------- */
+
+enum dk_action { DK_STOP, DK_KILL, DK_PAUSE, DK_RESTART, DK_EXEC };
+static const char *const action_names[] = { "stop", "kill", "pause", "restart", "exec" };
+
+static int action_parse(const char *s)
+{
+    for (int i = 0; s && i < (int)(sizeof action_names / sizeof *action_names); i++)
+        if (strcmp(action_names[i], s) == 0) return i;
+    return -1;
+}
+
+struct dk_cfg {
+    enum dk_action action;
+    int64_t grace_ms;
+    int64_t healthy_ms;
+    char *signal;
+    char **command;
+    char **revert;
+    int expect_exit;
+    int64_t timeout_ms;
+};
+
+static const char *const signal_names[] = {
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE",
+    "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ",
+    "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS", NULL,
+};
+
+/* "SIGKILL", "KILL", "9", "SIGRTMIN+3" -> ok */
+static int signal_ok(const char *s)
+{
+    if (!s || !*s) return 0;
+    char *end;
+    long n = strtol(s, &end, 10);
+    if (*end == '\0') return n > 0 && n < 65;
+    const char *name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
+    for (size_t i = 0; signal_names[i]; i++)
+        if (strcasecmp(signal_names[i], name) == 0) return 1;
+    if (strncasecmp(name, "RTMIN", 5) == 0 || strncasecmp(name, "RTMAX", 5) == 0) return 1;
+    return 0;
+}
+
+static const struct param_spec stop_params[] = {
+    { "grace", PT_DURATION, 0, "time the container gets to exit after SIGTERM before SIGKILL (default 10s)" },
+    { "healthy_within", PT_DURATION, 0, "after the revert starts it: wait this long for healthcheck 'healthy' (default 60s)" },
+    { 0 },
+};
+static const struct param_spec kill_params[] = {
+    { "signal", PT_STR, 0, "signal sent to the container's main process (default SIGKILL)" },
+    { "healthy_within", PT_DURATION, 0, "after the revert starts it: wait this long for healthcheck 'healthy' (default 60s)" },
+    { 0 },
+};
+static const struct param_spec pause_params[] = {
+    { 0 },
+};
+static const struct param_spec restart_params[] = {
+    { "grace", PT_DURATION, 0, "time the container gets to exit after SIGTERM before SIGKILL (default 10s)" },
+    { 0 },
+};
+static const struct param_spec exec_params[] = {
+    { "command", PT_ARGV, PARAM_REQUIRED, "command run inside each container (argv list, or a string for /bin/sh -c)" },
+    { "revert", PT_ARGV, 0, "command run inside the same containers at revert (must exit 0)" },
+    { "expect_exit", PT_INT, 0, "exit status command: must return (default 0)" },
+    { "timeout", PT_DURATION, 0, "longest a command may run (default 60s)" },
+    { 0 },
+};
+
+static void cfg_free(void *p)
+{
+    struct dk_cfg *c = p;
+    if (!c) return;
+    free(c->signal);
+    param_strv_free(c->command);
+    param_strv_free(c->revert);
+    free(c);
+}
+
+static int parse_common(const struct node *step, void **out, struct diag *d, enum dk_action a)
+{
+    struct dk_cfg *c = fl_calloc(1, sizeof *c);
+    c->action = a;
+    c->grace_ms = param_ms(step, "grace", 10000);
+    c->healthy_ms = param_ms(step, "healthy_within", 60000);
+    c->timeout_ms = param_ms(step, "timeout", 60000);
+    c->expect_exit = (int)param_int(step, "expect_exit", 0);
+    int bad = 0;
+    if (a == DK_KILL) {
+        const char *sig = param_str(step, "signal", "SIGKILL");
+        if (!signal_ok(sig)) {
+            diag_add(d, node_get(step, "signal"), "docker.kill: unknown signal '%s' (e.g. SIGKILL, SIGTERM, 9)", sig);
+            bad++;
+        }
+        c->signal = fl_strdup(sig);
+    }
+    if (a == DK_EXEC) {
+        c->command = param_argv(step, "command");
+        c->revert = param_argv(step, "revert");
+        if (!c->command || !c->command[0]) {
+            diag_add(d, node_get(step, "command") ? node_get(step, "command") : step, "docker.exec: command: is empty");
+            bad++;
+        }
+        if (node_get(step, "revert") && (!c->revert || !c->revert[0])) {
+            diag_add(d, node_get(step, "revert"), "docker.exec: revert: is empty");
+            bad++;
+        }
+        if (c->expect_exit < 0 || c->expect_exit > 255) {
+            diag_add(d, node_get(step, "expect_exit"), "docker.exec: expect_exit must be 0..255");
+            bad++;
+        }
+    }
+    if (c->grace_ms < 0 || c->healthy_ms < 0 || c->timeout_ms <= 0) {
+        diag_add(d, step, "%s: durations must be positive", action_names[a]);
+        bad++;
+    }
+    if (bad) {
+        cfg_free(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+static int parse_stop(struct plan *p, const struct node *s, void **c, struct diag *d) { (void)p; return parse_common(s, c, d, DK_STOP); }
+static int parse_kill(struct plan *p, const struct node *s, void **c, struct diag *d) { (void)p; return parse_common(s, c, d, DK_KILL); }
+static int parse_pause(struct plan *p, const struct node *s, void **c, struct diag *d) { (void)p; return parse_common(s, c, d, DK_PAUSE); }
+static int parse_restart(struct plan *p, const struct node *s, void **c, struct diag *d) { (void)p; return parse_common(s, c, d, DK_RESTART); }
+static int parse_exec(struct plan *p, const struct node *s, void **c, struct diag *d) { (void)p; return parse_common(s, c, d, DK_EXEC); }
+
+/* ---- fault state: what each container was and what we did ------------------------------------- */
+
+struct dk_item {
+    char *id;
+    char *name;
+    enum docker_run_state prior;
+    int has_healthcheck;
+    int acted;          /* 1: inject changed it, revert has work to do */
+};
+
+struct dk_state {
+    enum dk_action action;
+    char *host;
+    char *target;       /* target name, for messages */
+    struct dk_item *items;
+    size_t n;
+    int64_t healthy_ms;
+    int64_t timeout_ms;
+    char **revert_cmd;
+};
+
+static void state_free(void *p)
+{
+    struct dk_state *s = p;
+    if (!s) return;
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->items[i].id);
+        free(s->items[i].name);
+    }
+    free(s->items);
+    free(s->host);
+    free(s->target);
+    param_strv_free(s->revert_cmd);
+    free(s);
+}
+
+static char **strv_dup(char *const *v)
+{
+    if (!v) return NULL;
+    size_t n = param_strv_len(v);
+    char **r = fl_calloc(n + 1, sizeof *r);
+    for (size_t i = 0; i < n; i++) r[i] = fl_strdup(v[i]);
+    return r;
+}
+
+static int was_up(enum docker_run_state s) { return s == DS_RUNNING || s == DS_PAUSED || s == DS_RESTARTING; }
+
+/* the last line or so of a command's output, for error messages */
+static void tail_text(const struct buf *b, char *out, size_t outlen)
+{
+    size_t len = b->len;
+    while (len && isspace((unsigned char)b->data[len - 1])) len--;
+    size_t from = len > outlen - 1 ? len - (outlen - 1) : 0;
+    size_t n = len - from;
+    memcpy(out, b->data + from, n);
+    out[n] = '\0';
+    for (char *p = out; *p; p++)
+        if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
+}
+
+static int run_cmd(struct docker_client *c, const struct dk_item *it, char *const *argv, int expect,
+                   int64_t timeout_ms, const char *what, char *err)
+{
+    char e[FL_ERR_LEN];
+    struct buf out;
+    buf_init(&out, 64 * 1024);
+    int code = -1;
+    int ret = docker_exec(c, it->id, argv, timeout_ms, &code, &out, e);
+    if (ret < 0) fl_err(err, "cannot %s in '%s': %s", what, it->name, e);
+    else if (code != expect) {
+        char tail[160];
+        tail_text(&out, tail, sizeof tail);
+        ret = fl_err(err, "%s in '%s' exited %d, expected %d%s%s", what, it->name, code, expect, tail[0] ? ": " : "",
+                     tail);
+    }
+    buf_release(&out);
+    return ret;
+}
+
+/* Undo what inject did to one container. Idempotent: clears it->acted when done. */
+static int revert_item(struct docker_client *c, const struct dk_state *s, struct dk_item *it, char *err)
+{
+    char e[FL_ERR_LEN];
+    if (!it->acted) return 0;
+    switch (s->action) {
+    case DK_STOP:
+    case DK_KILL:
+        if (was_up(it->prior)) {
+            if (docker_start(c, it->id, NULL, e) < 0) return fl_err(err, "cannot start '%s': %s", it->name, e);
+            if (it->has_healthcheck && docker_wait_healthy(c, it->id, s->healthy_ms, e) < 0)
+                return fl_err(err, "started '%s' but %s", it->name, e);
+            if (it->prior == DS_PAUSED && docker_pause(c, it->id, e) < 0)
+                return fl_err(err, "cannot pause '%s' again (it was paused before): %s", it->name, e);
+        }
+        break;
+    case DK_PAUSE:
+        if (docker_unpause(c, it->id, e) < 0) return fl_err(err, "cannot unpause '%s': %s", it->name, e);
+        break;
+    case DK_EXEC:
+        if (s->revert_cmd && run_cmd(c, it, s->revert_cmd, 0, s->timeout_ms, "run the revert command", err) < 0)
+            return -1;
+        break;
+    case DK_RESTART:
+        break;
+    }
+    it->acted = 0;
+    return 0;
+}
+
+/* Revert every container; keep going past failures, report the first. */
+static int revert_all(struct docker_client *c, struct dk_state *s, char *err)
+{
+    int ret = 0;
+    char e[FL_ERR_LEN];
+    for (size_t i = 0; i < s->n; i++) {
+        if (revert_item(c, s, &s->items[i], e) < 0) {
+            if (ret == 0) snprintf(err, FL_ERR_LEN, "%s", e);
+            else fl_log(FL_LOG_ERROR, "docker: %s", e);
+            ret = -1;
+        }
+    }
+    return ret;
+}
+
+/* Act on one container: record its prior state, then do the action. */
+static int inject_item(struct docker_client *c, const struct dk_cfg *cfg, struct dk_state *s, struct dk_item *it,
+                       char *err)
+{
+    char e[FL_ERR_LEN];
+    struct docker_cstate st;
+    const char *verb = action_names[cfg->action];
+    if (cfg->action == DK_PAUSE) {
+        /* one call in the usual case: pause succeeds only on a running, unpaused container */
+        if (docker_pause(c, it->id, e) == 0) {
+            it->prior = DS_RUNNING;
+            it->acted = 1;
+            return 0;
+        }
+        char e2[FL_ERR_LEN];
+        if (docker_inspect(c, it->id, &st, NULL, e2) == 0 && st.state == DS_PAUSED) {
+            it->prior = DS_PAUSED; /* already paused: leave it paused */
+            return 0;
+        }
+        return fl_err(err, "cannot pause '%s': %s", it->name, e);
+    }
+    if (docker_inspect(c, it->id, &st, NULL, e) < 0) return fl_err(err, "cannot %s '%s': %s", verb, it->name, e);
+    it->prior = st.state;
+    it->has_healthcheck = st.has_healthcheck;
+    switch (cfg->action) {
+    case DK_STOP:
+        if (!was_up(st.state)) return 0; /* already stopped: nothing to do, nothing to revert */
+        if (docker_stop(c, it->id, cfg->grace_ms, NULL, e) < 0) return fl_err(err, "cannot stop '%s': %s", it->name, e);
+        it->acted = 1;
+        return 0;
+    case DK_KILL:
+        if (!was_up(st.state)) return 0;
+        if (docker_kill(c, it->id, cfg->signal, e) < 0) return fl_err(err, "cannot kill '%s': %s", it->name, e);
+        it->acted = 1;
+        return 0;
+    case DK_RESTART:
+        if (docker_restart(c, it->id, cfg->grace_ms, e) < 0)
+            return fl_err(err, "cannot restart '%s': %s", it->name, e);
+        return 0;
+    case DK_EXEC:
+        it->acted = 1; /* the command ran (or may have): the revert command applies */
+        return run_cmd(c, it, cfg->command, cfg->expect_exit, cfg->timeout_ms, "command", err);
+    case DK_PAUSE:
+        break;
+    }
+    (void)s;
+    return 0;
+}
+
+static int fault_inject(struct fault_inst *fi, char *err)
+{
+    const struct dk_cfg *cfg = fi->cfg;
+    struct target *t = fi->target;
+    if (!t || !t->ops || strcmp(t->ops->name, "docker") != 0)
+        return fl_err(err, "docker.%s needs a docker target", action_names[cfg->action]);
+    struct docker_target *dt = t->cfg;
+    if (!dt->n && target_open(t, fi->ctx, err) < 0) return -1;
+    if (dt_client(dt, err) < 0) return -1;
+
+    struct dk_state *s = fl_calloc(1, sizeof *s);
+    s->action = cfg->action;
+    s->host = fl_strdup(dt->client.host);
+    s->target = fl_strdup(t->name);
+    s->healthy_ms = cfg->healthy_ms;
+    s->timeout_ms = cfg->timeout_ms;
+    s->revert_cmd = strv_dup(cfg->revert);
+    s->items = fl_calloc(dt->n, sizeof *s->items);
+    fi->state = s;
+    for (size_t i = 0; i < dt->n; i++) {
+        struct dk_item *it = &s->items[s->n++];
+        it->id = fl_strdup(dt->ids[i]);
+        it->name = fl_strdup(dt->names[i]);
+        if (inject_item(&dt->client, cfg, s, it, err) < 0) return -1; /* state says what to undo */
+    }
+    return 0;
+}
+
+static int fault_revert(struct fault_inst *fi, char *err)
+{
+    struct dk_state *s = fi->state;
+    if (!s) return 0;
+    struct docker_target *dt = fi->target ? fi->target->cfg : NULL;
+    if (dt && dt->client_ready && strcmp(dt->client.host, s->host) == 0) return revert_all(&dt->client, s, err);
+    struct docker_client c;
+    if (docker_client_init(&c, s->host, err) < 0) return -1;
+    int ret = revert_all(&c, s, err);
+    docker_client_release(&c);
+    return ret;
+}
+
+static json_t *fault_save(const struct fault_inst *fi)
+{
+    const struct dk_state *s = fi->state;
+    if (!s) return NULL;
+    json_t *items = json_array();
+    for (size_t i = 0; i < s->n; i++) {
+        const struct dk_item *it = &s->items[i];
+        json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:b,s:b}", "id", it->id, "name", it->name, "prior",
+                                               docker_state_name(it->prior), "healthcheck", it->has_healthcheck,
+                                               "acted", it->acted));
+    }
+    json_t *rec = json_pack("{s:s,s:s,s:s,s:I,s:I,s:o}", "action", action_names[s->action], "host", s->host,
+                            "target", s->target, "healthy_within_ms", (json_int_t)s->healthy_ms, "timeout_ms",
+                            (json_int_t)s->timeout_ms, "containers", items);
+    if (s->revert_cmd) {
+        json_t *rv = json_array();
+        for (size_t i = 0; s->revert_cmd[i]; i++) json_array_append_new(rv, json_string(s->revert_cmd[i]));
+        json_object_set_new(rec, "revert", rv);
+    }
+    return rec;
+}
+
+static int fault_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+{
+    (void)ctx;
+    int a = action_parse(json_string_value(json_object_get(rec, "action")));
+    const char *host = json_string_value(json_object_get(rec, "host"));
+    json_t *items = json_object_get(rec, "containers");
+    if (a < 0 || !host || !json_is_array(items)) return fl_err(err, "docker: journal record is incomplete");
+    struct dk_state *s = fl_calloc(1, sizeof *s);
+    s->action = (enum dk_action)a;
+    s->host = fl_strdup(host);
+    const char *tn = json_string_value(json_object_get(rec, "target"));
+    s->target = fl_strdup(tn ? tn : "");
+    s->healthy_ms = json_integer_value(json_object_get(rec, "healthy_within_ms"));
+    s->timeout_ms = json_integer_value(json_object_get(rec, "timeout_ms"));
+    if (s->timeout_ms <= 0) s->timeout_ms = 60000;
+    json_t *rv = json_object_get(rec, "revert");
+    if (json_is_array(rv) && json_array_size(rv)) {
+        s->revert_cmd = fl_calloc(json_array_size(rv) + 1, sizeof *s->revert_cmd);
+        for (size_t i = 0; i < json_array_size(rv); i++) {
+            const char *arg = json_string_value(json_array_get(rv, i));
+            s->revert_cmd[i] = fl_strdup(arg ? arg : "");
+        }
+    }
+    s->items = fl_calloc(json_array_size(items) + 1, sizeof *s->items);
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+        const char *id = json_string_value(json_object_get(it, "id"));
+        int prior = docker_state_parse(json_string_value(json_object_get(it, "prior")));
+        if (!id || prior < 0) {
+            state_free(s);
+            return fl_err(err, "docker: journal record has a container without id or prior state");
+        }
+        const char *name = json_string_value(json_object_get(it, "name"));
+        struct dk_item *d = &s->items[s->n++];
+        d->id = fl_strdup(id);
+        d->name = fl_strdup(name ? name : id);
+        d->prior = (enum docker_run_state)prior;
+        d->has_healthcheck = json_is_true(json_object_get(it, "healthcheck"));
+        d->acted = json_is_true(json_object_get(it, "acted"));
+    }
+    struct docker_client c;
+    int ret = docker_client_init(&c, s->host, err);
+    if (ret == 0) {
+        ret = revert_all(&c, s, err);
+        docker_client_release(&c);
+    }
+    state_free(s);
+    return ret;
+}
+
+static void fault_describe(const struct fault_inst *fi, struct buf *out)
+{
+    const struct dk_cfg *cfg = fi->cfg;
+    char d[32];
+    buf_addf(out, "docker %s", action_names[cfg->action]);
+    if (fi->target) {
+        const struct docker_target *dt = fi->target->cfg;
+        buf_addf(out, " target '%s'", fi->target->name);
+        if (dt && dt->n) {
+            buf_adds(out, " (");
+            for (size_t i = 0; i < dt->n; i++) buf_addf(out, "%s%s", i ? ", " : "", dt->names[i]);
+            buf_adds(out, ")");
+        } else if (dt) {
+            buf_addf(out, " (%s)", dt->summary);
+        }
+    }
+    switch (cfg->action) {
+    case DK_STOP:
+    case DK_RESTART:
+        val_fmt_duration(cfg->grace_ms, d);
+        buf_addf(out, ", grace %s", d);
+        break;
+    case DK_KILL:
+        buf_addf(out, ", signal %s", cfg->signal);
+        break;
+    case DK_EXEC:
+        buf_adds(out, ", command:");
+        for (size_t i = 0; cfg->command && cfg->command[i]; i++) buf_addf(out, " %s", cfg->command[i]);
+        if (cfg->expect_exit) buf_addf(out, " (expect exit %d)", cfg->expect_exit);
+        break;
+    case DK_PAUSE:
+        break;
+    }
+    const struct dk_state *s = fi->state;
+    if (s) {
+        buf_adds(out, "; found");
+        for (size_t i = 0; i < s->n; i++)
+            buf_addf(out, "%s %s %s", i ? "," : "", s->items[i].name, docker_state_name(s->items[i].prior));
+    }
+}
+
+#define DOCKER_FAULT(kind, act, summ, rsumm)                                                                \
+    const struct fault_ops fault_docker_##kind = {                                                          \
+        .name = "docker." #kind, .target_kind = "docker", .summary = summ, .revert_summary = rsumm,         \
+        .params = kind##_params, .parse = parse_##kind, .inject = fault_inject, .revert = act,              \
+        .save = fault_save, .revert_saved = fault_revert_saved, .describe = fault_describe,                \
+        .free_cfg = cfg_free, .free_state = state_free,                                                      \
+    }
+
+DOCKER_FAULT(stop, fault_revert, "stop the containers (SIGTERM, then SIGKILL after grace:)",
+             "start the ones that were running (and wait for healthy)");
+DOCKER_FAULT(kill, fault_revert, "send signal: (default SIGKILL) to the containers",
+             "start the ones that were running (and wait for healthy)");
+DOCKER_FAULT(pause, fault_revert, "freeze every process of the containers (cgroup freezer)",
+             "unpause the ones that were not paused before");
+DOCKER_FAULT(restart, NULL, "restart the containers (stop with grace:, then start)", "none");
+DOCKER_FAULT(exec, fault_revert, "run command: inside each container (exec API), check its exit status",
+             "run revert: inside the same containers, when given");

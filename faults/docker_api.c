@@ -1,0 +1,675 @@
+/* docker_api.c -- Docker Engine API client: one transport (libcurl over a Unix socket or
+ * tcp/TLS), version negotiation, error mapping, and the container calls faultline needs. */
+#include "docker_api.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_global(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+/* ---- versions ------------------------------------------------------------------------ */
+
+static long api_num(const char *v)
+{
+    char *end;
+    long major = strtol(v, &end, 10);
+    if (end == v || *end != '.') return -1;
+    const char *m = end + 1;
+    long minor = strtol(m, &end, 10);
+    if (end == m) return -1;
+    return major * 1000 + minor;
+}
+
+/* ---- client ---------------------------------------------------------------------------- */
+
+int docker_client_init(struct docker_client *c, const char *host, char *err)
+{
+    memset(c, 0, sizeof *c);
+    pthread_mutex_init(&c->lock, NULL);
+    c->connect_timeout_ms = 5000;
+    c->timeout_ms = 30000;
+    if (!host || !*host) host = getenv("DOCKER_HOST");
+    if (!host || !*host) host = DOCKER_DEFAULT_HOST;
+    c->host = fl_strdup(host);
+    if (strncmp(host, "unix://", 7) == 0) {
+        const char *path = host + 7;
+        if (path[0] != '/') {
+            docker_client_release(c);
+            return fl_err(err, "docker: bad address '%s': expected unix:///absolute/path", host);
+        }
+        c->socket_path = fl_strdup(path);
+        c->base_url = fl_strdup("http://docker");
+        return 0;
+    }
+    if (strncmp(host, "tcp://", 6) == 0) {
+        const char *hp = host + 6;
+        size_t n = strcspn(hp, "/");
+        if (n == 0) {
+            docker_client_release(c);
+            return fl_err(err, "docker: bad address '%s': expected tcp://HOST:PORT", host);
+        }
+        const char *verify = getenv("DOCKER_TLS_VERIFY");
+        const char *certs = getenv("DOCKER_CERT_PATH");
+        c->tls_verify = verify && *verify;
+        c->tls = c->tls_verify || (certs && *certs);
+        if (c->tls) {
+            if (certs && *certs) c->cert_path = fl_strdup(certs);
+            else {
+                const char *home = getenv("HOME");
+                c->cert_path = fl_asprintf("%s/.docker", home ? home : "");
+            }
+        }
+        c->base_url = fl_asprintf("%s://%.*s", c->tls ? "https" : "http", (int)n, hp);
+        return 0;
+    }
+    docker_client_release(c);
+    return fl_err(err, "docker: unsupported address '%s' (use unix:///path or tcp://host:port)", host);
+}
+
+void docker_client_release(struct docker_client *c)
+{
+    if (c->curl) curl_easy_cleanup(c->curl);
+    free(c->host);
+    free(c->socket_path);
+    free(c->base_url);
+    free(c->cert_path);
+    pthread_mutex_destroy(&c->lock);
+    memset(c, 0, sizeof *c);
+}
+
+const char *docker_where(const struct docker_client *c)
+{
+    return c->socket_path ? c->socket_path : c->host;
+}
+
+void docker_reply_init(struct docker_reply *r)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->body, DOCKER_REPLY_CAP);
+}
+
+void docker_reply_release(struct docker_reply *r)
+{
+    buf_release(&r->body);
+}
+
+/* ---- one HTTP exchange ------------------------------------------------------------------- */
+
+struct xfer {
+    struct buf *body;                 /* plain replies */
+    struct docker_demux *demux;       /* streamed exec output, or NULL */
+    struct buf *demux_out;
+    char *api_version;                /* 16 bytes */
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    struct xfer *x = ud;
+    size_t len = size * n;
+    if (x->demux) {
+        docker_demux_feed(x->demux, p, len, x->demux_out);
+        return len;
+    }
+    if (buf_add(x->body, p, len) < 0) return 0; /* over the cap: abort the transfer */
+    return len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    struct xfer *x = ud;
+    size_t len = size * n;
+    static const char key[] = "api-version:";
+    if (len > sizeof key - 1 && strncasecmp(p, key, sizeof key - 1) == 0) {
+        const char *v = p + sizeof key - 1;
+        size_t vl = len - (sizeof key - 1);
+        while (vl && (*v == ' ' || *v == '\t')) v++, vl--;
+        while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' ')) vl--;
+        if (vl < 16) {
+            memcpy(x->api_version, v, vl);
+            x->api_version[vl] = '\0';
+        }
+    }
+    return len;
+}
+
+static int transport_err(struct docker_client *c, CURLcode rc, long os_errno, const char *method,
+                         const char *path, long timeout_ms, const char *curl_msg, char *err)
+{
+    const char *where = docker_where(c);
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
+        if (c->socket_path) {
+            struct stat st;
+            int e = (int)os_errno;
+            if (e == 0 && stat(c->socket_path, &st) < 0) e = errno;
+            if (e == 0 && access(c->socket_path, R_OK | W_OK) < 0) e = errno;
+            if (e == ENOENT)
+                return fl_err(err, "docker: daemon not reachable at '%s': no such socket (is dockerd running? DOCKER_HOST=%s)",
+                              where, c->host);
+            if (e == EACCES || e == EPERM)
+                return fl_err(err, "docker: permission denied on socket '%s' (needs root or the docker group)", where);
+            if (e == ECONNREFUSED)
+                return fl_err(err, "docker: daemon not reachable at '%s': connection refused (is dockerd running?)",
+                              where);
+            if (e)
+                return fl_err(err, "docker: daemon not reachable at '%s': %s", where, strerror(e));
+        }
+        return fl_err(err, "docker: daemon not reachable at '%s': %s", where, curl_msg);
+    }
+    if (rc == CURLE_OPERATION_TIMEDOUT)
+        return fl_err(err, "docker: no reply from the daemon at '%s' within %.1fs (%s %s)", where,
+                      timeout_ms / 1000.0, method, path);
+    if (rc == CURLE_WRITE_ERROR)
+        return fl_err(err, "docker: reply to %s %s larger than %u bytes", method, path, DOCKER_REPLY_CAP);
+    return fl_err(err, "docker: %s %s at '%s' failed: %s", method, path, where, curl_msg);
+}
+
+/* with c->lock held */
+static int perform(struct docker_client *c, const char *method, const char *path, int versioned,
+                   const char *body, long timeout_ms, struct xfer *x, long *status, char *err)
+{
+    pthread_once(&curl_once, curl_global);
+    if (!c->curl && !(c->curl = curl_easy_init())) return fl_err(err, "docker: cannot initialize libcurl");
+    CURL *h = c->curl;
+    curl_easy_reset(h); /* keeps the live connection */
+    if (timeout_ms <= 0) timeout_ms = c->timeout_ms;
+
+    char *url = versioned ? fl_asprintf("%s/v%s%s", c->base_url, c->api_version, path)
+                          : fl_asprintf("%s%s", c->base_url, path);
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct curl_slist *hdrs = NULL;
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    if (body) hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    if (c->socket_path) curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
+    if (c->tls) {
+        char *ca = fl_asprintf("%s/ca.pem", c->cert_path);
+        char *cert = fl_asprintf("%s/cert.pem", c->cert_path);
+        char *key = fl_asprintf("%s/key.pem", c->cert_path);
+        if (access(ca, R_OK) == 0) curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+        if (access(cert, R_OK) == 0) curl_easy_setopt(h, CURLOPT_SSLCERT, cert);
+        if (access(key, R_OK) == 0) curl_easy_setopt(h, CURLOPT_SSLKEY, key);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->tls_verify ? 2L : 0L);
+        free(ca); free(cert); free(key); /* curl copies string options */
+    }
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
+    } else if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "faultline/" FL_VERSION);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+
+    CURLcode rc = curl_easy_perform(h);
+    int ret = 0;
+    if (rc != CURLE_OK) {
+        long os_errno = 0;
+        curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+        ret = transport_err(c, rc, os_errno, method, path, timeout_ms, errbuf[0] ? errbuf : curl_easy_strerror(rc), err);
+    } else {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    curl_slist_free_all(hdrs);
+    free(url);
+    return ret;
+}
+
+int docker_negotiate(struct docker_client *c, char *err)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->api_version[0]) {
+        pthread_mutex_unlock(&c->lock);
+        return 0;
+    }
+    struct buf body;
+    buf_init(&body, 1 << 20);
+    char ver[16] = "";
+    struct xfer x = { .body = &body, .api_version = ver };
+    long status = 0;
+    int ret = perform(c, "GET", "/_ping", 0, NULL, 0, &x, &status, err);
+    if (ret == 0 && !ver[0]) {
+        /* an old daemon or a proxy that drops the header: ask /version */
+        buf_reset(&body);
+        ret = perform(c, "GET", "/version", 0, NULL, 0, &x, &status, err);
+        if (ret == 0 && status == 200) {
+            json_t *j = json_loadb(body.data, body.len, 0, NULL);
+            const char *v = json_string_value(json_object_get(j, "ApiVersion"));
+            if (v && strlen(v) < sizeof ver) strcpy(ver, v);
+            json_decref(j);
+        }
+    }
+    if (ret == 0 && status >= 400 && !ver[0]) ret = docker_status_err(status, body.data, err);
+    if (ret == 0 && (!ver[0] || api_num(ver) < 0))
+        ret = fl_err(err, "docker: the daemon at '%s' did not say its API version (GET /_ping, /version)",
+                     docker_where(c));
+    if (ret == 0 && api_num(ver) < api_num(DOCKER_API_MIN))
+        ret = fl_err(err, "docker: the daemon at '%s' speaks API %s, older than the %s faultline needs",
+                     docker_where(c), ver, DOCKER_API_MIN);
+    if (ret == 0) {
+        const char *use = api_num(ver) > api_num(DOCKER_API_MAX) ? DOCKER_API_MAX : ver;
+        snprintf(c->api_version, sizeof c->api_version, "%s", use);
+    }
+    buf_release(&body);
+    pthread_mutex_unlock(&c->lock);
+    return ret;
+}
+
+int docker_request(struct docker_client *c, const char *method, const char *path, int versioned,
+                   const char *body, long timeout_ms, struct docker_reply *r, char *err)
+{
+    if (versioned && !c->api_version[0] && docker_negotiate(c, err) < 0) return -1;
+    struct xfer x = { .body = &r->body, .api_version = r->api_version };
+    pthread_mutex_lock(&c->lock);
+    int ret = perform(c, method, path, versioned, body, timeout_ms, &x, &r->status, err);
+    pthread_mutex_unlock(&c->lock);
+    return ret;
+}
+
+int docker_status_err(long status, const char *body, char *err)
+{
+    char msg[320] = "";
+    json_t *j = body && *body ? json_loads(body, 0, NULL) : NULL;
+    const char *m = json_string_value(json_object_get(j, "message"));
+    if (m) snprintf(msg, sizeof msg, "%s", m);
+    else if (body) snprintf(msg, sizeof msg, "%s", body);
+    json_decref(j);
+    /* one line, first letter lowercase ("No such container: x" -> "no such container: x") */
+    size_t n = strlen(msg);
+    while (n && isspace((unsigned char)msg[n - 1])) msg[--n] = '\0';
+    for (char *p = msg; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = ' ';
+    if (msg[0] && isupper((unsigned char)msg[0]) && !(msg[1] && isupper((unsigned char)msg[1])))
+        msg[0] = (char)tolower((unsigned char)msg[0]);
+    if (status == 404) return fl_err(err, "docker: 404 %s", msg[0] ? msg : "not found");
+    if (status == 409) return fl_err(err, "docker: 409 conflict%s%s", msg[0] ? ": " : "", msg);
+    if (status >= 500) return fl_err(err, "docker: %ld daemon error%s%s", status, msg[0] ? ": " : "", msg);
+    if (status == 401 || status == 403)
+        return fl_err(err, "docker: %ld refused by the daemon%s%s", status, msg[0] ? ": " : "", msg);
+    return fl_err(err, "docker: %ld%s%s", status, msg[0] ? " " : "", msg[0] ? msg : "unexpected reply");
+}
+
+int docker_call(struct docker_client *c, const char *method, const char *path, const char *body,
+                long timeout_ms, long *status, json_t **json, char *err)
+{
+    struct docker_reply r;
+    docker_reply_init(&r);
+    if (json) *json = NULL;
+    int ret = docker_request(c, method, path, 1, body, timeout_ms, &r, err);
+    if (ret == 0) {
+        if (status) *status = r.status;
+        if ((r.status < 200 || r.status >= 300) && r.status != 304) {
+            ret = docker_status_err(r.status, r.body.data, err);
+        } else if (json && r.body.len) {
+            json_error_t je;
+            *json = json_loadb(r.body.data, r.body.len, 0, &je);
+            if (!*json)
+                ret = fl_err(err, "docker: %s %s: reply is not JSON (%s)", method, path, je.text);
+        }
+    }
+    docker_reply_release(&r);
+    return ret;
+}
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+/* percent-encode s for a URL path segment or query value */
+static void add_escaped(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') buf_addc(b, (char)ch);
+        else {
+            buf_addc(b, '%');
+            buf_addc(b, hex[ch >> 4]);
+            buf_addc(b, hex[ch & 15]);
+        }
+    }
+}
+
+/* "/containers/<ref><suffix>" */
+static char *cpath(const char *ref, const char *suffix)
+{
+    struct buf b;
+    buf_init(&b, 4096);
+    buf_adds(&b, "/containers/");
+    add_escaped(&b, ref);
+    buf_adds(&b, suffix);
+    return buf_detach(&b);
+}
+
+/* ---- containers ----------------------------------------------------------------------------- */
+
+static const char *const state_names[] = {
+    [DS_CREATED] = "created", [DS_RUNNING] = "running", [DS_PAUSED] = "paused",
+    [DS_RESTARTING] = "restarting", [DS_EXITED] = "exited", [DS_DEAD] = "dead", [DS_REMOVING] = "removing",
+};
+
+const char *docker_state_name(enum docker_run_state s)
+{
+    return (unsigned)s < sizeof state_names / sizeof *state_names ? state_names[s] : "unknown";
+}
+
+int docker_state_parse(const char *s)
+{
+    for (size_t i = 0; s && i < sizeof state_names / sizeof *state_names; i++)
+        if (strcmp(state_names[i], s) == 0) return (int)i;
+    return -1;
+}
+
+int docker_cstate_from_json(const json_t *j, struct docker_cstate *st, char *err)
+{
+    memset(st, 0, sizeof *st);
+    const char *id = json_string_value(json_object_get(j, "Id"));
+    json_t *state = json_object_get(j, "State");
+    if (!id || !json_is_object(state)) return fl_err(err, "docker: container inspect reply lacks Id or State");
+    snprintf(st->id, sizeof st->id, "%s", id);
+    const char *name = json_string_value(json_object_get(j, "Name"));
+    snprintf(st->name, sizeof st->name, "%s", name ? (name[0] == '/' ? name + 1 : name) : id);
+    const char *status = json_string_value(json_object_get(state, "Status"));
+    int s = docker_state_parse(status);
+    if (s < 0) {
+        /* very old daemons: derive from the booleans */
+        if (json_is_true(json_object_get(state, "Paused"))) s = DS_PAUSED;
+        else if (json_is_true(json_object_get(state, "Restarting"))) s = DS_RESTARTING;
+        else if (json_is_true(json_object_get(state, "Running"))) s = DS_RUNNING;
+        else s = DS_EXITED;
+    }
+    st->state = (enum docker_run_state)s;
+    st->exit_code = (int)json_integer_value(json_object_get(state, "ExitCode"));
+    st->restart_count = (int)json_integer_value(json_object_get(j, "RestartCount"));
+    json_t *hc = json_object_get(json_object_get(j, "Config"), "Healthcheck");
+    json_t *test = json_object_get(hc, "Test");
+    const char *t0 = json_string_value(json_array_get(test, 0));
+    st->has_healthcheck = json_array_size(test) > 0 && !(t0 && strcmp(t0, "NONE") == 0);
+    const char *health = json_string_value(json_object_get(json_object_get(state, "Health"), "Status"));
+    if (health && strcmp(health, "none") != 0) {
+        snprintf(st->health, sizeof st->health, "%s", health);
+        st->has_healthcheck = 1;
+    }
+    return 0;
+}
+
+int docker_has_label(const json_t *container, const char *label)
+{
+    json_t *labels = json_object_get(container, "Labels");
+    if (!labels) labels = json_object_get(json_object_get(container, "Config"), "Labels");
+    if (!json_is_object(labels)) return 0;
+    const char *eq = strchr(label, '=');
+    char key[256];
+    size_t kl = eq ? (size_t)(eq - label) : strlen(label);
+    if (kl >= sizeof key) return 0;
+    memcpy(key, label, kl);
+    key[kl] = '\0';
+    json_t *v = json_object_get(labels, key);
+    if (!v) return 0;
+    if (!eq) return 1;
+    const char *s = json_string_value(v);
+    return s && strcmp(s, eq + 1) == 0;
+}
+
+int docker_inspect(struct docker_client *c, const char *ref, struct docker_cstate *st, json_t **json, char *err)
+{
+    char *path = cpath(ref, "/json");
+    json_t *j = NULL;
+    int ret = docker_call(c, "GET", path, NULL, 0, NULL, &j, err);
+    free(path);
+    if (ret == 0 && !j) ret = fl_err(err, "docker: empty inspect reply for '%s'", ref);
+    if (ret == 0 && st) ret = docker_cstate_from_json(j, st, err);
+    if (ret == 0 && json) *json = j;
+    else json_decref(j);
+    return ret;
+}
+
+int docker_list(struct docker_client *c, char *const *label_filters, size_t nfilters, json_t **arr, char *err)
+{
+    struct buf p;
+    buf_init(&p, 1 << 16);
+    buf_adds(&p, "/containers/json?all=1");
+    if (nfilters) {
+        json_t *labels = json_array();
+        for (size_t i = 0; i < nfilters; i++) json_array_append_new(labels, json_string(label_filters[i]));
+        json_t *f = json_pack("{s:o}", "label", labels);
+        char *fs = json_dumps(f, JSON_COMPACT);
+        buf_adds(&p, "&filters=");
+        add_escaped(&p, fs);
+        free(fs);
+        json_decref(f);
+    }
+    int ret = docker_call(c, "GET", p.data, NULL, 0, NULL, arr, err);
+    if (ret == 0 && !json_is_array(*arr)) {
+        json_decref(*arr);
+        *arr = NULL;
+        ret = fl_err(err, "docker: container list reply is not an array");
+    }
+    buf_release(&p);
+    return ret;
+}
+
+static int simple_post(struct docker_client *c, const char *id, const char *suffix, long timeout_ms,
+                       int *changed, char *err)
+{
+    char *path = cpath(id, suffix);
+    long status = 0;
+    int ret = docker_call(c, "POST", path, NULL, timeout_ms, &status, NULL, err);
+    free(path);
+    if (changed) *changed = status != 304;
+    return ret;
+}
+
+/* seconds for the daemon's t= parameter, rounded up */
+static long grace_s(int64_t grace_ms) { return grace_ms <= 0 ? 0 : (long)((grace_ms + 999) / 1000); }
+
+int docker_start(struct docker_client *c, const char *id, int *changed, char *err)
+{
+    return simple_post(c, id, "/start", 0, changed, err);
+}
+
+int docker_stop(struct docker_client *c, const char *id, int64_t grace_ms, int *changed, char *err)
+{
+    char suffix[48];
+    snprintf(suffix, sizeof suffix, "/stop?t=%ld", grace_s(grace_ms));
+    return simple_post(c, id, suffix, grace_s(grace_ms) * 1000 + c->timeout_ms, changed, err);
+}
+
+int docker_restart(struct docker_client *c, const char *id, int64_t grace_ms, char *err)
+{
+    char suffix[48];
+    snprintf(suffix, sizeof suffix, "/restart?t=%ld", grace_s(grace_ms));
+    return simple_post(c, id, suffix, grace_s(grace_ms) * 1000 + c->timeout_ms, NULL, err);
+}
+
+int docker_kill(struct docker_client *c, const char *id, const char *signal, char *err)
+{
+    struct buf s;
+    buf_init(&s, 256);
+    buf_adds(&s, "/kill?signal=");
+    add_escaped(&s, signal && *signal ? signal : "SIGKILL");
+    int ret = simple_post(c, id, s.data, 0, NULL, err);
+    buf_release(&s);
+    return ret;
+}
+
+int docker_pause(struct docker_client *c, const char *id, char *err)
+{
+    return simple_post(c, id, "/pause", 0, NULL, err);
+}
+
+int docker_unpause(struct docker_client *c, const char *id, char *err)
+{
+    return simple_post(c, id, "/unpause", 0, NULL, err);
+}
+
+/* ---- exec ------------------------------------------------------------------------------------- */
+
+void docker_demux_feed(struct docker_demux *d, const char *data, size_t len, struct buf *out)
+{
+    while (len) {
+        if (d->left == 0) {
+            size_t need = 8 - d->hlen, take = len < need ? len : need;
+            memcpy(d->hdr + d->hlen, data, take);
+            d->hlen += take;
+            data += take;
+            len -= take;
+            if (d->hlen == 8) {
+                d->left = (uint64_t)d->hdr[4] << 24 | (uint64_t)d->hdr[5] << 16 | (uint64_t)d->hdr[6] << 8 | d->hdr[7];
+                d->hlen = 0;
+            }
+            continue;
+        }
+        size_t take = len < d->left ? len : (size_t)d->left;
+        if (out && !out->overflow) {
+            size_t room = out->cap > out->len ? out->cap - out->len - 1 : 0;
+            if (take > room) {
+                if (room) buf_add(out, data, room);
+                out->overflow = 1;
+            } else {
+                buf_add(out, data, take);
+            }
+        }
+        data += take;
+        len -= take;
+        d->left -= take;
+    }
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+}
+
+int docker_exec(struct docker_client *c, const char *id, char *const *argv, int64_t timeout_ms,
+                int *exit_code, struct buf *output, char *err)
+{
+    if (!argv || !argv[0]) return fl_err(err, "docker: exec in '%s': empty command", id);
+    json_t *cmd = json_array();
+    for (size_t i = 0; argv[i]; i++) json_array_append_new(cmd, json_string(argv[i]));
+    json_t *cfg = json_pack("{s:b,s:b,s:b,s:b,s:o}", "AttachStdin", 0, "AttachStdout", 1, "AttachStderr", 1,
+                            "Tty", 0, "Cmd", cmd);
+    char *body = json_dumps(cfg, JSON_COMPACT);
+    json_decref(cfg);
+    char *path = cpath(id, "/exec");
+    json_t *reply = NULL;
+    int ret = docker_call(c, "POST", path, body, 0, NULL, &reply, err);
+    free(path);
+    free(body);
+    if (ret < 0) return -1;
+    char eid[128];
+    const char *e = json_string_value(json_object_get(reply, "Id"));
+    snprintf(eid, sizeof eid, "%s", e ? e : "");
+    json_decref(reply);
+    if (!eid[0]) return fl_err(err, "docker: exec create in '%s' returned no id", id);
+
+    /* start, attached: the reply is the multiplexed output until the command ends */
+    if (timeout_ms <= 0) timeout_ms = 60000;
+    char spath[200];
+    snprintf(spath, sizeof spath, "/exec/%s/start", eid);
+    struct buf scratch;
+    buf_init(&scratch, 1 << 16);
+    struct docker_demux dm = { .hlen = 0 };
+    struct xfer x = { .body = &scratch, .demux = &dm, .demux_out = output, .api_version = (char[16]){ 0 } };
+    long status = 0;
+    pthread_mutex_lock(&c->lock);
+    ret = perform(c, "POST", spath, 1, "{\"Detach\":false,\"Tty\":false}", (long)timeout_ms, &x, &status, err);
+    pthread_mutex_unlock(&c->lock);
+    if (ret == 0 && status >= 300) ret = docker_status_err(status, scratch.data, err);
+    buf_release(&scratch);
+    if (ret < 0) return -1;
+
+    /* the exit code; the daemon may need a moment after the stream closed */
+    snprintf(spath, sizeof spath, "/exec/%s/json", eid);
+    for (int i = 0; i < 100; i++) {
+        json_t *j = NULL;
+        if (docker_call(c, "GET", spath, NULL, 0, NULL, &j, err) < 0) return -1;
+        int running = json_is_true(json_object_get(j, "Running"));
+        json_t *code = json_object_get(j, "ExitCode");
+        if (!running && json_is_integer(code)) {
+            *exit_code = (int)json_integer_value(code);
+            json_decref(j);
+            return 0;
+        }
+        json_decref(j);
+        sleep_ms(20);
+    }
+    return fl_err(err, "docker: exec in '%s' still running after its output ended", id);
+}
+
+/* ---- health ---------------------------------------------------------------------------------- */
+
+int docker_wait_healthy(struct docker_client *c, const char *id, int64_t timeout_ms, char *err)
+{
+    int64_t deadline = fl_now_ms() + timeout_ms;
+    struct docker_cstate st;
+    for (;;) {
+        if (docker_inspect(c, id, &st, NULL, err) < 0) return -1;
+        if (!st.has_healthcheck || strcmp(st.health, "healthy") == 0) return 0;
+        if (st.state != DS_RUNNING && st.state != DS_RESTARTING)
+            return fl_err(err, "container '%s' is %s (exit code %d) while waiting for it to be healthy", st.name,
+                          docker_state_name(st.state), st.exit_code);
+        if (fl_now_ms() >= deadline)
+            return fl_err(err, "container '%s' not healthy within %.1fs (health: %s)", st.name,
+                          timeout_ms / 1000.0, st.health[0] ? st.health : "none yet");
+        if (fl_abort_level() >= 2) return fl_err(err, "container '%s': wait for healthy interrupted", st.name);
+        sleep_ms(200);
+    }
+}
+
+/* ---- create / remove (tests and benchmarks) ---------------------------------------------------- */
+
+int docker_create(struct docker_client *c, const char *name, json_t *config, char id_out[72], char *err)
+{
+    struct buf p;
+    buf_init(&p, 1024);
+    buf_adds(&p, "/containers/create");
+    if (name) {
+        buf_adds(&p, "?name=");
+        add_escaped(&p, name);
+    }
+    char *body = json_dumps(config, JSON_COMPACT);
+    json_t *reply = NULL;
+    int ret = docker_call(c, "POST", p.data, body, 0, NULL, &reply, err);
+    free(body);
+    buf_release(&p);
+    if (ret < 0) return -1;
+    const char *id = json_string_value(json_object_get(reply, "Id"));
+    if (!id) ret = fl_err(err, "docker: create '%s' returned no id", name ? name : "");
+    else snprintf(id_out, 72, "%s", id);
+    json_decref(reply);
+    return ret;
+}
+
+int docker_remove(struct docker_client *c, const char *id, char *err)
+{
+    char *path = cpath(id, "?force=1&v=1");
+    struct docker_reply r;
+    docker_reply_init(&r);
+    int ret = docker_request(c, "DELETE", path, 1, NULL, 0, &r, err);
+    if (ret == 0 && r.status >= 300 && r.status != 404) ret = docker_status_err(r.status, r.body.data, err);
+    docker_reply_release(&r);
+    free(path);
+    return ret;
+}

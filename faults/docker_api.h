@@ -1,0 +1,170 @@
+/* docker_api.h -- a small Docker Engine API client (libcurl + jansson), no SDK, no CLI.
+ *
+ * Transport lives in one place, struct docker_client: a Unix socket (DOCKER_HOST=unix://PATH,
+ * default /var/run/docker.sock) or tcp://HOST:PORT, with TLS when DOCKER_TLS_VERIFY or
+ * DOCKER_CERT_PATH is set (ca.pem, cert.pem, key.pem from DOCKER_CERT_PATH).
+ *
+ *   struct docker_client c;
+ *   if (docker_client_init(&c, host_or_NULL, err) < 0) ...   -- parses the address, no I/O
+ *   docker_pause(&c, "redis-1", err);   -- the first call negotiates the API version
+ *   docker_client_release(&c);
+ *
+ * Every request goes to /vX.YZ/... with the version negotiated through GET /_ping
+ * (Api-Version header; /version as a fallback), capped at DOCKER_API_MAX. One client keeps
+ * one connection alive; its calls are serialized by a mutex, so a client may be shared,
+ * but a probe that checks while a fault acts should use its own client to avoid waiting.
+ *
+ * Errors (err, FL_ERR_LEN) start with "docker: " and say what happened:
+ *   docker: daemon not reachable at '/var/run/docker.sock': no such socket
+ *   docker: permission denied on socket '/var/run/docker.sock' (needs root or the docker group)
+ *   docker: 404 no such container: db
+ *   docker: 409 conflict: container 1f2e... is not running
+ *   docker: 500 daemon error: <the daemon's message>
+ */
+#ifndef FL_DOCKER_API_H
+#define FL_DOCKER_API_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+#include "buf.h"
+#include "fl.h"
+
+#define DOCKER_DEFAULT_HOST "unix:///var/run/docker.sock"
+#define DOCKER_API_MIN "1.24"          /* oldest Engine API we speak */
+#define DOCKER_API_MAX "1.43"          /* newest we ask for; a newer daemon still serves it */
+#define DOCKER_REPLY_CAP (8u << 20)    /* cap on one reply body (container lists can be big) */
+
+struct docker_client {
+    char *host;              /* the address as given ("unix:///var/run/docker.sock") */
+    char *socket_path;       /* unix: the socket; NULL for tcp */
+    char *base_url;          /* "http://docker" (unix) or "http(s)://HOST:PORT" */
+    int tls;                 /* tcp with TLS */
+    char *cert_path;         /* DOCKER_CERT_PATH, or NULL */
+    int tls_verify;          /* verify the daemon's certificate */
+    char api_version[16];    /* "1.41" once negotiated, "" before */
+    long connect_timeout_ms; /* default 5000 */
+    long timeout_ms;         /* default per-request timeout, 30000 */
+    void *curl;              /* CURL *, kept for connection reuse */
+    pthread_mutex_t lock;
+};
+
+/* One HTTP reply. body is capped at DOCKER_REPLY_CAP. */
+struct docker_reply {
+    long status;
+    struct buf body;
+    char api_version[16];    /* the Api-Version header, when sent */
+};
+
+/* Parse host (NULL: $DOCKER_HOST, else DOCKER_DEFAULT_HOST) and the TLS variables. No I/O. */
+int docker_client_init(struct docker_client *c, const char *host, char *err);
+void docker_client_release(struct docker_client *c);
+/* GET /_ping (then /version) and pick min(daemon, DOCKER_API_MAX). Called lazily by the
+ * requests below; call it directly to fail early. */
+int docker_negotiate(struct docker_client *c, char *err);
+/* A short text naming where the daemon is, for messages: the socket path or host URL. */
+const char *docker_where(const struct docker_client *c);
+
+/* Raw request. path starts with "/" and is sent under the version prefix (unless
+ * versioned is 0). body is JSON or NULL. timeout_ms 0 = the client's default.
+ * Returns -1 only for transport errors; HTTP errors are in r->status (see docker_status_err).
+ * The caller initializes r with docker_reply_init and releases it. */
+void docker_reply_init(struct docker_reply *r);
+void docker_reply_release(struct docker_reply *r);
+int docker_request(struct docker_client *c, const char *method, const char *path, int versioned,
+                   const char *body, long timeout_ms, struct docker_reply *r, char *err);
+/* Map an HTTP status >= 300 (other than 304) and the daemon's JSON {"message":...} to err.
+ * Pure. Returns -1 (always fills err). */
+int docker_status_err(long status, const char *body, char *err);
+/* request + status check: 0 for 2xx and 304 (*status tells which); *json (may be NULL)
+ * gets the parsed reply when it is JSON (caller json_decref's). */
+int docker_call(struct docker_client *c, const char *method, const char *path, const char *body,
+                long timeout_ms, long *status, json_t **json, char *err);
+
+/* ---- containers -------------------------------------------------------------------- */
+
+enum docker_run_state { DS_CREATED, DS_RUNNING, DS_PAUSED, DS_RESTARTING, DS_EXITED, DS_DEAD, DS_REMOVING };
+const char *docker_state_name(enum docker_run_state s);
+/* "running" -> DS_RUNNING ...; -1 when unknown */
+int docker_state_parse(const char *s);
+
+struct docker_cstate {
+    char id[72];
+    char name[256];          /* without the leading "/" */
+    enum docker_run_state state;
+    int exit_code;
+    int restart_count;
+    int has_healthcheck;     /* Config.Healthcheck with a test other than NONE */
+    char health[16];         /* "healthy" / "unhealthy" / "starting", "" without healthcheck */
+};
+
+/* Fill st from an inspect reply (GET /containers/{id}/json). Pure. */
+int docker_cstate_from_json(const json_t *inspect, struct docker_cstate *st, char *err);
+/* Does an inspect reply (Config.Labels) or a list entry (Labels) carry "k=v" (or key "k")? Pure. */
+int docker_has_label(const json_t *container, const char *label);
+
+/* GET /containers/{ref}/json. *json (may be NULL) receives the whole reply. */
+int docker_inspect(struct docker_client *c, const char *ref, struct docker_cstate *st, json_t **json, char *err);
+/* GET /containers/json?all=1&filters={"label":[...]}: a JSON array of containers. */
+int docker_list(struct docker_client *c, char *const *label_filters, size_t nfilters, json_t **arr, char *err);
+
+/* Actions. *changed (may be NULL) is 0 when the daemon answered 304 (already in that state). */
+int docker_start(struct docker_client *c, const char *id, int *changed, char *err);
+int docker_stop(struct docker_client *c, const char *id, int64_t grace_ms, int *changed, char *err);
+int docker_restart(struct docker_client *c, const char *id, int64_t grace_ms, char *err);
+int docker_kill(struct docker_client *c, const char *id, const char *signal, char *err);
+int docker_pause(struct docker_client *c, const char *id, char *err);
+int docker_unpause(struct docker_client *c, const char *id, char *err);
+
+/* Run argv inside the container through the exec API (non-detached; the multiplexed
+ * stdout/stderr stream is read until the command ends). *exit_code gets its status.
+ * output (may be NULL) receives stdout+stderr, up to its cap. */
+int docker_exec(struct docker_client *c, const char *id, char *const *argv, int64_t timeout_ms,
+                int *exit_code, struct buf *output, char *err);
+/* Split a multiplexed exec/attach stream (8-byte frame headers: stream, 0, 0, 0, size
+ * big-endian) into out, stdout and stderr both; fed in pieces as they arrive. Pure.
+ * Bytes past out's cap are dropped (out->overflow set), the stream is still followed. */
+struct docker_demux {
+    unsigned char hdr[8];
+    size_t hlen;             /* header bytes collected */
+    uint64_t left;           /* payload bytes left in the current frame */
+};
+void docker_demux_feed(struct docker_demux *d, const char *data, size_t len, struct buf *out);
+
+/* Poll until State.Health.Status is healthy, at most timeout_ms; error when the container
+ * stops or the time runs out. Containers without a healthcheck return 0 at once. */
+int docker_wait_healthy(struct docker_client *c, const char *id, int64_t timeout_ms, char *err);
+
+/* Create (POST /containers/create?name=) with a JSON config; id_out gets the id (72 bytes). */
+int docker_create(struct docker_client *c, const char *name, json_t *config, char id_out[72], char *err);
+/* DELETE /containers/{id}?force=1&v=1; a missing container is not an error. */
+int docker_remove(struct docker_client *c, const char *id, char *err);
+
+/* ---- docker targets, shared by faults/docker.c and probes/container.c ------------- */
+struct target;
+struct fl_ctx;
+
+struct docker_target {
+    char *host;              /* `host:` or NULL ($DOCKER_HOST / default) */
+    char *container;         /* `container:` name or id */
+    char **labels;           /* "k=v" filters from labels:/label:/compose: */
+    size_t nlabels;
+    char *summary;           /* "container 'db'" / "label app=web" for messages */
+    /* run state, filled by open() (target_docker.open) */
+    struct docker_client client;
+    int client_ready;
+    char **ids, **names;     /* the resolved (and picked) containers, sorted by id */
+    size_t n;
+};
+
+/* Resolve t's selector against the daemon of c (list with filters, all=true), apply pick
+ * (seeded with t->pick_seed, else run_seed) and the plan's require_label guard.
+ * ids/names are NULL-terminated arrays the caller frees with param_strv_free(). */
+int docker_target_resolve(const struct target *t, struct docker_client *c, uint64_t run_seed,
+                          const char *require_label, char ***ids, char ***names, size_t *n, char *err);
+/* Pick k of n sorted items, reproducibly for a seed: indexes into order[] (k entries),
+ * themselves sorted. Pure (splitmix64 + Fisher-Yates). */
+void docker_pick(size_t n, size_t k, uint64_t seed, size_t *order);
+uint64_t docker_splitmix64(uint64_t *state);
+
+#endif
