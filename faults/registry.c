@@ -6,21 +6,27 @@
 /* fault kinds */
 extern const struct fault_ops fault_exec;
 extern const struct fault_ops fault_docker_stop, fault_docker_kill, fault_docker_pause, fault_docker_restart, fault_docker_exec;
+extern const struct fault_ops fault_process_kill;
+extern const struct fault_ops fault_process_stop;
 /* @@fault-externs@@ (keep this marker: add `extern const struct fault_ops ...;` lines above) */
 
 const struct fault_ops *const fault_kinds[] = {
     &fault_exec,
     &fault_docker_stop, &fault_docker_kill, &fault_docker_pause, &fault_docker_restart, &fault_docker_exec,
+    &fault_process_kill,
+    &fault_process_stop,
     /* @@fault-table@@ (keep this marker: add `&fault_...,` lines above) */
     NULL,
 };
 
 /* target kinds */
 extern const struct target_ops target_docker;
+extern const struct target_ops target_process;
 /* @@target-externs@@ (keep this marker) */
 
 const struct target_ops *const target_kinds[] = {
     &target_docker,
+    &target_process,
     /* @@target-table@@ (keep this marker) */
     NULL,
 };

@@ -7,6 +7,7 @@ extern const struct probe_ops probe_http;
 extern const struct probe_ops probe_exec;
 extern const struct probe_ops probe_recovery;
 extern const struct probe_ops probe_container;
+extern const struct probe_ops probe_process;
 /* @@probe-externs@@ (keep this marker: add `extern const struct probe_ops ...;` lines above) */
 
 const struct probe_ops *const probe_kinds[] = {
@@ -14,6 +15,7 @@ const struct probe_ops *const probe_kinds[] = {
     &probe_exec,
     &probe_recovery,
     &probe_container,
+    &probe_process,
     /* @@probe-table@@ (keep this marker: add `&probe_...,` lines above) */
     NULL,
 };

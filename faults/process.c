@@ -1,0 +1,928 @@
+/* process.c -- the process target and fault family: process.kill and process.stop on local
+ * processes found by pid, pidfile, command line or managed service, resolved at inject time. */
+#include "process.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "fl.h"
+#include "params.h"
+#include "plan.h"
+#include "services.h"
+
+/* ---- reading /proc ----------------------------------------------------------------- */
+
+static ssize_t read_small(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    size_t len = 0;
+    while (len + 1 < cap) {
+        ssize_t r = read(fd, buf + len, cap - 1 - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        len += (size_t)r;
+    }
+    close(fd);
+    buf[len] = '\0';
+    return (ssize_t)len;
+}
+
+int proc_stat(pid_t pid, struct proc_id *out)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (read_small(path, buf, sizeof buf) <= 0) return -1;
+    /* "pid (comm) state f4 f5 ...": comm may hold spaces and ')', so start after the last ')' */
+    char *p = strrchr(buf, ')');
+    if (!p) return -1;
+    p++;
+    int field = 2;
+    char state = 0;
+    unsigned long long start = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(p, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        field++;
+        if (field == 3) state = tok[0];
+        if (field == 22) { start = strtoull(tok, NULL, 10); break; }
+    }
+    if (field != 22) return -1;
+    out->pid = pid;
+    out->start = start;
+    out->state = state;
+    return 0;
+}
+
+int proc_alive(const struct proc_id *id, char *state)
+{
+    struct proc_id now;
+    if (proc_stat(id->pid, &now) < 0) return 0;
+    if (now.start != id->start || now.state == 'Z' || now.state == 'X') return 0;
+    if (state) *state = now.state;
+    return 1;
+}
+
+/* the command line of pid, arguments joined by single spaces; NULL when unreadable/empty */
+static char *read_cmdline(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    size_t cap = 1 << 16;
+    char *buf = fl_malloc(cap);
+    ssize_t n = read_small(path, buf, cap);
+    if (n <= 0) { free(buf); return NULL; }
+    while (n > 0 && buf[n - 1] == '\0') n--;
+    for (ssize_t i = 0; i < n; i++)
+        if (buf[i] == '\0') buf[i] = ' ';
+    buf[n] = '\0';
+    if (n == 0) { free(buf); return NULL; }
+    return buf;
+}
+
+/* ---- signals ----------------------------------------------------------------------- */
+
+int proc_signal_parse(const char *s)
+{
+    if (!s || !*s) return -1;
+    if (isdigit((unsigned char)*s)) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (*end || v < 1 || v > SIGRTMAX) return -1;
+        return (int)v;
+    }
+    const char *name = s;
+    if (strncasecmp(name, "SIG", 3) == 0) name += 3;
+    for (int sig = 1; sig < SIGRTMIN; sig++) {
+        const char *abbrev = sigabbrev_np(sig);
+        if (abbrev && strcasecmp(abbrev, name) == 0) return sig;
+    }
+    if (strncasecmp(name, "RTMIN", 5) == 0) {
+        const char *off = name + 5;
+        if (!*off) return SIGRTMIN;
+        if (*off != '+' || !isdigit((unsigned char)off[1])) return -1;
+        char *end;
+        long v = strtol(off + 1, &end, 10);
+        if (*end || SIGRTMIN + v > SIGRTMAX) return -1;
+        return SIGRTMIN + (int)v;
+    }
+    return -1;
+}
+
+const char *proc_signal_name(int sig, char buf[16])
+{
+    const char *abbrev = sig > 0 && sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
+    if (abbrev) snprintf(buf, 16, "SIG%s", abbrev);
+    else if (sig >= SIGRTMIN && sig <= SIGRTMAX) snprintf(buf, 16, "SIGRTMIN+%d", sig - SIGRTMIN);
+    else snprintf(buf, 16, "signal %d", sig);
+    return buf;
+}
+
+int proc_signal(const struct proc_id *id, int sig, char *err)
+{
+    char name[16];
+    proc_signal_name(sig, name);
+    /* A pidfd pins the process: once the start time checks out after opening it, the
+     * signal cannot reach a newer process that reused the pid. */
+    int pidfd = -1;
+#ifdef SYS_pidfd_open
+    pidfd = (int)syscall(SYS_pidfd_open, id->pid, 0);
+    if (pidfd < 0 && errno == ESRCH)
+        return fl_err(err, "cannot send %s to pid %d: the process is gone", name, (int)id->pid);
+#endif
+    struct proc_id now;
+    if (proc_stat(id->pid, &now) < 0 || now.state == 'Z' || now.state == 'X') {
+        if (pidfd >= 0) close(pidfd);
+        return fl_err(err, "cannot send %s to pid %d: the process is gone", name, (int)id->pid);
+    }
+    if (now.start != id->start) {
+        if (pidfd >= 0) close(pidfd);
+        return fl_err(err, "cannot send %s to pid %d: the pid now belongs to another process (started at tick %llu, not %llu)",
+                      name, (int)id->pid, now.start, id->start);
+    }
+    int rc;
+#ifdef SYS_pidfd_send_signal
+    if (pidfd >= 0) rc = (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+    else rc = kill(id->pid, sig);
+#else
+    rc = kill(id->pid, sig);
+#endif
+    int e = errno;
+    if (pidfd >= 0) close(pidfd);
+    if (rc < 0) {
+        if (e == ESRCH) return fl_err(err, "cannot send %s to pid %d: the process is gone", name, (int)id->pid);
+        return fl_err(err, "cannot send %s to pid %d: %s", name, (int)id->pid, strerror(e));
+    }
+    return 0;
+}
+
+/* ---- spawning the restart command -------------------------------------------------- */
+
+struct spawn_msg { char tag; int val; };   /* 'P' grandchild pid, 'E' exec errno */
+
+static void write_msg(int fd, char tag, int val)
+{
+    struct spawn_msg m = { tag, val };
+    ssize_t r = write(fd, &m, sizeof m);
+    (void)r;
+}
+
+int proc_spawn_detached(char *const *argv, pid_t *pid, char *err)
+{
+    if (!argv || !argv[0]) return fl_err(err, "cannot start an empty command");
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0) return fl_err(err, "cannot start '%s': pipe: %s", argv[0], strerror(errno));
+    pid_t mid = fork();
+    if (mid < 0) {
+        int e = errno;
+        close(pfd[0]); close(pfd[1]);
+        return fl_err(err, "cannot start '%s': fork: %s", argv[0], strerror(e));
+    }
+    if (mid == 0) {
+        /* intermediate: a new session, then a grandchild that init adopts */
+        close(pfd[0]);
+        setsid();
+        pid_t g = fork();
+        if (g < 0) { write_msg(pfd[1], 'E', errno); _exit(1); }
+        if (g > 0) { write_msg(pfd[1], 'P', (int)g); _exit(0); }
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+        int devnull = open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+            dup2(devnull, 0); dup2(devnull, 1); dup2(devnull, 2);
+            if (devnull > 2) close(devnull);
+        }
+        for (int fd = 3; fd < 1024; fd++)
+            if (fd != pfd[1]) close(fd);
+        execvp(argv[0], argv);
+        write_msg(pfd[1], 'E', errno);
+        _exit(127);
+    }
+    close(pfd[1]);
+    pid_t child = 0;
+    int exec_errno = 0;
+    struct spawn_msg m;
+    for (;;) {
+        ssize_t r = read(pfd[0], &m, sizeof m);
+        if (r < 0 && errno == EINTR) continue;
+        if (r != (ssize_t)sizeof m) break;
+        if (m.tag == 'P') child = m.val;
+        else if (m.tag == 'E') exec_errno = m.val;
+    }
+    close(pfd[0]);
+    while (waitpid(mid, NULL, 0) < 0 && errno == EINTR) {}
+    if (exec_errno) return fl_err(err, "cannot start '%s': %s", argv[0], strerror(exec_errno));
+    if (child <= 0) return fl_err(err, "cannot start '%s': the launcher died", argv[0]);
+    if (pid) *pid = child;
+    return 0;
+}
+
+/* ---- selectors ---------------------------------------------------------------------- */
+
+int proc_sel_parse(const struct node *map, struct proc_sel *s, const char *what, struct diag *d)
+{
+    memset(s, 0, sizeof *s);
+    static const char *const keys[] = { "pid", "pidfile", "match", "service" };
+    int found = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (!node_get(map, keys[i])) continue;
+        if (found++) {
+            diag_add(d, node_key(map, keys[i]), "%s: give only one of pid, pidfile, match, service", what);
+            return -1;
+        }
+        s->kind = (enum proc_sel_kind)i;
+    }
+    if (!found) {
+        diag_add(d, map, "%s: needs one of pid, pidfile, match, service", what);
+        return -1;
+    }
+    s->substring = param_bool(map, "match_substring", 0);
+    if (node_get(map, "match_substring") && s->kind != PROC_SEL_MATCH) {
+        diag_add(d, node_key(map, "match_substring"), "%s: match_substring needs match:", what);
+        return -1;
+    }
+    switch (s->kind) {
+    case PROC_SEL_PID:
+        s->pid = (long)param_int(map, "pid", 0);
+        if (s->pid < 1 || s->pid > INT_MAX) {
+            diag_add(d, node_get(map, "pid"), "%s: pid must be a positive process id", what);
+            return -1;
+        }
+        break;
+    case PROC_SEL_PIDFILE:
+    case PROC_SEL_MATCH:
+    case PROC_SEL_SERVICE: {
+        const char *v = param_str(map, keys[s->kind], "");
+        if (!*v) {
+            diag_add(d, node_get(map, keys[s->kind]), "%s: %s must not be empty", what, keys[s->kind]);
+            return -1;
+        }
+        s->text = fl_strdup(v);
+        break;
+    }
+    }
+    return 0;
+}
+
+void proc_sel_release(struct proc_sel *s)
+{
+    free(s->text);
+    s->text = NULL;
+}
+
+void proc_sel_describe(const struct proc_sel *s, struct buf *out)
+{
+    switch (s->kind) {
+    case PROC_SEL_PID: buf_addf(out, "pid %ld", s->pid); break;
+    case PROC_SEL_PIDFILE: buf_addf(out, "pidfile %s", s->text); break;
+    case PROC_SEL_MATCH:
+        buf_addf(out, "command line %s'%s'", s->substring ? "containing " : "", s->text);
+        break;
+    case PROC_SEL_SERVICE: buf_addf(out, "service '%s'", s->text); break;
+    }
+    if (s->all) buf_adds(out, ", all matches");
+}
+
+static int cmp_ids(const void *a, const void *b)
+{
+    const struct proc_id *x = a, *y = b;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int resolve_one(pid_t pid, const char *how, struct proc_id **ids, size_t *n, char *err)
+{
+    struct proc_id id;
+    if (pid == getpid()) return fl_err(err, "%s names faultline itself (pid %d)", how, (int)pid);
+    if (proc_stat(pid, &id) < 0 || id.state == 'Z' || id.state == 'X') {
+        fl_err(err, "%s: no process with pid %d", how, (int)pid);
+        return 0;
+    }
+    *ids = fl_malloc(sizeof **ids);
+    (*ids)[0] = id;
+    *n = 1;
+    return 0;
+}
+
+int proc_resolve(const struct proc_sel *s, struct services_rt *svc, struct proc_id **ids, size_t *n, char *err)
+{
+    *ids = NULL;
+    *n = 0;
+    char how[300];
+    switch (s->kind) {
+    case PROC_SEL_PID:
+        snprintf(how, sizeof how, "pid %ld", s->pid);
+        return resolve_one((pid_t)s->pid, how, ids, n, err);
+    case PROC_SEL_PIDFILE: {
+        snprintf(how, sizeof how, "pidfile '%s'", s->text);
+        char buf[64];
+        if (read_small(s->text, buf, sizeof buf) < 0) {
+            if (errno == ENOENT) { fl_err(err, "pidfile '%s' does not exist", s->text); return 0; }
+            return fl_err(err, "cannot read pidfile '%s': %s", s->text, strerror(errno));
+        }
+        char *p = buf, *end;
+        while (isspace((unsigned char)*p)) p++;
+        if (!*p) { fl_err(err, "pidfile '%s' is empty", s->text); return 0; }
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        while (isspace((unsigned char)*end)) end++;
+        if (errno || end == p || v < 1 || v > INT_MAX || (*end && !isspace((unsigned char)end[-1])))
+            return fl_err(err, "pidfile '%s' does not hold a process id", s->text);
+        return resolve_one((pid_t)v, how, ids, n, err);
+    }
+    case PROC_SEL_SERVICE: {
+        snprintf(how, sizeof how, "service '%s'", s->text);
+        if (!svc) return fl_err(err, "no managed service '%s': faultline started no services", s->text);
+        pid_t pid = svc_pid(svc, s->text);
+        if (pid <= 0) { fl_err(err, "service '%s' is not running", s->text); return 0; }
+        return resolve_one(pid, how, ids, n, err);
+    }
+    case PROC_SEL_MATCH:
+        break;
+    }
+    DIR *dir = opendir("/proc");
+    if (!dir) return fl_err(err, "cannot list processes: /proc: %s", strerror(errno));
+    size_t alloc = 0;
+    pid_t self = getpid();
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        if (!isdigit((unsigned char)de->d_name[0])) continue;
+        pid_t pid = (pid_t)atoi(de->d_name);
+        if (pid == self) continue;
+        char *cmd = read_cmdline(pid);
+        if (!cmd) continue;
+        int hit = s->substring ? strstr(cmd, s->text) != NULL : strcmp(cmd, s->text) == 0;
+        free(cmd);
+        struct proc_id id;
+        if (!hit || proc_stat(pid, &id) < 0 || id.state == 'Z' || id.state == 'X') continue;
+        if (*n == alloc) {
+            alloc = alloc ? alloc * 2 : 8;
+            *ids = fl_realloc(*ids, alloc * sizeof **ids);
+        }
+        (*ids)[(*n)++] = id;
+    }
+    closedir(dir);
+    if (*n > 1) qsort(*ids, *n, sizeof **ids, cmp_ids);
+    if (*n == 0)
+        fl_err(err, "no process has a command line %s '%s'", s->substring ? "containing" : "equal to", s->text);
+    return 0;
+}
+
+/* ---- the target --------------------------------------------------------------------- */
+
+struct proc_target {
+    struct proc_sel sel;
+    int tree;                  /* tree: true -- the descendants too */
+};
+
+static const struct param_spec target_params[] = {
+    PROC_SEL_PARAMS,
+    { "all", PT_BOOL, 0, "act on every matching process (else match: must name exactly one)" },
+    { "tree", PT_BOOL, 0, "also every descendant process (e.g. PostgreSQL's backends, which are not in its group)" },
+    { 0 },
+};
+
+static int target_parse(struct plan *p, struct target *t, const struct node *spec, struct diag *d)
+{
+    (void)p;
+    char what[200];
+    snprintf(what, sizeof what, "target '%s'", t->name);
+    struct proc_target *pt = fl_calloc(1, sizeof *pt);
+    if (proc_sel_parse(spec, &pt->sel, what, d) < 0) { free(pt); return -1; }
+    pt->sel.all = param_bool(spec, "all", 0);
+    pt->tree = param_bool(spec, "tree", 0);
+    t->cfg = pt;
+    return 0;
+}
+
+static void target_describe(const struct target *t, struct buf *out)
+{
+    const struct proc_target *pt = t->cfg;
+    buf_adds(out, "process ");
+    proc_sel_describe(&pt->sel, out);
+    if (pt->tree) buf_adds(out, " and its descendants");
+}
+
+static void target_free(struct target *t)
+{
+    struct proc_target *pt = t->cfg;
+    if (!pt) return;
+    proc_sel_release(&pt->sel);
+    free(pt);
+    t->cfg = NULL;
+}
+
+const struct proc_sel *proc_target_sel(const struct target *t)
+{
+    if (!t || t->ops != &target_process || !t->cfg) return NULL;
+    return &((const struct proc_target *)t->cfg)->sel;
+}
+
+const struct target_ops target_process = {
+    .name = "process",
+    .summary = "a local process: by pid, pidfile, command line, or a managed service",
+    .params = target_params,
+    .parse = target_parse,
+    .describe = target_describe,
+    .free = target_free,
+};
+
+/* ---- the faults ---------------------------------------------------------------------- */
+
+struct kill_cfg {
+    int sig;
+    char **restart;            /* argv or NULL */
+};
+
+/* what inject did, and what revert needs (also the journal record) */
+struct proc_state {
+    int sig;
+    struct proc_id *ids;       /* the processes signalled */
+    int *was_stopped;          /* process.stop: already stopped before (not resumed) */
+    size_t n;
+    char *service;             /* the target was a managed service */
+    char **restart;            /* process.kill: the restart command (copy) */
+};
+
+static void state_free(void *p)
+{
+    struct proc_state *st = p;
+    if (!st) return;
+    free(st->ids);
+    free(st->was_stopped);
+    free(st->service);
+    param_strv_free(st->restart);
+    free(st);
+}
+
+static char **strv_dup(char *const *v)
+{
+    if (!v) return NULL;
+    size_t n = param_strv_len(v);
+    char **out = fl_calloc(n + 1, sizeof *out);
+    for (size_t i = 0; i < n; i++) out[i] = fl_strdup(v[i]);
+    return out;
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Resolve the target now and apply pick:/all:; 0 with ids (n >= 1), or -1. */
+static int resolve_target(struct fault_inst *fi, struct proc_id **ids, size_t *n, char *err)
+{
+    const struct target *t = fi->target;
+    const struct proc_target *pt = t->cfg;
+    char why[FL_ERR_LEN];
+    if (proc_resolve(&pt->sel, fi->ctx ? fi->ctx->services : NULL, ids, n, why) < 0)
+        return fl_err(err, "target '%s': %s", t->name, why);
+    if (*n == 0) return fl_err(err, "target '%s': %s", t->name, why);
+    if (*n > 1 && !pt->sel.all && !t->has_pick) {
+        struct buf b;
+        buf_init(&b, 4096);
+        for (size_t i = 0; i < *n && i < 8; i++) buf_addf(&b, "%s%d", i ? ", " : "", (int)(*ids)[i].pid);
+        if (*n > 8) buf_adds(&b, ", ...");
+        fl_err(err, "target '%s': %zu processes match (pids %s); use all: true or pick: to act on several",
+               t->name, *n, b.data);
+        buf_release(&b);
+        free(*ids);
+        *ids = NULL;
+        return -1;
+    }
+    if (t->has_pick && !pt->sel.all) {
+        size_t want = t->pick_count > 0 ? (size_t)t->pick_count : (size_t)(t->pick_percent * (double)*n + 0.999999);
+        if (want < 1) want = 1;
+        if (want > *n) want = *n;
+        uint64_t seed = t->pick_seed_set ? t->pick_seed : (fi->ctx ? fi->ctx->seed : 0);
+        /* partial Fisher-Yates over the start-time order: the same seed picks the same ranks */
+        for (size_t i = 0; i < want; i++) {
+            size_t j = i + (size_t)(splitmix64(&seed) % (*n - i));
+            struct proc_id tmp = (*ids)[i];
+            (*ids)[i] = (*ids)[j];
+            (*ids)[j] = tmp;
+        }
+        *n = want;
+    }
+    return 0;
+}
+
+static struct proc_state *state_new(struct fault_inst *fi, int sig)
+{
+    struct proc_state *st = fl_calloc(1, sizeof *st);
+    st->sig = sig;
+    const struct proc_target *pt = fi->target->cfg;
+    if (pt->sel.kind == PROC_SEL_SERVICE) st->service = fl_strdup(pt->sel.text);
+    return st;
+}
+
+static void pid_list(const struct proc_state *st, struct buf *out)
+{
+    for (size_t i = 0; i < st->n && i < 16; i++) buf_addf(out, "%s%d", i ? ", " : "", (int)st->ids[i].pid);
+    if (st->n > 16) buf_addf(out, ", ... (%zu in all)", st->n);
+}
+
+static const struct param_spec kill_params[] = {
+    { "signal", PT_STR, 0, "signal name or number (default SIGKILL)" },
+    { "restart", PT_ARGV, 0, "revert: a command started detached (default for a service: restart it)" },
+    { 0 },
+};
+
+static int kill_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+{
+    (void)p;
+    const char *s = param_str(step, "signal", "SIGKILL");
+    int sig = proc_signal_parse(s);
+    if (sig < 0) {
+        diag_add(d, node_get(step, "signal"), "process.kill: unknown signal '%s' (a name like SIGTERM or a number)", s);
+        return -1;
+    }
+    struct kill_cfg *kc = fl_calloc(1, sizeof *kc);
+    kc->sig = sig;
+    kc->restart = param_argv(step, "restart");
+    *cfg = kc;
+    return 0;
+}
+
+static void kill_free_cfg(void *p)
+{
+    struct kill_cfg *kc = p;
+    if (!kc) return;
+    param_strv_free(kc->restart);
+    free(kc);
+}
+
+static void state_add(struct proc_state *st, size_t *alloc, const struct proc_id *id, int was_stopped)
+{
+    if (st->n == *alloc) {
+        *alloc = *alloc ? *alloc * 2 : 8;
+        st->ids = fl_realloc(st->ids, *alloc * sizeof *st->ids);
+        st->was_stopped = fl_realloc(st->was_stopped, *alloc * sizeof *st->was_stopped);
+    }
+    st->ids[st->n] = *id;
+    st->was_stopped[st->n] = was_stopped;
+    st->n++;
+}
+
+/* signal one process of the target; 0 sent or skipped, -1 with err */
+static int signal_one(struct fault_inst *fi, struct proc_state *st, size_t *alloc, const struct proc_id *id,
+                      int is_stop, char *err)
+{
+    int stopped = id->state == 'T' || id->state == 't';
+    if (is_stop && stopped) {
+        /* already frozen by someone else: leave it, and leave it frozen at revert */
+        fl_log(FL_LOG_INFO, "process.stop: pid %d of '%s' is already stopped; it stays as it was", (int)id->pid,
+               fi->target->name);
+    } else if (proc_signal(id, st->sig, err) < 0) {
+        return -1;
+    }
+    state_add(st, alloc, id, stopped);
+    return 0;
+}
+
+static int in_state(const struct proc_state *st, pid_t pid)
+{
+    for (size_t i = 0; i < st->n; i++)
+        if (st->ids[i].pid == pid) return 1;
+    return 0;
+}
+
+/* The living descendants of the processes in st that st does not hold yet, parents before
+ * children, from one look at /proc. */
+static void find_descendants(const struct proc_state *st, struct proc_id **out, size_t *nout)
+{
+    struct pent { pid_t pid, ppid; } *all = NULL;
+    size_t n = 0, alloc = 0;
+    *out = NULL;
+    *nout = 0;
+    DIR *dir = opendir("/proc");
+    if (!dir) return;
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        if (!isdigit((unsigned char)de->d_name[0])) continue;
+        char path[64], buf[1024];
+        snprintf(path, sizeof path, "/proc/%d/stat", atoi(de->d_name));
+        if (read_small(path, buf, sizeof buf) <= 0) continue;
+        char *rp = strrchr(buf, ')');
+        char state;
+        int ppid;
+        if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2) continue;
+        if (n == alloc) {
+            alloc = alloc ? alloc * 2 : 256;
+            all = fl_realloc(all, alloc * sizeof *all);
+        }
+        all[n++] = (struct pent){ (pid_t)atoi(de->d_name), (pid_t)ppid };
+    }
+    closedir(dir);
+    /* breadth first: a queue of pids whose children we look for */
+    pid_t *queue = fl_malloc((st->n + n + 1) * sizeof *queue);
+    size_t qh = 0, qt = 0, oalloc = 0;
+    for (size_t i = 0; i < st->n; i++) queue[qt++] = st->ids[i].pid;
+    pid_t self = getpid();
+    while (qh < qt) {
+        pid_t parent = queue[qh++];
+        for (size_t i = 0; i < n; i++) {
+            if (all[i].ppid != parent || all[i].pid == self || in_state(st, all[i].pid)) continue;
+            struct proc_id id;
+            if (proc_stat(all[i].pid, &id) < 0 || id.state == 'Z' || id.state == 'X') continue;
+            if (*nout == oalloc) {
+                oalloc = oalloc ? oalloc * 2 : 16;
+                *out = fl_realloc(*out, oalloc * sizeof **out);
+            }
+            (*out)[(*nout)++] = id;
+            queue[qt++] = all[i].pid;
+        }
+    }
+    free(queue);
+    free(all);
+}
+
+/* tree: true -- also the descendants. They are found before anything is signalled (a killed
+ * parent's children are adopted by init at once); after a stop, a parent may have forked
+ * while we looked, so a few more rounds catch those (a frozen parent forks no more). */
+static void signal_descendants(struct fault_inst *fi, struct proc_state *st, size_t *alloc,
+                               struct proc_id *desc, size_t ndesc, int is_stop)
+{
+    for (int round = 0; round < 4; round++) {
+        for (size_t i = 0; i < ndesc; i++) {
+            char e[FL_ERR_LEN];
+            if (in_state(st, desc[i].pid)) continue;
+            if (signal_one(fi, st, alloc, &desc[i], is_stop, e) < 0)
+                fl_log(FL_LOG_DEBUG, "target '%s': descendant %d: %s", fi->target->name, (int)desc[i].pid, e);
+        }
+        free(desc);
+        if (!is_stop) return;
+        find_descendants(st, &desc, &ndesc);
+        if (ndesc == 0) break;
+    }
+    free(desc);
+}
+
+static int signal_all(struct fault_inst *fi, int sig, int is_stop, char *err)
+{
+    struct proc_id *ids;
+    size_t n;
+    if (resolve_target(fi, &ids, &n, err) < 0) return -1;
+    struct proc_state *st = state_new(fi, sig);
+    const struct proc_target *pt = fi->target->cfg;
+    struct proc_id *desc = NULL;
+    size_t ndesc = 0;
+    if (pt->tree) {
+        struct proc_state roots = { .ids = ids, .n = n };
+        find_descendants(&roots, &desc, &ndesc);
+    }
+    size_t alloc = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char e[FL_ERR_LEN];
+        if (signal_one(fi, st, &alloc, &ids[i], is_stop, e) < 0)
+            rc = fl_err(err, "cannot %s target '%s': %s", is_stop ? "stop" : "signal", fi->target->name, e);
+    }
+    free(ids);
+    if (rc == 0 && pt->tree) signal_descendants(fi, st, &alloc, desc, ndesc, is_stop);
+    else free(desc);
+    fi->state = st;   /* even on failure: revert() undoes what was done */
+    return rc;
+}
+
+static int kill_inject(struct fault_inst *fi, char *err)
+{
+    const struct kill_cfg *kc = fi->cfg;
+    if (signal_all(fi, kc->sig, 0, err) < 0) return -1;
+    struct proc_state *st = fi->state;
+    st->restart = strv_dup(kc->restart);
+    return 0;
+}
+
+/* the revert of process.kill, from the live state or from the journal */
+static int kill_undo(const struct proc_state *st, struct services_rt *svc, const char *what, char *err)
+{
+    size_t gone = 0;
+    for (size_t i = 0; i < st->n; i++)
+        if (!proc_alive(&st->ids[i], NULL)) gone++;
+    if (st->n > 0 && gone == 0) {
+        /* the signal did not end them (SIGHUP, SIGUSR1, ...): nothing to restart */
+        fl_log(FL_LOG_INFO, "process.kill on %s: every signalled process still runs; nothing to restart", what);
+        return 0;
+    }
+    if (st->restart) {
+        pid_t pid;
+        char e[FL_ERR_LEN];
+        if (proc_spawn_detached(st->restart, &pid, e) < 0)
+            return fl_err(err, "cannot restart %s: %s", what, e);
+        fl_log(FL_LOG_INFO, "process.kill on %s: restarted as pid %d", what, (int)pid);
+        return 0;
+    }
+    if (st->service) {
+        char e[FL_ERR_LEN];
+        if (!svc) return fl_err(err, "cannot restart service '%s': faultline is not running its services", st->service);
+        if (svc_restart(svc, st->service, e) < 0) return fl_err(err, "cannot restart service '%s': %s", st->service, e);
+        return 0;
+    }
+    return 0;   /* no restart configured: a kill is not undone */
+}
+
+static int kill_revert(struct fault_inst *fi, char *err)
+{
+    const struct proc_state *st = fi->state;
+    if (!st) return 0;
+    char what[200];
+    snprintf(what, sizeof what, "target '%s'", fi->target->name);
+    return kill_undo(st, fi->ctx ? fi->ctx->services : NULL, what, err);
+}
+
+/* the revert of process.stop: SIGCONT to what we froze */
+static int stop_undo(const struct proc_state *st, const char *what, char *err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < st->n; i++) {
+        if (st->was_stopped[i]) continue;
+        char e[FL_ERR_LEN];
+        if (proc_signal(&st->ids[i], SIGCONT, e) < 0 && rc == 0)
+            rc = fl_err(err, "cannot resume %s: %s", what, e);   /* first error; resume the rest */
+    }
+    return rc;
+}
+
+static int stop_inject(struct fault_inst *fi, char *err)
+{
+    return signal_all(fi, SIGSTOP, 1, err);
+}
+
+static int stop_revert(struct fault_inst *fi, char *err)
+{
+    const struct proc_state *st = fi->state;
+    if (!st) return 0;
+    char what[200];
+    snprintf(what, sizeof what, "target '%s'", fi->target->name);
+    return stop_undo(st, what, err);
+}
+
+/* journal: {"target": NAME, "signal": N, "procs": [{"pid", "start", "was_stopped"}],
+ *           "service": NAME|absent, "restart": [argv]|absent} */
+static json_t *state_save(const struct fault_inst *fi)
+{
+    const struct proc_state *st = fi->state;
+    if (!st) return NULL;
+    json_t *procs = json_array();
+    for (size_t i = 0; i < st->n; i++)
+        json_array_append_new(procs, json_pack("{s:i, s:I, s:b}", "pid", (int)st->ids[i].pid,
+                                               "start", (json_int_t)st->ids[i].start,
+                                               "was_stopped", st->was_stopped ? st->was_stopped[i] : 0));
+    json_t *rec = json_pack("{s:s, s:i, s:o}", "target", fi->target ? fi->target->name : "",
+                            "signal", st->sig, "procs", procs);
+    if (st->service) json_object_set_new(rec, "service", json_string(st->service));
+    if (st->restart) {
+        json_t *argv = json_array();
+        for (size_t i = 0; st->restart[i]; i++) json_array_append_new(argv, json_string(st->restart[i]));
+        json_object_set_new(rec, "restart", argv);
+    }
+    return rec;
+}
+
+static struct proc_state *state_load(json_t *rec, char *err)
+{
+    json_t *procs = json_object_get(rec, "procs");
+    if (!json_is_array(procs)) { fl_err(err, "journal record has no 'procs' list"); return NULL; }
+    struct proc_state *st = fl_calloc(1, sizeof *st);
+    st->sig = (int)json_integer_value(json_object_get(rec, "signal"));
+    st->n = json_array_size(procs);
+    st->ids = fl_calloc(st->n ? st->n : 1, sizeof *st->ids);
+    st->was_stopped = fl_calloc(st->n ? st->n : 1, sizeof *st->was_stopped);
+    for (size_t i = 0; i < st->n; i++) {
+        json_t *p = json_array_get(procs, i);
+        json_t *pid = json_object_get(p, "pid"), *start = json_object_get(p, "start");
+        if (!json_is_integer(pid) || !json_is_integer(start) || json_integer_value(pid) < 1) {
+            state_free(st);
+            fl_err(err, "journal record: entry %zu of 'procs' needs integer 'pid' and 'start'", i);
+            return NULL;
+        }
+        st->ids[i].pid = (pid_t)json_integer_value(pid);
+        st->ids[i].start = (unsigned long long)json_integer_value(start);
+        st->was_stopped[i] = json_is_true(json_object_get(p, "was_stopped"));
+    }
+    const char *svc = json_string_value(json_object_get(rec, "service"));
+    if (svc) st->service = fl_strdup(svc);
+    json_t *argv = json_object_get(rec, "restart");
+    if (json_is_array(argv) && json_array_size(argv) > 0) {
+        st->restart = fl_calloc(json_array_size(argv) + 1, sizeof *st->restart);
+        for (size_t i = 0; i < json_array_size(argv); i++) {
+            const char *a = json_string_value(json_array_get(argv, i));
+            st->restart[i] = fl_strdup(a ? a : "");
+        }
+    }
+    return st;
+}
+
+static int kill_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+{
+    struct proc_state *st = state_load(rec, err);
+    if (!st) return -1;
+    char what[200];
+    snprintf(what, sizeof what, "target '%s'", json_string_value(json_object_get(rec, "target")) ?: "?");
+    int rc = kill_undo(st, ctx ? ctx->services : NULL, what, err);
+    state_free(st);
+    return rc;
+}
+
+static int stop_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+{
+    (void)ctx;
+    struct proc_state *st = state_load(rec, err);
+    if (!st) return -1;
+    char what[200];
+    snprintf(what, sizeof what, "target '%s'", json_string_value(json_object_get(rec, "target")) ?: "?");
+    int rc = stop_undo(st, what, err);
+    state_free(st);
+    return rc;
+}
+
+static void describe_common(const struct fault_inst *fi, struct buf *out)
+{
+    buf_addf(out, "target '%s' (", fi->target ? fi->target->name : "?");
+    if (fi->target && fi->target->cfg) proc_sel_describe(&((const struct proc_target *)fi->target->cfg)->sel, out);
+    buf_adds(out, ")");
+    const struct proc_state *st = fi->state;
+    if (st && st->n) {
+        buf_adds(out, ": pid ");
+        pid_list(st, out);
+    }
+}
+
+static void kill_describe(const struct fault_inst *fi, struct buf *out)
+{
+    const struct kill_cfg *kc = fi->cfg;
+    char name[16];
+    buf_addf(out, "send %s to ", proc_signal_name(kc ? kc->sig : SIGKILL, name));
+    describe_common(fi, out);
+    if (kc && kc->restart) {
+        buf_adds(out, "; revert: run");
+        for (size_t i = 0; kc->restart[i]; i++) buf_addf(out, " %s", kc->restart[i]);
+    } else if (fi->target && fi->target->cfg &&
+               ((const struct proc_target *)fi->target->cfg)->sel.kind == PROC_SEL_SERVICE) {
+        buf_adds(out, "; revert: restart the service");
+    } else {
+        buf_adds(out, "; not reverted (no restart:)");
+    }
+}
+
+static void stop_describe(const struct fault_inst *fi, struct buf *out)
+{
+    buf_adds(out, "freeze (SIGSTOP) ");
+    describe_common(fi, out);
+    buf_adds(out, "; revert: SIGCONT");
+}
+
+const struct fault_ops fault_process_kill = {
+    .name = "process.kill",
+    .target_kind = "process",
+    .summary = "send a signal (default SIGKILL) to a process",
+    .revert_summary = "restart: command, or restart the managed service; none without either",
+    .params = kill_params,
+    .parse = kill_parse,
+    .inject = kill_inject,
+    .revert = kill_revert,
+    .save = state_save,
+    .revert_saved = kill_revert_saved,
+    .describe = kill_describe,
+    .free_cfg = kill_free_cfg,
+    .free_state = state_free,
+};
+
+static const struct param_spec stop_params[] = { { 0 } };
+
+static int stop_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+{
+    (void)p; (void)step; (void)d;
+    *cfg = NULL;
+    return 0;
+}
+
+const struct fault_ops fault_process_stop = {
+    .name = "process.stop",
+    .target_kind = "process",
+    .summary = "freeze a process with SIGSTOP",
+    .revert_summary = "SIGCONT (unless it was already stopped)",
+    .params = stop_params,
+    .parse = stop_parse,
+    .inject = stop_inject,
+    .revert = stop_revert,
+    .save = state_save,
+    .revert_saved = stop_revert_saved,
+    .describe = stop_describe,
+    .free_state = state_free,
+};

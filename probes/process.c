@@ -1,0 +1,136 @@
+/* process.c -- the process probe: is a local process alive, stopped or gone (by target,
+ * pid, pidfile, command line or managed service). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fault.h"
+#include "fl.h"
+#include "plan.h"
+#include "probe.h"
+#include "process.h"
+
+enum proc_expect { PE_ALIVE, PE_DEAD, PE_STOPPED };
+
+struct pprobe_cfg {
+    char *target;            /* a process target of the plan, or NULL */
+    struct proc_sel sel;     /* used when target is NULL */
+    enum proc_expect expect;
+};
+
+static const struct param_spec pprobe_params[] = {
+    { "target", PT_TARGET, 0, "a process target of the plan (instead of pid/pidfile/match/service)" },
+    PROC_SEL_PARAMS,
+    { "expect", PT_STR, 0, "alive (running, not stopped), dead (no such process) or stopped (default alive)" },
+    { 0 },
+};
+
+static const char *const expect_names[] = { "alive", "dead", "stopped" };
+
+static int pprobe_parse(struct plan *p, const struct node *val, const struct node *entry, void **cfg,
+                        struct diag *d)
+{
+    (void)entry;
+    if (!val || val->type != NODE_MAP) {
+        diag_add(d, val, "probe 'process': expected a map");
+        return -1;
+    }
+    struct pprobe_cfg *c = fl_calloc(1, sizeof *c);
+    const char *ex = param_str(val, "expect", "alive");
+    size_t i;
+    for (i = 0; i < 3; i++)
+        if (strcmp(ex, expect_names[i]) == 0) break;
+    if (i == 3) {
+        diag_add(d, node_get(val, "expect"), "probe 'process': expect must be alive, dead or stopped, not '%s'", ex);
+        free(c);
+        return -1;
+    }
+    c->expect = (enum proc_expect)i;
+    const char *t = param_str(val, "target", NULL);
+    if (t) {
+        static const char *const sel_keys[] = { "pid", "pidfile", "match", "match_substring", "service" };
+        for (size_t k = 0; k < sizeof sel_keys / sizeof sel_keys[0]; k++)
+            if (node_get(val, sel_keys[k])) {
+                diag_add(d, node_key(val, sel_keys[k]), "probe 'process': give target: or %s:, not both", sel_keys[k]);
+                free(c);
+                return -1;
+            }
+        struct target *tg = p ? plan_target(p, t) : NULL;
+        if (tg && tg->ops != &target_process) {
+            diag_add(d, node_get(val, "target"), "probe 'process': target '%s' is a %s target, not a process", t,
+                     tg->ops ? tg->ops->name : "?");
+            free(c);
+            return -1;
+        }
+        c->target = fl_strdup(t);
+    } else if (proc_sel_parse(val, &c->sel, "probe 'process'", d) < 0) {
+        free(c);
+        return -1;
+    }
+    *cfg = c;
+    return 0;
+}
+
+static int pprobe_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
+{
+    const struct pprobe_cfg *c = pi->cfg;
+    const struct proc_sel *sel = &c->sel;
+    if (c->target) {
+        struct target *tg = pi->ctx && pi->ctx->plan ? plan_target(pi->ctx->plan, c->target) : NULL;
+        sel = proc_target_sel(tg);
+        if (!sel) return fl_err(err, "no process target '%s'", c->target);
+    }
+    struct proc_id *ids;
+    size_t n;
+    char why[FL_ERR_LEN];
+    if (proc_resolve(sel, pi->ctx ? pi->ctx->services : NULL, &ids, &n, why) < 0)
+        return fl_err(err, "%s", why);
+    size_t stopped = 0, running = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i].state == 'T' || ids[i].state == 't') stopped++;
+        else running++;
+    }
+    obs->has_value = 1;
+    obs->value = (double)n;
+    switch (c->expect) {
+    case PE_ALIVE: obs->ok = n > 0 && stopped == 0; break;
+    case PE_DEAD: obs->ok = n == 0; break;
+    case PE_STOPPED: obs->ok = n > 0 && running == 0; break;
+    }
+    if (n == 0) snprintf(obs->observed, sizeof obs->observed, "dead: %.480s", why);
+    else if (n == 1)
+        snprintf(obs->observed, sizeof obs->observed, "pid %d %s (state %c)", (int)ids[0].pid,
+                 stopped ? "stopped" : "alive", ids[0].state);
+    else
+        snprintf(obs->observed, sizeof obs->observed, "%zu processes: %zu alive, %zu stopped (pids %d, %d%s)", n,
+                 running, stopped, (int)ids[0].pid, (int)ids[1].pid, n > 2 ? ", ..." : "");
+    free(ids);
+    return 0;
+}
+
+static void pprobe_describe(const void *cfg, struct buf *out)
+{
+    const struct pprobe_cfg *c = cfg;
+    buf_adds(out, "process ");
+    if (c->target) buf_addf(out, "target '%s'", c->target);
+    else proc_sel_describe(&c->sel, out);
+    buf_addf(out, " is %s", expect_names[c->expect]);
+}
+
+static void pprobe_free(void *cfg)
+{
+    struct pprobe_cfg *c = cfg;
+    if (!c) return;
+    free(c->target);
+    proc_sel_release(&c->sel);
+    free(c);
+}
+
+const struct probe_ops probe_process = {
+    .name = "process",
+    .summary = "a local process is alive, stopped or dead (by target, pid, pidfile, command line, service)",
+    .params = pprobe_params,
+    .parse = pprobe_parse,
+    .check = pprobe_check,
+    .describe = pprobe_describe,
+    .free_cfg = pprobe_free,
+};
