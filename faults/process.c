@@ -711,10 +711,11 @@ static int kill_inject(struct fault_inst *fi, char *err)
 /* the revert of process.kill, from the live state or from the journal */
 static int kill_undo(const struct proc_state *st, struct services_rt *svc, const char *what, char *err)
 {
+    if (st->n == 0) return 0;   /* inject failed before any signal: nothing ended */
     size_t gone = 0;
     for (size_t i = 0; i < st->n; i++)
         if (!proc_alive(&st->ids[i], NULL)) gone++;
-    if (st->n > 0 && gone == 0) {
+    if (gone == 0) {
         /* the signal did not end them (SIGHUP, SIGUSR1, ...): nothing to restart */
         fl_log(FL_LOG_INFO, "process.kill on %s: every signalled process still runs; nothing to restart", what);
         return 0;
