@@ -1,0 +1,846 @@
+/* test_docker.c -- the docker target, docker.* faults and the container probe against a
+ * real dockerd (scripts/dockerd-up.sh): containers from the empty `hostbin` image run host
+ * programs (redis-server, postgres) through read-only bind mounts and --network host. */
+#include <hiredis.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "docker_api.h"
+#include "fault.h"
+#include "harness.h"
+#include "plan.h"
+#include "probe.h"
+
+extern const struct target_ops target_docker;
+extern const struct fault_ops fault_docker_stop, fault_docker_kill, fault_docker_pause, fault_docker_restart,
+    fault_docker_exec;
+extern const struct probe_ops probe_container;
+
+/* ---- fixtures ---------------------------------------------------------------------------------- */
+
+static struct docker_client dc;
+
+static void client(void)
+{
+    char err[FL_ERR_LEN];
+    ASSERT_MSG(docker_client_init(&dc, th_docker_host(), err) == 0, "client: %s", err);
+    ASSERT_MSG(docker_negotiate(&dc, err) == 0, "negotiate: %s", err);
+}
+
+/* remove the containers an earlier failed run of this test left behind */
+static void sweep(const char *test)
+{
+    char label[128], err[FL_ERR_LEN];
+    snprintf(label, sizeof label, "faultline.test=%s", test);
+    char *f[] = { label };
+    json_t *arr = NULL;
+    ASSERT_MSG(docker_list(&dc, f, 1, &arr, err) == 0, "list: %s", err);
+    size_t i;
+    json_t *it;
+    json_array_foreach(arr, i, it) docker_remove(&dc, json_string_value(json_object_get(it, "Id")), err);
+    json_decref(arr);
+}
+
+static void cname(char *out, size_t n, const char *tag)
+{
+    snprintf(out, n, "fl-test-%d-%s", (int)getpid(), tag);
+}
+
+/* create (and start unless created_only) a hostbin container running argv */
+static void mk_container(const char *test, const char *name, char *const *argv, const char *user, const char *rw_dir,
+                         json_t *labels, json_t *healthcheck, int start, char id[72])
+{
+    char err[FL_ERR_LEN];
+    json_t *cmd = json_array();
+    for (size_t i = 0; argv[i]; i++) json_array_append_new(cmd, json_string(argv[i]));
+    json_t *binds = json_pack("[s,s,s,s,s]", "/usr:/usr:ro", "/lib:/lib:ro", "/lib64:/lib64:ro", "/bin:/bin:ro",
+                              "/etc:/etc:ro");
+    if (rw_dir) json_array_append_new(binds, json_sprintf("%s:%s:rw", rw_dir, rw_dir));
+    if (!labels) labels = json_object();
+    json_object_set_new(labels, "faultline.test", json_string(test));
+    json_t *cfg = json_pack("{s:s,s:o,s:o,s:{s:s,s:o}}", "Image", "hostbin", "Cmd", cmd, "Labels", labels,
+                            "HostConfig", "NetworkMode", "host", "Binds", binds);
+    if (user) json_object_set_new(cfg, "User", json_string(user));
+    if (healthcheck) json_object_set_new(cfg, "Healthcheck", healthcheck);
+    ASSERT_MSG(docker_create(&dc, name, cfg, id, err) == 0, "create %s: %s", name, err);
+    json_decref(cfg);
+    if (start) ASSERT_MSG(docker_start(&dc, id, NULL, err) == 0, "start %s: %s", name, err);
+}
+
+/* 1 PONG, 0 refused, -1 no answer in time (or another error) */
+static int redis_ping(int port)
+{
+    struct timeval tv = { 1, 0 };
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    if (!c) return -1;
+    if (c->err) {
+        int refused = c->err == REDIS_ERR_IO && strstr(c->errstr, "refused") != NULL;
+        redisFree(c);
+        return refused ? 0 : -1;
+    }
+    redisSetTimeout(c, tv);
+    redisReply *r = redisCommand(c, "PING");
+    int ok = r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
+    if (r) freeReplyObject(r);
+    redisFree(c);
+    return ok ? 1 : -1;
+}
+
+static void wait_pong(int port)
+{
+    for (int i = 0; i < 100; i++) {
+        if (redis_ping(port) == 1) return;
+        usleep(50 * 1000);
+    }
+    ASSERT_MSG(0, "redis on port %d never answered PONG", port);
+}
+
+/* a string reply of one command, "" for nil */
+static void redis_get(int port, const char *key, char *out, size_t n)
+{
+    redisContext *c = redisConnect("127.0.0.1", port);
+    ASSERT(c && !c->err);
+    redisReply *r = redisCommand(c, "GET %s", key);
+    ASSERT(r);
+    snprintf(out, n, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+static void mk_redis(const char *test, const char *name, int port, json_t *labels, json_t *hc, char id[72])
+{
+    char p[16];
+    snprintf(p, sizeof p, "%d", port);
+    char *argv[] = { "/usr/bin/redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                     NULL };
+    mk_container(test, name, argv, NULL, NULL, labels, hc, 1, id);
+    wait_pong(port);
+}
+
+/* sleeps, for selector tests: created only, never started */
+static void mk_idle(const char *test, const char *name, json_t *labels, char id[72])
+{
+    char *argv[] = { "/bin/sleep", "600", NULL };
+    mk_container(test, name, argv, NULL, NULL, labels, NULL, 0, id);
+}
+
+static struct docker_cstate inspect(const char *id)
+{
+    struct docker_cstate st;
+    char err[FL_ERR_LEN];
+    ASSERT_MSG(docker_inspect(&dc, id, &st, NULL, err) == 0, "inspect: %s", err);
+    return st;
+}
+
+/* A plan with targets built from YAML snippets through the drivers' own parse(). */
+struct fx {
+    struct plan plan;
+    struct fl_ctx ctx;
+    struct target *targets[8];
+    struct node *trees[32];
+    int ntrees;
+};
+
+static void fx_init(struct fx *f)
+{
+    memset(f, 0, sizeof *f);
+    f->plan.targets = f->targets;
+    f->ctx.plan = &f->plan;
+    f->ctx.seed = 12345;
+}
+
+static struct node *yaml(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static struct node *yaml(struct fx *f, const char *fmt, ...)
+{
+    char text[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    struct diag d;
+    diag_init(&d, "test");
+    struct node *n = node_parse(text, strlen(text), &d);
+    ASSERT_MSG(n && d.n == 0, "yaml '%s': %s", text, d.n ? d.msgs[0] : "?");
+    diag_release(&d);
+    f->trees[f->ntrees++] = n;
+    return n;
+}
+
+/* target NAME from the YAML of its docker map (host: is added); the diag text on failure */
+static struct target *target_try(struct fx *f, const char *name, const char *spec, char *diagtext)
+{
+    struct node *n = yaml(f, "{ host: \"%s\", %s }", th_docker_host(), spec);
+    struct diag d;
+    diag_init(&d, "test");
+    struct target *t = fl_calloc(1, sizeof *t);
+    t->name = fl_strdup(name);
+    t->ops = &target_docker;
+    t->spec = n;
+    int bad = params_check(n, target_docker.params, NULL, "target", &d);
+    if (!bad && target_docker.parse(&f->plan, t, n, &d) < 0 && d.n == 0) bad = 1;
+    if (bad || d.n) {
+        if (diagtext) snprintf(diagtext, FL_ERR_LEN, "%s", d.n ? d.msgs[0] : "?");
+        diag_release(&d);
+        free(t->name);
+        free(t);
+        return NULL;
+    }
+    diag_release(&d);
+    f->targets[f->plan.ntargets++] = t;
+    return t;
+}
+
+static struct target *target(struct fx *f, const char *name, const char *spec)
+{
+    char e[FL_ERR_LEN];
+    struct target *t = target_try(f, name, spec, e);
+    ASSERT_MSG(t, "target %s: %s", spec, e);
+    return t;
+}
+
+static int open_t(struct fx *f, struct target *t, char *err) { return target_docker.open(t, &f->ctx, err); }
+
+static void fi_init(struct fx *f, struct fault_inst *fi, const struct fault_ops *ops, struct target *t,
+                    const char *params)
+{
+    struct node *n = yaml(f, "{ %s }", params);
+    struct diag d;
+    diag_init(&d, "test");
+    memset(fi, 0, sizeof *fi);
+    ASSERT_MSG(params_check(n, ops->params, NULL, ops->name, &d) == 0, "params: %s", d.msgs[0]);
+    ASSERT_MSG(ops->parse(&f->plan, n, &fi->cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
+    diag_release(&d);
+    fi->ops = ops;
+    fi->target = t;
+    fi->ctx = &f->ctx;
+}
+
+static void fi_release(struct fault_inst *fi)
+{
+    if (fi->state) fi->ops->free_state(fi->state);
+    fi->ops->free_cfg(fi->cfg);
+    fi->state = fi->cfg = NULL;
+}
+
+static void fx_release(struct fx *f)
+{
+    for (size_t i = 0; i < f->plan.ntargets; i++) {
+        target_docker.close(f->targets[i], &f->ctx);
+        target_docker.free(f->targets[i]);
+        free(f->targets[i]->name);
+        free(f->targets[i]);
+    }
+    for (int i = 0; i < f->ntrees; i++) node_free(f->trees[i]);
+}
+
+/* run the container probe once; returns check()'s result, obs filled */
+static int probe(struct fx *f, const char *params, struct probe_obs *obs, char *err)
+{
+    struct node *n = yaml(f, "{ %s }", params);
+    struct diag d;
+    diag_init(&d, "test");
+    void *cfg = NULL;
+    ASSERT_MSG(params_check(n, probe_container.params, NULL, "container", &d) == 0, "params: %s", d.msgs[0]);
+    ASSERT_MSG(probe_container.parse(&f->plan, n, n, &cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
+    diag_release(&d);
+    struct probe_inst pi = { .ops = &probe_container, .ctx = &f->ctx, .cfg = cfg };
+    memset(obs, 0, sizeof *obs);
+    int r = probe_container.check(&pi, obs, err);
+    probe_container.free_state(pi.state);
+    probe_container.free_cfg(cfg);
+    return r;
+}
+
+/* ---- transport and errors -------------------------------------------------------------------------- */
+
+TEST(docker_socket_missing_names_the_path)
+{
+    struct docker_client c;
+    char err[FL_ERR_LEN];
+    ASSERT(docker_client_init(&c, "unix:///nonexistent/fl/docker.sock", err) == 0);
+    ASSERT(docker_negotiate(&c, err) == -1);
+    ASSERT_CONTAINS(err, "daemon not reachable at '/nonexistent/fl/docker.sock'");
+    ASSERT_CONTAINS(err, "no such socket");
+    docker_client_release(&c);
+
+    /* the target's open() reports the same, before anything is touched */
+    struct fx f;
+    fx_init(&f);
+    struct node *n = yaml(&f, "{ host: \"unix:///nonexistent/fl/docker.sock\", container: db }");
+    struct target t = { .name = "db", .ops = &target_docker, .spec = n };
+    struct diag d;
+    diag_init(&d, "test");
+    ASSERT(target_docker.parse(&f.plan, &t, n, &d) == 0);
+    diag_release(&d);
+    ASSERT(target_docker.open(&t, &f.ctx, err) == -1);
+    ASSERT_CONTAINS(err, "cannot resolve target 'db': docker: daemon not reachable at '/nonexistent/fl/docker.sock'");
+    target_docker.free(&t);
+    fx_release(&f);
+}
+
+TEST(docker_refused_socket_and_bad_address)
+{
+    char err[FL_ERR_LEN], path[512];
+    struct docker_client c;
+    ASSERT(docker_client_init(&c, "npipe:////./pipe/docker_engine", err) == -1);
+    ASSERT_CONTAINS(err, "unsupported address 'npipe:");
+    /* a socket file nobody listens on */
+    snprintf(path, sizeof path, "%s/dead.sock", th_tmpdir());
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "python3 -c 'import socket;s=socket.socket(socket.AF_UNIX);s.bind(\"%s\")'", path);
+    if (th_sh(NULL, 0, "%s", cmd) != 0) SKIP("python3 not available to make a dead socket");
+    char host[600];
+    snprintf(host, sizeof host, "unix://%s", path);
+    ASSERT(docker_client_init(&c, host, err) == 0);
+    ASSERT(docker_negotiate(&c, err) == -1);
+    ASSERT_CONTAINS(err, "connection refused");
+    ASSERT_CONTAINS(err, path);
+    docker_client_release(&c);
+}
+
+TEST(docker_negotiates_version_and_maps_404)
+{
+    client();
+    ASSERT(strlen(dc.api_version) >= 4 && dc.api_version[0] == '1' && dc.api_version[1] == '.');
+    struct fx f;
+    fx_init(&f);
+    char name[64], err[FL_ERR_LEN];
+    cname(name, sizeof name, "nope");
+    struct target *t = target(&f, "db", "container: fl-test-nope-never-created");
+    ASSERT(open_t(&f, t, err) == -1);
+    ASSERT_CONTAINS(err, "cannot resolve target 'db': docker: 404 no such container: fl-test-nope-never-created");
+    /* 409 for a conflicting action, with the daemon's message */
+    char id[72];
+    sweep("negotiate");
+    mk_idle("negotiate", name, NULL, id);
+    ASSERT(docker_pause(&dc, id, err) == -1);
+    ASSERT_CONTAINS(err, "docker: 409 conflict: ");
+    ASSERT_CONTAINS(err, "not running");
+    docker_remove(&dc, id, err);
+    fx_release(&f);
+    docker_client_release(&dc);
+}
+
+/* ---- faults on a Redis container ---------------------------------------------------------------------- */
+
+TEST_T(docker_stop_then_revert_serves_again, 60)
+{
+    client();
+    sweep("stop");
+    char name[64], id[72], err[FL_ERR_LEN];
+    int port = th_free_port();
+    cname(name, sizeof name, "stop");
+    mk_redis("stop", name, port, NULL, NULL, id);
+
+    struct fx f;
+    fx_init(&f);
+    char spec[128];
+    snprintf(spec, sizeof spec, "container: %s", name);
+    struct target *t = target(&f, "cache", spec);
+    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+    struct fault_inst fi;
+    fi_init(&f, &fi, &fault_docker_stop, t, "grace: 2s");
+    ASSERT_MSG(fault_docker_stop.inject(&fi, err) == 0, "inject: %s", err);
+    ASSERT_EQ_INT(redis_ping(port), 0); /* the port refuses */
+    ASSERT_EQ_STR(docker_state_name(inspect(id).state), "exited");
+
+    /* the journal record names the container and the state it had */
+    json_t *rec = fault_docker_stop.save(&fi);
+    ASSERT(rec);
+    ASSERT_EQ_STR(json_string_value(json_object_get(rec, "action")), "stop");
+    json_t *c0 = json_array_get(json_object_get(rec, "containers"), 0);
+    ASSERT_EQ_STR(json_string_value(json_object_get(c0, "id")), id);
+    ASSERT_EQ_STR(json_string_value(json_object_get(c0, "prior")), "running");
+    json_decref(rec);
+    struct buf b;
+    buf_init(&b, 0);
+    fault_docker_stop.describe(&fi, &b);
+    ASSERT_CONTAINS(b.data, "docker stop target 'cache'");
+    ASSERT_CONTAINS(b.data, "grace 2s");
+    buf_release(&b);
+
+    ASSERT_MSG(fault_docker_stop.revert(&fi, err) == 0, "revert: %s", err);
+    wait_pong(port);
+    ASSERT_EQ_STR(docker_state_name(inspect(id).state), "running");
+    /* a second revert has nothing left to do */
+    ASSERT_MSG(fault_docker_stop.revert(&fi, err) == 0, "revert again: %s", err);
+    fi_release(&fi);
+    fx_release(&f);
+    docker_remove(&dc, id, err);
+    docker_client_release(&dc);
+}
+
+TEST_T(docker_kill_sigkill_then_revert, 60)
+{
+    client();
+    sweep("kill");
+    char name[64], id[72], err[FL_ERR_LEN];
+    int port = th_free_port();
+    cname(name, sizeof name, "kill");
+    mk_redis("kill", name, port, NULL, NULL, id);
+    struct fx f;
+    fx_init(&f);
+    char spec[128];
+    snprintf(spec, sizeof spec, "container: %s", name);
+    struct target *t = target(&f, "cache", spec);
+    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+    struct fault_inst fi;
+    fi_init(&f, &fi, &fault_docker_kill, t, "");
+    ASSERT_MSG(fault_docker_kill.inject(&fi, err) == 0, "inject: %s", err);
+    struct docker_cstate st = inspect(id);
+    for (int i = 0; i < 50 && st.state == DS_RUNNING; i++) usleep(20000), st = inspect(id);
+    ASSERT_EQ_STR(docker_state_name(st.state), "exited");
+    ASSERT_EQ_INT(st.exit_code, 137); /* 128 + SIGKILL */
+    ASSERT_EQ_INT(redis_ping(port), 0);
+
+    struct probe_obs obs;
+    ASSERT_MSG(probe(&f, "target: cache, expect: exited, exit_code: 137", &obs, err) == 0, "probe: %s", err);
+    ASSERT_MSG(obs.ok, "observed %s", obs.observed);
+    ASSERT_CONTAINS(obs.observed, "exited (exit code 137");
+
+    ASSERT_MSG(fault_docker_kill.revert(&fi, err) == 0, "revert: %s", err);
+    wait_pong(port);
+    fi_release(&fi);
+
+    /* an unknown signal is a plan error, found by parse */
+    struct node *n = yaml(&f, "{ signal: SIGNOPE }");
+    struct diag d;
+    diag_init(&d, "test");
+    void *cfg = NULL;
+    ASSERT(fault_docker_kill.parse(&f.plan, n, &cfg, &d) == -1);
+    ASSERT(d.n == 1);
+    ASSERT_CONTAINS(d.msgs[0], "unknown signal 'SIGNOPE'");
+    diag_release(&d);
+    fx_release(&f);
+    docker_remove(&dc, id, err);
+    docker_client_release(&dc);
+}
+
+TEST_T(docker_pause_times_out_then_unpause_answers, 60)
+{
+    client();
+    sweep("pause");
+    char name[64], id[72], err[FL_ERR_LEN];
+    int port = th_free_port();
+    cname(name, sizeof name, "pause");
+    mk_redis("pause", name, port, NULL, NULL, id);
+    struct fx f;
+    fx_init(&f);
+    char spec[128];
+    snprintf(spec, sizeof spec, "container: %s", name);
+    struct target *t = target(&f, "cache", spec);
+    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+    struct probe_obs obs;
+    ASSERT_MSG(probe(&f, "target: cache", &obs, err) == 0, "probe: %s", err);
+    ASSERT_MSG(obs.ok, "observed %s", obs.observed);
+    ASSERT_EQ_STR(obs.observed, "running (restarts 0)");
+
+    struct fault_inst fi;
+    fi_init(&f, &fi, &fault_docker_pause, t, "");
+    ASSERT_MSG(fault_docker_pause.inject(&fi, err) == 0, "inject: %s", err);
+    ASSERT_EQ_INT(redis_ping(port), -1); /* accepted by the kernel, never answered */
+    ASSERT_MSG(probe(&f, "target: cache, expect: paused", &obs, err) == 0, "probe: %s", err);
+    ASSERT_MSG(obs.ok, "observed %s", obs.observed);
+    ASSERT_EQ_STR(obs.observed, "paused (restarts 0)");
+    ASSERT_MSG(probe(&f, "target: cache, expect: running", &obs, err) == 0, "probe: %s", err);
+    ASSERT(!obs.ok);
+
+    ASSERT_MSG(fault_docker_pause.revert(&fi, err) == 0, "revert: %s", err);
+    ASSERT_EQ_INT(redis_ping(port), 1);
+    fi_release(&fi);
+    fx_release(&f);
+    docker_remove(&dc, id, err);
+    docker_client_release(&dc);
+}
+
+TEST_T(docker_exec_sets_key_and_reverts, 60)
+{
+    client();
+    sweep("exec");
+    char name[64], id[72], err[FL_ERR_LEN], v[64];
+    int port = th_free_port();
+    cname(name, sizeof name, "exec");
+    mk_redis("exec", name, port, NULL, NULL, id);
+    struct fx f;
+    fx_init(&f);
+    char spec[128], params[256];
+    snprintf(spec, sizeof spec, "container: %s", name);
+    struct target *t = target(&f, "cache", spec);
+    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+
+    struct fault_inst fi;
+    snprintf(params, sizeof params, "command: [redis-cli, -p, \"%d\", set, k, v], revert: \"redis-cli -p %d del k\"",
+             port, port);
+    fi_init(&f, &fi, &fault_docker_exec, t, params);
+    ASSERT_MSG(fault_docker_exec.inject(&fi, err) == 0, "inject: %s", err);
+    redis_get(port, "k", v, sizeof v);
+    ASSERT_EQ_STR(v, "v");
+    json_t *rec = fault_docker_exec.save(&fi);
+    ASSERT_EQ_STR(json_string_value(json_array_get(json_object_get(rec, "revert"), 0)), "/bin/sh");
+    json_decref(rec);
+    ASSERT_MSG(fault_docker_exec.revert(&fi, err) == 0, "revert: %s", err);
+    redis_get(port, "k", v, sizeof v);
+    ASSERT_EQ_STR(v, "");
+    fi_release(&fi);
+
+    /* a command that exits otherwise than expect_exit fails, with its output */
+    fi_init(&f, &fi, &fault_docker_exec, t, "command: \"echo boom >&2; exit 3\"");
+    ASSERT(fault_docker_exec.inject(&fi, err) == -1);
+    ASSERT_CONTAINS(err, "exited 3, expected 0: boom");
+    fi_release(&fi);
+    fi_init(&f, &fi, &fault_docker_exec, t, "command: \"exit 3\", expect_exit: 3");
+    ASSERT_MSG(fault_docker_exec.inject(&fi, err) == 0, "inject: %s", err);
+    fi_release(&fi);
+    fx_release(&f);
+    docker_remove(&dc, id, err);
+    docker_client_release(&dc);
+}
+
+TEST_T(docker_revert_restores_exactly_the_prior_state, 90)
+{
+    client();
+    sweep("prior");
+    char name[64], id[72], err[FL_ERR_LEN];
+    int port = th_free_port();
+    cname(name, sizeof name, "prior");
+    mk_redis("prior", name, port, NULL, NULL, id);
+    struct fx f;
+    fx_init(&f);
+    char spec[128];
+    snprintf(spec, sizeof spec, "container: %s", name);
+    struct target *t = target(&f, "cache", spec);
+    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+
+    /* already stopped: neither stop nor kill starts it on revert */
+    ASSERT_MSG(docker_stop(&dc, id, 2000, NULL, err) == 0, "stop: %s", err);
+    const struct fault_ops *kinds[] = { &fault_docker_stop, &fault_docker_kill };
+    for (int k = 0; k < 2; k++) {
+        struct fault_inst fi;
+        fi_init(&f, &fi, kinds[k], t, "");
+        ASSERT_MSG(kinds[k]->inject(&fi, err) == 0, "%s inject: %s", kinds[k]->name, err);
+        json_t *rec = kinds[k]->save(&fi);
+        json_t *c0 = json_array_get(json_object_get(rec, "containers"), 0);
+        ASSERT_EQ_STR(json_string_value(json_object_get(c0, "prior")), "exited");
+        ASSERT(json_is_false(json_object_get(c0, "acted")));
+        json_decref(rec);
+        ASSERT_MSG(kinds[k]->revert(&fi, err) == 0, "%s revert: %s", kinds[k]->name, err);
+        ASSERT_EQ_STR(docker_state_name(inspect(id).state), "exited");
+        ASSERT_EQ_INT(redis_ping(port), 0);
+        fi_release(&fi);
+    }
+
+    /* already paused: pause's revert leaves it paused; stop's revert brings it back paused */
+    ASSERT_MSG(docker_start(&dc, id, NULL, err) == 0, "start: %s", err);
+    wait_pong(port);
+    ASSERT_MSG(docker_pause(&dc, id, err) == 0, "pause: %s", err);
+    struct fault_inst fi;
+    fi_init(&f, &fi, &fault_docker_pause, t, "");
+    ASSERT_MSG(fault_docker_pause.inject(&fi, err) == 0, "inject: %s", err);
+    ASSERT_MSG(fault_docker_pause.revert(&fi, err) == 0, "revert: %s", err);
+    ASSERT_EQ_STR(docker_state_name(inspect(id).state), "paused");
+    fi_release(&fi);
+    fi_init(&f, &fi, &fault_docker_stop, t, "grace: 1s");
+    ASSERT_MSG(fault_docker_stop.inject(&fi, err) == 0, "inject: %s", err);
+    ASSERT_EQ_STR(docker_state_name(inspect(id).state), "exited");
+    ASSERT_MSG(fault_docker_stop.revert(&fi, err) == 0, "revert: %s", err);
+    ASSERT_EQ_STR(docker_state_name(inspect(id).state), "paused");
+    fi_release(&fi);
+    ASSERT_MSG(docker_unpause(&dc, id, err) == 0, "unpause: %s", err);
+    wait_pong(port);
+
+    /* the journal path: revert_saved from the JSON record alone */
+    fi_init(&f, &fi, &fault_docker_stop, t, "grace: 1s");
+    ASSERT_MSG(fault_docker_stop.inject(&fi, err) == 0, "inject: %s", err);
+    json_t *rec = fault_docker_stop.save(&fi);
+    char *text = json_dumps(rec, 0);
+    json_decref(rec);
+    fi_release(&fi); /* the run is gone; only the journal remains */
+    ASSERT_EQ_INT(redis_ping(port), 0);
+    json_t *back = json_loads(text, 0, NULL);
+    free(text);
+    ASSERT_MSG(fault_docker_stop.revert_saved(back, &f.ctx, err) == 0, "revert_saved: %s", err);
+    json_decref(back);
+    wait_pong(port);
+
+    /* restart: the container comes back by itself, nothing to revert */
+    fi_init(&f, &fi, &fault_docker_restart, t, "grace: 1s");
+    ASSERT_MSG(fault_docker_restart.inject(&fi, err) == 0, "inject: %s", err);
+    ASSERT(fault_docker_restart.revert == NULL);
+    wait_pong(port);
+    fi_release(&fi);
+    fx_release(&f);
+    docker_remove(&dc, id, err);
+    docker_client_release(&dc);
+}
+
+TEST_T(docker_revert_waits_for_healthy, 90)
+{
+    client();
+    sweep("health");
+    char name[64], id[72], err[FL_ERR_LEN], p[16];
+    int port = th_free_port();
+    snprintf(p, sizeof p, "%d", port);
+    cname(name, sizeof name, "health");
+    /* healthy only once redis answers; checked every 300ms */
+    json_t *hc = json_pack("{s:[s,s,s,s,s],s:I,s:I,s:i}", "Test", "CMD", "/usr/bin/redis-cli", "-p", p, "ping",
+                           "Interval", (json_int_t)300000000, "Timeout", (json_int_t)1000000000, "Retries", 3);
+    mk_redis("health", name, port, NULL, hc, id);
+    struct fx f;
+    fx_init(&f);
+    char spec[128];
+    snprintf(spec, sizeof spec, "container: %s", name);
+    struct target *t = target(&f, "cache", spec);
+    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+    struct fault_inst fi;
+    fi_init(&f, &fi, &fault_docker_stop, t, "grace: 1s, healthy_within: 20s");
+    ASSERT_MSG(fault_docker_stop.inject(&fi, err) == 0, "inject: %s", err);
+    ASSERT_MSG(fault_docker_stop.revert(&fi, err) == 0, "revert: %s", err);
+    struct docker_cstate st = inspect(id);
+    ASSERT(st.has_healthcheck);
+    ASSERT_EQ_STR(st.health, "healthy"); /* revert returned only once healthy */
+    struct probe_obs obs;
+    ASSERT_MSG(probe(&f, "target: cache, expect: healthy", &obs, err) == 0, "probe: %s", err);
+    ASSERT_MSG(obs.ok, "observed %s", obs.observed);
+    ASSERT_CONTAINS(obs.observed, "running, healthy");
+    fi_release(&fi);
+    fx_release(&f);
+    docker_remove(&dc, id, err);
+    docker_client_release(&dc);
+}
+
+/* ---- selection ---------------------------------------------------------------------------------------- */
+
+TEST_T(docker_selectors_labels_compose_and_nothing, 60)
+{
+    client();
+    sweep("select");
+    char name[64], ids[3][72], err[FL_ERR_LEN], app[64], spec[256];
+    snprintf(app, sizeof app, "fl-%d", (int)getpid());
+    const char *svc[] = { "web", "web", "worker" };
+    for (int i = 0; i < 3; i++) {
+        char tag[16];
+        snprintf(tag, sizeof tag, "sel%d", i);
+        cname(name, sizeof name, tag);
+        json_t *l = json_pack("{s:s,s:s,s:s,s:s}", "app", app, "role", i == 2 ? "odd" : "even",
+                              "com.docker.compose.project", app, "com.docker.compose.service", svc[i]);
+        mk_idle("select", name, l, ids[i]);
+    }
+    struct fx f;
+    fx_init(&f);
+    const struct docker_target *dt;
+
+    snprintf(spec, sizeof spec, "labels: { app: %s }", app);
+    struct target *t = target(&f, "all", spec);
+    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+    dt = t->cfg;
+    ASSERT_EQ_INT(dt->n, 3);
+
+    snprintf(spec, sizeof spec, "label: [\"app=%s\", role=odd]", app);
+    t = target(&f, "odd", spec);
+    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+    dt = t->cfg;
+    ASSERT_EQ_INT(dt->n, 1);
+    ASSERT_EQ_STR(dt->ids[0], ids[2]);
+
+    snprintf(spec, sizeof spec, "compose: { project: %s, service: web }", app);
+    t = target(&f, "web", spec);
+    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+    dt = t->cfg;
+    ASSERT_EQ_INT(dt->n, 2);
+    ASSERT((strcmp(dt->ids[0], ids[0]) == 0 && strcmp(dt->ids[1], ids[1]) == 0) ||
+           (strcmp(dt->ids[0], ids[1]) == 0 && strcmp(dt->ids[1], ids[0]) == 0));
+    struct buf b;
+    buf_init(&b, 0);
+    target_docker.describe(t, &b);
+    ASSERT_CONTAINS(b.data, "com.docker.compose.service=web");
+    buf_release(&b);
+
+    /* matching nothing is an error at open, before any fault runs */
+    snprintf(spec, sizeof spec, "compose: { project: %s, service: nosuch }", app);
+    t = target(&f, "none", spec);
+    ASSERT(open_t(&f, t, err) == -1);
+    ASSERT_CONTAINS(err, "target 'none': no container matches containers with label");
+    ASSERT_CONTAINS(err, "com.docker.compose.service=nosuch");
+
+    /* the plan's guard label */
+    f.plan.require_label = "faultline.allow=true";
+    snprintf(spec, sizeof spec, "labels: { app: %s }", app);
+    t = target(&f, "guarded", spec);
+    ASSERT(open_t(&f, t, err) == -1);
+    ASSERT_CONTAINS(err, "lacks the label 'faultline.allow=true' the plan requires");
+    f.plan.require_label = "faultline.test=select";
+    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+    f.plan.require_label = NULL;
+
+    /* parse errors: no selector, both kinds, empty compose */
+    char d[FL_ERR_LEN];
+    ASSERT(target_try(&f, "x", "labels: {}", d) == NULL);
+    ASSERT_CONTAINS(d, "needs container:, labels:, label: or compose:");
+    ASSERT(target_try(&f, "x", "container: a, label: b=c", d) == NULL);
+    ASSERT_CONTAINS(d, "either container: or a label selector");
+    ASSERT(target_try(&f, "x", "compose: {}", d) == NULL);
+    ASSERT_CONTAINS(d, "compose needs project:, service: or both");
+
+    fx_release(&f);
+    for (int i = 0; i < 3; i++) docker_remove(&dc, ids[i], err);
+    docker_client_release(&dc);
+}
+
+TEST_T(docker_pick_is_reproducible_from_the_seed, 60)
+{
+    client();
+    sweep("pick");
+    char name[64], ids[6][72], err[FL_ERR_LEN], app[64], spec[128];
+    snprintf(app, sizeof app, "flpick-%d", (int)getpid());
+    for (int i = 0; i < 6; i++) {
+        char tag[16];
+        snprintf(tag, sizeof tag, "pick%d", i);
+        cname(name, sizeof name, tag);
+        mk_idle("pick", name, json_pack("{s:s}", "app", app), ids[i]);
+    }
+    snprintf(spec, sizeof spec, "labels: { app: %s }", app);
+    char first[2][2][72];
+    int differs = 0;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        char got[2][2][72];
+        for (int round = 0; round < 2; round++) {
+            struct fx f;
+            fx_init(&f);
+            struct target *t = target(&f, "workers", spec);
+            t->has_pick = 1;
+            t->pick_count = 2;
+            t->pick_seed = seed;
+            t->pick_seed_set = 1;
+            ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+            const struct docker_target *dt = t->cfg;
+            ASSERT_EQ_INT(dt->n, 2);
+            ASSERT(strcmp(dt->ids[0], dt->ids[1]) < 0); /* sorted, distinct */
+            snprintf(got[round][0], 72, "%s", dt->ids[0]);
+            snprintf(got[round][1], 72, "%s", dt->ids[1]);
+            fx_release(&f);
+        }
+        ASSERT_EQ_STR(got[0][0], got[1][0]); /* same seed, same pick */
+        ASSERT_EQ_STR(got[0][1], got[1][1]);
+        if (seed == 1) memcpy(first, got, sizeof first);
+        else if (strcmp(got[0][0], first[0][0]) || strcmp(got[0][1], first[0][1])) differs = 1;
+    }
+    ASSERT_MSG(differs, "eight seeds all picked the same pair");
+
+    /* percent: 40%% of 6 rounds up to 3; the run seed applies without a pick seed */
+    struct fx f;
+    fx_init(&f);
+    struct target *t = target(&f, "workers", spec);
+    t->has_pick = 1;
+    t->pick_percent = 0.4;
+    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+    ASSERT_EQ_INT(((const struct docker_target *)t->cfg)->n, 3);
+    fx_release(&f);
+    for (int i = 0; i < 6; i++) docker_remove(&dc, ids[i], err);
+    docker_client_release(&dc);
+}
+
+/* ---- PostgreSQL in a container ---------------------------------------------------------------------------- */
+
+static int pg_ping(int port)
+{
+    char conn[128];
+    snprintf(conn, sizeof conn, "host=127.0.0.1 port=%d dbname=postgres user=postgres connect_timeout=2", port);
+    return PQping(conn) == PQPING_OK;
+}
+
+TEST_T(docker_postgres_stop_pause_and_back, 120)
+{
+    client();
+    sweep("pg");
+    const char *pgbin = getenv("FL_TEST_PG_BIN");
+    if (!pgbin || !*pgbin) pgbin = "/usr/lib/postgresql/15/bin";
+    char data[512], err[FL_ERR_LEN], name[64], id[72], out[4096];
+    const char *tmp = th_tmpdir();
+    chmod(tmp, 0755);
+    snprintf(data, sizeof data, "%s/pgdata", tmp);
+    int rc = th_sh(out, sizeof out,
+                   "mkdir -p '%s' && chown postgres '%s' && su postgres -s /bin/sh -c \"'%s/initdb' -D '%s' -U postgres -A trust\" 2>&1",
+                   data, data, pgbin, data);
+    ASSERT_MSG(rc == 0, "initdb: %s", out);
+    int port = th_free_port();
+    char pgexe[600], pstr[16];
+    snprintf(pgexe, sizeof pgexe, "%s/postgres", pgbin);
+    snprintf(pstr, sizeof pstr, "%d", port);
+    char *argv[] = { pgexe, "-D", data, "-p", pstr, "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
+                     "-c", "fsync=off", NULL };
+    cname(name, sizeof name, "pg");
+    /* numeric: the daemon looks users up in the image, which has no /etc/passwd of its own */
+    struct passwd *pw = getpwnam("postgres");
+    ASSERT(pw);
+    char user[64];
+    snprintf(user, sizeof user, "%u:%u", (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+    mk_container("pg", name, argv, user, data, NULL, NULL, 1, id);
+    int up = 0;
+    for (int i = 0; i < 100 && !(up = pg_ping(port)); i++) usleep(100000);
+    ASSERT_MSG(up, "postgres in the container did not come up");
+
+    struct fx f;
+    fx_init(&f);
+    char spec[128];
+    snprintf(spec, sizeof spec, "container: %s", name);
+    struct target *t = target(&f, "db", spec);
+    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+
+    struct fault_inst fi;
+    fi_init(&f, &fi, &fault_docker_stop, t, "grace: 5s");
+    ASSERT_MSG(fault_docker_stop.inject(&fi, err) == 0, "inject: %s", err);
+    ASSERT(!pg_ping(port));
+    struct probe_obs obs;
+    ASSERT_MSG(probe(&f, "target: db, expect: stopped", &obs, err) == 0, "probe: %s", err);
+    ASSERT_MSG(obs.ok, "observed %s", obs.observed);
+    ASSERT_MSG(fault_docker_stop.revert(&fi, err) == 0, "revert: %s", err);
+    fi_release(&fi);
+    for (int i = 0; i < 100 && !(up = pg_ping(port)); i++) usleep(100000);
+    ASSERT_MSG(up, "postgres did not serve again after the revert");
+
+    fi_init(&f, &fi, &fault_docker_pause, t, "");
+    ASSERT_MSG(fault_docker_pause.inject(&fi, err) == 0, "inject: %s", err);
+    ASSERT(!pg_ping(port)); /* connect_timeout=2 runs out */
+    ASSERT_MSG(fault_docker_pause.revert(&fi, err) == 0, "revert: %s", err);
+    fi_release(&fi);
+    ASSERT(pg_ping(port));
+
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "command: [\"%s/psql\", -h, 127.0.0.1, -p, \"%d\", -U, postgres, -c, \"create table fl_exec(x int)\"]",
+             pgbin, port);
+    fi_init(&f, &fi, &fault_docker_exec, t, cmd);
+    ASSERT_MSG(fault_docker_exec.inject(&fi, err) == 0, "exec: %s", err);
+    fi_release(&fi);
+    rc = th_sh(out, sizeof out, "'%s/psql' -h 127.0.0.1 -p %d -U postgres -Atc \"select count(*) from fl_exec\" 2>&1",
+               pgbin, port);
+    ASSERT_MSG(rc == 0, "psql: %s", out);
+    ASSERT_EQ_STR(out, "0\n");
+    fx_release(&f);
+    docker_remove(&dc, id, err);
+    docker_client_release(&dc);
+}
+
+/* ---- pure parts -------------------------------------------------------------------------------------------- */
+
+TEST(docker_demux_splits_frames_fed_in_pieces)
+{
+    const char stream[] = "\x01\0\0\0\0\0\0\x05hello\x02\0\0\0\0\0\0\x06 world";
+    struct buf out;
+    buf_init(&out, 0);
+    struct docker_demux d = { .hlen = 0 };
+    for (size_t i = 0; i < sizeof stream - 1; i += 3)
+        docker_demux_feed(&d, stream + i, sizeof stream - 1 - i < 3 ? sizeof stream - 1 - i : 3, &out);
+    ASSERT_EQ_STR(out.data, "hello world");
+    buf_release(&out);
+    char err[FL_ERR_LEN];
+    docker_status_err(500, "{\"message\":\"Cannot kill container: abc: is paused\"}", err);
+    ASSERT_EQ_STR(err, "docker: 500 daemon error: cannot kill container: abc: is paused");
+    docker_status_err(404, "{\"message\":\"No such container: db\"}", err);
+    ASSERT_EQ_STR(err, "docker: 404 no such container: db");
+}
