@@ -8,6 +8,7 @@ extern const struct fault_ops fault_exec;
 extern const struct fault_ops fault_docker_stop, fault_docker_kill, fault_docker_pause, fault_docker_restart, fault_docker_exec;
 extern const struct fault_ops fault_process_kill;
 extern const struct fault_ops fault_process_stop;
+extern const struct fault_ops fault_proxy_latency, fault_proxy_bandwidth, fault_proxy_timeout, fault_proxy_reset, fault_proxy_down, fault_proxy_slow_close, fault_proxy_http_error, fault_proxy_http_delay;
 /* @@fault-externs@@ (keep this marker: add `extern const struct fault_ops ...;` lines above) */
 
 const struct fault_ops *const fault_kinds[] = {
@@ -15,6 +16,7 @@ const struct fault_ops *const fault_kinds[] = {
     &fault_docker_stop, &fault_docker_kill, &fault_docker_pause, &fault_docker_restart, &fault_docker_exec,
     &fault_process_kill,
     &fault_process_stop,
+    &fault_proxy_latency, &fault_proxy_bandwidth, &fault_proxy_timeout, &fault_proxy_reset, &fault_proxy_down, &fault_proxy_slow_close, &fault_proxy_http_error, &fault_proxy_http_delay,
     /* @@fault-table@@ (keep this marker: add `&fault_...,` lines above) */
     NULL,
 };
@@ -22,11 +24,13 @@ const struct fault_ops *const fault_kinds[] = {
 /* target kinds */
 extern const struct target_ops target_docker;
 extern const struct target_ops target_process;
+extern const struct target_ops target_proxy;
 /* @@target-externs@@ (keep this marker) */
 
 const struct target_ops *const target_kinds[] = {
     &target_docker,
     &target_process,
+    &target_proxy,
     /* @@target-table@@ (keep this marker) */
     NULL,
 };

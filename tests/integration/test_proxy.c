@@ -1,0 +1,638 @@
+/* test_proxy.c -- the TCP fault proxy against a real HTTP server (testsrv) and a real TCP
+ * byte source: each toxic's effect measured, and every removal leaving healthy
+ * connections alive. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "fault.h"
+#include "harness.h"
+#include "node.h"
+#include "plan.h"
+#include "proxy_engine.h"
+#include "testsrv.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int tcp_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        int en = errno;
+        close(fd);
+        errno = en;
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+static int port_of(const struct px *px)
+{
+    const char *c = strrchr(px_address(px), ':');
+    return c ? atoi(c + 1) : 0;
+}
+
+/* wait for fd readable up to ms; 1 readable, 0 timeout */
+static int wait_readable(int fd, int ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    return poll(&p, 1, ms) > 0;
+}
+
+/* One HTTP/1.1 exchange on a keep-alive connection. Returns the status, or -1 on a
+ * connection error (errno kept), -2 on timeout. body (may be NULL) gets the body. */
+static int http_req(int fd, const char *method, const char *path, int timeout_ms, char *body, size_t bodylen)
+{
+    char req[512];
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", method, path);
+    if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) return -1;
+    static char buf[1 << 16];
+    size_t len = 0;
+    double deadline = now_ms() + timeout_ms;
+    char *hend = NULL;
+    long clen = -1;
+    for (;;) {
+        int left = (int)(deadline - now_ms());
+        if (left <= 0 || !wait_readable(fd, left)) return -2;
+        ssize_t r = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+        if (r < 0) return -1;
+        if (r == 0) { errno = ECONNABORTED; return -1; }
+        len += (size_t)r;
+        buf[len] = '\0';
+        if (!hend && (hend = strstr(buf, "\r\n\r\n"))) {
+            char *cl = strcasestr(buf, "content-length:");
+            clen = cl && cl < hend ? strtol(cl + 15, NULL, 10) : 0;
+        }
+        if (hend && strcmp(method, "HEAD") == 0) clen = 0;
+        if (hend && (long)(len - (size_t)(hend + 4 - buf)) >= clen) break;
+    }
+    if (body && bodylen) snprintf(body, bodylen, "%.*s", (int)clen, hend + 4);
+    return atoi(buf + 9);
+}
+
+static double median(double *v, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) { double t = v[j]; v[j] = v[j - 1]; v[j - 1] = t; }
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* median round trip of n GET /ok on one keep-alive connection */
+static double median_rtt(int fd, int n)
+{
+    double v[64];
+    for (int i = 0; i < n; i++) {
+        double t0 = now_ms();
+        int st = http_req(fd, "GET", "/ok", 5000, NULL, 0);
+        ASSERT_EQ_INT(st, 200);
+        v[i] = now_ms() - t0;
+    }
+    return median(v, n);
+}
+
+struct fixture {
+    struct testsrv *srv;
+    struct px_engine *e;
+    struct px *px;
+    int pport;
+};
+
+static void fx_start(struct fixture *f)
+{
+    char err[FL_ERR_LEN];
+    f->srv = testsrv_start(0);
+    ASSERT(f->srv);
+    f->e = px_engine_new(err);
+    ASSERT_MSG(f->e, "engine: %s", err);
+    char up[64];
+    snprintf(up, sizeof up, "127.0.0.1:%d", testsrv_port(f->srv));
+    f->px = px_listen(f->e, "127.0.0.1:0", up, err);
+    ASSERT_MSG(f->px, "listen: %s", err);
+    f->pport = port_of(f->px);
+    ASSERT(f->pport > 0);
+}
+
+static void fx_stop(struct fixture *f)
+{
+    px_close(f->px);
+    px_engine_free(f->e);
+    testsrv_stop(f->srv);
+}
+
+static int add(struct fixture *f, struct px_toxic_cfg c)
+{
+    char err[FL_ERR_LEN];
+    if (c.probability == 0) c.probability = 1;   /* add(): on every connection */
+    int id = px_add_toxic(f->px, &c, err);
+    ASSERT_MSG(id > 0, "add toxic: %s", err);
+    return id;
+}
+
+static void del(struct fixture *f, int id)
+{
+    char err[FL_ERR_LEN];
+    ASSERT_MSG(px_remove_toxic(f->px, id, err) == 0, "remove toxic: %s", err);
+}
+
+TEST(proxy_forwards_http_keepalive)
+{
+    struct fixture f;
+    fx_start(&f);
+    int fd = tcp_connect(f.pport);
+    ASSERT(fd >= 0);
+    char body[256];
+    for (int i = 0; i < 5; i++) {
+        ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, body, sizeof body), 200);
+        ASSERT_EQ_STR(body, "ok\n");
+    }
+    ASSERT_EQ_INT(http_req(fd, "GET", "/status?code=418", 2000, NULL, 0), 418);
+    ASSERT_EQ_INT(testsrv_hits(f.srv, "/ok"), 5);
+    struct px_stats s;
+    px_stats(f.px, &s);
+    ASSERT_EQ_INT(s.accepted, 1);
+    ASSERT_EQ_INT(s.active, 1);
+    ASSERT(s.bytes_up > 0 && s.bytes_down > 0);
+    close(fd);
+    fx_stop(&f);
+}
+
+TEST(proxy_latency_added_within_2ms)
+{
+    struct fixture f;
+    fx_start(&f);
+    int direct = tcp_connect(testsrv_port(f.srv));
+    int fd = tcp_connect(f.pport);
+    ASSERT(direct >= 0 && fd >= 0);
+    median_rtt(direct, 5);   /* warm up */
+    double base = median_rtt(direct, 20);
+    median_rtt(fd, 3);
+    /* added to a healthy keep-alive connection that stays open */
+    int id = add(&f, (struct px_toxic_cfg){ .kind = PX_LATENCY, .latency_us = 50000, .probability = 1 });
+    double slow = median_rtt(fd, 20);
+    printf("    direct median %.3f ms, with 50ms latency %.3f ms (added %.3f)\n", base, slow, slow - base);
+    ASSERT_NEAR(slow - base, 50.0, 2.0);
+    del(&f, id);
+    /* the same connection keeps working, fast again */
+    double after = median_rtt(fd, 10);
+    ASSERT_MSG(after < base + 2.0, "after removal %.3f ms vs direct %.3f ms", after, base);
+    /* both directions: twice */
+    id = add(&f, (struct px_toxic_cfg){ .kind = PX_LATENCY, .latency_us = 20000, .direction = PX_DIR_BOTH,
+                                        .probability = 1 });
+    double both = median_rtt(fd, 15);
+    ASSERT_NEAR(both - base, 40.0, 2.0);
+    del(&f, id);
+    close(fd);
+    close(direct);
+    fx_stop(&f);
+}
+
+TEST(proxy_latency_jitter_bounds)
+{
+    struct fixture f;
+    fx_start(&f);
+    int fd = tcp_connect(f.pport);
+    ASSERT(fd >= 0);
+    double base = median_rtt(fd, 10);
+    add(&f, (struct px_toxic_cfg){ .kind = PX_LATENCY, .latency_us = 30000, .jitter_us = 10000, .probability = 1 });
+    double lo = 1e9, hi = 0;
+    for (int i = 0; i < 30; i++) {
+        double t0 = now_ms();
+        ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
+        double d = now_ms() - t0 - base;
+        if (d < lo) lo = d;
+        if (d > hi) hi = d;
+    }
+    printf("    added latency with 30ms +- 10ms jitter: %.2f .. %.2f ms\n", lo, hi);
+    ASSERT_MSG(lo >= 19.0 && hi <= 42.0, "range %.2f..%.2f outside 20..40 ms", lo, hi);
+    ASSERT_MSG(hi - lo > 5.0, "no visible jitter: %.2f..%.2f", lo, hi);
+    close(fd);
+    fx_stop(&f);
+}
+
+/* a TCP source: sends `bytes` to the first client, then closes */
+struct source { int lfd, port; size_t bytes; pthread_t th; };
+
+static void *source_main(void *arg)
+{
+    struct source *s = arg;
+    int fd = accept(s->lfd, NULL, NULL);
+    if (fd < 0) return NULL;
+    static char chunk[65536];
+    memset(chunk, 'x', sizeof chunk);
+    size_t sent = 0;
+    while (sent < s->bytes) {
+        size_t k = s->bytes - sent < sizeof chunk ? s->bytes - sent : sizeof chunk;
+        ssize_t n = send(fd, chunk, k, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        sent += (size_t)n;
+    }
+    close(fd);
+    return NULL;
+}
+
+static void source_start(struct source *s, size_t bytes)
+{
+    s->bytes = bytes;
+    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t l = sizeof a;
+    ASSERT(bind(s->lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(s->lfd, 4) == 0);
+    getsockname(s->lfd, (struct sockaddr *)&a, &l);
+    s->port = ntohs(a.sin_port);
+    pthread_create(&s->th, NULL, source_main, s);
+}
+
+TEST(proxy_bandwidth_within_10pct)
+{
+    char err[FL_ERR_LEN];
+    struct source src;
+    source_start(&src, 1000000);
+    struct px_engine *e = px_engine_new(err);
+    ASSERT(e);
+    char up[64];
+    snprintf(up, sizeof up, "127.0.0.1:%d", src.port);
+    struct px *px = px_listen(e, "127.0.0.1:0", up, err);
+    ASSERT_MSG(px, "%s", err);
+    struct px_toxic_cfg c = { .kind = PX_BANDWIDTH, .rate = 500000, .probability = 1 };
+    ASSERT(px_add_toxic(px, &c, err) > 0);
+    int fd = tcp_connect(port_of(px));
+    ASSERT(fd >= 0);
+    static char buf[65536];
+    size_t got = 0;
+    double t0 = now_ms();
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    double secs = (now_ms() - t0) / 1000;
+    double rate = got / secs;
+    printf("    1000000 bytes at 500000 B/s: %zu bytes in %.3f s = %.0f B/s\n", got, secs, rate);
+    ASSERT_EQ_INT(got, 1000000);
+    ASSERT_NEAR(rate, 500000, 50000);
+    close(fd);
+    pthread_join(src.th, NULL);
+    close(src.lfd);
+    px_close(px);
+    px_engine_free(e);
+}
+
+TEST(proxy_timeout_holds_then_flushes)
+{
+    struct fixture f;
+    fx_start(&f);
+    int fd = tcp_connect(f.pport);
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
+    int id = add(&f, (struct px_toxic_cfg){ .kind = PX_TIMEOUT });
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 700, NULL, 0), -2);   /* held: no answer */
+    ASSERT_EQ_INT(testsrv_hits(f.srv, "/ok"), 1);                  /* never forwarded */
+    /* a new connection is held too */
+    int fd2 = tcp_connect(f.pport);
+    ASSERT(fd2 >= 0);
+    ASSERT_EQ_INT(http_req(fd2, "GET", "/ok", 300, NULL, 0), -2);
+    del(&f, id);
+    /* what was held is forwarded: both answers arrive on the same connections */
+    char buf[1024];
+    ASSERT(wait_readable(fd, 2000));
+    ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+    ASSERT(n > 12);
+    buf[n] = '\0';
+    ASSERT_CONTAINS(buf, "HTTP/1.1 200");
+    ASSERT(wait_readable(fd2, 2000));
+    n = recv(fd2, buf, sizeof buf - 1, 0);
+    ASSERT(n > 12);
+    buf[n] = '\0';
+    ASSERT_CONTAINS(buf, "HTTP/1.1 200");
+    ASSERT_EQ_INT(testsrv_hits(f.srv, "/ok"), 3);
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
+    close(fd);
+    close(fd2);
+    fx_stop(&f);
+}
+
+TEST(proxy_reset_gives_econnreset)
+{
+    struct fixture f;
+    fx_start(&f);
+    int fd = tcp_connect(f.pport);
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
+    int id = add(&f, (struct px_toxic_cfg){ .kind = PX_RESET });
+    /* the existing connection was reset */
+    char b[16];
+    ASSERT(wait_readable(fd, 2000));
+    errno = 0;
+    ssize_t n = recv(fd, b, sizeof b, 0);
+    ASSERT_MSG(n < 0 && errno == ECONNRESET, "existing: recv=%zd errno=%s", n, strerror(errno));
+    close(fd);
+    /* a new one is accepted and reset */
+    int fd2 = tcp_connect(f.pport);
+    ASSERT(fd2 >= 0);
+    ASSERT(wait_readable(fd2, 2000));
+    errno = 0;
+    n = recv(fd2, b, sizeof b, 0);
+    ASSERT_MSG(n < 0 && errno == ECONNRESET, "new: recv=%zd errno=%s", n, strerror(errno));
+    close(fd2);
+    del(&f, id);
+    int fd3 = tcp_connect(f.pport);
+    ASSERT_EQ_INT(http_req(fd3, "GET", "/ok", 2000, NULL, 0), 200);
+    close(fd3);
+    struct px_stats s;
+    px_stats(f.px, &s);
+    ASSERT_EQ_INT(s.reset, 1);
+    ASSERT_EQ_INT(s.refused, 1);
+    fx_stop(&f);
+}
+
+TEST(proxy_down_refuses_new_keeps_existing)
+{
+    struct fixture f;
+    fx_start(&f);
+    int fd = tcp_connect(f.pport);
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
+    int id = add(&f, (struct px_toxic_cfg){ .kind = PX_DOWN });
+    errno = 0;
+    int fd2 = tcp_connect(f.pport);
+    ASSERT_MSG(fd2 < 0 && errno == ECONNREFUSED, "connect while down: fd=%d errno=%s", fd2, strerror(errno));
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);   /* existing keeps working */
+    struct px_stats s;
+    px_stats(f.px, &s);
+    ASSERT_EQ_INT(s.listening, 0);
+    del(&f, id);
+    fd2 = tcp_connect(f.pport);
+    ASSERT(fd2 >= 0);
+    ASSERT_EQ_INT(http_req(fd2, "GET", "/ok", 2000, NULL, 0), 200);
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
+    close(fd);
+    close(fd2);
+    fx_stop(&f);
+}
+
+TEST(proxy_down_partial_probability_resets_some)
+{
+    struct fixture f;
+    fx_start(&f);
+    add(&f, (struct px_toxic_cfg){ .kind = PX_DOWN, .probability = 0.5 });
+    int ok = 0, refused = 0;
+    for (int i = 0; i < 60; i++) {
+        int fd = tcp_connect(f.pport);
+        ASSERT(fd >= 0);
+        int st = http_req(fd, "GET", "/ok", 2000, NULL, 0);
+        if (st == 200) ok++; else refused++;
+        close(fd);
+    }
+    printf("    down with probability 0.5: %d served, %d reset\n", ok, refused);
+    ASSERT(ok >= 10 && refused >= 10);
+    fx_stop(&f);
+}
+
+TEST(proxy_probability_zero_never_applies)
+{
+    struct fixture f;
+    fx_start(&f);
+    char err[FL_ERR_LEN];
+    struct px_toxic_cfg lat = { .kind = PX_LATENCY, .latency_us = 300000, .probability = 0 };
+    int idl = px_add_toxic(f.px, &lat, err);
+    ASSERT(idl > 0);
+    struct px_toxic_cfg he = { .kind = PX_HTTP_ERROR, .status = 503, .share = 1, .probability = 0 };
+    ASSERT(px_add_toxic(f.px, &he, err) > 0);
+    for (int i = 0; i < 10; i++) {
+        int fd = tcp_connect(f.pport);
+        double t0 = now_ms();
+        ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
+        ASSERT(now_ms() - t0 < 200);
+        close(fd);
+    }
+    del(&f, idl);
+    fx_stop(&f);
+}
+
+TEST(proxy_http_error_share_1)
+{
+    struct fixture f;
+    fx_start(&f);
+    int fd = tcp_connect(f.pport);
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
+    int id = add(&f, (struct px_toxic_cfg){ .kind = PX_HTTP_ERROR, .status = 503, .share = 1 });
+    char body[256];
+    for (int i = 0; i < 5; i++) {
+        ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, body, sizeof body), 503);   /* keep-alive kept */
+        ASSERT_CONTAINS(body, "injected 503");
+    }
+    ASSERT_EQ_INT(http_req(fd, "HEAD", "/ok", 2000, NULL, 0), 503);
+    ASSERT_EQ_INT(testsrv_hits(f.srv, "/ok"), 1);   /* none forwarded */
+    del(&f, id);
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, body, sizeof body), 200);   /* same connection */
+    ASSERT_EQ_STR(body, "ok\n");
+    ASSERT_EQ_INT(testsrv_hits(f.srv, "/ok"), 2);
+    close(fd);
+    fx_stop(&f);
+}
+
+TEST(proxy_http_error_share_half)
+{
+    struct fixture f;
+    fx_start(&f);
+    add(&f, (struct px_toxic_cfg){ .kind = PX_HTTP_ERROR, .status = 502, .share = 0.5 });
+    int fd = tcp_connect(f.pport);
+    int n503 = 0, n200 = 0;
+    for (int i = 0; i < 200; i++) {
+        int st = http_req(fd, "GET", "/ok", 2000, NULL, 0);
+        if (st == 502) n503++;
+        else if (st == 200) n200++;
+        else ASSERT_MSG(0, "request %d: status %d", i, st);
+    }
+    printf("    share 0.5 of 200 requests: %d answered 502, %d forwarded\n", n503, n200);
+    /* binomial(200, 0.5): sd ~7; 60..140 is more than 5 sd either side */
+    ASSERT(n503 >= 60 && n503 <= 140);
+    ASSERT_EQ_INT(testsrv_hits(f.srv, "/ok"), n200);
+    close(fd);
+    fx_stop(&f);
+}
+
+TEST(proxy_http_error_post_body_consumed)
+{
+    struct fixture f;
+    fx_start(&f);
+    int fd = tcp_connect(f.pport);
+    int id = add(&f, (struct px_toxic_cfg){ .kind = PX_HTTP_ERROR, .status = 503, .share = 1 });
+    /* a request with a body, then a chunked one: both answered, stream stays in sync */
+    const char *reqs = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world"
+                       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+    ASSERT(send(fd, reqs, strlen(reqs), 0) == (ssize_t)strlen(reqs));
+    char buf[4096];
+    size_t len = 0;
+    double deadline = now_ms() + 2000;
+    int count = 0;
+    while (now_ms() < deadline && count < 2) {
+        if (!wait_readable(fd, 200)) continue;
+        ssize_t n = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+        ASSERT(n > 0);
+        len += (size_t)n;
+        buf[len] = '\0';
+        count = 0;
+        for (char *p = buf; (p = strstr(p, "HTTP/1.1 503")); p++) count++;
+    }
+    ASSERT_EQ_INT(count, 2);
+    del(&f, id);
+    char body[256];
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, body, sizeof body), 200);
+    ASSERT_EQ_INT(testsrv_hits(f.srv, "/echo"), 0);
+    close(fd);
+    fx_stop(&f);
+}
+
+TEST(proxy_http_delay_holds_headers)
+{
+    struct fixture f;
+    fx_start(&f);
+    int fd = tcp_connect(f.pport);
+    double base = median_rtt(fd, 10);
+    int id = add(&f, (struct px_toxic_cfg){ .kind = PX_HTTP_DELAY, .delay_us = 100000 });
+    double slow = median_rtt(fd, 7);
+    printf("    http_delay 100ms: %.2f ms vs %.2f ms\n", slow, base);
+    ASSERT_NEAR(slow - base, 100.0, 3.0);
+    del(&f, id);
+    double after = median_rtt(fd, 5);
+    ASSERT(after < base + 3.0);
+    close(fd);
+    fx_stop(&f);
+}
+
+TEST(proxy_slow_close_delays_fin)
+{
+    struct fixture f;
+    fx_start(&f);
+    add(&f, (struct px_toxic_cfg){ .kind = PX_SLOW_CLOSE, .delay_us = 300000 });
+    int fd = tcp_connect(f.pport);
+    const char *req = "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    ASSERT(send(fd, req, strlen(req), 0) > 0);
+    char buf[1024];
+    ASSERT(wait_readable(fd, 2000));
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    ASSERT(n > 0);
+    double t0 = now_ms();
+    /* the server closed at once; the client sees the close ~300 ms later */
+    for (;;) {
+        ASSERT(wait_readable(fd, 3000));
+        n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+    }
+    double dt = now_ms() - t0;
+    printf("    close forwarded after %.1f ms\n", dt);
+    ASSERT_EQ_INT(n, 0);
+    ASSERT(dt >= 250 && dt < 1000);
+    close(fd);
+    fx_stop(&f);
+}
+
+TEST(proxy_target_and_fault_kinds)
+{
+    /* the plan-facing side: target open/close, a fault step injected and reverted */
+    struct testsrv *srv = testsrv_start(0);
+    ASSERT(srv);
+    int lport = th_free_port();
+    char yaml[256];
+    snprintf(yaml, sizeof yaml, "listen: 127.0.0.1:%d\nupstream: 127.0.0.1:%d\n", lport, testsrv_port(srv));
+    struct diag d;
+    diag_init(&d, "test");
+    struct node *spec = node_parse(yaml, strlen(yaml), &d);
+    ASSERT(spec);
+    const struct target_ops *to = target_find("proxy");
+    ASSERT(to);
+    struct target t = { .name = "link", .ops = to, .spec = spec };
+    ASSERT_EQ_INT(to->parse(NULL, &t, spec, &d), 0);
+    char err[FL_ERR_LEN];
+    ASSERT_MSG(to->open(&t, NULL, err) == 0, "open: %s", err);
+    int fd = tcp_connect(lport);
+    ASSERT(fd >= 0);
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
+
+    const struct fault_ops *fo = fault_find("proxy.http_error");
+    ASSERT(fo);
+    const char *sy = "status: 504\nshare: 100%\n";
+    struct node *step_n = node_parse(sy, strlen(sy), &d);
+    void *cfg = NULL;
+    ASSERT_EQ_INT(fo->parse(NULL, step_n, &cfg, &d), 0);
+    struct step step = { .name = "err", .probability = 1.0 };
+    struct fault_inst fi = { .ops = fo, .step = &step, .target = &t, .cfg = cfg };
+    ASSERT_MSG(fo->inject(&fi, err) == 0, "inject: %s", err);
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 504);
+    json_t *rec = fo->save(&fi);
+    ASSERT(rec);
+    char *js = json_dumps(rec, JSON_COMPACT);
+    ASSERT_CONTAINS(js, "toxic_id");
+    ASSERT_CONTAINS(js, "listen");
+    free(js);
+    struct buf b;
+    buf_init(&b, 0);
+    fo->describe(&fi, &b);
+    ASSERT_CONTAINS(b.data, "504");
+    buf_release(&b);
+    /* the journal path reaches the in-process proxy */
+    ASSERT_MSG(fo->revert_saved(rec, NULL, err) == 0, "revert_saved: %s", err);
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
+    /* and the run's own revert afterwards finds it gone: still fine */
+    ASSERT_MSG(fo->revert(&fi, err) == 0, "revert: %s", err);
+    json_decref(rec);
+    fo->free_state(fi.state);
+    fo->free_cfg(cfg);
+
+    /* bad step values are plan errors, with no I/O */
+    const char *bad = "rate: 12 parsecs\n";
+    struct node *bn = node_parse(bad, strlen(bad), &d);
+    size_t before = d.n;
+    ASSERT(fault_find("proxy.bandwidth")->parse(NULL, bn, &cfg, &d) < 0);
+    ASSERT(d.n > before);
+    node_free(bn);
+
+    to->close(&t, NULL);
+    errno = 0;
+    ASSERT(tcp_connect(lport) < 0);
+    close(fd);
+    to->free(&t);
+    node_free(step_n);
+    node_free(spec);
+    diag_release(&d);
+    testsrv_stop(srv);
+}
+
+TEST(proxy_many_connections_one_thread)
+{
+    struct fixture f;
+    fx_start(&f);
+    enum { N = 100 };
+    int fds[N];
+    for (int i = 0; i < N; i++) { fds[i] = tcp_connect(f.pport); ASSERT(fds[i] >= 0); }
+    for (int r = 0; r < 2; r++)
+        for (int i = 0; i < N; i++) ASSERT_EQ_INT(http_req(fds[i], "GET", "/ok", 3000, NULL, 0), 200);
+    struct px_stats s;
+    px_stats(f.px, &s);
+    ASSERT_EQ_INT(s.active, N);
+    for (int i = 0; i < N; i++) close(fds[i]);
+    /* closed connections are reaped */
+    for (int i = 0; i < 100; i++) {
+        px_stats(f.px, &s);
+        if (s.active == 0) break;
+        usleep(20000);
+    }
+    ASSERT_EQ_INT(s.active, 0);
+    fx_stop(&f);
+}
