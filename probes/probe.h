@@ -9,6 +9,7 @@
 #ifndef FL_PROBE_H
 #define FL_PROBE_H
 
+#include <jansson.h>
 #include <stdint.h>
 #include "buf.h"
 #include "fl.h"
@@ -51,6 +52,8 @@ struct probe_ops {
     void (*describe)(const void *cfg, struct buf *out);
     void (*free_cfg)(void *cfg);
     void (*free_state)(void *state);
+    /* extra evidence for run.json (e.g. an accuracy probe's wrong cases); NULL ok */
+    json_t *(*details)(const struct probe_inst *pi);
 };
 
 /* registry.c */

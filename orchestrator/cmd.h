@@ -1,0 +1,20 @@
+/* cmd.h -- the subcommands; main.c holds the table. Each parses its own options with
+ * getopt_long, prints its usage on --help, and returns the process exit code. */
+#ifndef FL_CMD_H
+#define FL_CMD_H
+
+int cmd_run(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+/* provided by their own files; weak so the table links while one is missing */
+int cmd_load(int argc, char **argv) __attribute__((weak));
+int cmd_proxy(int argc, char **argv) __attribute__((weak));
+int cmd_acgme(int argc, char **argv) __attribute__((weak));
+
+/* shared by commands: load and validate a plan, printing every error; NULL when invalid */
+struct plan;
+struct plan *cmd_load_plan(const char *path, const char *const *vars, const char *matrix_binding);
+
+#endif

@@ -1,0 +1,49 @@
+/* cmd_rollback.c -- `faultline rollback [JOURNAL]`: revert what a killed run left broken. */
+#include <getopt.h>
+#include <string.h>
+#include <stdio.h>
+#include "cmd.h"
+#include "journal.h"
+
+static const char rollback_usage[] =
+    "usage: faultline rollback [JOURNAL] [--list]\n\n"
+    "Read the journal (default $FAULTLINE_JOURNAL or .faultline/journal.jsonl), revert every\n"
+    "fault injected without a recorded revert (newest first) and stop leftover managed\n"
+    "services. Idempotent: running it twice is harmless. Exit 0 when all is reverted,\n"
+    "4 when something could not be, 2 when the journal cannot be read.\n\n"
+    "  --list   only print what is pending\n";
+
+int cmd_rollback(int argc, char **argv)
+{
+    static const struct option opts[] = { { "list", no_argument, 0, 'l' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+    int list = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'l') list = 1;
+        else if (c == 'h') { fputs(rollback_usage, stdout); return 0; }
+        else { fputs(rollback_usage, stderr); return FL_EXIT_INVALID; }
+    }
+    if (argc - optind > 1) { fputs(rollback_usage, stderr); return FL_EXIT_INVALID; }
+    const char *path = optind < argc ? argv[optind] : journal_default_path();
+    char err[FL_ERR_LEN];
+    if (list) {
+        json_t *pend = journal_pending(path, err);
+        if (!pend) { fprintf(stderr, "faultline: %s\n", err); return FL_EXIT_INVALID; }
+        for (size_t i = 0; i < json_array_size(pend); i++) {
+            json_t *p = json_array_get(pend, i);
+            const char *op = json_string_value(json_object_get(p, "op"));
+            if (op && !strcmp(op, "service"))
+                printf("service %s (pid %lld)\n", json_string_value(json_object_get(p, "name")), (long long)json_integer_value(json_object_get(p, "pid")));
+            else
+                printf("%s (%s)\n", json_string_value(json_object_get(p, "step")), json_string_value(json_object_get(p, "kind")));
+        }
+        printf("%zu pending in '%s'\n", json_array_size(pend), path);
+        json_decref(pend);
+        return 0;
+    }
+    int failed = journal_rollback(path, 1, err);
+    if (failed < 0) { fprintf(stderr, "faultline: %s\n", err); return FL_EXIT_INVALID; }
+    if (failed > 0) { fprintf(stderr, "faultline: %d revert(s) failed; the journal '%s' still lists them\n", failed, path); return FL_EXIT_REVERT; }
+    printf("rollback complete: nothing left broken according to '%s'\n", path);
+    return 0;
+}

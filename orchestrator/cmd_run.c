@@ -1,0 +1,219 @@
+/* cmd_run.c -- `faultline run`: one experiment (or one per matrix combination) and its reports. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cmd.h"
+#include "plan.h"
+#include "report.h"
+#include "run.h"
+
+static const char run_usage[] =
+    "usage: faultline run PLAN.yaml [options]\n\n"
+    "Run the experiment: steady state, load, faults on the timeline, probes, automatic\n"
+    "reverts, rollback steps, reports. Exit 0 when every hypothesis, probe and threshold\n"
+    "held, 1 when one failed, 2 when the plan or command line is invalid (nothing was\n"
+    "touched), 3 when aborted by stop_when or a signal (after rollback), 4 when a revert\n"
+    "failed (the journal names what is still broken; `faultline rollback` retries).\n\n"
+    "options:\n"
+    "  -o, --report-dir DIR  write run.json, junit.xml, summary.md, report.html here\n"
+    "                        (default: faultline-runs/NAME-YYYYmmdd-HHMMSS)\n"
+    "      --seed N          replay the random choices of an earlier run (run.json 'seed')\n"
+    "      --var NAME=VALUE  set a plan variable (repeatable)\n"
+    "      --dry-run         resolve targets (reads only) and print the timeline; touch nothing\n"
+    "      --timeout D       abort (and roll back) when the run takes longer than D (e.g. 10m)\n"
+    "      --journal PATH    journal file (default $FAULTLINE_JOURNAL or .faultline/journal.jsonl)\n"
+    "      --force           start even though the journal holds unreverted faults\n"
+    "  -q, --quiet           only errors and the verdict\n"
+    "  -v, --verbose         debug logging\n"
+    "  -h, --help            this text\n";
+
+struct plan *cmd_load_plan(const char *path, const char *const *vars, const char *matrix_binding)
+{
+    struct diag d;
+    diag_init(&d, path);
+    struct plan_opts po = { .set_vars = vars, .matrix_binding = matrix_binding };
+    struct plan *p = plan_load(path, &po, &d);
+    if (!p || d.n) {
+        for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.msgs[i]);
+        if (d.n) fprintf(stderr, "faultline: %zu error%s in '%s'; nothing was touched\n", d.n, d.n == 1 ? "" : "s", path);
+        diag_release(&d);
+        plan_free(p);
+        return NULL;
+    }
+    diag_release(&d);
+    return p;
+}
+
+static void print_summary(json_t *rec, const char *dir)
+{
+    const char *verdict = json_string_value(json_object_get(rec, "verdict"));
+    json_t *probes = json_object_get(rec, "probes");
+    json_t *ss = json_object_get(rec, "steady_state");
+    printf("\nexperiment '%s': %s\n", json_string_value(json_object_get(json_object_get(rec, "plan"), "name")),
+           verdict ? verdict : "?");
+    const char *reason = json_string_value(json_object_get(rec, "reason"));
+    if (reason) printf("  reason: %s\n", reason);
+    const char *phases[] = { "before", "after" };
+    for (int k = 0; k < 2; k++) {
+        json_t *arr = json_object_get(ss, phases[k]);
+        for (size_t i = 0; i < json_array_size(arr); i++) {
+            json_t *p = json_array_get(arr, i);
+            json_t *ob = json_array_get(json_object_get(p, "observations"), 0);
+            printf("  steady state %-6s %-28s %-7s %s\n", phases[k], json_string_value(json_object_get(p, "name")),
+                   json_string_value(json_object_get(p, "verdict")), ob ? json_string_value(json_object_get(ob, "observed")) : "");
+        }
+    }
+    json_t *steps = json_object_get(rec, "steps");
+    for (size_t i = 0; i < json_array_size(steps); i++) {
+        json_t *s = json_array_get(steps, i);
+        const char *e = json_string_value(json_object_get(s, "error"));
+        printf("  step  %-34s %s%s%s\n", json_string_value(json_object_get(s, "name")), json_string_value(json_object_get(s, "status")),
+               e ? ": " : "", e ? e : "");
+    }
+    for (size_t i = 0; i < json_array_size(probes); i++) {
+        json_t *p = json_array_get(probes, i);
+        json_t *f = json_object_get(p, "failure");
+        json_t *obs = json_object_get(p, "observations");
+        json_t *last = json_array_get(obs, json_array_size(obs) ? json_array_size(obs) - 1 : 0);
+        const char *txt = f ? json_string_value(json_object_get(f, "observed"))
+                        : last ? json_string_value(json_object_get(last, "observed"))
+                        : json_string_value(json_object_get(p, "skip_reason"));
+        printf("  probe %-34s %-7s %s\n", json_string_value(json_object_get(p, "name")),
+               json_string_value(json_object_get(p, "verdict")), txt ? txt : "");
+    }
+    json_t *load = json_object_get(rec, "load");
+    if (load) printf("  load thresholds: %s\n", json_is_true(json_object_get(rec, "thresholds_ok")) ? "held" : "FAILED");
+    if (dir) printf("  report: %s/run.json\n", dir);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "report-dir", required_argument, 0, 'o' }, { "seed", required_argument, 0, 's' },
+        { "var", required_argument, 0, 'V' }, { "dry-run", no_argument, 0, 'n' },
+        { "timeout", required_argument, 0, 't' }, { "journal", required_argument, 0, 'j' },
+        { "force", no_argument, 0, 'f' }, { "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+    struct run_opts ro = { 0 };
+    const char *dir = NULL;
+    const char *vars[64];
+    size_t nvars = 0;
+    int c;
+    char err[FL_ERR_LEN];
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': dir = optarg; break;
+        case 's': { char *end; ro.seed = strtoull(optarg, &end, 10); if (*end || !*optarg) { fprintf(stderr, "faultline run: --seed takes a number\n"); return FL_EXIT_INVALID; } ro.seed_set = 1; break; }
+        case 'V': if (nvars < 63) vars[nvars++] = optarg; break;
+        case 'n': ro.dry_run = 1; break;
+        case 't': if (val_duration_ms(optarg, &ro.timeout_ms, err) < 0) { fprintf(stderr, "faultline run: --timeout: %s\n", err); return FL_EXIT_INVALID; } break;
+        case 'j': ro.journal_path = optarg; break;
+        case 'f': ro.ignore_journal = 1; break;
+        case 'q': fl_log_level = FL_LOG_WARN; break;
+        case 'v': fl_log_level = FL_LOG_DEBUG; break;
+        case 'h': fputs(run_usage, stdout); return 0;
+        default: fputs(run_usage, stderr); return FL_EXIT_INVALID;
+        }
+    }
+    vars[nvars] = NULL;
+    if (optind != argc - 1) { fputs(run_usage, stderr); return FL_EXIT_INVALID; }
+    const char *path = argv[optind];
+    struct plan *p = cmd_load_plan(path, vars, NULL);
+    if (!p) return FL_EXIT_INVALID;
+    char dirbuf[512];
+    if (!dir) {
+        char stamp[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+        snprintf(dirbuf, sizeof dirbuf, "faultline-runs/%s-%s", p->name, stamp);
+        dir = dirbuf;
+    }
+    ro.report_dir = dir;
+    if (!ro.dry_run) {
+        /* the report folder first: services write their logs there */
+        json_t *empty = json_object();
+        if (report_write_all(empty, dir, err) < 0) { json_decref(empty); fprintf(stderr, "faultline: %s\n", err); plan_free(p); return FL_EXIT_INVALID; }
+        json_decref(empty);
+    }
+    run_install_signals();
+    json_t *rec = NULL;
+    int code;
+    if (p->nmatrix_lose && !ro.dry_run) {
+        /* one experiment per combination of `choose` targets out of `lose` */
+        size_t n = p->nmatrix_lose;
+        int k = p->matrix_choose;
+        json_t *rows = json_array();
+        int worst = 0;
+        char **lose = p->matrix_lose;
+        size_t combos = 0;
+        size_t idx[2] = { 0, 1 };
+        for (;;) {
+            char bind[512];
+            if (k == 1) snprintf(bind, sizeof bind, "%s", lose[idx[0]]);
+            else snprintf(bind, sizeof bind, "%s,%s", lose[idx[0]], lose[idx[1]]);
+            struct plan *pc = cmd_load_plan(path, vars, bind);
+            if (!pc) { worst = FL_EXIT_INVALID; break; }
+            char sub[1100];
+            snprintf(sub, sizeof sub, "%s/lose-%s", dir, bind);
+            for (char *q = sub + strlen(dir); *q; q++) if (*q == ',') *q = '+';
+            struct run_opts r2 = ro;
+            r2.report_dir = sub;
+            json_t *one = NULL;
+            json_t *empty = json_object();
+            report_write_all(empty, sub, err);
+            json_decref(empty);
+            int rc = run_plan(pc, &r2, &one);
+            report_write_all(one, sub, err);
+            print_summary(one, sub);
+            json_t *row = json_object();
+            json_object_set_new(row, "lose", json_string(bind));
+            json_object_set_new(row, "verdict", json_copy(json_object_get(one, "verdict")));
+            json_object_set_new(row, "exit_code", json_integer(rc));
+            json_object_set_new(row, "report", json_string(sub));
+            json_array_append_new(rows, row);
+            json_decref(one);
+            plan_free(pc);
+            combos++;
+            if (rc > worst) worst = rc;
+            if (rc == FL_EXIT_ABORTED || rc == FL_EXIT_REVERT) break;
+            /* next combination */
+            if (k == 1) { if (++idx[0] >= n) break; }
+            else { if (++idx[1] >= n) { if (++idx[0] >= n - 1) break; idx[1] = idx[0] + 1; } }
+        }
+        rec = json_object();
+        json_object_set_new(rec, "plan", json_pack("{s:s,s:s}", "name", p->name, "path", p->path));
+        json_object_set_new(rec, "matrix", rows);
+        json_object_set_new(rec, "choose", json_integer(k));
+        json_object_set_new(rec, "verdict", json_string(worst == 0 ? "passed" : "failed"));
+        json_object_set_new(rec, "exit_code", json_integer(worst));
+        code = worst;
+        char mpath[600];
+        snprintf(mpath, sizeof mpath, "%s/matrix.json", dir);
+        report_json(rec, mpath, err);
+        printf("\ncontingency (N-%d) of '%s':\n", k, p->name);
+        for (size_t i = 0; i < json_array_size(rows); i++) {
+            json_t *row = json_array_get(rows, i);
+            printf("  lose %-30s %s\n", json_string_value(json_object_get(row, "lose")), json_string_value(json_object_get(row, "verdict")));
+        }
+        printf("N-%d %s\n", k, worst == 0 ? "holds" : "fails");
+    } else {
+        code = run_plan(p, &ro, &rec);
+        if (!ro.dry_run) {
+            if (report_write_all(rec, dir, err) < 0) fprintf(stderr, "faultline: %s\n", err);
+            print_summary(rec, dir);
+        }
+    }
+    if (code == FL_EXIT_REVERT) {
+        const char *j = json_string_value(json_object_get(rec, "journal"));
+        fprintf(stderr, "faultline: a revert failed; what is still broken is in the journal '%s' (retry: faultline rollback %s)\n",
+                j ? j : "?", j ? j : "");
+    }
+    json_decref(rec);
+    plan_free(p);
+    return code;
+}

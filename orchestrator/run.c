@@ -1,0 +1,810 @@
+/* run.c -- the timeline runner (see run.h for the order of a run). */
+#include "run.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "journal.h"
+#include "load.h"
+#include "services.h"
+
+enum step_status { ST_PENDING, ST_INJECTED, ST_REVERTED, ST_INJECT_FAILED, ST_REVERT_FAILED, ST_SKIPPED, ST_NOT_REVERTIBLE };
+static const char *const step_status_name[] = { "pending", "injected", "reverted", "inject_failed", "revert_failed",
+                                                 "skipped", "injected_no_revert" };
+
+struct probe_rt {
+    struct probe_spec *spec;
+    struct probe_inst pi;
+    struct probe_obs *obs;
+    size_t nobs, capobs;
+    int skipped;
+    char skip_reason[256];
+    int64_t from_ms, to_ms;
+    pthread_t th;
+    int has_th;
+    int64_t fail_since_ms;      /* stop_when */
+};
+
+struct step_rt {
+    struct step *s;
+    struct fault_inst fi;
+    enum step_status status;
+    int64_t inject_ms, revert_ms;
+    char err[FL_ERR_LEN];
+    char desc[512];
+    long jid;
+    pthread_t th;
+    int has_th;
+};
+
+struct run {
+    struct plan *p;
+    struct fl_ctx ctx;
+    const struct run_opts *o;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct step_rt *steps;
+    struct probe_rt *probes, *before, *after, *stops;
+    int method_done;
+    int active;
+    json_t *events;
+    char abort_reason[1200];
+    int stop_tripped;
+    uint64_t rng;
+};
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static int64_t now_ms(struct run *r) { return fl_ctx_now_ms(&r->ctx); }
+
+static void event(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void event(struct run *r, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    fl_redact(text);
+    int64_t t = r->ctx.t0_ns ? now_ms(r) : 0;
+    json_t *e = json_object();
+    json_object_set_new(e, "t_ms", json_integer(t));
+    json_object_set_new(e, "wall", json_real(fl_wall()));
+    json_object_set_new(e, "text", json_string(text));
+    pthread_mutex_lock(&r->mu);
+    json_array_append_new(r->events, e);
+    pthread_mutex_unlock(&r->mu);
+    char ts[32];
+    val_fmt_duration(t, ts);
+    fl_log(FL_LOG_INFO, "[%7.1fs] %s", t / 1000.0, text);
+}
+
+static void signal_handler(int sig) { fl_abort(sig); }
+
+void run_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = signal_handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void run_journal_service(struct fl_ctx *ctx, const char *name, pid_t pid)
+{
+    if (ctx && ctx->journal) journal_service(ctx->journal, name, pid, 0);
+}
+
+/* ---- probes ----------------------------------------------------------------------- */
+static int is_load_probe(const struct probe_spec *ps) { return !strcmp(ps->ops->name, "load"); }
+static int is_recovery_probe(const struct probe_spec *ps) { return !strcmp(ps->ops->name, "recovery"); }
+
+static void prt_init(struct run *r, struct probe_rt *pr, struct probe_spec *ps)
+{
+    memset(pr, 0, sizeof *pr);
+    pr->spec = ps;
+    pr->pi.ops = ps->ops;
+    pr->pi.spec = ps;
+    pr->pi.ctx = &r->ctx;
+    pr->pi.cfg = ps->cfg;
+    pr->fail_since_ms = -1;
+}
+
+static void prt_release(struct probe_rt *pr)
+{
+    if (pr->pi.ops && pr->pi.ops->free_state && pr->pi.state) pr->pi.ops->free_state(pr->pi.state);
+    free(pr->obs);
+}
+
+/* one check, recorded */
+static int check_once(struct run *r, struct probe_rt *pr, int64_t from_ms, int64_t to_ms)
+{
+    struct probe_obs o;
+    memset(&o, 0, sizeof o);
+    char err[FL_ERR_LEN] = "";
+    pr->pi.win_from_ms = from_ms;
+    pr->pi.win_to_ms = to_ms;
+    int64_t t = r->ctx.t0_ns ? now_ms(r) : 0;
+    int64_t c0 = fl_now_ns();
+    int rc = pr->pi.ops->check(&pr->pi, &o, err);
+    if (o.latency_ms == 0) o.latency_ms = (fl_now_ns() - c0) / 1e6;
+    o.t_ms = t;
+    if (rc < 0) {
+        o.ok = 0;
+        o.could_not_run = 1;
+        snprintf(o.observed, sizeof o.observed, "could not check: %s", err[0] ? err : "unknown error");
+    }
+    fl_redact(o.observed);
+    pthread_mutex_lock(&r->mu);
+    if (pr->nobs == pr->capobs) {
+        pr->capobs = pr->capobs ? pr->capobs * 2 : 8;
+        pr->obs = fl_realloc(pr->obs, pr->capobs * sizeof *pr->obs);
+    }
+    pr->obs[pr->nobs++] = o;
+    pthread_mutex_unlock(&r->mu);
+    return o.ok;
+}
+
+static int probe_passed(const struct probe_rt *pr)
+{
+    if (pr->skipped) return 1;
+    if (pr->nobs == 0) return 0;
+    for (size_t i = 0; i < pr->nobs; i++) if (!pr->obs[i].ok) return 0;
+    return 1;
+}
+
+/* wait (bounded by abort) until cond(step) or method done */
+static void wait_step(struct run *r, struct step_rt *st, int want_revert)
+{
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        enum step_status s = st->status;
+        if (!want_revert && s != ST_PENDING) break;
+        if (want_revert && s != ST_PENDING && s != ST_INJECTED) break;
+        if (r->method_done && s == ST_PENDING) break;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 50000000L;
+        if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+        pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+        if (fl_aborted() && st->status == ST_PENDING) break;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static struct step_rt *step_rt_of(struct run *r, const struct step *s)
+{
+    return s ? &r->steps[s->index] : NULL;
+}
+
+static void *during_thread(void *arg)
+{
+    struct probe_rt *pr = arg;
+    struct run *r = (struct run *)pr->pi.state; /* borrowed until the thread sets it back */
+    pr->pi.state = NULL;
+    struct step_rt *st = step_rt_of(r, pr->spec->window);
+    wait_step(r, st, 0);
+    if (st->status == ST_PENDING || st->status == ST_SKIPPED || st->status == ST_INJECT_FAILED) {
+        pr->skipped = 1;
+        snprintf(pr->skip_reason, sizeof pr->skip_reason, "step '%s' was not injected (%s)", st->s->name,
+                 step_status_name[st->status]);
+        return NULL;
+    }
+    pr->from_ms = st->inject_ms;
+    if (is_recovery_probe(pr->spec)) return NULL; /* handled by recovery_thread */
+    for (int i = 0; i < 1000000; i++) {
+        int64_t t0 = fl_now_ns();
+        pthread_mutex_lock(&r->mu);
+        int live = st->status == ST_INJECTED || st->status == ST_NOT_REVERTIBLE;
+        pthread_mutex_unlock(&r->mu);
+        if (!live || fl_aborted()) break;
+        check_once(r, pr, st->inject_ms, now_ms(r));
+        if (st->status == ST_NOT_REVERTIBLE && st->s->for_ms < 0) break;
+        if (fl_sleep_until(t0 + pr->spec->every_ms * 1000000LL) < 0) break;
+    }
+    pr->to_ms = st->revert_ms ? st->revert_ms : now_ms(r);
+    if (pr->nobs == 0) {
+        pr->skipped = 1;
+        snprintf(pr->skip_reason, sizeof pr->skip_reason, "the window of '%s' closed before a check ran", st->s->name);
+    }
+    return NULL;
+}
+
+static void *recovery_thread(void *arg)
+{
+    struct probe_rt *pr = arg;
+    struct run *r = (struct run *)pr->pi.state;
+    pr->pi.state = NULL;
+    /* recovery probes name their step in their cfg; the plan layer set spec->window to it */
+    struct step_rt *st = step_rt_of(r, pr->spec->window);
+    if (!st) { pr->skipped = 1; snprintf(pr->skip_reason, sizeof pr->skip_reason, "no step"); return NULL; }
+    wait_step(r, st, 1);
+    if (st->status != ST_REVERTED && st->status != ST_NOT_REVERTIBLE) {
+        pr->skipped = 1;
+        snprintf(pr->skip_reason, sizeof pr->skip_reason, "step '%s' was not reverted (%s)", st->s->name,
+                 step_status_name[st->status]);
+        return NULL;
+    }
+    int64_t from = st->status == ST_REVERTED ? st->revert_ms : st->inject_ms;
+    pr->from_ms = from;
+    check_once(r, pr, from, -1);
+    pr->to_ms = now_ms(r);
+    return NULL;
+}
+
+/* ---- steps ------------------------------------------------------------------------ */
+static void run_sync_probes(struct run *r, struct step_rt *st, enum probe_timing t)
+{
+    for (size_t i = 0; i < r->p->nprobes; i++) {
+        struct probe_rt *pr = &r->probes[i];
+        if (pr->spec->timing != t || pr->spec->window != st->s || is_load_probe(pr->spec) || is_recovery_probe(pr->spec)) continue;
+        int64_t t_now = now_ms(r);
+        check_once(r, pr, t_now, t_now);
+    }
+}
+
+static void do_revert(struct run *r, struct step_rt *st)
+{
+    const struct fault_ops *ops = st->s->ops;
+    if (!ops->revert) {
+        pthread_mutex_lock(&r->mu);
+        st->status = ST_NOT_REVERTIBLE;
+        r->active--;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        return;
+    }
+    char err[FL_ERR_LEN] = "";
+    int rc = ops->revert(&st->fi, err);
+    journal_revert(r->ctx.journal, st->jid, rc == 0);
+    pthread_mutex_lock(&r->mu);
+    st->revert_ms = now_ms(r);
+    st->status = rc == 0 ? ST_REVERTED : ST_REVERT_FAILED;
+    if (rc < 0) snprintf(st->err, sizeof st->err, "%s", err);
+    r->active--;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    if (rc == 0) event(r, "reverted '%s' (%s)", st->s->name, ops->revert_summary ? ops->revert_summary : ops->name);
+    else event(r, "REVERT FAILED '%s': %s", st->s->name, err);
+}
+
+static void *step_thread(void *arg)
+{
+    struct step_rt *st = arg;
+    struct run *r = (struct run *)st->fi.state;
+    st->fi.state = NULL;
+    struct step *s = st->s;
+    if (fl_sleep_until(r->ctx.t0_ns + s->at_ms * 1000000LL) < 0) {
+        pthread_mutex_lock(&r->mu);
+        st->status = ST_SKIPPED;
+        snprintf(st->err, sizeof st->err, "not injected: the run was aborted first");
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        return NULL;
+    }
+    /* probability of a whole step (toxics on proxies apply it per connection instead) */
+    int per_conn = s->ops->target_kind && !strcmp(s->ops->target_kind, "proxy");
+    pthread_mutex_lock(&r->mu);
+    double roll = (splitmix(&r->rng) >> 11) * (1.0 / 9007199254740992.0);
+    int over = r->p->max_faults > 0 && r->active >= r->p->max_faults;
+    if (!over) r->active++;
+    pthread_mutex_unlock(&r->mu);
+    if (over || (!per_conn && s->probability < 1.0 && roll >= s->probability)) {
+        pthread_mutex_lock(&r->mu);
+        if (!over) r->active--;
+        st->status = ST_SKIPPED;
+        if (over) snprintf(st->err, sizeof st->err, "not injected: max_faults (%d) already active", r->p->max_faults);
+        else snprintf(st->err, sizeof st->err, "not injected: probability %.2f", s->probability);
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        event(r, "skipped '%s': %s", s->name, st->err);
+        return NULL;
+    }
+    run_sync_probes(r, st, PT_BEFORE);
+    char err[FL_ERR_LEN] = "";
+    int rc = s->ops->inject(&st->fi, err);
+    if (rc < 0) {
+        pthread_mutex_lock(&r->mu);
+        st->status = ST_INJECT_FAILED;
+        st->inject_ms = now_ms(r);
+        snprintf(st->err, sizeof st->err, "%s", err);
+        r->active--;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        event(r, "INJECT FAILED '%s': %s", s->name, err);
+        /* a half-done inject may have recorded state: undo what it can */
+        if (st->fi.state && s->ops->revert) { char e2[FL_ERR_LEN]; s->ops->revert(&st->fi, e2); }
+        return NULL;
+    }
+    json_t *rec = s->ops->save ? s->ops->save(&st->fi) : NULL;
+    st->jid = journal_inject(r->ctx.journal, s->name, s->ops->name, rec);
+    struct buf d;
+    buf_init(&d, 4096);
+    if (s->ops->describe) s->ops->describe(&st->fi, &d);
+    snprintf(st->desc, sizeof st->desc, "%s", d.data);
+    fl_redact(st->desc);
+    buf_release(&d);
+    pthread_mutex_lock(&r->mu);
+    st->status = ST_INJECTED;
+    st->inject_ms = now_ms(r);
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    event(r, "injected '%s': %s", s->name, st->desc[0] ? st->desc : s->ops->name);
+    if (s->for_ms > 0) {
+        fl_sleep_until(r->ctx.t0_ns + (st->inject_ms + s->for_ms) * 1000000LL);
+    } else if (s->ops->revert) {
+        /* no for: reverted at the end of the method */
+        pthread_mutex_lock(&r->mu);
+        while (!r->method_done && !fl_aborted()) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_nsec += 50000000L;
+            if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+            pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+        }
+        pthread_mutex_unlock(&r->mu);
+    }
+    do_revert(r, st);
+    run_sync_probes(r, st, PT_AFTER);
+    return NULL;
+}
+
+/* ---- stop_when ---------------------------------------------------------------------- */
+static void check_stop_when(struct run *r)
+{
+    int64_t t = now_ms(r);
+    for (size_t i = 0; i < r->p->nstop_when; i++) {
+        struct probe_rt *pr = &r->stops[i];
+        int64_t from = is_load_probe(pr->spec) ? ((t / 1000) - 1) * 1000 : t;
+        if (from < 0) continue;
+        int ok = check_once(r, pr, from, from + 1000);
+        if (ok) { pr->fail_since_ms = -1; continue; }
+        if (pr->fail_since_ms < 0) pr->fail_since_ms = t;
+        if (t - pr->fail_since_ms >= pr->spec->for_ms) {
+            snprintf(r->abort_reason, sizeof r->abort_reason, "stop_when '%s' tripped: %s", pr->spec->name,
+                     pr->obs[pr->nobs - 1].observed);
+            r->stop_tripped = 1;
+            event(r, "ABORT: %s", r->abort_reason);
+            fl_abort(-1);
+            return;
+        }
+    }
+}
+
+/* ---- the record --------------------------------------------------------------------- */
+static const char *timing_name(enum probe_timing t)
+{
+    switch (t) {
+    case PT_BEFORE: return "before";
+    case PT_AFTER: return "after";
+    case PT_DURING: return "during";
+    case PT_STEADY: return "steady_state";
+    case PT_STOP_WHEN: return "stop_when";
+    default: return "end";
+    }
+}
+
+static json_t *probe_json(struct probe_rt *pr)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(pr->spec->name));
+    json_object_set_new(o, "kind", json_string(pr->spec->ops->name));
+    json_object_set_new(o, "timing", json_string(timing_name(pr->spec->timing)));
+    if (pr->spec->window) json_object_set_new(o, "step", json_string(pr->spec->window->name));
+    struct buf d;
+    buf_init(&d, 4096);
+    if (pr->spec->ops->describe) pr->spec->ops->describe(pr->spec->cfg, &d);
+    fl_redact(d.data);
+    json_object_set_new(o, "expect", json_string(d.data));
+    buf_release(&d);
+    json_object_set_new(o, "window", json_pack("{s:I,s:I}", "from_ms", (json_int_t)pr->from_ms, "to_ms", (json_int_t)pr->to_ms));
+    size_t cnr = 0, failed = 0;
+    json_t *obs = json_array();
+    for (size_t i = 0; i < pr->nobs; i++) {
+        struct probe_obs *ob = &pr->obs[i];
+        if (ob->could_not_run) cnr++;
+        if (!ob->ok) failed++;
+        json_t *x = json_object();
+        json_object_set_new(x, "t_ms", json_integer(ob->t_ms));
+        json_object_set_new(x, "ok", json_boolean(ob->ok));
+        if (ob->could_not_run) json_object_set_new(x, "could_not_run", json_true());
+        if (ob->has_value) json_object_set_new(x, "value", json_real(ob->value));
+        json_object_set_new(x, "latency_ms", json_real(ob->latency_ms));
+        json_object_set_new(x, "observed", json_string(ob->observed));
+        json_array_append_new(obs, x);
+    }
+    const char *verdict = pr->skipped ? "skipped" : probe_passed(pr) ? "passed" : "failed";
+    json_object_set_new(o, "verdict", json_string(verdict));
+    if (pr->skipped) json_object_set_new(o, "skip_reason", json_string(pr->skip_reason));
+    json_object_set_new(o, "checks", json_integer((json_int_t)pr->nobs));
+    json_object_set_new(o, "failed_checks", json_integer((json_int_t)failed));
+    json_object_set_new(o, "could_not_run", json_integer((json_int_t)cnr));
+    if (!pr->skipped && !probe_passed(pr) && pr->nobs) {
+        /* the first failing observation is the evidence */
+        for (size_t i = 0; i < pr->nobs; i++)
+            if (!pr->obs[i].ok) {
+                json_object_set_new(o, "failure", json_pack("{s:s,s:s,s:I}", "reason",
+                                    pr->obs[i].could_not_run ? "could_not_run" : "unhealthy", "observed",
+                                    pr->obs[i].observed, "t_ms", (json_int_t)pr->obs[i].t_ms));
+                break;
+            }
+    } else if (!pr->skipped && pr->nobs == 0) {
+        json_object_set_new(o, "failure", json_pack("{s:s,s:s}", "reason", "not_run", "observed", "the probe never ran"));
+    }
+    if (pr->spec->ops->details) {
+        json_t *det = pr->spec->ops->details(&pr->pi);
+        if (det) json_object_set_new(o, "details", det);
+    }
+    json_object_set_new(o, "observations", obs);
+    return o;
+}
+
+/* ---- the run ------------------------------------------------------------------------ */
+static void print_timeline(struct run *r)
+{
+    struct plan *p = r->p;
+    printf("plan '%s' (%s): duration %.1fs, seed %llu\n", p->name, p->path, p->duration_ms / 1000.0, (unsigned long long)r->ctx.seed);
+    for (size_t i = 0; i < p->ntargets; i++) {
+        struct buf b;
+        buf_init(&b, 4096);
+        if (p->targets[i]->ops->describe) p->targets[i]->ops->describe(p->targets[i], &b);
+        fl_redact(b.data);
+        printf("  target %-16s %s %s\n", p->targets[i]->name, p->targets[i]->ops->name, b.data);
+        buf_release(&b);
+    }
+    for (size_t i = 0; i < p->nservices; i++) printf("  service %s: %s\n", p->services[i]->name, p->services[i]->run[0]);
+    for (size_t i = 0; i < p->nloads; i++) {
+        char d[512];
+        lg_block_describe(p->loads[i], d, sizeof d);
+        printf("  load %s\n", d);
+    }
+    for (size_t i = 0; i < p->nsteps; i++) {
+        struct step *s = p->steps[i];
+        char a[32], f[32];
+        val_fmt_duration(s->at_ms, a);
+        if (s->for_ms > 0) val_fmt_duration(s->for_ms, f); else snprintf(f, sizeof f, "%s", s->ops->revert ? "end" : "-");
+        printf("  at %-7s %-16s %-22s target %-14s for %s\n", a, s->name, s->ops->name, s->target ? s->target->name : "-", f);
+    }
+    for (size_t i = 0; i < p->nprobes; i++)
+        printf("  probe %-20s %s %s%s\n", p->probes[i]->name, p->probes[i]->ops->name, timing_name(p->probes[i]->timing),
+               p->probes[i]->window ? p->probes[i]->window->name : "");
+}
+
+int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
+{
+    struct run *r = fl_calloc(1, sizeof *r);
+    char err[FL_ERR_LEN];
+    int exit_code = FL_EXIT_OK;
+    int touched = 0;
+    r->p = p;
+    r->o = o;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    r->events = json_array();
+    r->ctx.plan = p;
+    r->ctx.seed = o->seed_set ? o->seed : p->seed_set ? p->seed : ((uint64_t)fl_now_ns() ^ ((uint64_t)getpid() << 32)) % 1000000007ULL;
+    r->ctx.dry_run = o->dry_run;
+    r->rng = r->ctx.seed;
+    double started = fl_wall();
+    json_t *rec = json_object();
+    json_t *steady_before = json_array(), *steady_after = json_array(), *rollback = json_array();
+    int steady_ok = 1, steady_after_ok = 1;
+
+    r->steps = fl_calloc(p->nsteps, sizeof *r->steps);
+    for (size_t i = 0; i < p->nsteps; i++) {
+        struct step_rt *st = &r->steps[i];
+        st->s = p->steps[i];
+        st->jid = -1;
+        st->fi = (struct fault_inst){ .ops = p->steps[i]->ops, .step = p->steps[i], .target = p->steps[i]->target,
+                                      .ctx = &r->ctx, .cfg = p->steps[i]->cfg };
+    }
+    r->probes = fl_calloc(p->nprobes, sizeof *r->probes);
+    for (size_t i = 0; i < p->nprobes; i++) prt_init(r, &r->probes[i], p->probes[i]);
+    r->before = fl_calloc(p->nsteady, sizeof *r->before);
+    r->after = fl_calloc(p->nsteady, sizeof *r->after);
+    for (size_t i = 0; i < p->nsteady; i++) { prt_init(r, &r->before[i], p->steady[i]); prt_init(r, &r->after[i], p->steady[i]); }
+    r->stops = fl_calloc(p->nstop_when, sizeof *r->stops);
+    for (size_t i = 0; i < p->nstop_when; i++) prt_init(r, &r->stops[i], p->stop_when[i]);
+
+    if (o->dry_run) {
+        int bad = 0;
+        for (size_t i = 0; i < p->ntargets; i++) {
+            struct target *t = p->targets[i];
+            if (t->ops->open && t->ops->open(t, &r->ctx, err) < 0) { fl_log(FL_LOG_ERROR, "target '%s': %s", t->name, err); bad = 1; }
+        }
+        print_timeline(r);
+        for (size_t i = 0; i < p->ntargets; i++)
+            if (p->targets[i]->ops->close) p->targets[i]->ops->close(p->targets[i], &r->ctx);
+        exit_code = bad ? FL_EXIT_FAILED : FL_EXIT_OK;
+        goto record;
+    }
+
+    /* a journal that still holds unreverted faults blocks a new run */
+    const char *jpath = o->journal_path ? o->journal_path : journal_default_path();
+    if (!o->ignore_journal) {
+        json_t *pend = journal_pending(jpath, err);
+        if (pend && json_array_size(pend) > 0) {
+            fl_log(FL_LOG_ERROR, "the journal '%s' holds %zu unreverted fault(s) or leftover service(s) from an earlier run; "
+                   "run `faultline rollback %s` first", jpath, json_array_size(pend), jpath);
+            json_decref(pend);
+            exit_code = FL_EXIT_INVALID;
+            snprintf(r->abort_reason, sizeof r->abort_reason, "unreverted faults in the journal '%s'", jpath);
+            goto record;
+        }
+        json_decref(pend);
+    }
+    r->ctx.journal = journal_open(jpath, p->name, err);
+    if (!r->ctx.journal) { fl_log(FL_LOG_ERROR, "%s", err); exit_code = FL_EXIT_INVALID; goto record; }
+
+    /* services, then targets */
+    r->ctx.services = svc_new(p, &r->ctx, o->report_dir);
+    if (p->nservices) {
+        touched = 1;
+        if (svc_start_all(r->ctx.services, err) < 0) {
+            snprintf(r->abort_reason, sizeof r->abort_reason, "%s", err);
+            event(r, "cannot start services: %s", err);
+            exit_code = FL_EXIT_FAILED;
+            goto cleanup;
+        }
+    }
+    for (size_t i = 0; i < p->ntargets; i++) {
+        struct target *t = p->targets[i];
+        if (t->ops->open && t->ops->open(t, &r->ctx, err) < 0) {
+            snprintf(r->abort_reason, sizeof r->abort_reason, "target '%s': %s", t->name, err);
+            event(r, "cannot open target '%s': %s", t->name, err);
+            exit_code = FL_EXIT_FAILED;
+            for (size_t k = i; k-- > 0;) if (p->targets[k]->ops->close) p->targets[k]->ops->close(p->targets[k], &r->ctx);
+            goto cleanup;
+        }
+    }
+    touched = 1;
+
+    /* steady state before */
+    for (size_t i = 0; i < p->nsteady; i++) {
+        if (!check_once(r, &r->before[i], 0, 0)) steady_ok = 0;
+    }
+    if (!steady_ok) {
+        event(r, "steady state does not hold before the method: no fault is injected");
+        exit_code = FL_EXIT_FAILED;
+    }
+
+    /* load, clock */
+    r->ctx.t0_ns = fl_now_ns();
+    if (p->nloads && steady_ok) {
+        r->ctx.lg = lg_new(p->loads, p->nloads, r->ctx.seed, err);
+        if (!r->ctx.lg || lg_start(r->ctx.lg, r->ctx.t0_ns, p->duration_ms, err) < 0) {
+            event(r, "cannot start the load: %s", err);
+            exit_code = FL_EXIT_FAILED;
+            steady_ok = 0;
+        }
+    }
+    event(r, "run started: %s (seed %llu)", p->name, (unsigned long long)r->ctx.seed);
+    r->ctx.baseline_from_ms = 0;
+    r->ctx.baseline_to_ms = p->duration_ms;
+    for (size_t i = 0; i < p->nsteps; i++)
+        if (p->steps[i]->at_ms < r->ctx.baseline_to_ms) r->ctx.baseline_to_ms = p->steps[i]->at_ms;
+
+    if (steady_ok) {
+        for (size_t i = 0; i < p->nsteps; i++) {
+            struct step_rt *st = &r->steps[i];
+            st->fi.state = r; /* handed to the thread, which clears it */
+            if (pthread_create(&st->th, NULL, step_thread, st) == 0) st->has_th = 1;
+            else { st->fi.state = NULL; st->status = ST_SKIPPED; snprintf(st->err, sizeof st->err, "cannot start a thread"); }
+        }
+        for (size_t i = 0; i < p->nprobes; i++) {
+            struct probe_rt *pr = &r->probes[i];
+            void *(*fn)(void *) = NULL;
+            if (is_recovery_probe(pr->spec)) fn = recovery_thread;
+            else if (pr->spec->timing == PT_DURING && !is_load_probe(pr->spec)) fn = during_thread;
+            if (!fn) continue;
+            pr->pi.state = r;
+            if (pthread_create(&pr->th, NULL, fn, pr) == 0) pr->has_th = 1;
+            else pr->pi.state = NULL;
+        }
+        /* until the end of the experiment: stop_when every second, the global timeout */
+        int64_t end_ns = r->ctx.t0_ns + p->duration_ms * 1000000LL;
+        int64_t next = r->ctx.t0_ns + 1000000000LL;
+        while (!fl_aborted() && fl_now_ns() < end_ns) {
+            int64_t until = next < end_ns ? next : end_ns;
+            if (fl_sleep_until(until) < 0) break;
+            if (fl_now_ns() >= next) {
+                check_stop_when(r);
+                next += 1000000000LL;
+            }
+            if (o->timeout_ms > 0 && fl_now_ns() - r->ctx.t0_ns > o->timeout_ms * 1000000LL) {
+                snprintf(r->abort_reason, sizeof r->abort_reason, "the global --timeout of %lldms was reached", (long long)o->timeout_ms);
+                event(r, "ABORT: %s", r->abort_reason);
+                fl_abort(-2);
+            }
+        }
+        if (fl_aborted() && !r->abort_reason[0])
+            snprintf(r->abort_reason, sizeof r->abort_reason, "interrupted by a signal");
+        pthread_mutex_lock(&r->mu);
+        r->method_done = 1;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        for (size_t i = 0; i < p->nsteps; i++) if (r->steps[i].has_th) pthread_join(r->steps[i].th, NULL);
+        if (r->ctx.lg) lg_stop(r->ctx.lg);
+        /* recovery probes may still be measuring (bounded by their within:) */
+        for (size_t i = 0; i < p->nprobes; i++) if (r->probes[i].has_th) pthread_join(r->probes[i].th, NULL);
+        event(r, "method done");
+
+        /* load probes over their windows, probes without timing */
+        for (size_t i = 0; i < p->nprobes; i++) {
+            struct probe_rt *pr = &r->probes[i];
+            if (is_recovery_probe(pr->spec) || (pr->spec->timing == PT_DURING && !is_load_probe(pr->spec))) continue;
+            if (pr->spec->timing == PT_BEFORE || pr->spec->timing == PT_AFTER) {
+                if (!is_load_probe(pr->spec)) continue; /* ran in the step's thread */
+            }
+            if (fl_abort_level() > 1) break;
+            int64_t from = 0, to = p->duration_ms;
+            struct step_rt *st = step_rt_of(r, pr->spec->window);
+            if (is_load_probe(pr->spec) && st) {
+                if (st->status == ST_SKIPPED || st->status == ST_INJECT_FAILED || st->status == ST_PENDING) {
+                    pr->skipped = 1;
+                    snprintf(pr->skip_reason, sizeof pr->skip_reason, "step '%s' was not injected", st->s->name);
+                    continue;
+                }
+                int64_t a = st->inject_ms, b = st->revert_ms ? st->revert_ms : now_ms(r);
+                if (pr->spec->timing == PT_DURING) { from = a; to = b; }
+                else if (pr->spec->timing == PT_BEFORE) { from = a - (b - a); to = a; if (from < 0) from = 0; }
+                else { from = b; to = b + (b - a); }
+            }
+            pr->from_ms = from;
+            pr->to_ms = to;
+            check_once(r, pr, from, to);
+        }
+    }
+
+cleanup:
+    /* anything still injected (an aborted thread start, for instance) */
+    for (size_t i = 0; i < p->nsteps; i++)
+        if (r->steps[i].status == ST_INJECTED) do_revert(r, &r->steps[i]);
+    if (r->ctx.lg) lg_stop(r->ctx.lg);
+    /* steady state after */
+    if (touched && steady_ok && !fl_aborted()) {
+        for (size_t i = 0; i < p->nsteady; i++)
+            if (!check_once(r, &r->after[i], 0, 0)) steady_after_ok = 0;
+        if (!steady_after_ok) event(r, "steady state does not hold after the method");
+    }
+    /* rollback steps: always */
+    for (size_t i = 0; i < p->nrollback && touched; i++) {
+        char out[2048];
+        int st = svc_run(p->rollback[i]->run, p->rollback[i]->timeout_ms, out, sizeof out, err);
+        json_t *x = json_object();
+        json_object_set_new(x, "command", json_string(p->rollback[i]->run[0]));
+        json_object_set_new(x, "exit", json_integer(st));
+        json_object_set_new(x, "ok", json_boolean(st == 0));
+        if (st < 0) json_object_set_new(x, "error", json_string(err));
+        json_array_append_new(rollback, x);
+        event(r, "rollback step %zu: %s", i + 1, st == 0 ? "ok" : st < 0 ? err : "non-zero exit");
+    }
+    for (size_t i = 0; i < p->ntargets && touched; i++)
+        if (p->targets[i]->ops->close) p->targets[i]->ops->close(p->targets[i], &r->ctx);
+    if (r->ctx.services) {
+        svc_stop_all(r->ctx.services);
+        for (size_t i = 0; i < p->nservices; i++) journal_service(r->ctx.journal, p->services[i]->name, 0, 1);
+    }
+
+record:
+    {
+        int any_failed = !steady_ok || !steady_after_ok;
+        int revert_failed = 0;
+        json_t *steps = json_array();
+        for (size_t i = 0; i < p->nsteps; i++) {
+            struct step_rt *st = &r->steps[i];
+            json_t *x = json_object();
+            json_object_set_new(x, "name", json_string(st->s->name));
+            json_object_set_new(x, "fault", json_string(st->s->ops->name));
+            json_object_set_new(x, "target", st->s->target ? json_string(st->s->target->name) : json_null());
+            json_object_set_new(x, "at_ms", json_integer(st->s->at_ms));
+            json_object_set_new(x, "for_ms", st->s->for_ms >= 0 ? json_integer(st->s->for_ms) : json_null());
+            json_object_set_new(x, "status", json_string(step_status_name[st->status]));
+            json_object_set_new(x, "injected_at_ms", st->status != ST_PENDING && st->status != ST_SKIPPED ? json_integer(st->inject_ms) : json_null());
+            json_object_set_new(x, "reverted_at_ms", st->status == ST_REVERTED || st->status == ST_REVERT_FAILED ? json_integer(st->revert_ms) : json_null());
+            json_object_set_new(x, "description", json_string(st->desc));
+            if (st->err[0]) json_object_set_new(x, "error", json_string(st->err));
+            if (st->status == ST_REVERT_FAILED) revert_failed = 1;
+            if (st->status == ST_INJECT_FAILED) any_failed = 1;
+            json_array_append_new(steps, x);
+        }
+        json_t *probes = json_array();
+        for (size_t i = 0; i < p->nprobes; i++) {
+            json_t *pj = probe_json(&r->probes[i]);
+            if (!strcmp(json_string_value(json_object_get(pj, "verdict")), "failed")) any_failed = 1;
+            json_array_append_new(probes, pj);
+        }
+        for (size_t i = 0; i < p->nsteady; i++) {
+            if (r->before[i].nobs) json_array_append_new(steady_before, probe_json(&r->before[i]));
+            if (r->after[i].nobs) json_array_append_new(steady_after, probe_json(&r->after[i]));
+        }
+        json_t *stops = json_array();
+        for (size_t i = 0; i < p->nstop_when; i++) {
+            json_t *sj = probe_json(&r->stops[i]);
+            json_object_set_new(sj, "tripped", json_boolean(r->stop_tripped && r->stops[i].fail_since_ms >= 0));
+            json_object_del(sj, "verdict");
+            json_array_append_new(stops, sj);
+        }
+        int thresholds_ok = 1;
+        if (r->ctx.lg) {
+            json_object_set_new(rec, "load", lg_to_json(r->ctx.lg));
+            thresholds_ok = lg_thresholds_ok(r->ctx.lg);
+            if (!thresholds_ok) any_failed = 1;
+        }
+        for (size_t i = 0; i < json_array_size(rollback); i++)
+            if (!json_is_true(json_object_get(json_array_get(rollback, i), "ok"))) any_failed = 1;
+
+        if (exit_code == FL_EXIT_OK && any_failed) exit_code = FL_EXIT_FAILED;
+        if (fl_aborted() && exit_code != FL_EXIT_INVALID) exit_code = FL_EXIT_ABORTED;
+        if (revert_failed) exit_code = FL_EXIT_REVERT;
+        const char *verdict = exit_code == FL_EXIT_OK ? "passed" : exit_code == FL_EXIT_FAILED ? "failed"
+                            : exit_code == FL_EXIT_ABORTED ? "aborted" : exit_code == FL_EXIT_REVERT ? "revert_failed" : "invalid";
+        if (o->dry_run) verdict = exit_code == FL_EXIT_OK ? "dry_run" : "failed";
+
+        char ts[32];
+        json_object_set_new(rec, "faultline_version", json_string(FL_VERSION));
+        json_object_set_new(rec, "format", json_integer(1));
+        json_t *pj = json_object();
+        json_object_set_new(pj, "name", json_string(p->name));
+        json_object_set_new(pj, "path", json_string(p->path));
+        json_object_set_new(pj, "hash", json_string(p->hash));
+        json_object_set_new(pj, "description", p->description ? json_string(p->description) : json_null());
+        json_t *tags = json_array();
+        for (size_t i = 0; p->tags && p->tags[i]; i++) json_array_append_new(tags, json_string(p->tags[i]));
+        json_object_set_new(pj, "tags", tags);
+        json_object_set_new(pj, "duration_ms", json_integer(p->duration_ms));
+        json_object_set_new(rec, "plan", pj);
+        json_object_set_new(rec, "seed", json_integer((json_int_t)r->ctx.seed));
+        fl_iso8601(started, ts);
+        json_object_set_new(rec, "started_at", json_string(ts));
+        double ended = fl_wall();
+        fl_iso8601(ended, ts);
+        json_object_set_new(rec, "ended_at", json_string(ts));
+        json_object_set_new(rec, "elapsed_ms", json_integer((json_int_t)((ended - started) * 1000)));
+        json_object_set_new(rec, "verdict", json_string(verdict));
+        json_object_set_new(rec, "exit_code", json_integer(exit_code));
+        if (r->abort_reason[0]) json_object_set_new(rec, "reason", json_string(r->abort_reason));
+        json_object_set_new(rec, "steady_state", json_pack("{s:o,s:o,s:b,s:b}", "before", steady_before, "after", steady_after,
+                                                           "held_before", steady_ok, "held_after", steady_after_ok));
+        json_object_set_new(rec, "steps", steps);
+        json_object_set_new(rec, "probes", probes);
+        json_object_set_new(rec, "stop_when", stops);
+        json_object_set_new(rec, "thresholds_ok", json_boolean(thresholds_ok));
+        json_object_set_new(rec, "rollback", rollback);
+        json_object_set_new(rec, "events", r->events);
+        if (r->ctx.journal) json_object_set_new(rec, "journal", json_string(journal_path(r->ctx.journal)));
+        r->events = NULL;
+    }
+    if (r->ctx.journal) { journal_end(r->ctx.journal, exit_code); journal_close(r->ctx.journal); }
+    if (r->ctx.lg) lg_free(r->ctx.lg);
+    svc_free(r->ctx.services);
+    for (size_t i = 0; i < p->nsteps; i++)
+        if (r->steps[i].fi.state && p->steps[i]->ops->free_state) p->steps[i]->ops->free_state(r->steps[i].fi.state);
+    for (size_t i = 0; i < p->nprobes; i++) prt_release(&r->probes[i]);
+    for (size_t i = 0; i < p->nsteady; i++) { prt_release(&r->before[i]); prt_release(&r->after[i]); }
+    for (size_t i = 0; i < p->nstop_when; i++) prt_release(&r->stops[i]);
+    free(r->steps); free(r->probes); free(r->before); free(r->after); free(r->stops);
+    json_decref(r->events);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    free(r);
+    if (record) *record = rec; else json_decref(rec);
+    return exit_code;
+}

@@ -1,0 +1,40 @@
+/* run.h -- the timeline runner: one experiment from steady state to report.
+ *
+ *   struct run_opts o = { .report_dir = "out", ... };
+ *   json_t *record = NULL;
+ *   int code = run_plan(plan, &o, &record);   -- exit code of PLAN-FORMAT.md
+ *   report_write_all(record, dir, err); json_decref(record);
+ *
+ * Order: journal check -> services -> targets open -> steady state (before) -> load start
+ * (run clock t=0) -> method steps at their offsets, each in its own thread (overlapping
+ * steps run concurrently), reverted after for: -> probes in their windows -> stop_when
+ * every second -> end of duration -> probes without timing -> steady state (after) ->
+ * automatic reverts of anything still injected -> rollback steps (always) -> targets
+ * closed -> services stopped -> record.
+ */
+#ifndef FL_RUN_H
+#define FL_RUN_H
+
+#include <jansson.h>
+#include <sys/types.h>
+#include "plan.h"
+
+struct run_opts {
+    const char *report_dir;     /* where service logs go (and run.json, written by the caller) */
+    uint64_t seed;
+    int seed_set;
+    int dry_run;                /* resolve targets (reads only), print the timeline, touch nothing */
+    int64_t timeout_ms;         /* global --timeout, 0 = none */
+    const char *journal_path;   /* NULL = journal_default_path() */
+    int ignore_journal;         /* start even though the journal holds unreverted faults */
+};
+
+int run_plan(struct plan *p, const struct run_opts *o, json_t **record);
+
+/* for services.c: note a started service in the journal */
+void run_journal_service(struct fl_ctx *ctx, const char *name, pid_t pid);
+
+/* install SIGINT/SIGTERM/SIGHUP handlers that raise fl_abort() */
+void run_install_signals(void);
+
+#endif

@@ -1,0 +1,286 @@
+/* services.c -- start, watch and stop the plan's managed processes; run commands with timeouts. */
+#include "services.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "run.h"
+
+extern char **environ;
+
+struct svc {
+    struct service *def;
+    pid_t pid;
+    char logpath[512];
+};
+
+struct services_rt {
+    struct plan *plan;
+    struct fl_ctx *ctx;
+    struct svc *v;
+    size_t n;
+    pthread_mutex_t mu;
+};
+
+pid_t svc_spawn(char *const *argv, char *const *env, const char *cwd, const char *logpath, char *err)
+{
+    if (!argv || !argv[0]) { fl_err(err, "empty command"); return -1; }
+    int ep[2];
+    if (pipe2(ep, O_CLOEXEC) < 0) { fl_err(err, "pipe: %s", strerror(errno)); return -1; }
+    pid_t pid = fork();
+    if (pid < 0) { close(ep[0]); close(ep[1]); fl_err(err, "cannot start '%s': fork: %s", argv[0], strerror(errno)); return -1; }
+    if (pid == 0) {
+        setpgid(0, 0);
+        signal(SIGPIPE, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        int fd = open(logpath ? logpath : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0) dup2(nul, 0);
+        if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); }
+        if (cwd && chdir(cwd) < 0) { int e = errno; if (write(ep[1], &e, sizeof e)) {} _exit(127); }
+        for (size_t i = 0; env && env[i]; i++) putenv(env[i]);
+        execvp(argv[0], argv);
+        int e = errno;
+        if (write(ep[1], &e, sizeof e)) {}
+        _exit(127);
+    }
+    close(ep[1]);
+    int e = 0;
+    ssize_t r = read(ep[0], &e, sizeof e);
+    close(ep[0]);
+    if (r == (ssize_t)sizeof e) {
+        waitpid(pid, NULL, 0);
+        fl_err(err, "cannot start '%s': %s", argv[0], strerror(e));
+        return -1;
+    }
+    setpgid(pid, pid);
+    return pid;
+}
+
+int svc_run(char *const *argv, int64_t timeout_ms, char *out, size_t outlen, char *err)
+{
+    int op[2];
+    if (pipe2(op, O_CLOEXEC) < 0) return fl_err(err, "pipe: %s", strerror(errno));
+    int ep[2];
+    if (pipe2(ep, O_CLOEXEC) < 0) { close(op[0]); close(op[1]); return fl_err(err, "pipe: %s", strerror(errno)); }
+    pid_t pid = fork();
+    if (pid < 0) { close(op[0]); close(op[1]); close(ep[0]); close(ep[1]); return fl_err(err, "fork: %s", strerror(errno)); }
+    if (pid == 0) {
+        setpgid(0, 0);
+        signal(SIGPIPE, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0) dup2(nul, 0);
+        dup2(op[1], 1);
+        dup2(op[1], 2);
+        execvp(argv[0], argv);
+        int e = errno;
+        if (write(ep[1], &e, sizeof e)) {}
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    close(op[1]);
+    close(ep[1]);
+    int e = 0;
+    ssize_t r = read(ep[0], &e, sizeof e);
+    close(ep[0]);
+    if (r == (ssize_t)sizeof e) {
+        close(op[0]);
+        waitpid(pid, NULL, 0);
+        return fl_err(err, "cannot run '%s': %s", argv[0], strerror(e));
+    }
+    size_t n = 0;
+    int64_t deadline = fl_now_ms() + timeout_ms;
+    int timed_out = 0;
+    for (;;) {
+        int64_t left = deadline - fl_now_ms();
+        if (left <= 0) { timed_out = 1; break; }
+        struct pollfd pf = { op[0], POLLIN, 0 };
+        int pr = poll(&pf, 1, left > 100 ? 100 : (int)left);
+        if (pr < 0 && errno != EINTR) break;
+        if (pr <= 0) continue;
+        char tmp[4096];
+        ssize_t k = read(op[0], tmp, sizeof tmp);
+        if (k <= 0) break;
+        if (out && outlen > 1 && n < outlen - 1) {
+            size_t c = (size_t)k < outlen - 1 - n ? (size_t)k : outlen - 1 - n;
+            memcpy(out + n, tmp, c);
+            n += c;
+        }
+    }
+    if (out && outlen) out[n] = '\0';
+    close(op[0]);
+    int st = 0;
+    if (timed_out) {
+        kill(-pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        return fl_err(err, "'%s' did not finish within %lldms (killed)", argv[0], (long long)timeout_ms);
+    }
+    /* output closed: wait for the exit, still bounded */
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid) break;
+        if (fl_now_ms() > deadline) {
+            kill(-pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            return fl_err(err, "'%s' did not finish within %lldms (killed)", argv[0], (long long)timeout_ms);
+        }
+        usleep(2000);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+struct services_rt *svc_new(struct plan *p, struct fl_ctx *ctx, const char *logdir)
+{
+    struct services_rt *s = fl_calloc(1, sizeof *s);
+    s->plan = p;
+    s->ctx = ctx;
+    s->n = p->nservices;
+    s->v = fl_calloc(s->n, sizeof *s->v);
+    pthread_mutex_init(&s->mu, NULL);
+    for (size_t i = 0; i < s->n; i++) {
+        s->v[i].def = p->services[i];
+        snprintf(s->v[i].logpath, sizeof s->v[i].logpath, "%s/service-%s.log", logdir ? logdir : "/tmp", p->services[i]->name);
+    }
+    return s;
+}
+
+static struct svc *find(struct services_rt *s, const char *name)
+{
+    for (size_t i = 0; s && i < s->n; i++) if (!strcmp(s->v[i].def->name, name)) return &s->v[i];
+    return NULL;
+}
+
+static int alive(pid_t pid)
+{
+    if (pid <= 0) return 0;
+    int st;
+    pid_t w = waitpid(pid, &st, WNOHANG);
+    if (w == pid) return 0;
+    return kill(pid, 0) == 0;
+}
+
+static int wait_ready(struct services_rt *s, struct svc *v, char *err)
+{
+    if (!v->def->ready_probe) return 0;
+    struct probe_inst pi = { .ops = v->def->ready_probe->ops, .spec = v->def->ready_probe, .ctx = s->ctx,
+                             .cfg = v->def->ready_probe->cfg };
+    int64_t deadline = fl_now_ms() + v->def->ready_within_ms;
+    char last[FL_ERR_LEN] = "no check ran";
+    while (fl_now_ms() < deadline) {
+        if (!alive(v->pid)) return fl_err(err, "service '%s' exited before it was ready (log: %s)", v->def->name, v->logpath);
+        struct probe_obs obs = { 0 };
+        char perr[FL_ERR_LEN] = "";
+        int rc = pi.ops->check(&pi, &obs, perr);
+        if (rc == 0 && obs.ok) { if (pi.ops->free_state && pi.state) pi.ops->free_state(pi.state); return 0; }
+        snprintf(last, sizeof last, "%s", rc < 0 ? perr : obs.observed);
+        if (fl_sleep_ms(200) < 0) break;
+    }
+    if (pi.ops->free_state && pi.state) pi.ops->free_state(pi.state);
+    return fl_err(err, "service '%s' not ready within %lldms: %s (log: %s)", v->def->name,
+                  (long long)v->def->ready_within_ms, last, v->logpath);
+}
+
+static int start_one(struct services_rt *s, struct svc *v, char *err)
+{
+    pid_t pid = svc_spawn(v->def->run, v->def->env, v->def->cwd, v->logpath, err);
+    if (pid < 0) return -1;
+    pthread_mutex_lock(&s->mu);
+    v->pid = pid;
+    pthread_mutex_unlock(&s->mu);
+    fl_log(FL_LOG_INFO, "service '%s' started (pid %d)", v->def->name, (int)pid);
+    run_journal_service(s->ctx, v->def->name, pid);
+    return wait_ready(s, v, err);
+}
+
+int svc_start_all(struct services_rt *s, char *err)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (start_one(s, &s->v[i], err) < 0) return -1;
+    return 0;
+}
+
+pid_t svc_pid(struct services_rt *s, const char *name)
+{
+    struct svc *v = find(s, name);
+    if (!v) return 0;
+    pthread_mutex_lock(&s->mu);
+    pid_t pid = v->pid;
+    pthread_mutex_unlock(&s->mu);
+    return pid;
+}
+
+static void stop_pid(pid_t pid, int64_t timeout_ms)
+{
+    if (pid <= 0) return;
+    kill(-pid, SIGCONT); /* a frozen group cannot act on SIGTERM */
+    kill(-pid, SIGTERM);
+    int64_t deadline = fl_now_ms() + timeout_ms;
+    for (;;) {
+        int st;
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid || (w < 0 && errno == ECHILD && kill(pid, 0) < 0)) break;
+        if (fl_now_ms() >= deadline) { kill(-pid, SIGKILL); waitpid(pid, &st, 0); break; }
+        usleep(10000);
+    }
+    kill(-pid, SIGKILL); /* anything left in its group */
+}
+
+int svc_stop(struct services_rt *s, const char *name)
+{
+    struct svc *v = find(s, name);
+    if (!v) return -1;
+    pthread_mutex_lock(&s->mu);
+    pid_t pid = v->pid;
+    v->pid = 0;
+    pthread_mutex_unlock(&s->mu);
+    stop_pid(pid, v->def->stop_timeout_ms);
+    return 0;
+}
+
+int svc_restart(struct services_rt *s, const char *name, char *err)
+{
+    struct svc *v = find(s, name);
+    if (!v) return fl_err(err, "no managed service named '%s'", name);
+    pthread_mutex_lock(&s->mu);
+    pid_t old = v->pid;
+    pthread_mutex_unlock(&s->mu);
+    if (old > 0 && alive(old)) stop_pid(old, v->def->stop_timeout_ms);
+    else if (old > 0) waitpid(old, NULL, WNOHANG);
+    return start_one(s, v, err);
+}
+
+void svc_stop_all(struct services_rt *s)
+{
+    if (!s) return;
+    for (size_t i = s->n; i-- > 0;) {
+        pthread_mutex_lock(&s->mu);
+        pid_t pid = s->v[i].pid;
+        s->v[i].pid = 0;
+        pthread_mutex_unlock(&s->mu);
+        if (pid > 0) {
+            stop_pid(pid, s->v[i].def->stop_timeout_ms);
+            fl_log(FL_LOG_INFO, "service '%s' stopped", s->v[i].def->name);
+        }
+    }
+}
+
+void svc_free(struct services_rt *s)
+{
+    if (!s) return;
+    pthread_mutex_destroy(&s->mu);
+    free(s->v);
+    free(s);
+}

@@ -1,0 +1,147 @@
+/* recovery.c -- the `recovery` probe: time from a step's revert until a probe passes
+ * `stable:` times in a row (or, in the load form, until 1-second load windows meet an
+ * expectation `stable:` seconds in a row), judged against `within:`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "load.h"
+#include "plan.h"
+#include "probe.h"
+
+struct rec_cfg {
+    char *from;
+    struct probe_spec *until;     /* probe form */
+    char *load;                   /* load form: block name ... */
+    struct expect load_expect;    /* ... and the expectation per 1 s window */
+    int64_t every_ms;
+    int stable;
+    int64_t within_ms;
+    int from_inject;
+};
+
+static const struct param_spec rec_params[] = {
+    { "from", PT_STR, PARAM_REQUIRED, "the method step whose revert starts the clock" },
+    { "until", PT_ANY, PARAM_REQUIRED, "a probe ({ http: {...} }), or with load: an expectation like \"error_rate < 1%\"" },
+    { "load", PT_STR, 0, "load form: judge this load block's 1-second windows" },
+    { "every", PT_DURATION, 0, "check interval, the measurement's resolution (default 1s)" },
+    { "stable", PT_INT, 0, "consecutive passes that count as recovered (default 3)" },
+    { "within", PT_DURATION, PARAM_REQUIRED, "recovery slower than this fails" },
+    { "start", PT_STR, 0, "revert (default) or inject: when the clock starts" },
+    { 0 } };
+
+static int rec_parse(struct plan *p, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
+{
+    (void)entry;
+    struct rec_cfg *c = fl_calloc(1, sizeof *c);
+    *cfg = c;
+    c->from = fl_strdup(param_str(val, "from", ""));
+    if (!plan_step(p, c->from)) diag_add(d, node_get(val, "from"), "recovery: no method step named '%s'", c->from);
+    c->every_ms = param_ms(val, "every", 1000);
+    c->stable = (int)param_int(val, "stable", 3);
+    c->within_ms = param_ms(val, "within", 30000);
+    const char *start = param_str(val, "start", "revert");
+    if (strcmp(start, "revert") && strcmp(start, "inject")) diag_add(d, node_get(val, "start"), "recovery: start: is revert or inject");
+    c->from_inject = !strcmp(start, "inject");
+    if (c->stable < 1) diag_add(d, node_get(val, "stable"), "recovery: stable: must be at least 1");
+    if (c->every_ms < 10) diag_add(d, node_get(val, "every"), "recovery: every: must be at least 10ms");
+    const struct node *u = node_get(val, "until");
+    const char *load = param_str(val, "load", NULL);
+    char err[FL_ERR_LEN];
+    if (load) {
+        c->load = fl_strdup(load);
+        if (!plan_load_block(p, load)) diag_add(d, node_get(val, "load"), "recovery: no load block named '%s'", load);
+        if (!u || u->type != NODE_SCALAR) diag_add(d, u ? u : val, "recovery: with load:, until: is an expectation like \"error_rate < 1%%\"");
+        else if (expect_parse(u->str, val_load_metrics, &c->load_expect, err) < 0) diag_add(d, u, "recovery: %s", err);
+        if (c->every_ms % 1000) c->every_ms = 1000;
+    } else if (u) {
+        if (u->type != NODE_MAP) diag_add(d, u, "recovery: until: is a probe like { http: { url: ... } }");
+        else c->until = plan_parse_probe(p, u, PT_RECOVERY_UNTIL, d);
+    }
+    return 0;
+}
+
+static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
+{
+    const struct rec_cfg *c = pi->cfg;
+    struct fl_ctx *ctx = pi->ctx;
+    int64_t start = pi->win_from_ms;
+    int streak = 0;
+    int64_t first_pass = -1;
+    char last[256] = "no check ran";
+    struct probe_inst sub = { 0 };
+    if (c->until) sub = (struct probe_inst){ .ops = c->until->ops, .spec = c->until, .ctx = ctx, .cfg = c->until->cfg };
+    int64_t limit = start + c->within_ms + (int64_t)c->stable * c->every_ms;
+    for (int64_t k = 0;; k++) {
+        int64_t tick = start + k * c->every_ms;
+        if (c->load) tick += 1000; /* a load window is judged once it is complete */
+        if (tick > limit) break;
+        if (fl_sleep_until(ctx->t0_ns + tick * 1000000LL) < 0 && fl_abort_level() > 1) break;
+        int ok;
+        if (c->load) {
+            struct lg_stats s;
+            if (!ctx->lg || lg_query(ctx->lg, c->load, tick - 1000, tick, &s) < 0) return fl_err(err, "no load metrics for '%s'", c->load);
+            double v = lg_metric(&s, c->load_expect.metric);
+            ok = s.count > 0 && expect_eval_num(&c->load_expect, v);
+            snprintf(last, sizeof last, "%s=%g over %llu requests", c->load_expect.metric, v, (unsigned long long)s.count);
+        } else {
+            struct probe_obs o = { 0 };
+            char e[FL_ERR_LEN] = "";
+            int rc = sub.ops->check(&sub, &o, e);
+            ok = rc == 0 && o.ok;
+            snprintf(last, sizeof last, "%.250s", rc < 0 ? e : o.observed);
+        }
+        int64_t t = c->load ? tick - 1000 : fl_ctx_now_ms(ctx);
+        if (ok) {
+            if (streak++ == 0) first_pass = t;
+            if (streak >= c->stable) break;
+        } else {
+            streak = 0;
+            first_pass = -1;
+        }
+        if (fl_aborted() && fl_abort_level() > 1) break;
+    }
+    if (sub.ops && sub.ops->free_state && sub.state) sub.ops->free_state(sub.state);
+    if (streak >= c->stable) {
+        int64_t took = first_pass - start;
+        if (took < 0) took = 0;
+        obs->has_value = 1;
+        obs->value = (double)took;
+        obs->ok = took <= c->within_ms;
+        snprintf(obs->observed, sizeof obs->observed, "recovered in %.1fs (%d passes in a row, resolution %lldms)%s",
+                 took / 1000.0, c->stable, (long long)c->every_ms, obs->ok ? "" : ": slower than within:");
+        return 0;
+    }
+    obs->ok = 0;
+    snprintf(obs->observed, sizeof obs->observed, "not recovered within %.1fs (last: %.150s)", c->within_ms / 1000.0, last);
+    return 0;
+}
+
+static void rec_describe(const void *cfg, struct buf *out)
+{
+    const struct rec_cfg *c = cfg;
+    buf_addf(out, "recovered within %.1fs of '%s' (%d in a row, every %lldms)", c->within_ms / 1000.0, c->from, c->stable,
+             (long long)c->every_ms);
+}
+
+static void rec_free(void *cfg)
+{
+    struct rec_cfg *c = cfg;
+    free(c->from);
+    free(c->load);
+    expect_release(&c->load_expect);
+    probe_spec_free(c->until);
+    free(c);
+}
+
+/* the step a recovery probe measures from (the plan layer sets the probe's window) */
+const char *probe_recovery_from(const void *cfg) { return ((const struct rec_cfg *)cfg)->from; }
+
+const struct probe_ops probe_recovery = {
+    .name = "recovery",
+    .summary = "time until a probe passes stable: times in a row after a step is reverted",
+    .params = rec_params,
+    .parse = rec_parse,
+    .check = rec_check,
+    .describe = rec_describe,
+    .free_cfg = rec_free,
+};

@@ -1,0 +1,17 @@
+/* report.h -- report writers. Each reads only the run record (the JSON that run_plan()
+ * built, the same as run.json), so `faultline report run.json` can re-render any of them.
+ * All return 0, or -1 with err filled. Text from the plan or the target is escaped. */
+#ifndef FL_REPORT_H
+#define FL_REPORT_H
+
+#include <jansson.h>
+#include "fl.h"
+
+int report_json(json_t *run, const char *path, char *err);      /* run.json (docs/run-json.md) */
+int report_junit(json_t *run, const char *path, char *err);     /* junit.xml */
+int report_markdown(json_t *run, const char *path, char *err);  /* summary.md */
+int report_html(json_t *run, const char *path, char *err);      /* report.html */
+/* every writer that exists into dir (created when missing) */
+int report_write_all(json_t *run, const char *dir, char *err);
+
+#endif
