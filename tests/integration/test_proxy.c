@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "fault.h"
 #include "harness.h"
@@ -635,4 +637,46 @@ TEST(proxy_many_connections_one_thread)
     }
     ASSERT_EQ_INT(s.active, 0);
     fx_stop(&f);
+}
+
+TEST(proxy_cli_standalone_until_sigint)
+{
+    struct testsrv *srv = testsrv_start(0);
+    ASSERT(srv);
+    char help[4096];
+    th_sh(help, sizeof help, "'%s' proxy --help 2>&1", th_faultline());
+    if (!strstr(help, "--upstream")) SKIP("this faultline binary has no 'proxy' command linked in");
+    int lport = th_free_port();
+    char la[64], ua[64];
+    snprintf(la, sizeof la, "127.0.0.1:%d", lport);
+    snprintf(ua, sizeof ua, "127.0.0.1:%d", testsrv_port(srv));
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(th_faultline(), "faultline", "proxy", "--listen", la, "--upstream", ua, "--toxic",
+              "latency=40ms,direction=downstream", "--toxic", "http_error=503,share=0", (char *)NULL);
+        _exit(127);
+    }
+    int fd = -1;
+    for (int i = 0; i < 100 && fd < 0; i++) {
+        fd = tcp_connect(lport);
+        if (fd < 0) usleep(20000);
+    }
+    ASSERT_MSG(fd >= 0, "faultline proxy did not listen on %s", la);
+    double t0 = now_ms();
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
+    double dt = now_ms() - t0;
+    ASSERT_MSG(dt >= 39 && dt < 80, "round trip %.1f ms with 40ms latency", dt);
+    close(fd);
+    kill(pid, SIGINT);
+    int st = 0;
+    ASSERT(waitpid(pid, &st, 0) == pid);
+    ASSERT(WIFEXITED(st));
+    ASSERT_EQ_INT(WEXITSTATUS(st), 0);
+    ASSERT(tcp_connect(lport) < 0);
+    /* a bad toxic is a usage error */
+    char out[2048];
+    int rc = th_sh(out, sizeof out, "'%s' proxy --listen %s --upstream %s --toxic latency=fast 2>&1", th_faultline(), la, ua);
+    ASSERT_EQ_INT(rc, 2);
+    ASSERT_CONTAINS(out, "fast");
+    testsrv_stop(srv);
 }
