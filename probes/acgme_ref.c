@@ -412,8 +412,11 @@ void acgme_validate(const struct acgme_case *c, const struct acgme_settings *s, 
     size_t np = c->npeople, nb = c->nblocks, na = c->nassigns;
 
     struct idx xp, xb;
-    idx_build(&xp, (const char *)&c->people[0].id, sizeof c->people[0], np);
-    idx_build(&xb, (const char *)&c->blocks[0].id, sizeof c->blocks[0], nb);
+    /* the id fields, stride apart (never read when the array is empty) */
+    const char *pbase = np ? (const char *)&c->people[0].id : NULL;
+    const char *bbase = nb ? (const char *)&c->blocks[0].id : NULL;
+    idx_build(&xp, pbase, sizeof c->people[0], np);
+    idx_build(&xb, bbase, sizeof c->blocks[0], nb);
 
     /* resolve; count per block and per resident */
     uint32_t *ap = fl_malloc((na ? na : 1) * sizeof *ap), *ab = fl_malloc((na ? na : 1) * sizeof *ab);
@@ -422,8 +425,8 @@ void acgme_validate(const struct acgme_case *c, const struct acgme_settings *s, 
     size_t *off = fl_calloc(np + 1, sizeof *off);
     for (size_t i = 0; i < na; i++) {
         const struct acgme_assign *a = &c->assigns[i];
-        long p = idx_find(&xp, (const char *)&c->people[0].id, sizeof c->people[0], a->person_id);
-        long b = idx_find(&xb, (const char *)&c->blocks[0].id, sizeof c->blocks[0], a->block_id);
+        long p = idx_find(&xp, pbase, sizeof c->people[0], a->person_id);
+        long b = idx_find(&xb, bbase, sizeof c->blocks[0], a->block_id);
         if (p < 0 || b < 0) {
             out->ignored++;
             ap[i] = UINT32_MAX;
