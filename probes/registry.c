@@ -8,6 +8,7 @@ extern const struct probe_ops probe_exec;
 extern const struct probe_ops probe_recovery;
 extern const struct probe_ops probe_container;
 extern const struct probe_ops probe_process;
+extern const struct probe_ops probe_load;
 /* @@probe-externs@@ (keep this marker: add `extern const struct probe_ops ...;` lines above) */
 
 const struct probe_ops *const probe_kinds[] = {
@@ -16,6 +17,7 @@ const struct probe_ops *const probe_kinds[] = {
     &probe_recovery,
     &probe_container,
     &probe_process,
+    &probe_load,
     /* @@probe-table@@ (keep this marker: add `&probe_...,` lines above) */
     NULL,
 };

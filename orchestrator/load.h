@@ -1,0 +1,93 @@
+/* load.h -- the load engine: background HTTP load with per-second latency, errors and
+ * thresholds (PLAN-FORMAT.md `load:`).
+ *
+ * Plan side (no I/O):
+ *   struct lg_block_cfg *c = lg_block_parse(plan, map, &diag);  -- NULL when invalid (diag says why)
+ *   ... lg_block_free(c);                                      -- the plan owns its blocks
+ *
+ * Run side:
+ *   struct lg *lg = lg_new(blocks, n, seed, err);   -- reads json_file bodies; blocks stay owned by the caller
+ *   lg_start(lg, t0_ns, duration_ms, err);           -- one background thread runs every block
+ *   lg_query(lg, "readers", from_ms, to_ms, &st);    -- any time, from any thread
+ *   lg_stop(lg);                                     -- or it stops by itself at the duration / on fl_aborted()
+ *   json_t *j = lg_to_json(lg); lg_thresholds_ok(lg);
+ *   lg_free(lg);                                     -- stops and joins first when still running
+ *
+ * Semantics:
+ * - Closed model (`vus:`): each virtual user logs in once (when `login:` is given), then
+ *   sends one request at a time, waiting `think` between them. Latency runs from when the
+ *   request is handed to libcurl until libcurl reports it done.
+ * - Open model (`rate:`): arrivals at a fixed rate, each timed from its intended send time,
+ *   so a stalled server shows up as latency, not as fewer requests. At most `vus:` (default
+ *   10000) requests are in flight; arrivals beyond that are dropped and counted as errors
+ *   (class "other"). The block logs in once and shares the token (again after a 401).
+ * - `ramp:` stages start from 0 and move linearly to each `to` over `over`; after the last
+ *   stage the level holds at its `to`. `to` counts virtual users (closed) or is a rate
+ *   (open: "100/s" or a number per second); every `to` must be <= `vus` / `rate`.
+ * - A request counts in the one-second window in which it completed (run clock). Every
+ *   completed request, failed or not, enters the latency histogram (as in k6). Requests
+ *   still in flight when the load stops are dropped ("interrupted" in the JSON).
+ * - Errors by class: connect (refused, unreachable, resolve), timeout, 4xx, 5xx, other
+ *   (reset, empty reply, dropped open-model arrivals, failed logins without a status).
+ *   Login requests count in their block's metrics as the endpoint "login".
+ * - Only the plan's URLs are contacted: redirects are not followed.
+ * - Event loop: libcurl multi with socket_action over epoll (default), or curl_multi_poll
+ *   when FL_LG_LOOP=poll (kept for measurement; see tests/bench/load_bench.sh).
+ */
+#ifndef FL_LOAD_H
+#define FL_LOAD_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "node.h"
+#include "params.h"
+
+struct plan;
+struct lg_block_cfg;
+struct lg;
+
+struct lg_block_cfg *lg_block_parse(struct plan *p, const struct node *map, struct diag *d);
+const char *lg_block_name(const struct lg_block_cfg *c);
+void lg_block_free(struct lg_block_cfg *c);
+/* its own duration (0 = the run's) and a one-line description ("50 vus, think 100ms..300ms") */
+int64_t lg_block_duration_ms(const struct lg_block_cfg *c);
+void lg_block_describe(const struct lg_block_cfg *c, char *out, size_t outlen);
+extern const struct param_spec lg_block_params[];      /* for `faultline list` */
+extern const struct param_spec lg_request_params[];    /* items of `requests:` */
+extern const struct param_spec lg_login_params[];      /* `login:` */
+
+struct lg *lg_new(struct lg_block_cfg *const *blocks, size_t n, uint64_t seed, char *err);
+int lg_start(struct lg *lg, int64_t t0_ns, int64_t duration_ms, char *err);
+void lg_stop(struct lg *lg);
+/* 1 while the engine thread runs */
+int lg_running(struct lg *lg);
+/* wait until the engine stops by itself or timeout_ms passes (or fl_aborted()); 0 = stopped */
+int lg_wait(struct lg *lg, int64_t timeout_ms);
+
+struct lg_stats {
+    uint64_t count, errors, err_connect, err_timeout, err_4xx, err_5xx, err_other;
+    double seconds, rps, error_rate, p50, p90, p95, p99, max, mean, min; /* latencies in ms */
+};
+/* Window [from_ms, to_ms) of the run clock, rounded out to whole seconds and cut at the
+ * time elapsed so far; block NULL = all blocks. Returns -1 for an unknown block name. */
+int lg_query(struct lg *lg, const char *block, int64_t from_ms, int64_t to_ms, struct lg_stats *out);
+/* the same for one endpoint of a block over the whole run (index as in lg_endpoint_name) */
+int lg_query_endpoint(struct lg *lg, const char *block, size_t endpoint, struct lg_stats *out);
+size_t lg_nblocks(const struct lg *lg);
+const char *lg_block_at(const struct lg *lg, size_t i);
+size_t lg_nendpoints(struct lg *lg, const char *block);
+const char *lg_endpoint_name(struct lg *lg, const char *block, size_t endpoint);
+/* logins sent (including re-logins after a 401) */
+uint64_t lg_logins(struct lg *lg, const char *block);
+int64_t lg_elapsed_ms(struct lg *lg);
+/* the value of a load metric (val_load_metrics) in a stats record, in the expectation's unit */
+double lg_metric(const struct lg_stats *s, const char *metric);
+
+/* A JSON array, one object per block: name, config summary, totals, thresholds with
+ * verdicts, endpoints (per-endpoint totals) and "series" (one object per second). */
+json_t *lg_to_json(struct lg *lg);
+int lg_thresholds_ok(struct lg *lg);
+void lg_free(struct lg *lg);
+
+#endif

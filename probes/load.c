@@ -1,0 +1,154 @@
+/* load.c -- the `load` probe: expectations over a load block's metrics in the probe's window
+ * (`- load: readers, during: db-down, expect: ["p95 < 2s", "rps >= 50% of baseline"]`). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "load.h"
+#include "plan.h"
+#include "probe.h"
+
+struct pload_cfg {
+    char *block;
+    struct expect *ex;
+    size_t nex;
+    int need_baseline;
+};
+
+static const struct param_spec pload_params[] = {
+    { "expect", PT_EXPECTS, PARAM_REQUIRED,
+      "expectations over the window: p50 p90 p95 p99 max mean min rps error_rate count errors (\"rps >= 50% of baseline\")" },
+    { 0 } };
+
+static void pload_free(void *cfg)
+{
+    struct pload_cfg *c = cfg;
+    if (!c) return;
+    free(c->block);
+    for (size_t i = 0; i < c->nex; i++) expect_release(&c->ex[i]);
+    free(c->ex);
+    free(c);
+}
+
+static int pload_parse(struct plan *p, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
+{
+    if (!val || val->type != NODE_SCALAR) return -1;
+    int bad = 0;
+    if (!plan_load_block(p, val->str)) {
+        diag_add(d, val, "load probe: no load block named '%s'", val->str);
+        bad++;
+    }
+    const struct node *en = node_get(entry, "expect");
+    if (!en) return -1;
+    struct pload_cfg *c = fl_calloc(1, sizeof *c);
+    c->block = fl_strdup(val->str);
+    size_t n = en->type == NODE_SEQ ? en->n : 1;
+    c->ex = fl_calloc(n ? n : 1, sizeof *c->ex);
+    for (size_t i = 0; i < n; i++) {
+        const struct node *e = en->type == NODE_SEQ ? en->items[i] : en;
+        char err[FL_ERR_LEN];
+        struct expect x;
+        if (e->type != NODE_SCALAR || expect_parse(e->str, val_load_metrics, &x, err) < 0) {
+            if (e->type != NODE_SCALAR) diag_add(d, e, "load probe: expect: items must be text");
+            else diag_add(d, e, "load probe: %s", err);
+            bad++;
+            continue;
+        }
+        if (!x.metric) {
+            diag_add(d, e, "load probe: '%s' must be '<metric> <op> <value>'", e->str);
+            expect_release(&x);
+            bad++;
+            continue;
+        }
+        if (!x.of_baseline && !strcmp(x.metric, "rps") && x.unit == EXP_UNIT_FRACTION) {
+            diag_add(d, e, "load probe: '%s': a percentage of rps needs 'of baseline'", e->str);
+            expect_release(&x);
+            bad++;
+            continue;
+        }
+        if (x.of_baseline) c->need_baseline = 1;
+        c->ex[c->nex++] = x;
+    }
+    if (bad) {
+        pload_free(c);
+        return -1;
+    }
+    *cfg = c;
+    return 0;
+}
+
+static void fmt_metric(char *out, size_t n, const char *metric, double v)
+{
+    if (!strcmp(metric, "error_rate")) snprintf(out, n, "%s=%.2f%%", metric, v * 100);
+    else if (!strcmp(metric, "rps")) snprintf(out, n, "%s=%.1f", metric, v);
+    else if (!strcmp(metric, "count") || !strcmp(metric, "errors")) snprintf(out, n, "%s=%.0f", metric, v);
+    else if (v >= 1000) snprintf(out, n, "%s=%.2fs", metric, v / 1000);
+    else snprintf(out, n, "%s=%.1fms", metric, v);
+}
+
+static int pload_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
+{
+    const struct pload_cfg *c = pi->cfg;
+    struct fl_ctx *ctx = pi->ctx;
+    if (!ctx || !ctx->lg) return fl_err(err, "load '%s' is not running", c->block);
+    struct lg_stats st, base;
+    if (lg_query(ctx->lg, c->block, pi->win_from_ms, pi->win_to_ms, &st) < 0)
+        return fl_err(err, "no load block named '%s'", c->block);
+    if (!st.count)
+        return fl_err(err, "no request of load '%s' completed in %lld..%lld ms", c->block, (long long)pi->win_from_ms,
+                      (long long)pi->win_to_ms);
+    if (c->need_baseline) {
+        if (ctx->baseline_to_ms <= ctx->baseline_from_ms)
+            return fl_err(err, "load '%s': no baseline window before the first fault", c->block);
+        lg_query(ctx->lg, c->block, ctx->baseline_from_ms, ctx->baseline_to_ms, &base);
+        if (!base.count)
+            return fl_err(err, "load '%s': no request completed in the baseline window %lld..%lld ms", c->block,
+                          (long long)ctx->baseline_from_ms, (long long)ctx->baseline_to_ms);
+    }
+    obs->ok = 1;
+    size_t len = 0;
+    for (size_t i = 0; i < c->nex; i++) {
+        const struct expect *e = &c->ex[i];
+        double v = lg_metric(&st, e->metric);
+        int ok;
+        char part[96];
+        fmt_metric(part, sizeof part, e->metric, v);
+        if (e->of_baseline) {
+            struct expect t = *e;
+            double bv = lg_metric(&base, e->metric);
+            t.num = e->num * bv;
+            t.of_baseline = 0;
+            ok = expect_eval_num(&t, v);
+            size_t pl = strlen(part);
+            snprintf(part + pl, sizeof part - pl, " (%.0f%% of baseline)", bv > 0 ? v / bv * 100 : 0.0);
+        } else {
+            ok = expect_eval_num(e, v);
+        }
+        if (!ok) obs->ok = 0;
+        if (i == 0) {
+            obs->has_value = 1;
+            obs->value = v;
+        }
+        int w = snprintf(obs->observed + len, sizeof obs->observed - len, "%s%s%s", i ? " " : "", part, ok ? "" : "!");
+        if (w > 0 && (size_t)w < sizeof obs->observed - len) len += (size_t)w;
+    }
+    snprintf(obs->observed + len, sizeof obs->observed - len, " (n=%llu)", (unsigned long long)st.count);
+    return 0;
+}
+
+static void pload_describe(const void *cfg, struct buf *out)
+{
+    const struct pload_cfg *c = cfg;
+    buf_addf(out, "load '%s':", c->block);
+    for (size_t i = 0; i < c->nex; i++) buf_addf(out, "%s %s", i ? "," : "", c->ex[i].text);
+}
+
+const struct probe_ops probe_load = {
+    .name = "load",
+    .summary = "expectations over a load block's metrics in the probe's window",
+    .params = pload_params,
+    .scalar_valued = 1,
+    .parse = pload_parse,
+    .check = pload_check,
+    .describe = pload_describe,
+    .free_cfg = pload_free,
+};
