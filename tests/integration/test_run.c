@@ -1,0 +1,244 @@
+/* test_run.c -- the runner end to end: the faultline binary against a real HTTP server,
+ * timeline order and timing, verdicts and exit codes, abort paths and the journal. */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "harness.h"
+#include "testsrv.h"
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ASSERT_MSG(f != NULL, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+static double read_double(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    double v = -1;
+    if (fscanf(f, "%lf", &v) != 1) v = -1;
+    fclose(f);
+    return v;
+}
+
+/* run faultline with args in dir; returns its exit code */
+static int fl(const char *dir, const char *args, char *out, size_t outlen)
+{
+    return th_sh(out, outlen, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' %s 2>&1", dir, dir, th_faultline(), args);
+}
+
+static json_t *load_run(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/out/run.json", dir);
+    json_t *j = json_load_file(path, 0, NULL);
+    ASSERT_MSG(j != NULL, "no run.json at %s", path);
+    return j;
+}
+
+TEST_T(run_timeline_order_and_timing, 60)
+{
+    const char *d = th_tmpdir();
+    char plan[4096];
+    /* two overlapping steps: a at 1s for 2s, b at 2s for 2s; each writes its inject and revert times */
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: order\nduration: 6s\n"
+             "method:\n"
+             "  - { name: a, at: 1s, for: 2s, fault: exec, run: \"date +%%s.%%N > %s/a.in\", revert: \"date +%%s.%%N > %s/a.out\" }\n"
+             "  - { name: b, at: 2s, for: 2s, fault: exec, run: \"date +%%s.%%N > %s/b.in; sleep 0.3\", revert: \"date +%%s.%%N > %s/b.out\" }\n"
+             "rollback:\n  - exec: { run: \"date +%%s.%%N > %s/rb\" }\n",
+             d, d, d, d, d);
+    char path[512];
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    write_file(path, plan);
+    char out[8192];
+    char start_s[64];
+    th_sh(start_s, sizeof start_s, "date +%%s.%%N");
+    double start = atof(start_s);
+    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
+    char f[600];
+    snprintf(f, sizeof f, "%s/a.in", d); double ai = read_double(f);
+    snprintf(f, sizeof f, "%s/a.out", d); double ao = read_double(f);
+    snprintf(f, sizeof f, "%s/b.in", d); double bi = read_double(f);
+    snprintf(f, sizeof f, "%s/b.out", d); double bo = read_double(f);
+    snprintf(f, sizeof f, "%s/rb", d); double rb = read_double(f);
+    ASSERT(ai > 0 && ao > 0 && bi > 0 && bo > 0 && rb > 0);
+    /* order: a in < b in < a out < b out < rollback */
+    ASSERT(ai < bi); ASSERT(bi < ao); ASSERT(ao < bo); ASSERT(bo < rb);
+    /* offsets relative to the run clock, within a generous tolerance on a noisy machine */
+    ASSERT_NEAR(bi - ai, 1.0, 0.25);
+    ASSERT_NEAR(ao - ai, 2.0, 0.25);
+    ASSERT_NEAR(bo - bi, 2.3, 0.35); /* b's for: counts from its injection's end */
+    ASSERT(ai - start > 0.8);
+    json_t *r = load_run(d);
+    ASSERT_EQ_STR(json_string_value(json_object_get(r, "verdict")), "passed");
+    json_t *steps = json_object_get(r, "steps");
+    ASSERT_EQ_INT(json_array_size(steps), 2);
+    json_t *a = json_array_get(steps, 0);
+    ASSERT_EQ_STR(json_string_value(json_object_get(a, "status")), "reverted");
+    ASSERT_NEAR((double)json_integer_value(json_object_get(a, "injected_at_ms")), 1000, 200);
+    ASSERT_NEAR((double)json_integer_value(json_object_get(a, "reverted_at_ms")), 3000, 250);
+    json_decref(r);
+}
+
+TEST_T(run_e2e_http_probes_against_real_server, 60)
+{
+    struct testsrv *s = testsrv_start(0);
+    ASSERT(s != NULL);
+    const char *d = th_tmpdir();
+    char plan[4096], path[512], out[16384];
+    int port = testsrv_port(s);
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: e2e\nduration: 4s\n"
+             "vars: { base: \"http://127.0.0.1:%d\" }\n"
+             "steady_state:\n  - http: { url: \"${base}/json\", json: { status: ok, nested.name: faultline } }\n"
+             "method:\n  - { name: blip, at: 1s, for: 1500ms, fault: exec, run: \"true\" }\n"
+             "probes:\n"
+             "  - { name: ok-during, during: blip, every: 250ms, http: { url: \"${base}/ok\", body_contains: ok } }\n"
+             "  - { name: slow-fails, after: blip, http: { url: \"${base}/delay?ms=300\", max_latency: 100ms } }\n"
+             "  - { name: at-end, http: { url: \"${base}/status?code=204\", status: [204] } }\n",
+             port);
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    write_file(path, plan);
+    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 1, "a probe fails, so exit 1; got %d: %s", rc, out);
+    json_t *r = load_run(d);
+    ASSERT_EQ_STR(json_string_value(json_object_get(r, "verdict")), "failed");
+    json_t *probes = json_object_get(r, "probes");
+    json_t *p0 = json_array_get(probes, 0), *p1 = json_array_get(probes, 1), *p2 = json_array_get(probes, 2);
+    ASSERT_EQ_STR(json_string_value(json_object_get(p0, "verdict")), "passed");
+    ASSERT(json_integer_value(json_object_get(p0, "checks")) >= 4); /* every 250ms over 1.5s */
+    ASSERT_EQ_STR(json_string_value(json_object_get(p1, "verdict")), "failed");
+    ASSERT_CONTAINS(json_string_value(json_object_get(json_object_get(p1, "failure"), "observed")), "slower than 100ms");
+    ASSERT_EQ_STR(json_string_value(json_object_get(json_object_get(p1, "failure"), "reason")), "unhealthy");
+    ASSERT_EQ_STR(json_string_value(json_object_get(p2, "verdict")), "passed");
+    ASSERT(testsrv_hits(s, "/ok") >= 4);
+    json_decref(r);
+    testsrv_stop(s);
+}
+
+TEST_T(run_steady_state_failure_injects_nothing, 30)
+{
+    const char *d = th_tmpdir();
+    char plan[2048], path[512], out[8192], marker[600];
+    int port = th_free_port(); /* nothing listens: could not check */
+    snprintf(marker, sizeof marker, "%s/injected", d);
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: ss\nduration: 3s\n"
+             "steady_state:\n  - http: { url: \"http://127.0.0.1:%d/\", timeout: 500ms }\n"
+             "method:\n  - { at: 1s, fault: exec, run: \"touch %s\" }\n", port, marker);
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    write_file(path, plan);
+    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_EQ_INT(rc, 1);
+    ASSERT_MSG(access(marker, F_OK) != 0, "the fault ran although the steady state failed");
+    json_t *r = load_run(d);
+    json_t *b = json_array_get(json_object_get(json_object_get(r, "steady_state"), "before"), 0);
+    ASSERT_EQ_INT(json_integer_value(json_object_get(b, "could_not_run")), 1);
+    ASSERT_EQ_STR(json_string_value(json_object_get(json_object_get(b, "failure"), "reason")), "could_not_run");
+    json_decref(r);
+}
+
+TEST_T(run_stop_when_aborts_and_reverts, 60)
+{
+    struct testsrv *s = testsrv_start(0);
+    ASSERT(s != NULL);
+    const char *d = th_tmpdir();
+    char plan[4096], path[512], out[16384], rev[600];
+    snprintf(rev, sizeof rev, "%s/reverted", d);
+    /* the load hits a 500 route: error rate 100% trips stop_when after 1 s */
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: stopper\nduration: 20s\n"
+             "load:\n  - { name: l, base_url: \"http://127.0.0.1:%d\", requests: [ { method: GET, path: \"/status?code=500\" } ], vus: 2, think: 50ms }\n"
+             "method:\n  - { at: 500ms, fault: exec, run: \"true\", revert: \"touch %s\" }\n"
+             "stop_when:\n  - { load: l, expect: \"error_rate < 50%%\", for: 1s }\n",
+             testsrv_port(s), rev);
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    write_file(path, plan);
+    char t0s[64], t1s[64];
+    th_sh(t0s, sizeof t0s, "date +%%s.%%N");
+    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    th_sh(t1s, sizeof t1s, "date +%%s.%%N");
+    ASSERT_MSG(rc == 3, "stop_when must abort with 3, got %d: %s", rc, out);
+    ASSERT_MSG(access(rev, F_OK) == 0, "the fault was not reverted on abort");
+    ASSERT_MSG(atof(t1s) - atof(t0s) < 10, "the abort did not cut the 20 s run short");
+    json_t *r = load_run(d);
+    ASSERT_EQ_STR(json_string_value(json_object_get(r, "verdict")), "aborted");
+    ASSERT_CONTAINS(json_string_value(json_object_get(r, "reason")), "stop_when");
+    json_decref(r);
+    testsrv_stop(s);
+}
+
+TEST_T(run_sigint_reverts_then_exit_3, 60)
+{
+    const char *d = th_tmpdir();
+    char plan[2048], path[512], rev[600], cmd[2048];
+    snprintf(rev, sizeof rev, "%s/reverted", d);
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: sig\nduration: 30s\n"
+             "method:\n  - { at: 200ms, for: 25s, fault: exec, run: \"true\", revert: \"touch %s\" }\n", rev);
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    write_file(path, plan);
+    snprintf(cmd, sizeof cmd, "cd '%s' && FAULTLINE_JOURNAL='%s/j.jsonl' '%s' run p.yaml -o out >/dev/null 2>&1 & pid=$!; sleep 1.5; kill -INT $pid; wait $pid; echo $?",
+             d, d, th_faultline());
+    char out[256];
+    th_sh(out, sizeof out, "%s", cmd);
+    ASSERT_EQ_INT(atoi(out), 3);
+    ASSERT_MSG(access(rev, F_OK) == 0, "SIGINT did not revert the fault");
+}
+
+TEST_T(run_sigkill_then_rollback_from_journal, 60)
+{
+    const char *d = th_tmpdir();
+    char plan[2048], path[512], rev[600], cmd[2048], out[4096];
+    snprintf(rev, sizeof rev, "%s/reverted", d);
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: crash\nduration: 30s\n"
+             "method:\n  - { name: broken, at: 200ms, for: 25s, fault: exec, run: \"true\", revert: \"echo x >> %s\" }\n", rev);
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    write_file(path, plan);
+    snprintf(cmd, sizeof cmd, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run p.yaml -o out >/dev/null 2>&1 & pid=$!; sleep 1.5; kill -KILL $pid; wait $pid; true",
+             d, d, th_faultline());
+    th_sh(NULL, 0, "%s", cmd);
+    ASSERT_MSG(access(rev, F_OK) != 0, "nothing should have reverted after SIGKILL");
+    /* a new run refuses while the journal holds the fault */
+    int rc = fl(d, "run p.yaml -o out2", out, sizeof out);
+    ASSERT_EQ_INT(rc, 2);
+    ASSERT_CONTAINS(out, "faultline rollback");
+    rc = fl(d, "rollback", out, sizeof out);
+    ASSERT_MSG(rc == 0, "rollback exit %d: %s", rc, out);
+    ASSERT_CONTAINS(out, "reverted 'broken'");
+    ASSERT_MSG(access(rev, F_OK) == 0, "rollback did not run the revert");
+    /* idempotent */
+    rc = fl(d, "rollback", out, sizeof out);
+    ASSERT_EQ_INT(rc, 0);
+    ASSERT_CONTAINS(out, "nothing");
+    char lines[64];
+    th_sh(lines, sizeof lines, "wc -l < '%s'", rev);
+    ASSERT_EQ_INT(atoi(lines), 1);
+}
+
+TEST(run_cli_help_and_invalid)
+{
+    char out[8192];
+    const char *cmds[] = { "run", "validate", "rollback", "list", "version" };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        int rc = th_sh(out, sizeof out, "'%s' %s --help 2>&1", th_faultline(), cmds[i]);
+        ASSERT_MSG(rc == 0, "%s --help exit %d", cmds[i], rc);
+        ASSERT_CONTAINS(out, "usage: faultline");
+    }
+    ASSERT_EQ_INT(th_sh(out, sizeof out, "'%s' frobnicate 2>&1", th_faultline()), 2);
+    ASSERT_EQ_INT(th_sh(out, sizeof out, "'%s' run /nonexistent.yaml 2>&1", th_faultline()), 2);
+    ASSERT_CONTAINS(out, "cannot read the plan");
+    int rc = th_sh(out, sizeof out, "'%s' list 2>&1", th_faultline());
+    ASSERT_EQ_INT(rc, 0);
+    ASSERT_CONTAINS(out, "exec");
+    ASSERT_CONTAINS(out, "http");
+    ASSERT_CONTAINS(out, "max_latency");
+}
