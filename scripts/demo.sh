@@ -1,0 +1,25 @@
+#!/bin/sh
+# demo.sh -- `make demo`: run plans/demo.yaml against the bundled stack (local processes),
+# or `make demo-docker` (plans/demo-docker.yaml) when a Docker engine is reachable.
+# Everything lives in a fresh temporary folder that is removed afterwards.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+FL_DEPS_RUNTIME=1 sh scripts/deps.sh || exit 2
+plan=plans/demo.yaml
+if [ "${1:-}" = docker ]; then
+  sh scripts/dockerd-up.sh || { echo "demo: no Docker engine reachable" >&2; exit 2; }
+  plan=plans/demo-docker.yaml
+  shift
+fi
+export FL_DEMO_DIR=$(mktemp -d /tmp/faultline-demo-XXXXXX)
+export FAULTLINE_JOURNAL=${FAULTLINE_JOURNAL:-$top/.faultline/demo-journal.jsonl}
+stamp=$(date +%Y%m%d-%H%M%S)
+out=${FL_DEMO_REPORT:-faultline-runs/demo-$stamp}
+echo "demo: running $plan (report in $out)"
+./build/faultline run "$plan" -o "$out" "$@"
+rc=$?
+rm -rf "$FL_DEMO_DIR"
+echo
+echo "demo: exit code $rc; report: $out/ (run.json, junit.xml, summary.md, report.html)"
+exit $rc
