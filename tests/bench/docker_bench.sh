@@ -1,0 +1,27 @@
+#!/bin/sh
+# docker_bench.sh -- faultline's docker.pause / docker.stop round trips against raw Engine API
+# calls (curl --unix-socket, and bare libcurl) and the docker CLI, in one interleaved run.
+#   sh tests/bench/docker_bench.sh [rounds]      (make bench runs it; needs build/libfaultline.a)
+# Starts dockerd through scripts/dockerd-up.sh when none answers; skips (exit 0) without docker.io.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+B=${FL_BUILD:-build}
+rounds=${1:-15}
+
+if ! sh scripts/dockerd-up.sh >/tmp/fl-bench-dockerd-up.log 2>&1; then
+  echo "docker bench: skipped ($(tail -n 1 /tmp/fl-bench-dockerd-up.log))"
+  exit 0
+fi
+for tool in curl docker; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "docker bench: skipped ($tool not installed)"; exit 0; }
+done
+if [ ! -f "$B/libfaultline.a" ]; then
+  echo "docker bench: $B/libfaultline.a is missing (run make first)" >&2
+  exit 1
+fi
+# the Makefile does not build tests/bench/*.c: link the driver against the library here
+cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Iorchestrator -Ifaults -Iprobes -Ireports \
+   -o "$B/docker-bench" tests/bench/docker_bench.c "$B/libfaultline.a" \
+   $(pkg-config --cflags --libs libcurl libpq hiredis yaml-0.1 jansson) -lpthread -lm || exit 1
+DOCKER_HOST=${DOCKER_HOST:-unix:///var/run/docker.sock} "$B/docker-bench" --rounds "$rounds"
