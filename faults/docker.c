@@ -454,6 +454,8 @@ struct dk_item {
 
 struct dk_state {
     enum dk_action action;
+    struct docker_client client;   /* this fault's own connection: steps on one target run in parallel */
+    int client_ready;
     char *host;
     char *target;       /* target name, for messages */
     struct dk_item *items;
@@ -467,6 +469,7 @@ static void state_free(void *p)
 {
     struct dk_state *s = p;
     if (!s) return;
+    if (s->client_ready) docker_client_release(&s->client);
     for (size_t i = 0; i < s->n; i++) {
         free(s->items[i].id);
         free(s->items[i].name);
@@ -623,11 +626,17 @@ static int fault_inject(struct fault_inst *fi, char *err)
         return fl_err(err, "docker.%s needs a docker target", action_names[cfg->action]);
     struct docker_target *dt = t->cfg;
     if (!dt->n && target_open(t, fi->ctx, err) < 0) return -1;
-    if (dt_client(dt, err) < 0) return -1;
 
     struct dk_state *s = fl_calloc(1, sizeof *s);
+    if (docker_client_init(&s->client, dt->host, err) < 0) {
+        free(s);
+        return -1;
+    }
+    s->client_ready = 1;
+    if (dt->client_ready) /* already negotiated by open(): skip the /_ping */
+        memcpy(s->client.api_version, dt->client.api_version, sizeof s->client.api_version);
     s->action = cfg->action;
-    s->host = fl_strdup(dt->client.host);
+    s->host = fl_strdup(s->client.host);
     s->target = fl_strdup(t->name);
     s->healthy_ms = cfg->healthy_ms;
     s->timeout_ms = cfg->timeout_ms;
@@ -638,7 +647,15 @@ static int fault_inject(struct fault_inst *fi, char *err)
         struct dk_item *it = &s->items[s->n++];
         it->id = fl_strdup(dt->ids[i]);
         it->name = fl_strdup(dt->names[i]);
-        if (inject_item(&dt->client, cfg, s, it, err) < 0) return -1; /* state says what to undo */
+        if (inject_item(&s->client, cfg, s, it, err) < 0) {
+            /* leave nothing half-done: put back the containers already acted on */
+            char e[FL_ERR_LEN];
+            if (revert_all(&s->client, s, e) < 0) {
+                size_t l = strlen(err);
+                snprintf(err + l, FL_ERR_LEN - l, "; and undoing the others failed: %s", e);
+            }
+            return -1;
+        }
     }
     return 0;
 }
@@ -647,13 +664,7 @@ static int fault_revert(struct fault_inst *fi, char *err)
 {
     struct dk_state *s = fi->state;
     if (!s) return 0;
-    struct docker_target *dt = fi->target ? fi->target->cfg : NULL;
-    if (dt && dt->client_ready && strcmp(dt->client.host, s->host) == 0) return revert_all(&dt->client, s, err);
-    struct docker_client c;
-    if (docker_client_init(&c, s->host, err) < 0) return -1;
-    int ret = revert_all(&c, s, err);
-    docker_client_release(&c);
-    return ret;
+    return revert_all(&s->client, s, err);
 }
 
 static json_t *fault_save(const struct fault_inst *fi)

@@ -614,6 +614,47 @@ TEST_T(docker_revert_waits_for_healthy, 90)
     docker_client_release(&dc);
 }
 
+TEST_T(docker_failed_inject_leaves_nothing_half_done, 60)
+{
+    client();
+    sweep("half");
+    char name[64], id[72], idle[72], err[FL_ERR_LEN], app[64], spec[128];
+    int port = th_free_port();
+    snprintf(app, sizeof app, "flhalf-%d", (int)getpid());
+    cname(name, sizeof name, "half-redis");
+    mk_redis("half", name, port, json_pack("{s:s}", "app", app), NULL, id);
+    /* a created, never started container that sorts after the running one: pause acts on
+     * redis first, then fails on this one */
+    for (int i = 0; i < 40; i++) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "half-idle%d", i);
+        cname(name, sizeof name, tag);
+        mk_idle("half", name, json_pack("{s:s}", "app", app), idle);
+        if (strcmp(idle, id) > 0) break;
+        docker_remove(&dc, idle, err);
+        idle[0] = '\0';
+    }
+    ASSERT(idle[0]);
+    struct fx f;
+    fx_init(&f);
+    snprintf(spec, sizeof spec, "labels: { app: %s }", app);
+    struct target *t = target(&f, "both", spec);
+    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+    struct fault_inst fi;
+    fi_init(&f, &fi, &fault_docker_pause, t, "");
+    ASSERT(fault_docker_pause.inject(&fi, err) == -1);
+    ASSERT_CONTAINS(err, "cannot pause 'fl-test-");
+    ASSERT_CONTAINS(err, "409 conflict");
+    ASSERT_EQ_STR(docker_state_name(inspect(id).state), "running"); /* the first one was unpaused again */
+    ASSERT_EQ_INT(redis_ping(port), 1);
+    ASSERT_MSG(fault_docker_pause.revert(&fi, err) == 0, "revert: %s", err); /* nothing left to do */
+    fi_release(&fi);
+    fx_release(&f);
+    docker_remove(&dc, id, err);
+    docker_remove(&dc, idle, err);
+    docker_client_release(&dc);
+}
+
 /* ---- selection ---------------------------------------------------------------------------------------- */
 
 TEST_T(docker_selectors_labels_compose_and_nothing, 60)
