@@ -176,7 +176,7 @@ static int do_check(int argc, char **argv)
         return FL_EXIT_INVALID;
     }
     struct acgme_answer a;
-    acgme_validate(cs, &st, &a);
+    acgme_ref_validate(cs, &st, &a);
     json_t *j = acgme_answer_json(&a);
     json_dumpf(j, stdout, JSON_INDENT(2));
     fputc('\n', stdout);

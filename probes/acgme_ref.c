@@ -404,7 +404,7 @@ static void check_resident(const struct acgme_case *c, size_t p, const int64_t *
     }
 }
 
-void acgme_validate(const struct acgme_case *c, const struct acgme_settings *s, struct acgme_answer *out)
+void acgme_ref_validate(const struct acgme_case *c, const struct acgme_settings *s, struct acgme_answer *out)
 {
     static const struct acgme_settings defaults = { 0, 0 };
     if (!s) s = &defaults;

@@ -21,7 +21,7 @@
  *   struct acgme_case *c = acgme_case_new();
  *   acgme_add_person(c, "r1", "Resident 1", ACGME_RESIDENT, 1); ... acgme_add_block(...);
  *   acgme_add_assignment(c, "a1", "b1", "r1", "primary");
- *   struct acgme_answer a; acgme_validate(c, &settings, &a);   -- a borrows c's strings
+ *   struct acgme_answer a; acgme_ref_validate(c, &settings, &a);   -- a borrows c's strings
  *   json_t *j = acgme_answer_json(&a);  ... json_decref(j);
  *   acgme_answer_release(&a); acgme_case_free(c);
  * Every string given to acgme_add_* is copied into the case's own pool.
@@ -108,7 +108,7 @@ size_t acgme_add_assignment(struct acgme_case *c, const char *id, const char *bl
                             const char *role);
 void acgme_add_truth(struct acgme_case *c, enum acgme_rule rule, const char *id, int weekend);
 
-void acgme_validate(const struct acgme_case *c, const struct acgme_settings *s, struct acgme_answer *out);
+void acgme_ref_validate(const struct acgme_case *c, const struct acgme_settings *s, struct acgme_answer *out);
 void acgme_answer_release(struct acgme_answer *a);
 /* the service's format: {valid, total_violations, violations:[{type, severity, person_id,
  * block_id, message, details}]}; a new reference */

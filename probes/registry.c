@@ -9,6 +9,7 @@ extern const struct probe_ops probe_recovery;
 extern const struct probe_ops probe_container;
 extern const struct probe_ops probe_process;
 extern const struct probe_ops probe_load;
+extern const struct probe_ops probe_acgme;
 /* @@probe-externs@@ (keep this marker: add `extern const struct probe_ops ...;` lines above) */
 
 const struct probe_ops *const probe_kinds[] = {
@@ -18,6 +19,7 @@ const struct probe_ops *const probe_kinds[] = {
     &probe_container,
     &probe_process,
     &probe_load,
+    &probe_acgme,
     /* @@probe-table@@ (keep this marker: add `&probe_...,` lines above) */
     NULL,
 };

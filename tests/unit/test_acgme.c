@@ -64,7 +64,7 @@ static void cover(struct acgme_case *c, int ndays)
 static char *answer_text(const struct acgme_case *c, const struct acgme_settings *s, json_t **json)
 {
     struct acgme_answer a;
-    acgme_validate(c, s, &a);
+    acgme_ref_validate(c, s, &a);
     size_t n;
     struct acgme_item *it = acgme_answer_items(&a, &n);
     acgme_items_sort(it, n);
@@ -406,7 +406,7 @@ TEST(acgme_unknown_refs_and_order)
     acgme_add_assignment(c, "x1", "no-such-block", "r1", "primary");
     acgme_add_assignment(c, "x2", "d7-am", "no-such-person", "primary");
     struct acgme_answer a;
-    acgme_validate(c, NULL, &a);
+    acgme_ref_validate(c, NULL, &a);
     ASSERT_EQ_INT(a.ignored, 2);
     ASSERT_EQ_INT(a.n, 1);
     acgme_answer_release(&a);
@@ -581,7 +581,7 @@ TEST_T(acgme_gen_truth_agrees_over_2000_seeds, 120)
         for (int we = 0; we < 2; we++) {
             struct acgme_settings st = { .weekend_supervision = we, .rule_24_4 = (int)(s & 1) };
             struct acgme_answer a;
-            acgme_validate(c, &st, &a);
+            acgme_ref_validate(c, &st, &a);
             size_t nt, ng;
             struct acgme_item *t = acgme_truth_items(c, &st, &nt), *g = acgme_answer_items(&a, &ng);
             acgme_items_sort(t, nt);
@@ -631,7 +631,7 @@ TEST(acgme_gen_seeds_sized_case)
     ASSERT_EQ_INT(c->nblocks, 56);
     ASSERT(c->nassigns > 4000);
     struct acgme_answer a;
-    acgme_validate(c, NULL, &a);
+    acgme_ref_validate(c, NULL, &a);
     size_t nt, ng;
     struct acgme_item *t = acgme_truth_items(c, NULL, &nt), *g = acgme_answer_items(&a, &ng);
     acgme_items_sort(t, nt);

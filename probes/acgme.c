@@ -1,0 +1,1151 @@
+/* acgme.c -- probe `acgme`: accuracy of a validation endpoint on generated cases whose
+ * right answer is known by construction (acgme_gen.h), judged per case and per rule.
+ *
+ *   - name: validation-accuracy
+ *     during: db-down
+ *     acgme:
+ *       url: ${api}/api/v1/schedule/validate
+ *       deliver: post            # the case as a JSON body (default), or
+ *       # deliver: seed          # insert it through libpq (target: or dsn:), then
+ *       # target: pg             #   GET url?start_date=...&end_date=...
+ *       cases: 40
+ *       seed: 42
+ *       expect: [ "accuracy == 100%", "answered >= 90%" ]
+ *
+ * Counting. A case is "asked" when the probe tried it; "answered" when a reply came (any
+ * status below 500); "could not ask" when the request failed (refused, timed out), the
+ * service answered 5xx, or (seed) the case could not be inserted. An answer is right when
+ * the multiset of (rule, person or block) it names equals the truth and its `valid` flag
+ * (when present) agrees. Metrics for expect: accuracy = right / answered, answered =
+ * answered / asked (both percentages), and the counts right, wrong, could_not_ask, asked.
+ * Per rule the probe counts true/false positives and negatives (negatives over the
+ * residents of each case, or its checked blocks for supervision).
+ *
+ * Timing. With during:, the N cases are spread over the step's planned window (`for:`),
+ * the last check in the window sending whatever remains; each observation is judged on
+ * the cases so far and fails as soon as the expectation can no longer hold. With any
+ * other timing each check asks N cases. acgme_probe_details() returns every wrong case
+ * (truth vs answer) and every case that could not be asked, for run.json.
+ *
+ * Seeding. Each case gets its own slot of dates far in the future (default from
+ * 2099-01-05, slots 7-day aligned so weekdays are kept), refuses a slot that already holds
+ * blocks, inserts people, blocks and assignments (ids "fl-acgme-<pid>-<slot>-...") in one
+ * implicit transaction, asks, then deletes them by id prefix; deletions that fail are
+ * retried at every later check and when the probe is freed.
+ */
+#include <curl/curl.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "acgme_gen.h"
+#include "acgme_ref.h"
+#include "plan.h"
+#include "probe.h"
+
+json_t *acgme_probe_details(const struct probe_inst *pi);
+
+#define AC_MAX_LISTED 100 /* wrong cases / not-asked cases kept in the details */
+
+/* ---- configuration ----------------------------------------------------------------- */
+
+struct ac_tables {
+    char *people, *p_id, *p_name, *p_type, *p_pgy, *v_resident, *v_faculty;
+    char *blocks, *b_id, *b_date, *b_tod, *v_am, *v_pm;
+    char *assigns, *a_id, *a_block, *a_person, *a_role;
+};
+
+struct ac_cfg {
+    char *url;
+    int seed_mode;
+    char *target, *dsn;
+    int cases;
+    uint64_t seed;
+    int seed_set;
+    struct acgme_gen_opts gen;
+    int32_t start_day;
+    struct expect *exps;
+    size_t nexps;
+    int64_t timeout_ms;
+    char **headers;
+    struct acgme_settings settings;
+    char *r_violations, *r_type, *r_person, *r_block, *r_valid;
+    char *r_types[ACGME_NRULES];
+    char *q_start, *q_end;
+    struct ac_tables t;
+};
+
+static const char *const ac_metrics[] = { "accuracy", "answered", "right", "wrong", "could_not_ask", "asked", NULL };
+
+static const struct param_spec ac_params[] = {
+    { "url", PT_STR, PARAM_REQUIRED, "the validation endpoint (POST a case, or GET ?start_date&end_date)" },
+    { "deliver", PT_STR, 0, "post (default: the case as a JSON body) or seed (insert through libpq, then GET)" },
+    { "target", PT_TARGET, 0, "seed: the postgres target whose database the service reads" },
+    { "dsn", PT_STR, 0, "seed: a libpq connection string, instead of target:" },
+    { "cases", PT_INT, 0, "how many cases to ask (default 20)" },
+    { "seed", PT_INT, 0, "first case's seed (default: the run's seed); case i uses seed + i" },
+    { "residents", PT_INT, 0, "residents per case (default 12; PGY-1/2/3 40/35/25%)" },
+    { "faculty", PT_INT, 0, "faculty per case (default 4)" },
+    { "weeks", PT_INT, 0, "weeks per case (default 4)" },
+    { "rates", PT_ANY, 0, "violations injected: { 80h: 0.2, 1in7: 0.2, supervision: 0.1 } (the default) or text" },
+    { "start", PT_STR, 0, "first day of the cases (post: 2026-01-05; seed: 2099-01-05, the reserved range)" },
+    { "expect", PT_EXPECTS, 0, "over accuracy, answered, right, wrong, could_not_ask, asked (default accuracy == 100%)" },
+    { "timeout", PT_DURATION, 0, "per request and per database statement (default 5s)" },
+    { "headers", PT_MAP, 0, "extra request headers (e.g. Authorization)" },
+    { "weekend_supervision", PT_BOOL, 0, "the service checks supervision on weekend blocks too (default false)" },
+    { "rule_24_4", PT_BOOL, 0, "the service checks the 24+4 rule (default false)" },
+    { "reply", PT_MAP, 0, "where the answer lies: violations, type, person_id, block_id, valid, types" },
+    { "query", PT_MAP, 0, "seed: the GET parameter names { start: start_date, end: end_date }" },
+    { "tables", PT_MAP, 0, "seed: table and column names { people: {...}, blocks: {...}, assignments: {...} }" },
+    { 0 },
+};
+
+static const struct param_spec reply_params[] = {
+    { "violations", PT_STR, 0, "dotted path of the violations array (default violations; \"\" = the reply)" },
+    { "type", PT_STR, 0, "field with the violation type (default type)" },
+    { "person_id", PT_STR, 0, "field with the person id (default person_id)" },
+    { "block_id", PT_STR, 0, "field with the block id (default block_id)" },
+    { "valid", PT_STR, 0, "dotted path of the valid flag (default valid; \"\" = not checked)" },
+    { "types", PT_MAP, 0, "type names per rule: { 80h: ..., 1in7: ..., supervision: ..., 24+4: ... }" },
+    { 0 },
+};
+
+static const struct param_spec types_params[] = {
+    { "80h", PT_STR, 0, "default 80_HOUR_VIOLATION" },
+    { "1in7", PT_STR, 0, "default 1_IN_7_VIOLATION" },
+    { "supervision", PT_STR, 0, "default SUPERVISION_RATIO_VIOLATION" },
+    { "24+4", PT_STR, 0, "default 24_PLUS_4_VIOLATION" },
+    { 0 },
+};
+
+static const struct param_spec query_params[] = {
+    { "start", PT_STR, 0, "default start_date" },
+    { "end", PT_STR, 0, "default end_date" },
+    { 0 },
+};
+
+static const struct param_spec tables_params[] = {
+    { "people", PT_MAP, 0, "{ table, id, name, type, pgy_level, resident, faculty }" },
+    { "blocks", PT_MAP, 0, "{ table, id, date, time_of_day, am, pm }" },
+    { "assignments", PT_MAP, 0, "{ table, id, block_id, person_id, role }" },
+    { 0 },
+};
+
+static const struct param_spec t_people_params[] = {
+    { "table", PT_STR, 0, "default people" },
+    { "id", PT_STR, 0, "default id" },
+    { "name", PT_STR, 0, "default name" },
+    { "type", PT_STR, 0, "default type" },
+    { "pgy_level", PT_STR, 0, "default pgy_level" },
+    { "resident", PT_STR, 0, "the type value of residents (default resident)" },
+    { "faculty", PT_STR, 0, "the type value of faculty (default faculty)" },
+    { 0 },
+};
+
+static const struct param_spec t_blocks_params[] = {
+    { "table", PT_STR, 0, "default blocks" },
+    { "id", PT_STR, 0, "default id" },
+    { "date", PT_STR, 0, "default date" },
+    { "time_of_day", PT_STR, 0, "default time_of_day" },
+    { "am", PT_STR, 0, "the time_of_day value of mornings (default AM)" },
+    { "pm", PT_STR, 0, "the time_of_day value of afternoons (default PM)" },
+    { 0 },
+};
+
+static const struct param_spec t_assign_params[] = {
+    { "table", PT_STR, 0, "default assignments" },
+    { "id", PT_STR, 0, "default id" },
+    { "block_id", PT_STR, 0, "default block_id" },
+    { "person_id", PT_STR, 0, "default person_id" },
+    { "role", PT_STR, 0, "default role" },
+    { 0 },
+};
+
+static char *dup_param(const struct node *map, const char *key, const char *def)
+{
+    return fl_strdup(param_str(map, key, def));
+}
+
+static void ac_free_cfg(void *p)
+{
+    struct ac_cfg *c = p;
+    if (!c) return;
+    free(c->url);
+    free(c->target);
+    free(c->dsn);
+    for (size_t i = 0; i < c->nexps; i++) expect_release(&c->exps[i]);
+    free(c->exps);
+    param_strv_free(c->headers);
+    free(c->r_violations);
+    free(c->r_type);
+    free(c->r_person);
+    free(c->r_block);
+    free(c->r_valid);
+    for (int i = 0; i < ACGME_NRULES; i++) free(c->r_types[i]);
+    free(c->q_start);
+    free(c->q_end);
+    char **t = (char **)&c->t;
+    for (size_t i = 0; i < sizeof c->t / sizeof(char *); i++) free(t[i]);
+    free(c);
+}
+
+static int ac_parse(struct plan *p, const struct node *val, const struct node *entry, void **out, struct diag *d)
+{
+    (void)entry;
+    struct ac_cfg *c = fl_calloc(1, sizeof *c);
+    size_t before = d->n;
+    char err[FL_ERR_LEN];
+
+    c->url = dup_param(val, "url", "");
+    if (strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0)
+        diag_add(d, node_get(val, "url"), "acgme probe: url '%s' must start with http:// or https://", c->url);
+    const char *dl = param_str(val, "deliver", "post");
+    if (strcmp(dl, "seed") == 0) c->seed_mode = 1;
+    else if (strcmp(dl, "post") != 0)
+        diag_add(d, node_get(val, "deliver"), "acgme probe: deliver must be post or seed, not '%s'", dl);
+    const char *tn = param_str(val, "target", NULL), *dsn = param_str(val, "dsn", NULL);
+    c->target = tn ? fl_strdup(tn) : NULL;
+    c->dsn = dsn ? fl_strdup(dsn) : NULL;
+    if (tn) {
+        const struct target *t = p ? plan_target(p, tn) : NULL;
+        if (!t) diag_add(d, node_get(val, "target"), "acgme probe: no target named '%s'", tn);
+        else if (t->ops && strcmp(t->ops->name, "postgres") != 0)
+            diag_add(d, node_get(val, "target"), "acgme probe: target '%s' is a %s target, not postgres", tn,
+                     t->ops->name);
+    }
+    if (c->seed_mode && !tn && !dsn)
+        diag_add(d, val, "acgme probe: deliver: seed needs a postgres target: (or dsn:) to insert the cases into");
+    if (tn && dsn) diag_add(d, node_get(val, "dsn"), "acgme probe: give target: or dsn:, not both");
+    if (!c->seed_mode && (tn || dsn))
+        diag_add(d, node_get(val, tn ? "target" : "dsn"), "acgme probe: target:/dsn: only serve deliver: seed");
+
+    acgme_gen_defaults(&c->gen);
+    c->cases = (int)param_int(val, "cases", 20);
+    if (c->cases < 1 || c->cases > 100000)
+        diag_add(d, node_get(val, "cases"), "acgme probe: cases must be between 1 and 100000");
+    if (node_get(val, "seed")) {
+        c->seed = (uint64_t)param_int(val, "seed", 1);
+        c->seed_set = 1;
+    }
+    c->gen.residents = (int)param_int(val, "residents", 12);
+    c->gen.faculty = (int)param_int(val, "faculty", 4);
+    c->gen.weeks = (int)param_int(val, "weeks", 4);
+    if (c->gen.residents < 1 || c->gen.residents > 10000)
+        diag_add(d, node_get(val, "residents"), "acgme probe: residents must be between 1 and 10000");
+    if (c->gen.faculty < 0 || c->gen.faculty > 10000)
+        diag_add(d, node_get(val, "faculty"), "acgme probe: faculty must be between 0 and 10000");
+    if (c->gen.weeks < 1 || c->gen.weeks > 104)
+        diag_add(d, node_get(val, "weeks"), "acgme probe: weeks must be between 1 and 104");
+    const struct node *rates = node_get(val, "rates");
+    if (rates) {
+        struct buf b;
+        buf_init(&b, 4096);
+        if (rates->type == NODE_SCALAR) {
+            buf_adds(&b, rates->str);
+        } else if (rates->type == NODE_MAP) {
+            for (size_t i = 0; i < rates->n; i++)
+                if (rates->items[i]->type == NODE_SCALAR)
+                    buf_addf(&b, "%s%s=%s", i ? "," : "", rates->keys[i]->str, rates->items[i]->str);
+            if (!rates->n) buf_adds(&b, "none");
+        } else {
+            buf_adds(&b, "?");
+        }
+        if (acgme_gen_parse_rates(&c->gen, b.data, err) != 0) diag_add(d, rates, "acgme probe: rates: %s", err);
+        buf_release(&b);
+    }
+    const char *start = param_str(val, "start", c->seed_mode ? "2099-01-05" : "2026-01-05");
+    if (acgme_parse_date(start, &c->start_day) != 0)
+        diag_add(d, node_get(val, "start"), "acgme probe: start must be a date YYYY-MM-DD, not '%s'", start);
+
+    char **ex = param_strv(val, "expect");
+    if (!ex) {
+        ex = fl_calloc(2, sizeof *ex);
+        ex[0] = fl_strdup("accuracy == 100%");
+    }
+    size_t nex = param_strv_len(ex);
+    c->exps = fl_calloc(nex + 1, sizeof *c->exps);
+    for (size_t i = 0; i < nex; i++) {
+        if (expect_parse(ex[i], ac_metrics, &c->exps[c->nexps], err) != 0)
+            diag_add(d, node_get(val, "expect"), "acgme probe: %s", err);
+        else c->nexps++;
+    }
+    param_strv_free(ex);
+    c->timeout_ms = param_ms(val, "timeout", 5000);
+    if (c->timeout_ms <= 0) diag_add(d, node_get(val, "timeout"), "acgme probe: timeout must be positive");
+    const struct node *h = node_get(val, "headers");
+    if (h && h->type == NODE_MAP) {
+        c->headers = fl_calloc(h->n + 1, sizeof *c->headers);
+        size_t k = 0;
+        for (size_t i = 0; i < h->n; i++) {
+            if (h->items[i]->type != NODE_SCALAR) diag_add(d, h->items[i], "acgme probe: header values must be text");
+            else c->headers[k++] = fl_asprintf("%s: %s", h->keys[i]->str, h->items[i]->str);
+        }
+    }
+    c->settings.weekend_supervision = param_bool(val, "weekend_supervision", 0);
+    c->settings.rule_24_4 = param_bool(val, "rule_24_4", 0);
+
+    const struct node *r = node_get(val, "reply");
+    if (r && params_check(r, reply_params, NULL, "acgme probe: reply", d) != 0) r = NULL;
+    c->r_violations = dup_param(r, "violations", "violations");
+    c->r_type = dup_param(r, "type", "type");
+    c->r_person = dup_param(r, "person_id", "person_id");
+    c->r_block = dup_param(r, "block_id", "block_id");
+    c->r_valid = dup_param(r, "valid", "valid");
+    const struct node *ty = r ? node_get(r, "types") : NULL;
+    if (ty && params_check(ty, types_params, NULL, "acgme probe: reply: types", d) != 0) ty = NULL;
+    for (int i = 0; i < ACGME_NRULES; i++) c->r_types[i] = dup_param(ty, acgme_rule_short(i), acgme_rule_type(i));
+
+    const struct node *q = node_get(val, "query");
+    if (q && params_check(q, query_params, NULL, "acgme probe: query", d) != 0) q = NULL;
+    c->q_start = dup_param(q, "start", "start_date");
+    c->q_end = dup_param(q, "end", "end_date");
+
+    const struct node *tb = node_get(val, "tables"), *tp = NULL, *tbl = NULL, *ta = NULL;
+    if (tb && params_check(tb, tables_params, NULL, "acgme probe: tables", d) == 0) {
+        tp = node_get(tb, "people");
+        tbl = node_get(tb, "blocks");
+        ta = node_get(tb, "assignments");
+        if (tp && params_check(tp, t_people_params, NULL, "acgme probe: tables: people", d) != 0) tp = NULL;
+        if (tbl && params_check(tbl, t_blocks_params, NULL, "acgme probe: tables: blocks", d) != 0) tbl = NULL;
+        if (ta && params_check(ta, t_assign_params, NULL, "acgme probe: tables: assignments", d) != 0) ta = NULL;
+    }
+    if (tb && !c->seed_mode) diag_add(d, tb, "acgme probe: tables: only serve deliver: seed");
+    c->t.people = dup_param(tp, "table", "people");
+    c->t.p_id = dup_param(tp, "id", "id");
+    c->t.p_name = dup_param(tp, "name", "name");
+    c->t.p_type = dup_param(tp, "type", "type");
+    c->t.p_pgy = dup_param(tp, "pgy_level", "pgy_level");
+    c->t.v_resident = dup_param(tp, "resident", "resident");
+    c->t.v_faculty = dup_param(tp, "faculty", "faculty");
+    c->t.blocks = dup_param(tbl, "table", "blocks");
+    c->t.b_id = dup_param(tbl, "id", "id");
+    c->t.b_date = dup_param(tbl, "date", "date");
+    c->t.b_tod = dup_param(tbl, "time_of_day", "time_of_day");
+    c->t.v_am = dup_param(tbl, "am", "AM");
+    c->t.v_pm = dup_param(tbl, "pm", "PM");
+    c->t.assigns = dup_param(ta, "table", "assignments");
+    c->t.a_id = dup_param(ta, "id", "id");
+    c->t.a_block = dup_param(ta, "block_id", "block_id");
+    c->t.a_person = dup_param(ta, "person_id", "person_id");
+    c->t.a_role = dup_param(ta, "role", "role");
+
+    if (d->n != before) {
+        ac_free_cfg(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+static void ac_describe(const void *cfg, struct buf *out)
+{
+    const struct ac_cfg *c = cfg;
+    char u[512];
+    snprintf(u, sizeof u, "%s", c->url);
+    fl_redact(u);
+    buf_addf(out, "%d ACGME cases (%d residents, %d faculty, %d weeks) %s %s", c->cases, c->gen.residents,
+             c->gen.faculty, c->gen.weeks, c->seed_mode ? "seeded into the database, then GET" : "POSTed to", u);
+    for (size_t i = 0; i < c->nexps; i++) buf_addf(out, "%s%s", i ? ", " : "; expect ", c->exps[i].text);
+}
+
+/* ---- run state --------------------------------------------------------------------- */
+
+struct ac_state {
+    CURL *curl;
+    PGconn *pg;
+    char *dsn;                /* resolved (never printed) */
+    int64_t last_check_ms;    /* duration of the previous check */
+    long target_total;        /* cases to have asked by the end of the current round */
+    long asked, answered, could_not_ask, right, wrong;
+    long tp[ACGME_NRULES], fp[ACGME_NRULES], fn[ACGME_NRULES], tn[ACGME_NRULES], other_fp;
+    long wrong_listed, not_asked_listed;
+    json_t *wrong_cases, *not_asked;
+    char *first_problem;
+    char **pending;           /* seed: id prefixes whose rows still need deleting */
+    size_t npending;
+    struct ac_tables t;       /* a copy of the cfg's names, for free_state's cleanup */
+    int64_t timeout_ms;
+    long cleanup_failures;
+};
+
+static atomic_int ac_next_slot;
+
+static void pg_drop(struct ac_state *s)
+{
+    if (s->pg) PQfinish(s->pg);
+    s->pg = NULL;
+}
+
+/* run sql within timeout_ms (async, so a stalled server cannot hang the probe); returns the
+ * last result (caller PQclear()s) or NULL with err filled; drops the connection on failure */
+static PGresult *pg_run(struct ac_state *s, const char *sql, char *err)
+{
+    if (!s->pg) {
+        const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
+        char ct[32];
+        snprintf(ct, sizeof ct, "%d", (int)((s->timeout_ms + 999) / 1000 % 100000));
+        const char *vals[] = { s->dsn, ct, "faultline-acgme", NULL };
+        s->pg = PQconnectdbParams(keys, vals, 1);
+        if (PQstatus(s->pg) != CONNECTION_OK) {
+            char m[256];
+            snprintf(m, sizeof m, "%s", PQerrorMessage(s->pg));
+            m[strcspn(m, "\n")] = 0;
+            pg_drop(s);
+            fl_err(err, "cannot connect to the database: %s", m);
+            return NULL;
+        }
+    }
+    if (!PQsendQuery(s->pg, sql)) {
+        fl_err(err, "database: %s", PQerrorMessage(s->pg));
+        pg_drop(s);
+        return NULL;
+    }
+    int64_t deadline = fl_now_ms() + s->timeout_ms;
+    PGresult *last = NULL;
+    for (;;) {
+        while (!PQisBusy(s->pg)) {
+            PGresult *r = PQgetResult(s->pg);
+            if (!r) goto done;
+            if (PQresultStatus(r) == PGRES_FATAL_ERROR) {
+                char m[256];
+                snprintf(m, sizeof m, "%s", PQresultErrorMessage(r));
+                m[strcspn(m, "\n")] = 0;
+                fl_err(err, "database: %s", m);
+                PQclear(r);
+                if (last) PQclear(last);
+                pg_drop(s);
+                return NULL;
+            }
+            if (last) PQclear(last);
+            last = r;
+        }
+        int64_t left = deadline - fl_now_ms();
+        if (left <= 0) {
+            fl_err(err, "database: no answer within %lldms", (long long)s->timeout_ms);
+            if (last) PQclear(last);
+            pg_drop(s);
+            return NULL;
+        }
+        struct pollfd pfd = { .fd = PQsocket(s->pg), .events = POLLIN };
+        if (poll(&pfd, 1, (int)(left > 200 ? 200 : left)) < 0 && !fl_aborted()) continue;
+        if (!PQconsumeInput(s->pg)) {
+            fl_err(err, "database: %s", PQerrorMessage(s->pg));
+            if (last) PQclear(last);
+            pg_drop(s);
+            return NULL;
+        }
+    }
+done:
+    if (!last) last = PQmakeEmptyPGresult(s->pg, PGRES_COMMAND_OK);
+    return last;
+}
+
+static int pg_exec(struct ac_state *s, const char *sql, char *err)
+{
+    PGresult *r = pg_run(s, sql, err);
+    if (!r) return -1;
+    PQclear(r);
+    return 0;
+}
+
+static void add_ident(struct buf *b, PGconn *pg, const char *name)
+{
+    char *q = PQescapeIdentifier(pg, name, strlen(name));
+    buf_adds(b, q ? q : "\"?\"");
+    PQfreemem(q);
+}
+
+static void add_lit(struct buf *b, PGconn *pg, const char *v)
+{
+    if (!v) {
+        buf_adds(b, "NULL");
+        return;
+    }
+    char *q = PQescapeLiteral(pg, v, strlen(v));
+    buf_adds(b, q ? q : "NULL");
+    PQfreemem(q);
+}
+
+static int cleanup_prefix(struct ac_state *s, const char *prefix, char *err)
+{
+    if (!s->pg && pg_exec(s, "SELECT 1", err) != 0) return -1;
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    const char *tables[3][2] = { { s->t.assigns, s->t.a_id }, { s->t.blocks, s->t.b_id }, { s->t.people, s->t.p_id } };
+    char like[160];
+    snprintf(like, sizeof like, "%s-%%", prefix);
+    for (int i = 0; i < 3; i++) {
+        buf_adds(&b, "DELETE FROM ");
+        add_ident(&b, s->pg, tables[i][0]);
+        buf_adds(&b, " WHERE ");
+        add_ident(&b, s->pg, tables[i][1]);
+        buf_adds(&b, " LIKE ");
+        add_lit(&b, s->pg, like);
+        buf_adds(&b, ";");
+    }
+    int rc = pg_exec(s, b.data, err);
+    buf_release(&b);
+    return rc;
+}
+
+static void retry_cleanups(struct ac_state *s)
+{
+    char err[FL_ERR_LEN];
+    size_t k = 0;
+    for (size_t i = 0; i < s->npending; i++) {
+        if (cleanup_prefix(s, s->pending[i], err) == 0) free(s->pending[i]);
+        else s->pending[k++] = s->pending[i];
+    }
+    s->npending = k;
+}
+
+static void ac_free_state(void *p)
+{
+    struct ac_state *s = p;
+    if (!s) return;
+    if (s->npending) {
+        retry_cleanups(s);
+        if (s->npending)
+            fl_log(FL_LOG_WARN, "acgme probe: %zu seeded cases could not be deleted (ids starting 'fl-acgme-%d-')",
+                   s->npending, (int)getpid());
+    }
+    for (size_t i = 0; i < s->npending; i++) free(s->pending[i]);
+    free(s->pending);
+    pg_drop(s);
+    if (s->curl) curl_easy_cleanup(s->curl);
+    if (s->wrong_cases) json_decref(s->wrong_cases);
+    if (s->not_asked) json_decref(s->not_asked);
+    free(s->first_problem);
+    free(s->dsn);
+    char **t = (char **)&s->t;
+    for (size_t k = 0; k < sizeof s->t / sizeof(char *); k++) free(t[k]);
+    free(s);
+}
+
+/* ---- asking one case -------------------------------------------------------------- */
+
+struct reply {
+    long status;
+    struct buf body;
+};
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct buf *b = ud;
+    return buf_add(b, ptr, size * nmemb) == 0 ? size * nmemb : 0;
+}
+
+/* 0: a reply came (status and body set); -1: could not ask (err filled) */
+static int http_ask(struct ac_state *s, const struct ac_cfg *c, const char *url, const char *post, struct reply *rp,
+                    char *err)
+{
+    if (!s->curl && !(s->curl = curl_easy_init())) return fl_err(err, "cannot start a HTTP client");
+    CURL *h = s->curl;
+    curl_easy_reset(h);
+    struct curl_slist *hd = NULL;
+    for (size_t i = 0; c->headers && c->headers[i]; i++) hd = curl_slist_append(hd, c->headers[i]);
+    if (post) hd = curl_slist_append(hd, "Content-Type: application/json");
+    hd = curl_slist_append(hd, "Accept: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &rp->body);
+    if (post) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
+    }
+    CURLcode rc = curl_easy_perform(h);
+    curl_slist_free_all(hd);
+    if (rc != CURLE_OK) return fl_err(err, "%s", curl_easy_strerror(rc));
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rp->status);
+    if (rp->status >= 500) {
+        char snip[96];
+        snprintf(snip, sizeof snip, "%s", rp->body.data);
+        snip[strcspn(snip, "\r\n")] = 0;
+        return fl_err(err, "HTTP %ld %s", rp->status, snip);
+    }
+    return 0;
+}
+
+static const json_t *json_path(const json_t *j, const char *path)
+{
+    if (!path || !*path) return j;
+    char *copy = fl_strdup(path), *save = NULL;
+    for (char *tok = strtok_r(copy, ".", &save); tok && j; tok = strtok_r(NULL, ".", &save)) j = json_object_get(j, tok);
+    free(copy);
+    return j;
+}
+
+struct got {
+    struct acgme_item *it;
+    size_t n;
+    char **owned;             /* ids converted from numbers */
+    size_t nowned;
+    int valid;                /* -1 absent */
+    char problem[160];        /* why the reply could not be read as an answer */
+};
+
+static void got_release(struct got *g)
+{
+    free(g->it);
+    for (size_t i = 0; i < g->nowned; i++) free(g->owned[i]);
+    free(g->owned);
+}
+
+/* read the answer's items out of a reply (ids borrowed from j or owned by g) */
+static void read_answer(const struct ac_cfg *c, const json_t *j, struct got *g)
+{
+    memset(g, 0, sizeof *g);
+    g->valid = -1;
+    if (!j) {
+        snprintf(g->problem, sizeof g->problem, "the reply is not JSON");
+        return;
+    }
+    const json_t *v = json_path(j, c->r_valid);
+    if (c->r_valid[0] && json_is_boolean(v)) g->valid = json_is_true(v);
+    const json_t *arr = json_path(j, c->r_violations);
+    if (!json_is_array(arr)) {
+        snprintf(g->problem, sizeof g->problem, "no violations array at '%s'", c->r_violations);
+        return;
+    }
+    size_t n = json_array_size(arr);
+    g->it = fl_malloc((n ? n : 1) * sizeof *g->it);
+    g->owned = fl_calloc(n + 1, sizeof *g->owned);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(arr, i);
+        const char *type = json_string_value(json_object_get(e, c->r_type));
+        int rule = -1;
+        for (int r = 0; type && r < ACGME_NRULES; r++)
+            if (strcmp(type, c->r_types[r]) == 0) rule = r;
+        /* an unknown type keeps its text as the id, under no rule: it can only be wrong */
+        const json_t *idv = rule < 0 ? NULL : json_object_get(e, acgme_rule_keyed_by_block(rule) ? c->r_block : c->r_person);
+        const char *id = json_string_value(idv);
+        if (!id && json_is_integer(idv)) {
+            g->owned[g->nowned] = fl_asprintf("%lld", (long long)json_integer_value(idv));
+            id = g->owned[g->nowned++];
+        }
+        if (rule < 0) id = type ? type : "(no type)";
+        g->it[g->n++] = (struct acgme_item){ rule < 0 ? ACGME_NRULES : (enum acgme_rule)rule, id, 0 };
+    }
+    acgme_items_sort(g->it, g->n);
+}
+
+static json_t *items_json(const struct acgme_item *it, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char *s = fl_asprintf("%s:%s", it[i].rule < ACGME_NRULES ? acgme_rule_short(it[i].rule) : "unknown",
+                              it[i].id ? it[i].id : "");
+        json_array_append_new(a, json_string(s));
+        free(s);
+    }
+    return a;
+}
+
+/* the difference of two sorted multisets: in a, not in b */
+static json_t *items_minus(const struct acgme_item *a, size_t na, const struct acgme_item *b, size_t nb)
+{
+    struct acgme_item *d = fl_malloc((na ? na : 1) * sizeof *d);
+    size_t n = 0, i = 0, j = 0;
+    while (i < na) {
+        int cmp = j == nb ? -1
+                  : a[i].rule != b[j].rule ? (a[i].rule < b[j].rule ? -1 : 1)
+                                           : strcmp(a[i].id ? a[i].id : "", b[j].id ? b[j].id : "");
+        if (cmp == 0) i++, j++;
+        else if (cmp < 0) d[n++] = a[i++];
+        else j++;
+    }
+    json_t *r = items_json(d, n);
+    free(d);
+    return r;
+}
+
+static void note_problem(struct ac_state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note_problem(struct ac_state *s, const char *fmt, ...)
+{
+    if (s->first_problem) return;
+    char m[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
+    s->first_problem = fl_strdup(m);
+}
+
+/* checked blocks (with residents; weekends only when checked) and residents of a case */
+static void universe(const struct acgme_case *cs, const struct acgme_settings *st, long *residents, long *blocks)
+{
+    *residents = 0;
+    for (size_t i = 0; i < cs->npeople; i++) *residents += cs->people[i].type == ACGME_RESIDENT;
+    /* a block is checked when a resident is on it: the reference answer with an empty
+     * faculty would name exactly those, so count through a faculty-free copy's shape */
+    struct acgme_case *probe = acgme_case_new();
+    for (size_t i = 0; i < cs->nblocks; i++) acgme_add_block(probe, cs->blocks[i].id, cs->blocks[i].day, cs->blocks[i].tod);
+    for (size_t i = 0; i < cs->npeople; i++)
+        if (cs->people[i].type == ACGME_RESIDENT) acgme_add_person(probe, cs->people[i].id, NULL, ACGME_RESIDENT, 1);
+    for (size_t i = 0; i < cs->nassigns; i++)
+        acgme_add_assignment(probe, NULL, cs->assigns[i].block_id, cs->assigns[i].person_id, NULL);
+    struct acgme_answer a;
+    acgme_ref_validate(probe, st, &a);
+    *blocks = 0;
+    for (size_t i = 0; i < a.n; i++) *blocks += a.v[i].rule == ACGME_RSUP;
+    acgme_answer_release(&a);
+    acgme_case_free(probe);
+}
+
+/* seed: a free slot of dates, the case inserted there; 0 or -1 (could not ask) */
+static int seed_case(struct ac_state *s, const struct ac_cfg *c, struct acgme_case *cs, char *err)
+{
+    struct buf b;
+    buf_init(&b, 64u << 20);
+    PGconn *pg = s->pg;
+    buf_adds(&b, "INSERT INTO ");
+    add_ident(&b, pg, c->t.people);
+    buf_adds(&b, " (");
+    add_ident(&b, pg, c->t.p_id);
+    buf_adds(&b, ", ");
+    add_ident(&b, pg, c->t.p_name);
+    buf_adds(&b, ", ");
+    add_ident(&b, pg, c->t.p_type);
+    buf_adds(&b, ", ");
+    add_ident(&b, pg, c->t.p_pgy);
+    buf_adds(&b, ") VALUES ");
+    for (size_t i = 0; i < cs->npeople; i++) {
+        const struct acgme_person *p = &cs->people[i];
+        char pgy[16];
+        snprintf(pgy, sizeof pgy, "%d", p->pgy);
+        buf_adds(&b, i ? ", (" : "(");
+        add_lit(&b, pg, p->id);
+        buf_adds(&b, ", ");
+        add_lit(&b, pg, p->name ? p->name : "");
+        buf_adds(&b, ", ");
+        add_lit(&b, pg, p->type == ACGME_RESIDENT ? c->t.v_resident : c->t.v_faculty);
+        buf_adds(&b, ", ");
+        add_lit(&b, pg, p->type == ACGME_RESIDENT ? pgy : NULL);
+        buf_adds(&b, ")");
+    }
+    buf_adds(&b, "; INSERT INTO ");
+    add_ident(&b, pg, c->t.blocks);
+    buf_adds(&b, " (");
+    add_ident(&b, pg, c->t.b_id);
+    buf_adds(&b, ", ");
+    add_ident(&b, pg, c->t.b_date);
+    buf_adds(&b, ", ");
+    add_ident(&b, pg, c->t.b_tod);
+    buf_adds(&b, ") VALUES ");
+    for (size_t i = 0; i < cs->nblocks; i++) {
+        char date[16];
+        acgme_fmt_date(cs->blocks[i].day, date);
+        buf_adds(&b, i ? ", (" : "(");
+        add_lit(&b, pg, cs->blocks[i].id);
+        buf_adds(&b, ", ");
+        add_lit(&b, pg, date);
+        buf_adds(&b, ", ");
+        add_lit(&b, pg, cs->blocks[i].tod == ACGME_PM ? c->t.v_pm : c->t.v_am);
+        buf_adds(&b, ")");
+    }
+    if (cs->nassigns) {
+        buf_adds(&b, "; INSERT INTO ");
+        add_ident(&b, pg, c->t.assigns);
+        buf_adds(&b, " (");
+        add_ident(&b, pg, c->t.a_id);
+        buf_adds(&b, ", ");
+        add_ident(&b, pg, c->t.a_block);
+        buf_adds(&b, ", ");
+        add_ident(&b, pg, c->t.a_person);
+        buf_adds(&b, ", ");
+        add_ident(&b, pg, c->t.a_role);
+        buf_adds(&b, ") VALUES ");
+        for (size_t i = 0; i < cs->nassigns; i++) {
+            const struct acgme_assign *a = &cs->assigns[i];
+            buf_adds(&b, i ? ", (" : "(");
+            add_lit(&b, pg, a->id);
+            buf_adds(&b, ", ");
+            add_lit(&b, pg, a->block_id);
+            buf_adds(&b, ", ");
+            add_lit(&b, pg, a->person_id);
+            buf_adds(&b, ", ");
+            add_lit(&b, pg, a->role ? a->role : "primary");
+            buf_adds(&b, ")");
+        }
+    }
+    int rc = -1;
+    if (b.overflow) fl_err(err, "case too large to insert");
+    else rc = pg_exec(s, b.data, err);
+    buf_release(&b);
+    return rc;
+}
+
+/* is [from, to] free of blocks in the database? 1 yes, 0 no, -1 could not tell */
+static int slot_free(struct ac_state *s, const struct ac_cfg *c, int32_t from, int32_t to, char *err)
+{
+    char d0[16], d1[16];
+    acgme_fmt_date(from, d0);
+    acgme_fmt_date(to, d1);
+    struct buf b;
+    buf_init(&b, 4096);
+    buf_adds(&b, "SELECT count(*) FROM ");
+    add_ident(&b, s->pg, c->t.blocks);
+    buf_adds(&b, " WHERE ");
+    add_ident(&b, s->pg, c->t.b_date);
+    buf_addf(&b, " BETWEEN '%s' AND '%s'", d0, d1);
+    PGresult *r = pg_run(s, b.data, err);
+    buf_release(&b);
+    if (!r) return -1;
+    int free_ = PQntuples(r) == 1 && atol(PQgetvalue(r, 0, 0)) == 0;
+    PQclear(r);
+    return free_;
+}
+
+/* ask case number i; counts it */
+static void ask_case(struct probe_inst *pi, struct ac_state *s, long i)
+{
+    const struct ac_cfg *c = pi->cfg;
+    uint64_t base = c->seed_set ? c->seed : (pi->ctx && pi->ctx->seed ? pi->ctx->seed : 1);
+    struct acgme_gen_opts o = c->gen;
+    o.seed = base + (uint64_t)i;
+    o.start_day = c->start_day;
+    char prefix[96], err[FL_ERR_LEN] = "";
+    int32_t slot_days = 7 * (c->gen.weeks + 5);
+    int slot = -1;
+    if (c->seed_mode) {
+        /* a free slot of dates: ours (process-wide counter) and empty in the database */
+        if (!s->pg && pg_exec(s, "SELECT 1", err) != 0) goto not_asked;
+        for (int tries = 0; tries < 64; tries++) {
+            slot = atomic_fetch_add(&ac_next_slot, 1);
+            int32_t from = c->start_day + slot * slot_days;
+            int f = slot_free(s, c, from, from + 7 * c->gen.weeks - 1, err);
+            if (f < 0) goto not_asked;
+            if (f) break;
+            slot = -1;
+        }
+        if (slot < 0) {
+            fl_err(err, "no free slot of dates from the reserved start (64 tried)");
+            goto not_asked;
+        }
+        o.start_day = c->start_day + slot * slot_days;
+        snprintf(prefix, sizeof prefix, "fl-acgme-%d-%d", (int)getpid(), slot);
+        o.prefix = prefix;
+    }
+    char gerr[FL_ERR_LEN];
+    struct acgme_case *cs = acgme_generate(&o, gerr);
+    if (!cs) {
+        fl_err(err, "cannot generate case %ld: %s", i, gerr);
+        goto not_asked;
+    }
+    struct reply rp = { 0 };
+    buf_init(&rp.body, 64u << 20);
+    int asked;
+    if (c->seed_mode) {
+        if (seed_case(s, c, cs, err) != 0) {
+            /* the implicit transaction rolled back; still make sure */
+            s->pending = fl_realloc(s->pending, (s->npending + 1) * sizeof *s->pending);
+            s->pending[s->npending++] = fl_strdup(prefix);
+            asked = -1;
+        } else {
+            char d0[16], d1[16];
+            acgme_fmt_date(o.start_day, d0);
+            acgme_fmt_date(o.start_day + 7 * c->gen.weeks - 1, d1);
+            char *url = fl_asprintf("%s%c%s=%s&%s=%s", c->url, strchr(c->url, '?') ? '&' : '?', c->q_start, d0,
+                                    c->q_end, d1);
+            asked = http_ask(s, c, url, NULL, &rp, err);
+            free(url);
+            char cerr[FL_ERR_LEN];
+            if (cleanup_prefix(s, prefix, cerr) != 0) {
+                s->cleanup_failures++;
+                s->pending = fl_realloc(s->pending, (s->npending + 1) * sizeof *s->pending);
+                s->pending[s->npending++] = fl_strdup(prefix);
+            }
+        }
+    } else {
+        json_t *j = acgme_case_to_json(cs, 0);
+        char *body = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        asked = http_ask(s, c, c->url, body, &rp, err);
+        free(body);
+    }
+    if (asked != 0) {
+        acgme_case_free(cs);
+        buf_release(&rp.body);
+        goto not_asked;
+    }
+    s->asked++;
+    s->answered++;
+
+    size_t nt;
+    struct acgme_item *truth = acgme_truth_items(cs, &c->settings, &nt);
+    acgme_items_sort(truth, nt);
+    json_t *rj = json_loadb(rp.body.data, rp.body.len, 0, NULL);
+    struct got g;
+    read_answer(c, rj, &g);
+    if (rp.status >= 400 && !g.problem[0]) snprintf(g.problem, sizeof g.problem, "HTTP %ld", rp.status);
+    long tp[ACGME_NRULES] = { 0 }, fp[ACGME_NRULES] = { 0 }, fn[ACGME_NRULES] = { 0 };
+    int same = 0;
+    if (g.problem[0]) {
+        for (size_t k = 0; k < nt; k++) fn[truth[k].rule]++;
+    } else {
+        /* unknown types sort last (rule ACGME_NRULES): count them apart */
+        size_t known = g.n;
+        while (known && g.it[known - 1].rule == ACGME_NRULES) known--;
+        s->other_fp += (long)(g.n - known);
+        same = acgme_items_compare(truth, nt, g.it, known, tp, fp, fn) && known == g.n;
+        if (g.valid >= 0 && g.valid != (nt == 0)) same = 0;
+    }
+    long residents, blocks;
+    universe(cs, &c->settings, &residents, &blocks);
+    for (int r = 0; r < ACGME_NRULES; r++) {
+        if (r == ACGME_R24_4 && !c->settings.rule_24_4 && !tp[r] && !fp[r] && !fn[r]) continue;
+        long u = r == ACGME_RSUP ? blocks : residents;
+        long tn = u - tp[r] - fn[r] - fp[r];
+        s->tp[r] += tp[r];
+        s->fp[r] += fp[r];
+        s->fn[r] += fn[r];
+        s->tn[r] += tn > 0 ? tn : 0;
+    }
+    if (same) {
+        s->right++;
+    } else {
+        s->wrong++;
+        json_t *tj = items_json(truth, nt);
+        json_t *w = json_pack("{s:I, s:I, s:I, s:o}", "case", (json_int_t)i, "seed", (json_int_t)o.seed, "status",
+                              (json_int_t)rp.status, "truth", tj);
+        if (g.problem[0]) {
+            char snip[200];
+            snprintf(snip, sizeof snip, "%s", rp.body.data);
+            json_object_set_new(w, "problem", json_string(g.problem));
+            json_object_set_new(w, "reply", json_string(snip));
+            note_problem(s, "case %ld (seed %llu): %s", i, (unsigned long long)o.seed, g.problem);
+        } else {
+            json_object_set_new(w, "answer", items_json(g.it, g.n));
+            json_t *missing = items_minus(truth, nt, g.it, g.n), *extra = items_minus(g.it, g.n, truth, nt);
+            if (g.valid >= 0) json_object_set_new(w, "valid", json_boolean(g.valid));
+            const char *m0 = json_string_value(json_array_get(missing, 0));
+            const char *e0 = json_string_value(json_array_get(extra, 0));
+            note_problem(s, "case %ld (seed %llu): %s%s%s%s%s", i, (unsigned long long)o.seed,
+                         m0 ? "missing " : "", m0 ? m0 : "", m0 && e0 ? ", " : "", e0 ? "extra " : "",
+                         e0 ? e0 : (!m0 ? "valid flag disagrees" : ""));
+            json_object_set_new(w, "missing", missing);
+            json_object_set_new(w, "extra", extra);
+        }
+        if (s->wrong_listed < AC_MAX_LISTED) {
+            json_array_append_new(s->wrong_cases, w);
+            s->wrong_listed++;
+        } else {
+            json_decref(w);
+        }
+    }
+    got_release(&g);
+    if (rj) json_decref(rj);
+    free(truth);
+    buf_release(&rp.body);
+    acgme_case_free(cs);
+    return;
+
+not_asked:
+    s->asked++;
+    s->could_not_ask++;
+    note_problem(s, "case %ld: could not ask: %s", i, err);
+    if (s->not_asked_listed < AC_MAX_LISTED) {
+        json_array_append_new(s->not_asked, json_pack("{s:I, s:I, s:s}", "case", (json_int_t)i, "seed",
+                                                      (json_int_t)o.seed, "error", err));
+        s->not_asked_listed++;
+    }
+}
+
+/* ---- judging -------------------------------------------------------------------------- */
+
+/* the metric's value now and its possible range once the remaining cases are asked */
+static int metric_range(const struct ac_state *s, const char *m, long remaining, double *lo, double *hi, double *now)
+{
+    double R = (double)s->right, A = (double)s->answered, K = (double)s->asked, M = (double)remaining;
+    double total = K + M;
+    if (!strcmp(m, "accuracy")) {
+        *now = A > 0 ? R / A : NAN;
+        if (A + M <= 0) {
+            *lo = *hi = NAN;
+        } else {
+            *lo = R / (A + M);
+            *hi = (R + M) / (A + M);
+            if (A > 0 && R / A > *hi) *hi = R / A;
+            if (A > 0 && R / A < *lo) *lo = R / A;
+        }
+        return 0;
+    }
+    if (!strcmp(m, "answered")) {
+        *now = K > 0 ? A / K : NAN;
+        *lo = total > 0 ? A / total : NAN;
+        *hi = total > 0 ? (A + M) / total : NAN;
+        return 0;
+    }
+    double v = !strcmp(m, "right") ? R : !strcmp(m, "wrong") ? (double)s->wrong
+                                     : !strcmp(m, "could_not_ask") ? (double)s->could_not_ask : K;
+    *now = v;
+    *lo = v;
+    *hi = v + M;
+    if (!strcmp(m, "asked")) *lo = *hi = total;
+    return 0;
+}
+
+/* can the expectation still hold for some value in [lo, hi]? */
+static int can_hold(const struct expect *e, double lo, double hi)
+{
+    if (isnan(lo) || isnan(hi)) return 0;
+    switch (e->op) {
+    case EXP_LT: return lo < e->num;
+    case EXP_LE: return lo <= e->num;
+    case EXP_GT: return hi > e->num;
+    case EXP_GE: return hi >= e->num;
+    case EXP_EQ: return lo <= e->num && e->num <= hi;
+    case EXP_NE: return !(lo == hi && lo == e->num);
+    }
+    return 0;
+}
+
+static void fmt_pct(double v, char out[16])
+{
+    if (isnan(v)) snprintf(out, 16, "n/a");
+    else snprintf(out, 16, "%.1f%%", v * 100);
+}
+
+static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
+{
+    const struct ac_cfg *c = pi->cfg;
+    struct ac_state *s = pi->state;
+    int64_t t0 = fl_now_ms();
+    if (!s) {
+        s = fl_calloc(1, sizeof *s);
+        s->wrong_cases = json_array();
+        s->not_asked = json_array();
+        const char *const *from = (const char *const *)&c->t;
+        char **to = (char **)&s->t;
+        for (size_t k = 0; k < sizeof s->t / sizeof(char *); k++) to[k] = fl_strdup(from[k]);
+        s->timeout_ms = c->timeout_ms;
+        if (c->seed_mode) {
+            const char *dsn = c->dsn;
+            if (!dsn) {
+                struct target *t = pi->ctx && pi->ctx->plan ? plan_target(pi->ctx->plan, c->target) : NULL;
+                dsn = t && t->spec ? node_str(t->spec, "dsn", NULL) : NULL;
+                if (!dsn) {
+                    ac_free_state(s);
+                    return fl_err(err, "acgme probe: postgres target '%s' has no dsn", c->target ? c->target : "");
+                }
+            }
+            s->dsn = fl_strdup(dsn);
+        }
+        pi->state = s;
+    }
+    if (s->npending) retry_cleanups(s);
+
+    /* how many cases by the end of this check */
+    int during = pi->spec && pi->spec->timing == PT_DURING;
+    long target;
+    if (!during) {
+        if (s->asked >= s->target_total) s->target_total += c->cases;
+        target = s->target_total;
+    } else {
+        s->target_total = c->cases;
+        const struct step *w = pi->spec->window;
+        int64_t span = w ? w->for_ms : -1;
+        int64_t every = pi->spec->every_ms > 0 ? pi->spec->every_ms : 1000;
+        int64_t el = pi->ctx ? fl_ctx_now_ms(pi->ctx) - pi->win_from_ms : 0;
+        if (span <= 0 || el + every + s->last_check_ms >= span) {
+            target = c->cases;
+        } else {
+            target = (long)ceil((double)c->cases * (double)(el + every) / (double)span);
+            if (target <= s->asked && s->asked < c->cases) target = s->asked + 1;
+            if (target > c->cases) target = c->cases;
+        }
+    }
+    while (s->asked < target && !fl_aborted()) ask_case(pi, s, s->asked);
+    s->last_check_ms = fl_now_ms() - t0;
+
+    long remaining = s->target_total - s->asked;
+    if (remaining < 0) remaining = 0;
+    int ok = 1;
+    char failed[160] = "";
+    for (size_t i = 0; i < c->nexps; i++) {
+        double lo, hi, now;
+        metric_range(s, c->exps[i].metric ? c->exps[i].metric : "accuracy", remaining, &lo, &hi, &now);
+        int holds = remaining ? can_hold(&c->exps[i], lo, hi) : (!isnan(now) && expect_eval_num(&c->exps[i], now));
+        if (!holds) {
+            ok = 0;
+            if (!failed[0]) snprintf(failed, sizeof failed, "%s", c->exps[i].text);
+        }
+    }
+    obs->ok = ok;
+    double acc = s->answered ? (double)s->right / (double)s->answered : NAN;
+    double ans = s->asked ? (double)s->answered / (double)s->asked : NAN;
+    obs->has_value = !isnan(acc);
+    obs->value = isnan(acc) ? 0 : acc;
+    char a1[16], a2[16];
+    fmt_pct(acc, a1);
+    fmt_pct(ans, a2);
+    struct buf b;
+    buf_init(&b, sizeof obs->observed - 1);
+    buf_addf(&b, "{\"asked\": \"%ld/%ld\", \"right\": %ld, \"wrong\": %ld, \"could_not_ask\": %ld, \"accuracy\": \"%s\", "
+             "\"answered\": \"%s\"",
+             s->asked, s->target_total, s->right, s->wrong, s->could_not_ask, a1, a2);
+    buf_adds(&b, ", \"fp/fn\": {");
+    for (int r = 0, k = 0; r < ACGME_NRULES; r++) {
+        if (r == ACGME_R24_4 && !c->settings.rule_24_4) continue;
+        buf_addf(&b, "%s\"%s\": \"%ld/%ld\"", k++ ? ", " : "", acgme_rule_short(r), s->fp[r], s->fn[r]);
+    }
+    buf_adds(&b, "}");
+    if (!ok) buf_addf(&b, ", \"failed\": \"%s\"", failed);
+    if (s->first_problem) {
+        buf_adds(&b, ", \"first\": ");
+        buf_add_json_str(&b, s->first_problem);
+    }
+    if (!b.overflow) buf_adds(&b, "}");
+    snprintf(obs->observed, sizeof obs->observed, "%s", b.data);
+    buf_release(&b);
+    return 0;
+}
+
+json_t *acgme_probe_details(const struct probe_inst *pi)
+{
+    const struct ac_state *s = pi ? pi->state : NULL;
+    const struct ac_cfg *c = pi ? pi->cfg : NULL;
+    if (!s || !c) return NULL;
+    json_t *rules = json_object();
+    for (int r = 0; r < ACGME_NRULES; r++) {
+        if (r == ACGME_R24_4 && !c->settings.rule_24_4) continue;
+        json_object_set_new(rules, acgme_rule_short(r),
+                            json_pack("{s:I, s:I, s:I, s:I}", "tp", (json_int_t)s->tp[r], "fp", (json_int_t)s->fp[r],
+                                      "fn", (json_int_t)s->fn[r], "tn", (json_int_t)s->tn[r]));
+    }
+    if (s->other_fp) json_object_set_new(rules, "unknown_type", json_pack("{s:I}", "fp", (json_int_t)s->other_fp));
+    json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:O, s:I, s:O, s:I}", "deliver",
+                          c->seed_mode ? "seed" : "post", "cases", (json_int_t)s->target_total, "asked",
+                          (json_int_t)s->asked, "answered", (json_int_t)s->answered, "right", (json_int_t)s->right,
+                          "wrong", (json_int_t)s->wrong, "could_not_ask", (json_int_t)s->could_not_ask, "accuracy",
+                          s->answered ? json_real((double)s->right / (double)s->answered) : json_null(), "per_rule",
+                          rules, "wrong_cases", s->wrong_cases, "wrong_cases_omitted",
+                          (json_int_t)(s->wrong - s->wrong_listed), "not_asked", s->not_asked, "not_asked_omitted",
+                          (json_int_t)(s->could_not_ask - s->not_asked_listed));
+    json_object_set_new(j, "answered_share", s->asked ? json_real((double)s->answered / (double)s->asked) : json_null());
+    if (c->seed_mode)
+        json_object_set_new(j, "cleanup", json_pack("{s:I, s:I}", "failed_attempts", (json_int_t)s->cleanup_failures,
+                                                    "still_pending", (json_int_t)s->npending));
+    return j;
+}
+
+const struct probe_ops probe_acgme = {
+    .name = "acgme",
+    .summary = "accuracy of an ACGME validation endpoint on generated cases with known answers",
+    .params = ac_params,
+    .parse = ac_parse,
+    .check = ac_check,
+    .describe = ac_describe,
+    .free_cfg = ac_free_cfg,
+    .free_state = ac_free_state,
+};

@@ -1,0 +1,600 @@
+/* test_acgme_probe.c -- the `acgme` probe against a real HTTP server (libmicrohttpd, in this
+ * file) that validates cases with the reference validator and can be told to lie (answer
+ * "valid"), to fail (503), to stall, or to answer in another shape; and the seed delivery
+ * through a real PostgreSQL, the server reading the cases back from the tables. */
+#include <libpq-fe.h>
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "acgme_gen.h"
+#include "acgme_ref.h"
+#include "buf.h"
+#include "harness.h"
+#include "plan.h"
+#include "probe.h"
+
+json_t *acgme_probe_details(const struct probe_inst *pi);
+extern const struct probe_ops probe_acgme;
+
+/* ---- the server -------------------------------------------------------------------- */
+
+enum { SRV_HONEST, SRV_LIE, SRV_503, SRV_STALL, SRV_OTHER_SHAPE };
+
+static atomic_int srv_mode, srv_every = 1;
+static atomic_long srv_requests;
+static char srv_dsn[512];
+static char srv_prefix[64]; /* table name prefix for GET */
+
+static enum MHD_Result reply(struct MHD_Connection *conn, int status, const char *body)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* the reference answer, possibly corrupted by the mode */
+static enum MHD_Result answer(struct MHD_Connection *conn, struct acgme_case *c)
+{
+    long n = atomic_fetch_add(&srv_requests, 1) + 1;
+    int hit = n % atomic_load(&srv_every) == 0;
+    int mode = atomic_load(&srv_mode);
+    if (hit && mode == SRV_503) return reply(conn, 503, "{\"detail\":\"database unavailable\"}");
+    if (hit && mode == SRV_STALL) usleep(1500 * 1000);
+    if (hit && mode == SRV_LIE) return reply(conn, 200, "{\"valid\":true,\"total_violations\":0,\"violations\":[]}");
+    struct acgme_answer a;
+    acgme_ref_validate(c, NULL, &a);
+    json_t *j = acgme_answer_json(&a);
+    acgme_answer_release(&a);
+    if (mode == SRV_OTHER_SHAPE) {
+        /* {"data":{"items":[{"kind":"HOURS","resident":..,"slot":..}]}} */
+        json_t *items = json_array(), *v;
+        size_t i;
+        json_array_foreach(json_object_get(j, "violations"), i, v) {
+            const char *t = json_string_value(json_object_get(v, "type"));
+            const char *kind = !strcmp(t, "80_HOUR_VIOLATION") ? "HOURS" : !strcmp(t, "1_IN_7_VIOLATION") ? "DAYOFF" : "RATIO";
+            json_array_append_new(items, json_pack("{s:s, s:O, s:O}", "kind", kind, "resident",
+                                                   json_object_get(v, "person_id"), "slot", json_object_get(v, "block_id")));
+        }
+        json_decref(j);
+        j = json_pack("{s:{s:o}}", "data", "items", items);
+    }
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    enum MHD_Result r = reply(conn, 200, s);
+    free(s);
+    return r;
+}
+
+/* GET: read the tables back (like the users' service) */
+static enum MHD_Result answer_from_db(struct MHD_Connection *conn)
+{
+    const char *from = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "start_date");
+    const char *to = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "end_date");
+    if (!from || !to) return reply(conn, 422, "{\"detail\":\"start_date and end_date are required\"}");
+    PGconn *pg = PQconnectdb(srv_dsn);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        PQfinish(pg);
+        return reply(conn, 503, "{\"detail\":\"database unavailable\"}");
+    }
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT p.id, p.name, p.kind, COALESCE(p.pgy_level, 0), b.id, b.date::text, b.half, a.id, a.role "
+             "FROM %sassign a JOIN %sblocks b ON b.id = a.block_id JOIN %speople p ON p.id = a.person_id "
+             "WHERE b.date BETWEEN $1::date AND $2::date",
+             srv_prefix, srv_prefix, srv_prefix);
+    const char *params[2] = { from, to };
+    PGresult *r = PQexecParams(pg, sql, 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        PQfinish(pg);
+        return reply(conn, 500, "{\"detail\":\"query failed\"}");
+    }
+    struct acgme_case *c = acgme_case_new();
+    for (int i = 0; i < PQntuples(r); i++) {
+        int32_t day = 0;
+        acgme_parse_date(PQgetvalue(r, i, 5), &day);
+        acgme_add_person(c, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+                         !strcmp(PQgetvalue(r, i, 2), "R") ? ACGME_RESIDENT : ACGME_FACULTY, atoi(PQgetvalue(r, i, 3)));
+        acgme_add_block(c, PQgetvalue(r, i, 4), day, !strcmp(PQgetvalue(r, i, 6), "afternoon") ? ACGME_PM : ACGME_AM);
+        acgme_add_assignment(c, PQgetvalue(r, i, 7), PQgetvalue(r, i, 4), PQgetvalue(r, i, 0), PQgetvalue(r, i, 8));
+    }
+    PQclear(r);
+    PQfinish(pg);
+    enum MHD_Result ret = answer(conn, c);
+    acgme_case_free(c);
+    return ret;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                               const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    if (strcmp(url, "/api/v1/schedule/validate") != 0) return reply(conn, 404, "{\"detail\":\"not found\"}");
+    if (!strcmp(method, "GET")) return answer_from_db(conn);
+    struct buf *b = *con_cls;
+    if (!b) {
+        b = calloc(1, sizeof *b);
+        buf_init(b, 64u << 20);
+        *con_cls = b;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        buf_add(b, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    json_t *j = json_loadb(b->data, b->len, 0, NULL);
+    char err[512];
+    struct acgme_case *c = j ? acgme_case_from_json(j, err) : NULL;
+    if (j) json_decref(j);
+    enum MHD_Result r;
+    if (!c) {
+        r = reply(conn, 422, "{\"detail\":\"bad case\"}");
+    } else {
+        /* the probe must not leak the truth to the service */
+        r = c->has_truth ? reply(conn, 400, "{\"detail\":\"truth was posted\"}") : answer(conn, c);
+        acgme_case_free(c);
+    }
+    return r;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct buf *b = *con_cls;
+    if (b) {
+        buf_release(b);
+        free(b);
+    }
+    *con_cls = NULL;
+}
+
+static struct MHD_Daemon *srv_start(int *port)
+{
+    atomic_store(&srv_mode, SRV_HONEST);
+    atomic_store(&srv_every, 1);
+    atomic_store(&srv_requests, 0);
+    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
+                                            NULL, handler, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                                            MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+    ASSERT_MSG(d, "cannot start the test HTTP server");
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    *port = info->port;
+    return d;
+}
+
+/* ---- driving the probe --------------------------------------------------------------- */
+
+struct probe_run {
+    struct plan plan;
+    struct fl_ctx ctx;
+    struct probe_spec spec;
+    struct step step;
+    struct probe_inst pi;
+    struct node *root;
+};
+
+static void pr_start(struct probe_run *r, const char *yaml)
+{
+    memset(r, 0, sizeof *r);
+    struct diag d;
+    diag_init(&d, "probe.yaml");
+    r->root = node_parse(yaml, strlen(yaml), &d);
+    ASSERT_MSG(r->root && d.n == 0, "yaml: %s", d.n ? d.msgs[0] : "?");
+    ASSERT_EQ_INT(params_check(r->root, probe_acgme.params, NULL, "acgme", &d), 0);
+    void *cfg = NULL;
+    int rc = probe_acgme.parse(&r->plan, r->root, r->root, &cfg, &d);
+    ASSERT_MSG(rc == 0 && d.n == 0, "parse: %s", d.n ? d.msgs[0] : "?");
+    diag_release(&d);
+    r->ctx.plan = &r->plan;
+    r->ctx.t0_ns = fl_now_ns();
+    r->ctx.seed = 1000;
+    r->spec.name = "acgme";
+    r->spec.ops = &probe_acgme;
+    r->spec.cfg = cfg;
+    r->spec.timing = PT_END;
+    r->spec.every_ms = 1000;
+    r->pi.ops = &probe_acgme;
+    r->pi.spec = &r->spec;
+    r->pi.ctx = &r->ctx;
+    r->pi.cfg = cfg;
+}
+
+static void pr_stop(struct probe_run *r)
+{
+    if (r->pi.state) probe_acgme.free_state(r->pi.state);
+    probe_acgme.free_cfg(r->pi.cfg);
+    node_free(r->root);
+}
+
+static json_t *details(struct probe_run *r)
+{
+    json_t *j = acgme_probe_details(&r->pi);
+    ASSERT(j);
+    return j;
+}
+
+static long long dint(json_t *j, const char *key)
+{
+    json_t *v = json_object_get(j, key);
+    ASSERT_MSG(json_is_integer(v), "details.%s is not an integer", key);
+    return json_integer_value(v);
+}
+
+static long long rule_count(json_t *j, const char *rule, const char *what)
+{
+    return json_integer_value(json_object_get(json_object_get(json_object_get(j, "per_rule"), rule), what));
+}
+
+static const char *probe_yaml(int port, const char *extra)
+{
+    static char y[2048];
+    snprintf(y, sizeof y, "url: http://127.0.0.1:%d/api/v1/schedule/validate\n%s", port, extra);
+    return y;
+}
+
+/* ---- tests ----------------------------------------------------------------------------- */
+
+TEST_T(acgme_probe_honest_service_is_100_percent, 60)
+{
+    int port;
+    struct MHD_Daemon *d = srv_start(&port);
+    struct probe_run r;
+    pr_start(&r, probe_yaml(port, "cases: 30\nseed: 7\nexpect: [\"accuracy == 100%\", \"answered >= 90%\"]\n"));
+    struct probe_obs o;
+    memset(&o, 0, sizeof o);
+    char err[FL_ERR_LEN];
+    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    ASSERT_MSG(o.ok, "observed: %s", o.observed);
+    ASSERT_CONTAINS(o.observed, "\"asked\": \"30/30\"");
+    ASSERT_CONTAINS(o.observed, "\"accuracy\": \"100.0%\"");
+    ASSERT_NEAR(o.value, 1.0, 1e-12);
+    json_t *j = details(&r);
+    ASSERT_EQ_INT(dint(j, "asked"), 30);
+    ASSERT_EQ_INT(dint(j, "right"), 30);
+    ASSERT_EQ_INT(dint(j, "wrong"), 0);
+    ASSERT_EQ_INT(dint(j, "could_not_ask"), 0);
+    ASSERT_EQ_INT(json_array_size(json_object_get(j, "wrong_cases")), 0);
+    /* the cases did carry violations of every kind, and negatives */
+    ASSERT(rule_count(j, "80h", "tp") > 0 && rule_count(j, "1in7", "tp") > 0 && rule_count(j, "supervision", "tp") > 0);
+    ASSERT(rule_count(j, "80h", "tn") > 0 && rule_count(j, "supervision", "tn") > 0);
+    ASSERT_EQ_INT(rule_count(j, "80h", "fp") + rule_count(j, "80h", "fn") + rule_count(j, "supervision", "fn"), 0);
+    json_decref(j);
+    ASSERT_EQ_INT(atomic_load(&srv_requests), 30);
+    pr_stop(&r);
+    MHD_stop_daemon(d);
+}
+
+TEST_T(acgme_probe_catches_a_service_that_answers_valid, 60)
+{
+    int port;
+    struct MHD_Daemon *d = srv_start(&port);
+    atomic_store(&srv_mode, SRV_LIE);
+    atomic_store(&srv_every, 4); /* every 4th answer: "valid" */
+    struct probe_run r;
+    pr_start(&r, probe_yaml(port, "cases: 20\nseed: 21\nrates: { 80h: 0.3, 1in7: 0.3, supervision: 0.2 }\n"));
+    struct probe_obs o;
+    memset(&o, 0, sizeof o);
+    char err[FL_ERR_LEN];
+    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    ASSERT_MSG(!o.ok, "a lying service passed: %s", o.observed);
+    ASSERT_CONTAINS(o.observed, "\"failed\": \"accuracy == 100%\"");
+    ASSERT(o.value < 1.0);
+    json_t *j = details(&r);
+    ASSERT_EQ_INT(dint(j, "answered"), 20);
+    ASSERT_EQ_INT(dint(j, "could_not_ask"), 0);
+    long long wrong = dint(j, "wrong");
+    ASSERT_MSG(wrong >= 1 && wrong <= 5, "wrong: %lld", wrong);
+    ASSERT_EQ_INT(dint(j, "right") + wrong, 20);
+    /* every wrong case is listed with its truth and the empty answer */
+    json_t *w0 = json_array_get(json_object_get(j, "wrong_cases"), 0);
+    ASSERT(w0);
+    ASSERT(json_array_size(json_object_get(w0, "truth")) > 0);
+    ASSERT_EQ_INT(json_array_size(json_object_get(w0, "answer")), 0);
+    ASSERT(json_array_size(json_object_get(w0, "missing")) == json_array_size(json_object_get(w0, "truth")));
+    ASSERT(json_is_true(json_object_get(w0, "valid")));
+    ASSERT_EQ_INT((dint(w0, "case") + 1) % 4, 0);
+    /* false negatives, no false positives */
+    ASSERT(rule_count(j, "80h", "fn") + rule_count(j, "1in7", "fn") + rule_count(j, "supervision", "fn") > 0);
+    ASSERT_EQ_INT(rule_count(j, "80h", "fp") + rule_count(j, "1in7", "fp") + rule_count(j, "supervision", "fp"), 0);
+    json_decref(j);
+    pr_stop(&r);
+    MHD_stop_daemon(d);
+}
+
+TEST_T(acgme_probe_counts_503_as_could_not_ask, 60)
+{
+    int port;
+    struct MHD_Daemon *d = srv_start(&port);
+    atomic_store(&srv_mode, SRV_503);
+    atomic_store(&srv_every, 4);
+    struct probe_run r;
+    pr_start(&r, probe_yaml(port, "cases: 20\nseed: 3\nexpect: [\"accuracy == 100%\", \"answered >= 90%\"]\n"));
+    struct probe_obs o;
+    memset(&o, 0, sizeof o);
+    char err[FL_ERR_LEN];
+    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    ASSERT_MSG(!o.ok, "observed: %s", o.observed);
+    ASSERT_CONTAINS(o.observed, "\"could_not_ask\": 5");
+    ASSERT_CONTAINS(o.observed, "\"accuracy\": \"100.0%\"");
+    ASSERT_CONTAINS(o.observed, "\"answered\": \"75.0%\"");
+    ASSERT_CONTAINS(o.observed, "\"failed\": \"answered >= 90%\"");
+    json_t *j = details(&r);
+    ASSERT_EQ_INT(dint(j, "could_not_ask"), 5);
+    ASSERT_EQ_INT(dint(j, "wrong"), 0);
+    ASSERT_EQ_INT(dint(j, "right"), 15);
+    json_t *na = json_array_get(json_object_get(j, "not_asked"), 0);
+    ASSERT_CONTAINS(json_string_value(json_object_get(na, "error")), "HTTP 503");
+    json_decref(j);
+    pr_stop(&r);
+
+    /* the same service meets a looser expectation */
+    atomic_store(&srv_requests, 0);
+    pr_start(&r, probe_yaml(port, "cases: 20\nseed: 3\nexpect: [\"accuracy == 100%\", \"answered >= 70%\", "
+                                  "\"could_not_ask <= 5\"]\n"));
+    memset(&o, 0, sizeof o);
+    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    ASSERT_MSG(o.ok, "observed: %s", o.observed);
+    pr_stop(&r);
+    MHD_stop_daemon(d);
+}
+
+TEST_T(acgme_probe_timeouts_and_refusals_are_could_not_ask, 60)
+{
+    int port;
+    struct MHD_Daemon *d = srv_start(&port);
+    atomic_store(&srv_mode, SRV_STALL);
+    atomic_store(&srv_every, 2);
+    struct probe_run r;
+    pr_start(&r, probe_yaml(port, "cases: 4\ntimeout: 300ms\n"));
+    struct probe_obs o;
+    memset(&o, 0, sizeof o);
+    char err[FL_ERR_LEN];
+    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    json_t *j = details(&r);
+    ASSERT_EQ_INT(dint(j, "could_not_ask"), 2);
+    ASSERT_EQ_INT(dint(j, "right"), 2);
+    ASSERT_CONTAINS(json_string_value(json_object_get(json_array_get(json_object_get(j, "not_asked"), 0), "error")),
+                    "Timeout");
+    json_decref(j);
+    ASSERT(o.ok); /* accuracy 100% of what was answered: the default expectation alone */
+    pr_stop(&r);
+    MHD_stop_daemon(d);
+
+    /* nobody listening: nothing answered, so accuracy cannot be shown */
+    pr_start(&r, probe_yaml(port, "cases: 3\n"));
+    memset(&o, 0, sizeof o);
+    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    ASSERT(!o.ok);
+    ASSERT_CONTAINS(o.observed, "\"could_not_ask\": 3");
+    ASSERT_CONTAINS(o.observed, "\"accuracy\": \"n/a\"");
+    ASSERT_CONTAINS(o.observed, "could not ask");
+    pr_stop(&r);
+}
+
+TEST_T(acgme_probe_reply_mapping, 60)
+{
+    int port;
+    struct MHD_Daemon *d = srv_start(&port);
+    atomic_store(&srv_mode, SRV_OTHER_SHAPE);
+    struct probe_run r;
+    const char *mapping = "cases: 10\nseed: 5\n"
+                          "reply:\n  violations: data.items\n  type: kind\n  person_id: resident\n  block_id: slot\n"
+                          "  valid: \"\"\n  types: { 80h: HOURS, 1in7: DAYOFF, supervision: RATIO }\n";
+    pr_start(&r, probe_yaml(port, mapping));
+    struct probe_obs o;
+    memset(&o, 0, sizeof o);
+    char err[FL_ERR_LEN];
+    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    ASSERT_MSG(o.ok, "observed: %s", o.observed);
+    pr_stop(&r);
+
+    /* the default mapping cannot read that shape: every case is answered wrongly */
+    pr_start(&r, probe_yaml(port, "cases: 3\nseed: 5\n"));
+    memset(&o, 0, sizeof o);
+    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    ASSERT(!o.ok);
+    json_t *j = details(&r);
+    ASSERT_EQ_INT(dint(j, "wrong"), 3);
+    ASSERT_CONTAINS(json_string_value(json_object_get(json_array_get(json_object_get(j, "wrong_cases"), 0), "problem")),
+                    "no violations array at 'violations'");
+    json_decref(j);
+    pr_stop(&r);
+    MHD_stop_daemon(d);
+}
+
+TEST_T(acgme_probe_during_spreads_cases_and_fails_early, 60)
+{
+    int port;
+    struct MHD_Daemon *d = srv_start(&port);
+    atomic_store(&srv_mode, SRV_LIE);
+    atomic_store(&srv_every, 3);
+    struct probe_run r;
+    pr_start(&r, probe_yaml(port, "cases: 12\nseed: 40\nrates: { 80h: 0.4, 1in7: 0.4, supervision: 0.3 }\n"));
+    r.step.name = "db-down";
+    r.step.for_ms = 1200;
+    r.spec.timing = PT_DURING;
+    r.spec.window = &r.step;
+    r.spec.every_ms = 200;
+    r.pi.win_from_ms = 0;
+    char err[FL_ERR_LEN];
+    long asked_after_first = -1;
+    int failed_at = -1, checks = 0;
+    for (int i = 0; i < 20; i++) {
+        int64_t t0 = fl_now_ms();
+        struct probe_obs o;
+        memset(&o, 0, sizeof o);
+        ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+        checks++;
+        json_t *j = details(&r);
+        long asked = (long)dint(j, "asked");
+        long wrong = (long)dint(j, "wrong");
+        json_decref(j);
+        if (i == 0) asked_after_first = asked;
+        /* an observation fails exactly when a wrong answer has been seen */
+        ASSERT_EQ_INT(o.ok, wrong == 0);
+        if (!o.ok && failed_at < 0) failed_at = i;
+        if (asked == 12) break;
+        int64_t left = 200 - (fl_now_ms() - t0);
+        if (left > 0) usleep((useconds_t)left * 1000);
+    }
+    ASSERT_MSG(asked_after_first >= 1 && asked_after_first < 12, "first check asked %ld", asked_after_first);
+    ASSERT_MSG(checks >= 3, "all 12 cases went out in %d checks", checks);
+    ASSERT(failed_at >= 0);
+    json_t *j = details(&r);
+    ASSERT_EQ_INT(dint(j, "asked"), 12);
+    json_decref(j);
+    pr_stop(&r);
+    MHD_stop_daemon(d);
+}
+
+TEST(acgme_probe_config_errors)
+{
+    const char *bad[][2] = {
+        { "url: http://x/v\ndeliver: seed\n", "deliver: seed needs a postgres target" },
+        { "url: http://x/v\ndeliver: carrier-pigeon\n", "deliver must be post or seed" },
+        { "url: ftp://x/v\n", "must start with http://" },
+        { "url: http://x/v\nrates: 80h=3\n", "rates: bad rate '3'" },
+        { "url: http://x/v\nexpect: \"precision > 1%\"\n", "unknown metric 'precision'" },
+        { "url: http://x/v\nreply: { violation: v }\n", "violation" },
+        { "url: http://x/v\ntarget: pg\ndeliver: seed\n", "no target named 'pg'" },
+        { "url: http://x/v\ntables: { people: { table: p } }\n", "tables: only serve deliver: seed" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct diag d;
+        diag_init(&d, "p.yaml");
+        struct node *n = node_parse(bad[i][0], strlen(bad[i][0]), &d);
+        ASSERT(n);
+        struct plan p;
+        memset(&p, 0, sizeof p);
+        void *cfg = NULL;
+        if (params_check(n, probe_acgme.params, NULL, "acgme", &d) == 0) probe_acgme.parse(&p, n, n, &cfg, &d);
+        ASSERT_MSG(d.n > 0, "accepted: %s", bad[i][0]);
+        int found = 0;
+        for (size_t k = 0; k < d.n; k++) found |= strstr(d.msgs[k], bad[i][1]) != NULL;
+        ASSERT_MSG(found, "'%s': expected \"%s\" in \"%s\"", bad[i][0], bad[i][1], d.msgs[0]);
+        ASSERT(!cfg);
+        diag_release(&d);
+        node_free(n);
+    }
+}
+
+static int pg_count(PGconn *pg, const char *sql)
+{
+    PGresult *r = PQexec(pg, sql);
+    ASSERT_MSG(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQresultErrorMessage(r));
+    int n = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return n;
+}
+
+static void pg_ok(PGconn *pg, const char *sql)
+{
+    PGresult *r = PQexec(pg, sql);
+    ASSERT_MSG(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+}
+
+TEST_T(acgme_probe_seed_delivery_through_postgres, 90)
+{
+    const char *dsn = th_pg_dsn();
+    snprintf(srv_dsn, sizeof srv_dsn, "%s", dsn);
+    snprintf(srv_prefix, sizeof srv_prefix, "acg%d_", (int)getpid());
+    PGconn *pg = PQconnectdb(dsn);
+    ASSERT_MSG(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
+    char sql[1024];
+    /* a schema unlike the default: other table and column values, mapped in the probe */
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE %speople (id text PRIMARY KEY, name text, kind text NOT NULL, pgy_level int);"
+             "CREATE TABLE %sblocks (id text PRIMARY KEY, date date NOT NULL, half text NOT NULL);"
+             "CREATE TABLE %sassign (id text PRIMARY KEY, block_id text REFERENCES %sblocks(id), "
+             "person_id text REFERENCES %speople(id), role text);",
+             srv_prefix, srv_prefix, srv_prefix, srv_prefix, srv_prefix);
+    pg_ok(pg, sql);
+    /* a leftover in the first reserved slot: the probe must skip that slot */
+    snprintf(sql, sizeof sql, "INSERT INTO %sblocks VALUES ('someone-else', '2099-01-06', 'morning')", srv_prefix);
+    pg_ok(pg, sql);
+
+    int port;
+    struct MHD_Daemon *d = srv_start(&port);
+    char extra[1024];
+    snprintf(extra, sizeof extra,
+             "deliver: seed\ndsn: \"%s\"\ncases: 6\nseed: 77\nresidents: 8\nfaculty: 2\n"
+             "tables:\n"
+             "  people: { table: %speople, type: kind, resident: R, faculty: F }\n"
+             "  blocks: { table: %sblocks, time_of_day: half, am: morning, pm: afternoon }\n"
+             "  assignments: { table: %sassign }\n",
+             dsn, srv_prefix, srv_prefix, srv_prefix);
+    struct probe_run r;
+    pr_start(&r, probe_yaml(port, extra));
+    struct probe_obs o;
+    memset(&o, 0, sizeof o);
+    char err[FL_ERR_LEN];
+    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    ASSERT_MSG(o.ok, "observed: %s", o.observed);
+    json_t *j = details(&r);
+    ASSERT_EQ_INT(dint(j, "right"), 6);
+    ASSERT(rule_count(j, "supervision", "tp") + rule_count(j, "80h", "tp") + rule_count(j, "1in7", "tp") > 0);
+    ASSERT_EQ_INT(json_integer_value(json_object_get(json_object_get(j, "cleanup"), "still_pending")), 0);
+    json_decref(j);
+    /* everything seeded is gone again; the leftover is untouched */
+    snprintf(sql, sizeof sql, "SELECT (SELECT count(*) FROM %speople) + (SELECT count(*) FROM %sassign)", srv_prefix,
+             srv_prefix);
+    ASSERT_EQ_INT(pg_count(pg, sql), 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %sblocks", srv_prefix);
+    ASSERT_EQ_INT(pg_count(pg, sql), 1);
+    ASSERT_EQ_INT(atomic_load(&srv_requests), 6);
+
+    /* a lying service is caught the same way */
+    atomic_store(&srv_mode, SRV_LIE);
+    atomic_store(&srv_every, 2);
+    pr_stop(&r);
+    pr_start(&r, probe_yaml(port, extra));
+    memset(&o, 0, sizeof o);
+    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    ASSERT(!o.ok);
+    j = details(&r);
+    ASSERT(dint(j, "wrong") >= 1);
+    json_decref(j);
+    pr_stop(&r);
+    MHD_stop_daemon(d);
+    snprintf(sql, sizeof sql, "DROP TABLE %sassign; DROP TABLE %sblocks; DROP TABLE %speople;", srv_prefix, srv_prefix,
+             srv_prefix);
+    pg_ok(pg, sql);
+    PQfinish(pg);
+}
+
+TEST_T(acgme_probe_seed_database_down_is_could_not_ask, 60)
+{
+    int port;
+    struct MHD_Daemon *d = srv_start(&port);
+    int closed = th_free_port();
+    char extra[512];
+    snprintf(extra, sizeof extra,
+             "deliver: seed\ndsn: \"host=127.0.0.1 port=%d dbname=postgres user=postgres\"\ncases: 3\ntimeout: 1s\n"
+             "expect: \"answered >= 90%%\"\n",
+             closed);
+    struct probe_run r;
+    pr_start(&r, probe_yaml(port, extra));
+    struct probe_obs o;
+    memset(&o, 0, sizeof o);
+    char err[FL_ERR_LEN];
+    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    ASSERT(!o.ok);
+    json_t *j = details(&r);
+    ASSERT_EQ_INT(dint(j, "could_not_ask"), 3);
+    ASSERT_CONTAINS(json_string_value(json_object_get(json_array_get(json_object_get(j, "not_asked"), 0), "error")),
+                    "cannot connect to the database");
+    json_decref(j);
+    ASSERT_EQ_INT(atomic_load(&srv_requests), 0);
+    pr_stop(&r);
+    MHD_stop_daemon(d);
+}
