@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -301,6 +302,24 @@ TEST(docker_refused_socket_and_bad_address)
     ASSERT(docker_negotiate(&c, err) == -1);
     ASSERT_CONTAINS(err, "connection refused");
     ASSERT_CONTAINS(err, path);
+    docker_client_release(&c);
+}
+
+TEST(docker_permission_denied_on_the_socket)
+{
+    const char *host = th_docker_host();
+    if (strncmp(host, "unix://", 7) != 0) SKIP("not a unix socket");
+    if (getuid() != 0) SKIP("needs root to drop to 'nobody'");
+    struct passwd *pw = getpwnam("nobody");
+    ASSERT(pw);
+    /* this test runs in its own forked process: drop to an account outside the docker group */
+    ASSERT(setgroups(0, NULL) == 0 && setgid(pw->pw_gid) == 0 && setuid(pw->pw_uid) == 0);
+    struct docker_client c;
+    char err[FL_ERR_LEN], want[600];
+    ASSERT(docker_client_init(&c, host, err) == 0);
+    ASSERT(docker_negotiate(&c, err) == -1);
+    snprintf(want, sizeof want, "docker: permission denied on socket '%s'", host + 7);
+    ASSERT_CONTAINS(err, want);
     docker_client_release(&c);
 }
 
@@ -884,4 +903,61 @@ TEST(docker_demux_splits_frames_fed_in_pieces)
     ASSERT_EQ_STR(err, "docker: 500 daemon error: cannot kill container: abc: is paused");
     docker_status_err(404, "{\"message\":\"No such container: db\"}", err);
     ASSERT_EQ_STR(err, "docker: 404 no such container: db");
+}
+
+/* ---- a whole plan through build/faultline ------------------------------------------------------------------- */
+
+TEST_T(docker_plan_stop_with_probe_end_to_end, 120)
+{
+    const char *host = th_docker_host();
+    client();
+    sweep("e2e");
+    char name[64], id[72], err[FL_ERR_LEN], path[600], out[16384];
+    int port = th_free_port();
+    cname(name, sizeof name, "e2e");
+    mk_redis("e2e", name, port, json_pack("{s:s}", "faultline.allow", "true"), NULL, id);
+    const char *dir = th_tmpdir();
+    snprintf(path, sizeof path, "%s/plan.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ASSERT(f);
+    fprintf(f,
+            "faultline: 1\n"
+            "name: docker-e2e\n"
+            "duration: 4s\n"
+            "require_label: faultline.allow=true\n"
+            "targets:\n"
+            "  cache: { docker: { container: %s, host: \"%s\" } }\n"
+            "steady_state:\n"
+            "  - container: { target: cache, expect: running }\n"
+            "method:\n"
+            "  - name: cache-down\n"
+            "    at: 500ms\n"
+            "    fault: docker.stop\n"
+            "    target: cache\n"
+            "    grace: 1s\n"
+            "    for: 2s\n"
+            "probes:\n"
+            "  - name: cache-is-stopped\n"
+            "    during: cache-down\n"
+            "    every: 500ms\n"
+            "    container: { target: cache, expect: stopped }\n",
+            name, host);
+    fclose(f);
+    int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run plan.yaml -o report --journal journal.jsonl 2>&1", dir,
+                   th_faultline());
+    ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
+    ASSERT_EQ_STR(docker_state_name(inspect(id).state), "running");
+    wait_pong(port);
+    /* the probe saw the container stopped during the window */
+    char rj[700];
+    snprintf(rj, sizeof rj, "%s/report/run.json", dir);
+    json_t *rec = json_load_file(rj, 0, NULL);
+    ASSERT_MSG(rec, "no %s", rj);
+    char *text = json_dumps(rec, 0);
+    ASSERT_CONTAINS(text, "cache-is-stopped");
+    ASSERT_CONTAINS(text, "exited (exit code 0");
+    free(text);
+    json_decref(rec);
+    docker_remove(&dc, id, err);
+    docker_client_release(&dc);
 }
