@@ -1,0 +1,79 @@
+/* report_fmt.c -- shared helpers of the report writers (see report_fmt.h). */
+#include "report_fmt.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "fl.h"
+
+const char *report_jstr(const json_t *o, const char *key, const char *def)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : def;
+}
+
+double report_jnum(const json_t *o, const char *key, double def)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : def;
+}
+
+void report_fmt_time(double ms, char out[32])
+{
+    if (!isfinite(ms)) { snprintf(out, 32, "-"); return; }
+    const char *sign = ms < 0 ? "-" : "";
+    ms = fabs(ms);
+    if (ms < 1000) snprintf(out, 32, "%s%.0fms", sign, ms);
+    else if (ms < 60000) snprintf(out, 32, "%s%.1fs", sign, ms / 1000.0);
+    else if (ms < 3600000) {
+        long long m = (long long)(ms / 60000);
+        snprintf(out, 32, "%s%lldm%04.1fs", sign, m, (ms - (double)m * 60000) / 1000.0);
+    } else {
+        long long h = (long long)(ms / 3600000);
+        snprintf(out, 32, "%s%lldh%02lldm", sign, h, (long long)((ms - (double)h * 3600000) / 60000));
+    }
+}
+
+void report_fmt_ms(double ms, char out[32])
+{
+    if (!isfinite(ms)) snprintf(out, 32, "-");
+    else if (ms < 10) snprintf(out, 32, "%.2fms", ms);
+    else if (ms < 100) snprintf(out, 32, "%.1fms", ms);
+    else if (ms < 1000) snprintf(out, 32, "%.0fms", ms);
+    else snprintf(out, 32, "%.2fs", ms / 1000.0);
+}
+
+void report_fmt_metric(const char *metric, const json_t *v, char out[48])
+{
+    if (!json_is_number(v)) { snprintf(out, 48, "n/a"); return; }
+    double x = json_number_value(v);
+    char t[32];
+    if (!metric) snprintf(out, 48, "%g", x);
+    else if (!strcmp(metric, "error_rate")) snprintf(out, 48, "%.2f%%", x * 100.0);
+    else if (!strcmp(metric, "rps")) snprintf(out, 48, "%.1f/s", x);
+    else if (!strcmp(metric, "count")) snprintf(out, 48, "%.0f", x);
+    else { report_fmt_ms(x, t); snprintf(out, 48, "%s", t); }
+}
+
+int report_write_file(const char *path, const char *data, size_t len, char *err)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return fl_err(err, "cannot write '%s': %s", tmp, strerror(errno));
+    size_t w = fwrite(data, 1, len, f);
+    int bad = w != len || ferror(f);
+    int e = errno;
+    if (fclose(f) != 0 && !bad) { bad = 1; e = errno; }
+    if (bad) {
+        remove(tmp);
+        return fl_err(err, "cannot write '%s': %s", tmp, strerror(e));
+    }
+    if (rename(tmp, path) < 0) {
+        e = errno;
+        remove(tmp);
+        return fl_err(err, "cannot write '%s': %s", path, strerror(e));
+    }
+    return 0;
+}

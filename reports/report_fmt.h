@@ -1,0 +1,26 @@
+/* report_fmt.h -- helpers the report writers share: reading the run record without
+ * crashing on a missing field, formatting metric values in their units, and writing a file
+ * atomically (a temporary file renamed into place).
+ */
+#ifndef FL_REPORT_FMT_H
+#define FL_REPORT_FMT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* o[key] as a string / number, or def when absent or of another type (o may be NULL) */
+const char *report_jstr(const json_t *o, const char *key, const char *def);
+double report_jnum(const json_t *o, const char *key, double def);
+
+/* a time or span in ms, for people: "250ms", "30.0s", "1m15.0s", "2h05m" */
+void report_fmt_time(double ms, char out[32]);
+/* "4.20ms", "12.5ms", "812ms", "1.25s"; "-" for a non-finite value */
+void report_fmt_ms(double ms, char out[32]);
+/* a load metric's value in its unit: p50..max/mean/min in ms, error_rate a fraction shown
+ * as a percentage, rps per second, count a whole number; "n/a" when v is not a number */
+void report_fmt_metric(const char *metric, const json_t *v, char out[48]);
+
+/* write len bytes to path through path.tmp + rename; 0, or -1 with err */
+int report_write_file(const char *path, const char *data, size_t len, char *err);
+
+#endif
