@@ -297,11 +297,11 @@ static int is_call_role(const char *role)
 #define KEY_SLOT(k) ((k) / 4294967296LL)
 #define SLOT_DAY(s) ((int32_t)((s) / 4 - DAY_BIAS))
 
-static const struct acgme_block *g_sort_blocks;
-
-static int cmp_block_idx(const void *a, const void *b)
+/* qsort_r comparator (no shared state: probes validate from several threads) */
+static int cmp_block_idx(const void *a, const void *b, void *ctx)
 {
-    const struct acgme_block *x = &g_sort_blocks[*(const uint32_t *)a], *y = &g_sort_blocks[*(const uint32_t *)b];
+    const struct acgme_block *blocks = ctx;
+    const struct acgme_block *x = &blocks[*(const uint32_t *)a], *y = &blocks[*(const uint32_t *)b];
     if (x->day != y->day) return x->day < y->day ? -1 : 1;
     if (x->tod != y->tod) return x->tod < y->tod ? -1 : 1;
     uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
@@ -484,8 +484,7 @@ void acgme_ref_validate(const struct acgme_case *c, const struct acgme_settings 
     size_t no = 0;
     for (size_t b = 0; b < nb; b++)
         if (pgy1[b] + other[b] > 0) order[no++] = (uint32_t)b;
-    g_sort_blocks = c->blocks;
-    qsort(order, no, sizeof *order, cmp_block_idx);
+    qsort_r(order, no, sizeof *order, cmp_block_idx, c->blocks);
     for (size_t i = 0; i < no; i++) {
         uint32_t b = order[i];
         const struct acgme_block *bl = &c->blocks[b];
