@@ -1078,7 +1078,8 @@ static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         int holds = remaining ? can_hold(&c->exps[i], lo, hi) : (!isnan(now) && expect_eval_num(&c->exps[i], now));
         if (!holds) {
             ok = 0;
-            if (!failed[0]) snprintf(failed, sizeof failed, "%s", c->exps[i].text);
+            size_t l = strlen(failed);
+            snprintf(failed + l, sizeof failed - l, "%s%s", l ? "; " : "", c->exps[i].text);
         }
     }
     obs->ok = ok;

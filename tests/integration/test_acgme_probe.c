@@ -1,12 +1,20 @@
 /* test_acgme_probe.c -- the `acgme` probe against a real HTTP server (libmicrohttpd, in this
  * file) that validates cases with the reference validator and can be told to lie (answer
- * "valid"), to fail (503), to stall, or to answer in another shape; and the seed delivery
- * through a real PostgreSQL, the server reading the cases back from the tables. */
+ * "valid"), to fail (503), to stall, or to answer in another shape; the seed delivery
+ * through a real PostgreSQL, the server reading the cases back from the tables; and the
+ * demo service (build/scheduler-api) honest, and under a database fault with and without
+ * its planted defect (valid-on-timeout). */
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "acgme_gen.h"
@@ -597,4 +605,162 @@ TEST_T(acgme_probe_seed_database_down_is_could_not_ask, 60)
     ASSERT_EQ_INT(atomic_load(&srv_requests), 0);
     pr_stop(&r);
     MHD_stop_daemon(d);
+}
+
+/* ---- the demo service ------------------------------------------------------------------ */
+
+static const char *demo_bin(void)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/scheduler-api", th_build_dir());
+    if (access(path, X_OK) != 0) SKIP("build/scheduler-api not built");
+    return path;
+}
+
+static pid_t demo_spawn(char *const argv[], const char *logname)
+{
+    char log[512];
+    snprintf(log, sizeof log, "%s/%s.log", th_tmpdir(), logname);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void demo_stop(pid_t pid)
+{
+    int st;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 500; i++) {
+        if (waitpid(pid, &st, WNOHANG) == pid) return;
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+}
+
+static pid_t demo_serve(int port, const char *dsn, const char *defect)
+{
+    char p[16], rd[64], out[256];
+    snprintf(p, sizeof p, "%d", port);
+    snprintf(rd, sizeof rd, "127.0.0.1:%d", th_redis_port());
+    char *argv[] = { (char *)demo_bin(), "serve", "--port", p, "--pg", (char *)dsn, "--redis", rd,
+                     defect ? "--defect" : NULL, (char *)defect, NULL };
+    pid_t pid = demo_spawn(argv, defect ? defect : "serve");
+    for (int i = 0; i < 100; i++) {
+        if (th_sh(out, sizeof out, "curl -s -o /dev/null -w '%%{http_code}' --max-time 1 http://127.0.0.1:%d/health",
+                  port) == 0 && strcmp(out, "200") == 0)
+            return pid;
+        int st;
+        ASSERT_MSG(waitpid(pid, &st, WNOHANG) == 0, "scheduler-api exited early (see %s)", th_tmpdir());
+        usleep(50000);
+    }
+    ASSERT_MSG(0, "scheduler-api on port %d never answered /health", port);
+    return pid;
+}
+
+/* one check of a fresh probe; returns its details (caller decrefs) */
+static json_t *demo_probe(int port, const char *extra, int *ok, char *observed, size_t olen)
+{
+    struct probe_run r;
+    pr_start(&r, probe_yaml(port, extra));
+    struct probe_obs o;
+    memset(&o, 0, sizeof o);
+    char err[FL_ERR_LEN];
+    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    *ok = o.ok;
+    snprintf(observed, olen, "%s", o.observed);
+    json_t *j = details(&r);
+    pr_stop(&r);
+    return j;
+}
+
+TEST_T(acgme_probe_demo_service_under_database_fault, 120)
+{
+    demo_bin();
+    const char *base = th_pg_dsn();
+    th_redis_port();
+    char db[64], dsn[1200], sql[256], obs[512];
+    snprintf(db, sizeof db, "acgme_demo_%d", (int)getpid());
+    PGconn *pg = PQconnectdb(base);
+    ASSERT_MSG(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
+    pg_ok(pg, sql);
+    snprintf(dsn, sizeof dsn, "%s dbname=%s", base, db);
+    char *init[] = { (char *)demo_bin(), "init-db", "--pg", dsn, "--no-seed", NULL };
+    pid_t ip = demo_spawn(init, "init-db");
+    int st;
+    waitpid(ip, &st, 0);
+    ASSERT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "init-db failed (see %s)", th_tmpdir());
+
+    /* healthy database: the demo service answers every case right, posted or seeded */
+    int port = th_free_port(), ok;
+    pid_t api = demo_serve(port, dsn, NULL);
+    json_t *j = demo_probe(port, "cases: 12\nseed: 500\n", &ok, obs, sizeof obs);
+    ASSERT_MSG(ok, "honest demo service, post: %s", obs);
+    ASSERT_EQ_INT(dint(j, "right"), 12);
+    json_decref(j);
+    char extra[1536];
+    snprintf(extra, sizeof extra, "deliver: seed\ndsn: \"%s\"\ncases: 4\nseed: 600\n", dsn);
+    j = demo_probe(port, extra, &ok, obs, sizeof obs);
+    ASSERT_MSG(ok, "honest demo service, seed: %s", obs);
+    ASSERT_EQ_INT(dint(j, "right"), 4);
+    json_decref(j);
+    /* the seeded cases were removed again */
+    PGconn *dpg = PQconnectdb(dsn);
+    ASSERT_EQ_INT(pg_count(dpg, "SELECT (SELECT count(*) FROM people) + (SELECT count(*) FROM blocks) + "
+                               "(SELECT count(*) FROM assignments)"),
+                  0);
+    PQfinish(dpg);
+    demo_stop(api);
+
+    /* the database goes silent (a listener that never answers, like a frozen server) */
+    int hole = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t l = sizeof a;
+    ASSERT(hole >= 0 && bind(hole, (struct sockaddr *)&a, sizeof a) == 0 && listen(hole, 64) == 0 &&
+           getsockname(hole, (struct sockaddr *)&a, &l) == 0);
+    char frozen[256];
+    snprintf(frozen, sizeof frozen, "host=127.0.0.1 port=%d dbname=x user=postgres", ntohs(a.sin_port));
+    const char *cfg = "cases: 6\nseed: 700\ntimeout: 5s\nexpect: [\"accuracy == 100%\", \"answered >= 90%\"]\n";
+
+    /* the healthy build says 503: nothing answered wrongly, the cases could not be asked */
+    port = th_free_port();
+    api = demo_serve(port, frozen, NULL);
+    j = demo_probe(port, cfg, &ok, obs, sizeof obs);
+    ASSERT(!ok);
+    ASSERT_CONTAINS(obs, "\"failed\": \"accuracy == 100%; answered >= 90%\""); /* none answered */
+    ASSERT_CONTAINS(obs, "HTTP 503");
+    ASSERT_EQ_INT(dint(j, "wrong"), 0);
+    ASSERT_EQ_INT(dint(j, "could_not_ask"), 6);
+    json_decref(j);
+    demo_stop(api);
+
+    /* the planted defect answers "valid": the probe names the cases it got wrong */
+    port = th_free_port();
+    api = demo_serve(port, frozen, "valid-on-timeout");
+    j = demo_probe(port, cfg, &ok, obs, sizeof obs);
+    ASSERT(!ok);
+    ASSERT_CONTAINS(obs, "\"failed\": \"accuracy == 100%\"");
+    ASSERT_EQ_INT(dint(j, "could_not_ask"), 0);
+    ASSERT_MSG(dint(j, "wrong") >= 1, "wrong: %lld", dint(j, "wrong"));
+    json_t *w0 = json_array_get(json_object_get(j, "wrong_cases"), 0);
+    ASSERT(json_array_size(json_object_get(w0, "missing")) > 0);
+    ASSERT(json_is_true(json_object_get(w0, "valid")));
+    json_decref(j);
+    demo_stop(api);
+    close(hole);
+
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
+    pg_ok(pg, sql);
+    PQfinish(pg);
 }
