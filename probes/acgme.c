@@ -1112,6 +1112,8 @@ static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     return 0;
 }
 
+/* every count, per-rule TP/FP/FN/TN, the wrong cases (truth vs answer) and the cases that
+ * could not be asked; a new reference (run.json's probe "details"); NULL before any check */
 json_t *acgme_probe_details(const struct probe_inst *pi)
 {
     const struct ac_state *s = pi ? pi->state : NULL;
@@ -1149,4 +1151,5 @@ const struct probe_ops probe_acgme = {
     .describe = ac_describe,
     .free_cfg = ac_free_cfg,
     .free_state = ac_free_state,
+    .details = acgme_probe_details,
 };
