@@ -759,9 +759,28 @@ static int stop_undo(const struct proc_state *st, const char *what, char *err)
     return rc;
 }
 
+/* SIGSTOP takes effect when the kernel next schedules the process: wait (bounded) until each
+ * shows state T, so that when inject() returns the target is frozen (probes that start at
+ * once see it so). A process stuck in D (uninterruptible I/O) stops when the I/O ends. */
+static void wait_frozen(const struct proc_state *st, const char *target)
+{
+    int64_t deadline = fl_now_ms() + 1000;
+    for (size_t i = 0; i < st->n; i++) {
+        if (st->was_stopped[i]) continue;
+        char state = 0;
+        while (proc_alive(&st->ids[i], &state) && state != 'T' && state != 't' && fl_now_ms() < deadline)
+            usleep(1000);
+        if (state != 'T' && state != 't' && proc_alive(&st->ids[i], &state))
+            fl_log(FL_LOG_WARN, "process.stop: pid %d of '%s' is still in state %c after SIGSTOP", (int)st->ids[i].pid,
+                   target, state);
+    }
+}
+
 static int stop_inject(struct fault_inst *fi, char *err)
 {
-    return signal_all(fi, SIGSTOP, 1, err);
+    if (signal_all(fi, SIGSTOP, 1, err) < 0) return -1;
+    wait_frozen(fi->state, fi->target->name);
+    return 0;
 }
 
 static int stop_revert(struct fault_inst *fi, char *err)

@@ -256,7 +256,7 @@ TEST(process_stop_freezes_and_revert_resumes)
     ASSERT_MSG(fault_process_stop.revert(&f.fi, err) == 0, "revert: %s", err);
     ASSERT_MSG(wait_state(pid, "T", 0), "still stopped");
     char s = state_of(pid);
-    ASSERT_MSG(s == 'S' || s == 'R', "state %c after revert", s);
+    ASSERT_MSG(s && strchr("RSD", s), "state %c after revert", s);   /* running, sleeping, or in I/O */
     ASSERT(wait_growth(file, frozen));
 
     flt_release(&f);
@@ -509,7 +509,7 @@ TEST(process_kill_without_restart_is_not_reverted_and_a_survivor_is_not_restarte
     ASSERT_EQ_INT(fault_process_kill.revert(&f.fi, err), 0);
     usleep(200000);
     ASSERT(file_size(marker) < 0);
-    ASSERT(state_of(pid) == 'S' || state_of(pid) == 'R');
+    ASSERT(strchr("RSD", state_of(pid)));
     flt_release(&f);
 
     /* SIGKILL with no restart: revert succeeds and does nothing */
@@ -857,6 +857,79 @@ TEST(process_probe_alive_stopped_dead)
     snprintf(yaml, sizeof yaml, "{ pidfile: \"%s\", expect: dead }", pidfile);
     ASSERT_EQ_INT(probe_run(yaml, &obs, err), -1);
     ASSERT_CONTAINS(err, "does not hold a process id");
+}
+
+/* The whole path through `faultline run`: a managed service frozen and resumed, a sleeper
+ * killed with SIGTERM and restarted, probes and reports. */
+TEST_T(process_plan_end_to_end, 60)
+{
+    const char *d = th_tmpdir();
+    char arg[64];
+    unique_sleep_arg(arg, sizeof arg);
+    pid_t sleeper = spawn_sleeper(arg);
+    char plan[4096], path[600], out[16384];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: process-e2e\nduration: 3s\n"
+             "services:\n"
+             "  - name: writer\n"
+             "    run: [/bin/sh, -c, \"while :; do echo x >> %s/ticks; sleep 0.05; done\"]\n"
+             "targets:\n"
+             "  w: { process: { service: writer } }\n"
+             "  sl: { process: { match: \"sleep %s\" } }\n"
+             "steady_state:\n"
+             "  - process: { target: w }\n"
+             "method:\n"
+             "  - { name: freeze, at: 500ms, for: 1s, fault: process.stop, target: w }\n"
+             "  - { name: kill, at: 1s, for: 500ms, fault: process.kill, target: sl, signal: SIGTERM,\n"
+             "      restart: [sleep, \"%s\"] }\n"
+             "probes:\n"
+             "  - { name: frozen, during: freeze, every: 300ms, process: { target: w, expect: stopped } }\n"
+             "  - { name: sleeper-back, after: kill, process: { match: \"sleep %s\" } }\n",
+             d, arg, arg, arg);
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    FILE *f = fopen(path, "w");
+    fputs(plan, f);
+    fclose(f);
+    int rc = th_sh(out, sizeof out, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run -q -o out p.yaml 2>&1", d, d,
+                   th_faultline());
+    waitpid(sleeper, NULL, WNOHANG);
+    /* the restarted sleeper is not our child: find it and end it */
+    char yaml[128], err[FL_ERR_LEN];
+    snprintf(yaml, sizeof yaml, "{ match: \"sleep %s\" }", arg);
+    struct tgt g;
+    ASSERT_EQ_INT(tgt_parse(&g, "sl", yaml), 0);
+    struct proc_id *ids;
+    size_t n;
+    ASSERT_EQ_INT(proc_resolve(proc_target_sel(&g.t), NULL, &ids, &n, err), 0);
+    for (size_t i = 0; i < n; i++) kill(ids[i].pid, SIGKILL);
+    free(ids);
+    tgt_release(&g);
+    ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
+    ASSERT_EQ_INT(n, 1);   /* exactly one sleeper: the restarted one */
+
+    snprintf(path, sizeof path, "%s/out/run.json", d);
+    json_t *run = json_load_file(path, 0, NULL);
+    ASSERT_MSG(run, "no run.json:\n%s", out);
+    ASSERT_EQ_STR(json_string_value(json_object_get(run, "verdict")), "passed");
+    json_t *steps = json_object_get(run, "steps");
+    ASSERT_EQ_STR(json_string_value(json_object_get(json_array_get(steps, 0), "status")), "reverted");
+    ASSERT_CONTAINS(json_string_value(json_object_get(json_array_get(steps, 0), "description")),
+                    "freeze (SIGSTOP) target 'w' (service 'writer'): pid ");
+    ASSERT_EQ_STR(json_string_value(json_object_get(json_array_get(steps, 1), "status")), "reverted");
+    json_t *frozen = json_array_get(json_object_get(run, "probes"), 0);
+    ASSERT_EQ_STR(json_string_value(json_object_get(frozen, "verdict")), "passed");
+    ASSERT(json_integer_value(json_object_get(frozen, "checks")) >= 3);
+    json_decref(run);
+
+    /* the reports of this run parse */
+    snprintf(path, sizeof path, "%s/out/junit.xml", d);
+    if (th_sh(NULL, 0, "command -v xmllint >/dev/null") == 0)
+        ASSERT_EQ_INT(th_sh(out, sizeof out, "xmllint --noout '%s' 2>&1", path), 0);
+    ASSERT_EQ_INT(th_sh(out, sizeof out, "grep -c '<testcase ' '%s'", path), 0);
+    ASSERT_EQ_INT(atoi(out), 6);   /* steady before/after, 2 reverts, 2 probes */
+    snprintf(path, sizeof path, "%s/out/summary.md", d);
+    ASSERT_EQ_INT(th_sh(out, sizeof out, "head -n 1 '%s'", path), 0);
+    ASSERT_CONTAINS(out, "faultline: process-e2e passed");
 }
 
 TEST(process_probe_rejects_bad_expect)
