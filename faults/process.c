@@ -397,7 +397,7 @@ static int target_parse(struct plan *p, struct target *t, const struct node *spe
 {
     (void)p;
     char what[200];
-    snprintf(what, sizeof what, "target '%s'", t->name);
+    snprintf(what, sizeof what, "target '%s' (process)", t->name);
     struct proc_target *pt = fl_calloc(1, sizeof *pt);
     if (proc_sel_parse(spec, &pt->sel, what, d) < 0) { free(pt); return -1; }
     pt->sel.all = param_bool(spec, "all", 0);
@@ -548,7 +548,10 @@ static int kill_parse(struct plan *p, const struct node *step, void **cfg, struc
     const char *s = param_str(step, "signal", "SIGKILL");
     int sig = proc_signal_parse(s);
     if (sig < 0) {
-        diag_add(d, node_get(step, "signal"), "process.kill: unknown signal '%s' (a name like SIGTERM or a number)", s);
+        /* named as plan.c names steps: name:, else "<fault>@<target>" */
+        const char *name = node_str(step, "name", NULL);
+        diag_add(d, node_get(step, "signal"), "step '%s%s': unknown signal '%s' (a name like SIGTERM or a number)",
+                 name ? name : "process.kill@", name ? "" : node_str(step, "target", "?"), s);
         return -1;
     }
     struct kill_cfg *kc = fl_calloc(1, sizeof *kc);

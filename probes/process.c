@@ -29,9 +29,13 @@ static const char *const expect_names[] = { "alive", "dead", "stopped" };
 static int pprobe_parse(struct plan *p, const struct node *val, const struct node *entry, void **cfg,
                         struct diag *d)
 {
-    (void)entry;
+    /* named as plan.c names probes: name:, else "process@<line>" */
+    char what[160];
+    const char *name = entry ? node_str(entry, "name", NULL) : NULL;
+    if (name) snprintf(what, sizeof what, "probe '%s'", name);
+    else snprintf(what, sizeof what, "probe 'process@%d'", entry ? entry->line : val ? val->line : 0);
     if (!val || val->type != NODE_MAP) {
-        diag_add(d, val, "probe 'process': expected a map");
+        diag_add(d, val, "%s: expected a map like { pid: N, expect: alive }", what);
         return -1;
     }
     struct pprobe_cfg *c = fl_calloc(1, sizeof *c);
@@ -40,7 +44,7 @@ static int pprobe_parse(struct plan *p, const struct node *val, const struct nod
     for (i = 0; i < 3; i++)
         if (strcmp(ex, expect_names[i]) == 0) break;
     if (i == 3) {
-        diag_add(d, node_get(val, "expect"), "probe 'process': expect must be alive, dead or stopped, not '%s'", ex);
+        diag_add(d, node_get(val, "expect"), "%s: expect must be alive, dead or stopped, not '%s'", what, ex);
         free(c);
         return -1;
     }
@@ -50,19 +54,19 @@ static int pprobe_parse(struct plan *p, const struct node *val, const struct nod
         static const char *const sel_keys[] = { "pid", "pidfile", "match", "match_substring", "service" };
         for (size_t k = 0; k < sizeof sel_keys / sizeof sel_keys[0]; k++)
             if (node_get(val, sel_keys[k])) {
-                diag_add(d, node_key(val, sel_keys[k]), "probe 'process': give target: or %s:, not both", sel_keys[k]);
+                diag_add(d, node_key(val, sel_keys[k]), "%s: give target: or %s:, not both", what, sel_keys[k]);
                 free(c);
                 return -1;
             }
         struct target *tg = p ? plan_target(p, t) : NULL;
         if (tg && tg->ops != &target_process) {
-            diag_add(d, node_get(val, "target"), "probe 'process': target '%s' is a %s target, not a process", t,
+            diag_add(d, node_get(val, "target"), "%s: target '%s' is a %s target, not a process", what, t,
                      tg->ops ? tg->ops->name : "?");
             free(c);
             return -1;
         }
         c->target = fl_strdup(t);
-    } else if (proc_sel_parse(val, &c->sel, "probe 'process'", d) < 0) {
+    } else if (proc_sel_parse(val, &c->sel, what, d) < 0) {
         free(c);
         return -1;
     }

@@ -219,6 +219,42 @@ TEST(process_selector_errors_at_parse)
     diag_release(&d);
 }
 
+TEST(process_plan_validation_messages)
+{
+    static const char yaml[] =
+        "faultline: 1\n"
+        "name: bad\n"
+        "duration: 3s\n"
+        "targets:\n"
+        "  a: { process: { pid: 1, match: x } }\n"
+        "  b: { process: { match: x, bogus: 1 } }\n"
+        "  c: { process: { pidfile: /x } }\n"
+        "  d: { process: { pidfile: /x, match_substring: true } }\n"
+        "method:\n"
+        "  - { at: 1s, fault: process.kill, target: c, signal: SIGWHAT }\n"
+        "  - { at: 1s, fault: process.stop, target: c, signal: SIGTERM }\n"
+        "probes:\n"
+        "  - process: { target: c, pid: 3 }\n"
+        "  - { name: z, process: { pid: 3, expect: zombie } }\n";
+    static const char *const want[] = {
+        "bad.yaml:5:27: target 'a' (process): give only one of pid, pidfile, match, service",
+        "bad.yaml:6:29: target 'b' (process): unknown key 'bogus' (known: pid, pidfile, match, match_substring, service, all, tree)",
+        "bad.yaml:8:32: target 'd' (process): match_substring needs match:",
+        "bad.yaml:10:55: step 'process.kill@c': unknown signal 'SIGWHAT' (a name like SIGTERM or a number)",
+        "bad.yaml:11:47: step 'process.stop@c': unknown key 'signal' (known: name, at, fault, target, for, probability)",
+        "bad.yaml:13:27: probe 'process@13': give target: or pid:, not both",
+        "bad.yaml:14:43: probe 'z': expect must be alive, dead or stopped, not 'zombie'",
+    };
+    struct diag d;
+    diag_init(&d, "bad.yaml");
+    struct plan *p = plan_parse("bad.yaml", yaml, sizeof yaml - 1, NULL, &d);
+    size_t nwant = sizeof want / sizeof want[0];
+    for (size_t i = 0; i < d.n && i < nwant; i++) ASSERT_EQ_STR(d.msgs[i], want[i]);
+    ASSERT_EQ_INT(d.n, nwant);
+    plan_free(p);
+    diag_release(&d);
+}
+
 /* ---- process.stop ------------------------------------------------------------------------ */
 
 TEST(process_stop_freezes_and_revert_resumes)
