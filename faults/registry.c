@@ -9,6 +9,8 @@ extern const struct fault_ops fault_docker_stop, fault_docker_kill, fault_docker
 extern const struct fault_ops fault_process_kill;
 extern const struct fault_ops fault_process_stop;
 extern const struct fault_ops fault_proxy_latency, fault_proxy_bandwidth, fault_proxy_timeout, fault_proxy_reset, fault_proxy_down, fault_proxy_slow_close, fault_proxy_http_error, fault_proxy_http_delay;
+extern const struct fault_ops fault_postgres_terminate, fault_postgres_lock, fault_postgres_exhaust;
+extern const struct fault_ops fault_redis_pause, fault_redis_kill_clients, fault_redis_maxmemory;
 /* @@fault-externs@@ (keep this marker: add `extern const struct fault_ops ...;` lines above) */
 
 const struct fault_ops *const fault_kinds[] = {
@@ -17,6 +19,8 @@ const struct fault_ops *const fault_kinds[] = {
     &fault_process_kill,
     &fault_process_stop,
     &fault_proxy_latency, &fault_proxy_bandwidth, &fault_proxy_timeout, &fault_proxy_reset, &fault_proxy_down, &fault_proxy_slow_close, &fault_proxy_http_error, &fault_proxy_http_delay,
+    &fault_postgres_terminate, &fault_postgres_lock, &fault_postgres_exhaust,
+    &fault_redis_pause, &fault_redis_kill_clients, &fault_redis_maxmemory,
     /* @@fault-table@@ (keep this marker: add `&fault_...,` lines above) */
     NULL,
 };
@@ -25,12 +29,16 @@ const struct fault_ops *const fault_kinds[] = {
 extern const struct target_ops target_docker;
 extern const struct target_ops target_process;
 extern const struct target_ops target_proxy;
+extern const struct target_ops target_postgres;
+extern const struct target_ops target_redis;
 /* @@target-externs@@ (keep this marker) */
 
 const struct target_ops *const target_kinds[] = {
     &target_docker,
     &target_process,
     &target_proxy,
+    &target_postgres,
+    &target_redis,
     /* @@target-table@@ (keep this marker) */
     NULL,
 };

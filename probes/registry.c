@@ -10,6 +10,8 @@ extern const struct probe_ops probe_container;
 extern const struct probe_ops probe_process;
 extern const struct probe_ops probe_load;
 extern const struct probe_ops probe_acgme;
+extern const struct probe_ops probe_postgres;
+extern const struct probe_ops probe_redis;
 /* @@probe-externs@@ (keep this marker: add `extern const struct probe_ops ...;` lines above) */
 
 const struct probe_ops *const probe_kinds[] = {
@@ -20,6 +22,8 @@ const struct probe_ops *const probe_kinds[] = {
     &probe_process,
     &probe_load,
     &probe_acgme,
+    &probe_postgres,
+    &probe_redis,
     /* @@probe-table@@ (keep this marker: add `&probe_...,` lines above) */
     NULL,
 };

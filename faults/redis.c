@@ -1,0 +1,579 @@
+/* redis.c -- the `redis` target (a redis:// URL) and the faults that break Redis from the
+ * inside through hiredis: redis.pause, redis.kill_clients, redis.maxmemory.
+ * A password in the URL is registered as a secret at parse time and never described. */
+#include <hiredis.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fault.h"
+#include "fl.h"
+#include "params.h"
+#include "plan.h"
+#include "value.h"
+
+struct rds_url {
+    char *host;
+    int port;
+    char *user, *password;   /* NULL when absent */
+    int db;
+    char *shown;             /* redis://host:port/db, with ":***@" when there is a password */
+};
+
+/* used by probes/redis.c too (declared there) */
+int rds_url_parse(const char *url, struct rds_url *u, char *err);
+void rds_url_release(struct rds_url *u);
+const struct rds_url *rds_target_url(const struct target *t);
+redisContext *rds_open(const struct rds_url *u, int timeout_ms, char *err);
+const char *rds_url_shown(const struct rds_url *u);
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* %XX escapes of a URL part */
+static char *pct_decode(const char *s, size_t n)
+{
+    char *out = fl_malloc(n + 1);
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            out[j++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+            continue;
+        }
+        out[j++] = s[i];
+    }
+    out[j] = '\0';
+    return out;
+}
+
+void rds_url_release(struct rds_url *u)
+{
+    free(u->host);
+    free(u->user);
+    free(u->password);
+    free(u->shown);
+    memset(u, 0, sizeof *u);
+}
+
+/* redis://[[user]:password@]host[:port][/db]; no I/O */
+int rds_url_parse(const char *url, struct rds_url *u, char *err)
+{
+    memset(u, 0, sizeof *u);
+    u->port = 6379;
+    if (!url || strncmp(url, "redis://", 8) != 0)
+        return fl_err(err, "not a redis URL (want redis://[:password@]host[:port][/db])");
+    const char *p = url + 8;
+    const char *at = strrchr(p, '@');
+    const char *slash = strchr(at ? at : p, '/');
+    if (at && (!slash || at < slash)) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (colon) {
+            if (colon > p) u->user = pct_decode(p, (size_t)(colon - p));
+            u->password = pct_decode(colon + 1, (size_t)(at - colon - 1));
+        } else {
+            /* redis://password@host is how some clients write a bare password */
+            u->password = pct_decode(p, (size_t)(at - p));
+        }
+        if (u->password && !*u->password) { free(u->password); u->password = NULL; }
+        if (u->password) fl_secret_add(u->password);
+        p = at + 1;
+    }
+    const char *end = slash ? slash : p + strlen(p);
+    const char *hs = p, *he;
+    const char *portp = NULL;
+    if (*p == '[') {
+        const char *rb = memchr(p, ']', (size_t)(end - p));
+        if (!rb) { rds_url_release(u); return fl_err(err, "redis URL: unterminated [ipv6] host"); }
+        hs = p + 1;
+        he = rb;
+        if (rb + 1 < end && rb[1] == ':') portp = rb + 2;
+    } else {
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        he = colon ? colon : end;
+        if (colon) portp = colon + 1;
+    }
+    u->host = he > hs ? fl_strndup(hs, (size_t)(he - hs)) : fl_strdup("127.0.0.1");
+    if (portp) {
+        char *pe;
+        long port = strtol(portp, &pe, 10);
+        if (pe != end || port < 1 || port > 65535) { rds_url_release(u); return fl_err(err, "redis URL: bad port"); }
+        u->port = (int)port;
+    }
+    if (slash && slash[1]) {
+        char *de;
+        long db = strtol(slash + 1, &de, 10);
+        if (*de || db < 0 || db > 100000) { rds_url_release(u); return fl_err(err, "redis URL: bad database number"); }
+        u->db = (int)db;
+    }
+    u->shown = fl_asprintf("redis://%s%s%s%s:%d/%d", u->user ? u->user : "", u->password ? ":***" : "",
+                           u->user || u->password ? "@" : "", u->host, u->port, u->db);
+    return 0;
+}
+
+const char *rds_url_shown(const struct rds_url *u) { return u->shown; }
+
+const struct rds_url *rds_target_url(const struct target *t)
+{
+    if (!t || !t->ops || strcmp(t->ops->name, "redis") != 0) return NULL;
+    return t->cfg;
+}
+
+static void reply_err(redisContext *c, redisReply *r, char *out, size_t n)
+{
+    if (r && r->type == REDIS_REPLY_ERROR) snprintf(out, n, "%s", r->str);
+    else if (c && c->err) snprintf(out, n, "%s", c->errstr);
+    else snprintf(out, n, "no reply");
+    fl_redact(out);
+}
+
+redisContext *rds_open(const struct rds_url *u, int timeout_ms, char *err)
+{
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    redisContext *c = redisConnectWithTimeout(u->host, u->port, tv);
+    char msg[FL_ERR_LEN];
+    if (!c || c->err) {
+        snprintf(msg, sizeof msg, "%s", c ? c->errstr : "out of memory");
+        fl_redact(msg);
+        fl_err(err, "cannot connect to redis %s: %s", u->shown, msg);
+        if (c) redisFree(c);
+        return NULL;
+    }
+    redisSetTimeout(c, tv);
+    redisReply *r = NULL;
+    if (u->password) {
+        r = u->user ? redisCommand(c, "AUTH %s %s", u->user, u->password) : redisCommand(c, "AUTH %s", u->password);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            reply_err(c, r, msg, sizeof msg);
+            fl_err(err, "redis %s: authentication failed: %s", u->shown, msg);
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    if (u->db) {
+        r = redisCommand(c, "SELECT %d", u->db);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            reply_err(c, r, msg, sizeof msg);
+            fl_err(err, "redis %s: SELECT %d: %s", u->shown, u->db, msg);
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    return c;
+fail:
+    if (r) freeReplyObject(r);
+    redisFree(c);
+    return NULL;
+}
+
+/* ---- target ------------------------------------------------------------------------ */
+static const struct param_spec target_params[] = {
+    { "url", PT_STR, PARAM_REQUIRED, "redis://[:password@]host[:port][/db]" },
+    { 0 },
+};
+
+static int target_parse(struct plan *p, struct target *t, const struct node *spec, struct diag *d)
+{
+    (void)p;
+    char err[FL_ERR_LEN];
+    struct rds_url *u = fl_calloc(1, sizeof *u);
+    if (rds_url_parse(param_str(spec, "url", NULL), u, err) < 0) {
+        diag_add(d, node_get(spec, "url") ? node_get(spec, "url") : spec, "target '%s': url: %s", t->name, err);
+        free(u);
+        return -1;
+    }
+    t->cfg = u;
+    return 0;
+}
+
+static void target_describe(const struct target *t, struct buf *out)
+{
+    const struct rds_url *u = t->cfg;
+    buf_addf(out, "Redis %s", u->shown);
+}
+
+static void target_free(struct target *t)
+{
+    struct rds_url *u = t->cfg;
+    if (!u) return;
+    rds_url_release(u);
+    free(u);
+    t->cfg = NULL;
+}
+
+const struct target_ops target_redis = {
+    .name = "redis",
+    .summary = "a Redis server reached with a redis:// URL",
+    .params = target_params,
+    .parse = target_parse,
+    .describe = target_describe,
+    .free = target_free,
+};
+
+/* ---- faults ------------------------------------------------------------------------ */
+struct rds_cfg {
+    int write_only;          /* pause */
+    char type[16];           /* kill_clients */
+    int64_t bytes;           /* maxmemory */
+};
+
+struct rds_state {
+    int64_t pause_ms;
+    long long killed;
+    char *old;               /* maxmemory before */
+};
+
+static void state_free(void *p)
+{
+    struct rds_state *s = p;
+    if (!s) return;
+    free(s->old);
+    free(s);
+}
+
+static redisContext *open_target(const struct fault_inst *fi, char *err)
+{
+    const struct rds_url *u = rds_target_url(fi->target);
+    if (!u) {
+        fl_err(err, "%s: target '%s' is not a redis target", fi->ops->name, fi->target ? fi->target->name : "?");
+        return NULL;
+    }
+    return rds_open(u, 5000, err);
+}
+
+/* one command expecting a status/integer reply; 0 or -1 with err */
+static int run(redisContext *c, const char *what, char *err, long long *integer, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        char msg[FL_ERR_LEN];
+        reply_err(c, r, msg, sizeof msg);
+        if (r) freeReplyObject(r);
+        return fl_err(err, "%s: %s", what, msg);
+    }
+    if (integer) *integer = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    freeReplyObject(r);
+    return 0;
+}
+
+/* what revert_saved uses: the plan's target (with its password) when the plan is loaded,
+ * else the URL recorded without password */
+static redisContext *open_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+{
+    const char *tname = json_string_value(json_object_get(rec, "target"));
+    const struct rds_url *u = NULL;
+    if (ctx && ctx->plan && tname) u = rds_target_url(plan_target(ctx->plan, tname));
+    if (u) return rds_open(u, 5000, err);
+    const char *url = json_string_value(json_object_get(rec, "url"));
+    struct rds_url tmp;
+    if (rds_url_parse(url, &tmp, err) < 0) return NULL;
+    if (tmp.password) { free(tmp.password); tmp.password = NULL; }   /* "***": not the real one */
+    redisContext *c = rds_open(&tmp, 5000, err);
+    rds_url_release(&tmp);
+    return c;
+}
+
+/* redis.pause */
+static const struct param_spec pause_params[] = {
+    { "mode", PT_STR, 0, "all (default: every command waits) or write (reads still answer)" },
+    { 0 },
+};
+
+static int pause_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+{
+    (void)p;
+    const char *m = param_str(step, "mode", "all");
+    if (strcmp(m, "all") != 0 && strcmp(m, "write") != 0) {
+        diag_add(d, node_get(step, "mode"), "redis.pause: mode must be all or write, not '%s'", m);
+        return -1;
+    }
+    struct rds_cfg *c = fl_calloc(1, sizeof *c);
+    c->write_only = strcmp(m, "write") == 0;
+    *cfg = c;
+    return 0;
+}
+
+static int pause_inject(struct fault_inst *fi, char *err)
+{
+    const struct rds_cfg *c = fi->cfg;
+    /* long enough for the window (plus margin); Redis lifts it by itself should we die */
+    int64_t ms = 3600 * 1000;
+    if (fi->step && fi->step->for_ms > 0) ms = fi->step->for_ms + 5000;
+    else if (fi->ctx && fi->ctx->plan && fi->ctx->plan->duration_ms > 0) ms = fi->ctx->plan->duration_ms + 5000;
+    redisContext *rc = open_target(fi, err);
+    if (!rc) return -1;
+    char what[256];
+    snprintf(what, sizeof what, "redis.pause on target '%s'", fi->target->name);
+    int r = run(rc, what, err, NULL, "CLIENT PAUSE %lld %s", (long long)ms, c->write_only ? "WRITE" : "ALL");
+    redisFree(rc);
+    if (r < 0) return -1;
+    struct rds_state *s = fl_calloc(1, sizeof *s);
+    s->pause_ms = ms;
+    fi->state = s;
+    return 0;
+}
+
+static int unpause(redisContext *rc, const char *tname, char *err)
+{
+    char what[256];
+    snprintf(what, sizeof what, "redis.pause revert (CLIENT UNPAUSE) on target '%s'", tname);
+    return run(rc, what, err, NULL, "CLIENT UNPAUSE");
+}
+
+static int pause_revert(struct fault_inst *fi, char *err)
+{
+    if (!fi->state) return 0;
+    redisContext *rc = open_target(fi, err);
+    if (!rc) return -1;
+    int r = unpause(rc, fi->target->name, err);
+    redisFree(rc);
+    return r;
+}
+
+static json_t *url_save(const struct fault_inst *fi, const char *note)
+{
+    const struct rds_url *u = rds_target_url(fi->target);
+    return json_pack("{s:s, s:s, s:s}", "target", fi->target ? fi->target->name : "", "url", u ? u->shown : "",
+                     "note", note);
+}
+
+static json_t *pause_save(const struct fault_inst *fi)
+{
+    const struct rds_state *s = fi->state;
+    json_t *j = url_save(fi, "revert: CLIENT UNPAUSE (Redis also lifts the pause by itself when pause_ms ends)");
+    json_object_set_new(j, "pause_ms", json_integer(s ? s->pause_ms : 0));
+    return j;
+}
+
+static int pause_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+{
+    redisContext *rc = open_saved(rec, ctx, err);
+    if (!rc) return -1;
+    int r = unpause(rc, json_string_value(json_object_get(rec, "target")) ?: "?", err);
+    redisFree(rc);
+    return r;
+}
+
+static void pause_describe(const struct fault_inst *fi, struct buf *out)
+{
+    const struct rds_cfg *c = fi->cfg;
+    const struct rds_url *u = rds_target_url(fi->target);
+    buf_addf(out, "CLIENT PAUSE %s on target '%s' (%s); revert: CLIENT UNPAUSE",
+             c->write_only ? "WRITE (reads still answer)" : "ALL", fi->target ? fi->target->name : "?",
+             u ? u->shown : "?");
+}
+
+/* redis.kill_clients */
+static const struct param_spec kill_params[] = {
+    { "type", PT_STR, 0, "normal (default), pubsub or replica" },
+    { 0 },
+};
+
+static int kill_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+{
+    (void)p;
+    const char *t = param_str(step, "type", "normal");
+    if (strcmp(t, "normal") != 0 && strcmp(t, "pubsub") != 0 && strcmp(t, "replica") != 0) {
+        diag_add(d, node_get(step, "type"), "redis.kill_clients: type must be normal, pubsub or replica, not '%s'", t);
+        return -1;
+    }
+    struct rds_cfg *c = fl_calloc(1, sizeof *c);
+    snprintf(c->type, sizeof c->type, "%s", t);
+    *cfg = c;
+    return 0;
+}
+
+static int kill_inject(struct fault_inst *fi, char *err)
+{
+    const struct rds_cfg *c = fi->cfg;
+    redisContext *rc = open_target(fi, err);
+    if (!rc) return -1;
+    char what[256];
+    snprintf(what, sizeof what, "redis.kill_clients on target '%s'", fi->target->name);
+    long long n = 0;
+    int r = run(rc, what, err, &n, "CLIENT KILL TYPE %s SKIPME yes", c->type);
+    redisFree(rc);
+    if (r < 0) return -1;
+    struct rds_state *s = fl_calloc(1, sizeof *s);
+    s->killed = n;
+    fi->state = s;
+    fl_log(FL_LOG_INFO, "redis.kill_clients: closed %lld %s client(s) on target '%s'", n, c->type, fi->target->name);
+    return 0;
+}
+
+static json_t *kill_save(const struct fault_inst *fi)
+{
+    const struct rds_state *s = fi->state;
+    json_t *j = url_save(fi, "closed client connections cannot be reopened by us: nothing to undo");
+    json_object_set_new(j, "killed", json_integer(s ? s->killed : 0));
+    return j;
+}
+
+static int nothing_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+{
+    (void)rec; (void)ctx; (void)err;
+    return 0;
+}
+
+static void kill_describe(const struct fault_inst *fi, struct buf *out)
+{
+    const struct rds_cfg *c = fi->cfg;
+    const struct rds_url *u = rds_target_url(fi->target);
+    buf_addf(out, "CLIENT KILL TYPE %s on target '%s' (%s)", c->type, fi->target ? fi->target->name : "?",
+             u ? u->shown : "?");
+    const struct rds_state *s = fi->state;
+    if (s) buf_addf(out, ": %lld closed", s->killed);
+    buf_adds(out, "; no revert (clients reconnect)");
+}
+
+/* redis.maxmemory */
+static const struct param_spec maxmem_params[] = {
+    { "bytes", PT_BYTES, PARAM_REQUIRED, "the maxmemory to set, e.g. 1mb" },
+    { 0 },
+};
+
+static int maxmem_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+{
+    (void)p;
+    int64_t b = param_bytes(step, "bytes", -1);
+    if (b < 0) {
+        diag_add(d, node_get(step, "bytes") ? node_get(step, "bytes") : step, "redis.maxmemory: needs bytes: (like 1mb)");
+        return -1;
+    }
+    struct rds_cfg *c = fl_calloc(1, sizeof *c);
+    c->bytes = b;
+    *cfg = c;
+    return 0;
+}
+
+static int maxmem_inject(struct fault_inst *fi, char *err)
+{
+    const struct rds_cfg *c = fi->cfg;
+    redisContext *rc = open_target(fi, err);
+    if (!rc) return -1;
+    redisReply *r = redisCommand(rc, "CONFIG GET maxmemory");
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[1]->type != REDIS_REPLY_STRING) {
+        char msg[FL_ERR_LEN];
+        reply_err(rc, r, msg, sizeof msg);
+        if (r) freeReplyObject(r);
+        redisFree(rc);
+        return fl_err(err, "redis.maxmemory on target '%s': CONFIG GET maxmemory: %s", fi->target->name, msg);
+    }
+    char *old = fl_strdup(r->element[1]->str);
+    freeReplyObject(r);
+    char what[256];
+    snprintf(what, sizeof what, "redis.maxmemory on target '%s': CONFIG SET maxmemory", fi->target->name);
+    if (run(rc, what, err, NULL, "CONFIG SET maxmemory %lld", (long long)c->bytes) < 0) {
+        free(old);
+        redisFree(rc);
+        return -1;
+    }
+    redisFree(rc);
+    struct rds_state *s = fl_calloc(1, sizeof *s);
+    s->old = old;
+    fi->state = s;
+    return 0;
+}
+
+static int set_maxmem(redisContext *rc, const char *old, const char *tname, char *err)
+{
+    char what[256];
+    snprintf(what, sizeof what, "redis.maxmemory revert on target '%s': CONFIG SET maxmemory %s", tname, old);
+    return run(rc, what, err, NULL, "CONFIG SET maxmemory %s", old);
+}
+
+static int maxmem_revert(struct fault_inst *fi, char *err)
+{
+    const struct rds_state *s = fi->state;
+    if (!s || !s->old) return 0;
+    redisContext *rc = open_target(fi, err);
+    if (!rc) return -1;
+    int r = set_maxmem(rc, s->old, fi->target->name, err);
+    redisFree(rc);
+    return r;
+}
+
+static json_t *maxmem_save(const struct fault_inst *fi)
+{
+    const struct rds_state *s = fi->state;
+    json_t *j = url_save(fi, "revert: CONFIG SET maxmemory to old");
+    json_object_set_new(j, "old", json_string(s && s->old ? s->old : ""));
+    return j;
+}
+
+static int maxmem_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+{
+    const char *old = json_string_value(json_object_get(rec, "old"));
+    if (!old || !*old) return fl_err(err, "journal record of redis.maxmemory has no 'old' value");
+    redisContext *rc = open_saved(rec, ctx, err);
+    if (!rc) return -1;
+    int r = set_maxmem(rc, old, json_string_value(json_object_get(rec, "target")) ?: "?", err);
+    redisFree(rc);
+    return r;
+}
+
+static void maxmem_describe(const struct fault_inst *fi, struct buf *out)
+{
+    const struct rds_cfg *c = fi->cfg;
+    const struct rds_url *u = rds_target_url(fi->target);
+    buf_addf(out, "CONFIG SET maxmemory %lld on target '%s' (%s)", (long long)c->bytes,
+             fi->target ? fi->target->name : "?", u ? u->shown : "?");
+    const struct rds_state *s = fi->state;
+    if (s && s->old) buf_addf(out, "; revert: back to %s", s->old);
+    else buf_adds(out, "; revert: back to the value found");
+}
+
+const struct fault_ops fault_redis_pause = {
+    .name = "redis.pause",
+    .target_kind = "redis",
+    .summary = "CLIENT PAUSE (mode: all or write) for the window",
+    .revert_summary = "CLIENT UNPAUSE",
+    .params = pause_params,
+    .parse = pause_parse,
+    .inject = pause_inject,
+    .revert = pause_revert,
+    .save = pause_save,
+    .revert_saved = pause_revert_saved,
+    .describe = pause_describe,
+    .free_cfg = free,
+    .free_state = state_free,
+};
+
+const struct fault_ops fault_redis_kill_clients = {
+    .name = "redis.kill_clients",
+    .target_kind = "redis",
+    .summary = "CLIENT KILL TYPE normal|pubsub|replica (type:)",
+    .revert_summary = "none (clients reconnect)",
+    .params = kill_params,
+    .parse = kill_parse,
+    .inject = kill_inject,
+    .save = kill_save,
+    .revert_saved = nothing_saved,
+    .describe = kill_describe,
+    .free_cfg = free,
+    .free_state = state_free,
+};
+
+const struct fault_ops fault_redis_maxmemory = {
+    .name = "redis.maxmemory",
+    .target_kind = "redis",
+    .summary = "CONFIG SET maxmemory (bytes:)",
+    .revert_summary = "the old value",
+    .params = maxmem_params,
+    .parse = maxmem_parse,
+    .inject = maxmem_inject,
+    .revert = maxmem_revert,
+    .save = maxmem_save,
+    .revert_saved = maxmem_revert_saved,
+    .describe = maxmem_describe,
+    .free_cfg = free,
+    .free_state = state_free,
+};

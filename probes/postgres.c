@@ -1,0 +1,138 @@
+/* postgres.c -- the `postgres` probe: one query's single value (and its latency) through
+ * libpq, compared with expect:. Connection errors are "could not check" (-1). */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fault.h"
+#include "plan.h"
+#include "probe.h"
+
+/* faults/postgres.c */
+const char *pg_target_dsn(const struct target *t, const char **shown);
+PGconn *pg_open(const char *dsn, const char *shown, const char *appname, int timeout_s, char *err);
+
+struct ppg_cfg {
+    char *target;
+    char *query;
+    int has_expect;
+    struct expect expect;
+    int64_t max_latency_ms;   /* -1: none */
+    int64_t timeout_ms;
+};
+
+static const struct param_spec ppg_params[] = {
+    { "target", PT_TARGET, PARAM_REQUIRED, "a postgres target of the plan" },
+    { "query", PT_STR, 0, "SQL returning one value (default: select 1)" },
+    { "expect", PT_EXPECT, 0, "the value: text (\"t\") or a comparison (\"< 100\")" },
+    { "max_latency", PT_DURATION, 0, "the query must answer within this" },
+    { "timeout", PT_DURATION, 0, "connect and query timeout (default 5s): past it, could not check" },
+    { 0 } };
+
+static void ppg_free(void *cfg)
+{
+    struct ppg_cfg *c = cfg;
+    if (!c) return;
+    free(c->target);
+    free(c->query);
+    if (c->has_expect) expect_release(&c->expect);
+    free(c);
+}
+
+static int ppg_parse(struct plan *p, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
+{
+    (void)entry;
+    struct ppg_cfg *c = fl_calloc(1, sizeof *c);
+    int bad = 0;
+    char err[FL_ERR_LEN];
+    c->target = fl_strdup(param_str(val, "target", ""));
+    const struct target *t = p ? plan_target(p, c->target) : NULL;
+    if (t && t->ops && strcmp(t->ops->name, "postgres") != 0) {
+        diag_add(d, node_get(val, "target"), "postgres probe: target '%s' is a %s target, not postgres", c->target,
+                 t->ops->name);
+        bad = 1;
+    }
+    c->query = fl_strdup(param_str(val, "query", "select 1"));
+    const char *ex = param_str(val, "expect", NULL);
+    if (ex) {
+        if (expect_parse(ex, NULL, &c->expect, err) < 0) {
+            diag_add(d, node_get(val, "expect"), "postgres probe: expect: %s", err);
+            bad = 1;
+        } else {
+            c->has_expect = 1;
+        }
+    }
+    c->max_latency_ms = node_get(val, "max_latency") ? param_ms(val, "max_latency", 0) : -1;
+    c->timeout_ms = param_ms(val, "timeout", 5000);
+    if (bad) { ppg_free(c); return -1; }
+    *cfg = c;
+    return 0;
+}
+
+static int ppg_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
+{
+    const struct ppg_cfg *c = pi->cfg;
+    struct target *t = pi->ctx && pi->ctx->plan ? plan_target(pi->ctx->plan, c->target) : NULL;
+    const char *shown = "?";
+    const char *dsn = pg_target_dsn(t, &shown);
+    if (!dsn) return fl_err(err, "postgres probe: no postgres target '%s'", c->target);
+    int tmo_s = (int)((c->timeout_ms + 999) / 1000);
+    PGconn *conn = pg_open(dsn, shown, "faultline-probe", tmo_s, err);
+    if (!conn) return -1;
+    char tmo[64];
+    snprintf(tmo, sizeof tmo, "SET statement_timeout = %lld", (long long)c->timeout_ms);
+    PQclear(PQexec(conn, tmo));
+    int64_t t0 = fl_now_ns();
+    PGresult *r = PQexec(conn, c->query);
+    obs->latency_ms = (double)(fl_now_ns() - t0) / 1e6;
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(conn));
+        msg[strcspn(msg, "\n")] = '\0';
+        fl_redact(msg);
+        int lost = PQstatus(conn) != CONNECTION_OK;
+        const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+        /* 57014: our statement_timeout; the connection lost: both mean we could not check */
+        int could_not = lost || (state && strcmp(state, "57014") == 0);
+        PQclear(r);
+        PQfinish(conn);
+        if (could_not) return fl_err(err, "postgres probe on '%s': %s", c->target, msg);
+        obs->ok = 0;
+        snprintf(obs->observed, sizeof obs->observed, "error: %s", msg);
+        return 0;
+    }
+    const char *v = PQntuples(r) > 0 && PQnfields(r) > 0 ? (PQgetisnull(r, 0, 0) ? "NULL" : PQgetvalue(r, 0, 0))
+                                                        : "(no rows)";
+    snprintf(obs->observed, sizeof obs->observed, "%.400s in %.1fms", v, obs->latency_ms);
+    char *endp;
+    double num = strtod(v, &endp);
+    if (*v && !*endp) { obs->has_value = 1; obs->value = num; }
+    obs->ok = c->has_expect ? expect_eval_str(&c->expect, v) : 1;
+    if (c->max_latency_ms >= 0 && obs->latency_ms > (double)c->max_latency_ms) {
+        obs->ok = 0;
+        size_t l = strlen(obs->observed);
+        snprintf(obs->observed + l, sizeof obs->observed - l, " (over %lldms)", (long long)c->max_latency_ms);
+    }
+    PQclear(r);
+    PQfinish(conn);
+    return 0;
+}
+
+static void ppg_describe(const void *cfg, struct buf *out)
+{
+    const struct ppg_cfg *c = cfg;
+    buf_addf(out, "'%s' on target '%s'", c->query, c->target);
+    if (c->has_expect) buf_addf(out, " expect %s", c->expect.text);
+    if (c->max_latency_ms >= 0) buf_addf(out, " within %lldms", (long long)c->max_latency_ms);
+}
+
+const struct probe_ops probe_postgres = {
+    .name = "postgres",
+    .summary = "a query's single value and latency; connection errors are could-not-check",
+    .params = ppg_params,
+    .parse = ppg_parse,
+    .check = ppg_check,
+    .describe = ppg_describe,
+    .free_cfg = ppg_free,
+};
