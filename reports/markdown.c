@@ -99,7 +99,8 @@ static void probe_evidence(const json_t *p, struct buf *b)
         buf_adds(&t, report_jstr(json_array_get(obs, n - 1), "observed", ""));
     }
     long long checks = (long long)report_jnum(p, "checks", (double)n), failed = (long long)report_jnum(p, "failed_checks", 0);
-    if (checks > 1) buf_addf(&t, " (%lld/%lld checks failed)", failed, checks);
+    if (checks > 1 && failed) buf_addf(&t, " (%lld/%lld checks failed)", failed, checks);
+    else if (checks > 1) buf_addf(&t, " (%lld checks)", checks);
     cell(b, t.data);
     buf_release(&t);
 }
@@ -326,7 +327,7 @@ static void md_render(json_t *run, struct buf *b)
             int hb = json_is_true(json_object_get(ss, "held_before")), ha = json_is_true(json_object_get(ss, "held_after"));
             buf_addf(b, " · steady state %s before, %s after", hb ? "held" : "**broken**", ha ? "held" : "**broken**");
         }
-        if (json_object_get(run, "thresholds_ok"))
+        if (json_object_get(run, "thresholds_ok") && json_array_size(json_object_get(run, "load")))
             buf_addf(b, " · thresholds %s", json_is_true(json_object_get(run, "thresholds_ok")) ? "held" : "**failed**");
         buf_adds(b, "\n\n");
     }

@@ -404,7 +404,7 @@ TEST(report_markdown_of_a_passing_and_of_an_empty_record)
     m = render_md(ok);
     ASSERT(strncmp(m, "## ✅ faultline: fine passed\n", strlen("## ✅ faultline: fine passed\n")) == 0);
     ASSERT_CONTAINS(m, "exit 0 · 5.0s");
-    ASSERT_CONTAINS(m, "**1/1 probes held** · **0 faults** · steady state held before, held after · thresholds held");
+    ASSERT_CONTAINS(m, "**1/1 probes held** · **0 faults** · steady state held before, held after\n");
     ASSERT_CONTAINS(m, "| p\\|1 |  | ✅ passed | 200 | 200 in \\[4ms\\](http://x) |");
     ASSERT(!strstr(m, "### Faults"));
     free(m);
