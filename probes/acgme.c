@@ -18,6 +18,8 @@
  * the multiset of (rule, person or block) it names equals the truth and its `valid` flag
  * (when present) agrees. Metrics for expect: accuracy = right / answered, answered =
  * answered / asked (both percentages), and the counts right, wrong, could_not_ask, asked.
+ * Accuracy judges answers only: a refusal is neither a false positive nor a false negative,
+ * so with no case answered an accuracy expectation holds; availability is `answered`.
  * Per rule the probe counts true/false positives and negatives (negatives over the
  * residents of each case, or its checked blocks for supervision).
  *
@@ -94,7 +96,8 @@ static const struct param_spec ac_params[] = {
     { "weeks", PT_INT, 0, "weeks per case (default 4)" },
     { "rates", PT_ANY, 0, "violations injected: { 80h: 0.2, 1in7: 0.2, supervision: 0.1 } (the default) or text" },
     { "start", PT_STR, 0, "first day of the cases (post: 2026-01-05; seed: 2099-01-05, the reserved range)" },
-    { "expect", PT_EXPECTS, 0, "over accuracy, answered, right, wrong, could_not_ask, asked (default accuracy == 100%)" },
+    { "expect", PT_EXPECTS, 0,
+      "over accuracy (of answers), answered, right, wrong, could_not_ask, asked (default accuracy == 100%)" },
     { "timeout", PT_DURATION, 0, "per request and per database statement (default 5s)" },
     { "headers", PT_MAP, 0, "extra request headers (e.g. Authorization)" },
     { "weekend_supervision", PT_BOOL, 0, "the service checks supervision on weekend blocks too (default false)" },
@@ -1074,8 +1077,11 @@ static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     char failed[160] = "";
     for (size_t i = 0; i < c->nexps; i++) {
         double lo, hi, now;
-        metric_range(s, c->exps[i].metric ? c->exps[i].metric : "accuracy", remaining, &lo, &hi, &now);
+        const char *m = c->exps[i].metric ? c->exps[i].metric : "accuracy";
+        metric_range(s, m, remaining, &lo, &hi, &now);
         int holds = remaining ? can_hold(&c->exps[i], lo, hi) : (!isnan(now) && expect_eval_num(&c->exps[i], now));
+        /* accuracy judges answers only: with none (all refused), there is nothing wrong */
+        if (!strcmp(m, "accuracy") && s->answered == 0 && (remaining == 0 || isnan(lo))) holds = 1;
         if (!holds) {
             ok = 0;
             size_t l = strlen(failed);
@@ -1089,6 +1095,7 @@ static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     obs->value = isnan(acc) ? 0 : acc;
     char a1[16], a2[16];
     fmt_pct(acc, a1);
+    if (isnan(acc) && s->asked) snprintf(a1, sizeof a1, "n/a: none");
     fmt_pct(ans, a2);
     struct buf b;
     buf_init(&b, sizeof obs->observed - 1);
