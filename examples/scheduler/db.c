@@ -19,9 +19,9 @@ static int wait_fd(int fd, short events, int64_t deadline_ms)
 {
     for (;;) {
         int64_t left = deadline_ms - fl_now_ms();
-        if (left <= 0) return 0;
+        if (left <= 0 || fl_aborted()) return 0; /* shutting down: give up like a timeout */
         struct pollfd p = { .fd = fd, .events = events };
-        int r = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+        int r = poll(&p, 1, left > 100 ? 100 : (int)left);
         if (r > 0) return 1;
         if (r < 0 && errno != EINTR) return -1;
     }
@@ -268,7 +268,7 @@ int db_pool_run(struct db_pool *p, int64_t deadline_ms, int64_t retry_until_ms, 
         } else {
             rc = DB_UNAVAILABLE;
         }
-        if (retry_until_ms <= deadline_ms || fl_now_ms() + 250 >= retry_until_ms) return rc;
+        if (retry_until_ms <= deadline_ms || fl_now_ms() + 250 >= retry_until_ms || fl_aborted()) return rc;
         struct timespec ts = { 0, 250 * 1000000L };
         nanosleep(&ts, NULL);
     }

@@ -699,6 +699,7 @@ int api_serve(const struct sched_cfg *cfg)
     int sig = 0;
     sigwait(&set, &sig);
     sched_log("signal %d: stopping", sig);
+    fl_abort(sig); /* requests still waiting on the database give up now */
     MHD_stop_daemon(d);
     db_pool_free(app.db);
     rds_pool_free(app.rds);
