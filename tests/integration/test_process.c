@@ -957,8 +957,10 @@ TEST_T(process_plan_end_to_end, 60)
     ASSERT(json_integer_value(json_object_get(frozen, "checks")) >= 3);
     json_decref(run);
 
-    /* the reports of this run parse */
+    /* the reports of this run exist and parse */
     snprintf(path, sizeof path, "%s/out/junit.xml", d);
+    ASSERT_MSG(access(path, R_OK) == 0, "no junit.xml: report_write_all() did not call report_junit() "
+               "(a weak reference does not pull reports/junit.o out of libfaultline.a)");
     if (th_sh(NULL, 0, "command -v xmllint >/dev/null") == 0)
         ASSERT_EQ_INT(th_sh(out, sizeof out, "xmllint --noout '%s' 2>&1", path), 0);
     ASSERT_EQ_INT(th_sh(out, sizeof out, "grep -c '<testcase ' '%s'", path), 0);
