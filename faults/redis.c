@@ -224,6 +224,8 @@ struct rds_cfg {
 
 struct rds_state {
     int64_t pause_ms;
+    int64_t pause_end_ns;    /* monotonic: when Redis lifts the pause by itself */
+    int pause_all;
     long long killed;
     char *old;               /* maxmemory before */
 };
@@ -304,10 +306,12 @@ static int pause_parse(struct plan *p, const struct node *step, void **cfg, stru
 static int pause_inject(struct fault_inst *fi, char *err)
 {
     const struct rds_cfg *c = fi->cfg;
-    /* long enough for the window (plus margin); Redis lifts it by itself should we die */
+    /* exactly the window: Redis lifts the pause by itself then, also should we die. (A pause
+       of ALL also holds CLIENT UNPAUSE itself, so for that mode the end of the pause is
+       the revert; see pause_revert.) Without for:, the plan's duration, else an hour. */
     int64_t ms = 3600 * 1000;
-    if (fi->step && fi->step->for_ms > 0) ms = fi->step->for_ms + 5000;
-    else if (fi->ctx && fi->ctx->plan && fi->ctx->plan->duration_ms > 0) ms = fi->ctx->plan->duration_ms + 5000;
+    if (fi->step && fi->step->for_ms > 0) ms = fi->step->for_ms;
+    else if (fi->ctx && fi->ctx->plan && fi->ctx->plan->duration_ms > 0) ms = fi->ctx->plan->duration_ms;
     redisContext *rc = open_target(fi, err);
     if (!rc) return -1;
     char what[256];
@@ -317,6 +321,8 @@ static int pause_inject(struct fault_inst *fi, char *err)
     if (r < 0) return -1;
     struct rds_state *s = fl_calloc(1, sizeof *s);
     s->pause_ms = ms;
+    s->pause_end_ns = fl_now_ns() + ms * 1000000;
+    s->pause_all = !c->write_only;
     fi->state = s;
     return 0;
 }
@@ -330,9 +336,25 @@ static int unpause(redisContext *rc, const char *tname, char *err)
 
 static int pause_revert(struct fault_inst *fi, char *err)
 {
-    if (!fi->state) return 0;
-    redisContext *rc = open_target(fi, err);
+    const struct rds_state *s = fi->state;
+    if (!s) return 0;
+    const struct rds_url *u = rds_target_url(fi->target);
+    if (!u) return fl_err(err, "redis.pause: target '%s' is not a redis target", fi->target ? fi->target->name : "?");
+    /* Redis queues every command of every client behind a pause of ALL, CLIENT UNPAUSE
+       included: the answer comes when the pause ends (at the window's end unless we revert
+       early). Wait that long, plus a margin, rather than give up. */
+    int64_t left_ms = (s->pause_end_ns - fl_now_ns()) / 1000000;
+    int timeout_ms = 5000;
+    if (s->pause_all && left_ms > 0) {
+        timeout_ms = (int)(left_ms > 24 * 3600 * 1000 ? 24 * 3600 * 1000 : left_ms) + 5000;
+        if (left_ms > 1000)
+            fl_log(FL_LOG_INFO, "redis.pause: Redis holds CLIENT UNPAUSE behind a pause of ALL: waiting %lld ms for it to end",
+                   (long long)left_ms);
+    }
+    redisContext *rc = rds_open(u, 5000, err);
     if (!rc) return -1;
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    redisSetTimeout(rc, tv);
     int r = unpause(rc, fi->target->name, err);
     redisFree(rc);
     return r;
@@ -535,7 +557,7 @@ const struct fault_ops fault_redis_pause = {
     .name = "redis.pause",
     .target_kind = "redis",
     .summary = "CLIENT PAUSE (mode: all or write) for the window",
-    .revert_summary = "CLIENT UNPAUSE",
+    .revert_summary = "CLIENT UNPAUSE (a pause of ALL also ends by itself at the window's end)",
     .params = pause_params,
     .parse = pause_parse,
     .inject = pause_inject,
