@@ -410,3 +410,79 @@ TEST(report_markdown_of_a_passing_and_of_an_empty_record)
     free(m);
     json_decref(ok);
 }
+
+/* ---- faultline report: re-rendering from run.json alone ----------------------------------- */
+
+int cmd_report(int argc, char **argv);   /* orchestrator/cmd_report.c */
+
+static int report_cmd(const char *a1, const char *a2, const char *a3, const char *a4, const char *a5)
+{
+    char *argv[7] = { "report", (char *)a1, (char *)a2, (char *)a3, (char *)a4, (char *)a5, NULL };
+    int argc = 1;
+    while (argv[argc]) argc++;
+    fflush(stdout);
+    return cmd_report(argc, argv);
+}
+
+TEST(report_command_rerenders_from_run_json)
+{
+    const char *d = th_tmpdir();
+    char run[512], path[600], why[160];
+    snprintf(run, sizeof run, "%s/run.json", d);
+    json_t *r = record();
+    ASSERT_EQ_INT(json_dump_file(r, run, JSON_INDENT(2)), 0);
+    json_decref(r);
+
+    /* every report beside run.json */
+    ASSERT_EQ_INT(report_cmd(run, NULL, NULL, NULL, NULL), 0);
+    snprintf(path, sizeof path, "%s/junit.xml", d);
+    char *x = slurp(path);
+    ASSERT_MSG(!xml_check(x, why, sizeof why), "junit.xml: %s", why);
+    ASSERT_EQ_INT(count(x, "<testcase "), 16);
+    free(x);
+    snprintf(path, sizeof path, "%s/summary.md", d);
+    x = slurp(path);
+    ASSERT_CONTAINS(x, "## 🔥 faultline: db-outage revert failed");
+    free(x);
+
+    /* one format to a named file; all of them into another folder */
+    snprintf(path, sizeof path, "%s/other.md", d);
+    ASSERT_EQ_INT(report_cmd("--format", "md", "-o", path, run), 0);
+    x = slurp(path);
+    ASSERT_CONTAINS(x, "### Faults");
+    free(x);
+    snprintf(path, sizeof path, "%s/again", d);
+    ASSERT_EQ_INT(report_cmd(run, "-o", path, NULL, NULL), 0);
+    snprintf(path, sizeof path, "%s/again/junit.xml", d);
+    ASSERT_EQ_INT(access(path, R_OK), 0);
+
+    /* to standard output */
+    snprintf(path, sizeof path, "%s/stdout.txt", d);
+    ASSERT(freopen(path, "w", stdout) != NULL);
+    ASSERT_EQ_INT(report_cmd("-f", "junit", "-o", "-", run), 0);
+    fflush(stdout);
+    x = slurp(path);
+    ASSERT(strncmp(x, "<?xml version=\"1.0\"", 19) == 0);
+    ASSERT_MSG(!xml_check(x, why, sizeof why), "stdout junit: %s", why);
+    free(x);
+}
+
+TEST(report_command_refuses_what_is_not_a_run_record)
+{
+    const char *d = th_tmpdir();
+    char path[512];
+    ASSERT_EQ_INT(report_cmd("/nonexistent/run.json", NULL, NULL, NULL, NULL), 2);
+    snprintf(path, sizeof path, "%s/list.json", d);
+    FILE *f = fopen(path, "w");
+    fputs("[1, 2]\n", f);
+    fclose(f);
+    ASSERT_EQ_INT(report_cmd(path, NULL, NULL, NULL, NULL), 2);
+    snprintf(path, sizeof path, "%s/run.json", d);
+    f = fopen(path, "w");
+    fputs("{\"verdict\": \"passed\"}\n", f);
+    fclose(f);
+    ASSERT_EQ_INT(report_cmd("--format", "pdf", path, NULL, NULL), 2);
+    ASSERT_EQ_INT(report_cmd(path, "extra-arg", NULL, NULL, NULL), 2);
+    ASSERT(freopen("/dev/null", "w", stdout) != NULL);   /* the usage text */
+    ASSERT_EQ_INT(report_cmd("--help", NULL, NULL, NULL, NULL), 0);
+}
