@@ -939,7 +939,7 @@ TEST_T(docker_plan_stop_with_probe_end_to_end, 120)
             "probes:\n"
             "  - name: cache-is-stopped\n"
             "    during: cache-down\n"
-            "    every: 500ms\n"
+            "    every: 600ms\n" /* checks at +0 .. +1.8s, +2.4s: none where the revert starts, at +2s */
             "    container: { target: cache, expect: stopped }\n",
             name, host);
     fclose(f);
