@@ -406,10 +406,44 @@ static int target_parse(struct plan *p, struct target *t, const struct node *spe
     return 0;
 }
 
+/* At run start, before services start: a service: selector must name one of the plan's
+ * services. Nothing is resolved here (pids change, and a service's processes do not exist
+ * yet), except in a dry run, which says what the selector matches now. */
+static int target_open(struct target *t, struct fl_ctx *ctx, char *err)
+{
+    const struct proc_target *pt = t->cfg;
+    struct plan *p = ctx ? ctx->plan : NULL;
+    if (pt->sel.kind == PROC_SEL_SERVICE && p) {
+        size_t i;
+        for (i = 0; i < p->nservices; i++)
+            if (!strcmp(p->services[i]->name, pt->sel.text)) break;
+        if (i == p->nservices) {
+            struct buf known;
+            buf_init(&known, 4096);
+            for (size_t k = 0; k < p->nservices; k++) buf_addf(&known, "%s%s", k ? ", " : "", p->services[k]->name);
+            fl_err(err, "no service named '%s' in the plan's services: (%s%s)", pt->sel.text,
+                   p->nservices ? "known: " : "it has none", known.data);
+            buf_release(&known);
+            return -1;
+        }
+    }
+    if (ctx && ctx->dry_run && pt->sel.kind != PROC_SEL_SERVICE) {
+        struct proc_id *ids;
+        size_t n;
+        char why[FL_ERR_LEN];
+        if (proc_resolve(&pt->sel, NULL, &ids, &n, why) < 0 || n == 0)
+            fl_log(FL_LOG_WARN, "target '%s': %s (now; it is resolved again at inject time)", t->name, why);
+        else
+            fl_log(FL_LOG_INFO, "target '%s': matches %zu process%s now (first pid %d)", t->name, n, n == 1 ? "" : "es",
+                   (int)ids[0].pid);
+        free(ids);
+    }
+    return 0;
+}
+
 static void target_describe(const struct target *t, struct buf *out)
 {
     const struct proc_target *pt = t->cfg;
-    buf_adds(out, "process ");
     proc_sel_describe(&pt->sel, out);
     if (pt->tree) buf_adds(out, " and its descendants");
 }
@@ -434,6 +468,7 @@ const struct target_ops target_process = {
     .summary = "a local process: by pid, pidfile, command line, or a managed service",
     .params = target_params,
     .parse = target_parse,
+    .open = target_open,
     .describe = target_describe,
     .free = target_free,
 };

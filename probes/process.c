@@ -69,6 +69,17 @@ static int pprobe_parse(struct plan *p, const struct node *val, const struct nod
     } else if (proc_sel_parse(val, &c->sel, what, d) < 0) {
         free(c);
         return -1;
+    } else if (c->sel.kind == PROC_SEL_SERVICE && p) {
+        /* services: is parsed before probes, so the name can be checked here */
+        size_t i;
+        for (i = 0; i < p->nservices; i++)
+            if (!strcmp(p->services[i]->name, c->sel.text)) break;
+        if (i == p->nservices) {
+            diag_add(d, node_get(val, "service"), "%s: no service named '%s' in services:", what, c->sel.text);
+            proc_sel_release(&c->sel);
+            free(c);
+            return -1;
+        }
     }
     *cfg = c;
     return 0;

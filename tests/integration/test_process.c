@@ -235,7 +235,8 @@ TEST(process_plan_validation_messages)
         "  - { at: 1s, fault: process.stop, target: c, signal: SIGTERM }\n"
         "probes:\n"
         "  - process: { target: c, pid: 3 }\n"
-        "  - { name: z, process: { pid: 3, expect: zombie } }\n";
+        "  - { name: z, process: { pid: 3, expect: zombie } }\n"
+        "  - { name: y, process: { service: nope } }\n";
     static const char *const want[] = {
         "bad.yaml:5:27: target 'a' (process): give only one of pid, pidfile, match, service",
         "bad.yaml:6:29: target 'b' (process): unknown key 'bogus' (known: pid, pidfile, match, match_substring, service, all, tree)",
@@ -244,6 +245,7 @@ TEST(process_plan_validation_messages)
         "bad.yaml:11:47: step 'process.stop@c': unknown key 'signal' (known: name, at, fault, target, for, probability)",
         "bad.yaml:13:27: probe 'process@13': give target: or pid:, not both",
         "bad.yaml:14:43: probe 'z': expect must be alive, dead or stopped, not 'zombie'",
+        "bad.yaml:15:36: probe 'y': no service named 'nope' in services:",
     };
     struct diag d;
     diag_init(&d, "bad.yaml");
@@ -749,6 +751,31 @@ TEST(process_match_never_picks_faultline_itself)
     ASSERT_EQ_INT(tgt_parse(&g, "self", yaml), 0);
     ASSERT_EQ_INT(proc_resolve(proc_target_sel(&g.t), NULL, &ids, &n, err), -1);
     ASSERT_CONTAINS(err, "faultline itself");
+    tgt_release(&g);
+}
+
+TEST(process_service_target_must_name_a_service_of_the_plan)
+{
+    char *run[] = { "true", NULL };
+    struct service svc = { .name = "api", .run = run };
+    struct service *svcs[] = { &svc };
+    struct plan plan;
+    memset(&plan, 0, sizeof plan);
+    struct fl_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.plan = &plan;
+    struct tgt g;
+    ASSERT_EQ_INT(tgt_parse(&g, "w", "{ service: worker }"), 0);
+    char err[FL_ERR_LEN];
+    ASSERT_EQ_INT(target_process.open(&g.t, &ctx, err), -1);
+    ASSERT_EQ_STR(err, "no service named 'worker' in the plan's services: (it has none)");
+    plan.services = svcs;
+    plan.nservices = 1;
+    ASSERT_EQ_INT(target_process.open(&g.t, &ctx, err), -1);
+    ASSERT_EQ_STR(err, "no service named 'worker' in the plan's services: (known: api)");
+    tgt_release(&g);
+    ASSERT_EQ_INT(tgt_parse(&g, "a", "{ service: api }"), 0);
+    ASSERT_EQ_INT(target_process.open(&g.t, &ctx, err), 0);
     tgt_release(&g);
 }
 
