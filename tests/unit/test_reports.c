@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "harness.h"
 #include "report.h"
@@ -434,7 +435,7 @@ TEST(report_command_rerenders_from_run_json)
     json_decref(r);
 
     /* every report beside run.json */
-    ASSERT_EQ_INT(report_cmd(run, NULL, NULL, NULL, NULL), 0);
+    ASSERT_EQ_INT(report_cmd("--format", "all", run, NULL, NULL), 0);
     snprintf(path, sizeof path, "%s/junit.xml", d);
     char *x = slurp(path);
     ASSERT_MSG(!xml_check(x, why, sizeof why), "junit.xml: %s", why);
@@ -452,7 +453,8 @@ TEST(report_command_rerenders_from_run_json)
     ASSERT_CONTAINS(x, "### Faults");
     free(x);
     snprintf(path, sizeof path, "%s/again", d);
-    ASSERT_EQ_INT(report_cmd(run, "-o", path, NULL, NULL), 0);
+    ASSERT_EQ_INT(mkdir(path, 0755), 0);
+    ASSERT_EQ_INT(report_cmd("-f", "all", "-o", path, run), 0);
     snprintf(path, sizeof path, "%s/again/junit.xml", d);
     ASSERT_EQ_INT(access(path, R_OK), 0);
 
