@@ -72,11 +72,13 @@ $(B)/libfaultline.a: $(LIB_OBJ)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^
 
-$(B)/faultline: $(MAIN_OBJ) $(B)/libfaultline.a
+# every object, not the archive: weakly referenced parts (subcommands, report writers)
+# are pulled from an archive only when something else needs them
+$(B)/faultline: $(MAIN_OBJ) $(LIB_OBJ)
 	@echo "  LINK    $@"
 	$(Q)$(CC) -o $@ $^ $(LDLIBS_ALL)
 
-$(B)/fl-tests: $(TEST_OBJ) $(B)/libfaultline.a
+$(B)/fl-tests: $(TEST_OBJ) $(LIB_OBJ)
 	@echo "  LINK    $@"
 	$(Q)$(CC) -o $@ $^ $(MHD_LIBS) $(LDLIBS_ALL)
 

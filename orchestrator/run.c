@@ -103,9 +103,9 @@ void run_install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-void run_journal_service(struct fl_ctx *ctx, const char *name, pid_t pid)
+void run_journal_service(struct fl_ctx *ctx, const char *name, pid_t pid, int stopped)
 {
-    if (ctx && ctx->journal) journal_service(ctx->journal, name, pid, 0);
+    if (ctx && ctx->journal) journal_service(ctx->journal, name, pid, stopped);
 }
 
 /* ---- probes ----------------------------------------------------------------------- */
@@ -145,7 +145,7 @@ static int check_once(struct run *r, struct probe_rt *pr, int64_t from_ms, int64
     if (rc < 0) {
         o.ok = 0;
         o.could_not_run = 1;
-        snprintf(o.observed, sizeof o.observed, "could not check: %s", err[0] ? err : "unknown error");
+        snprintf(o.observed, sizeof o.observed, "could not check: %.480s", err[0] ? err : "unknown error");
     }
     fl_redact(o.observed);
     pthread_mutex_lock(&r->mu);
@@ -488,7 +488,8 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
     struct run *r = fl_calloc(1, sizeof *r);
     char err[FL_ERR_LEN];
     int exit_code = FL_EXIT_OK;
-    int touched = 0;
+    int touched = 0, method_started = 0;
+    size_t opened = 0;
     r->p = p;
     r->o = o;
     pthread_mutex_init(&r->mu, NULL);
@@ -553,7 +554,18 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
     r->ctx.journal = journal_open(jpath, p->name, err);
     if (!r->ctx.journal) { fl_log(FL_LOG_ERROR, "%s", err); exit_code = FL_EXIT_INVALID; goto record; }
 
-    /* services, then targets */
+    /* targets first (a proxy must listen before a service connects through it; a
+     * selector that matches nothing fails before anything is touched), then services */
+    for (size_t i = 0; i < p->ntargets; i++) {
+        struct target *t = p->targets[i];
+        if (t->ops->open && t->ops->open(t, &r->ctx, err) < 0) {
+            snprintf(r->abort_reason, sizeof r->abort_reason, "target '%s': %s", t->name, err);
+            event(r, "cannot open target '%s': %s", t->name, err);
+            exit_code = FL_EXIT_FAILED;
+            goto cleanup; /* closes the ones already open */
+        }
+        opened = i + 1;
+    }
     r->ctx.services = svc_new(p, &r->ctx, o->report_dir);
     if (p->nservices) {
         touched = 1;
@@ -564,17 +576,8 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
             goto cleanup;
         }
     }
-    for (size_t i = 0; i < p->ntargets; i++) {
-        struct target *t = p->targets[i];
-        if (t->ops->open && t->ops->open(t, &r->ctx, err) < 0) {
-            snprintf(r->abort_reason, sizeof r->abort_reason, "target '%s': %s", t->name, err);
-            event(r, "cannot open target '%s': %s", t->name, err);
-            exit_code = FL_EXIT_FAILED;
-            for (size_t k = i; k-- > 0;) if (p->targets[k]->ops->close) p->targets[k]->ops->close(p->targets[k], &r->ctx);
-            goto cleanup;
-        }
-    }
     touched = 1;
+    method_started = 1;
 
     /* steady state before */
     for (size_t i = 0; i < p->nsteady; i++) {
@@ -679,7 +682,7 @@ cleanup:
         if (r->steps[i].status == ST_INJECTED) do_revert(r, &r->steps[i]);
     if (r->ctx.lg) lg_stop(r->ctx.lg);
     /* steady state after */
-    if (touched && steady_ok && !fl_aborted()) {
+    if (method_started && steady_ok && !fl_aborted()) {
         for (size_t i = 0; i < p->nsteady; i++)
             if (!check_once(r, &r->after[i], 0, 0)) steady_after_ok = 0;
         if (!steady_after_ok) event(r, "steady state does not hold after the method");
@@ -696,11 +699,10 @@ cleanup:
         json_array_append_new(rollback, x);
         event(r, "rollback step %zu: %s", i + 1, st == 0 ? "ok" : st < 0 ? err : "non-zero exit");
     }
-    for (size_t i = 0; i < p->ntargets && touched; i++)
+    for (size_t i = 0; i < opened; i++)
         if (p->targets[i]->ops->close) p->targets[i]->ops->close(p->targets[i], &r->ctx);
     if (r->ctx.services) {
         svc_stop_all(r->ctx.services);
-        for (size_t i = 0; i < p->nservices; i++) journal_service(r->ctx.journal, p->services[i]->name, 0, 1);
     }
 
 record:
@@ -727,6 +729,11 @@ record:
         }
         json_t *probes = json_array();
         for (size_t i = 0; i < p->nprobes; i++) {
+            if (!method_started || !steady_ok) {
+                r->probes[i].skipped = 1;
+                snprintf(r->probes[i].skip_reason, sizeof r->probes[i].skip_reason, "%s",
+                         !method_started ? "the run did not reach the method" : "the steady state did not hold before the method");
+            }
             json_t *pj = probe_json(&r->probes[i]);
             if (!strcmp(json_string_value(json_object_get(pj, "verdict")), "failed")) any_failed = 1;
             json_array_append_new(probes, pj);

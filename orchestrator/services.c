@@ -201,7 +201,7 @@ static int start_one(struct services_rt *s, struct svc *v, char *err)
     v->pid = pid;
     pthread_mutex_unlock(&s->mu);
     fl_log(FL_LOG_INFO, "service '%s' started (pid %d)", v->def->name, (int)pid);
-    run_journal_service(s->ctx, v->def->name, pid);
+    run_journal_service(s->ctx, v->def->name, pid, 0);
     return wait_ready(s, v, err);
 }
 
@@ -247,6 +247,7 @@ int svc_stop(struct services_rt *s, const char *name)
     v->pid = 0;
     pthread_mutex_unlock(&s->mu);
     stop_pid(pid, v->def->stop_timeout_ms);
+    if (pid > 0) run_journal_service(s->ctx, v->def->name, pid, 1);
     return 0;
 }
 
@@ -259,6 +260,7 @@ int svc_restart(struct services_rt *s, const char *name, char *err)
     pthread_mutex_unlock(&s->mu);
     if (old > 0 && alive(old)) stop_pid(old, v->def->stop_timeout_ms);
     else if (old > 0) waitpid(old, NULL, WNOHANG);
+    if (old > 0) run_journal_service(s->ctx, v->def->name, old, 1);
     return start_one(s, v, err);
 }
 
@@ -272,6 +274,7 @@ void svc_stop_all(struct services_rt *s)
         pthread_mutex_unlock(&s->mu);
         if (pid > 0) {
             stop_pid(pid, s->v[i].def->stop_timeout_ms);
+            run_journal_service(s->ctx, s->v[i].def->name, pid, 1);
             fl_log(FL_LOG_INFO, "service '%s' stopped", s->v[i].def->name);
         }
     }
