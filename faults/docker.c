@@ -513,11 +513,11 @@ static int run_cmd(struct docker_client *c, const struct dk_item *it, char *cons
     buf_init(&out, 64 * 1024);
     int code = -1;
     int ret = docker_exec(c, it->id, argv, timeout_ms, &code, &out, e);
-    if (ret < 0) fl_err(err, "cannot %s in '%s': %s", what, it->name, e);
+    if (ret < 0) fl_err(err, "cannot run the %s in '%s': %s", what, it->name, e);
     else if (code != expect) {
         char tail[160];
         tail_text(&out, tail, sizeof tail);
-        ret = fl_err(err, "%s in '%s' exited %d, expected %d%s%s", what, it->name, code, expect, tail[0] ? ": " : "",
+        ret = fl_err(err, "the %s in '%s' exited %d, expected %d%s%s", what, it->name, code, expect, tail[0] ? ": " : "",
                      tail);
     }
     buf_release(&out);
@@ -544,7 +544,7 @@ static int revert_item(struct docker_client *c, const struct dk_state *s, struct
         if (docker_unpause(c, it->id, e) < 0) return fl_err(err, "cannot unpause '%s': %s", it->name, e);
         break;
     case DK_EXEC:
-        if (s->revert_cmd && run_cmd(c, it, s->revert_cmd, 0, s->timeout_ms, "run the revert command", err) < 0)
+        if (s->revert_cmd && run_cmd(c, it, s->revert_cmd, 0, s->timeout_ms, "revert command", err) < 0)
             return -1;
         break;
     case DK_RESTART:

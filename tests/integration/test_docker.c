@@ -814,36 +814,55 @@ static int pg_ping(int port)
     return PQping(conn) == PQPING_OK;
 }
 
-TEST_T(docker_postgres_stop_pause_and_back, 120)
+static const char *pg_bin(void)
 {
-    client();
-    sweep("pg");
     const char *pgbin = getenv("FL_TEST_PG_BIN");
-    if (!pgbin || !*pgbin) pgbin = "/usr/lib/postgresql/15/bin";
-    char data[512], err[FL_ERR_LEN], name[64], id[72], out[4096];
+    return pgbin && *pgbin ? pgbin : "/usr/lib/postgresql/15/bin";
+}
+
+static void wait_pg(int port, const char *what)
+{
+    int up = 0;
+    for (int i = 0; i < 150 && !(up = pg_ping(port)); i++) usleep(100000);
+    ASSERT_MSG(up, "postgres in the container did not serve %s", what);
+}
+
+/* a PostgreSQL container: initdb into a fresh dir under th_tmpdir(), bind-mounted read-write */
+static void mk_postgres(const char *test, const char *name, int port, char id[72])
+{
+    const char *pgbin = pg_bin();
+    char data[512], out[4096];
     const char *tmp = th_tmpdir();
     chmod(tmp, 0755);
-    snprintf(data, sizeof data, "%s/pgdata", tmp);
+    snprintf(data, sizeof data, "%s/pgdata-%s", tmp, test);
     int rc = th_sh(out, sizeof out,
                    "mkdir -p '%s' && chown postgres '%s' && su postgres -s /bin/sh -c \"'%s/initdb' -D '%s' -U postgres -A trust\" 2>&1",
                    data, data, pgbin, data);
     ASSERT_MSG(rc == 0, "initdb: %s", out);
-    int port = th_free_port();
     char pgexe[600], pstr[16];
     snprintf(pgexe, sizeof pgexe, "%s/postgres", pgbin);
     snprintf(pstr, sizeof pstr, "%d", port);
     char *argv[] = { pgexe, "-D", data, "-p", pstr, "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
                      "-c", "fsync=off", NULL };
-    cname(name, sizeof name, "pg");
     /* numeric: the daemon looks users up in the image, which has no /etc/passwd of its own */
     struct passwd *pw = getpwnam("postgres");
     ASSERT(pw);
     char user[64];
     snprintf(user, sizeof user, "%u:%u", (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
-    mk_container("pg", name, argv, user, data, NULL, NULL, 1, id);
-    int up = 0;
-    for (int i = 0; i < 100 && !(up = pg_ping(port)); i++) usleep(100000);
-    ASSERT_MSG(up, "postgres in the container did not come up");
+    mk_container(test, name, argv, user, data, NULL, NULL, 1, id);
+    wait_pg(port, "at start");
+}
+
+TEST_T(docker_postgres_stop_pause_and_back, 120)
+{
+    client();
+    sweep("pg");
+    const char *pgbin = pg_bin();
+    char err[FL_ERR_LEN], name[64], id[72], out[4096];
+    int rc;
+    int port = th_free_port();
+    cname(name, sizeof name, "pg");
+    mk_postgres("pg", name, port, id);
 
     struct fx f;
     fx_init(&f);
@@ -861,8 +880,7 @@ TEST_T(docker_postgres_stop_pause_and_back, 120)
     ASSERT_MSG(obs.ok, "observed %s", obs.observed);
     ASSERT_MSG(fault_docker_stop.revert(&fi, err) == 0, "revert: %s", err);
     fi_release(&fi);
-    for (int i = 0; i < 100 && !(up = pg_ping(port)); i++) usleep(100000);
-    ASSERT_MSG(up, "postgres did not serve again after the revert");
+    wait_pg(port, "again after the revert");
 
     fi_init(&f, &fi, &fault_docker_pause, t, "");
     ASSERT_MSG(fault_docker_pause.inject(&fi, err) == 0, "inject: %s", err);
@@ -959,5 +977,61 @@ TEST_T(docker_plan_stop_with_probe_end_to_end, 120)
     free(text);
     json_decref(rec);
     docker_remove(&dc, id, err);
+    docker_client_release(&dc);
+}
+
+TEST_T(docker_plan_redis_and_postgres_end_to_end, 150)
+{
+    const char *host = th_docker_host();
+    client();
+    sweep("e2e2");
+    char rname[64], pname[64], rid[72], pid[72], err[FL_ERR_LEN], path[600], out[16384], v[64];
+    int rport = th_free_port(), pport = th_free_port();
+    cname(rname, sizeof rname, "e2e2-redis");
+    cname(pname, sizeof pname, "e2e2-pg");
+    mk_redis("e2e2", rname, rport, NULL, NULL, rid);
+    mk_postgres("e2e2", pname, pport, pid);
+    const char *dir = th_tmpdir();
+    snprintf(path, sizeof path, "%s/plan.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ASSERT(f);
+    /* probes check every 500ms from the inject: +0, +0.5, +1.0, then the revert at +1.2 */
+    fprintf(f,
+            "faultline: 1\n"
+            "name: docker-e2e-both\n"
+            "duration: 6s\n"
+            "targets:\n"
+            "  cache: { docker: { container: %s, host: \"%s\" } }\n"
+            "  db: { docker: { container: %s, host: \"%s\" } }\n"
+            "steady_state:\n"
+            "  - container: { target: cache }\n"
+            "  - container: { target: db }\n"
+            "method:\n"
+            "  - { name: cache-stop, at: 300ms, fault: docker.stop, target: cache, grace: 1s, for: 1200ms }\n"
+            "  - { name: db-pause, at: 300ms, fault: docker.pause, target: db, for: 1200ms }\n"
+            "  - { name: db-kill, at: 2000ms, fault: docker.kill, target: db, for: 1200ms }\n"
+            "  - { name: cache-exec, at: 3000ms, fault: docker.exec, target: cache,\n"
+            "      command: [redis-cli, -p, \"%d\", incr, e2e_count] }\n"
+            "  - { name: cache-pause, at: 3500ms, fault: docker.pause, target: cache, for: 1200ms }\n"
+            "probes:\n"
+            "  - { name: cache-stopped, during: cache-stop, every: 500ms, container: { target: cache, expect: stopped } }\n"
+            "  - { name: db-paused, during: db-pause, every: 500ms, container: { target: db, expect: paused } }\n"
+            "  - { name: db-killed, during: db-kill, every: 500ms,\n"
+            "      container: { target: db, expect: exited, exit_code: 137 } }\n"
+            "  - { name: cache-paused, during: cache-pause, every: 500ms, container: { target: cache, expect: paused } }\n",
+            rname, host, pname, host, rport);
+    fclose(f);
+    int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run plan.yaml -o report --journal journal.jsonl 2>&1", dir,
+                   th_faultline());
+    ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
+    /* afterwards both serve again, and the exec ran once inside the Redis container */
+    wait_pong(rport);
+    wait_pg(pport, "after the plan");
+    redis_get(rport, "e2e_count", v, sizeof v);
+    ASSERT_EQ_STR(v, "1");
+    ASSERT_EQ_STR(docker_state_name(inspect(rid).state), "running");
+    ASSERT_EQ_STR(docker_state_name(inspect(pid).state), "running");
+    docker_remove(&dc, rid, err);
+    docker_remove(&dc, pid, err);
     docker_client_release(&dc);
 }
