@@ -292,6 +292,39 @@ static json_t *validate_rows(PGresult *r)
     return ans;
 }
 
+/* the same from the three tables read apart (people, blocks, assignments) */
+static json_t *validate_tables(PGresult *people, PGresult *blocks, PGresult *asg)
+{
+    struct acgme_input in = { 0 };
+    in.npeople = PQntuples(people);
+    in.nblocks = PQntuples(blocks);
+    in.nassignments = PQntuples(asg);
+    in.people = fl_calloc((size_t)in.npeople + 1, sizeof *in.people);
+    in.blocks = fl_calloc((size_t)in.nblocks + 1, sizeof *in.blocks);
+    in.assignments = fl_calloc((size_t)in.nassignments + 1, sizeof *in.assignments);
+    in.supervise_weekends = app.cfg->supervise_weekends;
+    for (int i = 0; i < in.npeople; i++) {
+        in.people[i].id = PQgetvalue(people, i, 0);
+        in.people[i].name = PQgetvalue(people, i, 1);
+        in.people[i].resident = strcmp(PQgetvalue(people, i, 2), "resident") == 0;
+        in.people[i].pgy = atoi(PQgetvalue(people, i, 3));
+    }
+    for (int i = 0; i < in.nblocks; i++) {
+        in.blocks[i].id = PQgetvalue(blocks, i, 0);
+        if (sched_parse_date(PQgetvalue(blocks, i, 1), &in.blocks[i].day) != 0) in.blocks[i].day = 0;
+        in.blocks[i].pm = strcmp(PQgetvalue(blocks, i, 2), "PM") == 0;
+    }
+    for (int i = 0; i < in.nassignments; i++) {
+        in.assignments[i].block_id = PQgetvalue(asg, i, 0);
+        in.assignments[i].person_id = PQgetvalue(asg, i, 1);
+    }
+    json_t *ans = acgme_validate(&in);
+    free(in.people);
+    free(in.blocks);
+    free(in.assignments);
+    return ans;
+}
+
 static enum MHD_Result reply_validation_failure(struct MHD_Connection *conn, int rc, const char *err)
 {
     if (rc == DB_UNAVAILABLE && app.cfg->defect == DEFECT_VALID_ON_TIMEOUT) {
@@ -323,8 +356,23 @@ struct case_op {
     char scope[48];
     struct buf pid, pname, ptype, ppgy, bid, bdate, btod, aid, ablk, aper, arole;
     int np, nb, na;
-    PGresult *res;
+    PGresult *people, *blocks, *asg; /* what was read back */
 };
+
+static void case_clear_results(struct case_op *k)
+{
+    PQclear(k->people);
+    PQclear(k->blocks);
+    PQclear(k->asg);
+    k->people = k->blocks = k->asg = NULL;
+}
+
+static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int id_known(char **ids, size_t n, const char *id)
+{
+    return bsearch(&id, ids, n, sizeof *ids, str_cmp) != NULL;
+}
 
 static void arr_add(struct buf *b, int *count, const char *s) /* s NULL: SQL NULL */
 {
@@ -364,21 +412,32 @@ static int parse_case(json_t *j, struct case_op *k, char *why, size_t whylen)
     json_t *asg = json_object_get(j, "assignments");
     if (!json_is_array(people) || !json_is_array(blocks) || !json_is_array(asg))
         return snprintf(why, whylen, "body must be a JSON object with arrays people, blocks, assignments"), -1;
-    int c1 = 0, c2 = 0, c3 = 0, c4 = 0;
-    size_t i;
+    int c1 = 0, c2 = 0, c3 = 0, c4 = 0, rc = 0;
+    size_t i, npid = 0, nbid = 0;
     json_t *v;
     char id[160], id2[160];
+    /* ids of the case, to leave out assignments naming an unknown person or block (the
+     * validator ignores those; filtering here keeps the inserts simple and fast) */
+    char **pids = fl_calloc(json_array_size(people) + 1, sizeof *pids);
+    char **bids = fl_calloc(json_array_size(blocks) + 1, sizeof *bids);
     json_array_foreach(people, i, v) {
         const char *type = json_string_value(json_object_get(v, "type"));
         json_t *lvl = json_object_get(v, "pgy_level");
         const char *name = json_string_value(json_object_get(v, "name"));
-        if (!json_id(json_object_get(v, "id"), id))
-            return snprintf(why, whylen, "people[%zu].id is missing", i), -1;
-        if (!type || (strcasecmp(type, "resident") != 0 && strcasecmp(type, "faculty") != 0))
-            return snprintf(why, whylen, "people[%zu].type must be resident or faculty", i), -1;
-        if (lvl && !json_is_null(lvl) && (!json_is_integer(lvl) || json_integer_value(lvl) < 1 ||
-                                          json_integer_value(lvl) > 7))
-            return snprintf(why, whylen, "people[%zu].pgy_level must be 1..7 or null", i), -1;
+        if (!json_id(json_object_get(v, "id"), id)) {
+            snprintf(why, whylen, "people[%zu].id is missing", i);
+            goto bad;
+        }
+        if (!type || (strcasecmp(type, "resident") != 0 && strcasecmp(type, "faculty") != 0)) {
+            snprintf(why, whylen, "people[%zu].type must be resident or faculty", i);
+            goto bad;
+        }
+        if (lvl && !json_is_null(lvl) &&
+            (!json_is_integer(lvl) || json_integer_value(lvl) < 1 || json_integer_value(lvl) > 7)) {
+            snprintf(why, whylen, "people[%zu].pgy_level must be 1..7 or null", i);
+            goto bad;
+        }
+        pids[npid++] = fl_strdup(id);
         char l[8];
         snprintf(l, sizeof l, "%d", json_is_integer(lvl) ? (int)json_integer_value(lvl) : 0);
         arr_add(&k->pid, &k->np, id);
@@ -392,20 +451,33 @@ static int parse_case(json_t *j, struct case_op *k, char *why, size_t whylen)
         const char *tod = json_string_value(json_object_get(v, "time_of_day"));
         if (!tod) tod = json_string_value(json_object_get(v, "session"));
         int d;
-        if (!json_id(json_object_get(v, "id"), id)) return snprintf(why, whylen, "blocks[%zu].id is missing", i), -1;
-        if (!date || sched_parse_date(date, &d) != 0)
-            return snprintf(why, whylen, "blocks[%zu].date must be YYYY-MM-DD", i), -1;
-        if (!tod || (strcasecmp(tod, "AM") != 0 && strcasecmp(tod, "PM") != 0))
-            return snprintf(why, whylen, "blocks[%zu].time_of_day must be AM or PM", i), -1;
+        if (!json_id(json_object_get(v, "id"), id)) {
+            snprintf(why, whylen, "blocks[%zu].id is missing", i);
+            goto bad;
+        }
+        if (!date || sched_parse_date(date, &d) != 0) {
+            snprintf(why, whylen, "blocks[%zu].date must be YYYY-MM-DD", i);
+            goto bad;
+        }
+        if (!tod || (strcasecmp(tod, "AM") != 0 && strcasecmp(tod, "PM") != 0)) {
+            snprintf(why, whylen, "blocks[%zu].time_of_day must be AM or PM", i);
+            goto bad;
+        }
+        bids[nbid++] = fl_strdup(id);
         arr_add(&k->bid, &k->nb, id);
         arr_add(&k->bdate, &c1, date);
         arr_add(&k->btod, &c2, strcasecmp(tod, "PM") == 0 ? "PM" : "AM");
     }
     c1 = c2 = 0;
+    qsort(pids, npid, sizeof *pids, str_cmp);
+    qsort(bids, nbid, sizeof *bids, str_cmp);
     json_array_foreach(asg, i, v) {
         char aid[160];
-        if (!json_id(json_object_get(v, "block_id"), id) || !json_id(json_object_get(v, "person_id"), id2))
-            return snprintf(why, whylen, "assignments[%zu] needs block_id and person_id", i), -1;
+        if (!json_id(json_object_get(v, "block_id"), id) || !json_id(json_object_get(v, "person_id"), id2)) {
+            snprintf(why, whylen, "assignments[%zu] needs block_id and person_id", i);
+            goto bad;
+        }
+        if (!id_known(bids, nbid, id) || !id_known(pids, npid, id2)) continue;
         if (!json_id(json_object_get(v, "id"), aid)) snprintf(aid, sizeof aid, "a%zu", i);
         const char *role = json_string_value(json_object_get(v, "role"));
         arr_add(&k->aid, &k->na, aid);
@@ -413,7 +485,22 @@ static int parse_case(json_t *j, struct case_op *k, char *why, size_t whylen)
         arr_add(&k->aper, &c2, id2);
         arr_add(&k->arole, &c4, role ? role : "primary");
     }
-    return 0;
+    if (0) {
+    bad:
+        rc = -1;
+    }
+    for (size_t n = 0; n < npid; n++) free(pids[n]);
+    for (size_t n = 0; n < nbid; n++) free(bids[n]);
+    free(pids);
+    free(bids);
+    return rc;
+}
+
+/* a statement's deadline: ms from now, but never sooner than the request's own */
+static int64_t stmt_deadline(int64_t request_deadline, int64_t ms)
+{
+    int64_t t = fl_now_ms() + ms;
+    return t > request_deadline ? t : request_deadline;
 }
 
 static int op_case(PGconn *c, int64_t deadline, void *a, char *err)
@@ -425,42 +512,50 @@ static int op_case(PGconn *c, int64_t deadline, void *a, char *err)
     const char *ap[5] = { k->scope, arr_end(&k->aid, k->na), arr_end(&k->ablk, k->na), arr_end(&k->aper, k->na),
                           arr_end(&k->arole, k->na) };
     const char *sp[1] = { k->scope };
+    /* The first round trip has the request's deadline (a database that does not answer
+     * fails it fast); then each statement gets --pg-timeout plus 0.1 ms per row, as big
+     * cases take that long to write on a healthy server. */
+    int64_t per = app.cfg->pg_timeout_ms, rows = k->np + k->nb + k->na;
+    char begin[96];
+    snprintf(begin, sizeof begin, "BEGIN; SET LOCAL statement_timeout = %lld", (long long)(per + rows / 10));
     /* the case lives in its own scope inside a transaction that is rolled back: concurrent
      * cases never see each other and nothing is left behind, whatever happens */
-    int rc = db_exec(c, deadline, "BEGIN", 0, NULL, NULL, err);
+    int rc = db_exec(c, deadline, begin, 0, NULL, NULL, err);
     if (rc == DB_OK)
-        rc = db_exec(c, deadline,
+        rc = db_exec(c, stmt_deadline(deadline, per + k->np / 10),
                      "INSERT INTO people (scope, id, name, type, pgy_level) SELECT $1, * FROM "
                      "unnest($2::text[], $3::text[], $4::text[], $5::int[]) ON CONFLICT DO NOTHING",
                      5, pp, NULL, err);
     if (rc == DB_OK)
-        rc = db_exec(c, deadline,
+        rc = db_exec(c, stmt_deadline(deadline, per + k->nb / 10),
                      "INSERT INTO blocks (scope, id, date, time_of_day) SELECT $1, * FROM "
                      "unnest($2::text[], $3::date[], $4::text[]) ON CONFLICT DO NOTHING",
                      4, bp, NULL, err);
     if (rc == DB_OK)
-        rc = db_exec(c, deadline,
-                     "INSERT INTO assignments (scope, id, block_id, person_id, role) SELECT $1, x.* FROM "
-                     "unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS x(id, block_id, person_id, role) "
-                     "WHERE EXISTS (SELECT 1 FROM blocks b WHERE b.scope = $1 AND b.id = x.block_id) "
-                     "AND EXISTS (SELECT 1 FROM people p WHERE p.scope = $1 AND p.id = x.person_id) "
-                     "ON CONFLICT DO NOTHING",
+        rc = db_exec(c, stmt_deadline(deadline, per + k->na / 10),
+                     "INSERT INTO assignments (scope, id, block_id, person_id, role) SELECT $1, * FROM "
+                     "unnest($2::text[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING",
                      5, ap, NULL, err);
-    if (rc == DB_OK) rc = db_exec(c, deadline, READBACK_SQL "WHERE a.scope = $1", 1, sp, &k->res, err);
+    /* read back table by table: the fresh rows have no planner statistics yet, and a join
+     * over them can go quadratic; the validator joins by id itself */
+    if (rc == DB_OK)
+        rc = db_exec(c, stmt_deadline(deadline, per + k->np / 10),
+                     "SELECT id, name, type, COALESCE(pgy_level, 0) FROM people WHERE scope = $1", 1, sp, &k->people,
+                     err);
+    if (rc == DB_OK)
+        rc = db_exec(c, stmt_deadline(deadline, per + k->nb / 10),
+                     "SELECT id, date::text, time_of_day FROM blocks WHERE scope = $1", 1, sp, &k->blocks, err);
+    if (rc == DB_OK)
+        rc = db_exec(c, stmt_deadline(deadline, per + k->na / 10),
+                     "SELECT block_id, person_id FROM assignments WHERE scope = $1", 1, sp, &k->asg, err);
     if (rc != DB_UNAVAILABLE) {
         char e2[FL_ERR_LEN];
-        int rb = db_exec(c, deadline, "ROLLBACK", 0, NULL, NULL, e2);
-        if (rb == DB_UNAVAILABLE) {
-            PQclear(k->res);
-            k->res = NULL;
+        if (db_exec(c, stmt_deadline(deadline, per), "ROLLBACK", 0, NULL, NULL, e2) == DB_UNAVAILABLE) {
             fl_err(err, "%s", e2);
             rc = DB_UNAVAILABLE;
         }
     }
-    if (rc != DB_OK) {
-        PQclear(k->res);
-        k->res = NULL;
-    }
+    if (rc != DB_OK) case_clear_results(k);
     return rc;
 }
 
@@ -485,8 +580,8 @@ static enum MHD_Result h_validate_post(struct MHD_Connection *conn, struct req *
         if (rc != DB_OK) {
             ret = reply_validation_failure(conn, rc, err);
         } else {
-            json_t *ans = validate_rows(k.res);
-            PQclear(k.res);
+            json_t *ans = validate_tables(k.people, k.blocks, k.asg);
+            case_clear_results(&k);
             ret = reply_json(conn, MHD_HTTP_OK, ans);
         }
     }

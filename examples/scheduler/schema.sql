@@ -1,7 +1,8 @@
 -- schema.sql -- tables of the demo scheduler (scheduler-api init-db applies this; idempotent).
 -- `scope` tags rows: '' is the live schedule; POST /api/v1/schedule/validate stores a posted
 -- case under its own random scope inside a transaction it rolls back. Ids are text (UUIDs
--- in the seed data); assignments.id and people.id default to a fresh UUID.
+-- in the seed data); assignments.id and people.id default to a fresh UUID. The foreign keys
+-- are checked at commit (a posted case, rolled back, costs no per-row checks).
 CREATE TABLE IF NOT EXISTS people (
     scope     text    NOT NULL DEFAULT '',
     id        text    NOT NULL DEFAULT gen_random_uuid()::text,
@@ -26,7 +27,9 @@ CREATE TABLE IF NOT EXISTS assignments (
     role      text NOT NULL DEFAULT 'primary',
     PRIMARY KEY (scope, id),
     UNIQUE (scope, block_id, person_id),
-    FOREIGN KEY (scope, block_id) REFERENCES blocks (scope, id) ON DELETE CASCADE,
+    FOREIGN KEY (scope, block_id) REFERENCES blocks (scope, id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED,
     FOREIGN KEY (scope, person_id) REFERENCES people (scope, id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED
 );
 CREATE INDEX IF NOT EXISTS assignments_person ON assignments (scope, person_id);

@@ -101,7 +101,11 @@ static int process(const struct sched_cfg *cfg, redisContext *c, PGconn **pg, co
         snprintf(n, sizeof n, "%d", written);
         sched_log("job %s: %s..%s written (%d assignments, %lld ms)", id, sd, ed, written,
                   (long long)(fl_now_ms() - t0));
-        ret = set_status(c, key, "done", "assignments", n) == 0 && cmd(c, NULL, 4, lrem) == 0 ? 0 : -1;
+        const char *hdel[] = { "HDEL", key, "error" }; /* an earlier attempt's */
+        ret = set_status(c, key, "done", "assignments", n) == 0 && cmd(c, NULL, 3, hdel) == 0 &&
+                      cmd(c, NULL, 4, lrem) == 0
+                  ? 0
+                  : -1;
     } else if (attempts >= WORKER_MAX_ATTEMPTS || rc == DB_ERROR) {
         sched_log("job %s failed after %lld attempts: %s", id, attempts, err);
         ret = set_status(c, key, "failed", "error", err) == 0 && cmd(c, NULL, 4, lrem) == 0 ? 0 : -1;
