@@ -957,7 +957,9 @@ TEST_T(docker_plan_stop_with_probe_end_to_end, 120)
             "probes:\n"
             "  - name: cache-is-stopped\n"
             "    during: cache-down\n"
-            "    every: 600ms\n" /* checks at +0 .. +1.8s, +2.4s: none where the revert starts, at +2s */
+            /* checks at +0, +1.9s; the next (+3.8s) would race the revert only if that took 1.8s:
+             * the runner keeps a during: window open until its revert has returned */
+            "    every: 1900ms\n"
             "    container: { target: cache, expect: stopped }\n",
             name, host);
     fclose(f);
@@ -995,7 +997,8 @@ TEST_T(docker_plan_redis_and_postgres_end_to_end, 150)
     snprintf(path, sizeof path, "%s/plan.yaml", dir);
     FILE *f = fopen(path, "w");
     ASSERT(f);
-    /* probes check every 500ms from the inject: +0, +0.5, +1.0, then the revert at +1.2 */
+    /* probes check every 1100ms from the inject: +0, +1.1, then the revert at +1.2 (and +2.2 only
+     * when the revert took a whole second: the runner keeps the window open during the revert) */
     fprintf(f,
             "faultline: 1\n"
             "name: docker-e2e-both\n"
@@ -1014,11 +1017,11 @@ TEST_T(docker_plan_redis_and_postgres_end_to_end, 150)
             "      command: [redis-cli, -p, \"%d\", incr, e2e_count] }\n"
             "  - { name: cache-pause, at: 3500ms, fault: docker.pause, target: cache, for: 1200ms }\n"
             "probes:\n"
-            "  - { name: cache-stopped, during: cache-stop, every: 500ms, container: { target: cache, expect: stopped } }\n"
-            "  - { name: db-paused, during: db-pause, every: 500ms, container: { target: db, expect: paused } }\n"
-            "  - { name: db-killed, during: db-kill, every: 500ms,\n"
+            "  - { name: cache-stopped, during: cache-stop, every: 1100ms, container: { target: cache, expect: stopped } }\n"
+            "  - { name: db-paused, during: db-pause, every: 1100ms, container: { target: db, expect: paused } }\n"
+            "  - { name: db-killed, during: db-kill, every: 1100ms,\n"
             "      container: { target: db, expect: exited, exit_code: 137 } }\n"
-            "  - { name: cache-paused, during: cache-pause, every: 500ms, container: { target: cache, expect: paused } }\n",
+            "  - { name: cache-paused, during: cache-pause, every: 1100ms, container: { target: cache, expect: paused } }\n",
             rname, host, pname, host, rport);
     fclose(f);
     int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run plan.yaml -o report --journal journal.jsonl 2>&1", dir,
