@@ -12,6 +12,10 @@ int cmd_version(int argc, char **argv);
 int cmd_load(int argc, char **argv) __attribute__((weak));
 int cmd_proxy(int argc, char **argv) __attribute__((weak));
 int cmd_acgme(int argc, char **argv) __attribute__((weak));
+int cmd_report(int argc, char **argv) __attribute__((weak));
+int cmd_compare(int argc, char **argv) __attribute__((weak));
+int cmd_drill(int argc, char **argv) __attribute__((weak));
+int cmd_history(int argc, char **argv) __attribute__((weak));
 
 /* shared by commands: load and validate a plan, printing every error; NULL when invalid */
 struct plan;

@@ -12,12 +12,13 @@ if [ "${1:-}" = docker ]; then
   plan=plans/demo-docker.yaml
   shift
 fi
+export FL_DEMO_BIN=${FL_DEMO_BIN:-./${FL_BUILD:-build}/scheduler-api}
 export FL_DEMO_DIR=$(mktemp -d /tmp/faultline-demo-XXXXXX)
 export FAULTLINE_JOURNAL=${FAULTLINE_JOURNAL:-$top/.faultline/demo-journal.jsonl}
 stamp=$(date +%Y%m%d-%H%M%S)
 out=${FL_DEMO_REPORT:-faultline-runs/demo-$stamp}
 echo "demo: running $plan (report in $out)"
-./build/faultline run "$plan" -o "$out" "$@"
+"./${FL_BUILD:-build}/faultline" run "$plan" -o "$out" "$@"
 rc=$?
 rm -rf "$FL_DEMO_DIR"
 echo
