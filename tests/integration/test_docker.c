@@ -281,6 +281,12 @@ TEST(docker_socket_missing_names_the_path)
     diag_release(&d);
     ASSERT(target_docker.open(&t, &f.ctx, err) == -1);
     ASSERT_CONTAINS(err, "cannot resolve target 'db': docker: daemon not reachable at '/nonexistent/fl/docker.sock'");
+    /* the probe could not check: -1, not an unhealthy observation */
+    f.targets[f.plan.ntargets++] = &t;
+    struct probe_obs obs;
+    ASSERT_EQ_INT(probe(&f, "target: db", &obs, err), -1);
+    ASSERT_CONTAINS(err, "daemon not reachable at '/nonexistent/fl/docker.sock'");
+    f.plan.ntargets = 0;
     target_docker.free(&t);
     fx_release(&f);
 }
