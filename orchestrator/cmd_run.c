@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include "cmd.h"
+#include "matrix.h"
 #include "plan.h"
 #include "report.h"
 #include "run.h"
@@ -144,63 +145,7 @@ int cmd_run(int argc, char **argv)
     json_t *rec = NULL;
     int code;
     if (p->nmatrix_lose && !ro.dry_run) {
-        /* one experiment per combination of `choose` targets out of `lose` */
-        size_t n = p->nmatrix_lose;
-        int k = p->matrix_choose;
-        json_t *rows = json_array();
-        int worst = 0;
-        char **lose = p->matrix_lose;
-        size_t combos = 0;
-        size_t idx[2] = { 0, 1 };
-        for (;;) {
-            char bind[512];
-            if (k == 1) snprintf(bind, sizeof bind, "%s", lose[idx[0]]);
-            else snprintf(bind, sizeof bind, "%s,%s", lose[idx[0]], lose[idx[1]]);
-            struct plan *pc = cmd_load_plan(path, vars, bind);
-            if (!pc) { worst = FL_EXIT_INVALID; break; }
-            char sub[1100];
-            snprintf(sub, sizeof sub, "%s/lose-%s", dir, bind);
-            for (char *q = sub + strlen(dir); *q; q++) if (*q == ',') *q = '+';
-            struct run_opts r2 = ro;
-            r2.report_dir = sub;
-            json_t *one = NULL;
-            json_t *empty = json_object();
-            report_write_all(empty, sub, err);
-            json_decref(empty);
-            int rc = run_plan(pc, &r2, &one);
-            report_write_all(one, sub, err);
-            print_summary(one, sub);
-            json_t *row = json_object();
-            json_object_set_new(row, "lose", json_string(bind));
-            json_object_set_new(row, "verdict", json_copy(json_object_get(one, "verdict")));
-            json_object_set_new(row, "exit_code", json_integer(rc));
-            json_object_set_new(row, "report", json_string(sub));
-            json_array_append_new(rows, row);
-            json_decref(one);
-            plan_free(pc);
-            combos++;
-            if (rc > worst) worst = rc;
-            if (rc == FL_EXIT_ABORTED || rc == FL_EXIT_REVERT) break;
-            /* next combination */
-            if (k == 1) { if (++idx[0] >= n) break; }
-            else { if (++idx[1] >= n) { if (++idx[0] >= n - 1) break; idx[1] = idx[0] + 1; } }
-        }
-        rec = json_object();
-        json_object_set_new(rec, "plan", json_pack("{s:s,s:s}", "name", p->name, "path", p->path));
-        json_object_set_new(rec, "matrix", rows);
-        json_object_set_new(rec, "choose", json_integer(k));
-        json_object_set_new(rec, "verdict", json_string(worst == 0 ? "passed" : "failed"));
-        json_object_set_new(rec, "exit_code", json_integer(worst));
-        code = worst;
-        char mpath[600];
-        snprintf(mpath, sizeof mpath, "%s/matrix.json", dir);
-        report_json(rec, mpath, err);
-        printf("\ncontingency (N-%d) of '%s':\n", k, p->name);
-        for (size_t i = 0; i < json_array_size(rows); i++) {
-            json_t *row = json_array_get(rows, i);
-            printf("  lose %-30s %s\n", json_string_value(json_object_get(row, "lose")), json_string_value(json_object_get(row, "verdict")));
-        }
-        printf("N-%d %s\n", k, worst == 0 ? "holds" : "fails");
+        code = matrix_run(path, vars, &ro, dir, &rec);
     } else {
         code = run_plan(p, &ro, &rec);
         if (!ro.dry_run) {
