@@ -807,3 +807,61 @@ TEST_T(demo_recovers_after_database_freeze_and_restart, 90)
     ASSERT_EQ_INT(stop(api), 0);
     pg_sh("'%s/pg_ctl' -D '%s/data' -m immediate -w stop >/dev/null%.0d", bin, dir, 0);
 }
+
+/* poll a job until it reaches the status or the tries run out; returns the last status */
+static char *job_wait(int port, const char *path, const char *want, int tries)
+{
+    char *status = NULL;
+    for (int i = 0; i < tries; i++) {
+        struct resp r = get(port, path);
+        free(status);
+        status = fl_strdup(r.status == 200 && jstr(r.json, "status") ? jstr(r.json, "status") : "(none)");
+        resp_free(&r);
+        if (strcmp(status, want) == 0) break;
+        usleep(50000);
+    }
+    return status;
+}
+
+TEST_T(demo_job_survives_killed_worker, 60)
+{
+    struct demo_db d;
+    db_create(&d, th_pg_dsn(), 0);
+    init_db(d.dsn);
+    int port = th_free_port();
+    pid_t api = serve(port, d.dsn, th_redis_port(), NULL);
+    char rd[64], log[512];
+    snprintf(rd, sizeof rd, "127.0.0.1:%d", th_redis_port());
+    snprintf(log, sizeof log, "%s/worker.log", th_tmpdir());
+    /* the first worker "computes" for a long time: it is killed while the job is running */
+    char *slow[] = { (char *)api_bin(), "worker", "--pg", d.dsn, "--redis", rd, "--job-delay", "20s", NULL };
+    char *fast[] = { (char *)api_bin(), "worker", "--pg", d.dsn, "--redis", rd, NULL };
+    struct resp r = http("POST", port, "/api/v1/schedule/generate", "application/json",
+                         "{\"start_date\":\"2027-03-01\",\"end_date\":\"2027-03-07\"}", NULL, 5000);
+    ASSERT_EQ_INT(r.status, 202);
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/schedule/jobs/%s", jstr(r.json, "job_id"));
+    resp_free(&r);
+
+    pid_t w1 = spawn(log, slow);
+    char *st = job_wait(port, path, "running", 100);
+    ASSERT_EQ_STR(st, "running");
+    free(st);
+    kill(w1, SIGKILL);
+    int ws;
+    waitpid(w1, &ws, 0);
+    ASSERT_EQ_INT(sql_count(d.dsn, "SELECT count(*) FROM blocks WHERE date BETWEEN '2027-03-01' AND '2027-03-07'"), 0);
+
+    pid_t w2 = spawn(log, fast);
+    st = job_wait(port, path, "done", 200);
+    ASSERT_MSG(strcmp(st, "done") == 0, "job status %s after the worker restart (see %s)", st, th_tmpdir());
+    free(st);
+    r = get(port, path);
+    ASSERT_EQ_INT(json_integer_value(json_object_get(r.json, "attempts")), 2);
+    ASSERT(json_integer_value(json_object_get(r.json, "assignments")) > 0);
+    resp_free(&r);
+    ASSERT_EQ_INT(sql_count(d.dsn, "SELECT count(*) FROM blocks WHERE date BETWEEN '2027-03-01' AND '2027-03-07'"), 14);
+    ASSERT_EQ_INT(stop(w2), 0);
+    ASSERT_EQ_INT(stop(api), 0);
+    db_drop(&d);
+}
