@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
@@ -1042,5 +1043,53 @@ TEST_T(docker_plan_redis_and_postgres_end_to_end, 150)
     ASSERT_EQ_STR(docker_state_name(inspect(pid).state), "running");
     docker_remove(&dc, rid, err);
     docker_remove(&dc, pid, err);
+    docker_client_release(&dc);
+}
+
+TEST_T(docker_rollback_from_the_journal_after_sigkill, 90)
+{
+    const char *host = th_docker_host();
+    client();
+    sweep("crash");
+    char name[64], id[72], err[FL_ERR_LEN], path[600], out[8192];
+    int port = th_free_port();
+    cname(name, sizeof name, "crash");
+    mk_redis("crash", name, port, NULL, NULL, id);
+    const char *dir = th_tmpdir();
+    snprintf(path, sizeof path, "%s/plan.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ASSERT(f);
+    fprintf(f,
+            "faultline: 1\n"
+            "name: docker-crash\n"
+            "duration: 60s\n"
+            "targets:\n"
+            "  cache: { docker: { container: %s, host: \"%s\" } }\n"
+            "method:\n"
+            "  - { name: cache-pause, at: 100ms, fault: docker.pause, target: cache, for: 50s }\n",
+            name, host);
+    fclose(f);
+    int rc = th_sh(out, sizeof out, "cd '%s' && { '%s' run plan.yaml -o report --journal journal.jsonl >run.log 2>&1 & echo $!; }",
+                   dir, th_faultline());
+    ASSERT_MSG(rc == 0, "start: %s", out);
+    int pid = atoi(out);
+    ASSERT(pid > 0);
+    struct docker_cstate st = inspect(id);
+    for (int i = 0; i < 100 && st.state != DS_PAUSED; i++) usleep(50000), st = inspect(id);
+    ASSERT_EQ_STR(docker_state_name(st.state), "paused");
+    /* the journal line follows the inject: wait for it, then kill the run without warning */
+    for (int i = 0; i < 100; i++) {
+        if (th_sh(NULL, 0, "grep -q '\"op\":\"inject\"' '%s/journal.jsonl' 2>/dev/null", dir) == 0) break;
+        usleep(50000);
+    }
+    kill(pid, SIGKILL);
+    usleep(200000);
+    ASSERT_EQ_STR(docker_state_name(inspect(id).state), "paused"); /* nobody reverted it */
+    ASSERT_EQ_INT(redis_ping(port), -1);
+    rc = th_sh(out, sizeof out, "cd '%s' && '%s' rollback journal.jsonl 2>&1", dir, th_faultline());
+    ASSERT_MSG(rc == 0, "faultline rollback exited %d:\n%s", rc, out);
+    ASSERT_EQ_STR(docker_state_name(inspect(id).state), "running");
+    ASSERT_EQ_INT(redis_ping(port), 1);
+    docker_remove(&dc, id, err);
     docker_client_release(&dc);
 }
