@@ -57,7 +57,7 @@ struct journal *journal_open(const char *path, const char *plan_name, char *err)
 {
     if (!path) path = journal_default_path();
     if (mkdirs(path) < 0) { fl_err(err, "cannot create the journal's folder for '%s': %s", path, strerror(errno)); return NULL; }
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600); /* may hold revert commands with secrets */
     if (fd < 0) { fl_err(err, "cannot open the journal '%s': %s", path, strerror(errno)); return NULL; }
     struct journal *j = fl_calloc(1, sizeof *j);
     j->fd = fd;

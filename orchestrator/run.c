@@ -452,6 +452,34 @@ static json_t *probe_json(struct probe_rt *pr)
     return o;
 }
 
+/* every string of the record (names and values alike) through the secret redactor */
+static void redact_json(json_t *j)
+{
+    if (json_is_object(j)) {
+        const char *k;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(j, tmp, k, v) {
+            if (fl_has_secret(k)) {
+                char *nk = fl_strdup(k);
+                fl_redact(nk);
+                json_incref(v);
+                json_object_del(j, k);
+                json_object_set_new(j, nk, v);
+                free(nk);
+            }
+            redact_json(v);
+        }
+    } else if (json_is_array(j)) {
+        for (size_t i = 0; i < json_array_size(j); i++) redact_json(json_array_get(j, i));
+    } else if (json_is_string(j) && fl_has_secret(json_string_value(j))) {
+        char *v = fl_strdup(json_string_value(j));
+        fl_redact(v);
+        json_string_set(j, v);
+        free(v);
+    }
+}
+
 /* ---- the run ------------------------------------------------------------------------ */
 static void print_timeline(struct run *r)
 {
@@ -812,6 +840,7 @@ record:
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
     free(r);
+    redact_json(rec);
     if (record) *record = rec; else json_decref(rec);
     return exit_code;
 }
