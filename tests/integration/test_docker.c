@@ -259,6 +259,31 @@ static int probe(struct fx *f, const char *params, struct probe_obs *obs, char *
     return r;
 }
 
+/* A running Redis container (on *port, or a free one when 0) and target 'cache' naming it,
+ * opened: the common start of the fault tests. rig_release() undoes it. */
+static struct target *redis_rig(struct fx *f, const char *test, json_t *hc, char name[64], char id[72], int *port)
+{
+    char err[FL_ERR_LEN], spec[128];
+    client();
+    sweep(test);
+    if (!*port) *port = th_free_port();
+    cname(name, 64, test);
+    mk_redis(test, name, *port, NULL, hc, id);
+    fx_init(f);
+    snprintf(spec, sizeof spec, "container: %s", name);
+    struct target *t = target(f, "cache", spec);
+    ASSERT_MSG(open_t(f, t, err) == 0, "open: %s", err);
+    return t;
+}
+
+static void rig_release(struct fx *f, const char *id)
+{
+    char err[FL_ERR_LEN];
+    fx_release(f);
+    docker_remove(&dc, id, err);
+    docker_client_release(&dc);
+}
+
 /* ---- transport and errors -------------------------------------------------------------------------- */
 
 TEST(docker_socket_missing_names_the_path)
@@ -357,19 +382,10 @@ TEST(docker_negotiates_version_and_maps_404)
 
 TEST_T(docker_stop_then_revert_serves_again, 60)
 {
-    client();
-    sweep("stop");
-    char name[64], id[72], err[FL_ERR_LEN];
-    int port = th_free_port();
-    cname(name, sizeof name, "stop");
-    mk_redis("stop", name, port, NULL, NULL, id);
-
     struct fx f;
-    fx_init(&f);
-    char spec[128];
-    snprintf(spec, sizeof spec, "container: %s", name);
-    struct target *t = target(&f, "cache", spec);
-    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+    char name[64], id[72], err[FL_ERR_LEN];
+    int port = 0;
+    struct target *t = redis_rig(&f, "stop", NULL, name, id, &port);
     struct fault_inst fi;
     fi_init(&f, &fi, &fault_docker_stop, t, "grace: 2s");
     ASSERT_MSG(fault_docker_stop.inject(&fi, err) == 0, "inject: %s", err);
@@ -397,25 +413,15 @@ TEST_T(docker_stop_then_revert_serves_again, 60)
     /* a second revert has nothing left to do */
     ASSERT_MSG(fault_docker_stop.revert(&fi, err) == 0, "revert again: %s", err);
     fi_release(&fi);
-    fx_release(&f);
-    docker_remove(&dc, id, err);
-    docker_client_release(&dc);
+    rig_release(&f, id);
 }
 
 TEST_T(docker_kill_sigkill_then_revert, 60)
 {
-    client();
-    sweep("kill");
-    char name[64], id[72], err[FL_ERR_LEN];
-    int port = th_free_port();
-    cname(name, sizeof name, "kill");
-    mk_redis("kill", name, port, NULL, NULL, id);
     struct fx f;
-    fx_init(&f);
-    char spec[128];
-    snprintf(spec, sizeof spec, "container: %s", name);
-    struct target *t = target(&f, "cache", spec);
-    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+    char name[64], id[72], err[FL_ERR_LEN];
+    int port = 0;
+    struct target *t = redis_rig(&f, "kill", NULL, name, id, &port);
     struct fault_inst fi;
     fi_init(&f, &fi, &fault_docker_kill, t, "");
     ASSERT_MSG(fault_docker_kill.inject(&fi, err) == 0, "inject: %s", err);
@@ -443,25 +449,15 @@ TEST_T(docker_kill_sigkill_then_revert, 60)
     ASSERT(d.n == 1);
     ASSERT_CONTAINS(d.msgs[0], "unknown signal 'SIGNOPE'");
     diag_release(&d);
-    fx_release(&f);
-    docker_remove(&dc, id, err);
-    docker_client_release(&dc);
+    rig_release(&f, id);
 }
 
 TEST_T(docker_pause_times_out_then_unpause_answers, 60)
 {
-    client();
-    sweep("pause");
-    char name[64], id[72], err[FL_ERR_LEN];
-    int port = th_free_port();
-    cname(name, sizeof name, "pause");
-    mk_redis("pause", name, port, NULL, NULL, id);
     struct fx f;
-    fx_init(&f);
-    char spec[128];
-    snprintf(spec, sizeof spec, "container: %s", name);
-    struct target *t = target(&f, "cache", spec);
-    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+    char name[64], id[72], err[FL_ERR_LEN];
+    int port = 0;
+    struct target *t = redis_rig(&f, "pause", NULL, name, id, &port);
     struct probe_obs obs;
     ASSERT_MSG(probe(&f, "target: cache", &obs, err) == 0, "probe: %s", err);
     ASSERT_MSG(obs.ok, "observed %s", obs.observed);
@@ -480,25 +476,16 @@ TEST_T(docker_pause_times_out_then_unpause_answers, 60)
     ASSERT_MSG(fault_docker_pause.revert(&fi, err) == 0, "revert: %s", err);
     ASSERT_EQ_INT(redis_ping(port), 1);
     fi_release(&fi);
-    fx_release(&f);
-    docker_remove(&dc, id, err);
-    docker_client_release(&dc);
+    rig_release(&f, id);
 }
 
 TEST_T(docker_exec_sets_key_and_reverts, 60)
 {
-    client();
-    sweep("exec");
-    char name[64], id[72], err[FL_ERR_LEN], v[64];
-    int port = th_free_port();
-    cname(name, sizeof name, "exec");
-    mk_redis("exec", name, port, NULL, NULL, id);
     struct fx f;
-    fx_init(&f);
-    char spec[128], params[256];
-    snprintf(spec, sizeof spec, "container: %s", name);
-    struct target *t = target(&f, "cache", spec);
-    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+    char name[64], id[72], err[FL_ERR_LEN], v[64];
+    char params[256];
+    int port = 0;
+    struct target *t = redis_rig(&f, "exec", NULL, name, id, &port);
 
     struct fault_inst fi;
     snprintf(params, sizeof params, "command: [redis-cli, -p, \"%d\", set, k, v], revert: \"redis-cli -p %d del k\"",
@@ -523,25 +510,15 @@ TEST_T(docker_exec_sets_key_and_reverts, 60)
     fi_init(&f, &fi, &fault_docker_exec, t, "command: \"exit 3\", expect_exit: 3");
     ASSERT_MSG(fault_docker_exec.inject(&fi, err) == 0, "inject: %s", err);
     fi_release(&fi);
-    fx_release(&f);
-    docker_remove(&dc, id, err);
-    docker_client_release(&dc);
+    rig_release(&f, id);
 }
 
 TEST_T(docker_revert_restores_exactly_the_prior_state, 90)
 {
-    client();
-    sweep("prior");
-    char name[64], id[72], err[FL_ERR_LEN];
-    int port = th_free_port();
-    cname(name, sizeof name, "prior");
-    mk_redis("prior", name, port, NULL, NULL, id);
     struct fx f;
-    fx_init(&f);
-    char spec[128];
-    snprintf(spec, sizeof spec, "container: %s", name);
-    struct target *t = target(&f, "cache", spec);
-    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+    char name[64], id[72], err[FL_ERR_LEN];
+    int port = 0;
+    struct target *t = redis_rig(&f, "prior", NULL, name, id, &port);
 
     /* already stopped: neither stop nor kill starts it on revert */
     ASSERT_MSG(docker_stop(&dc, id, 2000, NULL, err) == 0, "stop: %s", err);
@@ -600,29 +577,19 @@ TEST_T(docker_revert_restores_exactly_the_prior_state, 90)
     ASSERT(fault_docker_restart.revert == NULL);
     wait_pong(port);
     fi_release(&fi);
-    fx_release(&f);
-    docker_remove(&dc, id, err);
-    docker_client_release(&dc);
+    rig_release(&f, id);
 }
 
 TEST_T(docker_revert_waits_for_healthy, 90)
 {
-    client();
-    sweep("health");
+    struct fx f;
     char name[64], id[72], err[FL_ERR_LEN], p[16];
     int port = th_free_port();
     snprintf(p, sizeof p, "%d", port);
-    cname(name, sizeof name, "health");
     /* healthy only once redis answers; checked every 300ms */
     json_t *hc = json_pack("{s:[s,s,s,s,s],s:I,s:I,s:i}", "Test", "CMD", "/usr/bin/redis-cli", "-p", p, "ping",
                            "Interval", (json_int_t)300000000, "Timeout", (json_int_t)1000000000, "Retries", 3);
-    mk_redis("health", name, port, NULL, hc, id);
-    struct fx f;
-    fx_init(&f);
-    char spec[128];
-    snprintf(spec, sizeof spec, "container: %s", name);
-    struct target *t = target(&f, "cache", spec);
-    ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
+    struct target *t = redis_rig(&f, "health", hc, name, id, &port);
     struct fault_inst fi;
     fi_init(&f, &fi, &fault_docker_stop, t, "grace: 1s, healthy_within: 20s");
     ASSERT_MSG(fault_docker_stop.inject(&fi, err) == 0, "inject: %s", err);
@@ -635,9 +602,7 @@ TEST_T(docker_revert_waits_for_healthy, 90)
     ASSERT_MSG(obs.ok, "observed %s", obs.observed);
     ASSERT_CONTAINS(obs.observed, "running, healthy");
     fi_release(&fi);
-    fx_release(&f);
-    docker_remove(&dc, id, err);
-    docker_client_release(&dc);
+    rig_release(&f, id);
 }
 
 TEST_T(docker_failed_inject_leaves_nothing_half_done, 60)
