@@ -2,12 +2,14 @@
 # docker_bench.sh -- faultline's docker.pause / docker.stop round trips against raw Engine API
 # calls (curl --unix-socket, and bare libcurl) and the docker CLI, in one interleaved run.
 #   sh tests/bench/docker_bench.sh [rounds]      (make bench runs it; needs build/libfaultline.a)
+#   FL_BENCH_QUICK=1: 5 rounds instead of 15
 # Starts dockerd through scripts/dockerd-up.sh when none answers; skips (exit 0) without docker.io.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 B=${FL_BUILD:-build}
 rounds=${1:-15}
+if [ "${FL_BENCH_QUICK:-0}" = 1 ] && [ -z "${1:-}" ]; then rounds=5; fi
 
 if ! sh scripts/dockerd-up.sh >/tmp/fl-bench-dockerd-up.log 2>&1; then
   echo "docker bench: skipped ($(tail -n 1 /tmp/fl-bench-dockerd-up.log))"
