@@ -5,9 +5,6 @@
 #include <string.h>
 #include "fl.h"
 
-#define CELL_SHIFT 40
-#define CELL_MASK ((UINT64_C(1) << CELL_SHIFT) - 1)
-
 void hist_init(struct hist *h)
 {
     memset(h, 0, sizeof *h);
@@ -88,6 +85,28 @@ double hist_mean(const struct hist *h)
     return h->count ? (double)h->sum / (double)h->count : 0.0;
 }
 
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+static uint64_t get_varint(const uint8_t **p, const uint8_t *end)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) break;
+    }
+    return v;
+}
+
 void hist_sparse_from(struct hist_sparse *s, const struct hist *h)
 {
     memset(s, 0, sizeof *s);
@@ -96,27 +115,40 @@ void hist_sparse_from(struct hist_sparse *s, const struct hist *h)
     s->min = h->min;
     s->max = h->max;
     if (!h->count) return;
-    uint32_t n = 0;
-    for (unsigned b = 0; b < HIST_BUCKETS; b++) n += h->counts[b] != 0;
-    s->cells = fl_malloc(n * sizeof *s->cells);
+    size_t need = 0;
+    for (unsigned b = 0; b < HIST_BUCKETS; b++) need += h->counts[b] ? 2 + 10 : 0;
+    uint8_t *tmp = fl_malloc(need);
+    size_t len = 0;
+    unsigned prev = 0;
+    int first = 1;
     for (unsigned b = 0; b < HIST_BUCKETS; b++) {
-        uint64_t c = h->counts[b];
-        if (!c) continue;
-        if (c > CELL_MASK) c = CELL_MASK;
-        s->cells[s->n++] = ((uint64_t)b << CELL_SHIFT) | c;
+        if (!h->counts[b]) continue;
+        len += put_varint(tmp + len, first ? b : b - prev - 1);
+        len += put_varint(tmp + len, h->counts[b]);
+        prev = b;
+        first = 0;
+        s->n++;
     }
+    s->bytes = fl_realloc(tmp, len);
+    s->nbytes = (uint32_t)len;
 }
 
 void hist_sparse_release(struct hist_sparse *s)
 {
-    free(s->cells);
+    free(s->bytes);
     memset(s, 0, sizeof *s);
 }
 
 void hist_merge_sparse(struct hist *dst, const struct hist_sparse *s)
 {
     if (!s->count) return;
-    for (uint32_t i = 0; i < s->n; i++)
-        dst->counts[s->cells[i] >> CELL_SHIFT] += s->cells[i] & CELL_MASK;
+    const uint8_t *p = s->bytes, *end = s->bytes + s->nbytes;
+    uint64_t b = 0;
+    for (uint32_t i = 0; i < s->n && p < end; i++) {
+        uint64_t gap = get_varint(&p, end);
+        b = i ? b + gap + 1 : gap;
+        uint64_t c = get_varint(&p, end);
+        if (b < HIST_BUCKETS) dst->counts[b] += c;
+    }
     merge_summary(dst, s->count, s->sum, s->min, s->max);
 }

@@ -10,7 +10,8 @@
  *   hist_record(&h, ns); ... hist_quantile(&h, 0.99);
  *   hist_merge(&total, &h);                 -- adding histograms is exact
  *
- * A closed window is kept compact as a struct hist_sparse (only the non-empty buckets):
+ * A closed window is kept compact as a struct hist_sparse (only the non-empty buckets,
+ * varint-encoded: a one-second window of a typical service takes one or two KiB):
  *   hist_sparse_from(&s, &h) -- s owns a heap array, freed by hist_sparse_release(&s)
  *   hist_merge_sparse(&total, &s)
  * Not thread-safe: callers lock.
@@ -36,7 +37,9 @@ struct hist {
 struct hist_sparse {
     uint64_t count, sum, min, max;
     uint32_t n;          /* non-empty buckets */
-    uint64_t *cells;     /* (bucket << 40) | count, in bucket order */
+    uint32_t nbytes;
+    uint8_t *bytes;      /* per non-empty bucket, in order: varint(gap from the previous
+                            one), varint(count); about 2 bytes a bucket */
 };
 
 void hist_init(struct hist *h);

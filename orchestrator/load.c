@@ -910,7 +910,6 @@ static void on_done(struct lg_user *u, CURLcode rc, int64_t now)
 
     if (c->has_login && ep == (int)c->nreqs) {
         char *tok = cls < 0 ? extract_token(u->reply.data, u->reply.len, c->token_field) : NULL;
-        if (tok) fl_secret_add(tok);
         if (c->open) {
             b->login_busy = 0;
             if (tok) {
@@ -1344,7 +1343,7 @@ struct lg *lg_new(struct lg_block_cfg *const *blocks, size_t n, uint64_t seed, c
     pthread_mutex_init(&lg->mu, NULL);
     pthread_mutex_init(&lg->join_mu, NULL);
     const char *loop = getenv("FL_LG_LOOP");
-    lg->use_poll = loop && !strcmp(loop, "poll");
+    lg->use_poll = !(loop && !strcmp(loop, "epoll"));
     lg->blocks = fl_calloc(n, sizeof *lg->blocks);
     for (size_t i = 0; i < n; i++) {
         struct lg_block_cfg *c = blocks[i];

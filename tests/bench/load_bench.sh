@@ -40,7 +40,7 @@ want_pkg() { # command package
 want_pkg nginx nginx-light || { note "nginx not available (apt package nginx-light): skipped"; exit 0; }
 NGINX=$(command -v nginx)
 peers=""
-want_pkg wrk wrk && peers="$peers wrk" || note "wrk not available (apt package wrk): skipped"
+want_pkg wrk wrk && peers="$peers wrk wrk-t2" || note "wrk not available (apt package wrk): skipped"
 want_pkg h2load nghttp2-client && peers="$peers h2load" || note "h2load not available (apt package nghttp2-client): skipped"
 want_pkg ab apache2-utils && peers="$peers ab" || note "ab not available (apt package apache2-utils): skipped"
 want_pkg hey hey && peers="$peers hey" || note "hey not available (apt package hey): skipped"
@@ -100,8 +100,9 @@ run_tool() { # tool -> appends "tool rps p99 cpu_per_req" to $res
       p99=$(sed -n 's/.* p99=\([0-9.]*\).*/\1/p' "$out")
       errs=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' "$out")
       [ "${errs:-0}" = 0 ] || note "$1: $errs errors" ;;
-    wrk)
-      "$work/rusage" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$URL" >"$out" 2>&1
+    wrk|wrk-t2)
+      thr=1; [ "$1" = wrk-t2 ] && thr=2
+      "$work/rusage" wrk -t$thr -c"$CONNS" -d"${SECS}s" --latency "$URL" >"$out" 2>&1
       n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$out"); rps=$(awk '/^Requests\/sec/ {print $2}' "$out")
       p99=$(ms_of "$(awk '$1 == "99%" {print $2}' "$out")") ;;
     h2load)
@@ -127,7 +128,9 @@ run_tool() { # tool -> appends "tool rps p99 cpu_per_req" to $res
   printf '  %-9s %10.0f req/s  p99 %8s ms  %6s us CPU/req\n' "$1" "$rps" "${p99:--}" "$cpr"
 }
 
-# the order inside a round: faultline, wrk, faultline (other loop), then the other peers
+# the order inside a round: faultline, wrk, faultline (other loop), then the other peers.
+# wrk runs with one thread (-t1) like the engine's one thread; wrk-t2 (its default of two
+# threads) is shown for reference: on a busy 2-core machine a second thread buys CPU share.
 order="fl-epoll"
 case " $peers " in *" wrk "*) order="$order wrk" ;; esac
 order="$order fl-poll"

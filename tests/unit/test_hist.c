@@ -80,6 +80,16 @@ TEST(hist_accuracy_narrow_and_small)
         hist_record(&h, v[i]);
     }
     check_accuracy(&h, v, n);
+    /* few, full buckets: counts take several varint bytes */
+    static struct hist back;
+    struct hist_sparse sp;
+    hist_sparse_from(&sp, &h);
+    hist_init(&back);
+    hist_merge_sparse(&back, &sp);
+    ASSERT(memcmp(back.counts, h.counts, sizeof h.counts) == 0);
+    ASSERT_EQ_INT(back.count, n);
+    ASSERT(sp.n < 20);
+    hist_sparse_release(&sp);
 
     hist_reset(&h);
     ASSERT_EQ_INT(h.count, 0);
@@ -147,6 +157,7 @@ TEST(hist_merge_and_sparse)
     hist_sparse_from(&sa, &a);
     hist_sparse_from(&sb, &b);
     ASSERT(sa.n > 0 && sa.n < HIST_BUCKETS);
+    ASSERT_MSG(sa.nbytes < 3 * sa.n, "%u bytes for %u buckets", sa.nbytes, sa.n);
     hist_init(&from_sparse);
     hist_merge_sparse(&from_sparse, &sa);
     hist_merge_sparse(&from_sparse, &sb);
@@ -155,7 +166,8 @@ TEST(hist_merge_and_sparse)
     check_accuracy(&from_sparse, v, n);
     hist_sparse_release(&sa);
     hist_sparse_release(&sb);
-    ASSERT(sa.cells == NULL);
+    ASSERT(sa.bytes == NULL);
+    ASSERT(sb.nbytes == 0);
 
     /* an empty histogram merges as nothing */
     static struct hist empty;
