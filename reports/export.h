@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 #include "buf.h"
+#include "fl.h"
 
 /* the Prometheus text (exposition format 0.0.4) of the run into out */
 void report_prometheus_text(json_t *run, struct buf *out);
