@@ -32,7 +32,8 @@
 void report_prometheus_text(json_t *run, struct buf *out);
 /* the text into path, written atomically (textfile collectors read *.prom files) */
 int report_prometheus(json_t *run, const char *path, char *err);
-/* HTTP PUT of the text to <pushgateway_url>/metrics/job/faultline/instance/<plan name> */
+/* HTTP PUT of the text to <pushgateway_url>/metrics/job/faultline/instance/<plan name>
+ * (instance@base64/<base64url> when the name holds more than [A-Za-z0-9._-]) */
 int report_push(json_t *run, const char *pushgateway_url, char *err);
 
 /* the message: verdict, plan, failed probes with their evidence, load figures (mrkdwn) */

@@ -272,23 +272,45 @@ static int http_send(const char *method, const char *url, const char *ctype, con
     return ret;
 }
 
+/* the grouping key's value in a Pushgateway path: as is when it is plain, else base64url
+ * with the "@base64" suffix on the label name (the Pushgateway's rule for '/' and friends) */
+static void group_value(struct buf *b, const char *label, const char *v)
+{
+    int plain = *v != '\0';
+    for (const char *p = v; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+            plain = 0;
+    if (plain) { buf_addf(b, "/%s/%s", label, v); return; }
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const unsigned char *s = (const unsigned char *)v;
+    size_t n = strlen(v);
+    buf_addf(b, "/%s@base64/", label);
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned x = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0) | (i + 2 < n ? s[i + 2] : 0);
+        buf_addc(b, abc[x >> 18 & 63]);
+        buf_addc(b, abc[x >> 12 & 63]);
+        buf_addc(b, i + 1 < n ? abc[x >> 6 & 63] : '=');
+        buf_addc(b, i + 2 < n ? abc[x & 63] : '=');
+    }
+    if (!n) buf_adds(b, "=");   /* an empty value: "@base64/=" */
+}
+
 int report_push(json_t *run, const char *pushgateway_url, char *err)
 {
     const char *plan = report_jstr(json_object_get(run, "plan"), "name", "unnamed");
-    CURL *h = curl_easy_init();
-    if (!h) return fl_err(err, "cannot push metrics: curl_easy_init failed");
-    char *inst = curl_easy_escape(h, *plan ? plan : "unnamed", 0);
     size_t ul = strlen(pushgateway_url);
     while (ul && pushgateway_url[ul - 1] == '/') ul--;
-    char *url = fl_asprintf("%.*s/metrics/job/faultline/instance/%s", (int)ul, pushgateway_url, inst ? inst : "unnamed");
-    curl_free(inst);
-    curl_easy_cleanup(h);
+    struct buf url;
+    buf_init(&url, 8192);
+    buf_add(&url, pushgateway_url, ul);
+    buf_adds(&url, "/metrics/job/faultline");
+    group_value(&url, "instance", plan);
     struct buf b;
     buf_init(&b, 0);
     report_prometheus_text(run, &b);
-    int rc = http_send("PUT", url, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, "push metrics", err);
+    int rc = http_send("PUT", url.data, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, "push metrics", err);
     buf_release(&b);
-    free(url);
+    buf_release(&url);
     return rc;
 }
 
