@@ -1,15 +1,16 @@
 /* test_docker.c -- the docker target, docker.* faults and the container probe against a
  * real dockerd (scripts/dockerd-up.sh): containers from the empty `hostbin` image run host
  * programs (redis-server, postgres) through read-only bind mounts and --network host. */
+#include <errno.h>
+#include <grp.h>
 #include <hiredis.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,7 +36,8 @@ static void client(void)
     ASSERT_MSG(docker_negotiate(&dc, err) == 0, "negotiate: %s", err);
 }
 
-/* remove the containers an earlier failed run of this test left behind */
+/* remove the containers an earlier failed run of this test left behind; not those of a run
+ * going on right now (other engineers' `make test` share the daemon): their creator lives */
 static void sweep(const char *test)
 {
     char label[128], err[FL_ERR_LEN];
@@ -45,7 +47,12 @@ static void sweep(const char *test)
     ASSERT_MSG(docker_list(&dc, f, 1, &arr, err) == 0, "list: %s", err);
     size_t i;
     json_t *it;
-    json_array_foreach(arr, i, it) docker_remove(&dc, json_string_value(json_object_get(it, "Id")), err);
+    json_array_foreach(arr, i, it) {
+        const char *owner = json_string_value(json_object_get(json_object_get(it, "Labels"), "faultline.test.pid"));
+        int pid = owner ? atoi(owner) : 0;
+        if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)) continue;
+        docker_remove(&dc, json_string_value(json_object_get(it, "Id")), err);
+    }
     json_decref(arr);
 }
 
@@ -66,6 +73,7 @@ static void mk_container(const char *test, const char *name, char *const *argv, 
     if (rw_dir) json_array_append_new(binds, json_sprintf("%s:%s:rw", rw_dir, rw_dir));
     if (!labels) labels = json_object();
     json_object_set_new(labels, "faultline.test", json_string(test));
+    json_object_set_new(labels, "faultline.test.pid", json_sprintf("%d", (int)getpid()));
     json_t *cfg = json_pack("{s:s,s:o,s:o,s:{s:s,s:o}}", "Image", "hostbin", "Cmd", cmd, "Labels", labels,
                             "HostConfig", "NetworkMode", "host", "Binds", binds);
     if (user) json_object_set_new(cfg, "User", json_string(user));
