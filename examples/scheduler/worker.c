@@ -59,7 +59,8 @@ static int requeue_leftovers(redisContext *c)
     return 0;
 }
 
-/* process one payload; -1 when Redis failed (the caller reconnects) */
+/* process one payload: 1 finished (done or failed), 0 re-queued, -1 when Redis failed (the
+ * caller reconnects) */
 static int process(const struct sched_cfg *cfg, redisContext *c, PGconn **pg, const char *payload, int job_delay_ms)
 {
     json_t *j = json_loads(payload, 0, NULL);
@@ -71,7 +72,7 @@ static int process(const struct sched_cfg *cfg, redisContext *c, PGconn **pg, co
     if (!id || strlen(id) > 64 || !sd || !ed || sched_parse_date(sd, &s) || sched_parse_date(ed, &e) || e < s) {
         sched_log("dropping a malformed job: %.200s", payload);
         json_decref(j);
-        return cmd(c, NULL, 4, lrem);
+        return cmd(c, NULL, 4, lrem) == 0 ? 1 : -1;
     }
     char key[96], err[FL_ERR_LEN];
     snprintf(key, sizeof key, "scheduler:job:%s", id);
@@ -104,11 +105,11 @@ static int process(const struct sched_cfg *cfg, redisContext *c, PGconn **pg, co
         const char *hdel[] = { "HDEL", key, "error" }; /* an earlier attempt's */
         ret = set_status(c, key, "done", "assignments", n) == 0 && cmd(c, NULL, 3, hdel) == 0 &&
                       cmd(c, NULL, 4, lrem) == 0
-                  ? 0
+                  ? 1
                   : -1;
     } else if (attempts >= WORKER_MAX_ATTEMPTS || rc == DB_ERROR) {
         sched_log("job %s failed after %lld attempts: %s", id, attempts, err);
-        ret = set_status(c, key, "failed", "error", err) == 0 && cmd(c, NULL, 4, lrem) == 0 ? 0 : -1;
+        ret = set_status(c, key, "failed", "error", err) == 0 && cmd(c, NULL, 4, lrem) == 0 ? 1 : -1;
     } else {
         sched_log("job %s: attempt %lld failed, re-queued: %s", id, attempts, err);
         const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
@@ -167,12 +168,12 @@ int worker_run(const struct sched_cfg *cfg, int job_delay_ms)
         if (r->type == REDIS_REPLY_STRING) {
             char *payload = fl_strdup(r->str);
             freeReplyObject(r);
-            if (process(cfg, c, &pg, payload, job_delay_ms) != 0) {
+            int p = process(cfg, c, &pg, payload, job_delay_ms);
+            if (p < 0) {
                 redisFree(c);
                 c = NULL;
-            } else {
-                done++;
             }
+            done += p > 0;
             free(payload);
         } else {
             freeReplyObject(r);
