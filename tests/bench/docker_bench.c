@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,24 @@ int main(int argc, char **argv)
     sock_path = c.socket_path;
     snprintf(api, sizeof api, "%s", c.api_version);
 
+    /* containers of earlier benches that died before cleaning up (their pid is gone) */
+    signal(SIGPIPE, SIG_IGN);
+    {
+        char *f[] = { "faultline.bench=docker" };
+        json_t *arr = NULL;
+        if (docker_list(&c, f, 1, &arr, err) == 0) {
+            size_t i;
+            json_t *it;
+            json_array_foreach(arr, i, it) {
+                const char *owner = json_string_value(json_object_get(json_object_get(it, "Labels"), "faultline.bench.pid"));
+                int pid = owner ? atoi(owner) : 0;
+                if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)) continue;
+                docker_remove(&c, json_string_value(json_object_get(it, "Id")), err);
+            }
+            json_decref(arr);
+        }
+    }
+
     /* a Redis container from the empty hostbin image (scripts/dockerd-up.sh imports it) */
     int port;
     {
@@ -175,9 +194,11 @@ int main(int argc, char **argv)
     char name[64], ps[16];
     snprintf(name, sizeof name, "fl-bench-%d", (int)getpid());
     snprintf(ps, sizeof ps, "%d", port);
-    json_t *cfg = json_pack("{s:s,s:[s,s,s,s,s,s,s],s:{s:s},s:{s:s,s:[s,s,s,s,s]}}", "Image", "hostbin", "Cmd",
+    char pidtext[16];
+    snprintf(pidtext, sizeof pidtext, "%d", (int)getpid());
+    json_t *cfg = json_pack("{s:s,s:[s,s,s,s,s,s,s],s:{s:s,s:s},s:{s:s,s:[s,s,s,s,s]}}", "Image", "hostbin", "Cmd",
                             "/usr/bin/redis-server", "--port", ps, "--bind", "127.0.0.1", "--save", "", "Labels",
-                            "faultline.bench", "docker", "HostConfig", "NetworkMode", "host", "Binds", "/usr:/usr:ro",
+                            "faultline.bench", "docker", "faultline.bench.pid", pidtext, "HostConfig", "NetworkMode", "host", "Binds", "/usr:/usr:ro",
                             "/lib:/lib:ro", "/lib64:/lib64:ro", "/bin:/bin:ro", "/etc:/etc:ro");
     if (docker_create(&c, name, cfg, cid, err) < 0) die("create", err);
     json_decref(cfg);
