@@ -1,0 +1,88 @@
+/* test_html_chromium.c -- report.html of a real run record opened in headless Chromium
+ * (Debian's chromium; .ci/run installs it): the DOM the browser built has the charts, fault
+ * windows, recovery marks and probe rows, and the screenshot is a real picture (decoded by
+ * tests/tools/png_check.py) with the fault shading and the error bars painted in it.
+ * Skips when chromium is not installed and cannot be. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "harness.h"
+#include "report.h"
+
+#define FIXTURE "tests/fixtures/run-sample.json"
+#define CHROMIUM_FLAGS \
+    "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking " \
+    "--disable-component-update --disable-sync --window-size=1280,2000"
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+static const char *chromium(void)
+{
+    static char path[256];
+    if (th_sh(path, sizeof path, "command -v chromium || command -v chromium-browser") == 0) {
+        path[strcspn(path, "\n")] = '\0';
+        return path;
+    }
+    if (geteuid() == 0 &&
+        th_sh(NULL, 0, "timeout 300 apt-get install -y -q chromium >/dev/null 2>&1") == 0 &&
+        th_sh(path, sizeof path, "command -v chromium") == 0) {
+        path[strcspn(path, "\n")] = '\0';
+        return path;
+    }
+    return NULL;
+}
+
+TEST_T(html_report_renders_in_headless_chromium, 420)
+{
+    const char *bin = chromium();
+    if (!bin) SKIP("chromium is not installed and could not be (apt-get install -y chromium)");
+    const char *d = th_tmpdir();
+    json_t *run = json_load_file(FIXTURE, 0, NULL);
+    ASSERT(run != NULL);
+    char html[600], err[FL_ERR_LEN];
+    snprintf(html, sizeof html, "%s/report.html", d);
+    ASSERT_MSG(report_html(run, html, err) == 0, "%s", err);
+    json_decref(run);
+
+    /* the DOM after parsing: nothing swallowed by broken markup */
+    static char dom[1 << 20];
+    int rc = th_sh(dom, sizeof dom, "cd '%s' && timeout 90 '%s' " CHROMIUM_FLAGS " --user-data-dir='%s/profile-dom' --dump-dom "
+                   "'file://%s' 2>/dev/null", d, bin, d, html);
+    ASSERT_MSG(rc == 0, "chromium --dump-dom exited %d", rc);
+    ASSERT_CONTAINS(dom, "<svg class=\"chart latency\"");
+    ASSERT_CONTAINS(dom, "<svg class=\"chart rps\"");
+    ASSERT_CONTAINS(dom, "<svg class=\"chart errors\"");
+    ASSERT_CONTAINS(dom, "<svg class=\"chart timeline\"");
+    ASSERT_EQ_INT(count(dom, "<rect class=\"fault-window\""), 6);
+    ASSERT_EQ_INT(count(dom, "<line class=\"recovery-mark\""), 6);
+    ASSERT_EQ_INT(count(dom, "<tr class=\"probe "), 7);
+    ASSERT_CONTAINS(dom, "freeze &lt;script&gt;alert(1)&lt;/script&gt;");
+    ASSERT_MSG(!strstr(dom, "<script"), "the browser found a script element");
+    ASSERT_CONTAINS(dom, "<section id=\"events\">");
+
+    /* the screenshot: a real, non-blank picture with the charts painted */
+    char png[700], facts[256];
+    snprintf(png, sizeof png, "%s/report.png", d);
+    rc = th_sh(NULL, 0, "cd '%s' && timeout 90 '%s' " CHROMIUM_FLAGS " --user-data-dir='%s/profile-shot' --screenshot='%s' "
+               "'file://%s' >/dev/null 2>&1", d, bin, d, png, html);
+    ASSERT_MSG(rc == 0, "chromium --screenshot exited %d", rc);
+    ASSERT_EQ_INT(th_sh(facts, sizeof facts, "wc -c < '%s'", png), 0);
+    ASSERT_MSG(atol(facts) > 50000, "screenshot of %ld bytes", atol(facts));
+    ASSERT_EQ_INT(th_sh(facts, sizeof facts, "python3 tests/tools/png_check.py '%s'", png), 0);
+    int w = 0, h = 0, colours = 0;
+    ASSERT_MSG(sscanf(facts, "%dx%d colours=%d", &w, &h, &colours) == 3, "png_check: %s", facts);
+    ASSERT_EQ_INT(w, 1280);
+    ASSERT_EQ_INT(h, 2000);
+    ASSERT_MSG(colours > 50, "only %d colours: a blank page? (%s)", colours, facts);
+    /* fault windows: #f59e0b at 18% over white; error bars: #dc2626 at 75% over white */
+    ASSERT_EQ_INT(th_sh(facts, sizeof facts, "python3 tests/tools/png_check.py '%s' --near 253,238,211 3", png), 0);
+    ASSERT_MSG(atoi(facts) > 5000, "fault shading covers %d sampled pixels", atoi(facts));
+    ASSERT_EQ_INT(th_sh(facts, sizeof facts, "python3 tests/tools/png_check.py '%s' --near 229,92,92 3", png), 0);
+    ASSERT_MSG(atoi(facts) > 1000, "error bars cover %d sampled pixels", atoi(facts));
+}
