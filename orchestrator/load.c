@@ -1630,7 +1630,7 @@ int lg_thresholds_ok(struct lg *lg)
 static json_t *jnum(double v)
 {
     if (!isfinite(v)) return json_null();
-    return json_real(round(v * 1000.0) / 1000.0);
+    return json_real(round(v * 1e6) / 1e6);
 }
 
 static void stats_json(json_t *o, const struct lg_stats *s)

@@ -497,3 +497,64 @@ TEST_T(load_probe_windows_and_baseline, 60)
     lg_block_free(b);
     testsrv_stop(s);
 }
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ASSERT(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+TEST_T(load_cli_summary_and_exit_codes, 90)
+{
+    struct testsrv *s = testsrv_start(0);
+    ASSERT(s);
+    int port = testsrv_port(s);
+    char plan[512], json[512], text[2048], out[16384];
+    snprintf(plan, sizeof plan, "%s/plan.yaml", th_tmpdir());
+    snprintf(json, sizeof json, "%s/load.json", th_tmpdir());
+    snprintf(text, sizeof text,
+             "faultline: 1\nname: cli\nduration: 2s\nload:\n"
+             "  - name: good\n    base_url: http://127.0.0.1:%d\n    requests: [{path: /ok}]\n    vus: 2\n"
+             "    think: 5ms\n    thresholds: [\"p95 < 2s\", \"error_rate < 1%%\"]\n"
+             "  - name: bad\n    base_url: http://127.0.0.1:%d\n    requests: [{path: \"/status?code=500\", name: boom}]\n"
+             "    rate: 20/s\n    thresholds: [\"error_rate < 1%%\"]\n",
+             port, port);
+    write_file(plan, text);
+
+    int rc = th_sh(out, sizeof out, "%s load %s --load good --duration 1s -q --json %s 2>&1", th_faultline(), plan, json);
+    ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
+    ASSERT_CONTAINS(out, "load 'good': 2 vus, think 5ms");
+    ASSERT_CONTAINS(out, "GET /ok");
+    ASSERT_CONTAINS(out, "p95 < 2s");
+    ASSERT_CONTAINS(out, "thresholds held");
+    ASSERT(!strstr(out, "load 'bad'"));
+    json_error_t je;
+    json_t *j = json_load_file(json, 0, &je);
+    ASSERT_MSG(j, "%s: %s", json, je.text);
+    json_t *blk = json_array_get(json_object_get(j, "load"), 0);
+    ASSERT_EQ_STR(json_string_value(json_object_get(blk, "name")), "good");
+    json_int_t n = json_integer_value(json_object_get(json_object_get(blk, "totals"), "count"));
+    ASSERT_MSG(n > 20 && (uint64_t)n <= testsrv_hits(s, "/ok"), "count %lld", (long long)n);
+    ASSERT_EQ_INT(json_array_size(json_object_get(blk, "series")), 1);
+    json_decref(j);
+
+    rc = th_sh(out, sizeof out, "%s load %s -q 2>&1", th_faultline(), plan);
+    ASSERT_MSG(rc == 1, "exit %d: %s", rc, out);
+    ASSERT_CONTAINS(out, "load 'bad': open model, 20/s");
+    ASSERT_CONTAINS(out, "boom");
+    ASSERT_CONTAINS(out, "error_rate=100.00%");
+    ASSERT_CONTAINS(out, "thresholds FAILED");
+    ASSERT_CONTAINS(out, "all blocks:");
+
+    rc = th_sh(out, sizeof out, "%s load %s --load nope 2>&1", th_faultline(), plan);
+    ASSERT_EQ_INT(rc, 2);
+    ASSERT_CONTAINS(out, "no load block named 'nope'");
+    write_file(plan, "faultline: 1\nname: cli\nduration: 2s\nload:\n  - name: x\n    base_url: http://127.0.0.1:1\n"
+                     "    requests: [{path: /ok}]\n    vus: 2\n    rampp: []\n");
+    rc = th_sh(out, sizeof out, "%s load %s 2>&1", th_faultline(), plan);
+    ASSERT_EQ_INT(rc, 2);
+    ASSERT_CONTAINS(out, "plan.yaml:9:5: load 'x': unknown key 'rampp'");
+    testsrv_stop(s);
+}
