@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -579,6 +580,7 @@ struct lg {
     CURLM *multi;
     int use_poll;
     int epfd, evfd;
+    int tfd;                               /* poll loop: timerfd for sub-millisecond wake-ups */
     int64_t curl_due;                      /* ns, -1 none */
     struct lg_user **heap; size_t nheap, aheap;
 };
@@ -1179,8 +1181,17 @@ static void *engine_main(void *arg)
         if (wait < 0) wait = 0;
         if (wait > WAKE_MAX_NS) wait = WAKE_MAX_NS;
         if (lg->use_poll) {
-            int running;
-            curl_multi_poll(lg->multi, NULL, 0, (int)((wait + 999999) / 1000000), NULL);
+            /* curl_multi_poll counts milliseconds: a timerfd wakes it on time for arrivals
+             * and think timers (an open-model request sent late would count as latency);
+             * re-arming it clears a past expiry, so it needs no read */
+            int running, armed = 0;
+            struct curl_waitfd wfd = { .fd = lg->tfd, .events = CURL_WAIT_POLLIN };
+            if (wait > 0 && wait < WAKE_MAX_NS && lg->tfd >= 0) {
+                struct itimerspec its = { .it_value = { (time_t)(next / 1000000000LL), (long)(next % 1000000000LL) } };
+                armed = timerfd_settime(lg->tfd, TFD_TIMER_ABSTIME, &its, NULL) == 0;
+            }
+            curl_multi_poll(lg->multi, armed ? &wfd : NULL, armed ? 1 : 0,
+                            (int)((wait + 999999) / 1000000) + (armed ? 1 : 0), NULL);
             curl_multi_perform(lg->multi, &running);
         } else {
             int n;
@@ -1338,7 +1349,7 @@ struct lg *lg_new(struct lg_block_cfg *const *blocks, size_t n, uint64_t seed, c
     pthread_once(&curl_once, curl_init_once);
     struct lg *lg = fl_calloc(1, sizeof *lg);
     lg->seed = seed;
-    lg->epfd = lg->evfd = -1;
+    lg->epfd = lg->evfd = lg->tfd = -1;
     lg->curl_due = -1;
     pthread_mutex_init(&lg->mu, NULL);
     pthread_mutex_init(&lg->join_mu, NULL);
@@ -1391,6 +1402,7 @@ struct lg *lg_new(struct lg_block_cfg *const *blocks, size_t n, uint64_t seed, c
     long maxconn = 16;
     for (size_t i = 0; i < lg->nblocks; i++) maxconn += (long)lg->blocks[i]->cfg->vus + 1;
     curl_multi_setopt(lg->multi, CURLMOPT_MAXCONNECTS, maxconn);
+    if (lg->use_poll) lg->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (!lg->use_poll) {
         lg->epfd = epoll_create1(EPOLL_CLOEXEC);
         lg->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -1761,6 +1773,7 @@ void lg_free(struct lg *lg)
     free(lg->heap);
     if (lg->epfd >= 0) close(lg->epfd);
     if (lg->evfd >= 0) close(lg->evfd);
+    if (lg->tfd >= 0) close(lg->tfd);
     pthread_mutex_destroy(&lg->mu);
     pthread_mutex_destroy(&lg->join_mu);
     free(lg);
