@@ -81,14 +81,17 @@ static void add(struct cmp_result *res, char *figure, const char *unit, enum cmp
     case CMP_THROUGHPUT: limit = res->rules.throughput; floor = FLOOR_RPS; break;
     default: limit = res->rules.memory; floor = 0; break;
     }
+    int beyond;
     if (rule == CMP_THROUGHPUT) {
         if (base <= 0) { r->why = "no baseline"; return; }
-        r->regressed = cur < base * (1.0 - limit) && base - cur >= floor;
+        beyond = cur < base * (1.0 - limit);
+        r->regressed = beyond && base - cur >= floor;
     } else {
         if (base <= 0 && !(rule == CMP_DURATION && !strcmp(unit, "recovery"))) { r->why = "no baseline"; return; }
-        r->regressed = cur > base * (1.0 + limit) && cur - base >= floor && cur > base;
+        beyond = cur > base * (1.0 + limit) && cur > base;
+        r->regressed = beyond && cur - base >= floor;
     }
-    r->why = r->regressed ? "REGRESSION" : "ok";
+    r->why = r->regressed ? "REGRESSION" : beyond ? "ok (under the noise floor)" : "ok";
     res->regressions += r->regressed;
 }
 

@@ -167,7 +167,7 @@ TEST(compare_noise_floor_and_memory)
     set_total(cur, "p95", 2.9);                /* +45%, but 0.9 ms */
     const char *b = save(base, "b.json"), *c = save(cur, "c.json");
     ASSERT_EQ_INT(compare(b, c, NULL, NULL, NULL, NULL), 0);
-    ASSERT_EQ_STR(status_of("load 'readers' p95"), "ok");
+    ASSERT_CONTAINS(out_text, "+45.0%  p95 +10%         ok (under the noise floor)\n");
 
     /* memory: only in CURRENT -> skipped with a note; in both -> judged */
     json_object_set_new(cur, "memory", json_pack("{s:f}", "peak_rss_mb", 120.0));
