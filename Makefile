@@ -101,7 +101,7 @@ demo-docker: all
 	$(Q)sh scripts/demo.sh docker
 
 bench: all
-	$(Q)sh tests/bench/run.sh
+	$(Q)BENCH=$(BENCH) sh tests/bench/run.sh
 
 fuzz:
 	$(Q)sh tests/fuzz/build.sh

@@ -12,9 +12,10 @@
 #include "load.h"
 #include "services.h"
 
-enum step_status { ST_PENDING, ST_INJECTED, ST_REVERTED, ST_INJECT_FAILED, ST_REVERT_FAILED, ST_SKIPPED, ST_NOT_REVERTIBLE };
+enum step_status { ST_PENDING, ST_INJECTED, ST_REVERTED, ST_INJECT_FAILED, ST_REVERT_FAILED, ST_SKIPPED, ST_NOT_REVERTIBLE,
+                   ST_REVERTING };
 static const char *const step_status_name[] = { "pending", "injected", "reverted", "inject_failed", "revert_failed",
-                                                 "skipped", "injected_no_revert" };
+                                                 "skipped", "injected_no_revert", "reverting" };
 
 struct probe_rt {
     struct probe_spec *spec;
@@ -173,7 +174,7 @@ static void wait_step(struct run *r, struct step_rt *st, int want_revert)
     for (;;) {
         enum step_status s = st->status;
         if (!want_revert && s != ST_PENDING) break;
-        if (want_revert && s != ST_PENDING && s != ST_INJECTED) break;
+        if (want_revert && s != ST_PENDING && s != ST_INJECTED && s != ST_REVERTING) break;
         if (r->method_done && s == ST_PENDING) break;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -268,6 +269,11 @@ static void do_revert(struct run *r, struct step_rt *st)
         return;
     }
     char err[FL_ERR_LEN] = "";
+    /* probes of the window stop sampling now: what they would see is the revert itself */
+    pthread_mutex_lock(&r->mu);
+    st->status = ST_REVERTING;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
     int rc = ops->revert(&st->fi, err);
     journal_revert(r->ctx.journal, st->jid, rc == 0);
     pthread_mutex_lock(&r->mu);
@@ -707,7 +713,7 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
 cleanup:
     /* anything still injected (an aborted thread start, for instance) */
     for (size_t i = 0; i < p->nsteps; i++)
-        if (r->steps[i].status == ST_INJECTED) do_revert(r, &r->steps[i]);
+        if (r->steps[i].status == ST_INJECTED || r->steps[i].status == ST_REVERTING) do_revert(r, &r->steps[i]);
     if (r->ctx.lg) lg_stop(r->ctx.lg);
     /* steady state after */
     if (method_started && steady_ok && !fl_aborted()) {

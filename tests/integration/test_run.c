@@ -227,7 +227,7 @@ TEST_T(run_sigkill_then_rollback_from_journal, 60)
 
 TEST(run_cli_help_and_invalid)
 {
-    char out[8192];
+    static char out[1 << 17];
     const char *cmds[] = { "run", "validate", "rollback", "list", "version" };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         int rc = th_sh(out, sizeof out, "'%s' %s --help 2>&1", th_faultline(), cmds[i]);
