@@ -397,7 +397,7 @@ static const char *arr_end(struct buf *b, int count)
     return b->data;
 }
 
-/* an id given as a string or an integer, into out[64]; NULL if neither */
+/* an id given as a string (1..149 bytes) or an integer, into out[160]; NULL if neither */
 static const char *json_id(json_t *v, char out[160])
 {
     if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < 150)
@@ -425,7 +425,7 @@ static int parse_case(json_t *j, struct case_op *k, char *why, size_t whylen)
         json_t *lvl = json_object_get(v, "pgy_level");
         const char *name = json_string_value(json_object_get(v, "name"));
         if (!json_id(json_object_get(v, "id"), id)) {
-            snprintf(why, whylen, "people[%zu].id is missing", i);
+            snprintf(why, whylen, "people[%zu].id is missing or longer than 149", i);
             goto bad;
         }
         if (!type || (strcasecmp(type, "resident") != 0 && strcasecmp(type, "faculty") != 0)) {
@@ -452,7 +452,7 @@ static int parse_case(json_t *j, struct case_op *k, char *why, size_t whylen)
         if (!tod) tod = json_string_value(json_object_get(v, "session"));
         int d;
         if (!json_id(json_object_get(v, "id"), id)) {
-            snprintf(why, whylen, "blocks[%zu].id is missing", i);
+            snprintf(why, whylen, "blocks[%zu].id is missing or longer than 149", i);
             goto bad;
         }
         if (!date || sched_parse_date(date, &d) != 0) {
@@ -472,23 +472,24 @@ static int parse_case(json_t *j, struct case_op *k, char *why, size_t whylen)
     qsort(pids, npid, sizeof *pids, str_cmp);
     qsort(bids, nbid, sizeof *bids, str_cmp);
     json_array_foreach(asg, i, v) {
-        char aid[160];
+        char aid[32];
         if (!json_id(json_object_get(v, "block_id"), id) || !json_id(json_object_get(v, "person_id"), id2)) {
             snprintf(why, whylen, "assignments[%zu] needs block_id and person_id", i);
             goto bad;
         }
         if (!id_known(bids, nbid, id) || !id_known(pids, npid, id2)) continue;
-        if (!json_id(json_object_get(v, "id"), aid)) snprintf(aid, sizeof aid, "a%zu", i);
+        /* our own ids: posted ones may repeat, and only (block, person) matters here */
+        snprintf(aid, sizeof aid, "a%zu", i);
         const char *role = json_string_value(json_object_get(v, "role"));
         arr_add(&k->aid, &k->na, aid);
         arr_add(&k->ablk, &c1, id);
         arr_add(&k->aper, &c2, id2);
         arr_add(&k->arole, &c4, role ? role : "primary");
     }
-    if (0) {
-    bad:
-        rc = -1;
-    }
+    goto out;
+bad:
+    rc = -1;
+out:
     for (size_t n = 0; n < npid; n++) free(pids[n]);
     for (size_t n = 0; n < nbid; n++) free(bids[n]);
     free(pids);

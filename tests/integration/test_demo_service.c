@@ -548,6 +548,27 @@ TEST_T(demo_validate_posted_cases, 60)
     ASSERT_EQ_INT(json_integer_value(json_object_get(json_object_get(v, "details"), "required_faculty")), 2);
     resp_free(&r);
 
+    /* repeated assignment ids and assignments naming unknown people or blocks: the ids do
+     * not matter, the unknown references are ignored */
+    case_init(&k);
+    case_person(&k, "r1", "resident", 2);
+    case_person(&k, "f1", "faculty", 0);
+    for (int i = 0; i < 7; i++) {
+        day_add("2030-01-07", i, day);
+        case_assign(&k, "r1", day, "AM");
+        case_assign(&k, "f1", day, "AM");
+        case_assign(&k, "ghost", day, "AM");
+    }
+    json_array_append_new(k.asg, json_pack("{s:s, s:s}", "block_id", "no-such-block", "person_id", "r1"));
+    size_t ai;
+    json_array_foreach(k.asg, ai, v) json_object_set_new(v, "id", json_string("same"));
+    r = post_case(port, &k);
+    ASSERT_EQ_INT(r.status, 200);
+    ASSERT_EQ_INT(json_integer_value(json_object_get(r.json, "total_violations")), 1);
+    ASSERT_EQ_STR(jstr(json_array_get(json_object_get(r.json, "violations"), 0), "type"), "1_IN_7_VIOLATION");
+    ASSERT_EQ_INT(json_integer_value(json_object_get(json_object_get(r.json, "statistics"), "total_assignments")), 14);
+    resp_free(&r);
+
     /* a compliant case, and malformed ones */
     case_init(&k);
     case_person(&k, "r1", "resident", 1);
