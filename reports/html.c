@@ -76,10 +76,16 @@ static void esc_cut(struct buf *b, const char *s, size_t max)
 
 static void num(struct buf *b, double v) { buf_addf(b, "%.1f", v); }
 
-/* a point on the run clock: like report_fmt_time, but the start reads "0s" */
+/* a point on the run clock for axes and the event log: "0s", "2.5s", "12s", "5m", "5m30s",
+ * "1h05m" (whole units stay short; report_fmt_time for anything else) */
 static void clock_time(double ms, char out[32])
 {
+    long long s = (long long)(ms / 1000.0);
+    int whole = ms >= 0 && (double)s * 1000.0 == ms;
     if (ms == 0) snprintf(out, 32, "0s");
+    else if (whole && s < 60) snprintf(out, 32, "%llds", s);
+    else if (whole && s < 3600) snprintf(out, 32, s % 60 ? "%lldm%02llds" : "%lldm", s / 60, s % 60);
+    else if (whole && s % 60 == 0) snprintf(out, 32, s % 3600 ? "%lldh%02lldm" : "%lldh", s / 3600, s % 3600 / 60);
     else report_fmt_time(ms, out);
 }
 
