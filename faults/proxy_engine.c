@@ -329,6 +329,7 @@ struct px_dir {
     int eof_in;              /* EOF read from src (marker queued) */
     int shut_out;            /* FIN sent to dst */
     int blocked;             /* dst returned EAGAIN with output pending */
+    int bulk;                /* fast path: moving big data, use splice */
     int pipefd[2];
     size_t pipe_len;
     struct px_stage *stages;
@@ -1057,6 +1058,26 @@ static int dir_read(struct px_engine *e, struct px_conn *c, struct px_dir *d, in
 {
     int fd = c->fd[d->src];
     if (d->eof_in || (d->blocked && !d->stages)) return IO_OK;
+    if (!d->stages && !d->out.head && !d->blocked && !d->bulk) {
+        /* small messages (requests, replies): one recv and one send, no pipe */
+        ssize_t n;
+        do n = recv(fd, e->scratch, PX_READ_MAX, MSG_DONTWAIT); while (n < 0 && errno == EINTR);
+        if (n < 0) return errno == EAGAIN ? IO_OK : is_reset_errno(errno) ? IO_RESET : IO_CLOSE;
+        if (n == 0) { dir_got_eof(d, *now); return IO_OK; }
+        uint64_t *ctr = d->dst == 1 ? &c->px->st.bytes_up : &c->px->st.bytes_down;
+        ssize_t w;
+        do w = send(c->fd[d->dst], e->scratch, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT); while (w < 0 && errno == EINTR);
+        if (w < 0 && errno != EAGAIN) return is_reset_errno(errno) ? IO_RESET : IO_CLOSE;
+        if (w < 0) w = 0;
+        *ctr += (uint64_t)w;
+        if (w < n) {
+            q_push(&d->out, chunk_new(e->scratch + w, (size_t)(n - w), *now));
+            d->blocked = 1;
+        }
+        /* a full buffer: a bulk transfer, which splice(2) moves without copying */
+        if (n == PX_READ_MAX) d->bulk = 1;
+        return IO_OK;
+    }
     if (!d->stages && !d->out.head && !d->blocked) {
         pipe_setup(d);
         if (d->pipefd[0] >= 0) {
@@ -1086,6 +1107,7 @@ static int dir_read(struct px_engine *e, struct px_conn *c, struct px_dir *d, in
         }
         if (n == 0) { dir_got_eof(d, *now); break; }
         q_push(d->stages ? &d->stages->q : &d->out, chunk_new(e->scratch, (size_t)n, *now));
+        if (n < PX_READ_MAX) break;   /* drained for now: spare the EAGAIN round trip */
     }
     return IO_OK;
 }

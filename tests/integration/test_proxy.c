@@ -214,16 +214,18 @@ TEST(proxy_latency_jitter_bounds)
     ASSERT(fd >= 0);
     double base = median_rtt(fd, 10);
     add(&f, (struct px_toxic_cfg){ .kind = PX_LATENCY, .latency_us = 30000, .jitter_us = 10000, .probability = 1 });
-    double lo = 1e9, hi = 0;
+    double v[30];
     for (int i = 0; i < 30; i++) {
         double t0 = now_ms();
         ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
-        double d = now_ms() - t0 - base;
-        if (d < lo) lo = d;
-        if (d > hi) hi = d;
+        v[i] = now_ms() - t0 - base;
     }
-    printf("    added latency with 30ms +- 10ms jitter: %.2f .. %.2f ms\n", lo, hi);
-    ASSERT_MSG(lo >= 19.0 && hi <= 42.0, "range %.2f..%.2f outside 20..40 ms", lo, hi);
+    median(v, 30);   /* sorts */
+    /* 10th..90th percentile: one scheduling hiccup on a busy machine does not decide */
+    double lo = v[3], hi = v[26];
+    printf("    added latency with 30ms +- 10ms jitter: p10 %.2f .. p90 %.2f ms (min %.2f, max %.2f)\n", lo, hi, v[0], v[29]);
+    ASSERT_MSG(lo >= 19.0 && hi <= 41.0, "p10..p90 %.2f..%.2f outside 20..40 ms", lo, hi);
+    ASSERT_MSG(v[0] >= 19.0, "min %.2f below latency - jitter", v[0]);
     ASSERT_MSG(hi - lo > 5.0, "no visible jitter: %.2f..%.2f", lo, hi);
     close(fd);
     fx_stop(&f);
@@ -238,13 +240,13 @@ static void *source_main(void *arg)
     int fd = accept(s->lfd, NULL, NULL);
     if (fd < 0) return NULL;
     static char chunk[65536];
-    memset(chunk, 'x', sizeof chunk);
     size_t sent = 0;
     while (sent < s->bytes) {
         size_t k = s->bytes - sent < sizeof chunk ? s->bytes - sent : sizeof chunk;
+        for (size_t i = 0; i < k; i++) chunk[i] = (char)((sent + i) % 251);   /* checkable order */
         ssize_t n = send(fd, chunk, k, MSG_NOSIGNAL);
         if (n <= 0) break;
-        sent += (size_t)n;
+        sent += (size_t)n;   /* a short send: the next round regenerates from `sent` */
     }
     close(fd);
     return NULL;
@@ -679,4 +681,48 @@ TEST(proxy_cli_standalone_until_sigint)
     ASSERT_EQ_INT(rc, 2);
     ASSERT_CONTAINS(out, "fast");
     testsrv_stop(srv);
+}
+
+TEST(proxy_bulk_transfer_intact_across_toxic_changes)
+{
+    /* 64 MB through the splice fast path while toxics come and go: every byte, in order */
+    char err[FL_ERR_LEN];
+    struct source src;
+    source_start(&src, 64u << 20);
+    struct px_engine *e = px_engine_new(err);
+    ASSERT(e);
+    char up[64];
+    snprintf(up, sizeof up, "127.0.0.1:%d", src.port);
+    struct px *px = px_listen(e, "127.0.0.1:0", up, err);
+    ASSERT_MSG(px, "%s", err);
+    int fd = tcp_connect(port_of(px));
+    ASSERT(fd >= 0);
+    static char buf[1 << 16];
+    size_t got = 0;
+    int id = 0, flips = 0;
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i] != (char)((got + (size_t)i) % 251))
+                ASSERT_MSG(0, "byte %zu is %d, expected %d", got + (size_t)i, buf[i], (int)((got + (size_t)i) % 251));
+        got += (size_t)n;
+        /* every ~4 MB switch between the fast path and a latency toxic */
+        if (got / (4u << 20) > (size_t)flips) {
+            flips++;
+            if (id) { ASSERT(px_remove_toxic(px, id, err) == 0); id = 0; }
+            else {
+                struct px_toxic_cfg c = { .kind = PX_LATENCY, .latency_us = 1000, .probability = 1 };
+                id = px_add_toxic(px, &c, err);
+                ASSERT(id > 0);
+            }
+        }
+    }
+    ASSERT_EQ_INT(got, 64u << 20);
+    ASSERT(flips >= 10);
+    close(fd);
+    pthread_join(src.th, NULL);
+    close(src.lfd);
+    px_close(px);
+    px_engine_free(e);
 }
