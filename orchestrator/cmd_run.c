@@ -7,6 +7,7 @@
 #include "cmd.h"
 #include "matrix.h"
 #include "plan.h"
+#include "export.h"
 #include "report.h"
 #include "run.h"
 
@@ -26,7 +27,10 @@ static const char run_usage[] =
     "      --timeout D       abort (and roll back) when the run takes longer than D (e.g. 10m)\n"
     "      --journal PATH    journal file (default $FAULTLINE_JOURNAL or .faultline/journal.jsonl)\n"
     "      --force           start even though the journal holds unreverted faults\n"
-    "  -q, --quiet           only errors and the verdict\n"
+    "      --prometheus FILE write the final figures in Prometheus text format (textfile collector)\n"
+    "      --pushgateway URL push them to a Prometheus Pushgateway\n"
+    "      --notify URL      post a Slack-compatible message with the verdict\n"
+    "  -q, --quiet           no progress line, only warnings, errors and the verdict\n"
     "  -v, --verbose         debug logging\n"
     "  -h, --help            this text\n";
 
@@ -95,10 +99,11 @@ int cmd_run(int argc, char **argv)
         { "report-dir", required_argument, 0, 'o' }, { "seed", required_argument, 0, 's' },
         { "var", required_argument, 0, 'V' }, { "dry-run", no_argument, 0, 'n' },
         { "timeout", required_argument, 0, 't' }, { "journal", required_argument, 0, 'j' },
-        { "force", no_argument, 0, 'f' }, { "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' },
+        { "force", no_argument, 0, 'f' }, { "prometheus", required_argument, 0, 'P' },
+        { "pushgateway", required_argument, 0, 'G' }, { "notify", required_argument, 0, 'N' }, { "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     struct run_opts ro = { 0 };
-    const char *dir = NULL;
+    const char *dir = NULL, *prom = NULL, *push = NULL, *notify = NULL;
     const char *vars[64];
     size_t nvars = 0;
     int c;
@@ -113,7 +118,10 @@ int cmd_run(int argc, char **argv)
         case 't': if (val_duration_ms(optarg, &ro.timeout_ms, err) < 0) { fprintf(stderr, "faultline run: --timeout: %s\n", err); return FL_EXIT_INVALID; } break;
         case 'j': ro.journal_path = optarg; break;
         case 'f': ro.ignore_journal = 1; break;
-        case 'q': fl_log_level = FL_LOG_WARN; break;
+        case 'P': prom = optarg; break;
+        case 'G': push = optarg; break;
+        case 'N': notify = optarg; break;
+        case 'q': fl_log_level = FL_LOG_WARN; ro.quiet = 1; break;
         case 'v': fl_log_level = FL_LOG_DEBUG; break;
         case 'h': fputs(run_usage, stdout); return 0;
         default: fputs(run_usage, stderr); return FL_EXIT_INVALID;
@@ -152,6 +160,12 @@ int cmd_run(int argc, char **argv)
             if (report_write_all(rec, dir, err) < 0) fprintf(stderr, "faultline: %s\n", err);
             print_summary(rec, dir);
         }
+    }
+    /* exports warn on failure; they never change the verdict's exit code */
+    if (rec && !ro.dry_run) {
+        if (prom && report_prometheus(rec, prom, err) < 0) fprintf(stderr, "faultline: %s\n", err);
+        if (push && report_push(rec, push, err) < 0) fprintf(stderr, "faultline: %s\n", err);
+        if (notify && report_notify(rec, notify, err) < 0) fprintf(stderr, "faultline: %s\n", err);
     }
     if (code == FL_EXIT_REVERT) {
         const char *j = json_string_value(json_object_get(rec, "journal"));

@@ -106,6 +106,7 @@ int fl_sleep_ms(int64_t ms) { return fl_sleep_until(fl_now_ns() + ms * 1000000LL
 
 /* ---- logging and secrets ------------------------------------------------------------ */
 int fl_log_level = FL_LOG_INFO;
+void (*fl_log_before)(void);
 static pthread_mutex_t secret_mu = PTHREAD_MUTEX_INITIALIZER;
 static char **secrets;
 static size_t nsecrets;
@@ -166,6 +167,7 @@ void fl_log(int level, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     fl_redact(line);
+    if (fl_log_before) fl_log_before();
     if (level == FL_LOG_ERROR)
         fprintf(stderr, "faultline: error: %s\n", line);
     else if (level == FL_LOG_WARN)

@@ -46,6 +46,8 @@ int fl_sleep_ms(int64_t ms);
 enum { FL_LOG_ERROR, FL_LOG_WARN, FL_LOG_INFO, FL_LOG_DEBUG };
 extern int fl_log_level;
 void fl_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* called (when set) before each log line is written: the live progress line clears itself */
+extern void (*fl_log_before)(void);
 void fl_secret_add(const char *value);
 void fl_secret_clear(void);
 /* replace every registered secret in s (in place, may shorten) */

@@ -601,15 +601,16 @@ static void replicate_lose_steps(struct node *method, char **lost, size_t nlost)
         if (!t || t->type != NODE_SCALAR || strcmp(t->str, "${lose}") != 0) continue;
         free(t->str);
         t->str = fl_strdup(lost[0]);
+        /* the first copy keeps the step's name (probes' during:/from: refer to it: every
+         * copy has the same window); the others are NAME-<target> */
         struct node *nm = node_get(e, "name");
-        if (nm && nm->type == NODE_SCALAR && nlost > 1) { char *x = fl_asprintf("%s-%s", nm->str, lost[0]); free(nm->str); nm->str = x; }
         for (size_t k = 1; k < nlost; k++) {
             struct node *c = node_dup(e);
             struct node *ct = node_get(c, "target");
             free(ct->str);
             ct->str = fl_strdup(lost[k]);
             struct node *cn = node_get(c, "name");
-            if (cn && cn->type == NODE_SCALAR && nm) { free(cn->str); cn->str = fl_asprintf("%s", nm->str); char *dash = strrchr(cn->str, '-'); if (dash) *dash = '\0'; char *x = fl_asprintf("%s-%s", cn->str, lost[k]); free(cn->str); cn->str = x; }
+            if (cn && cn->type == NODE_SCALAR && nm) { free(cn->str); cn->str = fl_asprintf("%s-%s", nm->str, lost[k]); }
             method->items = fl_realloc(method->items, (method->n + 1) * sizeof *method->items);
             method->items[method->n++] = c;
         }

@@ -2,6 +2,7 @@
 #include "run.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 #include "journal.h"
 #include "load.h"
+#include "progress.h"
 #include "services.h"
 
 enum step_status { ST_PENDING, ST_INJECTED, ST_REVERTED, ST_INJECT_FAILED, ST_REVERT_FAILED, ST_SKIPPED, ST_NOT_REVERTIBLE,
@@ -57,6 +59,9 @@ struct run {
     int stop_tripped;
     uint64_t rng;
 };
+
+static struct progress *live; /* the live progress line of the running experiment */
+static void clear_live(void) { progress_clear(live); }
 
 static uint64_t splitmix(uint64_t *s)
 {
@@ -655,6 +660,8 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
             if (pthread_create(&pr->th, NULL, fn, pr) == 0) pr->has_th = 1;
             else pr->pi.state = NULL;
         }
+        live = progress_new(2, o->quiet || fl_log_level < FL_LOG_INFO);
+        fl_log_before = clear_live;
         /* until the end of the experiment: stop_when every second, the global timeout */
         int64_t end_ns = r->ctx.t0_ns + p->duration_ms * 1000000LL;
         int64_t next = r->ctx.t0_ns + 1000000000LL;
@@ -664,6 +671,18 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
             if (fl_now_ns() >= next) {
                 check_stop_when(r);
                 next += 1000000000LL;
+                double rps = NAN, p95 = NAN, er = NAN;
+                int64_t t = now_ms(r);
+                struct lg_stats ls;
+                if (r->ctx.lg && t >= 1000 && lg_query(r->ctx.lg, NULL, (t / 1000 - 1) * 1000, (t / 1000) * 1000, &ls) == 0 && ls.count) {
+                    rps = ls.rps;
+                    p95 = ls.p95;
+                    er = ls.error_rate;
+                }
+                pthread_mutex_lock(&r->mu);
+                int active = r->active;
+                pthread_mutex_unlock(&r->mu);
+                progress_update(live, active ? "fault" : "method", t, p->duration_ms, rps, p95, er, active);
             }
             if (o->timeout_ms > 0 && fl_now_ns() - r->ctx.t0_ns > o->timeout_ms * 1000000LL) {
                 snprintf(r->abort_reason, sizeof r->abort_reason, "the global --timeout of %lldms was reached", (long long)o->timeout_ms);
@@ -671,6 +690,9 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
                 fl_abort(-2);
             }
         }
+        fl_log_before = NULL;
+        progress_done(live);
+        live = NULL;
         if (fl_aborted() && !r->abort_reason[0])
             snprintf(r->abort_reason, sizeof r->abort_reason, "interrupted by a signal");
         pthread_mutex_lock(&r->mu);

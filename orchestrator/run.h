@@ -27,6 +27,7 @@ struct run_opts {
     int64_t timeout_ms;         /* global --timeout, 0 = none */
     const char *journal_path;   /* NULL = journal_default_path() */
     int ignore_journal;         /* start even though the journal holds unreverted faults */
+    int quiet;                  /* no live progress line */
 };
 
 int run_plan(struct plan *p, const struct run_opts *o, json_t **record);
