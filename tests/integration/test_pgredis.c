@@ -652,3 +652,52 @@ TEST(redis_probe_pass_fail_and_could_not_check)
     prb_free(&p);
     tgt_free(&g);
 }
+
+TEST_T(pgredis_plan_end_to_end, 60)
+{
+    /* a plan through `faultline run`: steady state on both, a lock held for its window and
+       seen by a probe, maxmemory changed and found restored after */
+    PGconn *obs = pg("application_name=fl-observer");
+    q1(obs, "create table if not exists fl_e2e_t (id int)");
+    redisContext *c = rd(1000);
+    char orig[64];
+    snprintf(orig, sizeof orig, "%s", rcmd(c, "CONFIG GET maxmemory", NULL));
+    const char *dir = th_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/plan.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ASSERT(f);
+    fprintf(f,
+            "faultline: 1\n"
+            "name: pgredis-e2e\n"
+            "duration: 2s\n"
+            "targets:\n"
+            "  pg: { postgres: { dsn: \"%s\" } }\n"
+            "  queue: { redis: { url: \"redis://127.0.0.1:%d/0\" } }\n"
+            "steady_state:\n"
+            "  - postgres: { target: pg, query: \"select count(*) >= 0 from fl_e2e_t\", expect: \"t\" }\n"
+            "  - redis: { target: queue, command: [PING], expect: PONG }\n"
+            "method:\n"
+            "  - { name: lock, at: 200ms, fault: postgres.lock, target: pg, table: fl_e2e_t, for: 1s }\n"
+            "  - { name: mem, at: 200ms, fault: redis.maxmemory, target: queue, bytes: 1mb, for: 1s }\n"
+            "probes:\n"
+            "  - name: lock-held\n"
+            "    during: lock\n"
+            "    every: 250ms\n"
+            "    postgres: { target: pg, expect: \"1\", query: \"select count(*) from pg_locks where relation = "
+            "'fl_e2e_t'::regclass and mode = 'AccessExclusiveLock' and granted\" }\n"
+            "  - name: reads-again\n"
+            "    after: lock\n"
+            "    postgres: { target: pg, query: \"select count(*) from fl_e2e_t\", expect: \"0\", timeout: 2s }\n",
+            th_pg_dsn(), th_redis_port());
+    fclose(f);
+    char out[16384];
+    int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run -q -o '%s/report' --journal '%s/journal.jsonl' '%s' 2>&1",
+                   dir, th_faultline(), dir, dir, path);
+    ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
+    ASSERT_EQ_STR(rcmd(c, "CONFIG GET maxmemory", NULL), orig);
+    ASSERT_EQ_STR(q1(obs, "select count(*) from pg_locks where relation = 'fl_e2e_t'::regclass"), "0");
+    redisFree(c);
+    q1(obs, "drop table fl_e2e_t");
+    PQfinish(obs);
+}

@@ -726,3 +726,53 @@ TEST(proxy_bulk_transfer_intact_across_toxic_changes)
     px_close(px);
     px_engine_free(e);
 }
+
+TEST_T(proxy_plan_end_to_end, 60)
+{
+    /* a plan through `faultline run`: the proxy target listens for the run, two toxics are
+       injected and reverted on the timeline, probes see the effect and its end */
+    struct testsrv *srv = testsrv_start(0);
+    ASSERT(srv);
+    int lport = th_free_port();
+    const char *dir = th_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/plan.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ASSERT(f);
+    fprintf(f,
+            "faultline: 1\n"
+            "name: proxy-e2e\n"
+            "duration: 3s\n"
+            "targets:\n"
+            "  link: { proxy: { listen: \"127.0.0.1:%d\", upstream: \"127.0.0.1:%d\" } }\n"
+            "method:\n"
+            "  - { name: err, at: 500ms, fault: proxy.http_error, target: link, status: 503, for: 1500ms }\n"
+            "  - { name: slow, at: 500ms, fault: proxy.latency, target: link, latency: 100ms, for: 1500ms }\n"
+            "probes:\n"
+            "  - name: errors-seen\n"
+            "    during: err\n"
+            "    every: 300ms\n"
+            "    http: { url: \"http://127.0.0.1:%d/ok\", status: 503 }\n"
+            "  - name: healthy-after\n"
+            "    http: { url: \"http://127.0.0.1:%d/ok\", status: 200, max_latency: 50ms }\n",
+            lport, testsrv_port(srv), lport, lport);
+    fclose(f);
+    char out[16384];
+    int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run -q -o '%s/report' --journal '%s/journal.jsonl' '%s' 2>&1",
+                   dir, th_faultline(), dir, dir, path);
+    ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
+    ASSERT_CONTAINS(out, "passed");
+    /* every request during the window was answered by the proxy, none reached the server
+       except the final healthy probe's */
+    ASSERT_EQ_INT(testsrv_hits(srv, "/ok"), 1);
+    char json[65536];
+    th_sh(json, sizeof json, "cat '%s/report/run.json'", dir);
+    ASSERT_CONTAINS(json, "proxy.http_error");
+    ASSERT_CONTAINS(json, "remove the toxic");
+    char jr[8192];
+    th_sh(jr, sizeof jr, "cat '%s/journal.jsonl'", dir);
+    ASSERT_CONTAINS(jr, "\"toxic_id\"");   /* what revert_saved would use */
+    /* the proxy is gone with the run */
+    ASSERT(tcp_connect(lport) < 0);
+    testsrv_stop(srv);
+}
