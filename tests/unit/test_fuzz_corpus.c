@@ -1,27 +1,55 @@
-/* test_fuzz_corpus.c -- every input the fuzzers keep (tests/fuzz/corpus/) replayed through
- * the same entry points as regression tests: each must parse or fail cleanly. */
+/* test_fuzz_corpus.c -- every input the fuzzers keep (tests/fuzz/corpus/<target>/) replayed
+ * through the same entry points as regression tests: each must parse or fail cleanly, and
+ * pass the checks the fuzz target makes. Inputs are handed over in buffers of their exact
+ * size, as libFuzzer does, so under `make asan` a read past the end is caught here too.
+ * tests/fuzz/crashes/<target>-* (minimized reproducers of fixed crashes) are replayed with
+ * their target's corpus.
+ *
+ * The Docker and HTTP targets are compiled in from tests/fuzz/ under other names (their fake
+ * daemon / HTTP server comes with them), so the corpus meets the very code the fuzzer ran. */
 #include <dirent.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
 #include "plan.h"
 
-static size_t replay(const char *dir, void (*fn)(const char *data, size_t n))
+#define FUZZ_FAIL(...) th_fail(__FILE__, __LINE__, __VA_ARGS__)
+#define FUZZ_DOCKER_ENTRY fuzz_docker_json_one
+#define FUZZ_HTTP_ENTRY fuzz_http_json_one
+#include "../fuzz/fuzz_docker_json.c"
+#include "../fuzz/fuzz_http_json.c"
+
+typedef void (*replay_fn)(const char *data, size_t n);
+
+/* one input file in a malloc'd buffer of exactly its size */
+static void replay_file(const char *path, replay_fn fn)
+{
+    FILE *f = fopen(path, "rb");
+    ASSERT_MSG(f, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    ASSERT_MSG(len >= 0 && len <= (1 << 20), "%s: %ld bytes", path, len);
+    char *data = malloc(len ? (size_t)len : 1);
+    ASSERT_EQ_INT(fread(data, 1, (size_t)len, f), len);
+    fclose(f);
+    fn(data, (size_t)len);
+    free(data);
+}
+
+/* every file of dir whose name starts with prefix ("" = all) */
+static size_t replay(const char *dir, const char *prefix, replay_fn fn)
 {
     DIR *d = opendir(dir);
     if (!d) return 0;
     struct dirent *e;
     size_t n = 0;
-    static char buf[1 << 20];
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
+        if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix)) != 0) continue;
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        FILE *f = fopen(path, "rb");
-        if (!f) continue;
-        size_t len = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        fn(buf, len);
+        replay_file(path, fn);
         n++;
     }
     closedir(d);
@@ -43,6 +71,58 @@ static void one_plan(const char *data, size_t n)
 
 TEST(fuzz_corpus_plan_parser)
 {
-    size_t n = replay("tests/fuzz/corpus/plan", one_plan);
+    size_t n = replay("tests/fuzz/corpus/plan", "", one_plan);
     ASSERT_MSG(n >= 30, "plan corpus has only %zu inputs", n);
+    replay("tests/fuzz/crashes", "plan-", one_plan);
+}
+
+static void one_docker(const char *data, size_t n) { fuzz_docker_json_one((const uint8_t *)data, n); }
+
+TEST_T(fuzz_corpus_docker_json, 120)
+{
+    size_t n = replay("tests/fuzz/corpus/docker_json", "", one_docker);
+    ASSERT_MSG(n >= 17, "docker_json corpus has only %zu inputs", n);
+    replay("tests/fuzz/crashes", "docker_json-", one_docker);
+}
+
+static void one_http(const char *data, size_t n) { fuzz_http_json_one((const uint8_t *)data, n); }
+
+TEST_T(fuzz_corpus_http_json, 180)
+{
+    size_t n = replay("tests/fuzz/corpus/http_json", "", one_http);
+    ASSERT_MSG(n >= 17, "http_json corpus has only %zu inputs", n);
+    replay("tests/fuzz/crashes", "http_json-", one_http);
+}
+
+/* known answers through the same entry points and fake servers the corpus replay uses */
+TEST(fuzz_corpus_known_answers)
+{
+    /* the probe expects status=ok; the reply says so: must pass (checked inside) */
+    static const char ok[] = "\x00\x00status=ok\n\n{\"status\":\"ok\"}";
+    fuzz_http_json_one((const uint8_t *)ok, sizeof ok - 1);
+    /* the login reply holds a token at a.b: the next request must carry it */
+    static const char login[] = "\x01\x00" "a.b\n{\"a\":{\"b\":\"t0k\"}}";
+    fuzz_http_json_one((const uint8_t *)login, sizeof login - 1);
+    pthread_mutex_lock(&hj.mu);
+    ASSERT_EQ_INT(hj.requests, 0); /* reset after the input */
+    pthread_mutex_unlock(&hj.mu);
+    /* a list of two containers with ids resolves to both (checked inside), sorted */
+    static const char list[] = "\x04\x00\x00[{\"Id\":\"b\",\"Names\":[\"/y\"]},{\"Id\":\"a\",\"Names\":[\"/x\"]}]";
+    fuzz_docker_json_one((const uint8_t *)list, sizeof list - 1);
+    char **ids = NULL, **names = NULL, err[FL_ERR_LEN];
+    size_t n = 0;
+    char *labels[] = { "app=web" };
+    struct docker_target dt = { .labels = labels, .nlabels = 1, .summary = "label app=web" };
+    struct target t = { .name = "t", .cfg = &dt };
+    dj_set(200, (const uint8_t *)list + 3, sizeof list - 4);
+    ASSERT_MSG(docker_target_resolve(&t, &dj_client, 1, NULL, &ids, &names, &n, err) == 0, "resolve: %s", err);
+    ASSERT_EQ_INT(n, 2);
+    ASSERT_EQ_STR(ids[0], "a");
+    ASSERT_EQ_STR(names[1], "y");
+    param_strv_free(ids);
+    param_strv_free(names);
+    /* require_label refuses the unlabelled pair */
+    ASSERT(docker_target_resolve(&t, &dj_client, 1, "faultline=ok", &ids, &names, &n, err) < 0);
+    ASSERT_CONTAINS(err, "require_label");
+    dj_set(503, NULL, 0);
 }

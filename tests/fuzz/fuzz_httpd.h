@@ -1,0 +1,211 @@
+/* fuzz_httpd.h -- a tiny HTTP/1.1 server for the fuzz targets (and their corpus replay in
+ * tests/unit/test_fuzz_corpus.c): it answers each request with what a handler puts in a
+ * struct fh_reply, so fuzz bytes reach faultline's reply handling through its real transport
+ * (libcurl, keep-alive, Content-Length) instead of through a copy of its static parsers.
+ *
+ *   static void handle(void *ud, const struct fh_req *rq, struct fh_reply *rp) { ... }
+ *   struct fhttpd *s = fh_start_unix(dir, handle, ud);   -- or fh_start_tcp(): s->port
+ *
+ * A handler that answers with bytes the caller may free (a fuzz input) copies them (free_body):
+ * a client that stops reading early must not leave the server reading freed memory.
+ * One thread per connection, connections kept alive until the client closes them. Header-only
+ * (static functions) because build.sh builds every tests/fuzz/fuzz_*.c as its own binary. The
+ * server lives as long as the process: fuzzers and forked test children never stop it.
+ */
+#ifndef FL_FUZZ_HTTPD_H
+#define FL_FUZZ_HTTPD_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define FH_REQ_MAX (64 * 1024)
+
+struct fh_req {
+    char method[16];
+    char path[1024];
+    const char *headers;     /* the raw header lines (NUL-terminated) */
+    const char *body;
+    size_t body_len;
+};
+
+struct fh_reply {
+    int status;
+    char headers[256];       /* extra header lines, each ending in \r\n */
+    const void *body;
+    size_t body_len;
+    int free_body;           /* 1: body is the handler's malloc'd copy, freed after the write */
+};
+
+typedef void (*fh_handler)(void *ud, const struct fh_req *rq, struct fh_reply *rp);
+
+struct fhttpd {
+    int lfd;
+    int port;                /* tcp */
+    char sock[108];          /* unix */
+    fh_handler handle;
+    void *ud;
+};
+
+struct fh_conn {
+    struct fhttpd *s;
+    int fd;
+};
+
+static int fh_write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+        if (w <= 0) return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* value of header name (case-insensitive) in raw header lines, or NULL; len in *n */
+static const char *fh_header(const char *headers, const char *name, size_t *n)
+{
+    size_t nl = strlen(name);
+    for (const char *l = headers; l && *l;) {
+        const char *end = strstr(l, "\r\n");
+        size_t ll = end ? (size_t)(end - l) : strlen(l);
+        if (ll > nl && strncasecmp(l, name, nl) == 0 && l[nl] == ':') {
+            const char *v = l + nl + 1;
+            while (*v == ' ') v++;
+            *n = (size_t)(l + ll - v);
+            return v;
+        }
+        l = end ? end + 2 : NULL;
+    }
+    return NULL;
+}
+
+static void *fh_conn_main(void *arg)
+{
+    struct fh_conn *c = arg;
+    char *buf = malloc(FH_REQ_MAX + 1);
+    size_t have = 0;
+    for (;;) {
+        char *eoh;
+        buf[have] = '\0';
+        while (!(eoh = strstr(buf, "\r\n\r\n"))) {
+            if (have == FH_REQ_MAX) goto out;
+            ssize_t r = recv(c->fd, buf + have, FH_REQ_MAX - have, 0);
+            if (r <= 0) goto out;
+            have += (size_t)r;
+            buf[have] = '\0';
+        }
+        size_t hlen = (size_t)(eoh - buf) + 4, blen = 0, vl;
+        *eoh = '\0';
+        const char *first_eol = strstr(buf, "\r\n");
+        const char *cl = first_eol ? fh_header(first_eol + 2, "Content-Length", &vl) : NULL;
+        if (cl) blen = (size_t)strtoul(cl, NULL, 10);
+        if (hlen + blen > FH_REQ_MAX) goto out;
+        while (have < hlen + blen) {
+            ssize_t r = recv(c->fd, buf + have, hlen + blen - have, 0);
+            if (r <= 0) goto out;
+            have += (size_t)r;
+        }
+        struct fh_req rq = { .headers = first_eol ? first_eol + 2 : "", .body = buf + hlen, .body_len = blen };
+        if (sscanf(buf, "%15s %1023s", rq.method, rq.path) != 2) goto out;
+        struct fh_reply rp = { .status = 200 };
+        c->s->handle(c->s->ud, &rq, &rp);
+        /* no body after HEAD, 204 and 304; those say Content-Length: 0 */
+        int head_only = strcmp(rq.method, "HEAD") == 0 || rp.status == 204 || rp.status == 304;
+        char head[512];
+        int hn = snprintf(head, sizeof head, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n", rp.status,
+                          head_only ? 0 : rp.body_len, rp.headers);
+        int bad = fh_write_all(c->fd, head, (size_t)hn) < 0 ||
+                  (!head_only && rp.body_len && fh_write_all(c->fd, rp.body, rp.body_len) < 0);
+        if (rp.free_body) free((void *)rp.body);
+        if (bad) goto out;
+        memmove(buf, buf + hlen + blen, have - hlen - blen);
+        have -= hlen + blen;
+    }
+out:
+    close(c->fd);
+    free(buf);
+    free(c);
+    return NULL;
+}
+
+static void *fh_accept_main(void *arg)
+{
+    struct fhttpd *s = arg;
+    for (;;) {
+        int fd = accept(s->lfd, NULL, NULL);
+        if (fd < 0) continue;
+        struct fh_conn *c = malloc(sizeof *c);
+        c->s = s;
+        c->fd = fd;
+        pthread_t th;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&th, &at, fh_conn_main, c) != 0) {
+            close(fd);
+            free(c);
+        }
+        pthread_attr_destroy(&at);
+    }
+    return NULL;
+}
+
+static struct fhttpd *fh_run(struct fhttpd *s)
+{
+    pthread_t th;
+    if (listen(s->lfd, 64) < 0 || pthread_create(&th, NULL, fh_accept_main, s) != 0) {
+        perror("fuzz_httpd");
+        abort();
+    }
+    pthread_detach(th);
+    return s;
+}
+
+/* listen on dir/docker.sock */
+static struct fhttpd *fh_start_unix(const char *dir, fh_handler h, void *ud)
+{
+    struct fhttpd *s = calloc(1, sizeof *s);
+    s->handle = h;
+    s->ud = ud;
+    snprintf(s->sock, sizeof s->sock, "%s/docker.sock", dir);
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", s->sock);
+    unlink(s->sock);
+    s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&a, sizeof a) < 0) {
+        perror("fuzz_httpd: unix socket");
+        abort();
+    }
+    return fh_run(s);
+}
+
+/* listen on 127.0.0.1, an ephemeral port (s->port) */
+static struct fhttpd *fh_start_tcp(fh_handler h, void *ud)
+{
+    struct fhttpd *s = calloc(1, sizeof *s);
+    s->handle = h;
+    s->ud = ud;
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t al = sizeof a;
+    s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&a, sizeof a) < 0 ||
+        getsockname(s->lfd, (struct sockaddr *)&a, &al) < 0) {
+        perror("fuzz_httpd: tcp socket");
+        abort();
+    }
+    s->port = ntohs(a.sin_port);
+    return fh_run(s);
+}
+
+#endif
