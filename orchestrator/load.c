@@ -763,6 +763,7 @@ static struct lg_user *user_new(struct lg_blk *b, size_t index)
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_PROXY, "");              /* no proxy from the environment: only the plan's URLs */
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)b->cfg->timeout_ms);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, u);

@@ -30,7 +30,8 @@
  * - Errors by class: connect (refused, unreachable, resolve), timeout, 4xx, 5xx, other
  *   (reset, empty reply, dropped open-model arrivals, failed logins without a status).
  *   Login requests count in their block's metrics as the endpoint "login".
- * - Only the plan's URLs are contacted: redirects are not followed.
+ * - Only the plan's URLs are contacted: redirects are not followed, proxy variables of the
+ *   environment (http_proxy, ...) are ignored, only http:// and https:// are allowed.
  * - Event loop: libcurl multi driven by curl_multi_poll (default), or by socket_action over
  *   epoll when FL_LG_LOOP=epoll. Both are kept and measured by tests/bench/load_bench.sh;
  *   curl_multi_poll was faster there (libcurl does the same work per request either way,

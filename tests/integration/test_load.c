@@ -142,6 +142,8 @@ TEST_T(load_open_model_rate, 60)
 {
     struct testsrv *s = testsrv_start(0);
     ASSERT(s);
+    /* a proxy in the environment is not used: the load goes only to the plan's URL */
+    setenv("http_proxy", "http://127.0.0.1:1", 1);
     struct lg_block_cfg *b = block("name: open\nbase_url: http://127.0.0.1:%d\n"
                                    "requests: [{path: /ok}]\nrate: 200/s\n",
                                    testsrv_port(s));
