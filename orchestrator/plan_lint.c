@@ -282,8 +282,8 @@ static int lint(const struct plan *p, const json_t *run, json_t *out)
                          ps->name, url, jint(rr, "checks", 0), sw, felt);
             else
                 snprintf(msg, sizeof msg,
-                         "probe proves nothing: '%s' checks '%s' during %s, a liveness endpoint that stays green "
-                         "whatever the fault does; check a readiness endpoint or a request that reads data",
+                         "probe proves nothing: '%s' checks '%s', a liveness endpoint that stays green whatever "
+                         "%s does; check a readiness endpoint or a request that reads data",
                          ps->name, url, sw);
         }
         json_t *w = warning("probe-proves-nothing", ps->line, ps->col, msg);
