@@ -163,6 +163,28 @@ static int transport_err(struct docker_client *c, CURLcode rc, long os_errno, co
         }
         return fl_err(err, "docker: daemon not reachable at '%s': %s", where, curl_msg);
     }
+    if (c->tls) {
+        char *cert = fl_asprintf("%s/cert.pem", c->cert_path);
+        int has_cert = access(cert, R_OK) == 0;
+        free(cert);
+        switch (rc) {
+        case CURLE_PEER_FAILED_VERIFICATION:
+            return fl_err(err, "docker: TLS: the certificate of the daemon at '%s' does not verify against %s/ca.pem: %s",
+                          where, c->cert_path, curl_msg);
+        case CURLE_SSL_CERTPROBLEM:
+            return fl_err(err, "docker: TLS: the client certificate %s/cert.pem (with key.pem) cannot be used: %s",
+                          c->cert_path, curl_msg);
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_RECV_ERROR:
+        case CURLE_SEND_ERROR:
+        case CURLE_GOT_NOTHING:
+            return fl_err(err, "docker: TLS connection to '%s' failed: %s%s%s%s", where, curl_msg,
+                          has_cert ? "" : " (no client certificate was sent: put cert.pem and key.pem in ",
+                          has_cert ? "" : c->cert_path, has_cert ? "" : ", or set DOCKER_CERT_PATH)");
+        default:
+            break;
+        }
+    }
     if (rc == CURLE_OPERATION_TIMEDOUT)
         return fl_err(err, "docker: no reply from the daemon at '%s' within %.1fs (%s %s)", where,
                       timeout_ms / 1000.0, method, path);
@@ -191,15 +213,33 @@ static int perform(struct docker_client *c, const char *method, const char *path
     curl_easy_setopt(h, CURLOPT_URL, url);
     if (c->socket_path) curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
     if (c->tls) {
+        /* as the docker CLI: ca.pem verifies the daemon (DOCKER_TLS_VERIFY), cert.pem + key.pem
+         * identify us; a half-present pair or a verify without ca.pem is an error, not a guess */
         char *ca = fl_asprintf("%s/ca.pem", c->cert_path);
         char *cert = fl_asprintf("%s/cert.pem", c->cert_path);
         char *key = fl_asprintf("%s/key.pem", c->cert_path);
-        if (access(ca, R_OK) == 0) curl_easy_setopt(h, CURLOPT_CAINFO, ca);
-        if (access(cert, R_OK) == 0) curl_easy_setopt(h, CURLOPT_SSLCERT, cert);
-        if (access(key, R_OK) == 0) curl_easy_setopt(h, CURLOPT_SSLKEY, key);
+        int has_ca = access(ca, R_OK) == 0, ca_errno = errno;
+        int has_cert = access(cert, R_OK) == 0, has_key = access(key, R_OK) == 0;
+        int bad = 0;
+        if (c->tls_verify && !has_ca)
+            bad = fl_err(err, "docker: TLS to '%s': DOCKER_TLS_VERIFY is set but '%s' cannot be read (%s)", c->host, ca,
+                         strerror(ca_errno));
+        else if (has_cert != has_key)
+            bad = fl_err(err, "docker: TLS to '%s': '%s' without '%s': the client certificate needs both", c->host,
+                         has_cert ? cert : key, has_cert ? key : cert);
+        if (has_ca) curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+        if (has_cert && has_key) {
+            curl_easy_setopt(h, CURLOPT_SSLCERT, cert);
+            curl_easy_setopt(h, CURLOPT_SSLKEY, key);
+        }
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->tls_verify ? 2L : 0L);
         free(ca); free(cert); free(key); /* curl copies string options */
+        if (bad) {
+            curl_slist_free_all(hdrs);
+            free(url);
+            return -1;
+        }
     }
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     if (strcmp(method, "POST") == 0) {
@@ -672,4 +712,314 @@ int docker_remove(struct docker_client *c, const char *id, char *err)
     docker_reply_release(&r);
     free(path);
     return ret;
+}
+
+/* ---- swarm: services, tasks, nodes ----------------------------------------------------------- */
+
+/* "/<kind>/<ref><suffix>" */
+static char *kpath(const char *kind, const char *ref, const char *suffix)
+{
+    struct buf b;
+    buf_init(&b, 4096);
+    buf_addf(&b, "/%s/", kind);
+    add_escaped(&b, ref);
+    buf_adds(&b, suffix);
+    return buf_detach(&b);
+}
+
+/* GET path?filters={key:[values]} into an array */
+static int list_filtered(struct docker_client *c, const char *base, const char *key, char *const *values, size_t n,
+                         const char *what, json_t **arr, char *err)
+{
+    struct buf p;
+    buf_init(&p, 1 << 16);
+    buf_adds(&p, base);
+    if (n) {
+        json_t *vals = json_array();
+        for (size_t i = 0; i < n; i++) json_array_append_new(vals, json_string(values[i]));
+        json_t *f = json_object();
+        json_object_set_new(f, key, vals);
+        char *fs = json_dumps(f, JSON_COMPACT);
+        buf_adds(&p, "?filters=");
+        add_escaped(&p, fs);
+        free(fs);
+        json_decref(f);
+    }
+    int ret = docker_call(c, "GET", p.data, NULL, 0, NULL, arr, err);
+    if (ret == 0 && !json_is_array(*arr)) {
+        json_decref(*arr);
+        *arr = NULL;
+        ret = fl_err(err, "docker: %s list reply is not an array", what);
+    }
+    buf_release(&p);
+    return ret;
+}
+
+/* An update answered "update out of sequence" (another writer bumped the version first)? */
+static int out_of_sequence(const char *e) { return strstr(e, "out of sequence") != NULL; }
+
+static void copy_str(char *dst, size_t n, const json_t *v)
+{
+    const char *s = json_string_value(v);
+    snprintf(dst, n, "%s", s ? s : "");
+}
+
+int docker_service_from_json(const json_t *j, struct docker_service *sv, char *err)
+{
+    memset(sv, 0, sizeof *sv);
+    json_t *spec = json_object_get(j, "Spec");
+    const char *id = json_string_value(json_object_get(j, "ID"));
+    if (!id || !json_is_object(spec)) return fl_err(err, "docker: service reply lacks ID or Spec");
+    snprintf(sv->id, sizeof sv->id, "%s", id);
+    copy_str(sv->name, sizeof sv->name, json_object_get(spec, "Name"));
+    sv->version = (uint64_t)json_integer_value(json_object_get(json_object_get(j, "Version"), "Index"));
+    json_t *mode = json_object_get(spec, "Mode");
+    json_t *rep = json_object_get(mode, "Replicated");
+    if (json_is_object(rep)) {
+        sv->replicas = json_integer_value(json_object_get(rep, "Replicas"));
+    } else if (json_object_get(mode, "Global")) {
+        sv->global = 1;
+        sv->replicas = -1;
+    } else {
+        return fl_err(err, "docker: service '%s' has a mode faultline does not know (neither replicated nor global)",
+                      sv->name);
+    }
+    return 0;
+}
+
+int docker_service_inspect(struct docker_client *c, const char *ref, struct docker_service *sv, json_t **json,
+                           char *err)
+{
+    char *path = kpath("services", ref, "");
+    json_t *j = NULL;
+    int ret = docker_call(c, "GET", path, NULL, 0, NULL, &j, err);
+    free(path);
+    if (ret == 0 && !j) ret = fl_err(err, "docker: empty reply for service '%s'", ref);
+    if (ret == 0 && sv) ret = docker_service_from_json(j, sv, err);
+    if (ret == 0 && json) *json = j;
+    else json_decref(j);
+    return ret;
+}
+
+int docker_service_list(struct docker_client *c, char *const *label_filters, size_t nfilters, json_t **arr, char *err)
+{
+    return list_filtered(c, "/services", "label", label_filters, nfilters, "service", arr, err);
+}
+
+int docker_service_scale(struct docker_client *c, const char *ref, int64_t replicas, int64_t *prior, char *err)
+{
+    if (replicas < 0) return fl_err(err, "docker: cannot scale service '%s' to %lld replicas", ref, (long long)replicas);
+    for (int attempt = 0;; attempt++) {
+        struct docker_service sv;
+        json_t *j = NULL;
+        if (docker_service_inspect(c, ref, &sv, &j, err) < 0) return -1;
+        if (sv.global) {
+            json_decref(j);
+            return fl_err(err, "docker: service '%s' is global (one task per node): it has no replica count to scale",
+                          sv.name);
+        }
+        if (prior && attempt == 0) *prior = sv.replicas;
+        json_t *spec = json_object_get(j, "Spec");
+        json_object_set_new(json_object_get(json_object_get(spec, "Mode"), "Replicated"), "Replicas",
+                            json_integer(replicas));
+        char *body = json_dumps(spec, JSON_COMPACT);
+        char suffix[64];
+        snprintf(suffix, sizeof suffix, "/update?version=%llu", (unsigned long long)sv.version);
+        char *path = kpath("services", sv.id, suffix);
+        char e[FL_ERR_LEN];
+        int ret = docker_call(c, "POST", path, body, 0, NULL, NULL, e);
+        free(path);
+        free(body);
+        json_decref(j);
+        if (ret == 0) return 0;
+        if (!out_of_sequence(e) || attempt >= 4) return fl_err(err, "%s", e);
+        sleep_ms(50);
+    }
+}
+
+int docker_service_create(struct docker_client *c, json_t *spec, char id_out[72], char *err)
+{
+    char *body = json_dumps(spec, JSON_COMPACT);
+    json_t *reply = NULL;
+    int ret = docker_call(c, "POST", "/services/create", body, 0, NULL, &reply, err);
+    free(body);
+    if (ret < 0) return -1;
+    const char *id = json_string_value(json_object_get(reply, "ID"));
+    if (!id) ret = fl_err(err, "docker: service create returned no ID");
+    else snprintf(id_out, 72, "%s", id);
+    json_decref(reply);
+    return ret;
+}
+
+int docker_service_remove(struct docker_client *c, const char *ref, char *err)
+{
+    char *path = kpath("services", ref, "");
+    struct docker_reply r;
+    docker_reply_init(&r);
+    int ret = docker_request(c, "DELETE", path, 1, NULL, 0, &r, err);
+    if (ret == 0 && r.status >= 300 && r.status != 404) ret = docker_status_err(r.status, r.body.data, err);
+    docker_reply_release(&r);
+    free(path);
+    return ret;
+}
+
+int docker_task_from_json(const json_t *j, struct docker_task *t, char *err)
+{
+    memset(t, 0, sizeof *t);
+    const char *id = json_string_value(json_object_get(j, "ID"));
+    json_t *status = json_object_get(j, "Status");
+    if (!id || !json_is_object(status)) return fl_err(err, "docker: task reply lacks ID or Status");
+    snprintf(t->id, sizeof t->id, "%s", id);
+    copy_str(t->service_id, sizeof t->service_id, json_object_get(j, "ServiceID"));
+    copy_str(t->node_id, sizeof t->node_id, json_object_get(j, "NodeID"));
+    copy_str(t->container_id, sizeof t->container_id,
+             json_object_get(json_object_get(status, "ContainerStatus"), "ContainerID"));
+    t->slot = (int)json_integer_value(json_object_get(j, "Slot"));
+    copy_str(t->state, sizeof t->state, json_object_get(status, "State"));
+    copy_str(t->desired, sizeof t->desired, json_object_get(j, "DesiredState"));
+    return 0;
+}
+
+int docker_task_list(struct docker_client *c, const char *service_id, json_t **arr, char *err)
+{
+    char *const ids[] = { (char *)service_id };
+    return list_filtered(c, "/tasks", "service", ids, 1, "task", arr, err);
+}
+
+/* states a task passes through before running */
+static int task_starting(const char *s)
+{
+    static const char *const early[] = { "new", "allocated", "pending", "assigned", "accepted", "preparing", "ready",
+                                         "starting", NULL };
+    for (size_t i = 0; early[i]; i++)
+        if (strcmp(early[i], s) == 0) return 1;
+    return 0;
+}
+
+void docker_svc_status_from(const struct docker_service *sv, const json_t *tasks, struct docker_svc_status *st)
+{
+    memset(st, 0, sizeof *st);
+    int64_t want = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(tasks, i, it) {
+        struct docker_task t;
+        char e[FL_ERR_LEN];
+        if (docker_task_from_json(it, &t, e) < 0) continue;
+        int should_run = strcmp(t.desired, "running") == 0;
+        int runs = strcmp(t.state, "running") == 0;
+        if (should_run) want++;
+        if (should_run && runs) st->running++;
+        else if (should_run && task_starting(t.state)) st->pending++;
+        else if (!should_run && (runs || task_starting(t.state))) st->stopping++;
+        if (strcmp(t.state, "failed") == 0 || strcmp(t.state, "rejected") == 0) st->failed++;
+    }
+    st->desired = sv->global ? want : sv->replicas;
+    st->converged = st->running == st->desired && st->pending == 0 && st->stopping == 0;
+}
+
+int docker_service_status(struct docker_client *c, const char *ref, struct docker_svc_status *st, char *err)
+{
+    struct docker_service sv;
+    if (docker_service_inspect(c, ref, &sv, NULL, err) < 0) return -1;
+    json_t *tasks = NULL;
+    if (docker_task_list(c, sv.id, &tasks, err) < 0) return -1;
+    docker_svc_status_from(&sv, tasks, st);
+    json_decref(tasks);
+    return 0;
+}
+
+int docker_service_wait_converged(struct docker_client *c, const char *ref, int64_t timeout_ms, int64_t *took_ms,
+                                  char *err)
+{
+    int64_t t0 = fl_now_ms();
+    struct docker_svc_status st;
+    for (;;) {
+        if (docker_service_status(c, ref, &st, err) < 0) return -1;
+        int64_t now = fl_now_ms();
+        if (st.converged) {
+            if (took_ms) *took_ms = now - t0;
+            return 0;
+        }
+        if (now - t0 >= timeout_ms)
+            return fl_err(err, "service '%s' not converged within %.1fs: %lld of %lld running, %lld starting, %lld stopping",
+                          ref, timeout_ms / 1000.0, (long long)st.running, (long long)st.desired, (long long)st.pending,
+                          (long long)st.stopping);
+        if (fl_abort_level() >= 2) return fl_err(err, "service '%s': wait for convergence interrupted", ref);
+        sleep_ms(100);
+    }
+}
+
+int docker_node_from_json(const json_t *j, struct docker_node *nd, char *err)
+{
+    memset(nd, 0, sizeof *nd);
+    const char *id = json_string_value(json_object_get(j, "ID"));
+    json_t *spec = json_object_get(j, "Spec");
+    if (!id || !json_is_object(spec)) return fl_err(err, "docker: node reply lacks ID or Spec");
+    snprintf(nd->id, sizeof nd->id, "%s", id);
+    copy_str(nd->hostname, sizeof nd->hostname, json_object_get(json_object_get(j, "Description"), "Hostname"));
+    nd->version = (uint64_t)json_integer_value(json_object_get(json_object_get(j, "Version"), "Index"));
+    copy_str(nd->availability, sizeof nd->availability, json_object_get(spec, "Availability"));
+    copy_str(nd->role, sizeof nd->role, json_object_get(spec, "Role"));
+    copy_str(nd->state, sizeof nd->state, json_object_get(json_object_get(j, "Status"), "State"));
+    return 0;
+}
+
+int docker_node_inspect(struct docker_client *c, const char *ref, struct docker_node *nd, json_t **json, char *err)
+{
+    char *path = kpath("nodes", ref, "");
+    json_t *j = NULL;
+    int ret = docker_call(c, "GET", path, NULL, 0, NULL, &j, err);
+    free(path);
+    if (ret == 0 && !j) ret = fl_err(err, "docker: empty reply for node '%s'", ref);
+    if (ret == 0 && nd) ret = docker_node_from_json(j, nd, err);
+    if (ret == 0 && json) *json = j;
+    else json_decref(j);
+    return ret;
+}
+
+int docker_node_set_availability(struct docker_client *c, const char *ref, const char *availability,
+                                 char prior[16], int *changed, char *err)
+{
+    if (strcmp(availability, "active") && strcmp(availability, "pause") && strcmp(availability, "drain"))
+        return fl_err(err, "docker: node availability '%s' is not active, pause or drain", availability);
+    if (changed) *changed = 0;
+    for (int attempt = 0;; attempt++) {
+        struct docker_node nd;
+        json_t *j = NULL;
+        if (docker_node_inspect(c, ref, &nd, &j, err) < 0) return -1;
+        if (prior && attempt == 0) snprintf(prior, 16, "%s", nd.availability);
+        if (strcmp(nd.availability, availability) == 0) {
+            json_decref(j);
+            return 0;
+        }
+        json_t *spec = json_object_get(j, "Spec");
+        json_object_set_new(spec, "Availability", json_string(availability));
+        char *body = json_dumps(spec, JSON_COMPACT);
+        char suffix[64];
+        snprintf(suffix, sizeof suffix, "/update?version=%llu", (unsigned long long)nd.version);
+        char *path = kpath("nodes", nd.id, suffix);
+        char e[FL_ERR_LEN];
+        int ret = docker_call(c, "POST", path, body, 0, NULL, NULL, e);
+        free(path);
+        free(body);
+        json_decref(j);
+        if (ret == 0) {
+            if (changed) *changed = 1;
+            return 0;
+        }
+        if (!out_of_sequence(e) || attempt >= 4) return fl_err(err, "%s", e);
+        sleep_ms(50);
+    }
+}
+
+int docker_swarm_self(struct docker_client *c, char node_id[72], int *manager, char *err)
+{
+    json_t *j = NULL;
+    if (docker_call(c, "GET", "/info", NULL, 0, NULL, &j, err) < 0) return -1;
+    json_t *sw = json_object_get(j, "Swarm");
+    copy_str(node_id, 72, json_object_get(sw, "NodeID"));
+    if (manager) *manager = json_is_true(json_object_get(sw, "ControlAvailable"));
+    json_decref(j);
+    return 0;
 }

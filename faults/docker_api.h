@@ -140,6 +140,81 @@ int docker_create(struct docker_client *c, const char *name, json_t *config, cha
 /* DELETE /containers/{id}?force=1&v=1; a missing container is not an error. */
 int docker_remove(struct docker_client *c, const char *id, char *err);
 
+/* ---- swarm: services, tasks, nodes ------------------------------------------------------
+ * The engine asked must be a swarm manager (services, tasks and nodes live in its store);
+ * a container of a task is killed through the engine of the node it runs on. Updates send the
+ * whole Spec back with the Version.Index read just before, and are retried (a few times) when
+ * another update raced ("update out of sequence"). */
+
+struct docker_service {
+    char id[72];
+    char name[256];
+    uint64_t version;        /* Version.Index, for updates */
+    int global;              /* Mode.Global: one task per eligible node, no replica count */
+    int64_t replicas;        /* Spec.Mode.Replicated.Replicas; -1 for global services */
+};
+/* Fill sv from GET /services/{id} (or a list entry). Pure. */
+int docker_service_from_json(const json_t *j, struct docker_service *sv, char *err);
+int docker_service_inspect(struct docker_client *c, const char *ref, struct docker_service *sv, json_t **json,
+                           char *err);
+/* GET /services?filters={"label":[...]} (no filter: every service): a JSON array. */
+int docker_service_list(struct docker_client *c, char *const *label_filters, size_t nfilters, json_t **arr, char *err);
+/* Set Spec.Mode.Replicated.Replicas. *prior (may be NULL) gets the count found. Global
+ * services are refused. Does not wait for the tasks (see docker_service_wait_converged). */
+int docker_service_scale(struct docker_client *c, const char *ref, int64_t replicas, int64_t *prior, char *err);
+/* POST /services/create with a ServiceSpec; id_out gets the id. DELETE /services/{id}: a
+ * missing service is not an error. (Tests and examples.) */
+int docker_service_create(struct docker_client *c, json_t *spec, char id_out[72], char *err);
+int docker_service_remove(struct docker_client *c, const char *ref, char *err);
+
+struct docker_task {
+    char id[72];
+    char service_id[72];
+    char node_id[72];
+    char container_id[72];   /* Status.ContainerStatus.ContainerID, "" before it has one */
+    int slot;                /* replicated services: 1..replicas; 0 for global */
+    char state[16];          /* Status.State: new pending ... running complete failed shutdown rejected */
+    char desired[16];        /* DesiredState: running, shutdown, remove ... */
+};
+int docker_task_from_json(const json_t *j, struct docker_task *t, char *err);
+/* GET /tasks?filters={"service":[id]}: every task the engine keeps, history included. */
+int docker_task_list(struct docker_client *c, const char *service_id, json_t **arr, char *err);
+
+/* How far a service is from what it asks for. */
+struct docker_svc_status {
+    int64_t desired;         /* replicas (global: tasks the orchestrator wants running) */
+    int64_t running;         /* tasks running that should run */
+    int64_t pending;         /* tasks that should run and do not yet (new .. starting) */
+    int64_t stopping;        /* tasks still running that should stop (scale down, drain) */
+    int64_t failed;          /* tasks in the kept history that ended failed or rejected:
+                                the engine had to replace them (bounded by the history limit) */
+    int converged;           /* running == desired, nothing pending or stopping */
+};
+/* From a service and its task list. Pure. */
+void docker_svc_status_from(const struct docker_service *sv, const json_t *tasks, struct docker_svc_status *st);
+int docker_service_status(struct docker_client *c, const char *ref, struct docker_svc_status *st, char *err);
+/* Poll (every 100 ms) until converged, at most timeout_ms; *took_ms (may be NULL) gets the
+ * time it took. The error says how far it was: "service 'web': 1 of 2 running after 30.0s". */
+int docker_service_wait_converged(struct docker_client *c, const char *ref, int64_t timeout_ms, int64_t *took_ms,
+                                  char *err);
+
+struct docker_node {
+    char id[72];
+    char hostname[256];
+    uint64_t version;
+    char availability[16];   /* active, pause, drain */
+    char role[16];           /* manager, worker */
+    char state[16];          /* Status.State: ready, down, unknown, disconnected */
+};
+int docker_node_from_json(const json_t *j, struct docker_node *nd, char *err);
+int docker_node_inspect(struct docker_client *c, const char *ref, struct docker_node *nd, json_t **json, char *err);
+/* Set Spec.Availability ("active", "pause", "drain"). prior (16 bytes, may be NULL) gets the
+ * value found; *changed (may be NULL) is 0 when it already had that value (nothing sent). */
+int docker_node_set_availability(struct docker_client *c, const char *ref, const char *availability,
+                                 char prior[16], int *changed, char *err);
+/* GET /info: the engine's own swarm node id ("" when not in a swarm) and whether it manages. */
+int docker_swarm_self(struct docker_client *c, char node_id[72], int *manager, char *err);
+
 /* ---- docker targets, shared by faults/docker.c and probes/container.c ------------- */
 struct target;
 struct fl_ctx;
@@ -166,5 +241,52 @@ int docker_target_resolve(const struct target *t, struct docker_client *c, uint6
  * themselves sorted. Pure (splitmix64 + Fisher-Yates). */
 void docker_pick(size_t n, size_t k, uint64_t seed, size_t *order);
 uint64_t docker_splitmix64(uint64_t *state);
+
+/* ---- swarm targets, shared by faults/swarm.c and probes/service.c ------------------ */
+
+struct swarm_task_ref {
+    char id[72];
+    char name[300];          /* "web.2" (replicated: service.slot) or "web.<node id>" (global) */
+    char service_id[72];
+    int slot;
+    char node_id[72];
+    char container_id[72];
+};
+
+/* What a swarm target designates at one moment (services, their running tasks, the nodes
+ * those run on), with the target's pick applied to tasks and to nodes. */
+struct swarm_view {
+    char **service_ids, **service_names;  /* NULL-terminated, sorted by name */
+    size_t nservices;
+    struct swarm_task_ref *tasks;         /* running tasks, sorted by service, slot, node */
+    size_t ntasks;
+    char **node_ids, **node_names;        /* NULL-terminated, sorted by hostname */
+    size_t nnodes;
+};
+void swarm_view_release(struct swarm_view *v);
+
+struct swarm_target {
+    char *host;              /* `host:` (a manager) or NULL ($DOCKER_HOST / default) */
+    char *service;           /* `service:` name or id */
+    char **labels;           /* "k=v" filters from labels: */
+    size_t nlabels;
+    int slot;                /* `slot:` narrows to one task slot (0 = any) */
+    char *node;              /* `node:` narrows to tasks on this node (hostname or id) */
+    char **engine_nodes, **engine_addrs;  /* `engines:` node (hostname or id) -> address */
+    size_t nengines;
+    char *summary;           /* "service 'web'" for messages */
+    struct docker_client client;          /* run state, filled by open() */
+    int client_ready;
+    struct swarm_view view;
+    int resolved;
+};
+
+/* Resolve t (a swarm target) against the manager c: services (refused when one lacks the
+ * plan's require_label), running tasks, their nodes; pick applied with t->pick_seed, else
+ * run_seed. An empty task list is not an error here (a service scaled to 0). */
+int swarm_target_resolve(const struct target *t, struct docker_client *c, uint64_t run_seed, const char *require_label,
+                         struct swarm_view *v, char *err);
+/* The engine address for a node (by hostname or id) from `engines:`, NULL when not given. */
+const char *swarm_engine_for(const struct swarm_target *st, const char *node_id, const char *hostname);
 
 #endif

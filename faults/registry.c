@@ -11,6 +11,7 @@ extern const struct fault_ops fault_process_stop;
 extern const struct fault_ops fault_proxy_latency, fault_proxy_bandwidth, fault_proxy_timeout, fault_proxy_reset, fault_proxy_down, fault_proxy_slow_close, fault_proxy_http_error, fault_proxy_http_delay;
 extern const struct fault_ops fault_postgres_terminate, fault_postgres_lock, fault_postgres_exhaust;
 extern const struct fault_ops fault_redis_pause, fault_redis_kill_clients, fault_redis_maxmemory;
+extern const struct fault_ops fault_swarm_scale, fault_swarm_kill_task, fault_swarm_drain;
 /* @@fault-externs@@ (keep this marker: add `extern const struct fault_ops ...;` lines above) */
 
 const struct fault_ops *const fault_kinds[] = {
@@ -21,6 +22,7 @@ const struct fault_ops *const fault_kinds[] = {
     &fault_proxy_latency, &fault_proxy_bandwidth, &fault_proxy_timeout, &fault_proxy_reset, &fault_proxy_down, &fault_proxy_slow_close, &fault_proxy_http_error, &fault_proxy_http_delay,
     &fault_postgres_terminate, &fault_postgres_lock, &fault_postgres_exhaust,
     &fault_redis_pause, &fault_redis_kill_clients, &fault_redis_maxmemory,
+    &fault_swarm_scale, &fault_swarm_kill_task, &fault_swarm_drain,
     /* @@fault-table@@ (keep this marker: add `&fault_...,` lines above) */
     NULL,
 };
@@ -31,6 +33,7 @@ extern const struct target_ops target_process;
 extern const struct target_ops target_proxy;
 extern const struct target_ops target_postgres;
 extern const struct target_ops target_redis;
+extern const struct target_ops target_swarm;
 /* @@target-externs@@ (keep this marker) */
 
 const struct target_ops *const target_kinds[] = {
@@ -39,6 +42,7 @@ const struct target_ops *const target_kinds[] = {
     &target_proxy,
     &target_postgres,
     &target_redis,
+    &target_swarm,
     /* @@target-table@@ (keep this marker) */
     NULL,
 };

@@ -12,6 +12,7 @@ extern const struct probe_ops probe_load;
 extern const struct probe_ops probe_acgme;
 extern const struct probe_ops probe_postgres;
 extern const struct probe_ops probe_redis;
+extern const struct probe_ops probe_service;
 /* @@probe-externs@@ (keep this marker: add `extern const struct probe_ops ...;` lines above) */
 
 const struct probe_ops *const probe_kinds[] = {
@@ -24,6 +25,7 @@ const struct probe_ops *const probe_kinds[] = {
     &probe_acgme,
     &probe_postgres,
     &probe_redis,
+    &probe_service,
     /* @@probe-table@@ (keep this marker: add `&probe_...,` lines above) */
     NULL,
 };

@@ -1,0 +1,918 @@
+/* swarm.c -- the `swarm` target kind (a Docker Swarm service by name or labels, resolved to its
+ * running tasks and their nodes, with pick:) and the swarm.scale / swarm.kill_task / swarm.drain
+ * fault kinds, over docker_api.c.
+ *
+ *   targets:
+ *     web: { swarm: { service: web, host: "tcp://manager:2376" }, pick: { count: 1, seed: 7 } }
+ *
+ * Tasks are ordered by service, slot and node, nodes by hostname, so a seeded pick designates
+ * the same slot or node from one run to the next even though task ids change.
+ * Each fault records what it found and what it did; revert restores exactly that and then
+ * waits (converge_within:, default 60 s) until every service of the target is converged
+ * again (running == desired, nothing starting or stopping):
+ *   swarm.scale      replicas down by N or to N      -> the replica count found
+ *   swarm.kill_task  kill the containers of N tasks  -> nothing to undo: the engine replaces
+ *                                                      them; revert waits for that
+ *   swarm.drain      node availability drain         -> the availability found (active ...)
+ * The record, as JSON, is the journal entry `faultline rollback` reverts from.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "docker_api.h"
+#include "fault.h"
+#include "plan.h"
+
+/* ---- the target ------------------------------------------------------------------------------ */
+
+static const struct param_spec swarm_target_params[] = {
+    { "service", PT_STR, 0, "service name or id" },
+    { "labels", PT_MAP, 0, "services carrying every label of this map ({app: web})" },
+    { "slot", PT_INT, 0, "only the task of this slot (replicated services: 1..replicas)" },
+    { "node", PT_STR, 0, "only tasks on this node (hostname or node id)" },
+    { "host", PT_STR, 0, "a manager's engine address: unix:///path or tcp://host:port (default $DOCKER_HOST)" },
+    { "engines", PT_MAP, 0, "engine address of other nodes ({node-hostname: tcp://host:2376}) to kill their tasks" },
+    { 0 },
+};
+
+void swarm_view_release(struct swarm_view *v)
+{
+    param_strv_free(v->service_ids);
+    param_strv_free(v->service_names);
+    param_strv_free(v->node_ids);
+    param_strv_free(v->node_names);
+    free(v->tasks);
+    memset(v, 0, sizeof *v);
+}
+
+static void st_free(struct swarm_target *st)
+{
+    if (!st) return;
+    if (st->client_ready) docker_client_release(&st->client);
+    swarm_view_release(&st->view);
+    param_strv_free(st->labels);
+    param_strv_free(st->engine_nodes);
+    param_strv_free(st->engine_addrs);
+    free(st->host);
+    free(st->service);
+    free(st->node);
+    free(st->summary);
+    free(st);
+}
+
+static char **strv_push(char **v, size_t *n, char *s)
+{
+    v = fl_realloc(v, (*n + 2) * sizeof *v);
+    v[(*n)++] = s;
+    v[*n] = NULL;
+    return v;
+}
+
+static int target_parse(struct plan *p, struct target *t, const struct node *spec, struct diag *d)
+{
+    (void)p;
+    struct swarm_target *st = fl_calloc(1, sizeof *st);
+    int bad = 0;
+    const char *host = param_str(spec, "host", NULL);
+    if (host) st->host = fl_strdup(host);
+    const char *svc = param_str(spec, "service", NULL);
+    if (svc) {
+        if (!*svc) diag_add(d, node_get(spec, "service"), "swarm target: empty service name"), bad++;
+        st->service = fl_strdup(svc);
+    }
+    const struct node *labels = node_get(spec, "labels");
+    for (size_t i = 0; labels && labels->type == NODE_MAP && i < labels->n; i++) {
+        const struct node *v = labels->items[i];
+        if (v->type != NODE_SCALAR) {
+            diag_add(d, v, "swarm target: label '%s' must have a scalar value", labels->keys[i]->str);
+            bad++;
+            continue;
+        }
+        st->labels = strv_push(st->labels, &st->nlabels, fl_asprintf("%s=%s", labels->keys[i]->str, v->str));
+    }
+    if (node_get(spec, "slot")) {
+        st->slot = (int)param_int(spec, "slot", 0);
+        if (st->slot < 1) diag_add(d, node_get(spec, "slot"), "swarm target: slot must be at least 1"), bad++;
+    }
+    const char *node = param_str(spec, "node", NULL);
+    if (node) st->node = fl_strdup(node);
+    const struct node *eng = node_get(spec, "engines");
+    for (size_t i = 0; eng && eng->type == NODE_MAP && i < eng->n; i++) {
+        const struct node *v = eng->items[i];
+        if (v->type != NODE_SCALAR || (strncmp(v->str, "unix://", 7) && strncmp(v->str, "tcp://", 6))) {
+            diag_add(d, v, "swarm target: engines: '%s' needs an address like tcp://host:2376 or unix:///path",
+                     eng->keys[i]->str);
+            bad++;
+            continue;
+        }
+        size_t n = st->nengines;
+        st->engine_nodes = strv_push(st->engine_nodes, &n, fl_strdup(eng->keys[i]->str));
+        st->engine_addrs = strv_push(st->engine_addrs, &st->nengines, fl_strdup(v->str));
+    }
+    if (st->service && st->nlabels) {
+        diag_add(d, spec, "swarm target: give either service: or labels:, not both");
+        bad++;
+    } else if (!st->service && !st->nlabels && !bad) {
+        diag_add(d, spec, "swarm target: needs service: or labels:");
+        bad++;
+    }
+    if (bad) {
+        st_free(st);
+        return -1;
+    }
+    struct buf s;
+    buf_init(&s, 4096);
+    if (st->service) buf_addf(&s, "service '%s'", st->service);
+    else {
+        buf_adds(&s, "services with label ");
+        for (size_t i = 0; i < st->nlabels; i++) buf_addf(&s, "%s%s", i ? ", " : "", st->labels[i]);
+    }
+    if (st->slot) buf_addf(&s, ", slot %d", st->slot);
+    if (st->node) buf_addf(&s, ", on node '%s'", st->node);
+    st->summary = buf_detach(&s);
+    t->cfg = st;
+    return 0;
+}
+
+const char *swarm_engine_for(const struct swarm_target *st, const char *node_id, const char *hostname)
+{
+    for (size_t i = 0; i < st->nengines; i++)
+        if ((hostname && strcmp(st->engine_nodes[i], hostname) == 0) || strcmp(st->engine_nodes[i], node_id) == 0)
+            return st->engine_addrs[i];
+    return NULL;
+}
+
+static int cmp_task(const void *a, const void *b)
+{
+    const struct swarm_task_ref *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (c) return c;
+    if (x->slot != y->slot) return x->slot < y->slot ? -1 : 1;
+    c = strcmp(x->node_id, y->node_id);
+    return c ? c : strcmp(x->id, y->id);
+}
+
+struct nd_ent {
+    char *id, *name;
+};
+
+static int cmp_nd(const void *a, const void *b)
+{
+    const struct nd_ent *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->id, y->id);
+}
+
+struct svc_ent {
+    char *id, *name;
+};
+
+static int cmp_svc(const void *a, const void *b)
+{
+    const struct svc_ent *x = a, *y = b;
+    return strcmp(x->name, y->name);
+}
+
+static size_t pick_k(const struct target *t, size_t n)
+{
+    if (!t->has_pick) return n;
+    size_t k;
+    if (t->pick_count > 0) k = (size_t)t->pick_count;
+    else {
+        double want = t->pick_percent * (double)n;
+        k = (size_t)want;
+        if ((double)k < want) k++;
+        if (k == 0) k = 1;
+    }
+    return k > n ? n : k;
+}
+
+/* does a service inspect reply carry require_label in Spec.Labels? */
+static int svc_has_label(const json_t *svc, const char *label)
+{
+    json_t *wrap = json_object();
+    json_t *labels = json_object_get(json_object_get(svc, "Spec"), "Labels");
+    if (labels) json_object_set(wrap, "Labels", labels);
+    int ok = docker_has_label(wrap, label);
+    json_decref(wrap);
+    return ok;
+}
+
+/* the services of the selector, sorted by name; each checked against require_label */
+static int resolve_services(const struct target *t, struct docker_client *c, const char *require_label,
+                            struct svc_ent **out, size_t *nout, char *err)
+{
+    const struct swarm_target *st = t->cfg;
+    char e[FL_ERR_LEN];
+    json_t *arr = NULL;
+    if (st->service) {
+        json_t *one = NULL;
+        if (docker_service_inspect(c, st->service, NULL, &one, e) < 0)
+            return fl_err(err, "cannot resolve target '%s': %s", t->name, e);
+        arr = json_array();
+        json_array_append_new(arr, one);
+    } else if (docker_service_list(c, st->labels, st->nlabels, &arr, e) < 0) {
+        return fl_err(err, "cannot resolve target '%s': %s", t->name, e);
+    }
+    size_t n = 0;
+    struct svc_ent *ss = fl_calloc(json_array_size(arr) + 1, sizeof *ss);
+    int ret = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(arr, i, it) {
+        struct docker_service sv;
+        if (docker_service_from_json(it, &sv, e) < 0) {
+            ret = fl_err(err, "cannot resolve target '%s': %s", t->name, e);
+            break;
+        }
+        if (require_label && *require_label && !svc_has_label(it, require_label)) {
+            ret = fl_err(err, "target '%s': service '%s' lacks the label '%s' the plan requires (require_label); "
+                              "refusing to touch it", t->name, sv.name, require_label);
+            break;
+        }
+        ss[n++] = (struct svc_ent){ fl_strdup(sv.id), fl_strdup(sv.name) };
+    }
+    json_decref(arr);
+    if (ret == 0 && n == 0)
+        ret = fl_err(err, "target '%s': no swarm service matches %s (docker at '%s')", t->name, st->summary,
+                     docker_where(c));
+    if (ret < 0) {
+        for (i = 0; i < n; i++) free(ss[i].id), free(ss[i].name);
+        free(ss);
+        return -1;
+    }
+    qsort(ss, n, sizeof *ss, cmp_svc);
+    *out = ss;
+    *nout = n;
+    return 0;
+}
+
+int swarm_target_resolve(const struct target *t, struct docker_client *c, uint64_t run_seed, const char *require_label,
+                         struct swarm_view *v, char *err)
+{
+    const struct swarm_target *st = t->cfg;
+    char e[FL_ERR_LEN];
+    memset(v, 0, sizeof *v);
+    char self[72];
+    int manager = 0;
+    if (docker_swarm_self(c, self, &manager, e) < 0) return fl_err(err, "cannot resolve target '%s': %s", t->name, e);
+    if (!self[0] || !manager)
+        return fl_err(err, "target '%s': the engine at '%s' is %s (services live on managers: docker swarm init, "
+                           "or point host: at a manager)", t->name, docker_where(c),
+                      self[0] ? "a swarm worker, not a manager" : "not part of a swarm");
+    struct svc_ent *ss = NULL;
+    size_t ns = 0;
+    if (resolve_services(t, c, require_label, &ss, &ns, err) < 0) return -1;
+
+    struct swarm_task_ref *ts = NULL;
+    size_t nt = 0, capt = 0;
+    struct nd_ent *nds = NULL;
+    size_t nn = 0;
+    int ret = -1;
+    for (size_t s = 0; s < ns; s++) {
+        json_t *tasks = NULL;
+        if (docker_task_list(c, ss[s].id, &tasks, e) < 0) {
+            fl_err(err, "cannot list the tasks of service '%s' (target '%s'): %s", ss[s].name, t->name, e);
+            goto out;
+        }
+        size_t i;
+        json_t *it;
+        json_array_foreach(tasks, i, it) {
+            struct docker_task tk;
+            if (docker_task_from_json(it, &tk, e) < 0) continue;
+            if (strcmp(tk.desired, "running") || strcmp(tk.state, "running")) continue;
+            if (st->slot && tk.slot != st->slot) continue;
+            if (nt == capt) {
+                capt = capt ? capt * 2 : 16;
+                ts = fl_realloc(ts, capt * sizeof *ts);
+            }
+            struct swarm_task_ref *r = &ts[nt++];
+            memset(r, 0, sizeof *r);
+            snprintf(r->id, sizeof r->id, "%s", tk.id);
+            snprintf(r->service_id, sizeof r->service_id, "%s", ss[s].id);
+            snprintf(r->node_id, sizeof r->node_id, "%s", tk.node_id);
+            snprintf(r->container_id, sizeof r->container_id, "%s", tk.container_id);
+            r->slot = tk.slot;
+            if (tk.slot) snprintf(r->name, sizeof r->name, "%s.%d", ss[s].name, tk.slot);
+            else snprintf(r->name, sizeof r->name, "%s.%s", ss[s].name, tk.node_id);
+        }
+        json_decref(tasks);
+    }
+    /* the nodes those tasks run on, with their hostnames; node: narrows both lists */
+    nds = fl_calloc(nt + 1, sizeof *nds);
+    for (size_t i = 0; i < nt; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < nn && !seen; j++) seen = strcmp(nds[j].id, ts[i].node_id) == 0;
+        if (seen || !ts[i].node_id[0]) continue;
+        struct docker_node nd;
+        if (docker_node_inspect(c, ts[i].node_id, &nd, NULL, e) < 0) {
+            fl_err(err, "cannot inspect node '%s' of task '%s' (target '%s'): %s", ts[i].node_id, ts[i].name, t->name, e);
+            goto out;
+        }
+        nds[nn++] = (struct nd_ent){ fl_strdup(nd.id), fl_strdup(nd.hostname[0] ? nd.hostname : nd.id) };
+    }
+    if (st->node) {
+        size_t keep = 0;
+        for (size_t j = 0; j < nn; j++) {
+            if (strcmp(nds[j].id, st->node) == 0 || strcmp(nds[j].name, st->node) == 0) nds[keep++] = nds[j];
+            else free(nds[j].id), free(nds[j].name);
+        }
+        nn = keep;
+        size_t kt = 0;
+        for (size_t i = 0; i < nt; i++) {
+            int on = 0;
+            for (size_t j = 0; j < nn && !on; j++) on = strcmp(nds[j].id, ts[i].node_id) == 0;
+            if (on) ts[kt++] = ts[i];
+        }
+        nt = kt;
+    }
+    qsort(ts, nt, sizeof *ts, cmp_task);
+    qsort(nds, nn, sizeof *nds, cmp_nd);
+
+    uint64_t seed = t->pick_seed_set ? t->pick_seed : run_seed;
+    size_t kt = pick_k(t, nt), kn = pick_k(t, nn);
+    size_t *order = fl_malloc((nt > nn ? nt : nn) * sizeof *order + 1);
+    if (t->has_pick) docker_pick(nt, kt, seed, order);
+    else for (size_t i = 0; i < nt; i++) order[i] = i;
+    v->tasks = fl_calloc(kt + 1, sizeof *v->tasks);
+    for (size_t i = 0; i < kt; i++) v->tasks[i] = ts[order[i]];
+    v->ntasks = kt;
+    if (t->has_pick) docker_pick(nn, kn, seed, order);
+    else for (size_t i = 0; i < nn; i++) order[i] = i;
+    v->node_ids = fl_calloc(kn + 1, sizeof *v->node_ids);
+    v->node_names = fl_calloc(kn + 1, sizeof *v->node_names);
+    for (size_t i = 0; i < kn; i++) {
+        v->node_ids[i] = fl_strdup(nds[order[i]].id);
+        v->node_names[i] = fl_strdup(nds[order[i]].name);
+    }
+    v->nnodes = kn;
+    free(order);
+    v->service_ids = fl_calloc(ns + 1, sizeof *v->service_ids);
+    v->service_names = fl_calloc(ns + 1, sizeof *v->service_names);
+    for (size_t s = 0; s < ns; s++) {
+        v->service_ids[s] = fl_strdup(ss[s].id);
+        v->service_names[s] = fl_strdup(ss[s].name);
+    }
+    v->nservices = ns;
+    ret = 0;
+out:
+    for (size_t s = 0; s < ns; s++) free(ss[s].id), free(ss[s].name);
+    free(ss);
+    for (size_t j = 0; j < nn; j++) free(nds[j].id), free(nds[j].name);
+    free(nds);
+    free(ts);
+    return ret;
+}
+
+static int st_client(struct swarm_target *st, char *err)
+{
+    if (st->client_ready) return 0;
+    if (docker_client_init(&st->client, st->host, err) < 0) return -1;
+    st->client_ready = 1;
+    return 0;
+}
+
+static const char *require_label_of(const struct fl_ctx *ctx)
+{
+    return ctx && ctx->plan ? ctx->plan->require_label : NULL;
+}
+
+static int target_open(struct target *t, struct fl_ctx *ctx, char *err)
+{
+    struct swarm_target *st = t->cfg;
+    if (st_client(st, err) < 0) return -1;
+    swarm_view_release(&st->view);
+    st->resolved = 0;
+    if (swarm_target_resolve(t, &st->client, ctx ? ctx->seed : 0, require_label_of(ctx), &st->view, err) < 0)
+        return -1;
+    st->resolved = 1;
+    return 0;
+}
+
+static void target_close(struct target *t, struct fl_ctx *ctx)
+{
+    (void)ctx;
+    struct swarm_target *st = t->cfg;
+    if (st && st->client_ready) {
+        docker_client_release(&st->client);
+        st->client_ready = 0;
+    }
+}
+
+static void target_describe(const struct target *t, struct buf *out)
+{
+    const struct swarm_target *st = t->cfg;
+    buf_addf(out, "swarm %s", st->summary);
+    if (t->has_pick) {
+        if (t->pick_count > 0) buf_addf(out, ", pick %d", t->pick_count);
+        else buf_addf(out, ", pick %g%%", t->pick_percent * 100);
+        if (t->pick_seed_set) buf_addf(out, " (seed %llu)", (unsigned long long)t->pick_seed);
+    }
+    if (st->resolved) {
+        buf_adds(out, " -> tasks ");
+        for (size_t i = 0; i < st->view.ntasks; i++) buf_addf(out, "%s%s", i ? ", " : "", st->view.tasks[i].name);
+        if (!st->view.ntasks) buf_adds(out, "(none running)");
+        buf_adds(out, " on nodes ");
+        for (size_t i = 0; i < st->view.nnodes; i++) buf_addf(out, "%s%s", i ? ", " : "", st->view.node_names[i]);
+        if (!st->view.nnodes) buf_adds(out, "(none)");
+    }
+}
+
+static void target_free(struct target *t)
+{
+    st_free(t->cfg);
+    t->cfg = NULL;
+}
+
+const struct target_ops target_swarm = {
+    .name = "swarm",
+    .summary = "a Docker Swarm service (by name or labels): its running tasks and their nodes (Engine API)",
+    .params = swarm_target_params,
+    .parse = target_parse,
+    .open = target_open,
+    .close = target_close,
+    .describe = target_describe,
+    .free = target_free,
+};
+
+/* ---- fault configuration ---------------------------------------------------------------------- */
+
+enum sw_action { SW_SCALE, SW_KILL_TASK, SW_DRAIN };
+static const char *const action_names[] = { "scale", "kill_task", "drain" };
+
+static int action_parse(const char *s)
+{
+    for (int i = 0; s && i < (int)(sizeof action_names / sizeof *action_names); i++)
+        if (strcmp(action_names[i], s) == 0) return i;
+    return -1;
+}
+
+struct sw_cfg {
+    enum sw_action action;
+    int has_by, has_to;
+    int64_t by, to;          /* scale */
+    int count;               /* kill_task, drain */
+    char *signal;            /* kill_task */
+    int64_t converge_ms;
+};
+
+#define CONVERGE_PARAM \
+    { "converge_within", PT_DURATION, 0, "revert waits this long for the service to converge again (default 60s)" }
+
+static const struct param_spec scale_params[] = {
+    { "by", PT_INT, 0, "replicas fewer than found (>= 1; floored at 0)" },
+    { "to", PT_INT, 0, "replica count to set (>= 0)" },
+    CONVERGE_PARAM,
+    { 0 },
+};
+static const struct param_spec kill_task_params[] = {
+    { "count", PT_INT, 0, "running tasks to kill, chosen reproducibly among the target's (default 1)" },
+    { "signal", PT_STR, 0, "signal sent to the task containers (default SIGKILL)" },
+    CONVERGE_PARAM,
+    { 0 },
+};
+static const struct param_spec drain_params[] = {
+    { "count", PT_INT, 0, "nodes of the service to drain, chosen reproducibly (default 1)" },
+    CONVERGE_PARAM,
+    { 0 },
+};
+
+static void cfg_free(void *p)
+{
+    struct sw_cfg *c = p;
+    if (!c) return;
+    free(c->signal);
+    free(c);
+}
+
+static int parse_common(const struct node *step, void **out, struct diag *d, enum sw_action a)
+{
+    struct sw_cfg *c = fl_calloc(1, sizeof *c);
+    c->action = a;
+    c->converge_ms = param_ms(step, "converge_within", 60000);
+    c->count = (int)param_int(step, "count", 1);
+    int bad = 0;
+    if (c->converge_ms < 0) diag_add(d, node_get(step, "converge_within"), "swarm.%s: converge_within must not be negative", action_names[a]), bad++;
+    if (a != SW_SCALE && c->count < 1)
+        diag_add(d, node_get(step, "count"), "swarm.%s: count must be at least 1", action_names[a]), bad++;
+    if (a == SW_SCALE) {
+        c->has_by = node_get(step, "by") != NULL;
+        c->has_to = node_get(step, "to") != NULL;
+        c->by = param_int(step, "by", 0);
+        c->to = param_int(step, "to", 0);
+        if (c->has_by == c->has_to)
+            diag_add(d, step, "swarm.scale: give by: (fewer replicas) or to: (a count), one of them"), bad++;
+        else if (c->has_by && c->by < 1)
+            diag_add(d, node_get(step, "by"), "swarm.scale: by must be at least 1"), bad++;
+        else if (c->has_to && c->to < 0)
+            diag_add(d, node_get(step, "to"), "swarm.scale: to must be 0 or more"), bad++;
+    }
+    if (a == SW_KILL_TASK) {
+        const char *sig = param_str(step, "signal", "SIGKILL");
+        if (!*sig) diag_add(d, node_get(step, "signal"), "swarm.kill_task: empty signal"), bad++;
+        c->signal = fl_strdup(sig);
+    }
+    if (bad) {
+        cfg_free(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+static int parse_scale(struct plan *p, const struct node *s, void **c, struct diag *d) { (void)p; return parse_common(s, c, d, SW_SCALE); }
+static int parse_kill_task(struct plan *p, const struct node *s, void **c, struct diag *d) { (void)p; return parse_common(s, c, d, SW_KILL_TASK); }
+static int parse_drain(struct plan *p, const struct node *s, void **c, struct diag *d) { (void)p; return parse_common(s, c, d, SW_DRAIN); }
+
+/* ---- fault state ------------------------------------------------------------------------------- */
+
+/* one thing acted on: a service (scale), a task (kill_task) or a node (drain) */
+struct sw_item {
+    char *id;
+    char *name;
+    char *container;         /* kill_task */
+    char *node;              /* kill_task: the task's node id */
+    int64_t prior, set;      /* scale: replicas found and set */
+    char prior_avail[16];    /* drain: availability found */
+    int acted;               /* revert has work to do */
+};
+
+struct sw_state {
+    enum sw_action action;
+    struct docker_client client;   /* this fault's own connection */
+    int client_ready;
+    char *host;
+    char *target;
+    int64_t converge_ms;
+    char **services, **service_names;  /* what revert waits for */
+    size_t nservices;
+    struct sw_item *items;
+    size_t n;
+    int64_t inject_at_ms;          /* fl_now_ms() of the inject */
+    int64_t converged_after_ms;    /* revert: inject -> converged again, -1 before */
+};
+
+static void state_free(void *p)
+{
+    struct sw_state *s = p;
+    if (!s) return;
+    if (s->client_ready) docker_client_release(&s->client);
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->items[i].id);
+        free(s->items[i].name);
+        free(s->items[i].container);
+        free(s->items[i].node);
+    }
+    free(s->items);
+    param_strv_free(s->services);
+    param_strv_free(s->service_names);
+    free(s->host);
+    free(s->target);
+    free(s);
+}
+
+static struct sw_item *add_item(struct sw_state *s, const char *id, const char *name)
+{
+    s->items = fl_realloc(s->items, (s->n + 1) * sizeof *s->items);
+    struct sw_item *it = &s->items[s->n++];
+    memset(it, 0, sizeof *it);
+    it->id = fl_strdup(id);
+    it->name = fl_strdup(name);
+    return it;
+}
+
+static char **strv_copy(char *const *v, size_t n)
+{
+    char **r = fl_calloc(n + 1, sizeof *r);
+    for (size_t i = 0; i < n; i++) r[i] = fl_strdup(v[i]);
+    return r;
+}
+
+/* wait until every service of the fault is converged again; the first failure wins */
+static int wait_all_converged(struct sw_state *s, char *err)
+{
+    int64_t deadline = fl_now_ms() + s->converge_ms;
+    for (size_t i = 0; i < s->nservices; i++) {
+        int64_t left = deadline - fl_now_ms();
+        char e[FL_ERR_LEN];
+        if (docker_service_wait_converged(&s->client, s->services[i], left > 0 ? left : 0, NULL, e) < 0) {
+            /* messages name the service, not its id */
+            if (strncmp(e, "service '", 9) == 0) {
+                const char *rest = strchr(e + 9, '\'');
+                return fl_err(err, "service '%s'%s", s->service_names[i], rest ? rest + 1 : "");
+            }
+            return fl_err(err, "service '%s': %s", s->service_names[i], e);
+        }
+    }
+    if (s->inject_at_ms) {
+        s->converged_after_ms = fl_now_ms() - s->inject_at_ms;
+        fl_log(FL_LOG_INFO, "swarm: target '%s' converged again %.1fs after the %s", s->target,
+               s->converged_after_ms / 1000.0, action_names[s->action]);
+    }
+    return 0;
+}
+
+/* Undo one item. Idempotent: clears it->acted when done. */
+static int revert_item(struct sw_state *s, struct sw_item *it, char *err)
+{
+    char e[FL_ERR_LEN];
+    if (!it->acted) return 0;
+    switch (s->action) {
+    case SW_SCALE:
+        if (docker_service_scale(&s->client, it->id, it->prior, NULL, e) < 0)
+            return fl_err(err, "cannot scale service '%s' back to %lld: %s", it->name, (long long)it->prior, e);
+        break;
+    case SW_DRAIN:
+        if (docker_node_set_availability(&s->client, it->id, it->prior_avail, NULL, NULL, e) < 0)
+            return fl_err(err, "cannot set node '%s' back to %s: %s", it->name, it->prior_avail, e);
+        break;
+    case SW_KILL_TASK:
+        break; /* the engine replaces the task; revert only waits for that */
+    }
+    it->acted = 0;
+    return 0;
+}
+
+static int revert_all(struct sw_state *s, char *err)
+{
+    int ret = 0;
+    char e[FL_ERR_LEN];
+    for (size_t i = 0; i < s->n; i++) {
+        if (revert_item(s, &s->items[i], e) < 0) {
+            if (ret == 0) snprintf(err, FL_ERR_LEN, "%s", e);
+            else fl_log(FL_LOG_ERROR, "swarm: %s", e);
+            ret = -1;
+        }
+    }
+    if (ret == 0) ret = wait_all_converged(s, err);
+    return ret;
+}
+
+/* choose k of n reproducibly (the target's pick seed, else the run's) */
+static size_t *choose(const struct target *t, const struct fl_ctx *ctx, size_t n, size_t k)
+{
+    size_t *order = fl_malloc((k ? k : 1) * sizeof *order);
+    docker_pick(n, k, t->pick_seed_set ? t->pick_seed : (ctx ? ctx->seed : 0), order);
+    return order;
+}
+
+/* kill one task's container through the engine of the node it runs on */
+static int kill_task(struct sw_state *s, const struct swarm_target *st, const char *self, const char *signal,
+                     struct sw_item *it, char *err)
+{
+    char e[FL_ERR_LEN];
+    if (!it->container || !it->container[0]) return fl_err(err, "task '%s' has no container yet", it->name);
+    if (strcmp(it->node, self) == 0) {
+        if (docker_kill(&s->client, it->container, signal, e) < 0)
+            return fl_err(err, "cannot kill the container of task '%s': %s", it->name, e);
+        return 0;
+    }
+    struct docker_node nd;
+    if (docker_node_inspect(&s->client, it->node, &nd, NULL, e) < 0)
+        return fl_err(err, "cannot inspect node '%s' of task '%s': %s", it->node, it->name, e);
+    const char *addr = swarm_engine_for(st, nd.id, nd.hostname);
+    if (!addr)
+        return fl_err(err, "task '%s' runs on node '%s', whose engine this target cannot reach: add it to engines: "
+                           "({%s: tcp://HOST:2376})", it->name, nd.hostname, nd.hostname);
+    struct docker_client c;
+    if (docker_client_init(&c, addr, e) < 0) return fl_err(err, "engine of node '%s': %s", nd.hostname, e);
+    int ret = docker_kill(&c, it->container, signal, e);
+    docker_client_release(&c);
+    if (ret < 0) return fl_err(err, "cannot kill the container of task '%s' on node '%s': %s", it->name, nd.hostname, e);
+    return 0;
+}
+
+static int fault_inject(struct fault_inst *fi, char *err)
+{
+    const struct sw_cfg *cfg = fi->cfg;
+    struct target *t = fi->target;
+    const char *verb = action_names[cfg->action];
+    if (!t || !t->ops || strcmp(t->ops->name, "swarm") != 0) return fl_err(err, "swarm.%s needs a swarm target", verb);
+    struct swarm_target *st = t->cfg;
+
+    struct sw_state *s = fl_calloc(1, sizeof *s);
+    if (docker_client_init(&s->client, st->host, err) < 0) {
+        free(s);
+        return -1;
+    }
+    s->client_ready = 1;
+    if (st->client_ready) memcpy(s->client.api_version, st->client.api_version, sizeof s->client.api_version);
+    s->action = cfg->action;
+    s->host = fl_strdup(s->client.host);
+    s->target = fl_strdup(t->name);
+    s->converge_ms = cfg->converge_ms;
+    s->converged_after_ms = -1;
+    fi->state = s;
+
+    /* what the target designates now: tasks come and go, so resolve again */
+    struct swarm_view v;
+    if (swarm_target_resolve(t, &s->client, fi->ctx ? fi->ctx->seed : 0, require_label_of(fi->ctx), &v, err) < 0)
+        return -1;
+    s->services = strv_copy(v.service_ids, v.nservices);
+    s->service_names = strv_copy(v.service_names, v.nservices);
+    s->nservices = v.nservices;
+    s->inject_at_ms = fl_now_ms();
+    int ret = 0;
+    char e[FL_ERR_LEN];
+    switch (cfg->action) {
+    case SW_SCALE:
+        for (size_t i = 0; i < v.nservices && ret == 0; i++) {
+            struct docker_service sv;
+            if (docker_service_inspect(&s->client, v.service_ids[i], &sv, NULL, e) < 0) {
+                ret = fl_err(err, "cannot scale service '%s': %s", v.service_names[i], e);
+                break;
+            }
+            if (sv.global) {
+                ret = fl_err(err, "cannot scale service '%s': it is global (one task per node), not replicated", sv.name);
+                break;
+            }
+            int64_t want = cfg->has_to ? cfg->to : (sv.replicas > cfg->by ? sv.replicas - cfg->by : 0);
+            struct sw_item *it = add_item(s, sv.id, sv.name);
+            int64_t found = sv.replicas;
+            if (want != found && docker_service_scale(&s->client, sv.id, want, &found, e) < 0) {
+                ret = fl_err(err, "cannot scale service '%s' to %lld: %s", sv.name, (long long)want, e);
+                break;
+            }
+            it->prior = found;
+            it->set = want;
+            it->acted = want != found;
+        }
+        break;
+    case SW_KILL_TASK: {
+        if ((size_t)cfg->count > v.ntasks) {
+            ret = fl_err(err, "swarm.kill_task: target '%s' has %zu running task%s, fewer than count: %d", t->name,
+                         v.ntasks, v.ntasks == 1 ? "" : "s", cfg->count);
+            break;
+        }
+        char self[72];
+        if (docker_swarm_self(&s->client, self, NULL, e) < 0) {
+            ret = fl_err(err, "swarm.kill_task on '%s': %s", t->name, e);
+            break;
+        }
+        size_t *order = choose(t, fi->ctx, v.ntasks, (size_t)cfg->count);
+        for (size_t i = 0; i < (size_t)cfg->count && ret == 0; i++) {
+            const struct swarm_task_ref *tr = &v.tasks[order[i]];
+            struct sw_item *it = add_item(s, tr->id, tr->name);
+            it->container = fl_strdup(tr->container_id);
+            it->node = fl_strdup(tr->node_id);
+            ret = kill_task(s, st, self, cfg->signal, it, err);
+        }
+        free(order);
+        break;
+    }
+    case SW_DRAIN: {
+        if ((size_t)cfg->count > v.nnodes) {
+            ret = fl_err(err, "swarm.drain: target '%s' runs on %zu node%s, fewer than count: %d", t->name, v.nnodes,
+                         v.nnodes == 1 ? "" : "s", cfg->count);
+            break;
+        }
+        size_t *order = choose(t, fi->ctx, v.nnodes, (size_t)cfg->count);
+        for (size_t i = 0; i < (size_t)cfg->count && ret == 0; i++) {
+            struct sw_item *it = add_item(s, v.node_ids[order[i]], v.node_names[order[i]]);
+            int changed = 0;
+            if (docker_node_set_availability(&s->client, it->id, "drain", it->prior_avail, &changed, e) < 0)
+                ret = fl_err(err, "cannot drain node '%s': %s", it->name, e);
+            it->acted = changed;
+        }
+        free(order);
+        break;
+    }
+    }
+    swarm_view_release(&v);
+    if (ret < 0) {
+        /* leave nothing half-done: put back what was already changed */
+        for (size_t i = 0; i < s->n; i++) {
+            if (revert_item(s, &s->items[i], e) < 0) {
+                size_t l = strlen(err);
+                snprintf(err + l, FL_ERR_LEN - l, "; and undoing failed: %s", e);
+            }
+        }
+    }
+    return ret;
+}
+
+static int fault_revert(struct fault_inst *fi, char *err)
+{
+    struct sw_state *s = fi->state;
+    if (!s) return 0;
+    return revert_all(s, err);
+}
+
+static json_t *fault_save(const struct fault_inst *fi)
+{
+    const struct sw_state *s = fi->state;
+    if (!s) return NULL;
+    json_t *svcs = json_array();
+    for (size_t i = 0; i < s->nservices; i++)
+        json_array_append_new(svcs, json_pack("{s:s,s:s}", "id", s->services[i], "name", s->service_names[i]));
+    json_t *items = json_array();
+    for (size_t i = 0; i < s->n; i++) {
+        const struct sw_item *it = &s->items[i];
+        json_t *o = json_pack("{s:s,s:s,s:b}", "id", it->id, "name", it->name, "acted", it->acted);
+        if (s->action == SW_SCALE) {
+            json_object_set_new(o, "prior_replicas", json_integer(it->prior));
+            json_object_set_new(o, "set_replicas", json_integer(it->set));
+        } else if (s->action == SW_DRAIN) {
+            json_object_set_new(o, "prior_availability", json_string(it->prior_avail));
+        } else {
+            json_object_set_new(o, "container", json_string(it->container ? it->container : ""));
+            json_object_set_new(o, "node", json_string(it->node ? it->node : ""));
+        }
+        json_array_append_new(items, o);
+    }
+    return json_pack("{s:s,s:s,s:s,s:I,s:o,s:o}", "action", action_names[s->action], "host", s->host, "target",
+                     s->target, "converge_within_ms", (json_int_t)s->converge_ms, "services", svcs, "items", items);
+}
+
+static int fault_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+{
+    (void)ctx;
+    int a = action_parse(json_string_value(json_object_get(rec, "action")));
+    const char *host = json_string_value(json_object_get(rec, "host"));
+    json_t *svcs = json_object_get(rec, "services"), *items = json_object_get(rec, "items");
+    if (a < 0 || !host || !json_is_array(svcs) || !json_is_array(items))
+        return fl_err(err, "swarm: journal record is incomplete");
+    struct sw_state *s = fl_calloc(1, sizeof *s);
+    s->action = (enum sw_action)a;
+    s->host = fl_strdup(host);
+    const char *tn = json_string_value(json_object_get(rec, "target"));
+    s->target = fl_strdup(tn ? tn : "");
+    s->converge_ms = json_integer_value(json_object_get(rec, "converge_within_ms"));
+    if (s->converge_ms <= 0) s->converge_ms = 60000;
+    s->services = fl_calloc(json_array_size(svcs) + 1, sizeof *s->services);
+    s->service_names = fl_calloc(json_array_size(svcs) + 1, sizeof *s->service_names);
+    size_t i;
+    json_t *it;
+    json_array_foreach(svcs, i, it) {
+        const char *id = json_string_value(json_object_get(it, "id"));
+        const char *name = json_string_value(json_object_get(it, "name"));
+        if (!id) continue;
+        s->services[s->nservices] = fl_strdup(id);
+        s->service_names[s->nservices++] = fl_strdup(name ? name : id);
+    }
+    json_array_foreach(items, i, it) {
+        const char *id = json_string_value(json_object_get(it, "id"));
+        const char *name = json_string_value(json_object_get(it, "name"));
+        const char *avail = json_string_value(json_object_get(it, "prior_availability"));
+        json_t *prior = json_object_get(it, "prior_replicas");
+        if (!id || (a == SW_SCALE && !json_is_integer(prior)) || (a == SW_DRAIN && !avail)) {
+            state_free(s);
+            return fl_err(err, "swarm: journal record has an item without id or prior state");
+        }
+        struct sw_item *d = add_item(s, id, name ? name : id);
+        d->prior = json_integer_value(prior);
+        if (avail) snprintf(d->prior_avail, sizeof d->prior_avail, "%s", avail);
+        d->acted = json_is_true(json_object_get(it, "acted"));
+    }
+    int ret = docker_client_init(&s->client, s->host, err);
+    if (ret == 0) {
+        s->client_ready = 1;
+        ret = revert_all(s, err);
+    }
+    state_free(s);
+    return ret;
+}
+
+static void fault_describe(const struct fault_inst *fi, struct buf *out)
+{
+    const struct sw_cfg *cfg = fi->cfg;
+    buf_addf(out, "swarm %s", action_names[cfg->action]);
+    if (fi->target) buf_addf(out, " target '%s'", fi->target->name);
+    const struct sw_state *s = fi->state;
+    switch (cfg->action) {
+    case SW_SCALE:
+        if (cfg->has_to) buf_addf(out, ", to %lld", (long long)cfg->to);
+        else buf_addf(out, ", down by %lld", (long long)cfg->by);
+        for (size_t i = 0; s && i < s->n; i++)
+            buf_addf(out, "%s service %s %lld -> %lld", i ? "," : ";", s->items[i].name, (long long)s->items[i].prior,
+                     (long long)s->items[i].set);
+        break;
+    case SW_KILL_TASK:
+        buf_addf(out, ", %d task%s, signal %s", cfg->count, cfg->count == 1 ? "" : "s", cfg->signal);
+        if (s && s->n) buf_adds(out, "; killed");
+        for (size_t i = 0; s && i < s->n; i++) buf_addf(out, "%s %s", i ? "," : "", s->items[i].name);
+        break;
+    case SW_DRAIN:
+        buf_addf(out, ", %d node%s", cfg->count, cfg->count == 1 ? "" : "s");
+        if (s && s->n) buf_adds(out, "; drained");
+        for (size_t i = 0; s && i < s->n; i++)
+            buf_addf(out, "%s %s (was %s)", i ? "," : "", s->items[i].name, s->items[i].prior_avail);
+        break;
+    }
+    if (s && s->converged_after_ms >= 0) buf_addf(out, "; converged again %.1fs after", s->converged_after_ms / 1000.0);
+}
+
+#define SWARM_FAULT(kind, summ, rsumm)                                                                       \
+    const struct fault_ops fault_swarm_##kind = {                                                           \
+        .name = "swarm." #kind, .target_kind = "swarm", .summary = summ, .revert_summary = rsumm,           \
+        .params = kind##_params, .parse = parse_##kind, .inject = fault_inject, .revert = fault_revert,     \
+        .save = fault_save, .revert_saved = fault_revert_saved, .describe = fault_describe,                \
+        .free_cfg = cfg_free, .free_state = state_free,                                                      \
+    }
+
+SWARM_FAULT(scale, "set the replicas of the target's services (down by: N, or to: N)",
+            "the replica count found, then wait until converged");
+SWARM_FAULT(kill_task, "kill the containers of count: running tasks (the engine replaces them)",
+            "wait until the engine has converged again");
+SWARM_FAULT(drain, "set count: nodes of the service to availability drain (their tasks move or stop)",
+            "the availability found (active), then wait until converged");
