@@ -683,7 +683,7 @@ TEST_T(pgredis_plan_end_to_end, 60)
             "probes:\n"
             "  - name: lock-held\n"
             "    during: lock\n"
-            "    every: 250ms\n"
+            "    every: 400ms\n"   /* checks at 0, 400, 800 ms of the 1 s window: none races the revert */
             "    postgres: { target: pg, expect: \"1\", query: \"select count(*) from pg_locks where relation = "
             "'fl_e2e_t'::regclass and mode = 'AccessExclusiveLock' and granted\" }\n"
             "  - name: reads-again\n"

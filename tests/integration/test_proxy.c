@@ -754,7 +754,7 @@ TEST_T(proxy_plan_end_to_end, 60)
             "    every: 300ms\n"
             "    http: { url: \"http://127.0.0.1:%d/ok\", status: 503 }\n"
             "  - name: healthy-after\n"
-            "    http: { url: \"http://127.0.0.1:%d/ok\", status: 200, max_latency: 50ms }\n",
+            "    http: { url: \"http://127.0.0.1:%d/ok\", status: 200 }\n",
             lport, testsrv_port(srv), lport, lport);
     fclose(f);
     char out[16384];
