@@ -880,6 +880,18 @@ int docker_task_from_json(const json_t *j, struct docker_task *t, char *err)
     return 0;
 }
 
+int docker_task_inspect(struct docker_client *c, const char *id, struct docker_task *t, char *err)
+{
+    char *path = kpath("tasks", id, "");
+    json_t *j = NULL;
+    int ret = docker_call(c, "GET", path, NULL, 0, NULL, &j, err);
+    free(path);
+    if (ret == 0 && !j) ret = fl_err(err, "docker: empty reply for task '%s'", id);
+    if (ret == 0) ret = docker_task_from_json(j, t, err);
+    json_decref(j);
+    return ret;
+}
+
 int docker_task_list(struct docker_client *c, const char *service_id, json_t **arr, char *err)
 {
     char *const ids[] = { (char *)service_id };

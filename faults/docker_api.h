@@ -177,6 +177,8 @@ struct docker_task {
     char desired[16];        /* DesiredState: running, shutdown, remove ... */
 };
 int docker_task_from_json(const json_t *j, struct docker_task *t, char *err);
+/* GET /tasks/{id}. */
+int docker_task_inspect(struct docker_client *c, const char *id, struct docker_task *t, char *err);
 /* GET /tasks?filters={"service":[id]}: every task the engine keeps, history included. */
 int docker_task_list(struct docker_client *c, const char *service_id, json_t **arr, char *err);
 

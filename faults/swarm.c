@@ -9,7 +9,8 @@
  * the same slot or node from one run to the next even though task ids change.
  * Each fault records what it found and what it did; revert restores exactly that and then
  * waits (converge_within:, default 60 s) until every service of the target is converged
- * again (running == desired, nothing starting or stopping):
+ * again (running == desired, nothing starting or stopping) -- each service that was converged
+ * when found, and not when a drained node goes back to pause rather than active:
  *   swarm.scale      replicas down by N or to N      -> the replica count found
  *   swarm.kill_task  kill the containers of N tasks  -> nothing to undo: the engine replaces
  *                                                      them; revert waits for that
@@ -18,6 +19,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "docker_api.h"
 #include "fault.h"
@@ -535,6 +537,7 @@ struct sw_item {
     int64_t prior, set;      /* scale: replicas found and set */
     char prior_avail[16];    /* drain: availability found */
     int acted;               /* revert has work to do */
+    int killed;              /* kill_task: its container was killed (revert waits for it to end) */
 };
 
 struct sw_state {
@@ -545,6 +548,7 @@ struct sw_state {
     char *target;
     int64_t converge_ms;
     char **services, **service_names;  /* what revert waits for */
+    int *was_converged;            /* per service: converged when found (else revert cannot ask it) */
     size_t nservices;
     struct sw_item *items;
     size_t n;
@@ -566,6 +570,7 @@ static void state_free(void *p)
     free(s->items);
     param_strv_free(s->services);
     param_strv_free(s->service_names);
+    free(s->was_converged);
     free(s->host);
     free(s->target);
     free(s);
@@ -588,13 +593,54 @@ static char **strv_copy(char *const *v, size_t n)
     return r;
 }
 
-/* wait until every service of the fault is converged again; the first failure wins */
+/* A killed task is still "running" for the manager until its agent reports the exit: wait for
+ * that first, or the service would look converged before the engine even noticed. */
+static int wait_tasks_ended(struct sw_state *s, int64_t deadline, char *err)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const struct sw_item *it = &s->items[i];
+        if (!it->killed) continue;
+        for (;;) {
+            struct docker_task t;
+            char e[FL_ERR_LEN];
+            if (docker_task_inspect(&s->client, it->id, &t, e) < 0) {
+                if (strncmp(e, "docker: 404", 11) == 0) break; /* gone: replaced and pruned */
+                return fl_err(err, "cannot follow killed task '%s': %s", it->name, e);
+            }
+            if (strcmp(t.state, "running") != 0 || strcmp(t.desired, "running") != 0) break;
+            if (fl_now_ms() >= deadline)
+                return fl_err(err, "task '%s' still reported running %.1fs after its container was killed", it->name,
+                              s->converge_ms / 1000.0);
+            if (fl_abort_level() >= 2) return fl_err(err, "wait for task '%s' interrupted", it->name);
+            struct timespec ts = { 0, 50 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+    }
+    return 0;
+}
+
+/* wait until every service of the fault that was converged when found is converged again
+ * (one that was not cannot be asked to be better than it was); the first failure wins */
 static int wait_all_converged(struct sw_state *s, char *err)
 {
     int64_t deadline = fl_now_ms() + s->converge_ms;
+    if (wait_tasks_ended(s, deadline, err) < 0) return -1;
+    for (size_t i = 0; s->action == SW_DRAIN && i < s->n; i++) {
+        if (strcmp(s->items[i].prior_avail, "active") != 0) {
+            /* put back to pause (or drain), the node takes no new task: convergence may never come */
+            fl_log(FL_LOG_INFO, "swarm: node '%s' is back to %s, not active: not waiting for convergence",
+                   s->items[i].name, s->items[i].prior_avail);
+            return 0;
+        }
+    }
     for (size_t i = 0; i < s->nservices; i++) {
         int64_t left = deadline - fl_now_ms();
         char e[FL_ERR_LEN];
+        if (s->was_converged && !s->was_converged[i]) {
+            fl_log(FL_LOG_INFO, "swarm: service '%s' was not converged before the %s: not waiting for it",
+                   s->service_names[i], action_names[s->action]);
+            continue;
+        }
         if (docker_service_wait_converged(&s->client, s->services[i], left > 0 ? left : 0, NULL, e) < 0) {
             /* messages name the service, not its id */
             if (strncmp(e, "service '", 9) == 0) {
@@ -710,10 +756,19 @@ static int fault_inject(struct fault_inst *fi, char *err)
         return -1;
     s->services = strv_copy(v.service_ids, v.nservices);
     s->service_names = strv_copy(v.service_names, v.nservices);
+    s->was_converged = fl_calloc(v.nservices + 1, sizeof *s->was_converged);
     s->nservices = v.nservices;
-    s->inject_at_ms = fl_now_ms();
     int ret = 0;
     char e[FL_ERR_LEN];
+    for (size_t i = 0; i < v.nservices; i++) {
+        struct docker_svc_status ss;
+        if (docker_service_status(&s->client, v.service_ids[i], &ss, e) < 0) {
+            swarm_view_release(&v);
+            return fl_err(err, "cannot ask for service '%s' (target '%s'): %s", s->service_names[i], t->name, e);
+        }
+        s->was_converged[i] = ss.converged;
+    }
+    s->inject_at_ms = fl_now_ms();
     switch (cfg->action) {
     case SW_SCALE:
         for (size_t i = 0; i < v.nservices && ret == 0; i++) {
@@ -756,6 +811,7 @@ static int fault_inject(struct fault_inst *fi, char *err)
             it->container = fl_strdup(tr->container_id);
             it->node = fl_strdup(tr->node_id);
             ret = kill_task(s, st, self, cfg->signal, it, err);
+            it->killed = ret == 0;
         }
         free(order);
         break;
@@ -804,7 +860,8 @@ static json_t *fault_save(const struct fault_inst *fi)
     if (!s) return NULL;
     json_t *svcs = json_array();
     for (size_t i = 0; i < s->nservices; i++)
-        json_array_append_new(svcs, json_pack("{s:s,s:s}", "id", s->services[i], "name", s->service_names[i]));
+        json_array_append_new(svcs, json_pack("{s:s,s:s,s:b}", "id", s->services[i], "name", s->service_names[i],
+                                              "was_converged", s->was_converged ? s->was_converged[i] : 1));
     json_t *items = json_array();
     for (size_t i = 0; i < s->n; i++) {
         const struct sw_item *it = &s->items[i];
@@ -817,6 +874,7 @@ static json_t *fault_save(const struct fault_inst *fi)
         } else {
             json_object_set_new(o, "container", json_string(it->container ? it->container : ""));
             json_object_set_new(o, "node", json_string(it->node ? it->node : ""));
+            json_object_set_new(o, "killed", json_boolean(it->killed));
         }
         json_array_append_new(items, o);
     }
@@ -841,12 +899,15 @@ static int fault_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
     if (s->converge_ms <= 0) s->converge_ms = 60000;
     s->services = fl_calloc(json_array_size(svcs) + 1, sizeof *s->services);
     s->service_names = fl_calloc(json_array_size(svcs) + 1, sizeof *s->service_names);
+    s->was_converged = fl_calloc(json_array_size(svcs) + 1, sizeof *s->was_converged);
     size_t i;
     json_t *it;
     json_array_foreach(svcs, i, it) {
         const char *id = json_string_value(json_object_get(it, "id"));
         const char *name = json_string_value(json_object_get(it, "name"));
         if (!id) continue;
+        json_t *wc = json_object_get(it, "was_converged");
+        s->was_converged[s->nservices] = wc ? json_is_true(wc) : 1;
         s->services[s->nservices] = fl_strdup(id);
         s->service_names[s->nservices++] = fl_strdup(name ? name : id);
     }
@@ -863,6 +924,7 @@ static int fault_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
         d->prior = json_integer_value(prior);
         if (avail) snprintf(d->prior_avail, sizeof d->prior_avail, "%s", avail);
         d->acted = json_is_true(json_object_get(it, "acted"));
+        d->killed = json_is_true(json_object_get(it, "killed"));
     }
     int ret = docker_client_init(&s->client, s->host, err);
     if (ret == 0) {

@@ -1,0 +1,828 @@
+/* test_swarm.c -- the swarm target, swarm.* faults and the service probe on a real single-node
+ * swarm (scripts/swarm-up.sh on the test dockerd): services of the empty `hostbin` image run
+ * host programs through read-only bind mounts and --network host. Each test creates its own
+ * services (unique names, labelled with the test and its pid) and removes them. */
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "docker_api.h"
+#include "fault.h"
+#include "harness.h"
+#include "plan.h"
+#include "probe.h"
+
+extern const struct target_ops target_swarm;
+extern const struct fault_ops fault_swarm_scale, fault_swarm_kill_task, fault_swarm_drain;
+extern const struct probe_ops probe_service;
+
+/* ---- fixtures ---------------------------------------------------------------------------------- */
+
+static struct docker_client dc;
+static char self_node[72];
+
+/* the engine as a swarm manager whose node is active (a failed drain test may have left it
+ * drained: the swarm tests own the swarm of the test engine) */
+static void swarm(void)
+{
+    const char *host = th_docker_host();
+    char err[FL_ERR_LEN], out[2048];
+    int rc = th_sh(out, sizeof out, "sh scripts/swarm-up.sh 2>&1");
+    ASSERT_MSG(rc == 0, "swarm-up.sh exited %d: %s", rc, out);
+    ASSERT_MSG(docker_client_init(&dc, host, err) == 0, "client: %s", err);
+    ASSERT_MSG(docker_negotiate(&dc, err) == 0, "negotiate: %s", err);
+    int manager = 0;
+    ASSERT_MSG(docker_swarm_self(&dc, self_node, &manager, err) == 0, "info: %s", err);
+    ASSERT_MSG(self_node[0] && manager, "the test engine is not a swarm manager after swarm-up.sh");
+    ASSERT_MSG(docker_node_set_availability(&dc, self_node, "active", NULL, NULL, err) == 0, "activate: %s", err);
+}
+
+/* remove the services an earlier failed run of this test left behind (not a live run's) */
+static void sweep(const char *test)
+{
+    char label[128], err[FL_ERR_LEN];
+    snprintf(label, sizeof label, "faultline.test=%s", test);
+    char *f[] = { label };
+    json_t *arr = NULL;
+    ASSERT_MSG(docker_service_list(&dc, f, 1, &arr, err) == 0, "list: %s", err);
+    size_t i;
+    json_t *it;
+    json_array_foreach(arr, i, it) {
+        json_t *labels = json_object_get(json_object_get(it, "Spec"), "Labels");
+        const char *owner = json_string_value(json_object_get(labels, "faultline.test.pid"));
+        int pid = owner ? atoi(owner) : 0;
+        if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)) continue;
+        docker_service_remove(&dc, json_string_value(json_object_get(it, "ID")), err);
+    }
+    json_decref(arr);
+}
+
+static void sname(char *out, size_t n, const char *tag)
+{
+    snprintf(out, n, "fl-swarm-%d-%s", (int)getpid(), tag);
+}
+
+/* a replicated service of `replicas` hostbin tasks running a shell loop that exits on SIGTERM;
+ * restarts after 200ms, stops within 2s */
+static void mk_service(const char *test, const char *name, int replicas, json_t *labels, char id[72])
+{
+    char err[FL_ERR_LEN];
+    json_t *mounts = json_array();
+    const char *dirs[] = { "/usr", "/lib", "/lib64", "/bin", "/etc" };
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+        json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:b}", "Type", "bind", "Source", dirs[i], "Target",
+                                                dirs[i], "ReadOnly", 1));
+    if (!labels) labels = json_object();
+    json_object_set_new(labels, "faultline.test", json_string(test));
+    json_object_set_new(labels, "faultline.test.pid", json_sprintf("%d", (int)getpid()));
+    json_t *spec = json_pack(
+        "{s:s,s:o,s:{s:{s:s,s:[s,s,s],s:o,s:I},s:{s:s,s:I},s:[{s:s}]},s:{s:{s:i}}}", "Name", name, "Labels", labels,
+        "TaskTemplate", "ContainerSpec", "Image", "hostbin", "Args", "/bin/sh", "-c",
+        "trap 'exit 0' TERM; while :; do sleep 1; done", "Mounts", mounts, "StopGracePeriod",
+        (json_int_t)2000000000LL, "RestartPolicy", "Condition", "any", "Delay", (json_int_t)200000000LL, "Networks",
+        "Target", "host", "Mode", "Replicated", "Replicas", replicas);
+    ASSERT_MSG(docker_service_create(&dc, spec, id, err) == 0, "create service %s: %s", name, err);
+    json_decref(spec);
+}
+
+static struct docker_svc_status status(const char *ref)
+{
+    struct docker_svc_status st;
+    char err[FL_ERR_LEN];
+    ASSERT_MSG(docker_service_status(&dc, ref, &st, err) == 0, "status of %s: %s", ref, err);
+    return st;
+}
+
+static void converge(const char *ref, int64_t within_ms)
+{
+    char err[FL_ERR_LEN];
+    ASSERT_MSG(docker_service_wait_converged(&dc, ref, within_ms, NULL, err) == 0, "%s", err);
+}
+
+static int64_t replicas(const char *ref)
+{
+    struct docker_service sv;
+    char err[FL_ERR_LEN];
+    ASSERT_MSG(docker_service_inspect(&dc, ref, &sv, NULL, err) == 0, "inspect %s: %s", ref, err);
+    return sv.replicas;
+}
+
+static struct docker_node node(void)
+{
+    struct docker_node nd;
+    char err[FL_ERR_LEN];
+    ASSERT_MSG(docker_node_inspect(&dc, self_node, &nd, NULL, err) == 0, "node: %s", err);
+    return nd;
+}
+
+/* the running task of a slot ("" when none) */
+static void slot_task(const char *svc_id, int slot, char out[72])
+{
+    json_t *arr = NULL;
+    char err[FL_ERR_LEN];
+    out[0] = '\0';
+    ASSERT_MSG(docker_task_list(&dc, svc_id, &arr, err) == 0, "tasks: %s", err);
+    size_t i;
+    json_t *it;
+    json_array_foreach(arr, i, it) {
+        struct docker_task t;
+        if (docker_task_from_json(it, &t, err) == 0 && t.slot == slot && !strcmp(t.state, "running") &&
+            !strcmp(t.desired, "running"))
+            snprintf(out, 72, "%s", t.id);
+    }
+    json_decref(arr);
+}
+
+static void task_state(const char *task_id, char state[16])
+{
+    char path[128], err[FL_ERR_LEN];
+    snprintf(path, sizeof path, "/tasks/%s", task_id);
+    json_t *j = NULL;
+    ASSERT_MSG(docker_call(&dc, "GET", path, NULL, 0, NULL, &j, err) == 0, "task %s: %s", task_id, err);
+    struct docker_task t;
+    ASSERT_MSG(docker_task_from_json(j, &t, err) == 0, "%s", err);
+    snprintf(state, 16, "%s", t.state);
+    json_decref(j);
+}
+
+/* A plan holding targets built from YAML snippets through the drivers' own parse(). */
+struct fx {
+    struct plan plan;
+    struct fl_ctx ctx;
+    struct target *targets[8];
+    struct node *trees[32];
+    int ntrees;
+};
+
+static void fx_init(struct fx *f)
+{
+    memset(f, 0, sizeof *f);
+    f->plan.targets = f->targets;
+    f->ctx.plan = &f->plan;
+    f->ctx.seed = 4242;
+}
+
+static struct node *yaml(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static struct node *yaml(struct fx *f, const char *fmt, ...)
+{
+    char text[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    struct diag d;
+    diag_init(&d, "test");
+    struct node *n = node_parse(text, strlen(text), &d);
+    ASSERT_MSG(n && d.n == 0, "yaml '%s': %s", text, d.n ? d.msgs[0] : "?");
+    diag_release(&d);
+    f->trees[f->ntrees++] = n;
+    return n;
+}
+
+/* target NAME from its swarm map (host: added); pick_count 0 = no pick. NULL + diag on error */
+static struct target *target_try(struct fx *f, const char *name, const char *spec, int pick_count, uint64_t seed,
+                                 char *diagtext)
+{
+    struct node *n = yaml(f, "{ host: \"%s\", %s }", th_docker_host(), spec);
+    struct diag d;
+    diag_init(&d, "test");
+    struct target *t = fl_calloc(1, sizeof *t);
+    t->name = fl_strdup(name);
+    t->ops = &target_swarm;
+    t->spec = n;
+    if (pick_count) {
+        t->has_pick = 1;
+        t->pick_count = pick_count;
+        t->pick_seed = seed;
+        t->pick_seed_set = 1;
+    }
+    int bad = params_check(n, target_swarm.params, NULL, "target", &d);
+    if (!bad && target_swarm.parse(&f->plan, t, n, &d) < 0 && d.n == 0) bad = 1;
+    if (bad || d.n) {
+        if (diagtext) snprintf(diagtext, FL_ERR_LEN, "%s", d.n ? d.msgs[0] : "?");
+        diag_release(&d);
+        free(t->name);
+        free(t);
+        return NULL;
+    }
+    diag_release(&d);
+    f->targets[f->plan.ntargets++] = t;
+    return t;
+}
+
+static struct target *target(struct fx *f, const char *name, const char *spec, int pick_count, uint64_t seed)
+{
+    char e[FL_ERR_LEN];
+    struct target *t = target_try(f, name, spec, pick_count, seed, e);
+    ASSERT_MSG(t, "target %s: %s", spec, e);
+    return t;
+}
+
+static void open_t(struct fx *f, struct target *t)
+{
+    char err[FL_ERR_LEN];
+    ASSERT_MSG(target_swarm.open(t, &f->ctx, err) == 0, "open %s: %s", t->name, err);
+}
+
+static void fi_init(struct fx *f, struct fault_inst *fi, const struct fault_ops *ops, struct target *t,
+                    const char *params)
+{
+    struct node *n = yaml(f, "{ %s }", params);
+    struct diag d;
+    diag_init(&d, "test");
+    memset(fi, 0, sizeof *fi);
+    ASSERT_MSG(params_check(n, ops->params, NULL, ops->name, &d) == 0, "params: %s", d.msgs[0]);
+    ASSERT_MSG(ops->parse(&f->plan, n, &fi->cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
+    diag_release(&d);
+    fi->ops = ops;
+    fi->target = t;
+    fi->ctx = &f->ctx;
+}
+
+/* parse errors of a fault's step keys: the first message */
+static void fault_parse_err(struct fx *f, const struct fault_ops *ops, const char *params, char *out)
+{
+    struct node *n = yaml(f, "{ %s }", params);
+    struct diag d;
+    diag_init(&d, "test");
+    void *cfg = NULL;
+    int bad = params_check(n, ops->params, NULL, ops->name, &d);
+    if (!bad) ASSERT_MSG(ops->parse(&f->plan, n, &cfg, &d) < 0, "'%s' parsed", params);
+    ASSERT_MSG(d.n > 0, "no diagnostic for '%s'", params);
+    snprintf(out, FL_ERR_LEN, "%s", d.msgs[0]);
+    diag_release(&d);
+}
+
+static void fi_release(struct fault_inst *fi)
+{
+    if (fi->state) fi->ops->free_state(fi->state);
+    fi->ops->free_cfg(fi->cfg);
+    fi->state = fi->cfg = NULL;
+}
+
+static void fx_release(struct fx *f)
+{
+    for (size_t i = 0; i < f->plan.ntargets; i++) {
+        target_swarm.close(f->targets[i], &f->ctx);
+        target_swarm.free(f->targets[i]);
+        free(f->targets[i]->name);
+        free(f->targets[i]);
+    }
+    for (int i = 0; i < f->ntrees; i++) node_free(f->trees[i]);
+}
+
+/* a service probe on target NAME: returns check()'s result, obs filled */
+static int probe(struct fx *f, const char *spec, struct probe_obs *obs, char *err)
+{
+    struct node *n = yaml(f, "{ %s }", spec);
+    struct diag d;
+    diag_init(&d, "test");
+    void *cfg = NULL;
+    ASSERT_MSG(params_check(n, probe_service.params, NULL, "service", &d) == 0, "params: %s", d.msgs[0]);
+    ASSERT_MSG(probe_service.parse(&f->plan, n, NULL, &cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
+    diag_release(&d);
+    struct probe_inst pi = { .ops = &probe_service, .ctx = &f->ctx, .cfg = cfg };
+    memset(obs, 0, sizeof *obs);
+    int rc = probe_service.check(&pi, obs, err);
+    probe_service.free_state(pi.state);
+    probe_service.free_cfg(cfg);
+    return rc;
+}
+
+/* ---- target -------------------------------------------------------------------------------------- */
+
+TEST_T(swarm_target_resolves_tasks_nodes_and_picks, 90)
+{
+    swarm();
+    sweep("sw-target");
+    char name[64], id[72], err[FL_ERR_LEN], spec[512], host[256];
+    sname(name, sizeof name, "target");
+    mk_service("sw-target", name, 3, json_pack("{s:s}", "tier", "web"), id);
+    converge(name, 30000);
+    ASSERT_EQ_INT(gethostname(host, sizeof host), 0);
+
+    struct fx f;
+    fx_init(&f);
+    snprintf(spec, sizeof spec, "service: %s", name);
+    struct target *all = target(&f, "all", spec, 0, 0);
+    open_t(&f, all);
+    const struct swarm_target *st = all->cfg;
+    ASSERT_EQ_INT(st->view.nservices, 1);
+    ASSERT_EQ_STR(st->view.service_ids[0], id);
+    ASSERT_EQ_INT(st->view.ntasks, 3);
+    for (int i = 0; i < 3; i++) {
+        char want[96];
+        snprintf(want, sizeof want, "%s.%d", name, i + 1);
+        ASSERT_EQ_STR(st->view.tasks[i].name, want); /* ordered by slot */
+        ASSERT_EQ_STR(st->view.tasks[i].node_id, self_node);
+        ASSERT(st->view.tasks[i].container_id[0]);
+    }
+    ASSERT_EQ_INT(st->view.nnodes, 1);
+    ASSERT_EQ_STR(st->view.node_ids[0], self_node);
+    ASSERT_EQ_STR(st->view.node_names[0], host);
+    struct buf b;
+    buf_init(&b, 4096);
+    target_swarm.describe(all, &b);
+    ASSERT_CONTAINS(b.data, ".1, ");
+    ASSERT_CONTAINS(b.data, host);
+    buf_release(&b);
+
+    /* pick: the same seed designates the same slot every time; both seeds stay inside the set */
+    struct target *p1 = target(&f, "p1", spec, 1, 7), *p2 = target(&f, "p2", spec, 1, 7);
+    open_t(&f, p1);
+    open_t(&f, p2);
+    const struct swarm_target *s1 = p1->cfg, *s2 = p2->cfg;
+    ASSERT_EQ_INT(s1->view.ntasks, 1);
+    ASSERT_EQ_STR(s1->view.tasks[0].name, s2->view.tasks[0].name);
+    size_t order[1];
+    docker_pick(3, 1, 7, order);
+    ASSERT_EQ_STR(s1->view.tasks[0].name, st->view.tasks[order[0]].name);
+    ASSERT_EQ_INT(s1->view.nnodes, 1);
+
+    /* labels, slot and node selectors */
+    struct target *lab = target(&f, "lab", "labels: { tier: web, faultline.test: sw-target }", 0, 0);
+    open_t(&f, lab);
+    ASSERT_EQ_INT(((const struct swarm_target *)lab->cfg)->view.nservices, 1);
+    snprintf(spec, sizeof spec, "service: %s, slot: 2", name);
+    struct target *slot = target(&f, "slot", spec, 0, 0);
+    open_t(&f, slot);
+    ASSERT_EQ_INT(((const struct swarm_target *)slot->cfg)->view.ntasks, 1);
+    char want[96];
+    snprintf(want, sizeof want, "%s.2", name);
+    ASSERT_EQ_STR(((const struct swarm_target *)slot->cfg)->view.tasks[0].name, want);
+    snprintf(spec, sizeof spec, "service: %s, node: \"%s\"", name, host);
+    struct target *on = target(&f, "on", spec, 0, 0);
+    open_t(&f, on);
+    ASSERT_EQ_INT(((const struct swarm_target *)on->cfg)->view.ntasks, 3);
+
+    /* errors: no such service, no label match, require_label */
+    struct target *none = target(&f, "none", "service: fl-no-such-service", 0, 0);
+    ASSERT(target_swarm.open(none, &f.ctx, err) < 0);
+    ASSERT_CONTAINS(err, "cannot resolve target 'none': docker: 404");
+    ASSERT_CONTAINS(err, "fl-no-such-service");
+    struct target *nolab = target(&f, "nolab", "labels: { faultline.test: sw-none-has-this }", 0, 0);
+    ASSERT(target_swarm.open(nolab, &f.ctx, err) < 0);
+    ASSERT_CONTAINS(err, "target 'nolab': no swarm service matches services with label faultline.test=sw-none-has-this");
+    f.plan.require_label = "faultline.allow=true";
+    ASSERT(target_swarm.open(all, &f.ctx, err) < 0);
+    ASSERT_CONTAINS(err, "lacks the label 'faultline.allow=true' the plan requires");
+    f.plan.require_label = "tier=web";
+    open_t(&f, all);
+    f.plan.require_label = NULL;
+
+    /* parse errors */
+    ASSERT(!target_try(&f, "x", "labels: { a: b }, service: y", 0, 0, err));
+    ASSERT_CONTAINS(err, "give either service: or labels:");
+    ASSERT(!target_try(&f, "x", "slot: 0, service: y", 0, 0, err));
+    ASSERT_CONTAINS(err, "slot must be at least 1");
+    ASSERT(!target_try(&f, "x", "service: y, engines: { n1: \"http://x\" }", 0, 0, err));
+    ASSERT_CONTAINS(err, "engines: 'n1' needs an address");
+    fx_release(&f);
+    ASSERT_MSG(docker_service_remove(&dc, id, err) == 0, "%s", err);
+    docker_client_release(&dc);
+}
+
+/* ---- swarm.scale ------------------------------------------------------------------------------------ */
+
+TEST_T(swarm_scale_down_and_back_exactly, 120)
+{
+    swarm();
+    sweep("sw-scale");
+    char name[64], id[72], err[FL_ERR_LEN], spec[256];
+    sname(name, sizeof name, "scale");
+    mk_service("sw-scale", name, 3, NULL, id);
+    converge(name, 30000);
+    struct fx f;
+    fx_init(&f);
+    snprintf(spec, sizeof spec, "service: %s", name);
+    struct target *t = target(&f, "web", spec, 0, 0);
+    open_t(&f, t);
+
+    struct fault_inst fi;
+    fi_init(&f, &fi, &fault_swarm_scale, t, "by: 2, converge_within: 30s");
+    ASSERT_MSG(fault_swarm_scale.inject(&fi, err) == 0, "inject: %s", err);
+    ASSERT_EQ_INT(replicas(id), 1);
+    converge(id, 30000);
+    struct docker_svc_status s = status(id);
+    ASSERT_EQ_INT(s.running, 1);
+    ASSERT_EQ_INT(s.desired, 1);
+    struct probe_obs obs;
+    ASSERT_MSG(probe(&f, "target: web, expect: \"running == 1\"", &obs, err) == 0, "%s", err);
+    ASSERT_MSG(obs.ok, "observed %s", obs.observed);
+    ASSERT_EQ_STR(obs.observed, "1/1 running, converged, 0 restarts");
+    struct buf b;
+    buf_init(&b, 4096);
+    fault_swarm_scale.describe(&fi, &b);
+    char want[160];
+    snprintf(want, sizeof want, "down by 2; service %s 3 -> 1", name);
+    ASSERT_CONTAINS(b.data, want);
+    buf_release(&b);
+    ASSERT_MSG(fault_swarm_scale.revert(&fi, err) == 0, "revert: %s", err);
+    ASSERT_EQ_INT(replicas(id), 3); /* exactly the count found */
+    s = status(id);
+    ASSERT_MSG(s.converged && s.running == 3, "after revert: %lld/%lld running", (long long)s.running,
+               (long long)s.desired);
+    fi_release(&fi);
+
+    /* to: 0, then undone from the journal record alone (as faultline rollback does) */
+    fi_init(&f, &fi, &fault_swarm_scale, t, "to: 0");
+    ASSERT_MSG(fault_swarm_scale.inject(&fi, err) == 0, "inject: %s", err);
+    ASSERT_EQ_INT(replicas(id), 0);
+    json_t *rec = fault_swarm_scale.save(&fi);
+    ASSERT(rec);
+    fi_release(&fi); /* the run died: nobody reverts */
+    ASSERT_EQ_INT(replicas(id), 0);
+    ASSERT_MSG(fault_swarm_scale.revert_saved(rec, &f.ctx, err) == 0, "revert_saved: %s", err);
+    json_decref(rec);
+    ASSERT_EQ_INT(replicas(id), 3);
+    ASSERT(status(id).converged);
+
+    /* scaling to the count it has changes nothing and reverts nothing */
+    fi_init(&f, &fi, &fault_swarm_scale, t, "to: 3");
+    ASSERT_MSG(fault_swarm_scale.inject(&fi, err) == 0, "inject: %s", err);
+    json_t *r2 = fault_swarm_scale.save(&fi);
+    ASSERT(json_is_false(json_object_get(json_array_get(json_object_get(r2, "items"), 0), "acted")));
+    json_decref(r2);
+    ASSERT_MSG(fault_swarm_scale.revert(&fi, err) == 0, "revert: %s", err);
+    ASSERT_EQ_INT(replicas(id), 3);
+    fi_release(&fi);
+
+    /* step keys */
+    fault_parse_err(&f, &fault_swarm_scale, "by: 1, to: 2", err);
+    ASSERT_CONTAINS(err, "give by: (fewer replicas) or to: (a count), one of them");
+    fault_parse_err(&f, &fault_swarm_scale, "by: 0", err);
+    ASSERT_CONTAINS(err, "by must be at least 1");
+    fx_release(&f);
+    ASSERT_MSG(docker_service_remove(&dc, id, err) == 0, "%s", err);
+    docker_client_release(&dc);
+}
+
+/* ---- swarm.kill_task --------------------------------------------------------------------------------- */
+
+TEST_T(swarm_kill_task_is_rescheduled, 120)
+{
+    swarm();
+    sweep("sw-kill");
+    char name[64], id[72], err[FL_ERR_LEN], spec[256];
+    sname(name, sizeof name, "kill");
+    mk_service("sw-kill", name, 2, NULL, id);
+    converge(name, 30000);
+    int64_t failed0 = status(id).failed;
+    struct fx f;
+    fx_init(&f);
+    snprintf(spec, sizeof spec, "service: %s", name);
+    struct target *t = target(&f, "web", spec, 1, 99); /* pick one task with seed 99 */
+    open_t(&f, t);
+    const struct swarm_task_ref picked = ((const struct swarm_target *)t->cfg)->view.tasks[0];
+    char before[72];
+    slot_task(id, picked.slot, before);
+    ASSERT_EQ_STR(before, picked.id);
+
+    struct fault_inst fi;
+    fi_init(&f, &fi, &fault_swarm_kill_task, t, "count: 1, converge_within: 30s");
+    ASSERT_MSG(fault_swarm_kill_task.inject(&fi, err) == 0, "inject: %s", err);
+    /* the container of that task is dead: the task fails and the engine replaces it */
+    struct docker_cstate cs;
+    ASSERT_MSG(docker_inspect(&dc, picked.container_id, &cs, NULL, err) == 0, "%s", err);
+    ASSERT_MSG(cs.state != DS_RUNNING, "killed container is %s", docker_state_name(cs.state));
+    ASSERT_EQ_INT(cs.exit_code, 137);
+    json_t *rec = fault_swarm_kill_task.save(&fi);
+    json_t *item = json_array_get(json_object_get(rec, "items"), 0);
+    ASSERT_EQ_STR(json_string_value(json_object_get(item, "id")), picked.id);
+    ASSERT_EQ_STR(json_string_value(json_object_get(item, "container")), picked.container_id);
+    json_decref(rec);
+    ASSERT_MSG(fault_swarm_kill_task.revert(&fi, err) == 0, "revert: %s", err);
+    struct docker_svc_status s = status(id);
+    ASSERT_MSG(s.converged && s.running == 2, "after revert: %lld/%lld running", (long long)s.running,
+               (long long)s.desired);
+    ASSERT_EQ_INT(replicas(id), 2);
+    ASSERT_EQ_INT(s.failed, failed0 + 1);
+    char after[72], st[16];
+    slot_task(id, picked.slot, after);
+    ASSERT_MSG(after[0] && strcmp(after, before) != 0, "slot %d: task %s before, %s after", picked.slot, before, after);
+    task_state(before, st);
+    ASSERT_EQ_STR(st, "failed");
+    struct buf b;
+    buf_init(&b, 4096);
+    fault_swarm_kill_task.describe(&fi, &b);
+    ASSERT_CONTAINS(b.data, picked.name);
+    ASSERT_CONTAINS(b.data, "converged again");
+    buf_release(&b);
+    fi_release(&fi);
+
+    /* the probe counts that replacement; max_restarts: 0 now fails, an answer not an error */
+    struct probe_obs obs;
+    ASSERT_MSG(probe(&f, "target: web, max_restarts: 0", &obs, err) == 0, "%s", err);
+    ASSERT(!obs.ok);
+    ASSERT_CONTAINS(obs.observed, "2/2 running, converged, 1 restart");
+
+    /* more tasks than run */
+    fi_init(&f, &fi, &fault_swarm_kill_task, t, "count: 3");
+    ASSERT(fault_swarm_kill_task.inject(&fi, err) < 0);
+    ASSERT_CONTAINS(err, "target 'web' has 1 running task, fewer than count: 3");
+    fi_release(&fi);
+    fx_release(&f);
+    ASSERT_MSG(docker_service_remove(&dc, id, err) == 0, "%s", err);
+    docker_client_release(&dc);
+}
+
+/* ---- swarm.drain -------------------------------------------------------------------------------------- */
+
+TEST_T(swarm_drain_and_reactivate_the_node, 150)
+{
+    swarm();
+    sweep("sw-drain");
+    char name[64], id[72], err[FL_ERR_LEN], spec[256];
+    sname(name, sizeof name, "drain");
+    mk_service("sw-drain", name, 2, NULL, id);
+    converge(name, 30000);
+    struct fx f;
+    fx_init(&f);
+    snprintf(spec, sizeof spec, "service: %s", name);
+    struct target *t = target(&f, "web", spec, 0, 0);
+    open_t(&f, t);
+
+    struct fault_inst fi;
+    fi_init(&f, &fi, &fault_swarm_drain, t, "converge_within: 30s");
+    ASSERT_MSG(fault_swarm_drain.inject(&fi, err) == 0, "inject: %s", err);
+    ASSERT_EQ_STR(node().availability, "drain");
+    /* the only node drained: every task stops, none can be placed */
+    struct docker_svc_status s = status(id);
+    for (int i = 0; i < 100 && (s.running || s.stopping); i++) usleep(100000), s = status(id);
+    ASSERT_EQ_INT(s.running, 0);
+    ASSERT_EQ_INT(s.desired, 2);
+    ASSERT(!s.converged);
+    struct probe_obs obs;
+    ASSERT_MSG(probe(&f, "target: web", &obs, err) == 0, "%s", err);
+    ASSERT(!obs.ok);
+    ASSERT_CONTAINS(obs.observed, "0/2 running, not converged");
+    ASSERT_MSG(fault_swarm_drain.revert(&fi, err) == 0, "revert: %s", err);
+    ASSERT_EQ_STR(node().availability, "active");
+    s = status(id);
+    ASSERT_MSG(s.converged && s.running == 2, "after revert: %lld/%lld running", (long long)s.running,
+               (long long)s.desired);
+    fi_release(&fi);
+
+    /* exactness: a node found paused goes back to pause, not active */
+    ASSERT_MSG(docker_node_set_availability(&dc, self_node, "pause", NULL, NULL, err) == 0, "%s", err);
+    fi_init(&f, &fi, &fault_swarm_drain, t, "converge_within: 30s");
+    ASSERT_MSG(fault_swarm_drain.inject(&fi, err) == 0, "inject: %s", err);
+    ASSERT_EQ_STR(node().availability, "drain");
+    struct buf b;
+    buf_init(&b, 4096);
+    fault_swarm_drain.describe(&fi, &b);
+    ASSERT_CONTAINS(b.data, "(was pause)");
+    buf_release(&b);
+    json_t *rec = fault_swarm_drain.save(&fi);
+    fi_release(&fi); /* the run died: revert from the journal record */
+    ASSERT_EQ_STR(node().availability, "drain");
+    ASSERT_MSG(fault_swarm_drain.revert_saved(rec, &f.ctx, err) == 0, "revert_saved: %s", err);
+    json_decref(rec);
+    ASSERT_EQ_STR(node().availability, "pause");
+    ASSERT_MSG(docker_node_set_availability(&dc, self_node, "active", NULL, NULL, err) == 0, "%s", err);
+    converge(id, 30000);
+
+    fault_parse_err(&f, &fault_swarm_drain, "count: 0", err);
+    ASSERT_CONTAINS(err, "count must be at least 1");
+    fi_init(&f, &fi, &fault_swarm_drain, t, "count: 2");
+    ASSERT(fault_swarm_drain.inject(&fi, err) < 0);
+    ASSERT_CONTAINS(err, "target 'web' runs on 1 node, fewer than count: 2");
+    fi_release(&fi);
+    ASSERT_EQ_STR(node().availability, "active");
+    fx_release(&f);
+    ASSERT_MSG(docker_service_remove(&dc, id, err) == 0, "%s", err);
+    docker_client_release(&dc);
+}
+
+/* ---- the service probe ----------------------------------------------------------------------------------- */
+
+TEST_T(swarm_service_probe_answers_and_could_not_check, 60)
+{
+    swarm();
+    sweep("sw-probe");
+    char name[64], id[72], err[FL_ERR_LEN], spec[256];
+    sname(name, sizeof name, "probe");
+    mk_service("sw-probe", name, 2, NULL, id);
+    converge(name, 30000);
+    struct fx f;
+    fx_init(&f);
+    snprintf(spec, sizeof spec, "service: %s", name);
+    target(&f, "web", spec, 0, 0); /* not opened: the probe resolves it itself */
+    struct probe_obs obs;
+    ASSERT_MSG(probe(&f, "target: web", &obs, err) == 0, "%s", err);
+    ASSERT_MSG(obs.ok, "%s", obs.observed);
+    ASSERT_EQ_STR(obs.observed, "2/2 running, converged, 0 restarts");
+    ASSERT_EQ_INT((int)obs.value, 2);
+    ASSERT_MSG(probe(&f, "target: web, expect: \"running >= 3\"", &obs, err) == 0, "%s", err);
+    ASSERT(!obs.ok);
+    ASSERT_MSG(probe(&f, "target: web, expect: \"desired == 2\"", &obs, err) == 0, "%s", err);
+    ASSERT(obs.ok);
+
+    /* the service removed under the probe: an answer ("missing") */
+    struct target *t2 = target(&f, "web2", spec, 0, 0);
+    open_t(&f, t2);
+    ASSERT_MSG(docker_service_remove(&dc, id, err) == 0, "%s", err);
+    ASSERT_MSG(probe(&f, "target: web2", &obs, err) == 0, "%s", err);
+    ASSERT(!obs.ok);
+    ASSERT_EQ_STR(obs.observed, "missing");
+
+    /* no engine there: could not check */
+    struct fx g;
+    fx_init(&g);
+    struct node *n = yaml(&g, "{ host: \"unix:///nonexistent/docker.sock\", service: x }");
+    struct diag d;
+    diag_init(&d, "test");
+    struct target *t = fl_calloc(1, sizeof *t);
+    t->name = fl_strdup("gone");
+    t->ops = &target_swarm;
+    ASSERT(target_swarm.parse(&g.plan, t, n, &d) == 0);
+    g.targets[g.plan.ntargets++] = t;
+    ASSERT(probe(&g, "target: gone", &obs, err) < 0);
+    ASSERT_CONTAINS(err, "no such socket");
+
+    /* expect: */
+    struct node *bad = yaml(&g, "{ target: gone, expect: \"healthy\" }");
+    void *cfg = NULL;
+    ASSERT(probe_service.parse(&g.plan, bad, NULL, &cfg, &d) < 0);
+    ASSERT_CONTAINS(d.msgs[d.n - 1], "is neither converged nor a count like \"running >= 2\"");
+    diag_release(&d);
+    fx_release(&g);
+    fx_release(&f);
+    docker_client_release(&dc);
+}
+
+/* ---- whole plans through build/faultline ------------------------------------------------------------------- */
+
+static json_t *load_run(const char *dir)
+{
+    char rj[700];
+    snprintf(rj, sizeof rj, "%s/report/run.json", dir);
+    json_t *rec = json_load_file(rj, 0, NULL);
+    ASSERT_MSG(rec, "no %s", rj);
+    return rec;
+}
+
+static json_t *find_named(json_t *arr, const char *name)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(arr, i, it)
+        if (!strcmp(json_string_value(json_object_get(it, "name")) ?: "", name)) return it;
+    ASSERT_MSG(0, "no entry named %s", name);
+    return NULL;
+}
+
+TEST_T(swarm_plan_scale_and_kill_task_end_to_end, 180)
+{
+    const char *host = th_docker_host();
+    swarm();
+    sweep("sw-e2e");
+    char name[64], id[72], err[FL_ERR_LEN], path[600], out[16384];
+    sname(name, sizeof name, "e2e");
+    mk_service("sw-e2e", name, 3, json_pack("{s:s}", "faultline.allow", "true"), id);
+    converge(name, 30000);
+    int64_t failed0 = status(id).failed;
+    const char *dir = th_tmpdir();
+    snprintf(path, sizeof path, "%s/plan.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ASSERT(f);
+    /* scale 3 -> 1 for 2 s; then kill one task and watch, every 100 ms for 8 s, the engine put it
+     * back; the recovery probe then sees it converged */
+    fprintf(f,
+            "faultline: 1\n"
+            "name: swarm-e2e\n"
+            "duration: 14s\n"
+            "require_label: faultline.allow=true\n"
+            "targets:\n"
+            "  web: { swarm: { service: %s, host: \"%s\" }, pick: { count: 1, seed: 3 } }\n"
+            "steady_state:\n"
+            "  - service: { target: web }\n"
+            "method:\n"
+            "  - { name: fewer, at: 300ms, fault: swarm.scale, target: web, by: 2, for: 2s }\n"
+            "  - { name: kill, at: 5s, fault: swarm.kill_task, target: web, for: 8s, converge_within: 30s }\n"
+            "probes:\n"
+            "  - { name: one-left, during: fewer, every: 900ms, service: { target: web, expect: \"running <= 1\" } }\n"
+            "  - { name: healing, during: kill, every: 100ms, service: { target: web, expect: \"running >= 0\" } }\n"
+            "  - name: kill-recovery\n"
+            "    recovery:\n"
+            "      from: kill\n"
+            "      until: { service: { target: web, expect: converged } }\n"
+            "      every: 100ms\n"
+            "      stable: 3\n"
+            "      within: 20s\n",
+            name, host);
+    fclose(f);
+    int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run plan.yaml -o report --journal journal.jsonl 2>&1", dir,
+                   th_faultline());
+    ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
+    ASSERT_CONTAINS(out, "converged again");
+    /* every revert exact: three replicas, converged, one task replaced */
+    ASSERT_EQ_INT(replicas(id), 3);
+    struct docker_svc_status s = status(id);
+    ASSERT_MSG(s.converged && s.running == 3, "after the run: %lld/%lld", (long long)s.running, (long long)s.desired);
+    ASSERT_EQ_INT(s.failed, failed0 + 1);
+
+    json_t *rec = load_run(dir);
+    json_t *steps = json_object_get(rec, "steps");
+    json_t *kill = find_named(steps, "kill");
+    ASSERT_EQ_STR(json_string_value(json_object_get(kill, "status")), "reverted");
+    ASSERT_CONTAINS(json_string_value(json_object_get(kill, "description")), "killed ");
+    ASSERT_CONTAINS(json_string_value(json_object_get(find_named(steps, "fewer"), "description")), "3 -> 1");
+    json_t *probes = json_object_get(rec, "probes");
+    ASSERT_EQ_STR(json_string_value(json_object_get(find_named(probes, "one-left"), "verdict")), "passed");
+    ASSERT_EQ_STR(json_string_value(json_object_get(find_named(probes, "kill-recovery"), "verdict")), "passed");
+    /* the recovery time, measured from the kill: the first converged check after the kill */
+    int64_t injected = json_integer_value(json_object_get(kill, "injected_at_ms"));
+    json_t *obs = json_object_get(find_named(probes, "healing"), "observations");
+    int64_t down_at = -1, back_at = -1;
+    size_t i;
+    json_t *o;
+    json_array_foreach(obs, i, o) {
+        const char *text = json_string_value(json_object_get(o, "observed"));
+        int64_t t = json_integer_value(json_object_get(o, "t_ms"));
+        if (strstr(text, "not converged") && down_at < 0) down_at = t;
+        if (down_at >= 0 && back_at < 0 && strstr(text, "3/3 running, converged")) back_at = t;
+    }
+    ASSERT_MSG(down_at >= 0, "no check saw the service short of a task");
+    ASSERT_MSG(back_at > down_at, "no check saw it converged again after the kill");
+    fprintf(stderr, "    kill_task: converged again %.1fs after the kill (checks every 100ms)\n",
+            (back_at - injected) / 1000.0);
+    json_decref(rec);
+    ASSERT_MSG(docker_service_remove(&dc, id, err) == 0, "%s", err);
+    docker_client_release(&dc);
+}
+
+TEST_T(swarm_rollback_of_a_drain_after_sigkill, 120)
+{
+    const char *host = th_docker_host();
+    swarm();
+    sweep("sw-crash");
+    char name[64], id[72], err[FL_ERR_LEN], path[600], out[8192];
+    sname(name, sizeof name, "crash");
+    mk_service("sw-crash", name, 1, NULL, id);
+    converge(name, 30000);
+    const char *dir = th_tmpdir();
+    snprintf(path, sizeof path, "%s/plan.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ASSERT(f);
+    fprintf(f,
+            "faultline: 1\n"
+            "name: swarm-crash\n"
+            "duration: 60s\n"
+            "targets:\n"
+            "  web: { swarm: { service: %s, host: \"%s\" } }\n"
+            "method:\n"
+            "  - { name: drain, at: 100ms, fault: swarm.drain, target: web, for: 50s }\n",
+            name, host);
+    fclose(f);
+    int rc = th_sh(out, sizeof out,
+                   "cd '%s' && { '%s' run plan.yaml -o report --journal journal.jsonl >run.log 2>&1 & echo $!; }", dir,
+                   th_faultline());
+    ASSERT_MSG(rc == 0, "start: %s", out);
+    int pid = atoi(out);
+    ASSERT(pid > 0);
+    for (int i = 0; i < 100; i++) {
+        if (th_sh(NULL, 0, "grep -q '\"op\":\"inject\"' '%s/journal.jsonl' 2>/dev/null", dir) == 0) break;
+        usleep(50000);
+    }
+    ASSERT_EQ_STR(node().availability, "drain");
+    kill(pid, SIGKILL);
+    usleep(200000);
+    ASSERT_EQ_STR(node().availability, "drain"); /* nobody reverted it */
+    rc = th_sh(out, sizeof out, "cd '%s' && '%s' rollback journal.jsonl 2>&1", dir, th_faultline());
+    ASSERT_MSG(rc == 0, "faultline rollback exited %d:\n%s", rc, out);
+    ASSERT_EQ_STR(node().availability, "active");
+    ASSERT(status(id).converged);
+    ASSERT_MSG(docker_service_remove(&dc, id, err) == 0, "%s", err);
+    docker_client_release(&dc);
+}
+
+TEST(swarm_plan_validation_names_the_problem)
+{
+    const char *dir = th_tmpdir();
+    char path[600], out[8192];
+    snprintf(path, sizeof path, "%s/bad.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ASSERT(f);
+    fprintf(f, "faultline: 1\n"
+               "name: swarm-bad\n"
+               "duration: 5s\n"
+               "targets:\n"
+               "  web: { swarm: { host: \"unix:///x\" } }\n"
+               "  db: { docker: { container: db } }\n"
+               "method:\n"
+               "  - { at: 1s, fault: swarm.scale, target: db, by: 1 }\n"
+               "  - { at: 1s, fault: swarm.kill_task, target: web, count: 0 }\n"
+               "probes:\n"
+               "  - service: { target: db }\n");
+    fclose(f);
+    int rc = th_sh(out, sizeof out, "'%s' validate '%s' 2>&1", th_faultline(), path);
+    ASSERT_EQ_INT(rc, 2);
+    ASSERT_CONTAINS(out, "swarm target: needs service: or labels:");
+    ASSERT_CONTAINS(out, "swarm.kill_task: count must be at least 1");
+    ASSERT_CONTAINS(out, "service probe: target 'db' is a docker target, not swarm");
+}
