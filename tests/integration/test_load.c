@@ -560,3 +560,57 @@ TEST_T(load_cli_summary_and_exit_codes, 90)
     ASSERT_CONTAINS(out, "plan.yaml:9:5: load 'x': unknown key 'rampp'");
     testsrv_stop(s);
 }
+
+TEST_T(load_open_model_ramp_cap_and_shared_login, 60)
+{
+    struct testsrv *s = testsrv_start(0);
+    ASSERT(s);
+    int port = testsrv_port(s);
+    struct lg_block_cfg *b[3];
+    /* 0 -> 100/s over 2 s, then 100/s: about 25, 75, 100 arrivals in seconds 0, 1, 2 */
+    b[0] = block("name: ramp\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nrate: 100/s\n"
+                 "ramp: [{to: 100/s, over: 2s}]\n", port);
+    /* at most 3 in flight against a 400 ms server: the other arrivals are dropped, as errors */
+    b[1] = block("name: capped\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=400\"}]\nrate: 50/s\n"
+                 "vus: 3\n", port);
+    /* the open model logs in once for the block and shares the token */
+    b[2] = block("name: shared\nbase_url: http://127.0.0.1:%d\n"
+                 "login: {request: {path: /login, form: {username: u, password: secret}}, token: access_token}\n"
+                 "requests: [{path: /auth}]\nrate: 40/s\n", port);
+    struct lg *lg = run_blocks(b, 3, 3000);
+    uint64_t c[3];
+    for (int sec = 0; sec < 3; sec++) {
+        struct lg_stats w;
+        lg_query(lg, "ramp", sec * 1000, sec * 1000 + 1000, &w);
+        c[sec] = w.count;
+    }
+    ASSERT_MSG(c[0] >= 15 && c[0] <= 35, "second 0: %llu (25 expected)", (unsigned long long)c[0]);
+    ASSERT_MSG(c[1] >= 60 && c[1] <= 90, "second 1: %llu (75 expected)", (unsigned long long)c[1]);
+    ASSERT_MSG(c[2] >= 85 && c[2] <= 115, "second 2: %llu (100 expected)", (unsigned long long)c[2]);
+    struct lg_stats all;
+    lg_query(lg, "ramp", 0, 3000, &all);
+    ASSERT_MSG(all.count >= 190 && all.count <= 205, "ramp total %llu (200 expected)", (unsigned long long)all.count);
+
+    struct lg_stats cap;
+    lg_query(lg, "capped", 0, 3000, &cap);
+    /* 150 arrivals; 3 slots of 400 ms serve about 7 a second */
+    ASSERT_MSG(cap.count >= 140 && cap.count <= 151, "capped count %llu", (unsigned long long)cap.count);
+    ASSERT_MSG(cap.err_other >= 100, "dropped %llu", (unsigned long long)cap.err_other);
+    ASSERT_EQ_INT(cap.errors, cap.err_other);
+    ASSERT_MSG(testsrv_hits(s, "/delay") <= 30, "server saw %llu", (unsigned long long)testsrv_hits(s, "/delay"));
+    json_t *j = lg_to_json(lg);
+    json_t *cj = json_array_get(j, 1);
+    ASSERT_EQ_INT(json_integer_value(json_object_get(cj, "dropped")), cap.err_other);
+    ASSERT_EQ_INT(json_integer_value(json_object_get(cj, "max_in_flight")), 3);
+    json_decref(j);
+
+    struct lg_stats sh;
+    lg_query(lg, "shared", 0, 3000, &sh);
+    ASSERT_EQ_INT(lg_logins(lg, "shared"), 1);
+    ASSERT_EQ_INT(testsrv_logins(s), 1);
+    ASSERT_EQ_INT(sh.errors, 0);
+    ASSERT_MSG(sh.count >= 110 && sh.count <= 122, "shared count %llu (120 arrivals + 1 login)", (unsigned long long)sh.count);
+    lg_free(lg);
+    for (int i = 0; i < 3; i++) lg_block_free(b[i]);
+    testsrv_stop(s);
+}
