@@ -161,7 +161,7 @@ static struct node *build(struct builder *b, yaml_event_t *ev, int depth)
                 b->failed = 1;
             } else {
                 for (size_t i = 0; i < n->n; i++)
-                    if (strcmp(n->keys[i]->str, key->str) == 0) {
+                    if (n->keys[i]->str && strcmp(n->keys[i]->str, key->str) == 0) {
                         diag_add(b->d, key, "duplicate key '%s' (first at line %d)", key->str, n->keys[i]->line);
                         b->failed = 1;
                         break;

@@ -700,9 +700,10 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
         if (tags->type != NODE_SEQ) diag_add(d, tags, "tags must be a list like [dr-drill, release-gate]");
         else {
             p->tags = fl_calloc(tags->n + 1, sizeof *p->tags);
+            size_t nt = 0;
             for (size_t i = 0; i < tags->n; i++) {
                 if (tags->items[i]->type != NODE_SCALAR) { diag_add(d, tags->items[i], "tags must be text"); continue; }
-                p->tags[i] = fl_strdup(tags->items[i]->str);
+                p->tags[nt++] = fl_strdup(tags->items[i]->str);
             }
         }
     }
