@@ -765,7 +765,7 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
     parse_probe_list(p, seq_or_err(root, "stop_when", d), PT_STOP_WHEN, &p->stop_when, &p->nstop_when, d);
     parse_rollback(p, seq_or_err(root, "rollback", d), d);
     if (mx) check_matrix_targets(p, mx, d);
-    if (mx && !strstr(bytes, "${lose}"))
+    if (mx && !memmem(bytes, len, "${lose}", 7))
         diag_add(d, mx, "matrix: no method step uses target: \"${lose}\", so every experiment would be the same");
     free(lose_text);
     for (size_t i = 0; i < nlost; i++) free(lost[i]);
