@@ -7,8 +7,8 @@
 #      FL_BENCH_CONNS (default 50), FL_BENCH_RSS_SECONDS (default 60).
 # Prints medians per tool: req/s, p99 (ms), CPU microseconds per request; and the ratios
 # faultline/wrk. faultline runs through tests/bench/load_driver.c (the engine in-process,
-# closed model, N users without think time); each run with the default event loop (epoll +
-# socket_action) and with FL_LG_LOOP=poll (curl_multi_poll).
+# closed model, N users without think time), as "fl" with the default event loop
+# (curl_multi_poll) and as "fl-epoll" with FL_LG_LOOP=epoll (socket_action over epoll).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -81,7 +81,7 @@ while [ $i -lt 50 ]; do
 done
 kill -0 "$nginx_pid" 2>/dev/null || { note "nginx did not start: $(tail -n 2 "$work/nginx.out")"; nginx_pid=""; exit 1; }
 URL="http://127.0.0.1:$port/index.html"
-note "nginx (1 worker, pid $nginx_pid) on $URL; $CONNS connections, $ROUNDS rounds of $SECS s, tools: fl-epoll fl-poll$peers"
+note "nginx (1 worker, pid $nginx_pid) on $URL; $CONNS connections, $ROUNDS rounds of $SECS s, tools: fl fl-epoll$peers"
 
 # ---- one run of each tool: prints "rps p99_ms cpu_us_per_req" ---------------------------
 res="$work/results"; : > "$res"
@@ -93,8 +93,8 @@ cpu_of() { sed -n 's/^@rusage cpu_us=\([0-9]*\).*/\1/p' "$1"; }
 run_tool() { # tool -> appends "tool rps p99 cpu_per_req" to $res
   out="$work/out.$1"
   case $1 in
-    fl-epoll|fl-poll)
-      loop=epoll; [ "$1" = fl-poll ] && loop=poll
+    fl-epoll|fl)
+      loop=epoll; [ "$1" = fl ] && loop=poll
       FL_LG_LOOP=$loop "$work/rusage" "$work/load_driver" "$URL" "$CONNS" "$SECS" >"$out" 2>&1
       n=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$out"); rps=$(sed -n 's/.*rps=\([0-9.]*\).*/\1/p' "$out")
       p99=$(sed -n 's/.* p99=\([0-9.]*\).*/\1/p' "$out")
@@ -128,12 +128,12 @@ run_tool() { # tool -> appends "tool rps p99 cpu_per_req" to $res
   printf '  %-9s %10.0f req/s  p99 %8s ms  %6s us CPU/req\n' "$1" "$rps" "${p99:--}" "$cpr"
 }
 
-# the order inside a round: faultline, wrk, faultline (other loop), then the other peers.
+# the order inside a round: faultline, wrk, faultline (epoll loop), then the other peers.
 # wrk runs with one thread (-t1) like the engine's one thread; wrk-t2 (its default of two
 # threads) is shown for reference: on a busy 2-core machine a second thread buys CPU share.
-order="fl-epoll"
+order="fl"
 case " $peers " in *" wrk "*) order="$order wrk" ;; esac
-order="$order fl-poll"
+order="$order fl-epoll"
 for t in $peers; do [ "$t" = wrk ] || order="$order $t"; done
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
@@ -148,11 +148,11 @@ col() { awk -v t="$1" -v c="$2" '$1 == t && $c != "-" { print $c }' "$res" | med
 echo
 note "medians over $ROUNDS rounds ($CONNS connections, $SECS s each)"
 printf '  %-9s %10s %10s %12s\n' tool "req/s" "p99 ms" "CPU us/req"
-for t in fl-epoll fl-poll $peers; do
+for t in fl fl-epoll $peers; do
   printf '  %-9s %10s %10s %12s\n' "$t" "$(col "$t" 2)" "$(col "$t" 3)" "$(col "$t" 4)"
 done
 wrk_rps=$(col wrk 2); wrk_p99=$(col wrk 3)
-for t in fl-epoll fl-poll; do
+for t in fl fl-epoll; do
   awk -v a="$(col $t 2)" -v b="$wrk_rps" -v p="$(col $t 3)" -v q="$wrk_p99" -v t="$t" 'BEGIN {
     if (b + 0 > 0) printf "  %s / wrk: req/s ratio %.3f", t, a / b;
     if (q + 0 > 0) printf ", p99 %.2f ms vs %.2f ms (ratio %.2f)", p, q, p / q;
@@ -160,7 +160,7 @@ for t in fl-epoll fl-poll; do
 done
 for t in $peers; do
   [ "$t" = wrk ] && continue
-  awk -v a="$(col fl-epoll 2)" -v b="$(col $t 2)" -v t="$t" 'BEGIN { if (b + 0 > 0) printf "  fl-epoll / %s: req/s ratio %.3f\n", t, a / b }'
+  awk -v a="$(col fl 2)" -v b="$(col $t 2)" -v t="$t" 'BEGIN { if (b + 0 > 0) printf "  fl / %s: req/s ratio %.3f\n", t, a / b }'
 done
 
 # ---- memory: 200 virtual users -------------------------------------------------------
