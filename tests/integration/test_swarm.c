@@ -826,3 +826,107 @@ TEST(swarm_plan_validation_names_the_problem)
     ASSERT_CONTAINS(out, "swarm.kill_task: count must be at least 1");
     ASSERT_CONTAINS(out, "service probe: target 'db' is a docker target, not swarm");
 }
+
+/* N-1 over a swarm service: the contingency matrix loses each task slot in turn */
+TEST_T(swarm_matrix_loses_each_slot_in_turn, 240)
+{
+    const char *host = th_docker_host();
+    swarm();
+    sweep("sw-matrix");
+    char name[64], id[72], err[FL_ERR_LEN], path[600], out[16384];
+    sname(name, sizeof name, "matrix");
+    mk_service("sw-matrix", name, 3, NULL, id);
+    converge(name, 30000);
+    const char *dir = th_tmpdir();
+    snprintf(path, sizeof path, "%s/plan.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ASSERT(f);
+    fprintf(f,
+            "faultline: 1\n"
+            "name: swarm-n1\n"
+            "duration: 3s\n"
+            "targets:\n"
+            "  all: { swarm: { service: %s, host: \"%s\" } }\n"
+            "  slot1: { swarm: { service: %s, slot: 1, host: \"%s\" } }\n"
+            "  slot2: { swarm: { service: %s, slot: 2, host: \"%s\" } }\n"
+            "  slot3: { swarm: { service: %s, slot: 3, host: \"%s\" } }\n"
+            "matrix: { lose: [slot1, slot2, slot3], choose: 1 }\n"
+            "steady_state:\n"
+            "  - service: { target: all }\n"
+            "method:\n"
+            "  - { name: lose-task, at: 300ms, fault: swarm.kill_task, target: \"${lose}\", for: 1500ms }\n"
+            "probes:\n"
+            "  - { name: two-left, during: lose-task, every: 200ms, service: { target: all, expect: \"running >= 2\" } }\n",
+            name, host, name, host, name, host, name, host);
+    fclose(f);
+    int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run plan.yaml -o out 2>&1", dir, th_faultline());
+    ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
+    ASSERT_CONTAINS(out, "N-1 holds");
+    for (int i = 1; i <= 3; i++) {
+        char rj[700], want[96];
+        snprintf(rj, sizeof rj, "%s/out/lose-slot%d/run.json", dir, i);
+        json_t *run = json_load_file(rj, 0, NULL);
+        ASSERT_MSG(run, "no %s", rj);
+        json_t *step = json_array_get(json_object_get(run, "steps"), 0);
+        snprintf(want, sizeof want, "killed %s.%d", name, i);
+        ASSERT_CONTAINS(json_string_value(json_object_get(step, "description")), want);
+        ASSERT_EQ_STR(json_string_value(json_object_get(step, "status")), "reverted");
+        ASSERT_EQ_STR(json_string_value(json_object_get(run, "verdict")), "passed");
+        json_decref(run);
+    }
+    struct docker_svc_status s = status(id);
+    ASSERT_MSG(s.converged && s.running == 3, "after the matrix: %lld/%lld", (long long)s.running, (long long)s.desired);
+    ASSERT_MSG(docker_service_remove(&dc, id, err) == 0, "%s", err);
+    docker_client_release(&dc);
+}
+
+/* the convergence arithmetic on replies shaped like the engine's (no engine needed) */
+TEST(swarm_status_counts_running_starting_stopping_failed)
+{
+    struct docker_service sv = { .replicas = 3 };
+    json_t *tasks = json_loads(
+        "[{\"ID\":\"a\",\"Slot\":1,\"DesiredState\":\"running\",\"Status\":{\"State\":\"running\"}},"
+        " {\"ID\":\"b\",\"Slot\":2,\"DesiredState\":\"running\",\"Status\":{\"State\":\"preparing\"}},"
+        " {\"ID\":\"c\",\"Slot\":2,\"DesiredState\":\"shutdown\",\"Status\":{\"State\":\"failed\"}},"
+        " {\"ID\":\"d\",\"Slot\":3,\"DesiredState\":\"running\",\"Status\":{\"State\":\"running\"}},"
+        " {\"ID\":\"e\",\"Slot\":4,\"DesiredState\":\"remove\",\"Status\":{\"State\":\"running\"}},"
+        " {\"ID\":\"f\",\"Slot\":5,\"DesiredState\":\"shutdown\",\"Status\":{\"State\":\"rejected\"}},"
+        " {\"ID\":\"g\",\"Slot\":6,\"DesiredState\":\"shutdown\",\"Status\":{\"State\":\"shutdown\"}}]",
+        0, NULL);
+    ASSERT(tasks);
+    struct docker_svc_status st;
+    docker_svc_status_from(&sv, tasks, &st);
+    ASSERT_EQ_INT(st.desired, 3);
+    ASSERT_EQ_INT(st.running, 2);
+    ASSERT_EQ_INT(st.pending, 1);
+    ASSERT_EQ_INT(st.stopping, 1);
+    ASSERT_EQ_INT(st.failed, 2);
+    ASSERT(!st.converged);
+    /* a global service wants what the orchestrator wants running */
+    struct docker_service gl = { .global = 1, .replicas = -1 };
+    json_t *g = json_loads("[{\"ID\":\"x\",\"DesiredState\":\"running\",\"Status\":{\"State\":\"running\"}},"
+                           " {\"ID\":\"y\",\"DesiredState\":\"running\",\"Status\":{\"State\":\"running\"}}]",
+                           0, NULL);
+    docker_svc_status_from(&gl, g, &st);
+    ASSERT_EQ_INT(st.desired, 2);
+    ASSERT(st.converged);
+    json_decref(g);
+    json_decref(tasks);
+    /* service replies: replicated, global, and neither */
+    struct docker_service out;
+    char err[FL_ERR_LEN];
+    json_t *j = json_loads("{\"ID\":\"s1\",\"Version\":{\"Index\":42},\"Spec\":{\"Name\":\"web\",\"Mode\":{\"Replicated\":{\"Replicas\":5}}}}", 0, NULL);
+    ASSERT(docker_service_from_json(j, &out, err) == 0);
+    ASSERT_EQ_STR(out.name, "web");
+    ASSERT_EQ_INT(out.version, 42);
+    ASSERT_EQ_INT(out.replicas, 5);
+    json_decref(j);
+    j = json_loads("{\"ID\":\"s2\",\"Spec\":{\"Name\":\"agent\",\"Mode\":{\"Global\":{}}}}", 0, NULL);
+    ASSERT(docker_service_from_json(j, &out, err) == 0);
+    ASSERT(out.global);
+    json_decref(j);
+    j = json_loads("{\"ID\":\"s3\",\"Spec\":{\"Name\":\"job\",\"Mode\":{\"ReplicatedJob\":{}}}}", 0, NULL);
+    ASSERT(docker_service_from_json(j, &out, err) < 0);
+    ASSERT_CONTAINS(err, "service 'job' has a mode faultline does not know");
+    json_decref(j);
+}
