@@ -5,11 +5,13 @@
  * the test engine's socket: what answers through it is the real dockerd. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -265,6 +267,9 @@ TEST_T(docker_tls_plan_acts_on_two_engines, 150)
     struct tls_rig r;
     rig_up(&r);
     char out[16384], err[FL_ERR_LEN], path[700];
+    /* the swarm tests' lock (test_swarm.c): a drain there would stop this test's service */
+    int lk = open("/tmp/fl-swarm-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    ASSERT_MSG(lk >= 0 && flock(lk, LOCK_EX) == 0, "swarm test lock: %s", strerror(errno));
     int rc = th_sh(out, sizeof out, "sh scripts/swarm-up.sh 2>&1");
     ASSERT_MSG(rc == 0, "swarm-up.sh exited %d: %s", rc, out);
     struct docker_client u;

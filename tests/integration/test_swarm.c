@@ -3,11 +3,13 @@
  * host programs through read-only bind mounts and --network host. Each test creates its own
  * services (unique names, labelled with the test and its pid) and removes them. */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "docker_api.h"
@@ -31,6 +33,10 @@ static void swarm(void)
 {
     const char *host = th_docker_host();
     char err[FL_ERR_LEN], out[2048];
+    /* one swarm test at a time on this engine, across concurrent test runs (a drain stops every
+     * task of the node); the lock goes with this forked test process */
+    int lk = open("/tmp/fl-swarm-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    ASSERT_MSG(lk >= 0 && flock(lk, LOCK_EX) == 0, "swarm test lock: %s", strerror(errno));
     int rc = th_sh(out, sizeof out, "sh scripts/swarm-up.sh 2>&1");
     ASSERT_MSG(rc == 0, "swarm-up.sh exited %d: %s", rc, out);
     ASSERT_MSG(docker_client_init(&dc, host, err) == 0, "client: %s", err);
