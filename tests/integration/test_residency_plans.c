@@ -243,8 +243,9 @@ static void stack_up(struct stack *s, const char *tag, int via_proxy, const char
     char out[8192];
     if (th_sh(out, sizeof out, "docker image inspect hostbin >/dev/null 2>&1") != 0)
         SKIP("no 'hostbin' image (scripts/dockerd-up.sh imports it)");
-    if (th_sh(out, sizeof out, "command -v nginx >/dev/null && command -v psql >/dev/null") != 0)
-        SKIP("nginx or psql missing");
+    if (th_sh(out, sizeof out, "command -v nginx >/dev/null && command -v psql >/dev/null && id postgres >/dev/null") != 0)
+        SKIP("nginx, psql or the postgres account missing");
+    if (getuid() != 0) SKIP("the stack runs PostgreSQL as the postgres account: needs root");
     set_env();
     memset(s, 0, sizeof *s);
     snprintf(s->project, sizeof s->project, "fl-res-%s", tag);
