@@ -88,6 +88,12 @@ static void print_summary(json_t *rec, const char *dir)
         printf("  probe %-34s %-7s %s\n", json_string_value(json_object_get(p, "name")),
                json_string_value(json_object_get(p, "verdict")), txt ? txt : "");
     }
+    json_t *warn = json_object_get(rec, "warnings");
+    for (size_t i = 0; i < json_array_size(warn); i++) {
+        json_t *w = json_array_get(warn, i);
+        printf("  warning: %s%s\n", json_string_value(json_object_get(w, "message")),
+               json_is_true(json_object_get(w, "confirmed")) ? " (confirmed by this run)" : "");
+    }
     json_t *load = json_object_get(rec, "load");
     if (load) printf("  load thresholds: %s\n", json_is_true(json_object_get(rec, "thresholds_ok")) ? "held" : "FAILED");
     if (dir) printf("  report: %s/run.json\n", dir);

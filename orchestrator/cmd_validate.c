@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include "cmd.h"
 #include "plan.h"
+#include "plan_lint.h"
 
 static const char validate_usage[] =
     "usage: faultline validate PLAN.yaml... [--var NAME=VALUE]\n\n"
@@ -30,6 +31,15 @@ int cmd_validate(int argc, char **argv)
         if (!p) { bad = 1; continue; }
         printf("%s: valid (%s: %zu targets, %zu steps, %zu probes, %zu load blocks)\n", argv[i], p->name, p->ntargets,
                p->nsteps, p->nprobes, p->nloads);
+        /* valid, but maybe proving less than it seems: warnings never fail validation */
+        json_t *w = json_array();
+        plan_lint(p, w);
+        for (size_t k = 0; k < json_array_size(w); k++) {
+            json_t *x = json_array_get(w, k);
+            fprintf(stderr, "%s:%lld:%lld: warning: %s\n", p->path, (long long)json_integer_value(json_object_get(x, "line")),
+                    (long long)json_integer_value(json_object_get(x, "col")), json_string_value(json_object_get(x, "message")));
+        }
+        json_decref(w);
         plan_free(p);
     }
     return bad ? FL_EXIT_INVALID : 0;

@@ -55,6 +55,12 @@ static const char *var_lookup(struct plan *p, const char *name)
     return NULL;
 }
 
+static int var_failed(struct plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->nvars; i++) if (!strcmp(p->vars[i].name, name)) return p->vars[i].failed;
+    return 0;
+}
+
 /* expand ${...} in s; returns a new string, or NULL after adding a diag at `at` */
 static char *expand(struct expander *x, const char *s, const struct node *at)
 {
@@ -86,6 +92,7 @@ static char *expand(struct expander *x, const char *s, const struct node *at)
             buf_adds(&b, x->lose);
         } else {
             const char *v = var_lookup(x->p, ref);
+            if (v && var_failed(x->p, ref)) { buf_release(&b); return NULL; } /* already reported */
             if (!v) { diag_add(x->d, at, "undefined variable '%s' (define it under vars: or secrets:)", ref); buf_release(&b); return NULL; }
             buf_adds(&b, v);
         }
@@ -116,14 +123,19 @@ static void collect_vars(struct expander *x, const struct node *map, int secret)
         if (var_lookup(p, k->str)) { diag_add(x->d, k, "variable '%s' is defined twice", k->str); continue; }
         if (v->type != NODE_SCALAR) { diag_add(x->d, v, "variable '%s' must be a single value, not a %s", k->str, node_type_name(v->type)); continue; }
         char *val = expand(x, v->str, v);
-        if (!val) continue;
+        if (!val) {
+            /* keep the name so its uses do not each report it again */
+            p->vars = fl_realloc(p->vars, (p->nvars + 1) * sizeof *p->vars);
+            p->vars[p->nvars++] = (struct plan_var){ fl_strdup(k->str), fl_strdup(""), secret, 1 };
+            continue;
+        }
         const char *const *sv = x->opts ? x->opts->set_vars : NULL;
         for (size_t j = 0; sv && sv[j]; j++) {
             size_t kl = strlen(k->str);
             if (!strncmp(sv[j], k->str, kl) && sv[j][kl] == '=') { free(val); val = fl_strdup(sv[j] + kl + 1); }
         }
         p->vars = fl_realloc(p->vars, (p->nvars + 1) * sizeof *p->vars);
-        p->vars[p->nvars++] = (struct plan_var){ fl_strdup(k->str), val, secret };
+        p->vars[p->nvars++] = (struct plan_var){ fl_strdup(k->str), val, secret, 0 };
         if (secret) fl_secret_add(val);
     }
 }
@@ -682,7 +694,7 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
             char *nm = fl_strndup(opts->set_vars[j], (size_t)(eq - opts->set_vars[j]));
             if (!var_lookup(p, nm)) {
                 p->vars = fl_realloc(p->vars, (p->nvars + 1) * sizeof *p->vars);
-                p->vars[p->nvars++] = (struct plan_var){ nm, fl_strdup(eq + 1), 0 };
+                p->vars[p->nvars++] = (struct plan_var){ nm, fl_strdup(eq + 1), 0, 0 };
             } else free(nm);
         }
     expand_tree(&x, root, node_get(root, "vars"), node_get(root, "secrets"));

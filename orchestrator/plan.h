@@ -22,6 +22,7 @@ struct plan_var {
     char *name;
     char *value;
     int secret;
+    int failed;     /* its own value could not be expanded (reported once, where it is defined) */
 };
 
 struct service {

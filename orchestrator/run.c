@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "journal.h"
 #include "load.h"
+#include "plan_lint.h"
 #include "progress.h"
 #include "services.h"
 
@@ -36,7 +37,7 @@ struct step_rt {
     struct step *s;
     struct fault_inst fi;
     enum step_status status;
-    int64_t inject_ms, revert_ms;
+    int64_t inject_start_ms, inject_ms, revert_ms;  /* inject() called at .._start, returned at inject_ms */
     char err[FL_ERR_LEN];
     char desc[512];
     long jid;
@@ -217,6 +218,8 @@ static void *during_thread(void *arg)
         int live = st->status == ST_INJECTED || st->status == ST_NOT_REVERTIBLE;
         pthread_mutex_unlock(&r->mu);
         if (!live || fl_aborted()) break;
+        /* the planned revert time has come: a check now would race the revert */
+        if (st->s->for_ms > 0 && now_ms(r) >= st->inject_ms + st->s->for_ms) break;
         check_once(r, pr, st->inject_ms, now_ms(r));
         if (st->status == ST_NOT_REVERTIBLE && st->s->for_ms < 0) break;
         if (fl_sleep_until(t0 + pr->spec->every_ms * 1000000LL) < 0) break;
@@ -326,6 +329,7 @@ static void *step_thread(void *arg)
     }
     run_sync_probes(r, st, PT_BEFORE);
     char err[FL_ERR_LEN] = "";
+    st->inject_start_ms = now_ms(r);
     int rc = s->ops->inject(&st->fi, err);
     if (rc < 0) {
         pthread_mutex_lock(&r->mu);
@@ -723,7 +727,7 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
                 }
                 int64_t a = st->inject_ms, b = st->revert_ms ? st->revert_ms : now_ms(r);
                 if (pr->spec->timing == PT_DURING) { from = a; to = b; }
-                else if (pr->spec->timing == PT_BEFORE) { from = a - (b - a); to = a; if (from < 0) from = 0; }
+                else if (pr->spec->timing == PT_BEFORE) { from = st->inject_start_ms - (b - a); to = st->inject_start_ms; if (from < 0) from = 0; }
                 else { from = b; to = b + (b - a); }
             }
             pr->from_ms = from;
@@ -852,6 +856,11 @@ record:
         json_object_set_new(rec, "thresholds_ok", json_boolean(thresholds_ok));
         json_object_set_new(rec, "rollback", rollback);
         json_object_set_new(rec, "events", r->events);
+        if (!o->dry_run) {
+            json_t *w = json_array();
+            plan_lint_run(p, rec, w);
+            json_object_set_new(rec, "warnings", w);
+        }
         if (r->ctx.journal) json_object_set_new(rec, "journal", json_string(journal_path(r->ctx.journal)));
         r->events = NULL;
     }
