@@ -346,8 +346,13 @@ TEST_T(load_mix_thresholds_json, 60)
     struct lg_stats ok, post, strict;
     lg_query_endpoint(lg, "mix", 0, &ok);
     lg_query_endpoint(lg, "mix", 1, &post);
-    ASSERT_EQ_INT(ok.count, testsrv_hits(s, "/ok"));
-    ASSERT_EQ_INT(post.count, testsrv_hits(s, "/echo"));
+    /* every counted request reached the server; the ones in flight at the end (at most one
+     * per user) reached it too but are not counted */
+    uint64_t hits_ok = testsrv_hits(s, "/ok"), hits_echo = testsrv_hits(s, "/echo");
+    ASSERT_MSG(hits_ok >= ok.count && hits_ok + hits_echo <= ok.count + post.count + 3,
+               "server saw %llu + %llu, engine counted %llu + %llu", (unsigned long long)hits_ok,
+               (unsigned long long)hits_echo, (unsigned long long)ok.count, (unsigned long long)post.count);
+    ASSERT(hits_echo >= post.count);
     double ratio = (double)ok.count / (double)post.count;
     ASSERT_MSG(ratio > 2.2 && ratio < 4.0, "weights 3:1, got %llu:%llu", (unsigned long long)ok.count,
                (unsigned long long)post.count);
