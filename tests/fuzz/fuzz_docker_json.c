@@ -2,7 +2,9 @@
  * and the target resolver of faults/docker.c.
  *
  * The first byte picks what the rest (the reply body) goes through:
- *   0 inspect/list JSON, in memory: docker_cstate_from_json, docker_has_label
+ *   0 inspect/list JSON, in memory: docker_cstate_from_json, docker_has_label, and the swarm
+ *     decoders (docker_service_from_json, docker_task_from_json, docker_node_from_json,
+ *     docker_svc_status_from over a task list)
  *   1 an error reply: docker_status_err (status from bytes 1-2)
  *   2 an exec stream: docker_demux_feed, whole and in pieces (must give the same output)
  *   3 GET /containers/{id}/json answered by a fake daemon: docker_inspect
@@ -171,6 +173,51 @@ static void dj_container(const json_t *j)
     }
 }
 
+/* one object as a swarm service, task and node */
+static void dj_swarm_object(const json_t *j)
+{
+    char err[FL_ERR_LEN];
+    struct docker_service sv;
+    if (docker_service_from_json(j, &sv, err) == 0) {
+        DJ_CHECK(strlen(sv.id) < sizeof sv.id && strlen(sv.name) < sizeof sv.name, "service id/name not terminated");
+        DJ_CHECK(!sv.global || sv.replicas == -1, "global service with replicas %lld", (long long)sv.replicas);
+    } else {
+        dj_check_err(err);
+    }
+    struct docker_task t;
+    if (docker_task_from_json(j, &t, err) == 0)
+        DJ_CHECK(strlen(t.state) < sizeof t.state && strlen(t.desired) < sizeof t.desired &&
+                     strlen(t.container_id) < sizeof t.container_id,
+                 "task fields not terminated");
+    else
+        dj_check_err(err);
+    struct docker_node nd;
+    if (docker_node_from_json(j, &nd, err) == 0)
+        DJ_CHECK(strlen(nd.availability) < sizeof nd.availability && strlen(nd.role) < sizeof nd.role &&
+                     strlen(nd.hostname) < sizeof nd.hostname,
+                 "node fields not terminated");
+    else
+        dj_check_err(err);
+}
+
+/* a task list against a service (the first entry, when it decodes as one, else 2 replicas) */
+static void dj_svc_status(const json_t *arr)
+{
+    struct docker_service sv = { .replicas = 2 };
+    char err[FL_ERR_LEN];
+    if (docker_service_from_json(json_array_get(arr, 0), &sv, err) < 0) sv = (struct docker_service){ .replicas = 2 };
+    struct docker_svc_status st;
+    docker_svc_status_from(&sv, arr, &st);
+    DJ_CHECK(st.running >= 0 && st.pending >= 0 && st.stopping >= 0 && st.failed >= 0, "negative task counts");
+    DJ_CHECK((size_t)(st.running + st.pending + st.stopping) <= json_array_size(arr),
+             "more tasks counted (%lld) than listed (%zu)", (long long)(st.running + st.pending + st.stopping),
+             json_array_size(arr));
+    if (st.converged)
+        DJ_CHECK(st.running == st.desired && st.pending == 0 && st.stopping == 0,
+                 "converged with %lld of %lld running, %lld pending, %lld stopping", (long long)st.running,
+                 (long long)st.desired, (long long)st.pending, (long long)st.stopping);
+}
+
 static void dj_json(const uint8_t *b, size_t n)
 {
     json_t *j = json_loadb((const char *)b, n, 0, NULL);
@@ -178,9 +225,14 @@ static void dj_json(const uint8_t *b, size_t n)
     if (json_is_array(j)) {
         size_t i;
         json_t *it;
-        json_array_foreach(j, i, it) dj_container(it);
+        json_array_foreach(j, i, it) {
+            dj_container(it);
+            dj_swarm_object(it);
+        }
+        dj_svc_status(j);
     } else {
         dj_container(j);
+        dj_swarm_object(j);
     }
     json_decref(j);
 }

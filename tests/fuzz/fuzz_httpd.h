@@ -53,10 +53,16 @@ struct fhttpd {
     void *ud;
 };
 
+/* live connections stay reachable from fh_conns while their thread runs, so a leak check
+ * (libFuzzer runs LeakSanitizer after inputs) never takes a served connection for a leak */
 struct fh_conn {
+    struct fh_conn *next, *prev;
     struct fhttpd *s;
     int fd;
+    char buf[FH_REQ_MAX + 1];
 };
+static struct fh_conn *fh_conns;
+static pthread_mutex_t fh_conns_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static int fh_write_all(int fd, const void *p, size_t n)
 {
@@ -91,7 +97,7 @@ static const char *fh_header(const char *headers, const char *name, size_t *n)
 static void *fh_conn_main(void *arg)
 {
     struct fh_conn *c = arg;
-    char *buf = malloc(FH_REQ_MAX + 1);
+    char *buf = c->buf;
     size_t have = 0;
     for (;;) {
         char *eoh;
@@ -132,7 +138,11 @@ static void *fh_conn_main(void *arg)
     }
 out:
     close(c->fd);
-    free(buf);
+    pthread_mutex_lock(&fh_conns_mu);
+    if (c->prev) c->prev->next = c->next;
+    else fh_conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    pthread_mutex_unlock(&fh_conns_mu);
     free(c);
     return NULL;
 }
@@ -146,11 +156,21 @@ static void *fh_accept_main(void *arg)
         struct fh_conn *c = malloc(sizeof *c);
         c->s = s;
         c->fd = fd;
+        pthread_mutex_lock(&fh_conns_mu);
+        c->prev = NULL;
+        c->next = fh_conns;
+        if (fh_conns) fh_conns->prev = c;
+        fh_conns = c;
+        pthread_mutex_unlock(&fh_conns_mu);
         pthread_t th;
         pthread_attr_t at;
         pthread_attr_init(&at);
         pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
         if (pthread_create(&th, &at, fh_conn_main, c) != 0) {
+            pthread_mutex_lock(&fh_conns_mu);
+            fh_conns = c->next;
+            if (fh_conns) fh_conns->prev = NULL;
+            pthread_mutex_unlock(&fh_conns_mu);
             close(fd);
             free(c);
         }
