@@ -289,11 +289,13 @@ static void rig_plan(const struct rig *r, const char *extra_steps)
     write_plan(r->dir, plan);
 }
 
-/* wait until every fault acts: container stopped, writes held, nothing through the proxy */
+/* wait until every fault acts: container stopped, writes held, nothing through the proxy
+ * (the journal has the inject records before the faults act: poll the effects themselves) */
 static void rig_wait_broken(const struct rig *r, pid_t fl_pid, int nfaults)
 {
     int64_t deadline = now_ms() + 20000;
-    while (journal_count(r->dir, "inject") < nfaults || strcmp(cstate(r->cid), "exited") != 0) {
+    while (journal_count(r->dir, "inject") < nfaults || strcmp(cstate(r->cid), "exited") != 0 ||
+           redis_write(r->rport, 300) != 0 || redis_ping(r->pport, 300) != -1) {
         int st;
         if (waitpid(fl_pid, &st, WNOHANG) == fl_pid) {
             char *out = slurp(r->dir, "run.txt");
