@@ -111,6 +111,7 @@ struct lg_block_cfg {
 };
 
 #define LG_OPEN_CAP_DEFAULT 10000
+#define LG_OPEN_WINS 8   /* open per-second windows: requests finishing up to ~7 s after they were sent */
 #define LG_MAX_VUS 100000
 
 static void kv_free(struct lg_kv *kv, size_t n)
@@ -548,8 +549,10 @@ struct lg_blk {
     int done;
     /* metrics, under lg->mu */
     struct lg_win *wins; size_t nwins;
-    int64_t cur_sec;
-    struct lg_counts cur_c;
+    /* the seconds that may still receive requests (a request counts in the second it was
+     * sent, and can finish up to its timeout later): a ring of open windows */
+    int64_t open_sec[LG_OPEN_WINS];
+    struct lg_counts open_c[LG_OPEN_WINS];
     struct lg_ep *eps; size_t neps;
     uint64_t logins, drops, interrupted;
     /* users: closed model by index, open model a pool of slots */
@@ -564,7 +567,7 @@ struct lg_blk {
     char *token; uint64_t token_gen;
     int login_busy; int64_t login_retry_at; int relogin_streak;
     uint64_t rng;                          /* which request a dropped arrival was */
-    struct hist cur;                       /* the open window's histogram (32 KiB) */
+    struct hist open_h[LG_OPEN_WINS];      /* the open windows' histograms (32 KiB each) */
 };
 
 struct lg {
@@ -628,43 +631,63 @@ static void counts_merge(struct lg_counts *dst, const struct lg_counts *src)
     for (int i = 0; i < EC_N; i++) dst->err[i] += src->err[i];
 }
 
-/* under lg->mu: move the open window into its compact slot */
-static void close_window(struct lg_blk *b)
+/* under lg->mu: add h/c into the compact window of second sec */
+static void merge_into_win(struct lg_blk *b, int64_t sec, const struct hist *h, const struct lg_counts *c)
 {
-    if (b->cur_sec < 0 || !b->cur_c.count) return;
-    struct lg_win *w = &b->wins[b->cur_sec];
-    counts_merge(&w->c, &b->cur_c);
-    struct hist_sparse s;
-    hist_sparse_from(&s, &b->cur);
-    if (w->hs.count) { /* only when a clamped late second lands in the last window again */
+    struct lg_win *w = &b->wins[sec];
+    counts_merge(&w->c, c);
+    struct hist_sparse sp;
+    hist_sparse_from(&sp, h);
+    if (w->hs.count) { /* a late request for a second whose window was already closed */
         static _Thread_local struct hist tmp;
         hist_init(&tmp);
         hist_merge_sparse(&tmp, &w->hs);
-        hist_merge_sparse(&tmp, &s);
+        hist_merge_sparse(&tmp, &sp);
         hist_sparse_release(&w->hs);
-        hist_sparse_release(&s);
+        hist_sparse_release(&sp);
         hist_sparse_from(&w->hs, &tmp);
     } else {
-        w->hs = s;
+        hist_sparse_release(&w->hs);
+        w->hs = sp;
     }
-    hist_reset(&b->cur);
-    memset(&b->cur_c, 0, sizeof b->cur_c);
 }
 
-static void record(struct lg_blk *b, int ep, int64_t now, int64_t lat_ns, int cls, int has_latency)
+/* under lg->mu: move open window k into its compact slot */
+static void close_window(struct lg_blk *b, int k)
+{
+    if (b->open_sec[k] >= 0 && b->open_c[k].count) merge_into_win(b, b->open_sec[k], &b->open_h[k], &b->open_c[k]);
+    hist_reset(&b->open_h[k]);
+    memset(&b->open_c[k], 0, sizeof b->open_c[k]);
+    b->open_sec[k] = -1;
+}
+
+/* a request sent at start_ns (the intended send time in the open model) counts in that
+ * second's window, so what a fault window sees is what was sent during the fault */
+static void record(struct lg_blk *b, int ep, int64_t start_ns, int64_t lat_ns, int cls, int has_latency)
 {
     struct lg *lg = b->lg;
-    int64_t sec = (now - lg->t0_ns) / 1000000000LL;
+    int64_t sec = (start_ns - lg->t0_ns) / 1000000000LL;
     if (sec < 0) sec = 0;
     if (sec >= (int64_t)b->nwins) sec = (int64_t)b->nwins - 1;
     if (lat_ns < 0) lat_ns = 0;
+    int k = (int)(sec % LG_OPEN_WINS);
     pthread_mutex_lock(&lg->mu);
-    if (sec > b->cur_sec) {
-        close_window(b);
-        b->cur_sec = sec;
+    if (b->open_sec[k] != sec && b->open_sec[k] > sec) {
+        /* older than every open window (a request slower than the ring): straight in */
+        static _Thread_local struct hist one;
+        struct lg_counts c1 = { 0 };
+        hist_init(&one);
+        if (has_latency) hist_record(&one, (uint64_t)lat_ns);
+        counts_add(&c1, cls);
+        merge_into_win(b, sec, &one, &c1);
+    } else {
+        if (b->open_sec[k] != sec) {
+            close_window(b, k);
+            b->open_sec[k] = sec;
+        }
+        counts_add(&b->open_c[k], cls);
+        if (has_latency) hist_record(&b->open_h[k], (uint64_t)lat_ns);
     }
-    counts_add(&b->cur_c, cls);
-    if (has_latency) hist_record(&b->cur, (uint64_t)lat_ns);
     struct lg_ep *e = &b->eps[ep];
     counts_add(&e->c, cls);
     if (has_latency) hist_record(&e->h, (uint64_t)lat_ns);
@@ -909,7 +932,7 @@ static void on_done(struct lg_user *u, CURLcode rc, int64_t now)
         else if (c->open) b->login_busy = 0;
         return;
     }
-    record(b, ep, now, now - u->t_start, cls, 1);
+    record(b, ep, u->t_start, now - u->t_start, cls, 1);
 
     if (c->has_login && ep == (int)c->nreqs) {
         char *tok = cls < 0 ? extract_token(u->reply.data, u->reply.len, c->token_field) : NULL;
@@ -1370,9 +1393,11 @@ struct lg *lg_new(struct lg_block_cfg *const *blocks, size_t n, uint64_t seed, c
         b->lg = lg;
         b->cfg = c;
         b->idx = i;
-        b->cur_sec = -1;
+        for (int k = 0; k < LG_OPEN_WINS; k++) {
+            b->open_sec[k] = -1;
+            hist_init(&b->open_h[k]);
+        }
         b->rng = seed ^ (0x9e3779b97f4a7c15ull * (i + 7));
-        hist_init(&b->cur);
         b->nprep = c->nreqs + (c->has_login ? 1 : 0);
         b->preps = fl_calloc(b->nprep, sizeof *b->preps);
         b->neps = b->nprep;
@@ -1532,10 +1557,11 @@ static void merge_windows(struct lg_blk *b, int64_t s0, int64_t s1, struct lg_co
     for (int64_t s = s0 < 0 ? 0 : s0; s < s1; s++) {
         counts_merge(c, &b->wins[s].c);
         hist_merge_sparse(h, &b->wins[s].hs);
-        if (s == b->cur_sec) {
-            counts_merge(c, &b->cur_c);
-            hist_merge(h, &b->cur);
-        }
+        for (int k = 0; k < LG_OPEN_WINS; k++)
+            if (b->open_sec[k] == s) {
+                counts_merge(c, &b->open_c[k]);
+                hist_merge(h, &b->open_h[k]);
+            }
     }
 }
 

@@ -2,6 +2,7 @@
  * percentile accuracy, open-model rate, error classes, 401 re-login, ramp shape,
  * thresholds, the load probe, and strict parsing of `load:` blocks. */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include "fl.h"
@@ -617,5 +618,47 @@ TEST_T(load_open_model_ramp_cap_and_shared_login, 60)
     ASSERT_MSG(sh.count >= 110 && sh.count <= 122, "shared count %llu (120 arrivals + 1 login)", (unsigned long long)sh.count);
     lg_free(lg);
     for (int i = 0; i < 3; i++) lg_block_free(b[i]);
+    testsrv_stop(s);
+}
+
+/* a thread that stalls the server for [1 s, 2 s) of the run, then makes it fast again */
+struct stall_arg { struct testsrv *s; int64_t t0_ns; };
+static void *stall_thread(void *arg)
+{
+    struct stall_arg *a = arg;
+    fl_sleep_until(a->t0_ns + 1000000000LL);
+    testsrv_set_delay_ms(a->s, 1200);
+    fl_sleep_until(a->t0_ns + 2000000000LL);
+    testsrv_set_delay_ms(a->s, 0);
+    return NULL;
+}
+
+TEST_T(load_requests_count_in_the_second_they_were_sent, 60)
+{
+    /* requests sent during a 1 s stall finish after it: they must still count in the
+     * stall's window (a fault window judges what was sent during the fault) */
+    struct testsrv *s = testsrv_start(0);
+    ASSERT(s);
+    struct lg_block_cfg *b = block("name: l\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nrate: 40/s\n",
+                                   testsrv_port(s));
+    char err[FL_ERR_LEN];
+    struct lg *lg = lg_new(&b, 1, 1, err);
+    ASSERT(lg);
+    int64_t t0 = fl_now_ns();
+    struct stall_arg a = { s, t0 };
+    pthread_t th;
+    pthread_create(&th, NULL, stall_thread, &a);
+    ASSERT_EQ_INT(lg_start(lg, t0, 4000, err), 0);
+    lg_wait(lg, 10000);
+    pthread_join(th, NULL);
+    struct lg_stats in, after;
+    lg_query(lg, "l", 1000, 2000, &in);
+    lg_query(lg, "l", 2500, 4000, &after);
+    /* every request sent in [1, 2) s waited for the stall */
+    ASSERT_MSG(in.count >= 30, "count in the stall %llu", (unsigned long long)in.count);
+    ASSERT_MSG(in.p50 >= 1000, "p50 in the stall %.1f ms", in.p50);
+    ASSERT_MSG(after.p95 < 300, "p95 after the stall %.1f ms (the stall's requests leaked into later windows)", after.p95);
+    lg_free(lg);
+    lg_block_free(b);
     testsrv_stop(s);
 }
