@@ -4,22 +4,32 @@
 #include <stdio.h>
 #include "cmd.h"
 #include "journal.h"
+#include "plan.h"
 
 static const char rollback_usage[] =
-    "usage: faultline rollback [JOURNAL] [--list]\n\n"
+    "usage: faultline rollback [JOURNAL] [--list] [--plan PLAN.yaml [--var NAME=VALUE]...]\n\n"
     "Read the journal (default $FAULTLINE_JOURNAL or .faultline/journal.jsonl), revert every\n"
     "fault injected without a recorded revert (newest first) and stop leftover managed\n"
     "services. Idempotent: running it twice is harmless. Exit 0 when all is reverted,\n"
     "4 when something could not be, 2 when the journal cannot be read.\n\n"
-    "  --list   only print what is pending\n";
+    "  --list         only print what is pending\n"
+    "  --plan PLAN    load the run's plan so reverts can use what the journal does not hold\n"
+    "                 (a Redis or PostgreSQL password comes from the plan's secrets)\n"
+    "  --var k=v      plan variables, as for run\n";
 
 int cmd_rollback(int argc, char **argv)
 {
-    static const struct option opts[] = { { "list", no_argument, 0, 'l' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+    static const struct option opts[] = { { "list", no_argument, 0, 'l' }, { "plan", required_argument, 0, 'p' },
+                                          { "var", required_argument, 0, 'V' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     int list = 0, c;
+    const char *plan_path = NULL;
+    const char *vars[64];
+    size_t nvars = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'l') list = 1;
+        else if (c == 'p') plan_path = optarg;
+        else if (c == 'V') { if (nvars < 63) vars[nvars++] = optarg; }
         else if (c == 'h') { fputs(rollback_usage, stdout); return 0; }
         else { fputs(rollback_usage, stderr); return FL_EXIT_INVALID; }
     }
@@ -41,7 +51,11 @@ int cmd_rollback(int argc, char **argv)
         json_decref(pend);
         return 0;
     }
-    int failed = journal_rollback(path, 1, err);
+    vars[nvars] = NULL;
+    struct fl_ctx ctx = { 0 };
+    if (plan_path && !(ctx.plan = cmd_load_plan(plan_path, vars, NULL))) return FL_EXIT_INVALID;
+    int failed = journal_rollback(path, ctx.plan ? &ctx : NULL, 1, err);
+    plan_free(ctx.plan);
     if (failed < 0) { fprintf(stderr, "faultline: %s\n", err); return FL_EXIT_INVALID; }
     if (failed > 0) { fprintf(stderr, "faultline: %d revert(s) failed; the journal '%s' still lists them\n", failed, path); return FL_EXIT_REVERT; }
     printf("rollback complete: nothing left broken according to '%s'\n", path);

@@ -194,7 +194,7 @@ json_t *journal_pending(const char *path, char *err)
     return pending;
 }
 
-int journal_rollback(const char *path, int verbose, char *err)
+int journal_rollback(const char *path, struct fl_ctx *ctx, int verbose, char *err)
 {
     if (!path) path = journal_default_path();
     json_t *pending = journal_pending(path, err);
@@ -239,7 +239,7 @@ int journal_rollback(const char *path, int verbose, char *err)
         if (!ops) { ok = 0; fl_err(e, "unknown fault kind '%s'", kind ? kind : "?"); }
         else if (!ops->revert) ok = 1;
         else if (!ops->revert_saved) { ok = 0; fl_err(e, "fault kind '%s' cannot be reverted from the journal", kind); }
-        else ok = ops->revert_saved(json_object_get(p, "rec"), NULL, e) == 0;
+        else ok = ops->revert_saved(json_object_get(p, "rec"), ctx, e) == 0;
         if (verbose) {
             if (ok) fl_log(FL_LOG_INFO, "reverted '%s' (%s)", step ? step : "?", kind ? kind : "?");
             else fl_log(FL_LOG_ERROR, "cannot revert '%s' (%s): %s", step ? step : "?", kind ? kind : "?", e);

@@ -32,7 +32,9 @@ const char *journal_path(const struct journal *j);
 /* what is still broken according to the journal at path: a JSON array of inject records
  * (and leftover services); NULL with err when the file cannot be read; [] when clean */
 json_t *journal_pending(const char *path, char *err);
-/* revert everything pending; returns the number that could not be reverted (-1 on error) */
-int journal_rollback(const char *path, int verbose, char *err);
+/* revert everything pending; returns the number that could not be reverted (-1 on error).
+ * ctx may be NULL; with the run's plan loaded (ctx->plan) drivers can use what the journal
+ * does not hold, such as a password of a target. */
+int journal_rollback(const char *path, struct fl_ctx *ctx, int verbose, char *err);
 
 #endif

@@ -297,6 +297,12 @@ struct probe_spec *plan_parse_probe(struct plan *p, const struct node *entry, en
         diag_add(d, entry, "probe names no kind (known: %s)", known);
         return NULL;
     }
+    if (ops->scalar_valued && (ctx_timing == PT_STEADY || ctx_timing == PT_READY)) {
+        diag_add(d, kindkey, "a %s probe judges a window of load, and %s is a single check: put it under probes: "
+                 "(with before:/after: a step, or no timing for the whole run)", ops->name,
+                 ctx_timing == PT_STEADY ? "a steady-state entry" : "a service's ready:");
+        return NULL;
+    }
     struct probe_spec *ps = fl_calloc(1, sizeof *ps);
     ps->ops = ops;
     ps->line = entry->line;
@@ -324,7 +330,6 @@ struct probe_spec *plan_parse_probe(struct plan *p, const struct node *entry, en
                          entry->keys[i]->str, ops->name, ops->name);
         if (val->type == NODE_MAP || ops->params) params_check(val, ops->params, NULL, what, d);
     }
-    (void)kindkey;
 
     /* timing */
     const char *tkeys[] = { "before", "after", "during" };

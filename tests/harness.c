@@ -99,7 +99,10 @@ const char *th_faultline(void)
     static char path[512];
     const char *s = getenv("FL_BIN");
     if (s && *s) return s;
-    snprintf(path, sizeof path, "%s/faultline", th_build_dir());
+    /* absolute: tests often run it from a temporary folder */
+    char rel[512];
+    snprintf(rel, sizeof rel, "%s/faultline", th_build_dir());
+    if (!realpath(rel, path)) snprintf(path, sizeof path, "%s", rel);
     return path;
 }
 
