@@ -510,13 +510,6 @@ static char **strv_dup(char *const *v)
     return out;
 }
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 /* Resolve the target now and apply pick:/all:; 0 with ids (n >= 1), or -1. */
 static int resolve_target(struct fault_inst *fi, struct proc_id **ids, size_t *n, char *err)
@@ -546,7 +539,7 @@ static int resolve_target(struct fault_inst *fi, struct proc_id **ids, size_t *n
         uint64_t seed = t->pick_seed_set ? t->pick_seed : (fi->ctx ? fi->ctx->seed : 0);
         /* partial Fisher-Yates over the start-time order: the same seed picks the same ranks */
         for (size_t i = 0; i < want; i++) {
-            size_t j = i + (size_t)(splitmix64(&seed) % (*n - i));
+            size_t j = i + (size_t)(fl_splitmix64(&seed) % (*n - i));
             struct proc_id tmp = (*ids)[i];
             (*ids)[i] = (*ids)[j];
             (*ids)[j] = tmp;

@@ -179,6 +179,16 @@ void fl_log(int level, const char *fmt, ...)
     }
 }
 
+uint64_t fl_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+double fl_rand01(uint64_t *state) { return (double)(fl_splitmix64(state) >> 11) * (1.0 / 9007199254740992.0); }
+
 /* ---- memory ------------------------------------------------------------------------- */
 static void oom(void)
 {

@@ -55,6 +55,11 @@ void fl_redact(char *s);
 /* does s contain a registered secret? */
 int fl_has_secret(const char *s);
 
+/* the one seeded generator (splitmix64): reproducible choices from a run's seed */
+uint64_t fl_splitmix64(uint64_t *state);
+/* uniform in [0, 1) */
+double fl_rand01(uint64_t *state);
+
 /* xmalloc family: abort on out-of-memory */
 void *fl_malloc(size_t n);
 void *fl_calloc(size_t n, size_t size);

@@ -64,13 +64,6 @@ struct run {
 static struct progress *live; /* the live progress line of the running experiment */
 static void clear_live(void) { progress_clear(live); }
 
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
 
 static int64_t now_ms(struct run *r) { return fl_ctx_now_ms(&r->ctx); }
 
@@ -312,7 +305,7 @@ static void *step_thread(void *arg)
     /* probability of a whole step (toxics on proxies apply it per connection instead) */
     int per_conn = s->ops->target_kind && !strcmp(s->ops->target_kind, "proxy");
     pthread_mutex_lock(&r->mu);
-    double roll = (splitmix(&r->rng) >> 11) * (1.0 / 9007199254740992.0);
+    double roll = fl_rand01(&r->rng);
     int over = r->p->max_faults > 0 && r->active >= r->p->max_faults;
     if (!over) r->active++;
     pthread_mutex_unlock(&r->mu);
