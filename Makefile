@@ -44,7 +44,7 @@ DEMO_SRC := $(wildcard examples/scheduler/*.c)
 DEMO_OBJ := $(DEMO_SRC:%.c=$(B)/obj/%.o)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 
-.PHONY: all deps test asan demo demo-docker bench fuzz clean check-plans
+.PHONY: all deps test asan demo demo-docker bench fuzz docs clean
 all: $(B)/faultline $(if $(DEMO_SRC),$(B)/scheduler-api)
 
 $(B)/.deps-ok: scripts/deps.sh
@@ -105,6 +105,10 @@ bench: all
 
 fuzz:
 	$(Q)sh tests/fuzz/build.sh
+
+# docs/kinds.md is `faultline list` (the registries' own tables); a test keeps it current
+docs: $(B)/faultline
+	$(Q)sh scripts/kinds-md.sh $(B)/faultline > docs/kinds.md
 
 clean:
 	rm -rf build build-asan

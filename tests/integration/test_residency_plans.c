@@ -2,7 +2,7 @@
  * every plan validates (with the environment it needs) and carries its header; plan_lint()
  * finds nothing to say about them but flags a plan that checks only /health; and the plans
  * themselves, unmodified, run against the demo scheduler laid out like the users' compose
- * stack (tests/plans/residency/stack.sh: hostbin containers with compose labels), with
+ * stack (examples/stack.sh: hostbin containers with compose labels), with
  * names, ports and durations overridden by --var, and come out as the demo deserves:
  * passed when it is honest, failed when a defect is planted. */
 #include <dirent.h>
@@ -222,7 +222,7 @@ static struct stack *cur; /* brought down by FAIL_DOWN before failing */
 static void stack_down(struct stack *s)
 {
     char out[4096];
-    th_sh(out, sizeof out, "sh tests/plans/residency/stack.sh down '%s' 2>&1", s->project);
+    th_sh(out, sizeof out, "sh examples/stack.sh down '%s' 2>&1", s->project);
 }
 
 #define CHECK(c, ...) do { if (!(c)) { if (cur) stack_down(cur); th_fail(__FILE__, __LINE__, __VA_ARGS__); } } while (0)
@@ -256,7 +256,7 @@ static void stack_up(struct stack *s, const char *tag, int via_proxy, const char
         snprintf(via, sizeof via, "--db-via %d", s->proxy_port);
     }
     cur = s;
-    int rc = th_sh(out, sizeof out, "sh tests/plans/residency/stack.sh up '%s' '%s' %s %s 2>&1", s->dir, s->project,
+    int rc = th_sh(out, sizeof out, "sh examples/stack.sh up '%s' '%s' %s %s 2>&1", s->dir, s->project,
                    via, extra ? extra : "");
     CHECK(rc == 0, "stack.sh up: exit %d: %s", rc, out);
     char envf[PATH_MAX + 16];

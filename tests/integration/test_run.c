@@ -319,3 +319,15 @@ TEST_T(run_secrets_never_in_any_output, 60)
     ASSERT_MSG(atoi(n) >= 2, "reports missing in %s/out", d);
     testsrv_stop(s);
 }
+
+TEST(docs_kinds_md_matches_the_registries)
+{
+    static char want[1 << 17], got[1 << 17];
+    ASSERT_EQ_INT(th_sh(want, sizeof want, "sh scripts/kinds-md.sh '%s'", th_faultline()), 0);
+    FILE *f = fopen("docs/kinds.md", "r");
+    ASSERT_MSG(f != NULL, "docs/kinds.md is missing (make docs)");
+    size_t n = fread(got, 1, sizeof got - 1, f);
+    fclose(f);
+    got[n] = '\0';
+    ASSERT_MSG(strcmp(want, got) == 0, "docs/kinds.md is out of date: run `make docs`");
+}

@@ -5,20 +5,20 @@
 # --network host, and carry the labels docker compose sets (com.docker.compose.project,
 # .service, .container-number), so the plans select them exactly as on the users' stack.
 #
-#   sh tests/plans/residency/stack.sh up DIR PROJECT [options]   -> DIR/stack.env (ports)
+#   sh examples/stack.sh up DIR PROJECT [options]   -> DIR/stack.env (ports)
 #       --backends N      backend containers (default 1); N > 1 adds an nginx `lb` in front
 #       --db-via PORT     backends and worker reach PostgreSQL through 127.0.0.1:PORT (a
 #                         faultline proxy the plan opens) instead of directly
 #       --job-delay D     the worker's pretend computing time per job (default 0)
 #       --defect NAME     plant a defect in the backends (scheduler-api serve --defect)
-#   sh tests/plans/residency/stack.sh down PROJECT               -> removes its containers
+#   sh examples/stack.sh down PROJECT               -> removes its containers
 #
 # Passwords come from the environment the plans read: REDIS_PASSWORD (Redis requirepass),
 # ADMIN_PASSWORD / FACULTY_PASSWORD / RESIDENT_PASSWORD (the service's users). PostgreSQL
 # trusts loopback, so DB_PASSWORD is accepted whatever it is. The docker CLI is fine here:
 # only faultline itself must talk to the Engine API directly.
 set -eu
-top=$(cd "$(dirname "$0")/../../.." && pwd)
+top=$(cd "$(dirname "$0")/.." && pwd)
 B=${FL_BUILD:-build}
 case $B in /*) ;; *) B=$top/$B ;; esac
 
