@@ -111,6 +111,7 @@ void run_journal_service(struct fl_ctx *ctx, const char *name, pid_t pid, int st
 /* ---- probes ----------------------------------------------------------------------- */
 static int is_load_probe(const struct probe_spec *ps) { return !strcmp(ps->ops->name, "load"); }
 static int is_recovery_probe(const struct probe_spec *ps) { return !strcmp(ps->ops->name, "recovery"); }
+int probe_recovery_from_inject(const void *cfg); /* probes/recovery.c */
 
 static void prt_init(struct run *r, struct probe_rt *pr, struct probe_spec *ps)
 {
@@ -233,6 +234,20 @@ static void *recovery_thread(void *arg)
     /* recovery probes name their step in their cfg; the plan layer set spec->window to it */
     struct step_rt *st = step_rt_of(r, pr->spec->window);
     if (!st) { pr->skipped = 1; snprintf(pr->skip_reason, sizeof pr->skip_reason, "no step"); return NULL; }
+    if (probe_recovery_from_inject(pr->spec->cfg)) {
+        /* start: inject -- e.g. a killed task that the engine reschedules by itself */
+        wait_step(r, st, 0);
+        if (st->status == ST_PENDING || st->status == ST_SKIPPED || st->status == ST_INJECT_FAILED) {
+            pr->skipped = 1;
+            snprintf(pr->skip_reason, sizeof pr->skip_reason, "step '%s' was not injected (%s)", st->s->name,
+                     step_status_name[st->status]);
+            return NULL;
+        }
+        pr->from_ms = st->inject_ms;
+        check_once(r, pr, st->inject_ms, -1);
+        pr->to_ms = now_ms(r);
+        return NULL;
+    }
     wait_step(r, st, 1);
     if (st->status != ST_REVERTED && st->status != ST_NOT_REVERTIBLE) {
         pr->skipped = 1;

@@ -135,6 +135,8 @@ static void rec_free(void *cfg)
 
 /* the step a recovery probe measures from (the plan layer sets the probe's window) */
 const char *probe_recovery_from(const void *cfg) { return ((const struct rec_cfg *)cfg)->from; }
+/* 1 when the clock starts at the step's injection (start: inject), 0 at its revert */
+int probe_recovery_from_inject(const void *cfg) { return ((const struct rec_cfg *)cfg)->from_inject; }
 
 const struct probe_ops probe_recovery = {
     .name = "recovery",

@@ -331,3 +331,28 @@ TEST(docs_kinds_md_matches_the_registries)
     got[n] = '\0';
     ASSERT_MSG(strcmp(want, got) == 0, "docs/kinds.md is out of date: run `make docs`");
 }
+
+TEST_T(run_recovery_from_injection, 60)
+{
+    /* start: inject measures from the injection: a marker file appears 1.5 s after the
+     * fault is injected (as a rescheduled task would), while the revert comes at 4 s */
+    const char *d = th_tmpdir();
+    char plan[2048], path[512], out[8192];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: rec-inject\nduration: 6s\n"
+             "method:\n  - { name: kill, at: 500ms, for: 4s, fault: exec, run: \"(sleep 1.5; touch %s/back) >/dev/null 2>&1 &\" }\n"
+             "probes:\n  - name: back\n    recovery: { from: kill, start: inject, until: { exec: { run: \"test -e %s/back\" } }, every: 100ms, stable: 2, within: 3s }\n",
+             d, d);
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    FILE *f = fopen(path, "w");
+    fputs(plan, f);
+    fclose(f);
+    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
+    json_t *r = load_run(d);
+    json_t *p = json_array_get(json_object_get(r, "probes"), 0);
+    json_t *ob = json_array_get(json_object_get(p, "observations"), 0);
+    double ms = json_real_value(json_object_get(ob, "value"));
+    ASSERT_MSG(ms >= 1300 && ms <= 2000, "recovery measured %.0f ms from the injection, expected ~1500 (+ one every)", ms);
+    json_decref(r);
+}
