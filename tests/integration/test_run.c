@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "harness.h"
+#include "buf.h"
 #include "testsrv.h"
 
 static void write_file(const char *path, const char *text)
@@ -353,6 +354,86 @@ TEST_T(run_recovery_from_injection, 60)
     json_t *p = json_array_get(json_object_get(r, "probes"), 0);
     json_t *ob = json_array_get(json_object_get(p, "observations"), 0);
     double ms = json_real_value(json_object_get(ob, "value"));
-    ASSERT_MSG(ms >= 1300 && ms <= 2000, "recovery measured %.0f ms from the injection, expected ~1500 (+ one every)", ms);
+    ASSERT_MSG(ms >= 1350 && ms <= 1700, "recovery measured %.0f ms from the injection, expected 1500 within one every (100 ms) plus noise", ms);
+    json_decref(r);
+}
+
+static void step_statuses(const char *d, const char *args, char *out, size_t outlen)
+{
+    char buf[8192];
+    int rc = fl(d, args, buf, sizeof buf);
+    ASSERT_MSG(rc == 0, "exit %d: %s", rc, buf);
+    json_t *r = load_run(d);
+    json_t *steps = json_object_get(r, "steps");
+    out[0] = '\0';
+    for (size_t i = 0; i < json_array_size(steps); i++) {
+        const char *st = json_string_value(json_object_get(json_array_get(steps, i), "status"));
+        strncat(out, st[0] == 's' ? "-" : "x", outlen - strlen(out) - 1);
+    }
+    json_decref(r);
+}
+
+TEST_T(run_seed_replays_the_same_choices, 90)
+{
+    /* eight steps, each injected with probability 0.5: the seed decides which */
+    const char *d = th_tmpdir();
+    char plan[4096], path[512];
+    struct buf b;
+    buf_init(&b, 0);
+    buf_adds(&b, "faultline: 1\nname: seeds\nduration: 2s\nmethod:\n");
+    for (int i = 0; i < 8; i++)
+        buf_addf(&b, "  - { name: s%d, at: %dms, fault: exec, run: \"true\", probability: 0.5 }\n", i, 100 + i * 150);
+    snprintf(plan, sizeof plan, "%s", b.data);
+    buf_release(&b);
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    FILE *f = fopen(path, "w");
+    fputs(plan, f);
+    fclose(f);
+    char a[16], a2[16], c[16];
+    step_statuses(d, "run p.yaml -o out --seed 7", a, sizeof a);
+    step_statuses(d, "run p.yaml -o out --seed 7", a2, sizeof a2);
+    ASSERT_EQ_STR(a, a2);
+    /* another seed: some other choice among the 256 (a different pattern for one of these) */
+    int differs = 0;
+    for (int sd = 8; sd < 12 && !differs; sd++) {
+        char args[64];
+        snprintf(args, sizeof args, "run p.yaml -o out --seed %d", sd);
+        step_statuses(d, args, c, sizeof c);
+        differs = strcmp(a, c) != 0;
+    }
+    ASSERT_MSG(differs, "four other seeds all chose %s", a);
+    json_t *r = load_run(d);
+    ASSERT(json_integer_value(json_object_get(r, "seed")) >= 8);
+    json_decref(r);
+}
+
+TEST_T(run_exec_probe_pass_fail_timeout, 30)
+{
+    const char *d = th_tmpdir();
+    char plan[2048], path[512], out[8192];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: execp\nduration: 1s\n"
+             "probes:\n"
+             "  - { name: ok, exec: { run: \"echo hello\", stdout_contains: hello } }\n"
+             "  - { name: exit3, exec: { run: \"exit 3\", expect: \"exit 3\" } }\n"
+             "  - { name: wrong, exec: { run: \"echo bye; exit 1\" } }\n"
+             "  - { name: slow, exec: { run: \"sleep 5\", timeout: 300ms } }\n");
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    FILE *f = fopen(path, "w");
+    fputs(plan, f);
+    fclose(f);
+    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_EQ_INT(rc, 1);
+    json_t *r = load_run(d);
+    json_t *ps = json_object_get(r, "probes");
+    ASSERT_EQ_STR(json_string_value(json_object_get(json_array_get(ps, 0), "verdict")), "passed");
+    ASSERT_EQ_STR(json_string_value(json_object_get(json_array_get(ps, 1), "verdict")), "passed");
+    json_t *w = json_array_get(ps, 2), *sl = json_array_get(ps, 3);
+    ASSERT_EQ_STR(json_string_value(json_object_get(w, "verdict")), "failed");
+    ASSERT_EQ_STR(json_string_value(json_object_get(json_object_get(w, "failure"), "reason")), "unhealthy");
+    ASSERT_CONTAINS(json_string_value(json_object_get(json_object_get(w, "failure"), "observed")), "exit 1: bye");
+    ASSERT_EQ_STR(json_string_value(json_object_get(sl, "verdict")), "failed");
+    ASSERT_EQ_STR(json_string_value(json_object_get(json_object_get(sl, "failure"), "reason")), "could_not_run");
+    ASSERT_CONTAINS(json_string_value(json_object_get(json_object_get(sl, "failure"), "observed")), "did not finish within 300ms");
     json_decref(r);
 }
