@@ -416,5 +416,6 @@ int FUZZ_DOCKER_ENTRY(const uint8_t *data, size_t size)
     case 7: dj_exec(data, size); break;
     }
     dj_set(503, NULL, 0); /* the input is freed after this returns */
+    fh_quiesce(5000);
     return 0;
 }

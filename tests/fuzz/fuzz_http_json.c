@@ -303,5 +303,6 @@ int FUZZ_HTTP_ENTRY(const uint8_t *data, size_t size)
     if (!hj_srv) hj_srv = fh_start_tcp(hj_handle, NULL);
     if (data[0] & 1) hj_login(data, size);
     else hj_probe(data, size);
+    fh_quiesce(5000);
     return 0;
 }

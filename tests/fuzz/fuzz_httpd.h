@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FH_REQ_MAX (64 * 1024)
@@ -63,6 +64,24 @@ struct fh_conn {
 };
 static struct fh_conn *fh_conns;
 static pthread_mutex_t fh_conns_mu = PTHREAD_MUTEX_INITIALIZER;
+/* replies being made or written; fh_quiesce() waits for none */
+static int fh_busy;
+static pthread_cond_t fh_idle = PTHREAD_COND_INITIALIZER;
+
+/* Wait (at most ms) until no reply is being written: a fuzz input ends only when the server
+ * is done with it, so nothing of it is still in flight (or allocated) when the next begins. */
+static void fh_quiesce(int ms)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += ms / 1000;
+    dl.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) dl.tv_sec++, dl.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&fh_conns_mu);
+    while (fh_busy > 0)
+        if (pthread_cond_timedwait(&fh_idle, &fh_conns_mu, &dl) != 0) break;
+    pthread_mutex_unlock(&fh_conns_mu);
+}
 
 static int fh_write_all(int fd, const void *p, size_t n)
 {
@@ -123,6 +142,9 @@ static void *fh_conn_main(void *arg)
         struct fh_req rq = { .headers = first_eol ? first_eol + 2 : "", .body = buf + hlen, .body_len = blen };
         if (sscanf(buf, "%15s %1023s", rq.method, rq.path) != 2) goto out;
         struct fh_reply rp = { .status = 200 };
+        pthread_mutex_lock(&fh_conns_mu);
+        fh_busy++;
+        pthread_mutex_unlock(&fh_conns_mu);
         c->s->handle(c->s->ud, &rq, &rp);
         /* no body after HEAD, 204 and 304; those say Content-Length: 0 */
         int head_only = strcmp(rq.method, "HEAD") == 0 || rp.status == 204 || rp.status == 304;
@@ -132,6 +154,9 @@ static void *fh_conn_main(void *arg)
         int bad = fh_write_all(c->fd, head, (size_t)hn) < 0 ||
                   (!head_only && rp.body_len && fh_write_all(c->fd, rp.body, rp.body_len) < 0);
         if (rp.free_body) free((void *)rp.body);
+        pthread_mutex_lock(&fh_conns_mu);
+        if (--fh_busy == 0) pthread_cond_broadcast(&fh_idle);
+        pthread_mutex_unlock(&fh_conns_mu);
         if (bad) goto out;
         memmove(buf, buf + hlen + blen, have - hlen - blen);
         have -= hlen + blen;
