@@ -176,7 +176,11 @@ TEST_T(matrix_n1_any_single_replica_loss_holds, 120)
         ASSERT_EQ_INT(json_integer_value(json_object_get(row, "exit_code")), 0);
         /* the figures come from the combination's own load and recovery probe */
         ASSERT(json_is_number(json_object_get(row, "worst_p95_ms")));
-        ASSERT(json_number_value(json_object_get(row, "worst_p95_ms")) >= json_number_value(json_object_get(row, "p95_ms")));
+        /* the worst second's p95 bounds the run's p95 (a quantile of a mixture is at most the
+         * largest quantile of its parts), up to the histogram's interpolation within a bucket */
+        ASSERT_MSG(json_number_value(json_object_get(row, "worst_p95_ms")) >= 0.99 * json_number_value(json_object_get(row, "p95_ms")),
+                   "worst second p95 %.3f < run p95 %.3f", json_number_value(json_object_get(row, "worst_p95_ms")),
+                   json_number_value(json_object_get(row, "p95_ms")));
         ASSERT(json_integer_value(json_object_get(row, "requests")) > 10);
         ASSERT(json_number_value(json_object_get(row, "error_rate")) < 0.05);
         ASSERT(json_is_number(json_object_get(row, "recovery_ms")));
