@@ -1567,7 +1567,11 @@ int lg_query(struct lg *lg, const char *block, int64_t from_ms, int64_t to_ms, s
     if (from_ms < 0) from_ms = 0;
     if (to_ms > el) to_ms = el;
     if (to_ms <= from_ms) return 0;
-    int64_t s0 = from_ms / 1000, s1 = (to_ms + 999) / 1000;
+    /* to the nearest whole seconds (a fault window [8.003 s, 18.010 s) is seconds 8..17, and
+     * a window ending at an injection at 10.003 s leaves out second 10, which is mostly the
+     * fault); a window shorter than that takes the seconds it touches */
+    int64_t s0 = (from_ms + 500) / 1000, s1 = (to_ms + 500) / 1000;
+    if (s1 <= s0) { s0 = from_ms / 1000; s1 = (to_ms + 999) / 1000; }
     struct hist *h = fl_malloc(sizeof *h);
     hist_init(h);
     struct lg_counts c = { 0 };

@@ -72,8 +72,9 @@ struct lg_stats {
     uint64_t count, errors, err_connect, err_timeout, err_4xx, err_5xx, err_other;
     double seconds, rps, error_rate, p50, p90, p95, p99, max, mean, min; /* latencies in ms */
 };
-/* Window [from_ms, to_ms) of the run clock, rounded out to whole seconds and cut at the
- * time elapsed so far; block NULL = all blocks. Returns -1 for an unknown block name. */
+/* Window [from_ms, to_ms) of the run clock, rounded to the nearest whole seconds (a window
+ * shorter than a second: the seconds it touches) and cut at the time elapsed so far; a
+ * request counts in the second it was sent. block NULL = all blocks. -1: unknown block. */
 int lg_query(struct lg *lg, const char *block, int64_t from_ms, int64_t to_ms, struct lg_stats *out);
 /* the same for one endpoint of a block over the whole run (index as in lg_endpoint_name) */
 int lg_query_endpoint(struct lg *lg, const char *block, size_t endpoint, struct lg_stats *out);
