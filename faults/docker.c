@@ -120,37 +120,6 @@ static int target_parse(struct plan *p, struct target *t, const struct node *spe
     return 0;
 }
 
-uint64_t docker_splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static int cmp_size(const void *a, const void *b)
-{
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-void docker_pick(size_t n, size_t k, uint64_t seed, size_t *order)
-{
-    size_t *idx = fl_malloc((n ? n : 1) * sizeof *idx);
-    for (size_t i = 0; i < n; i++) idx[i] = i;
-    uint64_t s = seed;
-    if (k > n) k = n;
-    for (size_t i = 0; i < k; i++) { /* partial Fisher-Yates */
-        size_t j = i + (size_t)(docker_splitmix64(&s) % (uint64_t)(n - i));
-        size_t tmp = idx[i];
-        idx[i] = idx[j];
-        idx[j] = tmp;
-    }
-    memcpy(order, idx, k * sizeof *order);
-    qsort(order, k, sizeof *order, cmp_size);
-    free(idx);
-}
-
 struct cand {
     char *id;
     char *name;
@@ -208,15 +177,8 @@ int docker_target_resolve(const struct target *t, struct docker_client *c, uint6
     size_t k = n;
     size_t *order = fl_malloc(n * sizeof *order);
     if (t->has_pick) {
-        if (t->pick_count > 0) k = (size_t)t->pick_count;
-        else {
-            double want = t->pick_percent * (double)n;
-            k = (size_t)want;
-            if ((double)k < want) k++;
-            if (k == 0) k = 1;
-        }
-        if (k > n) k = n;
-        docker_pick(n, k, t->pick_seed_set ? t->pick_seed : run_seed, order);
+        k = target_pick_count(t, n);
+        target_pick(n, k, t->pick_seed_set ? t->pick_seed : run_seed, order);
     } else {
         for (size_t i = 0; i < n; i++) order[i] = i;
     }
@@ -285,11 +247,7 @@ static void target_describe(const struct target *t, struct buf *out)
 {
     const struct docker_target *dt = t->cfg;
     buf_addf(out, "docker %s", dt->summary);
-    if (t->has_pick) {
-        if (t->pick_count > 0) buf_addf(out, ", pick %d", t->pick_count);
-        else buf_addf(out, ", pick %g%%", t->pick_percent * 100);
-        if (t->pick_seed_set) buf_addf(out, " (seed %llu)", (unsigned long long)t->pick_seed);
-    }
+    target_pick_describe(t, out);
     if (dt->n) {
         buf_adds(out, " -> ");
         for (size_t i = 0; i < dt->n; i++) buf_addf(out, "%s%s", i ? ", " : "", dt->names[i]);

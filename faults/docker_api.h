@@ -239,10 +239,6 @@ struct docker_target {
  * ids/names are NULL-terminated arrays the caller frees with param_strv_free(). */
 int docker_target_resolve(const struct target *t, struct docker_client *c, uint64_t run_seed,
                           const char *require_label, char ***ids, char ***names, size_t *n, char *err);
-/* Pick k of n sorted items, reproducibly for a seed: indexes into order[] (k entries),
- * themselves sorted. Pure (splitmix64 + Fisher-Yates). */
-void docker_pick(size_t n, size_t k, uint64_t seed, size_t *order);
-uint64_t docker_splitmix64(uint64_t *state);
 
 /* ---- swarm targets, shared by faults/swarm.c and probes/service.c ------------------ */
 

@@ -83,6 +83,18 @@ struct fault_ops {
     void (*free_state)(void *state);
 };
 
+/* pick: -- shared by every target kind that selects several things (registry.c) */
+/* how many of n matches pick: takes (count, or percent rounded up, at least 1, at most n);
+ * n when the target has no pick: */
+size_t target_pick_count(const struct target *t, size_t n);
+/* the pick's seed: pick: { seed: } when given, else the run's seed */
+uint64_t target_pick_seed(const struct target *t, const struct fl_ctx *ctx);
+/* k of n indices chosen reproducibly from seed (partial Fisher-Yates over fl_splitmix64),
+ * written to order[0..k) in ascending order */
+void target_pick(size_t n, size_t k, uint64_t seed, size_t *order);
+/* ", pick 2 (seed 7)" for describe() */
+void target_pick_describe(const struct target *t, struct buf *out);
+
 /* registry.c */
 extern const struct fault_ops *const fault_kinds[];
 extern const struct target_ops *const target_kinds[];

@@ -533,17 +533,12 @@ static int resolve_target(struct fault_inst *fi, struct proc_id **ids, size_t *n
         return -1;
     }
     if (t->has_pick && !pt->sel.all) {
-        size_t want = t->pick_count > 0 ? (size_t)t->pick_count : (size_t)(t->pick_percent * (double)*n + 0.999999);
-        if (want < 1) want = 1;
-        if (want > *n) want = *n;
-        uint64_t seed = t->pick_seed_set ? t->pick_seed : (fi->ctx ? fi->ctx->seed : 0);
-        /* partial Fisher-Yates over the start-time order: the same seed picks the same ranks */
-        for (size_t i = 0; i < want; i++) {
-            size_t j = i + (size_t)(fl_splitmix64(&seed) % (*n - i));
-            struct proc_id tmp = (*ids)[i];
-            (*ids)[i] = (*ids)[j];
-            (*ids)[j] = tmp;
-        }
+        /* over the start-time order: the same seed picks the same ranks */
+        size_t want = target_pick_count(t, *n);
+        size_t *order = fl_malloc(want * sizeof *order);
+        target_pick(*n, want, target_pick_seed(t, fi->ctx), order);
+        for (size_t i = 0; i < want; i++) (*ids)[i] = (*ids)[order[i]]; /* order ascends: i <= order[i] */
+        free(order);
         *n = want;
     }
     return 0;

@@ -334,12 +334,12 @@ int swarm_target_resolve(const struct target *t, struct docker_client *c, uint64
     uint64_t seed = t->pick_seed_set ? t->pick_seed : run_seed;
     size_t kt = pick_k(t, nt), kn = pick_k(t, nn);
     size_t *order = fl_malloc((nt > nn ? nt : nn) * sizeof *order + 1);
-    if (t->has_pick) docker_pick(nt, kt, seed, order);
+    if (t->has_pick) target_pick(nt, kt, seed, order);
     else for (size_t i = 0; i < nt; i++) order[i] = i;
     v->tasks = fl_calloc(kt + 1, sizeof *v->tasks);
     for (size_t i = 0; i < kt; i++) v->tasks[i] = ts[order[i]];
     v->ntasks = kt;
-    if (t->has_pick) docker_pick(nn, kn, seed, order);
+    if (t->has_pick) target_pick(nn, kn, seed, order);
     else for (size_t i = 0; i < nn; i++) order[i] = i;
     v->node_ids = fl_calloc(kn + 1, sizeof *v->node_ids);
     v->node_names = fl_calloc(kn + 1, sizeof *v->node_names);
@@ -405,11 +405,7 @@ static void target_describe(const struct target *t, struct buf *out)
 {
     const struct swarm_target *st = t->cfg;
     buf_addf(out, "swarm %s", st->summary);
-    if (t->has_pick) {
-        if (t->pick_count > 0) buf_addf(out, ", pick %d", t->pick_count);
-        else buf_addf(out, ", pick %g%%", t->pick_percent * 100);
-        if (t->pick_seed_set) buf_addf(out, " (seed %llu)", (unsigned long long)t->pick_seed);
-    }
+    target_pick_describe(t, out);
     if (st->resolved) {
         buf_adds(out, " -> tasks ");
         for (size_t i = 0; i < st->view.ntasks; i++) buf_addf(out, "%s%s", i ? ", " : "", st->view.tasks[i].name);
@@ -698,7 +694,7 @@ static int revert_all(struct sw_state *s, char *err)
 static size_t *choose(const struct target *t, const struct fl_ctx *ctx, size_t n, size_t k)
 {
     size_t *order = fl_malloc((k ? k : 1) * sizeof *order);
-    docker_pick(n, k, t->pick_seed_set ? t->pick_seed : (ctx ? ctx->seed : 0), order);
+    target_pick(n, k, t->pick_seed_set ? t->pick_seed : (ctx ? ctx->seed : 0), order);
     return order;
 }
 

@@ -345,7 +345,7 @@ TEST_T(swarm_target_resolves_tasks_nodes_and_picks, 90)
     ASSERT_EQ_INT(s1->view.ntasks, 1);
     ASSERT_EQ_STR(s1->view.tasks[0].name, s2->view.tasks[0].name);
     size_t order[1];
-    docker_pick(3, 1, 7, order);
+    target_pick(3, 1, 7, order);
     ASSERT_EQ_STR(s1->view.tasks[0].name, st->view.tasks[order[0]].name);
     ASSERT_EQ_INT(s1->view.nnodes, 1);
 
