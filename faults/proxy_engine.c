@@ -627,7 +627,12 @@ static void conn_free(struct px_engine *e, struct px_conn *c, int rst)
                 struct linger lg = { 1, 0 };
                 setsockopt(c->fd[i], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
             }
-            close(c->fd[i]);   /* close() also leaves epoll */
+            /* leave epoll explicitly: close() alone does not when another process holds a
+             * copy of the socket (a child forked by another thread, before its exec), and
+             * epoll would then report events for this freed connection */
+            if (c->registered[i]) epoll_ctl(e->ep, EPOLL_CTL_DEL, c->fd[i], NULL);
+            c->registered[i] = 0;
+            close(c->fd[i]);
         }
         struct px_dir *d = &c->d[i];
         if (d->pipefd[0] >= 0) { close(d->pipefd[0]); close(d->pipefd[1]); }
@@ -1173,7 +1178,10 @@ static void conn_event(struct px_engine *e, struct px_conn *c, int side, uint32_
 static void px_teardown(struct px_engine *e, struct px *px)
 {
     while (px->conns) conn_free(e, px->conns, 0);
-    if (px->lfd >= 0) close(px->lfd);
+    if (px->lfd >= 0) {
+        epoll_ctl(e->ep, EPOLL_CTL_DEL, px->lfd, NULL); /* see conn_free */
+        close(px->lfd);
+    }
     px->lfd = -1;
     struct px_toxic *t = px->toxics;
     while (t) {
@@ -1204,6 +1212,7 @@ static int cmd_add(struct px_engine *e, struct px *px, const struct px_toxic_cfg
     *pp = t;
     if (cfg->kind == PX_DOWN && cfg->probability >= 1) {
         if (px->down_full++ == 0 && px->lfd >= 0) {
+            epoll_ctl(e->ep, EPOLL_CTL_DEL, px->lfd, NULL); /* see conn_free */
             close(px->lfd);
             px->lfd = -1;
         }
