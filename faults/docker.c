@@ -499,7 +499,18 @@ static int revert_item(struct docker_client *c, const struct dk_state *s, struct
         }
         break;
     case DK_PAUSE:
-        if (docker_unpause(c, it->id, e) < 0) return fl_err(err, "cannot unpause '%s': %s", it->name, e);
+        if (docker_unpause(c, it->id, e) < 0) {
+            /* fallback: a container that exited while paused (or was unpaused and then
+             * stopped by someone else) is brought back to running, the state found */
+            struct docker_cstate cs;
+            char e2[FL_ERR_LEN];
+            if (docker_inspect(c, it->id, &cs, NULL, e2) == 0 && cs.state != DS_PAUSED && cs.state != DS_RUNNING &&
+                docker_start(c, it->id, NULL, e2) == 0) {
+                fl_log(FL_LOG_WARN, "'%s' was no longer paused (%s) and was started instead", it->name, e);
+                break;
+            }
+            return fl_err(err, "cannot unpause '%s': %s", it->name, e);
+        }
         break;
     case DK_EXEC:
         if (s->revert_cmd && run_cmd(c, it, s->revert_cmd, 0, s->timeout_ms, "revert command", err) < 0)

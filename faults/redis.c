@@ -372,13 +372,25 @@ static json_t *pause_save(const struct fault_inst *fi)
     const struct rds_state *s = fi->state;
     json_t *j = url_save(fi, "revert: CLIENT UNPAUSE (Redis also lifts the pause by itself when pause_ms ends)");
     json_object_set_new(j, "pause_ms", json_integer(s ? s->pause_ms : 0));
+    /* when Redis lifts the pause by itself (wall clock: the journal outlives the run) */
+    json_object_set_new(j, "pause_ends_at", json_real(fl_wall() + (s ? s->pause_ms : 0) / 1000.0));
     return j;
 }
 
 static int pause_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
 {
+    /* a pause whose time is over has been lifted by Redis itself: nothing left to undo */
+    json_t *end = json_object_get(rec, "pause_ends_at");
+    if (json_is_number(end) && fl_wall() >= json_number_value(end)) return 0;
     redisContext *rc = open_saved(rec, ctx, err);
     if (!rc) return -1;
+    if (json_is_number(end)) {
+        /* Redis 7 queues CLIENT UNPAUSE behind a PAUSE ALL: wait out what is left of it */
+        double left = json_number_value(end) - fl_wall() + 5.0;
+        if (left > 3600) left = 3600;
+        struct timeval tv = { (time_t)left, (suseconds_t)((left - (double)(time_t)left) * 1e6) };
+        redisSetTimeout(rc, tv);
+    }
     int r = unpause(rc, json_string_value(json_object_get(rec, "target")) ?: "?", err);
     redisFree(rc);
     return r;

@@ -13,21 +13,24 @@ static const char rollback_usage[] =
     "services. Idempotent: running it twice is harmless. Exit 0 when all is reverted,\n"
     "4 when something could not be, 2 when the journal cannot be read.\n\n"
     "  --list         only print what is pending\n"
+    "  --forget       settle every pending record without acting: for targets that no longer\n"
+    "                 exist, or that you restored by hand (a new run refuses until then)\n"
     "  --plan PLAN    load the run's plan so reverts can use what the journal does not hold\n"
     "                 (a Redis or PostgreSQL password comes from the plan's secrets)\n"
     "  --var k=v      plan variables, as for run\n";
 
 int cmd_rollback(int argc, char **argv)
 {
-    static const struct option opts[] = { { "list", no_argument, 0, 'l' }, { "plan", required_argument, 0, 'p' },
+    static const struct option opts[] = { { "list", no_argument, 0, 'l' }, { "forget", no_argument, 0, 'F' }, { "plan", required_argument, 0, 'p' },
                                           { "var", required_argument, 0, 'V' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
-    int list = 0, c;
+    int list = 0, forget = 0, c;
     const char *plan_path = NULL;
     const char *vars[64];
     size_t nvars = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'l') list = 1;
+        else if (c == 'F') forget = 1;
         else if (c == 'p') plan_path = optarg;
         else if (c == 'V') { if (nvars < 63) vars[nvars++] = optarg; }
         else if (c == 'h') { fputs(rollback_usage, stdout); return 0; }
@@ -49,6 +52,12 @@ int cmd_rollback(int argc, char **argv)
         }
         printf("%zu pending in '%s'\n", json_array_size(pend), path);
         json_decref(pend);
+        return 0;
+    }
+    if (forget) {
+        int n = journal_forget(path, err);
+        if (n < 0) { fprintf(stderr, "faultline: %s\n", err); return FL_EXIT_INVALID; }
+        printf("settled %d pending record(s) in '%s' without acting\n", n, path);
         return 0;
     }
     vars[nvars] = NULL;

@@ -260,3 +260,30 @@ int journal_rollback(const char *path, struct fl_ctx *ctx, int verbose, char *er
     json_decref(pending);
     return failed;
 }
+
+int journal_forget(const char *path, char *err)
+{
+    if (!path) path = journal_default_path();
+    json_t *pending = journal_pending(path, err);
+    if (!pending) return -1;
+    size_t n = json_array_size(pending);
+    int fd = n ? open(path, O_WRONLY | O_APPEND | O_CLOEXEC) : -1;
+    if (n && fd < 0) { json_decref(pending); return fl_err(err, "cannot write the journal '%s': %s", path, strerror(errno)); }
+    for (size_t i = 0; i < n; i++) {
+        json_t *p = json_array_get(pending, i);
+        int svc = !strcmp(json_string_value(json_object_get(p, "op")), "service");
+        json_t *o = json_object();
+        json_object_set_new(o, "op", json_string(svc ? "service_stopped" : "revert"));
+        json_object_set_new(o, svc ? "pid" : "id", json_copy(json_object_get(p, svc ? "pid" : "id")));
+        if (!svc) json_object_set_new(o, "ok", json_true());
+        json_object_set_new(o, "forgotten", json_true());
+        json_object_set_new(o, "run", json_copy(json_object_get(p, "run")));
+        json_object_set_new(o, "time", json_real(fl_wall()));
+        char *line = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        if (line) { dprintf(fd, "%s\n", line); free(line); }
+    }
+    if (fd >= 0) { fsync(fd); close(fd); }
+    json_decref(pending);
+    return (int)n;
+}

@@ -37,4 +37,8 @@ json_t *journal_pending(const char *path, char *err);
  * does not hold, such as a password of a target. */
 int journal_rollback(const char *path, struct fl_ctx *ctx, int verbose, char *err);
 
+/* mark everything pending as settled without acting (what a person checked by hand, or
+ * targets that no longer exist); returns how many records were settled, -1 on error */
+int journal_forget(const char *path, char *err);
+
 #endif

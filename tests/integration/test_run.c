@@ -437,3 +437,26 @@ TEST_T(run_exec_probe_pass_fail_timeout, 30)
     ASSERT_CONTAINS(json_string_value(json_object_get(json_object_get(sl, "failure"), "observed")), "did not finish within 300ms");
     json_decref(r);
 }
+
+TEST_T(run_rollback_forget_settles_what_is_gone, 60)
+{
+    const char *d = th_tmpdir();
+    char plan[2048], path[512], cmd[2048], out[4096];
+    /* the revert fails for good (a target that vanished): rollback exits 4 until --forget */
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: gone\nduration: 30s\n"
+             "method:\n  - { name: broken, at: 200ms, for: 25s, fault: exec, run: \"true\", revert: \"exit 9\" }\n");
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    FILE *f = fopen(path, "w");
+    fputs(plan, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run p.yaml -o out >/dev/null 2>&1 & pid=$!; sleep 1.5; kill -KILL $pid; wait $pid; true",
+             d, d, th_faultline());
+    th_sh(NULL, 0, "%s", cmd);
+    ASSERT_EQ_INT(fl(d, "rollback", out, sizeof out), 4);
+    ASSERT_CONTAINS(out, "cannot revert 'broken'");
+    ASSERT_EQ_INT(fl(d, "rollback --forget", out, sizeof out), 0);
+    ASSERT_CONTAINS(out, "settled 1");
+    ASSERT_EQ_INT(fl(d, "rollback --list", out, sizeof out), 0);
+    ASSERT_CONTAINS(out, "0 pending");
+}
