@@ -17,7 +17,7 @@
 static const char *const top_keys[] = { "faultline", "name", "description", "tags", "duration", "seed", "vars",
                                         "secrets", "targets", "services", "load", "steady_state", "method",
                                         "probes", "stop_when", "rollback", "matrix", "max_faults",
-                                        "require_label", NULL };
+                                        "require_label", "revert_timeout", NULL };
 
 static int in_list(const char *const *l, const char *s)
 {
@@ -740,6 +740,9 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
         if (mf->type != NODE_SCALAR || *end || v < 1) diag_add(d, mf, "max_faults must be an integer of at least 1");
         else p->max_faults = (int)v;
     }
+    p->revert_timeout_ms = 300000;
+    if (get_duration(root, "revert_timeout", &p->revert_timeout_ms, d, "plan") > 0 && p->revert_timeout_ms < 1000)
+        diag_add(d, node_get(root, "revert_timeout"), "revert_timeout must be at least 1s");
     const struct node *rl = node_get(root, "require_label");
     if (rl) {
         if (rl->type != NODE_SCALAR || !*rl->str) diag_add(d, rl, "require_label must be a label like faultline.allow=true");

@@ -80,6 +80,7 @@ struct plan {
     uint64_t seed;             /* `seed:` or --seed; 0 = pick one at run time */
     int seed_set;
     int max_faults;            /* 0 = no limit */
+    int64_t revert_timeout_ms; /* a revert that takes longer fails (default 5m) */
     char *require_label;       /* guard: docker targets must carry this label */
 
     struct plan_var *vars; size_t nvars;

@@ -43,6 +43,7 @@ struct step_rt {
     long jid;
     pthread_t th;
     int has_th;
+    int abandoned;      /* its revert outlived revert_timeout: and still owns fi.state */
 };
 
 struct run {
@@ -273,6 +274,78 @@ static void run_sync_probes(struct run *r, struct step_rt *st, enum probe_timing
     }
 }
 
+/* a revert runs in its own thread so it can have a deadline: a driver that hangs (a daemon
+ * that stopped answering) is reported as a failed revert instead of hanging the run */
+struct revert_job {
+    const struct fault_ops *ops;
+    struct fault_inst *fi;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done, abandoned, rc;
+    char err[FL_ERR_LEN];
+};
+
+static void revert_job_free(struct revert_job *j)
+{
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    free(j);
+}
+
+static void *revert_worker(void *arg)
+{
+    struct revert_job *j = arg;
+    int rc = j->ops->revert(j->fi, j->err);
+    pthread_mutex_lock(&j->mu);
+    j->rc = rc;
+    j->done = 1;
+    int abandoned = j->abandoned;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    if (abandoned) revert_job_free(j);
+    return NULL;
+}
+
+/* 0 / -1 as ops->revert, or -1 with "did not finish" after timeout_ms (the revert goes on
+ * in the background; *abandoned tells the caller not to free the fault's state) */
+static int revert_with_deadline(const struct fault_ops *ops, struct fault_inst *fi, int64_t timeout_ms, char *err,
+                                int *abandoned)
+{
+    struct revert_job *j = fl_calloc(1, sizeof *j);
+    j->ops = ops;
+    j->fi = fi;
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&j->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_t th;
+    *abandoned = 0;
+    if (pthread_create(&th, NULL, revert_worker, j) != 0) {
+        revert_job_free(j);
+        return ops->revert(fi, err);
+    }
+    pthread_detach(th);
+    int64_t deadline = fl_now_ns() + timeout_ms * 1000000LL;
+    struct timespec ts = { .tv_sec = deadline / 1000000000LL, .tv_nsec = deadline % 1000000000LL };
+    pthread_mutex_lock(&j->mu);
+    while (!j->done)
+        if (pthread_cond_timedwait(&j->cv, &j->mu, &ts) == ETIMEDOUT) break;
+    if (!j->done) {
+        j->abandoned = 1;
+        *abandoned = 1;
+        pthread_mutex_unlock(&j->mu);
+        return fl_err(err, "the revert did not finish within %llds (revert_timeout:); it is still pending in the journal",
+                      (long long)(timeout_ms / 1000));
+    }
+    pthread_mutex_unlock(&j->mu);
+    int rc = j->rc;
+    if (rc < 0) snprintf(err, FL_ERR_LEN, "%s", j->err);
+    revert_job_free(j);
+    return rc;
+}
+
 static void do_revert(struct run *r, struct step_rt *st)
 {
     const struct fault_ops *ops = st->s->ops;
@@ -290,7 +363,9 @@ static void do_revert(struct run *r, struct step_rt *st)
     st->status = ST_REVERTING;
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
-    int rc = ops->revert(&st->fi, err);
+    int abandoned = 0;
+    int rc = revert_with_deadline(ops, &st->fi, r->p->revert_timeout_ms, err, &abandoned);
+    if (abandoned) st->abandoned = 1;
     journal_revert(r->ctx.journal, st->jid, rc == 0);
     pthread_mutex_lock(&r->mu);
     st->revert_ms = now_ms(r);
@@ -876,7 +951,8 @@ record:
     if (r->ctx.lg) lg_free(r->ctx.lg);
     svc_free(r->ctx.services);
     for (size_t i = 0; i < p->nsteps; i++)
-        if (r->steps[i].fi.state && p->steps[i]->ops->free_state) p->steps[i]->ops->free_state(r->steps[i].fi.state);
+        if (r->steps[i].fi.state && !r->steps[i].abandoned && p->steps[i]->ops->free_state)
+            p->steps[i]->ops->free_state(r->steps[i].fi.state);
     for (size_t i = 0; i < p->nprobes; i++) prt_release(&r->probes[i]);
     for (size_t i = 0; i < p->nsteady; i++) { prt_release(&r->before[i]); prt_release(&r->after[i]); }
     for (size_t i = 0; i < p->nstop_when; i++) prt_release(&r->stops[i]);

@@ -460,3 +460,23 @@ TEST_T(run_rollback_forget_settles_what_is_gone, 60)
     ASSERT_EQ_INT(fl(d, "rollback --list", out, sizeof out), 0);
     ASSERT_CONTAINS(out, "0 pending");
 }
+
+TEST_T(run_revert_timeout_fails_a_hanging_revert, 60)
+{
+    const char *d = th_tmpdir();
+    char plan[2048], path[512], out[8192], t0[64], t1[64];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: hang\nduration: 3s\nrevert_timeout: 1s\n"
+             "method:\n  - { name: stuck, at: 200ms, for: 500ms, fault: exec, run: \"true\", revert: \"sleep 4\" }\n");
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    FILE *f = fopen(path, "w");
+    fputs(plan, f);
+    fclose(f);
+    th_sh(t0, sizeof t0, "date +%%s.%%N");
+    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    th_sh(t1, sizeof t1, "date +%%s.%%N");
+    ASSERT_MSG(rc == 4, "a revert past its deadline is a failed revert (4); got %d: %s", rc, out);
+    ASSERT_CONTAINS(out, "did not finish within 1s");
+    ASSERT_CONTAINS(out, "faultline rollback");
+    ASSERT_MSG(atof(t1) - atof(t0) < 3.9, "the run waited for the hanging revert");
+}
