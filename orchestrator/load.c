@@ -509,6 +509,7 @@ struct lg_ep { struct lg_counts c; struct hist h; };
 struct lg_prep {
     const struct lg_req_cfg *cfg;
     char *url;
+    CURLU *uh;             /* the URL parsed once: libcurl copies it per transfer instead of parsing */
     char *body; size_t body_len; int has_body;
     int head;
     char *custom;          /* CURLOPT_CUSTOMREQUEST or NULL */
@@ -780,6 +781,7 @@ static struct lg_user *user_new(struct lg_blk *b, size_t index)
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_PROXY, "");              /* no proxy from the environment: only the plan's URLs */
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "");            /* and no getenv("no_proxy") on every request */
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)b->cfg->timeout_ms);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, u);
@@ -829,7 +831,10 @@ static void send_req(struct lg_user *u, int ep, int64_t origin_ns)
     struct lg_prep *pr = &b->preps[ep];
     CURL *e = u->easy;
     if (u->set_ep != ep) {
-        curl_easy_setopt(e, CURLOPT_URL, pr->url);
+        /* a parsed URL (CURLOPT_CURLU) takes precedence over CURLOPT_URL: clear it for a
+         * URL that only libcurl's own parse may reject with its message */
+        curl_easy_setopt(e, CURLOPT_CURLU, pr->uh);
+        if (!pr->uh) curl_easy_setopt(e, CURLOPT_URL, pr->url);
         if (pr->head) {
             curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
         } else if (pr->has_body) {
@@ -1296,6 +1301,12 @@ static int prep_init(struct lg_prep *pr, const struct lg_block_cfg *c, const str
 {
     pr->cfg = r;
     pr->url = fl_asprintf("%s%s", c->base_url, r->path);
+    pr->uh = curl_url();
+    /* the flags libcurl itself parses CURLOPT_URL with */
+    if (pr->uh && curl_url_set(pr->uh, CURLUPART_URL, pr->url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+        curl_url_cleanup(pr->uh);
+        pr->uh = NULL;     /* CURLOPT_URL reports what is wrong with it */
+    }
     if (r->json_file) {
         if (read_json_file(r->json_file, &pr->body, &pr->body_len, err) < 0) return -1;
     } else if (r->body) {
@@ -1339,6 +1350,7 @@ static int prep_init(struct lg_prep *pr, const struct lg_block_cfg *c, const str
 static void prep_release(struct lg_prep *pr)
 {
     free(pr->url);
+    curl_url_cleanup(pr->uh);
     free(pr->body);
     free(pr->custom);
     curl_slist_free_all(pr->hdrs);

@@ -8,7 +8,9 @@
 # Prints medians per tool: req/s, p99 (ms), CPU microseconds per request; and the ratios
 # faultline/wrk. faultline runs through tests/bench/load_driver.c (the engine in-process,
 # closed model, N users without think time), as "fl" with the default event loop
-# (curl_multi_poll) and as "fl-epoll" with FL_LG_LOOP=epoll (socket_action over epoll).
+# (curl_multi_poll) and as "fl-epoll" with FL_LG_LOOP=epoll (socket_action over epoll);
+# "curl-floor" is tests/bench/curl_floor.c, the leanest libcurl multi loop: what libcurl
+# itself costs per request, so the gap between fl and the other peers can be read apart.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -49,6 +51,9 @@ CFLAGS_B="-O2 -std=c11 -D_GNU_SOURCE -Iorchestrator -Ifaults -Iprobes"
 PKGS="libcurl libpq hiredis yaml-0.1 jansson"
 [ -f "$B/libfaultline.a" ] || { note "$B/libfaultline.a missing: run make first"; exit 1; }
 cc $CFLAGS_B -o "$work/rusage" tests/bench/rusage.c || exit 1
+# the leanest libcurl multi loop (tests/bench/curl_floor.c): the floor under any libcurl engine
+cc -O2 -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags libcurl) -o "$work/curl_floor" tests/bench/curl_floor.c \
+   $(pkg-config --libs libcurl) || exit 1
 # shellcheck disable=SC2046
 cc $CFLAGS_B $(pkg-config --cflags $PKGS) -o "$work/load_driver" tests/bench/load_driver.c "$B/libfaultline.a" \
    $(pkg-config --libs $PKGS) -lpthread -lm || exit 1
@@ -81,7 +86,7 @@ while [ $i -lt 50 ]; do
 done
 kill -0 "$nginx_pid" 2>/dev/null || { note "nginx did not start: $(tail -n 2 "$work/nginx.out")"; nginx_pid=""; exit 1; }
 URL="http://127.0.0.1:$port/index.html"
-note "nginx (1 worker, pid $nginx_pid) on $URL; $CONNS connections, $ROUNDS rounds of $SECS s, tools: fl fl-epoll$peers"
+note "nginx (1 worker, pid $nginx_pid) on $URL; $CONNS connections, $ROUNDS rounds of $SECS s, tools: fl fl-epoll curl-floor$peers"
 
 # ---- one run of each tool: prints "rps p99_ms cpu_us_per_req" ---------------------------
 res="$work/results"; : > "$res"
@@ -100,6 +105,10 @@ run_tool() { # tool -> appends "tool rps p99 cpu_per_req" to $res
       p99=$(sed -n 's/.* p99=\([0-9.]*\).*/\1/p' "$out")
       errs=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' "$out")
       [ "${errs:-0}" = 0 ] || note "$1: $errs errors" ;;
+    curl-floor)
+      "$work/rusage" "$work/curl_floor" "$URL" "$CONNS" "$SECS" >"$out" 2>&1
+      n=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$out"); rps=$(sed -n 's/.*rps=\([0-9.]*\).*/\1/p' "$out")
+      p99="-" ;;
     wrk|wrk-t2)
       thr=1; [ "$1" = wrk-t2 ] && thr=2
       "$work/rusage" wrk -t$thr -c"$CONNS" -d"${SECS}s" --latency "$URL" >"$out" 2>&1
@@ -133,7 +142,7 @@ run_tool() { # tool -> appends "tool rps p99 cpu_per_req" to $res
 # threads) is shown for reference: on a busy 2-core machine a second thread buys CPU share.
 order="fl"
 case " $peers " in *" wrk "*) order="$order wrk" ;; esac
-order="$order fl-epoll"
+order="$order fl-epoll curl-floor"
 for t in $peers; do [ "$t" = wrk ] || order="$order $t"; done
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
@@ -148,7 +157,7 @@ col() { awk -v t="$1" -v c="$2" '$1 == t && $c != "-" { print $c }' "$res" | med
 echo
 note "medians over $ROUNDS rounds ($CONNS connections, $SECS s each)"
 printf '  %-9s %10s %10s %12s\n' tool "req/s" "p99 ms" "CPU us/req"
-for t in fl fl-epoll $peers; do
+for t in fl fl-epoll curl-floor $peers; do
   printf '  %-9s %10s %10s %12s\n' "$t" "$(col "$t" 2)" "$(col "$t" 3)" "$(col "$t" 4)"
 done
 wrk_rps=$(col wrk 2); wrk_p99=$(col wrk 3)
@@ -158,6 +167,7 @@ for t in fl fl-epoll; do
     if (q + 0 > 0) printf ", p99 %.2f ms vs %.2f ms (ratio %.2f)", p, q, p / q;
     printf "\n" }'
 done
+awk -v a="$(col fl 2)" -v b="$(col curl-floor 2)" 'BEGIN { if (b + 0 > 0) printf "  fl / curl-floor: req/s ratio %.3f (the leanest libcurl multi loop: the floor of libcurl itself)\n", a / b }'
 for t in $peers; do
   [ "$t" = wrk ] && continue
   awk -v a="$(col fl 2)" -v b="$(col $t 2)" -v t="$t" 'BEGIN { if (b + 0 > 0) printf "  fl / %s: req/s ratio %.3f\n", t, a / b }'
