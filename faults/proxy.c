@@ -279,7 +279,14 @@ static int toxic_revert(struct fault_inst *fi, char *err)
     if (!pt || !pt->px) return 0;   /* the proxy is closed: its toxics went with it */
     char perr[FL_ERR_LEN];
     /* already gone (revert_saved ran first) is the state we want */
-    if (px_remove_toxic(pt->px, st->id, perr) < 0 && !strstr(perr, "no toxic"))
+    int rc = px_remove_toxic(pt->px, st->id, perr);
+    if (rc == PX_STUCK) {
+        /* the toxic cannot be lifted: no client may keep waiting behind it */
+        int n = px_sever(pt->px);
+        return fl_err(err, "cannot remove %s from proxy '%s': %s; dropped its %d connection%s and "
+                      "refused new ones instead", fi->ops->name, fi->target->name, perr, n, n == 1 ? "" : "s");
+    }
+    if (rc < 0 && !strstr(perr, "no toxic"))
         return fl_err(err, "cannot remove %s from proxy '%s': %s", fi->ops->name, fi->target->name, perr);
     return 0;
 }
@@ -305,10 +312,16 @@ static int toxic_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
         if (strcmp(l->listen, listen) != 0) continue;
         char perr[FL_ERR_LEN];
         struct px_stats s;
-        px_stats(l->px, &s);
+        int r = px_stats(l->px, &s) == PX_STUCK ? PX_STUCK : 0;
         /* already removed (e.g. reverted before) is fine: the proxy is as found */
-        if (s.toxics > 0 && px_remove_toxic(l->px, (int)json_integer_value(id), perr) < 0 && !strstr(perr, "no toxic"))
+        if (!r && s.toxics > 0) r = px_remove_toxic(l->px, (int)json_integer_value(id), perr);
+        if (r == PX_STUCK) {
+            int n = px_sever(l->px);
+            rc = fl_err(err, "cannot remove toxic %d from proxy %s: the proxy engine did not answer; dropped its "
+                        "%d connection%s and refused new ones instead", (int)json_integer_value(id), listen, n, n == 1 ? "" : "s");
+        } else if (r < 0 && !strstr(perr, "no toxic")) {
             rc = fl_err(err, "cannot remove toxic %d from proxy %s: %s", (int)json_integer_value(id), listen, perr);
+        }
         break;
     }
     pthread_mutex_unlock(&g_mu);

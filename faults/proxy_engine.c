@@ -27,6 +27,7 @@
 #define PX_HOLD_MAX    (4u << 20)    /* bytes a direction may hold before reading stops */
 #define PX_HEAD_MAX    (64 * 1024)   /* HTTP head larger than this: stop parsing, pass */
 #define PX_NEVER       INT64_MAX
+#define PX_CMD_TIMEOUT_MS 5000       /* a command the engine has not run by then: it is stuck */
 
 /* ---- chunks and queues ---------------------------------------------------------- */
 struct px_chunk {
@@ -365,16 +366,20 @@ struct px {
     struct px_stats st;
 };
 
-enum { CMD_LISTEN, CMD_ADD, CMD_REMOVE, CMD_STATS, CMD_CLOSE, CMD_STOP };
+enum { CMD_LISTEN, CMD_ADD, CMD_REMOVE, CMD_STATS, CMD_CLOSE, CMD_STOP, CMD_STALL };
 
+/* A command lives on the heap and holds copies of what it carries: a caller that gave up
+ * waiting (a wedged engine) leaves it to the engine, which frees it once run. */
 struct px_cmd {
     struct px_cmd *next;
     int op;
     struct px *px;
-    const struct px_toxic_cfg *cfg;
-    int id;
-    struct px_stats *stats;
+    struct px_toxic_cfg cfg;
+    int id;                  /* CMD_REMOVE: the toxic; CMD_STALL: milliseconds */
+    struct px_stats stats;
     int done, rc;
+    int abandoned;           /* the caller stopped waiting: the engine frees it */
+    int nowait;              /* nobody waits (CMD_STALL): the engine frees it */
     char err[FL_ERR_LEN];
 };
 
@@ -386,6 +391,10 @@ struct px_engine {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct px_cmd *cmds, *cmds_tail;
+    int timeout_ms;          /* how long a caller waits for a command */
+    /* fdmu guards each proxy's listener fd and its list of connections with their fds,
+     * so that px_sever() may shut them down from another thread when the engine is stuck */
+    pthread_mutex_t fdmu;
     struct px *proxies;
     int stop;
     struct px_conn **heap;
@@ -621,6 +630,7 @@ static void conn_free(struct px_engine *e, struct px_conn *c, int rst)
 {
     struct px *px = c->px;
     heap_remove(e, c);
+    pthread_mutex_lock(&e->fdmu);
     for (int i = 0; i < 2; i++) {
         if (c->fd[i] >= 0) {
             if (rst) {
@@ -646,9 +656,10 @@ static void conn_free(struct px_engine *e, struct px_conn *c, int rst)
     }
     if (c->prev) c->prev->next = c->next; else px->conns = c->next;
     if (c->next) c->next->prev = c->prev;
+    c->fd[0] = c->fd[1] = -1;
+    pthread_mutex_unlock(&e->fdmu);
     px->st.active--;
     c->dead = 1;
-    c->fd[0] = c->fd[1] = -1;
     c->next = e->grave;
     e->grave = c;
 }
@@ -761,9 +772,11 @@ static void accept_conns(struct px_engine *e, struct px *px)
         dir_init(&c->d[0], 0);
         dir_init(&c->d[1], 1);
         c->connecting = rc < 0;
+        pthread_mutex_lock(&e->fdmu);
         c->next = px->conns;
         if (px->conns) px->conns->prev = c;
         px->conns = c;
+        pthread_mutex_unlock(&e->fdmu);
         px->st.active++;
         for (struct px_toxic *t = px->toxics; t; t = t->next) conn_add_toxic(e, c, t);
         update_masks(e, c);
@@ -1175,14 +1188,21 @@ static void conn_event(struct px_engine *e, struct px_conn *c, int side, uint32_
 }
 
 /* ---- commands (from other threads) ------------------------------------------------- */
-static void px_teardown(struct px_engine *e, struct px *px)
+static void close_listener(struct px_engine *e, struct px *px)
 {
-    while (px->conns) conn_free(e, px->conns, 0);
+    pthread_mutex_lock(&e->fdmu);
     if (px->lfd >= 0) {
         epoll_ctl(e->ep, EPOLL_CTL_DEL, px->lfd, NULL); /* see conn_free */
         close(px->lfd);
     }
     px->lfd = -1;
+    pthread_mutex_unlock(&e->fdmu);
+}
+
+static void px_teardown(struct px_engine *e, struct px *px)
+{
+    while (px->conns) conn_free(e, px->conns, 0);
+    close_listener(e, px);
     struct px_toxic *t = px->toxics;
     while (t) {
         struct px_toxic *n = t->next;
@@ -1197,7 +1217,9 @@ static void px_relisten(struct px_engine *e, struct px *px, char *err)
     if (px->lfd >= 0) return;
     int fd = listen_socket(px, err);
     if (fd < 0) return;
+    pthread_mutex_lock(&e->fdmu);
     px->lfd = fd;
+    pthread_mutex_unlock(&e->fdmu);
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &px->lev };
     epoll_ctl(e->ep, EPOLL_CTL_ADD, fd, &ev);
 }
@@ -1211,11 +1233,7 @@ static int cmd_add(struct px_engine *e, struct px *px, const struct px_toxic_cfg
     while (*pp) pp = &(*pp)->next;
     *pp = t;
     if (cfg->kind == PX_DOWN && cfg->probability >= 1) {
-        if (px->down_full++ == 0 && px->lfd >= 0) {
-            epoll_ctl(e->ep, EPOLL_CTL_DEL, px->lfd, NULL); /* see conn_free */
-            close(px->lfd);
-            px->lfd = -1;
-        }
+        if (px->down_full++ == 0) close_listener(e, px);
     }
     int64_t now = now_ns();
     struct px_conn *c = px->conns, *next;
@@ -1282,28 +1300,32 @@ static void run_cmd(struct px_engine *e, struct px_cmd *cmd)
     case CMD_LISTEN: {
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &px->lev };
         epoll_ctl(e->ep, EPOLL_CTL_ADD, px->lfd, &ev);
+        pthread_mutex_lock(&e->fdmu);
         px->next = e->proxies;
         e->proxies = px;
+        pthread_mutex_unlock(&e->fdmu);
         break;
     }
     case CMD_ADD:
-        cmd->rc = cmd_add(e, px, cmd->cfg, cmd->err);
+        cmd->rc = cmd_add(e, px, &cmd->cfg, cmd->err);
         break;
     case CMD_REMOVE:
         cmd->rc = cmd_remove(e, px, cmd->id, cmd->err);
         break;
     case CMD_STATS: {
-        *cmd->stats = px->st;
+        cmd->stats = px->st;
         int n = 0;
         for (struct px_toxic *t = px->toxics; t; t = t->next) n++;
-        cmd->stats->toxics = n;
-        cmd->stats->listening = px->lfd >= 0;
+        cmd->stats.toxics = n;
+        cmd->stats.listening = px->lfd >= 0;
         break;
     }
     case CMD_CLOSE: {
+        pthread_mutex_lock(&e->fdmu);
         struct px **pp = &e->proxies;
         while (*pp && *pp != px) pp = &(*pp)->next;
         if (*pp) *pp = px->next;
+        pthread_mutex_unlock(&e->fdmu);
         px_teardown(e, px);
         px->next = e->grave_px;
         e->grave_px = px;
@@ -1312,6 +1334,11 @@ static void run_cmd(struct px_engine *e, struct px_cmd *cmd)
     case CMD_STOP:
         e->stop = 1;
         break;
+    case CMD_STALL: {
+        struct timespec ts = { cmd->id / 1000, (long)(cmd->id % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR) { /* the rest of it */ }
+        break;
+    }
     }
 }
 
@@ -1327,8 +1354,12 @@ static void drain_cmds(struct px_engine *e)
         struct px_cmd *next = list->next;
         run_cmd(e, list);
         pthread_mutex_lock(&e->mu);
-        list->done = 1;
-        pthread_cond_broadcast(&e->cv);
+        if (list->abandoned || list->nowait) {
+            free(list);
+        } else {
+            list->done = 1;
+            pthread_cond_broadcast(&e->cv);
+        }
         pthread_mutex_unlock(&e->mu);
         list = next;
     }
@@ -1389,19 +1420,68 @@ static void *engine_main(void *arg)
 }
 
 /* ---- public API -------------------------------------------------------------------- */
-static int submit(struct px_engine *e, struct px_cmd *cmd)
+static int sever_locked(struct px *px)
 {
+    int n = 0;
+    if (px->lfd >= 0) shutdown(px->lfd, SHUT_RDWR);   /* new connections are refused */
+    for (struct px_conn *c = px->conns; c; c = c->next) {
+        for (int i = 0; i < 2; i++)
+            if (c->fd[i] >= 0) shutdown(c->fd[i], SHUT_RDWR);
+        n++;
+    }
+    return n;
+}
+
+/* Hand a copy of *req to the engine and wait for it, at most e->timeout_ms: an engine
+ * that does not answer in time is stuck (or the process is starved), and the caller gets
+ * -1 with err rather than a hang; the copy then belongs to the engine. On success the
+ * results (rc, err, stats) are copied back into *req. */
+static int submit(struct px_engine *e, struct px_cmd *req)
+{
+    struct px_cmd *cmd = fl_malloc(sizeof *cmd);
+    *cmd = *req;
     cmd->next = NULL;
-    cmd->done = 0;
+    cmd->done = cmd->abandoned = 0;
     cmd->err[0] = '\0';
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    int ms = e->timeout_ms > 0 ? e->timeout_ms : PX_CMD_TIMEOUT_MS;
+    dl.tv_sec += ms / 1000;
+    dl.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) { dl.tv_sec++; dl.tv_nsec -= 1000000000L; }
     pthread_mutex_lock(&e->mu);
     if (e->cmds_tail) e->cmds_tail->next = cmd; else e->cmds = cmd;
     e->cmds_tail = cmd;
     uint64_t one = 1;
     if (write(e->evfd, &one, sizeof one) < 0) { /* the counter is already non-zero */ }
-    while (!cmd->done) pthread_cond_wait(&e->cv, &e->mu);
+    if (cmd->nowait) {
+        pthread_mutex_unlock(&e->mu);
+        return 0;
+    }
+    int rc = 0;
+    while (!cmd->done && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&e->cv, &e->mu, &dl);
+    if (!cmd->done) {
+        /* still queued: take it back; already taken: the engine frees it when it gets there */
+        struct px_cmd **pp = &e->cmds, *prev = NULL;
+        while (*pp && *pp != cmd) { prev = *pp; pp = &(*pp)->next; }
+        if (*pp) {
+            *pp = cmd->next;
+            if (e->cmds_tail == cmd) e->cmds_tail = prev;
+            free(cmd);
+        } else {
+            cmd->abandoned = 1;
+        }
+        pthread_mutex_unlock(&e->mu);
+        fl_err(req->err, "the proxy engine did not answer within %d ms", ms);
+        req->rc = PX_STUCK;
+        return PX_STUCK;
+    }
     pthread_mutex_unlock(&e->mu);
-    return cmd->rc;
+    req->rc = cmd->rc;
+    req->stats = cmd->stats;
+    memcpy(req->err, cmd->err, sizeof req->err);
+    free(cmd);
+    return req->rc;
 }
 
 struct px_engine *px_engine_new(char *err)
@@ -1429,7 +1509,13 @@ struct px_engine *px_engine_new(char *err)
         e->rng = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
     e->scratch = fl_malloc(PX_READ_MAX);
     pthread_mutex_init(&e->mu, NULL);
-    pthread_cond_init(&e->cv, NULL);
+    pthread_mutex_init(&e->fdmu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);   /* submit's deadline */
+    pthread_cond_init(&e->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    e->timeout_ms = PX_CMD_TIMEOUT_MS;
     int rc = pthread_create(&e->th, NULL, engine_main, e);
     if (rc != 0) {
         fl_err(err, "proxy engine: cannot start thread: %s", strerror(rc));
@@ -1446,7 +1532,17 @@ void px_engine_free(struct px_engine *e)
 {
     if (!e) return;
     struct px_cmd cmd = { .op = CMD_STOP };
-    submit(e, &cmd);
+    if (submit(e, &cmd) < 0) {
+        /* a stuck engine: it cannot be joined, and it may still use what it owns. Cut
+         * every client off (no client waits on a proxy that forwards nothing), leave the
+         * thread and its memory to the process exit, which closes the rest. */
+        fl_log(FL_LOG_ERROR, "proxy engine stuck: %s; dropping all of its connections", cmd.err);
+        pthread_mutex_lock(&e->fdmu);
+        for (struct px *px = e->proxies; px; px = px->next) sever_locked(px);
+        pthread_mutex_unlock(&e->fdmu);
+        pthread_detach(e->th);
+        return;
+    }
     pthread_join(e->th, NULL);
     while (e->proxies) {
         struct px *px = e->proxies;
@@ -1457,6 +1553,7 @@ void px_engine_free(struct px_engine *e)
     bury(e);
     close(e->ep); close(e->evfd); close(e->tfd);
     pthread_mutex_destroy(&e->mu);
+    pthread_mutex_destroy(&e->fdmu);
     pthread_cond_destroy(&e->cv);
     free(e->heap);
     free(e->scratch);
@@ -1496,7 +1593,12 @@ struct px *px_listen(struct px_engine *e, const char *listen, const char *upstre
     px->lfd = fd;
     px->lev = (struct px_ev){ EV_LISTEN, 0, px };
     struct px_cmd cmd = { .op = CMD_LISTEN, .px = px };
-    submit(e, &cmd);
+    if (submit(e, &cmd) < 0) {
+        /* the engine may still take px in when it comes to: leave it that, refuse clients */
+        shutdown(fd, SHUT_RDWR);
+        fl_err(err, "%s", cmd.err);
+        return NULL;
+    }
     return px;
 }
 
@@ -1537,7 +1639,7 @@ static int check_cfg(const struct px *px, const struct px_toxic_cfg *c, char *er
 int px_add_toxic(struct px *px, const struct px_toxic_cfg *cfg, char *err)
 {
     if (check_cfg(px, cfg, err) < 0) return -1;
-    struct px_cmd cmd = { .op = CMD_ADD, .px = px, .cfg = cfg };
+    struct px_cmd cmd = { .op = CMD_ADD, .px = px, .cfg = *cfg };
     int rc = submit(px->e, &cmd);
     if (rc < 0) fl_err(err, "%s", cmd.err);
     return rc;
@@ -1551,15 +1653,33 @@ int px_remove_toxic(struct px *px, int id, char *err)
     return rc;
 }
 
-void px_stats(struct px *px, struct px_stats *out)
+int px_stats(struct px *px, struct px_stats *out)
 {
-    struct px_cmd cmd = { .op = CMD_STATS, .px = px, .stats = out };
-    submit(px->e, &cmd);
+    struct px_cmd cmd = { .op = CMD_STATS, .px = px };
+    int rc = submit(px->e, &cmd);
+    *out = cmd.stats;
+    return rc;
 }
 
 void px_close(struct px *px)
 {
     if (!px) return;
     struct px_cmd cmd = { .op = CMD_CLOSE, .px = px };
-    submit(px->e, &cmd);
+    if (submit(px->e, &cmd) < 0) px_sever(px);
+}
+
+int px_sever(struct px *px)
+{
+    pthread_mutex_lock(&px->e->fdmu);
+    int n = sever_locked(px);
+    pthread_mutex_unlock(&px->e->fdmu);
+    return n;
+}
+
+void px_engine_set_timeout(struct px_engine *e, int ms) { e->timeout_ms = ms > 0 ? ms : PX_CMD_TIMEOUT_MS; }
+
+void px_engine_stall(struct px_engine *e, int ms)
+{
+    struct px_cmd cmd = { .op = CMD_STALL, .id = ms, .nowait = 1 };
+    submit(e, &cmd);
 }

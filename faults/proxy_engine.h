@@ -9,7 +9,8 @@
  *   px_close(px);                                         -- stops listening, closes its connections
  *   px_engine_free(e);                                    -- closes what is left, joins the thread
  * px handles belong to the engine: px_close() frees them, px_engine_free() frees the rest.
- * Every call is synchronous: it returns once the engine thread has applied it.
+ * Every call is synchronous: it returns once the engine thread has applied it (or after
+ * a timeout: see px_sever below).
  *
  * Data path: each connection is a pair of sockets and two directions (upstream: client ->
  * server, downstream: server -> client). A direction without toxics forwards with
@@ -65,6 +66,8 @@ struct px_stats {
 struct px_engine;
 struct px;
 
+#define PX_STUCK (-2)        /* a call's result when the engine did not answer in time */
+
 struct px_engine *px_engine_new(char *err);
 void px_engine_free(struct px_engine *e);
 
@@ -77,8 +80,20 @@ struct px *px_listen(struct px_engine *e, const char *listen, const char *upstre
 const char *px_address(const struct px *px);
 int px_add_toxic(struct px *px, const struct px_toxic_cfg *cfg, char *err);
 int px_remove_toxic(struct px *px, int id, char *err);
-void px_stats(struct px *px, struct px_stats *out);
+/* 0, or PX_STUCK when the engine did not answer (out is then zeroed) */
+int px_stats(struct px *px, struct px_stats *out);
 void px_close(struct px *px);
+
+/* Every call above waits for the engine at most a timeout (5 s; px_engine_set_timeout
+ * changes it) and fails with PX_STUCK and "the proxy engine did not answer within N ms": a
+ * stuck engine fails a revert instead of hanging the run. The fallback for such a proxy:
+ * px_sever() shuts down its listener and every connection from the calling thread, so no
+ * client hangs on it (new connections are refused); it returns the connections cut.
+ * px_close() and px_engine_free() fall back to it by themselves. */
+int px_sever(struct px *px);
+void px_engine_set_timeout(struct px_engine *e, int ms);
+/* for tests: the engine thread sleeps ms, the way a stuck engine would (no wait here) */
+void px_engine_stall(struct px_engine *e, int ms);
 
 const char *px_kind_name(enum px_kind k);
 

@@ -389,6 +389,49 @@ TEST(proxy_down_refuses_new_keeps_existing)
     fx_stop(&f);
 }
 
+/* A stuck engine must not hang the caller: a call gives up after the timeout, and the
+ * fallback (px_sever) cuts the proxy's clients off instead of leaving them waiting behind
+ * a toxic nobody can lift. Once the engine runs again it settles what it was handed. */
+TEST(proxy_stuck_engine_times_out_and_severs)
+{
+    struct fixture f;
+    fx_start(&f);
+    int fd = tcp_connect(f.pport);
+    ASSERT(fd >= 0);
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
+    int id = add(&f, (struct px_toxic_cfg){ .kind = PX_TIMEOUT });
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 300, NULL, 0), -2);     /* held by the toxic */
+    px_engine_set_timeout(f.e, 300);
+    double t0 = now_ms();
+    px_engine_stall(f.e, 2000);
+    char err[FL_ERR_LEN] = "";
+    int rc = px_remove_toxic(f.px, id, err);
+    double took = now_ms() - t0;
+    ASSERT_EQ_INT(rc, PX_STUCK);
+    ASSERT_MSG(strstr(err, "did not answer within 300 ms"), "err: %s", err);
+    ASSERT_MSG(took >= 250 && took < 1500, "gave up after %.0f ms", took);
+    struct px_stats s;
+    ASSERT_EQ_INT(px_stats(f.px, &s), PX_STUCK);
+    ASSERT_EQ_INT(s.accepted, 0);                                      /* zeroed, not garbage */
+    ASSERT_EQ_INT(px_sever(f.px), 1);
+    /* the client sees its connection end at once, while the engine still sleeps */
+    char c;
+    ASSERT_MSG(wait_readable(fd, 500), "client still waiting after the sever");
+    ASSERT(recv(fd, &c, 1, 0) <= 0);
+    errno = 0;
+    int fd2 = tcp_connect(f.pport);
+    ASSERT_MSG(fd2 < 0 && errno == ECONNREFUSED, "connect after sever: fd=%d errno=%s", fd2, strerror(errno));
+    ASSERT_MSG(now_ms() - t0 < 1800, "the checks above ran after the stall (%.0f ms)", now_ms() - t0);
+    close(fd);
+    /* the engine wakes, runs the abandoned removal and frees it; then closes normally */
+    usleep((useconds_t)((t0 + 2300 - now_ms()) * 1000));
+    px_engine_set_timeout(f.e, 0);
+    ASSERT_EQ_INT(px_stats(f.px, &s), 0);
+    ASSERT_EQ_INT(s.toxics, 0);
+    ASSERT_EQ_INT(s.active, 0);
+    fx_stop(&f);
+}
+
 TEST(proxy_down_partial_probability_resets_some)
 {
     struct fixture f;
