@@ -1,6 +1,7 @@
 #!/bin/sh
-# proxy_bench.sh -- faultline's TCP proxy (no toxic) against socat and against no proxy, in
-# one interleaved run on loopback:
+# proxy_bench.sh -- faultline's TCP proxy (no toxic) against socat, against the leanest
+# splice(2) forwarder (tests/bench/splice_floor.c: the floor of any user-space proxy here)
+# and against no proxy, in one interleaved run on loopback:
 #   latency: wrk -c1 -t1 against a throwaway nginx; p50 added per request, in microseconds
 #   throughput: a 200 MB transfer (tests/bench/xfer.c) through each; ratio to direct
 #   sh tests/bench/proxy_bench.sh [rounds] [seconds-per-wrk]   (make bench runs it)
@@ -33,6 +34,7 @@ trap cleanup EXIT INT TERM
 
 # the Makefile does not build tests/bench/*.c
 cc -O2 -Wall -Wextra -Werror -o "$work/xfer" tests/bench/xfer.c || exit 1
+cc -O2 -std=c11 -Wall -Wextra -Werror -pthread -o "$work/splice_floor" tests/bench/splice_floor.c || exit 1
 # `faultline proxy`, from the build (or linked here from its objects when the binary lacks it)
 FL="$top/$B/faultline"
 if ! "$FL" proxy --help 2>/dev/null | grep -q -- --upstream; then
@@ -65,12 +67,14 @@ pids="$pids $!"
 wait_port "$ng" && wait_port "$src" || exit 1
 
 # one faultline proxy and one socat in front of each server
-fl_ng=$(port); fl_src=$(port); so_ng=$(port); so_src=$(port)
+fl_ng=$(port); fl_src=$(port); so_ng=$(port); so_src=$(port); sf_ng=$(port); sf_src=$(port)
 "$FL" proxy -q --listen 127.0.0.1:$fl_ng --upstream 127.0.0.1:$ng 2>/dev/null & pids="$pids $!"
 "$FL" proxy -q --listen 127.0.0.1:$fl_src --upstream 127.0.0.1:$src 2>/dev/null & pids="$pids $!"
 socat TCP-LISTEN:$so_ng,bind=127.0.0.1,reuseaddr,fork TCP:127.0.0.1:$ng & pids="$pids $!"
 socat TCP-LISTEN:$so_src,bind=127.0.0.1,reuseaddr,fork TCP:127.0.0.1:$src & pids="$pids $!"
-for p in $fl_ng $fl_src $so_ng $so_src; do wait_port "$p" || exit 1; done
+"$work/splice_floor" $sf_ng $ng & pids="$pids $!"
+"$work/splice_floor" $sf_src $src & pids="$pids $!"
+for p in $fl_ng $fl_src $so_ng $so_src $sf_ng $sf_src; do wait_port "$p" || exit 1; done
 
 # wrk's p50 in microseconds
 p50_us() {
@@ -81,23 +85,24 @@ p50_us() {
 median() { sort -n | awk '{ a[NR]=$1 } END { if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
 
 echo "proxy bench: $rounds interleaved rounds; wrk -c1 -t1 ${secs}s against nginx; 200 MB transfers"
-: >"$work/lat.direct"; : >"$work/lat.fl"; : >"$work/lat.socat"
-: >"$work/tp.direct"; : >"$work/tp.fl"; : >"$work/tp.socat"
+: >"$work/lat.direct"; : >"$work/lat.fl"; : >"$work/lat.socat"; : >"$work/lat.sf"
+: >"$work/tp.direct"; : >"$work/tp.fl"; : >"$work/tp.socat"; : >"$work/tp.sf"
 for r in $(seq 1 "$rounds"); do
-  d=$(p50_us $ng); f=$(p50_us $fl_ng); s=$(p50_us $so_ng)
-  echo "$d" >>"$work/lat.direct"; echo "$f" >>"$work/lat.fl"; echo "$s" >>"$work/lat.socat"
+  d=$(p50_us $ng); f=$(p50_us $fl_ng); s=$(p50_us $so_ng); sf=$(p50_us $sf_ng)
+  echo "$d" >>"$work/lat.direct"; echo "$f" >>"$work/lat.fl"; echo "$s" >>"$work/lat.socat"; echo "$sf" >>"$work/lat.sf"
   td=$("$work/xfer" get $src | awk '{print $3}')
   tf=$("$work/xfer" get $fl_src | awk '{print $3}')
   ts=$("$work/xfer" get $so_src | awk '{print $3}')
-  echo "$td" >>"$work/tp.direct"; echo "$tf" >>"$work/tp.fl"; echo "$ts" >>"$work/tp.socat"
-  printf '  round %d: p50 direct %sus faultline %sus socat %sus | MB/s direct %s faultline %s socat %s\n' \
-    "$r" "$d" "$f" "$s" "$td" "$tf" "$ts"
+  tsf=$("$work/xfer" get $sf_src | awk '{print $3}')
+  echo "$td" >>"$work/tp.direct"; echo "$tf" >>"$work/tp.fl"; echo "$ts" >>"$work/tp.socat"; echo "$tsf" >>"$work/tp.sf"
+  printf '  round %d: p50 direct %sus faultline %sus socat %sus splice-floor %sus | MB/s direct %s faultline %s socat %s splice-floor %s\n' \
+    "$r" "$d" "$f" "$s" "$sf" "$td" "$tf" "$ts" "$tsf"
 done
 
-ld=$(median <"$work/lat.direct"); lf=$(median <"$work/lat.fl"); ls_=$(median <"$work/lat.socat")
-td=$(median <"$work/tp.direct"); tf=$(median <"$work/tp.fl"); ts=$(median <"$work/tp.socat")
-awk -v ld="$ld" -v lf="$lf" -v ls="$ls_" -v td="$td" -v tf="$tf" -v ts="$ts" 'BEGIN {
-  printf "latency p50 (median of rounds): direct %.1f us, faultline %.1f us (+%.1f us), socat %.1f us (+%.1f us)\n", ld, lf, lf-ld, ls, ls-ld
-  printf "throughput 200 MB (median): direct %.0f MB/s, faultline %.0f MB/s (%.2fx direct), socat %.0f MB/s (%.2fx direct)\n", td, tf, tf/td, ts, ts/td
+ld=$(median <"$work/lat.direct"); lf=$(median <"$work/lat.fl"); ls_=$(median <"$work/lat.socat"); lsf=$(median <"$work/lat.sf")
+td=$(median <"$work/tp.direct"); tf=$(median <"$work/tp.fl"); ts=$(median <"$work/tp.socat"); tsf=$(median <"$work/tp.sf")
+awk -v ld="$ld" -v lf="$lf" -v ls="$ls_" -v lsf="$lsf" -v td="$td" -v tf="$tf" -v ts="$ts" -v tsf="$tsf" 'BEGIN {
+  printf "latency p50 (median of rounds): direct %.1f us, faultline %.1f us (+%.1f us), socat %.1f us (+%.1f us), splice-floor %.1f us (+%.1f us)\n", ld, lf, lf-ld, ls, ls-ld, lsf, lsf-ld
+  printf "throughput 200 MB (median): direct %.0f MB/s, faultline %.0f MB/s (%.2fx direct), socat %.0f MB/s (%.2fx direct), splice-floor %.0f MB/s (%.2fx direct; faultline %.2fx of it)\n", td, tf, tf/td, ts, ts/td, tsf, tsf/td, tf/tsf
   printf "goals: added p50 < 30 us: %s; throughput >= 0.9x direct: %s\n", (lf-ld < 30 ? "met" : "NOT met"), (tf/td >= 0.9 ? "met" : "NOT met")
 }'
