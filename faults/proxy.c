@@ -10,6 +10,7 @@
 #include "fl.h"
 #include "params.h"
 #include "plan.h"
+#include "proxy.h"
 #include "proxy_engine.h"
 #include "value.h"
 
@@ -84,6 +85,12 @@ static int target_open(struct target *t, struct fl_ctx *ctx, char *err)
     pthread_mutex_unlock(&g_mu);
     fl_log(FL_LOG_INFO, "proxy '%s' listening on %s, forwarding to %s", t->name, px_address(px), pt->upstream);
     return 0;
+}
+
+struct px *proxy_target_px(const struct target *t)
+{
+    const struct proxy_target *pt = t && t->ops && !strcmp(t->ops->name, "proxy") ? t->cfg : NULL;
+    return pt ? pt->px : NULL;
 }
 
 static void target_close(struct target *t, struct fl_ctx *ctx)

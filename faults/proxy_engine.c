@@ -1676,6 +1676,8 @@ int px_sever(struct px *px)
     return n;
 }
 
+struct px_engine *px_engine_of(const struct px *px) { return px->e; }
+
 void px_engine_set_timeout(struct px_engine *e, int ms) { e->timeout_ms = ms > 0 ? ms : PX_CMD_TIMEOUT_MS; }
 
 void px_engine_stall(struct px_engine *e, int ms)

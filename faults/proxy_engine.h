@@ -91,6 +91,7 @@ void px_close(struct px *px);
  * client hangs on it (new connections are refused); it returns the connections cut.
  * px_close() and px_engine_free() fall back to it by themselves. */
 int px_sever(struct px *px);
+struct px_engine *px_engine_of(const struct px *px);
 void px_engine_set_timeout(struct px_engine *e, int ms);
 /* for tests: the engine thread sleeps ms, the way a stuck engine would (no wait here) */
 void px_engine_stall(struct px_engine *e, int ms);

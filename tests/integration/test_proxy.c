@@ -20,6 +20,7 @@
 #include "harness.h"
 #include "node.h"
 #include "plan.h"
+#include "proxy.h"
 #include "proxy_engine.h"
 #include "testsrv.h"
 
@@ -424,7 +425,8 @@ TEST(proxy_stuck_engine_times_out_and_severs)
     ASSERT_MSG(now_ms() - t0 < 1800, "the checks above ran after the stall (%.0f ms)", now_ms() - t0);
     close(fd);
     /* the engine wakes, runs the abandoned removal and frees it; then closes normally */
-    usleep((useconds_t)((t0 + 2300 - now_ms()) * 1000));
+    double rest = t0 + 2300 - now_ms();   /* until the stall is over */
+    if (rest > 0) usleep((useconds_t)(rest * 1000));
     px_engine_set_timeout(f.e, 0);
     ASSERT_EQ_INT(px_stats(f.px, &s), 0);
     ASSERT_EQ_INT(s.toxics, 0);
@@ -654,6 +656,62 @@ TEST(proxy_target_and_fault_kinds)
     errno = 0;
     ASSERT(tcp_connect(lport) < 0);
     close(fd);
+    to->free(&t);
+    node_free(step_n);
+    node_free(spec);
+    diag_release(&d);
+    testsrv_stop(srv);
+}
+
+/* the fault's revert against a stuck engine: it fails (the run exits 4), says why, and
+ * falls back to cutting the proxy's clients off */
+TEST(proxy_fault_revert_on_stuck_engine_cuts_clients_off)
+{
+    struct testsrv *srv = testsrv_start(0);
+    ASSERT(srv);
+    int lport = th_free_port();
+    char yaml[256];
+    snprintf(yaml, sizeof yaml, "listen: 127.0.0.1:%d\nupstream: 127.0.0.1:%d\n", lport, testsrv_port(srv));
+    struct diag d;
+    diag_init(&d, "test");
+    struct node *spec = node_parse(yaml, strlen(yaml), &d);
+    ASSERT(spec);
+    const struct target_ops *to = target_find("proxy");
+    struct target t = { .name = "link", .ops = to, .spec = spec };
+    ASSERT_EQ_INT(to->parse(NULL, &t, spec, &d), 0);
+    char err[FL_ERR_LEN];
+    ASSERT_MSG(to->open(&t, NULL, err) == 0, "open: %s", err);
+    struct px *px = proxy_target_px(&t);
+    ASSERT(px);
+    int fd = tcp_connect(lport);
+    ASSERT(fd >= 0);
+    const struct fault_ops *fo = fault_find("proxy.timeout");
+    ASSERT(fo);
+    struct node *step_n = node_parse("{}", 2, &d);
+    void *cfg = NULL;
+    ASSERT_EQ_INT(fo->parse(NULL, step_n, &cfg, &d), 0);
+    struct step step = { .name = "hold", .probability = 1.0 };
+    struct fault_inst fi = { .ops = fo, .step = &step, .target = &t, .cfg = cfg };
+    ASSERT_MSG(fo->inject(&fi, err) == 0, "inject: %s", err);
+    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 300, NULL, 0), -2);
+    struct px_engine *e = px_engine_of(px);
+    px_engine_set_timeout(e, 300);
+    double t0 = now_ms();
+    px_engine_stall(e, 1500);
+    ASSERT(fo->revert(&fi, err) < 0);
+    ASSERT_CONTAINS(err, "did not answer");
+    ASSERT_CONTAINS(err, "dropped its 1 connection and refused new ones");
+    ASSERT_MSG(wait_readable(fd, 300), "client still waiting after the failed revert");
+    char c;
+    ASSERT(recv(fd, &c, 1, 0) <= 0);
+    ASSERT_MSG(now_ms() - t0 < 1300, "the revert returned after the stall (%.0f ms)", now_ms() - t0);
+    close(fd);
+    double rest = t0 + 1800 - now_ms();   /* until the stall is over */
+    if (rest > 0) usleep((useconds_t)(rest * 1000));
+    px_engine_set_timeout(e, 0);
+    fo->free_state(fi.state);
+    fo->free_cfg(cfg);
+    to->close(&t, NULL);
     to->free(&t);
     node_free(step_n);
     node_free(spec);
