@@ -592,38 +592,67 @@ TEST(proxy_slow_close_delays_fin)
     fx_stop(&f);
 }
 
+/* a `proxy` target named "link" on a free port forwarding to a test server, opened, with
+ * one client connection that got a 200 through it */
+struct tfx {
+    struct testsrv *srv;
+    struct diag d;
+    struct target t;
+    const struct target_ops *to;
+    struct node *spec;
+    int lport, fd;
+};
+
+static void tfx_open(struct tfx *x)
+{
+    x->srv = testsrv_start(0);
+    ASSERT(x->srv);
+    diag_init(&x->d, "test");
+    x->lport = th_free_port();
+    char yaml[256];
+    snprintf(yaml, sizeof yaml, "listen: 127.0.0.1:%d\nupstream: 127.0.0.1:%d\n", x->lport, testsrv_port(x->srv));
+    x->spec = node_parse(yaml, strlen(yaml), &x->d);
+    ASSERT(x->spec);
+    x->to = target_find("proxy");
+    ASSERT(x->to);
+    x->t = (struct target){ .name = "link", .ops = x->to, .spec = x->spec };
+    ASSERT_EQ_INT(x->to->parse(NULL, &x->t, x->spec, &x->d), 0);
+    char err[FL_ERR_LEN];
+    ASSERT_MSG(x->to->open(&x->t, NULL, err) == 0, "open: %s", err);
+    x->fd = tcp_connect(x->lport);
+    ASSERT(x->fd >= 0);
+    ASSERT_EQ_INT(http_req(x->fd, "GET", "/ok", 2000, NULL, 0), 200);
+}
+
+static void tfx_close(struct tfx *x)
+{
+    x->to->close(&x->t, NULL);
+    errno = 0;
+    ASSERT(tcp_connect(x->lport) < 0);   /* closing the target closed its listener */
+    close(x->fd);
+    x->to->free(&x->t);
+    node_free(x->spec);
+    diag_release(&x->d);
+    testsrv_stop(x->srv);
+}
+
 TEST(proxy_target_and_fault_kinds)
 {
     /* the plan-facing side: target open/close, a fault step injected and reverted */
-    struct testsrv *srv = testsrv_start(0);
-    ASSERT(srv);
-    int lport = th_free_port();
-    char yaml[256];
-    snprintf(yaml, sizeof yaml, "listen: 127.0.0.1:%d\nupstream: 127.0.0.1:%d\n", lport, testsrv_port(srv));
-    struct diag d;
-    diag_init(&d, "test");
-    struct node *spec = node_parse(yaml, strlen(yaml), &d);
-    ASSERT(spec);
-    const struct target_ops *to = target_find("proxy");
-    ASSERT(to);
-    struct target t = { .name = "link", .ops = to, .spec = spec };
-    ASSERT_EQ_INT(to->parse(NULL, &t, spec, &d), 0);
+    struct tfx x;
+    tfx_open(&x);
     char err[FL_ERR_LEN];
-    ASSERT_MSG(to->open(&t, NULL, err) == 0, "open: %s", err);
-    int fd = tcp_connect(lport);
-    ASSERT(fd >= 0);
-    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
 
     const struct fault_ops *fo = fault_find("proxy.http_error");
     ASSERT(fo);
     const char *sy = "status: 504\nshare: 100%\n";
-    struct node *step_n = node_parse(sy, strlen(sy), &d);
+    struct node *step_n = node_parse(sy, strlen(sy), &x.d);
     void *cfg = NULL;
-    ASSERT_EQ_INT(fo->parse(NULL, step_n, &cfg, &d), 0);
+    ASSERT_EQ_INT(fo->parse(NULL, step_n, &cfg, &x.d), 0);
     struct step step = { .name = "err", .probability = 1.0 };
-    struct fault_inst fi = { .ops = fo, .step = &step, .target = &t, .cfg = cfg };
+    struct fault_inst fi = { .ops = fo, .step = &step, .target = &x.t, .cfg = cfg };
     ASSERT_MSG(fo->inject(&fi, err) == 0, "inject: %s", err);
-    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 504);
+    ASSERT_EQ_INT(http_req(x.fd, "GET", "/ok", 2000, NULL, 0), 504);
     json_t *rec = fo->save(&fi);
     ASSERT(rec);
     char *js = json_dumps(rec, JSON_COMPACT);
@@ -637,7 +666,7 @@ TEST(proxy_target_and_fault_kinds)
     buf_release(&b);
     /* the journal path reaches the in-process proxy */
     ASSERT_MSG(fo->revert_saved(rec, NULL, err) == 0, "revert_saved: %s", err);
-    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
+    ASSERT_EQ_INT(http_req(x.fd, "GET", "/ok", 2000, NULL, 0), 200);
     /* and the run's own revert afterwards finds it gone: still fine */
     ASSERT_MSG(fo->revert(&fi, err) == 0, "revert: %s", err);
     json_decref(rec);
@@ -646,54 +675,34 @@ TEST(proxy_target_and_fault_kinds)
 
     /* bad step values are plan errors, with no I/O */
     const char *bad = "rate: 12 parsecs\n";
-    struct node *bn = node_parse(bad, strlen(bad), &d);
-    size_t before = d.n;
-    ASSERT(fault_find("proxy.bandwidth")->parse(NULL, bn, &cfg, &d) < 0);
-    ASSERT(d.n > before);
+    struct node *bn = node_parse(bad, strlen(bad), &x.d);
+    size_t before = x.d.n;
+    ASSERT(fault_find("proxy.bandwidth")->parse(NULL, bn, &cfg, &x.d) < 0);
+    ASSERT(x.d.n > before);
     node_free(bn);
 
-    to->close(&t, NULL);
-    errno = 0;
-    ASSERT(tcp_connect(lport) < 0);
-    close(fd);
-    to->free(&t);
     node_free(step_n);
-    node_free(spec);
-    diag_release(&d);
-    testsrv_stop(srv);
+    tfx_close(&x);
 }
 
 /* the fault's revert against a stuck engine: it fails (the run exits 4), says why, and
  * falls back to cutting the proxy's clients off */
 TEST(proxy_fault_revert_on_stuck_engine_cuts_clients_off)
 {
-    struct testsrv *srv = testsrv_start(0);
-    ASSERT(srv);
-    int lport = th_free_port();
-    char yaml[256];
-    snprintf(yaml, sizeof yaml, "listen: 127.0.0.1:%d\nupstream: 127.0.0.1:%d\n", lport, testsrv_port(srv));
-    struct diag d;
-    diag_init(&d, "test");
-    struct node *spec = node_parse(yaml, strlen(yaml), &d);
-    ASSERT(spec);
-    const struct target_ops *to = target_find("proxy");
-    struct target t = { .name = "link", .ops = to, .spec = spec };
-    ASSERT_EQ_INT(to->parse(NULL, &t, spec, &d), 0);
-    char err[FL_ERR_LEN];
-    ASSERT_MSG(to->open(&t, NULL, err) == 0, "open: %s", err);
-    struct px *px = proxy_target_px(&t);
+    struct tfx x;
+    tfx_open(&x);
+    struct px *px = proxy_target_px(&x.t);
     ASSERT(px);
-    int fd = tcp_connect(lport);
-    ASSERT(fd >= 0);
+    char err[FL_ERR_LEN];
     const struct fault_ops *fo = fault_find("proxy.timeout");
     ASSERT(fo);
-    struct node *step_n = node_parse("{}", 2, &d);
+    struct node *step_n = node_parse("{}", 2, &x.d);
     void *cfg = NULL;
-    ASSERT_EQ_INT(fo->parse(NULL, step_n, &cfg, &d), 0);
+    ASSERT_EQ_INT(fo->parse(NULL, step_n, &cfg, &x.d), 0);
     struct step step = { .name = "hold", .probability = 1.0 };
-    struct fault_inst fi = { .ops = fo, .step = &step, .target = &t, .cfg = cfg };
+    struct fault_inst fi = { .ops = fo, .step = &step, .target = &x.t, .cfg = cfg };
     ASSERT_MSG(fo->inject(&fi, err) == 0, "inject: %s", err);
-    ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 300, NULL, 0), -2);
+    ASSERT_EQ_INT(http_req(x.fd, "GET", "/ok", 300, NULL, 0), -2);
     struct px_engine *e = px_engine_of(px);
     px_engine_set_timeout(e, 300);
     double t0 = now_ms();
@@ -701,22 +710,17 @@ TEST(proxy_fault_revert_on_stuck_engine_cuts_clients_off)
     ASSERT(fo->revert(&fi, err) < 0);
     ASSERT_CONTAINS(err, "did not answer");
     ASSERT_CONTAINS(err, "dropped its 1 connection and refused new ones");
-    ASSERT_MSG(wait_readable(fd, 300), "client still waiting after the failed revert");
+    ASSERT_MSG(wait_readable(x.fd, 300), "client still waiting after the failed revert");
     char c;
-    ASSERT(recv(fd, &c, 1, 0) <= 0);
+    ASSERT(recv(x.fd, &c, 1, 0) <= 0);
     ASSERT_MSG(now_ms() - t0 < 1300, "the revert returned after the stall (%.0f ms)", now_ms() - t0);
-    close(fd);
     double rest = t0 + 1800 - now_ms();   /* until the stall is over */
     if (rest > 0) usleep((useconds_t)(rest * 1000));
     px_engine_set_timeout(e, 0);
     fo->free_state(fi.state);
     fo->free_cfg(cfg);
-    to->close(&t, NULL);
-    to->free(&t);
     node_free(step_n);
-    node_free(spec);
-    diag_release(&d);
-    testsrv_stop(srv);
+    tfx_close(&x);
 }
 
 TEST(proxy_many_connections_one_thread)
