@@ -1359,15 +1359,16 @@ static void prep_release(struct lg_prep *pr)
 static void blk_free(struct lg_blk *b)
 {
     if (!b) return;
+    /* the easy handles first: they point at the preps' URLs and header lists */
+    for (size_t i = 0; i < b->nusers; i++) user_free(b->users[i]);
+    free(b->users);
+    user_free(b->login_user);
     for (size_t i = 0; i < b->nprep; i++) prep_release(&b->preps[i]);
     free(b->preps);
     free(b->cum_weight);
     for (size_t i = 0; i < b->nwins; i++) hist_sparse_release(&b->wins[i].hs);
     free(b->wins);
     free(b->eps);
-    for (size_t i = 0; i < b->nusers; i++) user_free(b->users[i]);
-    free(b->users);
-    user_free(b->login_user);
     free(b->token);
     free(b);
 }
