@@ -471,30 +471,44 @@ int docker_has_label(const json_t *container, const char *label)
     return s && strcmp(s, eq + 1) == 0;
 }
 
-int docker_inspect(struct docker_client *c, const char *ref, struct docker_cstate *st, json_t **json, char *err)
+/* GET an object (path, freed here) and hand it to decode (into out, when both are set) and
+ * to *json (when asked; the caller owns it) */
+typedef int (*decode_fn)(json_t *j, void *out, char *err);
+
+static int inspect_object(struct docker_client *c, char *path, const char *what, const char *ref, decode_fn decode,
+                          void *out, json_t **json, char *err)
 {
-    char *path = cpath(ref, "/json");
     json_t *j = NULL;
     int ret = docker_call(c, "GET", path, NULL, 0, NULL, &j, err);
     free(path);
-    if (ret == 0 && !j) ret = fl_err(err, "docker: empty inspect reply for '%s'", ref);
-    if (ret == 0 && st) ret = docker_cstate_from_json(j, st, err);
+    if (ret == 0 && !j) ret = fl_err(err, "docker: empty reply for %s '%s'", what, ref);
+    if (ret == 0 && out) ret = decode(j, out, err);
     if (ret == 0 && json) *json = j;
     else json_decref(j);
     return ret;
 }
 
-int docker_list(struct docker_client *c, char *const *label_filters, size_t nfilters, json_t **arr, char *err)
+static int decode_cstate(json_t *j, void *out, char *err) { return docker_cstate_from_json(j, out, err); }
+
+int docker_inspect(struct docker_client *c, const char *ref, struct docker_cstate *st, json_t **json, char *err)
+{
+    return inspect_object(c, cpath(ref, "/json"), "container", ref, decode_cstate, st, json, err);
+}
+
+/* GET base?filters={key:[values]} (or &filters= after a query) into an array */
+static int list_filtered(struct docker_client *c, const char *base, const char *key, char *const *values, size_t n,
+                         const char *what, json_t **arr, char *err)
 {
     struct buf p;
     buf_init(&p, 1 << 16);
-    buf_adds(&p, "/containers/json?all=1");
-    if (nfilters) {
-        json_t *labels = json_array();
-        for (size_t i = 0; i < nfilters; i++) json_array_append_new(labels, json_string(label_filters[i]));
-        json_t *f = json_pack("{s:o}", "label", labels);
+    buf_adds(&p, base);
+    if (n) {
+        json_t *vals = json_array();
+        for (size_t i = 0; i < n; i++) json_array_append_new(vals, json_string(values[i]));
+        json_t *f = json_object();
+        json_object_set_new(f, key, vals);
         char *fs = json_dumps(f, JSON_COMPACT);
-        buf_adds(&p, "&filters=");
+        buf_adds(&p, strchr(base, '?') ? "&filters=" : "?filters=");
         add_escaped(&p, fs);
         free(fs);
         json_decref(f);
@@ -503,10 +517,15 @@ int docker_list(struct docker_client *c, char *const *label_filters, size_t nfil
     if (ret == 0 && !json_is_array(*arr)) {
         json_decref(*arr);
         *arr = NULL;
-        ret = fl_err(err, "docker: container list reply is not an array");
+        ret = fl_err(err, "docker: %s list reply is not an array", what);
     }
     buf_release(&p);
     return ret;
+}
+
+int docker_list(struct docker_client *c, char *const *label_filters, size_t nfilters, json_t **arr, char *err)
+{
+    return list_filtered(c, "/containers/json?all=1", "label", label_filters, nfilters, "container", arr, err);
 }
 
 static int simple_post(struct docker_client *c, const char *id, const char *suffix, long timeout_ms,
@@ -727,34 +746,6 @@ static char *kpath(const char *kind, const char *ref, const char *suffix)
     return buf_detach(&b);
 }
 
-/* GET path?filters={key:[values]} into an array */
-static int list_filtered(struct docker_client *c, const char *base, const char *key, char *const *values, size_t n,
-                         const char *what, json_t **arr, char *err)
-{
-    struct buf p;
-    buf_init(&p, 1 << 16);
-    buf_adds(&p, base);
-    if (n) {
-        json_t *vals = json_array();
-        for (size_t i = 0; i < n; i++) json_array_append_new(vals, json_string(values[i]));
-        json_t *f = json_object();
-        json_object_set_new(f, key, vals);
-        char *fs = json_dumps(f, JSON_COMPACT);
-        buf_adds(&p, "?filters=");
-        add_escaped(&p, fs);
-        free(fs);
-        json_decref(f);
-    }
-    int ret = docker_call(c, "GET", p.data, NULL, 0, NULL, arr, err);
-    if (ret == 0 && !json_is_array(*arr)) {
-        json_decref(*arr);
-        *arr = NULL;
-        ret = fl_err(err, "docker: %s list reply is not an array", what);
-    }
-    buf_release(&p);
-    return ret;
-}
-
 /* An update answered "update out of sequence" (another writer bumped the version first)? */
 static int out_of_sequence(const char *e) { return strstr(e, "out of sequence") != NULL; }
 
@@ -787,18 +778,12 @@ int docker_service_from_json(const json_t *j, struct docker_service *sv, char *e
     return 0;
 }
 
+static int decode_service(json_t *j, void *out, char *err) { return docker_service_from_json(j, out, err); }
+
 int docker_service_inspect(struct docker_client *c, const char *ref, struct docker_service *sv, json_t **json,
                            char *err)
 {
-    char *path = kpath("services", ref, "");
-    json_t *j = NULL;
-    int ret = docker_call(c, "GET", path, NULL, 0, NULL, &j, err);
-    free(path);
-    if (ret == 0 && !j) ret = fl_err(err, "docker: empty reply for service '%s'", ref);
-    if (ret == 0 && sv) ret = docker_service_from_json(j, sv, err);
-    if (ret == 0 && json) *json = j;
-    else json_decref(j);
-    return ret;
+    return inspect_object(c, kpath("services", ref, ""), "service", ref, decode_service, sv, json, err);
 }
 
 int docker_service_list(struct docker_client *c, char *const *label_filters, size_t nfilters, json_t **arr, char *err)
@@ -880,16 +865,11 @@ int docker_task_from_json(const json_t *j, struct docker_task *t, char *err)
     return 0;
 }
 
+static int decode_task(json_t *j, void *out, char *err) { return docker_task_from_json(j, out, err); }
+
 int docker_task_inspect(struct docker_client *c, const char *id, struct docker_task *t, char *err)
 {
-    char *path = kpath("tasks", id, "");
-    json_t *j = NULL;
-    int ret = docker_call(c, "GET", path, NULL, 0, NULL, &j, err);
-    free(path);
-    if (ret == 0 && !j) ret = fl_err(err, "docker: empty reply for task '%s'", id);
-    if (ret == 0) ret = docker_task_from_json(j, t, err);
-    json_decref(j);
-    return ret;
+    return inspect_object(c, kpath("tasks", id, ""), "task", id, decode_task, t, NULL, err);
 }
 
 int docker_task_list(struct docker_client *c, const char *service_id, json_t **arr, char *err)
@@ -977,17 +957,11 @@ int docker_node_from_json(const json_t *j, struct docker_node *nd, char *err)
     return 0;
 }
 
+static int decode_node(json_t *j, void *out, char *err) { return docker_node_from_json(j, out, err); }
+
 int docker_node_inspect(struct docker_client *c, const char *ref, struct docker_node *nd, json_t **json, char *err)
 {
-    char *path = kpath("nodes", ref, "");
-    json_t *j = NULL;
-    int ret = docker_call(c, "GET", path, NULL, 0, NULL, &j, err);
-    free(path);
-    if (ret == 0 && !j) ret = fl_err(err, "docker: empty reply for node '%s'", ref);
-    if (ret == 0 && nd) ret = docker_node_from_json(j, nd, err);
-    if (ret == 0 && json) *json = j;
-    else json_decref(j);
-    return ret;
+    return inspect_object(c, kpath("nodes", ref, ""), "node", ref, decode_node, nd, json, err);
 }
 
 int docker_node_set_availability(struct docker_client *c, const char *ref, const char *availability,
