@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "docker_api.h"
+#include "dockerfx.h"
 #include "fault.h"
 #include "harness.h"
 #include "plan.h"
@@ -36,80 +37,20 @@ static void client(void)
     ASSERT_MSG(docker_negotiate(&dc, err) == 0, "negotiate: %s", err);
 }
 
-/* remove the containers an earlier failed run of this test left behind; not those of a run
- * going on right now (other engineers' `make test` share the daemon): their creator lives */
-static void sweep(const char *test)
-{
-    char label[128], err[FL_ERR_LEN];
-    snprintf(label, sizeof label, "faultline.test=%s", test);
-    char *f[] = { label };
-    json_t *arr = NULL;
-    ASSERT_MSG(docker_list(&dc, f, 1, &arr, err) == 0, "list: %s", err);
-    size_t i;
-    json_t *it;
-    json_array_foreach(arr, i, it) {
-        const char *owner = json_string_value(json_object_get(json_object_get(it, "Labels"), "faultline.test.pid"));
-        int pid = owner ? atoi(owner) : 0;
-        if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)) continue;
-        docker_remove(&dc, json_string_value(json_object_get(it, "Id")), err);
-    }
-    json_decref(arr);
-}
+static void sweep(const char *test) { fx_sweep_containers(&dc, test); }
 
 static void cname(char *out, size_t n, const char *tag)
 {
     snprintf(out, n, "fl-test-%d-%s", (int)getpid(), tag);
 }
 
-/* create (and start unless created_only) a hostbin container running argv */
 static void mk_container(const char *test, const char *name, char *const *argv, const char *user, const char *rw_dir,
                          json_t *labels, json_t *healthcheck, int start, char id[72])
 {
-    char err[FL_ERR_LEN];
-    json_t *cmd = json_array();
-    for (size_t i = 0; argv[i]; i++) json_array_append_new(cmd, json_string(argv[i]));
-    json_t *binds = json_pack("[s,s,s,s,s]", "/usr:/usr:ro", "/lib:/lib:ro", "/lib64:/lib64:ro", "/bin:/bin:ro",
-                              "/etc:/etc:ro");
-    if (rw_dir) json_array_append_new(binds, json_sprintf("%s:%s:rw", rw_dir, rw_dir));
-    if (!labels) labels = json_object();
-    json_object_set_new(labels, "faultline.test", json_string(test));
-    json_object_set_new(labels, "faultline.test.pid", json_sprintf("%d", (int)getpid()));
-    json_t *cfg = json_pack("{s:s,s:o,s:o,s:{s:s,s:o}}", "Image", "hostbin", "Cmd", cmd, "Labels", labels,
-                            "HostConfig", "NetworkMode", "host", "Binds", binds);
-    if (user) json_object_set_new(cfg, "User", json_string(user));
-    if (healthcheck) json_object_set_new(cfg, "Healthcheck", healthcheck);
-    ASSERT_MSG(docker_create(&dc, name, cfg, id, err) == 0, "create %s: %s", name, err);
-    json_decref(cfg);
-    if (start) ASSERT_MSG(docker_start(&dc, id, NULL, err) == 0, "start %s: %s", name, err);
+    fx_container(&dc, test, name, argv, user, rw_dir, labels, healthcheck, start, id);
 }
 
-/* 1 PONG, 0 refused, -1 no answer in time (or another error) */
-static int redis_ping(int port)
-{
-    struct timeval tv = { 1, 0 };
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-    if (!c) return -1;
-    if (c->err) {
-        int refused = c->err == REDIS_ERR_IO && strstr(c->errstr, "refused") != NULL;
-        redisFree(c);
-        return refused ? 0 : -1;
-    }
-    redisSetTimeout(c, tv);
-    redisReply *r = redisCommand(c, "PING");
-    int ok = r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
-    if (r) freeReplyObject(r);
-    redisFree(c);
-    return ok ? 1 : -1;
-}
-
-static void wait_pong(int port)
-{
-    for (int i = 0; i < 100; i++) {
-        if (redis_ping(port) == 1) return;
-        usleep(50 * 1000);
-    }
-    ASSERT_MSG(0, "redis on port %d never answered PONG", port);
-}
+static int redis_ping(int port) { return fx_redis_ping(port, 1000); }
 
 /* a string reply of one command, "" for nil */
 static void redis_get(int port, const char *key, char *out, size_t n)
@@ -130,7 +71,7 @@ static void mk_redis(const char *test, const char *name, int port, json_t *label
     char *argv[] = { "/usr/bin/redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                      NULL };
     mk_container(test, name, argv, NULL, NULL, labels, hc, 1, id);
-    wait_pong(port);
+    fx_wait_pong(port);
 }
 
 /* sleeps, for selector tests: created only, never started */
@@ -148,62 +89,10 @@ static struct docker_cstate inspect(const char *id)
     return st;
 }
 
-/* A plan with targets built from YAML snippets through the drivers' own parse(). */
-struct fx {
-    struct plan plan;
-    struct fl_ctx ctx;
-    struct target *targets[8];
-    struct node *trees[32];
-    int ntrees;
-};
-
-static void fx_init(struct fx *f)
-{
-    memset(f, 0, sizeof *f);
-    f->plan.targets = f->targets;
-    f->ctx.plan = &f->plan;
-    f->ctx.seed = 12345;
-}
-
-static struct node *yaml(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static struct node *yaml(struct fx *f, const char *fmt, ...)
-{
-    char text[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    struct diag d;
-    diag_init(&d, "test");
-    struct node *n = node_parse(text, strlen(text), &d);
-    ASSERT_MSG(n && d.n == 0, "yaml '%s': %s", text, d.n ? d.msgs[0] : "?");
-    diag_release(&d);
-    f->trees[f->ntrees++] = n;
-    return n;
-}
-
-/* target NAME from the YAML of its docker map (host: is added); the diag text on failure */
+/* the plan fixture (dockerfx.h) for docker targets */
 static struct target *target_try(struct fx *f, const char *name, const char *spec, char *diagtext)
 {
-    struct node *n = yaml(f, "{ host: \"%s\", %s }", th_docker_host(), spec);
-    struct diag d;
-    diag_init(&d, "test");
-    struct target *t = fl_calloc(1, sizeof *t);
-    t->name = fl_strdup(name);
-    t->ops = &target_docker;
-    t->spec = n;
-    int bad = params_check(n, target_docker.params, NULL, "target", &d);
-    if (!bad && target_docker.parse(&f->plan, t, n, &d) < 0 && d.n == 0) bad = 1;
-    if (bad || d.n) {
-        if (diagtext) snprintf(diagtext, FL_ERR_LEN, "%s", d.n ? d.msgs[0] : "?");
-        diag_release(&d);
-        free(t->name);
-        free(t);
-        return NULL;
-    }
-    diag_release(&d);
-    f->targets[f->plan.ntargets++] = t;
-    return t;
+    return fx_target_try(f, &target_docker, name, spec, 0, 0, diagtext);
 }
 
 static struct target *target(struct fx *f, const char *name, const char *spec)
@@ -216,55 +105,10 @@ static struct target *target(struct fx *f, const char *name, const char *spec)
 
 static int open_t(struct fx *f, struct target *t, char *err) { return target_docker.open(t, &f->ctx, err); }
 
-static void fi_init(struct fx *f, struct fault_inst *fi, const struct fault_ops *ops, struct target *t,
-                    const char *params)
-{
-    struct node *n = yaml(f, "{ %s }", params);
-    struct diag d;
-    diag_init(&d, "test");
-    memset(fi, 0, sizeof *fi);
-    ASSERT_MSG(params_check(n, ops->params, NULL, ops->name, &d) == 0, "params: %s", d.msgs[0]);
-    ASSERT_MSG(ops->parse(&f->plan, n, &fi->cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
-    diag_release(&d);
-    fi->ops = ops;
-    fi->target = t;
-    fi->ctx = &f->ctx;
-}
-
-static void fi_release(struct fault_inst *fi)
-{
-    if (fi->state) fi->ops->free_state(fi->state);
-    fi->ops->free_cfg(fi->cfg);
-    fi->state = fi->cfg = NULL;
-}
-
-static void fx_release(struct fx *f)
-{
-    for (size_t i = 0; i < f->plan.ntargets; i++) {
-        target_docker.close(f->targets[i], &f->ctx);
-        target_docker.free(f->targets[i]);
-        free(f->targets[i]->name);
-        free(f->targets[i]);
-    }
-    for (int i = 0; i < f->ntrees; i++) node_free(f->trees[i]);
-}
-
 /* run the container probe once; returns check()'s result, obs filled */
 static int probe(struct fx *f, const char *params, struct probe_obs *obs, char *err)
 {
-    struct node *n = yaml(f, "{ %s }", params);
-    struct diag d;
-    diag_init(&d, "test");
-    void *cfg = NULL;
-    ASSERT_MSG(params_check(n, probe_container.params, NULL, "container", &d) == 0, "params: %s", d.msgs[0]);
-    ASSERT_MSG(probe_container.parse(&f->plan, n, n, &cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
-    diag_release(&d);
-    struct probe_inst pi = { .ops = &probe_container, .ctx = &f->ctx, .cfg = cfg };
-    memset(obs, 0, sizeof *obs);
-    int r = probe_container.check(&pi, obs, err);
-    probe_container.free_state(pi.state);
-    probe_container.free_cfg(cfg);
-    return r;
+    return fx_probe(f, &probe_container, params, 1, obs, err);
 }
 
 /* A running Redis container (on *port, or a free one when 0) and target 'cache' naming it,
@@ -277,7 +121,7 @@ static struct target *redis_rig(struct fx *f, const char *test, json_t *hc, char
     if (!*port) *port = th_free_port();
     cname(name, 64, test);
     mk_redis(test, name, *port, NULL, hc, id);
-    fx_init(f);
+    fx_init(f, 12345);
     snprintf(spec, sizeof spec, "container: %s", name);
     struct target *t = target(f, "cache", spec);
     ASSERT_MSG(open_t(f, t, err) == 0, "open: %s", err);
@@ -306,8 +150,8 @@ TEST(docker_socket_missing_names_the_path)
 
     /* the target's open() reports the same, before anything is touched */
     struct fx f;
-    fx_init(&f);
-    struct node *n = yaml(&f, "{ host: \"unix:///nonexistent/fl/docker.sock\", container: db }");
+    fx_init(&f, 12345);
+    struct node *n = fx_yaml(&f, "{ host: \"unix:///nonexistent/fl/docker.sock\", container: db }");
     struct target t = { .name = "db", .ops = &target_docker, .spec = n };
     struct diag d;
     diag_init(&d, "test");
@@ -368,7 +212,7 @@ TEST(docker_negotiates_version_and_maps_404)
     client();
     ASSERT(strlen(dc.api_version) >= 4 && dc.api_version[0] == '1' && dc.api_version[1] == '.');
     struct fx f;
-    fx_init(&f);
+    fx_init(&f, 12345);
     char name[64], err[FL_ERR_LEN];
     cname(name, sizeof name, "nope");
     struct target *t = target(&f, "db", "container: fl-test-nope-never-created");
@@ -395,7 +239,7 @@ TEST_T(docker_stop_then_revert_serves_again, 60)
     int port = 0;
     struct target *t = redis_rig(&f, "stop", NULL, name, id, &port);
     struct fault_inst fi;
-    fi_init(&f, &fi, &fault_docker_stop, t, "grace: 2s");
+    fx_fault(&f, &fi, &fault_docker_stop, t, "grace: 2s");
     ASSERT_MSG(fault_docker_stop.inject(&fi, err) == 0, "inject: %s", err);
     ASSERT_EQ_INT(redis_ping(port), 0); /* the port refuses */
     ASSERT_EQ_STR(docker_state_name(inspect(id).state), "exited");
@@ -416,11 +260,11 @@ TEST_T(docker_stop_then_revert_serves_again, 60)
     buf_release(&b);
 
     ASSERT_MSG(fault_docker_stop.revert(&fi, err) == 0, "revert: %s", err);
-    wait_pong(port);
+    fx_wait_pong(port);
     ASSERT_EQ_STR(docker_state_name(inspect(id).state), "running");
     /* a second revert has nothing left to do */
     ASSERT_MSG(fault_docker_stop.revert(&fi, err) == 0, "revert again: %s", err);
-    fi_release(&fi);
+    fx_fault_release(&fi);
     rig_release(&f, id);
 }
 
@@ -431,7 +275,7 @@ TEST_T(docker_kill_sigkill_then_revert, 60)
     int port = 0;
     struct target *t = redis_rig(&f, "kill", NULL, name, id, &port);
     struct fault_inst fi;
-    fi_init(&f, &fi, &fault_docker_kill, t, "");
+    fx_fault(&f, &fi, &fault_docker_kill, t, "");
     ASSERT_MSG(fault_docker_kill.inject(&fi, err) == 0, "inject: %s", err);
     struct docker_cstate st = inspect(id);
     for (int i = 0; i < 50 && st.state == DS_RUNNING; i++) usleep(20000), st = inspect(id);
@@ -445,11 +289,11 @@ TEST_T(docker_kill_sigkill_then_revert, 60)
     ASSERT_CONTAINS(obs.observed, "exited (exit code 137");
 
     ASSERT_MSG(fault_docker_kill.revert(&fi, err) == 0, "revert: %s", err);
-    wait_pong(port);
-    fi_release(&fi);
+    fx_wait_pong(port);
+    fx_fault_release(&fi);
 
     /* an unknown signal is a plan error, found by parse */
-    struct node *n = yaml(&f, "{ signal: SIGNOPE }");
+    struct node *n = fx_yaml(&f, "{ signal: SIGNOPE }");
     struct diag d;
     diag_init(&d, "test");
     void *cfg = NULL;
@@ -472,7 +316,7 @@ TEST_T(docker_pause_times_out_then_unpause_answers, 60)
     ASSERT_EQ_STR(obs.observed, "running (restarts 0)");
 
     struct fault_inst fi;
-    fi_init(&f, &fi, &fault_docker_pause, t, "");
+    fx_fault(&f, &fi, &fault_docker_pause, t, "");
     ASSERT_MSG(fault_docker_pause.inject(&fi, err) == 0, "inject: %s", err);
     ASSERT_EQ_INT(redis_ping(port), -1); /* accepted by the kernel, never answered */
     ASSERT_MSG(probe(&f, "target: cache, expect: paused", &obs, err) == 0, "probe: %s", err);
@@ -483,7 +327,7 @@ TEST_T(docker_pause_times_out_then_unpause_answers, 60)
 
     ASSERT_MSG(fault_docker_pause.revert(&fi, err) == 0, "revert: %s", err);
     ASSERT_EQ_INT(redis_ping(port), 1);
-    fi_release(&fi);
+    fx_fault_release(&fi);
     rig_release(&f, id);
 }
 
@@ -498,7 +342,7 @@ TEST_T(docker_exec_sets_key_and_reverts, 60)
     struct fault_inst fi;
     snprintf(params, sizeof params, "command: [redis-cli, -p, \"%d\", set, k, v], revert: \"redis-cli -p %d del k\"",
              port, port);
-    fi_init(&f, &fi, &fault_docker_exec, t, params);
+    fx_fault(&f, &fi, &fault_docker_exec, t, params);
     ASSERT_MSG(fault_docker_exec.inject(&fi, err) == 0, "inject: %s", err);
     redis_get(port, "k", v, sizeof v);
     ASSERT_EQ_STR(v, "v");
@@ -508,16 +352,16 @@ TEST_T(docker_exec_sets_key_and_reverts, 60)
     ASSERT_MSG(fault_docker_exec.revert(&fi, err) == 0, "revert: %s", err);
     redis_get(port, "k", v, sizeof v);
     ASSERT_EQ_STR(v, "");
-    fi_release(&fi);
+    fx_fault_release(&fi);
 
     /* a command that exits otherwise than expect_exit fails, with its output */
-    fi_init(&f, &fi, &fault_docker_exec, t, "command: \"echo boom >&2; exit 3\"");
+    fx_fault(&f, &fi, &fault_docker_exec, t, "command: \"echo boom >&2; exit 3\"");
     ASSERT(fault_docker_exec.inject(&fi, err) == -1);
     ASSERT_CONTAINS(err, "exited 3, expected 0: boom");
-    fi_release(&fi);
-    fi_init(&f, &fi, &fault_docker_exec, t, "command: \"exit 3\", expect_exit: 3");
+    fx_fault_release(&fi);
+    fx_fault(&f, &fi, &fault_docker_exec, t, "command: \"exit 3\", expect_exit: 3");
     ASSERT_MSG(fault_docker_exec.inject(&fi, err) == 0, "inject: %s", err);
-    fi_release(&fi);
+    fx_fault_release(&fi);
     rig_release(&f, id);
 }
 
@@ -533,7 +377,7 @@ TEST_T(docker_revert_restores_exactly_the_prior_state, 90)
     const struct fault_ops *kinds[] = { &fault_docker_stop, &fault_docker_kill };
     for (int k = 0; k < 2; k++) {
         struct fault_inst fi;
-        fi_init(&f, &fi, kinds[k], t, "");
+        fx_fault(&f, &fi, kinds[k], t, "");
         ASSERT_MSG(kinds[k]->inject(&fi, err) == 0, "%s inject: %s", kinds[k]->name, err);
         json_t *rec = kinds[k]->save(&fi);
         json_t *c0 = json_array_get(json_object_get(rec, "containers"), 0);
@@ -543,48 +387,48 @@ TEST_T(docker_revert_restores_exactly_the_prior_state, 90)
         ASSERT_MSG(kinds[k]->revert(&fi, err) == 0, "%s revert: %s", kinds[k]->name, err);
         ASSERT_EQ_STR(docker_state_name(inspect(id).state), "exited");
         ASSERT_EQ_INT(redis_ping(port), 0);
-        fi_release(&fi);
+        fx_fault_release(&fi);
     }
 
     /* already paused: pause's revert leaves it paused; stop's revert brings it back paused */
     ASSERT_MSG(docker_start(&dc, id, NULL, err) == 0, "start: %s", err);
-    wait_pong(port);
+    fx_wait_pong(port);
     ASSERT_MSG(docker_pause(&dc, id, err) == 0, "pause: %s", err);
     struct fault_inst fi;
-    fi_init(&f, &fi, &fault_docker_pause, t, "");
+    fx_fault(&f, &fi, &fault_docker_pause, t, "");
     ASSERT_MSG(fault_docker_pause.inject(&fi, err) == 0, "inject: %s", err);
     ASSERT_MSG(fault_docker_pause.revert(&fi, err) == 0, "revert: %s", err);
     ASSERT_EQ_STR(docker_state_name(inspect(id).state), "paused");
-    fi_release(&fi);
-    fi_init(&f, &fi, &fault_docker_stop, t, "grace: 1s");
+    fx_fault_release(&fi);
+    fx_fault(&f, &fi, &fault_docker_stop, t, "grace: 1s");
     ASSERT_MSG(fault_docker_stop.inject(&fi, err) == 0, "inject: %s", err);
     ASSERT_EQ_STR(docker_state_name(inspect(id).state), "exited");
     ASSERT_MSG(fault_docker_stop.revert(&fi, err) == 0, "revert: %s", err);
     ASSERT_EQ_STR(docker_state_name(inspect(id).state), "paused");
-    fi_release(&fi);
+    fx_fault_release(&fi);
     ASSERT_MSG(docker_unpause(&dc, id, err) == 0, "unpause: %s", err);
-    wait_pong(port);
+    fx_wait_pong(port);
 
     /* the journal path: revert_saved from the JSON record alone */
-    fi_init(&f, &fi, &fault_docker_stop, t, "grace: 1s");
+    fx_fault(&f, &fi, &fault_docker_stop, t, "grace: 1s");
     ASSERT_MSG(fault_docker_stop.inject(&fi, err) == 0, "inject: %s", err);
     json_t *rec = fault_docker_stop.save(&fi);
     char *text = json_dumps(rec, 0);
     json_decref(rec);
-    fi_release(&fi); /* the run is gone; only the journal remains */
+    fx_fault_release(&fi); /* the run is gone; only the journal remains */
     ASSERT_EQ_INT(redis_ping(port), 0);
     json_t *back = json_loads(text, 0, NULL);
     free(text);
     ASSERT_MSG(fault_docker_stop.revert_saved(back, &f.ctx, err) == 0, "revert_saved: %s", err);
     json_decref(back);
-    wait_pong(port);
+    fx_wait_pong(port);
 
     /* restart: the container comes back by itself, nothing to revert */
-    fi_init(&f, &fi, &fault_docker_restart, t, "grace: 1s");
+    fx_fault(&f, &fi, &fault_docker_restart, t, "grace: 1s");
     ASSERT_MSG(fault_docker_restart.inject(&fi, err) == 0, "inject: %s", err);
     ASSERT(fault_docker_restart.revert == NULL);
-    wait_pong(port);
-    fi_release(&fi);
+    fx_wait_pong(port);
+    fx_fault_release(&fi);
     rig_release(&f, id);
 }
 
@@ -599,7 +443,7 @@ TEST_T(docker_revert_waits_for_healthy, 90)
                            "Interval", (json_int_t)300000000, "Timeout", (json_int_t)1000000000, "Retries", 3);
     struct target *t = redis_rig(&f, "health", hc, name, id, &port);
     struct fault_inst fi;
-    fi_init(&f, &fi, &fault_docker_stop, t, "grace: 1s, healthy_within: 20s");
+    fx_fault(&f, &fi, &fault_docker_stop, t, "grace: 1s, healthy_within: 20s");
     ASSERT_MSG(fault_docker_stop.inject(&fi, err) == 0, "inject: %s", err);
     ASSERT_MSG(fault_docker_stop.revert(&fi, err) == 0, "revert: %s", err);
     struct docker_cstate st = inspect(id);
@@ -609,7 +453,7 @@ TEST_T(docker_revert_waits_for_healthy, 90)
     ASSERT_MSG(probe(&f, "target: cache, expect: healthy", &obs, err) == 0, "probe: %s", err);
     ASSERT_MSG(obs.ok, "observed %s", obs.observed);
     ASSERT_CONTAINS(obs.observed, "running, healthy");
-    fi_release(&fi);
+    fx_fault_release(&fi);
     rig_release(&f, id);
 }
 
@@ -635,19 +479,19 @@ TEST_T(docker_failed_inject_leaves_nothing_half_done, 60)
     }
     ASSERT(idle[0]);
     struct fx f;
-    fx_init(&f);
+    fx_init(&f, 12345);
     snprintf(spec, sizeof spec, "labels: { app: %s }", app);
     struct target *t = target(&f, "both", spec);
     ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
     struct fault_inst fi;
-    fi_init(&f, &fi, &fault_docker_pause, t, "");
+    fx_fault(&f, &fi, &fault_docker_pause, t, "");
     ASSERT(fault_docker_pause.inject(&fi, err) == -1);
     ASSERT_CONTAINS(err, "cannot pause 'fl-test-");
     ASSERT_CONTAINS(err, "409 conflict");
     ASSERT_EQ_STR(docker_state_name(inspect(id).state), "running"); /* the first one was unpaused again */
     ASSERT_EQ_INT(redis_ping(port), 1);
     ASSERT_MSG(fault_docker_pause.revert(&fi, err) == 0, "revert: %s", err); /* nothing left to do */
-    fi_release(&fi);
+    fx_fault_release(&fi);
     fx_release(&f);
     docker_remove(&dc, id, err);
     docker_remove(&dc, idle, err);
@@ -672,7 +516,7 @@ TEST_T(docker_selectors_labels_compose_and_nothing, 60)
         mk_idle("select", name, l, ids[i]);
     }
     struct fx f;
-    fx_init(&f);
+    fx_init(&f, 12345);
     const struct docker_target *dt;
 
     snprintf(spec, sizeof spec, "labels: { app: %s }", app);
@@ -751,7 +595,7 @@ TEST_T(docker_pick_is_reproducible_from_the_seed, 60)
         char got[2][2][72];
         for (int round = 0; round < 2; round++) {
             struct fx f;
-            fx_init(&f);
+            fx_init(&f, 12345);
             struct target *t = target(&f, "workers", spec);
             t->has_pick = 1;
             t->pick_count = 2;
@@ -774,7 +618,7 @@ TEST_T(docker_pick_is_reproducible_from_the_seed, 60)
 
     /* percent: 40%% of 6 rounds up to 3; the run seed applies without a pick seed */
     struct fx f;
-    fx_init(&f);
+    fx_init(&f, 12345);
     struct target *t = target(&f, "workers", spec);
     t->has_pick = 1;
     t->pick_percent = 0.4;
@@ -845,36 +689,36 @@ TEST_T(docker_postgres_stop_pause_and_back, 120)
     mk_postgres("pg", name, port, id);
 
     struct fx f;
-    fx_init(&f);
+    fx_init(&f, 12345);
     char spec[128];
     snprintf(spec, sizeof spec, "container: %s", name);
     struct target *t = target(&f, "db", spec);
     ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
 
     struct fault_inst fi;
-    fi_init(&f, &fi, &fault_docker_stop, t, "grace: 5s");
+    fx_fault(&f, &fi, &fault_docker_stop, t, "grace: 5s");
     ASSERT_MSG(fault_docker_stop.inject(&fi, err) == 0, "inject: %s", err);
     ASSERT(!pg_ping(port));
     struct probe_obs obs;
     ASSERT_MSG(probe(&f, "target: db, expect: stopped", &obs, err) == 0, "probe: %s", err);
     ASSERT_MSG(obs.ok, "observed %s", obs.observed);
     ASSERT_MSG(fault_docker_stop.revert(&fi, err) == 0, "revert: %s", err);
-    fi_release(&fi);
+    fx_fault_release(&fi);
     wait_pg(port, "again after the revert");
 
-    fi_init(&f, &fi, &fault_docker_pause, t, "");
+    fx_fault(&f, &fi, &fault_docker_pause, t, "");
     ASSERT_MSG(fault_docker_pause.inject(&fi, err) == 0, "inject: %s", err);
     ASSERT(!pg_ping(port)); /* connect_timeout=2 runs out */
     ASSERT_MSG(fault_docker_pause.revert(&fi, err) == 0, "revert: %s", err);
-    fi_release(&fi);
+    fx_fault_release(&fi);
     ASSERT(pg_ping(port));
 
     char cmd[256];
     snprintf(cmd, sizeof cmd, "command: [\"%s/psql\", -h, 127.0.0.1, -p, \"%d\", -U, postgres, -c, \"create table fl_exec(x int)\"]",
              pgbin, port);
-    fi_init(&f, &fi, &fault_docker_exec, t, cmd);
+    fx_fault(&f, &fi, &fault_docker_exec, t, cmd);
     ASSERT_MSG(fault_docker_exec.inject(&fi, err) == 0, "exec: %s", err);
-    fi_release(&fi);
+    fx_fault_release(&fi);
     rc = th_sh(out, sizeof out, "'%s/psql' -h 127.0.0.1 -p %d -U postgres -Atc \"select count(*) from fl_exec\" 2>&1",
                pgbin, port);
     ASSERT_MSG(rc == 0, "psql: %s", out);
@@ -947,7 +791,7 @@ TEST_T(docker_plan_stop_with_probe_end_to_end, 120)
                    th_faultline());
     ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
     ASSERT_EQ_STR(docker_state_name(inspect(id).state), "running");
-    wait_pong(port);
+    fx_wait_pong(port);
     /* the probe saw the container stopped during the window */
     char rj[700];
     snprintf(rj, sizeof rj, "%s/report/run.json", dir);
@@ -1008,7 +852,7 @@ TEST_T(docker_plan_redis_and_postgres_end_to_end, 150)
                    th_faultline());
     ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
     /* afterwards both serve again, and the exec ran once inside the Redis container */
-    wait_pong(rport);
+    fx_wait_pong(rport);
     wait_pg(pport, "after the plan");
     redis_get(rport, "e2e_count", v, sizeof v);
     ASSERT_EQ_STR(v, "1");

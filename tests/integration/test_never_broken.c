@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "docker_api.h"
+#include "dockerfx.h"
 #include "harness.h"
 
 /* ---- docker fixtures (the approach of test_docker.c) --------------------------------------- */
@@ -30,42 +31,9 @@ static void client(void)
     ASSERT_MSG(docker_negotiate(&dc, err) == 0, "negotiate: %s", err);
 }
 
-/* remove containers an earlier failed run of this file left; not those of a live run */
-static void sweep(void)
-{
-    char err[FL_ERR_LEN];
-    char *f[] = { "faultline.test=never-broken" };
-    json_t *arr = NULL;
-    ASSERT_MSG(docker_list(&dc, f, 1, &arr, err) == 0, "list: %s", err);
-    size_t i;
-    json_t *it;
-    json_array_foreach(arr, i, it) {
-        const char *owner = json_string_value(json_object_get(json_object_get(it, "Labels"), "faultline.test.pid"));
-        int pid = owner ? atoi(owner) : 0;
-        if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)) continue;
-        docker_remove(&dc, json_string_value(json_object_get(it, "Id")), err);
-    }
-    json_decref(arr);
-}
+static void sweep(void) { fx_sweep_containers(&dc, "never-broken"); }
 
-/* 1 PONG, 0 refused, -1 no answer within timeout_ms (or another error) */
-static int redis_ping(int port, int timeout_ms)
-{
-    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-    if (!c) return -1;
-    if (c->err) {
-        int refused = c->err == REDIS_ERR_IO && strstr(c->errstr, "refused") != NULL;
-        redisFree(c);
-        return refused ? 0 : -1;
-    }
-    redisSetTimeout(c, tv);
-    redisReply *r = redisCommand(c, "PING");
-    int ok = r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
-    if (r) freeReplyObject(r);
-    redisFree(c);
-    return ok ? 1 : -1;
-}
+static int redis_ping(int port, int timeout_ms) { return fx_redis_ping(port, timeout_ms); }
 
 /* 1 when a write is answered OK within timeout_ms, 0 when not (paused), -1 on another error */
 static int redis_write(int port, int timeout_ms)
@@ -84,34 +52,16 @@ static int redis_write(int port, int timeout_ms)
     return ret;
 }
 
-static void wait_pong(int port)
-{
-    for (int i = 0; i < 100; i++) {
-        if (redis_ping(port, 1000) == 1) return;
-        usleep(50 * 1000);
-    }
-    ASSERT_MSG(0, "redis on port %d never answered PONG", port);
-}
-
 /* a hostbin container running redis-server on port (host network), labelled for sweep() */
 static void mk_redis_container(const char *tag, int port, json_t *labels, char id[72])
 {
-    char err[FL_ERR_LEN], name[96], p[16];
+    char name[96], p[16];
     snprintf(name, sizeof name, "fl-test-%d-%s", (int)getpid(), tag);
     snprintf(p, sizeof p, "%d", port);
-    json_t *cmd = json_pack("[s,s,s,s,s,s,s,s,s]", "/usr/bin/redis-server", "--port", p, "--bind", "127.0.0.1",
-                            "--save", "", "--appendonly", "no");
-    json_t *binds = json_pack("[s,s,s,s,s]", "/usr:/usr:ro", "/lib:/lib:ro", "/lib64:/lib64:ro", "/bin:/bin:ro",
-                              "/etc:/etc:ro");
-    if (!labels) labels = json_object();
-    json_object_set_new(labels, "faultline.test", json_string("never-broken"));
-    json_object_set_new(labels, "faultline.test.pid", json_sprintf("%d", (int)getpid()));
-    json_t *cfg = json_pack("{s:s,s:o,s:o,s:{s:s,s:o}}", "Image", "hostbin", "Cmd", cmd, "Labels", labels,
-                            "HostConfig", "NetworkMode", "host", "Binds", binds);
-    ASSERT_MSG(docker_create(&dc, name, cfg, id, err) == 0, "create %s: %s", name, err);
-    json_decref(cfg);
-    ASSERT_MSG(docker_start(&dc, id, NULL, err) == 0, "start %s: %s", name, err);
-    wait_pong(port);
+    char *argv[] = { "/usr/bin/redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                     NULL };
+    fx_container(&dc, "never-broken", name, argv, NULL, NULL, labels, NULL, 1, id);
+    fx_wait_pong(port);
 }
 
 static const char *cstate(const char *id)
@@ -138,7 +88,7 @@ static pid_t start_redis(int port)
                (char *)NULL);
         _exit(127);
     }
-    wait_pong(port);
+    fx_wait_pong(port);
     return pid;
 }
 
@@ -315,7 +265,7 @@ static void rig_wait_broken(const struct rig *r, pid_t fl_pid, int nfaults)
 static void rig_assert_restored(const struct rig *r)
 {
     ASSERT_EQ_STR(cstate(r->cid), "running");
-    wait_pong(r->cport);
+    fx_wait_pong(r->cport);
     ASSERT_EQ_INT(redis_write(r->rport, 2000), 1);
     ASSERT_EQ_INT(redis_ping(r->rport, 1000), 1);
 }

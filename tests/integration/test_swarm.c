@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "docker_api.h"
+#include "dockerfx.h"
 #include "fault.h"
 #include "harness.h"
 #include "plan.h"
@@ -155,69 +156,11 @@ static void task_state(const char *task_id, char state[16])
     json_decref(j);
 }
 
-/* A plan holding targets built from YAML snippets through the drivers' own parse(). */
-struct fx {
-    struct plan plan;
-    struct fl_ctx ctx;
-    struct target *targets[8];
-    struct node *trees[32];
-    int ntrees;
-};
-
-static void fx_init(struct fx *f)
-{
-    memset(f, 0, sizeof *f);
-    f->plan.targets = f->targets;
-    f->ctx.plan = &f->plan;
-    f->ctx.seed = 4242;
-}
-
-static struct node *yaml(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static struct node *yaml(struct fx *f, const char *fmt, ...)
-{
-    char text[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    struct diag d;
-    diag_init(&d, "test");
-    struct node *n = node_parse(text, strlen(text), &d);
-    ASSERT_MSG(n && d.n == 0, "yaml '%s': %s", text, d.n ? d.msgs[0] : "?");
-    diag_release(&d);
-    f->trees[f->ntrees++] = n;
-    return n;
-}
-
-/* target NAME from its swarm map (host: added); pick_count 0 = no pick. NULL + diag on error */
+/* the plan fixture (dockerfx.h) for swarm targets; pick_count 0 = no pick */
 static struct target *target_try(struct fx *f, const char *name, const char *spec, int pick_count, uint64_t seed,
                                  char *diagtext)
 {
-    struct node *n = yaml(f, "{ host: \"%s\", %s }", th_docker_host(), spec);
-    struct diag d;
-    diag_init(&d, "test");
-    struct target *t = fl_calloc(1, sizeof *t);
-    t->name = fl_strdup(name);
-    t->ops = &target_swarm;
-    t->spec = n;
-    if (pick_count) {
-        t->has_pick = 1;
-        t->pick_count = pick_count;
-        t->pick_seed = seed;
-        t->pick_seed_set = 1;
-    }
-    int bad = params_check(n, target_swarm.params, NULL, "target", &d);
-    if (!bad && target_swarm.parse(&f->plan, t, n, &d) < 0 && d.n == 0) bad = 1;
-    if (bad || d.n) {
-        if (diagtext) snprintf(diagtext, FL_ERR_LEN, "%s", d.n ? d.msgs[0] : "?");
-        diag_release(&d);
-        free(t->name);
-        free(t);
-        return NULL;
-    }
-    diag_release(&d);
-    f->targets[f->plan.ntargets++] = t;
-    return t;
+    return fx_target_try(f, &target_swarm, name, spec, pick_count, seed, diagtext);
 }
 
 static struct target *target(struct fx *f, const char *name, const char *spec, int pick_count, uint64_t seed)
@@ -234,25 +177,10 @@ static void open_t(struct fx *f, struct target *t)
     ASSERT_MSG(target_swarm.open(t, &f->ctx, err) == 0, "open %s: %s", t->name, err);
 }
 
-static void fi_init(struct fx *f, struct fault_inst *fi, const struct fault_ops *ops, struct target *t,
-                    const char *params)
-{
-    struct node *n = yaml(f, "{ %s }", params);
-    struct diag d;
-    diag_init(&d, "test");
-    memset(fi, 0, sizeof *fi);
-    ASSERT_MSG(params_check(n, ops->params, NULL, ops->name, &d) == 0, "params: %s", d.msgs[0]);
-    ASSERT_MSG(ops->parse(&f->plan, n, &fi->cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
-    diag_release(&d);
-    fi->ops = ops;
-    fi->target = t;
-    fi->ctx = &f->ctx;
-}
-
 /* parse errors of a fault's step keys: the first message */
 static void fault_parse_err(struct fx *f, const struct fault_ops *ops, const char *params, char *out)
 {
-    struct node *n = yaml(f, "{ %s }", params);
+    struct node *n = fx_yaml(f, "{ %s }", params);
     struct diag d;
     diag_init(&d, "test");
     void *cfg = NULL;
@@ -263,40 +191,10 @@ static void fault_parse_err(struct fx *f, const struct fault_ops *ops, const cha
     diag_release(&d);
 }
 
-static void fi_release(struct fault_inst *fi)
-{
-    if (fi->state) fi->ops->free_state(fi->state);
-    fi->ops->free_cfg(fi->cfg);
-    fi->state = fi->cfg = NULL;
-}
-
-static void fx_release(struct fx *f)
-{
-    for (size_t i = 0; i < f->plan.ntargets; i++) {
-        target_swarm.close(f->targets[i], &f->ctx);
-        target_swarm.free(f->targets[i]);
-        free(f->targets[i]->name);
-        free(f->targets[i]);
-    }
-    for (int i = 0; i < f->ntrees; i++) node_free(f->trees[i]);
-}
-
 /* a service probe on target NAME: returns check()'s result, obs filled */
 static int probe(struct fx *f, const char *spec, struct probe_obs *obs, char *err)
 {
-    struct node *n = yaml(f, "{ %s }", spec);
-    struct diag d;
-    diag_init(&d, "test");
-    void *cfg = NULL;
-    ASSERT_MSG(params_check(n, probe_service.params, NULL, "service", &d) == 0, "params: %s", d.msgs[0]);
-    ASSERT_MSG(probe_service.parse(&f->plan, n, NULL, &cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
-    diag_release(&d);
-    struct probe_inst pi = { .ops = &probe_service, .ctx = &f->ctx, .cfg = cfg };
-    memset(obs, 0, sizeof *obs);
-    int rc = probe_service.check(&pi, obs, err);
-    probe_service.free_state(pi.state);
-    probe_service.free_cfg(cfg);
-    return rc;
+    return fx_probe(f, &probe_service, spec, 0, obs, err);
 }
 
 /* ---- target -------------------------------------------------------------------------------------- */
@@ -312,7 +210,7 @@ TEST_T(swarm_target_resolves_tasks_nodes_and_picks, 90)
     ASSERT_EQ_INT(gethostname(host, sizeof host), 0);
 
     struct fx f;
-    fx_init(&f);
+    fx_init(&f, 4242);
     snprintf(spec, sizeof spec, "service: %s", name);
     struct target *all = target(&f, "all", spec, 0, 0);
     open_t(&f, all);
@@ -403,13 +301,13 @@ TEST_T(swarm_scale_down_and_back_exactly, 120)
     mk_service("sw-scale", name, 3, NULL, id);
     converge(name, 30000);
     struct fx f;
-    fx_init(&f);
+    fx_init(&f, 4242);
     snprintf(spec, sizeof spec, "service: %s", name);
     struct target *t = target(&f, "web", spec, 0, 0);
     open_t(&f, t);
 
     struct fault_inst fi;
-    fi_init(&f, &fi, &fault_swarm_scale, t, "by: 2, converge_within: 30s");
+    fx_fault(&f, &fi, &fault_swarm_scale, t, "by: 2, converge_within: 30s");
     ASSERT_MSG(fault_swarm_scale.inject(&fi, err) == 0, "inject: %s", err);
     ASSERT_EQ_INT(replicas(id), 1);
     converge(id, 30000);
@@ -432,15 +330,15 @@ TEST_T(swarm_scale_down_and_back_exactly, 120)
     s = status(id);
     ASSERT_MSG(s.converged && s.running == 3, "after revert: %lld/%lld running", (long long)s.running,
                (long long)s.desired);
-    fi_release(&fi);
+    fx_fault_release(&fi);
 
     /* to: 0, then undone from the journal record alone (as faultline rollback does) */
-    fi_init(&f, &fi, &fault_swarm_scale, t, "to: 0");
+    fx_fault(&f, &fi, &fault_swarm_scale, t, "to: 0");
     ASSERT_MSG(fault_swarm_scale.inject(&fi, err) == 0, "inject: %s", err);
     ASSERT_EQ_INT(replicas(id), 0);
     json_t *rec = fault_swarm_scale.save(&fi);
     ASSERT(rec);
-    fi_release(&fi); /* the run died: nobody reverts */
+    fx_fault_release(&fi); /* the run died: nobody reverts */
     ASSERT_EQ_INT(replicas(id), 0);
     ASSERT_MSG(fault_swarm_scale.revert_saved(rec, &f.ctx, err) == 0, "revert_saved: %s", err);
     json_decref(rec);
@@ -448,14 +346,14 @@ TEST_T(swarm_scale_down_and_back_exactly, 120)
     ASSERT(status(id).converged);
 
     /* scaling to the count it has changes nothing and reverts nothing */
-    fi_init(&f, &fi, &fault_swarm_scale, t, "to: 3");
+    fx_fault(&f, &fi, &fault_swarm_scale, t, "to: 3");
     ASSERT_MSG(fault_swarm_scale.inject(&fi, err) == 0, "inject: %s", err);
     json_t *r2 = fault_swarm_scale.save(&fi);
     ASSERT(json_is_false(json_object_get(json_array_get(json_object_get(r2, "items"), 0), "acted")));
     json_decref(r2);
     ASSERT_MSG(fault_swarm_scale.revert(&fi, err) == 0, "revert: %s", err);
     ASSERT_EQ_INT(replicas(id), 3);
-    fi_release(&fi);
+    fx_fault_release(&fi);
 
     /* step keys */
     fault_parse_err(&f, &fault_swarm_scale, "by: 1, to: 2", err);
@@ -479,7 +377,7 @@ TEST_T(swarm_kill_task_is_rescheduled, 120)
     converge(name, 30000);
     int64_t failed0 = status(id).failed;
     struct fx f;
-    fx_init(&f);
+    fx_init(&f, 4242);
     snprintf(spec, sizeof spec, "service: %s", name);
     struct target *t = target(&f, "web", spec, 1, 99); /* pick one task with seed 99 */
     open_t(&f, t);
@@ -489,7 +387,7 @@ TEST_T(swarm_kill_task_is_rescheduled, 120)
     ASSERT_EQ_STR(before, picked.id);
 
     struct fault_inst fi;
-    fi_init(&f, &fi, &fault_swarm_kill_task, t, "count: 1, converge_within: 30s");
+    fx_fault(&f, &fi, &fault_swarm_kill_task, t, "count: 1, converge_within: 30s");
     ASSERT_MSG(fault_swarm_kill_task.inject(&fi, err) == 0, "inject: %s", err);
     /* the container of that task is dead: the task fails and the engine replaces it */
     struct docker_cstate cs;
@@ -518,7 +416,7 @@ TEST_T(swarm_kill_task_is_rescheduled, 120)
     ASSERT_CONTAINS(b.data, picked.name);
     ASSERT_CONTAINS(b.data, "converged again");
     buf_release(&b);
-    fi_release(&fi);
+    fx_fault_release(&fi);
 
     /* the probe counts that replacement; max_restarts: 0 now fails, an answer not an error */
     struct probe_obs obs;
@@ -527,10 +425,10 @@ TEST_T(swarm_kill_task_is_rescheduled, 120)
     ASSERT_CONTAINS(obs.observed, "2/2 running, converged, 1 restart");
 
     /* more tasks than run */
-    fi_init(&f, &fi, &fault_swarm_kill_task, t, "count: 3");
+    fx_fault(&f, &fi, &fault_swarm_kill_task, t, "count: 3");
     ASSERT(fault_swarm_kill_task.inject(&fi, err) < 0);
     ASSERT_CONTAINS(err, "target 'web' has 1 running task, fewer than count: 3");
-    fi_release(&fi);
+    fx_fault_release(&fi);
     fx_release(&f);
     ASSERT_MSG(docker_service_remove(&dc, id, err) == 0, "%s", err);
     docker_client_release(&dc);
@@ -547,13 +445,13 @@ TEST_T(swarm_drain_and_reactivate_the_node, 150)
     mk_service("sw-drain", name, 2, NULL, id);
     converge(name, 30000);
     struct fx f;
-    fx_init(&f);
+    fx_init(&f, 4242);
     snprintf(spec, sizeof spec, "service: %s", name);
     struct target *t = target(&f, "web", spec, 0, 0);
     open_t(&f, t);
 
     struct fault_inst fi;
-    fi_init(&f, &fi, &fault_swarm_drain, t, "converge_within: 30s");
+    fx_fault(&f, &fi, &fault_swarm_drain, t, "converge_within: 30s");
     ASSERT_MSG(fault_swarm_drain.inject(&fi, err) == 0, "inject: %s", err);
     ASSERT_EQ_STR(node().availability, "drain");
     /* the only node drained: every task stops, none can be placed */
@@ -571,11 +469,11 @@ TEST_T(swarm_drain_and_reactivate_the_node, 150)
     s = status(id);
     ASSERT_MSG(s.converged && s.running == 2, "after revert: %lld/%lld running", (long long)s.running,
                (long long)s.desired);
-    fi_release(&fi);
+    fx_fault_release(&fi);
 
     /* exactness: a node found paused goes back to pause, not active */
     ASSERT_MSG(docker_node_set_availability(&dc, self_node, "pause", NULL, NULL, err) == 0, "%s", err);
-    fi_init(&f, &fi, &fault_swarm_drain, t, "converge_within: 30s");
+    fx_fault(&f, &fi, &fault_swarm_drain, t, "converge_within: 30s");
     ASSERT_MSG(fault_swarm_drain.inject(&fi, err) == 0, "inject: %s", err);
     ASSERT_EQ_STR(node().availability, "drain");
     struct buf b;
@@ -584,7 +482,7 @@ TEST_T(swarm_drain_and_reactivate_the_node, 150)
     ASSERT_CONTAINS(b.data, "(was pause)");
     buf_release(&b);
     json_t *rec = fault_swarm_drain.save(&fi);
-    fi_release(&fi); /* the run died: revert from the journal record */
+    fx_fault_release(&fi); /* the run died: revert from the journal record */
     ASSERT_EQ_STR(node().availability, "drain");
     ASSERT_MSG(fault_swarm_drain.revert_saved(rec, &f.ctx, err) == 0, "revert_saved: %s", err);
     json_decref(rec);
@@ -594,10 +492,10 @@ TEST_T(swarm_drain_and_reactivate_the_node, 150)
 
     fault_parse_err(&f, &fault_swarm_drain, "count: 0", err);
     ASSERT_CONTAINS(err, "count must be at least 1");
-    fi_init(&f, &fi, &fault_swarm_drain, t, "count: 2");
+    fx_fault(&f, &fi, &fault_swarm_drain, t, "count: 2");
     ASSERT(fault_swarm_drain.inject(&fi, err) < 0);
     ASSERT_CONTAINS(err, "target 'web' runs on 1 node, fewer than count: 2");
-    fi_release(&fi);
+    fx_fault_release(&fi);
     ASSERT_EQ_STR(node().availability, "active");
     fx_release(&f);
     ASSERT_MSG(docker_service_remove(&dc, id, err) == 0, "%s", err);
@@ -615,7 +513,7 @@ TEST_T(swarm_service_probe_answers_and_could_not_check, 60)
     mk_service("sw-probe", name, 2, NULL, id);
     converge(name, 30000);
     struct fx f;
-    fx_init(&f);
+    fx_init(&f, 4242);
     snprintf(spec, sizeof spec, "service: %s", name);
     target(&f, "web", spec, 0, 0); /* not opened: the probe resolves it itself */
     struct probe_obs obs;
@@ -638,8 +536,8 @@ TEST_T(swarm_service_probe_answers_and_could_not_check, 60)
 
     /* no engine there: could not check */
     struct fx g;
-    fx_init(&g);
-    struct node *n = yaml(&g, "{ host: \"unix:///nonexistent/docker.sock\", service: x }");
+    fx_init(&g, 4242);
+    struct node *n = fx_yaml(&g, "{ host: \"unix:///nonexistent/docker.sock\", service: x }");
     struct diag d;
     diag_init(&d, "test");
     struct target *t = fl_calloc(1, sizeof *t);
@@ -651,7 +549,7 @@ TEST_T(swarm_service_probe_answers_and_could_not_check, 60)
     ASSERT_CONTAINS(err, "no such socket");
 
     /* expect: */
-    struct node *bad = yaml(&g, "{ target: gone, expect: \"healthy\" }");
+    struct node *bad = fx_yaml(&g, "{ target: gone, expect: \"healthy\" }");
     void *cfg = NULL;
     ASSERT(probe_service.parse(&g.plan, bad, NULL, &cfg, &d) < 0);
     ASSERT_CONTAINS(d.msgs[d.n - 1], "is neither converged nor a count like \"running >= 2\"");
