@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,7 +379,8 @@ struct px_cmd {
     int id;                  /* CMD_REMOVE: the toxic; CMD_STALL: milliseconds */
     struct px_stats stats;
     int done, rc;
-    int abandoned;           /* the caller stopped waiting: the engine frees it */
+    int abandoned;           /* the caller stopped waiting while it ran: the engine undoes it
+                                (an added toxic, a listen) and frees it */
     int nowait;              /* nobody waits (CMD_STALL): the engine frees it */
     char err[FL_ERR_LEN];
 };
@@ -391,12 +393,12 @@ struct px_engine {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct px_cmd *cmds, *cmds_tail;
-    int timeout_ms;          /* how long a caller waits for a command */
+    atomic_int timeout_ms;   /* how long a caller waits for a command */
     /* fdmu guards each proxy's listener fd and its list of connections with their fds,
      * so that px_sever() may shut them down from another thread when the engine is stuck */
     pthread_mutex_t fdmu;
     struct px *proxies;
-    int stop;
+    atomic_int stop;
     struct px_conn **heap;
     size_t nheap, aheap;
     struct px_conn *grave;   /* freed connections and proxies wait here until the epoll */
@@ -630,7 +632,7 @@ static void conn_free(struct px_engine *e, struct px_conn *c, int rst)
 {
     struct px *px = c->px;
     heap_remove(e, c);
-    pthread_mutex_lock(&e->fdmu);
+    pthread_mutex_lock(&e->fdmu);   /* px_sever may be reading the fds and the list */
     for (int i = 0; i < 2; i++) {
         if (c->fd[i] >= 0) {
             if (rst) {
@@ -644,6 +646,12 @@ static void conn_free(struct px_engine *e, struct px_conn *c, int rst)
             c->registered[i] = 0;
             close(c->fd[i]);
         }
+    }
+    if (c->prev) c->prev->next = c->next; else px->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->fd[0] = c->fd[1] = -1;
+    pthread_mutex_unlock(&e->fdmu);
+    for (int i = 0; i < 2; i++) {
         struct px_dir *d = &c->d[i];
         if (d->pipefd[0] >= 0) { close(d->pipefd[0]); close(d->pipefd[1]); }
         q_clear(&d->out);
@@ -654,10 +662,6 @@ static void conn_free(struct px_engine *e, struct px_conn *c, int rst)
             s = n;
         }
     }
-    if (c->prev) c->prev->next = c->next; else px->conns = c->next;
-    if (c->next) c->next->prev = c->prev;
-    c->fd[0] = c->fd[1] = -1;
-    pthread_mutex_unlock(&e->fdmu);
     px->st.active--;
     c->dead = 1;
     c->next = e->grave;
@@ -1332,7 +1336,7 @@ static void run_cmd(struct px_engine *e, struct px_cmd *cmd)
         break;
     }
     case CMD_STOP:
-        e->stop = 1;
+        atomic_store(&e->stop, 1);
         break;
     case CMD_STALL: {
         struct timespec ts = { cmd->id / 1000, (long)(cmd->id % 1000) * 1000000L };
@@ -1342,26 +1346,47 @@ static void run_cmd(struct px_engine *e, struct px_cmd *cmd)
     }
 }
 
+/* A command whose caller gave up while it ran leaves nothing behind that nobody knows of:
+ * a toxic added for a failed inject is removed again, a listen is closed. */
+static void undo_abandoned(struct px_engine *e, struct px_cmd *cmd)
+{
+    char err[FL_ERR_LEN];
+    if (cmd->op == CMD_ADD && cmd->rc > 0) {
+        cmd_remove(e, cmd->px, cmd->rc, err);
+    } else if (cmd->op == CMD_LISTEN) {
+        struct px_cmd cl = { .op = CMD_CLOSE, .px = cmd->px };
+        run_cmd(e, &cl);
+    }
+}
+
+/* One command at a time off the queue: what waits behind a stuck one stays queued, and its
+ * caller takes it back when it gives up (only the command running can be abandoned). */
 static void drain_cmds(struct px_engine *e)
 {
     uint64_t v;
     if (read(e->evfd, &v, sizeof v) < 0) { /* nothing pending */ }
-    pthread_mutex_lock(&e->mu);
-    struct px_cmd *list = e->cmds;
-    e->cmds = e->cmds_tail = NULL;
-    pthread_mutex_unlock(&e->mu);
-    while (list) {
-        struct px_cmd *next = list->next;
-        run_cmd(e, list);
+    for (;;) {
         pthread_mutex_lock(&e->mu);
-        if (list->abandoned || list->nowait) {
-            free(list);
-        } else {
-            list->done = 1;
+        struct px_cmd *cmd = e->cmds;
+        if (cmd) {
+            e->cmds = cmd->next;
+            if (!e->cmds) e->cmds_tail = NULL;
+        }
+        pthread_mutex_unlock(&e->mu);
+        if (!cmd) return;
+        run_cmd(e, cmd);
+        pthread_mutex_lock(&e->mu);
+        int mine = cmd->abandoned || cmd->nowait;
+        if (!mine) {
+            cmd->done = 1;
             pthread_cond_broadcast(&e->cv);
         }
         pthread_mutex_unlock(&e->mu);
-        list = next;
+        if (mine) {
+            if (cmd->abandoned) undo_abandoned(e, cmd);
+            free(cmd);
+        }
+        if (atomic_load(&e->stop)) return;
     }
 }
 
@@ -1372,7 +1397,7 @@ static void *engine_main(void *arg)
     sigfillset(&ss);
     pthread_sigmask(SIG_BLOCK, &ss, NULL);   /* signals (SIGPIPE, SIGINT) belong to others */
     struct epoll_event evs[128];
-    while (!e->stop) {
+    while (!atomic_load(&e->stop)) {
         int n = epoll_wait(e->ep, evs, 128, -1);
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -1392,7 +1417,10 @@ static void *engine_main(void *arg)
             }
             case EV_LISTEN: {
                 struct px *px = pe->obj;
-                if (px->lfd >= 0) accept_conns(e, px);
+                /* a severed listener (shut down from another thread) reports HUP for ever
+                 * and accept() fails with EINVAL: close it rather than spin on it */
+                if (px->lfd >= 0 && (evs[i].events & (EPOLLHUP | EPOLLERR))) close_listener(e, px);
+                else if (px->lfd >= 0) accept_conns(e, px);
                 break;
             }
             case EV_SIDE: {
@@ -1404,7 +1432,7 @@ static void *engine_main(void *arg)
                 break;
             }
             }
-            if (e->stop) break;
+            if (atomic_load(&e->stop)) break;
         }
         int64_t now = now_ns();
         while (e->nheap && e->heap[0]->wake <= now) {
@@ -1445,7 +1473,8 @@ static int submit(struct px_engine *e, struct px_cmd *req)
     cmd->err[0] = '\0';
     struct timespec dl;
     clock_gettime(CLOCK_MONOTONIC, &dl);
-    int ms = e->timeout_ms > 0 ? e->timeout_ms : PX_CMD_TIMEOUT_MS;
+    int ms = atomic_load(&e->timeout_ms);
+    if (ms <= 0) ms = PX_CMD_TIMEOUT_MS;
     dl.tv_sec += ms / 1000;
     dl.tv_nsec += (long)(ms % 1000) * 1000000L;
     if (dl.tv_nsec >= 1000000000L) { dl.tv_sec++; dl.tv_nsec -= 1000000000L; }
@@ -1461,15 +1490,17 @@ static int submit(struct px_engine *e, struct px_cmd *req)
     int rc = 0;
     while (!cmd->done && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&e->cv, &e->mu, &dl);
     if (!cmd->done) {
-        /* still queued: take it back; already taken: the engine frees it when it gets there */
+        /* still queued: take it back; running: the engine undoes and frees it when done */
         struct px_cmd **pp = &e->cmds, *prev = NULL;
         while (*pp && *pp != cmd) { prev = *pp; pp = &(*pp)->next; }
         if (*pp) {
             *pp = cmd->next;
             if (e->cmds_tail == cmd) e->cmds_tail = prev;
             free(cmd);
+            req->abandoned = 0;
         } else {
             cmd->abandoned = 1;
+            req->abandoned = 1;
         }
         pthread_mutex_unlock(&e->mu);
         fl_err(req->err, "the proxy engine did not answer within %d ms", ms);
@@ -1515,7 +1546,7 @@ struct px_engine *px_engine_new(char *err)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);   /* submit's deadline */
     pthread_cond_init(&e->cv, &ca);
     pthread_condattr_destroy(&ca);
-    e->timeout_ms = PX_CMD_TIMEOUT_MS;
+    atomic_store(&e->timeout_ms, PX_CMD_TIMEOUT_MS);
     int rc = pthread_create(&e->th, NULL, engine_main, e);
     if (rc != 0) {
         fl_err(err, "proxy engine: cannot start thread: %s", strerror(rc));
@@ -1540,6 +1571,7 @@ void px_engine_free(struct px_engine *e)
         pthread_mutex_lock(&e->fdmu);
         for (struct px *px = e->proxies; px; px = px->next) sever_locked(px);
         pthread_mutex_unlock(&e->fdmu);
+        atomic_store(&e->stop, 1);   /* should it wake: stop, do not serve severed sockets */
         pthread_detach(e->th);
         return;
     }
@@ -1594,9 +1626,11 @@ struct px *px_listen(struct px_engine *e, const char *listen, const char *upstre
     px->lev = (struct px_ev){ EV_LISTEN, 0, px };
     struct px_cmd cmd = { .op = CMD_LISTEN, .px = px };
     if (submit(e, &cmd) < 0) {
-        /* the engine may still take px in when it comes to: leave it that, refuse clients */
-        shutdown(fd, SHUT_RDWR);
         fl_err(err, "%s", cmd.err);
+        if (!cmd.abandoned) {      /* never ran: px is still ours */
+            close(fd);
+            free(px);
+        }                          /* else the engine closes it when it gets there */
         return NULL;
     }
     return px;
@@ -1664,8 +1698,16 @@ int px_stats(struct px *px, struct px_stats *out)
 void px_close(struct px *px)
 {
     if (!px) return;
+    struct px_engine *e = px->e;
     struct px_cmd cmd = { .op = CMD_CLOSE, .px = px };
-    if (submit(px->e, &cmd) < 0) px_sever(px);
+    if (submit(e, &cmd) < 0) {
+        /* the close may have run by now (and px be freed): sever px only while the engine
+         * still lists it, which it cannot stop doing while fdmu is held */
+        pthread_mutex_lock(&e->fdmu);
+        for (struct px *p = e->proxies; p; p = p->next)
+            if (p == px) { sever_locked(px); break; }
+        pthread_mutex_unlock(&e->fdmu);
+    }
 }
 
 int px_sever(struct px *px)
@@ -1678,7 +1720,7 @@ int px_sever(struct px *px)
 
 struct px_engine *px_engine_of(const struct px *px) { return px->e; }
 
-void px_engine_set_timeout(struct px_engine *e, int ms) { e->timeout_ms = ms > 0 ? ms : PX_CMD_TIMEOUT_MS; }
+void px_engine_set_timeout(struct px_engine *e, int ms) { atomic_store(&e->timeout_ms, ms > 0 ? ms : PX_CMD_TIMEOUT_MS); }
 
 void px_engine_stall(struct px_engine *e, int ms)
 {
