@@ -24,6 +24,9 @@ static const struct param_spec docker_target_params[] = {
     { "compose", PT_MAP, 0, "containers of a compose project and/or service ({project: P, service: S})" },
     { "host", PT_STR, 0, "engine address: unix:///path or tcp://host:port (default $DOCKER_HOST, "
                          "else unix:///var/run/docker.sock)" },
+    { "cert_path", PT_STR, 0, "tcp:// with TLS: directory of ca.pem, cert.pem, key.pem (default $DOCKER_CERT_PATH)" },
+    { "tls_verify", PT_BOOL, 0, "tcp:// with TLS: verify the engine's certificate against ca.pem "
+                                "(default: whether $DOCKER_TLS_VERIFY is set)" },
     { 0 },
 };
 
@@ -48,6 +51,7 @@ static void dt_free(struct docker_target *dt)
     param_strv_free(dt->ids);
     param_strv_free(dt->names);
     free(dt->host);
+    free(dt->cert_path);
     free(dt->container);
     free(dt->summary);
     free(dt);
@@ -60,6 +64,9 @@ static int target_parse(struct plan *p, struct target *t, const struct node *spe
     int bad = 0;
     const char *host = param_str(spec, "host", NULL);
     if (host) dt->host = fl_strdup(host);
+    const char *cp = param_str(spec, "cert_path", NULL);
+    if (cp) dt->cert_path = fl_strdup(cp);
+    dt->tls_verify = node_get(spec, "tls_verify") ? param_bool(spec, "tls_verify", 0) : -1;
     const char *container = param_str(spec, "container", NULL);
     if (container) {
         if (!*container) diag_add(d, node_get(spec, "container"), "docker target: empty container name"), bad++;
@@ -215,7 +222,7 @@ out:
 static int dt_client(struct docker_target *dt, char *err)
 {
     if (dt->client_ready) return 0;
-    if (docker_client_init(&dt->client, dt->host, err) < 0) return -1;
+    if (docker_client_init_tls(&dt->client, dt->host, dt->cert_path, dt->tls_verify, err) < 0) return -1;
     dt->client_ready = 1;
     return 0;
 }
@@ -597,7 +604,7 @@ static int fault_inject(struct fault_inst *fi, char *err)
     if (!dt->n && target_open(t, fi->ctx, err) < 0) return -1;
 
     struct dk_state *s = fl_calloc(1, sizeof *s);
-    if (docker_client_init(&s->client, dt->host, err) < 0) {
+    if (docker_client_init_tls(&s->client, dt->host, dt->cert_path, dt->tls_verify, err) < 0) {
         free(s);
         return -1;
     }
@@ -650,6 +657,7 @@ static json_t *fault_save(const struct fault_inst *fi)
     json_t *rec = json_pack("{s:s,s:s,s:s,s:I,s:I,s:o}", "action", action_names[s->action], "host", s->host,
                             "target", s->target, "healthy_within_ms", (json_int_t)s->healthy_ms, "timeout_ms",
                             (json_int_t)s->timeout_ms, "containers", items);
+    if (s->client_ready) docker_client_save_tls(&s->client, rec);
     if (s->revert_cmd) {
         json_t *rv = json_array();
         for (size_t i = 0; s->revert_cmd[i]; i++) json_array_append_new(rv, json_string(s->revert_cmd[i]));
@@ -700,7 +708,7 @@ static int fault_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
         d->acted = json_is_true(json_object_get(it, "acted"));
     }
     struct docker_client c;
-    int ret = docker_client_init(&c, s->host, err);
+    int ret = docker_client_init_saved(&c, s->host, rec, err);
     if (ret == 0) {
         ret = revert_all(&c, s, err);
         docker_client_release(&c);

@@ -32,6 +32,11 @@ static long api_num(const char *v)
 
 int docker_client_init(struct docker_client *c, const char *host, char *err)
 {
+    return docker_client_init_tls(c, host, NULL, -1, err);
+}
+
+int docker_client_init_tls(struct docker_client *c, const char *host, const char *cert_path, int tls_verify, char *err)
+{
     memset(c, 0, sizeof *c);
     pthread_mutex_init(&c->lock, NULL);
     c->connect_timeout_ms = 5000;
@@ -56,9 +61,10 @@ int docker_client_init(struct docker_client *c, const char *host, char *err)
             docker_client_release(c);
             return fl_err(err, "docker: bad address '%s': expected tcp://HOST:PORT", host);
         }
+        /* the target's own settings first, then the variables the docker CLI reads */
         const char *verify = getenv("DOCKER_TLS_VERIFY");
-        const char *certs = getenv("DOCKER_CERT_PATH");
-        c->tls_verify = verify && *verify;
+        const char *certs = cert_path && *cert_path ? cert_path : getenv("DOCKER_CERT_PATH");
+        c->tls_verify = tls_verify >= 0 ? tls_verify : verify && *verify;
         c->tls = c->tls_verify || (certs && *certs);
         if (c->tls) {
             if (certs && *certs) c->cert_path = fl_strdup(certs);
@@ -72,6 +78,20 @@ int docker_client_init(struct docker_client *c, const char *host, char *err)
     }
     docker_client_release(c);
     return fl_err(err, "docker: unsupported address '%s' (use unix:///path or tcp://host:port)", host);
+}
+
+void docker_client_save_tls(const struct docker_client *c, json_t *rec)
+{
+    if (!c->tls) return;
+    if (c->cert_path) json_object_set_new(rec, "cert_path", json_string(c->cert_path));
+    json_object_set_new(rec, "tls_verify", json_boolean(c->tls_verify));
+}
+
+int docker_client_init_saved(struct docker_client *c, const char *host, const json_t *rec, char *err)
+{
+    const json_t *v = json_object_get(rec, "tls_verify");
+    return docker_client_init_tls(c, host, json_string_value(json_object_get(rec, "cert_path")),
+                                  json_is_boolean(v) ? json_is_true(v) : -1, err);
 }
 
 void docker_client_release(struct docker_client *c)
@@ -222,8 +242,8 @@ static int perform(struct docker_client *c, const char *method, const char *path
         int has_cert = access(cert, R_OK) == 0, has_key = access(key, R_OK) == 0;
         int bad = 0;
         if (c->tls_verify && !has_ca)
-            bad = fl_err(err, "docker: TLS to '%s': DOCKER_TLS_VERIFY is set but '%s' cannot be read (%s)", c->host, ca,
-                         strerror(ca_errno));
+            bad = fl_err(err, "docker: TLS to '%s': the daemon is to be verified but '%s' cannot be read (%s)", c->host,
+                         ca, strerror(ca_errno));
         else if (has_cert != has_key)
             bad = fl_err(err, "docker: TLS to '%s': '%s' without '%s': the client certificate needs both", c->host,
                          has_cert ? cert : key, has_cert ? key : cert);

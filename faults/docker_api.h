@@ -58,6 +58,14 @@ struct docker_reply {
 
 /* Parse host (NULL: $DOCKER_HOST, else DOCKER_DEFAULT_HOST) and the TLS variables. No I/O. */
 int docker_client_init(struct docker_client *c, const char *host, char *err);
+/* The same with a target's own TLS settings for a tcp:// host: cert_path (NULL: $DOCKER_CERT_PATH,
+ * else ~/.docker) holds ca.pem, cert.pem, key.pem; tls_verify 1/0 (-1: $DOCKER_TLS_VERIFY). */
+int docker_client_init_tls(struct docker_client *c, const char *host, const char *cert_path, int tls_verify, char *err);
+/* A journal record keeps the TLS settings a client ran with (cert_path, tls_verify: paths and
+ * a flag, no key material), so that `faultline rollback` in another shell, with another
+ * environment, reaches the engine the same way; init_saved reads them back. */
+void docker_client_save_tls(const struct docker_client *c, json_t *rec);
+int docker_client_init_saved(struct docker_client *c, const char *host, const json_t *rec, char *err);
 void docker_client_release(struct docker_client *c);
 /* GET /_ping (then /version) and pick min(daemon, DOCKER_API_MAX). Called lazily by the
  * requests below; call it directly to fail early. */
@@ -223,6 +231,8 @@ struct fl_ctx;
 
 struct docker_target {
     char *host;              /* `host:` or NULL ($DOCKER_HOST / default) */
+    char *cert_path;         /* `cert_path:` or NULL ($DOCKER_CERT_PATH) */
+    int tls_verify;          /* `tls_verify:` 1/0, -1 = $DOCKER_TLS_VERIFY */
     char *container;         /* `container:` name or id */
     char **labels;           /* "k=v" filters from labels:/label:/compose: */
     size_t nlabels;
@@ -265,6 +275,8 @@ void swarm_view_release(struct swarm_view *v);
 
 struct swarm_target {
     char *host;              /* `host:` (a manager) or NULL ($DOCKER_HOST / default) */
+    char *cert_path;         /* `cert_path:` or NULL ($DOCKER_CERT_PATH) */
+    int tls_verify;          /* `tls_verify:` 1/0, -1 = $DOCKER_TLS_VERIFY */
     char *service;           /* `service:` name or id */
     char **labels;           /* "k=v" filters from labels: */
     size_t nlabels;

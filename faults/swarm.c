@@ -34,6 +34,10 @@ static const struct param_spec swarm_target_params[] = {
     { "node", PT_STR, 0, "only tasks on this node (hostname or node id)" },
     { "host", PT_STR, 0, "a manager's engine address: unix:///path or tcp://host:port (default $DOCKER_HOST)" },
     { "engines", PT_MAP, 0, "engine address of other nodes ({node-hostname: tcp://host:2376}) to kill their tasks" },
+    { "cert_path", PT_STR, 0, "tcp:// with TLS (the manager and engines:): directory of ca.pem, cert.pem, key.pem "
+                              "(default $DOCKER_CERT_PATH)" },
+    { "tls_verify", PT_BOOL, 0, "tcp:// with TLS: verify the engines' certificates against ca.pem "
+                                "(default: whether $DOCKER_TLS_VERIFY is set)" },
     { 0 },
 };
 
@@ -56,6 +60,7 @@ static void st_free(struct swarm_target *st)
     param_strv_free(st->engine_nodes);
     param_strv_free(st->engine_addrs);
     free(st->host);
+    free(st->cert_path);
     free(st->service);
     free(st->node);
     free(st->summary);
@@ -77,6 +82,9 @@ static int target_parse(struct plan *p, struct target *t, const struct node *spe
     int bad = 0;
     const char *host = param_str(spec, "host", NULL);
     if (host) st->host = fl_strdup(host);
+    const char *cp = param_str(spec, "cert_path", NULL);
+    if (cp) st->cert_path = fl_strdup(cp);
+    st->tls_verify = node_get(spec, "tls_verify") ? param_bool(spec, "tls_verify", 0) : -1;
     const char *svc = param_str(spec, "service", NULL);
     if (svc) {
         if (!*svc) diag_add(d, node_get(spec, "service"), "swarm target: empty service name"), bad++;
@@ -369,7 +377,7 @@ out:
 static int st_client(struct swarm_target *st, char *err)
 {
     if (st->client_ready) return 0;
-    if (docker_client_init(&st->client, st->host, err) < 0) return -1;
+    if (docker_client_init_tls(&st->client, st->host, st->cert_path, st->tls_verify, err) < 0) return -1;
     st->client_ready = 1;
     return 0;
 }
@@ -717,7 +725,8 @@ static int kill_task(struct sw_state *s, const struct swarm_target *st, const ch
         return fl_err(err, "task '%s' runs on node '%s', whose engine this target cannot reach: add it to engines: "
                            "({%s: tcp://HOST:2376})", it->name, nd.hostname, nd.hostname);
     struct docker_client c;
-    if (docker_client_init(&c, addr, e) < 0) return fl_err(err, "engine of node '%s': %s", nd.hostname, e);
+    if (docker_client_init_tls(&c, addr, st->cert_path, st->tls_verify, e) < 0)
+        return fl_err(err, "engine of node '%s': %s", nd.hostname, e);
     int ret = docker_kill(&c, it->container, signal, e);
     docker_client_release(&c);
     if (ret < 0) return fl_err(err, "cannot kill the container of task '%s' on node '%s': %s", it->name, nd.hostname, e);
@@ -733,7 +742,7 @@ static int fault_inject(struct fault_inst *fi, char *err)
     struct swarm_target *st = t->cfg;
 
     struct sw_state *s = fl_calloc(1, sizeof *s);
-    if (docker_client_init(&s->client, st->host, err) < 0) {
+    if (docker_client_init_tls(&s->client, st->host, st->cert_path, st->tls_verify, err) < 0) {
         free(s);
         return -1;
     }
@@ -874,8 +883,10 @@ static json_t *fault_save(const struct fault_inst *fi)
         }
         json_array_append_new(items, o);
     }
-    return json_pack("{s:s,s:s,s:s,s:I,s:o,s:o}", "action", action_names[s->action], "host", s->host, "target",
-                     s->target, "converge_within_ms", (json_int_t)s->converge_ms, "services", svcs, "items", items);
+    json_t *rec = json_pack("{s:s,s:s,s:s,s:I,s:o,s:o}", "action", action_names[s->action], "host", s->host, "target",
+                            s->target, "converge_within_ms", (json_int_t)s->converge_ms, "services", svcs, "items", items);
+    if (s->client_ready) docker_client_save_tls(&s->client, rec);
+    return rec;
 }
 
 static int fault_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
@@ -922,7 +933,7 @@ static int fault_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
         d->acted = json_is_true(json_object_get(it, "acted"));
         d->killed = json_is_true(json_object_get(it, "killed"));
     }
-    int ret = docker_client_init(&s->client, s->host, err);
+    int ret = docker_client_init_saved(&s->client, s->host, rec, err);
     if (ret == 0) {
         s->client_ready = 1;
         ret = revert_all(s, err);

@@ -141,7 +141,7 @@ static int ct_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     struct ct_state *s = pi->state;
     if (!s) pi->state = s = fl_calloc(1, sizeof *s);
     if (!s->client_ready) { /* our own connection: a fault may be busy on the target's */
-        if (docker_client_init(&s->client, dt->host, err) < 0) return -1;
+        if (docker_client_init_tls(&s->client, dt->host, dt->cert_path, dt->tls_verify, err) < 0) return -1;
         s->client_ready = 1;
     }
     char *const *ids = dt->ids, *const *names = dt->names;

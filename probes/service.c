@@ -129,7 +129,7 @@ static int sv_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     struct sv_state *s = pi->state;
     if (!s) pi->state = s = fl_calloc(1, sizeof *s);
     if (!s->client_ready) { /* our own connection: a fault may be busy on the target's */
-        if (docker_client_init(&s->client, stg->host, err) < 0) return -1;
+        if (docker_client_init_tls(&s->client, stg->host, stg->cert_path, stg->tls_verify, err) < 0) return -1;
         s->client_ready = 1;
     }
     const struct swarm_view *v = &stg->view;

@@ -22,7 +22,7 @@ struct fx {
 void fx_init(struct fx *f, uint64_t seed);
 /* a YAML tree the fixture frees */
 struct node *fx_yaml(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* target NAME of kind ops from the YAML of its map (host: the test engine is added);
+/* target NAME of kind ops from the YAML of its map (host: the test engine, unless given);
  * pick_count > 0 adds a pick of that many with seed. NULL and the first diagnostic on error. */
 struct target *fx_target_try(struct fx *f, const struct target_ops *ops, const char *name, const char *spec,
                              int pick_count, uint64_t seed, char *diagtext);

@@ -16,7 +16,11 @@
 #include <unistd.h>
 
 #include "docker_api.h"
+#include "dockerfx.h"
 #include "harness.h"
+
+extern const struct target_ops target_docker;
+extern const struct fault_ops fault_docker_pause;
 
 /* ---- certificates and the TLS front ------------------------------------------------------------ */
 
@@ -248,7 +252,7 @@ TEST_T(docker_tls_fails_clearly_without_the_right_certificates, 90)
     ASSERT_CONTAINS(err, want);
     tls_env(&r, "empty", 1);
     ASSERT(try_negotiate(err) < 0);
-    snprintf(want, sizeof want, "DOCKER_TLS_VERIFY is set but '%s/empty/ca.pem' cannot be read (No such file or directory)",
+    snprintf(want, sizeof want, "the daemon is to be verified but '%s/empty/ca.pem' cannot be read (No such file or directory)",
              r.dir);
     ASSERT_CONTAINS(err, want);
 
@@ -304,7 +308,13 @@ TEST_T(docker_tls_plan_acts_on_two_engines, 150)
     json_decref(spec);
     ASSERT_MSG(docker_service_wait_converged(&u, sid, 30000, NULL, err) == 0, "%s", err);
 
-    snprintf(path, sizeof path, "%s/plan.yaml", r.dir);
+    /* plan.yaml takes TLS from the environment; plan-certs.yaml names the certificates on
+     * its TLS targets (cert_path:, tls_verify:), which win over the environment */
+    char tls_opts[700];
+    snprintf(tls_opts, sizeof tls_opts, ", cert_path: \"%s/good\", tls_verify: true", r.dir);
+    for (int variant = 0; variant < 2; variant++) {
+    const char *topt = variant ? tls_opts : "";
+    snprintf(path, sizeof path, "%s/%s", r.dir, variant ? "plan-certs.yaml" : "plan.yaml");
     FILE *f = fopen(path, "w");
     ASSERT(f);
     fprintf(f,
@@ -313,8 +323,8 @@ TEST_T(docker_tls_plan_acts_on_two_engines, 150)
             "duration: 5s\n"
             "targets:\n"
             "  here: { docker: { container: %s, host: \"%s\" } }\n"
-            "  there: { docker: { container: %s, host: \"%s\" } }\n"
-            "  svc: { swarm: { service: %s, host: \"%s\" } }\n"
+            "  there: { docker: { container: %s, host: \"%s\"%s } }\n"
+            "  svc: { swarm: { service: %s, host: \"%s\"%s } }\n"
             "steady_state:\n"
             "  - container: { target: here }\n"
             "  - container: { target: there }\n"
@@ -327,25 +337,29 @@ TEST_T(docker_tls_plan_acts_on_two_engines, 150)
             "  - { name: here-stopped, during: stop-here, every: 1s, container: { target: here, expect: stopped } }\n"
             "  - { name: there-paused, during: pause-there, every: 1s, container: { target: there, expect: paused } }\n"
             "  - { name: svc-scaled, during: scale-svc, every: 1s, service: { target: svc, expect: \"desired == 2\" } }\n",
-            local, th_docker_host(), remote, r.host, svc, r.host);
+            local, th_docker_host(), remote, r.host, topt, svc, r.host, topt);
     fclose(f);
-    rc = th_sh(out, sizeof out,
-               "cd '%s' && DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH='%s/good' '%s' run plan.yaml -o report 2>&1", r.dir, r.dir,
-               th_faultline());
-    ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
-    ASSERT_CONTAINS(out, "there-paused");
-    /* everything back as found */
-    struct docker_cstate st;
-    for (int i = 0; i < 2; i++) {
-        ASSERT_MSG(docker_inspect(&u, ids[i], &st, NULL, err) == 0, "%s", err);
-        ASSERT_EQ_STR(docker_state_name(st.state), "running");
     }
+    struct docker_cstate st;
     struct docker_service sv;
-    ASSERT_MSG(docker_service_inspect(&u, sid, &sv, NULL, err) == 0, "%s", err);
-    ASSERT_EQ_INT(sv.replicas, 1);
+    for (int variant = 0; variant < 2; variant++) {
+        /* variant 1: the environment's certificates could not work; the plan's are used */
+        rc = th_sh(out, sizeof out, "cd '%s' && DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH='%s/%s' '%s' run %s -o report%d 2>&1",
+                   r.dir, r.dir, variant ? "nocert" : "good", th_faultline(), variant ? "plan-certs.yaml" : "plan.yaml",
+                   variant);
+        ASSERT_MSG(rc == 0, "faultline run (%s) exited %d:\n%s", variant ? "plan-certs.yaml" : "plan.yaml", rc, out);
+        ASSERT_CONTAINS(out, "there-paused");
+        /* everything back as found */
+        for (int i = 0; i < 2; i++) {
+            ASSERT_MSG(docker_inspect(&u, ids[i], &st, NULL, err) == 0, "%s", err);
+            ASSERT_EQ_STR(docker_state_name(st.state), "running");
+        }
+        ASSERT_MSG(docker_service_inspect(&u, sid, &sv, NULL, err) == 0, "%s", err);
+        ASSERT_EQ_INT(sv.replicas, 1);
+    }
     /* the same plan without a client certificate cannot reach 'there': the run stops when it
      * opens its targets, before anything is touched */
-    rc = th_sh(out, sizeof out, "cd '%s' && DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH='%s/nocert' '%s' run plan.yaml -o report2 2>&1",
+    rc = th_sh(out, sizeof out, "cd '%s' && DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH='%s/nocert' '%s' run plan.yaml -o report9 2>&1",
                r.dir, r.dir, th_faultline());
     ASSERT_MSG(rc != 0, "run without client certificates passed:\n%s", out);
     ASSERT_CONTAINS(out, "no client certificate was sent");
@@ -354,6 +368,68 @@ TEST_T(docker_tls_plan_acts_on_two_engines, 150)
     docker_service_remove(&u, sid, err);
     docker_remove(&u, lid, err);
     docker_remove(&u, rid, err);
+    docker_client_release(&u);
+    rig_down(&r);
+}
+
+/* TLS settings on the target itself (cert_path:, tls_verify:) win over the environment, and
+ * the journal record keeps them: a revert from the record alone, in an environment that
+ * points elsewhere, reaches the engine the same way. */
+TEST_T(docker_tls_settings_per_target_and_in_the_journal, 90)
+{
+    struct tls_rig r;
+    rig_up(&r);
+    char err[FL_ERR_LEN], spec[1024], e[FL_ERR_LEN];
+    struct docker_client u;
+    ASSERT_MSG(docker_client_init(&u, th_docker_host(), err) == 0, "%s", err);
+    sweep(&u);
+    char name[64], cid[72];
+    snprintf(name, sizeof name, "fl-tls-%d-per-target", (int)getpid());
+    char *argv[] = { "/bin/sleep", "600", NULL };
+    fx_container(&u, "tls", name, argv, NULL, NULL, NULL, NULL, 1, cid);
+    /* the environment names certificates that cannot work: only the target's may be used */
+    tls_env(&r, "nocert", 1);
+    struct fx f;
+    fx_init(&f, 7);
+    snprintf(spec, sizeof spec, "host: \"%s\", container: %s, cert_path: \"%s/good\", tls_verify: true", r.host, name,
+             r.dir);
+    struct target *t = fx_target_try(&f, &target_docker, "there", spec, 0, 0, e);
+    ASSERT_MSG(t, "target: %s", e);
+    ASSERT_MSG(target_docker.open(t, &f.ctx, err) == 0, "open with the target's certificates: %s", err);
+    struct fault_inst fi;
+    fx_fault(&f, &fi, &fault_docker_pause, t, "");
+    ASSERT_MSG(fault_docker_pause.inject(&fi, err) == 0, "pause: %s", err);
+    struct docker_cstate st;
+    ASSERT_MSG(docker_inspect(&u, cid, &st, NULL, err) == 0, "%s", err);
+    ASSERT_EQ_STR(docker_state_name(st.state), "paused");
+    json_t *rec = fault_docker_pause.save(&fi);
+    ASSERT(rec);
+    char want[700];
+    snprintf(want, sizeof want, "%s/good", r.dir);
+    ASSERT_EQ_STR(json_string_value(json_object_get(rec, "cert_path")), want);
+    ASSERT(json_is_true(json_object_get(rec, "tls_verify")));
+    char *js = json_dumps(rec, JSON_COMPACT);
+    ASSERT(!strstr(js, "PRIVATE KEY"));          /* paths only, never key material */
+    free(js);
+    /* `faultline rollback` in another shell: only the record, the wrong environment */
+    tls_env(&r, "empty", 0);
+    ASSERT_MSG(fault_docker_pause.revert_saved(rec, NULL, err) == 0, "revert from the record: %s", err);
+    ASSERT_MSG(docker_inspect(&u, cid, &st, NULL, err) == 0, "%s", err);
+    ASSERT_EQ_STR(docker_state_name(st.state), "running");
+    json_decref(rec);
+    fx_fault_release(&fi);
+    /* a target naming certificates without a client pair fails, whatever the environment */
+    tls_env(&r, "good", 1);
+    snprintf(spec, sizeof spec, "host: \"%s\", container: %s, cert_path: \"%s/nocert\"", r.host, name, r.dir);
+    struct target *bad = fx_target_try(&f, &target_docker, "nope", spec, 0, 0, e);
+    ASSERT_MSG(bad, "target: %s", e);
+    ASSERT(target_docker.open(bad, &f.ctx, err) < 0);
+    ASSERT_CONTAINS(err, "no client certificate was sent");
+    fx_release(&f);
+    unsetenv("DOCKER_HOST");
+    unsetenv("DOCKER_TLS_VERIFY");
+    unsetenv("DOCKER_CERT_PATH");
+    docker_remove(&u, cid, err);
     docker_client_release(&u);
     rig_down(&r);
 }
