@@ -183,20 +183,6 @@ static int cmp_svc(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-static size_t pick_k(const struct target *t, size_t n)
-{
-    if (!t->has_pick) return n;
-    size_t k;
-    if (t->pick_count > 0) k = (size_t)t->pick_count;
-    else {
-        double want = t->pick_percent * (double)n;
-        k = (size_t)want;
-        if ((double)k < want) k++;
-        if (k == 0) k = 1;
-    }
-    return k > n ? n : k;
-}
-
 /* does a service inspect reply carry require_label in Spec.Labels? */
 static int svc_has_label(const json_t *svc, const char *label)
 {
@@ -340,7 +326,7 @@ int swarm_target_resolve(const struct target *t, struct docker_client *c, uint64
     qsort(nds, nn, sizeof *nds, cmp_nd);
 
     uint64_t seed = t->pick_seed_set ? t->pick_seed : run_seed;
-    size_t kt = pick_k(t, nt), kn = pick_k(t, nn);
+    size_t kt = target_pick_count(t, nt), kn = target_pick_count(t, nn);
     size_t *order = fl_malloc((nt > nn ? nt : nn) * sizeof *order + 1);
     if (t->has_pick) target_pick(nt, kt, seed, order);
     else for (size_t i = 0; i < nt; i++) order[i] = i;

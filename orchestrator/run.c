@@ -192,20 +192,27 @@ static struct step_rt *step_rt_of(struct run *r, const struct step *s)
     return s ? &r->steps[s->index] : NULL;
 }
 
+/* wait until st is injected (1, pr->from_ms set) or never will be (0, pr skipped) */
+static int wait_injected(struct run *r, struct probe_rt *pr, struct step_rt *st)
+{
+    wait_step(r, st, 0);
+    if (st->status == ST_PENDING || st->status == ST_SKIPPED || st->status == ST_INJECT_FAILED) {
+        pr->skipped = 1;
+        snprintf(pr->skip_reason, sizeof pr->skip_reason, "step '%s' was not injected (%s)", st->s->name,
+                 step_status_name[st->status]);
+        return 0;
+    }
+    pr->from_ms = st->inject_ms;
+    return 1;
+}
+
 static void *during_thread(void *arg)
 {
     struct probe_rt *pr = arg;
     struct run *r = (struct run *)pr->pi.state; /* borrowed until the thread sets it back */
     pr->pi.state = NULL;
     struct step_rt *st = step_rt_of(r, pr->spec->window);
-    wait_step(r, st, 0);
-    if (st->status == ST_PENDING || st->status == ST_SKIPPED || st->status == ST_INJECT_FAILED) {
-        pr->skipped = 1;
-        snprintf(pr->skip_reason, sizeof pr->skip_reason, "step '%s' was not injected (%s)", st->s->name,
-                 step_status_name[st->status]);
-        return NULL;
-    }
-    pr->from_ms = st->inject_ms;
+    if (!wait_injected(r, pr, st)) return NULL;
     if (is_recovery_probe(pr->spec)) return NULL; /* handled by recovery_thread */
     for (int i = 0; i < 1000000; i++) {
         int64_t t0 = fl_now_ns();
@@ -237,14 +244,7 @@ static void *recovery_thread(void *arg)
     if (!st) { pr->skipped = 1; snprintf(pr->skip_reason, sizeof pr->skip_reason, "no step"); return NULL; }
     if (probe_recovery_from_inject(pr->spec->cfg)) {
         /* start: inject -- e.g. a killed task that the engine reschedules by itself */
-        wait_step(r, st, 0);
-        if (st->status == ST_PENDING || st->status == ST_SKIPPED || st->status == ST_INJECT_FAILED) {
-            pr->skipped = 1;
-            snprintf(pr->skip_reason, sizeof pr->skip_reason, "step '%s' was not injected (%s)", st->s->name,
-                     step_status_name[st->status]);
-            return NULL;
-        }
-        pr->from_ms = st->inject_ms;
+        if (!wait_injected(r, pr, st)) return NULL;
         check_once(r, pr, st->inject_ms, -1);
         pr->to_ms = now_ms(r);
         return NULL;
