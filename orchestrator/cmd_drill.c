@@ -41,8 +41,9 @@ static const char drill_usage[] =
     "rules of `faultline compare`: p95 or a duration (the run, a recovery) more than 10%\n"
     "longer, throughput more than 10% lower, memory more than 15% higher is a regression\n"
     "(exit 1). A lock file keeps two drills from overlapping: the second one exits 2 at once.\n"
-    "Exit code: the worst of the experiments (0 held, 1 failed or regressed, 2 invalid,\n"
-    "3 aborted, 4 a revert failed); the drill stops after an abort or a failed revert.\n\n"
+    "Exit code: the worst of the experiments (4 a revert failed, 3 aborted, 2 invalid,\n"
+    "1 failed or regressed, 5 inconclusive: nothing failed but something had no evidence,\n"
+    "0 held); the drill stops after an abort or a failed revert.\n\n"
     "options:\n"
     "  -o, --report-dir DIR      the drill's folder (default faultline-runs/drill-YYYYmmdd-HHMMSS)\n"
     "      --history FILE|URL    JSON lines file, or postgresql://... (table faultline_history,\n"
@@ -471,17 +472,6 @@ static int write_suite_md(const json_t *suite, const char *path, char *err)
 }
 
 /* ---- the command ----------------------------------------------------------------------- */
-static const char *verdict_of(int code)
-{
-    switch (code) {
-    case FL_EXIT_OK: return "passed";
-    case FL_EXIT_FAILED: return "failed";
-    case FL_EXIT_INVALID: return "invalid";
-    case FL_EXIT_ABORTED: return "aborted";
-    default: return "revert_failed";
-    }
-}
-
 /* history: compare with the last passing run, then append; returns the experiment's code
  * for the drill (a regression or a history that cannot be written makes it at least 1) */
 static int record_entry(struct history *h, const struct cmp_rules *rules, json_t *e)
@@ -492,7 +482,7 @@ static int record_entry(struct history *h, const struct cmp_rules *rules, json_t
     json_t *base = NULL;
     if (history_last_passing(h, report_jstr(e, "experiment", "?"), &base, err) < 0) {
         fprintf(stderr, "faultline drill: %s\n", err);
-        return code > FL_EXIT_FAILED ? code : FL_EXIT_FAILED;
+        return fl_exit_worse(code, FL_EXIT_FAILED);
     }
     json_t *regs = history_compare(base, e, rules);
     json_object_set_new(e, "regressions", regs);
@@ -503,9 +493,9 @@ static int record_entry(struct history *h, const struct cmp_rules *rules, json_t
     json_decref(base);
     if (history_append(h, e, err) < 0) {
         fprintf(stderr, "faultline drill: %s\n", err);
-        if (code < FL_EXIT_FAILED) code = FL_EXIT_FAILED;
+        code = fl_exit_worse(code, FL_EXIT_FAILED);
     }
-    if (json_array_size(regs) && code < FL_EXIT_FAILED) code = FL_EXIT_FAILED;
+    if (json_array_size(regs)) code = fl_exit_worse(code, FL_EXIT_FAILED);
     return code;
 }
 
@@ -654,7 +644,7 @@ int cmd_drill(int argc, char **argv)
         if (is_matrix[i]) {
             rc = matrix_run(paths[i], vars, &ro, sub, &rec);
             json_array_append_new(matrices, json_pack("{s:s, s:s, s:O?}", "plan", names[i], "overall",
-                                                      report_jstr(rec, "overall", verdict_of(rc)), "fails_at",
+                                                      report_jstr(rec, "overall", fl_exit_verdict(rc)), "fails_at",
                                                       json_object_get(rec, "fails_at")));
             const json_t *rows = json_object_get(rec, "matrix");
             for (size_t r = 0; r < json_array_size(rows); r++) {
@@ -662,11 +652,11 @@ int cmd_drill(int argc, char **argv)
                 json_t *e = entry_of_row(dir, names[i], rec, row);
                 if (strcmp(report_jstr(row, "verdict", ""), "not_run") != 0) {
                     int ec = record_entry(h, &rules, e);
-                    if (ec > code) code = ec;
+                    code = fl_exit_worse(code, ec);
                 }
                 json_array_append_new(exps, e);
             }
-            if (rc > code) code = rc;
+            code = fl_exit_worse(code, rc);
         } else {
             struct plan *p = cmd_load_plan(paths[i], vars, NULL);
             if (!p) rc = FL_EXIT_INVALID;
@@ -681,7 +671,7 @@ int cmd_drill(int argc, char **argv)
             }
             json_t *e = entry_of_run(dir, names[i], rec, rc, sub);
             int ec = record_entry(h, &rules, e);
-            if (ec > code) code = ec;
+            code = fl_exit_worse(code, ec);
             printf("\n");
             print_entry(e);
             json_array_append_new(exps, e);
@@ -690,14 +680,14 @@ int cmd_drill(int argc, char **argv)
         json_decref(rec);
         free(sub);
     }
-    if (stopped && code < FL_EXIT_ABORTED) code = FL_EXIT_ABORTED;
+    if (stopped) code = fl_exit_worse(code, FL_EXIT_ABORTED);
 
     /* the suite */
     {
         char ended[32];
         fl_iso8601(fl_wall(), ended);
         json_t *suite = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:i, s:O, s:O, s:O}", "faultline_version", FL_VERSION,
-                                  "dir", dir, "started_at", started, "ended_at", ended, "verdict", verdict_of(code),
+                                  "dir", dir, "started_at", started, "ended_at", ended, "verdict", fl_exit_verdict(code),
                                   "history", h ? history_where(h) : NULL, "lock", lock_path, "exit_code", code,
                                   "plans", plans, "matrices", matrices, "experiments", exps);
         char path[1100];
@@ -707,7 +697,7 @@ int cmd_drill(int argc, char **argv)
         if (write_suite_junit(exps, path, err) < 0) fprintf(stderr, "faultline drill: %s\n", err);
         snprintf(path, sizeof path, "%s/suite.md", dir);
         if (write_suite_md(suite, path, err) < 0) fprintf(stderr, "faultline drill: %s\n", err);
-        printf("\ndrill %s: %zu experiment%s\n", verdict_of(code), json_array_size(exps), json_array_size(exps) == 1 ? "" : "s");
+        printf("\ndrill %s: %zu experiment%s\n", fl_exit_verdict(code), json_array_size(exps), json_array_size(exps) == 1 ? "" : "s");
         for (size_t i = 0; i < json_array_size(matrices); i++)
             printf("  %s: %s\n", report_jstr(json_array_get(matrices, i), "plan", "?"),
                    report_jstr(json_array_get(matrices, i), "overall", "?"));

@@ -23,7 +23,8 @@ static const char load_usage[] =
     "      --seed N          seed of the request mix and think times\n"
     "      --json FILE       also write the full metrics (per-second series) as JSON\n"
     "  -q, --quiet           no progress lines on stderr\n\n"
-    "Exit: 0 every threshold held, 1 one failed, 2 invalid plan or options, 3 interrupted.\n";
+    "Exit: 0 every threshold held, 1 one failed, 2 invalid plan or options, 3 interrupted,\n"
+    "5 a threshold could not be judged (no request of its block completed).\n";
 
 static void fmt_ms(char out[16], double ms, uint64_t count)
 {
@@ -228,9 +229,11 @@ int cmd_load(int argc, char **argv)
         print_row("total", 8, &all);
         print_errors(&all);
     }
-    int ok = lg_thresholds_ok(lg);
-    printf("\n%.1fs of load%s; thresholds %s\n", el / 1000.0, aborted ? " (interrupted)" : "", ok ? "held" : "FAILED");
-    int rc = aborted ? FL_EXIT_ABORTED : ok ? FL_EXIT_OK : FL_EXIT_FAILED;
+    int ok = lg_thresholds_ok(lg), none = 0;
+    for (size_t b = 0; b < nblocks; b++) none |= lg_thresholds_without_evidence(lg, lg_block_name(blocks[b]));
+    printf("\n%.1fs of load%s; thresholds %s\n", el / 1000.0, aborted ? " (interrupted)" : "",
+           !ok ? "FAILED" : none ? "not judged (no request completed: inconclusive)" : "held");
+    int rc = aborted ? FL_EXIT_ABORTED : !ok ? FL_EXIT_FAILED : none ? FL_EXIT_INCONCLUSIVE : FL_EXIT_OK;
     if (json_path) {
         json_t *doc = json_pack("{s:s, s:I, s:I, s:o}", "plan", p->name, "seed", (json_int_t)seed, "elapsed_ms",
                                 (json_int_t)el, "load", j);

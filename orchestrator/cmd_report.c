@@ -123,9 +123,9 @@ int cmd_report(int argc, char **argv)
         return FL_EXIT_INVALID;
     }
     const json_t *fmt = json_object_get(run, "format");
-    if (json_is_integer(fmt) && json_integer_value(fmt) > 1) {
-        fprintf(stderr, "faultline: '%s' has run.json format %lld; this faultline reads format 1\n", in,
-                (long long)json_integer_value(fmt));
+    if (json_is_integer(fmt) && json_integer_value(fmt) > FL_RUN_FORMAT) {
+        fprintf(stderr, "faultline: '%s' has run.json format %lld; this faultline reads formats 1 to %d\n", in,
+                (long long)json_integer_value(fmt), FL_RUN_FORMAT);
         json_decref(run);
         return FL_EXIT_INVALID;
     }

@@ -17,7 +17,10 @@ static const char run_usage[] =
     "reverts, rollback steps, reports. Exit 0 when every hypothesis, probe and threshold\n"
     "held, 1 when one failed, 2 when the plan or command line is invalid (nothing was\n"
     "touched), 3 when aborted by stop_when or a signal (after rollback), 4 when a revert\n"
-    "failed (the journal names what is still broken; `faultline rollback` retries).\n\n"
+    "failed (the journal names what is still broken; `faultline rollback` retries), 5 when\n"
+    "nothing failed but something could not be judged: a probe, steady-state check or stop\n"
+    "condition without evidence (faultline could not seed, could not reach its own probe\n"
+    "target, saw no completed request); the report says why. A failure outranks it (1).\n\n"
     "options:\n"
     "  -o, --report-dir DIR  write run.json, junit.xml, summary.md, report.html here\n"
     "                        (default: faultline-runs/NAME-YYYYmmdd-HHMMSS)\n"
@@ -66,7 +69,7 @@ static void print_summary(json_t *rec, const char *dir)
         for (size_t i = 0; i < json_array_size(arr); i++) {
             json_t *p = json_array_get(arr, i);
             json_t *ob = json_array_get(json_object_get(p, "observations"), 0);
-            printf("  steady state %-6s %-28s %-7s %s\n", phases[k], json_string_value(json_object_get(p, "name")),
+            printf("  steady state %-6s %-28s %-12s %s\n", phases[k], json_string_value(json_object_get(p, "name")),
                    json_string_value(json_object_get(p, "verdict")), ob ? json_string_value(json_object_get(ob, "observed")) : "");
         }
     }
@@ -82,11 +85,20 @@ static void print_summary(json_t *rec, const char *dir)
         json_t *f = json_object_get(p, "failure");
         json_t *obs = json_object_get(p, "observations");
         json_t *last = json_array_get(obs, json_array_size(obs) ? json_array_size(obs) - 1 : 0);
+        const char *reason = json_string_value(json_object_get(p, "reason"));
         const char *txt = f ? json_string_value(json_object_get(f, "observed"))
-                        : last ? json_string_value(json_object_get(last, "observed"))
-                        : json_string_value(json_object_get(p, "skip_reason"));
-        printf("  probe %-34s %-7s %s\n", json_string_value(json_object_get(p, "name")),
+                        : reason ? reason
+                        : last ? json_string_value(json_object_get(last, "observed")) : NULL;
+        printf("  probe %-34s %-12s %s\n", json_string_value(json_object_get(p, "name")),
                json_string_value(json_object_get(p, "verdict")), txt ? txt : "");
+    }
+    json_t *stops = json_object_get(rec, "stop_when");
+    for (size_t i = 0; i < json_array_size(stops); i++) {
+        json_t *p = json_array_get(stops, i);
+        const char *v = json_string_value(json_object_get(p, "verdict"));
+        const char *why = json_string_value(json_object_get(p, "reason"));
+        printf("  stop_when %-30s %-12s %s\n", json_string_value(json_object_get(p, "name")),
+               json_is_true(json_object_get(p, "tripped")) ? "tripped" : v ? v : "?", why ? why : "");
     }
     json_t *warn = json_object_get(rec, "warnings");
     for (size_t i = 0; i < json_array_size(warn); i++) {

@@ -9,7 +9,10 @@ static const char validate_usage[] =
     "usage: faultline validate PLAN.yaml... [--var NAME=VALUE]\n\n"
     "Check plans against the plan format: unknown keys, wrong types, bad durations or\n"
     "expectations, undefined targets or step names, unset ${env:...}. Prints every error\n"
-    "as file:line:col: message. Exit 0 when all are valid, 2 otherwise. Touches nothing.\n";
+    "as file:line:col: message. Exit 0 when all are valid, 2 otherwise. Touches nothing.\n"
+    "A valid plan may still prove less than it seems: warnings say so (a liveness check,\n"
+    "rps that counts failed requests, a probe that can only ever be inconclusive), and a\n"
+    "note names every probe that opted out of needing evidence (min_evidence: 0).\n";
 
 int cmd_validate(int argc, char **argv)
 {
@@ -40,6 +43,17 @@ int cmd_validate(int argc, char **argv)
                     (long long)json_integer_value(json_object_get(x, "col")), json_string_value(json_object_get(x, "message")));
         }
         json_decref(w);
+        /* opt-outs are deliberate, but a reader of the plan should know: such a probe
+         * passes even when it saw nothing */
+        struct probe_spec *const *lists[3] = { p->probes, p->steady, p->stop_when };
+        size_t counts[3] = { p->nprobes, p->nsteady, p->nstop_when };
+        for (int l = 0; l < 3; l++)
+            for (size_t k = 0; k < counts[l]; k++)
+                if (lists[l][k]->min_evidence == 0)
+                    fprintf(stderr, "%s:%d:%d: note: %s '%s' has min_evidence: 0: it passes even when it saw nothing "
+                            "(no check could be made, no request completed)\n", p->path, lists[l][k]->line,
+                            lists[l][k]->col, l == 2 ? "stop condition" : l == 1 ? "steady-state check" : "probe",
+                            lists[l][k]->name);
         plan_free(p);
     }
     return bad ? FL_EXIT_INVALID : 0;

@@ -179,6 +179,32 @@ void fl_log(int level, const char *fmt, ...)
     }
 }
 
+const char *fl_exit_verdict(int code)
+{
+    switch (code) {
+    case FL_EXIT_OK: return "passed";
+    case FL_EXIT_FAILED: return "failed";
+    case FL_EXIT_INVALID: return "invalid";
+    case FL_EXIT_ABORTED: return "aborted";
+    case FL_EXIT_INCONCLUSIVE: return "inconclusive";
+    default: return "revert_failed";
+    }
+}
+
+static int exit_rank(int code)
+{
+    switch (code) {
+    case FL_EXIT_OK: return 0;
+    case FL_EXIT_INCONCLUSIVE: return 1;
+    case FL_EXIT_FAILED: return 2;
+    case FL_EXIT_INVALID: return 3;
+    case FL_EXIT_ABORTED: return 4;
+    default: return 5;
+    }
+}
+
+int fl_exit_worse(int a, int b) { return exit_rank(b) > exit_rank(a) ? b : a; }
+
 uint64_t fl_splitmix64(uint64_t *state)
 {
     uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);

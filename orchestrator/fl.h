@@ -15,9 +15,19 @@
 
 #define FL_ERR_LEN 512
 #define FL_VERSION "0.1.0"
+/* run.json's layout (docs/run-json.md); 2: three outcomes (inconclusive), exit code 5 */
+#define FL_RUN_FORMAT 2
 
-/* exit codes of PLAN-FORMAT.md */
-enum { FL_EXIT_OK = 0, FL_EXIT_FAILED = 1, FL_EXIT_INVALID = 2, FL_EXIT_ABORTED = 3, FL_EXIT_REVERT = 4 };
+/* exit codes of PLAN-FORMAT.md, and 5: no hypothesis failed but one could not be judged
+ * (a probe, steady-state check or stop condition without evidence: faultline could not
+ * seed, could not reach its own probe target, saw no completed request ...) */
+enum { FL_EXIT_OK = 0, FL_EXIT_FAILED = 1, FL_EXIT_INVALID = 2, FL_EXIT_ABORTED = 3, FL_EXIT_REVERT = 4,
+       FL_EXIT_INCONCLUSIVE = 5 };
+/* the verdict word of an exit code: passed, failed, invalid, aborted, revert_failed, inconclusive */
+const char *fl_exit_verdict(int code);
+/* the worse of two exit codes, for a suite or a matrix: 4 > 3 > 2 > 1 > 5 > 0 (a failed
+ * hypothesis outranks one that could not be judged; anything outranks a pass) */
+int fl_exit_worse(int a, int b);
 
 /* fill err (FL_ERR_LEN bytes) and return -1 */
 int fl_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

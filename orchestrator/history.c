@@ -337,8 +337,8 @@ json_t *history_digest(const json_t *run)
         const json_t *obs = json_object_get(p, "observations");
         json_t *last = json_array();
         if (json_array_size(obs)) json_array_append_new(last, pick(json_array_get(obs, json_array_size(obs) - 1), obs_keys));
-        json_array_append_new(probes, json_pack("{s:s, s:s, s:o}", "name", report_jstr(p, "name", "?"), "kind", "recovery",
-                                                "observations", last));
+        json_array_append_new(probes, json_pack("{s:s, s:s, s:s, s:o}", "name", report_jstr(p, "name", "?"), "kind", "recovery",
+                                                "verdict", report_verdict(p), "observations", last));
     }
     json_object_set_new(d, "probes", probes);
     return d;

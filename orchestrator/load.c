@@ -1544,6 +1544,7 @@ static void fill_stats(struct lg_stats *o, const struct lg_counts *c, const stru
     for (int i = 0; i < EC_N; i++) o->errors += c->err[i];
     o->seconds = seconds > 0 ? seconds : 0;
     o->rps = seconds > 0 ? (double)c->count / seconds : 0;
+    o->ok_rps = seconds > 0 ? (double)(c->count - o->errors) / seconds : 0;
     o->error_rate = c->count ? (double)o->errors / (double)c->count : 0;
     if (h->count) {
         o->p50 = (double)hist_quantile(h, 0.50) / 1e6;
@@ -1645,18 +1646,19 @@ double lg_metric(const struct lg_stats *s, const char *m)
     if (!strcmp(m, "min")) return s->min;
     if (!strcmp(m, "mean")) return s->mean;
     if (!strcmp(m, "rps")) return s->rps;
+    if (!strcmp(m, "ok_rps")) return s->ok_rps;
     if (!strcmp(m, "error_rate")) return s->error_rate;
     if (!strcmp(m, "count")) return (double)s->count;
     if (!strcmp(m, "errors")) return (double)s->errors;
     return NAN;
 }
 
-/* a threshold holds when its metric compares right; with no request completed only a
- * threshold on count or errors can hold (nothing else was measured) */
+/* a threshold: 1 holds, 0 fails, -1 no evidence (no request completed: only a threshold on
+ * count or errors is judged then, nothing else was measured) */
 static int threshold_ok(const struct expect *e, const struct lg_stats *st, double *v)
 {
     *v = lg_metric(st, e->metric);
-    if (!st->count && strcmp(e->metric, "count") && strcmp(e->metric, "errors")) return 0;
+    if (!st->count && strcmp(e->metric, "count") && strcmp(e->metric, "errors")) return -1;
     return expect_eval_num(e, *v);
 }
 
@@ -1670,10 +1672,23 @@ int lg_thresholds_ok(struct lg *lg)
         lg_query(lg, b->cfg->name, 0, lg_elapsed_ms(lg), &st);
         for (size_t k = 0; k < b->cfg->nthresholds; k++) {
             double v;
-            if (!threshold_ok(&b->cfg->thresholds[k], &st, &v)) ok = 0;
+            if (threshold_ok(&b->cfg->thresholds[k], &st, &v) == 0) ok = 0;
         }
     }
     return ok;
+}
+
+int lg_thresholds_without_evidence(struct lg *lg, const char *block)
+{
+    struct lg_blk *b = find_block(lg, block);
+    if (!b || !b->cfg->nthresholds) return 0;
+    struct lg_stats st;
+    lg_query(lg, b->cfg->name, 0, lg_elapsed_ms(lg), &st);
+    for (size_t k = 0; k < b->cfg->nthresholds; k++) {
+        double v;
+        if (threshold_ok(&b->cfg->thresholds[k], &st, &v) < 0) return 1;
+    }
+    return 0;
 }
 
 static json_t *jnum(double v)
@@ -1686,6 +1701,7 @@ static void stats_json(json_t *o, const struct lg_stats *s)
 {
     json_object_set_new(o, "count", json_integer((json_int_t)s->count));
     json_object_set_new(o, "rps", jnum(s->rps));
+    json_object_set_new(o, "ok_rps", jnum(s->ok_rps));
     json_object_set_new(o, "errors", json_integer((json_int_t)s->errors));
     json_object_set_new(o, "error_rate", jnum(s->error_rate));
     json_object_set_new(o, "err_connect", json_integer((json_int_t)s->err_connect));
@@ -1746,8 +1762,10 @@ static json_t *block_json(struct lg *lg, struct lg_blk *b)
     for (size_t k = 0; k < c->nthresholds; k++) {
         double v;
         int ok = threshold_ok(&c->thresholds[k], &st, &v);
-        json_array_append_new(th, json_pack("{s:s, s:s, s:o, s:b}", "expect", c->thresholds[k].text, "metric",
-                                            c->thresholds[k].metric, "value", jnum(v), "ok", ok));
+        json_array_append_new(th, json_pack("{s:s, s:s, s:o, s:o, s:s}", "expect", c->thresholds[k].text, "metric",
+                                            c->thresholds[k].metric, "value", ok < 0 ? json_null() : jnum(v), "ok",
+                                            ok < 0 ? json_null() : json_boolean(ok), "verdict",
+                                            ok < 0 ? "inconclusive" : ok ? "passed" : "failed"));
     }
     json_object_set_new(o, "thresholds", th);
 
@@ -1771,6 +1789,7 @@ static json_t *block_json(struct lg *lg, struct lg_blk *b)
         json_object_set_new(w, "t", json_integer(s));
         json_object_set_new(w, "count", json_integer((json_int_t)ws.count));
         json_object_set_new(w, "rps", jnum(ws.rps));
+        json_object_set_new(w, "ok_rps", jnum(ws.ok_rps));
         json_object_set_new(w, "errors", json_integer((json_int_t)ws.errors));
         json_object_set_new(w, "err_connect", json_integer((json_int_t)ws.err_connect));
         json_object_set_new(w, "err_timeout", json_integer((json_int_t)ws.err_timeout));

@@ -70,7 +70,9 @@ int lg_wait(struct lg *lg, int64_t timeout_ms);
 
 struct lg_stats {
     uint64_t count, errors, err_connect, err_timeout, err_4xx, err_5xx, err_other;
-    double seconds, rps, error_rate, p50, p90, p95, p99, max, mean, min; /* latencies in ms */
+    /* rps counts every completed request, failed or not; ok_rps only the successful ones
+     * (count - errors), the throughput a user saw served */
+    double seconds, rps, ok_rps, error_rate, p50, p90, p95, p99, max, mean, min; /* latencies in ms */
 };
 /* Window [from_ms, to_ms) of the run clock, rounded to the nearest whole seconds (a window
  * shorter than a second: the seconds it touches) and cut at the time elapsed so far; a
@@ -91,7 +93,10 @@ double lg_metric(const struct lg_stats *s, const char *metric);
 /* A JSON array, one object per block: name, config summary, totals, thresholds with
  * verdicts, endpoints (per-endpoint totals) and "series" (one object per second). */
 json_t *lg_to_json(struct lg *lg);
+/* 0 when a block's threshold failed on its evidence (a threshold without evidence does not fail) */
 int lg_thresholds_ok(struct lg *lg);
+/* 1 when the block has a threshold that could not be judged: no request completed in the run */
+int lg_thresholds_without_evidence(struct lg *lg, const char *block);
 void lg_free(struct lg *lg);
 
 #endif

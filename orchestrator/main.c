@@ -35,7 +35,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (commands[i].fn) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'faultline <command> --help' describes each. Exit codes: 0 held, 1 failed, 2 invalid,\n"
-               "3 aborted (after rollback), 4 a revert failed (see the journal).\n");
+               "3 aborted (after rollback), 4 a revert failed (see the journal), 5 inconclusive (nothing\n"
+               "failed, but a check had no evidence: faultline could not do its part; never a pass).\n");
 }
 
 int main(int argc, char **argv)

@@ -55,22 +55,27 @@ void matrix_figures(const json_t *run, json_t *into)
     /* recovery probes: the measured time is the observation's value (ms) */
     json_t *recs = json_array();
     double longest = NAN;
-    int recovered = 1;
+    int recovered = 1, undecided = 0;
     const json_t *probes = json_object_get(run, "probes");
     for (size_t i = 0; i < json_array_size(probes); i++) {
         const json_t *p = json_array_get(probes, i);
         if (strcmp(report_jstr(p, "kind", ""), "recovery") != 0) continue;
         const json_t *obs = json_object_get(p, "observations");
         const json_t *last = json_array_size(obs) ? json_array_get(obs, json_array_size(obs) - 1) : NULL;
-        double ms = last ? num_or_nan(last, "value") : NAN;
-        const char *observed = last ? report_jstr(last, "observed", NULL) : report_jstr(p, "skip_reason", NULL);
-        json_array_append_new(recs, json_pack("{s:s, s:o, s:s?}", "probe", report_jstr(p, "name", "?"), "ms",
-                                              num_or_null(ms), "observed", observed));
+        const char *verdict = report_verdict(p);
+        int inconclusive = !strcmp(verdict, "inconclusive");
+        double ms = last && json_is_true(json_object_get(last, "ok")) ? num_or_nan(last, "value") : NAN;
+        const char *observed = inconclusive ? report_reason(p, NULL) : last ? report_jstr(last, "observed", NULL) : NULL;
+        json_array_append_new(recs, json_pack("{s:s, s:o, s:s?, s:s}", "probe", report_jstr(p, "name", "?"), "ms",
+                                              num_or_null(ms), "observed", observed, "verdict", verdict));
         if (isfinite(ms)) { if (!(ms <= longest)) longest = ms; }
+        else if (inconclusive) undecided = 1; /* no evidence: neither recovered nor not */
         else recovered = 0;
     }
     json_object_set_new(into, "recovery_ms", num_or_null(longest));
-    json_object_set_new(into, "recovered", json_array_size(recs) ? json_boolean(recovered) : json_null());
+    json_object_set_new(into, "recovered", !json_array_size(recs) || (recovered && undecided) ? json_null()
+                                                                                              : json_boolean(recovered));
+    if (recovered && undecided) json_object_set_new(into, "recovery_inconclusive", json_true());
     json_object_set_new(into, "recoveries", recs);
 }
 
@@ -83,7 +88,8 @@ char *matrix_why(const json_t *run)
     const char *reason = report_jstr(run, "reason", NULL);
     if (reason) buf_addf(&b, "%s", reason);
     const json_t *ss = json_object_get(run, "steady_state");
-    if (ss && !json_is_true(json_object_get(ss, "held_before")))
+    const char *sb = report_jstr(ss, "before_verdict", NULL), *sa = report_jstr(ss, "after_verdict", NULL);
+    if (ss && (sb ? !strcmp(sb, "failed") : !json_is_true(json_object_get(ss, "held_before"))))
         buf_addf(&b, "%ssteady state broken before the faults", b.len ? "; " : "");
     const json_t *steps = json_object_get(run, "steps");
     for (size_t i = 0; i < json_array_size(steps); i++) {
@@ -102,8 +108,16 @@ char *matrix_why(const json_t *run)
     }
     if (json_object_get(run, "thresholds_ok") && !json_is_true(json_object_get(run, "thresholds_ok")))
         buf_addf(&b, "%sload thresholds failed", b.len ? "; " : "");
-    if (ss && json_is_true(json_object_get(ss, "held_before")) && !json_is_true(json_object_get(ss, "held_after")))
+    if (ss && json_is_true(json_object_get(ss, "held_before")) &&
+        (sa ? !strcmp(sa, "failed") : !json_is_true(json_object_get(ss, "held_after"))))
         buf_addf(&b, "%ssteady state broken after the faults", b.len ? "; " : "");
+    /* what could not be judged (the reason above names the first one already) */
+    const json_t *inc = json_object_get(run, "inconclusive");
+    for (size_t i = 0; i < json_array_size(inc) && !reason; i++) {
+        const json_t *x = json_array_get(inc, i);
+        buf_addf(&b, "%s%s '%s' inconclusive: %.120s", b.len ? "; " : "", report_jstr(x, "what", "?"),
+                 report_jstr(x, "name", "?"), report_jstr(x, "reason", ""));
+    }
     if (!b.len) buf_addf(&b, "verdict %s", verdict[0] ? verdict : "unknown");
     return buf_detach(&b);
 }
@@ -132,17 +146,6 @@ static int next_combo(size_t *idx, size_t k, size_t n)
     return 0;
 }
 
-static const char *verdict_of(int code)
-{
-    switch (code) {
-    case FL_EXIT_OK: return "passed";
-    case FL_EXIT_FAILED: return "failed";
-    case FL_EXIT_INVALID: return "invalid";
-    case FL_EXIT_ABORTED: return "aborted";
-    default: return "revert_failed";
-    }
-}
-
 /* ---- the table ---------------------------------------------------------------------- */
 static void fmt_cell_ms(const json_t *row, const char *key, char out[32])
 {
@@ -161,6 +164,8 @@ static void fmt_rate(const json_t *row, char out[32])
 static void fmt_recovery(const json_t *row, char out[32])
 {
     if (json_is_false(json_object_get(row, "recovered"))) snprintf(out, 32, "not recovered");
+    else if (json_is_true(json_object_get(row, "recovery_inconclusive")) && !isfinite(num_or_nan(row, "recovery_ms")))
+        snprintf(out, 32, "inconclusive");
     else fmt_cell_ms(row, "recovery_ms", out);
 }
 
@@ -273,7 +278,7 @@ int matrix_run(const char *path, const char *const *vars, const struct run_opts 
     json_t *lose_arr = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(lose_arr, json_string(p->matrix_lose[i]));
     json_object_set_new(*rec, "faultline_version", json_string(FL_VERSION));
-    json_object_set_new(*rec, "format", json_integer(1));
+    json_object_set_new(*rec, "format", json_integer(FL_RUN_FORMAT));
     json_object_set_new(*rec, "plan", json_pack("{s:s, s:s, s:s?, s:s?}", "name", p->name, "path", p->path, "hash", p->hash,
                                                 "description", p->description));
     json_object_set_new(*rec, "choose", json_integer((json_int_t)k));
@@ -294,7 +299,7 @@ int matrix_run(const char *path, const char *const *vars, const struct run_opts 
     }
 
     json_t *rows = json_array();
-    json_t *fails = json_array();
+    json_t *fails = json_array(), *undecided = json_array();
     size_t idx[MATRIX_MAX_CHOOSE];
     for (size_t j = 0; j < k; j++) idx[j] = j;
     int worst = 0, stopped = 0;
@@ -331,7 +336,7 @@ int matrix_run(const char *path, const char *const *vars, const struct run_opts 
             json_decref(empty);
             rc = run_plan(pc, &r2, &one);
             if (report_write_all(one, sub, err) < 0) fprintf(stderr, "faultline: %s\n", err);
-            json_object_set_new(row, "verdict", json_string(report_jstr(one, "verdict", verdict_of(rc))));
+            json_object_set_new(row, "verdict", json_string(report_jstr(one, "verdict", fl_exit_verdict(rc))));
             char *why = matrix_why(one);
             json_object_set_new(row, "why", json_string(why));
             free(why);
@@ -355,14 +360,15 @@ int matrix_run(const char *path, const char *const *vars, const struct run_opts 
                    report_jstr(row, "verdict", "?"), rc, p95, rate, recov, sub);
             fflush(stdout);
         }
-        if (rc != FL_EXIT_OK) json_array_append_new(fails, json_string(plus.data));
+        if (rc == FL_EXIT_INCONCLUSIVE) json_array_append_new(undecided, json_string(plus.data));
+        else if (rc != FL_EXIT_OK) json_array_append_new(fails, json_string(plus.data));
         json_array_append_new(rows, row);
         json_decref(one);
         free(sub);
         buf_release(&bind);
         buf_release(&plus);
         done++;
-        if (rc > worst) worst = rc;
+        worst = fl_exit_worse(worst, rc);
         if (rc == FL_EXIT_ABORTED || rc == FL_EXIT_REVERT || fl_aborted()) stopped = 1;
     } while (next_combo(idx, k, n));
 
@@ -374,19 +380,25 @@ int matrix_run(const char *path, const char *const *vars, const struct run_opts 
             buf_addf(&overall, "%s%s", i ? ", " : "", json_string_value(json_array_get(fails, i)));
     } else if (done < total) {
         buf_addf(&overall, "%s undecided: %zu of %zu combinations ran", label, done, total);
+    } else if (json_array_size(undecided)) {
+        buf_addf(&overall, "%s undecided: no evidence at ", label);
+        for (size_t i = 0; i < json_array_size(undecided); i++)
+            buf_addf(&overall, "%s%s", i ? ", " : "", json_string_value(json_array_get(undecided, i)));
     } else {
         buf_addf(&overall, "%s holds", label);
     }
     if (done < total && json_array_size(fails)) buf_addf(&overall, " (%zu of %zu combinations ran)", done, total);
-    if (worst == 0 && done < total) worst = FL_EXIT_ABORTED;
+    if (worst == FL_EXIT_OK && done < total) worst = FL_EXIT_ABORTED;
     fl_iso8601(fl_wall(), iso);
     json_object_set_new(*rec, "ended_at", json_string(iso));
     json_object_set_new(*rec, "elapsed_ms", json_integer(fl_now_ms() - t0));
     json_object_set_new(*rec, "matrix", rows);
-    json_object_set_new(*rec, "holds", json_boolean(json_array_size(fails) == 0 && done == total));
+    json_object_set_new(*rec, "holds", json_boolean(json_array_size(fails) == 0 && json_array_size(undecided) == 0 &&
+                                                    done == total));
     json_object_set_new(*rec, "fails_at", fails);
+    json_object_set_new(*rec, "inconclusive_at", undecided);
     json_object_set_new(*rec, "overall", json_string(overall.data));
-    json_object_set_new(*rec, "verdict", json_string(verdict_of(worst)));
+    json_object_set_new(*rec, "verdict", json_string(fl_exit_verdict(worst)));
     json_object_set_new(*rec, "exit_code", json_integer(worst));
     buf_release(&overall);
 

@@ -258,7 +258,7 @@ static void parse_targets(struct plan *p, const struct node *map, struct diag *d
 }
 
 /* ---- probes ------------------------------------------------------------------------- */
-static const char *const probe_common[] = { "name", "before", "after", "during", "every", "for", NULL };
+static const char *const probe_common[] = { "name", "before", "after", "during", "every", "for", "min_evidence", NULL };
 
 void probe_spec_free(struct probe_spec *ps)
 {
@@ -309,6 +309,7 @@ struct probe_spec *plan_parse_probe(struct plan *p, const struct node *entry, en
     ps->col = entry->col;
     ps->timing = ctx_timing;
     ps->every_ms = 1000;
+    ps->min_evidence = 1;
     const char *name = node_str(entry, "name", NULL);
     ps->name = name ? fl_strdup(name) : fl_asprintf("%s@%d", ops->name, entry->line);
     char what[160];
@@ -358,6 +359,17 @@ struct probe_spec *plan_parse_probe(struct plan *p, const struct node *entry, en
         }
         if (ps->timing != PT_DURING && ctx_timing != PT_STOP_WHEN && ctx_timing != PT_RECOVERY_UNTIL)
             diag_add(d, node_key(entry, "every"), "%s: every: only applies to a probe that runs during: a step", what);
+    }
+    const struct node *me = node_get(entry, "min_evidence");
+    if (me) {
+        char *end = NULL;
+        long v = me->type == NODE_SCALAR && me->str ? strtol(me->str, &end, 10) : -1;
+        if (ctx_timing == PT_RECOVERY_UNTIL || ctx_timing == PT_READY)
+            diag_add(d, node_key(entry, "min_evidence"), "%s: min_evidence: applies to probes, steady-state checks and "
+                     "stop conditions, not to %s", what, ctx_timing == PT_READY ? "a service's ready:" : "a recovery's until:");
+        else if (!end || *end || end == me->str || v < 0 || v > 1000000000L)
+            diag_add(d, me, "%s: min_evidence: takes a whole number from 0 (a probe that may see nothing) up", what);
+        else ps->min_evidence = v;
     }
     if (node_get(entry, "for")) {
         if (ctx_timing != PT_STOP_WHEN) diag_add(d, node_key(entry, "for"), "%s: for: only applies to stop_when conditions", what);

@@ -48,6 +48,7 @@ struct probe_spec {
     struct step *window;       /* for before/after/during */
     int64_t every_ms;          /* during: default 1000 */
     int64_t for_ms;            /* stop_when: failing this long trips (0 = at once) */
+    long min_evidence;         /* evidence needed to pass (probe.h); 1 unless `min_evidence:` */
 };
 
 struct step {

@@ -12,7 +12,9 @@
 #include <strings.h>
 
 #include "fl.h"
+#include "load.h"
 #include "plan.h"
+#include "value.h"
 
 /* ---- liveness paths ------------------------------------------------------------------ */
 static const char *const liveness_names[] = { "health", "healthz", "healthcheck", "health-check", "livez", "live",
@@ -195,6 +197,159 @@ static int step_was_felt(const json_t *run, const char *step, char *out, size_t 
     return 0;
 }
 
+/* ---- throughput and evidence ------------------------------------------------------------ */
+
+/* the expectations of a load probe entry ({ load: B, expect: [...] }) or of a load recovery
+ * ({ recovery: { load: B, until: "..." } }), parsed; *n of them, caller releases */
+static struct expect *load_expects(const struct node *entry, size_t *n)
+{
+    *n = 0;
+    const struct node *ex = node_get(entry, "expect");
+    const struct node *rec = node_get(entry, "recovery");
+    if (!ex && rec && node_get(rec, "load")) ex = node_get(rec, "until");
+    if (!ex) return NULL;
+    size_t cnt = ex->type == NODE_SEQ ? ex->n : 1;
+    struct expect *v = fl_calloc(cnt ? cnt : 1, sizeof *v);
+    for (size_t i = 0; i < cnt; i++) {
+        const struct node *e = ex->type == NODE_SEQ ? ex->items[i] : ex;
+        char err[FL_ERR_LEN];
+        if (e->type == NODE_SCALAR && expect_parse(e->str, val_load_metrics, &v[*n], err) == 0 && v[*n].metric) (*n)++;
+        else if (e->type == NODE_SCALAR && *n < cnt) expect_release(&v[*n]);
+    }
+    return v;
+}
+
+static void release_expects(struct expect *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) expect_release(&v[i]);
+    free(v);
+}
+
+/* does the list hold the error rate to 10% or less (so rps and ok_rps differ by that at most)? */
+static int bounds_errors(const struct expect *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].op != EXP_LT && v[i].op != EXP_LE && v[i].op != EXP_EQ) continue;
+        if (!strcmp(v[i].metric, "error_rate") && !v[i].of_baseline && v[i].num <= 0.10) return 1;
+        if (!strcmp(v[i].metric, "errors") && !v[i].of_baseline) return 1;
+    }
+    return 0;
+}
+
+/* rps-counts-errors: "rps >= ..." (throughput holds) counts failed requests too */
+static int lint_rps(const struct probe_spec *ps, const struct node *entry, const char *where, json_t *out)
+{
+    size_t n;
+    struct expect *v = load_expects(entry, &n);
+    int found = 0;
+    for (size_t i = 0; i < n && !found; i++) {
+        if (strcmp(v[i].metric, "rps") || (v[i].op != EXP_GT && v[i].op != EXP_GE)) continue;
+        if (bounds_errors(v, n)) break;
+        char msg[1024];
+        snprintf(msg, sizeof msg,
+                 "%s '%s' expects '%s': rps counts failed requests too, so it holds while most requests fail; use "
+                 "ok_rps (successful requests per second), or hold error_rate at 10%% or less in the same expectations",
+                 where, ps->name, v[i].text);
+        json_t *w = warning("rps-counts-errors", ps->line, ps->col, msg);
+        json_object_set_new(w, "probe", json_string(ps->name));
+        json_array_append_new(out, w);
+        found = 1;
+    }
+    release_expects(v, n);
+    return found;
+}
+
+/* the planned end of a step's window: its revert, or the end of the run */
+static int64_t step_end_ms(const struct plan *p, const struct step *s)
+{
+    return s->for_ms > 0 ? s->at_ms + s->for_ms : p->duration_ms;
+}
+
+/* the end of a load block's requests (the run's duration, or the block's own) */
+static int64_t block_end_ms(const struct plan *p, const char *name)
+{
+    struct lg_block_cfg *b = name ? plan_load_block(p, name) : NULL;
+    int64_t d = b ? lg_block_duration_ms(b) : 0;
+    return d > 0 && d < p->duration_ms ? d : p->duration_ms;
+}
+
+/* why a probe can only ever be inconclusive (the plan alone shows it), or NULL */
+static const char *never_evidence(const struct plan *p, const struct probe_spec *ps, const struct node *entry, char *why,
+                                  size_t n)
+{
+    const char *kind = ps->ops ? ps->ops->name : "";
+    const struct step *w = ps->window;
+    if (ps->min_evidence == 0) return NULL;
+    if (!strcmp(kind, "load")) {
+        const char *blk = node_str(entry, "load", NULL);
+        int64_t bend = block_end_ms(p, blk);
+        if (w && ps->timing == PT_BEFORE && w->at_ms <= 0) {
+            snprintf(why, n, "its window is the time before '%s', which starts at 0s: no request can complete in it",
+                     w->name);
+            return why;
+        }
+        int64_t from = w ? (ps->timing == PT_AFTER ? step_end_ms(p, w) : ps->timing == PT_DURING ? w->at_ms : 0) : 0;
+        if (w && (ps->timing == PT_AFTER || ps->timing == PT_DURING) && from >= bend) {
+            char a[32], e[32];
+            val_fmt_duration(from, a);
+            val_fmt_duration(bend, e);
+            snprintf(why, n, "its window starts at %s, but load '%s' ends at %s: no request can complete in it", a,
+                     blk ? blk : "?", e);
+            return why;
+        }
+        size_t ne;
+        struct expect *v = load_expects(entry, &ne);
+        int base = 0;
+        for (size_t i = 0; i < ne; i++) base |= v[i].of_baseline;
+        release_expects(v, ne);
+        int64_t first = p->duration_ms;
+        for (size_t i = 0; i < p->nsteps; i++)
+            if (p->steps[i]->at_ms < first) first = p->steps[i]->at_ms;
+        if (base && p->nsteps && first <= 0) {
+            snprintf(why, n, "it compares 'of baseline', but the first fault starts at 0s: there is no baseline window");
+            return why;
+        }
+    }
+    if (!strcmp(kind, "recovery") && w) {
+        const struct node *rec = node_get(entry, "recovery");
+        const char *blk = rec ? node_str(rec, "load", NULL) : NULL;
+        const char *start = rec ? node_str(rec, "start", "revert") : "revert";
+        int64_t from = !strcmp(start, "inject") ? w->at_ms : step_end_ms(p, w);
+        if (blk && from >= block_end_ms(p, blk)) {
+            char a[32], e[32];
+            val_fmt_duration(from, a);
+            val_fmt_duration(block_end_ms(p, blk), e);
+            snprintf(why, n, "its clock starts at %s (%s of '%s'), but load '%s' ends at %s: no window can hold a request",
+                     a, !strcmp(start, "inject") ? "the injection" : "the revert", w->name, blk, e);
+            return why;
+        }
+    }
+    /* evidence it cannot reach: a single check, or the checks a window has room for */
+    if (strcmp(kind, "load") && strcmp(kind, "recovery") && strcmp(kind, "acgme")) {
+        long most = 1;
+        if (ps->timing == PT_DURING && w) {
+            int64_t span = step_end_ms(p, w) - w->at_ms;
+            most = span > 0 && ps->every_ms > 0 ? (long)(span / ps->every_ms) + 1 : 1;
+        }
+        if (ps->timing != PT_STOP_WHEN && ps->min_evidence > most) {
+            snprintf(why, n, "it needs min_evidence %ld, but it checks %s%ld time%s", ps->min_evidence,
+                     most > 1 ? "at most " : "", most, most == 1 ? "" : "s");
+            return why;
+        }
+    }
+    if (!strcmp(kind, "acgme")) {
+        const struct node *ac = node_get(entry, "acgme");
+        long cases = ac && node_get(ac, "cases") ? strtol(node_str(ac, "cases", "20"), NULL, 10) : 20;
+        if (ps->timing == PT_DURING || ps->timing == PT_BEFORE || ps->timing == PT_AFTER || ps->timing == PT_END) {
+            if (cases > 0 && ps->min_evidence > cases && ps->timing != PT_DURING) {
+                snprintf(why, n, "it needs min_evidence %ld cases, but asks %ld", ps->min_evidence, cases);
+                return why;
+            }
+        }
+    }
+    return NULL;
+}
+
 /* ---- the checks ------------------------------------------------------------------------ */
 static int lint(const struct plan *p, const json_t *run, json_t *out)
 {
@@ -309,6 +464,28 @@ static int lint(const struct plan *p, const json_t *run, json_t *out)
                      sw);
             json_t *w = warning("unobserved-step", s->line, s->col, msg);
             json_object_set_new(w, "step", json_string(s->name));
+            json_array_append_new(out, w);
+            n++;
+        }
+    }
+
+    /* throughput that counts failures, and probes that can never have evidence */
+    for (int pass = 0; pass < 2; pass++) {
+        struct probe_spec *const *list = pass ? p->stop_when : p->probes;
+        size_t cnt = pass ? p->nstop_when : p->nprobes;
+        for (size_t i = 0; i < cnt; i++) {
+            const struct probe_spec *ps = list[i];
+            const struct node *entry = probe_entry(p, ps);
+            if (!entry || !ps->ops) continue;
+            if (!strcmp(ps->ops->name, "load") || !strcmp(ps->ops->name, "recovery"))
+                n += lint_rps(ps, entry, pass ? "stop condition" : "probe", out);
+            if (pass) continue;
+            char why[600];
+            if (!never_evidence(p, ps, entry, why, sizeof why)) continue;
+            snprintf(msg, sizeof msg, "probe '%s' can only ever be inconclusive: %s (fix its timing, or say "
+                     "min_evidence: 0 when nothing happening is fine)", ps->name, why);
+            json_t *w = warning("never-evidence", ps->line, ps->col, msg);
+            json_object_set_new(w, "probe", json_string(ps->name));
             json_array_append_new(out, w);
             n++;
         }

@@ -18,6 +18,14 @@
  *   unobserved-step        a fault step that no probe, no load and no stop condition watches
  *   no-steady-state        faults without a steady state: nothing shows the system was
  *                          healthy before them, or is again after
+ *   rps-counts-errors      a load probe, load recovery or stop condition that expects
+ *                          throughput to hold with `rps >= ...`: rps counts failed requests
+ *                          too, so it holds while most of them fail (use ok_rps, or hold
+ *                          error_rate at 10% or less in the same expectations)
+ *   never-evidence         a probe that can only ever be inconclusive: a load window outside
+ *                          its block's requests (before a step at 0s, after the load ended),
+ *                          'of baseline' with a fault at 0s, a min_evidence more than its
+ *                          checks or cases can give
  * Both functions return how many warnings they appended (0 = none), or -1 when the
  * arguments are unusable (NULL plan or a non-array). The caller owns the array.
  */

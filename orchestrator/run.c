@@ -25,8 +25,8 @@ struct probe_rt {
     struct probe_inst pi;
     struct probe_obs *obs;
     size_t nobs, capobs;
-    int skipped;
-    char skip_reason[256];
+    int not_run;                /* no check could be made: why in not_run_reason */
+    char not_run_reason[256];
     int64_t from_ms, to_ms;
     pthread_t th;
     int has_th;
@@ -131,8 +131,8 @@ static void prt_release(struct probe_rt *pr)
     free(pr->obs);
 }
 
-/* one check, recorded */
-static int check_once(struct run *r, struct probe_rt *pr, int64_t from_ms, int64_t to_ms)
+/* one check, recorded; its outcome */
+static enum probe_outcome check_once(struct run *r, struct probe_rt *pr, int64_t from_ms, int64_t to_ms)
 {
     struct probe_obs o;
     memset(&o, 0, sizeof o);
@@ -145,10 +145,15 @@ static int check_once(struct run *r, struct probe_rt *pr, int64_t from_ms, int64
     if (o.latency_ms == 0) o.latency_ms = (fl_now_ns() - c0) / 1e6;
     o.t_ms = t;
     if (rc < 0) {
-        o.ok = 0;
-        o.could_not_run = 1;
+        o.outcome = PROBE_INCONCLUSIVE;
+        o.evidence = 0;
         snprintf(o.observed, sizeof o.observed, "could not check: %.480s", err[0] ? err : "unknown error");
+    } else if (o.outcome != PROBE_PASSED && o.outcome != PROBE_FAILED) {
+        o.outcome = PROBE_INCONCLUSIVE;
+        if (!o.observed[0]) snprintf(o.observed, sizeof o.observed, "no evidence");
     }
+    /* a kind that does not count its evidence: a conclusive check is one unit */
+    if (o.outcome != PROBE_INCONCLUSIVE && o.evidence <= 0) o.evidence = 1;
     fl_redact(o.observed);
     pthread_mutex_lock(&r->mu);
     if (pr->nobs == pr->capobs) {
@@ -157,15 +162,33 @@ static int check_once(struct run *r, struct probe_rt *pr, int64_t from_ms, int64
     }
     pr->obs[pr->nobs++] = o;
     pthread_mutex_unlock(&r->mu);
-    return o.ok;
+    return o.outcome;
 }
 
-static int probe_passed(const struct probe_rt *pr)
+/* The verdict of a probe over its checks (probe.h): failed when any check failed, else
+ * passed when its evidence reaches min_evidence, else inconclusive; why (when not NULL)
+ * says what an inconclusive verdict lacked. */
+static enum probe_outcome probe_verdict(const struct probe_rt *pr, long *evidence, char *why, size_t whylen)
 {
-    if (pr->skipped) return 1;
-    if (pr->nobs == 0) return 0;
-    for (size_t i = 0; i < pr->nobs; i++) if (!pr->obs[i].ok) return 0;
-    return 1;
+    long ev = 0;
+    const struct probe_obs *first_inc = NULL;
+    int failed = 0;
+    for (size_t i = 0; i < pr->nobs; i++) {
+        if (pr->obs[i].outcome == PROBE_FAILED) failed = 1;
+        ev += pr->obs[i].evidence;
+        if (pr->obs[i].outcome == PROBE_INCONCLUSIVE && !first_inc) first_inc = &pr->obs[i];
+    }
+    if (evidence) *evidence = ev;
+    if (failed) return PROBE_FAILED;
+    long need = pr->spec->min_evidence;
+    if (ev >= need) return PROBE_PASSED;
+    if (why) {
+        if (pr->not_run) snprintf(why, whylen, "%s", pr->not_run_reason);
+        else if (first_inc) snprintf(why, whylen, "%s", first_inc->observed);
+        else if (pr->nobs == 0) snprintf(why, whylen, "the probe never ran");
+        else snprintf(why, whylen, "%ld unit%s of evidence, min_evidence is %ld", ev, ev == 1 ? "" : "s", need);
+    }
+    return PROBE_INCONCLUSIVE;
 }
 
 /* wait (bounded by abort) until cond(step) or method done */
@@ -192,13 +215,13 @@ static struct step_rt *step_rt_of(struct run *r, const struct step *s)
     return s ? &r->steps[s->index] : NULL;
 }
 
-/* wait until st is injected (1, pr->from_ms set) or never will be (0, pr skipped) */
+/* wait until st is injected (1, pr->from_ms set) or never will be (0, pr not run) */
 static int wait_injected(struct run *r, struct probe_rt *pr, struct step_rt *st)
 {
     wait_step(r, st, 0);
     if (st->status == ST_PENDING || st->status == ST_SKIPPED || st->status == ST_INJECT_FAILED) {
-        pr->skipped = 1;
-        snprintf(pr->skip_reason, sizeof pr->skip_reason, "step '%s' was not injected (%s)", st->s->name,
+        pr->not_run = 1;
+        snprintf(pr->not_run_reason, sizeof pr->not_run_reason, "step '%s' was not injected (%s)", st->s->name,
                  step_status_name[st->status]);
         return 0;
     }
@@ -228,8 +251,8 @@ static void *during_thread(void *arg)
     }
     pr->to_ms = st->revert_ms ? st->revert_ms : now_ms(r);
     if (pr->nobs == 0) {
-        pr->skipped = 1;
-        snprintf(pr->skip_reason, sizeof pr->skip_reason, "the window of '%s' closed before a check ran", st->s->name);
+        pr->not_run = 1;
+        snprintf(pr->not_run_reason, sizeof pr->not_run_reason, "the window of '%s' closed before a check ran", st->s->name);
     }
     return NULL;
 }
@@ -241,7 +264,7 @@ static void *recovery_thread(void *arg)
     pr->pi.state = NULL;
     /* recovery probes name their step in their cfg; the plan layer set spec->window to it */
     struct step_rt *st = step_rt_of(r, pr->spec->window);
-    if (!st) { pr->skipped = 1; snprintf(pr->skip_reason, sizeof pr->skip_reason, "no step"); return NULL; }
+    if (!st) { pr->not_run = 1; snprintf(pr->not_run_reason, sizeof pr->not_run_reason, "no step"); return NULL; }
     if (probe_recovery_from_inject(pr->spec->cfg)) {
         /* start: inject -- e.g. a killed task that the engine reschedules by itself */
         if (!wait_injected(r, pr, st)) return NULL;
@@ -251,8 +274,8 @@ static void *recovery_thread(void *arg)
     }
     wait_step(r, st, 1);
     if (st->status != ST_REVERTED && st->status != ST_NOT_REVERTIBLE) {
-        pr->skipped = 1;
-        snprintf(pr->skip_reason, sizeof pr->skip_reason, "step '%s' was not reverted (%s)", st->s->name,
+        pr->not_run = 1;
+        snprintf(pr->not_run_reason, sizeof pr->not_run_reason, "step '%s' was not reverted (%s)", st->s->name,
                  step_status_name[st->status]);
         return NULL;
     }
@@ -468,8 +491,11 @@ static void check_stop_when(struct run *r)
         struct probe_rt *pr = &r->stops[i];
         int64_t from = is_load_probe(pr->spec) ? ((t / 1000) - 1) * 1000 : t;
         if (from < 0) continue;
-        int ok = check_once(r, pr, from, from + 1000);
-        if (ok) { pr->fail_since_ms = -1; continue; }
+        enum probe_outcome out = check_once(r, pr, from, from + 1000);
+        /* a second without evidence (no completed request, a check that could not be
+         * made) neither trips the condition nor ends a failing streak */
+        if (out == PROBE_INCONCLUSIVE) continue;
+        if (out == PROBE_PASSED) { pr->fail_since_ms = -1; continue; }
         if (pr->fail_since_ms < 0) pr->fail_since_ms = t;
         if (t - pr->fail_since_ms >= pr->spec->for_ms) {
             snprintf(r->abort_reason, sizeof r->abort_reason, "stop_when '%s' tripped: %s", pr->spec->name,
@@ -509,38 +535,42 @@ static json_t *probe_json(struct probe_rt *pr)
     json_object_set_new(o, "expect", json_string(d.data));
     buf_release(&d);
     json_object_set_new(o, "window", json_pack("{s:I,s:I}", "from_ms", (json_int_t)pr->from_ms, "to_ms", (json_int_t)pr->to_ms));
-    size_t cnr = 0, failed = 0;
+    size_t inconclusive = 0, failed = 0;
     json_t *obs = json_array();
     for (size_t i = 0; i < pr->nobs; i++) {
         struct probe_obs *ob = &pr->obs[i];
-        if (ob->could_not_run) cnr++;
-        if (!ob->ok) failed++;
+        if (ob->outcome == PROBE_INCONCLUSIVE) inconclusive++;
+        if (ob->outcome == PROBE_FAILED) failed++;
         json_t *x = json_object();
         json_object_set_new(x, "t_ms", json_integer(ob->t_ms));
-        json_object_set_new(x, "ok", json_boolean(ob->ok));
-        if (ob->could_not_run) json_object_set_new(x, "could_not_run", json_true());
+        json_object_set_new(x, "outcome", json_string(probe_outcome_name(ob->outcome)));
+        json_object_set_new(x, "ok", json_boolean(ob->outcome == PROBE_PASSED));
+        json_object_set_new(x, "evidence", json_integer(ob->evidence));
         if (ob->has_value) json_object_set_new(x, "value", json_real(ob->value));
         json_object_set_new(x, "latency_ms", json_real(ob->latency_ms));
         json_object_set_new(x, "observed", json_string(ob->observed));
         json_array_append_new(obs, x);
     }
-    const char *verdict = pr->skipped ? "skipped" : probe_passed(pr) ? "passed" : "failed";
-    json_object_set_new(o, "verdict", json_string(verdict));
-    if (pr->skipped) json_object_set_new(o, "skip_reason", json_string(pr->skip_reason));
+    long evidence = 0;
+    char why[600] = "";
+    enum probe_outcome v = probe_verdict(pr, &evidence, why, sizeof why);
+    json_object_set_new(o, "verdict", json_string(probe_outcome_name(v)));
+    if (v == PROBE_INCONCLUSIVE) json_object_set_new(o, "reason", json_string(why));
+    else if (v == PROBE_PASSED && evidence == 0)
+        json_object_set_new(o, "reason", json_string(pr->not_run ? pr->not_run_reason : "no evidence, and min_evidence is 0"));
+    json_object_set_new(o, "evidence", json_integer(evidence));
+    json_object_set_new(o, "min_evidence", json_integer(pr->spec->min_evidence));
     json_object_set_new(o, "checks", json_integer((json_int_t)pr->nobs));
     json_object_set_new(o, "failed_checks", json_integer((json_int_t)failed));
-    json_object_set_new(o, "could_not_run", json_integer((json_int_t)cnr));
-    if (!pr->skipped && !probe_passed(pr) && pr->nobs) {
+    json_object_set_new(o, "inconclusive_checks", json_integer((json_int_t)inconclusive));
+    if (v == PROBE_FAILED) {
         /* the first failing observation is the evidence */
         for (size_t i = 0; i < pr->nobs; i++)
-            if (!pr->obs[i].ok) {
-                json_object_set_new(o, "failure", json_pack("{s:s,s:s,s:I}", "reason",
-                                    pr->obs[i].could_not_run ? "could_not_run" : "unhealthy", "observed",
-                                    pr->obs[i].observed, "t_ms", (json_int_t)pr->obs[i].t_ms));
+            if (pr->obs[i].outcome == PROBE_FAILED) {
+                json_object_set_new(o, "failure", json_pack("{s:s,s:s,s:I}", "reason", "unhealthy", "observed",
+                                                            pr->obs[i].observed, "t_ms", (json_int_t)pr->obs[i].t_ms));
                 break;
             }
-    } else if (!pr->skipped && pr->nobs == 0) {
-        json_object_set_new(o, "failure", json_pack("{s:s,s:s}", "reason", "not_run", "observed", "the probe never ran"));
     }
     if (pr->spec->ops->details) {
         json_t *det = pr->spec->ops->details(&pr->pi);
@@ -633,6 +663,7 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
     json_t *rec = json_object();
     json_t *steady_before = json_array(), *steady_after = json_array(), *rollback = json_array();
     int steady_ok = 1, steady_after_ok = 1;
+    enum probe_outcome held_before = PROBE_PASSED, held_after = PROBE_PASSED;
 
     r->steps = fl_calloc(p->nsteps, sizeof *r->steps);
     for (size_t i = 0; i < p->nsteps; i++) {
@@ -705,13 +736,20 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
     touched = 1;
     method_started = 1;
 
-    /* steady state before */
+    /* steady state before: a fault is injected only into a system shown to be healthy */
     for (size_t i = 0; i < p->nsteady; i++) {
-        if (!check_once(r, &r->before[i], 0, 0)) steady_ok = 0;
+        check_once(r, &r->before[i], 0, 0);
+        enum probe_outcome v = probe_verdict(&r->before[i], NULL, NULL, 0);
+        if (v == PROBE_FAILED) held_before = PROBE_FAILED;
+        else if (v == PROBE_INCONCLUSIVE && held_before == PROBE_PASSED) held_before = PROBE_INCONCLUSIVE;
     }
-    if (!steady_ok) {
+    if (held_before == PROBE_FAILED) {
+        steady_ok = 0;
         event(r, "steady state does not hold before the method: no fault is injected");
         exit_code = FL_EXIT_FAILED;
+    } else if (held_before == PROBE_INCONCLUSIVE) {
+        steady_ok = 0;
+        event(r, "steady state could not be checked before the method: no fault is injected");
     }
 
     /* load, clock */
@@ -804,8 +842,9 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
             struct step_rt *st = step_rt_of(r, pr->spec->window);
             if (is_load_probe(pr->spec) && st) {
                 if (st->status == ST_SKIPPED || st->status == ST_INJECT_FAILED || st->status == ST_PENDING) {
-                    pr->skipped = 1;
-                    snprintf(pr->skip_reason, sizeof pr->skip_reason, "step '%s' was not injected", st->s->name);
+                    pr->not_run = 1;
+                    snprintf(pr->not_run_reason, sizeof pr->not_run_reason, "step '%s' was not injected (%s)",
+                             st->s->name, step_status_name[st->status]);
                     continue;
                 }
                 int64_t a = st->inject_ms, b = st->revert_ms ? st->revert_ms : now_ms(r);
@@ -826,9 +865,17 @@ cleanup:
     if (r->ctx.lg) lg_stop(r->ctx.lg);
     /* steady state after */
     if (method_started && steady_ok && !fl_aborted()) {
-        for (size_t i = 0; i < p->nsteady; i++)
-            if (!check_once(r, &r->after[i], 0, 0)) steady_after_ok = 0;
-        if (!steady_after_ok) event(r, "steady state does not hold after the method");
+        for (size_t i = 0; i < p->nsteady; i++) {
+            check_once(r, &r->after[i], 0, 0);
+            enum probe_outcome v = probe_verdict(&r->after[i], NULL, NULL, 0);
+            if (v == PROBE_FAILED) held_after = PROBE_FAILED;
+            else if (v == PROBE_INCONCLUSIVE && held_after == PROBE_PASSED) held_after = PROBE_INCONCLUSIVE;
+        }
+        steady_after_ok = held_after != PROBE_FAILED;
+        if (held_after == PROBE_FAILED) event(r, "steady state does not hold after the method");
+        else if (held_after == PROBE_INCONCLUSIVE) event(r, "steady state could not be checked after the method");
+    } else if (p->nsteady) {
+        held_after = PROBE_INCONCLUSIVE; /* never checked */
     }
     /* rollback steps: always */
     for (size_t i = 0; i < p->nrollback && touched; i++) {
@@ -850,7 +897,7 @@ cleanup:
 
 record:
     {
-        int any_failed = !steady_ok || !steady_after_ok;
+        int any_failed = held_before == PROBE_FAILED || !steady_after_ok;
         int revert_failed = 0;
         json_t *steps = json_array();
         for (size_t i = 0; i < p->nsteps; i++) {
@@ -870,26 +917,62 @@ record:
             if (st->status == ST_INJECT_FAILED) any_failed = 1;
             json_array_append_new(steps, x);
         }
+        /* what could not be judged: each an object { what, name, reason } */
+        json_t *inconclusive = json_array();
+        /* the steady state first: when it could not be checked, that is the root cause */
+        for (size_t i = 0; i < p->nsteady; i++) {
+            const char *phase[2] = { "steady_state before", "steady_state after" };
+            struct probe_rt *ph[2] = { &r->before[i], &r->after[i] };
+            for (int k = 0; k < 2; k++) {
+                if (!ph[k]->nobs) continue;
+                json_t *sj = probe_json(ph[k]);
+                if (!strcmp(json_string_value(json_object_get(sj, "verdict")), "inconclusive"))
+                    json_array_append_new(inconclusive, json_pack("{s:s,s:s,s:O}", "what", phase[k], "name", ph[k]->spec->name,
+                                                                  "reason", json_object_get(sj, "reason")));
+                json_array_append_new(k ? steady_after : steady_before, sj);
+            }
+        }
         json_t *probes = json_array();
         for (size_t i = 0; i < p->nprobes; i++) {
-            if (!method_started || !steady_ok) {
-                r->probes[i].skipped = 1;
-                snprintf(r->probes[i].skip_reason, sizeof r->probes[i].skip_reason, "%s",
-                         !method_started ? "the run did not reach the method" : "the steady state did not hold before the method");
+            if ((!method_started || !steady_ok) && !r->probes[i].nobs) {
+                r->probes[i].not_run = 1;
+                snprintf(r->probes[i].not_run_reason, sizeof r->probes[i].not_run_reason, "%s",
+                         !method_started ? "the run did not reach the method"
+                         : held_before == PROBE_FAILED ? "the steady state did not hold before the method"
+                         : held_before == PROBE_INCONCLUSIVE ? "the steady state could not be checked before the method"
+                                                             : "the method did not run");
             }
             json_t *pj = probe_json(&r->probes[i]);
-            if (!strcmp(json_string_value(json_object_get(pj, "verdict")), "failed")) any_failed = 1;
+            const char *v = json_string_value(json_object_get(pj, "verdict"));
+            if (!strcmp(v, "failed")) any_failed = 1;
+            else if (!strcmp(v, "inconclusive"))
+                json_array_append_new(inconclusive, json_pack("{s:s,s:s,s:O}", "what", "probe", "name", r->probes[i].spec->name,
+                                                              "reason", json_object_get(pj, "reason")));
             json_array_append_new(probes, pj);
-        }
-        for (size_t i = 0; i < p->nsteady; i++) {
-            if (r->before[i].nobs) json_array_append_new(steady_before, probe_json(&r->before[i]));
-            if (r->after[i].nobs) json_array_append_new(steady_after, probe_json(&r->after[i]));
         }
         json_t *stops = json_array();
         for (size_t i = 0; i < p->nstop_when; i++) {
-            json_t *sj = probe_json(&r->stops[i]);
-            json_object_set_new(sj, "tripped", json_boolean(r->stop_tripped && r->stops[i].fail_since_ms >= 0));
-            json_object_del(sj, "verdict");
+            struct probe_rt *pr = &r->stops[i];
+            json_t *sj = probe_json(pr);
+            int tripped = r->stop_tripped && pr->fail_since_ms >= 0;
+            /* a stop condition held when it watched (checks with evidence, failing or not)
+             * and never tripped; with no evidence at all it could not have stopped the run */
+            long ev = 0;
+            for (size_t k = 0; k < pr->nobs; k++)
+                if (pr->obs[k].outcome != PROBE_INCONCLUSIVE) ev += pr->obs[k].evidence;
+            const char *v = tripped ? "failed" : ev >= pr->spec->min_evidence ? "passed" : "inconclusive";
+            json_object_set_new(sj, "tripped", json_boolean(tripped));
+            json_object_set_new(sj, "evidence", json_integer(ev));
+            json_object_set_new(sj, "verdict", json_string(v));
+            json_object_del(sj, "reason");
+            json_object_del(sj, "failure");
+            if (!strcmp(v, "inconclusive") && method_started && steady_ok) {
+                char why[600];
+                snprintf(why, sizeof why, "%s", pr->nobs ? pr->obs[pr->nobs - 1].observed : "it was never checked");
+                json_object_set_new(sj, "reason", json_string(why));
+                json_array_append_new(inconclusive, json_pack("{s:s,s:s,s:s}", "what", "stop_when", "name", pr->spec->name,
+                                                              "reason", why));
+            }
             json_array_append_new(stops, sj);
         }
         int thresholds_ok = 1;
@@ -897,20 +980,34 @@ record:
             json_object_set_new(rec, "load", lg_to_json(r->ctx.lg));
             thresholds_ok = lg_thresholds_ok(r->ctx.lg);
             if (!thresholds_ok) any_failed = 1;
+            for (size_t i = 0; i < p->nloads; i++) {
+                const char *bn = lg_block_name(p->loads[i]);
+                if (lg_thresholds_without_evidence(r->ctx.lg, bn))
+                    json_array_append_new(inconclusive, json_pack("{s:s,s:s,s:s}", "what", "thresholds", "name", bn, "reason",
+                                                                  "no request of the block completed in the whole run"));
+            }
         }
         for (size_t i = 0; i < json_array_size(rollback); i++)
             if (!json_is_true(json_object_get(json_array_get(rollback, i), "ok"))) any_failed = 1;
 
         if (exit_code == FL_EXIT_OK && any_failed) exit_code = FL_EXIT_FAILED;
+        /* nothing failed, but something could not be judged: not a pass */
+        if (exit_code == FL_EXIT_OK && json_array_size(inconclusive)) exit_code = FL_EXIT_INCONCLUSIVE;
         if (fl_aborted() && exit_code != FL_EXIT_INVALID) exit_code = FL_EXIT_ABORTED;
         if (revert_failed) exit_code = FL_EXIT_REVERT;
-        const char *verdict = exit_code == FL_EXIT_OK ? "passed" : exit_code == FL_EXIT_FAILED ? "failed"
-                            : exit_code == FL_EXIT_ABORTED ? "aborted" : exit_code == FL_EXIT_REVERT ? "revert_failed" : "invalid";
+        const char *verdict = fl_exit_verdict(exit_code);
         if (o->dry_run) verdict = exit_code == FL_EXIT_OK ? "dry_run" : "failed";
+        if (exit_code == FL_EXIT_INCONCLUSIVE && !r->abort_reason[0]) {
+            size_t n = json_array_size(inconclusive);
+            json_t *first = json_array_get(inconclusive, 0);
+            snprintf(r->abort_reason, sizeof r->abort_reason, "%zu check%s could not be judged; %s '%s': %s", n,
+                     n == 1 ? "" : "s", json_string_value(json_object_get(first, "what")),
+                     json_string_value(json_object_get(first, "name")), json_string_value(json_object_get(first, "reason")));
+        }
 
         char ts[32];
         json_object_set_new(rec, "faultline_version", json_string(FL_VERSION));
-        json_object_set_new(rec, "format", json_integer(1));
+        json_object_set_new(rec, "format", json_integer(FL_RUN_FORMAT));
         json_t *pj = json_object();
         json_object_set_new(pj, "name", json_string(p->name));
         json_object_set_new(pj, "path", json_string(p->path));
@@ -931,11 +1028,15 @@ record:
         json_object_set_new(rec, "verdict", json_string(verdict));
         json_object_set_new(rec, "exit_code", json_integer(exit_code));
         if (r->abort_reason[0]) json_object_set_new(rec, "reason", json_string(r->abort_reason));
-        json_object_set_new(rec, "steady_state", json_pack("{s:o,s:o,s:b,s:b}", "before", steady_before, "after", steady_after,
-                                                           "held_before", steady_ok, "held_after", steady_after_ok));
+        json_object_set_new(rec, "steady_state",
+                            json_pack("{s:o,s:o,s:b,s:b,s:s,s:s}", "before", steady_before, "after", steady_after,
+                                      "held_before", held_before == PROBE_PASSED, "held_after", held_after == PROBE_PASSED,
+                                      "before_verdict", probe_outcome_name(held_before), "after_verdict",
+                                      probe_outcome_name(held_after)));
         json_object_set_new(rec, "steps", steps);
         json_object_set_new(rec, "probes", probes);
         json_object_set_new(rec, "stop_when", stops);
+        json_object_set_new(rec, "inconclusive", inconclusive);
         json_object_set_new(rec, "thresholds_ok", json_boolean(thresholds_ok));
         json_object_set_new(rec, "rollback", rollback);
         json_object_set_new(rec, "events", r->events);

@@ -184,7 +184,7 @@ static int wait_ready(struct services_rt *s, struct svc *v, char *err)
         struct probe_obs obs = { 0 };
         char perr[FL_ERR_LEN] = "";
         int rc = pi.ops->check(&pi, &obs, perr);
-        if (rc == 0 && obs.ok) { if (pi.ops->free_state && pi.state) pi.ops->free_state(pi.state); return 0; }
+        if (rc == 0 && obs.outcome == PROBE_PASSED) { if (pi.ops->free_state && pi.state) pi.ops->free_state(pi.state); return 0; }
         snprintf(last, sizeof last, "%s", rc < 0 ? perr : obs.observed);
         if (fl_sleep_ms(200) < 0) break;
     }

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const val_load_metrics[] = { "p50", "p90", "p95", "p99", "max", "mean", "min", "rps",
+const char *const val_load_metrics[] = { "p50", "p90", "p95", "p99", "max", "mean", "min", "rps", "ok_rps",
                                          "error_rate", "count", "errors", NULL };
 
 static const char *skip_ws(const char *s) { while (*s && isspace((unsigned char)*s)) s++; return s; }

@@ -12,14 +12,21 @@
  *       seed: 42
  *       expect: [ "accuracy == 100%", "answered >= 90%" ]
  *
- * Counting. A case is "asked" when the probe tried it; "answered" when a reply came (any
- * status below 500); "could not ask" when the request failed (refused, timed out), the
- * service answered 5xx, or (seed) the case could not be inserted. An answer is right when
- * the multiset of (rule, person or block) it names equals the truth and its `valid` flag
- * (when present) agrees. Metrics for expect: accuracy = right / answered, answered =
- * answered / asked (both percentages), and the counts right, wrong, could_not_ask, asked.
- * Accuracy judges answers only: a refusal is neither a false positive nor a false negative,
- * so with no case answered an accuracy expectation holds; availability is `answered`.
+ * Counting. A case is "asked" when faultline put it to the service: "answered" when a
+ * reply came (any status below 500), "refused" when the service answered 5xx, or took the
+ * request and then timed out or dropped it. A case faultline could not put ("could not
+ * ask": it could not seed it, could not reach its own database, could not connect to the
+ * service at all) is no evidence and is not asked. An answer is right when the multiset of
+ * (rule, person or block) it names equals the truth and its `valid` flag (when present)
+ * agrees. Metrics for expect: accuracy = right / answered, answered = answered / asked
+ * (both percentages), and the counts right, wrong, refused, could_not_ask, asked. Accuracy
+ * judges answers only: a refusal is neither a false positive nor a false negative, so a
+ * service that refuses every case (503 while its database stalls) never answered wrongly;
+ * availability is `answered`.
+ *
+ * Evidence is the cases asked: a check whose expectations can no longer hold fails; one
+ * with fewer asked cases than the probe's min_evidence (default 1) is inconclusive, and so
+ * is an expectation on a share with nothing to divide (answered with no case asked).
  * Per rule the probe counts true/false positives and negatives (negatives over the
  * residents of each case, or its checked blocks for supervision).
  *
@@ -29,12 +36,16 @@
  * other timing each check asks N cases. acgme_probe_details() returns every wrong case
  * (truth vs answer) and every case that could not be asked, for run.json.
  *
- * Seeding. Each case gets its own slot of dates far in the future (default from
- * 2099-01-05, slots 7-day aligned so weekdays are kept), refuses a slot that already holds
- * blocks, inserts people, blocks and assignments (ids "fl-acgme-<pid>-<slot>-...") in one
- * implicit transaction, asks, then deletes them by id prefix; deletions that fail are
- * retried at every later check and when the probe is freed.
+ * Seeding (acgme_seed.h). The tables are read from the catalog at the first check: ids
+ * are made for each id column's type (uuid, text, or the database's own identity/serial),
+ * and a NOT NULL column without a default that neither `tables:` nor `defaults:` fills
+ * stops the probe before anything is inserted (inconclusive, the column named). Each case
+ * gets its own slot of dates far in the future (default from 2099-01-05, slots 7-day
+ * aligned so weekdays are kept), refuses a slot that already holds blocks, inserts people,
+ * blocks and assignments in one transaction, asks, then deletes exactly the rows it put
+ * in; deletions that fail are retried at every later check and when the probe is freed.
  */
+#include <ctype.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
 #include <math.h>
@@ -47,20 +58,15 @@
 
 #include "acgme_gen.h"
 #include "acgme_ref.h"
+#include "acgme_seed.h"
 #include "plan.h"
 #include "probe.h"
 
 json_t *acgme_probe_details(const struct probe_inst *pi);
 
-#define AC_MAX_LISTED 100 /* wrong cases / not-asked cases kept in the details */
+#define AC_MAX_LISTED 100 /* wrong, refused and not-asked cases kept in the details */
 
 /* ---- configuration ----------------------------------------------------------------- */
-
-struct ac_tables {
-    char *people, *p_id, *p_name, *p_type, *p_pgy, *v_resident, *v_faculty;
-    char *blocks, *b_id, *b_date, *b_tod, *v_am, *v_pm;
-    char *assigns, *a_id, *a_block, *a_person, *a_role;
-};
 
 struct ac_cfg {
     char *url;
@@ -79,10 +85,13 @@ struct ac_cfg {
     char *r_violations, *r_type, *r_person, *r_block, *r_valid;
     char *r_types[ACGME_NRULES];
     char *q_start, *q_end;
-    struct ac_tables t;
+    struct acgme_map t;
+    struct acgme_default *defs;
+    size_t ndefs;
 };
 
-static const char *const ac_metrics[] = { "accuracy", "answered", "right", "wrong", "could_not_ask", "asked", NULL };
+static const char *const ac_metrics[] = { "accuracy", "answered", "right", "wrong", "refused", "could_not_ask", "asked",
+                                          NULL };
 
 static const struct param_spec ac_params[] = {
     { "url", PT_STR, PARAM_REQUIRED, "the validation endpoint (POST a case, or GET ?start_date&end_date)" },
@@ -97,7 +106,7 @@ static const struct param_spec ac_params[] = {
     { "rates", PT_ANY, 0, "violations injected: { 80h: 0.2, 1in7: 0.2, supervision: 0.1 } (the default) or text" },
     { "start", PT_STR, 0, "first day of the cases (post: 2026-01-05; seed: 2099-01-05, the reserved range)" },
     { "expect", PT_EXPECTS, 0,
-      "over accuracy (of answers), answered, right, wrong, could_not_ask, asked (default accuracy == 100%)" },
+      "over accuracy (of answers), answered, right, wrong, refused, could_not_ask, asked (default accuracy == 100%)" },
     { "timeout", PT_DURATION, 0, "per request and per database statement (default 5s)" },
     { "headers", PT_MAP, 0, "extra request headers (e.g. Authorization)" },
     { "weekend_supervision", PT_BOOL, 0, "the service checks supervision on weekend blocks too (default false)" },
@@ -105,6 +114,8 @@ static const struct param_spec ac_params[] = {
     { "reply", PT_MAP, 0, "where the answer lies: violations, type, person_id, block_id, valid, types" },
     { "query", PT_MAP, 0, "seed: the GET parameter names { start: start_date, end: end_date }" },
     { "tables", PT_MAP, 0, "seed: table and column names { people: {...}, blocks: {...}, assignments: {...} }" },
+    { "defaults", PT_MAP, 0,
+      "seed: values for other NOT NULL columns { people: { email: \"fl-{id}@example.invalid\" } } ({id} {n} {slot})" },
     { 0 },
 };
 
@@ -133,9 +144,9 @@ static const struct param_spec query_params[] = {
 };
 
 static const struct param_spec tables_params[] = {
-    { "people", PT_MAP, 0, "{ table, id, name, type, pgy_level, resident, faculty }" },
+    { "people", PT_MAP, 0, "{ table, id, name, type, pgy_level, resident, faculty } (name, pgy_level: \"\" = none)" },
     { "blocks", PT_MAP, 0, "{ table, id, date, time_of_day, am, pm }" },
-    { "assignments", PT_MAP, 0, "{ table, id, block_id, person_id, role }" },
+    { "assignments", PT_MAP, 0, "{ table, id, block_id, person_id, role } (role: \"\" = none)" },
     { 0 },
 };
 
@@ -194,6 +205,11 @@ static void ac_free_cfg(void *p)
     free(c->q_end);
     char **t = (char **)&c->t;
     for (size_t i = 0; i < sizeof c->t / sizeof(char *); i++) free(t[i]);
+    for (size_t i = 0; i < c->ndefs; i++) {
+        free(c->defs[i].column);
+        free(c->defs[i].value);
+    }
+    free(c->defs);
     free(c);
 }
 
@@ -318,6 +334,40 @@ static int ac_parse(struct plan *p, const struct node *val, const struct node *e
         if (ta && params_check(ta, t_assign_params, NULL, "acgme probe: tables: assignments", d) != 0) ta = NULL;
     }
     if (tb && !c->seed_mode) diag_add(d, tb, "acgme probe: tables: only serve deliver: seed");
+    const struct node *df = node_get(val, "defaults");
+    if (df && !c->seed_mode) diag_add(d, df, "acgme probe: defaults: only serve deliver: seed");
+    if (df && df->type == NODE_MAP && c->seed_mode) {
+        static const char *const roles[] = { "people", "blocks", "assignments", NULL };
+        for (size_t i = 0; i < df->n; i++) {
+            int k = -1;
+            for (int r = 0; roles[r]; r++)
+                if (!strcmp(df->keys[i]->str, roles[r])) k = r;
+            const struct node *cols = df->items[i];
+            if (k < 0) {
+                diag_add(d, df->keys[i], "acgme probe: defaults: unknown table '%s' (known: people, blocks, assignments)",
+                         df->keys[i]->str);
+                continue;
+            }
+            if (cols->type != NODE_MAP) {
+                diag_add(d, cols, "acgme probe: defaults: %s: takes a map of column: value", roles[k]);
+                continue;
+            }
+            for (size_t j = 0; j < cols->n; j++) {
+                const struct node *v = cols->items[j];
+                if (v->type != NODE_SCALAR) {
+                    diag_add(d, v, "acgme probe: defaults: %s: %s: takes one value (text)", roles[k], cols->keys[j]->str);
+                    continue;
+                }
+                if (acgme_default_check(v->str, err) < 0) {
+                    diag_add(d, v, "acgme probe: defaults: %s: %s: %s", roles[k], cols->keys[j]->str, err);
+                    continue;
+                }
+                c->defs = fl_realloc(c->defs, (c->ndefs + 1) * sizeof *c->defs);
+                c->defs[c->ndefs++] = (struct acgme_default){ (enum acgme_table)k, fl_strdup(cols->keys[j]->str),
+                                                              fl_strdup(v->str) };
+            }
+        }
+    }
     c->t.people = dup_param(tp, "table", "people");
     c->t.p_id = dup_param(tp, "id", "id");
     c->t.p_name = dup_param(tp, "name", "name");
@@ -336,6 +386,15 @@ static int ac_parse(struct plan *p, const struct node *val, const struct node *e
     c->t.a_block = dup_param(ta, "block_id", "block_id");
     c->t.a_person = dup_param(ta, "person_id", "person_id");
     c->t.a_role = dup_param(ta, "role", "role");
+    for (size_t i = 0; i < c->ndefs; i++) {
+        const char *mapped[ACGME_T_N][5] = { { c->t.p_id, c->t.p_name, c->t.p_type, c->t.p_pgy, NULL },
+                                             { c->t.b_id, c->t.b_date, c->t.b_tod, NULL, NULL },
+                                             { c->t.a_id, c->t.a_block, c->t.a_person, c->t.a_role, NULL } };
+        for (int k = 0; mapped[c->defs[i].table][k]; k++)
+            if (!strcmp(mapped[c->defs[i].table][k], c->defs[i].column))
+                diag_add(d, node_get(val, "defaults"), "acgme probe: defaults: '%s' is a column faultline fills itself "
+                         "(tables:); defaults: are for the other columns", c->defs[i].column);
+    }
 
     if (d->n != before) {
         ac_free_cfg(c);
@@ -360,151 +419,41 @@ static void ac_describe(const void *cfg, struct buf *out)
 
 struct ac_state {
     CURL *curl;
-    PGconn *pg;
-    char *dsn;                /* resolved (never printed) */
+    struct acgme_db *db;      /* seed: the database the cases go into (its dsn never printed) */
+    struct acgme_schema *schema; /* seed: read at the first check */
+    char schema_err[FL_ERR_LEN]; /* seed: why the tables cannot be seeded (then nothing is) */
+    char seed_err[FL_ERR_LEN];   /* seed: why the last attempt to read them failed (may pass later) */
     int64_t last_check_ms;    /* duration of the previous check */
     long target_total;        /* cases to have asked by the end of the current round */
-    long asked, answered, could_not_ask, right, wrong;
+    long tried;               /* cases tried (asked + could not ask) */
+    long asked, answered, refused, could_not_ask, right, wrong;
     long tp[ACGME_NRULES], fp[ACGME_NRULES], fn[ACGME_NRULES], tn[ACGME_NRULES], other_fp;
-    long wrong_listed, not_asked_listed;
-    json_t *wrong_cases, *not_asked;
+    long wrong_listed, not_asked_listed, refused_listed;
+    json_t *wrong_cases, *not_asked, *refused_cases;
     char *first_problem;
-    char **pending;           /* seed: id prefixes whose rows still need deleting */
+    struct acgme_seeded **pending; /* seed: rows still to delete (a failed delete, an unsure commit) */
     size_t npending;
-    struct ac_tables t;       /* a copy of the cfg's names, for free_state's cleanup */
     int64_t timeout_ms;
     long cleanup_failures;
 };
 
 static atomic_int ac_next_slot;
 
-static void pg_drop(struct ac_state *s)
-{
-    if (s->pg) PQfinish(s->pg);
-    s->pg = NULL;
-}
-
-/* run sql within timeout_ms (async, so a stalled server cannot hang the probe); returns the
- * last result (caller PQclear()s) or NULL with err filled; drops the connection on failure */
-static PGresult *pg_run(struct ac_state *s, const char *sql, char *err)
-{
-    if (!s->pg) {
-        const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
-        char ct[32];
-        snprintf(ct, sizeof ct, "%d", (int)((s->timeout_ms + 999) / 1000 % 100000));
-        const char *vals[] = { s->dsn, ct, "faultline-acgme", NULL };
-        s->pg = PQconnectdbParams(keys, vals, 1);
-        if (PQstatus(s->pg) != CONNECTION_OK) {
-            char m[256];
-            snprintf(m, sizeof m, "%s", PQerrorMessage(s->pg));
-            m[strcspn(m, "\n")] = 0;
-            pg_drop(s);
-            fl_err(err, "cannot connect to the database: %s", m);
-            return NULL;
-        }
-    }
-    if (!PQsendQuery(s->pg, sql)) {
-        fl_err(err, "database: %s", PQerrorMessage(s->pg));
-        pg_drop(s);
-        return NULL;
-    }
-    int64_t deadline = fl_now_ms() + s->timeout_ms;
-    PGresult *last = NULL;
-    for (;;) {
-        while (!PQisBusy(s->pg)) {
-            PGresult *r = PQgetResult(s->pg);
-            if (!r) goto done;
-            if (PQresultStatus(r) == PGRES_FATAL_ERROR) {
-                char m[256];
-                snprintf(m, sizeof m, "%s", PQresultErrorMessage(r));
-                m[strcspn(m, "\n")] = 0;
-                fl_err(err, "database: %s", m);
-                PQclear(r);
-                if (last) PQclear(last);
-                pg_drop(s);
-                return NULL;
-            }
-            if (last) PQclear(last);
-            last = r;
-        }
-        int64_t left = deadline - fl_now_ms();
-        if (left <= 0) {
-            fl_err(err, "database: no answer within %lldms", (long long)s->timeout_ms);
-            if (last) PQclear(last);
-            pg_drop(s);
-            return NULL;
-        }
-        struct pollfd pfd = { .fd = PQsocket(s->pg), .events = POLLIN };
-        if (poll(&pfd, 1, (int)(left > 200 ? 200 : left)) < 0 && !fl_aborted()) continue;
-        if (!PQconsumeInput(s->pg)) {
-            fl_err(err, "database: %s", PQerrorMessage(s->pg));
-            if (last) PQclear(last);
-            pg_drop(s);
-            return NULL;
-        }
-    }
-done:
-    if (!last) last = PQmakeEmptyPGresult(s->pg, PGRES_COMMAND_OK);
-    return last;
-}
-
-static int pg_exec(struct ac_state *s, const char *sql, char *err)
-{
-    PGresult *r = pg_run(s, sql, err);
-    if (!r) return -1;
-    PQclear(r);
-    return 0;
-}
-
-static void add_ident(struct buf *b, PGconn *pg, const char *name)
-{
-    char *q = PQescapeIdentifier(pg, name, strlen(name));
-    buf_adds(b, q ? q : "\"?\"");
-    PQfreemem(q);
-}
-
-static void add_lit(struct buf *b, PGconn *pg, const char *v)
-{
-    if (!v) {
-        buf_adds(b, "NULL");
-        return;
-    }
-    char *q = PQescapeLiteral(pg, v, strlen(v));
-    buf_adds(b, q ? q : "NULL");
-    PQfreemem(q);
-}
-
-static int cleanup_prefix(struct ac_state *s, const char *prefix, char *err)
-{
-    if (!s->pg && pg_exec(s, "SELECT 1", err) != 0) return -1;
-    struct buf b;
-    buf_init(&b, 1 << 16);
-    const char *tables[3][2] = { { s->t.assigns, s->t.a_id }, { s->t.blocks, s->t.b_id }, { s->t.people, s->t.p_id } };
-    char like[160];
-    snprintf(like, sizeof like, "%s-%%", prefix);
-    for (int i = 0; i < 3; i++) {
-        buf_adds(&b, "DELETE FROM ");
-        add_ident(&b, s->pg, tables[i][0]);
-        buf_adds(&b, " WHERE ");
-        add_ident(&b, s->pg, tables[i][1]);
-        buf_adds(&b, " LIKE ");
-        add_lit(&b, s->pg, like);
-        buf_adds(&b, ";");
-    }
-    int rc = pg_exec(s, b.data, err);
-    buf_release(&b);
-    return rc;
-}
-
 static void retry_cleanups(struct ac_state *s)
 {
     char err[FL_ERR_LEN];
     size_t k = 0;
     for (size_t i = 0; i < s->npending; i++) {
-        if (cleanup_prefix(s, s->pending[i], err) == 0) free(s->pending[i]);
+        if (s->schema && acgme_seed_delete(s->db, s->schema, s->pending[i], err) == 0) acgme_seeded_free(s->pending[i]);
         else s->pending[k++] = s->pending[i];
     }
     s->npending = k;
+}
+
+static void keep_pending(struct ac_state *s, struct acgme_seeded *sd)
+{
+    s->pending = fl_realloc(s->pending, (s->npending + 1) * sizeof *s->pending);
+    s->pending[s->npending++] = sd;
 }
 
 static void ac_free_state(void *p)
@@ -513,20 +462,22 @@ static void ac_free_state(void *p)
     if (!s) return;
     if (s->npending) {
         retry_cleanups(s);
-        if (s->npending)
-            fl_log(FL_LOG_WARN, "acgme probe: %zu seeded cases could not be deleted (ids starting 'fl-acgme-%d-')",
-                   s->npending, (int)getpid());
+        for (size_t i = 0; i < s->npending; i++) {
+            char what[256];
+            acgme_seeded_describe(s->pending[i], what, sizeof what);
+            fl_log(FL_LOG_WARN, "acgme probe: seeded rows could not be deleted: %s (faultline's ids: uuid 'fa11ac9e-...', "
+                   "text 'fl-acgme-...', dates from 2099)", what);
+            acgme_seeded_free(s->pending[i]);
+        }
     }
-    for (size_t i = 0; i < s->npending; i++) free(s->pending[i]);
     free(s->pending);
-    pg_drop(s);
+    acgme_schema_free(s->schema);
+    acgme_db_free(s->db);
     if (s->curl) curl_easy_cleanup(s->curl);
     if (s->wrong_cases) json_decref(s->wrong_cases);
     if (s->not_asked) json_decref(s->not_asked);
+    if (s->refused_cases) json_decref(s->refused_cases);
     free(s->first_problem);
-    free(s->dsn);
-    char **t = (char **)&s->t;
-    for (size_t k = 0; k < sizeof s->t / sizeof(char *); k++) free(t[k]);
     free(s);
 }
 
@@ -543,7 +494,10 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
     return buf_add(b, ptr, size * nmemb) == 0 ? size * nmemb : 0;
 }
 
-/* 0: a reply came (status and body set); -1: could not ask (err filled) */
+/* ASK_ANSWERED: a reply came (status and body set); ASK_REFUSED: the service answered 5xx,
+ * or took the request and timed out or dropped it (err says which); ASK_NOT: faultline
+ * could not put the question (no connection to the service, a local error; err) */
+enum { ASK_ANSWERED = 0, ASK_REFUSED = 1, ASK_NOT = -1 };
 static int http_ask(struct ac_state *s, const struct ac_cfg *c, const char *url, const char *post, struct reply *rp,
                     char *err)
 {
@@ -568,15 +522,25 @@ static int http_ask(struct ac_state *s, const struct ac_cfg *c, const char *url,
     }
     CURLcode rc = curl_easy_perform(h);
     curl_slist_free_all(hd);
-    if (rc != CURLE_OK) return fl_err(err, "%s", curl_easy_strerror(rc));
+    if (rc != CURLE_OK) {
+        /* the question went out (a connection, a request sent): the service did not answer it */
+        curl_off_t connect_us = 0;
+        long sent = 0;
+        curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us);
+        curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
+        int connected = connect_us > 0 || sent > 0;
+        fl_err(err, "%s%s", connected > 0 ? "" : "cannot connect to the service: ", curl_easy_strerror(rc));
+        return connected > 0 ? ASK_REFUSED : ASK_NOT;
+    }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rp->status);
     if (rp->status >= 500) {
         char snip[96];
         snprintf(snip, sizeof snip, "%s", rp->body.data);
         snip[strcspn(snip, "\r\n")] = 0;
-        return fl_err(err, "HTTP %ld %s", rp->status, snip);
+        fl_err(err, "HTTP %ld %s", rp->status, snip);
+        return ASK_REFUSED;
     }
-    return 0;
+    return ASK_ANSWERED;
 }
 
 static const json_t *json_path(const json_t *j, const char *path)
@@ -605,7 +569,7 @@ static void got_release(struct got *g)
 }
 
 /* read the answer's items out of a reply (ids borrowed from j or owned by g) */
-static void read_answer(const struct ac_cfg *c, const json_t *j, struct got *g)
+static void read_answer(const struct ac_cfg *c, const json_t *j, struct got *g, int uuid_ids)
 {
     memset(g, 0, sizeof *g);
     g->valid = -1;
@@ -635,6 +599,12 @@ static void read_answer(const struct ac_cfg *c, const json_t *j, struct got *g)
         if (!id && json_is_integer(idv)) {
             g->owned[g->nowned] = fl_asprintf("%lld", (long long)json_integer_value(idv));
             id = g->owned[g->nowned++];
+        } else if (id && uuid_ids && strlen(id) == 36 && id[8] == '-') {
+            /* a uuid's text may come in capitals; the database shows it in lower case */
+            char *low = fl_strdup(id);
+            for (char *q = low; *q; q++) *q = (char)tolower((unsigned char)*q);
+            g->owned[g->nowned++] = low;
+            id = low;
         }
         if (rule < 0) id = type ? type : "(no type)";
         g->it[g->n++] = (struct acgme_item){ rule < 0 ? ACGME_NRULES : (enum acgme_rule)rule, id, 0 };
@@ -705,108 +675,44 @@ static void universe(const struct acgme_case *cs, const struct acgme_settings *s
     acgme_case_free(probe);
 }
 
-/* seed: a free slot of dates, the case inserted there; 0 or -1 (could not ask) */
-static int seed_case(struct ac_state *s, const struct ac_cfg *c, struct acgme_case *cs, char *err)
+/* truth items name the case's ids; a seeded case is answered with the database's */
+static void translate_items(struct acgme_item *it, size_t n, const struct acgme_seeded *sd)
 {
-    struct buf b;
-    buf_init(&b, 64u << 20);
-    PGconn *pg = s->pg;
-    buf_adds(&b, "INSERT INTO ");
-    add_ident(&b, pg, c->t.people);
-    buf_adds(&b, " (");
-    add_ident(&b, pg, c->t.p_id);
-    buf_adds(&b, ", ");
-    add_ident(&b, pg, c->t.p_name);
-    buf_adds(&b, ", ");
-    add_ident(&b, pg, c->t.p_type);
-    buf_adds(&b, ", ");
-    add_ident(&b, pg, c->t.p_pgy);
-    buf_adds(&b, ") VALUES ");
-    for (size_t i = 0; i < cs->npeople; i++) {
-        const struct acgme_person *p = &cs->people[i];
-        char pgy[16];
-        snprintf(pgy, sizeof pgy, "%d", p->pgy);
-        buf_adds(&b, i ? ", (" : "(");
-        add_lit(&b, pg, p->id);
-        buf_adds(&b, ", ");
-        add_lit(&b, pg, p->name ? p->name : "");
-        buf_adds(&b, ", ");
-        add_lit(&b, pg, p->type == ACGME_RESIDENT ? c->t.v_resident : c->t.v_faculty);
-        buf_adds(&b, ", ");
-        add_lit(&b, pg, p->type == ACGME_RESIDENT ? pgy : NULL);
-        buf_adds(&b, ")");
+    for (size_t i = 0; sd && i < n; i++) {
+        const char *db = acgme_seeded_id(sd, it[i].id);
+        if (db) it[i].id = db;
     }
-    buf_adds(&b, "; INSERT INTO ");
-    add_ident(&b, pg, c->t.blocks);
-    buf_adds(&b, " (");
-    add_ident(&b, pg, c->t.b_id);
-    buf_adds(&b, ", ");
-    add_ident(&b, pg, c->t.b_date);
-    buf_adds(&b, ", ");
-    add_ident(&b, pg, c->t.b_tod);
-    buf_adds(&b, ") VALUES ");
-    for (size_t i = 0; i < cs->nblocks; i++) {
-        char date[16];
-        acgme_fmt_date(cs->blocks[i].day, date);
-        buf_adds(&b, i ? ", (" : "(");
-        add_lit(&b, pg, cs->blocks[i].id);
-        buf_adds(&b, ", ");
-        add_lit(&b, pg, date);
-        buf_adds(&b, ", ");
-        add_lit(&b, pg, cs->blocks[i].tod == ACGME_PM ? c->t.v_pm : c->t.v_am);
-        buf_adds(&b, ")");
-    }
-    if (cs->nassigns) {
-        buf_adds(&b, "; INSERT INTO ");
-        add_ident(&b, pg, c->t.assigns);
-        buf_adds(&b, " (");
-        add_ident(&b, pg, c->t.a_id);
-        buf_adds(&b, ", ");
-        add_ident(&b, pg, c->t.a_block);
-        buf_adds(&b, ", ");
-        add_ident(&b, pg, c->t.a_person);
-        buf_adds(&b, ", ");
-        add_ident(&b, pg, c->t.a_role);
-        buf_adds(&b, ") VALUES ");
-        for (size_t i = 0; i < cs->nassigns; i++) {
-            const struct acgme_assign *a = &cs->assigns[i];
-            buf_adds(&b, i ? ", (" : "(");
-            add_lit(&b, pg, a->id);
-            buf_adds(&b, ", ");
-            add_lit(&b, pg, a->block_id);
-            buf_adds(&b, ", ");
-            add_lit(&b, pg, a->person_id);
-            buf_adds(&b, ", ");
-            add_lit(&b, pg, a->role ? a->role : "primary");
-            buf_adds(&b, ")");
-        }
-    }
-    int rc = -1;
-    if (b.overflow) fl_err(err, "case too large to insert");
-    else rc = pg_exec(s, b.data, err);
-    buf_release(&b);
-    return rc;
+    acgme_items_sort(it, n);
 }
 
-/* is [from, to] free of blocks in the database? 1 yes, 0 no, -1 could not tell */
-static int slot_free(struct ac_state *s, const struct ac_cfg *c, int32_t from, int32_t to, char *err)
+static void list_unasked(json_t *list, long *listed, long i, uint64_t seed, const char *err)
 {
-    char d0[16], d1[16];
-    acgme_fmt_date(from, d0);
-    acgme_fmt_date(to, d1);
-    struct buf b;
-    buf_init(&b, 4096);
-    buf_adds(&b, "SELECT count(*) FROM ");
-    add_ident(&b, s->pg, c->t.blocks);
-    buf_adds(&b, " WHERE ");
-    add_ident(&b, s->pg, c->t.b_date);
-    buf_addf(&b, " BETWEEN '%s' AND '%s'", d0, d1);
-    PGresult *r = pg_run(s, b.data, err);
-    buf_release(&b);
-    if (!r) return -1;
-    int free_ = PQntuples(r) == 1 && atol(PQgetvalue(r, 0, 0)) == 0;
-    PQclear(r);
-    return free_;
+    if (*listed >= AC_MAX_LISTED) return;
+    json_array_append_new(list, json_pack("{s:I, s:I, s:s}", "case", (json_int_t)i, "seed", (json_int_t)seed, "error", err));
+    (*listed)++;
+}
+
+/* seed: the tables read once; 0, or -1 with s->schema_err (then no case can be seeded) */
+static int seed_ready(struct ac_state *s, const struct ac_cfg *c)
+{
+    if (s->schema) return 0;
+    if (s->schema_err[0]) return -1;
+    char err[FL_ERR_LEN];
+    s->schema = acgme_schema_read(s->db, &c->t, c->defs, c->ndefs, err);
+    if (s->schema) return 0;
+    /* a connection that failed may work at the next case; a schema that cannot be seeded
+     * will not (its error stays, so no case is tried against it again) */
+    if (strncmp(err, "cannot connect", 14) == 0 || strncmp(err, "cannot read the columns", 23) == 0)
+        snprintf(s->seed_err, sizeof s->seed_err, "%s", err);
+    else
+        snprintf(s->schema_err, sizeof s->schema_err, "%s", err);
+    return -1;
+}
+
+/* why seed_ready() failed */
+static const char *seed_error(const struct ac_state *s)
+{
+    return s->schema_err[0] ? s->schema_err : s->seed_err;
 }
 
 /* ask case number i; counts it */
@@ -820,13 +726,18 @@ static void ask_case(struct probe_inst *pi, struct ac_state *s, long i)
     char prefix[96], err[FL_ERR_LEN] = "";
     int32_t slot_days = 7 * (c->gen.weeks + 5);
     int slot = -1;
+    struct acgme_seeded *sd = NULL;
+    s->tried++;
     if (c->seed_mode) {
+        if (seed_ready(s, c) < 0) {
+            snprintf(err, sizeof err, "%s", seed_error(s));
+            goto not_asked;
+        }
         /* a free slot of dates: ours (process-wide counter) and empty in the database */
-        if (!s->pg && pg_exec(s, "SELECT 1", err) != 0) goto not_asked;
         for (int tries = 0; tries < 64; tries++) {
             slot = atomic_fetch_add(&ac_next_slot, 1);
             int32_t from = c->start_day + slot * slot_days;
-            int f = slot_free(s, c, from, from + 7 * c->gen.weeks - 1, err);
+            int f = acgme_slot_free(s->db, s->schema, from, from + 7 * c->gen.weeks - 1, err);
             if (f < 0) goto not_asked;
             if (f) break;
             slot = -1;
@@ -836,7 +747,8 @@ static void ask_case(struct probe_inst *pi, struct ac_state *s, long i)
             goto not_asked;
         }
         o.start_day = c->start_day + slot * slot_days;
-        snprintf(prefix, sizeof prefix, "fl-acgme-%d-%d", (int)getpid(), slot);
+        uint64_t hs = o.seed;
+        snprintf(prefix, sizeof prefix, "fl-acgme-%d-%08x", slot, (unsigned)(fl_splitmix64(&hs) & 0xffffffffu));
         o.prefix = prefix;
     }
     char gerr[FL_ERR_LEN];
@@ -849,11 +761,12 @@ static void ask_case(struct probe_inst *pi, struct ac_state *s, long i)
     buf_init(&rp.body, 64u << 20);
     int asked;
     if (c->seed_mode) {
-        if (seed_case(s, c, cs, err) != 0) {
-            /* the implicit transaction rolled back; still make sure */
-            s->pending = fl_realloc(s->pending, (s->npending + 1) * sizeof *s->pending);
-            s->pending[s->npending++] = fl_strdup(prefix);
-            asked = -1;
+        int unsure = 0;
+        sd = acgme_seed_case(s->db, s->schema, cs, slot, o.seed, &unsure, err);
+        if (!sd || unsure) {
+            if (sd) keep_pending(s, sd); /* may be there: delete it to be sure */
+            sd = NULL;
+            asked = ASK_NOT;
         } else {
             char d0[16], d1[16];
             acgme_fmt_date(o.start_day, d0);
@@ -862,12 +775,6 @@ static void ask_case(struct probe_inst *pi, struct ac_state *s, long i)
                                     c->q_end, d1);
             asked = http_ask(s, c, url, NULL, &rp, err);
             free(url);
-            char cerr[FL_ERR_LEN];
-            if (cleanup_prefix(s, prefix, cerr) != 0) {
-                s->cleanup_failures++;
-                s->pending = fl_realloc(s->pending, (s->npending + 1) * sizeof *s->pending);
-                s->pending[s->npending++] = fl_strdup(prefix);
-            }
         }
     } else {
         json_t *j = acgme_case_to_json(cs, 0);
@@ -876,20 +783,34 @@ static void ask_case(struct probe_inst *pi, struct ac_state *s, long i)
         asked = http_ask(s, c, c->url, body, &rp, err);
         free(body);
     }
-    if (asked != 0) {
+    if (asked != ASK_ANSWERED) {
+        if (sd) {
+            char cerr[FL_ERR_LEN];
+            if (acgme_seed_delete(s->db, s->schema, sd, cerr) != 0) {
+                s->cleanup_failures++;
+                keep_pending(s, sd);
+            } else {
+                acgme_seeded_free(sd);
+            }
+        }
         acgme_case_free(cs);
         buf_release(&rp.body);
-        goto not_asked;
+        if (asked == ASK_NOT) goto not_asked;
+        s->asked++;
+        s->refused++;
+        note_problem(s, "case %ld: refused: %s", i, err);
+        list_unasked(s->refused_cases, &s->refused_listed, i, o.seed, err);
+        return;
     }
     s->asked++;
     s->answered++;
 
     size_t nt;
     struct acgme_item *truth = acgme_truth_items(cs, &c->settings, &nt);
-    acgme_items_sort(truth, nt);
+    translate_items(truth, nt, sd);
     json_t *rj = json_loadb(rp.body.data, rp.body.len, 0, NULL);
     struct got g;
-    read_answer(c, rj, &g);
+    read_answer(c, rj, &g, sd && acgme_schema_uuid_ids(s->schema));
     if (rp.status >= 400 && !g.problem[0]) snprintf(g.problem, sizeof g.problem, "HTTP %ld", rp.status);
     long tp[ACGME_NRULES] = { 0 }, fp[ACGME_NRULES] = { 0 }, fn[ACGME_NRULES] = { 0 };
     int same = 0;
@@ -950,18 +871,22 @@ static void ask_case(struct probe_inst *pi, struct ac_state *s, long i)
     if (rj) json_decref(rj);
     free(truth);
     buf_release(&rp.body);
+    if (sd) {
+        char cerr[FL_ERR_LEN];
+        if (acgme_seed_delete(s->db, s->schema, sd, cerr) != 0) {
+            s->cleanup_failures++;
+            keep_pending(s, sd);
+        } else {
+            acgme_seeded_free(sd);
+        }
+    }
     acgme_case_free(cs);
     return;
 
 not_asked:
-    s->asked++;
     s->could_not_ask++;
     note_problem(s, "case %ld: could not ask: %s", i, err);
-    if (s->not_asked_listed < AC_MAX_LISTED) {
-        json_array_append_new(s->not_asked, json_pack("{s:I, s:I, s:s}", "case", (json_int_t)i, "seed",
-                                                      (json_int_t)o.seed, "error", err));
-        s->not_asked_listed++;
-    }
+    list_unasked(s->not_asked, &s->not_asked_listed, i, o.seed, err);
 }
 
 /* ---- judging -------------------------------------------------------------------------- */
@@ -990,6 +915,7 @@ static int metric_range(const struct ac_state *s, const char *m, long remaining,
         return 0;
     }
     double v = !strcmp(m, "right") ? R : !strcmp(m, "wrong") ? (double)s->wrong
+                                     : !strcmp(m, "refused") ? (double)s->refused
                                      : !strcmp(m, "could_not_ask") ? (double)s->could_not_ask : K;
     *now = v;
     *lo = v;
@@ -1028,9 +954,7 @@ static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         s = fl_calloc(1, sizeof *s);
         s->wrong_cases = json_array();
         s->not_asked = json_array();
-        const char *const *from = (const char *const *)&c->t;
-        char **to = (char **)&s->t;
-        for (size_t k = 0; k < sizeof s->t / sizeof(char *); k++) to[k] = fl_strdup(from[k]);
+        s->refused_cases = json_array();
         s->timeout_ms = c->timeout_ms;
         if (c->seed_mode) {
             const char *dsn = c->dsn;
@@ -1042,7 +966,7 @@ static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
                     return fl_err(err, "acgme probe: postgres target '%s' has no dsn", c->target ? c->target : "");
                 }
             }
-            s->dsn = fl_strdup(dsn);
+            s->db = acgme_db_new(dsn, c->timeout_ms);
         }
         pi->state = s;
     }
@@ -1052,7 +976,7 @@ static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     int during = pi->spec && pi->spec->timing == PT_DURING;
     long target;
     if (!during) {
-        if (s->asked >= s->target_total) s->target_total += c->cases;
+        if (s->tried >= s->target_total) s->target_total += c->cases;
         target = s->target_total;
     } else {
         s->target_total = c->cases;
@@ -1064,14 +988,21 @@ static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
             target = c->cases;
         } else {
             target = (long)ceil((double)c->cases * (double)(el + every) / (double)span);
-            if (target <= s->asked && s->asked < c->cases) target = s->asked + 1;
+            if (target <= s->tried && s->tried < c->cases) target = s->tried + 1;
             if (target > c->cases) target = c->cases;
         }
     }
-    while (s->asked < target && !fl_aborted()) ask_case(pi, s, s->asked);
+    long asked_before = s->asked;
+    while (s->tried < target && !fl_aborted()) {
+        ask_case(pi, s, s->tried);
+        /* tables that cannot be seeded: every further case would fail the same way */
+        if (c->seed_mode && s->schema_err[0]) break;
+    }
     s->last_check_ms = fl_now_ms() - t0;
+    if (c->seed_mode && s->schema_err[0] && s->asked == 0)
+        return fl_err(err, "acgme probe: %s", s->schema_err);
 
-    long remaining = s->target_total - s->asked;
+    long remaining = s->target_total - s->tried;
     if (remaining < 0) remaining = 0;
     int ok = 1;
     char failed[160] = "";
@@ -1079,16 +1010,20 @@ static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         double lo, hi, now;
         const char *m = c->exps[i].metric ? c->exps[i].metric : "accuracy";
         metric_range(s, m, remaining, &lo, &hi, &now);
-        int holds = remaining ? can_hold(&c->exps[i], lo, hi) : (!isnan(now) && expect_eval_num(&c->exps[i], now));
-        /* accuracy judges answers only: with none (all refused), there is nothing wrong */
-        if (!strcmp(m, "accuracy") && s->answered == 0 && (remaining == 0 || isnan(lo))) holds = 1;
+        /* a share with nothing to divide is no evidence either way (yet) */
+        int holds = remaining ? (isnan(lo) || isnan(hi) || can_hold(&c->exps[i], lo, hi))
+                              : (isnan(now) || expect_eval_num(&c->exps[i], now));
+        /* accuracy judges answers only: with none (all refused), nothing was answered wrongly */
+        if (!strcmp(m, "accuracy") && s->answered == 0) holds = 1;
         if (!holds) {
             ok = 0;
             size_t l = strlen(failed);
             snprintf(failed + l, sizeof failed - l, "%s%s", l ? "; " : "", c->exps[i].text);
         }
     }
-    obs->ok = ok;
+    long need = pi->spec ? pi->spec->min_evidence : 1;
+    obs->evidence = s->asked - asked_before;
+    obs->outcome = !ok ? PROBE_FAILED : s->asked >= need ? PROBE_PASSED : PROBE_INCONCLUSIVE;
     double acc = s->answered ? (double)s->right / (double)s->answered : NAN;
     double ans = s->asked ? (double)s->answered / (double)s->asked : NAN;
     obs->has_value = !isnan(acc);
@@ -1099,9 +1034,11 @@ static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     fmt_pct(ans, a2);
     struct buf b;
     buf_init(&b, sizeof obs->observed - 1);
-    buf_addf(&b, "{\"asked\": \"%ld/%ld\", \"right\": %ld, \"wrong\": %ld, \"could_not_ask\": %ld, \"accuracy\": \"%s\", "
-             "\"answered\": \"%s\"",
-             s->asked, s->target_total, s->right, s->wrong, s->could_not_ask, a1, a2);
+    if (obs->outcome == PROBE_INCONCLUSIVE)
+        buf_addf(&b, "no evidence: %ld of %ld cases asked (min_evidence %ld); ", s->asked, s->tried, need);
+    buf_addf(&b, "{\"asked\": \"%ld/%ld\", \"right\": %ld, \"wrong\": %ld, \"refused\": %ld, \"could_not_ask\": %ld, "
+             "\"accuracy\": \"%s\", \"answered\": \"%s\"",
+             s->asked, s->target_total, s->right, s->wrong, s->refused, s->could_not_ask, a1, a2);
     buf_adds(&b, ", \"fp/fn\": {");
     for (int r = 0, k = 0; r < ACGME_NRULES; r++) {
         if (r == ACGME_R24_4 && !c->settings.rule_24_4) continue;
@@ -1143,9 +1080,15 @@ json_t *acgme_probe_details(const struct probe_inst *pi)
                           (json_int_t)(s->wrong - s->wrong_listed), "not_asked", s->not_asked, "not_asked_omitted",
                           (json_int_t)(s->could_not_ask - s->not_asked_listed));
     json_object_set_new(j, "answered_share", s->asked ? json_real((double)s->answered / (double)s->asked) : json_null());
-    if (c->seed_mode)
+    json_object_set_new(j, "refused", json_integer((json_int_t)s->refused));
+    json_object_set_new(j, "refused_cases", json_incref(s->refused_cases));
+    json_object_set_new(j, "refused_omitted", json_integer((json_int_t)(s->refused - s->refused_listed)));
+    if (c->seed_mode) {
         json_object_set_new(j, "cleanup", json_pack("{s:I, s:I}", "failed_attempts", (json_int_t)s->cleanup_failures,
                                                     "still_pending", (json_int_t)s->npending));
+        if (s->schema) json_object_set_new(j, "tables", acgme_schema_json(s->schema));
+        else if (s->schema_err[0]) json_object_set_new(j, "tables_error", json_string(s->schema_err));
+    }
     return j;
 }
 

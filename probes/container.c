@@ -177,7 +177,7 @@ static int ct_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         }
     }
     obs->latency_ms = (double)(fl_now_ns() - t0) / 1e6;
-    obs->ok = all_ok;
+    obs->outcome = all_ok ? PROBE_PASSED : PROBE_FAILED;
     snprintf(obs->observed, sizeof obs->observed, "%s", o.data);
     buf_release(&o);
     return 0;

@@ -17,7 +17,7 @@ static const struct param_spec pexec_params[] = {
     { "run", PT_ARGV, PARAM_REQUIRED, "command (argv list, or a string run by /bin/sh -c)" },
     { "expect", PT_EXPECT, 0, "\"exit N\" (default \"exit 0\")" },
     { "stdout_contains", PT_STR, 0, "text the output must contain" },
-    { "timeout", PT_DURATION, 0, "kill it after this long (default 10s): could not check" },
+    { "timeout", PT_DURATION, 0, "kill it after this long (default 10s): inconclusive" },
     { 0 } };
 
 static int pexec_parse(struct plan *p, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
@@ -49,8 +49,9 @@ static int pexec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     if (st < 0) return -1;
     obs->has_value = 1;
     obs->value = st;
-    obs->ok = expect_eval_num(&c->expect, st);
-    if (c->stdout_contains && !strstr(out, c->stdout_contains)) obs->ok = 0;
+    int ok = expect_eval_num(&c->expect, st);
+    if (c->stdout_contains && !strstr(out, c->stdout_contains)) ok = 0;
+    obs->outcome = ok ? PROBE_PASSED : PROBE_FAILED;
     size_t l = strlen(out);
     while (l && (out[l - 1] == '\n' || out[l - 1] == '\r')) out[--l] = '\0';
     snprintf(obs->observed, sizeof obs->observed, "exit %d%s%.200s", st, l ? ": " : "", out);

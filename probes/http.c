@@ -29,7 +29,7 @@ static const struct param_spec http_params[] = {
     { "body", PT_STR, 0, "request body" },
     { "status", PT_STRLIST, 0, "expected status: 200, [200, 204] or 2xx (default 2xx)" },
     { "max_latency", PT_DURATION, 0, "slower answers fail" },
-    { "timeout", PT_DURATION, 0, "give up after (default 5s): could not check" },
+    { "timeout", PT_DURATION, 0, "give up after (default 5s): no answer in time fails the check" },
     { "body_contains", PT_STR, 0, "text the body must contain" },
     { "json", PT_MAP, 0, "JSON fields (dotted paths) and the values they must equal" },
     { 0 } };
@@ -151,9 +151,18 @@ static int http_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     curl_easy_cleanup(h);
     obs->latency_ms = ms;
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && body.overflow)) {
-        fl_err(err, "GET '%s': %s after %.0fms", c->url, errbuf[0] ? errbuf : curl_easy_strerror(rc), ms);
+        const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
         buf_release(&body);
-        return -1;
+        /* faultline's own side (a URL or option libcurl refuses, no memory): no question
+         * was asked. Anything on the wire (refused, reset, timed out, a name that does not
+         * resolve) is the service under test not answering: evidence */
+        if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT || rc == CURLE_OUT_OF_MEMORY ||
+            rc == CURLE_FAILED_INIT || rc == CURLE_BAD_FUNCTION_ARGUMENT || rc == CURLE_NOT_BUILT_IN ||
+            rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_ENGINE_NOTFOUND)
+            return fl_err(err, "%s '%s': %s", c->method, c->url, why);
+        obs->outcome = PROBE_FAILED;
+        snprintf(obs->observed, sizeof obs->observed, "no answer after %.0fms: %.400s", ms, why);
+        return 0;
     }
     obs->has_value = 1;
     obs->value = ms;
@@ -184,7 +193,7 @@ static int http_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         }
         json_decref(root);
     }
-    obs->ok = ok;
+    obs->outcome = ok ? PROBE_PASSED : PROBE_FAILED;
     snprintf(obs->observed, sizeof obs->observed, "%ld in %.0fms%s", status, ms, why);
     buf_release(&body);
     return 0;

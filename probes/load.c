@@ -1,5 +1,10 @@
 /* load.c -- the `load` probe: expectations over a load block's metrics in the probe's window
- * (`- load: readers, during: db-down, expect: ["p95 < 2s", "rps >= 50% of baseline"]`). */
+ * (`- load: readers, during: db-down, expect: ["p95 < 2s", "ok_rps >= 50% of baseline"]`).
+ *
+ * Evidence is completed requests: a window with fewer than the probe's min_evidence
+ * (default 1) is inconclusive, not passed or failed, and so is a baseline window with none.
+ * With `min_evidence: 0` and no request at all, only what is defined without requests is
+ * judged (count, errors, rps, ok_rps); latencies and error_rate are not. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +21,8 @@ struct pload_cfg {
 
 static const struct param_spec pload_params[] = {
     { "expect", PT_EXPECTS, PARAM_REQUIRED,
-      "expectations over the window: p50 p90 p95 p99 max mean min rps error_rate count errors (\"rps >= 50% of baseline\")" },
+      "expectations over the window: p50 p90 p95 p99 max mean min rps ok_rps error_rate count errors "
+      "(\"ok_rps >= 50% of baseline\"; rps counts failed requests too)" },
     { 0 } };
 
 static void pload_free(void *cfg)
@@ -59,8 +65,8 @@ static int pload_parse(struct plan *p, const struct node *val, const struct node
             bad++;
             continue;
         }
-        if (!x.of_baseline && !strcmp(x.metric, "rps") && x.unit == EXP_UNIT_FRACTION) {
-            diag_add(d, e, "load probe: '%s': a percentage of rps needs 'of baseline'", e->str);
+        if (!x.of_baseline && (!strcmp(x.metric, "rps") || !strcmp(x.metric, "ok_rps")) && x.unit == EXP_UNIT_FRACTION) {
+            diag_add(d, e, "load probe: '%s': a percentage of %s needs 'of baseline'", e->str, x.metric);
             expect_release(&x);
             bad++;
             continue;
@@ -79,58 +85,81 @@ static int pload_parse(struct plan *p, const struct node *val, const struct node
 static void fmt_metric(char *out, size_t n, const char *metric, double v)
 {
     if (!strcmp(metric, "error_rate")) snprintf(out, n, "%s=%.2f%%", metric, v * 100);
-    else if (!strcmp(metric, "rps")) snprintf(out, n, "%s=%.1f", metric, v);
+    else if (!strcmp(metric, "rps") || !strcmp(metric, "ok_rps")) snprintf(out, n, "%s=%.1f", metric, v);
     else if (!strcmp(metric, "count") || !strcmp(metric, "errors")) snprintf(out, n, "%s=%.0f", metric, v);
     else if (v >= 1000) snprintf(out, n, "%s=%.2fs", metric, v / 1000);
     else snprintf(out, n, "%s=%.1fms", metric, v);
+}
+
+/* metrics that mean something without a completed request */
+static int defined_without_requests(const char *m)
+{
+    return !strcmp(m, "count") || !strcmp(m, "errors") || !strcmp(m, "rps") || !strcmp(m, "ok_rps");
 }
 
 static int pload_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
 {
     const struct pload_cfg *c = pi->cfg;
     struct fl_ctx *ctx = pi->ctx;
+    long need = pi->spec ? pi->spec->min_evidence : 1;
     if (!ctx || !ctx->lg) return fl_err(err, "load '%s' is not running", c->block);
     struct lg_stats st, base;
     if (lg_query(ctx->lg, c->block, pi->win_from_ms, pi->win_to_ms, &st) < 0)
         return fl_err(err, "no load block named '%s'", c->block);
-    if (!st.count)
-        return fl_err(err, "no request of load '%s' completed in %lld..%lld ms", c->block, (long long)pi->win_from_ms,
-                      (long long)pi->win_to_ms);
+    obs->evidence = (long)st.count;
+    if ((long)st.count < need) {
+        obs->outcome = PROBE_INCONCLUSIVE;
+        snprintf(obs->observed, sizeof obs->observed,
+                 "no evidence: %llu request%s of load '%s' completed in %lld..%lld ms (min_evidence %ld)",
+                 (unsigned long long)st.count, st.count == 1 ? "" : "s", c->block, (long long)pi->win_from_ms,
+                 (long long)pi->win_to_ms, need);
+        return 0;
+    }
+    int have_base = 0;
     if (c->need_baseline) {
         if (ctx->baseline_to_ms <= ctx->baseline_from_ms)
             return fl_err(err, "load '%s': no baseline window before the first fault", c->block);
         lg_query(ctx->lg, c->block, ctx->baseline_from_ms, ctx->baseline_to_ms, &base);
-        if (!base.count)
+        have_base = base.count > 0;
+        if (!have_base && need > 0)
             return fl_err(err, "load '%s': no request completed in the baseline window %lld..%lld ms", c->block,
                           (long long)ctx->baseline_from_ms, (long long)ctx->baseline_to_ms);
     }
-    obs->ok = 1;
+    int ok = 1;
     size_t len = 0;
     for (size_t i = 0; i < c->nex; i++) {
         const struct expect *e = &c->ex[i];
         double v = lg_metric(&st, e->metric);
-        int ok;
+        int judged = st.count || defined_without_requests(e->metric);
         char part[96];
         fmt_metric(part, sizeof part, e->metric, v);
-        if (e->of_baseline) {
+        int holds = 1;
+        if (e->of_baseline && !have_base) {
+            judged = 0;
+            size_t pl = strlen(part);
+            snprintf(part + pl, sizeof part - pl, " (no baseline)");
+        } else if (e->of_baseline) {
             struct expect t = *e;
             double bv = lg_metric(&base, e->metric);
             t.num = e->num * bv;
             t.of_baseline = 0;
-            ok = expect_eval_num(&t, v);
+            holds = expect_eval_num(&t, v);
             size_t pl = strlen(part);
             snprintf(part + pl, sizeof part - pl, " (%.0f%% of baseline)", bv > 0 ? v / bv * 100 : 0.0);
-        } else {
-            ok = expect_eval_num(e, v);
+        } else if (judged) {
+            holds = expect_eval_num(e, v);
         }
-        if (!ok) obs->ok = 0;
-        if (i == 0) {
+        if (!judged) snprintf(part, sizeof part, "%s=n/a", e->metric);
+        if (judged && !holds) ok = 0;
+        if (i == 0 && judged) {
             obs->has_value = 1;
             obs->value = v;
         }
-        int w = snprintf(obs->observed + len, sizeof obs->observed - len, "%s%s%s", i ? " " : "", part, ok ? "" : "!");
+        int w = snprintf(obs->observed + len, sizeof obs->observed - len, "%s%s%s", i ? " " : "", part,
+                         judged && !holds ? "!" : "");
         if (w > 0 && (size_t)w < sizeof obs->observed - len) len += (size_t)w;
     }
+    obs->outcome = ok ? PROBE_PASSED : PROBE_FAILED;
     snprintf(obs->observed + len, sizeof obs->observed - len, " (n=%llu)", (unsigned long long)st.count);
     return 0;
 }

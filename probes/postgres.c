@@ -1,5 +1,6 @@
 /* postgres.c -- the `postgres` probe: one query's single value (and its latency) through
- * libpq, compared with expect:. Connection errors are "could not check" (-1). */
+ * libpq, compared with expect:. No connection, or our statement timeout, is "could not check"
+ * (-1, inconclusive): the probe reads state through the database, it does not judge it. */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ static const struct param_spec ppg_params[] = {
     { "query", PT_STR, 0, "SQL returning one value (default: select 1)" },
     { "expect", PT_EXPECT, 0, "the value: text (\"t\") or a comparison (\"< 100\")" },
     { "max_latency", PT_DURATION, 0, "the query must answer within this" },
-    { "timeout", PT_DURATION, 0, "connect and query timeout (default 5s): past it, could not check" },
+    { "timeout", PT_DURATION, 0, "connect and query timeout (default 5s): past it, inconclusive" },
     { 0 } };
 
 static void ppg_free(void *cfg)
@@ -98,7 +99,7 @@ static int ppg_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         PQclear(r);
         PQfinish(conn);
         if (could_not) return fl_err(err, "postgres probe on '%s': %s", c->target, msg);
-        obs->ok = 0;
+        obs->outcome = PROBE_FAILED;
         snprintf(obs->observed, sizeof obs->observed, "error: %s", msg);
         return 0;
     }
@@ -108,12 +109,13 @@ static int ppg_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     char *endp;
     double num = strtod(v, &endp);
     if (*v && !*endp) { obs->has_value = 1; obs->value = num; }
-    obs->ok = c->has_expect ? expect_eval_str(&c->expect, v) : 1;
+    int ok = c->has_expect ? expect_eval_str(&c->expect, v) : 1;
     if (c->max_latency_ms >= 0 && obs->latency_ms > (double)c->max_latency_ms) {
-        obs->ok = 0;
+        ok = 0;
         size_t l = strlen(obs->observed);
         snprintf(obs->observed + l, sizeof obs->observed - l, " (over %lldms)", (long long)c->max_latency_ms);
     }
+    obs->outcome = ok ? PROBE_PASSED : PROBE_FAILED;
     PQclear(r);
     PQfinish(conn);
     return 0;
@@ -129,7 +131,7 @@ static void ppg_describe(const void *cfg, struct buf *out)
 
 const struct probe_ops probe_postgres = {
     .name = "postgres",
-    .summary = "a query's single value and latency; connection errors are could-not-check",
+    .summary = "a query's single value and latency; no connection or a timeout is inconclusive",
     .params = ppg_params,
     .parse = ppg_parse,
     .check = ppg_check,

@@ -1,10 +1,27 @@
-/* probe.h -- the probe driver interface.
+/* probe.h -- the probe driver interface and the one outcome model of every check.
  *
  * A probe kind is one `const struct probe_ops` (e.g. probe_http) listed in probes/registry.c.
- * check() keeps "could not check" apart from "checked: unhealthy" (STYLE.md):
- *   return -1, err filled       the probe could not run (refused, timed out, no target)
- *   return 0, obs->ok = 0/1     the target answered; ok says whether it met expectations
- * The runner turns a -1 into a failed observation marked could_not_run, with err as text.
+ *
+ * Outcomes. Every check, probe, steady-state check and stop condition ends as one of
+ *   PROBE_PASSED        evidence that the expectation held
+ *   PROBE_FAILED        evidence that it did not: a wrong answer, a refusal, a service
+ *                       under test that did not answer at all
+ *   PROBE_INCONCLUSIVE  faultline could not do its part (could not seed, could not reach
+ *                       its own probe target, saw no completed request in the window):
+ *                       no evidence either way; never counted as passed
+ * check() keeps "could not check" apart from "checked" (STYLE.md):
+ *   return -1, err filled       faultline could not check: the runner records an
+ *                               inconclusive observation with err as its text
+ *   return 0, obs->outcome set  the check was made; a kind that counts its evidence
+ *                               (requests, cases, intervals) sets obs->evidence and may
+ *                               itself judge INCONCLUSIVE when it saw too little
+ * Zero is PROBE_INCONCLUSIVE, so a check that sets nothing proves nothing.
+ *
+ * A probe's verdict over its checks (run.c, probe_verdict()): failed when any check
+ * failed; else passed when its evidence (the sum of its checks' evidence; a passed or
+ * failed check of a kind that does not count counts 1) reaches the probe's min_evidence
+ * (default 1; `min_evidence: 0` says "nothing happened" is fine); else inconclusive.
+ * docs/plan-format.md says what the evidence is per kind.
  */
 #ifndef FL_PROBE_H
 #define FL_PROBE_H
@@ -20,10 +37,15 @@ struct plan;
 struct fl_ctx;
 struct probe_spec;
 
+enum probe_outcome { PROBE_INCONCLUSIVE = 0, PROBE_PASSED = 1, PROBE_FAILED = 2 };
+/* "inconclusive", "passed", "failed" */
+const char *probe_outcome_name(enum probe_outcome o);
+
 struct probe_obs {
     int64_t t_ms;            /* run clock (ms since load start), set by the runner */
-    int ok;
-    int could_not_run;       /* set by the runner when check() returned -1 */
+    enum probe_outcome outcome;
+    long evidence;           /* units of evidence this check saw (kinds that count: load,
+                                acgme, recovery); 0 = the runner counts a conclusive check as 1 */
     int has_value;
     double value;            /* the numeric observation, when there is one */
     double latency_ms;       /* how long the check took, when meaningful */

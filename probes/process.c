@@ -106,11 +106,13 @@ static int pprobe_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     }
     obs->has_value = 1;
     obs->value = (double)n;
+    int ok = 0;
     switch (c->expect) {
-    case PE_ALIVE: obs->ok = n > 0 && stopped == 0; break;
-    case PE_DEAD: obs->ok = n == 0; break;
-    case PE_STOPPED: obs->ok = n > 0 && running == 0; break;
+    case PE_ALIVE: ok = n > 0 && stopped == 0; break;
+    case PE_DEAD: ok = n == 0; break;
+    case PE_STOPPED: ok = n > 0 && running == 0; break;
     }
+    obs->outcome = ok ? PROBE_PASSED : PROBE_FAILED;
     if (n == 0) snprintf(obs->observed, sizeof obs->observed, "dead: %.480s", why);
     else if (n == 1)
         snprintf(obs->observed, sizeof obs->observed, "pid %d %s (state %c)", (int)ids[0].pid,

@@ -1,6 +1,18 @@
 /* recovery.c -- the `recovery` probe: time from a step's revert until a probe passes
  * `stable:` times in a row (or, in the load form, until 1-second load windows meet an
- * expectation `stable:` seconds in a row), judged against `within:`. */
+ * expectation `stable:` seconds in a row), judged against `within:`.
+ *
+ * Evidence. Only conclusive checks count: a one-second window in which no request of the
+ * block completed, or an until: check that could not be made (inconclusive), is no
+ * evidence: it neither counts toward `stable` nor breaks a streak. So a block of one user
+ * thinking 2 s between requests recovers as soon as its requests succeed, and every
+ * request failing stays "not recovered". The outcome:
+ *   passed        `stable` passes in a row, the first no later than within:
+ *   failed        evidence that it did not recover in time: the last evidence failed, or
+ *                 the first pass of the last streak came after within:
+ *   inconclusive  no evidence at all, or a streak begun in time that the window closed on
+ *                 before it reached `stable` (e.g. the load ended)
+ * obs->evidence counts the conclusive checks. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,8 +78,9 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     struct fl_ctx *ctx = pi->ctx;
     int64_t start = pi->win_from_ms;
     int streak = 0;
+    long evidence = 0, empty = 0;
     int64_t first_pass = -1;
-    char last[256] = "no check ran";
+    char last[256] = "no check ran", last_empty[256] = "";
     struct probe_inst sub = { 0 };
     if (c->until) sub = (struct probe_inst){ .ops = c->until->ops, .spec = c->until, .ctx = ctx, .cfg = c->until->cfg };
     int64_t limit = start + c->within_ms + (int64_t)c->stable * c->every_ms;
@@ -76,43 +89,80 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         if (c->load) tick += 1000; /* a load window is judged once it is complete */
         if (tick > limit) break;
         if (fl_sleep_until(ctx->t0_ns + tick * 1000000LL) < 0 && fl_abort_level() > 1) break;
-        int ok;
+        enum probe_outcome o = PROBE_INCONCLUSIVE;
         if (c->load) {
             struct lg_stats s;
-            if (!ctx->lg || lg_query(ctx->lg, c->load, tick - 1000, tick, &s) < 0) return fl_err(err, "no load metrics for '%s'", c->load);
+            if (!ctx->lg || lg_query(ctx->lg, c->load, tick - 1000, tick, &s) < 0) {
+                if (sub.ops && sub.ops->free_state && sub.state) sub.ops->free_state(sub.state);
+                return fl_err(err, "no load metrics for '%s'", c->load);
+            }
             double v = lg_metric(&s, c->load_expect.metric);
-            ok = s.count > 0 && expect_eval_num(&c->load_expect, v);
-            snprintf(last, sizeof last, "%s=%g over %llu requests", c->load_expect.metric, v, (unsigned long long)s.count);
+            if (s.count) {
+                o = expect_eval_num(&c->load_expect, v) ? PROBE_PASSED : PROBE_FAILED;
+                snprintf(last, sizeof last, "%s=%g over %llu requests", c->load_expect.metric, v,
+                         (unsigned long long)s.count);
+            } else {
+                snprintf(last_empty, sizeof last_empty, "no request of '%s' completed in %.1f..%.1fs", c->load,
+                         (tick - 1000) / 1000.0, tick / 1000.0);
+                /* the load is over: no later window can hold evidence */
+                if (!lg_running(ctx->lg) && tick - 1000 >= lg_elapsed_ms(ctx->lg)) {
+                    empty++;
+                    break;
+                }
+            }
         } else {
-            struct probe_obs o = { 0 };
+            struct probe_obs so = { 0 };
             char e[FL_ERR_LEN] = "";
-            int rc = sub.ops->check(&sub, &o, e);
-            ok = rc == 0 && o.ok;
-            snprintf(last, sizeof last, "%.250s", rc < 0 ? e : o.observed);
+            int rc = sub.ops->check(&sub, &so, e);
+            o = rc < 0 ? PROBE_INCONCLUSIVE : so.outcome;
+            if (o == PROBE_INCONCLUSIVE) snprintf(last_empty, sizeof last_empty, "%.250s", rc < 0 ? e : so.observed);
+            else snprintf(last, sizeof last, "%.250s", so.observed);
         }
         int64_t t = c->load ? tick - 1000 : fl_ctx_now_ms(ctx);
-        if (ok) {
+        if (o == PROBE_INCONCLUSIVE) {
+            empty++; /* no evidence: the streak neither grows nor breaks */
+        } else if (o == PROBE_PASSED) {
+            evidence++;
             if (streak++ == 0) first_pass = t;
             if (streak >= c->stable) break;
         } else {
+            evidence++;
             streak = 0;
             first_pass = -1;
         }
         if (fl_aborted() && fl_abort_level() > 1) break;
     }
     if (sub.ops && sub.ops->free_state && sub.state) sub.ops->free_state(sub.state);
+    obs->evidence = evidence;
+    int64_t took = first_pass - start;
+    if (took < 0) took = 0;
+    char gaps[96] = "";
+    if (empty) snprintf(gaps, sizeof gaps, "; %ld %s without evidence", empty, c->load ? "seconds" : "checks");
     if (streak >= c->stable) {
-        int64_t took = first_pass - start;
-        if (took < 0) took = 0;
         obs->has_value = 1;
         obs->value = (double)took;
-        obs->ok = took <= c->within_ms;
-        snprintf(obs->observed, sizeof obs->observed, "recovered in %.1fs (%d passes in a row, resolution %lldms)%s",
-                 took / 1000.0, c->stable, (long long)c->every_ms, obs->ok ? "" : ": slower than within:");
+        obs->outcome = took <= c->within_ms ? PROBE_PASSED : PROBE_FAILED;
+        snprintf(obs->observed, sizeof obs->observed, "recovered in %.1fs (%d passes in a row, resolution %lldms%s)%s",
+                 took / 1000.0, c->stable, (long long)c->every_ms, gaps,
+                 obs->outcome == PROBE_PASSED ? "" : ": slower than within:");
         return 0;
     }
-    obs->ok = 0;
-    snprintf(obs->observed, sizeof obs->observed, "not recovered within %.1fs (last: %.150s)", c->within_ms / 1000.0, last);
+    if (streak > 0 && took <= c->within_ms) {
+        obs->outcome = PROBE_INCONCLUSIVE;
+        snprintf(obs->observed, sizeof obs->observed,
+                 "recovering from %.1fs on, but the window closed after %d of %d passes in a row (%s)", took / 1000.0,
+                 streak, c->stable, last_empty[0] ? last_empty : "no further evidence");
+        return 0;
+    }
+    if (evidence == 0) {
+        obs->outcome = PROBE_INCONCLUSIVE;
+        snprintf(obs->observed, sizeof obs->observed, "no evidence within %.1fs: %.200s", c->within_ms / 1000.0,
+                 last_empty[0] ? last_empty : last);
+        return 0;
+    }
+    obs->outcome = PROBE_FAILED;
+    snprintf(obs->observed, sizeof obs->observed, "not recovered within %.1fs (last: %.150s%s)", c->within_ms / 1000.0,
+             last, gaps);
     return 0;
 }
 

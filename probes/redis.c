@@ -1,5 +1,6 @@
 /* redis.c -- the `redis` probe: any command's reply through hiredis, compared with expect:
- * (numerically when both are numbers). Connection errors are "could not check" (-1). */
+ * (numerically when both are numbers). No connection is "could not check" (-1, inconclusive);
+ * an error reply is an answer (failed). */
 #include <hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ static const struct param_spec prd_params[] = {
     { "command", PT_STRLIST, 0, "the command as a list, e.g. [LLEN, celery] (default [PING])" },
     { "expect", PT_EXPECT, 0, "the reply: text (PONG) or a comparison (\"< 100\")" },
     { "max_latency", PT_DURATION, 0, "the reply must come within this" },
-    { "timeout", PT_DURATION, 0, "connect and reply timeout (default 5s): past it, could not check" },
+    { "timeout", PT_DURATION, 0, "connect and reply timeout (default 5s): past it, inconclusive" },
     { 0 } };
 
 static void prd_free(void *cfg)
@@ -124,19 +125,20 @@ static int prd_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     reply_text(r, &b);
     fl_redact(b.data);
     if (r->type == REDIS_REPLY_ERROR) {
-        obs->ok = 0;
+        obs->outcome = PROBE_FAILED;
         snprintf(obs->observed, sizeof obs->observed, "error: %.400s", b.data);
     } else {
         snprintf(obs->observed, sizeof obs->observed, "%.400s in %.1fms", b.data, obs->latency_ms);
         char *endp;
         double num = strtod(b.data, &endp);
         if (b.len && !*endp) { obs->has_value = 1; obs->value = num; }
-        obs->ok = c->has_expect ? expect_eval_str(&c->expect, b.data) : 1;
+        int ok = c->has_expect ? expect_eval_str(&c->expect, b.data) : 1;
         if (c->max_latency_ms >= 0 && obs->latency_ms > (double)c->max_latency_ms) {
-            obs->ok = 0;
+            ok = 0;
             size_t l = strlen(obs->observed);
             snprintf(obs->observed + l, sizeof obs->observed - l, " (over %lldms)", (long long)c->max_latency_ms);
         }
+        obs->outcome = ok ? PROBE_PASSED : PROBE_FAILED;
     }
     buf_release(&b);
     freeReplyObject(r);
@@ -156,7 +158,7 @@ static void prd_describe(const void *cfg, struct buf *out)
 
 const struct probe_ops probe_redis = {
     .name = "redis",
-    .summary = "any command's reply, or a number compared (\"< 100\"); connection errors are could-not-check",
+    .summary = "any command's reply, or a number compared (\"< 100\"); no connection is inconclusive",
     .params = prd_params,
     .parse = prd_parse,
     .check = prd_check,

@@ -173,6 +173,12 @@ static void compare_durations(struct cmp_result *res, const json_t *base, const 
         const char *name = report_jstr(p, "name", "");
         const json_t *q = find_named(cp, name);
         if (!q) { note(res, fl_asprintf("recovery probe '%s' is only in BASE", name)); continue; }
+        if (!strcmp(report_verdict(p), "inconclusive") || !strcmp(report_verdict(q), "inconclusive")) {
+            /* no evidence on one side: neither a regression nor an improvement */
+            note(res, fl_asprintf("recovery probe '%s' is inconclusive in %s: not compared", name,
+                                  !strcmp(report_verdict(p), "inconclusive") ? "BASE" : "CURRENT"));
+            continue;
+        }
         double b = recovery_ms(p), c = recovery_ms(q);
         if (!isfinite(b) && !isfinite(c)) {
             note(res, fl_asprintf("recovery probe '%s' recovered in neither run", name));
@@ -206,8 +212,9 @@ static int check_record(const json_t *r, const char *which, char *err)
     if (!json_is_object(r) || (!json_object_get(r, "verdict") && !json_object_get(r, "plan")))
         return fl_err(err, "%s is not a run record (no 'plan' or 'verdict')", which);
     const json_t *f = json_object_get(r, "format");
-    if (json_is_integer(f) && json_integer_value(f) > 1)
-        return fl_err(err, "%s has run.json format %lld; this faultline reads format 1", which, (long long)json_integer_value(f));
+    if (json_is_integer(f) && json_integer_value(f) > FL_RUN_FORMAT)
+        return fl_err(err, "%s has run.json format %lld; this faultline reads formats 1 to %d", which,
+                      (long long)json_integer_value(f), FL_RUN_FORMAT);
     if (json_object_get(r, "matrix"))
         return fl_err(err, "%s is a contingency summary (matrix.json); compare the run.json of one combination", which);
     return 0;

@@ -15,8 +15,9 @@
  *   faultline_run_timestamp_seconds (end of the run), faultline_run_thresholds_ok
  *   faultline_load_latency_seconds{load,quantile="0.5|0.95|0.99"}, faultline_load_requests_per_second{load},
  *   faultline_load_error_ratio{load}, faultline_load_requests{load}   -- over the whole run
- *   faultline_probe_passed{probe,kind,timing}      1 / 0 (skipped probes are left out)
- *   faultline_probe_could_not_run{probe,kind,timing} checks that could not run
+ *   faultline_probe_passed{probe,kind,timing}      1 / 0 (inconclusive probes are left out)
+ *   faultline_probe_inconclusive{probe,kind,timing} 1 when the probe could not be judged
+ *   faultline_probe_could_not_run{probe,kind,timing} checks that could not be judged
  *   faultline_recovery_seconds{probe,step}         time to recover after the revert (recovered only)
  *   faultline_recovery_recovered{probe,step}       1 / 0
  *   faultline_step_ok{step,fault}                  1 when injected and reverted as planned

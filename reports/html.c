@@ -102,6 +102,7 @@ static const char *verdict_class(const char *v)
     if (!strcmp(v, "passed") || !strcmp(v, "reverted") || !strcmp(v, "held") || !strcmp(v, "injected_no_revert")) return "good";
     if (!strcmp(v, "failed") || !strcmp(v, "inject_failed") || !strcmp(v, "tripped")) return "bad";
     if (!strcmp(v, "revert_failed") || !strcmp(v, "aborted")) return "worst";
+    if (!strcmp(v, "inconclusive") || !strcmp(v, "skipped")) return "inconclusive";
     return "neutral";
 }
 
@@ -124,10 +125,12 @@ static const char CSS[] =
     ".badge{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;font-size:12px;white-space:nowrap}"
     ".badge.good{background:#d9f2df;color:#17662c}.badge.bad{background:#fbdcdc;color:#9b1c1c}"
     ".badge.worst{background:#5c1010;color:#fff}.badge.neutral,.badge.unknown{background:#e4e7ec;color:#39404d}"
+    ".badge.inconclusive{background:#d1d5db;color:#374151;border:1px dashed #6b7280}"
+    "tr.probe.inconclusive td{background:#f3f4f6;color:#4b5563}"
     ".verdict{font-size:18px;padding:3px 14px}"
     ".reason{display:inline-block;font-size:11px;font-weight:700;padding:0 6px;border-radius:4px;margin-right:4px}"
     ".reason.unhealthy{background:#fbdcdc;color:#9b1c1c}.reason.could_not_run{background:#fde9c8;color:#8a4b00}"
-    ".reason.not_run{background:#e4e7ec;color:#39404d}"
+    ".reason.not_run,.reason.inconclusive{background:#e4e7ec;color:#39404d}"
     ".cards{display:flex;gap:12px;flex-wrap:wrap;margin:14px 0}"
     ".card{background:#fff;border:1px solid #d5d9e0;border-radius:8px;padding:10px 16px;min-width:120px}"
     ".card b{display:block;font-size:20px}"
@@ -190,6 +193,22 @@ static void summary(struct page *pg)
     }
     const char *reason = report_jstr(run, "reason", NULL);
     if (reason) { buf_adds(b, "<p class=\"meta\"><b>reason:</b> "); esc(b, reason); buf_adds(b, "</p>\n"); }
+    const json_t *inc = json_object_get(run, "inconclusive");
+    if (json_array_size(inc)) {
+        buf_adds(b, "<div class=\"inconclusive-list\"><p class=\"meta\"><span class=\"badge inconclusive\">not judged</span> "
+                    "no evidence either way (not a pass):</p><ul>");
+        for (size_t i = 0; i < json_array_size(inc) && i < HTML_MAX_ROWS; i++) {
+            const json_t *x = json_array_get(inc, i);
+            buf_adds(b, "<li>");
+            esc(b, report_jstr(x, "what", ""));
+            buf_adds(b, " <b>");
+            esc(b, report_jstr(x, "name", ""));
+            buf_adds(b, "</b>: ");
+            esc(b, report_jstr(x, "reason", ""));
+            buf_adds(b, "</li>");
+        }
+        buf_adds(b, "</ul></div>\n");
+    }
     buf_adds(b, "<p class=\"meta\">");
     buf_adds(b, "started "); esc(b, report_jstr(run, "started_at", "-"));
     buf_adds(b, " · ended "); esc(b, report_jstr(run, "ended_at", "-"));
@@ -216,29 +235,33 @@ static void summary(struct page *pg)
 
     /* headline figures */
     const json_t *probes = json_object_get(run, "probes"), *steps = json_object_get(run, "steps");
-    size_t np = json_array_size(probes), pfail = 0, pcnr = 0, nsteps = json_array_size(steps), sbad = 0;
+    size_t np = json_array_size(probes), ppass = 0, pinc = 0, nsteps = json_array_size(steps), sbad = 0;
     for (size_t i = 0; i < np; i++) {
-        const json_t *p = json_array_get(probes, i);
-        if (!strcmp(report_jstr(p, "verdict", ""), "failed")) {
-            pfail++;
-            if (!strcmp(report_jstr(json_object_get(p, "failure"), "reason", ""), "could_not_run")) pcnr++;
-        }
+        const char *v = report_verdict(json_array_get(probes, i));
+        if (!strcmp(v, "passed")) ppass++;
+        else if (!strcmp(v, "inconclusive")) pinc++;
     }
     for (size_t i = 0; i < nsteps; i++) {
         const char *st = report_jstr(json_array_get(steps, i), "status", "");
         if (!strcmp(st, "inject_failed") || !strcmp(st, "revert_failed")) sbad++;
     }
     buf_adds(b, "<div class=\"cards\">");
-    buf_addf(b, "<div class=\"card\">probes<b>%zu / %zu passed</b>", np - pfail, np);
-    if (pcnr) buf_addf(b, "<span class=\"muted\">%zu could not run</span>", pcnr);
+    buf_addf(b, "<div class=\"card\">probes<b>%zu / %zu passed</b>", ppass, np);
+    if (pinc) buf_addf(b, "<span class=\"badge inconclusive\">%zu inconclusive</span>", pinc);
     buf_adds(b, "</div>");
     buf_addf(b, "<div class=\"card\">fault steps<b>%zu</b>%s</div>", nsteps, sbad ? "<span class=\"muted\">some failed</span>" : "");
     const json_t *ss = json_object_get(run, "steady_state");
     if (ss) {
-        const json_t *hb = json_object_get(ss, "held_before"), *ha = json_object_get(ss, "held_after");
-        buf_addf(b, "<div class=\"card\">steady state<b>%s / %s</b><span class=\"muted\">before / after</span></div>",
-                 json_is_boolean(hb) ? (json_is_true(hb) ? "held" : "broken") : "-",
-                 json_is_boolean(ha) ? (json_is_true(ha) ? "held" : "broken") : "-");
+        const char *w[2];
+        const char *vk[2] = { "before_verdict", "after_verdict" }, *hk[2] = { "held_before", "held_after" };
+        for (int k = 0; k < 2; k++) {
+            const char *v = report_jstr(ss, vk[k], NULL);
+            const json_t *h = json_object_get(ss, hk[k]);
+            w[k] = v ? (!strcmp(v, "passed") ? "held" : !strcmp(v, "failed") ? "broken" : "not judged")
+                     : json_is_boolean(h) ? (json_is_true(h) ? "held" : "broken") : "-";
+        }
+        buf_addf(b, "<div class=\"card\">steady state<b>%s / %s</b><span class=\"muted\">before / after</span></div>", w[0],
+                 w[1]);
     }
     const json_t *th = json_object_get(run, "thresholds_ok");
     if (json_is_boolean(th) && json_array_size(json_object_get(run, "load")))
@@ -317,8 +340,8 @@ static void collect(struct page *pg)
             m->recovered = 1;
             m->after = report_jnum(o, "value", 0);
             m->at = rev + m->after;
-        } else if (!strcmp(report_jstr(p, "verdict", ""), "skipped")) {
-            continue;
+        } else if (!strcmp(report_verdict(p), "inconclusive")) {
+            continue; /* no evidence: neither a recovery nor a failure to mark */
         } else {
             m->at = report_jnum(window, "to_ms", NAN);
             if (!isfinite(m->at) || m->at <= 0) m->at = report_jnum(o, "t_ms", NAN);
@@ -721,7 +744,7 @@ static void timeline_chart(struct page *pg)
     struct plot p = { TL_LABEL, PAD_T, CHART_W - TL_LABEL - PAD_R, (double)rows * TL_ROW, pg->end_ms / 1000.0, 0, 1, 0 };
     buf_addf(b, "<svg class=\"chart timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                 "role=\"img\" aria-label=\"timeline of fault steps and probe windows\">\n"
-                "<text class=\"title\" x=\"10\" y=\"16\">fault steps (orange) and probe windows (green passed, red failed, grey skipped)</text>\n",
+                "<text class=\"title\" x=\"10\" y=\"16\">fault steps (orange) and probe windows (green passed, red failed, grey inconclusive)</text>\n",
              CHART_W, h, CHART_W, h);
     x_axis(b, &p);
     size_t row = 0;
@@ -755,7 +778,7 @@ static void timeline_chart(struct page *pg)
     for (size_t i = 0; i < np && row < rows; i++, row++) {
         const json_t *pr = json_array_get(probes, i);
         double y = p.y + (double)row * TL_ROW;
-        const char *verdict = report_jstr(pr, "verdict", "");
+        const char *verdict = report_verdict(pr);
         const char *fill = !strcmp(verdict, "passed") ? "#16a34a" : !strcmp(verdict, "failed") ? "#dc2626" : "#9ca3af";
         buf_adds(b, "<text x=\"10\" y=\""); num(b, y + 15);
         buf_adds(b, "\">");
@@ -781,9 +804,10 @@ static void timeline_chart(struct page *pg)
         size_t no = json_array_size(obs);
         for (size_t k = 0; k < no && k < HTML_MAX_ROWS; k++) {
             const json_t *o = json_array_get(obs, k);
-            if (json_is_true(json_object_get(o, "ok"))) continue;
+            const char *oc = report_obs_outcome(o);
+            if (!strcmp(oc, "passed")) continue;
             double x = px(&p, report_jnum(o, "t_ms", 0) / 1000.0);
-            const char *col = json_is_true(json_object_get(o, "could_not_run")) ? "#c2410c" : "#7f1d1d";
+            const char *col = !strcmp(oc, "inconclusive") ? "#6b7280" : "#7f1d1d";
             buf_addf(b, "<line stroke=\"%s\" stroke-width=\"2\" x1=\"", col);
             num(b, x);
             buf_adds(b, "\" x2=\""); num(b, x);
@@ -803,13 +827,12 @@ static void timeline_chart(struct page *pg)
 
 static void evidence(struct buf *b, const json_t *p)
 {
-    const char *verdict = report_jstr(p, "verdict", "");
+    const char *verdict = report_verdict(p);
     const json_t *f = json_object_get(p, "failure"), *obs = json_object_get(p, "observations");
     size_t n = json_array_size(obs);
-    if (!strcmp(verdict, "skipped")) {
-        buf_adds(b, "<span class=\"muted\">skipped: ");
-        esc(b, report_jstr(p, "skip_reason", ""));
-        buf_adds(b, "</span>");
+    if (!strcmp(verdict, "inconclusive") && (json_object_get(p, "reason") || json_object_get(p, "skip_reason"))) {
+        buf_adds(b, "<span class=\"reason inconclusive\">no evidence</span>");
+        esc(b, report_reason(p, ""));
     } else if (f) {
         const char *reason = report_jstr(f, "reason", "unhealthy");
         const char *word = !strcmp(reason, "could_not_run") ? "could not run" : !strcmp(reason, "not_run") ? "not run" : "unhealthy";
@@ -825,10 +848,13 @@ static void evidence(struct buf *b, const json_t *p)
         esc(b, report_jstr(json_array_get(obs, n - 1), "observed", ""));
     }
     long long checks = (long long)report_jnum(p, "checks", (double)n), failed = (long long)report_jnum(p, "failed_checks", 0);
-    long long cnr = (long long)report_jnum(p, "could_not_run", 0);
-    if (checks > 1 || failed) {
+    long long inc = report_inconclusive_checks(p);
+    if (checks > 1 || failed || inc) {
         buf_addf(b, " <span class=\"muted\">(%lld check%s, %lld failed", checks, checks == 1 ? "" : "s", failed);
-        if (cnr) buf_addf(b, ", %lld could not run", cnr);
+        if (inc) buf_addf(b, ", %lld without evidence", inc);
+        if (json_is_number(json_object_get(p, "evidence")))
+            buf_addf(b, "; evidence %lld, min_evidence %lld", (long long)report_jnum(p, "evidence", 0),
+                     (long long)report_jnum(p, "min_evidence", 1));
         buf_adds(b, ")</span>");
     }
     const json_t *det = json_object_get(p, "details");
@@ -842,14 +868,14 @@ static void evidence(struct buf *b, const json_t *p)
         }
     }
     if (n > 1) {
-        buf_addf(b, "<details><summary>%zu observations</summary><table class=\"obs\"><tr><th>at</th><th>ok</th><th>observed</th></tr>", n);
+        buf_addf(b, "<details><summary>%zu observations</summary><table class=\"obs\"><tr><th>at</th><th>outcome</th><th>observed</th></tr>", n);
         for (size_t k = 0; k < n && k < HTML_MAX_ROWS; k++) {
             const json_t *o = json_array_get(obs, k);
             char at[32];
             report_fmt_time(report_jnum(o, "t_ms", 0), at);
-            int ok = json_is_true(json_object_get(o, "ok"));
-            buf_addf(b, "<tr%s><td class=\"num\">%s</td><td>%s</td><td>", ok ? "" : " class=\"bad\"", at,
-                     ok ? "yes" : json_is_true(json_object_get(o, "could_not_run")) ? "could not run" : "no");
+            const char *oc = report_obs_outcome(o);
+            buf_addf(b, "<tr%s><td class=\"num\">%s</td><td>%s</td><td>",
+                     !strcmp(oc, "passed") ? "" : !strcmp(oc, "failed") ? " class=\"bad\"" : " class=\"probe inconclusive\"", at, oc);
             esc(b, report_jstr(o, "observed", ""));
             buf_adds(b, "</td></tr>");
         }
@@ -861,10 +887,12 @@ static void probe_rows(struct buf *b, const json_t *list, int with_when)
 {
     for (size_t i = 0; i < json_array_size(list) && i < HTML_MAX_ROWS; i++) {
         const json_t *p = json_array_get(list, i);
-        const char *verdict = report_jstr(p, "verdict", NULL);
+        const char *verdict = json_object_get(p, "verdict") ? report_verdict(p) : NULL;
         const json_t *tripped = json_object_get(p, "tripped");
-        if (json_is_boolean(tripped)) verdict = json_is_true(tripped) ? "tripped" : "held";
-        buf_addf(b, "<tr class=\"probe %s\"><td>", !strcmp(verdict_class(verdict), "good") ? "ok" : "bad");
+        if (json_is_true(tripped)) verdict = "tripped";
+        else if (json_is_boolean(tripped) && (!verdict || strcmp(verdict, "inconclusive"))) verdict = "held";
+        const char *cls = verdict_class(verdict);
+        buf_addf(b, "<tr class=\"probe %s\"><td>", !strcmp(cls, "good") ? "ok" : !strcmp(cls, "inconclusive") ? "inconclusive" : "bad");
         esc(b, report_jstr(p, "name", ""));
         buf_adds(b, "</td><td>");
         esc(b, report_jstr(p, "kind", ""));
@@ -915,10 +943,12 @@ static void steady_section(struct page *pg)
     buf_adds(b, "<section id=\"steady-state\">\n<h2>Steady state</h2>\n");
     static const char *const parts[] = { "before", "after" };
     static const char *const held[] = { "held_before", "held_after" };
+    static const char *const verdicts[] = { "before_verdict", "after_verdict" };
     for (size_t k = 0; k < 2; k++) {
         const json_t *list = json_object_get(ss, parts[k]), *h = json_object_get(ss, held[k]);
+        const char *v = report_jstr(ss, verdicts[k], NULL);
         buf_addf(b, "<h3>%s the faults: ", parts[k]);
-        badge(b, json_is_boolean(h) ? (json_is_true(h) ? "held" : "failed") : "not checked");
+        badge(b, v ? (!strcmp(v, "passed") ? "held" : v) : json_is_boolean(h) ? (json_is_true(h) ? "held" : "failed") : "not checked");
         buf_adds(b, "</h3>\n");
         if (!json_array_size(list)) { buf_adds(b, "<p class=\"muted\">no checks</p>\n"); continue; }
         buf_addf(b, "<table class=\"steady-%s\"><tr><th>check</th><th>kind</th><th>expected</th><th>verdict</th><th>evidence</th></tr>\n", parts[k]);

@@ -1,9 +1,11 @@
 /* junit.c -- junit.xml from the run record: a testsuite per experiment, a testcase per
  * steady-state check, probe, load threshold, revert, stop condition and rollback command.
  *
- * A check that held passes; one that answered wrongly is a <failure> (expected vs observed);
- * one that could not run (refused, timed out, inject failed) is an <error>, so CI shows
- * the difference STYLE.md asks for; a skipped probe or step is <skipped>. Every text is
+ * A check that held passes; one that failed on its evidence is a <failure> (expected vs
+ * observed); one that could not be judged (inconclusive: faultline could not do its part)
+ * or could not run at all (inject failed) is an <error> with the reason, so CI shows the
+ * difference STYLE.md asks for and never counts it as a pass; a skipped step is <skipped>.
+ * Every text is
  * XML-escaped (and characters XML 1.0 forbids are replaced), so what a plan or a target
  * says cannot break the file.
  */
@@ -114,7 +116,7 @@ static void add_probe(struct suite *s, const char *group, const json_t *p)
 {
     const char *name = report_jstr(p, "name", "probe");
     const char *expect = report_jstr(p, "expect", "");
-    const char *verdict = report_jstr(p, "verdict", "");
+    const char *verdict = report_verdict(p);
     const json_t *win = json_object_get(p, "window");
     double time_ms = report_jnum(win, "to_ms", 0) - report_jnum(win, "from_ms", 0);
     const json_t *obs = json_object_get(p, "observations");
@@ -126,16 +128,20 @@ static void add_probe(struct suite *s, const char *group, const json_t *p)
     size_t shown = 0;
     for (size_t i = 0; i < nobs; i++) {
         const json_t *o = json_array_get(obs, i);
-        if (json_is_true(json_object_get(o, "ok"))) continue;
+        const char *oc = report_obs_outcome(o);
+        if (!strcmp(oc, "passed")) continue;
         if (shown++ == 20) { buf_adds(&body, "...\n"); break; }
         char t[32];
         report_fmt_time(report_jnum(o, "t_ms", 0), t);
-        buf_addf(&body, "t=%s %s: %s\n", t, json_is_true(json_object_get(o, "could_not_run")) ? "could not run" : "failed",
+        buf_addf(&body, "t=%s %s: %s\n", t, !strcmp(oc, "inconclusive") ? "inconclusive" : "failed",
                  report_jstr(o, "observed", ""));
     }
-    buf_addf(&body, "%lld of %lld checks failed (%lld could not run)",
+    buf_addf(&body, "%lld of %lld checks failed, %lld inconclusive",
              (long long)report_jnum(p, "failed_checks", 0), (long long)report_jnum(p, "checks", (double)nobs),
-             (long long)report_jnum(p, "could_not_run", 0));
+             report_inconclusive_checks(p));
+    if (json_is_number(json_object_get(p, "evidence")))
+        buf_addf(&body, "; evidence %lld (min_evidence %lld)", (long long)report_jnum(p, "evidence", 0),
+                 (long long)report_jnum(p, "min_evidence", 1));
     const json_t *det = json_object_get(p, "details");
     if (det && !json_is_null(det)) {
         char *d = json_dumps(det, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -146,9 +152,17 @@ static void add_probe(struct suite *s, const char *group, const json_t *p)
         /* a stop condition: failing means it tripped and aborted the run */
         if (json_is_true(json_object_get(p, "tripped"))) {
             const json_t *f = json_object_get(p, "failure");
-            char *msg = fl_asprintf("tripped: expected %s; observed %s (the run was aborted)", expect,
-                                    report_jstr(f, "observed", "?"));
+            const char *seen = report_jstr(f, "observed", NULL);
+            for (size_t i = nobs; !seen && i-- > 0;)
+                if (!strcmp(report_obs_outcome(json_array_get(obs, i)), "failed"))
+                    seen = report_jstr(json_array_get(obs, i), "observed", NULL);
+            char *msg = fl_asprintf("tripped: expected %s; observed %s (the run was aborted)", expect, seen ? seen : "?");
             add_case(s, group, name, time_ms, OUT_FAIL, "stop_when", msg, body.data, NULL);
+            free(msg);
+        } else if (!strcmp(verdict, "inconclusive")) {
+            char *msg = fl_asprintf("inconclusive: expected %s; it never had evidence: %s", expect,
+                                    report_reason(p, "no check gave evidence"));
+            add_case(s, group, name, time_ms, OUT_ERROR, "inconclusive", msg, body.data, NULL);
             free(msg);
         } else {
             add_case(s, group, name, time_ms, OUT_PASS, NULL, NULL, NULL, NULL);
@@ -158,8 +172,12 @@ static void add_probe(struct suite *s, const char *group, const json_t *p)
     }
     if (!strcmp(verdict, "passed")) {
         add_case(s, group, name, time_ms, OUT_PASS, NULL, NULL, NULL, NULL);
-    } else if (!strcmp(verdict, "skipped")) {
-        add_case(s, group, name, time_ms, OUT_SKIP, NULL, report_jstr(p, "skip_reason", "skipped"), NULL, NULL);
+    } else if (!strcmp(verdict, "inconclusive")) {
+        /* no evidence either way: an error (never a pass), apart from a failure */
+        char *msg = fl_asprintf("inconclusive: expected %s; could not be judged: %s", expect,
+                                report_reason(p, "no check gave evidence"));
+        add_case(s, group, name, time_ms, OUT_ERROR, "inconclusive", msg, body.data, NULL);
+        free(msg);
     } else {
         const json_t *f = json_object_get(p, "failure");
         const char *reason = report_jstr(f, "reason", "unhealthy");
@@ -199,6 +217,11 @@ static void add_thresholds(struct suite *s, const json_t *load)
             report_fmt_metric(metric, json_object_get(t, "value"), v);
             if (json_is_true(json_object_get(t, "ok"))) {
                 add_case(s, "thresholds", name, dur, OUT_PASS, NULL, NULL, NULL, NULL);
+            } else if (json_is_null(json_object_get(t, "ok"))) {
+                char *msg = fl_asprintf("inconclusive: expected %s over the whole run; no request of '%s' completed", expect,
+                                        bname);
+                add_case(s, "thresholds", name, dur, OUT_ERROR, "inconclusive", msg, NULL, NULL);
+                free(msg);
             } else {
                 char *msg = fl_asprintf("expected %s over the whole run; observed %s = %s", expect,
                                         metric ? metric : "value", v);
@@ -274,6 +297,11 @@ static void add_matrix(struct suite *s, const json_t *rows)
         const char *v = report_jstr(r, "verdict", "?");
         if (!strcmp(v, "passed")) {
             add_case(s, "matrix", name, 0, OUT_PASS, NULL, NULL, NULL, NULL);
+        } else if (!strcmp(v, "inconclusive")) {
+            char *msg = fl_asprintf("inconclusive: %s (exit %lld), report in %s", report_jstr(r, "why", "not judged"),
+                                    (long long)report_jnum(r, "exit_code", -1), report_jstr(r, "report", "?"));
+            add_case(s, "matrix", name, 0, OUT_ERROR, "inconclusive", msg, NULL, NULL);
+            free(msg);
         } else {
             char *msg = fl_asprintf("expected the service to survive; observed verdict %s (exit %lld), report in %s", v,
                                     (long long)report_jnum(r, "exit_code", -1), report_jstr(r, "report", "?"));
@@ -314,7 +342,7 @@ static void junit_render(json_t *run, struct buf *out)
     /* a run that could not start or was cut short says why, even when no case failed */
     const char *reason = report_jstr(run, "reason", NULL);
     const char *verdict = report_jstr(run, "verdict", NULL);
-    if (reason) {
+    if (reason && !(verdict && !strcmp(verdict, "inconclusive"))) { /* an inconclusive run's cases say it */
         char *msg = fl_asprintf("the run %s: %s", verdict && !strcmp(verdict, "aborted") ? "was aborted" : "did not complete",
                                 reason);
         add_case(&s, "run", "run", report_jnum(run, "elapsed_ms", 0), OUT_ERROR, verdict ? verdict : "error", msg, NULL, NULL);
@@ -342,6 +370,7 @@ static void junit_render(json_t *run, struct buf *out)
     buf_adds(out, ">\n    <properties>\n");
     char num[64];
     add_property(out, "verdict", verdict);
+    add_property(out, "reason", reason);
     if (json_is_number(json_object_get(run, "exit_code"))) {
         snprintf(num, sizeof num, "%lld", (long long)report_jnum(run, "exit_code", 0));
         add_property(out, "exit_code", num);

@@ -57,7 +57,7 @@ static const char *verdict_mark(const char *v)
     if (!v) return "❔";
     if (!strcmp(v, "passed")) return "✅";
     if (!strcmp(v, "failed")) return "❌";
-    if (!strcmp(v, "skipped")) return "⏭️";
+    if (!strcmp(v, "inconclusive") || !strcmp(v, "skipped")) return "❔"; /* grey: no evidence either way */
     if (!strcmp(v, "aborted")) return "🛑";
     if (!strcmp(v, "revert_failed")) return "🔥";
     if (!strcmp(v, "dry_run")) return "📝";
@@ -69,6 +69,7 @@ static const char *verdict_word(const char *v)
     if (!v) return "no result";
     if (!strcmp(v, "revert_failed")) return "revert failed";
     if (!strcmp(v, "dry_run")) return "dry run";
+    if (!strcmp(v, "inconclusive")) return "inconclusive (no verdict without evidence)";
     return v;
 }
 
@@ -80,14 +81,14 @@ static void more_rows(struct buf *b, size_t total)
 /* the evidence of a probe result: the first failure, else what the last check saw */
 static void probe_evidence(const json_t *p, struct buf *b)
 {
-    const char *verdict = report_jstr(p, "verdict", "");
+    const char *verdict = report_verdict(p);
     const json_t *f = json_object_get(p, "failure");
     const json_t *obs = json_object_get(p, "observations");
     size_t n = json_array_size(obs);
     struct buf t;
     buf_init(&t, 4096);
-    if (!strcmp(verdict, "skipped")) {
-        buf_addf(&t, "skipped: %s", report_jstr(p, "skip_reason", ""));
+    if (!strcmp(verdict, "inconclusive") && (json_object_get(p, "reason") || json_object_get(p, "skip_reason"))) {
+        buf_addf(&t, "no evidence: %s", report_reason(p, ""));
     } else if (f) {
         const char *reason = report_jstr(f, "reason", "unhealthy");
         char at[32];
@@ -99,7 +100,9 @@ static void probe_evidence(const json_t *p, struct buf *b)
         buf_adds(&t, report_jstr(json_array_get(obs, n - 1), "observed", ""));
     }
     long long checks = (long long)report_jnum(p, "checks", (double)n), failed = (long long)report_jnum(p, "failed_checks", 0);
+    long long inc = report_inconclusive_checks(p);
     if (checks > 1 && failed) buf_addf(&t, " (%lld/%lld checks failed)", failed, checks);
+    else if (checks > 1 && inc) buf_addf(&t, " (%lld/%lld checks without evidence)", inc, checks);
     else if (checks > 1) buf_addf(&t, " (%lld checks)", checks);
     cell(b, t.data);
     buf_release(&t);
@@ -112,8 +115,9 @@ static void probe_table(struct buf *b, const json_t *list, int with_timing)
                             : "| check | verdict | expected | observed |\n|---|---|---|---|\n");
     for (size_t i = 0; i < n && i < MD_MAX_ROWS; i++) {
         const json_t *p = json_array_get(list, i);
-        const char *verdict = report_jstr(p, "verdict", NULL);
-        if (json_object_get(p, "tripped")) verdict = json_is_true(json_object_get(p, "tripped")) ? "tripped" : "held";
+        const char *verdict = json_object_get(p, "verdict") ? report_verdict(p) : NULL;
+        if (json_is_true(json_object_get(p, "tripped"))) verdict = "tripped";
+        else if (json_object_get(p, "tripped") && (!verdict || strcmp(verdict, "inconclusive"))) verdict = "held";
         buf_adds(b, "|");
         cell(b, report_jstr(p, "name", ""));
         if (with_timing) {
@@ -201,10 +205,10 @@ static void load_tables(struct buf *b, const json_t *load)
             snprintf(name, sizeof name, "%s: %s", report_jstr(blk, "name", ""), report_jstr(t, "expect", ""));
             report_fmt_metric(metric, json_object_get(t, "value"), v);
             snprintf(obs, sizeof obs, "%s = %s", metric ? metric : "value", v);
-            int ok = json_is_true(json_object_get(t, "ok"));
+            int ok = json_is_true(json_object_get(t, "ok")), none = json_is_null(json_object_get(t, "ok"));
             buf_adds(b, "|");
             cell(b, name);
-            buf_addf(b, " %s %s |", ok ? "✅" : "❌", ok ? "passed" : "failed");
+            buf_addf(b, " %s %s |", ok ? "✅" : none ? "❔" : "❌", ok ? "passed" : none ? "inconclusive" : "failed");
             cell(b, obs);
             buf_adds(b, "\n");
         }
@@ -248,14 +252,22 @@ static void matrix_table(struct buf *b, const json_t *rows)
 }
 
 /* counts of what failed, for the headline */
-static void tally_probes(const json_t *list, int *total, int *passed, int *skipped)
+static void tally_probes(const json_t *list, int *total, int *passed, int *inconclusive)
 {
     for (size_t i = 0; i < json_array_size(list); i++) {
-        const char *v = report_jstr(json_array_get(list, i), "verdict", "");
+        const char *v = report_verdict(json_array_get(list, i));
         (*total)++;
         if (!strcmp(v, "passed")) (*passed)++;
-        else if (!strcmp(v, "skipped")) (*skipped)++;
+        else if (!strcmp(v, "inconclusive")) (*inconclusive)++;
     }
+}
+
+/* a steady-state phase in words: held / **broken** / *could not be checked* */
+static const char *steady_words(const json_t *ss, const char *verdict_key, const char *held_key)
+{
+    const char *v = report_jstr(ss, verdict_key, NULL);
+    if (v) return !strcmp(v, "passed") ? "held" : !strcmp(v, "failed") ? "**broken**" : "*not judged*";
+    return json_is_true(json_object_get(ss, held_key)) ? "held" : "**broken**";
 }
 
 static void md_render(json_t *run, struct buf *b)
@@ -306,11 +318,26 @@ static void md_render(json_t *run, struct buf *b)
         md(b, reason);
         buf_adds(b, "\n\n");
     }
+    const json_t *inc = json_object_get(run, "inconclusive");
+    if (json_array_size(inc)) {
+        buf_adds(b, "**Not judged (no evidence either way; CI does not pass on them):**\n\n");
+        for (size_t i = 0; i < json_array_size(inc) && i < MD_MAX_ROWS; i++) {
+            const json_t *x = json_array_get(inc, i);
+            buf_adds(b, "- ❔ ");
+            md(b, report_jstr(x, "what", ""));
+            buf_adds(b, " `");
+            for (const char *q = report_jstr(x, "name", ""); *q; q++) if (*q != '`' && *q != '\n') buf_addc(b, *q);
+            buf_adds(b, "`: ");
+            md(b, report_jstr(x, "reason", ""));
+            buf_adds(b, "\n");
+        }
+        buf_adds(b, "\n");
+    }
 
     /* the headline counts */
-    int ptotal = 0, ppassed = 0, pskipped = 0;
+    int ptotal = 0, ppassed = 0, pinc = 0;
     const json_t *ss = json_object_get(run, "steady_state");
-    tally_probes(json_object_get(run, "probes"), &ptotal, &ppassed, &pskipped);
+    tally_probes(json_object_get(run, "probes"), &ptotal, &ppassed, &pinc);
     const json_t *steps = json_object_get(run, "steps");
     int sfail = 0;
     for (size_t i = 0; i < json_array_size(steps); i++) {
@@ -319,13 +346,13 @@ static void md_render(json_t *run, struct buf *b)
     }
     if (ss || ptotal || json_array_size(steps)) {
         buf_addf(b, "**%d/%d probes held**", ppassed, ptotal);
-        if (pskipped) buf_addf(b, " (%d skipped)", pskipped);
+        if (pinc) buf_addf(b, " (%d inconclusive: no evidence)", pinc);
         buf_addf(b, " · **%zu faults**%s", json_array_size(steps),
                  sfail ? "" : (json_array_size(steps) ? " injected and reverted cleanly" : ""));
         if (sfail) buf_addf(b, ", %d with a failed inject or revert", sfail);
         if (ss) {
-            int hb = json_is_true(json_object_get(ss, "held_before")), ha = json_is_true(json_object_get(ss, "held_after"));
-            buf_addf(b, " · steady state %s before, %s after", hb ? "held" : "**broken**", ha ? "held" : "**broken**");
+            buf_addf(b, " · steady state %s before, %s after", steady_words(ss, "before_verdict", "held_before"),
+                     steady_words(ss, "after_verdict", "held_after"));
         }
         if (json_object_get(run, "thresholds_ok") && json_array_size(json_object_get(run, "load")))
             buf_addf(b, " · thresholds %s", json_is_true(json_object_get(run, "thresholds_ok")) ? "held" : "**failed**");

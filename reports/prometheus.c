@@ -87,12 +87,13 @@ void report_prometheus_text(json_t *run, struct buf *b)
 {
     const char *plan = report_jstr(json_object_get(run, "plan"), "name", "unnamed");
     const char *verdict = report_jstr(run, "verdict", "");
-    static const char *const verdicts[] = { "passed", "failed", "aborted", "revert_failed", "invalid", "dry_run" };
+    static const char *const verdicts[] = { "passed", "failed", "aborted", "revert_failed", "invalid", "dry_run",
+                                            "inconclusive" };
 
     family(b, "faultline_run_verdict", "The run's verdict: 1 for the verdict label that applies, 0 for the others.");
     for (size_t i = 0; i < sizeof verdicts / sizeof verdicts[0]; i++)
         sample(b, "faultline_run_verdict", plan, !strcmp(verdict, verdicts[i]), "verdict", verdicts[i], NULL);
-    family(b, "faultline_run_exit_code", "Exit code of faultline run: 0 held, 1 failed, 2 invalid, 3 aborted, 4 revert failed.");
+    family(b, "faultline_run_exit_code", "Exit code of faultline run: 0 held, 1 failed, 2 invalid, 3 aborted, 4 revert failed, 5 inconclusive.");
     sample(b, "faultline_run_exit_code", plan, report_jnum(run, "exit_code", NAN), NULL);
     family(b, "faultline_run_passed", "1 when every hypothesis, probe and threshold held.");
     sample(b, "faultline_run_passed", plan, !strcmp(verdict, "passed"), NULL);
@@ -144,26 +145,32 @@ void report_prometheus_text(json_t *run, struct buf *b)
     size_t np = json_array_size(probes), judged = 0, nrec = 0;
     for (size_t i = 0; i < np; i++) {
         const json_t *p = json_array_get(probes, i);
-        const char *v = report_jstr(p, "verdict", "");
+        const char *v = report_verdict(p);
         judged += !strcmp(v, "passed") || !strcmp(v, "failed");
-        nrec += !strcmp(report_jstr(p, "kind", ""), "recovery") && strcmp(v, "skipped");
+        nrec += !strcmp(report_jstr(p, "kind", ""), "recovery") && strcmp(v, "inconclusive");
     }
     if (judged) {
-        family(b, "faultline_probe_passed", "1 when the probe's expectation held, 0 when it failed (skipped probes are left out).");
+        family(b, "faultline_probe_passed", "1 when the probe's expectation held, 0 when it failed (inconclusive probes are left out).");
         for (size_t i = 0; i < np; i++) {
             const json_t *p = json_array_get(probes, i);
-            const char *v = report_jstr(p, "verdict", "");
+            const char *v = report_verdict(p);
             if (strcmp(v, "passed") && strcmp(v, "failed")) continue;
             sample(b, "faultline_probe_passed", plan, !strcmp(v, "passed"), "probe", report_jstr(p, "name", ""), "kind",
                    report_jstr(p, "kind", ""), "timing", report_jstr(p, "timing", ""), NULL);
         }
-        family(b, "faultline_probe_could_not_run", "Checks of the probe that could not run (refused, timed out), apart from unhealthy answers.");
+    }
+    if (np) {
+        family(b, "faultline_probe_inconclusive", "1 when the probe could not be judged (no evidence either way), else 0.");
         for (size_t i = 0; i < np; i++) {
             const json_t *p = json_array_get(probes, i);
-            const char *v = report_jstr(p, "verdict", "");
-            if (strcmp(v, "passed") && strcmp(v, "failed")) continue;
-            sample(b, "faultline_probe_could_not_run", plan, report_jnum(p, "could_not_run", 0), "probe", report_jstr(p, "name", ""),
-                   "kind", report_jstr(p, "kind", ""), "timing", report_jstr(p, "timing", ""), NULL);
+            sample(b, "faultline_probe_inconclusive", plan, !strcmp(report_verdict(p), "inconclusive"), "probe",
+                   report_jstr(p, "name", ""), "kind", report_jstr(p, "kind", ""), "timing", report_jstr(p, "timing", ""), NULL);
+        }
+        family(b, "faultline_probe_could_not_run", "Checks of the probe that could not be judged (no evidence: inconclusive).");
+        for (size_t i = 0; i < np; i++) {
+            const json_t *p = json_array_get(probes, i);
+            sample(b, "faultline_probe_could_not_run", plan, (double)report_inconclusive_checks(p), "probe",
+                   report_jstr(p, "name", ""), "kind", report_jstr(p, "kind", ""), "timing", report_jstr(p, "timing", ""), NULL);
         }
     }
     if (nrec) {
@@ -178,7 +185,7 @@ void report_prometheus_text(json_t *run, struct buf *b)
         family(b, "faultline_recovery_recovered", "1 when the target recovered within the probe's limit.");
         for (size_t i = 0; i < np; i++) {
             const json_t *p = json_array_get(probes, i);
-            if (strcmp(report_jstr(p, "kind", ""), "recovery") || !strcmp(report_jstr(p, "verdict", ""), "skipped")) continue;
+            if (strcmp(report_jstr(p, "kind", ""), "recovery") || !strcmp(report_verdict(p), "inconclusive")) continue;
             sample(b, "faultline_recovery_recovered", plan, !strcmp(report_jstr(p, "verdict", ""), "passed"), "probe",
                    report_jstr(p, "name", ""), "step", report_jstr(p, "step", ""), NULL);
         }
@@ -336,7 +343,8 @@ void report_notify_text(json_t *run, struct buf *b)
     const char *plan = report_jstr(json_object_get(run, "plan"), "name", "unnamed");
     const char *verdict = report_jstr(run, "verdict", "no verdict");
     const char *icon = !strcmp(verdict, "passed") ? ":white_check_mark:" : !strcmp(verdict, "failed") ? ":x:"
-                     : !strcmp(verdict, "revert_failed") ? ":fire:" : !strcmp(verdict, "aborted") ? ":octagonal_sign:" : ":grey_question:";
+                     : !strcmp(verdict, "revert_failed") ? ":fire:" : !strcmp(verdict, "aborted") ? ":octagonal_sign:"
+                     : !strcmp(verdict, "inconclusive") ? ":grey_question:" : ":warning:";
     buf_addf(b, "%s faultline: *", icon);
     mrkdwn(b, plan, 100);
     buf_adds(b, "* ");
@@ -355,12 +363,12 @@ void report_notify_text(json_t *run, struct buf *b)
     const json_t *probes = json_object_get(run, "probes");
     size_t np = json_array_size(probes), failed = 0, passed = 0;
     for (size_t i = 0; i < np; i++) {
-        const char *v = report_jstr(json_array_get(probes, i), "verdict", "");
+        const char *v = report_verdict(json_array_get(probes, i));
         failed += !strcmp(v, "failed");
         passed += !strcmp(v, "passed");
     }
     buf_addf(b, "\nprobes: %zu passed, %zu failed", passed, failed);
-    if (np - passed - failed) buf_addf(b, ", %zu skipped", np - passed - failed);
+    if (np - passed - failed) buf_addf(b, ", %zu inconclusive", np - passed - failed);
     size_t named = 0;
     for (size_t i = 0; i < np; i++) {
         const json_t *p = json_array_get(probes, i);
@@ -372,6 +380,15 @@ void report_notify_text(json_t *run, struct buf *b)
         mrkdwn(b, report_jstr(p, "name", ""), 100);
         buf_addf(b, "` %s: ", !strcmp(r, "could_not_run") ? "could not run" : !strcmp(r, "not_run") ? "never ran" : "unhealthy");
         mrkdwn(b, report_jstr(f, "observed", ""), NOTIFY_EVIDENCE);
+    }
+    for (size_t i = 0, shown = 0; i < np && shown < NOTIFY_MAX_PROBES; i++) {
+        const json_t *p = json_array_get(probes, i);
+        if (strcmp(report_verdict(p), "inconclusive")) continue;
+        shown++;
+        buf_adds(b, "\n• `");
+        mrkdwn(b, report_jstr(p, "name", ""), 100);
+        buf_adds(b, "` inconclusive: ");
+        mrkdwn(b, report_reason(p, "no evidence"), NOTIFY_EVIDENCE);
     }
     const json_t *steps = json_object_get(run, "steps");
     for (size_t i = 0; i < json_array_size(steps); i++) {

@@ -19,6 +19,33 @@ double report_jnum(const json_t *o, const char *key, double def)
     return json_is_number(v) ? json_number_value(v) : def;
 }
 
+const char *report_verdict(const json_t *p)
+{
+    const char *v = report_jstr(p, "verdict", "");
+    return !strcmp(v, "skipped") ? "inconclusive" : v;
+}
+
+const char *report_reason(const json_t *p, const char *def)
+{
+    const char *r = report_jstr(p, "reason", NULL);
+    return r ? r : report_jstr(p, "skip_reason", def);
+}
+
+const char *report_obs_outcome(const json_t *o)
+{
+    const char *v = report_jstr(o, "outcome", NULL);
+    if (v) return v;
+    if (json_is_true(json_object_get(o, "could_not_run"))) return "inconclusive";
+    return json_is_true(json_object_get(o, "ok")) ? "passed" : "failed";
+}
+
+long long report_inconclusive_checks(const json_t *p)
+{
+    const json_t *v = json_object_get(p, "inconclusive_checks");
+    if (!v) v = json_object_get(p, "could_not_run");
+    return json_is_number(v) ? (long long)json_number_value(v) : 0;
+}
+
 void report_fmt_time(double ms, char out[32])
 {
     if (!isfinite(ms)) { snprintf(out, 32, "-"); return; }

@@ -12,6 +12,19 @@
 const char *report_jstr(const json_t *o, const char *key, const char *def);
 double report_jnum(const json_t *o, const char *key, double def);
 
+/* The three outcomes of a check, a probe, a steady-state check or a stop condition
+ * (probes/probe.h), read from records of either format: format 1 said "skipped" for a
+ * probe that never ran (now inconclusive) and could_not_run for a check that could not be
+ * made. */
+/* "passed", "failed" or "inconclusive" (a record's other words pass through, e.g. "tripped") */
+const char *report_verdict(const json_t *p);
+/* why a probe is inconclusive (its "reason", format 1's "skip_reason"), or def */
+const char *report_reason(const json_t *p, const char *def);
+/* an observation's outcome: "passed", "failed", "inconclusive" */
+const char *report_obs_outcome(const json_t *o);
+/* how many of a probe's checks could not be judged */
+long long report_inconclusive_checks(const json_t *p);
+
 /* a time or span in ms, for people: "250ms", "30.0s", "1m15.0s", "2h05m" */
 void report_fmt_time(double ms, char out[32]);
 /* "4.20ms", "12.5ms", "812ms", "1.25s"; "-" for a non-finite value */

@@ -158,28 +158,30 @@ static void hj_probe(const uint8_t *data, size_t size)
     char err[FL_ERR_LEN];
     int ret = probe_http.check(&pi, &obs, err);
     HJ_CHECK(ret == 0, "the server answered, yet the probe could not check: %s", err);
-    HJ_CHECK(obs.ok == 0 || obs.ok == 1, "ok is %d", obs.ok);
+    HJ_CHECK(obs.outcome == PROBE_PASSED || obs.outcome == PROBE_FAILED, "an answer judged %d, not passed/failed",
+             (int)obs.outcome);
+    int ok = obs.outcome == PROBE_PASSED;
     HJ_CHECK(memchr(obs.observed, '\0', sizeof obs.observed), "observed not terminated");
-    if (status / 100 != 2) HJ_CHECK(!obs.ok, "passed on status %d", status);
+    if (status / 100 != 2) HJ_CHECK(!ok, "passed on status %d", status);
 
     /* what the body means as JSON (the probe reads it as text: up to the first NUL) */
     size_t sent = status == 204 ? 0 : blen;
     char *btxt = strndup(body, sent);
     json_t *root = json_loads(btxt, 0, NULL);
     free(btxt);
-    if (nex && !root) HJ_CHECK(!obs.ok, "passed with json: expectations on a body that is not JSON");
+    if (nex && !root) HJ_CHECK(!ok, "passed with json: expectations on a body that is not JSON");
     if (nex && root && json_is_object(root) && status / 100 == 2) {
         int all_simple_match = 1;
         for (size_t i = 0; i < nex; i++) {
             const char *p = ex[i].path;
             int plain = p[0] && !strchr(p, '.') && strlen(p) < 200;
             json_t *v = plain ? json_object_get(root, p) : NULL;
-            if (plain && !v) HJ_CHECK(!obs.ok, "passed though the reply has no field '%s'", p);
+            if (plain && !v) HJ_CHECK(!ok, "passed though the reply has no field '%s'", p);
             const char *s = json_string_value(v);
             if (!(plain && s && strlen(s) < 100 && json_string_length(v) == strlen(s) && strcmp(s, ex[i].value) == 0))
                 all_simple_match = 0;
         }
-        if (all_simple_match) HJ_CHECK(obs.ok, "failed though every field matches: %s", obs.observed);
+        if (all_simple_match) HJ_CHECK(ok, "failed though every field matches: %s", obs.observed);
     }
     json_decref(root);
     hj_set(503, NULL, 0);

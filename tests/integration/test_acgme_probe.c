@@ -210,6 +210,7 @@ static void pr_start(struct probe_run *r, const char *yaml)
     r->spec.cfg = cfg;
     r->spec.timing = PT_END;
     r->spec.every_ms = 1000;
+    r->spec.min_evidence = 1;
     r->pi.ops = &probe_acgme;
     r->pi.spec = &r->spec;
     r->pi.ctx = &r->ctx;
@@ -261,7 +262,8 @@ TEST_T(acgme_probe_honest_service_is_100_percent, 60)
     memset(&o, 0, sizeof o);
     char err[FL_ERR_LEN];
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
-    ASSERT_MSG(o.ok, "observed: %s", o.observed);
+    ASSERT_MSG(o.outcome == PROBE_PASSED, "observed: %s", o.observed);
+    ASSERT_EQ_INT(o.evidence, 30);
     ASSERT_CONTAINS(o.observed, "\"asked\": \"30/30\"");
     ASSERT_CONTAINS(o.observed, "\"accuracy\": \"100.0%\"");
     ASSERT_NEAR(o.value, 1.0, 1e-12);
@@ -293,7 +295,7 @@ TEST_T(acgme_probe_catches_a_service_that_answers_valid, 60)
     memset(&o, 0, sizeof o);
     char err[FL_ERR_LEN];
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
-    ASSERT_MSG(!o.ok, "a lying service passed: %s", o.observed);
+    ASSERT_MSG(o.outcome == PROBE_FAILED, "a lying service passed: %s", o.observed);
     ASSERT_CONTAINS(o.observed, "\"failed\": \"accuracy == 100%\"");
     ASSERT(o.value < 1.0);
     json_t *j = details(&r);
@@ -318,7 +320,8 @@ TEST_T(acgme_probe_catches_a_service_that_answers_valid, 60)
     MHD_stop_daemon(d);
 }
 
-TEST_T(acgme_probe_counts_503_as_could_not_ask, 60)
+/* a 503 is the service refusing: evidence (not answered, never wrong), not "could not ask" */
+TEST_T(acgme_probe_counts_503_as_refused, 60)
 {
     int port;
     struct MHD_Daemon *d = srv_start(&port);
@@ -330,16 +333,19 @@ TEST_T(acgme_probe_counts_503_as_could_not_ask, 60)
     memset(&o, 0, sizeof o);
     char err[FL_ERR_LEN];
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
-    ASSERT_MSG(!o.ok, "observed: %s", o.observed);
-    ASSERT_CONTAINS(o.observed, "\"could_not_ask\": 5");
+    ASSERT_MSG(o.outcome == PROBE_FAILED, "observed: %s", o.observed);
+    ASSERT_CONTAINS(o.observed, "\"refused\": 5");
+    ASSERT_CONTAINS(o.observed, "\"could_not_ask\": 0");
     ASSERT_CONTAINS(o.observed, "\"accuracy\": \"100.0%\"");
     ASSERT_CONTAINS(o.observed, "\"answered\": \"75.0%\"");
     ASSERT_CONTAINS(o.observed, "\"failed\": \"answered >= 90%\"");
     json_t *j = details(&r);
-    ASSERT_EQ_INT(dint(j, "could_not_ask"), 5);
+    ASSERT_EQ_INT(dint(j, "refused"), 5);
+    ASSERT_EQ_INT(dint(j, "asked"), 20);
+    ASSERT_EQ_INT(dint(j, "could_not_ask"), 0);
     ASSERT_EQ_INT(dint(j, "wrong"), 0);
     ASSERT_EQ_INT(dint(j, "right"), 15);
-    json_t *na = json_array_get(json_object_get(j, "not_asked"), 0);
+    json_t *na = json_array_get(json_object_get(j, "refused_cases"), 0);
     ASSERT_CONTAINS(json_string_value(json_object_get(na, "error")), "HTTP 503");
     json_decref(j);
     pr_stop(&r);
@@ -347,15 +353,17 @@ TEST_T(acgme_probe_counts_503_as_could_not_ask, 60)
     /* the same service meets a looser expectation */
     atomic_store(&srv_requests, 0);
     pr_start(&r, probe_yaml(port, "cases: 20\nseed: 3\nexpect: [\"accuracy == 100%\", \"answered >= 70%\", "
-                                  "\"could_not_ask <= 5\"]\n"));
+                                  "\"refused <= 5\"]\n"));
     memset(&o, 0, sizeof o);
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
-    ASSERT_MSG(o.ok, "observed: %s", o.observed);
+    ASSERT_MSG(o.outcome == PROBE_PASSED, "observed: %s", o.observed);
     pr_stop(&r);
     MHD_stop_daemon(d);
 }
 
-TEST_T(acgme_probe_timeouts_and_refusals_are_could_not_ask, 60)
+/* a service that took the case and timed out refused it (evidence); one that faultline
+ * could not connect to at all was never asked: no evidence, inconclusive, never a pass */
+TEST_T(acgme_probe_timeouts_are_refusals_no_connection_is_no_evidence, 60)
 {
     int port;
     struct MHD_Daemon *d = srv_start(&port);
@@ -368,30 +376,39 @@ TEST_T(acgme_probe_timeouts_and_refusals_are_could_not_ask, 60)
     char err[FL_ERR_LEN];
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
     json_t *j = details(&r);
-    ASSERT_EQ_INT(dint(j, "could_not_ask"), 2);
+    ASSERT_EQ_INT(dint(j, "refused"), 2);
+    ASSERT_EQ_INT(dint(j, "could_not_ask"), 0);
     ASSERT_EQ_INT(dint(j, "right"), 2);
-    ASSERT_CONTAINS(json_string_value(json_object_get(json_array_get(json_object_get(j, "not_asked"), 0), "error")),
+    ASSERT_CONTAINS(json_string_value(json_object_get(json_array_get(json_object_get(j, "refused_cases"), 0), "error")),
                     "Timeout");
     json_decref(j);
-    ASSERT(o.ok); /* accuracy 100% of what was answered: the default expectation alone */
+    ASSERT(o.outcome == PROBE_PASSED); /* accuracy 100% of what was answered: the default expectation alone */
     pr_stop(&r);
     MHD_stop_daemon(d);
 
-    /* nobody listening: nothing answered wrongly (accuracy holds), nothing answered at all */
+    /* nobody listening: no case was put to anyone: no evidence either way */
     pr_start(&r, probe_yaml(port, "cases: 3\n"));
     memset(&o, 0, sizeof o);
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
-    ASSERT(o.ok);
+    ASSERT_MSG(o.outcome == PROBE_INCONCLUSIVE, "nothing asked, yet judged: %s", o.observed);
+    ASSERT_EQ_INT(o.evidence, 0);
     ASSERT(!o.has_value);
+    ASSERT_CONTAINS(o.observed, "no evidence: 0 of 3 cases asked");
     ASSERT_CONTAINS(o.observed, "\"could_not_ask\": 3");
-    ASSERT_CONTAINS(o.observed, "\"accuracy\": \"n/a: none\"");
-    ASSERT_CONTAINS(o.observed, "could not ask");
+    ASSERT_CONTAINS(o.observed, "cannot connect to the service");
     pr_stop(&r);
+    /* a share of nothing is not a failure either */
     pr_start(&r, probe_yaml(port, "cases: 3\nexpect: [\"accuracy == 100%\", \"answered >= 50%\"]\n"));
     memset(&o, 0, sizeof o);
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
-    ASSERT(!o.ok);
-    ASSERT_CONTAINS(o.observed, "\"failed\": \"answered >= 50%\"");
+    ASSERT_MSG(o.outcome == PROBE_INCONCLUSIVE, "observed: %s", o.observed);
+    pr_stop(&r);
+    /* unless the plan says nothing happening is fine */
+    pr_start(&r, probe_yaml(port, "cases: 3\n"));
+    r.spec.min_evidence = 0;
+    memset(&o, 0, sizeof o);
+    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    ASSERT(o.outcome == PROBE_PASSED);
     pr_stop(&r);
 }
 
@@ -409,14 +426,14 @@ TEST_T(acgme_probe_reply_mapping, 60)
     memset(&o, 0, sizeof o);
     char err[FL_ERR_LEN];
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
-    ASSERT_MSG(o.ok, "observed: %s", o.observed);
+    ASSERT_MSG(o.outcome == PROBE_PASSED, "observed: %s", o.observed);
     pr_stop(&r);
 
     /* the default mapping cannot read that shape: every case is answered wrongly */
     pr_start(&r, probe_yaml(port, "cases: 3\nseed: 5\n"));
     memset(&o, 0, sizeof o);
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
-    ASSERT(!o.ok);
+    ASSERT(o.outcome == PROBE_FAILED);
     json_t *j = details(&r);
     ASSERT_EQ_INT(dint(j, "wrong"), 3);
     ASSERT_CONTAINS(json_string_value(json_object_get(json_array_get(json_object_get(j, "wrong_cases"), 0), "problem")),
@@ -455,8 +472,8 @@ TEST_T(acgme_probe_during_spreads_cases_and_fails_early, 60)
         json_decref(j);
         if (i == 0) asked_after_first = asked;
         /* an observation fails exactly when a wrong answer has been seen */
-        ASSERT_EQ_INT(o.ok, wrong == 0);
-        if (!o.ok && failed_at < 0) failed_at = i;
+        ASSERT_EQ_INT(o.outcome, wrong == 0 ? PROBE_PASSED : PROBE_FAILED);
+        if (o.outcome == PROBE_FAILED && failed_at < 0) failed_at = i;
         if (asked == 12) break;
         int64_t left = 200 - (fl_now_ms() - t0);
         if (left > 0) usleep((useconds_t)left * 1000);
@@ -554,7 +571,7 @@ TEST_T(acgme_probe_seed_delivery_through_postgres, 90)
     memset(&o, 0, sizeof o);
     char err[FL_ERR_LEN];
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
-    ASSERT_MSG(o.ok, "observed: %s", o.observed);
+    ASSERT_MSG(o.outcome == PROBE_PASSED, "observed: %s", o.observed);
     json_t *j = details(&r);
     ASSERT_EQ_INT(dint(j, "right"), 6);
     ASSERT(rule_count(j, "supervision", "tp") + rule_count(j, "80h", "tp") + rule_count(j, "1in7", "tp") > 0);
@@ -575,7 +592,7 @@ TEST_T(acgme_probe_seed_delivery_through_postgres, 90)
     pr_start(&r, probe_yaml(port, extra));
     memset(&o, 0, sizeof o);
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
-    ASSERT(!o.ok);
+    ASSERT(o.outcome == PROBE_FAILED);
     j = details(&r);
     ASSERT(dint(j, "wrong") >= 1);
     json_decref(j);
@@ -587,7 +604,8 @@ TEST_T(acgme_probe_seed_delivery_through_postgres, 90)
     PQfinish(pg);
 }
 
-TEST_T(acgme_probe_seed_database_down_is_could_not_ask, 60)
+/* faultline's own database unreachable: it could not seed, so it could not ask: no evidence */
+TEST_T(acgme_probe_seed_database_down_is_inconclusive, 60)
 {
     int port;
     struct MHD_Daemon *d = srv_start(&port);
@@ -603,9 +621,10 @@ TEST_T(acgme_probe_seed_database_down_is_could_not_ask, 60)
     memset(&o, 0, sizeof o);
     char err[FL_ERR_LEN];
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
-    ASSERT(!o.ok);
+    ASSERT_MSG(o.outcome == PROBE_INCONCLUSIVE, "observed: %s", o.observed);
     json_t *j = details(&r);
     ASSERT_EQ_INT(dint(j, "could_not_ask"), 3);
+    ASSERT_EQ_INT(dint(j, "asked"), 0);
     ASSERT_CONTAINS(json_string_value(json_object_get(json_array_get(json_object_get(j, "not_asked"), 0), "error")),
                     "cannot connect to the database");
     json_decref(j);
@@ -684,7 +703,7 @@ static json_t *demo_probe(int port, const char *extra, int *ok, char *observed, 
     memset(&o, 0, sizeof o);
     char err[FL_ERR_LEN];
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
-    *ok = o.ok;
+    *ok = o.outcome == PROBE_PASSED;
     snprintf(observed, olen, "%s", o.observed);
     json_t *j = details(&r);
     pr_stop(&r);
@@ -740,7 +759,7 @@ TEST_T(acgme_probe_demo_service_under_database_fault, 120)
     snprintf(frozen, sizeof frozen, "host=127.0.0.1 port=%d dbname=x user=postgres", ntohs(a.sin_port));
     const char *cfg = "cases: 6\nseed: 700\ntimeout: 5s\nexpect: [\"accuracy == 100%\", \"answered >= 90%\"]\n";
 
-    /* the healthy build says 503: nothing answered wrongly, the cases could not be asked */
+    /* the healthy build says 503: nothing answered wrongly, every case refused */
     port = th_free_port();
     api = demo_serve(port, frozen, NULL);
     j = demo_probe(port, cfg, &ok, obs, sizeof obs);
@@ -748,7 +767,8 @@ TEST_T(acgme_probe_demo_service_under_database_fault, 120)
     ASSERT_CONTAINS(obs, "\"failed\": \"answered >= 90%\""); /* refusals are not wrong answers */
     ASSERT_CONTAINS(obs, "HTTP 503");
     ASSERT_EQ_INT(dint(j, "wrong"), 0);
-    ASSERT_EQ_INT(dint(j, "could_not_ask"), 6);
+    ASSERT_EQ_INT(dint(j, "refused"), 6);
+    ASSERT_EQ_INT(dint(j, "could_not_ask"), 0);
     json_decref(j);
     /* so the accuracy claim alone holds for the healthy build under the fault */
     j = demo_probe(port, "cases: 3\nseed: 700\nexpect: \"accuracy == 100%\"\n", &ok, obs, sizeof obs);

@@ -285,7 +285,7 @@ TEST_T(docker_kill_sigkill_then_revert, 60)
 
     struct probe_obs obs;
     ASSERT_MSG(probe(&f, "target: cache, expect: exited, exit_code: 137", &obs, err) == 0, "probe: %s", err);
-    ASSERT_MSG(obs.ok, "observed %s", obs.observed);
+    ASSERT_MSG(obs.outcome == PROBE_PASSED, "observed %s", obs.observed);
     ASSERT_CONTAINS(obs.observed, "exited (exit code 137");
 
     ASSERT_MSG(fault_docker_kill.revert(&fi, err) == 0, "revert: %s", err);
@@ -312,7 +312,7 @@ TEST_T(docker_pause_times_out_then_unpause_answers, 60)
     struct target *t = redis_rig(&f, "pause", NULL, name, id, &port);
     struct probe_obs obs;
     ASSERT_MSG(probe(&f, "target: cache", &obs, err) == 0, "probe: %s", err);
-    ASSERT_MSG(obs.ok, "observed %s", obs.observed);
+    ASSERT_MSG(obs.outcome == PROBE_PASSED, "observed %s", obs.observed);
     ASSERT_EQ_STR(obs.observed, "running (restarts 0)");
 
     struct fault_inst fi;
@@ -320,10 +320,10 @@ TEST_T(docker_pause_times_out_then_unpause_answers, 60)
     ASSERT_MSG(fault_docker_pause.inject(&fi, err) == 0, "inject: %s", err);
     ASSERT_EQ_INT(redis_ping(port), -1); /* accepted by the kernel, never answered */
     ASSERT_MSG(probe(&f, "target: cache, expect: paused", &obs, err) == 0, "probe: %s", err);
-    ASSERT_MSG(obs.ok, "observed %s", obs.observed);
+    ASSERT_MSG(obs.outcome == PROBE_PASSED, "observed %s", obs.observed);
     ASSERT_EQ_STR(obs.observed, "paused (restarts 0)");
     ASSERT_MSG(probe(&f, "target: cache, expect: running", &obs, err) == 0, "probe: %s", err);
-    ASSERT(!obs.ok);
+    ASSERT(obs.outcome == PROBE_FAILED);
 
     ASSERT_MSG(fault_docker_pause.revert(&fi, err) == 0, "revert: %s", err);
     ASSERT_EQ_INT(redis_ping(port), 1);
@@ -451,7 +451,7 @@ TEST_T(docker_revert_waits_for_healthy, 90)
     ASSERT_EQ_STR(st.health, "healthy"); /* revert returned only once healthy */
     struct probe_obs obs;
     ASSERT_MSG(probe(&f, "target: cache, expect: healthy", &obs, err) == 0, "probe: %s", err);
-    ASSERT_MSG(obs.ok, "observed %s", obs.observed);
+    ASSERT_MSG(obs.outcome == PROBE_PASSED, "observed %s", obs.observed);
     ASSERT_CONTAINS(obs.observed, "running, healthy");
     fx_fault_release(&fi);
     rig_release(&f, id);
@@ -701,7 +701,7 @@ TEST_T(docker_postgres_stop_pause_and_back, 120)
     ASSERT(!pg_ping(port));
     struct probe_obs obs;
     ASSERT_MSG(probe(&f, "target: db, expect: stopped", &obs, err) == 0, "probe: %s", err);
-    ASSERT_MSG(obs.ok, "observed %s", obs.observed);
+    ASSERT_MSG(obs.outcome == PROBE_PASSED, "observed %s", obs.observed);
     ASSERT_MSG(fault_docker_stop.revert(&fi, err) == 0, "revert: %s", err);
     fx_fault_release(&fi);
     wait_pg(port, "again after the revert");

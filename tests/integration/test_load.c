@@ -473,16 +473,19 @@ TEST_T(load_probe_windows_and_baseline, 60)
     ASSERT_EQ_INT(lg_wait(ctx.lg, 10000), 0);
     memset(&obs, 0, sizeof obs);
     ASSERT_MSG(ops->check(&pi, &obs, err) == 0, "check: %s", err);
-    ASSERT_MSG(obs.ok, "observed %s", obs.observed);
+    ASSERT_MSG(obs.outcome == PROBE_PASSED, "observed %s", obs.observed);
     ASSERT_CONTAINS(obs.observed, "p95=");
     ASSERT_CONTAINS(obs.observed, "of baseline");
     ASSERT(obs.has_value && obs.value > 0);
 
-    /* a window with nothing in it cannot be checked */
+    /* a window with nothing in it is no evidence: inconclusive, neither passed nor failed */
     pi.win_from_ms = 5000;
     pi.win_to_ms = 6000;
-    ASSERT_EQ_INT(ops->check(&pi, &obs, err), -1);
-    ASSERT_CONTAINS(err, "no request");
+    memset(&obs, 0, sizeof obs);
+    ASSERT_EQ_INT(ops->check(&pi, &obs, err), 0);
+    ASSERT_MSG(obs.outcome == PROBE_INCONCLUSIVE, "observed %s", obs.observed);
+    ASSERT_EQ_INT(obs.evidence, 0);
+    ASSERT_CONTAINS(obs.observed, "no evidence: 0 requests of load 'readers' completed");
 
     /* the server now fails: error_rate over a fresh run fails the expectation */
     lg_free(ctx.lg);
@@ -495,7 +498,7 @@ TEST_T(load_probe_windows_and_baseline, 60)
     pi.win_to_ms = 1500;
     memset(&obs, 0, sizeof obs);
     ASSERT_EQ_INT(ops->check(&pi, &obs, err), 0);
-    ASSERT(!obs.ok);
+    ASSERT(obs.outcome == PROBE_FAILED);
     ASSERT_CONTAINS(obs.observed, "error_rate=100.00%!");
     lg_free(ctx.lg);
     ops->free_cfg(cfg);

@@ -368,25 +368,25 @@ TEST(pg_probe_pass_fail_and_could_not_check)
 
     prb_make(&p, "postgres", &g, "target: pg\nquery: \"select count(*) > 0 from pg_database\"\nexpect: \"t\"\n");
     ASSERT_EQ_INT(prb_check(&p, &o, err), 0);
-    ASSERT_EQ_INT(o.ok, 1);
+    ASSERT_EQ_INT(o.outcome, PROBE_PASSED);
     ASSERT_CONTAINS(o.observed, "t");
     prb_free(&p);
 
     prb_make(&p, "postgres", &g, "target: pg\nquery: \"select 41 + 1\"\nexpect: \"< 40\"\n");
     ASSERT_EQ_INT(prb_check(&p, &o, err), 0);
-    ASSERT_EQ_INT(o.ok, 0);                   /* checked: the value is wrong */
+    ASSERT_EQ_INT(o.outcome, PROBE_FAILED);                   /* checked: the value is wrong */
     ASSERT(o.has_value && o.value == 42);
     prb_free(&p);
 
     prb_make(&p, "postgres", &g, "target: pg\nquery: \"select * from no_such_table\"\n");
     ASSERT_EQ_INT(prb_check(&p, &o, err), 0);
-    ASSERT_EQ_INT(o.ok, 0);                   /* the server answered with an error */
+    ASSERT_EQ_INT(o.outcome, PROBE_FAILED);                   /* the server answered with an error */
     ASSERT_CONTAINS(o.observed, "no_such_table");
     prb_free(&p);
 
     prb_make(&p, "postgres", &g, "target: pg\nquery: \"select pg_sleep(0.2)\"\nmax_latency: 50ms\n");
     ASSERT_EQ_INT(prb_check(&p, &o, err), 0);
-    ASSERT_EQ_INT(o.ok, 0);
+    ASSERT_EQ_INT(o.outcome, PROBE_FAILED);
     ASSERT(o.latency_ms >= 150);
     ASSERT_CONTAINS(o.observed, "over 50ms");
     prb_free(&p);
@@ -415,7 +415,7 @@ TEST(pg_probe_sees_the_lock)
     struct probe_obs o;
     char err[FL_ERR_LEN];
     ASSERT_EQ_INT(prb_check(&p, &o, err), 0);
-    ASSERT_EQ_INT(o.ok, 1);
+    ASSERT_EQ_INT(o.outcome, PROBE_PASSED);
     struct flt f;
     flt_make(&f, "postgres.lock", &g, "table: fl_probe_t\n");
     inject(&f);
@@ -424,7 +424,7 @@ TEST(pg_probe_sees_the_lock)
     ASSERT_CONTAINS(err, "timeout");
     revert(&f);
     ASSERT_EQ_INT(prb_check(&p, &o, err), 0);
-    ASSERT_EQ_INT(o.ok, 1);
+    ASSERT_EQ_INT(o.outcome, PROBE_PASSED);
     flt_free(&f);
     prb_free(&p);
     tgt_free(&g);
@@ -620,22 +620,22 @@ TEST(redis_probe_pass_fail_and_could_not_check)
 
     prb_make(&p, "redis", &g, "target: queue\ncommand: [PING]\nexpect: PONG\n");
     ASSERT_EQ_INT(prb_check(&p, &o, err), 0);
-    ASSERT_EQ_INT(o.ok, 1);
+    ASSERT_EQ_INT(o.outcome, PROBE_PASSED);
     prb_free(&p);
 
     prb_make(&p, "redis", &g, "target: queue\ncommand: [LLEN, \"fl:q\"]\nexpect: \"< 100\"\n");
     ASSERT_EQ_INT(prb_check(&p, &o, err), 0);
-    ASSERT_EQ_INT(o.ok, 1);
+    ASSERT_EQ_INT(o.outcome, PROBE_PASSED);
     ASSERT(o.has_value && o.value == 5);
     for (int i = 0; i < 150; i++) rcmd(c, "RPUSH fl:q %s", "job");
     ASSERT_EQ_INT(prb_check(&p, &o, err), 0);
-    ASSERT_EQ_INT(o.ok, 0);                 /* 155 is not < 100: checked, unhealthy */
+    ASSERT_EQ_INT(o.outcome, PROBE_FAILED);                 /* 155 is not < 100: checked, unhealthy */
     ASSERT_CONTAINS(o.observed, "155");
     prb_free(&p);
 
     prb_make(&p, "redis", &g, "target: queue\ncommand: [GET, \"fl:q\"]\n");
     ASSERT_EQ_INT(prb_check(&p, &o, err), 0);
-    ASSERT_EQ_INT(o.ok, 0);                 /* WRONGTYPE: the server answered an error */
+    ASSERT_EQ_INT(o.outcome, PROBE_FAILED);                 /* WRONGTYPE: the server answered an error */
     ASSERT_CONTAINS(o.observed, "WRONGTYPE");
     prb_free(&p);
     rcmd(c, "DEL fl:q", NULL);

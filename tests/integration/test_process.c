@@ -887,29 +887,29 @@ TEST(process_probe_alive_stopped_dead)
 
     snprintf(yaml, sizeof yaml, "{ match: \"sleep %s\" }", arg);
     ASSERT_EQ_INT(probe_run(yaml, &obs, err), 0);
-    ASSERT_EQ_INT(obs.ok, 1);
+    ASSERT_EQ_INT(obs.outcome, PROBE_PASSED);
     ASSERT_CONTAINS(obs.observed, "alive");
 
     snprintf(yaml, sizeof yaml, "{ pid: %d, expect: stopped }", (int)pid);
     ASSERT_EQ_INT(probe_run(yaml, &obs, err), 0);
-    ASSERT_EQ_INT(obs.ok, 0);
+    ASSERT_EQ_INT(obs.outcome, PROBE_FAILED);
 
     kill(pid, SIGSTOP);
     ASSERT(wait_state(pid, "T", 1));
     ASSERT_EQ_INT(probe_run(yaml, &obs, err), 0);
-    ASSERT_EQ_INT(obs.ok, 1);
+    ASSERT_EQ_INT(obs.outcome, PROBE_PASSED);
     ASSERT_CONTAINS(obs.observed, "stopped (state T)");
     snprintf(yaml, sizeof yaml, "{ pid: %d }", (int)pid);
     ASSERT_EQ_INT(probe_run(yaml, &obs, err), 0);
-    ASSERT_EQ_INT(obs.ok, 0);   /* frozen is not alive */
+    ASSERT_EQ_INT(obs.outcome, PROBE_FAILED);   /* frozen is not alive */
 
     reap(pid);
     ASSERT_EQ_INT(probe_run(yaml, &obs, err), 0);
-    ASSERT_EQ_INT(obs.ok, 0);
+    ASSERT_EQ_INT(obs.outcome, PROBE_FAILED);
     ASSERT_CONTAINS(obs.observed, "dead: ");
     snprintf(yaml, sizeof yaml, "{ match: \"sleep %s\", expect: dead }", arg);
     ASSERT_EQ_INT(probe_run(yaml, &obs, err), 0);
-    ASSERT_EQ_INT(obs.ok, 1);
+    ASSERT_EQ_INT(obs.outcome, PROBE_PASSED);
 
     /* could not check is not the same as dead */
     char pidfile[512];

@@ -34,6 +34,20 @@ static int fl(const char *dir, const char *args, char *out, size_t outlen)
     return th_sh(out, outlen, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' %s 2>&1", dir, dir, th_faultline(), args);
 }
 
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ASSERT_MSG(f != NULL, "cannot read %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = '\0';
+    fclose(f);
+    return s;
+}
+
 static json_t *load_run(const char *dir)
 {
     char path[512];
@@ -129,7 +143,7 @@ TEST_T(run_steady_state_failure_injects_nothing, 30)
 {
     const char *d = th_tmpdir();
     char plan[2048], path[512], out[8192], marker[600];
-    int port = th_free_port(); /* nothing listens: could not check */
+    int port = th_free_port(); /* nothing listens: the service under test does not answer */
     snprintf(marker, sizeof marker, "%s/injected", d);
     snprintf(plan, sizeof plan,
              "faultline: 1\nname: ss\nduration: 3s\n"
@@ -142,9 +156,64 @@ TEST_T(run_steady_state_failure_injects_nothing, 30)
     ASSERT_MSG(access(marker, F_OK) != 0, "the fault ran although the steady state failed");
     json_t *r = load_run(d);
     json_t *b = json_array_get(json_object_get(json_object_get(r, "steady_state"), "before"), 0);
-    ASSERT_EQ_INT(json_integer_value(json_object_get(b, "could_not_run")), 1);
-    ASSERT_EQ_STR(json_string_value(json_object_get(json_object_get(b, "failure"), "reason")), "could_not_run");
+    /* no answer from the service is evidence: the steady state does not hold (failed) */
+    ASSERT_EQ_STR(json_string_value(json_object_get(b, "verdict")), "failed");
+    ASSERT_EQ_INT(json_integer_value(json_object_get(b, "inconclusive_checks")), 0);
+    ASSERT_EQ_STR(json_string_value(json_object_get(json_object_get(b, "failure"), "reason")), "unhealthy");
+    ASSERT_CONTAINS(json_string_value(json_object_get(json_object_get(b, "failure"), "observed")), "no answer after");
+    ASSERT_EQ_STR(json_string_value(json_object_get(json_object_get(r, "steady_state"), "before_verdict")), "failed");
     json_decref(r);
+}
+
+/* a steady state faultline could not check injects nothing either, and the run is not a
+ * pass: inconclusive, exit 5, the reason in run.json, JUnit (an error), Markdown and HTML */
+TEST_T(run_steady_state_inconclusive_injects_nothing_exit_5, 30)
+{
+    const char *d = th_tmpdir();
+    char plan[2048], path[512], out[8192], marker[600];
+    snprintf(marker, sizeof marker, "%s/injected", d);
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: ss-unknown\nduration: 3s\n"
+             "steady_state:\n  - exec: { run: \"sleep 5\", timeout: 200ms }\n"
+             "method:\n  - { name: poke, at: 1s, fault: exec, run: \"touch %s\" }\n"
+             "probes:\n  - { name: after-poke, after: poke, exec: { run: \"true\" } }\n", marker);
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    write_file(path, plan);
+    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 5, "exit %d: %s", rc, out);
+    ASSERT_MSG(access(marker, F_OK) != 0, "the fault ran although the steady state could not be checked");
+    ASSERT_CONTAINS(out, "inconclusive");
+    json_t *r = load_run(d);
+    ASSERT_EQ_STR(json_string_value(json_object_get(r, "verdict")), "inconclusive");
+    ASSERT_EQ_INT(json_integer_value(json_object_get(r, "exit_code")), 5);
+    ASSERT_EQ_INT(json_integer_value(json_object_get(r, "format")), 2);
+    const char *reason = json_string_value(json_object_get(r, "reason"));
+    ASSERT_CONTAINS(reason, "did not finish within 200ms");
+    json_t *ss = json_object_get(r, "steady_state");
+    ASSERT_EQ_STR(json_string_value(json_object_get(ss, "before_verdict")), "inconclusive");
+    ASSERT(json_is_false(json_object_get(ss, "held_before")));
+    json_t *p = json_array_get(json_object_get(r, "probes"), 0);
+    ASSERT_EQ_STR(json_string_value(json_object_get(p, "verdict")), "inconclusive");
+    ASSERT_CONTAINS(json_string_value(json_object_get(p, "reason")), "steady state could not be checked");
+    json_decref(r);
+    char f[600], *txt;
+    snprintf(f, sizeof f, "%s/out/junit.xml", d);
+    txt = slurp(f);
+    ASSERT_CONTAINS(txt, "<property name=\"verdict\" value=\"inconclusive\"/>");
+    ASSERT_CONTAINS(txt, "type=\"inconclusive\"");
+    ASSERT_CONTAINS(txt, "did not finish within 200ms");
+    ASSERT(!strstr(txt, "<failure"));
+    free(txt);
+    snprintf(f, sizeof f, "%s/out/summary.md", d);
+    txt = slurp(f);
+    ASSERT_CONTAINS(txt, "❔ faultline: ss-unknown inconclusive");
+    ASSERT_CONTAINS(txt, "did not finish within 200ms");
+    free(txt);
+    snprintf(f, sizeof f, "%s/out/report.html", d);
+    txt = slurp(f);
+    ASSERT_CONTAINS(txt, "<span class=\"badge verdict inconclusive\">inconclusive</span>");
+    ASSERT_CONTAINS(txt, "did not finish within 200ms");
+    free(txt);
 }
 
 TEST_T(run_stop_when_aborts_and_reverts, 60)
@@ -432,9 +501,11 @@ TEST_T(run_exec_probe_pass_fail_timeout, 30)
     ASSERT_EQ_STR(json_string_value(json_object_get(w, "verdict")), "failed");
     ASSERT_EQ_STR(json_string_value(json_object_get(json_object_get(w, "failure"), "reason")), "unhealthy");
     ASSERT_CONTAINS(json_string_value(json_object_get(json_object_get(w, "failure"), "observed")), "exit 1: bye");
-    ASSERT_EQ_STR(json_string_value(json_object_get(sl, "verdict")), "failed");
-    ASSERT_EQ_STR(json_string_value(json_object_get(json_object_get(sl, "failure"), "reason")), "could_not_run");
-    ASSERT_CONTAINS(json_string_value(json_object_get(json_object_get(sl, "failure"), "observed")), "did not finish within 300ms");
+    /* a command that did not finish gave no evidence: inconclusive (the run fails on 'wrong') */
+    ASSERT_EQ_STR(json_string_value(json_object_get(sl, "verdict")), "inconclusive");
+    ASSERT_CONTAINS(json_string_value(json_object_get(sl, "reason")), "did not finish within 300ms");
+    ASSERT(json_object_get(sl, "failure") == NULL);
+    ASSERT_EQ_STR(json_string_value(json_object_get(r, "verdict")), "failed");
     json_decref(r);
 }
 

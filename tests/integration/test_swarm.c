@@ -316,7 +316,7 @@ TEST_T(swarm_scale_down_and_back_exactly, 120)
     ASSERT_EQ_INT(s.desired, 1);
     struct probe_obs obs;
     ASSERT_MSG(probe(&f, "target: web, expect: \"running == 1\"", &obs, err) == 0, "%s", err);
-    ASSERT_MSG(obs.ok, "observed %s", obs.observed);
+    ASSERT_MSG(obs.outcome == PROBE_PASSED, "observed %s", obs.observed);
     ASSERT_EQ_STR(obs.observed, "1/1 running, converged, 0 restarts");
     struct buf b;
     buf_init(&b, 4096);
@@ -421,7 +421,7 @@ TEST_T(swarm_kill_task_is_rescheduled, 120)
     /* the probe counts that replacement; max_restarts: 0 now fails, an answer not an error */
     struct probe_obs obs;
     ASSERT_MSG(probe(&f, "target: web, max_restarts: 0", &obs, err) == 0, "%s", err);
-    ASSERT(!obs.ok);
+    ASSERT(obs.outcome == PROBE_FAILED);
     ASSERT_CONTAINS(obs.observed, "2/2 running, converged, 1 restart");
 
     /* more tasks than run */
@@ -462,7 +462,7 @@ TEST_T(swarm_drain_and_reactivate_the_node, 150)
     ASSERT(!s.converged);
     struct probe_obs obs;
     ASSERT_MSG(probe(&f, "target: web", &obs, err) == 0, "%s", err);
-    ASSERT(!obs.ok);
+    ASSERT(obs.outcome == PROBE_FAILED);
     ASSERT_CONTAINS(obs.observed, "0/2 running, not converged");
     ASSERT_MSG(fault_swarm_drain.revert(&fi, err) == 0, "revert: %s", err);
     ASSERT_EQ_STR(node().availability, "active");
@@ -518,20 +518,20 @@ TEST_T(swarm_service_probe_answers_and_could_not_check, 60)
     target(&f, "web", spec, 0, 0); /* not opened: the probe resolves it itself */
     struct probe_obs obs;
     ASSERT_MSG(probe(&f, "target: web", &obs, err) == 0, "%s", err);
-    ASSERT_MSG(obs.ok, "%s", obs.observed);
+    ASSERT_MSG(obs.outcome == PROBE_PASSED, "%s", obs.observed);
     ASSERT_EQ_STR(obs.observed, "2/2 running, converged, 0 restarts");
     ASSERT_EQ_INT((int)obs.value, 2);
     ASSERT_MSG(probe(&f, "target: web, expect: \"running >= 3\"", &obs, err) == 0, "%s", err);
-    ASSERT(!obs.ok);
+    ASSERT(obs.outcome == PROBE_FAILED);
     ASSERT_MSG(probe(&f, "target: web, expect: \"desired == 2\"", &obs, err) == 0, "%s", err);
-    ASSERT(obs.ok);
+    ASSERT(obs.outcome == PROBE_PASSED);
 
     /* the service removed under the probe: an answer ("missing") */
     struct target *t2 = target(&f, "web2", spec, 0, 0);
     open_t(&f, t2);
     ASSERT_MSG(docker_service_remove(&dc, id, err) == 0, "%s", err);
     ASSERT_MSG(probe(&f, "target: web2", &obs, err) == 0, "%s", err);
-    ASSERT(!obs.ok);
+    ASSERT(obs.outcome == PROBE_FAILED);
     ASSERT_EQ_STR(obs.observed, "missing");
 
     /* no engine there: could not check */

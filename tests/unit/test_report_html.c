@@ -250,7 +250,7 @@ TEST(report_command_renders_html_and_json_from_run_json)
     /* a record from a newer faultline is refused */
     snprintf(out, sizeof out, "%s/future.json", d);
     FILE *f = fopen(out, "w");
-    fputs("{\"format\": 2, \"verdict\": \"passed\", \"plan\": {\"name\": \"x\"}}", f);
+    fprintf(f, "{\"format\": %d, \"verdict\": \"passed\", \"plan\": {\"name\": \"x\"}}", FL_RUN_FORMAT + 1);
     fclose(f);
     char *a4[] = { "report", "-f", "html", out, NULL };
     ASSERT_EQ_INT(cmd_report(4, a4), 2);

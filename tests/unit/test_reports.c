@@ -211,10 +211,11 @@ TEST(report_junit_structure_and_counts)
     /* 1+1 steady state, 5 steps, 4 probes, 2 thresholds, 1 stop condition, 2 rollback = 16;
      * failures: after? no (could not run = error); probe reads (1), threshold p95 (1),
      * revert_failed (1), rollback exit 3 (1) = 4; errors: steady after, probe worker,
-     * inject_failed = 3; skipped: probe queue-drains, step late = 2 */
+     * inject_failed, and probe queue-drains (a format-1 "skipped" probe never ran: no
+     * evidence, inconclusive, never a pass) = 4; skipped: step late = 1 */
     ASSERT_EQ_INT(count(x, "<testcase "), 16);
-    ASSERT_CONTAINS(x, "<testsuite name=\"db-outage\" tests=\"16\" failures=\"4\" errors=\"3\" skipped=\"2\" time=\"120.500\"");
-    ASSERT_CONTAINS(x, "<testsuites name=\"faultline\" tests=\"16\" failures=\"4\" errors=\"3\" skipped=\"2\"");
+    ASSERT_CONTAINS(x, "<testsuite name=\"db-outage\" tests=\"16\" failures=\"4\" errors=\"4\" skipped=\"1\" time=\"120.500\"");
+    ASSERT_CONTAINS(x, "<testsuites name=\"faultline\" tests=\"16\" failures=\"4\" errors=\"4\" skipped=\"1\"");
     ASSERT_CONTAINS(x, "timestamp=\"2026-01-05T10:00:00\"");
     ASSERT_CONTAINS(x, "<property name=\"seed\" value=\"42\"/>");
     ASSERT_CONTAINS(x, "<property name=\"verdict\" value=\"revert_failed\"/>");
@@ -226,7 +227,8 @@ TEST(report_junit_structure_and_counts)
     ASSERT_CONTAINS(x, "<error message=\"expected process service 'worker' is alive; could not check");
     ASSERT_CONTAINS(x, "type=\"could_not_run\"");
     ASSERT_CONTAINS(x, "expected the fault reverted; observed: revert failed: cannot start");
-    ASSERT_CONTAINS(x, "<skipped message=\"step 'late' never ran\"/>");
+    ASSERT_CONTAINS(x, "<error message=\"inconclusive: expected LLEN celery &lt; 100; could not be judged: step 'late' never ran\" type=\"inconclusive\"");
+    ASSERT_CONTAINS(x, "<skipped message=\"not injected (the run ended first)\"/>");
     ASSERT_CONTAINS(x, "expected exit 0; observed exit 3");
     free(x);
     json_decref(r);
@@ -247,9 +249,9 @@ TEST(report_junit_messages_decode_to_the_record)
     xpath(path, "count(//testcase/failure)", out, sizeof out);
     ASSERT_EQ_STR(out, "4");
     xpath(path, "count(//testcase/error)", out, sizeof out);
-    ASSERT_EQ_STR(out, "3");
+    ASSERT_EQ_STR(out, "4");
     xpath(path, "count(//testcase/skipped)", out, sizeof out);
-    ASSERT_EQ_STR(out, "2");
+    ASSERT_EQ_STR(out, "1");
     /* the hostile observation comes back as written (the control character as '?') */
     xpath(path, "string(//testcase[@name=\"reads-degrade-gracefully\"]/failure/@message)", out, sizeof out);
     ASSERT_EQ_STR(out, "expected readers: p95 < 2s, error_rate < 50%; observed p95=2.81s > 2s & \"quoted\" | pipe\nnewline?ctl");
@@ -368,7 +370,7 @@ TEST(report_markdown_summary)
     ASSERT_MSG(strncmp(m, head, strlen(head)) == 0, "headline:\n%s", m);
     ASSERT_CONTAINS(m, "> PostgreSQL stops for 45 s &lt;b&gt;under&lt;/b&gt; load");
     ASSERT_CONTAINS(m, "exit 4 · 2m00.5s · seed 42");
-    ASSERT_CONTAINS(m, "**1/4 probes held** (1 skipped) · **5 faults**, 2 with a failed inject or revert"
+    ASSERT_CONTAINS(m, "**1/4 probes held** (1 inconclusive: no evidence) · **5 faults**, 2 with a failed inject or revert"
                        " · steady state held before, **broken** after · thresholds **failed**");
     /* the fault table: times on the run clock, status, what was done, the error */
     ASSERT_CONTAINS(m, "| db-down | process.stop | pg | 30.0s | 1m15.0s | ✅ reverted | freeze (SIGSTOP) target 'pg'");
