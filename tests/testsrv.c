@@ -20,6 +20,8 @@ struct testsrv {
     pthread_mutex_t mu;
     int delay_ms;
     int status;
+    int fail_pct;                  /* this share of requests answers 503 (evenly spread) */
+    int fail_acc;
     char paths[TS_MAX_PATHS][64];
     uint64_t hits[TS_MAX_PATHS];
     int tokens[TS_MAX_TOKENS];     /* live token numbers (1 = live) */
@@ -105,11 +107,21 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         return MHD_YES;
     }
     count_hit(s, url);
+    if (!strcmp(url, "/control")) { /* the knobs, over HTTP (a plan's exec fault turns them); never fails */
+        const char *fail = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fail");
+        if (fail) testsrv_set_fail_pct(s, atoi(fail));
+        return reply(c, 200, "text/plain", "ok\n");
+    }
     pthread_mutex_lock(&s->mu);
-    int delay = s->delay_ms, forced = s->status;
+    int delay = s->delay_ms, forced = s->status, fail = 0;
+    if (s->fail_pct > 0) {
+        s->fail_acc += s->fail_pct;
+        if (s->fail_acc >= 100) { s->fail_acc -= 100; fail = 1; }
+    }
     pthread_mutex_unlock(&s->mu);
     if (delay > 0) sleep_ms(delay);
     if (forced) return reply(c, forced, "text/plain", "forced status\n");
+    if (fail) return reply(c, 503, "text/plain", "failing on purpose\n");
 
     if (!strcmp(url, "/ok")) return reply(c, 200, "text/plain", "ok\n");
     if (!strcmp(url, "/delay")) {
@@ -195,6 +207,13 @@ struct testsrv *testsrv_start(int port)
 int testsrv_port(const struct testsrv *s) { return s->port; }
 void testsrv_set_delay_ms(struct testsrv *s, int ms) { pthread_mutex_lock(&s->mu); s->delay_ms = ms; pthread_mutex_unlock(&s->mu); }
 void testsrv_set_status(struct testsrv *s, int st) { pthread_mutex_lock(&s->mu); s->status = st; pthread_mutex_unlock(&s->mu); }
+void testsrv_set_fail_pct(struct testsrv *s, int pct)
+{
+    pthread_mutex_lock(&s->mu);
+    s->fail_pct = pct < 0 ? 0 : pct > 100 ? 100 : pct;
+    s->fail_acc = 0;
+    pthread_mutex_unlock(&s->mu);
+}
 
 uint64_t testsrv_hits(struct testsrv *s, const char *path)
 {

@@ -1,0 +1,309 @@
+/* test_evidence.c -- no verdict without evidence, end to end: the faultline binary against
+ * real HTTP servers (tests/testsrv.c) that a plan's exec fault can make fail on purpose.
+ * Sparse traffic (one user thinking 2 s) recovers as soon as its requests succeed, and a
+ * block whose every request fails stays "not recovered"; a load window with no completed
+ * request is inconclusive (exit 5) and a stop condition neither trips nor resets on seconds
+ * without requests; rps counts failed requests while ok_rps does not; a probe of a step that
+ * never ran is inconclusive unless it says min_evidence: 0; and the lint warnings that go
+ * with them. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "plan.h"
+#include "plan_lint.h"
+#include "testsrv.h"
+
+static void write_plan(const char *dir, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/p.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ASSERT_MSG(f != NULL, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int fl(const char *dir, const char *args, char *out, size_t outlen)
+{
+    return th_sh(out, outlen, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' %s 2>&1", dir, dir, th_faultline(), args);
+}
+
+static json_t *load_run(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/out/run.json", dir);
+    json_t *j = json_load_file(path, 0, NULL);
+    ASSERT_MSG(j != NULL, "no run.json at %s", path);
+    return j;
+}
+
+static const json_t *find(const json_t *arr, const char *name)
+{
+    size_t i;
+    const json_t *p;
+    json_array_foreach(arr, i, p)
+        if (!strcmp(json_string_value(json_object_get(p, "name")) ?: "", name)) return p;
+    th_fail(__FILE__, __LINE__, "no entry named '%s'", name);
+}
+
+static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+static const char *last_observed(const json_t *p)
+{
+    const json_t *obs = json_object_get(p, "observations");
+    size_t n = json_array_size(obs);
+    return n ? str(json_array_get(obs, n - 1), "observed") : "";
+}
+
+/* one user thinking 2 s between requests: most seconds hold no completed request. Both
+ * servers fail every request from 2 s on; the revert heals only the first. */
+TEST_T(evidence_sparse_load_recovers_and_all_failing_stays_not_recovered, 60)
+{
+    struct testsrv *a = testsrv_start(0), *b = testsrv_start(0);
+    ASSERT(a && b);
+    int pa = testsrv_port(a), pb = testsrv_port(b);
+    const char *d = th_tmpdir();
+    char plan[4096], out[16384];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: sparse\nduration: 16s\n"
+             "load:\n"
+             "  - { name: lone, base_url: \"http://127.0.0.1:%d\", requests: [ { method: GET, path: /ok } ], vus: 1, think: 2s }\n"
+             "  - { name: broken, base_url: \"http://127.0.0.1:%d\", requests: [ { method: GET, path: /ok } ], vus: 1, think: 2s }\n"
+             "method:\n"
+             "  - { name: outage, at: 2s, for: 3s, fault: exec,\n"
+             "      run: \"curl -sf 'http://127.0.0.1:%d/control?fail=100' 'http://127.0.0.1:%d/control?fail=100'\",\n"
+             "      revert: \"curl -sf 'http://127.0.0.1:%d/control?fail=0'\" }\n"
+             "probes:\n"
+             "  - name: lone-recovers\n"
+             "    recovery: { from: outage, load: lone, until: \"error_rate < 1%%\", stable: 3, within: 8s }\n"
+             "  - name: broken-stays-down\n"
+             "    recovery: { from: outage, load: broken, until: \"error_rate < 1%%\", stable: 3, within: 5s }\n",
+             pa, pb, pa, pb, pa);
+    write_plan(d, plan);
+    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 1, "the broken block fails the run (exit 1); got %d: %s", rc, out);
+    json_t *r = load_run(d);
+    const json_t *probes = json_object_get(r, "probes");
+    const json_t *lone = find(probes, "lone-recovers"), *broken = find(probes, "broken-stays-down");
+    /* the lone user's recovery is measured: seconds without a request are no evidence */
+    ASSERT_MSG(!strcmp(str(lone, "verdict"), "passed"), "lone: %s: %s", str(lone, "verdict"), last_observed(lone));
+    ASSERT_CONTAINS(last_observed(lone), "recovered in ");
+    ASSERT_CONTAINS(last_observed(lone), "seconds without evidence");
+    const json_t *ob = json_array_get(json_object_get(lone, "observations"), 0);
+    double ms = json_number_value(json_object_get(ob, "value"));
+    ASSERT_MSG(ms >= 0 && ms <= 3500, "recovered %.0f ms after the revert (one think time)", ms);
+    ASSERT_MSG(json_integer_value(json_object_get(lone, "evidence")) >= 3, "evidence %lld",
+               (long long)json_integer_value(json_object_get(lone, "evidence")));
+    /* every request of the other block failed: evidence of no recovery */
+    ASSERT_MSG(!strcmp(str(broken, "verdict"), "failed"), "broken: %s: %s", str(broken, "verdict"), last_observed(broken));
+    ASSERT_CONTAINS(last_observed(broken), "not recovered within 5.0s");
+    ASSERT_CONTAINS(last_observed(broken), "error_rate=1 over 1 requests");
+    ASSERT_EQ_STR(str(r, "verdict"), "failed");
+    json_decref(r);
+    testsrv_stop(a);
+    testsrv_stop(b);
+}
+
+/* a block that stops sending at 2 s: a probe window after that has no completed request
+ * (inconclusive, exit 5), and the stop condition, failing at 1 s and 2 s, neither trips nor
+ * resets on the empty seconds that follow */
+TEST_T(evidence_empty_load_window_is_inconclusive_and_stop_when_waits, 60)
+{
+    struct testsrv *s = testsrv_start(0);
+    ASSERT(s);
+    testsrv_set_fail_pct(s, 100);
+    const char *d = th_tmpdir();
+    char plan[4096], out[16384];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: empty-window\nduration: 6s\n"
+             "load:\n  - { name: early, base_url: \"http://127.0.0.1:%d\", requests: [ { method: GET, path: /ok } ], vus: 1,"
+             " think: 50ms, duration: 2s }\n"
+             "method:\n  - { name: late-step, at: 3s, for: 2s, fault: exec, run: \"true\" }\n"
+             "probes:\n  - { name: nothing-to-judge, during: late-step, load: early, expect: \"error_rate < 1%%\" }\n"
+             "stop_when:\n  - { load: early, expect: \"error_rate < 1%%\", for: 2s }\n",
+             testsrv_port(s));
+    write_plan(d, plan);
+    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 5, "expected 5 (inconclusive), got %d: %s", rc, out);
+    ASSERT_CONTAINS(out, "can only ever be inconclusive"); /* the lint said so, too */
+    json_t *r = load_run(d);
+    ASSERT_EQ_STR(str(r, "verdict"), "inconclusive");
+    const json_t *p = find(json_object_get(r, "probes"), "nothing-to-judge");
+    ASSERT_EQ_STR(str(p, "verdict"), "inconclusive");
+    ASSERT_EQ_INT(json_integer_value(json_object_get(p, "evidence")), 0);
+    ASSERT_CONTAINS(str(p, "reason"), "no evidence: 0 requests of load 'early' completed");
+    ASSERT_CONTAINS(str(r, "reason"), "probe 'nothing-to-judge'");
+    const json_t *sw = json_array_get(json_object_get(r, "stop_when"), 0);
+    ASSERT(json_is_false(json_object_get(sw, "tripped")));
+    ASSERT_EQ_STR(str(sw, "verdict"), "passed");
+    ASSERT(json_integer_value(json_object_get(sw, "failed_checks")) >= 1);
+    ASSERT(json_integer_value(json_object_get(sw, "inconclusive_checks")) >= 2);
+    json_t *inc = json_object_get(r, "inconclusive");
+    ASSERT_EQ_INT(json_array_size(inc), 1);
+    json_decref(r);
+    testsrv_stop(s);
+}
+
+/* a service failing 70% of its requests: rps barely moves, ok_rps shows the loss */
+TEST_T(evidence_rps_counts_failures_ok_rps_does_not, 60)
+{
+    struct testsrv *s = testsrv_start(0);
+    ASSERT(s);
+    int port = testsrv_port(s);
+    const char *d = th_tmpdir();
+    char plan[4096], out[16384];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: throughput\nduration: 5s\n"
+             "load:\n  - { name: users, base_url: \"http://127.0.0.1:%d\", requests: [ { method: GET, path: /ok } ], vus: 2,"
+             " think: 20ms }\n"
+             "method:\n  - { name: flaky, at: 2s, for: 2s, fault: exec, run: \"curl -sf 'http://127.0.0.1:%d/control?fail=70'\","
+             " revert: \"curl -sf 'http://127.0.0.1:%d/control?fail=0'\" }\n"
+             "probes:\n"
+             "  - { name: rps-holds, during: flaky, load: users, expect: \"rps >= 50%% of baseline\" }\n"
+             "  - { name: ok-rps-holds, during: flaky, load: users, expect: \"ok_rps >= 50%% of baseline\" }\n"
+             "  - { name: rps-with-errors-bounded, during: flaky, load: users, expect: [ \"rps >= 50%% of baseline\", "
+             "\"error_rate < 5%%\" ] }\n",
+             port, port, port);
+    write_plan(d, plan);
+    /* validate warns about the first, not about the other two */
+    int rc = fl(d, "validate p.yaml", out, sizeof out);
+    ASSERT_EQ_INT(rc, 0);
+    ASSERT_CONTAINS(out, "warning: probe 'rps-holds' expects 'rps >= 50% of baseline': rps counts failed requests too");
+    ASSERT(!strstr(out, "'ok-rps-holds' expects"));
+    ASSERT(!strstr(out, "'rps-with-errors-bounded' expects"));
+    rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 1, "exit %d: %s", rc, out);
+    json_t *r = load_run(d);
+    const json_t *probes = json_object_get(r, "probes");
+    const json_t *rp = find(probes, "rps-holds"), *op = find(probes, "ok-rps-holds"), *bp = find(probes, "rps-with-errors-bounded");
+    ASSERT_MSG(!strcmp(str(rp, "verdict"), "passed"), "rps: %s", last_observed(rp));
+    ASSERT_MSG(!strcmp(str(op, "verdict"), "failed"), "ok_rps: %s", last_observed(op));
+    ASSERT_MSG(!strcmp(str(bp, "verdict"), "failed"), "bounded: %s", last_observed(bp));
+    /* ok_rps is the 30% that was served */
+    const char *seen = last_observed(op);
+    const char *pct = strstr(seen, "(");
+    ASSERT_MSG(pct, "%s", seen);
+    int share = atoi(pct + 1);
+    ASSERT_MSG(share >= 15 && share <= 45, "ok_rps at %d%% of baseline: %s", share, seen);
+    /* the series and totals carry ok_rps */
+    const json_t *blk = json_array_get(json_object_get(r, "load"), 0);
+    double rps = json_number_value(json_object_get(json_object_get(blk, "totals"), "rps"));
+    double ok = json_number_value(json_object_get(json_object_get(blk, "totals"), "ok_rps"));
+    ASSERT_MSG(ok > 0 && ok < rps, "totals: rps %.1f ok_rps %.1f", rps, ok);
+    ASSERT(json_object_get(json_array_get(json_object_get(blk, "series"), 0), "ok_rps") != NULL);
+    /* and the warning is in run.json too */
+    int warned = 0;
+    size_t i;
+    const json_t *w;
+    json_array_foreach(json_object_get(r, "warnings"), i, w) warned |= !strcmp(str(w, "code"), "rps-counts-errors");
+    ASSERT(warned);
+    json_decref(r);
+    testsrv_stop(s);
+}
+
+/* a step that never runs: its probe has nothing to judge (inconclusive, exit 5) unless the
+ * plan says nothing happening is fine (min_evidence: 0, which validate notes) */
+TEST_T(evidence_probe_of_a_step_that_never_ran, 30)
+{
+    const char *d = th_tmpdir();
+    char out[8192];
+    const char *base = "faultline: 1\nname: maybe\nduration: 2s\n"
+                       "method:\n  - { name: rare, at: 500ms, for: 500ms, fault: exec, run: \"true\", probability: 0 }\n"
+                       "probes:\n  - { name: during-rare, during: rare, every: 100ms, exec: { run: \"true\" }%s }\n";
+    char plan[1024];
+    snprintf(plan, sizeof plan, base, "");
+    write_plan(d, plan);
+    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 5, "a probe of a step that was not injected is not a pass: exit %d: %s", rc, out);
+    json_t *r = load_run(d);
+    const json_t *p = json_array_get(json_object_get(r, "probes"), 0);
+    ASSERT_EQ_STR(str(p, "verdict"), "inconclusive");
+    ASSERT_CONTAINS(str(p, "reason"), "step 'rare' was not injected (skipped)");
+    json_decref(r);
+
+    snprintf(plan, sizeof plan, base, ", min_evidence: 0");
+    write_plan(d, plan);
+    rc = fl(d, "validate p.yaml", out, sizeof out);
+    ASSERT_EQ_INT(rc, 0);
+    ASSERT_CONTAINS(out, "p.yaml:7:5: note: probe 'during-rare' has min_evidence: 0: it passes even when it saw nothing");
+    rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
+    r = load_run(d);
+    p = json_array_get(json_object_get(r, "probes"), 0);
+    ASSERT_EQ_STR(str(p, "verdict"), "passed");
+    ASSERT_EQ_INT(json_integer_value(json_object_get(p, "evidence")), 0);
+    ASSERT_CONTAINS(str(p, "reason"), "not injected");
+    json_decref(r);
+
+    /* min_evidence takes a whole number */
+    snprintf(plan, sizeof plan, base, ", min_evidence: lots");
+    write_plan(d, plan);
+    rc = fl(d, "validate p.yaml", out, sizeof out);
+    ASSERT_EQ_INT(rc, 2);
+    ASSERT_CONTAINS(out, "min_evidence: takes a whole number");
+}
+
+static struct plan *plan_of(const char *text)
+{
+    const char *d = th_tmpdir();
+    write_plan(d, text);
+    char path[512];
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    struct diag dg;
+    diag_init(&dg, path);
+    struct plan *p = plan_load(path, NULL, &dg);
+    ASSERT_MSG(p && dg.n == 0, "plan: %s", dg.n ? dg.msgs[0] : "?");
+    diag_release(&dg);
+    return p;
+}
+
+/* lint: a probe that can only ever be inconclusive, from the plan alone */
+TEST(evidence_lint_flags_probes_that_cannot_have_evidence)
+{
+    struct plan *p = plan_of(
+        "faultline: 1\nname: blind\nduration: 20s\n"
+        "load:\n  - { name: l, base_url: \"http://127.0.0.1:9\", requests: [ { method: GET, path: / } ], vus: 1, duration: 10s }\n"
+        "steady_state:\n  - http: { url: \"http://127.0.0.1:9/ready\" }\n"
+        "method:\n"
+        "  - { name: first, at: 0s, for: 2s, fault: exec, run: \"true\" }\n"
+        "  - { name: late, at: 12s, for: 2s, fault: exec, run: \"true\" }\n"
+        "probes:\n"
+        "  - { name: before-zero, before: first, load: l, expect: \"p95 < 1s\" }\n"
+        "  - { name: after-load, during: late, load: l, expect: \"p95 < 1s\" }\n"
+        "  - { name: no-baseline, during: first, load: l, expect: \"ok_rps >= 50% of baseline\" }\n"
+        "  - { name: once-but-ten, after: first, min_evidence: 10, http: { url: \"http://127.0.0.1:9/ready\" } }\n"
+        "  - { name: recover-after-load, recovery: { from: late, load: l, until: \"error_rate < 1%\", within: 5s } }\n"
+        "  - { name: fine, during: first, load: l, expect: \"p95 < 1s\" }\n"
+        "  - { name: opted-out, during: late, load: l, expect: \"p95 < 1s\", min_evidence: 0 }\n");
+    json_t *w = json_array();
+    plan_lint(p, w);
+    char *dump = json_dumps(w, JSON_INDENT(1));
+    const char *want[][2] = {
+        { "before-zero", "which starts at 0s: no request can complete in it" },
+        { "after-load", "its window starts at 12s, but load 'l' ends at 10s" },
+        { "no-baseline", "the first fault starts at 0s: there is no baseline window" },
+        { "once-but-ten", "it needs min_evidence 10, but it checks 1 time" },
+        { "recover-after-load", "its clock starts at 14s (the revert of 'late'), but load 'l' ends at 10s" },
+    };
+    size_t flagged = 0;
+    for (size_t i = 0; i < json_array_size(w); i++) {
+        const json_t *x = json_array_get(w, i);
+        if (strcmp(str(x, "code"), "never-evidence")) continue;
+        flagged++;
+        int matched = 0;
+        for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
+            if (!strcmp(str(x, "probe"), want[k][0])) {
+                ASSERT_CONTAINS(str(x, "message"), want[k][1]);
+                ASSERT_CONTAINS(str(x, "message"), "can only ever be inconclusive");
+                matched = 1;
+            }
+        ASSERT_MSG(matched, "flagged a probe that can have evidence: %s", dump);
+    }
+    ASSERT_MSG(flagged == 5, "5 probes flagged, got %zu: %s", flagged, dump);
+    free(dump);
+    json_decref(w);
+    plan_free(p);
+}
