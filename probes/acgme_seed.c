@@ -452,15 +452,28 @@ static int plan_table(struct acgme_schema *sc, enum acgme_table k, const struct 
         add_fill(t, c->name, SRC_TMPL, v);
         free(made);
     }
-    /* what the table needs and nobody fills: an error before anything is inserted */
+    /* what the table needs and nobody fills: an error (naming every such column) before
+     * anything is inserted */
+    struct buf cols, keys;
+    buf_init(&cols, 1024);
+    buf_init(&keys, 1024);
+    size_t missing = 0;
     for (size_t i = 0; i < t->ncols; i++) {
         c = &t->cols[i];
         if (!c->notnull || c->hasdef || c->identity || c->generated || is_mapped(t, c->name)) continue;
-        return fl_err(err, "cannot seed the %s: column '%s.%s' (%s) is NOT NULL without a default, and neither tables: nor "
-                      "defaults: give it a value; add defaults: { %s: { %s: \"...\" } } (placeholders {id}, {n}, {slot})",
-                      role, t->name, c->name, c->type, role, c->name);
+        buf_addf(&cols, "%s'%s.%s' (%s)", missing ? ", " : "", t->name, c->name, c->type);
+        buf_addf(&keys, "%s%s: \"...\"", missing ? ", " : "", c->name);
+        missing++;
     }
-    return 0;
+    int rc = 0;
+    if (missing)
+        rc = fl_err(err, "cannot seed the %s: column%s %s %s NOT NULL without a default, and neither tables: nor defaults: "
+                    "give %s a value; add defaults: { %s: { %s } } (placeholders {id}, {n}, {slot})", role,
+                    missing == 1 ? "" : "s", cols.data, missing == 1 ? "is" : "are", missing == 1 ? "it" : "them", role,
+                    keys.data);
+    buf_release(&cols);
+    buf_release(&keys);
+    return rc;
 }
 
 struct acgme_schema *acgme_schema_read(struct acgme_db *db, const struct acgme_map *m, const struct acgme_default *defs,
