@@ -11,6 +11,7 @@
 #                         faultline proxy the plan opens) instead of directly
 #       --job-delay D     the worker's pretend computing time per job (default 0)
 #       --defect NAME     plant a defect in the backends (scheduler-api serve --defect)
+#       --schema uuid     uuid ids, as the real service's models (scheduler-api --schema)
 #   sh examples/stack.sh down PROJECT               -> removes its containers
 #
 # Passwords come from the environment the plans read: REDIS_PASSWORD (Redis requirepass),
@@ -32,13 +33,14 @@ down() {
 if [ "${1:-}" = down ]; then down "$2"; exit 0; fi
 [ "${1:-}" = up ] || { echo "usage: stack.sh up DIR PROJECT [--backends N] [--db-via PORT] | down PROJECT" >&2; exit 2; }
 dir=$2; project=$3; shift 3
-backends=1; db_via=""; job_delay=0; defect=none
+backends=1; db_via=""; job_delay=0; defect=none; schema=text
 while [ $# -gt 0 ]; do
   case $1 in
     --backends) backends=$2; shift 2 ;;
     --db-via) db_via=$2; shift 2 ;;
     --job-delay) job_delay=$2; shift 2 ;;
     --defect) defect=$2; shift 2 ;;
+    --schema) schema=$2; shift 2 ;;
     *) echo "stack.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -80,7 +82,7 @@ until "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$pg_port"; do
 done
 psql -q -h 127.0.0.1 -p "$pg_port" -U postgres -c "CREATE ROLE scheduler LOGIN" -c "CREATE DATABASE residency_scheduler OWNER scheduler" >/dev/null
 dsn_direct="host=127.0.0.1 port=$pg_port dbname=residency_scheduler user=scheduler"
-"$B/scheduler-api" init-db --pg "$dsn_direct" >"$dir/init-db.log" 2>&1
+"$B/scheduler-api" init-db --pg "$dsn_direct" --schema "$schema" >"$dir/init-db.log" 2>&1
 dsn=$dsn_direct
 [ -z "$db_via" ] || dsn="host=127.0.0.1 port=$db_via dbname=residency_scheduler user=scheduler"
 
@@ -103,12 +105,12 @@ while [ $n -le "$backends" ]; do
   ports="$ports $p"
   # shellcheck disable=SC2086
   run "$project-backend-$n" backend $n $envs -- "$B/scheduler-api" serve --port "$p" --pg "$dsn" \
-    --redis "127.0.0.1:$redis_port" --defect "$defect"
+    --redis "127.0.0.1:$redis_port" --defect "$defect" --schema "$schema"
   n=$((n + 1))
 done
 # shellcheck disable=SC2086
 run "$project-celery-worker-1" celery-worker 1 $envs -- "$B/scheduler-api" worker --pg "$dsn" \
-  --redis "127.0.0.1:$redis_port" --job-delay "$job_delay"
+  --redis "127.0.0.1:$redis_port" --job-delay "$job_delay" --schema "$schema"
 
 if [ "$backends" -gt 1 ]; then
   mkdir -p "$dir/nginx"

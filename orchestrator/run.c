@@ -849,8 +849,16 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
                 }
                 int64_t a = st->inject_ms, b = st->revert_ms ? st->revert_ms : now_ms(r);
                 if (pr->spec->timing == PT_DURING) { from = a; to = b; }
-                else if (pr->spec->timing == PT_BEFORE) { from = st->inject_start_ms - (b - a); to = st->inject_start_ms; if (from < 0) from = 0; }
-                else { from = b; to = b + (b - a); }
+                else if (pr->spec->timing == PT_BEFORE) {
+                    /* whole seconds before the injection only: a second the fault began
+                     * in holds its first failures, no evidence of "before" */
+                    to = st->inject_start_ms / 1000 * 1000;
+                    from = to - (b - a);
+                    if (from < 0) from = 0;
+                } else {
+                    from = (b + 999) / 1000 * 1000; /* whole seconds after the revert */
+                    to = from + (b - a);
+                }
             }
             pr->from_ms = from;
             pr->to_ms = to;

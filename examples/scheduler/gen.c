@@ -73,6 +73,20 @@ int sched_weekday(int days)
     return ((days % 7) + 7 + 3) % 7;
 }
 
+int sched_uuid_ids;
+
+const char *sched_id_type(void) { return sched_uuid_ids ? "uuid" : "text"; }
+
+void sched_uuid_of(const char *name, char out[37])
+{
+    uint8_t b[32];
+    sha256(name, strlen(name), b);
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x80);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
+             b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
 void sched_uuid4(char out[37])
 {
     uint8_t b[16];
@@ -154,6 +168,11 @@ int gen_schedule(PGconn *c, int64_t deadline_ms, int start, int end, int *writte
         for (int pm = 0; pm < 2; pm++) {
             char blk[40];
             snprintf(blk, sizeof blk, "blk-%s-%s", d, pm ? "PM" : "AM");
+            if (sched_uuid_ids) { /* the same block, the same id, as a uuid */
+                char u[37];
+                sched_uuid_of(blk, u);
+                snprintf(blk, sizeof blk, "%s", u);
+            }
             ta_add(&bid, blk);
             ta_add(&bdate, d);
             ta_add(&btod, pm ? "PM" : "AM");
@@ -174,6 +193,11 @@ int gen_schedule(PGconn *c, int64_t deadline_ms, int start, int end, int *writte
                 const struct gen_person *p = &pp[k < nres ? res[k] : idx];
                 char id[160];
                 snprintf(id, sizeof id, "asg-%s-%.100s", blk, p->id);
+                if (sched_uuid_ids) {
+                    char u[37];
+                    sched_uuid_of(id, u);
+                    snprintf(id, sizeof id, "%s", u);
+                }
                 ta_add(&aid, id);
                 ta_add(&ablk, blk);
                 ta_add(&aper, p->id);
@@ -183,20 +207,21 @@ int gen_schedule(PGconn *c, int64_t deadline_ms, int start, int end, int *writte
     }
     const char *bp[3] = { ta_str(&bid), ta_str(&bdate), ta_str(&btod) };
     const char *ap[4] = { ta_str(&aid), ta_str(&ablk), ta_str(&aper), ta_str(&arole) };
+    /* the uuid schema's blocks carry a block_number (NOT NULL, no default): the demo says 1 */
+    const char *t = sched_id_type();
+    char ins_b[320], del_a[160], ins_a[320];
+    snprintf(ins_b, sizeof ins_b,
+             "INSERT INTO blocks (scope, id, date, time_of_day%s) "
+             "SELECT '', *%s FROM unnest($1::%s[], $2::date[], $3::text[]) ON CONFLICT DO NOTHING",
+             sched_uuid_ids ? ", block_number" : "", sched_uuid_ids ? ", 1" : "", t);
+    snprintf(del_a, sizeof del_a, "DELETE FROM assignments WHERE scope = '' AND block_id = ANY($1::%s[])", t);
+    snprintf(ins_a, sizeof ins_a,
+             "INSERT INTO assignments (scope, id, block_id, person_id, role) "
+             "SELECT '', * FROM unnest($1::%s[], $2::%s[], $3::%s[], $4::text[]) ON CONFLICT DO NOTHING", t, t, t);
     rc = db_exec(c, deadline_ms, "BEGIN", 0, NULL, NULL, err);
-    if (rc == DB_OK)
-        rc = db_exec(c, deadline_ms,
-                     "INSERT INTO blocks (scope, id, date, time_of_day) "
-                     "SELECT '', * FROM unnest($1::text[], $2::date[], $3::text[]) ON CONFLICT DO NOTHING",
-                     3, bp, NULL, err);
-    if (rc == DB_OK)
-        rc = db_exec(c, deadline_ms, "DELETE FROM assignments WHERE scope = '' AND block_id = ANY($1::text[])", 1, bp,
-                     NULL, err);
-    if (rc == DB_OK)
-        rc = db_exec(c, deadline_ms,
-                     "INSERT INTO assignments (scope, id, block_id, person_id, role) "
-                     "SELECT '', * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING",
-                     4, ap, NULL, err);
+    if (rc == DB_OK) rc = db_exec(c, deadline_ms, ins_b, 3, bp, NULL, err);
+    if (rc == DB_OK) rc = db_exec(c, deadline_ms, del_a, 1, bp, NULL, err);
+    if (rc == DB_OK) rc = db_exec(c, deadline_ms, ins_a, 4, ap, NULL, err);
     if (rc == DB_OK) rc = db_exec(c, deadline_ms, "COMMIT", 0, NULL, NULL, err);
     if (rc == DB_ERROR) {
         char ignored[FL_ERR_LEN];
@@ -233,7 +258,7 @@ int gen_init_db(const char *dsn, int no_seed, char *err)
     PGconn *c = db_connect(dsn, 0, deadline, err);
     if (!c) return -1;
     int rc = db_exec(c, deadline, "BEGIN; SELECT pg_advisory_xact_lock(7474001)", 0, NULL, NULL, err);
-    if (rc == DB_OK) rc = db_exec(c, deadline, sched_schema_sql, 0, NULL, NULL, err);
+    if (rc == DB_OK) rc = db_exec(c, deadline, sched_uuid_ids ? sched_schema_uuid_sql : sched_schema_sql, 0, NULL, NULL, err);
     if (rc == DB_OK && !no_seed) {
         struct textarr id, name, type, pgy;
         ta_init(&id); ta_init(&name); ta_init(&type); ta_init(&pgy);
@@ -252,10 +277,12 @@ int gen_init_db(const char *dsn, int no_seed, char *err)
             }
         }
         const char *pv[4] = { ta_str(&id), ta_str(&name), ta_str(&type), ta_str(&pgy) };
-        rc = db_exec(c, deadline,
-                     "INSERT INTO people (scope, id, name, type, pgy_level) "
-                     "SELECT '', * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) ON CONFLICT DO NOTHING",
-                     4, pv, NULL, err);
+        char ins_p[256];
+        snprintf(ins_p, sizeof ins_p,
+                 "INSERT INTO people (scope, id, name, type, pgy_level) "
+                 "SELECT '', * FROM unnest($1::%s[], $2::text[], $3::text[], $4::int[]) ON CONFLICT DO NOTHING",
+                 sched_id_type());
+        rc = db_exec(c, deadline, ins_p, 4, pv, NULL, err);
         buf_release(&id.b); buf_release(&name.b); buf_release(&type.b); buf_release(&pgy.b);
     }
     if (rc == DB_OK) rc = db_exec(c, deadline, "COMMIT", 0, NULL, NULL, err);

@@ -8,6 +8,7 @@
 #include "sched.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -397,13 +398,31 @@ static const char *arr_end(struct buf *b, int count)
     return b->data;
 }
 
-/* an id given as a string (1..149 bytes) or an integer, into out[160]; NULL if neither */
+/* is s a UUID's text (8-4-4-4-12 hex digits)? */
+static int is_uuid(const char *s)
+{
+    if (strlen(s) != 36) return 0;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-') return 0;
+        } else if (!isxdigit((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* an id given as a string (1..149 bytes) or an integer, into out[160]; NULL if neither, or
+ * (with --schema uuid, as the real service's models) when it is not a UUID */
 static const char *json_id(json_t *v, char out[160])
 {
     if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < 150)
-        return snprintf(out, 160, "%s", json_string_value(v)), out;
-    if (json_is_integer(v)) return snprintf(out, 160, "%lld", (long long)json_integer_value(v)), out;
-    return NULL;
+        snprintf(out, 160, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(out, 160, "%lld", (long long)json_integer_value(v));
+    else
+        return NULL;
+    return !sched_uuid_ids || is_uuid(out) ? out : NULL;
 }
 
 static int parse_case(json_t *j, struct case_op *k, char *why, size_t whylen)
@@ -425,7 +444,7 @@ static int parse_case(json_t *j, struct case_op *k, char *why, size_t whylen)
         json_t *lvl = json_object_get(v, "pgy_level");
         const char *name = json_string_value(json_object_get(v, "name"));
         if (!json_id(json_object_get(v, "id"), id)) {
-            snprintf(why, whylen, "people[%zu].id is missing or longer than 149", i);
+            snprintf(why, whylen, "people[%zu].id is missing, longer than 149%s", i, sched_uuid_ids ? " or not a UUID" : "");
             goto bad;
         }
         if (!type || (strcasecmp(type, "resident") != 0 && strcasecmp(type, "faculty") != 0)) {
@@ -452,7 +471,7 @@ static int parse_case(json_t *j, struct case_op *k, char *why, size_t whylen)
         if (!tod) tod = json_string_value(json_object_get(v, "session"));
         int d;
         if (!json_id(json_object_get(v, "id"), id)) {
-            snprintf(why, whylen, "blocks[%zu].id is missing or longer than 149", i);
+            snprintf(why, whylen, "blocks[%zu].id is missing, longer than 149%s", i, sched_uuid_ids ? " or not a UUID" : "");
             goto bad;
         }
         if (!date || sched_parse_date(date, &d) != 0) {
@@ -472,14 +491,15 @@ static int parse_case(json_t *j, struct case_op *k, char *why, size_t whylen)
     qsort(pids, npid, sizeof *pids, str_cmp);
     qsort(bids, nbid, sizeof *bids, str_cmp);
     json_array_foreach(asg, i, v) {
-        char aid[32];
+        char aid[40];
         if (!json_id(json_object_get(v, "block_id"), id) || !json_id(json_object_get(v, "person_id"), id2)) {
             snprintf(why, whylen, "assignments[%zu] needs block_id and person_id", i);
             goto bad;
         }
         if (!id_known(bids, nbid, id) || !id_known(pids, npid, id2)) continue;
         /* our own ids: posted ones may repeat, and only (block, person) matters here */
-        snprintf(aid, sizeof aid, "a%zu", i);
+        if (sched_uuid_ids) sched_uuid4(aid);
+        else snprintf(aid, sizeof aid, "a%zu", i);
         const char *role = json_string_value(json_object_get(v, "role"));
         arr_add(&k->aid, &k->na, aid);
         arr_add(&k->ablk, &c1, id);
@@ -521,22 +541,22 @@ static int op_case(PGconn *c, int64_t deadline, void *a, char *err)
     snprintf(begin, sizeof begin, "BEGIN; SET LOCAL statement_timeout = %lld", (long long)(per + rows / 10));
     /* the case lives in its own scope inside a transaction that is rolled back: concurrent
      * cases never see each other and nothing is left behind, whatever happens */
+    const char *t = sched_id_type();
+    char ins_p[256], ins_b[256], ins_a[256];
+    snprintf(ins_p, sizeof ins_p,
+             "INSERT INTO people (scope, id, name, type, pgy_level) SELECT $1, * FROM "
+             "unnest($2::%s[], $3::text[], $4::text[], $5::int[]) ON CONFLICT DO NOTHING", t);
+    snprintf(ins_b, sizeof ins_b,
+             "INSERT INTO blocks (scope, id, date, time_of_day%s) SELECT $1, *%s FROM "
+             "unnest($2::%s[], $3::date[], $4::text[]) ON CONFLICT DO NOTHING",
+             sched_uuid_ids ? ", block_number" : "", sched_uuid_ids ? ", 0" : "", t);
+    snprintf(ins_a, sizeof ins_a,
+             "INSERT INTO assignments (scope, id, block_id, person_id, role) SELECT $1, * FROM "
+             "unnest($2::%s[], $3::%s[], $4::%s[], $5::text[]) ON CONFLICT DO NOTHING", t, t, t);
     int rc = db_exec(c, deadline, begin, 0, NULL, NULL, err);
-    if (rc == DB_OK)
-        rc = db_exec(c, stmt_deadline(deadline, per + k->np / 10),
-                     "INSERT INTO people (scope, id, name, type, pgy_level) SELECT $1, * FROM "
-                     "unnest($2::text[], $3::text[], $4::text[], $5::int[]) ON CONFLICT DO NOTHING",
-                     5, pp, NULL, err);
-    if (rc == DB_OK)
-        rc = db_exec(c, stmt_deadline(deadline, per + k->nb / 10),
-                     "INSERT INTO blocks (scope, id, date, time_of_day) SELECT $1, * FROM "
-                     "unnest($2::text[], $3::date[], $4::text[]) ON CONFLICT DO NOTHING",
-                     4, bp, NULL, err);
-    if (rc == DB_OK)
-        rc = db_exec(c, stmt_deadline(deadline, per + k->na / 10),
-                     "INSERT INTO assignments (scope, id, block_id, person_id, role) SELECT $1, * FROM "
-                     "unnest($2::text[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING",
-                     5, ap, NULL, err);
+    if (rc == DB_OK) rc = db_exec(c, stmt_deadline(deadline, per + k->np / 10), ins_p, 5, pp, NULL, err);
+    if (rc == DB_OK) rc = db_exec(c, stmt_deadline(deadline, per + k->nb / 10), ins_b, 4, bp, NULL, err);
+    if (rc == DB_OK) rc = db_exec(c, stmt_deadline(deadline, per + k->na / 10), ins_a, 5, ap, NULL, err);
     /* read back table by table: the fresh rows have no planner statistics yet, and a join
      * over them can go quadratic; the validator joins by id itself */
     if (rc == DB_OK)

@@ -49,6 +49,7 @@ static const char usage_serve[] =
     "  --redis-timeout DUR    Redis connect and command timeout (default 500ms)\n"
     "  --pool N               max PostgreSQL and Redis connections (default 16)\n"
     "  --supervise-weekends   apply the supervision rule to weekend blocks too (default: skipped)\n"
+    "  --schema text|uuid     the tables' id type, as init-db made them (default text)\n"
     "  --defect NAME          plant a defect for faultline to catch:\n"
     "                           hang-reads        reads wait up to 30 s for an unreachable\n"
     "                                             database instead of answering 503 at once\n"
@@ -67,18 +68,20 @@ static const char usage_worker[] =
     "  --redis-password P     Redis AUTH password (or env SCHEDULER_REDIS_PASSWORD)\n"
     "  --redis-timeout DUR    Redis connect timeout; commands get 2 s more (default 500ms)\n"
     "  --job-delay DUR        pretend each job computes this long before writing (default 0)\n"
+    "  --schema text|uuid     the tables' id type, as init-db made them (default text)\n"
     "\n"
     "Jobs whose database write fails are re-queued (30 attempts); jobs left in\n"
     "scheduler:jobs:processing by a killed worker are re-queued when a worker connects.\n"
     "SIGTERM / SIGINT stop it after the job at hand.\n";
 
 static const char usage_init[] =
-    "usage: scheduler-api init-db --pg DSN [--no-seed]\n"
+    "usage: scheduler-api init-db --pg DSN [--no-seed] [--schema text|uuid]\n"
     "\n"
-    "  --pg DSN     libpq connection string of an existing database\n"
-    "  --no-seed    create the tables only (no demo people, no seed schedule)\n"
+    "  --pg DSN       libpq connection string of an existing database\n"
+    "  --no-seed      create the tables only (no demo people, no seed schedule)\n"
+    "  --schema uuid  uuid ids, as the real service's models (schema-uuid.sql); default text\n"
     "\n"
-    "Creates the tables (examples/scheduler/schema.sql) and seeds 20 residents (PGY-1/2/3),\n"
+    "Creates the tables (examples/scheduler/schema.sql or schema-uuid.sql) and seeds 20 residents (PGY-1/2/3),\n"
     "6 faculty and a compliant schedule for " SCHED_SEED_START " + 27 days. Safe to run again:\n"
     "it rewrites the seed range's generated schedule and keeps everything else.\n";
 
@@ -109,7 +112,7 @@ static int parse_hostport(const char *s, char *host, size_t hl, int *port)
 }
 
 enum { O_PORT = 1, O_BIND, O_PG, O_REDIS, O_REDIS_PW, O_PG_TIMEOUT, O_REDIS_TIMEOUT, O_POOL, O_WEEKENDS, O_DEFECT,
-       O_JOB_DELAY, O_NO_SEED, O_HELP };
+       O_JOB_DELAY, O_NO_SEED, O_SCHEMA, O_HELP };
 
 static const struct option long_opts[] = {
     { "port", required_argument, NULL, O_PORT },
@@ -124,6 +127,7 @@ static const struct option long_opts[] = {
     { "defect", required_argument, NULL, O_DEFECT },
     { "job-delay", required_argument, NULL, O_JOB_DELAY },
     { "no-seed", no_argument, NULL, O_NO_SEED },
+    { "schema", required_argument, NULL, O_SCHEMA },
     { "help", no_argument, NULL, O_HELP },
     { NULL, 0, NULL, 0 },
 };
@@ -146,7 +150,7 @@ int main(int argc, char **argv)
     const char *usage = strcmp(cmdname, "serve") == 0    ? usage_serve
                         : strcmp(cmdname, "worker") == 0  ? usage_worker
                         : strcmp(cmdname, "init-db") == 0 ? usage_init
-                        : strcmp(cmdname, "schema") == 0  ? "usage: scheduler-api schema\n"
+                        : strcmp(cmdname, "schema") == 0  ? "usage: scheduler-api schema [--schema text|uuid]\n"
                                                           : NULL;
     if (!usage) return bad(usage_main, "unknown command '%s'", cmdname);
 
@@ -193,6 +197,11 @@ int main(int argc, char **argv)
             if ((job_delay = parse_ms(optarg)) < 0) return bad(usage, "--job-delay '%s' is not a duration", optarg);
             break;
         case O_NO_SEED: no_seed = 1; break;
+        case O_SCHEMA:
+            if (strcmp(optarg, "uuid") == 0) sched_uuid_ids = 1;
+            else if (strcmp(optarg, "text") == 0) sched_uuid_ids = 0;
+            else return bad(usage, "unknown --schema '%s' (text, uuid)", optarg);
+            break;
         case 'h':
         case O_HELP: fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
@@ -201,7 +210,7 @@ int main(int argc, char **argv)
     if (optind < argc) return bad(usage, "unexpected argument '%s'", argv[optind]);
 
     if (strcmp(cmdname, "schema") == 0) {
-        fputs(sched_schema_sql, stdout);
+        fputs(sched_uuid_ids ? sched_schema_uuid_sql : sched_schema_sql, stdout);
         return 0;
     }
     if (!cfg.pg_dsn) return bad(usage, "%s needs --pg DSN", cmdname);

@@ -48,6 +48,7 @@ int sched_parse_date(const char *s, int *days);  /* strict YYYY-MM-DD; 0 / -1 */
 void sched_fmt_date(int days, char out[11]);
 int sched_weekday(int days);                     /* 0 = Monday .. 6 = Sunday */
 void sched_uuid4(char out[37]);                  /* random version-4 UUID text */
+void sched_uuid_of(const char *name, char out[37]); /* the same name, the same UUID (SHA-256, version 8) */
 
 /* ---- PostgreSQL (db.c) ------------------------------------------------------------- */
 enum { DB_OK = 0, DB_UNAVAILABLE = -1, DB_ERROR = -2 }; /* unreachable/timed out vs SQL error */
@@ -108,7 +109,12 @@ void sha256(const void *data, size_t len, uint8_t out[32]);
 void hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen, uint8_t out[32]);
 
 /* ---- schema, generator, seed (gen.c) ------------------------------------------------ */
-extern const char sched_schema_sql[];
+extern const char sched_schema_sql[];       /* text ids (the default) */
+extern const char sched_schema_uuid_sql[];  /* `--schema uuid`: uuid ids as the real models */
+/* 1 with `--schema uuid` (every command of one deployment must say the same) */
+extern int sched_uuid_ids;
+/* "uuid" or "text": the SQL type of ids, for casts */
+const char *sched_id_type(void);
 #define SCHED_SEED_START "2025-07-07"  /* a Monday; the seed schedule covers 28 days */
 #define SCHED_SEED_DAYS 28
 #define SCHED_MAX_RANGE_DAYS 366

@@ -1,5 +1,6 @@
-/* schema.c -- schema.sql, embedded so `scheduler-api init-db` needs no file at run time.
- * Keep the two identical: test_demo_service compares `scheduler-api schema` with the file. */
+/* schema.c -- schema.sql and schema-uuid.sql, embedded so `scheduler-api init-db` needs no
+ * file at run time. Keep them identical: test_demo_service compares `scheduler-api schema`
+ * (and `schema --schema uuid`) with the files. */
 #include "sched.h"
 
 const char sched_schema_sql[] =
@@ -39,3 +40,49 @@ const char sched_schema_sql[] =
     ");\n"
     "CREATE INDEX IF NOT EXISTS assignments_person ON assignments (scope, person_id);\n"
     ;
+
+/* schema-uuid.sql (`--schema uuid`), embedded the same way */
+const char sched_schema_uuid_sql[] =
+    "-- schema-uuid.sql -- the demo scheduler's tables with UUID ids (`--schema uuid`), laid out as\n"
+    "-- the real Residency Scheduler's models are (SQLAlchemy + Alembic): people.id, blocks.id and\n"
+    "-- assignments.id are `uuid` with no database default (the application makes them), so a tool\n"
+    "-- that inserts rows must make them too; blocks.block_number is NOT NULL without a default;\n"
+    "-- people.email is unique (and may be NULL); blocks.day_type is NOT NULL with a default;\n"
+    "-- assignments.role is checked. `scope` is the demo's own addition, as in schema.sql: '' is\n"
+    "-- the live schedule, a posted case lives in its own scope inside a rolled-back transaction.\n"
+    "CREATE TABLE IF NOT EXISTS people (\n"
+    "    scope      text         NOT NULL DEFAULT '',\n"
+    "    id         uuid         NOT NULL,\n"
+    "    name       varchar(255) NOT NULL,\n"
+    "    type       varchar(50)  NOT NULL CHECK (type IN ('resident', 'faculty')),\n"
+    "    email      varchar(255) UNIQUE,\n"
+    "    pgy_level  integer      CHECK (pgy_level IS NULL OR pgy_level BETWEEN 1 AND 7),\n"
+    "    created_at timestamp    DEFAULT now(),\n"
+    "    PRIMARY KEY (scope, id)\n"
+    ");\n"
+    "CREATE TABLE IF NOT EXISTS blocks (\n"
+    "    scope        text       NOT NULL DEFAULT '',\n"
+    "    id           uuid       NOT NULL,\n"
+    "    date         date       NOT NULL,\n"
+    "    time_of_day  varchar(2) NOT NULL CHECK (time_of_day IN ('AM', 'PM')),\n"
+    "    block_number integer    NOT NULL,\n"
+    "    day_type     text       NOT NULL DEFAULT 'NORMAL',\n"
+    "    PRIMARY KEY (scope, id),\n"
+    "    UNIQUE (scope, date, time_of_day)\n"
+    ");\n"
+    "CREATE INDEX IF NOT EXISTS blocks_scope_date ON blocks (scope, date);\n"
+    "CREATE TABLE IF NOT EXISTS assignments (\n"
+    "    scope      text        NOT NULL DEFAULT '',\n"
+    "    id         uuid        NOT NULL,\n"
+    "    block_id   uuid        NOT NULL,\n"
+    "    person_id  uuid        NOT NULL,\n"
+    "    role       varchar(50) NOT NULL CHECK (role IN ('primary', 'supervising', 'backup')),\n"
+    "    created_at timestamp   DEFAULT now(),\n"
+    "    PRIMARY KEY (scope, id),\n"
+    "    UNIQUE (scope, block_id, person_id),\n"
+    "    FOREIGN KEY (scope, block_id) REFERENCES blocks (scope, id) ON DELETE CASCADE\n"
+    "        DEFERRABLE INITIALLY DEFERRED,\n"
+    "    FOREIGN KEY (scope, person_id) REFERENCES people (scope, id) ON DELETE CASCADE\n"
+    "        DEFERRABLE INITIALLY DEFERRED\n"
+    ");\n"
+    "CREATE INDEX IF NOT EXISTS assignments_person ON assignments (scope, person_id);\n";

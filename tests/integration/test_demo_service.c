@@ -292,13 +292,17 @@ static struct resp post_case(int port, struct kase *k)
 TEST(demo_schema_file_matches_embedded)
 {
     char out[16384], file[16384];
-    ASSERT_EQ_INT(th_sh(out, sizeof out, "'%s' schema", api_bin()), 0);
-    FILE *f = fopen("examples/scheduler/schema.sql", "r");
-    ASSERT_MSG(f, "examples/scheduler/schema.sql: %s", strerror(errno));
-    size_t n = fread(file, 1, sizeof file - 1, f);
-    file[n] = '\0';
-    fclose(f);
-    ASSERT_EQ_STR(out, file);
+    const char *files[2] = { "examples/scheduler/schema.sql", "examples/scheduler/schema-uuid.sql" };
+    const char *opts[2] = { "", " --schema uuid" };
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ_INT(th_sh(out, sizeof out, "'%s' schema%s", api_bin(), opts[i]), 0);
+        FILE *f = fopen(files[i], "r");
+        ASSERT_MSG(f, "%s: %s", files[i], strerror(errno));
+        size_t n = fread(file, 1, sizeof file - 1, f);
+        file[n] = '\0';
+        fclose(f);
+        ASSERT_EQ_STR(out, file);
+    }
 }
 
 TEST(demo_command_line)
@@ -883,6 +887,90 @@ TEST_T(demo_job_survives_killed_worker, 60)
     resp_free(&r);
     ASSERT_EQ_INT(sql_count(d.dsn, "SELECT count(*) FROM blocks WHERE date BETWEEN '2027-03-01' AND '2027-03-07'"), 14);
     ASSERT_EQ_INT(stop(w2), 0);
+    ASSERT_EQ_INT(stop(api), 0);
+    db_drop(&d);
+}
+
+/* `--schema uuid` (the real service's models): uuid ids everywhere, a block_number with no
+ * default, a unique email; the API, the worker and the validator work on it unchanged, and
+ * a posted case whose ids are not UUIDs is refused (422) as the real service would */
+TEST_T(demo_uuid_schema, 60)
+{
+    struct demo_db d;
+    db_create(&d, th_pg_dsn(), 0);
+    char *iargv[] = { (char *)api_bin(), "init-db", "--pg", d.dsn, "--schema", "uuid", NULL };
+    ASSERT_EQ_INT(run_cmd(iargv), 0);
+    ASSERT_EQ_INT(run_cmd(iargv), 0); /* idempotent */
+    ASSERT_EQ_INT(sql_count(d.dsn, "SELECT count(*) FROM information_schema.columns WHERE table_name IN "
+                                   "('people', 'blocks', 'assignments') AND column_name IN ('id', 'block_id', 'person_id') "
+                                   "AND data_type = 'uuid'"),
+                  5);
+    ASSERT_EQ_INT(sql_count(d.dsn, "SELECT count(*) FROM assignments"), sql_count(d.dsn, "SELECT count(*) FROM assignments "
+                                                                                           "WHERE id::text <> ''"));
+    ASSERT(sql_count(d.dsn, "SELECT count(*) FROM assignments") > 0);
+    int port = th_free_port();
+    char p[16], rd[64], log[512];
+    snprintf(p, sizeof p, "%d", port);
+    snprintf(rd, sizeof rd, "127.0.0.1:%d", th_redis_port());
+    snprintf(log, sizeof log, "%s/serve-uuid.log", th_tmpdir());
+    char *sargv[] = { (char *)api_bin(), "serve", "--port", p, "--pg", d.dsn, "--redis", rd, "--schema", "uuid", NULL };
+    pid_t api = spawn(log, sargv);
+    wait_healthy(port, api);
+    /* the seed schedule validates (it is compliant), read through uuid ids */
+    struct resp r = get(port, "/api/v1/schedule/validate?start_date=2025-07-07&end_date=2025-08-03");
+    ASSERT_EQ_INT(r.status, 200);
+    ASSERT(json_is_true(json_object_get(r.json, "valid")));
+    ASSERT(json_integer_value(json_object_get(json_object_get(r.json, "statistics"), "total_assignments")) > 0);
+    resp_free(&r);
+    r = get(port, "/api/v1/people");
+    ASSERT_EQ_INT(r.status, 200);
+    ASSERT_EQ_INT(strlen(jstr(json_array_get(json_object_get(r.json, "items"), 0), "id")), 36);
+    resp_free(&r);
+    /* a posted case: ids must be UUIDs */
+    struct kase k;
+    case_init(&k);
+    case_person(&k, "r1", "resident", 2);
+    case_person(&k, "f1", "faculty", 0);
+    case_assign(&k, "r1", "2030-01-07", "AM");
+    r = post_case(port, &k);
+    ASSERT_EQ_INT(r.status, 422);
+    ASSERT_CONTAINS(jstr(r.json, "detail"), "not a UUID");
+    resp_free(&r);
+    const char *body = "{\"people\": [{\"id\": \"11111111-2222-4333-8444-555555555555\", \"name\": \"R\", \"type\": \"resident\","
+                       " \"pgy_level\": 1}], \"blocks\": [{\"id\": \"aaaaaaaa-2222-4333-8444-555555555555\", \"date\": \"2030-01-05\","
+                       " \"time_of_day\": \"AM\"}], \"assignments\": [{\"id\": \"x\", \"block_id\": \"aaaaaaaa-2222-4333-8444-555555555555\","
+                       " \"person_id\": \"11111111-2222-4333-8444-555555555555\", \"role\": \"primary\"}]}";
+    r = http("POST", port, "/api/v1/schedule/validate", "application/json", body, NULL, 10000);
+    ASSERT_EQ_INT(r.status, 200);
+    ASSERT(json_is_true(json_object_get(r.json, "valid"))); /* a weekend block: not checked */
+    resp_free(&r);
+    ASSERT_EQ_INT(sql_count(d.dsn, "SELECT (SELECT count(*) FROM people WHERE scope <> '') + "
+                                   "(SELECT count(*) FROM blocks WHERE scope <> '')"),
+                  0);
+    /* the worker writes a generated schedule with uuid ids */
+    char wlog[512];
+    snprintf(wlog, sizeof wlog, "%s/worker-uuid.log", th_tmpdir());
+    char *wargv[] = { (char *)api_bin(), "worker", "--pg", d.dsn, "--redis", rd, "--schema", "uuid", NULL };
+    pid_t worker = spawn(wlog, wargv);
+    r = http("POST", port, "/api/v1/schedule/generate", "application/json",
+             "{\"start_date\":\"2026-04-06\",\"end_date\":\"2026-04-12\"}", NULL, 5000);
+    ASSERT_EQ_INT(r.status, 202);
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/schedule/jobs/%s", jstr(r.json, "job_id"));
+    resp_free(&r);
+    long long written = 0;
+    for (int i = 0; i < 200 && !written; i++) {
+        r = get(port, path);
+        if (jstr(r.json, "status") && !strcmp(jstr(r.json, "status"), "done"))
+            written = json_integer_value(json_object_get(r.json, "assignments"));
+        resp_free(&r);
+        usleep(50000);
+    }
+    ASSERT_MSG(written > 0, "the job never finished (see %s)", th_tmpdir());
+    ASSERT_EQ_INT(sql_count(d.dsn, "SELECT count(*) FROM blocks WHERE date BETWEEN '2026-04-06' AND '2026-04-12' "
+                                   "AND block_number = 1"),
+                  14);
+    ASSERT_EQ_INT(stop(worker), 0);
     ASSERT_EQ_INT(stop(api), 0);
     db_drop(&d);
 }
