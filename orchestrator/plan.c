@@ -93,7 +93,15 @@ static char *expand(struct expander *x, const char *s, const struct node *at)
         } else {
             const char *v = var_lookup(x->p, ref);
             if (v && var_failed(x->p, ref)) { buf_release(&b); return NULL; } /* already reported */
-            if (!v) { diag_add(x->d, at, "undefined variable '%s' (define it under vars: or secrets:)", ref); buf_release(&b); return NULL; }
+            if (!v) {
+                /* an acgme probe's defaults: write their per-row placeholders with braces only */
+                int row = !strcmp(ref, "id") || !strcmp(ref, "n") || !strcmp(ref, "slot");
+                diag_add(x->d, at, "undefined variable '%s' (define it under vars: or secrets:%s%s%s)", ref,
+                         row ? "; in an acgme probe's defaults: the row's placeholder is {" : "", row ? ref : "",
+                         row ? "}, without the $" : "");
+                buf_release(&b);
+                return NULL;
+            }
             buf_adds(&b, v);
         }
         p = end + 1;

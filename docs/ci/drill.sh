@@ -2,7 +2,7 @@
 # drill.sh -- the weekly disaster-recovery drill: run the residency-scheduler experiments one
 # after another against a running stack, keep every report, roll back what a failed revert
 # left, and exit with the worst exit code (0 held, 1 failed, 2 invalid, 3 aborted, 4 a
-# revert failed). Run by cron (docs/ci/crontab), a systemd timer
+# revert failed, 5 inconclusive: a check had no evidence). Run by cron (docs/ci/crontab), a systemd timer
 # (docs/ci/faultline-drill.{service,timer}) or a scheduled GitHub workflow (weekly-drill.yml).
 #
 #   FAULTLINE_PLANS=/opt/faultline/plans/residency-scheduler \
@@ -31,12 +31,14 @@ for name in "$@"; do
   rc=$?
   echo "drill: $name: exit $rc (report: $reports/$stamp/$name/)"
   if [ $rc -eq 4 ]; then "$faultline" rollback || true; fi
-  # worst: 4 > 3 > 1 > 2 > 0 (a revert failure matters most; an invalid plan the least)
+  # worst: 4 > 3 > 1 > 2 > 5 > 0 (a revert failure matters most; then a finding; a run
+  # that proved nothing is never a pass)
   case "$rc:$worst" in
     4:*) worst=4 ;;
-    3:[0-2]) worst=3 ;;
-    1:[02]) worst=1 ;;
-    2:0) worst=2 ;;
+    3:[0-25]) worst=3 ;;
+    1:[025]) worst=1 ;;
+    2:[05]) worst=2 ;;
+    5:0) worst=5 ;;
   esac
   [ $rc -ne 3 ] && [ $rc -ne 4 ] || break   # aborted or left broken: stop the drill here
 done
