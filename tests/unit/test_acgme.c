@@ -6,6 +6,8 @@
 
 #include "acgme_gen.h"
 #include "acgme_ref.h"
+#include "acgme_seed.h"
+#include "fl.h"
 #include "harness.h"
 
 /* ---- building hand-made cases ------------------------------------------------------- */
@@ -679,4 +681,48 @@ TEST(acgme_cli_generate_and_check)
     ASSERT_CONTAINS(out, "cannot read case '/nonexistent.json'");
     ASSERT_EQ_INT(th_sh(out, sizeof out, "'%s' acgme generate --help", fl), 0);
     ASSERT_CONTAINS(out, "--violations SPEC");
+}
+
+/* the uuids the seeding makes: recognisable, well-formed, the same for the same case and
+ * slot, different for any other table, row, slot or seed */
+TEST(acgme_seed_uuids)
+{
+    char a[37], b[37];
+    acgme_seed_uuid(ACGME_T_PEOPLE, 3, 2026, 1, a);
+    acgme_seed_uuid(ACGME_T_PEOPLE, 3, 2026, 1, b);
+    ASSERT_EQ_STR(a, b);
+    ASSERT_EQ_INT(strlen(a), 36);
+    ASSERT(!strncmp(a, "fa11ac9e-", 9));
+    ASSERT(a[13] == '-' && a[18] == '-' && a[23] == '-');
+    ASSERT(a[14] == '8');                   /* version 8: custom */
+    ASSERT(strchr("89ab", a[19]) != NULL);  /* the RFC variant */
+    for (int i = 0; i < 36; i++)
+        if (i != 8 && i != 13 && i != 18 && i != 23) ASSERT(strchr("0123456789abcdef", a[i]) != NULL);
+    const char *others[4];
+    char o[4][37];
+    acgme_seed_uuid(ACGME_T_BLOCKS, 3, 2026, 1, o[0]);
+    acgme_seed_uuid(ACGME_T_PEOPLE, 4, 2026, 1, o[1]);
+    acgme_seed_uuid(ACGME_T_PEOPLE, 3, 2027, 1, o[2]);
+    acgme_seed_uuid(ACGME_T_PEOPLE, 3, 2026, 2, o[3]);
+    for (int i = 0; i < 4; i++) {
+        others[i] = o[i];
+        ASSERT_MSG(strcmp(a, others[i]) != 0, "%s repeats", a);
+        for (int k = 0; k < i; k++) ASSERT(strcmp(others[k], others[i]) != 0);
+    }
+    /* rows far apart and slots far apart stay apart */
+    acgme_seed_uuid(ACGME_T_ASSIGNS, 0xfffff, 1, 100000, o[0]);
+    acgme_seed_uuid(ACGME_T_ASSIGNS, 0xfffff, 1, 100000 + 65536, o[1]);
+    ASSERT(strcmp(o[0], o[1]) != 0);
+}
+
+TEST(acgme_seed_default_placeholders)
+{
+    char err[FL_ERR_LEN];
+    ASSERT_EQ_INT(acgme_default_check("fl-{id}@example.invalid", err), 0);
+    ASSERT_EQ_INT(acgme_default_check("{n}-{slot}", err), 0);
+    ASSERT_EQ_INT(acgme_default_check("plain", err), 0);
+    ASSERT_EQ_INT(acgme_default_check("{uuid}", err), -1);
+    ASSERT_CONTAINS(err, "unknown placeholder '{uuid}'");
+    ASSERT_EQ_INT(acgme_default_check("x{id", err), -1);
+    ASSERT_CONTAINS(err, "'{' without '}'");
 }
