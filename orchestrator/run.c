@@ -998,9 +998,10 @@ record:
         for (size_t i = 0; i < json_array_size(rollback); i++)
             if (!json_is_true(json_object_get(json_array_get(rollback, i), "ok"))) any_failed = 1;
 
+        if (o->dry_run) json_array_clear(inconclusive); /* nothing was meant to be judged */
         if (exit_code == FL_EXIT_OK && any_failed) exit_code = FL_EXIT_FAILED;
         /* nothing failed, but something could not be judged: not a pass */
-        if (exit_code == FL_EXIT_OK && json_array_size(inconclusive)) exit_code = FL_EXIT_INCONCLUSIVE;
+        if (exit_code == FL_EXIT_OK && json_array_size(inconclusive) && !o->dry_run) exit_code = FL_EXIT_INCONCLUSIVE;
         if (fl_aborted() && exit_code != FL_EXIT_INVALID) exit_code = FL_EXIT_ABORTED;
         if (revert_failed) exit_code = FL_EXIT_REVERT;
         const char *verdict = fl_exit_verdict(exit_code);

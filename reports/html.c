@@ -4,8 +4,8 @@
  * Per load block: latency (p50/p95/p99, log scale), throughput and error rate per second,
  * each with the fault windows (steps' injected_at_ms..reverted_at_ms) shaded and labelled
  * and each recovery (a recovery probe's value: ms from its step's revert) marked. Then a
- * timeline of steps and probe windows, the probe table with its evidence (unhealthy apart
- * from could-not-run), steady state, steps, thresholds, stop conditions, rollback and the
+ * timeline of steps and probe windows, the probe table with its evidence (failed apart from
+ * inconclusive: grey, with the reason), steady state, steps, thresholds, stop conditions, rollback and the
  * event log. Every string from the record passes through buf_add_html().
  */
 #include <math.h>
@@ -714,13 +714,13 @@ static void load_section(struct page *pg)
             buf_adds(b, "<table class=\"thresholds\"><tr><th>threshold (whole run)</th><th>observed</th><th>verdict</th></tr>\n");
             for (size_t k = 0; k < json_array_size(th); k++) {
                 const json_t *t = json_array_get(th, k);
-                int ok = json_is_true(json_object_get(t, "ok"));
+                int ok = json_is_true(json_object_get(t, "ok")), none = json_is_null(json_object_get(t, "ok"));
                 char v[48];
                 report_fmt_metric(report_jstr(t, "metric", NULL), json_object_get(t, "value"), v);
-                buf_addf(b, "<tr%s><td>", ok ? "" : " class=\"bad\"");
+                buf_addf(b, "<tr%s><td>", ok ? "" : none ? " class=\"probe inconclusive\"" : " class=\"bad\"");
                 esc(b, report_jstr(t, "expect", ""));
-                buf_addf(b, "</td><td class=\"num\">%s</td><td>", v);
-                badge(b, ok ? "passed" : "failed");
+                buf_addf(b, "</td><td class=\"num\">%s</td><td>", none ? "no request completed" : v);
+                badge(b, ok ? "passed" : none ? "inconclusive" : "failed");
                 buf_adds(b, "</td></tr>\n");
             }
             buf_adds(b, "</table>\n");

@@ -224,6 +224,10 @@ TEST_T(evidence_probe_of_a_step_that_never_ran, 30)
     ASSERT_CONTAINS(str(p, "reason"), "step 'rare' was not injected (skipped)");
     json_decref(r);
 
+    /* a dry run judges nothing, and is not inconclusive for it */
+    rc = fl(d, "run p.yaml --dry-run -o dry", out, sizeof out);
+    ASSERT_MSG(rc == 0, "dry run: exit %d: %s", rc, out);
+
     snprintf(plan, sizeof plan, base, ", min_evidence: 0");
     write_plan(d, plan);
     rc = fl(d, "validate p.yaml", out, sizeof out);
