@@ -59,7 +59,7 @@ static const char *last_observed(const json_t *p)
 }
 
 /* one user thinking 2 s between requests: most seconds hold no completed request. Both
- * servers fail every request from 2 s on; the revert heals only the first. */
+ * servers fail every request from 1 s on; the revert at 3 s heals only the first. */
 TEST_T(evidence_sparse_load_recovers_and_all_failing_stays_not_recovered, 60)
 {
     struct testsrv *a = testsrv_start(0), *b = testsrv_start(0);
@@ -68,19 +68,19 @@ TEST_T(evidence_sparse_load_recovers_and_all_failing_stays_not_recovered, 60)
     const char *d = th_tmpdir();
     char plan[4096], out[16384];
     snprintf(plan, sizeof plan,
-             "faultline: 1\nname: sparse\nduration: 16s\n"
+             "faultline: 1\nname: sparse\nduration: 12s\n"
              "load:\n"
              "  - { name: lone, base_url: \"http://127.0.0.1:%d\", requests: [ { method: GET, path: /ok } ], vus: 1, think: 2s }\n"
              "  - { name: broken, base_url: \"http://127.0.0.1:%d\", requests: [ { method: GET, path: /ok } ], vus: 1, think: 2s }\n"
              "method:\n"
-             "  - { name: outage, at: 2s, for: 3s, fault: exec,\n"
+             "  - { name: outage, at: 1s, for: 2s, fault: exec,\n"
              "      run: \"curl -sf 'http://127.0.0.1:%d/control?fail=100' 'http://127.0.0.1:%d/control?fail=100'\",\n"
              "      revert: \"curl -sf 'http://127.0.0.1:%d/control?fail=0'\" }\n"
              "probes:\n"
              "  - name: lone-recovers\n"
              "    recovery: { from: outage, load: lone, until: \"error_rate < 1%%\", stable: 3, within: 8s }\n"
              "  - name: broken-stays-down\n"
-             "    recovery: { from: outage, load: broken, until: \"error_rate < 1%%\", stable: 3, within: 5s }\n",
+             "    recovery: { from: outage, load: broken, until: \"error_rate < 1%%\", stable: 3, within: 4s }\n",
              pa, pb, pa, pb, pa);
     write_plan(d, plan);
     int rc = fl(d, "run p.yaml -o out", out, sizeof out);
@@ -99,7 +99,7 @@ TEST_T(evidence_sparse_load_recovers_and_all_failing_stays_not_recovered, 60)
                (long long)json_integer_value(json_object_get(lone, "evidence")));
     /* every request of the other block failed: evidence of no recovery */
     ASSERT_MSG(!strcmp(str(broken, "verdict"), "failed"), "broken: %s: %s", str(broken, "verdict"), last_observed(broken));
-    ASSERT_CONTAINS(last_observed(broken), "not recovered within 5.0s");
+    ASSERT_CONTAINS(last_observed(broken), "not recovered within 4.0s");
     ASSERT_CONTAINS(last_observed(broken), "error_rate=1 over 1 requests");
     ASSERT_EQ_STR(str(r, "verdict"), "failed");
     json_decref(r);
