@@ -151,7 +151,7 @@ static const struct param_spec tables_params[] = {
 };
 
 static const struct param_spec t_people_params[] = {
-    { "table", PT_STR, 0, "default people" },
+    { "table", PT_STR, 0, "default people (schema.table works)" },
     { "id", PT_STR, 0, "default id" },
     { "name", PT_STR, 0, "default name" },
     { "type", PT_STR, 0, "default type" },
@@ -162,7 +162,7 @@ static const struct param_spec t_people_params[] = {
 };
 
 static const struct param_spec t_blocks_params[] = {
-    { "table", PT_STR, 0, "default blocks" },
+    { "table", PT_STR, 0, "default blocks (schema.table works)" },
     { "id", PT_STR, 0, "default id" },
     { "date", PT_STR, 0, "default date" },
     { "time_of_day", PT_STR, 0, "default time_of_day" },
@@ -172,7 +172,7 @@ static const struct param_spec t_blocks_params[] = {
 };
 
 static const struct param_spec t_assign_params[] = {
-    { "table", PT_STR, 0, "default assignments" },
+    { "table", PT_STR, 0, "default assignments (schema.table works)" },
     { "id", PT_STR, 0, "default id" },
     { "block_id", PT_STR, 0, "default block_id" },
     { "person_id", PT_STR, 0, "default person_id" },

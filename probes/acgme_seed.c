@@ -140,6 +140,21 @@ static void add_ident(struct buf *b, const char *name)
     buf_addc(b, '"');
 }
 
+/* a table name, "schema.table" quoted part by part */
+static void add_table(struct buf *b, const char *name)
+{
+    const char *dot = strchr(name, '.');
+    if (!dot || dot == name || !dot[1]) {
+        add_ident(b, name);
+        return;
+    }
+    char *schema = fl_strndup(name, (size_t)(dot - name));
+    add_ident(b, schema);
+    free(schema);
+    buf_addc(b, '.');
+    add_ident(b, dot + 1);
+}
+
 static void add_lit(struct buf *b, const char *v)
 {
     if (!v) {
@@ -284,7 +299,7 @@ static int read_table(struct acgme_db *db, struct tbl *t, const char *role, char
     struct buf q, name;
     buf_init(&q, 1 << 16);
     buf_init(&name, 4096);
-    add_ident(&name, t->name);
+    add_table(&name, t->name);
     buf_adds(&q, "SELECT a.attname, format_type(a.atttypid, a.atttypmod), bt.typcategory, bt.typname, a.attnotnull, "
                  "a.atthasdef, a.attidentity <> '', a.attgenerated <> '', "
                  "CASE WHEN bt.typname IN ('varchar', 'bpchar') AND a.atttypmod > 4 THEN a.atttypmod - 4 ELSE -1 END, "
@@ -532,7 +547,7 @@ int acgme_slot_free(struct acgme_db *db, const struct acgme_schema *sc, int32_t 
     struct buf q;
     buf_init(&q, 4096);
     buf_adds(&q, "SELECT count(*) FROM ");
-    add_ident(&q, b->name);
+    add_table(&q, b->name);
     buf_adds(&q, " WHERE ");
     add_ident(&q, date_col ? date_col : "date");
     buf_addf(&q, " BETWEEN '%s' AND '%s'", d0, d1);
@@ -687,7 +702,7 @@ static int insert_table(struct acgme_db *db, const struct acgme_schema *sc, enum
     struct buf b;
     buf_init(&b, 64u << 20);
     buf_adds(&b, "INSERT INTO ");
-    add_ident(&b, t->name);
+    add_table(&b, t->name);
     buf_adds(&b, " (");
     for (size_t f = 0; f < t->nfills; f++) {
         if (f) buf_adds(&b, ", ");
@@ -772,7 +787,7 @@ int acgme_seed_delete(struct acgme_db *db, const struct acgme_schema *sc, const 
     for (int k = ACGME_T_N - 1; k >= 0; k--) {
         if (!sd->n[k]) continue;
         buf_adds(&b, "DELETE FROM ");
-        add_ident(&b, sc->t[k].name);
+        add_table(&b, sc->t[k].name);
         buf_adds(&b, " WHERE ");
         add_ident(&b, sc->t[k].idcol);
         buf_adds(&b, " IN (");

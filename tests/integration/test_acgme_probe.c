@@ -722,14 +722,16 @@ TEST_T(acgme_probe_seeds_uuid_bigint_and_text_schemas_exactly, 120)
         pg_okf(pg, sc->seed_row, srv_prefix);
         char before[256], after[256];
         tables_digest(pg, before);
-        char base[1024];
+        char base[1024], named[80];
+        /* the text schema's tables named with their schema, as schema.table */
+        snprintf(named, sizeof named, "%s%s", k == 2 ? "public." : "", srv_prefix);
         snprintf(base, sizeof base,
                  "deliver: seed\ndsn: \"%s\"\ncases: 4\nseed: 91\nresidents: 6\nfaculty: 2\n"
                  "tables:\n"
                  "  people: { table: %speople, type: kind, resident: R, faculty: F }\n"
                  "  blocks: { table: %sblocks, time_of_day: half, am: morning, pm: afternoon }\n"
                  "  assignments: { table: %sassign }\n",
-                 dsn, srv_prefix, srv_prefix, srv_prefix);
+                 dsn, named, named, named);
 
         /* a NOT NULL column nobody fills: a clear error naming it, before anything is inserted */
         atomic_store(&srv_requests, 0);
@@ -740,10 +742,10 @@ TEST_T(acgme_probe_seeds_uuid_bigint_and_text_schemas_exactly, 120)
         char err[FL_ERR_LEN] = "";
         ASSERT_MSG(probe_acgme.check(&r.pi, &o, err) == -1, "%s: seeded a table it cannot fill: %s", sc->name, o.observed);
         ASSERT_CONTAINS(err, "NOT NULL without a default");
-        char col[128];
-        snprintf(col, sizeof col, "columns '%speople.email' (", srv_prefix);
+        char col[160];
+        snprintf(col, sizeof col, "columns '%speople.email' (", named);
         ASSERT_CONTAINS(err, col);
-        snprintf(col, sizeof col, "'%speople.badge' (text) are NOT NULL without a default", srv_prefix);
+        snprintf(col, sizeof col, "'%speople.badge' (text) are NOT NULL without a default", named);
         ASSERT_CONTAINS(err, col);
         ASSERT_CONTAINS(err, "add defaults: { people: { email: \"...\", badge: \"...\" } }");
         ASSERT_EQ_INT(atomic_load(&srv_requests), 0);
