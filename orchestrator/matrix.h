@@ -17,9 +17,10 @@
  *
  * The record: `plan`, `choose`, `lose`, `started_at`, `ended_at`, `elapsed_ms`, `matrix`
  * (rows: `lose` "a+b", `lost` [a, b], `verdict`, `exit_code`, `report`, `why`, and the
- * figures of matrix_figures()), `holds` (bool), `fails_at` (["a", "b+c"]), `overall`
- * ("N-1 holds" / "N-1 fails at: a, b"), `verdict`, `exit_code`, `journal` (when a revert
- * failed).
+ * figures of matrix_figures()), `holds` (bool), `fails_at` (["a", "b+c"]), `inconclusive_at`
+ * (combinations where nothing failed but something had no evidence), `overall` ("N-1
+ * holds" / "N-1 fails at: a, b" / "N-1 undecided: no evidence at c"), `verdict`,
+ * `exit_code` (the worst: fl_exit_worse()), `journal` (when a revert failed).
  */
 #ifndef FL_MATRIX_H
 #define FL_MATRIX_H
@@ -34,8 +35,9 @@ int matrix_run(const char *path, const char *const *vars, const struct run_opts 
  *   worst_p95_ms  the worst one-second p95 of any block's series
  *   error_rate    errors / requests over every block (fraction), requests, rps (summed)
  *   recovery_ms   the longest recovery of the recovery probes (null when none measured)
- *   recovered     false when a recovery probe never recovered
- *   recoveries    [{probe, ms (null when not recovered), observed}]
+ *   recovered     false when a recovery probe never recovered (on evidence); null when
+ *                 none failed but one was inconclusive (then recovery_inconclusive: true)
+ *   recoveries    [{probe, ms (null when not recovered), observed, verdict}]
  * Used by the contingency table and by the drill history. */
 void matrix_figures(const json_t *run, json_t *into);
 
