@@ -163,7 +163,7 @@ static char *slurp(const char *dir, const char *name)
     return buf_detach(&b);
 }
 
-/* journal records of one op ("inject", "revert"); for "revert" only those with ok */
+/* journal records of one op ("intent", "reverted"); for "reverted" only those with ok */
 static int journal_count(const char *dir, const char *op)
 {
     char *text = slurp(dir, "journal.jsonl");
@@ -171,7 +171,7 @@ static int journal_count(const char *dir, const char *op)
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         json_t *j = json_loads(line, 0, NULL);
         const char *o = json_string_value(json_object_get(j, "op"));
-        if (o && strcmp(o, op) == 0 && (strcmp(op, "revert") != 0 || json_is_true(json_object_get(j, "ok")))) n++;
+        if (o && strcmp(o, op) == 0 && (strcmp(op, "reverted") != 0 || json_is_true(json_object_get(j, "ok")))) n++;
         json_decref(j);
     }
     free(text);
@@ -244,7 +244,7 @@ static void rig_plan(const struct rig *r, const char *extra_steps)
 static void rig_wait_broken(const struct rig *r, pid_t fl_pid, int nfaults)
 {
     int64_t deadline = now_ms() + 20000;
-    while (journal_count(r->dir, "inject") < nfaults || strcmp(cstate(r->cid), "exited") != 0 ||
+    while (journal_count(r->dir, "intent") < nfaults || strcmp(cstate(r->cid), "exited") != 0 ||
            redis_write(r->rport, 300) != 0 || redis_ping(r->pport, 300) != -1) {
         int st;
         if (waitpid(fl_pid, &st, WNOHANG) == fl_pid) {
@@ -252,7 +252,7 @@ static void rig_wait_broken(const struct rig *r, pid_t fl_pid, int nfaults)
             ASSERT_MSG(0, "faultline ended before the faults were in: %s", out);
         }
         ASSERT_MSG(now_ms() < deadline, "faults not in after 20 s (container %s, %d injects)", cstate(r->cid),
-                   journal_count(r->dir, "inject"));
+                   journal_count(r->dir, "intent"));
         usleep(50 * 1000);
     }
     ASSERT_EQ_INT(redis_ping(r->rport, 1000), 1);    /* reads answer under a write pause */
@@ -284,7 +284,7 @@ TEST_T(never_broken_sigkill_then_rollback_restores_all, 150)
     ASSERT_EQ_STR(cstate(r.cid), "exited");
     ASSERT_EQ_INT(redis_write(r.rport, 300), 0);
     ASSERT_EQ_INT(redis_ping(r.pport, 1000), 0);
-    ASSERT_EQ_INT(journal_count(r.dir, "revert"), 0);
+    ASSERT_EQ_INT(journal_count(r.dir, "reverted"), 0);
 
     static char out[16384];
     int rc = fl(r.dir, "rollback --list", out, sizeof out);
@@ -327,7 +327,7 @@ TEST_T(never_broken_sigint_reverts_all_then_exit_3, 150)
     free(out);
     rig_assert_restored(&r);
     ASSERT_EQ_INT(redis_ping(r.pport, 1000), 0);
-    ASSERT_EQ_INT(journal_count(r.dir, "revert"), 3);
+    ASSERT_EQ_INT(journal_count(r.dir, "reverted"), 3);
     static char buf[8192];
     fl(r.dir, "rollback --list", buf, sizeof buf);
     ASSERT_CONTAINS(buf, "0 pending");
@@ -356,7 +356,7 @@ TEST_T(never_broken_second_sigint_during_slow_revert_still_reverts, 150)
     free(out);
     ASSERT_MSG(access(marker, F_OK) == 0, "the slow revert did not finish after the second SIGINT");
     rig_assert_restored(&r);
-    ASSERT_EQ_INT(journal_count(r.dir, "revert"), 4);
+    ASSERT_EQ_INT(journal_count(r.dir, "reverted"), 4);
     rig_down(&r);
 }
 
@@ -384,7 +384,7 @@ TEST_T(never_broken_vanished_targets_are_reported, 150)
     write_plan(r.dir, plan);
     pid_t pid = fl_start(r.dir, NULL);
     int64_t deadline = now_ms() + 20000;
-    while (journal_count(r.dir, "inject") < 2 || strcmp(cstate(r.cid), "exited") != 0) {
+    while (journal_count(r.dir, "intent") < 2 || strcmp(cstate(r.cid), "exited") != 0) {
         ASSERT_MSG(now_ms() < deadline, "faults not in after 20 s");
         usleep(50 * 1000);
     }
@@ -422,7 +422,7 @@ TEST_T(never_broken_dry_run_touches_nothing, 90)
     ASSERT_EQ_STR(cstate(r.cid), "running");
     ASSERT_EQ_INT(redis_write(r.rport, 1000), 1);
     ASSERT_EQ_INT(redis_ping(r.pport, 500), 0); /* it did not even listen */
-    ASSERT_EQ_INT(journal_count(r.dir, "inject"), 0);
+    ASSERT_EQ_INT(journal_count(r.dir, "intent"), 0);
     rig_down(&r);
 }
 
@@ -438,8 +438,8 @@ TEST_T(never_broken_global_timeout_aborts_after_reverting, 120)
     ASSERT_MSG(rc == 3, "--timeout: exit %d, expected 3: %s", rc, out);
     ASSERT_MSG(took < 60000, "--timeout 3s let a 90 s plan run %lld ms", (long long)took);
     rig_assert_restored(&r);
-    ASSERT_EQ_INT(journal_count(r.dir, "inject"), 3);
-    ASSERT_EQ_INT(journal_count(r.dir, "revert"), 3);
+    ASSERT_EQ_INT(journal_count(r.dir, "intent"), 3);
+    ASSERT_EQ_INT(journal_count(r.dir, "reverted"), 3);
     char *run = slurp(r.dir, "out/run.json");
     json_t *j = json_loads(run, 0, NULL);
     free(run);
@@ -479,7 +479,7 @@ TEST_T(never_broken_max_faults_skips_an_overlapping_fault, 60)
     json_t *second = json_array_get(json_object_get(j, "steps"), 1);
     ASSERT_EQ_STR(json_string_value(json_object_get(second, "status")), "skipped");
     json_decref(j);
-    ASSERT_EQ_INT(journal_count(d, "inject"), 2);
+    ASSERT_EQ_INT(journal_count(d, "intent"), 2);
 }
 
 TEST_T(never_broken_require_label_refuses_an_unlabelled_container, 90)
@@ -502,7 +502,7 @@ TEST_T(never_broken_require_label_refuses_an_unlabelled_container, 90)
     ASSERT_CONTAINS(out, "require_label");
     ASSERT_EQ_STR(cstate(cid), "running");
     ASSERT_EQ_INT(redis_ping(port, 1000), 1);
-    ASSERT_EQ_INT(journal_count(d, "inject"), 0);
+    ASSERT_EQ_INT(journal_count(d, "intent"), 0);
     char err[FL_ERR_LEN];
     docker_remove(&dc, cid, err);
     docker_client_release(&dc);

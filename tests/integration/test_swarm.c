@@ -340,7 +340,7 @@ TEST_T(swarm_scale_down_and_back_exactly, 120)
     ASSERT(rec);
     fx_fault_release(&fi); /* the run died: nobody reverts */
     ASSERT_EQ_INT(replicas(id), 0);
-    ASSERT_MSG(fault_swarm_scale.revert_saved(rec, &f.ctx, err) == 0, "revert_saved: %s", err);
+    ASSERT_MSG(fault_reconcile_rec(&fault_swarm_scale, rec, &f.ctx, NULL, err) == 0, "reconcile: %s", err);
     json_decref(rec);
     ASSERT_EQ_INT(replicas(id), 3);
     ASSERT(status(id).converged);
@@ -484,7 +484,7 @@ TEST_T(swarm_drain_and_reactivate_the_node, 150)
     json_t *rec = fault_swarm_drain.save(&fi);
     fx_fault_release(&fi); /* the run died: revert from the journal record */
     ASSERT_EQ_STR(node().availability, "drain");
-    ASSERT_MSG(fault_swarm_drain.revert_saved(rec, &f.ctx, err) == 0, "revert_saved: %s", err);
+    ASSERT_MSG(fault_reconcile_rec(&fault_swarm_drain, rec, &f.ctx, NULL, err) == 0, "reconcile: %s", err);
     json_decref(rec);
     ASSERT_EQ_STR(node().availability, "pause");
     ASSERT_MSG(docker_node_set_availability(&dc, self_node, "active", NULL, NULL, err) == 0, "%s", err);
