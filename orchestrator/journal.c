@@ -577,6 +577,7 @@ int journal_rollback(const char *path, struct fl_ctx *ctx, int verbose, char *er
             if (verbose) {
                 fl_log(FL_LOG_INFO, "service '%s' started by run %s:", name, run);
                 log_report(report.data);
+                fl_log(FL_LOG_INFO, "  settled service '%s'", name);
             }
             json_t *o = json_object();
             json_object_set_new(o, "op", json_string("service_stopped"));
