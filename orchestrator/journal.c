@@ -382,36 +382,30 @@ static void problem(json_t *problems, const char *fmt, ...)
     json_array_append_new(problems, json_string(text));
 }
 
-json_t *journal_pending(const char *path, json_t **problems_out, char *err)
+json_t *journal_parse(const char *data, size_t size, json_t **problems_out)
 {
-    if (!path) path = journal_default_path();
-    if (problems_out) *problems_out = json_array();
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (errno == ENOENT) return json_array();
-        fl_err(err, "cannot read the journal '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    json_t *problems = problems_out ? *problems_out : json_array();
+    json_t *problems = json_array();
     json_t *pending = json_array();
     json_t *runners = json_object();   /* run id -> its begin record */
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
     long lineno = 0;
-    while ((len = getline(&line, &cap, f)) > 0) {
+    size_t pos = 0;
+    while (pos < size) {
+        const char *line = data + pos;
+        const char *nl = memchr(line, '\n', size - pos);
+        size_t len = nl ? (size_t)(nl - line) + 1 : size - pos;
+        pos += len;
         lineno++;
-        int whole = line[len - 1] == '\n';
-        json_t *o = json_loadb(line, (size_t)len, 0, NULL);
+        int whole = nl != NULL;
+        json_t *o = json_loadb(line, len, 0, NULL);
         const char *op = json_string_value(json_object_get(o, "op"));
         const char *run = json_string_value(json_object_get(o, "run"));
         if (!o || !op || !run) {
             if (len == 1 && whole) { json_decref(o); continue; } /* the newline that ended a torn line */
             if (!whole)
-                problem(problems, "line %ld (%zd bytes, no end of line) is torn, as by a crash or power loss while it "
+                problem(problems, "line %ld (%zu bytes, no end of line) is torn, as by a crash or power loss while it "
                         "was written: ignored; the records before it are honoured", lineno, len);
             else
-                problem(problems, "line %ld (%zd bytes) is not a whole journal record (torn by a crash while it was "
+                problem(problems, "line %ld (%zu bytes) is not a whole journal record (torn by a crash while it was "
                         "written?): ignored; the other records are honoured", lineno, len - 1);
             json_decref(o);
             continue;
@@ -476,10 +470,41 @@ json_t *journal_pending(const char *path, json_t **problems_out, char *err)
         }
         json_decref(o);
     }
-    free(line);
-    fclose(f);
     json_decref(runners);
-    if (!problems_out) json_decref(problems);
+    if (problems_out) *problems_out = problems;
+    else json_decref(problems);
+    return pending;
+}
+
+json_t *journal_pending(const char *path, json_t **problems_out, char *err)
+{
+    if (!path) path = journal_default_path();
+    if (problems_out) *problems_out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            if (problems_out) *problems_out = json_array();
+            return json_array();
+        }
+        fl_err(err, "cannot read the journal '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    struct buf b;
+    buf_init(&b, (size_t)1 << 30);
+    char chunk[65536];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0 && buf_add(&b, chunk, (size_t)n) < 0) break;
+    int e = errno;
+    close(fd);
+    if (n < 0 || b.overflow) {
+        buf_release(&b);
+        if (n < 0) fl_err(err, "cannot read the journal '%s': %s", path, strerror(e));
+        else fl_err(err, "the journal '%s' is larger than 1 GiB: move it aside once nothing is pending", path);
+        return NULL;
+    }
+    json_t *pending = journal_parse(b.data, b.len, problems_out);
+    buf_release(&b);
     return pending;
 }
 

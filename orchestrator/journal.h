@@ -67,6 +67,9 @@ const char *journal_path(const struct journal *j);
  * array of texts, one per line that is not a whole record ("line 7 (43 bytes) is torn ...").
  * NULL with err when the file cannot be read. Takes no lock. */
 json_t *journal_pending(const char *path, json_t **problems, char *err);
+/* the same from the journal's bytes (no I/O; what journal_pending reads, and what the fuzz
+ * target feeds): never NULL */
+json_t *journal_parse(const char *data, size_t size, json_t **problems);
 
 /* Reconcile everything pending (lock taken; see above), saying per step and per target what
  * it found and did (fl_log, when verbose). Returns the number of steps that could not be
