@@ -380,42 +380,50 @@ static void do_revert(struct run *r, struct step_rt *st)
     else event(r, "REVERT FAILED '%s': %s", st->s->name, err);
 }
 
+/* how long before a step's at: its targets are observed and its intent journaled */
+#define PREPARE_LEAD_MS 100
+
+/* the step will not be injected: say why; an intent already journaled is settled */
+static void step_skipped(struct run *r, struct step_rt *st, const char *why)
+{
+    if (st->jid >= 0) journal_reverted(r->ctx.journal, st->jid, 1, why);
+    pthread_mutex_lock(&r->mu);
+    st->status = ST_SKIPPED;
+    snprintf(st->err, sizeof st->err, "%s", why);
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    if (strstr(why, "aborted") == NULL) event(r, "skipped '%s': %s", st->s->name, st->err);
+}
+
 static void *step_thread(void *arg)
 {
     struct step_rt *st = arg;
     struct run *r = (struct run *)st->fi.state;
     st->fi.state = NULL;
     struct step *s = st->s;
-    if (fl_sleep_until(r->ctx.t0_ns + s->at_ms * 1000000LL) < 0) {
-        pthread_mutex_lock(&r->mu);
-        st->status = ST_SKIPPED;
-        snprintf(st->err, sizeof st->err, "not injected: the run was aborted first");
-        pthread_cond_broadcast(&r->cv);
-        pthread_mutex_unlock(&r->mu);
+    int64_t at_ns = r->ctx.t0_ns + s->at_ms * 1000000LL;
+    /* write-ahead, ahead of time: the targets are observed and the intent journaled (fsync'd)
+     * up to PREPARE_LEAD_MS before at:, so that the journal does not delay the fault itself */
+    int64_t lead_ms = s->at_ms < PREPARE_LEAD_MS ? s->at_ms : PREPARE_LEAD_MS;
+    if (fl_sleep_until(at_ns - lead_ms * 1000000LL) < 0) {
+        step_skipped(r, st, "not injected: the run was aborted first");
         return NULL;
     }
     /* probability of a whole step (toxics on proxies apply it per connection instead) */
     int per_conn = s->ops->target_kind && !strcmp(s->ops->target_kind, "proxy");
     pthread_mutex_lock(&r->mu);
     double roll = fl_rand01(&r->rng);
-    int over = r->p->max_faults > 0 && r->active >= r->p->max_faults;
-    if (!over) r->active++;
+    int over = r->p->max_faults > 0 && r->active >= r->p->max_faults;   /* checked again at at: */
     pthread_mutex_unlock(&r->mu);
     if (over || (!per_conn && s->probability < 1.0 && roll >= s->probability)) {
-        pthread_mutex_lock(&r->mu);
-        if (!over) r->active--;
-        st->status = ST_SKIPPED;
-        if (over) snprintf(st->err, sizeof st->err, "not injected: max_faults (%d) already active", r->p->max_faults);
-        else snprintf(st->err, sizeof st->err, "not injected: probability %.2f", s->probability);
-        pthread_cond_broadcast(&r->cv);
-        pthread_mutex_unlock(&r->mu);
-        event(r, "skipped '%s': %s", s->name, st->err);
+        char why[96];
+        if (over) snprintf(why, sizeof why, "not injected: max_faults (%d) already active", r->p->max_faults);
+        else snprintf(why, sizeof why, "not injected: probability %.2f", s->probability);
+        step_skipped(r, st, why);
         return NULL;
     }
-    run_sync_probes(r, st, PT_BEFORE);
     char err[FL_ERR_LEN] = "";
-    /* write-ahead: observe every target (no side effect), journal the intent with what undoes
-     * it (fsync'd), and only then act; after the inject, the done record */
+    /* observe every target (no side effect), journal the intent with what undoes it */
     int rc = s->ops->prepare ? s->ops->prepare(&st->fi, err) : 0;
     if (rc == 0 && r->ctx.journal) {
         json_t *intent = s->ops->save ? s->ops->save(&st->fi) : NULL;
@@ -425,15 +433,40 @@ static void *step_thread(void *arg)
         st->fi.journal = r->ctx.journal;
         st->fi.jid = st->jid;
     }
-    int prepared = rc == 0;
+    if (rc < 0) {   /* nothing was touched: reported at at:, where the fault was due */
+        fl_sleep_until(at_ns);
+        pthread_mutex_lock(&r->mu);
+        st->status = ST_INJECT_FAILED;
+        st->inject_start_ms = st->inject_ms = now_ms(r);
+        snprintf(st->err, sizeof st->err, "%s", err);
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        event(r, "INJECT FAILED '%s': %s", s->name, err);
+        return NULL;
+    }
+    if (fl_sleep_until(at_ns) < 0) {
+        step_skipped(r, st, "not injected: the run was aborted first");
+        return NULL;
+    }
+    pthread_mutex_lock(&r->mu);
+    over = r->p->max_faults > 0 && r->active >= r->p->max_faults;
+    if (!over) r->active++;
+    pthread_mutex_unlock(&r->mu);
+    if (over) {
+        char why[96];
+        snprintf(why, sizeof why, "not injected: max_faults (%d) already active", r->p->max_faults);
+        step_skipped(r, st, why);
+        return NULL;
+    }
+    run_sync_probes(r, st, PT_BEFORE);
     st->inject_start_ms = now_ms(r);
-    if (rc == 0) rc = s->ops->inject(&st->fi, err);
+    rc = s->ops->inject(&st->fi, err);
     int64_t injected_ms = now_ms(r);
     if (st->jid >= 0) journal_done(r->ctx.journal, st->jid, rc == 0, err, s->ops->save ? s->ops->save(&st->fi) : NULL);
     if (rc < 0) {
         /* a half-done inject recorded in its state what it did: undo that */
         int undone = 1;
-        if (prepared && st->fi.state && s->ops->revert) {
+        if (st->fi.state && s->ops->revert) {
             char e2[FL_ERR_LEN];
             if (s->ops->revert(&st->fi, e2) < 0) {
                 undone = 0;
@@ -916,6 +949,7 @@ record:
             json_object_set_new(x, "for_ms", st->s->for_ms >= 0 ? json_integer(st->s->for_ms) : json_null());
             json_object_set_new(x, "status", json_string(step_status_name[st->status]));
             json_object_set_new(x, "injected_at_ms", st->status != ST_PENDING && st->status != ST_SKIPPED ? json_integer(st->inject_ms) : json_null());
+            json_object_set_new(x, "inject_started_at_ms", st->status != ST_PENDING && st->status != ST_SKIPPED ? json_integer(st->inject_start_ms) : json_null());
             json_object_set_new(x, "reverted_at_ms", st->status == ST_REVERTED || st->status == ST_REVERT_FAILED ? json_integer(st->revert_ms) : json_null());
             json_object_set_new(x, "description", json_string(st->desc));
             if (st->err[0]) json_object_set_new(x, "error", json_string(st->err));
