@@ -200,11 +200,10 @@ struct journal *journal_open(const char *path, const char *cmd, char *err)
         long long hpid = 0;
         int known = find_holder(path, hcmd, sizeof hcmd, &hpid) == 0;
         if (is_run || (known && strcmp(hcmd, "rollback") != 0)) {
-            if (known)
-                fl_err(err, "the journal '%s' is in use by a faultline %s (pid %lld)%s", path, hcmd, hpid,
-                       strcmp(hcmd, "rollback") ? ": that run reverts its own faults; stop it (SIGINT) before a rollback" : "");
-            else
-                fl_err(err, "the journal '%s' is in use by another faultline process", path);
+            const char *advice = is_run ? ": wait for it, or give this run another --journal"
+                                        : ": that run reverts its own faults; stop it (SIGINT) before a rollback";
+            if (known) fl_err(err, "the journal '%s' is in use by a faultline %s (pid %lld)%s", path, hcmd, hpid, advice);
+            else fl_err(err, "the journal '%s' is in use by another faultline process%s", path, advice);
             close(fd);
             return NULL;
         }

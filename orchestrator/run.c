@@ -735,7 +735,15 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
         for (size_t i = 0; i < json_array_size(problems); i++)
             fl_log(FL_LOG_WARN, "journal '%s': %s", jpath, json_string_value(json_array_get(problems, i)));
         json_decref(problems);
-        if (!pend) fl_log(FL_LOG_WARN, "%s", err);
+        if (!pend && !o->ignore_journal) {
+            /* what it holds is unknown: it may name faults still in effect */
+            fl_log(FL_LOG_ERROR, "%s (--force starts anyway)", err);
+            journal_close(r->ctx.journal);
+            r->ctx.journal = NULL;
+            exit_code = FL_EXIT_INVALID;
+            snprintf(r->abort_reason, sizeof r->abort_reason, "%s", err);
+            goto record;
+        }
         if (pend && json_array_size(pend) > 0 && !o->ignore_journal) {
             struct buf names;
             buf_init(&names, 4096);
