@@ -413,14 +413,30 @@ static void *step_thread(void *arg)
     int per_conn = s->ops->target_kind && !strcmp(s->ops->target_kind, "proxy");
     pthread_mutex_lock(&r->mu);
     double roll = fl_rand01(&r->rng);
-    int over = r->p->max_faults > 0 && r->active >= r->p->max_faults;   /* checked again at at: */
+    int over = r->p->max_faults > 0 && r->active >= r->p->max_faults;
     pthread_mutex_unlock(&r->mu);
-    if (over || (!per_conn && s->probability < 1.0 && roll >= s->probability)) {
-        char why[96];
-        if (over) snprintf(why, sizeof why, "not injected: max_faults (%d) already active", r->p->max_faults);
-        else snprintf(why, sizeof why, "not injected: probability %.2f", s->probability);
+    if (!per_conn && s->probability < 1.0 && roll >= s->probability) {
+        char why[64];
+        snprintf(why, sizeof why, "not injected: probability %.2f", s->probability);
         step_skipped(r, st, why);
         return NULL;
+    }
+    if (over) {
+        /* max_faults: another fault is still active; it may end by at:. Decide then, and
+         * journal the intent only for a step that will act (this one then waits for its fsync) */
+        if (fl_sleep_until(at_ns) < 0) {
+            step_skipped(r, st, "not injected: the run was aborted first");
+            return NULL;
+        }
+        pthread_mutex_lock(&r->mu);
+        over = r->active >= r->p->max_faults;
+        pthread_mutex_unlock(&r->mu);
+        if (over) {
+            char why[96];
+            snprintf(why, sizeof why, "not injected: max_faults (%d) already active", r->p->max_faults);
+            step_skipped(r, st, why);
+            return NULL;
+        }
     }
     char err[FL_ERR_LEN] = "";
     /* observe every target (no side effect), journal the intent with what undoes it */
