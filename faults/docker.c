@@ -829,11 +829,13 @@ static int fault_reconcile(const struct fault_record *r, struct fl_ctx *ctx, str
      * judge the containers once it is over, or a container found running would be stopped
      * by that stop right after we left it alone */
     if (!r->done && s->grace_ms > 0) {
-        double until = (r->last_time > 0 ? r->last_time : r->intent_time) + s->grace_ms / 1000.0 + 2.0;
+        /* the engine counts the grace in whole seconds; then the kill and the exit itself */
+        double grace = (double)((s->grace_ms + 999) / 1000);
+        double until = (r->last_time > 0 ? r->last_time : r->intent_time) + grace + 1.0;
         double wait = until - fl_wall();
         if (wait > 0) {
-            fault_report(report, "the engine may still be running the %s the dead run asked for (grace %.1fs): "
-                         "waiting %.1fs before looking", action_names[s->action], s->grace_ms / 1000.0, wait);
+            fault_report(report, "the engine may still be running the %s the dead run asked for (grace %.0fs): "
+                         "waiting %.1fs before looking", action_names[s->action], grace, wait);
             fl_sleep_ms((int64_t)(wait * 1000));
         }
     }

@@ -220,7 +220,7 @@ TEST_T(crash_docker_stop_at_every_point, 240)
     remove_all(t.id, 3);
 }
 
-/* (b) a real SIGKILL while the engine stops a container that ignores SIGTERM (grace 3s): the
+/* (b) a real SIGKILL while the engine stops a container that ignores SIGTERM (grace 2s): the
  * stop goes on at the engine after the runner is gone; rollback must wait it out, not judge
  * the container "running, nothing to do" a moment before it exits */
 TEST_T(crash_docker_stop_sigkill_during_grace_and_after_first_target, 180)
@@ -230,13 +230,13 @@ TEST_T(crash_docker_stop_sigkill_during_grace_and_after_first_target, 180)
     trio_up(&t, "grace");
     static char plan[4096], out[65536];
     docker_plan(plan, sizeof plan, t.group,
-                "{ name: them-down, at: 100ms, for: 20s, fault: docker.stop, target: them, grace: 3s }");
+                "{ name: them-down, at: 100ms, for: 20s, fault: docker.stop, target: them, grace: 2s }");
 
     /* in the first container's grace period */
     const char *dir = case_dir("grace-mid");
     pid_t pid = run_bg(dir, plan);
     wait_journal(dir, "intent", 1, pid);
-    usleep(1000 * 1000);
+    usleep(800 * 1000);
     ASSERT_EQ_STR(cstate(t.id[0]), "running");   /* both still in (or before) their stop */
     ASSERT_EQ_STR(cstate(t.id[1]), "running");
     sigkill(pid);
@@ -252,9 +252,14 @@ TEST_T(crash_docker_stop_sigkill_during_grace_and_after_first_target, 180)
     /* after the first target, while the engine stops the second */
     dir = case_dir("grace-first");
     pid = run_bg(dir, plan);
-    wait_journal(dir, "progress", 1, pid);
-    ASSERT_EQ_INT(!strcmp(cstate(t.id[0]), "exited") + !strcmp(cstate(t.id[1]), "exited"), 1);
+    wait_journal(dir, "intent", 1, pid);
+    int64_t deadline = now_ms() + 15000;
+    while (!strcmp(cstate(t.id[0]), "running") && !strcmp(cstate(t.id[1]), "running")) {
+        ASSERT_MSG(now_ms() < deadline, "the first container never stopped");
+        usleep(10 * 1000);
+    }
     sigkill(pid);
+    ASSERT_EQ_INT(!strcmp(cstate(t.id[0]), "exited") + !strcmp(cstate(t.id[1]), "exited"), 1);
     refused_until_rollback(dir);
     rollback(dir, out, sizeof out);
     trio_as_before(&t);
