@@ -110,12 +110,14 @@ static int append(struct journal *j, json_t *o, const char *run_id, int sync, ch
     s = fl_realloc(s, l + 2);
     s[l] = '\n';
     s[l + 1] = '\0';
+    /* the lock keeps lines whole; the fsync runs outside it, so that a step's progress note
+     * never waits behind another step's fsync (an fsync makes every line written so far durable) */
     int rc = 0;
     pthread_mutex_lock(&j->mu);
     if (write_all(j->fd, s, l + 1) < 0) rc = -1;
-    else if (sync && fsync(j->fd) < 0) rc = -1;
     int e = errno;
     pthread_mutex_unlock(&j->mu);
+    if (rc == 0 && sync && fsync(j->fd) < 0) rc = -1, e = errno;
     free(s);
     if (rc < 0 && err) fl_err(err, "cannot write the journal '%s': %s", j->path, strerror(e));
     return rc;

@@ -8,7 +8,8 @@
 #      runner does them up to 100 ms before at:, so they delay the effect only past that).
 #   2. with FL_BENCH_BASELINE=/path/to/an/older/faultline: the same plan run end to end by the
 #      built faultline and by that binary, interleaved; per kind the mean of run.json's
-#      injected_at_ms - at_ms (ms resolution per step: a mean over many steps).
+#      injected_at_ms - at_ms (ms resolution per step: a mean over many steps). Steps are
+#      FL_BENCH_GAP ms apart (default 250; at 100 a step's early intent meets another's inject).
 #   sh tests/bench/journal_bench.sh [rounds]        (make bench runs it; default 60 rounds)
 #   FL_BENCH_QUICK=1: 15 rounds
 set -u
@@ -63,10 +64,11 @@ cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Iorchestrator -Ifaults -Ipr
 [ -x "$FL_BENCH_BASELINE" ] || { echo "journal bench: FL_BENCH_BASELINE '$FL_BENCH_BASELINE' is not executable" >&2; exit 1; }
 lport2=$(port)
 steps=25
+gap=${FL_BENCH_GAP:-250}   # ms between steps: >100 ms, so a step's early intent does not meet another's inject
 {
   echo "faultline: 1"
   echo "name: journal-bench"
-  echo "duration: 12s"
+  echo "duration: $(( (200 + steps * 4 * gap) / 1000 + 2 ))s"
   echo "targets:"
   echo "  cache: { redis: { url: \"redis://127.0.0.1:$rport/0\" } }"
   echo "  link: { proxy: { listen: \"127.0.0.1:$lport2\", upstream: \"127.0.0.1:$rport\" } }"
@@ -74,11 +76,11 @@ steps=25
   echo "method:"
   i=0
   while [ $i -lt $steps ]; do
-    at=$((200 + i * 400))
+    at=$((200 + i * 4 * gap))
     echo "  - { name: exec-$i, at: ${at}ms, for: 50ms, fault: exec, run: \"true\" }"
-    echo "  - { name: maxmemory-$i, at: $((at + 100))ms, for: 50ms, fault: redis.maxmemory, target: cache, bytes: 64mb }"
-    echo "  - { name: proxy-$i, at: $((at + 200))ms, for: 50ms, fault: proxy.latency, target: link, latency: 1ms }"
-    [ -n "$cid" ] && echo "  - { name: pause-$i, at: $((at + 300))ms, for: 50ms, fault: docker.pause, target: box }"
+    echo "  - { name: maxmemory-$i, at: $((at + gap))ms, for: 50ms, fault: redis.maxmemory, target: cache, bytes: 64mb }"
+    echo "  - { name: proxy-$i, at: $((at + 2 * gap))ms, for: 50ms, fault: proxy.latency, target: link, latency: 1ms }"
+    [ -n "$cid" ] && echo "  - { name: pause-$i, at: $((at + 3 * gap))ms, for: 50ms, fault: docker.pause, target: box }"
     i=$((i + 1))
   done
 } >"$work/p.yaml"
@@ -102,12 +104,12 @@ PY
   done
   r=$((r + 1))
 done
-$PY - "$work/results.txt" "$e2e" "$steps" <<'PY'
+$PY - "$work/results.txt" "$e2e" "$steps" "$gap" <<'PY'
 import sys, statistics
 rows = [l.split() for l in open(sys.argv[1])]
 kinds = list(dict.fromkeys(r[1] for r in rows))
-print("end to end, %s runs of %s steps per kind each: mean ms from at: until the inject returned (built: and"
-      " until its effect began)" % (sys.argv[2], sys.argv[3]))
+print("end to end, %s runs of %s steps per kind each, %s ms apart: mean ms from at: until the inject returned"
+      " (built: and until its effect began)" % (sys.argv[2], sys.argv[3], sys.argv[4]))
 for k in kinds:
     m = {p: statistics.mean(float(r[2]) for r in rows if r[0] == p and r[1] == k) for p in ("built", "baseline")}
     began = statistics.mean(float(r[3]) for r in rows if r[0] == "built" and r[1] == k)
