@@ -4,8 +4,9 @@
  * Each inject records, per container, the state it found (running / paused / exited ...) and
  * what it did; revert restores exactly that state: a container that was already stopped is
  * not started, one that was already paused stays paused, and a started container with a
- * healthcheck is waited for until healthy (healthy_within:). The same record, as JSON, is
- * the journal entry `faultline rollback` reverts from (revert_saved).
+ * healthcheck is waited for until healthy (healthy_within:). prepare() inspects every
+ * container before anything is done: that record, as JSON, is the step's journal intent;
+ * reconcile() compares each container with it and restores what differs (docs/journal.md).
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -425,6 +426,7 @@ struct dk_state {
     char *target;       /* target name, for messages */
     struct dk_item *items;
     size_t n;
+    int64_t grace_ms;   /* stop/restart: how long the engine may still be stopping after we asked */
     int64_t healthy_ms;
     int64_t timeout_ms;
     char **revert_cmd;
@@ -489,6 +491,18 @@ static int run_cmd(struct docker_client *c, const struct dk_item *it, char *cons
     return ret;
 }
 
+/* bring a container that was up back to what it was: start, wait healthy, pause again */
+static int restore_up(struct docker_client *c, const struct dk_state *s, const struct dk_item *it, char *err)
+{
+    char e[FL_ERR_LEN];
+    if (docker_start(c, it->id, NULL, e) < 0) return fl_err(err, "cannot start '%s': %s", it->name, e);
+    if (it->has_healthcheck && docker_wait_healthy(c, it->id, s->healthy_ms, e) < 0)
+        return fl_err(err, "started '%s' but %s", it->name, e);
+    if (it->prior == DS_PAUSED && docker_pause(c, it->id, e) < 0)
+        return fl_err(err, "cannot pause '%s' again (it was paused before): %s", it->name, e);
+    return 0;
+}
+
 /* Undo what inject did to one container. Idempotent: clears it->acted when done. */
 static int revert_item(struct docker_client *c, const struct dk_state *s, struct dk_item *it, char *err)
 {
@@ -497,13 +511,7 @@ static int revert_item(struct docker_client *c, const struct dk_state *s, struct
     switch (s->action) {
     case DK_STOP:
     case DK_KILL:
-        if (was_up(it->prior)) {
-            if (docker_start(c, it->id, NULL, e) < 0) return fl_err(err, "cannot start '%s': %s", it->name, e);
-            if (it->has_healthcheck && docker_wait_healthy(c, it->id, s->healthy_ms, e) < 0)
-                return fl_err(err, "started '%s' but %s", it->name, e);
-            if (it->prior == DS_PAUSED && docker_pause(c, it->id, e) < 0)
-                return fl_err(err, "cannot pause '%s' again (it was paused before): %s", it->name, e);
-        }
+        if (was_up(it->prior) && restore_up(c, s, it, err) < 0) return -1;
         break;
     case DK_PAUSE:
         if (docker_unpause(c, it->id, e) < 0) {
@@ -530,71 +538,27 @@ static int revert_item(struct docker_client *c, const struct dk_state *s, struct
     return 0;
 }
 
-/* Revert every container; keep going past failures, report the first. */
-static int revert_all(struct docker_client *c, struct dk_state *s, char *err)
+/* Revert every container; keep going past failures, report the first. fi (may be NULL)
+ * gets a progress note per container restored. */
+static int revert_all(struct fault_inst *fi, struct docker_client *c, struct dk_state *s, char *err)
 {
     int ret = 0;
     char e[FL_ERR_LEN];
     for (size_t i = 0; i < s->n; i++) {
+        int had = s->items[i].acted;
         if (revert_item(c, s, &s->items[i], e) < 0) {
             if (ret == 0) snprintf(err, FL_ERR_LEN, "%s", e);
             else fl_log(FL_LOG_ERROR, "docker: %s", e);
             ret = -1;
+        } else if (had) {
+            fault_progress(fi, "revert", i, json_pack("{s:s,s:b}", "container", s->items[i].name, "restored", 1));
         }
     }
     return ret;
 }
 
-/* Act on one container: record its prior state, then do the action. */
-static int inject_item(struct docker_client *c, const struct dk_cfg *cfg, struct dk_state *s, struct dk_item *it,
-                       char *err)
-{
-    char e[FL_ERR_LEN];
-    struct docker_cstate st;
-    const char *verb = action_names[cfg->action];
-    if (cfg->action == DK_PAUSE) {
-        /* one call in the usual case: pause succeeds only on a running, unpaused container */
-        if (docker_pause(c, it->id, e) == 0) {
-            it->prior = DS_RUNNING;
-            it->acted = 1;
-            return 0;
-        }
-        char e2[FL_ERR_LEN];
-        if (docker_inspect(c, it->id, &st, NULL, e2) == 0 && st.state == DS_PAUSED) {
-            it->prior = DS_PAUSED; /* already paused: leave it paused */
-            return 0;
-        }
-        return fl_err(err, "cannot pause '%s': %s", it->name, e);
-    }
-    if (docker_inspect(c, it->id, &st, NULL, e) < 0) return fl_err(err, "cannot %s '%s': %s", verb, it->name, e);
-    it->prior = st.state;
-    it->has_healthcheck = st.has_healthcheck;
-    switch (cfg->action) {
-    case DK_STOP:
-        if (!was_up(st.state)) return 0; /* already stopped: nothing to do, nothing to revert */
-        if (docker_stop(c, it->id, cfg->grace_ms, NULL, e) < 0) return fl_err(err, "cannot stop '%s': %s", it->name, e);
-        it->acted = 1;
-        return 0;
-    case DK_KILL:
-        if (!was_up(st.state)) return 0;
-        if (docker_kill(c, it->id, cfg->signal, e) < 0) return fl_err(err, "cannot kill '%s': %s", it->name, e);
-        it->acted = 1;
-        return 0;
-    case DK_RESTART:
-        if (docker_restart(c, it->id, cfg->grace_ms, e) < 0)
-            return fl_err(err, "cannot restart '%s': %s", it->name, e);
-        return 0;
-    case DK_EXEC:
-        it->acted = 1; /* the command ran (or may have): the revert command applies */
-        return run_cmd(c, it, cfg->command, cfg->expect_exit, cfg->timeout_ms, "command", err);
-    case DK_PAUSE:
-        break;
-    }
-    (void)s;
-    return 0;
-}
-
-static int fault_inject(struct fault_inst *fi, char *err)
+/* Observe every container of the target, before anything is done: the intent. */
+static int fault_prepare(struct fault_inst *fi, char *err)
 {
     const struct dk_cfg *cfg = fi->cfg;
     struct target *t = fi->target;
@@ -614,6 +578,7 @@ static int fault_inject(struct fault_inst *fi, char *err)
     s->action = cfg->action;
     s->host = fl_strdup(s->client.host);
     s->target = fl_strdup(t->name);
+    s->grace_ms = cfg->action == DK_STOP || cfg->action == DK_RESTART ? cfg->grace_ms : 0;
     s->healthy_ms = cfg->healthy_ms;
     s->timeout_ms = cfg->timeout_ms;
     s->revert_cmd = strv_dup(cfg->revert);
@@ -623,15 +588,75 @@ static int fault_inject(struct fault_inst *fi, char *err)
         struct dk_item *it = &s->items[s->n++];
         it->id = fl_strdup(dt->ids[i]);
         it->name = fl_strdup(dt->names[i]);
-        if (inject_item(&s->client, cfg, s, it, err) < 0) {
+        struct docker_cstate st;
+        char e[FL_ERR_LEN];
+        if (docker_inspect(&s->client, it->id, &st, NULL, e) < 0)
+            return fl_err(err, "cannot %s '%s': %s", action_names[cfg->action], it->name, e);
+        it->prior = st.state;
+        it->has_healthcheck = st.has_healthcheck;
+    }
+    return 0;
+}
+
+/* Act on one container whose prior state prepare() recorded. */
+static int inject_item(struct docker_client *c, const struct dk_cfg *cfg, struct dk_item *it, char *err)
+{
+    char e[FL_ERR_LEN];
+    switch (cfg->action) {
+    case DK_PAUSE:
+        if (it->prior == DS_PAUSED) return 0; /* already paused: leave it paused */
+        if (docker_pause(c, it->id, e) == 0) {
+            it->acted = 1;
+            return 0;
+        } else {
+            struct docker_cstate st;
+            char e2[FL_ERR_LEN];
+            if (docker_inspect(c, it->id, &st, NULL, e2) == 0 && st.state == DS_PAUSED) {
+                it->prior = DS_PAUSED; /* paused by someone else meanwhile: leave it */
+                return 0;
+            }
+        }
+        return fl_err(err, "cannot pause '%s': %s", it->name, e);
+    case DK_STOP:
+        if (!was_up(it->prior)) return 0; /* already stopped: nothing to do, nothing to revert */
+        if (docker_stop(c, it->id, cfg->grace_ms, NULL, e) < 0) return fl_err(err, "cannot stop '%s': %s", it->name, e);
+        it->acted = 1;
+        return 0;
+    case DK_KILL:
+        if (!was_up(it->prior)) return 0;
+        if (docker_kill(c, it->id, cfg->signal, e) < 0) return fl_err(err, "cannot kill '%s': %s", it->name, e);
+        it->acted = 1;
+        return 0;
+    case DK_RESTART:
+        if (docker_restart(c, it->id, cfg->grace_ms, e) < 0)
+            return fl_err(err, "cannot restart '%s': %s", it->name, e);
+        return 0;
+    case DK_EXEC:
+        it->acted = 1; /* the command ran (or may have): the revert command applies */
+        return run_cmd(c, it, cfg->command, cfg->expect_exit, cfg->timeout_ms, "command", err);
+    }
+    return 0;
+}
+
+static int fault_inject(struct fault_inst *fi, char *err)
+{
+    const struct dk_cfg *cfg = fi->cfg;
+    if (!fi->state && fault_prepare(fi, err) < 0) return -1;
+    struct dk_state *s = fi->state;
+    for (size_t i = 0; i < s->n; i++) {
+        struct dk_item *it = &s->items[i];
+        /* what a command changes cannot be observed: note that it starts */
+        if (cfg->action == DK_EXEC) fault_progress(fi, "inject", i, json_pack("{s:s,s:b}", "container", it->name, "started", 1));
+        if (inject_item(&s->client, cfg, it, err) < 0) {
             /* leave nothing half-done: put back the containers already acted on */
             char e[FL_ERR_LEN];
-            if (revert_all(&s->client, s, e) < 0) {
+            if (revert_all(fi, &s->client, s, e) < 0) {
                 size_t l = strlen(err);
                 snprintf(err + l, FL_ERR_LEN - l, "; and undoing the others failed: %s", e);
             }
             return -1;
         }
+        fault_progress(fi, "inject", i, json_pack("{s:s,s:b}", "container", it->name, "acted", it->acted));
     }
     return 0;
 }
@@ -640,7 +665,7 @@ static int fault_revert(struct fault_inst *fi, char *err)
 {
     struct dk_state *s = fi->state;
     if (!s) return 0;
-    return revert_all(&s->client, s, err);
+    return revert_all(fi, &s->client, s, err);
 }
 
 static json_t *fault_save(const struct fault_inst *fi)
@@ -654,9 +679,9 @@ static json_t *fault_save(const struct fault_inst *fi)
                                                docker_state_name(it->prior), "healthcheck", it->has_healthcheck,
                                                "acted", it->acted));
     }
-    json_t *rec = json_pack("{s:s,s:s,s:s,s:I,s:I,s:o}", "action", action_names[s->action], "host", s->host,
-                            "target", s->target, "healthy_within_ms", (json_int_t)s->healthy_ms, "timeout_ms",
-                            (json_int_t)s->timeout_ms, "containers", items);
+    json_t *rec = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:o}", "action", action_names[s->action], "host", s->host,
+                            "target", s->target, "grace_ms", (json_int_t)s->grace_ms, "healthy_within_ms",
+                            (json_int_t)s->healthy_ms, "timeout_ms", (json_int_t)s->timeout_ms, "containers", items);
     if (s->client_ready) docker_client_save_tls(&s->client, rec);
     if (s->revert_cmd) {
         json_t *rv = json_array();
@@ -666,18 +691,21 @@ static json_t *fault_save(const struct fault_inst *fi)
     return rec;
 }
 
-static int fault_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+static struct dk_state *state_load(json_t *rec, char *err)
 {
-    (void)ctx;
     int a = action_parse(json_string_value(json_object_get(rec, "action")));
     const char *host = json_string_value(json_object_get(rec, "host"));
     json_t *items = json_object_get(rec, "containers");
-    if (a < 0 || !host || !json_is_array(items)) return fl_err(err, "docker: journal record is incomplete");
+    if (a < 0 || !host || !json_is_array(items)) {
+        fl_err(err, "docker: journal record is incomplete");
+        return NULL;
+    }
     struct dk_state *s = fl_calloc(1, sizeof *s);
     s->action = (enum dk_action)a;
     s->host = fl_strdup(host);
     const char *tn = json_string_value(json_object_get(rec, "target"));
     s->target = fl_strdup(tn ? tn : "");
+    s->grace_ms = json_integer_value(json_object_get(rec, "grace_ms"));
     s->healthy_ms = json_integer_value(json_object_get(rec, "healthy_within_ms"));
     s->timeout_ms = json_integer_value(json_object_get(rec, "timeout_ms"));
     if (s->timeout_ms <= 0) s->timeout_ms = 60000;
@@ -697,7 +725,8 @@ static int fault_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
         int prior = docker_state_parse(json_string_value(json_object_get(it, "prior")));
         if (!id || prior < 0) {
             state_free(s);
-            return fl_err(err, "docker: journal record has a container without id or prior state");
+            fl_err(err, "docker: journal record has a container without id or prior state");
+            return NULL;
         }
         const char *name = json_string_value(json_object_get(it, "name"));
         struct dk_item *d = &s->items[s->n++];
@@ -707,10 +736,119 @@ static int fault_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
         d->has_healthcheck = json_is_true(json_object_get(it, "healthcheck"));
         d->acted = json_is_true(json_object_get(it, "acted"));
     }
+    return s;
+}
+
+/* compare one container with the state recorded before the fault; restore what differs */
+static int reconcile_item(const struct fault_record *r, struct docker_client *c, const struct dk_state *s,
+                          size_t i, struct buf *report, char *err)
+{
+    const struct dk_item *it = &s->items[i];
+    const char *was = docker_state_name(it->prior);
+    struct docker_cstate cur;
+    char e[FL_ERR_LEN];
+    if (docker_inspect(c, it->id, &cur, NULL, e) < 0) {
+        fault_report(report, "container %s: was %s; cannot look at it now: %s", it->name, was, e);
+        return fl_err(err, "container '%s': %s", it->name, e);
+    }
+    const char *now = docker_state_name(cur.state);
+    switch (s->action) {
+    case DK_STOP:
+    case DK_KILL:
+    case DK_RESTART:
+        if (!was_up(it->prior)) {
+            fault_report(report, "container %s: was %s before the plan, found %s: left as it is", it->name, was, now);
+            return 0;
+        }
+        if (was_up(cur.state)) {
+            if (it->prior == DS_PAUSED && cur.state == DS_RUNNING) {
+                if (docker_pause(c, it->id, e) < 0) {
+                    fault_report(report, "container %s: was paused, found running: pausing it failed: %s", it->name, e);
+                    return fl_err(err, "cannot pause '%s' again: %s", it->name, e);
+                }
+                fault_report(report, "container %s: was paused, found running: paused again", it->name);
+                return 0;
+            }
+            fault_report(report, "container %s: was %s, found %s: nothing to do", it->name, was, now);
+            return 0;
+        }
+        if (restore_up(c, s, it, e) < 0) {
+            fault_report(report, "container %s: was %s, found %s: %s", it->name, was, now, e);
+            return fl_err(err, "%s", e);
+        }
+        fault_report(report, "container %s: was %s, found %s: started%s%s", it->name, was, now,
+                     it->has_healthcheck ? " (healthy)" : "", it->prior == DS_PAUSED ? " and paused again" : "");
+        return 0;
+    case DK_PAUSE:
+        if (it->prior != DS_RUNNING) {
+            fault_report(report, "container %s: was %s before the plan, found %s: left as it is", it->name, was, now);
+            return 0;
+        }
+        if (cur.state == DS_RUNNING) {
+            fault_report(report, "container %s: was running, found running: nothing to do", it->name);
+            return 0;
+        }
+        if (cur.state == DS_PAUSED ? docker_unpause(c, it->id, e) : docker_start(c, it->id, NULL, e)) {
+            fault_report(report, "container %s: was running, found %s: cannot restore: %s", it->name, now, e);
+            return fl_err(err, "container '%s': %s", it->name, e);
+        }
+        fault_report(report, "container %s: was running, found %s: %s", it->name, now,
+                     cur.state == DS_PAUSED ? "unpaused" : "started");
+        return 0;
+    case DK_EXEC:
+        if (!s->revert_cmd) {
+            fault_report(report, "container %s: no revert: command, so nothing faultline can undo", it->name);
+            return 0;
+        }
+        if (fault_record_note(r, "revert", i)) {
+            fault_report(report, "container %s: its revert command already ran: nothing to do", it->name);
+            return 0;
+        }
+        if (!r->done && r->same_boot && !fault_record_note(r, "inject", i)) {
+            fault_report(report, "container %s: the dead run never started the command in it: nothing to undo", it->name);
+            return 0;
+        }
+        if (run_cmd(c, it, s->revert_cmd, 0, s->timeout_ms, "revert command", e) < 0) {
+            fault_report(report, "container %s: what the command changed cannot be observed; the revert command "
+                         "failed: %s", it->name, e);
+            return fl_err(err, "%s", e);
+        }
+        fault_report(report, "container %s: what the command changed cannot be observed: ran the revert command "
+                     "(exit 0)", it->name);
+        return 0;
+    }
+    return 0;
+}
+
+static int fault_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+{
+    (void)ctx;
+    struct dk_state *s = state_load(r->rec, err);
+    if (!s) return -1;
+    /* a stop (or restart) the dead run asked for goes on at the engine for up to grace:
+     * judge the containers once it is over, or a container found running would be stopped
+     * by that stop right after we left it alone */
+    if (!r->done && s->grace_ms > 0) {
+        /* the engine counts the grace in whole seconds; then the kill and the exit itself */
+        double grace = (double)((s->grace_ms + 999) / 1000);
+        double until = (r->last_time > 0 ? r->last_time : r->intent_time) + grace + 1.0;
+        double wait = until - fl_wall();
+        if (wait > 0) {
+            fault_report(report, "the engine may still be running the %s the dead run asked for (grace %.0fs): "
+                         "waiting %.1fs before looking", action_names[s->action], grace, wait);
+            fl_sleep_ms((int64_t)(wait * 1000));
+        }
+    }
     struct docker_client c;
-    int ret = docker_client_init_saved(&c, s->host, rec, err);
+    int ret = docker_client_init_saved(&c, s->host, r->rec, err);
     if (ret == 0) {
-        ret = revert_all(&c, s, err);
+        char e[FL_ERR_LEN];
+        for (size_t i = 0; i < s->n; i++) {
+            if (reconcile_item(r, &c, s, i, report, e) < 0 && ret == 0) {
+                ret = -1;
+                snprintf(err, FL_ERR_LEN, "%s", e);
+            }
+        }
         docker_client_release(&c);
     }
     state_free(s);
@@ -761,8 +899,8 @@ static void fault_describe(const struct fault_inst *fi, struct buf *out)
 #define DOCKER_FAULT(kind, act, summ, rsumm)                                                                \
     const struct fault_ops fault_docker_##kind = {                                                          \
         .name = "docker." #kind, .target_kind = "docker", .summary = summ, .revert_summary = rsumm,         \
-        .params = kind##_params, .parse = parse_##kind, .inject = fault_inject, .revert = act,              \
-        .save = fault_save, .revert_saved = fault_revert_saved, .describe = fault_describe,                \
+        .params = kind##_params, .parse = parse_##kind, .prepare = fault_prepare, .inject = fault_inject,   \
+        .revert = act, .save = fault_save, .reconcile = fault_reconcile, .describe = fault_describe,        \
         .free_cfg = cfg_free, .free_state = state_free,                                                      \
     }
 

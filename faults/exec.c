@@ -1,4 +1,6 @@
-/* exec.c -- the `exec` fault: run a command to break something, and another to undo it. */
+/* exec.c -- the `exec` fault: run a command to break something, and another to undo it.
+ * faultline cannot observe what a command changes: the revert command must be safe to run
+ * when the fault was only partly applied (rollback runs it when in doubt; docs/journal.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,8 @@ static int run_cmd(char **argv, const struct exec_cfg *c, const char *what, char
 static int exec_inject(struct fault_inst *fi, char *err)
 {
     const struct exec_cfg *c = fi->cfg;
+    /* what the command changes cannot be observed: note (after the intent) that it starts */
+    fault_progress(fi, "inject", 0, json_pack("{s:b}", "started", 1));
     return run_cmd(c->run, c, "exec fault", err);
 }
 
@@ -56,7 +60,9 @@ static int exec_revert(struct fault_inst *fi, char *err)
 {
     const struct exec_cfg *c = fi->cfg;
     if (!c->revert) return 0;
-    return run_cmd(c->revert, c, "exec revert", err);
+    if (run_cmd(c->revert, c, "exec revert", err) < 0) return -1;
+    fault_progress(fi, "revert", 0, json_pack("{s:b}", "ran", 1));
+    return 0;
 }
 
 static json_t *exec_save(const struct fault_inst *fi)
@@ -71,19 +77,34 @@ static json_t *exec_save(const struct fault_inst *fi)
     return o;
 }
 
-static int exec_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+/* what run: changed cannot be observed: the revert command runs unless the journal shows it
+ * already ran, or that run: never started (same boot: the notes are then complete) */
+static int exec_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
 {
     (void)ctx;
-    json_t *rv = json_object_get(rec, "revert");
+    json_t *rv = json_object_get(r->rec, "revert");
     size_t n = json_array_size(rv);
-    if (n == 0) return 0;
+    if (n == 0) {
+        fault_report(report, "no revert: command: nothing faultline can undo");
+        return 0;
+    }
+    if (fault_record_note(r, "revert", 0)) {
+        fault_report(report, "the revert command already ran: nothing to do");
+        return 0;
+    }
+    if (!r->done && r->same_boot && !fault_record_note(r, "inject", 0)) {
+        fault_report(report, "the dead run never started the run: command: nothing to undo");
+        return 0;
+    }
     char **argv = fl_calloc(n + 1, sizeof *argv);
-    for (size_t i = 0; i < n; i++) argv[i] = fl_strdup(json_string_value(json_array_get(rv, i)));
-    struct exec_cfg c = { .timeout_ms = json_integer_value(json_object_get(rec, "timeout_ms")),
-                          .expect_exit = (int)json_integer_value(json_object_get(rec, "expect_exit")) };
+    for (size_t i = 0; i < n; i++) argv[i] = fl_strdup(json_string_value(json_array_get(rv, i)) ?: "");
+    struct exec_cfg c = { .timeout_ms = json_integer_value(json_object_get(r->rec, "timeout_ms")),
+                          .expect_exit = (int)json_integer_value(json_object_get(r->rec, "expect_exit")) };
     if (c.timeout_ms <= 0) c.timeout_ms = 60000;
     int rc = run_cmd(argv, &c, "exec revert", err);
     param_strv_free(argv);
+    if (rc < 0) fault_report(report, "what run: changed cannot be observed; the revert command failed");
+    else fault_report(report, "what run: changed cannot be observed: ran the revert command (exit %d)", c.expect_exit);
     return rc;
 }
 
@@ -113,7 +134,7 @@ const struct fault_ops fault_exec = {
     .inject = exec_inject,
     .revert = exec_revert,
     .save = exec_save,
-    .revert_saved = exec_revert_saved,
+    .reconcile = exec_reconcile,
     .describe = exec_describe,
     .free_cfg = exec_free,
 };

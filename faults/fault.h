@@ -3,14 +3,33 @@
  * A fault kind is one `const struct fault_ops` (e.g. fault_docker_stop), listed once in
  * faults/registry.c. Validation, dispatch and `faultline list` all read that table.
  *
- * Life of a fault step in a run:
- *   parse()   at plan load: no I/O, the step's own keys (already checked against params)
- *   inject()  at `at:`; records in fi->state exactly what revert() needs
- *   save()    right after inject: the same as JSON for the journal (crash-safe rollback)
- *   revert()  after `for:` (or on abort/exit); must restore exactly the state found
- *   revert_saved()  what `faultline rollback` calls with the journal record, without the run
+ * Life of a fault step in a run (write-ahead: what undoes a fault is on disk before the
+ * fault happens; docs/journal.md has the record format and the per-family table):
+ *   parse()     at plan load: no I/O, the step's own keys (already checked against params)
+ *   prepare()   at `at:`: resolve every target and observe the state of each (running or
+ *               paused, a replica count, a node's availability, a config value, pids with
+ *               their start times ...) into fi->state. No side effect at all.
+ *   save()      fi->state as JSON. The runner journals it as the step's intent record and
+ *               fsyncs it BEFORE inject() is called, and again (the done record) after.
+ *   inject()    acts on the targets prepare() recorded. Over several targets it reports each
+ *               one acted on with fault_progress(fi, "inject", i, note); a target found only
+ *               while acting (a child forked meanwhile) is journaled with fault_add_target()
+ *               before it is touched. Called without prepare() (fi->state NULL, as unit
+ *               tests do), it prepares first.
+ *   revert()    after `for:` (or on abort/exit): restores exactly the state prepare() found,
+ *               reporting each target with fault_progress(fi, "revert", i, note). Idempotent.
+ *   reconcile() what `faultline rollback` calls for a step whose intent has no reverted
+ *               record: the runner may have died before, during or after the effect, or in
+ *               the middle of the revert. For each target it compares the current state with
+ *               the prior state recorded, restores what differs, leaves alone what matches
+ *               (a container stopped before the plan stays stopped), and says per target what
+ *               it found and what it did (fault_report). It must do no harm when the effect
+ *               never happened (starting a container never stopped is a no-op; a pid that now
+ *               belongs to another process is never signalled) and must be idempotent. Where
+ *               nothing can outlive the runner (a proxy inside it, a session that died with
+ *               it) it checks what it can and says so and why.
  * Return 0, or -1 with err filled (FL_ERR_LEN). inject() that fails must leave nothing
- * half-done (or record enough in fi->state for revert() to undo the half).
+ * half-done (or leave in fi->state what revert() needs to undo the half).
  */
 #ifndef FL_FAULT_H
 #define FL_FAULT_H
@@ -26,6 +45,7 @@ struct plan;
 struct fl_ctx;
 struct step;
 struct target;
+struct journal;
 
 /* ---- targets ------------------------------------------------------------------- */
 struct target_ops {
@@ -64,7 +84,25 @@ struct fault_inst {
     struct target *target;            /* NULL for kinds without target_kind */
     struct fl_ctx *ctx;
     void *cfg;                        /* the step's parsed config (read-only) */
-    void *state;                      /* set by inject(): what revert() needs */
+    void *state;                      /* set by prepare() (or inject()): what revert() needs */
+    struct journal *journal;          /* the run's journal; NULL outside a run (tests) */
+    long jid;                         /* this step's entry in it */
+};
+
+/* What the journal holds of one step that was never settled, as reconcile() reads it.
+ * Owned by the journal reader; valid during the call. */
+struct fault_record {
+    const char *step, *kind, *run;
+    json_t *rec;          /* save() of the done record when there is one, else of the intent */
+    json_t *progress;     /* every progress note in order: {"phase","item","note","time"} */
+    int done;             /* 1: inject returned (inject_ok says how), 0: the runner died first */
+    int inject_ok;
+    double intent_time;   /* wall clock of the intent record */
+    double last_time;     /* wall clock of the step's latest record (intent, progress, done) */
+    long long runner_pid; /* the process that wrote it, and its start time (/proc stat 22) */
+    long long runner_start;
+    int same_boot;        /* written since the machine last booted: progress notes (not fsync'd)
+                             are then complete, and pids still mean the same processes */
 };
 
 struct fault_ops {
@@ -76,8 +114,10 @@ struct fault_ops {
     int (*parse)(struct plan *p, const struct node *step, void **cfg, struct diag *d);
     int (*inject)(struct fault_inst *fi, char *err);
     int (*revert)(struct fault_inst *fi, char *err);          /* NULL: nothing to undo */
+    int (*prepare)(struct fault_inst *fi, char *err);         /* NULL: nothing to observe */
     json_t *(*save)(const struct fault_inst *fi);             /* journal record; NULL ok */
-    int (*revert_saved)(json_t *rec, struct fl_ctx *ctx, char *err);
+    /* report: per-target lines (fault_report), may be NULL; ctx may be NULL (no plan) */
+    int (*reconcile)(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err);
     void (*describe)(const struct fault_inst *fi, struct buf *out);
     void (*free_cfg)(void *cfg);
     void (*free_state)(void *state);
@@ -94,6 +134,25 @@ uint64_t target_pick_seed(const struct target *t, const struct fl_ctx *ctx);
 void target_pick(size_t n, size_t k, uint64_t seed, size_t *order);
 /* ", pick 2 (seed 7)" for describe() */
 void target_pick_describe(const struct target *t, struct buf *out);
+
+/* ---- the journal, as drivers see it (faults/record.c) ---------------------------------- */
+/* target `item` of the step was acted on (phase "inject") or restored ("revert"); note
+ * (may be NULL, reference taken) says what was done. Appended to the journal without fsync
+ * (it survives a SIGKILL; reconcile never depends on it to be safe). No-op outside a run. */
+void fault_progress(struct fault_inst *fi, const char *phase, size_t item, json_t *note);
+/* a target prepare() could not know about, journaled (fsync'd) before it is touched: a
+ * progress note {"added": target} with phase "inject". 0, or -1 with err (then do not act). */
+int fault_add_target(struct fault_inst *fi, size_t item, json_t *target, char *err);
+/* the latest note of target item in phase ("inject"/"revert"), NULL when none */
+json_t *fault_record_note(const struct fault_record *r, const char *phase, size_t item);
+/* the notes of phase that carry key (e.g. "added"), in order, as a new array */
+json_t *fault_record_notes_with(const struct fault_record *r, const char *phase, const char *key);
+/* is the process that wrote the record still alive (same pid, same start time)? */
+int fault_record_runner_alive(const struct fault_record *r);
+/* one line of what reconcile found and did for a target ("  " and "\n" added); out may be NULL */
+void fault_report(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* reconcile() of a bare record (a unit test, a record built by hand): done, no progress */
+int fault_reconcile_rec(const struct fault_ops *ops, json_t *rec, struct fl_ctx *ctx, struct buf *report, char *err);
 
 /* registry.c */
 extern const struct fault_ops *const fault_kinds[];

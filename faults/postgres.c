@@ -17,6 +17,27 @@ struct pg_target {
 };
 
 /* used by probes/postgres.c too (declared there) */
+/* the DSN as a keyword=value string without its password (values quoted), for the journal:
+ * rollback reaches the server with it (and libpq's PGPASSWORD / ~/.pgpass, or the plan's
+ * DSN when --plan is given); NULL when libpq cannot parse it */
+static char *dsn_no_password(const char *dsn)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &perr);
+    if (perr) PQfreemem(perr);
+    if (!opts) return NULL;
+    struct buf b;
+    buf_init(&b, 4096);
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val || !*o->val || !strcmp(o->keyword, "password")) continue;
+        buf_addf(&b, "%s%s='", b.len ? " " : "", o->keyword);
+        for (const char *c = o->val; *c; c++) buf_addf(&b, "%s%c", *c == '\'' || *c == '\\' ? "\\" : "", *c);
+        buf_adds(&b, "'");
+    }
+    PQconninfoFree(opts);
+    return buf_detach(&b);
+}
+
 const char *pg_target_dsn(const struct target *t, const char **shown);
 PGconn *pg_open(const char *dsn, const char *shown, const char *appname, int timeout_s, char *err);
 
@@ -159,6 +180,8 @@ struct pg_state {
     int n;
     int terminated;
     int wanted;
+    char appname[64];           /* lock, exhaust: this step's sessions, and only they, carry it */
+    char *conninfo;             /* the DSN without its password (journal) */
 };
 
 static void cfg_free(void *p)
@@ -179,6 +202,7 @@ static void state_free(void *p)
     for (int i = 0; i < s->n; i++)
         if (s->conns[i]) PQfinish(s->conns[i]);
     free(s->conns);
+    free(s->conninfo);
     free(s);
 }
 
@@ -263,6 +287,14 @@ static json_t *terminate_save(const struct fault_inst *fi)
                      s ? s->terminated : 0, "note", "terminated backends cannot be brought back: nothing to undo");
 }
 
+static int terminate_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+{
+    (void)r; (void)ctx; (void)err;
+    fault_report(report, "nothing to undo: a terminated backend is not brought back by faultline; its clients "
+                 "reconnect (this fault leaves nothing that lasts)");
+    return 0;
+}
+
 /* postgres.lock */
 static const char *const lock_modes[] = { "ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE",
                                           "SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE", NULL };
@@ -328,12 +360,31 @@ static char *quote_table(PGconn *conn, const char *table)
     return buf_detach(&b);
 }
 
+/* lock, exhaust: no prior state to observe (faultline's own sessions do not exist yet); the
+ * intent names the application_name those sessions will carry, so rollback can find any
+ * that outlived the run (a lock request still queued behind another transaction does) */
+static int held_prepare(struct fault_inst *fi, char *err)
+{
+    const char *dsn, *shown = "?";
+    if (need_target(fi, &dsn, &shown, err) < 0) return -1;
+    static long counter;
+    long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+    struct pg_state *s = fl_calloc(1, sizeof *s);
+    snprintf(s->appname, sizeof s->appname, "faultline-%s-%d-%lld-%ld", strchr(fi->ops->name, '.') + 1, (int)getpid(),
+             (long long)(fl_wall() * 1000) % 1000000000LL, n);
+    s->conninfo = dsn_no_password(dsn);
+    fi->state = s;
+    return 0;
+}
+
 static int lock_inject(struct fault_inst *fi, char *err)
 {
     const struct pg_cfg *c = fi->cfg;
     const char *dsn, *shown = "?";
     if (need_target(fi, &dsn, &shown, err) < 0) return -1;
-    PGconn *conn = pg_open(dsn, shown, "faultline-lock", 10, err);
+    if (!fi->state && held_prepare(fi, err) < 0) return -1;
+    struct pg_state *s = fi->state;
+    PGconn *conn = pg_open(dsn, shown, s->appname, 10, err);
     if (!conn) return -1;
     char *qt = quote_table(conn, c->table);
     char sql[512];
@@ -341,17 +392,17 @@ static int lock_inject(struct fault_inst *fi, char *err)
     free(qt);
     char what[256];
     snprintf(what, sizeof what, "postgres.lock of '%s' at target '%s'", c->table, fi->target->name);
+    s->conns = fl_calloc(1, sizeof *s->conns);
+    s->conns[0] = conn;
+    s->n = 1;
     /* taking the lock waits behind conflicting holders: bounded, so inject cannot hang */
     if (pg_exec(conn, "SET lock_timeout = '10s'", what, err) < 0 || pg_exec(conn, "BEGIN", what, err) < 0 ||
         pg_exec(conn, sql, what, err) < 0) {
         PQfinish(conn);
+        s->conns[0] = NULL;
         return -1;
     }
-    struct pg_state *s = fl_calloc(1, sizeof *s);
-    s->conns = fl_calloc(1, sizeof *s->conns);
-    s->conns[0] = conn;
-    s->n = 1;
-    fi->state = s;
+    fault_progress(fi, "inject", 0, json_pack("{s:s,s:b}", "table", c->table, "locked", 1));
     return 0;
 }
 
@@ -369,6 +420,7 @@ static int lock_revert(struct fault_inst *fi, char *err)
        already gone, e.g. terminated: then the lock went with it) */
     PQfinish(conn);
     s->conns[0] = NULL;
+    fault_progress(fi, "revert", 0, json_pack("{s:b}", "released", 1));
     (void)err;
     return 0;
 }
@@ -408,23 +460,21 @@ static int exhaust_inject(struct fault_inst *fi, char *err)
     const struct pg_cfg *c = fi->cfg;
     const char *dsn, *shown = "?";
     if (need_target(fi, &dsn, &shown, err) < 0) return -1;
-    struct pg_state *s = fl_calloc(1, sizeof *s);
+    if (!fi->state && held_prepare(fi, err) < 0) return -1;
+    struct pg_state *s = fi->state;
     s->conns = fl_calloc((size_t)c->connections, sizeof *s->conns);
     s->wanted = c->connections;
     char cerr[FL_ERR_LEN] = "";
     for (int i = 0; i < c->connections; i++) {
-        PGconn *conn = pg_open(dsn, shown, "faultline-exhaust", 10, cerr);
+        PGconn *conn = pg_open(dsn, shown, s->appname, 10, cerr);
         if (!conn) break;
         s->conns[s->n++] = conn;
     }
-    if (s->n == 0) {
-        state_free(s);
-        return fl_err(err, "postgres.exhaust at target '%s': %s", fi->target->name, cerr);
-    }
+    if (s->n == 0) return fl_err(err, "postgres.exhaust at target '%s': %s", fi->target->name, cerr);
     if (s->n < c->connections)
         fl_log(FL_LOG_WARN, "postgres.exhaust: holding %d of %d connections on target '%s' (the server refused more: %s)",
                s->n, c->connections, fi->target->name, cerr);
-    fi->state = s;
+    fault_progress(fi, "inject", 0, json_pack("{s:i}", "held", s->n));
     return 0;
 }
 
@@ -433,10 +483,12 @@ static int exhaust_revert(struct fault_inst *fi, char *err)
     (void)err;
     struct pg_state *s = fi->state;
     if (!s) return 0;
+    int closed = 0;
     for (int i = 0; i < s->n; i++) {
-        if (s->conns[i]) PQfinish(s->conns[i]);
+        if (s->conns[i]) PQfinish(s->conns[i]), closed++;
         s->conns[i] = NULL;
     }
+    if (closed) fault_progress(fi, "revert", 0, json_pack("{s:i}", "closed", closed));
     return 0;
 }
 
@@ -455,14 +507,70 @@ static void exhaust_describe(const struct fault_inst *fi, struct buf *out)
 static json_t *held_save(const struct fault_inst *fi)
 {
     const struct pg_state *s = fi->state;
-    return json_pack("{s:s, s:i, s:i, s:s}", "target", fi->target ? fi->target->name : "", "pid", (int)getpid(),
-                     "connections", s ? s->n : 0, "note",
-                     "the sessions belong to the faultline process: they end (and release) when it exits");
+    json_t *j = json_pack("{s:s, s:i, s:i, s:s}", "target", fi->target ? fi->target->name : "", "pid", (int)getpid(),
+                          "connections", s ? s->n : 0, "note",
+                          "the sessions belong to the faultline process: PostgreSQL ends them (and their locks) when "
+                          "their connection closes, except one still waiting in a lock queue");
+    if (s) {
+        json_object_set_new(j, "application_name", json_string(s->appname));
+        if (s->conninfo) json_object_set_new(j, "conninfo", json_string(s->conninfo));
+    }
+    return j;
 }
 
-static int nothing_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+/* the plan's DSN (with its password) when the plan is loaded, else the journal's */
+static PGconn *open_saved(const struct fault_record *r, struct fl_ctx *ctx, char *err)
 {
-    (void)rec; (void)ctx; (void)err;
+    const char *tname = json_string_value(json_object_get(r->rec, "target"));
+    const char *shown = NULL, *dsn = NULL;
+    if (ctx && ctx->plan && tname) dsn = pg_target_dsn(plan_target(ctx->plan, tname), &shown);
+    if (!dsn) dsn = shown = json_string_value(json_object_get(r->rec, "conninfo"));
+    if (!dsn) {
+        fl_err(err, "the journal record has no connection string (a journal of an older faultline): give --plan");
+        return NULL;
+    }
+    return pg_open(dsn, shown, "faultline-rollback", 10, err);
+}
+
+/* lock, exhaust: faultline's sessions live in its process and end with it -- unless the
+ * server has not noticed yet (a backend queued for a lock does not read its socket): end
+ * any session of the step's application_name that is still there */
+static int held_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+{
+    const char *app = json_string_value(json_object_get(r->rec, "application_name"));
+    if (!app) {
+        fault_report(report, "the sessions lived in faultline process %lld, which is %s: PostgreSQL ended them and "
+                     "their locks with it (an older journal: no application_name to check)", r->runner_pid,
+                     fault_record_runner_alive(r) ? "still running" : "gone");
+        return 0;
+    }
+    char e[FL_ERR_LEN];
+    PGconn *c = open_saved(r, ctx, e);
+    if (!c) {
+        fault_report(report, "cannot check for sessions left behind (application_name '%s'): %s", app, e);
+        return fl_err(err, "a session of the dead run waiting for a lock would still block the table, and it could "
+                      "not be checked: %s", e);
+    }
+    const char *params[1] = { app };
+    PGresult *res = PQexecParams(c,
+        "SELECT pid, coalesce(state, ''), coalesce(wait_event_type, ''), pg_terminate_backend(pid) "
+        "FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()", 1, NULL, params, NULL, NULL, 0);
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pg_msg(c, e, sizeof e);
+        PQclear(res);
+        PQfinish(c);
+        fault_report(report, "cannot check for sessions left behind (application_name '%s'): %s", app, e);
+        return fl_err(err, "cannot look for sessions of the dead run: %s", e);
+    }
+    int n = PQntuples(res);
+    if (n == 0)
+        fault_report(report, "no session '%s' is left: PostgreSQL ended the dead run's sessions with their connection, "
+                     "and what they held went with them: nothing to do", app);
+    for (int i = 0; i < n; i++)
+        fault_report(report, "session pid %s ('%s', %s%s) outlived the run: terminated", PQgetvalue(res, i, 0), app,
+                     PQgetvalue(res, i, 1), !strcmp(PQgetvalue(res, i, 2), "Lock") ? " waiting for a lock" : "");
+    PQclear(res);
+    PQfinish(c);
     return 0;
 }
 
@@ -475,7 +583,7 @@ const struct fault_ops fault_postgres_terminate = {
     .parse = terminate_parse,
     .inject = terminate_inject,
     .save = terminate_save,
-    .revert_saved = nothing_saved,
+    .reconcile = terminate_reconcile,
     .describe = terminate_describe,
     .free_cfg = cfg_free,
     .free_state = state_free,
@@ -488,10 +596,11 @@ const struct fault_ops fault_postgres_lock = {
     .revert_summary = "ROLLBACK (the lock is released)",
     .params = lock_params,
     .parse = lock_parse,
+    .prepare = held_prepare,
     .inject = lock_inject,
     .revert = lock_revert,
     .save = held_save,
-    .revert_saved = nothing_saved,
+    .reconcile = held_reconcile,
     .describe = lock_describe,
     .free_cfg = cfg_free,
     .free_state = state_free,
@@ -504,10 +613,11 @@ const struct fault_ops fault_postgres_exhaust = {
     .revert_summary = "close them",
     .params = exhaust_params,
     .parse = exhaust_parse,
+    .prepare = held_prepare,
     .inject = exhaust_inject,
     .revert = exhaust_revert,
     .save = held_save,
-    .revert_saved = nothing_saved,
+    .reconcile = held_reconcile,
     .describe = exhaust_describe,
     .free_cfg = cfg_free,
     .free_state = state_free,

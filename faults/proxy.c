@@ -20,7 +20,7 @@ struct proxy_target {
 };
 
 /* one engine for the process, shared by the open proxy targets; and the open proxies by
- * listen address, so revert_saved can act on a proxy of this very process */
+ * listen address, so reconcile can act on a proxy of this very process */
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct px_engine *g_engine;
 static int g_refs;
@@ -261,20 +261,32 @@ struct toxic_state {
     int id;
 };
 
-static int toxic_inject(struct fault_inst *fi, char *err)
+/* the intent: which proxy (its listen address), in which process; the toxic gets its id
+ * when added (the done record has it) */
+static int toxic_prepare(struct fault_inst *fi, char *err)
 {
     const char *tname = fi->target ? fi->target->name : "?";
     struct proxy_target *pt = fi->target ? fi->target->cfg : NULL;
     if (!pt || !pt->px) return fl_err(err, "proxy '%s' is not listening (target not opened)", tname);
+    struct toxic_state *st = fl_calloc(1, sizeof *st);
+    st->listen = fl_strdup(pt->listen);
+    st->id = -1;
+    fi->state = st;
+    return 0;
+}
+
+static int toxic_inject(struct fault_inst *fi, char *err)
+{
+    const char *tname = fi->target ? fi->target->name : "?";
+    if (!fi->state && toxic_prepare(fi, err) < 0) return -1;
+    struct toxic_state *st = fi->state;
+    struct proxy_target *pt = fi->target->cfg;
     struct px_toxic_cfg c = *(const struct px_toxic_cfg *)fi->cfg;
     c.probability = fi->step ? fi->step->probability : 1.0;
     char perr[FL_ERR_LEN];
     int id = px_add_toxic(pt->px, &c, perr);
     if (id < 0) return fl_err(err, "cannot add %s to proxy '%s': %s", fi->ops->name, tname, perr);
-    struct toxic_state *st = fl_calloc(1, sizeof *st);
-    st->listen = fl_strdup(pt->listen);
     st->id = id;
-    fi->state = st;
     return 0;
 }
 
@@ -282,10 +294,10 @@ static int toxic_revert(struct fault_inst *fi, char *err)
 {
     struct toxic_state *st = fi->state;
     struct proxy_target *pt = fi->target ? fi->target->cfg : NULL;
-    if (!st) return 0;
+    if (!st || st->id < 0) return 0;
     if (!pt || !pt->px) return 0;   /* the proxy is closed: its toxics went with it */
     char perr[FL_ERR_LEN];
-    /* already gone (revert_saved ran first) is the state we want */
+    /* already gone (reconcile ran first) is the state we want */
     int rc = px_remove_toxic(pt->px, st->id, perr);
     if (rc == PX_STUCK) {
         /* the toxic cannot be lifted: no client may keep waiting behind it */
@@ -302,37 +314,63 @@ static json_t *toxic_save(const struct fault_inst *fi)
 {
     const struct toxic_state *st = fi->state;
     if (!st) return NULL;
-    return json_pack("{s:s, s:s, s:i, s:s}", "listen", st->listen, "kind", fi->ops->name, "toxic_id", st->id,
-                     "note", "the toxic lives in the faultline process that runs the proxy: "
-                             "if that process is gone, so are the proxy and the toxic (nothing to undo)");
+    json_t *j = json_pack("{s:s, s:s, s:i, s:s}", "listen", st->listen, "kind", fi->ops->name, "pid", (int)getpid(),
+                          "note", "the toxic lives in the faultline process that runs the proxy: "
+                                  "if that process is gone, so are the proxy and the toxic (nothing to undo)");
+    if (st->id >= 0) json_object_set_new(j, "toxic_id", json_integer(st->id));
+    return j;
 }
 
-static int toxic_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+/* a proxy of this very process (the listener is live here): take the toxic off it */
+static int remove_live(const char *listen, int id, int *found, char *err)
 {
-    (void)ctx;
-    const char *listen = json_string_value(json_object_get(rec, "listen"));
-    json_t *id = json_object_get(rec, "toxic_id");
-    if (!listen || !json_is_integer(id)) return fl_err(err, "journal record of a proxy toxic needs 'listen' and 'toxic_id'");
     int rc = 0;
+    *found = 0;
     pthread_mutex_lock(&g_mu);
     for (struct live *l = g_live; l; l = l->next) {
         if (strcmp(l->listen, listen) != 0) continue;
+        *found = 1;
         char perr[FL_ERR_LEN];
         struct px_stats s;
         int r = px_stats(l->px, &s) == PX_STUCK ? PX_STUCK : 0;
         /* already removed (e.g. reverted before) is fine: the proxy is as found */
-        if (!r && s.toxics > 0) r = px_remove_toxic(l->px, (int)json_integer_value(id), perr);
+        if (!r && s.toxics > 0 && id >= 0) r = px_remove_toxic(l->px, id, perr);
         if (r == PX_STUCK) {
             int n = px_sever(l->px);
             rc = fl_err(err, "cannot remove toxic %d from proxy %s: the proxy engine did not answer; dropped its "
-                        "%d connection%s and refused new ones instead", (int)json_integer_value(id), listen, n, n == 1 ? "" : "s");
+                        "%d connection%s and refused new ones instead", id, listen, n, n == 1 ? "" : "s");
         } else if (r < 0 && !strstr(perr, "no toxic")) {
-            rc = fl_err(err, "cannot remove toxic %d from proxy %s: %s", (int)json_integer_value(id), listen, perr);
+            rc = fl_err(err, "cannot remove toxic %d from proxy %s: %s", id, listen, perr);
         }
         break;
     }
     pthread_mutex_unlock(&g_mu);
     return rc;
+}
+
+static int toxic_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+{
+    (void)ctx;
+    const char *listen = json_string_value(json_object_get(r->rec, "listen"));
+    json_t *id = json_object_get(r->rec, "toxic_id");
+    if (!listen) return fl_err(err, "journal record of a proxy toxic needs 'listen'");
+    int found = 0;
+    if (remove_live(listen, json_is_integer(id) ? (int)json_integer_value(id) : -1, &found, err) < 0) {
+        fault_report(report, "proxy %s (in this process): %s", listen, err);
+        return -1;
+    }
+    if (found && json_is_integer(id))
+        fault_report(report, "proxy %s runs in this process: its toxic removed", listen);
+    else if (found)
+        fault_report(report, "proxy %s runs in this process: no toxic was added yet: nothing to do", listen);
+    else if (fault_record_runner_alive(r))
+        fault_report(report, "proxy %s and its toxic live in faultline process %lld, which still runs: it removes its "
+                     "toxics itself", listen, r->runner_pid);
+    else
+        fault_report(report, "nothing to undo: proxy %s and its toxic lived inside faultline process %lld, which is "
+                     "gone; the listener closed with it (clients now get connection refused until they reach the "
+                     "upstream directly)", listen, r->runner_pid);
+    return 0;
 }
 
 static void toxic_describe(const struct fault_inst *fi, struct buf *out)
@@ -419,10 +457,11 @@ static const struct param_spec http_error_params[] = {
         .revert_summary = "remove the toxic (what it holds is forwarded)",                     \
         .params = params_,                                                                     \
         .parse = parse_,                                                                       \
+        .prepare = toxic_prepare,                                                              \
         .inject = toxic_inject,                                                                \
         .revert = toxic_revert,                                                                \
         .save = toxic_save,                                                                    \
-        .revert_saved = toxic_revert_saved,                                                    \
+        .reconcile = toxic_reconcile,                                                          \
         .describe = toxic_describe,                                                            \
         .free_cfg = free,                                                                      \
         .free_state = toxic_free_state,                                                        \

@@ -225,7 +225,9 @@ struct rds_cfg {
 struct rds_state {
     int64_t pause_ms;
     int64_t pause_end_ns;    /* monotonic: when Redis lifts the pause by itself */
+    double pause_end_wall;   /* the same on the wall clock (the journal outlives the run) */
     int pause_all;
+    int applied;             /* the command was sent and answered OK */
     long long killed;
     char *old;               /* maxmemory before */
 };
@@ -266,7 +268,7 @@ static int run(redisContext *c, const char *what, char *err, long long *integer,
     return 0;
 }
 
-/* what revert_saved uses: the plan's target (with its password) when the plan is loaded,
+/* what reconcile uses: the plan's target (with its password) when the plan is loaded,
  * else the URL recorded without password */
 static redisContext *open_saved(json_t *rec, struct fl_ctx *ctx, char *err)
 {
@@ -303,27 +305,43 @@ static int pause_parse(struct plan *p, const struct node *step, void **cfg, stru
     return 0;
 }
 
-static int pause_inject(struct fault_inst *fi, char *err)
+/* nothing to observe: Redis 7.0 does not say whether it is paused. The intent records when
+ * the pause would end by itself, counted from now (the inject comes right after). */
+static int pause_prepare(struct fault_inst *fi, char *err)
 {
     const struct rds_cfg *c = fi->cfg;
+    if (!rds_target_url(fi->target))
+        return fl_err(err, "%s: target '%s' is not a redis target", fi->ops->name, fi->target ? fi->target->name : "?");
     /* exactly the window: Redis lifts the pause by itself then, also should we die. (A pause
        of ALL also holds CLIENT UNPAUSE itself, so for that mode the end of the pause is
        the revert; see pause_revert.) Without for:, the plan's duration, else an hour. */
     int64_t ms = 3600 * 1000;
     if (fi->step && fi->step->for_ms > 0) ms = fi->step->for_ms;
     else if (fi->ctx && fi->ctx->plan && fi->ctx->plan->duration_ms > 0) ms = fi->ctx->plan->duration_ms;
+    struct rds_state *s = fl_calloc(1, sizeof *s);
+    s->pause_ms = ms;
+    s->pause_all = !c->write_only;
+    s->pause_end_ns = fl_now_ns() + ms * 1000000;
+    s->pause_end_wall = fl_wall() + ms / 1000.0;
+    fi->state = s;
+    return 0;
+}
+
+static int pause_inject(struct fault_inst *fi, char *err)
+{
+    const struct rds_cfg *c = fi->cfg;
+    if (!fi->state && pause_prepare(fi, err) < 0) return -1;
+    struct rds_state *s = fi->state;
     redisContext *rc = open_target(fi, err);
     if (!rc) return -1;
     char what[256];
     snprintf(what, sizeof what, "redis.pause on target '%s'", fi->target->name);
-    int r = run(rc, what, err, NULL, "CLIENT PAUSE %lld %s", (long long)ms, c->write_only ? "WRITE" : "ALL");
+    int r = run(rc, what, err, NULL, "CLIENT PAUSE %lld %s", (long long)s->pause_ms, c->write_only ? "WRITE" : "ALL");
     redisFree(rc);
     if (r < 0) return -1;
-    struct rds_state *s = fl_calloc(1, sizeof *s);
-    s->pause_ms = ms;
-    s->pause_end_ns = fl_now_ns() + ms * 1000000;
-    s->pause_all = !c->write_only;
-    fi->state = s;
+    s->applied = 1;
+    s->pause_end_ns = fl_now_ns() + s->pause_ms * 1000000;
+    s->pause_end_wall = fl_wall() + s->pause_ms / 1000.0;
     return 0;
 }
 
@@ -337,7 +355,7 @@ static int unpause(redisContext *rc, const char *tname, char *err)
 static int pause_revert(struct fault_inst *fi, char *err)
 {
     const struct rds_state *s = fi->state;
-    if (!s) return 0;
+    if (!s || !s->applied) return 0;
     const struct rds_url *u = rds_target_url(fi->target);
     if (!u) return fl_err(err, "redis.pause: target '%s' is not a redis target", fi->target ? fi->target->name : "?");
     /* Redis queues every command of every client behind a pause of ALL, CLIENT UNPAUSE
@@ -357,6 +375,7 @@ static int pause_revert(struct fault_inst *fi, char *err)
     redisSetTimeout(rc, tv);
     int r = unpause(rc, fi->target->name, err);
     redisFree(rc);
+    if (r == 0) fault_progress(fi, "revert", 0, json_pack("{s:b}", "unpaused", 1));
     return r;
 }
 
@@ -372,28 +391,44 @@ static json_t *pause_save(const struct fault_inst *fi)
     const struct rds_state *s = fi->state;
     json_t *j = url_save(fi, "revert: CLIENT UNPAUSE (Redis also lifts the pause by itself when pause_ms ends)");
     json_object_set_new(j, "pause_ms", json_integer(s ? s->pause_ms : 0));
+    json_object_set_new(j, "mode", json_string(s && !s->pause_all ? "write" : "all"));
     /* when Redis lifts the pause by itself (wall clock: the journal outlives the run) */
-    json_object_set_new(j, "pause_ends_at", json_real(fl_wall() + (s ? s->pause_ms : 0) / 1000.0));
+    json_object_set_new(j, "pause_ends_at", json_real(s ? s->pause_end_wall : fl_wall()));
+    json_object_set_new(j, "applied", json_boolean(s && s->applied));
     return j;
 }
 
-static int pause_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+static int pause_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
 {
-    /* a pause whose time is over has been lifted by Redis itself: nothing left to undo */
-    json_t *end = json_object_get(rec, "pause_ends_at");
-    if (json_is_number(end) && fl_wall() >= json_number_value(end)) return 0;
-    redisContext *rc = open_saved(rec, ctx, err);
-    if (!rc) return -1;
+    /* a pause whose time is over has been lifted by Redis itself: nothing left to undo. The
+     * intent's end is counted from before the CLIENT PAUSE: allow for the moments between. */
+    json_t *end = json_object_get(r->rec, "pause_ends_at");
+    double slack = r->done ? 0.5 : 5.0;
+    if (json_is_number(end) && fl_wall() >= json_number_value(end) + slack) {
+        fault_report(report, "the pause (%lld ms) is over: Redis lifted it by itself: nothing to do",
+                     (long long)json_integer_value(json_object_get(r->rec, "pause_ms")));
+        return 0;
+    }
+    redisContext *rc = open_saved(r->rec, ctx, err);
+    if (!rc) {
+        fault_report(report, "cannot reach Redis to lift a pause that may still hold: %s", err);
+        return -1;
+    }
     if (json_is_number(end)) {
         /* Redis 7 queues CLIENT UNPAUSE behind a PAUSE ALL: wait out what is left of it */
-        double left = json_number_value(end) - fl_wall() + 5.0;
+        double left = json_number_value(end) - fl_wall() + slack + 5.0;
         if (left > 3600) left = 3600;
         struct timeval tv = { (time_t)left, (suseconds_t)((left - (double)(time_t)left) * 1e6) };
         redisSetTimeout(rc, tv);
     }
-    int r = unpause(rc, json_string_value(json_object_get(rec, "target")) ?: "?", err);
+    int ret = unpause(rc, json_string_value(json_object_get(r->rec, "target")) ?: "?", err);
     redisFree(rc);
-    return r;
+    if (ret == 0)
+        fault_report(report, "Redis may still be paused (until %.1fs from now): CLIENT UNPAUSE sent (harmless when it "
+                     "was not)", json_is_number(end) ? json_number_value(end) - fl_wall() : 0.0);
+    else
+        fault_report(report, "CLIENT UNPAUSE failed: %s", err);
+    return ret;
 }
 
 static void pause_describe(const struct fault_inst *fi, struct buf *out)
@@ -451,9 +486,11 @@ static json_t *kill_save(const struct fault_inst *fi)
     return j;
 }
 
-static int nothing_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+static int kill_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
 {
-    (void)rec; (void)ctx; (void)err;
+    (void)r; (void)ctx; (void)err;
+    fault_report(report, "nothing to undo: closed client connections are reopened by the clients, not by faultline "
+                 "(this fault leaves nothing that lasts)");
     return 0;
 }
 
@@ -488,32 +525,49 @@ static int maxmem_parse(struct plan *p, const struct node *step, void **cfg, str
     return 0;
 }
 
-static int maxmem_inject(struct fault_inst *fi, char *err)
+/* CONFIG GET maxmemory into *out (caller frees); 0 or -1 with err */
+static int get_maxmem(redisContext *rc, const char *tname, char **out, char *err)
 {
-    const struct rds_cfg *c = fi->cfg;
-    redisContext *rc = open_target(fi, err);
-    if (!rc) return -1;
     redisReply *r = redisCommand(rc, "CONFIG GET maxmemory");
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[1]->type != REDIS_REPLY_STRING) {
         char msg[FL_ERR_LEN];
         reply_err(rc, r, msg, sizeof msg);
         if (r) freeReplyObject(r);
-        redisFree(rc);
-        return fl_err(err, "redis.maxmemory on target '%s': CONFIG GET maxmemory: %s", fi->target->name, msg);
+        return fl_err(err, "redis.maxmemory on target '%s': CONFIG GET maxmemory: %s", tname, msg);
     }
-    char *old = fl_strdup(r->element[1]->str);
+    *out = fl_strdup(r->element[1]->str);
     freeReplyObject(r);
-    char what[256];
-    snprintf(what, sizeof what, "redis.maxmemory on target '%s': CONFIG SET maxmemory", fi->target->name);
-    if (run(rc, what, err, NULL, "CONFIG SET maxmemory %lld", (long long)c->bytes) < 0) {
-        free(old);
-        redisFree(rc);
-        return -1;
-    }
+    return 0;
+}
+
+/* the value found, before anything is set: the intent */
+static int maxmem_prepare(struct fault_inst *fi, char *err)
+{
+    redisContext *rc = open_target(fi, err);
+    if (!rc) return -1;
+    char *old = NULL;
+    int r = get_maxmem(rc, fi->target->name, &old, err);
     redisFree(rc);
+    if (r < 0) return -1;
     struct rds_state *s = fl_calloc(1, sizeof *s);
     s->old = old;
     fi->state = s;
+    return 0;
+}
+
+static int maxmem_inject(struct fault_inst *fi, char *err)
+{
+    const struct rds_cfg *c = fi->cfg;
+    if (!fi->state && maxmem_prepare(fi, err) < 0) return -1;
+    struct rds_state *s = fi->state;
+    redisContext *rc = open_target(fi, err);
+    if (!rc) return -1;
+    char what[256];
+    snprintf(what, sizeof what, "redis.maxmemory on target '%s': CONFIG SET maxmemory", fi->target->name);
+    int r = run(rc, what, err, NULL, "CONFIG SET maxmemory %lld", (long long)c->bytes);
+    redisFree(rc);
+    if (r < 0) return -1;
+    s->applied = 1;
     return 0;
 }
 
@@ -527,11 +581,12 @@ static int set_maxmem(redisContext *rc, const char *old, const char *tname, char
 static int maxmem_revert(struct fault_inst *fi, char *err)
 {
     const struct rds_state *s = fi->state;
-    if (!s || !s->old) return 0;
+    if (!s || !s->old || !s->applied) return 0;
     redisContext *rc = open_target(fi, err);
     if (!rc) return -1;
     int r = set_maxmem(rc, s->old, fi->target->name, err);
     redisFree(rc);
+    if (r == 0) fault_progress(fi, "revert", 0, json_pack("{s:s}", "maxmemory", s->old));
     return r;
 }
 
@@ -540,18 +595,34 @@ static json_t *maxmem_save(const struct fault_inst *fi)
     const struct rds_state *s = fi->state;
     json_t *j = url_save(fi, "revert: CONFIG SET maxmemory to old");
     json_object_set_new(j, "old", json_string(s && s->old ? s->old : ""));
+    json_object_set_new(j, "applied", json_boolean(s && s->applied));
     return j;
 }
 
-static int maxmem_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+static int maxmem_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
 {
-    const char *old = json_string_value(json_object_get(rec, "old"));
+    const char *old = json_string_value(json_object_get(r->rec, "old"));
+    const char *tname = json_string_value(json_object_get(r->rec, "target")) ?: "?";
     if (!old || !*old) return fl_err(err, "journal record of redis.maxmemory has no 'old' value");
-    redisContext *rc = open_saved(rec, ctx, err);
-    if (!rc) return -1;
-    int r = set_maxmem(rc, old, json_string_value(json_object_get(rec, "target")) ?: "?", err);
+    redisContext *rc = open_saved(r->rec, ctx, err);
+    if (!rc) {
+        fault_report(report, "cannot reach Redis to compare maxmemory with %s: %s", old, err);
+        return -1;
+    }
+    char *now = NULL;
+    int ret = get_maxmem(rc, tname, &now, err);
+    if (ret == 0 && !strcmp(now, old)) {
+        fault_report(report, "maxmemory was %s, found %s: nothing to do", old, now);
+    } else if (ret == 0) {
+        ret = set_maxmem(rc, old, tname, err);
+        if (ret == 0) fault_report(report, "maxmemory was %s, found %s: set back to %s", old, now, old);
+        else fault_report(report, "maxmemory was %s, found %s: setting it back failed: %s", old, now, err);
+    } else {
+        fault_report(report, "cannot read maxmemory: %s", err);
+    }
+    free(now);
     redisFree(rc);
-    return r;
+    return ret;
 }
 
 static void maxmem_describe(const struct fault_inst *fi, struct buf *out)
@@ -572,10 +643,11 @@ const struct fault_ops fault_redis_pause = {
     .revert_summary = "CLIENT UNPAUSE (a pause of ALL also ends by itself at the window's end)",
     .params = pause_params,
     .parse = pause_parse,
+    .prepare = pause_prepare,
     .inject = pause_inject,
     .revert = pause_revert,
     .save = pause_save,
-    .revert_saved = pause_revert_saved,
+    .reconcile = pause_reconcile,
     .describe = pause_describe,
     .free_cfg = free,
     .free_state = state_free,
@@ -590,7 +662,7 @@ const struct fault_ops fault_redis_kill_clients = {
     .parse = kill_parse,
     .inject = kill_inject,
     .save = kill_save,
-    .revert_saved = nothing_saved,
+    .reconcile = kill_reconcile,
     .describe = kill_describe,
     .free_cfg = free,
     .free_state = state_free,
@@ -603,10 +675,11 @@ const struct fault_ops fault_redis_maxmemory = {
     .revert_summary = "the old value",
     .params = maxmem_params,
     .parse = maxmem_parse,
+    .prepare = maxmem_prepare,
     .inject = maxmem_inject,
     .revert = maxmem_revert,
     .save = maxmem_save,
-    .revert_saved = maxmem_revert_saved,
+    .reconcile = maxmem_reconcile,
     .describe = maxmem_describe,
     .free_cfg = free,
     .free_state = state_free,

@@ -15,7 +15,8 @@
  *   swarm.kill_task  kill the containers of N tasks  -> nothing to undo: the engine replaces
  *                                                      them; revert waits for that
  *   swarm.drain      node availability drain         -> the availability found (active ...)
- * The record, as JSON, is the journal entry `faultline rollback` reverts from.
+ * prepare() observes all that before anything is done: the step's journal intent.
+ * reconcile() compares replicas and availability with it and puts back what differs.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -542,6 +543,7 @@ struct sw_state {
     size_t nservices;
     struct sw_item *items;
     size_t n;
+    char self[72];                 /* kill_task: the manager's own node id */
     int64_t inject_at_ms;          /* fl_now_ms() of the inject */
     int64_t converged_after_ms;    /* revert: inject -> converged again, -1 before */
 };
@@ -669,21 +671,6 @@ static int revert_item(struct sw_state *s, struct sw_item *it, char *err)
     return 0;
 }
 
-static int revert_all(struct sw_state *s, char *err)
-{
-    int ret = 0;
-    char e[FL_ERR_LEN];
-    for (size_t i = 0; i < s->n; i++) {
-        if (revert_item(s, &s->items[i], e) < 0) {
-            if (ret == 0) snprintf(err, FL_ERR_LEN, "%s", e);
-            else fl_log(FL_LOG_ERROR, "swarm: %s", e);
-            ret = -1;
-        }
-    }
-    if (ret == 0) ret = wait_all_converged(s, err);
-    return ret;
-}
-
 /* choose k of n reproducibly (the target's pick seed, else the run's) */
 static size_t *choose(const struct target *t, const struct fl_ctx *ctx, size_t n, size_t k)
 {
@@ -719,7 +706,10 @@ static int kill_task(struct sw_state *s, const struct swarm_target *st, const ch
     return 0;
 }
 
-static int fault_inject(struct fault_inst *fi, char *err)
+/* Observe what the target designates now, before anything is done (tasks come and go, so it
+ * is resolved again): the services and whether they are converged, and per action the
+ * replica counts, the tasks chosen, or the nodes chosen with their availability. */
+static int fault_prepare(struct fault_inst *fi, char *err)
 {
     const struct sw_cfg *cfg = fi->cfg;
     struct target *t = fi->target;
@@ -741,7 +731,6 @@ static int fault_inject(struct fault_inst *fi, char *err)
     s->converged_after_ms = -1;
     fi->state = s;
 
-    /* what the target designates now: tasks come and go, so resolve again */
     struct swarm_view v;
     if (swarm_target_resolve(t, &s->client, fi->ctx ? fi->ctx->seed : 0, require_label_of(fi->ctx), &v, err) < 0)
         return -1;
@@ -759,7 +748,6 @@ static int fault_inject(struct fault_inst *fi, char *err)
         }
         s->was_converged[i] = ss.converged;
     }
-    s->inject_at_ms = fl_now_ms();
     switch (cfg->action) {
     case SW_SCALE:
         for (size_t i = 0; i < v.nservices && ret == 0; i++) {
@@ -772,16 +760,9 @@ static int fault_inject(struct fault_inst *fi, char *err)
                 ret = fl_err(err, "cannot scale service '%s': it is global (one task per node), not replicated", sv.name);
                 break;
             }
-            int64_t want = cfg->has_to ? cfg->to : (sv.replicas > cfg->by ? sv.replicas - cfg->by : 0);
             struct sw_item *it = add_item(s, sv.id, sv.name);
-            int64_t found = sv.replicas;
-            if (want != found && docker_service_scale(&s->client, sv.id, want, &found, e) < 0) {
-                ret = fl_err(err, "cannot scale service '%s' to %lld: %s", sv.name, (long long)want, e);
-                break;
-            }
-            it->prior = found;
-            it->set = want;
-            it->acted = want != found;
+            it->prior = sv.replicas;
+            it->set = cfg->has_to ? cfg->to : (sv.replicas > cfg->by ? sv.replicas - cfg->by : 0);
         }
         break;
     case SW_KILL_TASK: {
@@ -790,19 +771,16 @@ static int fault_inject(struct fault_inst *fi, char *err)
                          v.ntasks, v.ntasks == 1 ? "" : "s", cfg->count);
             break;
         }
-        char self[72];
-        if (docker_swarm_self(&s->client, self, NULL, e) < 0) {
+        if (docker_swarm_self(&s->client, s->self, NULL, e) < 0) {
             ret = fl_err(err, "swarm.kill_task on '%s': %s", t->name, e);
             break;
         }
         size_t *order = choose(t, fi->ctx, v.ntasks, (size_t)cfg->count);
-        for (size_t i = 0; i < (size_t)cfg->count && ret == 0; i++) {
+        for (size_t i = 0; i < (size_t)cfg->count; i++) {
             const struct swarm_task_ref *tr = &v.tasks[order[i]];
             struct sw_item *it = add_item(s, tr->id, tr->name);
             it->container = fl_strdup(tr->container_id);
             it->node = fl_strdup(tr->node_id);
-            ret = kill_task(s, st, self, cfg->signal, it, err);
-            it->killed = ret == 0;
         }
         free(order);
         break;
@@ -816,16 +794,63 @@ static int fault_inject(struct fault_inst *fi, char *err)
         size_t *order = choose(t, fi->ctx, v.nnodes, (size_t)cfg->count);
         for (size_t i = 0; i < (size_t)cfg->count && ret == 0; i++) {
             struct sw_item *it = add_item(s, v.node_ids[order[i]], v.node_names[order[i]]);
-            int changed = 0;
-            if (docker_node_set_availability(&s->client, it->id, "drain", it->prior_avail, &changed, e) < 0)
+            struct docker_node nd;
+            if (docker_node_inspect(&s->client, it->id, &nd, NULL, e) < 0)
                 ret = fl_err(err, "cannot drain node '%s': %s", it->name, e);
-            it->acted = changed;
+            else
+                snprintf(it->prior_avail, sizeof it->prior_avail, "%s", nd.availability);
         }
         free(order);
         break;
     }
     }
     swarm_view_release(&v);
+    return ret;
+}
+
+static int fault_inject(struct fault_inst *fi, char *err)
+{
+    if (!fi->state && fault_prepare(fi, err) < 0) return -1;
+    const struct sw_cfg *cfg = fi->cfg;
+    struct sw_state *s = fi->state;
+    const struct swarm_target *st = fi->target->cfg;
+    int ret = 0;
+    char e[FL_ERR_LEN];
+    s->inject_at_ms = fl_now_ms();
+    for (size_t i = 0; i < s->n && ret == 0; i++) {
+        struct sw_item *it = &s->items[i];
+        switch (cfg->action) {
+        case SW_SCALE: {
+            int64_t found = it->prior;
+            if (it->set != it->prior && docker_service_scale(&s->client, it->id, it->set, &found, e) < 0) {
+                ret = fl_err(err, "cannot scale service '%s' to %lld: %s", it->name, (long long)it->set, e);
+                break;
+            }
+            it->prior = found;   /* changed by someone since prepare: restore what was there */
+            it->acted = it->set != found;
+            fault_progress(fi, "inject", i, json_pack("{s:s,s:I,s:I}", "service", it->name, "replicas_found",
+                                                      (json_int_t)found, "replicas_set", (json_int_t)it->set));
+            break;
+        }
+        case SW_KILL_TASK:
+            ret = kill_task(s, st, s->self, cfg->signal, it, err);
+            it->killed = ret == 0;
+            if (ret == 0) fault_progress(fi, "inject", i, json_pack("{s:s,s:b}", "task", it->name, "killed", 1));
+            break;
+        case SW_DRAIN: {
+            int changed = 0;
+            char found[16] = "";
+            if (docker_node_set_availability(&s->client, it->id, "drain", found, &changed, e) < 0) {
+                ret = fl_err(err, "cannot drain node '%s': %s", it->name, e);
+                break;
+            }
+            if (found[0]) snprintf(it->prior_avail, sizeof it->prior_avail, "%s", found);
+            it->acted = changed;
+            fault_progress(fi, "inject", i, json_pack("{s:s,s:s}", "node", it->name, "availability_found", found));
+            break;
+        }
+        }
+    }
     if (ret < 0) {
         /* leave nothing half-done: put back what was already changed */
         for (size_t i = 0; i < s->n; i++) {
@@ -842,7 +867,20 @@ static int fault_revert(struct fault_inst *fi, char *err)
 {
     struct sw_state *s = fi->state;
     if (!s) return 0;
-    return revert_all(s, err);
+    int ret = 0;
+    char e[FL_ERR_LEN];
+    for (size_t i = 0; i < s->n; i++) {
+        int had = s->items[i].acted;
+        if (revert_item(s, &s->items[i], e) < 0) {
+            if (ret == 0) snprintf(err, FL_ERR_LEN, "%s", e);
+            else fl_log(FL_LOG_ERROR, "swarm: %s", e);
+            ret = -1;
+        } else if (had) {
+            fault_progress(fi, "revert", i, json_pack("{s:s,s:b}", "item", s->items[i].name, "restored", 1));
+        }
+    }
+    if (ret == 0) ret = wait_all_converged(s, err);
+    return ret;
 }
 
 static json_t *fault_save(const struct fault_inst *fi)
@@ -875,14 +913,15 @@ static json_t *fault_save(const struct fault_inst *fi)
     return rec;
 }
 
-static int fault_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+static struct sw_state *state_load(json_t *rec, char *err)
 {
-    (void)ctx;
     int a = action_parse(json_string_value(json_object_get(rec, "action")));
     const char *host = json_string_value(json_object_get(rec, "host"));
     json_t *svcs = json_object_get(rec, "services"), *items = json_object_get(rec, "items");
-    if (a < 0 || !host || !json_is_array(svcs) || !json_is_array(items))
-        return fl_err(err, "swarm: journal record is incomplete");
+    if (a < 0 || !host || !json_is_array(svcs) || !json_is_array(items)) {
+        fl_err(err, "swarm: journal record is incomplete");
+        return NULL;
+    }
     struct sw_state *s = fl_calloc(1, sizeof *s);
     s->action = (enum sw_action)a;
     s->host = fl_strdup(host);
@@ -890,6 +929,7 @@ static int fault_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
     s->target = fl_strdup(tn ? tn : "");
     s->converge_ms = json_integer_value(json_object_get(rec, "converge_within_ms"));
     if (s->converge_ms <= 0) s->converge_ms = 60000;
+    s->converged_after_ms = -1;
     s->services = fl_calloc(json_array_size(svcs) + 1, sizeof *s->services);
     s->service_names = fl_calloc(json_array_size(svcs) + 1, sizeof *s->service_names);
     s->was_converged = fl_calloc(json_array_size(svcs) + 1, sizeof *s->was_converged);
@@ -911,7 +951,8 @@ static int fault_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
         json_t *prior = json_object_get(it, "prior_replicas");
         if (!id || (a == SW_SCALE && !json_is_integer(prior)) || (a == SW_DRAIN && !avail)) {
             state_free(s);
-            return fl_err(err, "swarm: journal record has an item without id or prior state");
+            fl_err(err, "swarm: journal record has an item without id or prior state");
+            return NULL;
         }
         struct sw_item *d = add_item(s, id, name ? name : id);
         d->prior = json_integer_value(prior);
@@ -919,10 +960,94 @@ static int fault_revert_saved(json_t *rec, struct fl_ctx *ctx, char *err)
         d->acted = json_is_true(json_object_get(it, "acted"));
         d->killed = json_is_true(json_object_get(it, "killed"));
     }
-    int ret = docker_client_init_saved(&s->client, s->host, rec, err);
-    if (ret == 0) {
-        s->client_ready = 1;
-        ret = revert_all(s, err);
+    return s;
+}
+
+/* compare each service's replica count, or node's availability, with what was found before
+ * the fault; put back what differs, then wait for the services to converge again */
+static int fault_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+{
+    (void)ctx;
+    struct sw_state *s = state_load(r->rec, err);
+    if (!s) return -1;
+    int ret = docker_client_init_saved(&s->client, s->host, r->rec, err);
+    if (ret < 0) {
+        state_free(s);
+        return -1;
+    }
+    s->client_ready = 1;
+    char e[FL_ERR_LEN];
+    int changed = 0;
+    for (size_t i = 0; i < s->n && ret == 0; i++) {
+        struct sw_item *it = &s->items[i];
+        switch (s->action) {
+        case SW_SCALE: {
+            struct docker_service sv;
+            if (docker_service_inspect(&s->client, it->id, &sv, NULL, e) < 0) {
+                fault_report(report, "service %s: was %lld replicas; cannot look at it now: %s", it->name,
+                             (long long)it->prior, e);
+                ret = fl_err(err, "service '%s': %s", it->name, e);
+                break;
+            }
+            if (sv.replicas == it->prior) {
+                fault_report(report, "service %s: was %lld replicas, found %lld: nothing to do", it->name,
+                             (long long)it->prior, (long long)sv.replicas);
+                break;
+            }
+            it->acted = 1;
+            if (revert_item(s, it, e) < 0) {
+                fault_report(report, "service %s: was %lld replicas, found %lld: %s", it->name, (long long)it->prior,
+                             (long long)sv.replicas, e);
+                ret = fl_err(err, "%s", e);
+                break;
+            }
+            changed = 1;
+            fault_report(report, "service %s: was %lld replicas, found %lld: scaled back to %lld", it->name,
+                         (long long)it->prior, (long long)sv.replicas, (long long)it->prior);
+            break;
+        }
+        case SW_DRAIN: {
+            struct docker_node nd;
+            if (docker_node_inspect(&s->client, it->id, &nd, NULL, e) < 0) {
+                fault_report(report, "node %s: was %s; cannot look at it now: %s", it->name, it->prior_avail, e);
+                ret = fl_err(err, "node '%s': %s", it->name, e);
+                break;
+            }
+            if (!strcmp(nd.availability, it->prior_avail)) {
+                fault_report(report, "node %s: was %s, found %s: nothing to do", it->name, it->prior_avail,
+                             nd.availability);
+                break;
+            }
+            it->acted = 1;
+            if (revert_item(s, it, e) < 0) {
+                fault_report(report, "node %s: was %s, found %s: %s", it->name, it->prior_avail, nd.availability, e);
+                ret = fl_err(err, "%s", e);
+                break;
+            }
+            changed = 1;
+            fault_report(report, "node %s: was %s, found %s: set back to %s", it->name, it->prior_avail,
+                         nd.availability, it->prior_avail);
+            break;
+        }
+        case SW_KILL_TASK:
+            fault_report(report, "task %s: a killed task is replaced by the engine, not by faultline: nothing to undo",
+                         it->name);
+            break;
+        }
+    }
+    if (ret == 0 && changed) {
+        for (size_t i = 0; i < s->n; i++) s->items[i].killed = 0;
+        ret = wait_all_converged(s, err);
+        if (ret == 0) fault_report(report, "the target's services converged again");
+        else fault_report(report, "%s", err);
+    }
+    if (ret == 0 && s->action == SW_KILL_TASK) {
+        for (size_t i = 0; i < s->nservices; i++) {
+            struct docker_svc_status ss;
+            if (docker_service_status(&s->client, s->services[i], &ss, e) == 0)
+                fault_report(report, "service %s: %lld of %lld running now", s->service_names[i], (long long)ss.running,
+                             (long long)ss.desired);
+        }
     }
     state_free(s);
     return ret;
@@ -960,8 +1085,8 @@ static void fault_describe(const struct fault_inst *fi, struct buf *out)
 #define SWARM_FAULT(kind, summ, rsumm)                                                                       \
     const struct fault_ops fault_swarm_##kind = {                                                           \
         .name = "swarm." #kind, .target_kind = "swarm", .summary = summ, .revert_summary = rsumm,           \
-        .params = kind##_params, .parse = parse_##kind, .inject = fault_inject, .revert = fault_revert,     \
-        .save = fault_save, .revert_saved = fault_revert_saved, .describe = fault_describe,                \
+        .params = kind##_params, .parse = parse_##kind, .prepare = fault_prepare, .inject = fault_inject,   \
+        .revert = fault_revert, .save = fault_save, .reconcile = fault_reconcile, .describe = fault_describe, \
         .free_cfg = cfg_free, .free_state = state_free,                                                      \
     }
 

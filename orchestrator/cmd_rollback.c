@@ -7,16 +7,20 @@
 #include "plan.h"
 
 static const char rollback_usage[] =
-    "usage: faultline rollback [JOURNAL] [--list] [--plan PLAN.yaml [--var NAME=VALUE]...]\n\n"
-    "Read the journal (default $FAULTLINE_JOURNAL or .faultline/journal.jsonl), revert every\n"
-    "fault injected without a recorded revert (newest first) and stop leftover managed\n"
-    "services. Idempotent: running it twice is harmless. Exit 0 when all is reverted,\n"
-    "4 when something could not be, 2 when the journal cannot be read.\n\n"
+    "usage: faultline rollback [JOURNAL] [--list] [--forget] [--plan PLAN.yaml [--var NAME=VALUE]...]\n\n"
+    "Read the journal (default $FAULTLINE_JOURNAL or .faultline/journal.jsonl) and reconcile\n"
+    "every fault whose intent has no reverted record (newest first): the run that wrote it may\n"
+    "have died before, during or after the fault, or in the middle of its revert. For each\n"
+    "target it compares the state now with the state recorded before the fault, restores what\n"
+    "differs, leaves alone what matches, and says what it found and did. Leftover managed\n"
+    "services are stopped. Idempotent, and safe to run twice at once (the second waits).\n"
+    "Exit 0 when everything is settled, 4 when something could not be, 2 when the journal\n"
+    "cannot be used (unreadable, or held by a run that is still going).\n\n"
     "  --list         only print what is pending\n"
     "  --forget       settle every pending record without acting: for targets that no longer\n"
     "                 exist, or that you restored by hand (a new run refuses until then)\n"
-    "  --plan PLAN    load the run's plan so reverts can use what the journal does not hold\n"
-    "                 (a Redis or PostgreSQL password comes from the plan's secrets)\n"
+    "  --plan PLAN    load the run's plan so reconciling can use what the journal does not\n"
+    "                 hold (a Redis or PostgreSQL password comes from the plan's secrets)\n"
     "  --var k=v      plan variables, as for run\n";
 
 int cmd_rollback(int argc, char **argv)
@@ -40,15 +44,20 @@ int cmd_rollback(int argc, char **argv)
     const char *path = optind < argc ? argv[optind] : journal_default_path();
     char err[FL_ERR_LEN];
     if (list) {
-        json_t *pend = journal_pending(path, err);
+        json_t *problems = NULL;
+        json_t *pend = journal_pending(path, &problems, err);
         if (!pend) { fprintf(stderr, "faultline: %s\n", err); return FL_EXIT_INVALID; }
+        for (size_t i = 0; i < json_array_size(problems); i++)
+            fprintf(stderr, "faultline: warning: journal '%s': %s\n", path, json_string_value(json_array_get(problems, i)));
+        json_decref(problems);
         for (size_t i = 0; i < json_array_size(pend); i++) {
             json_t *p = json_array_get(pend, i);
             const char *op = json_string_value(json_object_get(p, "op"));
             if (op && !strcmp(op, "service"))
                 printf("service %s (pid %lld)\n", json_string_value(json_object_get(p, "name")), (long long)json_integer_value(json_object_get(p, "pid")));
             else
-                printf("%s (%s)\n", json_string_value(json_object_get(p, "step")), json_string_value(json_object_get(p, "kind")));
+                printf("%s (%s)%s\n", json_string_value(json_object_get(p, "step")), json_string_value(json_object_get(p, "kind")),
+                       json_is_true(json_object_get(p, "done")) ? "" : ": intent only, the runner died during the inject");
         }
         printf("%zu pending in '%s'\n", json_array_size(pend), path);
         json_decref(pend);
@@ -66,7 +75,7 @@ int cmd_rollback(int argc, char **argv)
     int failed = journal_rollback(path, ctx.plan ? &ctx : NULL, 1, err);
     plan_free(ctx.plan);
     if (failed < 0) { fprintf(stderr, "faultline: %s\n", err); return FL_EXIT_INVALID; }
-    if (failed > 0) { fprintf(stderr, "faultline: %d revert(s) failed; the journal '%s' still lists them\n", failed, path); return FL_EXIT_REVERT; }
+    if (failed > 0) { fprintf(stderr, "faultline: %d step(s) could not be reconciled; the journal '%s' still lists them\n", failed, path); return FL_EXIT_REVERT; }
     printf("rollback complete: nothing left broken according to '%s'\n", path);
     return 0;
 }

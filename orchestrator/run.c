@@ -104,9 +104,9 @@ void run_install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-void run_journal_service(struct fl_ctx *ctx, const char *name, pid_t pid, int stopped)
+int run_journal_service(struct fl_ctx *ctx, const char *name, pid_t pid, int stopped, char *err)
 {
-    if (ctx && ctx->journal) journal_service(ctx->journal, name, pid, stopped);
+    return ctx && ctx->journal ? journal_service(ctx->journal, name, pid, stopped, err) : 0;
 }
 
 /* ---- probes ----------------------------------------------------------------------- */
@@ -373,6 +373,7 @@ static void do_revert(struct run *r, struct step_rt *st)
 {
     const struct fault_ops *ops = st->s->ops;
     if (!ops->revert) {
+        journal_reverted(r->ctx.journal, st->jid, 1, "nothing to undo");
         pthread_mutex_lock(&r->mu);
         st->status = ST_NOT_REVERTIBLE;
         r->active--;
@@ -389,7 +390,8 @@ static void do_revert(struct run *r, struct step_rt *st)
     int abandoned = 0;
     int rc = revert_with_deadline(ops, &st->fi, r->p->revert_timeout_ms, err, &abandoned);
     if (abandoned) st->abandoned = 1;
-    journal_revert(r->ctx.journal, st->jid, rc == 0);
+    /* settled only when it worked; a failed or abandoned revert stays pending for rollback */
+    if (rc == 0 || !abandoned) journal_reverted(r->ctx.journal, st->jid, rc == 0, rc == 0 ? "run" : err);
     pthread_mutex_lock(&r->mu);
     st->revert_ms = now_ms(r);
     st->status = rc == 0 ? ST_REVERTED : ST_REVERT_FAILED;
@@ -401,18 +403,33 @@ static void do_revert(struct run *r, struct step_rt *st)
     else event(r, "REVERT FAILED '%s': %s", st->s->name, err);
 }
 
+/* how long before a step's at: its targets are observed and its intent journaled */
+#define PREPARE_LEAD_MS 100
+
+/* the step will not be injected: say why; an intent already journaled is settled */
+static void step_skipped(struct run *r, struct step_rt *st, const char *why)
+{
+    if (st->jid >= 0) journal_reverted(r->ctx.journal, st->jid, 1, why);
+    pthread_mutex_lock(&r->mu);
+    st->status = ST_SKIPPED;
+    snprintf(st->err, sizeof st->err, "%s", why);
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    if (strstr(why, "aborted") == NULL) event(r, "skipped '%s': %s", st->s->name, st->err);
+}
+
 static void *step_thread(void *arg)
 {
     struct step_rt *st = arg;
     struct run *r = (struct run *)st->fi.state;
     st->fi.state = NULL;
     struct step *s = st->s;
-    if (fl_sleep_until(r->ctx.t0_ns + s->at_ms * 1000000LL) < 0) {
-        pthread_mutex_lock(&r->mu);
-        st->status = ST_SKIPPED;
-        snprintf(st->err, sizeof st->err, "not injected: the run was aborted first");
-        pthread_cond_broadcast(&r->cv);
-        pthread_mutex_unlock(&r->mu);
+    int64_t at_ns = r->ctx.t0_ns + s->at_ms * 1000000LL;
+    /* write-ahead, ahead of time: the targets are observed and the intent journaled (fsync'd)
+     * up to PREPARE_LEAD_MS before at:, so that the journal does not delay the fault itself */
+    int64_t lead_ms = s->at_ms < PREPARE_LEAD_MS ? s->at_ms : PREPARE_LEAD_MS;
+    if (fl_sleep_until(at_ns - lead_ms * 1000000LL) < 0) {
+        step_skipped(r, st, "not injected: the run was aborted first");
         return NULL;
     }
     /* probability of a whole step (toxics on proxies apply it per connection instead) */
@@ -420,38 +437,93 @@ static void *step_thread(void *arg)
     pthread_mutex_lock(&r->mu);
     double roll = fl_rand01(&r->rng);
     int over = r->p->max_faults > 0 && r->active >= r->p->max_faults;
-    if (!over) r->active++;
     pthread_mutex_unlock(&r->mu);
-    if (over || (!per_conn && s->probability < 1.0 && roll >= s->probability)) {
+    if (!per_conn && s->probability < 1.0 && roll >= s->probability) {
+        char why[64];
+        snprintf(why, sizeof why, "not injected: probability %.2f", s->probability);
+        step_skipped(r, st, why);
+        return NULL;
+    }
+    if (over) {
+        /* max_faults: another fault is still active; it may end by at:. Decide then, and
+         * journal the intent only for a step that will act (this one then waits for its fsync) */
+        if (fl_sleep_until(at_ns) < 0) {
+            step_skipped(r, st, "not injected: the run was aborted first");
+            return NULL;
+        }
         pthread_mutex_lock(&r->mu);
-        if (!over) r->active--;
-        st->status = ST_SKIPPED;
-        if (over) snprintf(st->err, sizeof st->err, "not injected: max_faults (%d) already active", r->p->max_faults);
-        else snprintf(st->err, sizeof st->err, "not injected: probability %.2f", s->probability);
+        over = r->active >= r->p->max_faults;
+        pthread_mutex_unlock(&r->mu);
+        if (over) {
+            char why[96];
+            snprintf(why, sizeof why, "not injected: max_faults (%d) already active", r->p->max_faults);
+            step_skipped(r, st, why);
+            return NULL;
+        }
+    }
+    char err[FL_ERR_LEN] = "";
+    /* observe every target (no side effect), journal the intent with what undoes it */
+    int rc = s->ops->prepare ? s->ops->prepare(&st->fi, err) : 0;
+    if (rc == 0 && r->ctx.journal) {
+        json_t *intent = s->ops->save ? s->ops->save(&st->fi) : NULL;
+        char jerr[FL_ERR_LEN];
+        st->jid = journal_intent(r->ctx.journal, s->name, s->ops->name, intent, jerr);
+        if (st->jid < 0) rc = fl_err(err, "not injected: %s", jerr);
+        st->fi.journal = r->ctx.journal;
+        st->fi.jid = st->jid;
+    }
+    if (rc < 0) {   /* nothing was touched: reported at at:, where the fault was due */
+        fl_sleep_until(at_ns);
+        pthread_mutex_lock(&r->mu);
+        st->status = ST_INJECT_FAILED;
+        st->inject_start_ms = st->inject_ms = now_ms(r);
+        snprintf(st->err, sizeof st->err, "%s", err);
         pthread_cond_broadcast(&r->cv);
         pthread_mutex_unlock(&r->mu);
-        event(r, "skipped '%s': %s", s->name, st->err);
+        event(r, "INJECT FAILED '%s': %s", s->name, err);
+        return NULL;
+    }
+    if (fl_sleep_until(at_ns) < 0) {
+        step_skipped(r, st, "not injected: the run was aborted first");
+        return NULL;
+    }
+    pthread_mutex_lock(&r->mu);
+    over = r->p->max_faults > 0 && r->active >= r->p->max_faults;
+    if (!over) r->active++;
+    pthread_mutex_unlock(&r->mu);
+    if (over) {
+        char why[96];
+        snprintf(why, sizeof why, "not injected: max_faults (%d) already active", r->p->max_faults);
+        step_skipped(r, st, why);
         return NULL;
     }
     run_sync_probes(r, st, PT_BEFORE);
-    char err[FL_ERR_LEN] = "";
     st->inject_start_ms = now_ms(r);
-    int rc = s->ops->inject(&st->fi, err);
+    rc = s->ops->inject(&st->fi, err);
+    int64_t injected_ms = now_ms(r);
+    if (st->jid >= 0) journal_done(r->ctx.journal, st->jid, rc == 0, err, s->ops->save ? s->ops->save(&st->fi) : NULL);
     if (rc < 0) {
+        /* a half-done inject recorded in its state what it did: undo that */
+        int undone = 1;
+        if (st->fi.state && s->ops->revert) {
+            char e2[FL_ERR_LEN];
+            if (s->ops->revert(&st->fi, e2) < 0) {
+                undone = 0;
+                size_t l = strlen(err);
+                snprintf(err + l, sizeof err - l, "; and undoing what it did failed: %.200s", e2);
+            }
+        }
+        if (st->jid >= 0) journal_reverted(r->ctx.journal, st->jid, undone, undone ? "inject failed; undone" : err);
         pthread_mutex_lock(&r->mu);
-        st->status = ST_INJECT_FAILED;
-        st->inject_ms = now_ms(r);
+        st->status = undone ? ST_INJECT_FAILED : ST_REVERT_FAILED;
+        st->inject_ms = injected_ms;
         snprintf(st->err, sizeof st->err, "%s", err);
         r->active--;
         pthread_cond_broadcast(&r->cv);
         pthread_mutex_unlock(&r->mu);
         event(r, "INJECT FAILED '%s': %s", s->name, err);
-        /* a half-done inject may have recorded state: undo what it can */
-        if (st->fi.state && s->ops->revert) { char e2[FL_ERR_LEN]; s->ops->revert(&st->fi, e2); }
         return NULL;
     }
-    json_t *rec = s->ops->save ? s->ops->save(&st->fi) : NULL;
-    st->jid = journal_inject(r->ctx.journal, s->name, s->ops->name, rec);
     struct buf d;
     buf_init(&d, 4096);
     if (s->ops->describe) s->ops->describe(&st->fi, &d);
@@ -460,7 +532,7 @@ static void *step_thread(void *arg)
     buf_release(&d);
     pthread_mutex_lock(&r->mu);
     st->status = ST_INJECTED;
-    st->inject_ms = now_ms(r);
+    st->inject_ms = injected_ms;
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
     event(r, "injected '%s': %s", s->name, st->desc[0] ? st->desc : s->ops->name);
@@ -671,7 +743,7 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
         st->s = p->steps[i];
         st->jid = -1;
         st->fi = (struct fault_inst){ .ops = p->steps[i]->ops, .step = p->steps[i], .target = p->steps[i]->target,
-                                      .ctx = &r->ctx, .cfg = p->steps[i]->cfg };
+                                      .ctx = &r->ctx, .cfg = p->steps[i]->cfg, .jid = -1 };
     }
     r->probes = fl_calloc(p->nprobes, sizeof *r->probes);
     for (size_t i = 0; i < p->nprobes; i++) prt_init(r, &r->probes[i], p->probes[i]);
@@ -694,22 +766,60 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
         goto record;
     }
 
-    /* a journal that still holds unreverted faults blocks a new run */
+    /* the journal, locked for the whole run; one that still holds unsettled faults (an
+     * intent without a reverted record: possibly applied) blocks a new run */
     const char *jpath = o->journal_path ? o->journal_path : journal_default_path();
-    if (!o->ignore_journal) {
-        json_t *pend = journal_pending(jpath, err);
-        if (pend && json_array_size(pend) > 0) {
-            fl_log(FL_LOG_ERROR, "the journal '%s' holds %zu unreverted fault(s) or leftover service(s) from an earlier run; "
-                   "run `faultline rollback %s` first", jpath, json_array_size(pend), jpath);
-            json_decref(pend);
+    r->ctx.journal = journal_open(jpath, "run", err);
+    if (!r->ctx.journal) {
+        fl_log(FL_LOG_ERROR, "%s", err);
+        snprintf(r->abort_reason, sizeof r->abort_reason, "%s", err);
+        exit_code = FL_EXIT_INVALID;
+        goto record;
+    }
+    {
+        json_t *problems = NULL;
+        json_t *pend = journal_pending(jpath, &problems, err);
+        for (size_t i = 0; i < json_array_size(problems); i++)
+            fl_log(FL_LOG_WARN, "journal '%s': %s", jpath, json_string_value(json_array_get(problems, i)));
+        json_decref(problems);
+        if (!pend && !o->ignore_journal) {
+            /* what it holds is unknown: it may name faults still in effect */
+            fl_log(FL_LOG_ERROR, "%s (--force starts anyway)", err);
+            journal_close(r->ctx.journal);
+            r->ctx.journal = NULL;
             exit_code = FL_EXIT_INVALID;
-            snprintf(r->abort_reason, sizeof r->abort_reason, "unreverted faults in the journal '%s'", jpath);
+            snprintf(r->abort_reason, sizeof r->abort_reason, "%s", err);
+            goto record;
+        }
+        if (pend && json_array_size(pend) > 0 && !o->ignore_journal) {
+            struct buf names;
+            buf_init(&names, 4096);
+            for (size_t i = 0; i < json_array_size(pend) && i < 8; i++) {
+                json_t *e = json_array_get(pend, i);
+                int svc = !strcmp(json_string_value(json_object_get(e, "op")), "service");
+                buf_addf(&names, "%s%s '%s'", i ? ", " : "", svc ? "service" : "step",
+                         json_string_value(json_object_get(e, svc ? "name" : "step")));
+            }
+            fl_log(FL_LOG_ERROR, "the journal '%s' holds %zu unsettled fault(s) or leftover service(s) from an earlier run "
+                   "(%s%s): they may still be in effect; run `faultline rollback %s` first", jpath, json_array_size(pend),
+                   names.data, json_array_size(pend) > 8 ? ", ..." : "", jpath);
+            buf_release(&names);
+            json_decref(pend);
+            journal_close(r->ctx.journal);
+            r->ctx.journal = NULL;
+            exit_code = FL_EXIT_INVALID;
+            snprintf(r->abort_reason, sizeof r->abort_reason, "unsettled faults in the journal '%s'", jpath);
             goto record;
         }
         json_decref(pend);
     }
-    r->ctx.journal = journal_open(jpath, p->name, err);
-    if (!r->ctx.journal) { fl_log(FL_LOG_ERROR, "%s", err); exit_code = FL_EXIT_INVALID; goto record; }
+    if (journal_begin(r->ctx.journal, p->name, err) < 0) {
+        fl_log(FL_LOG_ERROR, "%s", err);
+        journal_close(r->ctx.journal);
+        r->ctx.journal = NULL;
+        exit_code = FL_EXIT_INVALID;
+        goto record;
+    }
 
     /* targets first (a proxy must listen before a service connects through it; a
      * selector that matches nothing fails before anything is touched), then services */
@@ -918,6 +1028,7 @@ record:
             json_object_set_new(x, "for_ms", st->s->for_ms >= 0 ? json_integer(st->s->for_ms) : json_null());
             json_object_set_new(x, "status", json_string(step_status_name[st->status]));
             json_object_set_new(x, "injected_at_ms", st->status != ST_PENDING && st->status != ST_SKIPPED ? json_integer(st->inject_ms) : json_null());
+            json_object_set_new(x, "inject_started_at_ms", st->status != ST_PENDING && st->status != ST_SKIPPED ? json_integer(st->inject_start_ms) : json_null());
             json_object_set_new(x, "reverted_at_ms", st->status == ST_REVERTED || st->status == ST_REVERT_FAILED ? json_integer(st->revert_ms) : json_null());
             json_object_set_new(x, "description", json_string(st->desc));
             if (st->err[0]) json_object_set_new(x, "error", json_string(st->err));

@@ -5,9 +5,11 @@
  *   int code = run_plan(plan, &o, &record);   -- exit code of PLAN-FORMAT.md
  *   report_write_all(record, dir, err); json_decref(record);
  *
- * Order: journal check -> services -> targets open -> steady state (before) -> load start
- * (run clock t=0) -> method steps at their offsets, each in its own thread (overlapping
- * steps run concurrently), reverted after for: -> probes in their windows -> stop_when
+ * Order: journal (locked; refuses unsettled faults) -> targets open -> services (each
+ * journaled before it runs) -> steady state (before) -> load start (run clock t=0) -> method
+ * steps, each in its own thread (overlapping steps run concurrently): targets observed and
+ * the intent journaled (fsync'd) up to 100 ms before at:, injected at at:, reverted after
+ * for: (docs/journal.md) -> probes in their windows -> stop_when
  * every second -> end of duration -> probes without timing -> steady state (after) ->
  * automatic reverts of anything still injected -> rollback steps (always) -> targets
  * closed -> services stopped -> record.
@@ -32,8 +34,8 @@ struct run_opts {
 
 int run_plan(struct plan *p, const struct run_opts *o, json_t **record);
 
-/* for services.c: note a started service in the journal */
-void run_journal_service(struct fl_ctx *ctx, const char *name, pid_t pid, int stopped);
+/* for services.c: journal a service about to run (fsync'd) or stopped; 0 outside a run */
+int run_journal_service(struct fl_ctx *ctx, const char *name, pid_t pid, int stopped, char *err);
 
 /* install SIGINT/SIGTERM/SIGHUP handlers that raise fl_abort() */
 void run_install_signals(void);

@@ -30,19 +30,39 @@ struct services_rt {
     pthread_mutex_t mu;
 };
 
-pid_t svc_spawn(char *const *argv, char *const *env, const char *cwd, const char *logpath, char *err)
+pid_t svc_spawn(char *const *argv, char *const *env, const char *cwd, const char *logpath,
+                int (*gate)(pid_t pid, void *arg, char *err), void *gate_arg, char *err)
 {
     if (!argv || !argv[0]) { fl_err(err, "empty command"); return -1; }
-    int ep[2];
+    int ep[2], gp[2] = { -1, -1 };
     if (pipe2(ep, O_CLOEXEC) < 0) { fl_err(err, "pipe: %s", strerror(errno)); return -1; }
+    if (gate && pipe2(gp, O_CLOEXEC) < 0) {
+        close(ep[0]); close(ep[1]);
+        fl_err(err, "pipe: %s", strerror(errno));
+        return -1;
+    }
     pid_t pid = fork();
-    if (pid < 0) { close(ep[0]); close(ep[1]); fl_err(err, "cannot start '%s': fork: %s", argv[0], strerror(errno)); return -1; }
+    if (pid < 0) {
+        close(ep[0]); close(ep[1]);
+        if (gate) { close(gp[0]); close(gp[1]); }
+        fl_err(err, "cannot start '%s': fork: %s", argv[0], strerror(errno));
+        return -1;
+    }
     if (pid == 0) {
         setpgid(0, 0);
         signal(SIGPIPE, SIG_DFL);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        if (gate) {
+            /* wait for the parent's go (it journals this pid first); end of file -- the parent
+             * refused or died -- means never run the command */
+            close(gp[1]);
+            char go = 0;
+            ssize_t g;
+            while ((g = read(gp[0], &go, 1)) < 0 && errno == EINTR) {}
+            if (g != 1) _exit(127);
+        }
         int fd = open(logpath ? logpath : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
         int nul = open("/dev/null", O_RDONLY);
         if (nul >= 0) dup2(nul, 0);
@@ -55,6 +75,18 @@ pid_t svc_spawn(char *const *argv, char *const *env, const char *cwd, const char
         _exit(127);
     }
     close(ep[1]);
+    setpgid(pid, pid);
+    if (gate) {
+        close(gp[0]);
+        int ok = gate(pid, gate_arg, err) == 0;
+        if (ok && write(gp[1], "g", 1) != 1) ok = 0, fl_err(err, "cannot start '%s': %s", argv[0], strerror(errno));
+        close(gp[1]);
+        if (!ok) {
+            close(ep[0]);
+            waitpid(pid, NULL, 0);
+            return -1;
+        }
+    }
     int e = 0;
     ssize_t r = read(ep[0], &e, sizeof e);
     close(ep[0]);
@@ -63,7 +95,6 @@ pid_t svc_spawn(char *const *argv, char *const *env, const char *cwd, const char
         fl_err(err, "cannot start '%s': %s", argv[0], strerror(e));
         return -1;
     }
-    setpgid(pid, pid);
     return pid;
 }
 
@@ -193,15 +224,27 @@ static int wait_ready(struct services_rt *s, struct svc *v, char *err)
                   (long long)v->def->ready_within_ms, last, v->logpath);
 }
 
+struct gate_arg { struct services_rt *s; struct svc *v; };
+
+/* write-ahead: the service's pid and start time are journaled (fsync'd) before it execs */
+static int journal_gate(pid_t pid, void *arg, char *err)
+{
+    struct gate_arg *g = arg;
+    char e[FL_ERR_LEN];
+    if (run_journal_service(g->s->ctx, g->v->def->name, pid, 0, e) < 0)
+        return fl_err(err, "service '%s' not started: %s", g->v->def->name, e);
+    return 0;
+}
+
 static int start_one(struct services_rt *s, struct svc *v, char *err)
 {
-    pid_t pid = svc_spawn(v->def->run, v->def->env, v->def->cwd, v->logpath, err);
+    struct gate_arg g = { s, v };
+    pid_t pid = svc_spawn(v->def->run, v->def->env, v->def->cwd, v->logpath, journal_gate, &g, err);
     if (pid < 0) return -1;
     pthread_mutex_lock(&s->mu);
     v->pid = pid;
     pthread_mutex_unlock(&s->mu);
     fl_log(FL_LOG_INFO, "service '%s' started (pid %d)", v->def->name, (int)pid);
-    run_journal_service(s->ctx, v->def->name, pid, 0);
     return wait_ready(s, v, err);
 }
 
@@ -247,7 +290,7 @@ int svc_stop(struct services_rt *s, const char *name)
     v->pid = 0;
     pthread_mutex_unlock(&s->mu);
     stop_pid(pid, v->def->stop_timeout_ms);
-    if (pid > 0) run_journal_service(s->ctx, v->def->name, pid, 1);
+    if (pid > 0) run_journal_service(s->ctx, v->def->name, pid, 1, NULL);
     return 0;
 }
 
@@ -260,7 +303,7 @@ int svc_restart(struct services_rt *s, const char *name, char *err)
     pthread_mutex_unlock(&s->mu);
     if (old > 0 && alive(old)) stop_pid(old, v->def->stop_timeout_ms);
     else if (old > 0) waitpid(old, NULL, WNOHANG);
-    if (old > 0) run_journal_service(s->ctx, v->def->name, old, 1);
+    if (old > 0) run_journal_service(s->ctx, v->def->name, old, 1, NULL);
     return start_one(s, v, err);
 }
 
@@ -274,7 +317,7 @@ void svc_stop_all(struct services_rt *s)
         pthread_mutex_unlock(&s->mu);
         if (pid > 0) {
             stop_pid(pid, s->v[i].def->stop_timeout_ms);
-            run_journal_service(s->ctx, s->v[i].def->name, pid, 1);
+            run_journal_service(s->ctx, s->v[i].def->name, pid, 1, NULL);
             fl_log(FL_LOG_INFO, "service '%s' stopped", s->v[i].def->name);
         }
     }

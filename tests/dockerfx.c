@@ -2,6 +2,7 @@
 #include "dockerfx.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hiredis.h>
 #include <jansson.h>
 #include <signal.h>
@@ -9,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "harness.h"
 #include "params.h"
@@ -179,6 +183,22 @@ int fx_redis_ping(int port, int timeout_ms)
     return ok ? 1 : -1;
 }
 
+int fx_redis_write(int port, int timeout_ms)
+{
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    if (!c || c->err) {
+        if (c) redisFree(c);
+        return -1;
+    }
+    redisSetTimeout(c, tv);
+    redisReply *r = redisCommand(c, "SET fx-write %d", (int)getpid());
+    int ret = r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0 ? 1 : (!r && c->err == REDIS_ERR_IO ? 0 : -1);
+    if (r) freeReplyObject(r);
+    redisFree(c);
+    return ret;
+}
+
 void fx_wait_pong(int port)
 {
     for (int i = 0; i < 100; i++) {
@@ -186,4 +206,172 @@ void fx_wait_pong(int port)
         usleep(50 * 1000);
     }
     ASSERT_MSG(0, "redis on port %d never answered PONG", port);
+}
+
+/* ---- swarm ---- */
+
+void fx_swarm(struct docker_client *dc, char self_node[72])
+{
+    const char *host = th_docker_host();
+    char err[FL_ERR_LEN], out[2048];
+    /* one swarm test at a time on this engine, across concurrent test runs (a drain stops every
+     * task of the node); the lock goes with this forked test process */
+    int lk = open("/tmp/fl-swarm-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    ASSERT_MSG(lk >= 0 && flock(lk, LOCK_EX) == 0, "swarm test lock: %s", strerror(errno));
+    int rc = th_sh(out, sizeof out, "sh scripts/swarm-up.sh 2>&1");
+    ASSERT_MSG(rc == 0, "swarm-up.sh exited %d: %s", rc, out);
+    ASSERT_MSG(docker_client_init(dc, host, err) == 0, "client: %s", err);
+    ASSERT_MSG(docker_negotiate(dc, err) == 0, "negotiate: %s", err);
+    int manager = 0;
+    ASSERT_MSG(docker_swarm_self(dc, self_node, &manager, err) == 0, "info: %s", err);
+    ASSERT_MSG(self_node[0] && manager, "the test engine is not a swarm manager after swarm-up.sh");
+    ASSERT_MSG(docker_node_set_availability(dc, self_node, "active", NULL, NULL, err) == 0, "activate: %s", err);
+}
+
+void fx_sweep_services(struct docker_client *dc, const char *test)
+{
+    char label[128], err[FL_ERR_LEN];
+    snprintf(label, sizeof label, "faultline.test=%s", test);
+    char *f[] = { label };
+    json_t *arr = NULL;
+    ASSERT_MSG(docker_service_list(dc, f, 1, &arr, err) == 0, "list: %s", err);
+    size_t i;
+    json_t *it;
+    json_array_foreach(arr, i, it) {
+        json_t *labels = json_object_get(json_object_get(it, "Spec"), "Labels");
+        const char *owner = json_string_value(json_object_get(labels, "faultline.test.pid"));
+        int pid = owner ? atoi(owner) : 0;
+        if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)) continue;
+        docker_service_remove(dc, json_string_value(json_object_get(it, "ID")), err);
+    }
+    json_decref(arr);
+}
+
+void fx_service(struct docker_client *dc, const char *test, const char *name, int replicas, json_t *labels,
+                char id[72])
+{
+    char err[FL_ERR_LEN];
+    json_t *mounts = json_array();
+    const char *dirs[] = { "/usr", "/lib", "/lib64", "/bin", "/etc" };
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+        json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:b}", "Type", "bind", "Source", dirs[i], "Target",
+                                                dirs[i], "ReadOnly", 1));
+    if (!labels) labels = json_object();
+    json_object_set_new(labels, "faultline.test", json_string(test));
+    json_object_set_new(labels, "faultline.test.pid", json_sprintf("%d", (int)getpid()));
+    json_t *spec = json_pack(
+        "{s:s,s:o,s:{s:{s:s,s:[s,s,s],s:o,s:I},s:{s:s,s:I},s:[{s:s}]},s:{s:{s:i}}}", "Name", name, "Labels", labels,
+        "TaskTemplate", "ContainerSpec", "Image", "hostbin", "Args", "/bin/sh", "-c",
+        "trap 'exit 0' TERM; while :; do sleep 1; done", "Mounts", mounts, "StopGracePeriod",
+        (json_int_t)2000000000LL, "RestartPolicy", "Condition", "any", "Delay", (json_int_t)200000000LL, "Networks",
+        "Target", "host", "Mode", "Replicated", "Replicas", replicas);
+    ASSERT_MSG(docker_service_create(dc, spec, id, err) == 0, "create service %s: %s", name, err);
+    json_decref(spec);
+}
+
+/* ---- faultline as a process ---- */
+
+void fx_write_file(const char *dir, const char *name, const char *text)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ASSERT_MSG(f, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+char *fx_slurp(const char *dir, const char *name)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f) return strdup("");
+    struct buf b;
+    buf_init(&b, 1 << 22);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_add(&b, chunk, n);
+    fclose(f);
+    return buf_detach(&b);
+}
+
+pid_t fx_fl_start(const char *dir, char *const *env, char *const *args)
+{
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        if (chdir(dir) < 0) _exit(127);
+        char journal[600];
+        snprintf(journal, sizeof journal, "%s/journal.jsonl", dir);
+        setenv("FAULTLINE_JOURNAL", journal, 1);
+        for (size_t i = 0; env && env[i]; i++) putenv(env[i]);
+        int fd = open("run.txt", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); }
+        char *argv[32] = { "faultline" };
+        size_t n = 1;
+        for (size_t i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
+        argv[n] = NULL;
+        execv(th_faultline(), argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+void fx_stop_pid(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+}
+
+int fx_fl_wait(pid_t pid, int timeout_ms)
+{
+    for (int waited = 0;; waited += 20) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (waited >= timeout_ms) {
+            fx_stop_pid(pid);
+            return -1;
+        }
+        usleep(20 * 1000);
+    }
+}
+
+int fx_fl(const char *dir, const char *args, char *out, size_t outlen)
+{
+    return th_sh(out, outlen, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' %s 2>&1", dir, dir, th_faultline(),
+                 args);
+}
+
+int fx_journal_count(const char *dir, const char *op)
+{
+    char *text = fx_slurp(dir, "journal.jsonl");
+    int n = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        json_t *j = json_loads(line, 0, NULL);
+        const char *o = json_string_value(json_object_get(j, "op"));
+        if (o && strcmp(o, op) == 0 && (strcmp(op, "reverted") != 0 || json_is_true(json_object_get(j, "ok")))) n++;
+        json_decref(j);
+    }
+    free(text);
+    return n;
+}
+
+pid_t fx_redis_server(int port)
+{
+    char p[16];
+    snprintf(p, sizeof p, "%d", port);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); }
+        execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+               (char *)NULL);
+        _exit(127);
+    }
+    fx_wait_pong(port);
+    return pid;
 }

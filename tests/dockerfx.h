@@ -1,6 +1,8 @@
 /* dockerfx.h -- fixtures shared by the tests of the docker and swarm drivers: a plan whose
  * targets, faults and probes are built from YAML snippets through the drivers' own parse()
- * (the way a plan file builds them), and the sweep of containers an earlier failed run left. */
+ * (the way a plan file builds them), and the sweep of containers an earlier failed run left;
+ * swarm services; and the built faultline binary run as a process in a folder of its own
+ * (test_never_broken.c, test_crash_matrix.c). */
 #ifndef FL_TEST_DOCKERFX_H
 #define FL_TEST_DOCKERFX_H
 
@@ -44,8 +46,40 @@ void fx_sweep_containers(struct docker_client *dc, const char *test);
  * rw_dir (may be NULL) bound read-write; labelled faultline.test=TEST and with this pid */
 void fx_container(struct docker_client *dc, const char *test, const char *name, char *const *argv, const char *user,
                   const char *rw_dir, json_t *labels, json_t *healthcheck, int start, char id[72]);
+/* ---- swarm ---- */
+/* the engine as a swarm manager whose node is active, one swarm test at a time across
+ * concurrent test runs (a lock held until the forked test ends); self_node gets its node id */
+void fx_swarm(struct docker_client *dc, char self_node[72]);
+/* a replicated service of `replicas` hostbin tasks running a shell loop that exits on SIGTERM;
+ * restarts after 200ms, stops within 2s; labelled faultline.test=TEST and with this pid */
+void fx_service(struct docker_client *dc, const char *test, const char *name, int replicas, json_t *labels,
+                char id[72]);
+/* remove the services labelled faultline.test=TEST an earlier failed run left (not a live run's) */
+void fx_sweep_services(struct docker_client *dc, const char *test);
+
+/* ---- faultline as a process in dir (its journal: dir/journal.jsonl) ---- */
+void fx_write_file(const char *dir, const char *name, const char *text);
+/* dir/name's bytes, NUL-terminated (caller frees; "" when absent) */
+char *fx_slurp(const char *dir, const char *name);
+/* `faultline ARGS...` in dir, in the background, stdout+stderr to dir/run.txt; env: extra
+ * "NAME=VALUE" entries (NULL-terminated, may be NULL) */
+pid_t fx_fl_start(const char *dir, char *const *env, char *const *args);
+/* its exit code within timeout_ms (128+signal when a signal ended it), -1 when it did not
+ * end (it is then killed) */
+int fx_fl_wait(pid_t pid, int timeout_ms);
+/* `faultline ARGS` (a shell word list) in dir, synchronously; exit code, output in out */
+int fx_fl(const char *dir, const char *args, char *out, size_t outlen);
+/* records of op in dir/journal.jsonl ("intent", "reverted" -- only those with ok -- ...) */
+int fx_journal_count(const char *dir, const char *op);
+/* a redis-server of the test's own on loopback port (in the test's process group, so the
+ * harness ends it), answering PONG when this returns */
+pid_t fx_redis_server(int port);
+void fx_stop_pid(pid_t pid);
+
 /* a Redis on loopback port: 1 PONG, 0 refused, -1 no answer within timeout_ms (or another error) */
 int fx_redis_ping(int port, int timeout_ms);
+/* 1 when a write (SET) is answered OK within timeout_ms, 0 when not (paused), -1 on another error */
+int fx_redis_write(int port, int timeout_ms);
 /* wait (5 s at most, asserting) until it answers PONG */
 void fx_wait_pong(int port);
 

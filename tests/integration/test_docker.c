@@ -409,7 +409,7 @@ TEST_T(docker_revert_restores_exactly_the_prior_state, 90)
     ASSERT_MSG(docker_unpause(&dc, id, err) == 0, "unpause: %s", err);
     fx_wait_pong(port);
 
-    /* the journal path: revert_saved from the JSON record alone */
+    /* the journal path: reconcile from the JSON record alone */
     fx_fault(&f, &fi, &fault_docker_stop, t, "grace: 1s");
     ASSERT_MSG(fault_docker_stop.inject(&fi, err) == 0, "inject: %s", err);
     json_t *rec = fault_docker_stop.save(&fi);
@@ -419,7 +419,7 @@ TEST_T(docker_revert_restores_exactly_the_prior_state, 90)
     ASSERT_EQ_INT(redis_ping(port), 0);
     json_t *back = json_loads(text, 0, NULL);
     free(text);
-    ASSERT_MSG(fault_docker_stop.revert_saved(back, &f.ctx, err) == 0, "revert_saved: %s", err);
+    ASSERT_MSG(fault_reconcile_rec(&fault_docker_stop, back, &f.ctx, NULL, err) == 0, "reconcile: %s", err);
     json_decref(back);
     fx_wait_pong(port);
 

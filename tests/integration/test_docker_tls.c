@@ -413,7 +413,7 @@ TEST_T(docker_tls_settings_per_target_and_in_the_journal, 90)
     free(js);
     /* `faultline rollback` in another shell: only the record, the wrong environment */
     tls_env(&r, "empty", 0);
-    ASSERT_MSG(fault_docker_pause.revert_saved(rec, NULL, err) == 0, "revert from the record: %s", err);
+    ASSERT_MSG(fault_reconcile_rec(&fault_docker_pause, rec, NULL, NULL, err) == 0, "revert from the record: %s", err);
     ASSERT_MSG(docker_inspect(&u, cid, &st, NULL, err) == 0, "%s", err);
     ASSERT_EQ_STR(docker_state_name(st.state), "running");
     json_decref(rec);

@@ -35,22 +35,7 @@ static void sweep(void) { fx_sweep_containers(&dc, "never-broken"); }
 
 static int redis_ping(int port, int timeout_ms) { return fx_redis_ping(port, timeout_ms); }
 
-/* 1 when a write is answered OK within timeout_ms, 0 when not (paused), -1 on another error */
-static int redis_write(int port, int timeout_ms)
-{
-    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-    if (!c || c->err) {
-        if (c) redisFree(c);
-        return -1;
-    }
-    redisSetTimeout(c, tv);
-    redisReply *r = redisCommand(c, "SET never-broken %d", (int)getpid());
-    int ret = r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0 ? 1 : (!r && c->err == REDIS_ERR_IO ? 0 : -1);
-    if (r) freeReplyObject(r);
-    redisFree(c);
-    return ret;
-}
+static int redis_write(int port, int timeout_ms) { return fx_redis_write(port, timeout_ms); }
 
 /* a hostbin container running redis-server on port (host network), labelled for sweep() */
 static void mk_redis_container(const char *tag, int port, json_t *labels, char id[72])
@@ -74,108 +59,19 @@ static const char *cstate(const char *id)
 
 /* ---- processes ---------------------------------------------------------------------------------- */
 
-/* a redis-server of this test (in the test's process group: the harness kills it after) */
-static pid_t start_redis(int port)
-{
-    char p[16];
-    snprintf(p, sizeof p, "%d", port);
-    pid_t pid = fork();
-    ASSERT(pid >= 0);
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); }
-        execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-               (char *)NULL);
-        _exit(127);
-    }
-    fx_wait_pong(port);
-    return pid;
-}
-
-static void stop_pid(pid_t pid)
-{
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
-}
+static pid_t start_redis(int port) { return fx_redis_server(port); }
+static void stop_pid(pid_t pid) { fx_stop_pid(pid); }
+static int fl_wait(pid_t pid, int timeout_ms) { return fx_fl_wait(pid, timeout_ms); }
+static int fl(const char *dir, const char *args, char *out, size_t outlen) { return fx_fl(dir, args, out, outlen); }
+static void write_plan(const char *dir, const char *text) { fx_write_file(dir, "p.yaml", text); }
+static char *slurp(const char *dir, const char *name) { return fx_slurp(dir, name); }
+static int journal_count(const char *dir, const char *op) { return fx_journal_count(dir, op); }
 
 /* `faultline run p.yaml -o out [extra]` in dir, in the background, output to dir/run.txt */
 static pid_t fl_start(const char *dir, const char *extra)
 {
-    pid_t pid = fork();
-    ASSERT(pid >= 0);
-    if (pid == 0) {
-        if (chdir(dir) < 0) _exit(127);
-        char journal[600];
-        snprintf(journal, sizeof journal, "%s/journal.jsonl", dir);
-        setenv("FAULTLINE_JOURNAL", journal, 1);
-        int fd = open("run.txt", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); }
-        execl(th_faultline(), "faultline", "run", "p.yaml", "-o", "out", extra ? extra : (char *)NULL, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* exit code of pid within timeout_ms; -1 when it did not end (then it is killed) */
-static int fl_wait(pid_t pid, int timeout_ms)
-{
-    for (int waited = 0;; waited += 20) {
-        int st;
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (waited >= timeout_ms) {
-            stop_pid(pid);
-            return -1;
-        }
-        usleep(20 * 1000);
-    }
-}
-
-/* run faultline synchronously with args in dir; exit code, output in out */
-static int fl(const char *dir, const char *args, char *out, size_t outlen)
-{
-    return th_sh(out, outlen, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' %s 2>&1", dir, dir, th_faultline(),
-                 args);
-}
-
-static void write_plan(const char *dir, const char *text)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/p.yaml", dir);
-    FILE *f = fopen(path, "w");
-    ASSERT_MSG(f, "cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
-}
-
-static char *slurp(const char *dir, const char *name)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (!f) return strdup("");
-    struct buf b;
-    buf_init(&b, 1 << 20);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_add(&b, chunk, n);
-    fclose(f);
-    return buf_detach(&b);
-}
-
-/* journal records of one op ("inject", "revert"); for "revert" only those with ok */
-static int journal_count(const char *dir, const char *op)
-{
-    char *text = slurp(dir, "journal.jsonl");
-    int n = 0;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        json_t *j = json_loads(line, 0, NULL);
-        const char *o = json_string_value(json_object_get(j, "op"));
-        if (o && strcmp(o, op) == 0 && (strcmp(op, "revert") != 0 || json_is_true(json_object_get(j, "ok")))) n++;
-        json_decref(j);
-    }
-    free(text);
-    return n;
+    char *args[] = { "run", "p.yaml", "-o", "out", (char *)extra, NULL };
+    return fx_fl_start(dir, NULL, args);
 }
 
 static int64_t now_ms(void)
@@ -244,7 +140,7 @@ static void rig_plan(const struct rig *r, const char *extra_steps)
 static void rig_wait_broken(const struct rig *r, pid_t fl_pid, int nfaults)
 {
     int64_t deadline = now_ms() + 20000;
-    while (journal_count(r->dir, "inject") < nfaults || strcmp(cstate(r->cid), "exited") != 0 ||
+    while (journal_count(r->dir, "intent") < nfaults || strcmp(cstate(r->cid), "exited") != 0 ||
            redis_write(r->rport, 300) != 0 || redis_ping(r->pport, 300) != -1) {
         int st;
         if (waitpid(fl_pid, &st, WNOHANG) == fl_pid) {
@@ -252,7 +148,7 @@ static void rig_wait_broken(const struct rig *r, pid_t fl_pid, int nfaults)
             ASSERT_MSG(0, "faultline ended before the faults were in: %s", out);
         }
         ASSERT_MSG(now_ms() < deadline, "faults not in after 20 s (container %s, %d injects)", cstate(r->cid),
-                   journal_count(r->dir, "inject"));
+                   journal_count(r->dir, "intent"));
         usleep(50 * 1000);
     }
     ASSERT_EQ_INT(redis_ping(r->rport, 1000), 1);    /* reads answer under a write pause */
@@ -284,7 +180,7 @@ TEST_T(never_broken_sigkill_then_rollback_restores_all, 150)
     ASSERT_EQ_STR(cstate(r.cid), "exited");
     ASSERT_EQ_INT(redis_write(r.rport, 300), 0);
     ASSERT_EQ_INT(redis_ping(r.pport, 1000), 0);
-    ASSERT_EQ_INT(journal_count(r.dir, "revert"), 0);
+    ASSERT_EQ_INT(journal_count(r.dir, "reverted"), 0);
 
     static char out[16384];
     int rc = fl(r.dir, "rollback --list", out, sizeof out);
@@ -327,7 +223,7 @@ TEST_T(never_broken_sigint_reverts_all_then_exit_3, 150)
     free(out);
     rig_assert_restored(&r);
     ASSERT_EQ_INT(redis_ping(r.pport, 1000), 0);
-    ASSERT_EQ_INT(journal_count(r.dir, "revert"), 3);
+    ASSERT_EQ_INT(journal_count(r.dir, "reverted"), 3);
     static char buf[8192];
     fl(r.dir, "rollback --list", buf, sizeof buf);
     ASSERT_CONTAINS(buf, "0 pending");
@@ -356,7 +252,7 @@ TEST_T(never_broken_second_sigint_during_slow_revert_still_reverts, 150)
     free(out);
     ASSERT_MSG(access(marker, F_OK) == 0, "the slow revert did not finish after the second SIGINT");
     rig_assert_restored(&r);
-    ASSERT_EQ_INT(journal_count(r.dir, "revert"), 4);
+    ASSERT_EQ_INT(journal_count(r.dir, "reverted"), 4);
     rig_down(&r);
 }
 
@@ -384,7 +280,7 @@ TEST_T(never_broken_vanished_targets_are_reported, 150)
     write_plan(r.dir, plan);
     pid_t pid = fl_start(r.dir, NULL);
     int64_t deadline = now_ms() + 20000;
-    while (journal_count(r.dir, "inject") < 2 || strcmp(cstate(r.cid), "exited") != 0) {
+    while (journal_count(r.dir, "intent") < 2 || strcmp(cstate(r.cid), "exited") != 0) {
         ASSERT_MSG(now_ms() < deadline, "faults not in after 20 s");
         usleep(50 * 1000);
     }
@@ -422,7 +318,7 @@ TEST_T(never_broken_dry_run_touches_nothing, 90)
     ASSERT_EQ_STR(cstate(r.cid), "running");
     ASSERT_EQ_INT(redis_write(r.rport, 1000), 1);
     ASSERT_EQ_INT(redis_ping(r.pport, 500), 0); /* it did not even listen */
-    ASSERT_EQ_INT(journal_count(r.dir, "inject"), 0);
+    ASSERT_EQ_INT(journal_count(r.dir, "intent"), 0);
     rig_down(&r);
 }
 
@@ -438,8 +334,8 @@ TEST_T(never_broken_global_timeout_aborts_after_reverting, 120)
     ASSERT_MSG(rc == 3, "--timeout: exit %d, expected 3: %s", rc, out);
     ASSERT_MSG(took < 60000, "--timeout 3s let a 90 s plan run %lld ms", (long long)took);
     rig_assert_restored(&r);
-    ASSERT_EQ_INT(journal_count(r.dir, "inject"), 3);
-    ASSERT_EQ_INT(journal_count(r.dir, "revert"), 3);
+    ASSERT_EQ_INT(journal_count(r.dir, "intent"), 3);
+    ASSERT_EQ_INT(journal_count(r.dir, "reverted"), 3);
     char *run = slurp(r.dir, "out/run.json");
     json_t *j = json_loads(run, 0, NULL);
     free(run);
@@ -479,7 +375,7 @@ TEST_T(never_broken_max_faults_skips_an_overlapping_fault, 60)
     json_t *second = json_array_get(json_object_get(j, "steps"), 1);
     ASSERT_EQ_STR(json_string_value(json_object_get(second, "status")), "skipped");
     json_decref(j);
-    ASSERT_EQ_INT(journal_count(d, "inject"), 2);
+    ASSERT_EQ_INT(journal_count(d, "intent"), 2);
 }
 
 TEST_T(never_broken_require_label_refuses_an_unlabelled_container, 90)
@@ -502,7 +398,7 @@ TEST_T(never_broken_require_label_refuses_an_unlabelled_container, 90)
     ASSERT_CONTAINS(out, "require_label");
     ASSERT_EQ_STR(cstate(cid), "running");
     ASSERT_EQ_INT(redis_ping(port, 1000), 1);
-    ASSERT_EQ_INT(journal_count(d, "inject"), 0);
+    ASSERT_EQ_INT(journal_count(d, "intent"), 0);
     char err[FL_ERR_LEN];
     docker_remove(&dc, cid, err);
     docker_client_release(&dc);

@@ -113,10 +113,13 @@ static const char *q1(PGconn *c, const char *sql)
     return out;
 }
 
+/* sessions named app, or app-<suffix> (a fault's sessions carry "faultline-lock-<pid>-<n>") */
 static int count_app(PGconn *obs, const char *app)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql, "select count(*) from pg_stat_activity where application_name = '%s'", app);
+    char sql[320];
+    snprintf(sql, sizeof sql,
+             "select count(*) from pg_stat_activity where application_name = '%s' or application_name like '%s-%%'",
+             app, app);
     return atoi(q1(obs, sql));
 }
 
@@ -198,7 +201,7 @@ TEST(pg_lock_blocks_then_releases)
     /* held by the fault's session, and a reader gives up with lock_not_available */
     ASSERT_EQ_STR(q1(obs, "select count(*) from pg_locks l join pg_stat_activity a using (pid) "
                           "where l.relation = 'fl_lock_t'::regclass and l.mode = 'AccessExclusiveLock' "
-                          "and l.granted and a.application_name = 'faultline-lock'"), "1");
+                          "and l.granted and a.application_name like 'faultline-lock-%'"), "1");
     ASSERT_EQ_STR(q1(obs, "select count(*) from fl_lock_t"), "ERROR:55P03");
     revert(&f);
     ASSERT(strncmp(q1(obs, "select count(*) from fl_lock_t"), "ERROR", 5) != 0);
@@ -501,7 +504,7 @@ TEST(redis_pause_all_and_write)
     ASSERT_EQ_INT(json_integer_value(json_object_get(rec, "pause_ms")), 10000);
     /* the journal path lifts it too */
     char err[FL_ERR_LEN];
-    ASSERT_MSG(f.fi.ops->revert_saved(rec, NULL, err) == 0, "revert_saved: %s", err);
+    ASSERT_MSG(fault_reconcile_rec(f.fi.ops, rec, NULL, NULL, err) == 0, "reconcile: %s", err);
     json_decref(rec);
     c = rd(1000);
     ASSERT_EQ_STR(rcmd(c, "SET fl:k %s", "v3"), "OK");
@@ -566,7 +569,7 @@ TEST(redis_maxmemory_restored_exactly)
     json_t *rec = f.fi.ops->save(&f.fi);
     ASSERT_EQ_STR(json_string_value(json_object_get(rec, "old")), "123456789");
     char err[FL_ERR_LEN];
-    ASSERT_MSG(f.fi.ops->revert_saved(rec, NULL, err) == 0, "revert_saved: %s", err);
+    ASSERT_MSG(fault_reconcile_rec(f.fi.ops, rec, NULL, NULL, err) == 0, "reconcile: %s", err);
     ASSERT_EQ_STR(rcmd(c, "CONFIG GET maxmemory", NULL), "123456789");
     json_decref(rec);
     flt_free(&f);

@@ -682,7 +682,7 @@ TEST(proxy_target_and_fault_kinds)
     ASSERT_CONTAINS(b.data, "504");
     buf_release(&b);
     /* the journal path reaches the in-process proxy */
-    ASSERT_MSG(fo->revert_saved(rec, NULL, err) == 0, "revert_saved: %s", err);
+    ASSERT_MSG(fault_reconcile_rec(fo, rec, NULL, NULL, err) == 0, "reconcile: %s", err);
     ASSERT_EQ_INT(http_req(x.fd, "GET", "/ok", 2000, NULL, 0), 200);
     /* and the run's own revert afterwards finds it gone: still fine */
     ASSERT_MSG(fo->revert(&fi, err) == 0, "revert: %s", err);
@@ -893,7 +893,7 @@ TEST_T(proxy_plan_end_to_end, 60)
     ASSERT_CONTAINS(json, "remove the toxic");
     char jr[8192];
     th_sh(jr, sizeof jr, "cat '%s/journal.jsonl'", dir);
-    ASSERT_CONTAINS(jr, "\"toxic_id\"");   /* what revert_saved would use */
+    ASSERT_CONTAINS(jr, "\"toxic_id\"");   /* what reconcile uses */
     /* the proxy is gone with the run */
     ASSERT(tcp_connect(lport) < 0);
     testsrv_stop(srv);

@@ -284,7 +284,7 @@ TEST_T(run_sigkill_then_rollback_from_journal, 60)
     ASSERT_CONTAINS(out, "faultline rollback");
     rc = fl(d, "rollback", out, sizeof out);
     ASSERT_MSG(rc == 0, "rollback exit %d: %s", rc, out);
-    ASSERT_CONTAINS(out, "reverted 'broken'");
+    ASSERT_CONTAINS(out, "settled 'broken'");
     ASSERT_MSG(access(rev, F_OK) == 0, "rollback did not run the revert");
     /* idempotent */
     rc = fl(d, "rollback", out, sizeof out);
@@ -525,7 +525,7 @@ TEST_T(run_rollback_forget_settles_what_is_gone, 60)
              d, d, th_faultline());
     th_sh(NULL, 0, "%s", cmd);
     ASSERT_EQ_INT(fl(d, "rollback", out, sizeof out), 4);
-    ASSERT_CONTAINS(out, "cannot revert 'broken'");
+    ASSERT_CONTAINS(out, "cannot reconcile 'broken'");
     ASSERT_EQ_INT(fl(d, "rollback --forget", out, sizeof out), 0);
     ASSERT_CONTAINS(out, "settled 1");
     ASSERT_EQ_INT(fl(d, "rollback --list", out, sizeof out), 0);

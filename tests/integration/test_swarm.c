@@ -28,72 +28,17 @@ extern const struct probe_ops probe_service;
 static struct docker_client dc;
 static char self_node[72];
 
-/* the engine as a swarm manager whose node is active (a failed drain test may have left it
- * drained: the swarm tests own the swarm of the test engine) */
-static void swarm(void)
-{
-    const char *host = th_docker_host();
-    char err[FL_ERR_LEN], out[2048];
-    /* one swarm test at a time on this engine, across concurrent test runs (a drain stops every
-     * task of the node); the lock goes with this forked test process */
-    int lk = open("/tmp/fl-swarm-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    ASSERT_MSG(lk >= 0 && flock(lk, LOCK_EX) == 0, "swarm test lock: %s", strerror(errno));
-    int rc = th_sh(out, sizeof out, "sh scripts/swarm-up.sh 2>&1");
-    ASSERT_MSG(rc == 0, "swarm-up.sh exited %d: %s", rc, out);
-    ASSERT_MSG(docker_client_init(&dc, host, err) == 0, "client: %s", err);
-    ASSERT_MSG(docker_negotiate(&dc, err) == 0, "negotiate: %s", err);
-    int manager = 0;
-    ASSERT_MSG(docker_swarm_self(&dc, self_node, &manager, err) == 0, "info: %s", err);
-    ASSERT_MSG(self_node[0] && manager, "the test engine is not a swarm manager after swarm-up.sh");
-    ASSERT_MSG(docker_node_set_availability(&dc, self_node, "active", NULL, NULL, err) == 0, "activate: %s", err);
-}
-
-/* remove the services an earlier failed run of this test left behind (not a live run's) */
-static void sweep(const char *test)
-{
-    char label[128], err[FL_ERR_LEN];
-    snprintf(label, sizeof label, "faultline.test=%s", test);
-    char *f[] = { label };
-    json_t *arr = NULL;
-    ASSERT_MSG(docker_service_list(&dc, f, 1, &arr, err) == 0, "list: %s", err);
-    size_t i;
-    json_t *it;
-    json_array_foreach(arr, i, it) {
-        json_t *labels = json_object_get(json_object_get(it, "Spec"), "Labels");
-        const char *owner = json_string_value(json_object_get(labels, "faultline.test.pid"));
-        int pid = owner ? atoi(owner) : 0;
-        if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)) continue;
-        docker_service_remove(&dc, json_string_value(json_object_get(it, "ID")), err);
-    }
-    json_decref(arr);
-}
+static void swarm(void) { fx_swarm(&dc, self_node); }
+static void sweep(const char *test) { fx_sweep_services(&dc, test); }
 
 static void sname(char *out, size_t n, const char *tag)
 {
     snprintf(out, n, "fl-swarm-%d-%s", (int)getpid(), tag);
 }
 
-/* a replicated service of `replicas` hostbin tasks running a shell loop that exits on SIGTERM;
- * restarts after 200ms, stops within 2s */
 static void mk_service(const char *test, const char *name, int replicas, json_t *labels, char id[72])
 {
-    char err[FL_ERR_LEN];
-    json_t *mounts = json_array();
-    const char *dirs[] = { "/usr", "/lib", "/lib64", "/bin", "/etc" };
-    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
-        json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:b}", "Type", "bind", "Source", dirs[i], "Target",
-                                                dirs[i], "ReadOnly", 1));
-    if (!labels) labels = json_object();
-    json_object_set_new(labels, "faultline.test", json_string(test));
-    json_object_set_new(labels, "faultline.test.pid", json_sprintf("%d", (int)getpid()));
-    json_t *spec = json_pack(
-        "{s:s,s:o,s:{s:{s:s,s:[s,s,s],s:o,s:I},s:{s:s,s:I},s:[{s:s}]},s:{s:{s:i}}}", "Name", name, "Labels", labels,
-        "TaskTemplate", "ContainerSpec", "Image", "hostbin", "Args", "/bin/sh", "-c",
-        "trap 'exit 0' TERM; while :; do sleep 1; done", "Mounts", mounts, "StopGracePeriod",
-        (json_int_t)2000000000LL, "RestartPolicy", "Condition", "any", "Delay", (json_int_t)200000000LL, "Networks",
-        "Target", "host", "Mode", "Replicated", "Replicas", replicas);
-    ASSERT_MSG(docker_service_create(&dc, spec, id, err) == 0, "create service %s: %s", name, err);
-    json_decref(spec);
+    fx_service(&dc, test, name, replicas, labels, id);
 }
 
 static struct docker_svc_status status(const char *ref)
@@ -340,7 +285,7 @@ TEST_T(swarm_scale_down_and_back_exactly, 120)
     ASSERT(rec);
     fx_fault_release(&fi); /* the run died: nobody reverts */
     ASSERT_EQ_INT(replicas(id), 0);
-    ASSERT_MSG(fault_swarm_scale.revert_saved(rec, &f.ctx, err) == 0, "revert_saved: %s", err);
+    ASSERT_MSG(fault_reconcile_rec(&fault_swarm_scale, rec, &f.ctx, NULL, err) == 0, "reconcile: %s", err);
     json_decref(rec);
     ASSERT_EQ_INT(replicas(id), 3);
     ASSERT(status(id).converged);
@@ -484,7 +429,7 @@ TEST_T(swarm_drain_and_reactivate_the_node, 150)
     json_t *rec = fault_swarm_drain.save(&fi);
     fx_fault_release(&fi); /* the run died: revert from the journal record */
     ASSERT_EQ_STR(node().availability, "drain");
-    ASSERT_MSG(fault_swarm_drain.revert_saved(rec, &f.ctx, err) == 0, "revert_saved: %s", err);
+    ASSERT_MSG(fault_reconcile_rec(&fault_swarm_drain, rec, &f.ctx, NULL, err) == 0, "reconcile: %s", err);
     json_decref(rec);
     ASSERT_EQ_STR(node().availability, "pause");
     ASSERT_MSG(docker_node_set_availability(&dc, self_node, "active", NULL, NULL, err) == 0, "%s", err);

@@ -12,13 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
+#include "journal.h"
 #include "plan.h"
 
 #define FUZZ_FAIL(...) th_fail(__FILE__, __LINE__, __VA_ARGS__)
 #define FUZZ_DOCKER_ENTRY fuzz_docker_json_one
 #define FUZZ_HTTP_ENTRY fuzz_http_json_one
+#define FUZZ_JOURNAL_ENTRY fuzz_journal_one
 #include "../fuzz/fuzz_docker_json.c"
 #include "../fuzz/fuzz_http_json.c"
+#include "../fuzz/fuzz_journal.c"
 
 typedef void (*replay_fn)(const char *data, size_t n);
 
@@ -89,6 +92,45 @@ TEST_T(fuzz_corpus_http_json, 180)
 {
     size_t n = replay("tests/fuzz/corpus/http_json", one_http);
     ASSERT_MSG(n >= 17, "http_json corpus has only %zu inputs", n);
+}
+
+static void one_journal(const char *data, size_t n) { fuzz_journal_one((const uint8_t *)data, n); }
+
+TEST(fuzz_corpus_journal)
+{
+    size_t n = replay("tests/fuzz/corpus/journal", one_journal);
+    ASSERT_MSG(n >= 15, "journal corpus has only %zu inputs", n);
+}
+
+/* known answers of the journal reader: an old journal ("inject"/"revert") still counts; a torn
+ * line is reported and the records around it are honoured */
+TEST(fuzz_corpus_journal_known_answers)
+{
+    static const char old[] =
+        "{\"op\":\"begin\",\"run\":\"r\",\"pid\":1}\n"
+        "{\"op\":\"inject\",\"run\":\"r\",\"id\":1,\"step\":\"a\",\"kind\":\"exec\",\"rec\":{}}\n"
+        "{\"op\":\"inject\",\"run\":\"r\",\"id\":2,\"step\":\"b\",\"kind\":\"exec\",\"rec\":{}}\n"
+        "{\"op\":\"revert\",\"run\":\"r\",\"id\":1,\"ok\":true}\n"
+        "{\"op\":\"reverted\",\"run\":\"r\",\"id\":2,\"ok\":fal"
+        "\n{\"op\":\"intent\",\"run\":\"s\",\"id\":1,\"step\":\"c\",\"kind\":\"exec\",\"rec\":{}}\n"
+        "{\"op\":\"progress\",\"run\":\"s\",\"id\":1,\"phase\":\"inject\",\"item\":0,\"note\":{\"x\":1}}\n"
+        "{\"op\":\"reverted\",\"run\":\"s\",\"id\":";
+    json_t *problems = NULL;
+    json_t *p = journal_parse(old, sizeof old - 1, &problems);
+    ASSERT_EQ_INT(json_array_size(p), 2);
+    json_t *b = json_array_get(p, 0), *c = json_array_get(p, 1);
+    ASSERT_EQ_STR(json_string_value(json_object_get(b, "step")), "b");
+    ASSERT(json_is_true(json_object_get(b, "done")));        /* an old inject was recorded after the effect */
+    ASSERT_EQ_STR(json_string_value(json_object_get(c, "step")), "c");
+    ASSERT(json_is_false(json_object_get(c, "done")));       /* an intent alone: possibly applied */
+    ASSERT_EQ_INT(json_array_size(json_object_get(c, "progress")), 1);
+    ASSERT_EQ_INT(json_array_size(problems), 2);
+    ASSERT_CONTAINS(json_string_value(json_array_get(problems, 0)), "line 5");
+    ASSERT_CONTAINS(json_string_value(json_array_get(problems, 0)), "not a whole journal record");
+    ASSERT_CONTAINS(json_string_value(json_array_get(problems, 1)), "line 8");
+    ASSERT_CONTAINS(json_string_value(json_array_get(problems, 1)), "is torn");
+    json_decref(p);
+    json_decref(problems);
 }
 
 /* known answers through the same entry points and fake servers the corpus replay uses */

@@ -1,0 +1,85 @@
+/* record.c -- the journal as fault drivers see it: progress notes while acting, and the
+ * helpers reconcile() uses to read what the journal holds of a step (see fault.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "fault.h"
+#include "journal.h"
+
+void fault_progress(struct fault_inst *fi, const char *phase, size_t item, json_t *note)
+{
+    if (!fi || !fi->journal || fi->jid < 0) {
+        json_decref(note);
+        return;
+    }
+    journal_progress(fi->journal, fi->jid, phase, item, note, 0, NULL);
+}
+
+int fault_add_target(struct fault_inst *fi, size_t item, json_t *target, char *err)
+{
+    if (!fi || !fi->journal || fi->jid < 0) {
+        json_decref(target);
+        return 0;
+    }
+    json_t *note = json_object();
+    json_object_set_new(note, "added", target);
+    return journal_progress(fi->journal, fi->jid, "inject", item, note, 1, err);
+}
+
+json_t *fault_record_note(const struct fault_record *r, const char *phase, size_t item)
+{
+    json_t *found = NULL;
+    size_t i;
+    json_t *p;
+    if (!r) return NULL;
+    json_array_foreach(r->progress, i, p) {
+        const char *ph = json_string_value(json_object_get(p, "phase"));
+        json_t *it = json_object_get(p, "item");
+        if (ph && !strcmp(ph, phase) && json_is_integer(it) && (size_t)json_integer_value(it) == item)
+            found = json_object_get(p, "note");
+    }
+    return found;
+}
+
+json_t *fault_record_notes_with(const struct fault_record *r, const char *phase, const char *key)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *p;
+    if (!r) return out;
+    json_array_foreach(r->progress, i, p) {
+        const char *ph = json_string_value(json_object_get(p, "phase"));
+        json_t *note = json_object_get(p, "note");
+        if (ph && !strcmp(ph, phase) && json_object_get(note, key)) json_array_append(out, p);
+    }
+    return out;
+}
+
+int fault_record_runner_alive(const struct fault_record *r)
+{
+    if (!r || r->runner_pid <= 0 || !r->same_boot) return 0;
+    long long st = journal_proc_start((pid_t)r->runner_pid);
+    return st >= 0 && st == r->runner_start;
+}
+
+void fault_report(struct buf *out, const char *fmt, ...)
+{
+    if (!out) return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    buf_addf(out, "  %s\n", line);
+}
+
+int fault_reconcile_rec(const struct fault_ops *ops, json_t *rec, struct fl_ctx *ctx, struct buf *report, char *err)
+{
+    if (!ops->reconcile) return 0;
+    json_t *progress = json_array();
+    struct fault_record r = { .step = "?", .kind = ops->name, .run = "?", .rec = rec, .progress = progress,
+                              .done = 1, .inject_ok = 1, .same_boot = 1 };
+    int rc = ops->reconcile(&r, ctx, report, err);
+    json_decref(progress);
+    return rc;
+}
