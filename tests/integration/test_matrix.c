@@ -8,6 +8,8 @@
 #include "harness.h"
 #include "testsrv.h"
 
+TEST_FILE_USES(""); /* its own replicas, proxies and front on free ports */
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");

@@ -13,6 +13,8 @@
 #include <jansson.h>
 #include "harness.h"
 
+TEST_FILE_USES(""); /* its own http.server on a free port */
+
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "r");
