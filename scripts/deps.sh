@@ -88,4 +88,4 @@ if [ -n "$still" ]; then
   echo "deps: apt-get installed the packages but these are still not found: $still" >&2
   exit 1
 fi
-echo "deps: installed in $(( $(date +%s) - t0 ))s: $need"
+echo "deps: installed $(echo $need | wc -w) packages in $(( $(date +%s) - t0 ))s"
