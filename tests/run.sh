@@ -102,8 +102,9 @@ if [ -n "${FL_TEST_DOCKER_HOST:-}" ]; then
 elif sh scripts/dockerd-up.sh --pidfile "$work/dockerd.pid" >"$work/dockerd-up.out" 2>"$work/dockerd-up.err"; then
   export FL_TEST_DOCKER_HOST=unix:///var/run/docker.sock
   [ -s "$work/dockerd.pid" ] && dockerd_pid=$(cat "$work/dockerd.pid")
-  msg=$(sed 's/^dockerd-up: //' "$work/dockerd-up.out")
-  if [ -n "$dockerd_pid" ]; then add_started "$msg"; else add_used "Docker $msg"; fi
+  img=""; grep -q 'imported the empty image' "$work/dockerd-up.out" && img=", imported image hostbin"
+  if [ -n "$dockerd_pid" ]; then add_started "dockerd (pid $dockerd_pid, log /tmp/fl-dockerd.log$img)"
+  else add_used "the Docker engine on $FL_TEST_DOCKER_HOST$img"; fi
   if sh scripts/swarm-up.sh >"$work/swarm-up.out" 2>&1; then
     if grep -q initialized "$work/swarm-up.out"; then swarm_made=1; add_started "a single-node swarm"
     else add_used "its swarm (already a manager)"; fi
