@@ -17,7 +17,7 @@
  * files claim a shared thing. A file claims with one line after its includes:
  *
  *   TEST_FILE_USES("pg redis");   -- exclusive use of these (names are free text: pg, redis,
- *                                    swarm, ...): no other file that claims one of them overlaps
+ *                                    docker, swarm, ...): no other file claiming one overlaps
  *   TEST_FILE_USES("");           -- nothing shared: overlaps with anything
  *   TEST_FILE_USES("alone");      -- nothing else runs meanwhile (timing-bound, CPU-heavy)
  *

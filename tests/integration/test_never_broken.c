@@ -19,7 +19,7 @@
 #include "dockerfx.h"
 #include "harness.h"
 
-TEST_FILE_USES(""); /* its own containers, redis-server and proxy */
+TEST_FILE_USES("docker"); /* its own containers, redis-server and proxy */
 
 /* ---- docker fixtures (the approach of test_docker.c) --------------------------------------- */
 

@@ -17,7 +17,7 @@
 #include "plan.h"
 #include "plan_lint.h"
 
-TEST_FILE_USES(""); /* a compose project of its own per test */
+TEST_FILE_USES("docker"); /* a compose project of its own per test, whose SLOs feel a busy engine */
 
 #define PLANS_DIR "plans/residency-scheduler"
 

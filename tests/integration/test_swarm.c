@@ -19,7 +19,7 @@
 #include "plan.h"
 #include "probe.h"
 
-TEST_FILE_USES("swarm"); /* services on, and drains of, the single-node swarm */
+TEST_FILE_USES("docker swarm"); /* services on, and drains of, the single-node swarm */
 
 extern const struct target_ops target_swarm;
 extern const struct fault_ops fault_swarm_scale, fault_swarm_kill_task, fault_swarm_drain;
