@@ -75,7 +75,7 @@ apt_get() { apt-get -o DPkg::Lock::Timeout=300 "$@"; }
 # the local lists may be stale or absent (a fresh machine has none): refresh them first
 # shellcheck disable=SC2086
 if ! apt_get update -qq >"$log" 2>&1 || ! apt_get install -y -qq --no-install-recommends $need >>"$log" 2>&1; then
-  echo "deps: apt-get failed (no network to the package mirror?); its last lines:" >&2
+  echo "deps: apt-get failed (the mirror out of reach, or dpkg in trouble: its last lines say which):" >&2
   tail -n 5 "$log" | sed 's/^/deps:   /' >&2
   rm -f "$log"
   still=$(missing)
