@@ -179,6 +179,14 @@ int th_free_port(void)
     return ntohs(a.sin_port);
 }
 
+void th_need_program(const char *program, const char *package)
+{
+    if (th_sh(NULL, 0, "command -v '%s' >/dev/null 2>&1", program) == 0) return;
+    char msg[TH_WHY_LEN];
+    snprintf(msg, sizeof msg, "%s is not installed (apt-get install %s)", program, package);
+    th_skip(msg);
+}
+
 /* ---- the runner ------------------------------------------------------------------------ */
 
 static double now_s(void)

@@ -78,5 +78,8 @@ const char *th_tmpdir(void);
 int th_sh(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A free loopback TCP port. */
 int th_free_port(void);
+/* Skip (or fail under FL_REQUIRE_SERVICES=1) unless program is on PATH: "program is not
+ * installed (apt-get install package)". */
+void th_need_program(const char *program, const char *package);
 
 #endif

@@ -89,3 +89,22 @@ TEST_T(harness_prints_the_slowest_before_the_tally, 60)
     ASSERT_EQ_INT(lines, 10);
     ASSERT_CONTAINS(last_line(out), " passed, 0 failed, 0 skipped");
 }
+
+TEST(harness_need_program_goes_on_when_it_is_there)
+{
+    th_need_program("sh", "dash");
+    char out[64];
+    ASSERT_EQ_INT(th_sh(out, sizeof out, "echo reached"), 0);
+    ASSERT_EQ_STR(out, "reached\n");
+}
+
+TEST_T(harness_need_program_skips_with_the_package_to_install, 60)
+{
+    static char out[16384];
+    int rc = th_sh(out, sizeof out,
+                   "env PATH=/nonexistent FL_REQUIRE_SERVICES=0 '%s/fl-tests' harness_need_program_goes_on 2>&1",
+                   th_build_dir());
+    ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
+    ASSERT_CONTAINS(out, "\n1 skipped: sh is not installed (apt-get install dash)\n");
+    ASSERT_EQ_STR(last_line(out), "0 passed, 0 failed, 1 skipped");
+}
