@@ -1,10 +1,20 @@
 # faultline -- plain, non-recursive Makefile.
-#   make            build build/faultline (installs missing Debian deps first, as root)
-#   make test       build and run every test (starts PostgreSQL/Redis/dockerd as needed)
+#   make            build build/faultline
+#   make test       build and run every test: installs what the tests need, starts PostgreSQL,
+#                   Redis, dockerd (+ swarm) as needed, stops what it started (tests/run.sh)
+#   make test T=docker   only the tests whose name or file contains "docker"
 #   make asan       the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo       run the bundled demo experiment (plans/demo.yaml)
+#   make demo-docker     the same with the stack in Docker containers (starts dockerd if needed)
 #   make bench      benchmarks against peers, measured in the same run
 #   make fuzz       build the libFuzzer targets (clang)
+# Each goal first installs the Debian packages it needs that are missing (as root, apt-get):
+# scripts/deps.sh with the groups of scripts/packages, the one list of them.
+# build on every core unless told otherwise (-jN, -j1)
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+  MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
+
 SANITIZER ?=
 ifeq ($(SANITIZER),asan)
   B        := build-asan
@@ -47,23 +57,27 @@ BENCH_SRC := $(wildcard tests/bench/*.c)
 .PHONY: all deps test asan demo demo-docker bench fuzz docs clean
 all: $(B)/faultline $(if $(DEMO_SRC),$(B)/scheduler-api)
 
-$(B)/.deps-ok: scripts/deps.sh
-	$(Q)mkdir -p $(B)
-	$(Q)sh scripts/deps.sh
-	$(Q)touch $@
-deps: $(B)/.deps-ok
+# the package groups (scripts/packages) of the goals asked for; `make asan` is `make test` inside
+DEPS_GROUPS ?= build $(if $(filter test asan,$(MAKECMDGOALS)),test) $(if $(filter demo,$(MAKECMDGOALS)),demo) \
+  $(if $(filter demo-docker,$(MAKECMDGOALS)),docker) $(if $(filter bench,$(MAKECMDGOALS)),bench) \
+  $(if $(filter fuzz,$(MAKECMDGOALS)),fuzz)
+# quick when all is there; a missing test package only makes tests skip (tests/run.sh says why),
+# a missing build package stops here
+deps:
+	$(Q)sh scripts/deps.sh $(DEPS_GROUPS) || sh scripts/deps.sh --dry-run build >/dev/null || \
+	  { echo "make: cannot build without the packages above" >&2; exit 1; }
 
-$(B)/obj/%.o: %.c | $(B)/.deps-ok
+$(B)/obj/%.o: %.c | deps
 	$(Q)mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/obj/tests/%.o: tests/%.c | $(B)/.deps-ok
+$(B)/obj/tests/%.o: tests/%.c | deps
 	$(Q)mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) $(MHD_CFLAGS) -c -o $@ $<
 
-$(B)/obj/examples/%.o: examples/%.c | $(B)/.deps-ok
+$(B)/obj/examples/%.o: examples/%.c | deps
 	$(Q)mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) $(MHD_CFLAGS) -c -o $@ $<
@@ -86,24 +100,26 @@ $(B)/scheduler-api: $(DEMO_OBJ) $(B)/libfaultline.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) -o $@ $^ $(MHD_LIBS) $(LDLIBS_ALL)
 
-# Tests: tests/run.sh starts throwaway PostgreSQL / Redis / dockerd on loopback,
-# runs every test (forked, with timeouts) and ends with "N passed, N failed, N skipped".
-test: $(B)/faultline $(B)/fl-tests $(if $(DEMO_SRC),$(B)/scheduler-api)
-	$(Q)FL_BUILD=$(B) sh tests/run.sh $(T)
+# Tests: tests/run.sh starts throwaway PostgreSQL / Redis / dockerd on loopback, runs every
+# test (forked, with timeouts, JOBS at a time: files that share a service never overlap, see
+# tests/harness.h), prints the ten slowest and ends with "N passed, N failed, N skipped".
+JOBS ?= 2
+test: deps $(B)/faultline $(B)/fl-tests $(if $(DEMO_SRC),$(B)/scheduler-api)
+	$(Q)FL_BUILD=$(B) FL_TEST_JOBS=$${FL_TEST_JOBS:-$(JOBS)} sh tests/run.sh $(T)
 
 asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZER=asan test
 
-demo: all
+demo: deps all
 	$(Q)sh scripts/demo.sh
 
-demo-docker: all
+demo-docker: deps all
 	$(Q)sh scripts/demo.sh docker
 
-bench: all
+bench: deps all
 	$(Q)BENCH=$(BENCH) sh tests/bench/run.sh
 
-fuzz:
+fuzz: deps
 	$(Q)sh tests/fuzz/build.sh
 
 # docs/kinds.md is `faultline list` (the registries' own tables); a test keeps it current

@@ -1,14 +1,35 @@
 #!/bin/sh
 # demo.sh -- `make demo`: run plans/demo.yaml against the bundled stack (local processes),
 # or `make demo-docker` (plans/demo-docker.yaml) when a Docker engine is reachable.
-# Everything lives in a fresh temporary folder that is removed afterwards.
+# Everything lives in a fresh temporary folder that is removed afterwards. The packages come
+# from scripts/deps.sh (groups demo / docker; the Makefile ran it already, so this is quick).
+# `docker`: starts dockerd (scripts/dockerd-up.sh) when none answers, and stops that one again
+# by its pid at the end; an engine that was running is left alone.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-FL_DEPS_RUNTIME=1 sh scripts/deps.sh || exit 2
 plan=plans/demo.yaml
-if [ "${1:-}" = docker ]; then
-  sh scripts/dockerd-up.sh || { echo "demo: no Docker engine reachable" >&2; exit 2; }
+group=demo
+[ "${1:-}" = docker ] && group=docker
+sh scripts/deps.sh "$group" || { echo "demo: the packages above are missing" >&2; exit 2; }
+dockerd_pid=""
+stop_dockerd() {
+  [ -n "$dockerd_pid" ] || return 0
+  kill "$dockerd_pid" 2>/dev/null
+  i=0
+  while kill -0 "$dockerd_pid" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -9 "$dockerd_pid" 2>/dev/null
+  echo "demo: stopped the dockerd it started (pid $dockerd_pid)"
+  dockerd_pid=""
+}
+trap stop_dockerd EXIT
+trap 'exit 130' INT TERM
+if [ "$group" = docker ]; then
+  pidf=$(mktemp /tmp/fl-demo-dockerd-XXXXXX)
+  rm -f "$pidf"
+  sh scripts/dockerd-up.sh --pidfile "$pidf" || { rm -f "$pidf"; echo "demo: no Docker engine reachable" >&2; exit 2; }
+  [ -s "$pidf" ] && dockerd_pid=$(cat "$pidf")
+  rm -f "$pidf"
   plan=plans/demo-docker.yaml
   shift
 fi

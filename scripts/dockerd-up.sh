@@ -1,48 +1,59 @@
 #!/bin/sh
-# dockerd-up.sh -- make sure a Docker engine answers on /var/run/docker.sock for the tests.
-#   sh scripts/dockerd-up.sh        exit 0 when an engine answers (started here if needed)
+# dockerd-up.sh -- make sure a Docker engine answers on /var/run/docker.sock, with `hostbin`.
+#   sh scripts/dockerd-up.sh [--pidfile FILE]    exit 0 when an engine answers (started if needed)
 # When none answers, starts `dockerd --iptables=false --bridge=none --storage-driver=vfs`
-# in the background (log: /tmp/fl-dockerd.log, pid: /tmp/fl-dockerd.pid) and waits up to
-# 30 s for it. Then imports an empty image named `hostbin` (tests bind-mount host programs
-# into it) when it is missing. The docker CLI is fine here: only faultline itself must
-# talk to the Engine API directly.
+# in the background (log /tmp/fl-dockerd.log), writes its pid to FILE (default
+# /tmp/fl-dockerd.pid) and waits up to 30 s for it; the caller stops it by that pid when done
+# (tests/run.sh and scripts/demo.sh do). A daemon that was already running is never touched.
+# Then imports an empty image named `hostbin` (tests bind-mount host programs into it) when it
+# is missing. Says on stdout, in one line, what it found or did; why not, on stderr.
+# The docker CLI is fine here: only faultline itself must talk to the Engine API directly.
 set -u
 sock=/var/run/docker.sock
 log=/tmp/fl-dockerd.log
+pidfile=/tmp/fl-dockerd.pid
+while [ $# -gt 0 ]; do
+  case $1 in
+    --pidfile) pidfile=$2; shift 2 ;;
+    *) echo "dockerd-up: unknown argument '$1' (--pidfile FILE)" >&2; exit 2 ;;
+  esac
+done
 
 if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
-  echo "dockerd-up: docker.io is not installed (apt-get install docker.io)" >&2
+  echo "dockerd-up: docker.io is not installed: run make test as root, or apt-get install docker.io" >&2
   exit 1
 fi
 
 answers() { docker -H "unix://$sock" version --format '{{.Server.APIVersion}}' >/dev/null 2>&1; }
 
+did="already running"
 if ! answers; then
   if [ "$(id -u)" != 0 ]; then
-    echo "dockerd-up: no engine answers on $sock and starting dockerd needs root" >&2
+    echo "dockerd-up: no engine answers on $sock and starting dockerd needs root: run make test as root" >&2
     exit 1
   fi
   # a stale socket from a dead daemon would make dockerd refuse to start
   if [ -S "$sock" ]; then rm -f "$sock"; fi
   nohup dockerd --iptables=false --bridge=none --storage-driver=vfs \
     --host "unix://$sock" >"$log" 2>&1 </dev/null &
-  echo $! >/tmp/fl-dockerd.pid
+  pid=$!
+  echo "$pid" >"$pidfile"
   i=0
   while [ $i -lt 300 ]; do
     answers && break
-    if ! kill -0 "$(cat /tmp/fl-dockerd.pid)" 2>/dev/null; then
-      echo "dockerd-up: dockerd exited; last lines of $log:" >&2
-      tail -n 5 "$log" >&2
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "dockerd-up: dockerd exited at once: $(tail -n 1 "$log")" >&2
+      rm -f "$pidfile"
       exit 1
     fi
     sleep 0.1
     i=$((i + 1))
   done
   if ! answers; then
-    echo "dockerd-up: dockerd did not answer on $sock within 30s (log: $log)" >&2
+    echo "dockerd-up: dockerd (pid $pid) did not answer on $sock within 30s (log: $log)" >&2
     exit 1
   fi
-  echo "dockerd-up: started dockerd (pid $(cat /tmp/fl-dockerd.pid), log $log)"
+  did="started dockerd, pid $pid, log $log"
 fi
 
 if ! docker -H "unix://$sock" image inspect hostbin >/dev/null 2>&1; then
@@ -50,10 +61,10 @@ if ! docker -H "unix://$sock" image inspect hostbin >/dev/null 2>&1; then
   mkdir "$tmp/empty"
   if ! tar -C "$tmp/empty" -cf "$tmp/e.tar" . || ! docker -H "unix://$sock" import "$tmp/e.tar" hostbin >/dev/null; then
     rm -rf "$tmp"
-    echo "dockerd-up: could not import the empty image 'hostbin'" >&2
+    echo "dockerd-up: the engine answers ($did) but the empty image 'hostbin' could not be imported" >&2
     exit 1
   fi
   rm -rf "$tmp"
-  echo "dockerd-up: imported the empty image 'hostbin'"
+  did="$did; imported the empty image hostbin"
 fi
-echo "dockerd-up: engine answers on unix://$sock"
+echo "dockerd-up: engine on unix://$sock ($did)"

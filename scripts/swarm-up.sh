@@ -2,10 +2,11 @@
 # swarm-up.sh -- make the test engine a single-node swarm manager, for the swarm tests.
 #   sh scripts/swarm-up.sh        exit 0 when the engine on /var/run/docker.sock manages a swarm
 # Runs scripts/dockerd-up.sh first (starts dockerd and imports `hostbin` when needed), then
-# `docker swarm init --advertise-addr 127.0.0.1` unless the engine already is a manager. A
-# manager still runs plain containers, so the other Docker tests are not affected; the swarm
-# is left in place (`docker swarm leave --force` undoes it). The join tokens init prints are
-# not shown. The docker CLI is fine here: only faultline itself must talk to the Engine API.
+# `docker swarm init --advertise-addr 127.0.0.1 --listen-addr 127.0.0.1:2377` unless the engine
+# already is a manager. A manager still runs plain containers, so the other Docker tests are
+# not affected. Prints "swarm-up: initialized ..." when it made the swarm: tests/run.sh then
+# undoes it (`docker swarm leave --force`) at its end; a swarm found in place is left alone.
+# The join tokens init prints are not shown. The docker CLI is fine here: only faultline itself must talk to the Engine API.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 sock=/var/run/docker.sock
@@ -17,7 +18,7 @@ case "$(state)" in
   "active true") echo "swarm-up: the engine already manages a swarm"; exit 0 ;;
   "active false") echo "swarm-up: the engine is a swarm worker, not a manager: services cannot be created here" >&2; exit 1 ;;
 esac
-out=$(docker -H "unix://$sock" swarm init --advertise-addr 127.0.0.1 2>&1)
+out=$(docker -H "unix://$sock" swarm init --advertise-addr 127.0.0.1 --listen-addr 127.0.0.1:2377 2>&1)
 rc=$?
 if [ $rc -ne 0 ]; then
   # two test runs may race to init: the loser finds a manager

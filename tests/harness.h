@@ -4,9 +4,26 @@
  *   TEST_T(slow_thing, 60) { ... }            -- 60 s timeout instead of the default 30 s
  *
  * Assertions print both sides and end the test (the forked child) with a failure.
- * SKIP("why") ends it as skipped. Integration tests ask for services with th_pg_dsn(),
- * th_redis_port(), th_docker_host(): those skip (or fail when FL_REQUIRE_SERVICES=1) when
- * tests/run.sh did not start the service.
+ * SKIP("why") ends it as skipped; the closing lines count the skips by their "why", so say
+ * what is missing and how to get it ("chromium is not installed (apt-get install chromium)").
+ * With FL_REQUIRE_SERVICES=1 every skip is a failure instead (tests/run.sh sets it when it runs
+ * as root with every test package installed: a skip there is a defect).
+ * Integration tests ask for the services tests/run.sh started with th_pg_dsn(),
+ * th_redis_port(), th_docker_host(): those skip with tests/run.sh's reason when it could not
+ * start the service (or fail under FL_REQUIRE_SERVICES=1).
+ *
+ * Running N tests at once (FL_TEST_JOBS=N, or -jN before the filters): the tests of one file
+ * run one after another, in their order; tests of different files may overlap unless their
+ * files claim a shared thing. A file claims with one line after its includes:
+ *
+ *   TEST_FILE_USES("pg redis");   -- exclusive use of these (names are free text: pg, redis,
+ *                                    docker, swarm, ...): no other file claiming one overlaps
+ *   TEST_FILE_USES("");           -- nothing shared: overlaps with anything
+ *   TEST_FILE_USES("alone");      -- nothing else runs meanwhile (timing-bound, CPU-heavy)
+ *
+ * A file under tests/unit/ that says nothing claims nothing; any other file that says
+ * nothing runs alone (safe for new integration tests; declare what it shares to let it overlap).
+ * The end prints the ten slowest tests, then the skip causes, then "N passed, N failed, N skipped".
  */
 #ifndef FL_HARNESS_H
 #define FL_HARNESS_H
@@ -17,6 +34,7 @@
 
 typedef void (*th_fn)(void);
 void th_register(const char *name, const char *file, th_fn fn, int timeout_s);
+void th_file_uses(const char *file, const char *uses);
 void th_fail(const char *file, int line, const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
 void th_skip(const char *why) __attribute__((noreturn));
 
@@ -27,6 +45,9 @@ void th_skip(const char *why) __attribute__((noreturn));
     }                                                                        \
     static void test_##name(void)
 #define TEST(name) TEST_T(name, 30)
+#define TEST_FILE_USES(uses)                                                   \
+    __attribute__((constructor)) static void th_file_uses_here(void) { th_file_uses(__FILE__, uses); } \
+    struct th_file_uses_semicolon
 
 #define ASSERT(c) do { if (!(c)) th_fail(__FILE__, __LINE__, "assertion failed: %s", #c); } while (0)
 #define ASSERT_MSG(c, ...) do { if (!(c)) th_fail(__FILE__, __LINE__, __VA_ARGS__); } while (0)
@@ -44,7 +65,7 @@ void th_skip(const char *why) __attribute__((noreturn));
         th_fail(__FILE__, __LINE__, "%s ~= %s: got %g, expected %g +- %g", #a, #b, _a, _b, _t); } while (0)
 #define SKIP(why) th_skip(why)
 
-/* Services started by tests/run.sh (environment), or skip. */
+/* Services started by tests/run.sh (environment), or skip with its reason (FL_TEST_*_WHY). */
 const char *th_pg_dsn(void);      /* FL_TEST_PG_DSN, e.g. "host=127.0.0.1 port=55432 dbname=postgres user=postgres" */
 int th_pg_port(void);
 int th_redis_port(void);          /* FL_TEST_REDIS_PORT */
@@ -57,5 +78,8 @@ const char *th_tmpdir(void);
 int th_sh(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A free loopback TCP port. */
 int th_free_port(void);
+/* Skip (or fail under FL_REQUIRE_SERVICES=1) unless program is on PATH: "program is not
+ * installed (apt-get install package)". */
+void th_need_program(const char *program, const char *package);
 
 #endif

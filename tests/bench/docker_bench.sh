@@ -11,7 +11,17 @@ B=${FL_BUILD:-build}
 rounds=${1:-15}
 if [ "${FL_BENCH_QUICK:-0}" = 1 ] && [ -z "${1:-}" ]; then rounds=5; fi
 
-if ! sh scripts/dockerd-up.sh >/tmp/fl-bench-dockerd-up.log 2>&1; then
+# a dockerd started here (none answered) is stopped again by its pid at the end
+pidf=$(mktemp /tmp/fl-bench-dockerd-XXXXXX); rm -f "$pidf"
+stop_dockerd() {
+  [ -s "$pidf" ] || return 0
+  p=$(cat "$pidf"); kill "$p" 2>/dev/null
+  i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+  rm -f "$pidf"
+}
+trap stop_dockerd EXIT
+trap 'exit 130' INT TERM
+if ! sh scripts/dockerd-up.sh --pidfile "$pidf" >/tmp/fl-bench-dockerd-up.log 2>&1; then
   echo "docker bench: skipped ($(tail -n 1 /tmp/fl-bench-dockerd-up.log))"
   exit 0
 fi

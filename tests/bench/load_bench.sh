@@ -31,12 +31,9 @@ trap cleanup EXIT INT TERM
 note() { echo "load-bench: $*"; }
 
 # ---- tools -----------------------------------------------------------------------------
+# `make bench` installed them (scripts/deps.sh bench, scripts/packages); a peer that is still
+# missing is skipped and named
 want_pkg() { # command package
-  command -v "$1" >/dev/null 2>&1 && return 0
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1 ||
-      { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1; }
-  fi
   command -v "$1" >/dev/null 2>&1
 }
 want_pkg nginx nginx-light || { note "nginx not available (apt package nginx-light): skipped"; exit 0; }

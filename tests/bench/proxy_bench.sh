@@ -14,13 +14,10 @@ rounds=${1:-5}
 secs=${2:-3}
 bytes=$((200 * 1024 * 1024))
 
-for tool in wrk nginx; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "proxy bench: skipped ($tool not installed)"; exit 0; }
+# `make bench` installed them (scripts/deps.sh bench, scripts/packages)
+for tool in wrk nginx socat; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "proxy bench: skipped ($tool not installed: make bench installs it as root)"; exit 0; }
 done
-if ! command -v socat >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then apt-get install -y socat >/dev/null 2>&1; fi
-  command -v socat >/dev/null 2>&1 || { echo "proxy bench: skipped (socat not installed)"; exit 0; }
-fi
 [ -f "$B/libfaultline.a" ] || { echo "proxy bench: $B/libfaultline.a is missing (run make first)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/fl-proxy-bench-XXXXXX)

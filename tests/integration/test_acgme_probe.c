@@ -24,6 +24,8 @@
 #include "plan.h"
 #include "probe.h"
 
+TEST_FILE_USES("pg redis"); /* the shared PostgreSQL and Redis of tests/run.sh */
+
 json_t *acgme_probe_details(const struct probe_inst *pi);
 extern const struct probe_ops probe_acgme;
 

@@ -6,6 +6,8 @@
 #include <jansson.h>
 #include "harness.h"
 
+TEST_FILE_USES(""); /* its own stack on free ports */
+
 static int run_demo(const char *defect, json_t **rec)
 {
     const char *d = th_tmpdir();
@@ -32,7 +34,7 @@ static json_t *probe(json_t *rec, const char *name)
 
 TEST_T(demo_healthy_service_passes, 300)
 {
-    if (access("/usr/bin/redis-server", X_OK) != 0) SKIP("redis-server is not installed");
+    if (access("/usr/bin/redis-server", X_OK) != 0) SKIP("redis-server is not installed (apt-get install redis-server)");
     json_t *rec = NULL;
     int rc = run_demo("none", &rec);
     ASSERT_MSG(rec != NULL, "no run.json");
@@ -60,7 +62,7 @@ TEST_T(demo_healthy_service_passes, 300)
 
 TEST_T(demo_planted_defect_fails_its_probe, 300)
 {
-    if (access("/usr/bin/redis-server", X_OK) != 0) SKIP("redis-server is not installed");
+    if (access("/usr/bin/redis-server", X_OK) != 0) SKIP("redis-server is not installed (apt-get install redis-server)");
     json_t *rec = NULL;
     int rc = run_demo("hang-reads", &rec);
     ASSERT_MSG(rec != NULL, "no run.json");

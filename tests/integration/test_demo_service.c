@@ -23,6 +23,8 @@
 #include "buf.h"
 #include "fl.h"
 
+TEST_FILE_USES("pg redis"); /* a database of its own in the shared PostgreSQL, and the shared Redis */
+
 #define SEED_START "2025-07-07"
 #define SEED_END "2025-08-03"
 

@@ -21,6 +21,8 @@
 #include "plan.h"
 #include "probe.h"
 
+TEST_FILE_USES("docker"); /* containers of its own (labelled, swept by pid); pause/stop work of the engine */
+
 extern const struct target_ops target_docker;
 extern const struct fault_ops fault_docker_stop, fault_docker_kill, fault_docker_pause, fault_docker_restart,
     fault_docker_exec;

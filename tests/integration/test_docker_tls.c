@@ -19,6 +19,8 @@
 #include "dockerfx.h"
 #include "harness.h"
 
+TEST_FILE_USES("docker swarm"); /* one test acts on the single-node swarm */
+
 extern const struct target_ops target_docker;
 extern const struct fault_ops fault_docker_pause;
 

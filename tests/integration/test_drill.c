@@ -14,6 +14,8 @@
 #include "history.h"
 #include "testsrv.h"
 
+TEST_FILE_USES("pg"); /* history tables in the shared PostgreSQL */
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");

@@ -16,6 +16,8 @@
 #include "export.h"
 #include "harness.h"
 
+TEST_FILE_USES(""); /* its own HTTP servers and pushgateway on free ports */
+
 #define FIXTURE "tests/fixtures/run-sample.json"
 
 /* ---- a recording HTTP server ---------------------------------------------------------- */

@@ -12,6 +12,8 @@
 #include "probe.h"
 #include "testsrv.h"
 
+TEST_FILE_USES("alone"); /* asserts request rates and latencies to the millisecond */
+
 /* a load block from YAML text (printf-style); asserts it parses */
 static struct lg_block_cfg *block(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static struct lg_block_cfg *block(const char *fmt, ...)

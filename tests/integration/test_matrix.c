@@ -8,6 +8,8 @@
 #include "harness.h"
 #include "testsrv.h"
 
+TEST_FILE_USES(""); /* its own replicas, proxies and front on free ports */
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -85,6 +87,7 @@ static void cluster_stop(struct cluster *c)
 /* the N-k plan over the cluster: lose one (or two) replicas for 1.5 s under load */
 static void write_plan(const struct cluster *c, int choose, const char *file)
 {
+    th_need_program("python3", "python3"); /* the front is a python3 service */
     const char *d = th_tmpdir();
     char plan[4096], path[512];
     snprintf(plan, sizeof plan,

@@ -19,6 +19,8 @@
 #include "dockerfx.h"
 #include "harness.h"
 
+TEST_FILE_USES("docker"); /* its own containers, redis-server and proxy */
+
 /* ---- docker fixtures (the approach of test_docker.c) --------------------------------------- */
 
 static struct docker_client dc;

@@ -14,6 +14,8 @@
 #include "plan.h"
 #include "probe.h"
 
+TEST_FILE_USES("pg redis"); /* breaks the shared PostgreSQL and Redis (pause, terminate) */
+
 /* ---- helpers: a target and a fault step built from YAML, as the plan would ---------- */
 struct tgt {
     struct target t;

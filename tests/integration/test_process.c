@@ -18,6 +18,8 @@
 #include "process.h"
 #include "services.h"
 
+TEST_FILE_USES(""); /* sleepers of its own, matched by unique arguments */
+
 extern const struct fault_ops fault_process_kill;
 extern const struct fault_ops fault_process_stop;
 extern const struct probe_ops probe_process;

@@ -25,6 +25,8 @@
 #include "proxy_engine.h"
 #include "testsrv.h"
 
+TEST_FILE_USES("alone"); /* asserts added latency to the millisecond */
+
 static double now_ms(void)
 {
     struct timespec ts;

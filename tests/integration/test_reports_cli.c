@@ -13,6 +13,8 @@
 #include <jansson.h>
 #include "harness.h"
 
+TEST_FILE_USES(""); /* its own http.server on a free port */
+
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -50,6 +52,7 @@ static int answers(int port)
 
 TEST_T(run_report_and_compare_through_the_cli, 120)
 {
+    th_need_program("python3", "python3"); /* the server under load is python's http.server */
     const char *d = th_tmpdir();
     int port = th_free_port();
     pid_t srv = fork();

@@ -17,6 +17,8 @@
 #include "plan.h"
 #include "plan_lint.h"
 
+TEST_FILE_USES("docker"); /* a compose project of its own per test, whose SLOs feel a busy engine */
+
 #define PLANS_DIR "plans/residency-scheduler"
 
 static const char *const plan_names[] = { "db-outage", "redis-outage", "celery-worker-kill", "slow-database",
@@ -244,7 +246,7 @@ static void stack_up(struct stack *s, const char *tag, int via_proxy, const char
     if (th_sh(out, sizeof out, "docker image inspect hostbin >/dev/null 2>&1") != 0)
         SKIP("no 'hostbin' image (scripts/dockerd-up.sh imports it)");
     if (th_sh(out, sizeof out, "command -v nginx >/dev/null && command -v psql >/dev/null && id postgres >/dev/null") != 0)
-        SKIP("nginx, psql or the postgres account missing");
+        SKIP("nginx, psql or the postgres account missing (apt-get install nginx-light postgresql)");
     if (getuid() != 0) SKIP("the stack runs PostgreSQL as the postgres account: needs root");
     set_env();
     memset(s, 0, sizeof *s);

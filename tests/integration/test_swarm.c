@@ -19,6 +19,8 @@
 #include "plan.h"
 #include "probe.h"
 
+TEST_FILE_USES("docker swarm"); /* services on, and drains of, the single-node swarm */
+
 extern const struct target_ops target_swarm;
 extern const struct fault_ops fault_swarm_scale, fault_swarm_kill_task, fault_swarm_drain;
 extern const struct probe_ops probe_service;
