@@ -27,6 +27,8 @@
 #include "harness.h"
 #include "process.h"
 
+TEST_FILE_USES("docker swarm pg redis"); /* containers, a swarm service and drain, the shared PostgreSQL and Redis */
+
 static const char *const points[] = { "intent", "done", "revert" };
 #define NPOINTS 3
 

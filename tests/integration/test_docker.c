@@ -466,17 +466,20 @@ TEST_T(docker_failed_inject_leaves_nothing_half_done, 60)
     char name[64], id[72], idle[72], err[FL_ERR_LEN], app[64], spec[128];
     int port = th_free_port();
     snprintf(app, sizeof app, "flhalf-%d", (int)getpid());
-    cname(name, sizeof name, "half-redis");
-    mk_redis("half", name, port, json_pack("{s:s}", "app", app), NULL, id);
     /* a created, never started container that sorts after the running one: pause acts on
-     * redis first, then fails on this one */
+     * redis first, then fails on this one. Each try makes a fresh pair, so each has an even
+     * chance (keeping one redis would fail the test 1 time in 41: when its id sorts high) */
     for (int i = 0; i < 40; i++) {
         char tag[32];
+        snprintf(tag, sizeof tag, "half-redis%d", i);
+        cname(name, sizeof name, tag);
+        mk_redis("half", name, port, json_pack("{s:s}", "app", app), NULL, id);
         snprintf(tag, sizeof tag, "half-idle%d", i);
         cname(name, sizeof name, tag);
         mk_idle("half", name, json_pack("{s:s}", "app", app), idle);
         if (strcmp(idle, id) > 0) break;
         docker_remove(&dc, idle, err);
+        docker_remove(&dc, id, err);
         idle[0] = '\0';
     }
     ASSERT(idle[0]);

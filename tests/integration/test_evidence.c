@@ -16,6 +16,8 @@
 #include "plan_lint.h"
 #include "testsrv.h"
 
+TEST_FILE_USES(""); /* its own HTTP servers (testsrv) on free ports */
+
 static void write_plan(const char *dir, const char *text)
 {
     char path[512];
