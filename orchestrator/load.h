@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "node.h"
+#include "lg_stats.h"
 #include "params.h"
 
 struct plan;
@@ -68,12 +69,6 @@ int lg_running(struct lg *lg);
 /* wait until the engine stops by itself or timeout_ms passes (or fl_aborted()); 0 = stopped */
 int lg_wait(struct lg *lg, int64_t timeout_ms);
 
-struct lg_stats {
-    uint64_t count, errors, err_connect, err_timeout, err_4xx, err_5xx, err_other;
-    /* rps counts every completed request, failed or not; ok_rps only the successful ones
-     * (count - errors), the throughput a user saw served */
-    double seconds, rps, ok_rps, error_rate, p50, p90, p95, p99, max, mean, min; /* latencies in ms */
-};
 /* Window [from_ms, to_ms) of the run clock, rounded to the nearest whole seconds (a window
  * shorter than a second: the seconds it touches) and cut at the time elapsed so far; a
  * request counts in the second it was sent. block NULL = all blocks. -1: unknown block. */
@@ -87,8 +82,6 @@ const char *lg_endpoint_name(struct lg *lg, const char *block, size_t endpoint);
 /* logins sent (including re-logins after a 401) */
 uint64_t lg_logins(struct lg *lg, const char *block);
 int64_t lg_elapsed_ms(struct lg *lg);
-/* the value of a load metric (val_load_metrics) in a stats record, in the expectation's unit */
-double lg_metric(const struct lg_stats *s, const char *metric);
 
 /* A JSON array, one object per block: name, config summary, totals, thresholds with
  * verdicts, endpoints (per-endpoint totals) and "series" (one object per second). */
