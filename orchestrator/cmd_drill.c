@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "compare.h"
+#include "files.h"
 #include "history.h"
 #include "matrix.h"
 #include "plan.h"
@@ -60,15 +61,6 @@ static const char drill_usage[] =
     "  -h, --help                this text\n";
 
 /* ---- small helpers ------------------------------------------------------------------- */
-static int mkdir_p(const char *dir)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') { *p = '\0'; if (mkdir(tmp, 0755) < 0 && errno != EEXIST) return -1; *p = '/'; }
-    return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static int has_suffix(const char *s, const char *suf)
@@ -125,7 +117,7 @@ static int take_lock(const char *path, char *err)
     char parent[1024];
     snprintf(parent, sizeof parent, "%s", path);
     char *slash = strrchr(parent, '/');
-    if (slash && slash != parent) { *slash = '\0'; mkdir_p(parent); }
+    if (slash && slash != parent) { *slash = '\0'; files_mkdir_p(parent); }
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return fl_err(err, "cannot open the drill lock '%s': %s", path, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -611,7 +603,7 @@ int cmd_drill(int argc, char **argv)
         code = FL_EXIT_INVALID;
         goto out;
     }
-    if (mkdir_p(dir) < 0) {
+    if (files_mkdir_p(dir) < 0) {
         fprintf(stderr, "faultline drill: cannot create the drill folder '%s': %s\n", dir, strerror(errno));
         code = FL_EXIT_INVALID;
         goto out;

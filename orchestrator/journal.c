@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "buf.h"
 #include "fault.h"
+#include "files.h"
 #include "plan.h"
 
 struct journal {
@@ -123,15 +124,6 @@ static int append(struct journal *j, json_t *o, const char *run_id, int sync, ch
     return rc;
 }
 
-static int mkdirs(const char *path)
-{
-    char tmp[512];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') { *p = '\0'; if (mkdir(tmp, 0755) < 0 && errno != EEXIST) return -1; *p = '/'; }
-    return 0;
-}
-
 /* the folder holding path: its entry for the file is durable after this */
 static int fsync_dir(const char *path)
 {
@@ -184,7 +176,7 @@ static int find_holder(const char *path, char *cmd, size_t cmdlen, long long *pi
 struct journal *journal_open(const char *path, const char *cmd, char *err)
 {
     if (!path) path = journal_default_path();
-    if (mkdirs(path) < 0) { fl_err(err, "cannot create the journal's folder for '%s': %s", path, strerror(errno)); return NULL; }
+    if (files_mkdir_parent(path) < 0) { fl_err(err, "cannot create the journal's folder for '%s': %s", path, strerror(errno)); return NULL; }
     /* may hold revert commands with secrets: owner only */
     int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) { fl_err(err, "cannot open the journal '%s': %s", path, strerror(errno)); return NULL; }
