@@ -6,7 +6,7 @@
 #include <string.h>
 #include "fault.h"
 #include "plan.h"
-#include "services.h"
+#include "spawn.h"
 
 struct exec_cfg {
     char **run;
@@ -37,7 +37,7 @@ static int exec_parse(struct plan *p, const struct node *step, void **cfg, struc
 static int run_cmd(char **argv, const struct exec_cfg *c, const char *what, char *err)
 {
     char out[1024], e[FL_ERR_LEN];
-    int st = svc_run(argv, c->timeout_ms, out, sizeof out, e);
+    int st = spawn_run(argv, c->timeout_ms, out, sizeof out, e);
     if (st < 0) return fl_err(err, "%s: %s", what, e);
     if (st != c->expect_exit) {
         size_t l = strlen(out);

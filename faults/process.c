@@ -19,6 +19,7 @@
 #include "params.h"
 #include "plan.h"
 #include "services.h"
+#include "spawn.h"
 
 /* ---- reading /proc ----------------------------------------------------------------- */
 
@@ -162,69 +163,6 @@ int proc_signal(const struct proc_id *id, int sig, char *err)
         if (e == ESRCH) return fl_err(err, "cannot send %s to pid %d: the process is gone", name, (int)id->pid);
         return fl_err(err, "cannot send %s to pid %d: %s", name, (int)id->pid, strerror(e));
     }
-    return 0;
-}
-
-/* ---- spawning the restart command -------------------------------------------------- */
-
-struct spawn_msg { char tag; int val; };   /* 'P' grandchild pid, 'E' exec errno */
-
-static void write_msg(int fd, char tag, int val)
-{
-    struct spawn_msg m = { tag, val };
-    ssize_t r = write(fd, &m, sizeof m);
-    (void)r;
-}
-
-int proc_spawn_detached(char *const *argv, pid_t *pid, char *err)
-{
-    if (!argv || !argv[0]) return fl_err(err, "cannot start an empty command");
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0) return fl_err(err, "cannot start '%s': pipe: %s", argv[0], strerror(errno));
-    pid_t mid = fork();
-    if (mid < 0) {
-        int e = errno;
-        close(pfd[0]); close(pfd[1]);
-        return fl_err(err, "cannot start '%s': fork: %s", argv[0], strerror(e));
-    }
-    if (mid == 0) {
-        /* intermediate: a new session, then a grandchild that init adopts */
-        close(pfd[0]);
-        setsid();
-        pid_t g = fork();
-        if (g < 0) { write_msg(pfd[1], 'E', errno); _exit(1); }
-        if (g > 0) { write_msg(pfd[1], 'P', (int)g); _exit(0); }
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            dup2(devnull, 0); dup2(devnull, 1); dup2(devnull, 2);
-            if (devnull > 2) close(devnull);
-        }
-        for (int fd = 3; fd < 1024; fd++)
-            if (fd != pfd[1]) close(fd);
-        execvp(argv[0], argv);
-        write_msg(pfd[1], 'E', errno);
-        _exit(127);
-    }
-    close(pfd[1]);
-    pid_t child = 0;
-    int exec_errno = 0;
-    struct spawn_msg m;
-    for (;;) {
-        ssize_t r = read(pfd[0], &m, sizeof m);
-        if (r < 0 && errno == EINTR) continue;
-        if (r != (ssize_t)sizeof m) break;
-        if (m.tag == 'P') child = m.val;
-        else if (m.tag == 'E') exec_errno = m.val;
-    }
-    close(pfd[0]);
-    while (waitpid(mid, NULL, 0) < 0 && errno == EINTR) {}
-    if (exec_errno) return fl_err(err, "cannot start '%s': %s", argv[0], strerror(exec_errno));
-    if (child <= 0) return fl_err(err, "cannot start '%s': the launcher died", argv[0]);
-    if (pid) *pid = child;
     return 0;
 }
 
@@ -778,7 +716,7 @@ static int kill_undo(struct fault_inst *fi, const struct proc_state *st, struct 
     if (st->restart) {
         pid_t pid;
         char e[FL_ERR_LEN];
-        if (proc_spawn_detached(st->restart, &pid, e) < 0)
+        if (spawn_detached(st->restart, &pid, e) < 0)
             return fl_err(err, "cannot restart %s: %s", what, e);
         struct proc_id id = { 0 };
         proc_stat(pid, &id);
@@ -999,7 +937,7 @@ static int kill_reconcile(const struct fault_record *r, struct fl_ctx *ctx, stru
     } else if (st->restart) {
         pid_t pid;
         char e[FL_ERR_LEN];
-        if (proc_spawn_detached(st->restart, &pid, e) < 0) {
+        if (spawn_detached(st->restart, &pid, e) < 0) {
             fault_report(report, "restart: command failed: %s", e);
             rc = fl_err(err, "cannot restart: %s", e);
         } else {

@@ -73,10 +73,6 @@ int proc_signal(const struct proc_id *id, int sig, char *err);
 int proc_signal_parse(const char *s);
 const char *proc_signal_name(int sig, char buf[16]);
 
-/* Start argv detached (own session, stdio on /dev/null). 0 with *pid, or -1 with err when
- * it could not be started (including exec failing). */
-int proc_spawn_detached(char *const *argv, pid_t *pid, char *err);
-
 extern const struct target_ops target_process;
 /* the selector of a process target (NULL when t is not one) */
 const struct proc_sel *proc_target_sel(const struct target *t);

@@ -14,6 +14,7 @@
 #include "plan_lint.h"
 #include "progress.h"
 #include "services.h"
+#include "spawn.h"
 
 enum step_status { ST_PENDING, ST_INJECTED, ST_REVERTED, ST_INJECT_FAILED, ST_REVERT_FAILED, ST_SKIPPED, ST_NOT_REVERTIBLE,
                    ST_REVERTING };
@@ -998,7 +999,7 @@ cleanup:
     /* rollback steps: always */
     for (size_t i = 0; i < p->nrollback && touched; i++) {
         char out[2048];
-        int st = svc_run(p->rollback[i]->run, p->rollback[i]->timeout_ms, out, sizeof out, err);
+        int st = spawn_run(p->rollback[i]->run, p->rollback[i]->timeout_ms, out, sizeof out, err);
         json_t *x = json_object();
         json_object_set_new(x, "command", json_string(p->rollback[i]->run[0]));
         json_object_set_new(x, "exit", json_integer(st));

@@ -4,7 +4,7 @@
 #include <string.h>
 #include "plan.h"
 #include "probe.h"
-#include "services.h"
+#include "spawn.h"
 
 struct pexec_cfg {
     char **run;
@@ -45,7 +45,7 @@ static int pexec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
 {
     const struct pexec_cfg *c = pi->cfg;
     char out[4096];
-    int st = svc_run(c->run, c->timeout_ms, out, sizeof out, err);
+    int st = spawn_run(c->run, c->timeout_ms, out, sizeof out, err);
     if (st < 0) return -1;
     obs->has_value = 1;
     obs->value = st;
