@@ -14,7 +14,7 @@
 
 #include "docker_api.h"
 #include "fault.h"
-#include "plan.h"
+#include "value.h"
 
 /* ---- the target ------------------------------------------------------------------------------ */
 
@@ -58,9 +58,9 @@ static void dt_free(struct docker_target *dt)
     free(dt);
 }
 
-static int target_parse(struct plan *p, struct target *t, const struct node *spec, struct diag *d)
+static int target_parse(const struct drv_parse *pc, struct target *t, const struct node *spec, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     struct docker_target *dt = fl_calloc(1, sizeof *dt);
     int bad = 0;
     const char *host = param_str(spec, "host", NULL);
@@ -228,7 +228,7 @@ static int dt_client(struct docker_target *dt, char *err)
     return 0;
 }
 
-static int target_open(struct target *t, struct fl_ctx *ctx, char *err)
+static int target_open(struct target *t, const struct drv_ctx *ctx, char *err)
 {
     struct docker_target *dt = t->cfg;
     if (dt_client(dt, err) < 0) return -1;
@@ -236,12 +236,11 @@ static int target_open(struct target *t, struct fl_ctx *ctx, char *err)
     param_strv_free(dt->names);
     dt->ids = dt->names = NULL;
     dt->n = 0;
-    return docker_target_resolve(t, &dt->client, ctx ? ctx->seed : 0,
-                                 ctx && ctx->plan ? ctx->plan->require_label : NULL, &dt->ids, &dt->names,
-                                 &dt->n, err);
+    return docker_target_resolve(t, &dt->client, drv_seed(ctx), drv_require_label(ctx), &dt->ids, &dt->names, &dt->n,
+                                 err);
 }
 
-static void target_close(struct target *t, struct fl_ctx *ctx)
+static void target_close(struct target *t, const struct drv_ctx *ctx)
 {
     (void)ctx;
     struct docker_target *dt = t->cfg;
@@ -402,11 +401,11 @@ static int parse_common(const struct node *step, void **out, struct diag *d, enu
     return 0;
 }
 
-static int parse_stop(struct plan *p, const struct node *s, void **c, struct diag *d) { (void)p; return parse_common(s, c, d, DK_STOP); }
-static int parse_kill(struct plan *p, const struct node *s, void **c, struct diag *d) { (void)p; return parse_common(s, c, d, DK_KILL); }
-static int parse_pause(struct plan *p, const struct node *s, void **c, struct diag *d) { (void)p; return parse_common(s, c, d, DK_PAUSE); }
-static int parse_restart(struct plan *p, const struct node *s, void **c, struct diag *d) { (void)p; return parse_common(s, c, d, DK_RESTART); }
-static int parse_exec(struct plan *p, const struct node *s, void **c, struct diag *d) { (void)p; return parse_common(s, c, d, DK_EXEC); }
+static int parse_stop(const struct drv_parse *pc, const struct node *s, void **c, struct diag *d) { (void)pc; return parse_common(s, c, d, DK_STOP); }
+static int parse_kill(const struct drv_parse *pc, const struct node *s, void **c, struct diag *d) { (void)pc; return parse_common(s, c, d, DK_KILL); }
+static int parse_pause(const struct drv_parse *pc, const struct node *s, void **c, struct diag *d) { (void)pc; return parse_common(s, c, d, DK_PAUSE); }
+static int parse_restart(const struct drv_parse *pc, const struct node *s, void **c, struct diag *d) { (void)pc; return parse_common(s, c, d, DK_RESTART); }
+static int parse_exec(const struct drv_parse *pc, const struct node *s, void **c, struct diag *d) { (void)pc; return parse_common(s, c, d, DK_EXEC); }
 
 /* ---- fault state: what each container was and what we did ------------------------------------- */
 
@@ -820,7 +819,7 @@ static int reconcile_item(const struct fault_record *r, struct docker_client *c,
     return 0;
 }
 
-static int fault_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+static int fault_reconcile(const struct fault_record *r, const struct drv_ctx *ctx, struct buf *report, char *err)
 {
     (void)ctx;
     struct dk_state *s = state_load(r->rec, err);

@@ -227,7 +227,7 @@ int docker_swarm_self(struct docker_client *c, char node_id[72], int *manager, c
 
 /* ---- docker targets, shared by faults/docker.c and probes/container.c ------------- */
 struct target;
-struct fl_ctx;
+struct drv_ctx;
 
 struct docker_target {
     char *host;              /* `host:` or NULL ($DOCKER_HOST / default) */

@@ -9,7 +9,6 @@
 #include "fault.h"
 #include "fl.h"
 #include "params.h"
-#include "plan.h"
 
 struct pg_target {
     char *dsn;
@@ -125,9 +124,9 @@ static const struct param_spec target_params[] = {
     { 0 },
 };
 
-static int target_parse(struct plan *p, struct target *t, const struct node *spec, struct diag *d)
+static int target_parse(const struct drv_parse *pc, struct target *t, const struct node *spec, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     const char *dsn = param_str(spec, "dsn", NULL);
     char err[FL_ERR_LEN];
     char *shown = dsn ? dsn_shown(dsn, err) : NULL;
@@ -220,9 +219,9 @@ static const struct param_spec terminate_params[] = {
     { 0 },
 };
 
-static int terminate_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+static int terminate_parse(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     const char *db = param_str(step, "database", NULL), *app = param_str(step, "application_name", NULL);
     if (!db && !app) {
         diag_add(d, step, "postgres.terminate: needs database: or application_name: (which backends to end)");
@@ -287,7 +286,7 @@ static json_t *terminate_save(const struct fault_inst *fi)
                      s ? s->terminated : 0, "note", "terminated backends cannot be brought back: nothing to undo");
 }
 
-static int terminate_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+static int terminate_reconcile(const struct fault_record *r, const struct drv_ctx *ctx, struct buf *report, char *err)
 {
     (void)r; (void)ctx; (void)err;
     fault_report(report, "nothing to undo: a terminated backend is not brought back by faultline; its clients "
@@ -305,9 +304,9 @@ static const struct param_spec lock_params[] = {
     { 0 },
 };
 
-static int lock_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+static int lock_parse(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     const char *table = param_str(step, "table", NULL);
     const char *mode = param_str(step, "mode", "ACCESS EXCLUSIVE");
     if (!table || !*table) {
@@ -440,9 +439,9 @@ static const struct param_spec exhaust_params[] = {
     { 0 },
 };
 
-static int exhaust_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+static int exhaust_parse(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     int64_t n = param_int(step, "connections", 0);
     if (n < 1 || n > 10000) {
         diag_add(d, node_get(step, "connections") ? node_get(step, "connections") : step,
@@ -519,11 +518,11 @@ static json_t *held_save(const struct fault_inst *fi)
 }
 
 /* the plan's DSN (with its password) when the plan is loaded, else the journal's */
-static PGconn *open_saved(const struct fault_record *r, struct fl_ctx *ctx, char *err)
+static PGconn *open_saved(const struct fault_record *r, const struct drv_ctx *ctx, char *err)
 {
     const char *tname = json_string_value(json_object_get(r->rec, "target"));
     const char *shown = NULL, *dsn = NULL;
-    if (ctx && ctx->plan && tname) dsn = pg_target_dsn(plan_target(ctx->plan, tname), &shown);
+    if (tname) dsn = pg_target_dsn(drv_target_named(ctx, tname), &shown);
     if (!dsn) dsn = shown = json_string_value(json_object_get(r->rec, "conninfo"));
     if (!dsn) {
         fl_err(err, "the journal record has no connection string (a journal of an older faultline): give --plan");
@@ -535,7 +534,7 @@ static PGconn *open_saved(const struct fault_record *r, struct fl_ctx *ctx, char
 /* lock, exhaust: faultline's sessions live in its process and end with it -- unless the
  * server has not noticed yet (a backend queued for a lock does not read its socket): end
  * any session of the step's application_name that is still there */
-static int held_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+static int held_reconcile(const struct fault_record *r, const struct drv_ctx *ctx, struct buf *report, char *err)
 {
     const char *app = json_string_value(json_object_get(r->rec, "application_name"));
     if (!app) {

@@ -17,8 +17,6 @@
 #include <unistd.h>
 #include "fl.h"
 #include "params.h"
-#include "plan.h"
-#include "services.h"
 #include "spawn.h"
 
 /* ---- reading /proc ----------------------------------------------------------------- */
@@ -253,7 +251,7 @@ static int resolve_one(pid_t pid, const char *how, struct proc_id **ids, size_t 
     return 0;
 }
 
-int proc_resolve(const struct proc_sel *s, struct services_rt *svc, struct proc_id **ids, size_t *n, char *err)
+int proc_resolve(const struct proc_sel *s, const struct drv_ctx *ctx, struct proc_id **ids, size_t *n, char *err)
 {
     *ids = NULL;
     *n = 0;
@@ -281,8 +279,8 @@ int proc_resolve(const struct proc_sel *s, struct services_rt *svc, struct proc_
     }
     case PROC_SEL_SERVICE: {
         snprintf(how, sizeof how, "service '%s'", s->text);
-        if (!svc) return fl_err(err, "no managed service '%s': faultline started no services", s->text);
-        pid_t pid = svc_pid(svc, s->text);
+        pid_t pid = drv_service_pid(ctx, s->text);
+        if (pid < 0) return fl_err(err, "no managed service '%s': faultline started no services", s->text);
         if (pid <= 0) { fl_err(err, "service '%s' is not running", s->text); return 0; }
         return resolve_one(pid, how, ids, n, err);
     }
@@ -331,9 +329,9 @@ static const struct param_spec target_params[] = {
     { 0 },
 };
 
-static int target_parse(struct plan *p, struct target *t, const struct node *spec, struct diag *d)
+static int target_parse(const struct drv_parse *pc, struct target *t, const struct node *spec, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     char what[200];
     snprintf(what, sizeof what, "target '%s' (process)", t->name);
     struct proc_target *pt = fl_calloc(1, sizeof *pt);
@@ -347,23 +345,19 @@ static int target_parse(struct plan *p, struct target *t, const struct node *spe
 /* At run start, before services start: a service: selector must name one of the plan's
  * services. Nothing is resolved here (pids change, and a service's processes do not exist
  * yet), except in a dry run, which says what the selector matches now. */
-static int target_open(struct target *t, struct fl_ctx *ctx, char *err)
+static int target_open(struct target *t, const struct drv_ctx *ctx, char *err)
 {
     const struct proc_target *pt = t->cfg;
-    struct plan *p = ctx ? ctx->plan : NULL;
-    if (pt->sel.kind == PROC_SEL_SERVICE && p) {
-        size_t i;
-        for (i = 0; i < p->nservices; i++)
-            if (!strcmp(p->services[i]->name, pt->sel.text)) break;
-        if (i == p->nservices) {
-            struct buf known;
-            buf_init(&known, 4096);
-            for (size_t k = 0; k < p->nservices; k++) buf_addf(&known, "%s%s", k ? ", " : "", p->services[k]->name);
+    if (pt->sel.kind == PROC_SEL_SERVICE) {
+        struct buf known;
+        buf_init(&known, 4096);
+        if (!drv_service_known(ctx, pt->sel.text, &known)) {
             fl_err(err, "no service named '%s' in the plan's services: (%s%s)", pt->sel.text,
-                   p->nservices ? "known: " : "it has none", known.data);
+                   known.len ? "known: " : "it has none", known.data);
             buf_release(&known);
             return -1;
         }
+        buf_release(&known);
     }
     if (ctx && ctx->dry_run && pt->sel.kind != PROC_SEL_SERVICE) {
         struct proc_id *ids;
@@ -459,7 +453,7 @@ static int resolve_target(struct fault_inst *fi, struct proc_id **ids, size_t *n
     const struct target *t = fi->target;
     const struct proc_target *pt = t->cfg;
     char why[FL_ERR_LEN];
-    if (proc_resolve(&pt->sel, fi->ctx ? fi->ctx->services : NULL, ids, n, why) < 0)
+    if (proc_resolve(&pt->sel, fi->ctx, ids, n, why) < 0)
         return fl_err(err, "target '%s': %s", t->name, why);
     if (*n == 0) return fl_err(err, "target '%s': %s", t->name, why);
     if (*n > 1 && !pt->sel.all && !t->has_pick) {
@@ -500,9 +494,9 @@ static const struct param_spec kill_params[] = {
     { 0 },
 };
 
-static int kill_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+static int kill_parse(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     const char *s = param_str(step, "signal", "SIGKILL");
     int sig = proc_signal_parse(s);
     if (sig < 0) {
@@ -702,8 +696,7 @@ static size_t count_gone(const struct proc_state *st)
 }
 
 /* the revert of process.kill: restart when the signal ended a process */
-static int kill_undo(struct fault_inst *fi, const struct proc_state *st, struct services_rt *svc, const char *what,
-                     char *err)
+static int kill_undo(struct fault_inst *fi, const struct proc_state *st, const char *what, char *err)
 {
     size_t signalled = 0;
     for (size_t i = 0; i < st->n; i++) signalled += st->signalled[i] != 0;
@@ -726,8 +719,8 @@ static int kill_undo(struct fault_inst *fi, const struct proc_state *st, struct 
     }
     if (st->service) {
         char e[FL_ERR_LEN];
-        if (!svc) return fl_err(err, "cannot restart service '%s': faultline is not running its services", st->service);
-        if (svc_restart(svc, st->service, e) < 0) return fl_err(err, "cannot restart service '%s': %s", st->service, e);
+        if (drv_service_restart(fi->ctx, st->service, e) < 0)
+            return fl_err(err, "cannot restart service '%s': %s", st->service, e);
         fault_progress(fi, "revert", 0, json_pack("{s:s}", "restarted_service", st->service));
         return 0;
     }
@@ -740,7 +733,7 @@ static int kill_revert(struct fault_inst *fi, char *err)
     if (!st) return 0;
     char what[200];
     snprintf(what, sizeof what, "target '%s'", fi->target->name);
-    return kill_undo(fi, st, fi->ctx ? fi->ctx->services : NULL, what, err);
+    return kill_undo(fi, st, what, err);
 }
 
 /* the revert of process.stop: SIGCONT to what we froze */
@@ -869,7 +862,7 @@ static int proc_now(const struct proc_id *id, char *state)
     return 1;
 }
 
-static int stop_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+static int stop_reconcile(const struct fault_record *r, const struct drv_ctx *ctx, struct buf *report, char *err)
 {
     (void)ctx;
     struct proc_state *st = state_load(r, err);
@@ -907,7 +900,7 @@ static int stop_reconcile(const struct fault_record *r, struct fl_ctx *ctx, stru
     return rc;
 }
 
-static int kill_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+static int kill_reconcile(const struct fault_record *r, const struct drv_ctx *ctx, struct buf *report, char *err)
 {
     (void)ctx;
     struct proc_state *st = state_load(r, err);
@@ -1008,9 +1001,9 @@ const struct fault_ops fault_process_kill = {
 
 static const struct param_spec stop_params[] = { { 0 } };
 
-static int stop_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+static int stop_parse(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d)
 {
-    (void)p; (void)step; (void)d;
+    (void)pc; (void)step; (void)d;
     *cfg = NULL;
     return 0;
 }

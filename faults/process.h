@@ -7,7 +7,7 @@
  *
  *   struct proc_sel s;  proc_sel_parse(map, &s, "target 'beat'", d)  -- no I/O
  *   struct proc_id *ids; size_t n;
- *   proc_resolve(&s, services, &ids, &n, err)   -- 0: n matches (caller frees ids); when n == 0
+ *   proc_resolve(&s, ctx, &ids, &n, err)        -- 0: n matches (caller frees ids); when n == 0
  *                                                  err says why nothing matched
  *                                                  -1: could not look (bad pidfile, ...)
  *   proc_sel_release(&s);
@@ -24,7 +24,6 @@
 #include "fault.h"
 #include "node.h"
 
-struct services_rt;
 
 enum proc_sel_kind { PROC_SEL_PID, PROC_SEL_PIDFILE, PROC_SEL_MATCH, PROC_SEL_SERVICE };
 
@@ -58,8 +57,9 @@ void proc_sel_release(struct proc_sel *s);
 void proc_sel_describe(const struct proc_sel *s, struct buf *out);
 
 /* Every process the selector names now, sorted by start time then pid; faultline's own
- * process is never included. Zombies are left out (they are dead). */
-int proc_resolve(const struct proc_sel *s, struct services_rt *svc, struct proc_id **ids, size_t *n, char *err);
+ * process is never included. Zombies are left out (they are dead). A service: selector asks
+ * the run (ctx, drv.h) for the service's pid. */
+int proc_resolve(const struct proc_sel *s, const struct drv_ctx *ctx, struct proc_id **ids, size_t *n, char *err);
 
 /* Read /proc/PID/stat: 0 and *out filled, or -1 when there is no such process. */
 int proc_stat(pid_t pid, struct proc_id *out);

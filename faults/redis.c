@@ -9,7 +9,6 @@
 #include "fault.h"
 #include "fl.h"
 #include "params.h"
-#include "plan.h"
 #include "value.h"
 
 struct rds_url {
@@ -177,9 +176,9 @@ static const struct param_spec target_params[] = {
     { 0 },
 };
 
-static int target_parse(struct plan *p, struct target *t, const struct node *spec, struct diag *d)
+static int target_parse(const struct drv_parse *pc, struct target *t, const struct node *spec, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     char err[FL_ERR_LEN];
     struct rds_url *u = fl_calloc(1, sizeof *u);
     if (rds_url_parse(param_str(spec, "url", NULL), u, err) < 0) {
@@ -270,11 +269,11 @@ static int run(redisContext *c, const char *what, char *err, long long *integer,
 
 /* what reconcile uses: the plan's target (with its password) when the plan is loaded,
  * else the URL recorded without password */
-static redisContext *open_saved(json_t *rec, struct fl_ctx *ctx, char *err)
+static redisContext *open_saved(json_t *rec, const struct drv_ctx *ctx, char *err)
 {
     const char *tname = json_string_value(json_object_get(rec, "target"));
     const struct rds_url *u = NULL;
-    if (ctx && ctx->plan && tname) u = rds_target_url(plan_target(ctx->plan, tname));
+    if (tname) u = rds_target_url(drv_target_named(ctx, tname));
     if (u) return rds_open(u, 5000, err);
     const char *url = json_string_value(json_object_get(rec, "url"));
     struct rds_url tmp;
@@ -291,9 +290,9 @@ static const struct param_spec pause_params[] = {
     { 0 },
 };
 
-static int pause_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+static int pause_parse(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     const char *m = param_str(step, "mode", "all");
     if (strcmp(m, "all") != 0 && strcmp(m, "write") != 0) {
         diag_add(d, node_get(step, "mode"), "redis.pause: mode must be all or write, not '%s'", m);
@@ -317,7 +316,7 @@ static int pause_prepare(struct fault_inst *fi, char *err)
        the revert; see pause_revert.) Without for:, the plan's duration, else an hour. */
     int64_t ms = 3600 * 1000;
     if (fi->step && fi->step->for_ms > 0) ms = fi->step->for_ms;
-    else if (fi->ctx && fi->ctx->plan && fi->ctx->plan->duration_ms > 0) ms = fi->ctx->plan->duration_ms;
+    else if (fi->ctx && fi->ctx->duration_ms > 0) ms = fi->ctx->duration_ms;
     struct rds_state *s = fl_calloc(1, sizeof *s);
     s->pause_ms = ms;
     s->pause_all = !c->write_only;
@@ -398,7 +397,7 @@ static json_t *pause_save(const struct fault_inst *fi)
     return j;
 }
 
-static int pause_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+static int pause_reconcile(const struct fault_record *r, const struct drv_ctx *ctx, struct buf *report, char *err)
 {
     /* a pause whose time is over has been lifted by Redis itself: nothing left to undo. The
      * intent's end is counted from before the CLIENT PAUSE: allow for the moments between. */
@@ -446,9 +445,9 @@ static const struct param_spec kill_params[] = {
     { 0 },
 };
 
-static int kill_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+static int kill_parse(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     const char *t = param_str(step, "type", "normal");
     if (strcmp(t, "normal") != 0 && strcmp(t, "pubsub") != 0 && strcmp(t, "replica") != 0) {
         diag_add(d, node_get(step, "type"), "redis.kill_clients: type must be normal, pubsub or replica, not '%s'", t);
@@ -486,7 +485,7 @@ static json_t *kill_save(const struct fault_inst *fi)
     return j;
 }
 
-static int kill_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+static int kill_reconcile(const struct fault_record *r, const struct drv_ctx *ctx, struct buf *report, char *err)
 {
     (void)r; (void)ctx; (void)err;
     fault_report(report, "nothing to undo: closed client connections are reopened by the clients, not by faultline "
@@ -511,9 +510,9 @@ static const struct param_spec maxmem_params[] = {
     { 0 },
 };
 
-static int maxmem_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+static int maxmem_parse(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     int64_t b = param_bytes(step, "bytes", -1);
     if (b < 0) {
         diag_add(d, node_get(step, "bytes") ? node_get(step, "bytes") : step, "redis.maxmemory: needs bytes: (like 1mb)");
@@ -599,7 +598,7 @@ static json_t *maxmem_save(const struct fault_inst *fi)
     return j;
 }
 
-static int maxmem_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+static int maxmem_reconcile(const struct fault_record *r, const struct drv_ctx *ctx, struct buf *report, char *err)
 {
     const char *old = json_string_value(json_object_get(r->rec, "old"));
     const char *tname = json_string_value(json_object_get(r->rec, "target")) ?: "?";

@@ -24,7 +24,6 @@
 
 #include "docker_api.h"
 #include "fault.h"
-#include "plan.h"
 
 /* ---- the target ------------------------------------------------------------------------------ */
 
@@ -76,9 +75,9 @@ static char **strv_push(char **v, size_t *n, char *s)
     return v;
 }
 
-static int target_parse(struct plan *p, struct target *t, const struct node *spec, struct diag *d)
+static int target_parse(const struct drv_parse *pc, struct target *t, const struct node *spec, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     struct swarm_target *st = fl_calloc(1, sizeof *st);
     int bad = 0;
     const char *host = param_str(spec, "host", NULL);
@@ -369,24 +368,19 @@ static int st_client(struct swarm_target *st, char *err)
     return 0;
 }
 
-static const char *require_label_of(const struct fl_ctx *ctx)
-{
-    return ctx && ctx->plan ? ctx->plan->require_label : NULL;
-}
-
-static int target_open(struct target *t, struct fl_ctx *ctx, char *err)
+static int target_open(struct target *t, const struct drv_ctx *ctx, char *err)
 {
     struct swarm_target *st = t->cfg;
     if (st_client(st, err) < 0) return -1;
     swarm_view_release(&st->view);
     st->resolved = 0;
-    if (swarm_target_resolve(t, &st->client, ctx ? ctx->seed : 0, require_label_of(ctx), &st->view, err) < 0)
+    if (swarm_target_resolve(t, &st->client, drv_seed(ctx), drv_require_label(ctx), &st->view, err) < 0)
         return -1;
     st->resolved = 1;
     return 0;
 }
 
-static void target_close(struct target *t, struct fl_ctx *ctx)
+static void target_close(struct target *t, const struct drv_ctx *ctx)
 {
     (void)ctx;
     struct swarm_target *st = t->cfg;
@@ -513,9 +507,9 @@ static int parse_common(const struct node *step, void **out, struct diag *d, enu
     return 0;
 }
 
-static int parse_scale(struct plan *p, const struct node *s, void **c, struct diag *d) { (void)p; return parse_common(s, c, d, SW_SCALE); }
-static int parse_kill_task(struct plan *p, const struct node *s, void **c, struct diag *d) { (void)p; return parse_common(s, c, d, SW_KILL_TASK); }
-static int parse_drain(struct plan *p, const struct node *s, void **c, struct diag *d) { (void)p; return parse_common(s, c, d, SW_DRAIN); }
+static int parse_scale(const struct drv_parse *pc, const struct node *s, void **c, struct diag *d) { (void)pc; return parse_common(s, c, d, SW_SCALE); }
+static int parse_kill_task(const struct drv_parse *pc, const struct node *s, void **c, struct diag *d) { (void)pc; return parse_common(s, c, d, SW_KILL_TASK); }
+static int parse_drain(const struct drv_parse *pc, const struct node *s, void **c, struct diag *d) { (void)pc; return parse_common(s, c, d, SW_DRAIN); }
 
 /* ---- fault state ------------------------------------------------------------------------------- */
 
@@ -672,10 +666,10 @@ static int revert_item(struct sw_state *s, struct sw_item *it, char *err)
 }
 
 /* choose k of n reproducibly (the target's pick seed, else the run's) */
-static size_t *choose(const struct target *t, const struct fl_ctx *ctx, size_t n, size_t k)
+static size_t *choose(const struct target *t, const struct drv_ctx *ctx, size_t n, size_t k)
 {
     size_t *order = fl_malloc((k ? k : 1) * sizeof *order);
-    target_pick(n, k, t->pick_seed_set ? t->pick_seed : (ctx ? ctx->seed : 0), order);
+    target_pick(n, k, t->pick_seed_set ? t->pick_seed : (drv_seed(ctx)), order);
     return order;
 }
 
@@ -732,7 +726,7 @@ static int fault_prepare(struct fault_inst *fi, char *err)
     fi->state = s;
 
     struct swarm_view v;
-    if (swarm_target_resolve(t, &s->client, fi->ctx ? fi->ctx->seed : 0, require_label_of(fi->ctx), &v, err) < 0)
+    if (swarm_target_resolve(t, &s->client, drv_seed(fi->ctx), drv_require_label(fi->ctx), &v, err) < 0)
         return -1;
     s->services = strv_copy(v.service_ids, v.nservices);
     s->service_names = strv_copy(v.service_names, v.nservices);
@@ -965,7 +959,7 @@ static struct sw_state *state_load(json_t *rec, char *err)
 
 /* compare each service's replica count, or node's availability, with what was found before
  * the fault; put back what differs, then wait for the services to converge again */
-static int fault_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+static int fault_reconcile(const struct fault_record *r, const struct drv_ctx *ctx, struct buf *report, char *err)
 {
     (void)ctx;
     struct sw_state *s = state_load(r->rec, err);

@@ -36,6 +36,7 @@ struct probe_rt {
 
 struct step_rt {
     struct step *s;
+    struct fault_step fs;       /* what the driver sees of s */
     struct fault_inst fi;
     enum step_status status;
     int64_t inject_start_ms, inject_ms, revert_ms;  /* inject() called at .._start, returned at inject_ms */
@@ -49,7 +50,10 @@ struct step_rt {
 
 struct run {
     struct plan *p;
-    struct fl_ctx ctx;
+    struct drv_ctx drv;         /* what the run offers drivers (its hooks are below) */
+    struct lg *lg;              /* the load engine, NULL when the plan has no load */
+    struct journal *journal;
+    struct services_rt *services;
     const struct run_opts *o;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -67,7 +71,7 @@ static struct progress *live; /* the live progress line of the running experimen
 static void clear_live(void) { progress_clear(live); }
 
 
-static int64_t now_ms(struct run *r) { return fl_ctx_now_ms(&r->ctx); }
+static int64_t now_ms(struct run *r) { return drv_now_ms(&r->drv); }
 
 static void event(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void event(struct run *r, const char *fmt, ...)
@@ -78,7 +82,7 @@ static void event(struct run *r, const char *fmt, ...)
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     fl_redact(text);
-    int64_t t = r->ctx.t0_ns ? now_ms(r) : 0;
+    int64_t t = r->drv.t0_ns ? now_ms(r) : 0;
     json_t *e = json_object();
     json_object_set_new(e, "t_ms", json_integer(t));
     json_object_set_new(e, "wall", json_real(fl_wall()));
@@ -105,10 +109,53 @@ void run_install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-int run_journal_service(struct fl_ctx *ctx, const char *name, pid_t pid, int stopped, char *err)
+/* ---- what the run offers drivers (drv.h) ------------------------------------------- */
+static pid_t hook_service_pid(void *run, const char *name) { return svc_pid(((struct run *)run)->services, name); }
+
+static int hook_service_restart(void *run, const char *name, char *err)
 {
-    return ctx && ctx->journal ? journal_service(ctx->journal, name, pid, stopped, err) : 0;
+    return svc_restart(((struct run *)run)->services, name, err);
 }
+
+static int hook_service_known(void *run, const char *name, struct buf *known)
+{
+    const struct plan *p = ((struct run *)run)->p;
+    if (plan_service(p, name)) return 1;
+    if (known) plan_service_names(p, known);
+    return 0;
+}
+
+static int hook_load_query(void *run, const char *block, int64_t from_ms, int64_t to_ms, struct lg_stats *out)
+{
+    struct run *r = run;
+    if (!r->lg) return DRV_LOAD_NOT_RUNNING;
+    return lg_query(r->lg, block, from_ms, to_ms, out) < 0 ? DRV_LOAD_NO_BLOCK : DRV_LOAD_OK;
+}
+
+static int64_t hook_load_ended_ms(void *run)
+{
+    struct run *r = run;
+    return !r->lg || lg_running(r->lg) ? -1 : lg_elapsed_ms(r->lg);
+}
+
+static int hook_journal_progress(void *run, long id, const char *phase, size_t item, json_t *note, int sync, char *err)
+{
+    struct run *r = run;
+    if (!r->journal) {
+        json_decref(note);
+        return 0;
+    }
+    return journal_progress(r->journal, id, phase, item, note, sync, err);
+}
+
+static const struct drv_hooks run_hooks = {
+    .service_pid = hook_service_pid,
+    .service_restart = hook_service_restart,
+    .service_known = hook_service_known,
+    .load_query = hook_load_query,
+    .load_ended_ms = hook_load_ended_ms,
+    .journal_progress = hook_journal_progress,
+};
 
 /* ---- probes ----------------------------------------------------------------------- */
 static int is_load_probe(const struct probe_spec *ps) { return !strcmp(ps->ops->name, "load"); }
@@ -121,7 +168,7 @@ static void prt_init(struct run *r, struct probe_rt *pr, struct probe_spec *ps)
     pr->spec = ps;
     pr->pi.ops = ps->ops;
     pr->pi.spec = ps;
-    pr->pi.ctx = &r->ctx;
+    pr->pi.ctx = &r->drv;
     pr->pi.cfg = ps->cfg;
     pr->fail_since_ms = -1;
 }
@@ -140,7 +187,7 @@ static enum probe_outcome check_once(struct run *r, struct probe_rt *pr, int64_t
     char err[FL_ERR_LEN] = "";
     pr->pi.win_from_ms = from_ms;
     pr->pi.win_to_ms = to_ms;
-    int64_t t = r->ctx.t0_ns ? now_ms(r) : 0;
+    int64_t t = r->drv.t0_ns ? now_ms(r) : 0;
     int64_t c0 = fl_now_ns();
     int rc = pr->pi.ops->check(&pr->pi, &o, err);
     if (o.latency_ms == 0) o.latency_ms = (fl_now_ns() - c0) / 1e6;
@@ -374,7 +421,7 @@ static void do_revert(struct run *r, struct step_rt *st)
 {
     const struct fault_ops *ops = st->s->ops;
     if (!ops->revert) {
-        journal_reverted(r->ctx.journal, st->jid, 1, "nothing to undo");
+        journal_reverted(r->journal, st->jid, 1, "nothing to undo");
         pthread_mutex_lock(&r->mu);
         st->status = ST_NOT_REVERTIBLE;
         r->active--;
@@ -392,7 +439,7 @@ static void do_revert(struct run *r, struct step_rt *st)
     int rc = revert_with_deadline(ops, &st->fi, r->p->revert_timeout_ms, err, &abandoned);
     if (abandoned) st->abandoned = 1;
     /* settled only when it worked; a failed or abandoned revert stays pending for rollback */
-    if (rc == 0 || !abandoned) journal_reverted(r->ctx.journal, st->jid, rc == 0, rc == 0 ? "run" : err);
+    if (rc == 0 || !abandoned) journal_reverted(r->journal, st->jid, rc == 0, rc == 0 ? "run" : err);
     pthread_mutex_lock(&r->mu);
     st->revert_ms = now_ms(r);
     st->status = rc == 0 ? ST_REVERTED : ST_REVERT_FAILED;
@@ -410,7 +457,7 @@ static void do_revert(struct run *r, struct step_rt *st)
 /* the step will not be injected: say why; an intent already journaled is settled */
 static void step_skipped(struct run *r, struct step_rt *st, const char *why)
 {
-    if (st->jid >= 0) journal_reverted(r->ctx.journal, st->jid, 1, why);
+    if (st->jid >= 0) journal_reverted(r->journal, st->jid, 1, why);
     pthread_mutex_lock(&r->mu);
     st->status = ST_SKIPPED;
     snprintf(st->err, sizeof st->err, "%s", why);
@@ -425,7 +472,7 @@ static void *step_thread(void *arg)
     struct run *r = (struct run *)st->fi.state;
     st->fi.state = NULL;
     struct step *s = st->s;
-    int64_t at_ns = r->ctx.t0_ns + s->at_ms * 1000000LL;
+    int64_t at_ns = r->drv.t0_ns + s->at_ms * 1000000LL;
     /* write-ahead, ahead of time: the targets are observed and the intent journaled (fsync'd)
      * up to PREPARE_LEAD_MS before at:, so that the journal does not delay the fault itself */
     int64_t lead_ms = s->at_ms < PREPARE_LEAD_MS ? s->at_ms : PREPARE_LEAD_MS;
@@ -465,12 +512,11 @@ static void *step_thread(void *arg)
     char err[FL_ERR_LEN] = "";
     /* observe every target (no side effect), journal the intent with what undoes it */
     int rc = s->ops->prepare ? s->ops->prepare(&st->fi, err) : 0;
-    if (rc == 0 && r->ctx.journal) {
+    if (rc == 0 && r->journal) {
         json_t *intent = s->ops->save ? s->ops->save(&st->fi) : NULL;
         char jerr[FL_ERR_LEN];
-        st->jid = journal_intent(r->ctx.journal, s->name, s->ops->name, intent, jerr);
+        st->jid = journal_intent(r->journal, s->name, s->ops->name, intent, jerr);
         if (st->jid < 0) rc = fl_err(err, "not injected: %s", jerr);
-        st->fi.journal = r->ctx.journal;
         st->fi.jid = st->jid;
     }
     if (rc < 0) {   /* nothing was touched: reported at at:, where the fault was due */
@@ -502,7 +548,7 @@ static void *step_thread(void *arg)
     st->inject_start_ms = now_ms(r);
     rc = s->ops->inject(&st->fi, err);
     int64_t injected_ms = now_ms(r);
-    if (st->jid >= 0) journal_done(r->ctx.journal, st->jid, rc == 0, err, s->ops->save ? s->ops->save(&st->fi) : NULL);
+    if (st->jid >= 0) journal_done(r->journal, st->jid, rc == 0, err, s->ops->save ? s->ops->save(&st->fi) : NULL);
     if (rc < 0) {
         /* a half-done inject recorded in its state what it did: undo that */
         int undone = 1;
@@ -514,7 +560,7 @@ static void *step_thread(void *arg)
                 snprintf(err + l, sizeof err - l, "; and undoing what it did failed: %.200s", e2);
             }
         }
-        if (st->jid >= 0) journal_reverted(r->ctx.journal, st->jid, undone, undone ? "inject failed; undone" : err);
+        if (st->jid >= 0) journal_reverted(r->journal, st->jid, undone, undone ? "inject failed; undone" : err);
         pthread_mutex_lock(&r->mu);
         st->status = undone ? ST_INJECT_FAILED : ST_REVERT_FAILED;
         st->inject_ms = injected_ms;
@@ -538,7 +584,7 @@ static void *step_thread(void *arg)
     pthread_mutex_unlock(&r->mu);
     event(r, "injected '%s': %s", s->name, st->desc[0] ? st->desc : s->ops->name);
     if (s->for_ms > 0) {
-        fl_sleep_until(r->ctx.t0_ns + (st->inject_ms + s->for_ms) * 1000000LL);
+        fl_sleep_until(r->drv.t0_ns + (st->inject_ms + s->for_ms) * 1000000LL);
     } else if (s->ops->revert) {
         /* no for: reverted at the end of the method */
         pthread_mutex_lock(&r->mu);
@@ -685,7 +731,7 @@ static void redact_json(json_t *j)
 static void print_timeline(struct run *r)
 {
     struct plan *p = r->p;
-    printf("plan '%s' (%s): duration %.1fs, seed %llu\n", p->name, p->path, p->duration_ms / 1000.0, (unsigned long long)r->ctx.seed);
+    printf("plan '%s' (%s): duration %.1fs, seed %llu\n", p->name, p->path, p->duration_ms / 1000.0, (unsigned long long)r->drv.seed);
     for (size_t i = 0; i < p->ntargets; i++) {
         struct buf b;
         buf_init(&b, 4096);
@@ -728,10 +774,13 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
     pthread_cond_init(&r->cv, &ca);
     pthread_condattr_destroy(&ca);
     r->events = json_array();
-    r->ctx.plan = p;
-    r->ctx.seed = o->seed_set ? o->seed : p->seed_set ? p->seed : ((uint64_t)fl_now_ns() ^ ((uint64_t)getpid() << 32)) % 1000000007ULL;
-    r->ctx.dry_run = o->dry_run;
-    r->rng = r->ctx.seed;
+    r->drv.hooks = &run_hooks;
+    r->drv.run = r;
+    r->drv.duration_ms = p->duration_ms;
+    r->drv.require_label = p->require_label;
+    r->drv.seed = o->seed_set ? o->seed : p->seed_set ? p->seed : ((uint64_t)fl_now_ns() ^ ((uint64_t)getpid() << 32)) % 1000000007ULL;
+    r->drv.dry_run = o->dry_run;
+    r->rng = r->drv.seed;
     double started = fl_wall();
     json_t *rec = json_object();
     json_t *steady_before = json_array(), *steady_after = json_array(), *rollback = json_array();
@@ -743,8 +792,9 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
         struct step_rt *st = &r->steps[i];
         st->s = p->steps[i];
         st->jid = -1;
-        st->fi = (struct fault_inst){ .ops = p->steps[i]->ops, .step = p->steps[i], .target = p->steps[i]->target,
-                                      .ctx = &r->ctx, .cfg = p->steps[i]->cfg, .jid = -1 };
+        st->fs = (struct fault_step){ .name = st->s->name, .probability = st->s->probability, .for_ms = st->s->for_ms };
+        st->fi = (struct fault_inst){ .ops = st->s->ops, .step = &st->fs, .target = st->s->target, .ctx = &r->drv,
+                                      .cfg = st->s->cfg, .jid = -1 };
     }
     r->probes = fl_calloc(p->nprobes, sizeof *r->probes);
     for (size_t i = 0; i < p->nprobes; i++) prt_init(r, &r->probes[i], p->probes[i]);
@@ -758,11 +808,11 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
         int bad = 0;
         for (size_t i = 0; i < p->ntargets; i++) {
             struct target *t = p->targets[i];
-            if (t->ops->open && t->ops->open(t, &r->ctx, err) < 0) { fl_log(FL_LOG_ERROR, "target '%s': %s", t->name, err); bad = 1; }
+            if (t->ops->open && t->ops->open(t, &r->drv, err) < 0) { fl_log(FL_LOG_ERROR, "target '%s': %s", t->name, err); bad = 1; }
         }
         print_timeline(r);
         for (size_t i = 0; i < p->ntargets; i++)
-            if (p->targets[i]->ops->close) p->targets[i]->ops->close(p->targets[i], &r->ctx);
+            if (p->targets[i]->ops->close) p->targets[i]->ops->close(p->targets[i], &r->drv);
         exit_code = bad ? FL_EXIT_FAILED : FL_EXIT_OK;
         goto record;
     }
@@ -770,8 +820,8 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
     /* the journal, locked for the whole run; one that still holds unsettled faults (an
      * intent without a reverted record: possibly applied) blocks a new run */
     const char *jpath = o->journal_path ? o->journal_path : journal_default_path();
-    r->ctx.journal = journal_open(jpath, "run", err);
-    if (!r->ctx.journal) {
+    r->journal = journal_open(jpath, "run", err);
+    if (!r->journal) {
         fl_log(FL_LOG_ERROR, "%s", err);
         snprintf(r->abort_reason, sizeof r->abort_reason, "%s", err);
         exit_code = FL_EXIT_INVALID;
@@ -786,8 +836,8 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
         if (!pend && !o->ignore_journal) {
             /* what it holds is unknown: it may name faults still in effect */
             fl_log(FL_LOG_ERROR, "%s (--force starts anyway)", err);
-            journal_close(r->ctx.journal);
-            r->ctx.journal = NULL;
+            journal_close(r->journal);
+            r->journal = NULL;
             exit_code = FL_EXIT_INVALID;
             snprintf(r->abort_reason, sizeof r->abort_reason, "%s", err);
             goto record;
@@ -806,18 +856,18 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
                    names.data, json_array_size(pend) > 8 ? ", ..." : "", jpath);
             buf_release(&names);
             json_decref(pend);
-            journal_close(r->ctx.journal);
-            r->ctx.journal = NULL;
+            journal_close(r->journal);
+            r->journal = NULL;
             exit_code = FL_EXIT_INVALID;
             snprintf(r->abort_reason, sizeof r->abort_reason, "unsettled faults in the journal '%s'", jpath);
             goto record;
         }
         json_decref(pend);
     }
-    if (journal_begin(r->ctx.journal, p->name, err) < 0) {
+    if (journal_begin(r->journal, p->name, err) < 0) {
         fl_log(FL_LOG_ERROR, "%s", err);
-        journal_close(r->ctx.journal);
-        r->ctx.journal = NULL;
+        journal_close(r->journal);
+        r->journal = NULL;
         exit_code = FL_EXIT_INVALID;
         goto record;
     }
@@ -826,7 +876,7 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
      * selector that matches nothing fails before anything is touched), then services */
     for (size_t i = 0; i < p->ntargets; i++) {
         struct target *t = p->targets[i];
-        if (t->ops->open && t->ops->open(t, &r->ctx, err) < 0) {
+        if (t->ops->open && t->ops->open(t, &r->drv, err) < 0) {
             snprintf(r->abort_reason, sizeof r->abort_reason, "target '%s': %s", t->name, err);
             event(r, "cannot open target '%s': %s", t->name, err);
             exit_code = FL_EXIT_FAILED;
@@ -834,10 +884,10 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
         }
         opened = i + 1;
     }
-    r->ctx.services = svc_new(p, &r->ctx, o->report_dir);
+    r->services = svc_new(p, &r->drv, r->journal, o->report_dir);
     if (p->nservices) {
         touched = 1;
-        if (svc_start_all(r->ctx.services, err) < 0) {
+        if (svc_start_all(r->services, err) < 0) {
             snprintf(r->abort_reason, sizeof r->abort_reason, "%s", err);
             event(r, "cannot start services: %s", err);
             exit_code = FL_EXIT_FAILED;
@@ -864,20 +914,20 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
     }
 
     /* load, clock */
-    r->ctx.t0_ns = fl_now_ns();
+    r->drv.t0_ns = fl_now_ns();
     if (p->nloads && steady_ok) {
-        r->ctx.lg = lg_new(p->loads, p->nloads, r->ctx.seed, err);
-        if (!r->ctx.lg || lg_start(r->ctx.lg, r->ctx.t0_ns, p->duration_ms, err) < 0) {
+        r->lg = lg_new(p->loads, p->nloads, r->drv.seed, err);
+        if (!r->lg || lg_start(r->lg, r->drv.t0_ns, p->duration_ms, err) < 0) {
             event(r, "cannot start the load: %s", err);
             exit_code = FL_EXIT_FAILED;
             steady_ok = 0;
         }
     }
-    event(r, "run started: %s (seed %llu)", p->name, (unsigned long long)r->ctx.seed);
-    r->ctx.baseline_from_ms = 0;
-    r->ctx.baseline_to_ms = p->duration_ms;
+    event(r, "run started: %s (seed %llu)", p->name, (unsigned long long)r->drv.seed);
+    r->drv.baseline_from_ms = 0;
+    r->drv.baseline_to_ms = p->duration_ms;
     for (size_t i = 0; i < p->nsteps; i++)
-        if (p->steps[i]->at_ms < r->ctx.baseline_to_ms) r->ctx.baseline_to_ms = p->steps[i]->at_ms;
+        if (p->steps[i]->at_ms < r->drv.baseline_to_ms) r->drv.baseline_to_ms = p->steps[i]->at_ms;
 
     if (steady_ok) {
         for (size_t i = 0; i < p->nsteps; i++) {
@@ -899,8 +949,8 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
         live = progress_new(2, o->quiet || fl_log_level < FL_LOG_INFO);
         fl_log_before = clear_live;
         /* until the end of the experiment: stop_when every second, the global timeout */
-        int64_t end_ns = r->ctx.t0_ns + p->duration_ms * 1000000LL;
-        int64_t next = r->ctx.t0_ns + 1000000000LL;
+        int64_t end_ns = r->drv.t0_ns + p->duration_ms * 1000000LL;
+        int64_t next = r->drv.t0_ns + 1000000000LL;
         while (!fl_aborted() && fl_now_ns() < end_ns) {
             int64_t until = next < end_ns ? next : end_ns;
             if (fl_sleep_until(until) < 0) break;
@@ -910,7 +960,7 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
                 double rps = NAN, p95 = NAN, er = NAN;
                 int64_t t = now_ms(r);
                 struct lg_stats ls;
-                if (r->ctx.lg && t >= 1000 && lg_query(r->ctx.lg, NULL, (t / 1000 - 1) * 1000, (t / 1000) * 1000, &ls) == 0 && ls.count) {
+                if (r->lg && t >= 1000 && lg_query(r->lg, NULL, (t / 1000 - 1) * 1000, (t / 1000) * 1000, &ls) == 0 && ls.count) {
                     rps = ls.rps;
                     p95 = ls.p95;
                     er = ls.error_rate;
@@ -920,7 +970,7 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
                 pthread_mutex_unlock(&r->mu);
                 progress_update(live, active ? "fault" : "method", t, p->duration_ms, rps, p95, er, active);
             }
-            if (o->timeout_ms > 0 && fl_now_ns() - r->ctx.t0_ns > o->timeout_ms * 1000000LL) {
+            if (o->timeout_ms > 0 && fl_now_ns() - r->drv.t0_ns > o->timeout_ms * 1000000LL) {
                 snprintf(r->abort_reason, sizeof r->abort_reason, "the global --timeout of %lldms was reached", (long long)o->timeout_ms);
                 event(r, "ABORT: %s", r->abort_reason);
                 fl_abort(-2);
@@ -936,7 +986,7 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
         pthread_cond_broadcast(&r->cv);
         pthread_mutex_unlock(&r->mu);
         for (size_t i = 0; i < p->nsteps; i++) if (r->steps[i].has_th) pthread_join(r->steps[i].th, NULL);
-        if (r->ctx.lg) lg_stop(r->ctx.lg);
+        if (r->lg) lg_stop(r->lg);
         /* recovery probes may still be measuring (bounded by their within:) */
         for (size_t i = 0; i < p->nprobes; i++) if (r->probes[i].has_th) pthread_join(r->probes[i].th, NULL);
         event(r, "method done");
@@ -981,7 +1031,7 @@ cleanup:
     /* anything still injected (an aborted thread start, for instance) */
     for (size_t i = 0; i < p->nsteps; i++)
         if (r->steps[i].status == ST_INJECTED || r->steps[i].status == ST_REVERTING) do_revert(r, &r->steps[i]);
-    if (r->ctx.lg) lg_stop(r->ctx.lg);
+    if (r->lg) lg_stop(r->lg);
     /* steady state after */
     if (method_started && steady_ok && !fl_aborted()) {
         for (size_t i = 0; i < p->nsteady; i++) {
@@ -1009,9 +1059,9 @@ cleanup:
         event(r, "rollback step %zu: %s", i + 1, st == 0 ? "ok" : st < 0 ? err : "non-zero exit");
     }
     for (size_t i = 0; i < opened; i++)
-        if (p->targets[i]->ops->close) p->targets[i]->ops->close(p->targets[i], &r->ctx);
-    if (r->ctx.services) {
-        svc_stop_all(r->ctx.services);
+        if (p->targets[i]->ops->close) p->targets[i]->ops->close(p->targets[i], &r->drv);
+    if (r->services) {
+        svc_stop_all(r->services);
     }
 
 record:
@@ -1096,13 +1146,13 @@ record:
             json_array_append_new(stops, sj);
         }
         int thresholds_ok = 1;
-        if (r->ctx.lg) {
-            json_object_set_new(rec, "load", lg_to_json(r->ctx.lg));
-            thresholds_ok = lg_thresholds_ok(r->ctx.lg);
+        if (r->lg) {
+            json_object_set_new(rec, "load", lg_to_json(r->lg));
+            thresholds_ok = lg_thresholds_ok(r->lg);
             if (!thresholds_ok) any_failed = 1;
             for (size_t i = 0; i < p->nloads; i++) {
                 const char *bn = lg_block_name(p->loads[i]);
-                if (lg_thresholds_without_evidence(r->ctx.lg, bn))
+                if (lg_thresholds_without_evidence(r->lg, bn))
                     json_array_append_new(inconclusive, json_pack("{s:s,s:s,s:s}", "what", "thresholds", "name", bn, "reason",
                                                                   "no request of the block completed in the whole run"));
             }
@@ -1139,7 +1189,7 @@ record:
         json_object_set_new(pj, "tags", tags);
         json_object_set_new(pj, "duration_ms", json_integer(p->duration_ms));
         json_object_set_new(rec, "plan", pj);
-        json_object_set_new(rec, "seed", json_integer((json_int_t)r->ctx.seed));
+        json_object_set_new(rec, "seed", json_integer((json_int_t)r->drv.seed));
         fl_iso8601(started, ts);
         json_object_set_new(rec, "started_at", json_string(ts));
         double ended = fl_wall();
@@ -1166,12 +1216,12 @@ record:
             plan_lint_run(p, rec, w);
             json_object_set_new(rec, "warnings", w);
         }
-        if (r->ctx.journal) json_object_set_new(rec, "journal", json_string(journal_path(r->ctx.journal)));
+        if (r->journal) json_object_set_new(rec, "journal", json_string(journal_path(r->journal)));
         r->events = NULL;
     }
-    if (r->ctx.journal) { journal_end(r->ctx.journal, exit_code); journal_close(r->ctx.journal); }
-    if (r->ctx.lg) lg_free(r->ctx.lg);
-    svc_free(r->ctx.services);
+    if (r->journal) { journal_end(r->journal, exit_code); journal_close(r->journal); }
+    if (r->lg) lg_free(r->lg);
+    svc_free(r->services);
     for (size_t i = 0; i < p->nsteps; i++)
         if (r->steps[i].fi.state && !r->steps[i].abandoned && p->steps[i]->ops->free_state)
             p->steps[i]->ops->free_state(r->steps[i].fi.state);

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "run.h"
+#include "journal.h"
 #include "spawn.h"
 
 struct svc {
@@ -23,17 +23,19 @@ struct svc {
 
 struct services_rt {
     struct plan *plan;
-    struct fl_ctx *ctx;
+    const struct drv_ctx *ctx;
+    struct journal *journal;      /* NULL outside a run */
     struct svc *v;
     size_t n;
     pthread_mutex_t mu;
 };
 
-struct services_rt *svc_new(struct plan *p, struct fl_ctx *ctx, const char *logdir)
+struct services_rt *svc_new(struct plan *p, const struct drv_ctx *ctx, struct journal *journal, const char *logdir)
 {
     struct services_rt *s = fl_calloc(1, sizeof *s);
     s->plan = p;
     s->ctx = ctx;
+    s->journal = journal;
     s->n = p->nservices;
     s->v = fl_calloc(s->n, sizeof *s->v);
     pthread_mutex_init(&s->mu, NULL);
@@ -42,6 +44,12 @@ struct services_rt *svc_new(struct plan *p, struct fl_ctx *ctx, const char *logd
         snprintf(s->v[i].logpath, sizeof s->v[i].logpath, "%s/service-%s.log", logdir ? logdir : "/tmp", p->services[i]->name);
     }
     return s;
+}
+
+/* a service about to run (fsync'd) or stopped, in the run's journal; 0 outside a run */
+static int note_service(struct services_rt *s, const char *name, pid_t pid, int stopped, char *err)
+{
+    return s->journal ? journal_service(s->journal, name, pid, stopped, err) : 0;
 }
 
 static struct svc *find(struct services_rt *s, const char *name)
@@ -87,7 +95,7 @@ static int journal_gate(pid_t pid, void *arg, char *err)
 {
     struct gate_arg *g = arg;
     char e[FL_ERR_LEN];
-    if (run_journal_service(g->s->ctx, g->v->def->name, pid, 0, e) < 0)
+    if (note_service(g->s, g->v->def->name, pid, 0, e) < 0)
         return fl_err(err, "service '%s' not started: %s", g->v->def->name, e);
     return 0;
 }
@@ -146,7 +154,7 @@ int svc_stop(struct services_rt *s, const char *name)
     v->pid = 0;
     pthread_mutex_unlock(&s->mu);
     stop_pid(pid, v->def->stop_timeout_ms);
-    if (pid > 0) run_journal_service(s->ctx, v->def->name, pid, 1, NULL);
+    if (pid > 0) note_service(s, v->def->name, pid, 1, NULL);
     return 0;
 }
 
@@ -159,7 +167,7 @@ int svc_restart(struct services_rt *s, const char *name, char *err)
     pthread_mutex_unlock(&s->mu);
     if (old > 0 && alive(old)) stop_pid(old, v->def->stop_timeout_ms);
     else if (old > 0) waitpid(old, NULL, WNOHANG);
-    if (old > 0) run_journal_service(s->ctx, v->def->name, old, 1, NULL);
+    if (old > 0) note_service(s, v->def->name, old, 1, NULL);
     return start_one(s, v, err);
 }
 
@@ -173,7 +181,7 @@ void svc_stop_all(struct services_rt *s)
         pthread_mutex_unlock(&s->mu);
         if (pid > 0) {
             stop_pid(pid, s->v[i].def->stop_timeout_ms);
-            run_journal_service(s->ctx, s->v[i].def->name, pid, 1, NULL);
+            note_service(s, s->v[i].def->name, pid, 1, NULL);
             fl_log(FL_LOG_INFO, "service '%s' stopped", s->v[i].def->name);
         }
     }

@@ -59,8 +59,9 @@
 #include "acgme_gen.h"
 #include "acgme_ref.h"
 #include "acgme_seed.h"
-#include "plan.h"
 #include "probe.h"
+#include "target.h"
+#include "value.h"
 
 json_t *acgme_probe_details(const struct probe_inst *pi);
 
@@ -72,6 +73,7 @@ struct ac_cfg {
     char *url;
     int seed_mode;
     char *target, *dsn;
+    const struct target *tgt;   /* target: resolved at plan load (the plan owns it) */
     int cases;
     uint64_t seed;
     int seed_set;
@@ -213,7 +215,7 @@ static void ac_free_cfg(void *p)
     free(c);
 }
 
-static int ac_parse(struct plan *p, const struct node *val, const struct node *entry, void **out, struct diag *d)
+static int ac_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **out, struct diag *d)
 {
     (void)entry;
     struct ac_cfg *c = fl_calloc(1, sizeof *c);
@@ -231,7 +233,7 @@ static int ac_parse(struct plan *p, const struct node *val, const struct node *e
     c->target = tn ? fl_strdup(tn) : NULL;
     c->dsn = dsn ? fl_strdup(dsn) : NULL;
     if (tn) {
-        const struct target *t = p ? plan_target(p, tn) : NULL;
+        const struct target *t = c->tgt = drv_target(pc, tn);
         if (!t) diag_add(d, node_get(val, "target"), "acgme probe: no target named '%s'", tn);
         else if (t->ops && strcmp(t->ops->name, "postgres") != 0)
             diag_add(d, node_get(val, "target"), "acgme probe: target '%s' is a %s target, not postgres", tn,
@@ -959,7 +961,7 @@ static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         if (c->seed_mode) {
             const char *dsn = c->dsn;
             if (!dsn) {
-                struct target *t = pi->ctx && pi->ctx->plan ? plan_target(pi->ctx->plan, c->target) : NULL;
+                const struct target *t = c->tgt;
                 dsn = t && t->spec ? node_str(t->spec, "dsn", NULL) : NULL;
                 if (!dsn) {
                     ac_free_state(s);
@@ -980,10 +982,9 @@ static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         target = s->target_total;
     } else {
         s->target_total = c->cases;
-        const struct step *w = pi->spec->window;
-        int64_t span = w ? w->for_ms : -1;
+        int64_t span = pi->spec->window_for_ms;
         int64_t every = pi->spec->every_ms > 0 ? pi->spec->every_ms : 1000;
-        int64_t el = pi->ctx ? fl_ctx_now_ms(pi->ctx) - pi->win_from_ms : 0;
+        int64_t el = pi->ctx ? drv_now_ms(pi->ctx) - pi->win_from_ms : 0;
         if (span <= 0 || el + every + s->last_check_ms >= span) {
             target = c->cases;
         } else {

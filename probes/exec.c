@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "plan.h"
 #include "probe.h"
+#include "value.h"
 #include "spawn.h"
 
 struct pexec_cfg {
@@ -20,9 +20,9 @@ static const struct param_spec pexec_params[] = {
     { "timeout", PT_DURATION, 0, "kill it after this long (default 10s): inconclusive" },
     { 0 } };
 
-static int pexec_parse(struct plan *p, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
+static int pexec_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
 {
-    (void)p; (void)entry;
+    (void)pc; (void)entry;
     struct pexec_cfg *c = fl_calloc(1, sizeof *c);
     char err[FL_ERR_LEN];
     const char *ex = param_str(val, "expect", "exit 0");
