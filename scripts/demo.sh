@@ -15,18 +15,25 @@ sh scripts/deps.sh "$group" || { echo "demo: the packages above are missing" >&2
 dockerd_pid=""
 stop_dockerd() {
   [ -n "$dockerd_pid" ] || return 0
+  if ! docker_share_last; then
+    echo "demo: left the dockerd it started (pid $dockerd_pid) running: another run uses it"
+    docker_share_end; dockerd_pid=""; return 0
+  fi
   kill "$dockerd_pid" 2>/dev/null
   i=0
   while kill -0 "$dockerd_pid" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
   kill -9 "$dockerd_pid" 2>/dev/null
   echo "demo: stopped the dockerd it started (pid $dockerd_pid)"
+  docker_share_end
   dockerd_pid=""
 }
+. scripts/docker-share.sh
 trap stop_dockerd EXIT
 trap 'exit 130' INT TERM
 if [ "$group" = docker ]; then
   pidf=$(mktemp /tmp/fl-demo-dockerd-XXXXXX)
   rm -f "$pidf"
+  docker_share_begin
   sh scripts/dockerd-up.sh --pidfile "$pidf" || { rm -f "$pidf"; echo "demo: no Docker engine reachable" >&2; exit 2; }
   [ -s "$pidf" ] && dockerd_pid=$(cat "$pidf")
   rm -f "$pidf"

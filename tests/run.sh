@@ -27,6 +27,11 @@ waitgone() { # pid seconds: wait until the process is gone
   ! kill -0 "$1" 2>/dev/null
 }
 cleanup() { # quiet: the tally stays the last line; only trouble is said
+  # the engine and swarm this run started are stopped only when no other run still uses them
+  if [ -n "$swarm_made$dockerd_pid" ] && ! docker_share_last; then
+    echo "tests: left the Docker engine${dockerd_pid:+ (pid $dockerd_pid)} and swarm they started running: another run uses them"
+    swarm_made=""; dockerd_pid=""
+  fi
   if [ -n "$swarm_made" ]; then
     docker -H unix:///var/run/docker.sock swarm leave --force >/dev/null 2>&1 ||
       echo "tests: could not leave the swarm they made (docker swarm leave --force)"
@@ -35,6 +40,7 @@ cleanup() { # quiet: the tally stays the last line; only trouble is said
     kill "$dockerd_pid" 2>/dev/null
     waitgone "$dockerd_pid" 30 || { kill -9 "$dockerd_pid" 2>/dev/null; echo "tests: dockerd (pid $dockerd_pid) did not stop within 30 s: killed"; }
   fi
+  docker_share_end
   [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null
   if [ -n "$pg_pid" ]; then
     kill -INT "$pg_pid" 2>/dev/null
@@ -42,6 +48,7 @@ cleanup() { # quiet: the tally stays the last line; only trouble is said
   fi
   rm -rf "$work"
 }
+. scripts/docker-share.sh
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -99,7 +106,7 @@ fi
 # ---- Docker: the engine (started when none answers), `hostbin`, a single-node swarm ------
 if [ -n "${FL_TEST_DOCKER_HOST:-}" ]; then
   add_used "Docker engine given ($FL_TEST_DOCKER_HOST)"
-elif sh scripts/dockerd-up.sh --pidfile "$work/dockerd.pid" >"$work/dockerd-up.out" 2>"$work/dockerd-up.err"; then
+elif docker_share_begin && sh scripts/dockerd-up.sh --pidfile "$work/dockerd.pid" >"$work/dockerd-up.out" 2>"$work/dockerd-up.err"; then
   export FL_TEST_DOCKER_HOST=unix:///var/run/docker.sock
   [ -s "$work/dockerd.pid" ] && dockerd_pid=$(cat "$work/dockerd.pid")
   img=""; grep -q 'imported the empty image' "$work/dockerd-up.out" && img=", imported image hostbin"
@@ -140,4 +147,4 @@ echo "tests: $req; ${FL_TEST_JOBS:-1} at a time"
 
 export FL_BUILD=$B
 export FL_BIN=$top/$B/faultline
-"$B/fl-tests" "$@"
+"$B/fl-tests" "$@" 9>&-

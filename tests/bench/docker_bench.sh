@@ -15,12 +15,20 @@ if [ "${FL_BENCH_QUICK:-0}" = 1 ] && [ -z "${1:-}" ]; then rounds=5; fi
 pidf=$(mktemp /tmp/fl-bench-dockerd-XXXXXX); rm -f "$pidf"
 stop_dockerd() {
   [ -s "$pidf" ] || return 0
-  p=$(cat "$pidf"); kill "$p" 2>/dev/null
+  p=$(cat "$pidf")
+  if ! docker_share_last; then
+    echo "docker bench: left the dockerd it started (pid $p) running: another run uses it"
+    docker_share_end; rm -f "$pidf"; return 0
+  fi
+  kill "$p" 2>/dev/null
   i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
   rm -f "$pidf"
+  docker_share_end
 }
+. scripts/docker-share.sh
 trap stop_dockerd EXIT
 trap 'exit 130' INT TERM
+docker_share_begin
 if ! sh scripts/dockerd-up.sh --pidfile "$pidf" >/tmp/fl-bench-dockerd-up.log 2>&1; then
   echo "docker bench: skipped ($(tail -n 1 /tmp/fl-bench-dockerd-up.log))"
   exit 0
