@@ -48,7 +48,7 @@ endif
 LIB_SRC  := $(filter-out orchestrator/main.c,$(wildcard orchestrator/*.c faults/*.c probes/*.c reports/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 MAIN_OBJ := $(B)/obj/orchestrator/main.o
-TEST_SRC := tests/harness.c tests/testsrv.c tests/dockerfx.c $(wildcard tests/unit/*.c tests/integration/*.c)
+TEST_SRC := tests/harness.c tests/testsrv.c tests/dockerfx.c tests/multinode.c $(wildcard tests/unit/*.c tests/integration/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/obj/%.o)
 DEMO_SRC := $(wildcard examples/scheduler/*.c)
 DEMO_OBJ := $(DEMO_SRC:%.c=$(B)/obj/%.o)
