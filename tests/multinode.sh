@@ -33,7 +33,8 @@
 # half-made engine too. down: removes the services labelled faultline.test.multinode=NAME,
 # leaves the swarm, removes the node (only one with this hostname), removes every container
 # of the engine, stops dockerd by pid (SIGTERM, SIGKILL after 30 s), kills by pid what still
-# runs in the namespace or under DIR, the socats, deletes the veth and the namespace,
+# runs in the namespace or under DIR, the socats, removes its cgroups (cgroupfs: its containers'
+# are under a parent of its own, --cgroup-parent NAME), deletes the veth and the namespace,
 # unmounts what is mounted under DIR and removes DIR. The docker CLI is fine here: only
 # faultline itself must talk to the Engine API directly. The join token is never printed.
 set -u
@@ -44,41 +45,57 @@ say() { echo "multinode: $*"; }
 
 mgr_default=unix:///var/run/docker.sock
 
+# the docker CLI, bounded: a daemon that hangs never hangs the fixture
+dk() { timeout 30 docker "$@"; }
+
+# L= seconds since the previous lap (the first: since t0)
+lap() {
+  now=$(date +%s.%N)
+  L=$(awk "BEGIN { printf \"%.1fs\", $now - ${lap_t:-$t0} }")
+  lap_t=$now
+}
+
 # is pid $1 alive and does its command line contain $2?
 is_ours() {
   [ -n "$1" ] && [ -r "/proc/$1/cmdline" ] || return 1
   tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"
 }
 
+# is pid $1 a live process? (a zombie is not: init here may be slow to reap what we orphaned)
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
 # wait up to $2 tenths of a second until pid $1 is gone
 gone_within() {
   i=0
-  while kill -0 "$1" 2>/dev/null && [ "$i" -lt "$2" ]; do sleep 0.1; i=$((i + 1)); done
-  ! kill -0 "$1" 2>/dev/null
+  while alive "$1" && [ "$i" -lt "$2" ]; do sleep 0.1; i=$((i + 1)); done
+  ! alive "$1"
 }
 
 # processes that belong to the engine of DIR $1 / namespace $2: in its network namespace, rooted
-# or working under DIR, or naming DIR on their command line (never this shell or its parents)
+# or working under DIR, or naming DIR/ on their command line (never this shell or its parents)
 engine_pids() {
   nsino=""
   [ -n "$2" ] && [ -e "/run/netns/$2" ] && nsino=$(stat -L -c %i "/run/netns/$2" 2>/dev/null)
-  for p in /proc/[0-9]*; do
-    pid=${p#/proc/}
-    [ "$pid" = "$$" ] && continue
-    case " $skip_pids " in *" $pid "*) continue ;; esac
-    hit=""
-    if [ -n "$nsino" ]; then
-      l=$(readlink "$p/ns/net" 2>/dev/null) && [ "$l" = "net:[$nsino]" ] && hit=1
-    fi
-    if [ -z "$hit" ]; then
-      r=$(readlink "$p/root" 2>/dev/null); c=$(readlink "$p/cwd" 2>/dev/null)
-      case "$r/" in "$1"/*) hit=1 ;; esac
-      case "$c/" in "$1"/*) hit=1 ;; esac
-    fi
-    if [ -z "$hit" ] && [ -r "$p/cmdline" ]; then
-      tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$1/" && hit=1
-    fi
-    [ -n "$hit" ] && echo "$pid"
+  {
+    [ -n "$nsino" ] && find /proc -mindepth 3 -maxdepth 3 -path '/proc/[0-9]*/ns/net' -lname "net:\\[$nsino\\]" 2>/dev/null
+    find /proc -mindepth 2 -maxdepth 2 \( -path '/proc/[0-9]*/root' -o -path '/proc/[0-9]*/cwd' \) \
+      \( -lname "$1" -o -lname "$1/*" \) 2>/dev/null
+    # DIR[/] as a pattern: grep's own command line (it reads its own too) does not match it
+    grep -la -- "$(printf '%s' "$1" | sed 's/[.]/[.]/g')[/]" /proc/[0-9]*/cmdline 2>/dev/null
+  } | sed -n 's,^/proc/\([0-9][0-9]*\)/.*,\1,p' | sort -un | while read -r pid; do
+    case " $$ $skip_pids " in *" $pid "*) continue ;; esac
+    echo "$pid"
+  done
+}
+
+# the cgroup folders named $1 (cgroup v1: one per hierarchy; v2: one)
+cgroups_of() {
+  for d in /sys/fs/cgroup/"$1" /sys/fs/cgroup/*/"$1"; do
+    [ -d "$d" ] && echo "$d"
   done
 }
 
@@ -131,31 +148,38 @@ up() {
     ip -n "$netns" link set lo up && ip -n "$netns" addr add "$there/24" dev fl0 &&
     ip -n "$netns" link set fl0 up || die "up: cannot address the veth pair $veth"
 
-  # the engine
+  # the engine; with the cgroupfs driver (the test engine's, here) its containers' cgroups go
+  # under a parent of its own, so that down removes them and check sees none left
   mkdir -p "$dir/root" "$dir/exec"
   sock=$dir/docker.sock
+  cgp=""
+  if [ "$(dk -H "$mgr" info --format '{{.CgroupDriver}}' 2>/dev/null)" = cgroupfs ]; then
+    cgp=$name
+    echo "cgroup=$cgp" >>"$state"
+  fi
   setsid nsenter --net="/run/netns/$netns" unshare --uts --mount --propagation slave \
     sh -c 'hostname "$1" && exec dockerd --iptables=false --bridge=none --storage-driver=vfs \
-      --host "unix://$2" --data-root "$3/root" --exec-root "$3/exec" --pidfile "$3/docker.pid"' \
-    sh "$name" "$sock" "$dir" </dev/null >"$dir/dockerd.log" 2>&1 8>&- 9>&- &
+      --host "unix://$2" --data-root "$3/root" --exec-root "$3/exec" --pidfile "$3/docker.pid" \
+      ${4:+--cgroup-parent "$4"}' \
+    sh "$name" "$sock" "$dir" "$cgp" </dev/null >"$dir/dockerd.log" 2>&1 8>&- 9>&- &
   dpid=$!
   echo "dockerd_pid=$dpid" >>"$state"
   t0=$(date +%s.%N)
   i=0
-  until docker -H "unix://$sock" version --format '{{.Server.Version}}' >/dev/null 2>&1; do
-    kill -0 "$dpid" 2>/dev/null || die "up: dockerd exited at once: $(tail -n 2 "$dir/dockerd.log")"
+  until dk -H "unix://$sock" version --format '{{.Server.Version}}' >/dev/null 2>&1; do
+    alive "$dpid" || die "up: dockerd exited at once: $(tail -n 2 "$dir/dockerd.log")"
     [ $i -ge 300 ] && die "up: dockerd (pid $dpid) did not answer on $sock within 30 s"
     sleep 0.1; i=$((i + 1))
   done
   t1=$(date +%s.%N)
-  [ "$(docker -H "unix://$sock" info --format '{{.Name}}' 2>/dev/null)" = "$name" ] ||
+  [ "$(dk -H "unix://$sock" info --format '{{.Name}}' 2>/dev/null)" = "$name" ] ||
     die "up: the engine does not call itself '$name'"
-  docker -H "$mgr" save hostbin | docker -H "unix://$sock" load >/dev/null 2>&1 ||
+  dk -H "$mgr" save hostbin | dk -H "unix://$sock" load >/dev/null 2>&1 ||
     die "up: cannot copy the image hostbin from $mgr (sh scripts/dockerd-up.sh imports it)"
 
   node=""
   if [ -n "$join" ]; then
-    maddr=$(docker -H "$mgr" info --format '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}' 2>/dev/null | awk '{ print $1 }')
+    maddr=$(dk -H "$mgr" info --format '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}' 2>/dev/null | awk '{ print $1 }')
     case $maddr in
       127.*:*) ;;
       "") die "up: the engine at $mgr manages no swarm (sh scripts/swarm-up.sh)" ;;
@@ -176,23 +200,23 @@ up() {
     done
     echo "joining=1" >>"$state"
     tokfile=$dir/.token
-    (umask 077 && docker -H "$mgr" swarm join-token -q worker >"$tokfile" 2>/dev/null) ||
+    (umask 077 && dk -H "$mgr" swarm join-token -q worker >"$tokfile" 2>/dev/null) ||
       die "up: cannot get the worker join token from $mgr"
     out=$(timeout 60 docker -H "unix://$sock" swarm join --token "$(cat "$tokfile")" --advertise-addr "$there" \
       --listen-addr "$there:2377" --data-path-addr "$there" "$maddr" 2>&1)
     rc=$?
     rm -f "$tokfile"
     [ $rc -eq 0 ] || die "up: docker swarm join failed: $(printf '%s\n' "$out" | grep -v -i token | tail -n 2)"
-    node=$(docker -H "unix://$sock" info --format '{{.Swarm.NodeID}}' 2>/dev/null)
+    node=$(dk -H "unix://$sock" info --format '{{.Swarm.NodeID}}' 2>/dev/null)
     [ -n "$node" ] || die "up: joined, but the engine reports no node id"
     echo "node_id=$node" >>"$state"
     i=0
-    until [ "$(docker -H "$mgr" node inspect "$node" --format '{{.Status.State}} {{.Spec.Availability}}' 2>/dev/null)" = "ready active" ]; do
+    until [ "$(dk -H "$mgr" node inspect "$node" --format '{{.Status.State}} {{.Spec.Availability}}' 2>/dev/null)" = "ready active" ]; do
       [ $i -ge 300 ] && die "up: the manager does not see node $node ready within 30 s"
       sleep 0.1; i=$((i + 1))
     done
     for l in $labels; do
-      docker -H "$mgr" node update --label-add "$l" "$node" >/dev/null || die "up: cannot label node $node with $l"
+      dk -H "$mgr" node update --label-add "$l" "$node" >/dev/null || die "up: cannot label node $node with $l"
     done
   fi
   t2=$(date +%s.%N)
@@ -217,48 +241,60 @@ down() {
     say "down $(basename "$dir"): nothing recorded"
     return 0
   fi
-  netns="" veth="" dockerd_pid="" socat_here="" socat_there="" joining="" node_id=""
+  netns="" veth="" dockerd_pid="" socat_here="" socat_there="" joining="" node_id="" cgroup=""
   # shellcheck disable=SC1090
   . "$state"
   name=$(basename "$dir")
   sock=$dir/docker.sock
   did=""
-  t0=$(date +%s.%N)
+  t0=$(date +%s.%N) lap_t=""
   alive=""
   is_ours "$dockerd_pid" "$dir" && alive=1
   if [ -n "$joining" ]; then
-    for s in $(docker -H "$mgr" service ls -q --filter "label=faultline.test.multinode=$name" 2>/dev/null); do
-      docker -H "$mgr" service rm "$s" >/dev/null 2>&1 && did="$did, removed service $s"
+    for s in $(dk -H "$mgr" service ls -q --filter "label=faultline.test.multinode=$name" 2>/dev/null); do
+      dk -H "$mgr" service rm "$s" >/dev/null 2>&1 && did="$did, removed service $s"
     done
     if [ -n "$alive" ] && [ -S "$sock" ]; then
-      timeout 20 docker -H "unix://$sock" swarm leave --force >/dev/null 2>&1 && did="$did, left the swarm"
+      timeout 20 docker -H "unix://$sock" swarm leave --force >/dev/null 2>&1 && { lap; did="$did, left the swarm ($L)"; }
     fi
     # the node: the one recorded, or one by this hostname (a join that did not report back)
     ids=$node_id
-    [ -z "$ids" ] && ids=$(docker -H "$mgr" node ls --format '{{.ID}} {{.Hostname}}' 2>/dev/null | awk -v n="$name" '$2 == n { print $1 }')
+    [ -z "$ids" ] && ids=$(dk -H "$mgr" node ls --format '{{.ID}} {{.Hostname}}' 2>/dev/null | awk -v n="$name" '$2 == n { print $1 }')
     for id in $ids; do
-      h=$(docker -H "$mgr" node inspect "$id" --format '{{.Description.Hostname}}' 2>/dev/null) || continue
+      h=$(dk -H "$mgr" node inspect "$id" --format '{{.Description.Hostname}}' 2>/dev/null) || continue
       [ "$h" = "$name" ] || continue
-      docker -H "$mgr" node rm --force "$id" >/dev/null 2>&1 && did="$did, removed node $id"
+      dk -H "$mgr" node rm --force "$id" >/dev/null 2>&1 && { lap; did="$did, removed node $id ($L)"; }
     done
   fi
   if [ -n "$alive" ] && [ -S "$sock" ]; then
     cs=$(timeout 20 docker -H "unix://$sock" ps -aq 2>/dev/null)
-    [ -n "$cs" ] && timeout 30 docker -H "unix://$sock" rm -f $cs >/dev/null 2>&1 && did="$did, removed $(echo $cs | wc -w) container(s)"
+    [ -n "$cs" ] && timeout 30 docker -H "unix://$sock" rm -f $cs >/dev/null 2>&1 && { lap; did="$did, removed $(echo $cs | wc -w) container(s) ($L)"; }
   fi
   if [ -n "$alive" ]; then
     kill -TERM "$dockerd_pid" 2>/dev/null
-    if gone_within "$dockerd_pid" 300; then did="$did, stopped dockerd (pid $dockerd_pid)"
+    if gone_within "$dockerd_pid" 300; then lap; did="$did, stopped dockerd (pid $dockerd_pid, $L)"
     else kill -KILL "$dockerd_pid" 2>/dev/null; did="$did, killed dockerd (pid $dockerd_pid: no stop within 30 s)"; fi
   fi
+  sc=""
   for p in $socat_here $socat_there; do
-    is_ours "$p" socat && kill -TERM "$p" 2>/dev/null && gone_within "$p" 30
+    is_ours "$p" socat && kill -TERM "$p" 2>/dev/null && gone_within "$p" 30 && sc="$sc $p"
   done
+  [ -n "$sc" ] && { lap; did="$did, stopped the forward (socat$sc, $L)"; }
   skip_pids=$(ancestors)
   left=$(engine_pids "$dir" "$netns")
   if [ -n "$left" ]; then
     kill -KILL $left 2>/dev/null
+    for p in $left; do gone_within "$p" 30; done
     did="$did, killed what was left: pids $(echo $left)"
+  fi
+  # its cgroups (empty now: every process of it is gone), the deepest first
+  if [ -n "$cgroup" ]; then
+    n=0
+    for d in $(cgroups_of "$cgroup"); do
+      find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+      [ -d "$d" ] || n=$((n + 1))
+    done
+    [ $n -gt 0 ] && did="$did, removed its cgroups in $n hierarchies"
   fi
   if [ -n "$veth" ] && ip link show "$veth" >/dev/null 2>&1; then
     ip link del "$veth" 2>/dev/null && did="$did, deleted veth $veth"
@@ -268,6 +304,7 @@ down() {
   fi
   i=0
   while [ -n "$veth" ] && ip link show "$veth" >/dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  lap; did="$did ($L)"
   # a mount under DIR seen from here (the engine mounts in its own namespace: none expected)
   for m in $(awk -v d="$dir" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
     umount -l "$m" 2>/dev/null && did="$did, unmounted $m"
@@ -287,14 +324,23 @@ check() {
   veth=""
   [ -f "$dir/state" ] && veth=$(sed -n 's/^veth=//p' "$dir/state")
   pids=$(engine_pids "$dir" "$netns")
-  [ -n "$pids" ] && left="$left; processes: $(for p in $pids; do printf '%s(%s) ' "$p" "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-60)"; done)"
+  [ -n "$pids" ] && left="$left; processes: $(for p in $pids; do printf '%s(%s) ' "$p" "$( { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | cut -c1-60)"; done)"
   [ -e "/run/netns/$netns" ] && left="$left; netns $netns"
+  cg=$(cgroups_of "$name")
+  [ -n "$cg" ] && left="$left; cgroups: $(echo $cg)"
   [ -n "$veth" ] && ip link show "$veth" >/dev/null 2>&1 && left="$left; veth $veth"
   m=$(awk -v d="$dir" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/[0-9]*/mountinfo 2>/dev/null | sort -u)
   [ -n "$m" ] && left="$left; mounts: $(echo $m)"
-  n=$(docker -H "$mgr" node ls --format '{{.ID}} {{.Hostname}}' 2>/dev/null | awk -v n="$name" '$2 == n { print $1 }')
-  [ -n "$n" ] && left="$left; swarm node $(echo $n)"
-  s=$(docker -H "$mgr" service ls -q --filter "label=faultline.test.multinode=$name" 2>/dev/null)
+  if nl=$(dk -H "$mgr" node ls --format '{{.ID}} {{.Hostname}}' 2>/dev/null); then
+    n=$(printf '%s\n' "$nl" | awk -v n="$name" '$2 == n { print $1 }')
+    [ -n "$n" ] && left="$left; swarm node $(echo $n)"
+  else
+    # no node list: fine when the engine manages no swarm, else nothing can be said
+    ca=$(dk -H "$mgr" info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null) ||
+      left="$left; cannot check the swarm: the engine at $mgr does not answer"
+    [ "$ca" = true ] && left="$left; cannot check the swarm: $mgr lists no nodes"
+  fi
+  s=$(dk -H "$mgr" service ls -q --filter "label=faultline.test.multinode=$name" 2>/dev/null)
   [ -n "$s" ] && left="$left; services $(echo $s)"
   [ -e "$dir" ] && left="$left; folder $dir"
   if [ -n "$left" ]; then
@@ -310,15 +356,15 @@ sweep() {
     [ -f "$st" ] || continue
     d=$(dirname "$st")
     owner=$(sed -n 's/^owner=//p' "$st"); keeper=$(sed -n 's/^keeper=//p' "$st")
-    if { [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; } || { [ -n "$keeper" ] && kill -0 "$keeper" 2>/dev/null; }; then
+    if { [ -n "$owner" ] && alive "$owner"; } || { [ -n "$keeper" ] && alive "$keeper"; }; then
       continue
     fi
     down "$d"
   done
   # nodes and namespaces of ours whose folder is gone (a dead run's)
-  for line in $(docker -H "$mgr_default" node ls --format '{{.ID}}={{.Hostname}}' 2>/dev/null); do
+  for line in $(dk -H "$mgr_default" node ls --format '{{.ID}}={{.Hostname}}' 2>/dev/null); do
     id=${line%%=*} h=${line#*=}
-    case $h in fl-mn-*) [ -d "/tmp/$h" ] || { docker -H "$mgr_default" node rm --force "$id" >/dev/null 2>&1 && say "sweep: removed node $id ($h)"; } ;; esac
+    case $h in fl-mn-*) [ -d "/tmp/$h" ] || { dk -H "$mgr_default" node rm --force "$id" >/dev/null 2>&1 && say "sweep: removed node $id ($h)"; } ;; esac
   done
   for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
     case $ns in fl-mn-*) [ -d "/tmp/$ns" ] || { ip netns del "$ns" 2>/dev/null && say "sweep: deleted netns $ns"; } ;; esac
