@@ -133,7 +133,9 @@ up() {
   state=$dir/state
   { echo "owner=${MN_OWNER:-$PPID}"; echo "keeper=${MN_KEEPER:-}"; } >"$state"
 
-  # a /24 of 10.254.0.0/16 nothing here uses
+  # a /24 of 10.254.0.0/16 nothing here uses (chosen and taken under a lock: two test runs may
+  # make engines at once)
+  exec 7>>/tmp/fl-mn-net.lock && flock 7
   k=1
   while [ $k -le 250 ]; do
     [ -z "$(ip -o addr show to "10.254.$k.0/24" 2>/dev/null)" ] && ! ip route show | grep -q "^10\.254\.$k\." && break
@@ -147,6 +149,7 @@ up() {
   ip addr add "$here/24" dev "$veth" && ip link set "$veth" up &&
     ip -n "$netns" link set lo up && ip -n "$netns" addr add "$there/24" dev fl0 &&
     ip -n "$netns" link set fl0 up || die "up: cannot address the veth pair $veth"
+  exec 7>&-
 
   # the engine; with the cgroupfs driver (the test engine's, here) its containers' cgroups go
   # under a parent of its own, so that down removes them and check sees none left
