@@ -51,7 +51,7 @@ endif
 LIB_SRC  := $(filter-out orchestrator/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 MAIN_OBJ := $(B)/obj/orchestrator/main.o
-TEST_SRC := tests/harness.c tests/testsrv.c tests/dockerfx.c $(wildcard tests/unit/*.c tests/integration/*.c)
+TEST_SRC := tests/harness.c tests/testsrv.c tests/dockerfx.c tests/multinode.c $(wildcard tests/unit/*.c tests/integration/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/obj/%.o)
 DEMO_SRC := $(wildcard examples/scheduler/*.c)
 DEMO_OBJ := $(DEMO_SRC:%.c=$(B)/obj/%.o)

@@ -254,10 +254,8 @@ void fx_sweep_services(struct docker_client *dc, const char *test)
     json_decref(arr);
 }
 
-void fx_service(struct docker_client *dc, const char *test, const char *name, int replicas, json_t *labels,
-                char id[72])
+json_t *fx_service_spec(const char *test, const char *name, int replicas, json_t *labels)
 {
-    char err[FL_ERR_LEN];
     json_t *mounts = json_array();
     const char *dirs[] = { "/usr", "/lib", "/lib64", "/bin", "/etc" };
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
@@ -272,6 +270,14 @@ void fx_service(struct docker_client *dc, const char *test, const char *name, in
         "trap 'exit 0' TERM; while :; do sleep 1; done", "Mounts", mounts, "StopGracePeriod",
         (json_int_t)2000000000LL, "RestartPolicy", "Condition", "any", "Delay", (json_int_t)200000000LL, "Networks",
         "Target", "host", "Mode", "Replicated", "Replicas", replicas);
+    return spec;
+}
+
+void fx_service(struct docker_client *dc, const char *test, const char *name, int replicas, json_t *labels,
+                char id[72])
+{
+    char err[FL_ERR_LEN];
+    json_t *spec = fx_service_spec(test, name, replicas, labels);
     ASSERT_MSG(docker_service_create(dc, spec, id, err) == 0, "create service %s: %s", name, err);
     json_decref(spec);
 }

@@ -54,6 +54,8 @@ void fx_swarm(struct docker_client *dc, char self_node[72]);
  * restarts after 200ms, stops within 2s; labelled faultline.test=TEST and with this pid */
 void fx_service(struct docker_client *dc, const char *test, const char *name, int replicas, json_t *labels,
                 char id[72]);
+/* the spec fx_service() creates, for a caller that adds to it (placement ...); caller decrefs */
+json_t *fx_service_spec(const char *test, const char *name, int replicas, json_t *labels);
 /* remove the services labelled faultline.test=TEST an earlier failed run left (not a live run's) */
 void fx_sweep_services(struct docker_client *dc, const char *test);
 
