@@ -5,13 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "pg_target.h"
 #include "probe.h"
 #include "target.h"
 #include "value.h"
-
-/* faults/postgres.c */
-const char *pg_target_dsn(const struct target *t, const char **shown);
-PGconn *pg_open(const char *dsn, const char *shown, const char *appname, int timeout_s, char *err);
 
 struct ppg_cfg {
     char *target;

@@ -6,13 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "probe.h"
+#include "redis_target.h"
 #include "target.h"
 #include "value.h"
-
-/* faults/redis.c */
-struct rds_url;
-const struct rds_url *rds_target_url(const struct target *t);
-redisContext *rds_open(const struct rds_url *u, int timeout_ms, char *err);
 
 struct prd_cfg {
     char *target;
