@@ -439,10 +439,10 @@ struct probe_spec *plan_parse_probe(struct plan *p, const struct node *entry, en
         if (ops->parse(&pc, val, entry, &ps->cfg, d) < 0 && d->n == before)
             diag_add(d, entry, "%s: invalid", what);
     }
-    if (!strcmp(ops->name, "recovery") && d->n == before) {
+    if (ops->window_step && d->n == before) {
         /* a recovery probe's window is its from: step */
-        if (ps->timing != PT_END) diag_add(d, entry, "%s: a recovery probe takes its window from from:, not before/after/during", what);
-        ps->window = plan_step(p, node_str(val, "from", ""));
+        if (ps->timing != PT_END) diag_add(d, entry, "%s: a %s probe takes its window from from:, not before/after/during", what, ops->name);
+        ps->window = plan_step(p, ops->window_step(ps->cfg));
         if (ps->window) ps->window_for_ms = ps->window->for_ms;
     }
     if (d->n != before) { probe_spec_free(ps); return NULL; }

@@ -108,9 +108,9 @@ static const struct drv_hooks run_hooks = {
 };
 
 /* ---- probes ----------------------------------------------------------------------- */
-static int is_load_probe(const struct probe_spec *ps) { return !strcmp(ps->ops->name, "load"); }
-static int is_recovery_probe(const struct probe_spec *ps) { return !strcmp(ps->ops->name, "recovery"); }
-int probe_recovery_from_inject(const void *cfg); /* probes/recovery.c */
+/* how a probe is scheduled is its kind's say (probe_ops.sched), never its name */
+static int is_load_probe(const struct probe_spec *ps) { return ps->ops->sched == PROBE_OVER_WINDOW; }
+static int is_recovery_probe(const struct probe_spec *ps) { return ps->ops->sched == PROBE_RECOVERY; }
 
 static void prt_init(struct run *r, struct probe_rt *pr, struct probe_spec *ps)
 {
@@ -237,7 +237,7 @@ static void *recovery_thread(void *arg)
     /* recovery probes name their step in their cfg; the plan layer set spec->window to it */
     struct step_rt *st = step_rt_of(r, pr->spec->window);
     if (!st) { pr->not_run = 1; snprintf(pr->not_run_reason, sizeof pr->not_run_reason, "no step"); return NULL; }
-    if (probe_recovery_from_inject(pr->spec->cfg)) {
+    if (pr->spec->ops->from_inject && pr->spec->ops->from_inject(pr->spec->cfg)) {
         /* start: inject -- e.g. a killed task that the engine reschedules by itself */
         if (!wait_injected(r, pr, st)) return NULL;
         check_once(r, pr, st->inject_ms, -1);

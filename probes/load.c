@@ -179,4 +179,5 @@ const struct probe_ops probe_load = {
     .check = pload_check,
     .describe = pload_describe,
     .free_cfg = pload_free,
+    .sched = PROBE_OVER_WINDOW,
 };

@@ -80,6 +80,15 @@ struct probe_inst {
     void *state;             /* per-run state a probe may keep between checks (freed by free_state) */
 };
 
+/* how the runner schedules a probe kind (probe_ops.sched) */
+enum probe_sched {
+    PROBE_LIVE = 0,      /* checked when due: before/after its step, every `every` during it,
+                          * once at the end, or as steady state / stop_when */
+    PROBE_OVER_WINDOW,   /* judged once over its whole window after the window closed (load) */
+    PROBE_RECOVERY,      /* measures in a thread of its own from its step's inject or revert;
+                          * window_step and from_inject say which (recovery) */
+};
+
 struct probe_ops {
     const char *name;                 /* the key in a probe entry: "http", "postgres", ... */
     const char *summary;
@@ -94,6 +103,11 @@ struct probe_ops {
     void (*free_state)(void *state);
     /* extra evidence for run.json (e.g. an accuracy probe's wrong cases); NULL ok */
     json_t *(*details)(const struct probe_inst *pi);
+    enum probe_sched sched;
+    /* PROBE_RECOVERY: the method step whose inject or revert starts the clock (the probe's
+     * window), and 1 when it starts at the inject, 0 at the revert */
+    const char *(*window_step)(const void *cfg);
+    int (*from_inject)(const void *cfg);
 };
 
 /* registry.c */

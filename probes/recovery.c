@@ -186,7 +186,8 @@ static void rec_free(void *cfg)
 /* the step a recovery probe measures from (the plan layer sets the probe's window) */
 const char *probe_recovery_from(const void *cfg) { return ((const struct rec_cfg *)cfg)->from; }
 /* 1 when the clock starts at the step's injection (start: inject), 0 at its revert */
-int probe_recovery_from_inject(const void *cfg) { return ((const struct rec_cfg *)cfg)->from_inject; }
+static int rec_from_inject(const void *cfg) { return ((const struct rec_cfg *)cfg)->from_inject; }
+static const char *rec_window_step(const void *cfg) { return ((const struct rec_cfg *)cfg)->from; }
 
 const struct probe_ops probe_recovery = {
     .name = "recovery",
@@ -196,4 +197,7 @@ const struct probe_ops probe_recovery = {
     .check = rec_check,
     .describe = rec_describe,
     .free_cfg = rec_free,
+    .sched = PROBE_RECOVERY,
+    .window_step = rec_window_step,
+    .from_inject = rec_from_inject,
 };
