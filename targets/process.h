@@ -1,5 +1,5 @@
-/* process.h -- finding and signalling local processes: the selector shared by the process
- * target (faults/process.c) and the process probe (probes/process.c).
+/* process.h -- finding and signalling local processes (targets/proc.c): the selector shared by
+ * the process target, its faults (faults/process.c) and the process probe (probes/process.c).
  *
  * A selector is one of `pid: N`, `pidfile: PATH`, `match: "full command line"` (exact, or a
  * substring with `match_substring: true`) or `service: NAME` (a process faultline started
@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "buf.h"
-#include "fault.h"
+#include "target.h"
 #include "node.h"
 
 
@@ -61,6 +61,8 @@ void proc_sel_describe(const struct proc_sel *s, struct buf *out);
  * the run (ctx, drv.h) for the service's pid. */
 int proc_resolve(const struct proc_sel *s, const struct drv_ctx *ctx, struct proc_id **ids, size_t *n, char *err);
 
+/* up to cap-1 bytes of a small file (/proc/PID/stat ...), NUL-terminated; -1 when unreadable */
+ssize_t proc_read_small(const char *path, char *buf, size_t cap);
 /* Read /proc/PID/stat: 0 and *out filled, or -1 when there is no such process. */
 int proc_stat(pid_t pid, struct proc_id *out);
 /* Is id still the same living process (same pid and start time, not a zombie)? When it is,
@@ -72,6 +74,12 @@ int proc_signal(const struct proc_id *id, int sig, char *err);
 /* "SIGTERM", "TERM", "term", "15" -> 15; -1 when unknown. Name of a signal into buf[16]. */
 int proc_signal_parse(const char *s);
 const char *proc_signal_name(int sig, char buf[16]);
+
+/* a process target's cfg (what its faults read) */
+struct proc_target {
+    struct proc_sel sel;
+    int tree;                  /* tree: true -- the descendants too */
+};
 
 extern const struct target_ops target_process;
 /* the selector of a process target (NULL when t is not one) */
