@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fault.h"
 #include "fl.h"
 #include "probe.h"
 #include "process.h"
