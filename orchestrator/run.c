@@ -390,21 +390,11 @@ static void step_skipped(struct run *r, struct step_rt *st, const char *why)
     if (strstr(why, "aborted") == NULL) event(r, "skipped '%s': %s", st->s->name, st->err);
 }
 
-static void *step_thread(void *arg)
+/* before prepare: a whole step's probability (proxy toxics apply it per connection instead)
+ * and max_faults; 0 to go on, -1 when the step was skipped */
+static int step_gate(struct run *r, struct step_rt *st, int64_t at_ns)
 {
-    struct step_rt *st = arg;
-    struct run *r = (struct run *)st->fi.state;
-    st->fi.state = NULL;
     struct step *s = st->s;
-    int64_t at_ns = r->drv.t0_ns + s->at_ms * 1000000LL;
-    /* write-ahead, ahead of time: the targets are observed and the intent journaled (fsync'd)
-     * up to PREPARE_LEAD_MS before at:, so that the journal does not delay the fault itself */
-    int64_t lead_ms = s->at_ms < PREPARE_LEAD_MS ? s->at_ms : PREPARE_LEAD_MS;
-    if (fl_sleep_until(at_ns - lead_ms * 1000000LL) < 0) {
-        step_skipped(r, st, "not injected: the run was aborted first");
-        return NULL;
-    }
-    /* probability of a whole step (toxics on proxies apply it per connection instead) */
     int per_conn = s->ops->target_kind && !strcmp(s->ops->target_kind, "proxy");
     pthread_mutex_lock(&r->mu);
     double roll = fl_rand01(&r->rng);
@@ -414,27 +404,33 @@ static void *step_thread(void *arg)
         char why[64];
         snprintf(why, sizeof why, "not injected: probability %.2f", s->probability);
         step_skipped(r, st, why);
-        return NULL;
+        return -1;
     }
+    if (!over) return 0;
+    /* max_faults: another fault is still active; it may end by at:. Decide then, and journal
+     * the intent only for a step that will act (this one then waits for its fsync) */
+    if (fl_sleep_until(at_ns) < 0) {
+        step_skipped(r, st, "not injected: the run was aborted first");
+        return -1;
+    }
+    pthread_mutex_lock(&r->mu);
+    over = r->active >= r->p->max_faults;
+    pthread_mutex_unlock(&r->mu);
     if (over) {
-        /* max_faults: another fault is still active; it may end by at:. Decide then, and
-         * journal the intent only for a step that will act (this one then waits for its fsync) */
-        if (fl_sleep_until(at_ns) < 0) {
-            step_skipped(r, st, "not injected: the run was aborted first");
-            return NULL;
-        }
-        pthread_mutex_lock(&r->mu);
-        over = r->active >= r->p->max_faults;
-        pthread_mutex_unlock(&r->mu);
-        if (over) {
-            char why[96];
-            snprintf(why, sizeof why, "not injected: max_faults (%d) already active", r->p->max_faults);
-            step_skipped(r, st, why);
-            return NULL;
-        }
+        char why[96];
+        snprintf(why, sizeof why, "not injected: max_faults (%d) already active", r->p->max_faults);
+        step_skipped(r, st, why);
+        return -1;
     }
+    return 0;
+}
+
+/* observe every target (no side effect) and journal the intent with what undoes it; when
+ * that fails nothing was touched: reported at at:, where the fault was due (-1) */
+static int step_prepare(struct run *r, struct step_rt *st, int64_t at_ns)
+{
+    struct step *s = st->s;
     char err[FL_ERR_LEN] = "";
-    /* observe every target (no side effect), journal the intent with what undoes it */
     int rc = s->ops->prepare ? s->ops->prepare(&st->fi, err) : 0;
     if (rc == 0 && r->journal) {
         json_t *intent = s->ops->save ? s->ops->save(&st->fi) : NULL;
@@ -443,58 +439,70 @@ static void *step_thread(void *arg)
         if (st->jid < 0) rc = fl_err(err, "not injected: %s", jerr);
         st->fi.jid = st->jid;
     }
-    if (rc < 0) {   /* nothing was touched: reported at at:, where the fault was due */
-        fl_sleep_until(at_ns);
-        pthread_mutex_lock(&r->mu);
-        st->status = ST_INJECT_FAILED;
-        st->inject_start_ms = st->inject_ms = now_ms(r);
-        snprintf(st->err, sizeof st->err, "%s", err);
-        pthread_cond_broadcast(&r->cv);
-        pthread_mutex_unlock(&r->mu);
-        event(r, "INJECT FAILED '%s': %s", s->name, err);
-        return NULL;
-    }
-    if (fl_sleep_until(at_ns) < 0) {
-        step_skipped(r, st, "not injected: the run was aborted first");
-        return NULL;
-    }
+    if (rc == 0) return 0;
+    fl_sleep_until(at_ns);
     pthread_mutex_lock(&r->mu);
-    over = r->p->max_faults > 0 && r->active >= r->p->max_faults;
+    st->status = ST_INJECT_FAILED;
+    st->inject_start_ms = st->inject_ms = now_ms(r);
+    snprintf(st->err, sizeof st->err, "%s", err);
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    event(r, "INJECT FAILED '%s': %s", s->name, err);
+    return -1;
+}
+
+/* at at: take a max_faults slot, inject, journal it; a half-done inject recorded in its
+ * state what it did, and that is undone. 0 when injected */
+static int step_inject(struct run *r, struct step_rt *st)
+{
+    struct step *s = st->s;
+    pthread_mutex_lock(&r->mu);
+    int over = r->p->max_faults > 0 && r->active >= r->p->max_faults;
     if (!over) r->active++;
     pthread_mutex_unlock(&r->mu);
     if (over) {
         char why[96];
         snprintf(why, sizeof why, "not injected: max_faults (%d) already active", r->p->max_faults);
         step_skipped(r, st, why);
-        return NULL;
+        return -1;
     }
     run_sync_probes(r, st, PT_BEFORE);
+    char err[FL_ERR_LEN] = "";
     st->inject_start_ms = now_ms(r);
-    rc = s->ops->inject(&st->fi, err);
+    int rc = s->ops->inject(&st->fi, err);
     int64_t injected_ms = now_ms(r);
     if (st->jid >= 0) journal_done(r->journal, st->jid, rc == 0, err, s->ops->save ? s->ops->save(&st->fi) : NULL);
-    if (rc < 0) {
-        /* a half-done inject recorded in its state what it did: undo that */
-        int undone = 1;
-        if (st->fi.state && s->ops->revert) {
-            char e2[FL_ERR_LEN];
-            if (s->ops->revert(&st->fi, e2) < 0) {
-                undone = 0;
-                size_t l = strlen(err);
-                snprintf(err + l, sizeof err - l, "; and undoing what it did failed: %.200s", e2);
-            }
-        }
-        if (st->jid >= 0) journal_reverted(r->journal, st->jid, undone, undone ? "inject failed; undone" : err);
+    if (rc == 0) {
         pthread_mutex_lock(&r->mu);
-        st->status = undone ? ST_INJECT_FAILED : ST_REVERT_FAILED;
         st->inject_ms = injected_ms;
-        snprintf(st->err, sizeof st->err, "%s", err);
-        r->active--;
-        pthread_cond_broadcast(&r->cv);
         pthread_mutex_unlock(&r->mu);
-        event(r, "INJECT FAILED '%s': %s", s->name, err);
-        return NULL;
+        return 0;
     }
+    int undone = 1;
+    if (st->fi.state && s->ops->revert) {
+        char e2[FL_ERR_LEN];
+        if (s->ops->revert(&st->fi, e2) < 0) {
+            undone = 0;
+            size_t l = strlen(err);
+            snprintf(err + l, sizeof err - l, "; and undoing what it did failed: %.200s", e2);
+        }
+    }
+    if (st->jid >= 0) journal_reverted(r->journal, st->jid, undone, undone ? "inject failed; undone" : err);
+    pthread_mutex_lock(&r->mu);
+    st->status = undone ? ST_INJECT_FAILED : ST_REVERT_FAILED;
+    st->inject_ms = injected_ms;
+    snprintf(st->err, sizeof st->err, "%s", err);
+    r->active--;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    event(r, "INJECT FAILED '%s': %s", s->name, err);
+    return -1;
+}
+
+/* injected: say so, then hold it for for:, or until the end of the method */
+static void step_hold(struct run *r, struct step_rt *st)
+{
+    struct step *s = st->s;
     struct buf d;
     buf_init(&d, 4096);
     if (s->ops->describe) s->ops->describe(&st->fi, &d);
@@ -503,7 +511,6 @@ static void *step_thread(void *arg)
     buf_release(&d);
     pthread_mutex_lock(&r->mu);
     st->status = ST_INJECTED;
-    st->inject_ms = injected_ms;
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
     event(r, "injected '%s': %s", s->name, st->desc[0] ? st->desc : s->ops->name);
@@ -521,6 +528,28 @@ static void *step_thread(void *arg)
         }
         pthread_mutex_unlock(&r->mu);
     }
+}
+
+static void *step_thread(void *arg)
+{
+    struct step_rt *st = arg;
+    struct run *r = (struct run *)st->fi.state;
+    st->fi.state = NULL;
+    int64_t at_ns = r->drv.t0_ns + st->s->at_ms * 1000000LL;
+    /* write-ahead, ahead of time: the targets are observed and the intent journaled (fsync'd)
+     * up to PREPARE_LEAD_MS before at:, so that the journal does not delay the fault itself */
+    int64_t lead_ms = st->s->at_ms < PREPARE_LEAD_MS ? st->s->at_ms : PREPARE_LEAD_MS;
+    if (fl_sleep_until(at_ns - lead_ms * 1000000LL) < 0) {
+        step_skipped(r, st, "not injected: the run was aborted first");
+        return NULL;
+    }
+    if (step_gate(r, st, at_ns) < 0 || step_prepare(r, st, at_ns) < 0) return NULL;
+    if (fl_sleep_until(at_ns) < 0) {
+        step_skipped(r, st, "not injected: the run was aborted first");
+        return NULL;
+    }
+    if (step_inject(r, st) < 0) return NULL;
+    step_hold(r, st);
     do_revert(r, st);
     run_sync_probes(r, st, PT_AFTER);
     return NULL;
