@@ -709,60 +709,40 @@ static void replicate_lose_steps(struct node *method, char **lost, size_t nlost)
 }
 
 /* ---- the plan ----------------------------------------------------------------------- */
-struct plan *plan_parse(const char *path, const char *bytes, size_t len, const struct plan_opts *opts, struct diag *d)
+/* matrix: the ${lose} binding of this combination (--matrix binding "a,b", else the first
+ * choose: names), its steps replicated per lost target; the text "a+b", or NULL */
+static char *bind_lose(struct plan *p, struct node *root, const struct node *mx, const struct plan_opts *opts)
 {
-    struct node *root = node_parse(bytes, len, d);
-    if (!root) return NULL;
-    struct plan *p = fl_calloc(1, sizeof *p);
-    p->path = fl_strdup(path ? path : "plan");
-    p->root = root;
-    p->hash = hash_bytes(bytes, len);
-    if (root->type != NODE_MAP) {
-        diag_add(d, root, "a plan is a mapping (faultline: 1, name: ..., ...), not a %s", node_type_name(root->type));
-        return p;
-    }
-    for (size_t i = 0; i < root->n; i++)
-        if (!in_list(top_keys, root->keys[i]->str)) {
-            char known[512];
-            known_list(known, sizeof known, top_keys);
-            diag_add(d, root->keys[i], "unknown key '%s' (known: %s)", root->keys[i]->str, known);
-        }
-
-    /* version and identity */
-    const struct node *ver = node_get(root, "faultline");
-    if (!ver) diag_add(d, root, "missing required key 'faultline' (the format version: faultline: 1)");
-    else if (ver->type != NODE_SCALAR || strcmp(ver->str, "1") != 0)
-        diag_add(d, ver, "unsupported format version '%s' (this faultline reads version 1)", ver->type == NODE_SCALAR ? ver->str : "?");
-    else p->version = 1;
-
-    /* matrix first: ${lose} needs its binding */
-    const struct node *mx = node_get(root, "matrix");
-    parse_matrix_early(p, mx, d);
-    char *lose_text = NULL;
+    if (!mx || !p->nmatrix_lose) return NULL;
     char **lost = NULL;
     size_t nlost = 0;
-    if (mx && p->nmatrix_lose) {
-        const char *bind = opts && opts->matrix_binding ? opts->matrix_binding : NULL;
-        if (bind) {
-            char *tmp = fl_strdup(bind), *save = NULL;
-            for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                lost = fl_realloc(lost, (nlost + 1) * sizeof *lost);
-                lost[nlost++] = fl_strdup(t);
-            }
-            free(tmp);
-        } else {
-            for (int i = 0; i < p->matrix_choose && (size_t)i < p->nmatrix_lose; i++) {
-                lost = fl_realloc(lost, (nlost + 1) * sizeof *lost);
-                lost[nlost++] = fl_strdup(p->matrix_lose[i]);
-            }
+    const char *bind = opts && opts->matrix_binding ? opts->matrix_binding : NULL;
+    if (bind) {
+        char *tmp = fl_strdup(bind), *save = NULL;
+        for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            lost = fl_realloc(lost, (nlost + 1) * sizeof *lost);
+            lost[nlost++] = fl_strdup(t);
         }
-        struct buf lb;
-        buf_init(&lb, 0);
-        for (size_t i = 0; i < nlost; i++) { if (i) buf_addc(&lb, '+'); buf_adds(&lb, lost[i]); }
-        lose_text = buf_detach(&lb);
-        replicate_lose_steps(node_get(root, "method"), lost, nlost);
+        free(tmp);
+    } else {
+        for (int i = 0; i < p->matrix_choose && (size_t)i < p->nmatrix_lose; i++) {
+            lost = fl_realloc(lost, (nlost + 1) * sizeof *lost);
+            lost[nlost++] = fl_strdup(p->matrix_lose[i]);
+        }
     }
+    struct buf lb;
+    buf_init(&lb, 0);
+    for (size_t i = 0; i < nlost; i++) { if (i) buf_addc(&lb, '+'); buf_adds(&lb, lost[i]); }
+    replicate_lose_steps(node_get(root, "method"), lost, nlost);
+    for (size_t i = 0; i < nlost; i++) free(lost[i]);
+    free(lost);
+    return buf_detach(&lb);
+}
 
+/* vars:, secrets: and --var, then ${...} expanded through the whole tree */
+static void expand_vars(struct plan *p, struct node *root, const struct plan_opts *opts, const char *lose_text,
+                        struct diag *d)
+{
     struct expander x = { .p = p, .d = d, .opts = opts, .lose = lose_text };
     collect_vars(&x, node_get(root, "vars"), 0);
     collect_vars(&x, node_get(root, "secrets"), 1);
@@ -778,6 +758,11 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
         }
     expand_tree(&x, root, node_get(root, "vars"), node_get(root, "secrets"));
 
+}
+
+/* name, description, tags, duration, seed, max_faults, revert_timeout, require_label */
+static void parse_identity(struct plan *p, const struct node *root, struct diag *d)
+{
     const struct node *nm = node_get(root, "name");
     if (!nm) diag_add(d, root, "missing required key 'name' (the experiment's name, [a-z0-9-]+)");
     else if (nm->type != NODE_SCALAR || !valid_name(nm->str))
@@ -822,10 +807,10 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
         if (rl->type != NODE_SCALAR || !*rl->str) diag_add(d, rl, "require_label must be a label like faultline.allow=true");
         else p->require_label = fl_strdup(rl->str);
     }
+}
 
-    parse_targets(p, node_get(root, "targets"), d);
-    parse_services(p, seq_or_err(root, "services", d), d);
-
+static void parse_loads(struct plan *p, const struct node *root, struct diag *d)
+{
     const struct node *load = seq_or_err(root, "load", d);
     for (size_t i = 0; load && i < load->n; i++) {
         struct lg_block_cfg *c = lg_block_parse(p, load->items[i], d);
@@ -838,8 +823,11 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
         p->loads = fl_realloc(p->loads, (p->nloads + 1) * sizeof *p->loads);
         p->loads[p->nloads++] = c;
     }
+}
 
-    parse_method(p, seq_or_err(root, "method", d), d);
+/* no duration: until the last revert plus 10 s; a step may not outlast the experiment */
+static void finish_duration(struct plan *p, struct diag *d)
+{
     if (p->duration_ms == 0) {
         /* no duration: until the last revert plus 10 s */
         int64_t end = 0;
@@ -854,6 +842,47 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
         if (s->for_ms > 0 && s->at_ms + s->for_ms > p->duration_ms)
             diag_add_pos(d, s->line, s->col, "step '%s': at: + for: ends after the experiment's duration", s->name);
     }
+}
+
+struct plan *plan_parse(const char *path, const char *bytes, size_t len, const struct plan_opts *opts, struct diag *d)
+{
+    struct node *root = node_parse(bytes, len, d);
+    if (!root) return NULL;
+    struct plan *p = fl_calloc(1, sizeof *p);
+    p->path = fl_strdup(path ? path : "plan");
+    p->root = root;
+    p->hash = hash_bytes(bytes, len);
+    if (root->type != NODE_MAP) {
+        diag_add(d, root, "a plan is a mapping (faultline: 1, name: ..., ...), not a %s", node_type_name(root->type));
+        return p;
+    }
+    for (size_t i = 0; i < root->n; i++)
+        if (!in_list(top_keys, root->keys[i]->str)) {
+            char known[512];
+            known_list(known, sizeof known, top_keys);
+            diag_add(d, root->keys[i], "unknown key '%s' (known: %s)", root->keys[i]->str, known);
+        }
+
+    /* the format version */
+    const struct node *ver = node_get(root, "faultline");
+    if (!ver) diag_add(d, root, "missing required key 'faultline' (the format version: faultline: 1)");
+    else if (ver->type != NODE_SCALAR || strcmp(ver->str, "1") != 0)
+        diag_add(d, ver, "unsupported format version '%s' (this faultline reads version 1)", ver->type == NODE_SCALAR ? ver->str : "?");
+    else p->version = 1;
+
+    /* matrix first: ${lose} needs its binding */
+    const struct node *mx = node_get(root, "matrix");
+    parse_matrix_early(p, mx, d);
+    char *lose_text = bind_lose(p, root, mx, opts);
+    expand_vars(p, root, opts, lose_text, d);
+
+    parse_identity(p, root, d);
+    parse_targets(p, node_get(root, "targets"), d);
+    parse_services(p, seq_or_err(root, "services", d), d);
+
+    parse_loads(p, root, d);
+    parse_method(p, seq_or_err(root, "method", d), d);
+    finish_duration(p, d);
     parse_probe_list(p, seq_or_err(root, "probes", d), PT_END, &p->probes, &p->nprobes, d);
     parse_probe_list(p, seq_or_err(root, "steady_state", d), PT_STEADY, &p->steady, &p->nsteady, d);
     parse_probe_list(p, seq_or_err(root, "stop_when", d), PT_STOP_WHEN, &p->stop_when, &p->nstop_when, d);
@@ -862,8 +891,6 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
     if (mx && !memmem(bytes, len, "${lose}", 7))
         diag_add(d, mx, "matrix: no method step uses target: \"${lose}\", so every experiment would be the same");
     free(lose_text);
-    for (size_t i = 0; i < nlost; i++) free(lost[i]);
-    free(lost);
     return p;
 }
 
