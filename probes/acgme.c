@@ -215,13 +215,9 @@ static void ac_free_cfg(void *p)
     free(c);
 }
 
-static int ac_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **out, struct diag *d)
+/* url:, deliver:, and where seeded cases go (target: or dsn:) */
+static void parse_delivery(struct ac_cfg *c, const struct drv_parse *pc, const struct node *val, struct diag *d)
 {
-    (void)entry;
-    struct ac_cfg *c = fl_calloc(1, sizeof *c);
-    size_t before = d->n;
-    char err[FL_ERR_LEN];
-
     c->url = dup_param(val, "url", "");
     if (strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0)
         diag_add(d, node_get(val, "url"), "acgme probe: url '%s' must start with http:// or https://", c->url);
@@ -244,7 +240,12 @@ static int ac_parse(const struct drv_parse *pc, const struct node *val, const st
     if (tn && dsn) diag_add(d, node_get(val, "dsn"), "acgme probe: give target: or dsn:, not both");
     if (!c->seed_mode && (tn || dsn))
         diag_add(d, node_get(val, tn ? "target" : "dsn"), "acgme probe: target:/dsn: only serve deliver: seed");
+}
 
+/* the generated cases: cases:, seed:, residents/faculty/weeks:, rates:, start: */
+static void parse_generation(struct ac_cfg *c, const struct node *val, struct diag *d)
+{
+    char err[FL_ERR_LEN];
     acgme_gen_defaults(&c->gen);
     c->cases = (int)param_int(val, "cases", 20);
     if (c->cases < 1 || c->cases > 100000)
@@ -282,7 +283,12 @@ static int ac_parse(const struct drv_parse *pc, const struct node *val, const st
     const char *start = param_str(val, "start", c->seed_mode ? "2099-01-05" : "2026-01-05");
     if (acgme_parse_date(start, &c->start_day) != 0)
         diag_add(d, node_get(val, "start"), "acgme probe: start must be a date YYYY-MM-DD, not '%s'", start);
+}
 
+/* expect:, timeout:, headers:, the ACGME settings */
+static void parse_expectations(struct ac_cfg *c, const struct node *val, struct diag *d)
+{
+    char err[FL_ERR_LEN];
     char **ex = param_strv(val, "expect");
     if (!ex) {
         ex = fl_calloc(2, sizeof *ex);
@@ -309,7 +315,11 @@ static int ac_parse(const struct drv_parse *pc, const struct node *val, const st
     }
     c->settings.weekend_supervision = param_bool(val, "weekend_supervision", 0);
     c->settings.rule_24_4 = param_bool(val, "rule_24_4", 0);
+}
 
+/* how the service's reply (reply:) and query string (query:) are named */
+static void parse_reply(struct ac_cfg *c, const struct node *val, struct diag *d)
+{
     const struct node *r = node_get(val, "reply");
     if (r && params_check(r, reply_params, NULL, "acgme probe: reply", d) != 0) r = NULL;
     c->r_violations = dup_param(r, "violations", "violations");
@@ -325,7 +335,12 @@ static int ac_parse(const struct drv_parse *pc, const struct node *val, const st
     if (q && params_check(q, query_params, NULL, "acgme probe: query", d) != 0) q = NULL;
     c->q_start = dup_param(q, "start", "start_date");
     c->q_end = dup_param(q, "end", "end_date");
+}
 
+/* deliver: seed: the tables and columns the cases go into (tables:, defaults:) */
+static void parse_tables(struct ac_cfg *c, const struct node *val, struct diag *d)
+{
+    char err[FL_ERR_LEN];
     const struct node *tb = node_get(val, "tables"), *tp = NULL, *tbl = NULL, *ta = NULL;
     if (tb && params_check(tb, tables_params, NULL, "acgme probe: tables", d) == 0) {
         tp = node_get(tb, "people");
@@ -397,7 +412,18 @@ static int ac_parse(const struct drv_parse *pc, const struct node *val, const st
                 diag_add(d, node_get(val, "defaults"), "acgme probe: defaults: '%s' is a column faultline fills itself "
                          "(tables:); defaults: are for the other columns", c->defs[i].column);
     }
+}
 
+static int ac_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **out, struct diag *d)
+{
+    (void)entry;
+    struct ac_cfg *c = fl_calloc(1, sizeof *c);
+    size_t before = d->n;
+    parse_delivery(c, pc, val, d);
+    parse_generation(c, val, d);
+    parse_expectations(c, val, d);
+    parse_reply(c, val, d);
+    parse_tables(c, val, d);
     if (d->n != before) {
         ac_free_cfg(c);
         return -1;
