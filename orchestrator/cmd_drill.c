@@ -18,6 +18,7 @@
 #include "compare.h"
 #include "history.h"
 #include "matrix.h"
+#include "md.h"
 #include "plan.h"
 #include "report.h"
 #include "report_fmt.h"
@@ -367,15 +368,6 @@ static int write_suite_junit(const json_t *exps, const char *path, char *err)
 }
 
 /* ---- suite Markdown ------------------------------------------------------------------ */
-static void md_text(struct buf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        if (strchr("|\\`*_<>[]", *s)) { buf_addc(b, '\\'); buf_addc(b, *s); }
-        else if (*s == '\n' || *s == '\r') buf_addc(b, ' ');
-        else buf_addc(b, *s);
-    }
-}
-
 static void fmt_fig_ms(const json_t *e, const char *key, char out[32])
 {
     const json_t *v = json_object_get(e, key);

@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "matrix.h"
+#include "md.h"
 #include "plan.h"
 #include "report.h"
 #include "report_fmt.h"
@@ -167,17 +168,6 @@ static void fmt_recovery(const json_t *row, char out[32])
     else if (json_is_true(json_object_get(row, "recovery_inconclusive")) && !isfinite(num_or_nan(row, "recovery_ms")))
         snprintf(out, 32, "inconclusive");
     else fmt_cell_ms(row, "recovery_ms", out);
-}
-
-static void md_text(struct buf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        if (*s == '|' || *s == '\\' || *s == '`' || *s == '*' || *s == '_' || *s == '<' || *s == '>') {
-            buf_addc(b, '\\');
-            buf_addc(b, *s);
-        } else if (*s == '\n' || *s == '\r') buf_addc(b, ' ');
-        else buf_addc(b, *s);
-    }
 }
 
 static int write_contingency_md(const json_t *rec, const char *path, char *err)
