@@ -20,5 +20,10 @@ int cmd_history(int argc, char **argv) __attribute__((weak));
 /* shared by commands: load and validate a plan, printing every error; NULL when invalid */
 struct plan;
 struct plan *cmd_load_plan(const char *path, const char *const *vars, const char *matrix_binding);
+/* run a matrix plan (matrix_run()) printing each combination's line as it ends, what went
+ * wrong, and the contingency table; the worst exit code, the record in *rec (caller decrefs) */
+struct run_opts;
+struct json_t;
+int cmd_matrix(const char *path, const char *const *vars, const struct run_opts *ro, const char *dir, struct json_t **rec);
 
 #endif

@@ -16,8 +16,8 @@
 #include "buf.h"
 #include "cmd.h"
 #include "compare.h"
+#include "figures.h"
 #include "history.h"
-#include "matrix.h"
 #include "md.h"
 #include "plan.h"
 #include "report.h"
@@ -194,10 +194,10 @@ static json_t *entry_of_run(const char *dir, const char *plan, const json_t *rec
     json_object_set_new(e, "verdict", json_string(report_jstr(rec, "verdict", rc == 0 ? "passed" : "failed")));
     json_object_set_new(e, "exit_code", json_integer(rc));
     if (json_object_get(rec, "seed")) json_object_set(e, "seed", json_object_get(rec, "seed"));
-    char *why = matrix_why(rec);
+    char *why = report_why(rec);
     json_object_set_new(e, "why", json_string(why));
     free(why);
-    matrix_figures(rec, e);
+    report_figures(rec, e);
     if (rec) json_object_set_new(e, "record", history_digest(rec));
     return e;
 }
@@ -634,7 +634,7 @@ int cmd_drill(int argc, char **argv)
         json_t *rec = NULL;
         int rc;
         if (is_matrix[i]) {
-            rc = matrix_run(paths[i], vars, &ro, sub, &rec);
+            rc = cmd_matrix(paths[i], vars, &ro, sub, &rec);
             json_array_append_new(matrices, json_pack("{s:s, s:s, s:O?}", "plan", names[i], "overall",
                                                       report_jstr(rec, "overall", fl_exit_verdict(rc)), "fails_at",
                                                       json_object_get(rec, "fails_at")));
