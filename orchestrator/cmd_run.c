@@ -58,6 +58,16 @@ struct plan *cmd_load_plan(const char *path, const char *const *vars, const char
     return p;
 }
 
+void cmd_default_dir(char *out, size_t outlen, const char *prefix)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(out, outlen, "faultline-runs/%s-%s", prefix, stamp);
+}
+
 static void print_row(void *self, const json_t *row)
 {
     (void)self;
@@ -188,12 +198,7 @@ int cmd_run(int argc, char **argv)
     if (!p) return FL_EXIT_INVALID;
     char dirbuf[512];
     if (!dir) {
-        char stamp[32];
-        time_t now = time(NULL);
-        struct tm tm;
-        localtime_r(&now, &tm);
-        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-        snprintf(dirbuf, sizeof dirbuf, "faultline-runs/%s-%s", p->name, stamp);
+        cmd_default_dir(dirbuf, sizeof dirbuf, p->name);
         dir = dirbuf;
     }
     ro.report_dir = dir;

@@ -1,10 +1,10 @@
 /* test_drill_reports.c -- the report writers over the records of real drills
  * (tests/fixtures/drill, made by tests/fixtures/make-drill.sh: two `faultline drill` runs
  * over a python3 http.server behind faultline's proxies, with a JSON-lines history): the
- * contingency table rendered again from the record alone is byte for byte what the drill
- * wrote as it ran; each matrix row's figures and "why" are those of the combination's own
- * run.json; the lines printed are the drill's console lines; text from a probe's output is
- * escaped. */
+ * contingency table, suite.junit.xml and suite.md rendered again from the records alone
+ * are byte for byte what the drill wrote as it ran; each matrix row's figures and "why" are
+ * those of the combination's own run.json; the lines printed are the drill's console lines;
+ * text from a probe's output is escaped; an experiment without a record is one testcase. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 #include "contingency.h"
 #include "figures.h"
 #include "report.h"
+#include "suite.h"
 
 TEST_FILE_USES("");
 
@@ -156,4 +157,80 @@ TEST(drill_reports_contingency_renders_again_from_the_record)
         free(console);
         json_decref(m);
     }
+}
+
+TEST(drill_reports_suite_renders_again_from_the_records)
+{
+    enter_fixture();
+    char err[FL_ERR_LEN], path[256];
+    for (size_t d = 0; d < 2; d++) {
+        snprintf(path, sizeof path, "%s/suite.json", drills[d]);
+        json_t *suite = load(path);
+        const char *xml = out_path("suite.junit.xml"), *md = out_path("suite.md");
+        ASSERT_MSG(report_suite_junit(suite, xml, err) == 0, "suite.junit.xml: %s", err);
+        ASSERT_MSG(report_suite_md(suite, md, err) == 0, "suite.md: %s", err);
+        snprintf(path, sizeof path, "%s/suite.junit.xml", drills[d]);
+        assert_same_file(xml, path);
+        snprintf(path, sizeof path, "%s/suite.md", drills[d]);
+        assert_same_file(md, path);
+
+        /* an experiment's testsuite is its own junit.xml's, renamed after the experiment */
+        char *x = slurp(xml);
+        ASSERT_CONTAINS(x, "<testsuite name=\"replicas/lose-r1\" tests=\"");
+        ASSERT_CONTAINS(x, "<testcase classname=\"replicas.probes\" name=\"primary's word\"");
+        ASSERT_CONTAINS(x, "observed exit 1: &lt;lost&gt; #r1 &amp; ~[x]! *y*");
+        ASSERT_CONTAINS(x, "name=\"says &lt;b&gt;#1&lt;/b&gt;\"");
+        /* the one the drill did not run: a lone testcase, an error */
+        ASSERT_CONTAINS(x, "<testsuite name=\"after\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"0.000\">"
+                           "\n    <testcase classname=\"after\" name=\"experiment\" time=\"0.000\">\n"
+                           "      <error type=\"not_run\" message=\"expected the experiment to pass; observed verdict "
+                           "not_run (exit 0): not run: the drill stopped early\"/>");
+        /* the history's verdicts: the second drill found the latency toxic's regression */
+        if (d == 1) ASSERT_CONTAINS(x, "<failure type=\"regression\" message=\"load &#39;reads&#39; p95 ");
+        else ASSERT_CONTAINS(x, "<skipped message=\"no earlier passing run to compare with\"/>");
+        free(x);
+
+        /* the lines printed for each experiment */
+        snprintf(path, sizeof path, "%s/console.txt", drills[d]);
+        char *console = slurp(path);
+        struct buf b;
+        buf_init(&b, 0);
+        const json_t *exps = json_object_get(suite, "experiments");
+        ASSERT_EQ_INT(json_array_size(exps), 7);
+        for (size_t i = 0; i < json_array_size(exps); i++) report_suite_entry_text(json_array_get(exps, i), &b);
+        assert_printed(b.data, console);
+        buf_release(&b);
+        free(console);
+        json_decref(suite);
+    }
+}
+
+TEST(drill_reports_suite_of_an_experiment_without_its_record)
+{
+    /* the failed experiment's run.json is gone: its testsuite is one failed testcase with the
+     * entry's why, and the counts of the suite follow */
+    char cwd[PATH_MAX];
+    ASSERT(getcwd(cwd, sizeof cwd) != NULL);
+    char out[256];
+    ASSERT_EQ_INT(th_sh(out, sizeof out, "cp -r '%s/" FIX "/d2' '%s/d2' && rm '%s/d2/markup/run.json'", cwd, th_tmpdir(),
+                        th_tmpdir()), 0);
+    ASSERT(chdir(th_tmpdir()) == 0);
+    json_t *suite = load("d2/suite.json");
+    char err[FL_ERR_LEN];
+    ASSERT_MSG(report_suite_junit(suite, "lone.xml", err) == 0, "%s", err);
+    char *x = slurp("lone.xml");
+    ASSERT_CONTAINS(x, "<testsuite name=\"markup\" tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"1\" time=\"0.000\">\n"
+                       "    <testcase classname=\"markup\" name=\"experiment\" time=\"0.000\">\n"
+                       "      <failure type=\"failed\" message=\"expected the experiment to pass; observed verdict failed (exit 1): "
+                       "probe &#39;says &lt;b&gt;#1&lt;/b&gt;&#39; failed: exit 1: &lt;b&gt;#1 &amp; ~x! [a](b) | *y* _z_ `c`&lt;/b&gt;\"/>");
+    ASSERT_CONTAINS(x, "<testcase classname=\"markup.drill\" name=\"no regression against the last passing run\"");
+    /* the totals are the sum of the testsuites */
+    long tests = 0, all = -1;
+    for (const char *p = x; (p = strstr(p, "<testsuite name=")); p++) tests += strtol(strstr(p, " tests=\"") + 8, NULL, 10);
+    const char *top = strstr(x, "<testsuites name=\"faultline drill\" tests=\"");
+    ASSERT(top != NULL);
+    all = strtol(top + strlen("<testsuites name=\"faultline drill\" tests=\""), NULL, 10);
+    ASSERT_EQ_INT(all, tests);
+    free(x);
+    json_decref(suite);
 }
