@@ -145,6 +145,16 @@ static void steps_table(struct buf *b, const json_t *steps)
     more_rows(b, n);
 }
 
+/* a row of three cells: what, its verdict with a mark, and the evidence */
+static void verdict_row(struct buf *b, const char *what, const char *mark, const char *verdict, const char *evidence)
+{
+    buf_adds(b, "|");
+    md_cell(b, what);
+    buf_addf(b, " %s %s |", mark, verdict);
+    md_cell(b, evidence);
+    buf_adds(b, "\n");
+}
+
 static void load_tables(struct buf *b, const json_t *load)
 {
     size_t n = json_array_size(load);
@@ -180,11 +190,7 @@ static void load_tables(struct buf *b, const json_t *load)
             report_fmt_metric(metric, json_object_get(t, "value"), v);
             snprintf(obs, sizeof obs, "%s = %s", metric ? metric : "value", v);
             int ok = json_is_true(json_object_get(t, "ok")), none = json_is_null(json_object_get(t, "ok"));
-            buf_adds(b, "|");
-            md_cell(b, name);
-            buf_addf(b, " %s %s |", ok ? "✅" : none ? "❔" : "❌", ok ? "passed" : none ? "inconclusive" : "failed");
-            md_cell(b, obs);
-            buf_adds(b, "\n");
+            verdict_row(b, name, ok ? "✅" : none ? "❔" : "❌", ok ? "passed" : none ? "inconclusive" : "failed", obs);
         }
     }
     more_rows(b, nth);
@@ -197,14 +203,10 @@ static void rollback_table(struct buf *b, const json_t *rb)
     for (size_t i = 0; i < n && i < MD_MAX_ROWS; i++) {
         const json_t *r = json_array_get(rb, i);
         int ok = json_is_true(json_object_get(r, "ok"));
-        buf_adds(b, "|");
-        md_cell(b, report_jstr(r, "command", ""));
-        buf_addf(b, " %s %s |", ok ? "✅" : "❌", ok ? "passed" : "failed");
         const char *error = report_jstr(r, "error", NULL);
         char ex[64];
         snprintf(ex, sizeof ex, "%lld", (long long)report_jnum(r, "exit", -1));
-        md_cell(b, error ? error : ex);
-        buf_adds(b, "\n");
+        verdict_row(b, report_jstr(r, "command", ""), ok ? "✅" : "❌", ok ? "passed" : "failed", error ? error : ex);
     }
     more_rows(b, n);
 }
@@ -216,11 +218,7 @@ static void matrix_table(struct buf *b, const json_t *rows)
     for (size_t i = 0; i < n && i < MD_MAX_ROWS; i++) {
         const json_t *r = json_array_get(rows, i);
         const char *v = report_jstr(r, "verdict", "?");
-        buf_adds(b, "|");
-        md_cell(b, report_jstr(r, "lose", ""));
-        buf_addf(b, " %s %s |", verdict_mark(v), v);
-        md_cell(b, report_jstr(r, "report", ""));
-        buf_adds(b, "\n");
+        verdict_row(b, report_jstr(r, "lose", ""), verdict_mark(v), v, report_jstr(r, "report", ""));
     }
     more_rows(b, n);
 }
@@ -244,7 +242,8 @@ static const char *steady_words(const json_t *ss, const char *verdict_key, const
     return json_is_true(json_object_get(ss, held_key)) ? "held" : "**broken**";
 }
 
-static void md_render(json_t *run, struct buf *b)
+/* the verdict, the description, one line of facts and where the plan came from */
+static void md_headline(const json_t *run, struct buf *b)
 {
     const json_t *plan = json_object_get(run, "plan");
     const char *verdict = report_jstr(run, "verdict", NULL);
@@ -285,7 +284,11 @@ static void md_render(json_t *run, struct buf *b)
         if (started) { buf_adds(b, path ? ", started " : "started "); md_text(b, started); }
         buf_adds(b, "\n\n");
     }
+}
 
+/* why the run did not pass, and what could not be judged */
+static void md_reasons(const json_t *run, struct buf *b)
+{
     const char *reason = report_jstr(run, "reason", NULL);
     if (reason) {
         buf_adds(b, "**Reason:** ");
@@ -307,8 +310,11 @@ static void md_render(json_t *run, struct buf *b)
         }
         buf_adds(b, "\n");
     }
+}
 
-    /* the headline counts */
+/* how many probes held, how many faults went in and out cleanly, the steady state, the thresholds */
+static void md_counts(const json_t *run, struct buf *b)
+{
     int ptotal = 0, ppassed = 0, pinc = 0;
     const json_t *ss = json_object_get(run, "steady_state");
     tally_probes(json_object_get(run, "probes"), &ptotal, &ppassed, &pinc);
@@ -332,7 +338,12 @@ static void md_render(json_t *run, struct buf *b)
             buf_addf(b, " · thresholds %s", json_is_true(json_object_get(run, "thresholds_ok")) ? "held" : "**failed**");
         buf_adds(b, "\n\n");
     }
+}
 
+/* a table per part of the record */
+static void md_sections(const json_t *run, struct buf *b)
+{
+    const json_t *ss = json_object_get(run, "steady_state"), *steps = json_object_get(run, "steps");
     if (json_array_size(json_object_get(run, "matrix"))) {
         buf_adds(b, "### Contingency\n\n");
         matrix_table(b, json_object_get(run, "matrix"));
@@ -376,6 +387,12 @@ static void md_render(json_t *run, struct buf *b)
         rollback_table(b, json_object_get(run, "rollback"));
         buf_adds(b, "\n");
     }
+}
+
+/* the event timeline (folded), what to do after a failed revert, the footer */
+static void md_tail(const json_t *run, struct buf *b)
+{
+    const char *verdict = report_jstr(run, "verdict", NULL);
     const json_t *ev = json_object_get(run, "events");
     size_t nev = json_array_size(ev);
     if (nev) {
@@ -403,6 +420,15 @@ static void md_render(json_t *run, struct buf *b)
     }
     buf_addf(b, "<sub>faultline %s · full record in run.json</sub>\n",
              json_is_string(json_object_get(run, "faultline_version")) ? report_jstr(run, "faultline_version", "") : FL_VERSION);
+}
+
+static void md_render(json_t *run, struct buf *b)
+{
+    md_headline(run, b);
+    md_reasons(run, b);
+    md_counts(run, b);
+    md_sections(run, b);
+    md_tail(run, b);
 }
 
 int report_markdown(json_t *run, const char *path, char *err)
