@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "theap.h"
+
 #define PX_PIPE_SIZE   (1 << 20)     /* fast path pipe capacity asked for */
 #define PX_READ_MAX    (64 * 1024)   /* one chunk read on the toxic path */
 #define PX_HOLD_MAX    (4u << 20)    /* bytes a direction may hold before reading stops */
@@ -347,8 +349,7 @@ struct px_conn {
     int registered[2];
     int connecting;
     struct px_dir d[2];      /* d[0] upstream (client -> server), d[1] downstream */
-    int64_t wake;
-    long hidx;
+    struct theap_node tm;    /* queued while it has a wake-up: due (ns) */
     int dead;
 };
 
@@ -399,8 +400,7 @@ struct px_engine {
     pthread_mutex_t fdmu;
     struct px *proxies;
     atomic_int stop;
-    struct px_conn **heap;
-    size_t nheap, aheap;
+    struct theap timers;     /* connections by their next wake-up */
     struct px_conn *grave;   /* freed connections and proxies wait here until the epoll */
     struct px *grave_px;     /* batch that may still name them is over */
     int64_t armed;
@@ -446,62 +446,17 @@ const char *px_kind_name(enum px_kind k)
     return "?";
 }
 
-/* ---- timer heap (connections keyed by wake time) ------------------------------- */
-static void heap_swap(struct px_engine *e, size_t a, size_t b)
-{
-    struct px_conn *t = e->heap[a];
-    e->heap[a] = e->heap[b];
-    e->heap[b] = t;
-    e->heap[a]->hidx = (long)a;
-    e->heap[b]->hidx = (long)b;
-}
-
-static void heap_fix(struct px_engine *e, size_t i)
-{
-    while (i > 0 && e->heap[(i - 1) / 2]->wake > e->heap[i]->wake) {
-        heap_swap(e, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < e->nheap && e->heap[l]->wake < e->heap[m]->wake) m = l;
-        if (r < e->nheap && e->heap[r]->wake < e->heap[m]->wake) m = r;
-        if (m == i) break;
-        heap_swap(e, i, m);
-        i = m;
-    }
-}
-
-static void heap_remove(struct px_engine *e, struct px_conn *c)
-{
-    if (c->hidx < 0) return;
-    size_t i = (size_t)c->hidx;
-    c->hidx = -1;
-    e->nheap--;
-    if (i == e->nheap) return;
-    e->heap[i] = e->heap[e->nheap];
-    e->heap[i]->hidx = (long)i;
-    heap_fix(e, i);
-}
-
+/* ---- timers (connections keyed by wake time) ------------------------------------ */
 static void conn_set_wake(struct px_engine *e, struct px_conn *c, int64_t wake)
 {
-    if (wake == PX_NEVER) { heap_remove(e, c); c->wake = PX_NEVER; return; }
-    c->wake = wake;
-    if (c->hidx < 0) {
-        if (e->nheap == e->aheap) {
-            e->aheap = e->aheap ? e->aheap * 2 : 64;
-            e->heap = fl_realloc(e->heap, e->aheap * sizeof *e->heap);
-        }
-        e->heap[e->nheap] = c;
-        c->hidx = (long)e->nheap++;
-    }
-    heap_fix(e, (size_t)c->hidx);
+    if (wake == PX_NEVER) theap_remove(&e->timers, &c->tm);
+    else theap_set(&e->timers, &c->tm, wake);
 }
 
 static void arm_timer(struct px_engine *e)
 {
-    int64_t want = e->nheap ? e->heap[0]->wake : PX_NEVER;
+    const struct theap_node *top = theap_top(&e->timers);
+    int64_t want = top ? top->due : PX_NEVER;
     if (want == e->armed) return;
     struct itimerspec its = { 0 };
     if (want != PX_NEVER) {
@@ -631,7 +586,7 @@ static void stage_free(struct px_stage *s)
 static void conn_free(struct px_engine *e, struct px_conn *c, int rst)
 {
     struct px *px = c->px;
-    heap_remove(e, c);
+    theap_remove(&e->timers, &c->tm);
     pthread_mutex_lock(&e->fdmu);   /* px_sever may be reading the fds and the list */
     for (int i = 0; i < 2; i++) {
         if (c->fd[i] >= 0) {
@@ -770,8 +725,7 @@ static void accept_conns(struct px_engine *e, struct px *px)
         c->px = px;
         c->fd[0] = fd;
         c->fd[1] = ufd;
-        c->hidx = -1;
-        c->wake = PX_NEVER;
+        theap_node_init(&c->tm);
         for (int i = 0; i < 2; i++) c->ev[i] = (struct px_ev){ EV_SIDE, i, c };
         dir_init(&c->d[0], 0);
         dir_init(&c->d[1], 1);
@@ -1184,7 +1138,7 @@ static void conn_event(struct px_engine *e, struct px_conn *c, int side, uint32_
     }
     /* fast path with nothing held and no stages on either side: skip the general pump */
     if (!c->d[0].stages && !c->d[1].stages && !c->d[0].out.head && !c->d[1].out.head &&
-        c->wake == PX_NEVER && !c->d[0].eof_in && !c->d[1].eof_in) {
+        !theap_queued(&c->tm) && !c->d[0].eof_in && !c->d[1].eof_in) {
         update_masks(e, c);
         return;
     }
@@ -1435,10 +1389,10 @@ static void *engine_main(void *arg)
             if (atomic_load(&e->stop)) break;
         }
         int64_t now = now_ns();
-        while (e->nheap && e->heap[0]->wake <= now) {
-            struct px_conn *c = e->heap[0];
-            heap_remove(e, c);
-            c->wake = PX_NEVER;
+        struct theap_node *t;
+        while ((t = theap_top(&e->timers)) && t->due <= now) {
+            struct px_conn *c = THEAP_ENTRY(t, struct px_conn, tm);
+            theap_remove(&e->timers, t);
             conn_pump(e, c, now);
         }
         arm_timer(e);
@@ -1587,7 +1541,7 @@ void px_engine_free(struct px_engine *e)
     pthread_mutex_destroy(&e->mu);
     pthread_mutex_destroy(&e->fdmu);
     pthread_cond_destroy(&e->cv);
-    free(e->heap);
+    theap_release(&e->timers);
     free(e->scratch);
     free(e);
 }

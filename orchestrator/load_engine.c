@@ -13,65 +13,12 @@
 
 static double uniform(uint64_t *s) { return fl_rand01(s); }
 
-/* ---- timers (a binary heap of users by due time) ----------------------------------------- */
-
-static void heap_swap(struct lg *lg, size_t i, size_t j)
-{
-    struct lg_user *t = lg->heap[i];
-    lg->heap[i] = lg->heap[j];
-    lg->heap[j] = t;
-    lg->heap[i]->heap_pos = i;
-    lg->heap[j]->heap_pos = j;
-}
-
-static void heap_up(struct lg *lg, size_t i)
-{
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (lg->heap[p]->due <= lg->heap[i]->due) break;
-        heap_swap(lg, i, p);
-        i = p;
-    }
-}
-
-static void heap_down(struct lg *lg, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < lg->nheap && lg->heap[l]->due < lg->heap[m]->due) m = l;
-        if (r < lg->nheap && lg->heap[r]->due < lg->heap[m]->due) m = r;
-        if (m == i) break;
-        heap_swap(lg, i, m);
-        i = m;
-    }
-}
-
-static void heap_remove(struct lg *lg, struct lg_user *u)
-{
-    size_t i = u->heap_pos;
-    if (i == NO_HEAP) return;
-    u->heap_pos = NO_HEAP;
-    lg->nheap--;
-    if (i == lg->nheap) return;
-    lg->heap[i] = lg->heap[lg->nheap];
-    lg->heap[i]->heap_pos = i;
-    heap_up(lg, i);
-    heap_down(lg, lg->heap[i]->heap_pos);
-}
+/* ---- timers (users by the end of their think time) ------------------------------------- */
 
 static void timer_set(struct lg_user *u, int64_t due)
 {
-    struct lg *lg = u->b->lg;
-    heap_remove(lg, u);
-    if (lg->nheap == lg->aheap) {
-        lg->aheap = lg->aheap ? 2 * lg->aheap : 64;
-        lg->heap = fl_realloc(lg->heap, lg->aheap * sizeof *lg->heap);
-    }
-    u->due = due;
+    theap_set(&u->b->lg->timers, &u->tm, due);
     u->state = U_THINK;
-    u->heap_pos = lg->nheap;
-    lg->heap[lg->nheap++] = u;
-    heap_up(lg, u->heap_pos);
 }
 
 /* ---- users and requests ----------------------------------------------------------------- */
@@ -90,7 +37,7 @@ static struct lg_user *user_new(struct lg_blk *b, size_t index)
     u->b = b;
     u->index = index;
     u->set_ep = -1;
-    u->heap_pos = NO_HEAP;
+    theap_node_init(&u->tm);
     u->rng = b->lg->seed ^ (0x51ed270b7a3c9d1full * (b->idx + 1)) ^ (0x2545f4914f6cdd1dull * (index + 1));
     buf_init(&u->reply, REPLY_CAP);
     u->easy = curl_easy_init();
@@ -359,7 +306,7 @@ static void block_finish(struct lg_blk *b)
     uint64_t interrupted = 0;
     for (size_t i = 0; i < b->nusers; i++) {
         struct lg_user *u = b->users[i];
-        heap_remove(lg, u);
+        theap_remove(&lg->timers, &u->tm);
         if (u->state == U_BUSY) {
             curl_multi_remove_handle(lg->multi, u->easy);
             interrupted++;
@@ -443,13 +390,14 @@ static void drain_done(struct lg *lg)
 static int64_t tick(struct lg *lg, int64_t now)
 {
     int64_t next = lg->end_ns;
-    while (lg->nheap && lg->heap[0]->due <= now) {
-        struct lg_user *u = lg->heap[0];
-        heap_remove(lg, u);
+    struct theap_node *t;
+    while ((t = theap_top(&lg->timers)) && t->due <= now) {
+        struct lg_user *u = THEAP_ENTRY(t, struct lg_user, tm);
+        theap_remove(&lg->timers, t);
         u->state = U_IDLE;
         user_next(u, now);
     }
-    if (lg->nheap && lg->heap[0]->due < next) next = lg->heap[0]->due;
+    if ((t = theap_top(&lg->timers)) && t->due < next) next = t->due;
     for (size_t i = 0; i < lg->nblocks; i++) {
         struct lg_blk *b = lg->blocks[i];
         if (b->done) continue;

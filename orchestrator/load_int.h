@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "hist.h"
 #include "load.h"
+#include "theap.h"
 #include "value.h"
 
 /* ---- a parsed block (plan side) ---------------------------------------------------- */
@@ -63,7 +64,6 @@ struct lg_block_cfg {
 enum { EC_CONNECT, EC_TIMEOUT, EC_4XX, EC_5XX, EC_OTHER, EC_N };
 enum { U_IDLE, U_THINK, U_BUSY };
 
-#define NO_HEAP ((size_t)-1)
 #define LOGIN_RETRY_NS 500000000LL      /* after a failed login */
 #define RELOGIN_PAUSE_NS 1000000000LL   /* after RELOGIN_STREAK 401s in a row */
 #define RELOGIN_STREAK 3
@@ -99,8 +99,7 @@ struct lg_user {
     int ep;                /* endpoint in flight (cfg->nreqs = login) */
     int set_ep;            /* endpoint whose options are set on easy, -1 none */
     int64_t t_start;       /* latency origin, ns */
-    int64_t due;           /* timer, ns */
-    size_t heap_pos;
+    struct theap_node tm;  /* think / login retry timer (due: ns) */
     uint64_t rng;
     char *token;           /* closed model: this user's token */
     char *auth;            /* "Authorization: Bearer <token>" */
@@ -159,7 +158,7 @@ struct lg {
     int have_pwait2;                       /* epoll loop: epoll_pwait2 works (else ms timeouts) */
     int tfd;                               /* poll loop: timerfd for sub-millisecond wake-ups */
     int64_t curl_due;                      /* ns, -1 none */
-    struct lg_user **heap; size_t nheap, aheap;
+    struct theap timers;                   /* users waiting: think time, login retry */
 };
 
 /* load_config.c */

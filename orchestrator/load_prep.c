@@ -272,7 +272,7 @@ void lg_free(struct lg *lg)
     if (lg->multi) curl_multi_cleanup(lg->multi);
     for (size_t i = 0; i < lg->nblocks; i++) blk_free(lg->blocks[i]);
     free(lg->blocks);
-    free(lg->heap);
+    theap_release(&lg->timers);
     lg_epoll_release(lg);
     if (lg->tfd >= 0) close(lg->tfd);
     pthread_mutex_destroy(&lg->mu);
