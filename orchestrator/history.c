@@ -341,17 +341,6 @@ static void fmt_value(const char *unit, double v, char out[32])
     else report_fmt_ms(v, out);
 }
 
-static const char *metric_of(enum cmp_rule r)
-{
-    switch (r) {
-    case CMP_P95: return "p95";
-    case CMP_DURATION: return "duration";
-    case CMP_THROUGHPUT: return "throughput";
-    case CMP_MEMORY: return "memory";
-    default: return "-";
-    }
-}
-
 json_t *history_compare(const json_t *base, const json_t *cur, const struct cmp_rules *r)
 {
     json_t *out = json_array();
@@ -372,7 +361,7 @@ json_t *history_compare(const json_t *base, const json_t *cur, const struct cmp_
         if (!isfinite(row->cur)) snprintf(text, sizeof text, "%.300s: %s (was %s)", row->figure, row->why, a);
         else snprintf(text, sizeof text, "%.300s %s -> %s (%+.0f%%)", row->figure, a, b,
                       row->base > 0 ? (row->cur - row->base) / row->base * 100 : 0.0);
-        json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "metric", metric_of(row->rule), "figure",
+        json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "metric", cmp_rule_name(row->rule), "figure",
                                              row->figure, "base", isfinite(row->base) ? json_real(row->base) : json_null(),
                                              "current", isfinite(row->cur) ? json_real(row->cur) : json_null(), "change",
                                              isfinite(row->base) && isfinite(row->cur) && row->base > 0

@@ -6,11 +6,6 @@
 #include "files.h"
 #include "report.h"
 
-/* writers that other files provide; weak so a build without one still links */
-int report_junit(json_t *run, const char *path, char *err) __attribute__((weak));
-int report_markdown(json_t *run, const char *path, char *err) __attribute__((weak));
-int report_html(json_t *run, const char *path, char *err) __attribute__((weak));
-
 int report_json(json_t *run, const char *path, char *err)
 {
     char tmp[1024];
@@ -27,8 +22,11 @@ int report_write_all(json_t *run, const char *dir, char *err)
     if (files_mkdir_p(dir) < 0) return fl_err(err, "cannot create the report folder '%s': %s", dir, strerror(errno));
     snprintf(path, sizeof path, "%s/run.json", dir);
     if (report_json(run, path, err) < 0) return -1;
-    if (report_junit) { snprintf(path, sizeof path, "%s/junit.xml", dir); if (report_junit(run, path, err) < 0) return -1; }
-    if (report_markdown) { snprintf(path, sizeof path, "%s/summary.md", dir); if (report_markdown(run, path, err) < 0) return -1; }
-    if (report_html) { snprintf(path, sizeof path, "%s/report.html", dir); if (report_html(run, path, err) < 0) return -1; }
+    snprintf(path, sizeof path, "%s/junit.xml", dir);
+    if (report_junit(run, path, err) < 0) return -1;
+    snprintf(path, sizeof path, "%s/summary.md", dir);
+    if (report_markdown(run, path, err) < 0) return -1;
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    if (report_html(run, path, err) < 0) return -1;
     return 0;
 }

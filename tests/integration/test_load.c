@@ -675,3 +675,41 @@ TEST_T(load_requests_count_in_the_second_they_were_sent, 60)
     lg_block_free(b);
     testsrv_stop(s);
 }
+
+TEST_T(load_epoll_loop_measures_like_the_default, 60)
+{
+    /* the other event loop (FL_LG_LOOP=epoll: socket_action over epoll, kept for the bench)
+     * serves both models and stops on request through its eventfd */
+    setenv("FL_LG_LOOP", "epoll", 1);
+    struct testsrv *s = testsrv_start(0);
+    ASSERT(s);
+    struct lg_block_cfg *b[2] = {
+        block("name: closed\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=50\"}]\nvus: 4\n", testsrv_port(s)),
+        block("name: open\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nrate: 100/s\n", testsrv_port(s)) };
+    struct lg *lg = run_blocks(b, 2, 3000);
+    struct lg_stats st;
+    ASSERT_EQ_INT(lg_query(lg, "closed", 0, 3000, &st), 0);
+    ASSERT_MSG(st.count >= 120 && st.count <= 250, "closed model: %llu requests", (unsigned long long)st.count);
+    ASSERT_MSG(st.p50 >= 49.9 && st.p50 <= 54.0, "p50 %.2f ms for a 50 ms delay", st.p50);
+    ASSERT_EQ_INT(st.errors, 0);
+    ASSERT_EQ_INT(lg_query(lg, "open", 0, 3000, &st), 0);
+    ASSERT_MSG(st.count >= 290 && st.count <= 310, "100/s for 3 s: %llu requests", (unsigned long long)st.count);
+    ASSERT_EQ_INT(st.errors, 0);
+    lg_free(lg);
+    lg_block_free(b[0]);
+
+    char err[FL_ERR_LEN];
+    b[0] = block("name: long\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=2000\"}]\nvus: 2\n", testsrv_port(s));
+    lg = lg_new(b, 1, 1, err);
+    ASSERT_MSG(lg, "lg_new: %s", err);
+    ASSERT_EQ_INT(lg_start(lg, fl_now_ns(), 600000, err), 0);
+    fl_sleep_ms(200);
+    int64_t t = fl_now_ns();
+    lg_stop(lg);
+    ASSERT_MSG(fl_now_ns() - t < 1000000000LL, "lg_stop took %lld ms", (long long)((fl_now_ns() - t) / 1000000));
+    ASSERT(!lg_running(lg));
+    lg_free(lg);
+    lg_block_free(b[0]);
+    lg_block_free(b[1]);
+    testsrv_stop(s);
+}
