@@ -155,7 +155,8 @@ void fault_report(struct buf *out, const char *fmt, ...) __attribute__((format(p
 int fault_reconcile_rec(const struct fault_ops *ops, json_t *rec, struct fl_ctx *ctx, struct buf *report, char *err);
 
 /* registry.c */
-extern const struct fault_ops *const fault_kinds[];
+#define FAULT_KINDS_MAX 128
+extern const struct fault_ops *fault_kinds[];   /* NULL-terminated; filled before main() (registry.c) */
 extern const struct target_ops *const target_kinds[];
 const struct fault_ops *fault_find(const char *name);
 const struct target_ops *target_find(const char *name);
