@@ -27,7 +27,7 @@ else
 endif
 
 CC      ?= cc
-PKGS    := libcurl libpq hiredis yaml-0.1 jansson
+PKGS    := libcurl libpq hiredis yaml-0.1 jansson libmicrohttpd
 # recursive (=) so pkg-config runs after the deps step installed what was missing
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "cmd.h"
 #include "fl.h"
+#include "proxy_api.h"
 #include "proxy_engine.h"
 #include "proxy_toxics.h"
 #include "value.h"
@@ -14,8 +15,13 @@
 static void usage(FILE *f)
 {
     fputs("usage: faultline proxy --listen HOST:PORT --upstream HOST:PORT [--toxic SPEC]...\n"
+          "       faultline proxy --api [HOST:]PORT\n"
           "\n"
           "Forward TCP from --listen to --upstream until interrupted (Ctrl-C), applying toxics.\n"
+          "With --api, serve Toxiproxy's HTTP API instead (its clients work unchanged): proxies and\n"
+          "toxics are created, changed and removed over HTTP (docs/proxy-api.md). The API has NO\n"
+          "authentication, as Toxiproxy's: whoever reaches it can open listeners and redirect\n"
+          "traffic. A bare PORT binds 127.0.0.1; bind elsewhere only on a network you trust.\n"
           "A SPEC is KIND[=VALUE] followed by ,key=value options:\n", f);
     for (size_t i = 0; i < PX_NKINDS; i++) fprintf(f, "  %s\n", px_toxics[i].cli);
     fputs("Every toxic also takes probability=0..1 (per connection, default 1).\n"
@@ -23,6 +29,7 @@ static void usage(FILE *f)
           "  -l, --listen ADDR     address to listen on (e.g. 127.0.0.1:15432)\n"
           "  -u, --upstream ADDR   address to forward to (e.g. 127.0.0.1:5432)\n"
           "  -t, --toxic SPEC      a toxic (repeatable)\n"
+          "  -a, --api ADDR        serve Toxiproxy's HTTP API on ADDR (e.g. 127.0.0.1:8474)\n"
           "  -q, --quiet           no connection statistics on exit\n"
           "  -h, --help            this text\n", f);
 }
@@ -77,28 +84,72 @@ static int parse_toxic(const char *spec, struct px_toxic_cfg *c, char *err)
     return rc;
 }
 
+/* --api: Toxiproxy's HTTP API until SIGINT/SIGTERM */
+static int serve_api(const char *addr)
+{
+    char err[FL_ERR_LEN];
+    sigset_t ss, old;
+    sigemptyset(&ss);
+    sigaddset(&ss, SIGINT);
+    sigaddset(&ss, SIGTERM);
+    sigaddset(&ss, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &ss, &old);   /* before any thread starts: they inherit it */
+    int rc = FL_EXIT_OK;
+    struct px_engine *e = px_engine_new(err);
+    struct pxapi *a = e ? pxapi_new(e, 0) : NULL;
+    if (!a || pxapi_serve(a, addr, err) < 0) {
+        fl_log(FL_LOG_ERROR, "%s", err);
+        rc = FL_EXIT_FAILED;
+        goto out;
+    }
+    const char *bound = pxapi_address(a);
+    fprintf(stderr, "faultline proxy: Toxiproxy API on http://%s (Ctrl-C stops)\n", bound);
+    if (strncmp(bound, "127.", 4) != 0 && strncmp(bound, "[::1]", 5) != 0)
+        fl_log(FL_LOG_WARN, "the API on %s is not on loopback and has no authentication: anyone who reaches it can "
+                            "open listeners and redirect traffic", bound);
+    int sig = 0;
+    sigwait(&ss, &sig);
+    fprintf(stderr, "faultline proxy: %s: closing every proxy\n", strsignal(sig));
+out:
+    pxapi_free(a);
+    px_engine_free(e);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
 int cmd_proxy(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "listen", required_argument, NULL, 'l' }, { "upstream", required_argument, NULL, 'u' },
         { "toxic", required_argument, NULL, 't' },  { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+        { "help", no_argument, NULL, 'h' },         { "api", required_argument, NULL, 'a' },
+        { NULL, 0, NULL, 0 },
     };
-    const char *listen = NULL, *upstream = NULL;
+    const char *listen = NULL, *upstream = NULL, *api = NULL;
     const char **toxics = fl_calloc((size_t)argc + 1, sizeof *toxics);
     int ntox = 0, quiet = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "l:u:t:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:u:t:qha:", opts, NULL)) != -1) {
         switch (c) {
         case 'l': listen = optarg; break;
         case 'u': upstream = optarg; break;
         case 't': toxics[ntox++] = optarg; break;
         case 'q': quiet = 1; break;
+        case 'a': api = optarg; break;
         case 'h': usage(stdout); free(toxics); return FL_EXIT_OK;
         default: usage(stderr); free(toxics); return FL_EXIT_INVALID;
         }
     }
     char err[FL_ERR_LEN];
+    if (api) {
+        free(toxics);
+        if (listen || upstream || ntox || optind < argc) {
+            fl_log(FL_LOG_ERROR, "--api serves proxies made over HTTP: create them with POST /proxies, not --listen/"
+                                 "--upstream/--toxic");
+            return FL_EXIT_INVALID;
+        }
+        return serve_api(api);
+    }
     if (!listen || !upstream || optind < argc) {
         usage(stderr);
         free(toxics);

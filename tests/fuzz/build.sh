@@ -9,7 +9,7 @@ CC=${FUZZ_CC:-clang}
 command -v "$CC" >/dev/null || { echo "fuzz: clang is needed (apt-get install clang)" >&2; exit 2; }
 out=build/fuzz
 mkdir -p "$out"
-pk="libcurl libpq hiredis yaml-0.1 jansson"
+pk="libcurl libpq hiredis yaml-0.1 jansson libmicrohttpd"
 flags="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Iorchestrator -Ifaults -Iprobes -Ireports $(pkg-config --cflags $pk)"
 objs=""
 for src in $(ls orchestrator/*.c faults/*.c probes/*.c reports/*.c | grep -v orchestrator/main.c); do
