@@ -104,8 +104,18 @@ $(B)/scheduler-api: $(DEMO_OBJ) $(B)/libfaultline.a
 # test (forked, with timeouts, JOBS at a time: files that share a service never overlap, see
 # tests/harness.h), prints the ten slowest and ends with "N passed, N failed, N skipped".
 JOBS ?= 2
-test: deps $(B)/faultline $(B)/fl-tests $(if $(DEMO_SRC),$(B)/scheduler-api)
+test: deps $(B)/faultline $(B)/fl-tests $(if $(DEMO_SRC),$(B)/scheduler-api) $(B)/npm/node_modules/.package-lock.json
 	$(Q)FL_BUILD=$(B) FL_TEST_JOBS=$${FL_TEST_JOBS:-$(JOBS)} sh tests/run.sh $(T)
+
+# the npm packages tests run (the Toxiproxy Node client: tests/integration/toxi/package.json,
+# pinned with its integrity by package-lock.json), from the npm registry into $(B)/npm. Without
+# npm or the registry the tests that need them skip and say why.
+$(B)/npm/node_modules/.package-lock.json: tests/integration/toxi/package.json tests/integration/toxi/package-lock.json | deps
+	$(Q)mkdir -p $(B)/npm && cp $^ $(B)/npm/
+	$(Q)if command -v npm >/dev/null; then \
+	  echo "  NPM     $(B)/npm (toxiproxy-node-client)"; \
+	  (cd $(B)/npm && npm ci --no-audit --no-fund --loglevel=error) || echo "make: npm ci failed in $(B)/npm" >&2; \
+	else echo "make: no npm: the Toxiproxy client tests will skip (apt-get install npm)" >&2; fi
 
 asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZER=asan test

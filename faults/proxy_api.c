@@ -178,8 +178,8 @@ static int loopback_addr(const char *addr)
 static int proxy_enable(struct pxapi *a, struct api_proxy *p, char *err)
 {
     if (p->px) return 0;
-    if ((a->flags & PXAPI_LOOPBACK_ONLY) && !loopback_addr(p->listen))
-        return fl_err(err, "listen address '%s' is not a loopback address", p->listen);
+    if ((a->flags & PXAPI_LOOPBACK_ONLY) && (!loopback_addr(p->listen) || !loopback_addr(p->upstream)))
+        return fl_err(err, "'%s' -> '%s': only loopback addresses are allowed here", p->listen, p->upstream);
     p->px = px_listen(a->e, p->listen, p->upstream, err);
     if (!p->px) return -1;
     free(p->listen);

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include "proxy_engine.h"
 
-#define PXAPI_LOOPBACK_ONLY 1u   /* proxies may listen on loopback addresses only */
+#define PXAPI_LOOPBACK_ONLY 1u   /* proxies listen on and forward to loopback addresses only */
 
 struct pxapi;
 
