@@ -675,6 +675,8 @@ static void dir_init(struct px_dir *d, int src)
     d->pipefd[0] = d->pipefd[1] = -1;
 }
 
+static void conn_pump(struct px_engine *e, struct px_conn *c, int64_t now);
+
 static void accept_conns(struct px_engine *e, struct px *px)
 {
     for (int n = 0; n < 64; n++) {
@@ -719,7 +721,9 @@ static void accept_conns(struct px_engine *e, struct px *px)
         pthread_mutex_unlock(&e->fdmu);
         px->st.active++;
         for (struct px_toxic *t = px->toxics; t; t = t->next) conn_add_toxic(e, c, t);
-        update_masks(e, c);
+        /* stages may need a wake-up before any data (timeout's close) */
+        if (c->d[0].stages || c->d[1].stages) conn_pump(e, c, now_ns());
+        else update_masks(e, c);
     }
 }
 

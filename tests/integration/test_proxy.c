@@ -1141,3 +1141,57 @@ TEST(proxy_new_toxics_as_plan_faults)
     node_free(n3);
     diag_release(&d);
 }
+
+TEST(proxy_http_delay_match_and_first)
+{
+    /* http_delay on POST /echo only, the first 2: GETs pass at once, two POSTs wait, the
+     * third POST passes at once (keep-alive, one connection) */
+    struct fixture f;
+    fx_start(&f);
+    struct px_toxic_cfg c;
+    px_toxic_defaults(&c, PX_HTTP_DELAY);
+    c.delay_us = 200000;
+    c.first = 2;
+    snprintf(c.match_method, sizeof c.match_method, "POST");
+    snprintf(c.match_path, sizeof c.match_path, "/echo");
+    add(&f, c);
+    int fd = tcp_connect(f.pport);
+    double t[6];
+    const char *m[6] = { "GET", "POST", "GET", "POST", "POST", "GET" };
+    for (int i = 0; i < 6; i++) {
+        double t0 = now_ms();
+        ASSERT_EQ_INT(http_req(fd, m[i], "/echo", 3000, NULL, 0), 200);
+        t[i] = now_ms() - t0;
+    }
+    printf("    GET %.0f POST %.0f GET %.0f POST %.0f POST %.0f GET %.0f ms\n", t[0], t[1], t[2], t[3], t[4], t[5]);
+    ASSERT(t[1] >= 190 && t[3] >= 190);
+    ASSERT(t[0] < 100 && t[2] < 100 && t[4] < 100 && t[5] < 100);
+    close(fd);
+    fx_stop(&f);
+}
+
+TEST(proxy_timeout_with_timeout_closes_after_it)
+{
+    /* Toxiproxy's timeout with timeout: 300 ms: nothing passes, the connection closes then */
+    struct fixture f;
+    fx_start(&f);
+    struct px_toxic_cfg c;
+    px_toxic_defaults(&c, PX_TIMEOUT);
+    c.timeout_us = 300000;
+    add(&f, c);
+    double t0 = now_ms();
+    int fd = tcp_connect(f.pport);
+    ASSERT(fd >= 0);
+    const char *req = "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT(send(fd, req, strlen(req), 0) > 0);
+    ASSERT(wait_readable(fd, 3000));
+    char buf[256];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    double dt = now_ms() - t0;
+    printf("    closed after %.0f ms (recv %zd)\n", dt, n);
+    ASSERT(n <= 0);
+    ASSERT(dt >= 280 && dt < 1500);
+    ASSERT_EQ_INT(testsrv_hits(f.srv, "/ok"), 0);
+    close(fd);
+    fx_stop(&f);
+}
