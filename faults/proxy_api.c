@@ -55,6 +55,12 @@ static int api_error(char **out, int status, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     json_t *j = json_pack("{s:s, s:i}", "error", msg, "status", status);
+    if (!j) {
+        /* not UTF-8 (a raw byte of the path, a name cut short): those bytes become '?' */
+        for (char *p = msg; *p; p++)
+            if ((unsigned char)*p >= 0x80) *p = '?';
+        j = json_pack("{s:s, s:i}", "error", msg, "status", status);
+    }
     *out = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return status;
