@@ -9,7 +9,6 @@
 #include "fault.h"
 #include "fl.h"
 #include "params.h"
-#include "plan.h"
 #include "proxy.h"
 #include "proxy_engine.h"
 #include "proxy_toxics.h"
@@ -34,9 +33,9 @@ static const struct param_spec target_params[] = {
     { 0 },
 };
 
-static int target_parse(struct plan *p, struct target *t, const struct node *spec, struct diag *d)
+static int target_parse(const struct drv_parse *pc, struct target *t, const struct node *spec, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     char err[FL_ERR_LEN];
     const char *keys[] = { "listen", "upstream" };
     int bad = 0;
@@ -56,7 +55,7 @@ static int target_parse(struct plan *p, struct target *t, const struct node *spe
     return 0;
 }
 
-static int target_open(struct target *t, struct fl_ctx *ctx, char *err)
+static int target_open(struct target *t, const struct drv_ctx *ctx, char *err)
 {
     struct proxy_target *pt = t->cfg;
     if (ctx && ctx->dry_run) {
@@ -94,7 +93,7 @@ struct px *proxy_target_px(const struct target *t)
     return pt ? pt->px : NULL;
 }
 
-static void target_close(struct target *t, struct fl_ctx *ctx)
+static void target_close(struct target *t, const struct drv_ctx *ctx)
 {
     (void)ctx;
     struct proxy_target *pt = t->cfg;
@@ -286,7 +285,7 @@ static int remove_live(const char *listen, int id, int *found, char *err)
     return rc;
 }
 
-static int toxic_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+static int toxic_reconcile(const struct fault_record *r, const struct drv_ctx *ctx, struct buf *report, char *err)
 {
     (void)ctx;
     const char *listen = json_string_value(json_object_get(r->rec, "listen"));
@@ -336,24 +335,24 @@ static void toxic_free_state(void *p)
 static struct fault_ops g_ops[PX_NKINDS];
 
 /* fault_ops.parse does not say which kind it parses: one slot per row */
-#define PARSE_SLOT(i)                                                                          \
-    static int parse_##i(struct plan *p, const struct node *step, void **cfg, struct diag *d)  \
-    {                                                                                          \
-        (void)p;                                                                               \
-        return toxic_parse(i, step, cfg, d);                                                   \
+#define PARSE_SLOT(i)                                                                               \
+    static int parse_##i(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d) \
+    {                                                                                               \
+        (void)pc;                                                                                   \
+        return toxic_parse(i, step, cfg, d);                                                        \
     }
 PARSE_SLOT(0) PARSE_SLOT(1) PARSE_SLOT(2) PARSE_SLOT(3) PARSE_SLOT(4) PARSE_SLOT(5) PARSE_SLOT(6) PARSE_SLOT(7)
 PARSE_SLOT(8) PARSE_SLOT(9) PARSE_SLOT(10) PARSE_SLOT(11) PARSE_SLOT(12) PARSE_SLOT(13) PARSE_SLOT(14) PARSE_SLOT(15)
-static int (*const parse_slots[])(struct plan *, const struct node *, void **, struct diag *) = {
+static int (*const parse_slots[])(const struct drv_parse *, const struct node *, void **, struct diag *) = {
     parse_0, parse_1, parse_2, parse_3, parse_4, parse_5, parse_6, parse_7,
     parse_8, parse_9, parse_10, parse_11, parse_12, parse_13, parse_14, parse_15,
 };
-_Static_assert(PX_NKINDS <= sizeof parse_slots / sizeof parse_slots[0], "more toxic types than parse slots: add PARSE_SLOTs");
 static struct param_spec g_params[PX_NKINDS][16];
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void build_ops(void)
 {
+    _Static_assert(PX_NKINDS <= sizeof parse_slots / sizeof parse_slots[0], "more toxic types than parse slots: add PARSE_SLOTs");
     for (size_t i = 0; i < PX_NKINDS; i++) {
         const struct px_toxic_type *ty = &px_toxics[i];
         snprintf(g_names[i], sizeof g_names[i], "proxy.%s", ty->name);

@@ -413,6 +413,124 @@ static int update_proxy(struct pxapi *a, struct api_proxy *p, json_t *o, int *st
 }
 
 /* ---- the router ------------------------------------------------------------------------ */
+/* POST /reset: every toxic removed, every proxy enabled */
+static int route_reset(struct pxapi *a, char **out)
+{
+    char err[FL_ERR_LEN];
+    for (struct api_proxy *p = a->proxies; p; p = p->next) {
+        while (p->toxics) {
+            struct api_toxic *t = p->toxics;
+            toxic_unapply(p, t);
+            p->toxics = t->next;
+            toxic_free(t);
+        }
+        p->enabled = 1;
+        if (proxy_enable(a, p, err) < 0) return api_error(out, 500, "proxy '%s': %s", p->name, err);
+    }
+    return 204;
+}
+
+/* POST /populate: create or update proxies from a JSON array, all checked first */
+static int route_populate(struct pxapi *a, json_t *body, char **out)
+{
+    char err[FL_ERR_LEN];
+    int status;
+    if (!json_is_array(body)) return api_error(out, 400, "bad request body: /populate takes a JSON array of proxies");
+    /* check them all first: a bad one changes nothing */
+    size_t i;
+    json_t *o;
+    json_array_foreach(body, i, o) {
+        const char *name, *listen, *upstream;
+        int en = 1;
+        if (proxy_fields(o, 1, &name, &listen, &upstream, &en, err) < 0)
+            return api_error(out, 400, "proxy %zu: %s", i, err);
+    }
+    json_t *done = json_array();
+    json_array_foreach(body, i, o) {
+        const char *name = json_string_value(json_object_get(o, "name"));
+        struct api_proxy *p = find_proxy(a, name);
+        int rc;
+        if (p) {
+            json_t *upd = json_deep_copy(o);
+            json_object_del(upd, "name");
+            rc = update_proxy(a, p, upd, &status, err);
+            json_decref(upd);
+        } else {
+            rc = create_proxy(a, o, &p, &status, err);
+        }
+        if (rc < 0) {
+            json_t *j = json_pack("{s:s, s:i, s:o}", "error", err, "status", status, "proxies", done);
+            return api_json(out, status, j);
+        }
+        json_array_append_new(done, proxy_json(p));
+    }
+    return api_json(out, 201, json_pack("{s:o}", "proxies", done));
+}
+
+/* POST /proxies/{proxy}/toxics: a new toxic, applied when the proxy is enabled */
+static int route_toxic_create(struct api_proxy *p, json_t *body, char **out)
+{
+    char err[FL_ERR_LEN];
+    int status;
+    struct api_toxic *t = fl_calloc(1, sizeof *t);
+    if (toxic_from_json(t, body, 1, &status, err) < 0) {
+        toxic_free(t);
+        return api_error(out, status, "%s", err);
+    }
+    const char *nm = json_string_value(json_object_get(body, "name"));
+    if (nm && (!*nm || strlen(nm) > 200 || strchr(nm, '/'))) {
+        toxic_free(t);
+        return api_error(out, 400, "toxic name '%s' must be 1..200 characters without '/'", nm);
+    }
+    const struct px_toxic_type *ty = type_of(t);
+    t->name = nm ? fl_strdup(nm)
+                 : fl_asprintf("%s_%s", ty->toxiproxy ? ty->toxiproxy : ty->name, t->upstream ? "upstream" : "downstream");
+    if (find_toxic(p, t->name)) {
+        toxic_free(t);
+        return api_error(out, 409, "toxic already exists");
+    }
+    if (p->px && toxic_apply(p, t, err) < 0) {
+        toxic_free(t);
+        return api_error(out, 500, "%s", err);
+    }
+    struct api_toxic **tp = &p->toxics;
+    while (*tp) tp = &(*tp)->next;
+    *tp = t;
+    return api_json(out, 200, toxic_json(t));
+}
+
+/* GET, POST and DELETE /proxies/{proxy}/toxics/{toxic} */
+static int route_toxic(struct api_proxy *p, const char *method, const char *name, json_t *body, char **out)
+{
+    char err[FL_ERR_LEN];
+    int status;
+    int get = !strcmp(method, "GET"), post = !strcmp(method, "POST"), del = !strcmp(method, "DELETE");
+    struct api_toxic *t = find_toxic(p, name);
+    if (!t) return api_error(out, 404, "toxic not found");
+    if (get) return api_json(out, 200, toxic_json(t));
+    if (del) {
+        toxic_unapply(p, t);
+        for (struct api_toxic **tp = &p->toxics; *tp; tp = &(*tp)->next)
+            if (*tp == t) { *tp = t->next; break; }
+        toxic_free(t);
+        return 204;
+    }
+    if (!post) return api_error(out, 405, "method %s not allowed on a toxic", method);
+    struct api_toxic nt = *t;
+    if (toxic_from_json(&nt, body, 0, &status, err) < 0) return api_error(out, status, "%s", err);
+    const char *nm = json_string_value(json_object_get(body, "name"));
+    if (nm && strcmp(nm, t->name)) return api_error(out, 400, "a toxic's name cannot change (it is '%s')", t->name);
+    /* the engine's toxic is replaced: what the old one holds is forwarded */
+    int was = t->id > 0;
+    toxic_unapply(p, t);
+    t->cfg = nt.cfg;
+    t->toxicity = nt.toxicity;
+    t->upstream = nt.upstream;
+    if (was && toxic_apply(p, t, err) < 0) return api_error(out, 500, "%s", err);
+    return api_json(out, 200, toxic_json(t));
+}
+
+/* one request of Toxiproxy's API: its status, and the reply's JSON in *out */
 static int route(struct pxapi *a, const char *method, const char *path, json_t *body, char **out)
 {
     char err[FL_ERR_LEN];
@@ -437,50 +555,11 @@ static int route(struct pxapi *a, const char *method, const char *path, json_t *
     }
     if (nseg == 1 && !strcmp(seg[0], "reset")) {
         if (!post) return api_error(out, 405, "method %s not allowed on /reset", method);
-        for (struct api_proxy *p = a->proxies; p; p = p->next) {
-            while (p->toxics) {
-                struct api_toxic *t = p->toxics;
-                toxic_unapply(p, t);
-                p->toxics = t->next;
-                toxic_free(t);
-            }
-            p->enabled = 1;
-            if (proxy_enable(a, p, err) < 0) return api_error(out, 500, "proxy '%s': %s", p->name, err);
-        }
-        return 204;
+        return route_reset(a, out);
     }
     if (nseg == 1 && !strcmp(seg[0], "populate")) {
         if (!post) return api_error(out, 405, "method %s not allowed on /populate", method);
-        if (!json_is_array(body)) return api_error(out, 400, "bad request body: /populate takes a JSON array of proxies");
-        /* check them all first: a bad one changes nothing */
-        size_t i;
-        json_t *o;
-        json_array_foreach(body, i, o) {
-            const char *name, *listen, *upstream;
-            int en = 1;
-            if (proxy_fields(o, 1, &name, &listen, &upstream, &en, err) < 0)
-                return api_error(out, 400, "proxy %zu: %s", i, err);
-        }
-        json_t *done = json_array();
-        json_array_foreach(body, i, o) {
-            const char *name = json_string_value(json_object_get(o, "name"));
-            struct api_proxy *p = find_proxy(a, name);
-            int rc;
-            if (p) {
-                json_t *upd = json_deep_copy(o);
-                json_object_del(upd, "name");
-                rc = update_proxy(a, p, upd, &status, err);
-                json_decref(upd);
-            } else {
-                rc = create_proxy(a, o, &p, &status, err);
-            }
-            if (rc < 0) {
-                json_t *j = json_pack("{s:s, s:i, s:o}", "error", err, "status", status, "proxies", done);
-                return api_json(out, status, j);
-            }
-            json_array_append_new(done, proxy_json(p));
-        }
-        return api_json(out, 201, json_pack("{s:o}", "proxies", done));
+        return route_populate(a, body, out);
     }
     if (nseg == 0 || strcmp(seg[0], "proxies")) return api_error(out, 404, "no such path '%s'", path);
     if (nseg == 1) {
@@ -515,55 +594,9 @@ static int route(struct pxapi *a, const char *method, const char *path, json_t *
             return api_json(out, 200, arr);
         }
         if (!post) return api_error(out, 405, "method %s not allowed on toxics", method);
-        struct api_toxic *t = fl_calloc(1, sizeof *t);
-        if (toxic_from_json(t, body, 1, &status, err) < 0) {
-            toxic_free(t);
-            return api_error(out, status, "%s", err);
-        }
-        const char *nm = json_string_value(json_object_get(body, "name"));
-        if (nm && (!*nm || strlen(nm) > 200 || strchr(nm, '/'))) {
-            toxic_free(t);
-            return api_error(out, 400, "toxic name '%s' must be 1..200 characters without '/'", nm);
-        }
-        const struct px_toxic_type *ty = type_of(t);
-        t->name = nm ? fl_strdup(nm)
-                     : fl_asprintf("%s_%s", ty->toxiproxy ? ty->toxiproxy : ty->name, t->upstream ? "upstream" : "downstream");
-        if (find_toxic(p, t->name)) {
-            toxic_free(t);
-            return api_error(out, 409, "toxic already exists");
-        }
-        if (p->px && toxic_apply(p, t, err) < 0) {
-            toxic_free(t);
-            return api_error(out, 500, "%s", err);
-        }
-        struct api_toxic **tp = &p->toxics;
-        while (*tp) tp = &(*tp)->next;
-        *tp = t;
-        return api_json(out, 200, toxic_json(t));
+        return route_toxic_create(p, body, out);
     }
-    struct api_toxic *t = find_toxic(p, seg[3]);
-    if (!t) return api_error(out, 404, "toxic not found");
-    if (get) return api_json(out, 200, toxic_json(t));
-    if (del) {
-        toxic_unapply(p, t);
-        for (struct api_toxic **tp = &p->toxics; *tp; tp = &(*tp)->next)
-            if (*tp == t) { *tp = t->next; break; }
-        toxic_free(t);
-        return 204;
-    }
-    if (!post) return api_error(out, 405, "method %s not allowed on a toxic", method);
-    struct api_toxic nt = *t;
-    if (toxic_from_json(&nt, body, 0, &status, err) < 0) return api_error(out, status, "%s", err);
-    const char *nm = json_string_value(json_object_get(body, "name"));
-    if (nm && strcmp(nm, t->name)) return api_error(out, 400, "a toxic's name cannot change (it is '%s')", t->name);
-    /* the engine's toxic is replaced: what the old one holds is forwarded */
-    int was = t->id > 0;
-    toxic_unapply(p, t);
-    t->cfg = nt.cfg;
-    t->toxicity = nt.toxicity;
-    t->upstream = nt.upstream;
-    if (was && toxic_apply(p, t, err) < 0) return api_error(out, 500, "%s", err);
-    return api_json(out, 200, toxic_json(t));
+    return route_toxic(p, method, seg[3], body, out);
 }
 
 int pxapi_handle(struct pxapi *a, const char *method, const char *path, const char *body, size_t n, char **out)

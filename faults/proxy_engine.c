@@ -18,14 +18,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "theap.h"
+#include "ev.h"
 
 #define PX_PIPE_SIZE   (1 << 20)     /* fast path pipe capacity asked for */
 #define PX_READ_MAX    (64 * 1024)   /* one chunk read on the toxic path */
@@ -286,13 +284,14 @@ static int looks_like_response(const char *p, size_t n)
 }
 
 /* ---- engine objects -------------------------------------------------------------- */
-enum { EV_EVENTFD, EV_TIMER, EV_LISTEN, EV_SIDE };
-
-struct px_ev {
-    int kind;
-    int side;            /* EV_SIDE: 0 client, 1 upstream */
-    void *obj;
+/* one socket of a connection in the event loop */
+struct px_side {
+    struct ev_io io;
+    int side;            /* 0 client, 1 upstream */
+    struct px_conn *c;
 };
+static void on_conn_ready(struct ev *ev, struct ev_io *io, uint32_t events);
+static void on_conn_due(struct ev *ev, struct ev_timer *t, int64_t now);
 
 struct px_toxic {
     struct px_toxic *next;
@@ -351,12 +350,10 @@ struct px_conn {
     struct px_conn *prev, *next;
     struct px *px;
     int fd[2];
-    struct px_ev ev[2];
-    uint32_t mask[2];
-    int registered[2];
+    struct px_side ev[2];
     int connecting;
     struct px_dir d[2];      /* d[0] upstream (client -> server), d[1] downstream */
-    struct theap_node tm;    /* queued while it has a wake-up: due (ns) */
+    struct ev_timer tm;      /* queued while it has a wake-up */
     int dead;
     int close_now;           /* a stage asked to close the connection (timeout) */
     int close_flushed;       /* ... once what is queued has been written (limit_data) */
@@ -369,7 +366,7 @@ struct px {
     struct sockaddr_storage up_sa, ls_sa;
     socklen_t up_len, ls_len;
     int lfd;
-    struct px_ev lev;
+    struct ev_io lev;        /* the listener in the event loop */
     struct px_toxic *toxics;
     int next_id;
     int down_full;           /* down toxics with probability 1: listener closed */
@@ -396,8 +393,7 @@ struct px_cmd {
 };
 
 struct px_engine {
-    int ep, evfd, tfd;
-    struct px_ev ev_evfd, ev_tfd;
+    struct ev *ev;           /* epoll, the wake-up from callers, the connections' timers */
     pthread_t th;
     int started;
     pthread_mutex_t mu;
@@ -409,10 +405,8 @@ struct px_engine {
     pthread_mutex_t fdmu;
     struct px *proxies;
     atomic_int stop;
-    struct theap timers;     /* connections by their next wake-up */
     struct px_conn *grave;   /* freed connections and proxies wait here until the epoll */
     struct px *grave_px;     /* batch that may still name them is over */
-    int64_t armed;
     uint64_t rng;
     char *scratch;
 };
@@ -443,23 +437,7 @@ static int roll(struct px_engine *e, double p)
 /* ---- timers (connections keyed by wake time) ------------------------------------ */
 static void conn_set_wake(struct px_engine *e, struct px_conn *c, int64_t wake)
 {
-    if (wake == PX_NEVER) theap_remove(&e->timers, &c->tm);
-    else theap_set(&e->timers, &c->tm, wake);
-}
-
-static void arm_timer(struct px_engine *e)
-{
-    const struct theap_node *top = theap_top(&e->timers);
-    int64_t want = top ? top->due : PX_NEVER;
-    if (want == e->armed) return;
-    struct itimerspec its = { 0 };
-    if (want != PX_NEVER) {
-        if (want <= 0) want = 1;
-        its.it_value.tv_sec = want / 1000000000;
-        its.it_value.tv_nsec = want % 1000000000;
-    }
-    timerfd_settime(e->tfd, TFD_TIMER_ABSTIME, &its, NULL);
-    e->armed = want;
+    ev_timer_set(e->ev, &c->tm, wake);
 }
 
 /* ---- addresses ------------------------------------------------------------------ */
@@ -526,19 +504,8 @@ static int listen_socket(struct px *px, char *err)
 /* ---- epoll interest ------------------------------------------------------------- */
 static void set_mask(struct px_engine *e, struct px_conn *c, int side, uint32_t m)
 {
-    if (c->fd[side] < 0) return;
-    if (c->registered[side] && m == c->mask[side]) return;
-    if (!m) {
-        /* nothing wanted: leave epoll so EPOLLHUP cannot spin a level-triggered loop */
-        if (c->registered[side]) epoll_ctl(e->ep, EPOLL_CTL_DEL, c->fd[side], NULL);
-        c->registered[side] = 0;
-        c->mask[side] = 0;
-        return;
-    }
-    struct epoll_event ev = { .events = m, .data.ptr = &c->ev[side] };
-    epoll_ctl(e->ep, c->registered[side] ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd[side], &ev);
-    c->registered[side] = 1;
-    c->mask[side] = m;
+    /* nothing wanted: it leaves epoll, so EPOLLHUP cannot spin a level-triggered loop */
+    ev_io_set(e->ev, &c->ev[side].io, m);
 }
 
 static size_t dir_held(const struct px_dir *d)
@@ -580,7 +547,7 @@ static void stage_free(struct px_stage *s)
 static void conn_free(struct px_engine *e, struct px_conn *c, int rst)
 {
     struct px *px = c->px;
-    theap_remove(&e->timers, &c->tm);
+    ev_timer_set(e->ev, &c->tm, PX_NEVER);
     pthread_mutex_lock(&e->fdmu);   /* px_sever may be reading the fds and the list */
     for (int i = 0; i < 2; i++) {
         if (c->fd[i] >= 0) {
@@ -591,9 +558,9 @@ static void conn_free(struct px_engine *e, struct px_conn *c, int rst)
             /* leave epoll explicitly: close() alone does not when another process holds a
              * copy of the socket (a child forked by another thread, before its exec), and
              * epoll would then report events for this freed connection */
-            if (c->registered[i]) epoll_ctl(e->ep, EPOLL_CTL_DEL, c->fd[i], NULL);
-            c->registered[i] = 0;
+            ev_io_set(e->ev, &c->ev[i].io, 0);
             close(c->fd[i]);
+            c->ev[i].io.fd = -1;
         }
     }
     if (c->prev) c->prev->next = c->next; else px->conns = c->next;
@@ -709,8 +676,9 @@ static void accept_conns(struct px_engine *e, struct px *px)
         c->px = px;
         c->fd[0] = fd;
         c->fd[1] = ufd;
-        theap_node_init(&c->tm);
-        for (int i = 0; i < 2; i++) c->ev[i] = (struct px_ev){ EV_SIDE, i, c };
+        c->tm.fn = on_conn_due;
+        ev_timer_init(&c->tm);
+        for (int i = 0; i < 2; i++) c->ev[i] = (struct px_side){ { on_conn_ready, c->fd[i], 0 }, i, c };
         dir_init(&c->d[0], 0);
         dir_init(&c->d[1], 1);
         c->connecting = rc < 0;
@@ -954,9 +922,9 @@ static int64_t run_http_down(struct px_conn *c, struct px_stage *s, struct px_q 
     }
 }
 
-/* ---- stage functions (one per toxic type with a data path: px_toxics[].stage) ----------
+/* ---- stage functions (one per toxic type with a data path: stage_fns[] below) ----------
  * Each moves what is due from sr->s->q to sr->out and returns when it next needs to run. */
-int64_t px_stage_latency(struct px_stage_run *sr)
+static int64_t px_stage_latency(struct px_stage_run *sr)
 {
     struct px_stage *s = sr->s;
     const struct px_toxic_cfg *t = &s->tox->cfg;
@@ -1014,7 +982,7 @@ static int64_t bandwidth_gap(struct px_stage_run *sr, size_t n)
     double rate = sr->s->tox->cfg.rate > 0 ? sr->s->tox->cfg.rate : 1;
     return (int64_t)((double)n * 1e9 / rate);
 }
-int64_t px_stage_bandwidth(struct px_stage_run *sr) { return pace(sr, bandwidth_piece, bandwidth_gap); }
+static int64_t px_stage_bandwidth(struct px_stage_run *sr) { return pace(sr, bandwidth_piece, bandwidth_gap); }
 
 static size_t slicer_piece(struct px_stage_run *sr)
 {
@@ -1028,9 +996,9 @@ static int64_t slicer_gap(struct px_stage_run *sr, size_t n)
     (void)n;
     return sr->s->tox->cfg.delay_us * 1000;
 }
-int64_t px_stage_slicer(struct px_stage_run *sr) { return pace(sr, slicer_piece, slicer_gap); }
+static int64_t px_stage_slicer(struct px_stage_run *sr) { return pace(sr, slicer_piece, slicer_gap); }
 
-int64_t px_stage_timeout(struct px_stage_run *sr)
+static int64_t px_stage_timeout(struct px_stage_run *sr)
 {
     int64_t to = sr->s->tox->cfg.timeout_us;
     if (to <= 0) return PX_NEVER;
@@ -1039,7 +1007,7 @@ int64_t px_stage_timeout(struct px_stage_run *sr)
     return when;
 }
 
-int64_t px_stage_slow_close(struct px_stage_run *sr)
+static int64_t px_stage_slow_close(struct px_stage_run *sr)
 {
     struct px_stage *s = sr->s;
     struct px_chunk *ch;
@@ -1053,7 +1021,7 @@ int64_t px_stage_slow_close(struct px_stage_run *sr)
     return PX_NEVER;
 }
 
-int64_t px_stage_limit_data(struct px_stage_run *sr)
+static int64_t px_stage_limit_data(struct px_stage_run *sr)
 {
     struct px_stage *s = sr->s;
     uint64_t limit = (uint64_t)s->tox->cfg.bytes;
@@ -1082,23 +1050,35 @@ int64_t px_stage_limit_data(struct px_stage_run *sr)
     return PX_NEVER;
 }
 
-int64_t px_stage_http(struct px_stage_run *sr)
+static int64_t px_stage_http(struct px_stage_run *sr)
 {
     if (sr->dir == 0) { run_http_up(sr->e, sr->c, sr->s, sr->out); return PX_NEVER; }
     return run_http_down(sr->c, sr->s, sr->out, sr->now);
 }
 
+/* the data path of each toxic type (px_toxics[] rows, proxy_toxics.h); NULL: forward */
+static int64_t (*const stage_fns[PX_NKINDS])(struct px_stage_run *) = {
+    [PX_LATENCY] = px_stage_latency,
+    [PX_BANDWIDTH] = px_stage_bandwidth,
+    [PX_TIMEOUT] = px_stage_timeout,
+    [PX_SLOW_CLOSE] = px_stage_slow_close,
+    [PX_HTTP_ERROR] = px_stage_http,
+    [PX_HTTP_DELAY] = px_stage_http,
+    [PX_SLICER] = px_stage_slicer,
+    [PX_LIMIT_DATA] = px_stage_limit_data,
+};
+
 /* Run one stage: move what is due from s->q to out; return when it next needs to run. */
 static int64_t stage_run(struct px_engine *e, struct px_conn *c, int dir, struct px_stage *s,
                          struct px_q *out, int64_t now)
 {
-    const struct px_toxic_type *ty = &px_toxics[s->tox->cfg.kind];
-    if (!ty->stage) {
+    int64_t (*fn)(struct px_stage_run *) = stage_fns[s->tox->cfg.kind];
+    if (!fn) {
         q_append(out, &s->q);
         return PX_NEVER;
     }
     struct px_stage_run sr = { e, c, dir, s, out, now };
-    return ty->stage(&sr);
+    return fn(&sr);
 }
 
 /* ---- I/O --------------------------------------------------------------------------- */
@@ -1274,7 +1254,7 @@ static void conn_event(struct px_engine *e, struct px_conn *c, int side, uint32_
     }
     /* fast path with nothing held and no stages on either side: skip the general pump */
     if (!c->d[0].stages && !c->d[1].stages && !c->d[0].out.head && !c->d[1].out.head &&
-        !theap_queued(&c->tm) && !c->d[0].eof_in && !c->d[1].eof_in) {
+        !ev_timer_queued(&c->tm) && !c->d[0].eof_in && !c->d[1].eof_in) {
         update_masks(e, c);
         return;
     }
@@ -1286,8 +1266,9 @@ static void close_listener(struct px_engine *e, struct px *px)
 {
     pthread_mutex_lock(&e->fdmu);
     if (px->lfd >= 0) {
-        epoll_ctl(e->ep, EPOLL_CTL_DEL, px->lfd, NULL); /* see conn_free */
+        ev_io_set(e->ev, &px->lev, 0); /* see conn_free */
         close(px->lfd);
+        px->lev.fd = -1;
     }
     px->lfd = -1;
     pthread_mutex_unlock(&e->fdmu);
@@ -1314,8 +1295,8 @@ static void px_relisten(struct px_engine *e, struct px *px, char *err)
     pthread_mutex_lock(&e->fdmu);
     px->lfd = fd;
     pthread_mutex_unlock(&e->fdmu);
-    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &px->lev };
-    epoll_ctl(e->ep, EPOLL_CTL_ADD, fd, &ev);
+    px->lev.fd = fd;
+    ev_io_set(e->ev, &px->lev, EPOLLIN);
 }
 
 static int cmd_add(struct px_engine *e, struct px *px, const struct px_toxic_cfg *cfg, char *err)
@@ -1393,8 +1374,7 @@ static void run_cmd(struct px_engine *e, struct px_cmd *cmd)
     cmd->rc = 0;
     switch (cmd->op) {
     case CMD_LISTEN: {
-        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &px->lev };
-        epoll_ctl(e->ep, EPOLL_CTL_ADD, px->lfd, &ev);
+        ev_io_set(e->ev, &px->lev, EPOLLIN);
         pthread_mutex_lock(&e->fdmu);
         px->next = e->proxies;
         e->proxies = px;
@@ -1428,6 +1408,7 @@ static void run_cmd(struct px_engine *e, struct px_cmd *cmd)
     }
     case CMD_STOP:
         atomic_store(&e->stop, 1);
+        ev_break(e->ev);
         break;
     case CMD_STALL: {
         struct timespec ts = { cmd->id / 1000, (long)(cmd->id % 1000) * 1000000L };
@@ -1452,10 +1433,10 @@ static void undo_abandoned(struct px_engine *e, struct px_cmd *cmd)
 
 /* One command at a time off the queue: what waits behind a stuck one stays queued, and its
  * caller takes it back when it gives up (only the command running can be abandoned). */
-static void drain_cmds(struct px_engine *e)
+static void drain_cmds(struct ev *ev, void *arg)
 {
-    uint64_t v;
-    if (read(e->evfd, &v, sizeof v) < 0) { /* nothing pending */ }
+    struct px_engine *e = arg;
+    (void)ev;
     for (;;) {
         pthread_mutex_lock(&e->mu);
         struct px_cmd *cmd = e->cmds;
@@ -1481,58 +1462,45 @@ static void drain_cmds(struct px_engine *e)
     }
 }
 
+/* the event loop's handlers */
+static void on_listen_ready(struct ev *ev, struct ev_io *io, uint32_t events)
+{
+    struct px *px = EV_ENTRY(io, struct px, lev);
+    struct px_engine *e = px->e;
+    (void)ev;
+    /* a severed listener (shut down from another thread) reports HUP for ever and accept()
+     * fails with EINVAL: close it rather than spin on it */
+    if (px->lfd >= 0 && (events & (EPOLLHUP | EPOLLERR))) close_listener(e, px);
+    else if (px->lfd >= 0) accept_conns(e, px);
+    if (atomic_load(&e->stop)) ev_break(ev);
+}
+
+static void on_conn_ready(struct ev *ev, struct ev_io *io, uint32_t events)
+{
+    struct px_side *ps = EV_ENTRY(io, struct px_side, io);
+    struct px_conn *c = ps->c;
+    struct px_engine *e = c->px->e;
+    /* a connection freed earlier in this batch left epoll: its fd may be reused, but its
+     * events were fetched before; skip those of dead objects (they wait in the grave) */
+    if (!c->dead) conn_event(e, c, ps->side, events);
+    if (atomic_load(&e->stop)) ev_break(ev);
+}
+
+static void on_conn_due(struct ev *ev, struct ev_timer *t, int64_t now)
+{
+    (void)ev;
+    struct px_conn *c = EV_ENTRY(t, struct px_conn, tm);
+    conn_pump(c->px->e, c, now);
+}
+
 static void *engine_main(void *arg)
 {
     struct px_engine *e = arg;
     sigset_t ss;
     sigfillset(&ss);
     pthread_sigmask(SIG_BLOCK, &ss, NULL);   /* signals (SIGPIPE, SIGINT) belong to others */
-    struct epoll_event evs[128];
     while (!atomic_load(&e->stop)) {
-        int n = epoll_wait(e->ep, evs, 128, -1);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        for (int i = 0; i < n; i++) {
-            struct px_ev *pe = evs[i].data.ptr;
-            switch (pe->kind) {
-            case EV_EVENTFD:
-                drain_cmds(e);
-                break;
-            case EV_TIMER: {
-                uint64_t v;
-                if (read(e->tfd, &v, sizeof v) < 0) { /* spurious */ }
-                e->armed = PX_NEVER;
-                break;
-            }
-            case EV_LISTEN: {
-                struct px *px = pe->obj;
-                /* a severed listener (shut down from another thread) reports HUP for ever
-                 * and accept() fails with EINVAL: close it rather than spin on it */
-                if (px->lfd >= 0 && (evs[i].events & (EPOLLHUP | EPOLLERR))) close_listener(e, px);
-                else if (px->lfd >= 0) accept_conns(e, px);
-                break;
-            }
-            case EV_SIDE: {
-                struct px_conn *c = pe->obj;
-                /* a connection freed earlier in this batch left epoll: its fd may be reused,
-                   but its events were fetched before; skip those of dead objects */
-                if (c->dead) break;
-                conn_event(e, c, pe->side, evs[i].events);
-                break;
-            }
-            }
-            if (atomic_load(&e->stop)) break;
-        }
-        int64_t now = now_ns();
-        struct theap_node *t;
-        while ((t = theap_top(&e->timers)) && t->due <= now) {
-            struct px_conn *c = THEAP_ENTRY(t, struct px_conn, tm);
-            theap_remove(&e->timers, t);
-            conn_pump(e, c, now);
-        }
-        arm_timer(e);
+        if (ev_run_once(e->ev, -1) < 0) break;
         bury(e);
     }
     return NULL;
@@ -1572,8 +1540,7 @@ static int submit(struct px_engine *e, struct px_cmd *req)
     pthread_mutex_lock(&e->mu);
     if (e->cmds_tail) e->cmds_tail->next = cmd; else e->cmds = cmd;
     e->cmds_tail = cmd;
-    uint64_t one = 1;
-    if (write(e->evfd, &one, sizeof one) < 0) { /* the counter is already non-zero */ }
+    ev_wake(e->ev);
     if (cmd->nowait) {
         pthread_mutex_unlock(&e->mu);
         return 0;
@@ -1609,24 +1576,12 @@ static int submit(struct px_engine *e, struct px_cmd *req)
 struct px_engine *px_engine_new(char *err)
 {
     struct px_engine *e = fl_calloc(1, sizeof *e);
-    e->ep = epoll_create1(EPOLL_CLOEXEC);
-    e->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    e->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (e->ep < 0 || e->evfd < 0 || e->tfd < 0) {
-        fl_err(err, "proxy engine: %s", strerror(errno));
-        if (e->ep >= 0) close(e->ep);
-        if (e->evfd >= 0) close(e->evfd);
-        if (e->tfd >= 0) close(e->tfd);
+    char eerr[FL_ERR_LEN];
+    if (!(e->ev = ev_new(drain_cmds, e, eerr))) {
+        fl_err(err, "proxy engine: %s", eerr);
         free(e);
         return NULL;
     }
-    e->ev_evfd = (struct px_ev){ EV_EVENTFD, 0, e };
-    e->ev_tfd = (struct px_ev){ EV_TIMER, 0, e };
-    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &e->ev_evfd };
-    epoll_ctl(e->ep, EPOLL_CTL_ADD, e->evfd, &ev);
-    ev.data.ptr = &e->ev_tfd;
-    epoll_ctl(e->ep, EPOLL_CTL_ADD, e->tfd, &ev);
-    e->armed = PX_NEVER;
     if (getrandom(&e->rng, sizeof e->rng, 0) != sizeof e->rng || !e->rng)
         e->rng = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
     e->scratch = fl_malloc(PX_READ_MAX);
@@ -1641,7 +1596,7 @@ struct px_engine *px_engine_new(char *err)
     int rc = pthread_create(&e->th, NULL, engine_main, e);
     if (rc != 0) {
         fl_err(err, "proxy engine: cannot start thread: %s", strerror(rc));
-        close(e->ep); close(e->evfd); close(e->tfd);
+        ev_free(e->ev);
         free(e->scratch);
         free(e);
         return NULL;
@@ -1674,11 +1629,10 @@ void px_engine_free(struct px_engine *e)
         free(px);
     }
     bury(e);
-    close(e->ep); close(e->evfd); close(e->tfd);
+    ev_free(e->ev);
     pthread_mutex_destroy(&e->mu);
     pthread_mutex_destroy(&e->fdmu);
     pthread_cond_destroy(&e->cv);
-    theap_release(&e->timers);
     free(e->scratch);
     free(e);
 }
@@ -1714,7 +1668,7 @@ struct px *px_listen(struct px_engine *e, const char *listen, const char *upstre
         snprintf(px->listen_addr, sizeof px->listen_addr, "[%s]:%d", host, port);
     }
     px->lfd = fd;
-    px->lev = (struct px_ev){ EV_LISTEN, 0, px };
+    px->lev = (struct ev_io){ on_listen_ready, fd, 0 };
     struct px_cmd cmd = { .op = CMD_LISTEN, .px = px };
     if (submit(e, &cmd) < 0) {
         fl_err(err, "%s", cmd.err);

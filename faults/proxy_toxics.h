@@ -1,14 +1,15 @@
 /* proxy_toxics.h -- the one table of toxic types of the fault proxy: name, directions,
  * attributes (plan key, `--toxic` key, Toxiproxy attribute), description and stage function.
  *
- * Who reads it: the engine (proxy_engine.c: directions, flags, check, stage), the plan kinds
+ * Who reads it: the engine (proxy_engine.c: directions, flags, check), the plan kinds
  * (proxy.c: one fault kind `proxy.<name>` per row, its params derived from `attrs`),
  * `faultline proxy --toxic` and its Toxiproxy API (cmd_proxy*.c), and through `faultline
  * list`, docs/kinds.md.
  *
- * Adding a toxic type: one row in px_toxics[] (proxy_toxics.c) plus its stage function in
- * proxy_engine.c (declared below), and an enum px_kind constant (proxy_engine.h) where C
- * code names it. */
+ * Adding a toxic type: one row in px_toxics[] (proxy_toxics.c), an enum px_kind constant
+ * (proxy_engine.h), and, when it has a data path, its stage function in proxy_engine.c and
+ * one line in that file's stage table (the table here names no engine function: the engine
+ * calls this file, never the other way round, so the two do not form a circle). */
 #ifndef FL_PROXY_TOXICS_H
 #define FL_PROXY_TOXICS_H
 
@@ -44,9 +45,6 @@ struct px_attr {
     const char *help;          /* `faultline list`, docs/kinds.md */
 };
 
-/* what a stage function gets (defined in proxy_engine.c) */
-struct px_stage_run;
-
 #define PX_TF_HTTP         1u   /* frames HTTP/1.1: its two stages share one framing */
 #define PX_TF_REFUSE_NEW   2u   /* new connections are refused (rolled per connection) */
 #define PX_TF_RESET_OLD    4u   /* existing connections are reset when it is added */
@@ -64,7 +62,6 @@ struct px_toxic_type {
     const struct px_attr *attrs;                          /* {0}-terminated */
     int (*check)(const struct px_toxic_cfg *c, char *err);   /* value ranges; NULL = none */
     void (*describe)(const struct px_toxic_cfg *c, struct buf *out);   /* "add 200ms latency downstream" */
-    int64_t (*stage)(struct px_stage_run *sr);            /* the data path; NULL = forward */
 };
 
 extern const struct px_toxic_type px_toxics[PX_NKINDS];   /* indexed by enum px_kind */
@@ -83,14 +80,5 @@ int px_toxic_check(const struct px_toxic_cfg *c, char *err);
 unsigned px_toxic_dirs(const struct px_toxic_cfg *c);
 /* "add 200ms latency downstream" */
 void px_toxic_describe(const struct px_toxic_cfg *c, struct buf *out);
-
-/* stage functions (proxy_engine.c) */
-int64_t px_stage_latency(struct px_stage_run *sr);
-int64_t px_stage_bandwidth(struct px_stage_run *sr);
-int64_t px_stage_timeout(struct px_stage_run *sr);
-int64_t px_stage_slow_close(struct px_stage_run *sr);
-int64_t px_stage_http(struct px_stage_run *sr);
-int64_t px_stage_slicer(struct px_stage_run *sr);
-int64_t px_stage_limit_data(struct px_stage_run *sr);
 
 #endif

@@ -89,6 +89,7 @@ struct lg_prep {
 };
 
 struct lg_blk;
+struct lg_sock;
 
 /* a virtual user (closed model) or an in-flight slot (open model): one easy handle */
 struct lg_user {
@@ -154,8 +155,8 @@ struct lg {
     _Atomic int64_t stopped_ns;
     CURLM *multi;
     int use_poll;
-    int epfd, evfd;                        /* epoll loop */
-    int have_pwait2;                       /* epoll loop: epoll_pwait2 works (else ms timeouts) */
+    struct ev *ev;                         /* epoll loop (load_epoll.c) */
+    struct lg_sock *sock_grave;            /* epoll loop: sockets libcurl let go this round */
     int tfd;                               /* poll loop: timerfd for sub-millisecond wake-ups */
     int64_t curl_due;                      /* ns, -1 none */
     struct theap timers;                   /* users waiting: think time, login retry */
@@ -173,9 +174,10 @@ void lg_record(struct lg_blk *b, int ep, int64_t start_ns, int64_t lat_ns, int c
 void *lg_engine_main(void *arg);
 void lg_user_free(struct lg_user *u);
 
-/* load_epoll.c: the alternative loop (FL_LG_LOOP=epoll): libcurl's socket_action over
- * epoll, woken by an eventfd. init after the multi handle exists (0, or -1 with err);
- * wait: one round of up to wait_ns; wake: from another thread; release: closes the fds */
+/* load_epoll.c: the alternative loop (FL_LG_LOOP=epoll): libcurl's socket_action on the
+ * engines' event loop (ev.h). init after the multi handle exists (0, or -1 with err);
+ * wait: one round of up to wait_ns; wake: from another thread; release: after the multi
+ * handle is gone */
 int lg_epoll_init(struct lg *lg, char *err);
 void lg_epoll_wait(struct lg *lg, int64_t wait_ns);
 void lg_epoll_wake(struct lg *lg);

@@ -143,7 +143,7 @@ struct lg *lg_new(struct lg_block_cfg *const *blocks, size_t n, uint64_t seed, c
     pthread_once(&curl_once, curl_init_once);
     struct lg *lg = fl_calloc(1, sizeof *lg);
     lg->seed = seed;
-    lg->epfd = lg->evfd = lg->tfd = -1;
+    lg->tfd = -1;
     lg->curl_due = -1;
     pthread_mutex_init(&lg->mu, NULL);
     pthread_mutex_init(&lg->join_mu, NULL);
