@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "hist.h"
 #include "load.h"
+#include "load_ext.h"
 #include "theap.h"
 #include "value.h"
 
@@ -54,11 +55,13 @@ struct lg_block_cfg {
     int64_t duration_ms;   /* 0 = the run's */
     int64_t timeout_ms;
     struct expect *thresholds; size_t nthresholds;
+    struct lg_ext_cfg *ext;  /* command:/locust:/k6: an outside tool instead of the engine (load_ext.c) */
 };
 
 #define LG_OPEN_CAP_DEFAULT 10000
 #define LG_OPEN_WINS 8   /* open per-second windows: requests finishing up to ~7 s after they were sent */
 #define LG_MAX_VUS 100000
+#define LG_TOOL_START_MS 30000   /* an outside tool's time to write its first line */
 
 /* ---- the engine's objects ------------------------------------------------------------ */
 enum { EC_CONNECT, EC_TIMEOUT, EC_4XX, EC_5XX, EC_OTHER, EC_N };
@@ -140,6 +143,10 @@ struct lg_blk {
     int login_busy; int64_t login_retry_at; int relogin_streak;
     uint64_t rng;                          /* which request a dropped arrival was */
     struct hist open_h[LG_OPEN_WINS];      /* the open windows' histograms (32 KiB each) */
+    /* an outside tool's block (cfg->ext): its process and reader, and the endpoints by the
+     * tool's request names, added as they come (under lg->mu) */
+    struct lgx_run *xr;
+    char **xnames, **xmethods;
 };
 
 struct lg {
@@ -148,7 +155,7 @@ struct lg {
     pthread_mutex_t mu;                    /* metrics */
     pthread_mutex_t join_mu;
     pthread_t th;
-    int started, joined;
+    int started, joined, prestarted;
     atomic_int stop, running;
     int64_t t0_ns, duration_ms, end_ns;
     _Atomic int64_t stopped_ns;

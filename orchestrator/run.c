@@ -862,15 +862,25 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
         event(r, "steady state could not be checked before the method: no fault is injected");
     }
 
-    /* load, clock */
-    r->ctx.t0_ns = fl_now_ns();
+    /* load, clock: outside load tools (command:/locust:/k6:) start and say they are up
+     * before the clock, so a tool that cannot start stops the run before any fault (exit 2) */
     if (p->nloads && steady_ok) {
         r->ctx.lg = lg_new(p->loads, p->nloads, r->ctx.seed, err);
-        if (!r->ctx.lg || lg_start(r->ctx.lg, r->ctx.t0_ns, p->duration_ms, err) < 0) {
+        if (!r->ctx.lg) {
             event(r, "cannot start the load: %s", err);
             exit_code = FL_EXIT_FAILED;
             steady_ok = 0;
+        } else if (lg_prestart(r->ctx.lg, p->duration_ms, err) < 0) {
+            event(r, "cannot start the load: %s", err);
+            exit_code = FL_EXIT_INVALID;
+            steady_ok = 0;
         }
+    }
+    r->ctx.t0_ns = fl_now_ns();
+    if (r->ctx.lg && steady_ok && lg_start(r->ctx.lg, r->ctx.t0_ns, p->duration_ms, err) < 0) {
+        event(r, "cannot start the load: %s", err);
+        exit_code = FL_EXIT_FAILED;
+        steady_ok = 0;
     }
     event(r, "run started: %s (seed %llu)", p->name, (unsigned long long)r->ctx.seed);
     r->ctx.baseline_from_ms = 0;
@@ -904,6 +914,14 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
             int64_t until = next < end_ns ? next : end_ns;
             if (fl_sleep_until(until) < 0) break;
             if (fl_now_ns() >= next) {
+                char why[sizeof r->abort_reason];
+                if (r->ctx.lg && lg_tool_failure(r->ctx.lg, why, sizeof why)) {
+                    /* the load tool died: what follows would judge a fault without its load */
+                    snprintf(r->abort_reason, sizeof r->abort_reason, "%s", why);
+                    event(r, "ABORT: %s", r->abort_reason);
+                    fl_abort(-3);
+                    break;
+                }
                 check_stop_when(r);
                 next += 1000000000LL;
                 double rps = NAN, p95 = NAN, er = NAN;
