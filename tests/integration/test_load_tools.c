@@ -406,3 +406,118 @@ TEST_T(load_tool_locust_real_requests_in_windows, 120)
     testsrv_stop(s);
     free(lf);
 }
+
+/* run faultline in dir with args; its exit code */
+static int fl_run(const char *dir, const char *args, char *out, size_t outlen)
+{
+    return th_sh(out, outlen, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' %s 2>&1", dir, dir, th_faultline(),
+                 args);
+}
+
+static json_t *probe_named(json_t *run, const char *name)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(run, "probes"), i, p)
+        if (!strcmp(json_string_value(json_object_get(p, "name")), name)) return p;
+    return NULL;
+}
+
+/* a whole plan: real Locust through a faultline proxy to a real server; a proxy latency
+ * fault shows in a `load` probe over Locust's requests (p50 >= the injected latency), the
+ * window before it does not; Locust's requests are in run.json's series */
+TEST_T(load_tool_locust_plan_sees_proxy_latency, 120)
+{
+    th_need_program("locust", "python3-locust");
+    struct testsrv *s = testsrv_start(0);
+    ASSERT(s);
+    const char *d = th_tmpdir();
+    char *lf = write_file("locustfile.py", locustfile);
+    int px = th_free_port();
+    char plan[4096], out[16384];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: locust-latency\nduration: 9s\n"
+             "targets:\n  link: { proxy: { listen: \"127.0.0.1:%d\", upstream: \"127.0.0.1:%d\" } }\n"
+             "load:\n  - name: users\n    locust: { file: %s, users: 4, spawn_rate: 50, host: \"http://127.0.0.1:%d\" }\n"
+             "method:\n  - { name: slow, at: 3s, for: 3s, fault: proxy.latency, target: link, latency: 150ms }\n"
+             "probes:\n"
+             "  - { name: slow-seen, during: slow, load: users, expect: \"p50 >= 150ms\", min_evidence: 5 }\n"
+             "  - { name: fast-before, before: slow, load: users, expect: \"p50 < 150ms\", min_evidence: 20 }\n",
+             px, testsrv_port(s), lf, px);
+    free(write_file("p.yaml", plan));
+    int rc = fl_run(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
+    char path[512];
+    snprintf(path, sizeof path, "%s/out/run.json", d);
+    json_t *r = json_load_file(path, 0, NULL);
+    ASSERT_MSG(r, "no run.json: %s", out);
+    json_t *slow = probe_named(r, "slow-seen"), *fast = probe_named(r, "fast-before");
+    ASSERT(slow && fast);
+    ASSERT_EQ_STR(json_string_value(json_object_get(slow, "verdict")), "passed");
+    ASSERT_EQ_STR(json_string_value(json_object_get(fast, "verdict")), "passed");
+    json_t *b = json_array_get(json_object_get(r, "load"), 0);
+    ASSERT_EQ_STR(json_string_value(json_object_get(b, "model")), "tool");
+    json_t *tool = json_object_get(b, "tool");
+    ASSERT_EQ_STR(json_string_value(json_object_get(tool, "tool")), "locust");
+    ASSERT(json_is_false(json_object_get(tool, "died")));
+    /* Locust's own verdict (it exits 1 after failed requests) is reported, not faultline's */
+    ASSERT_EQ_INT(json_integer_value(json_object_get(tool, "exit_code")), 1);
+    ASSERT(json_integer_value(json_object_get(json_object_get(b, "totals"), "count")) > 100);
+    ASSERT_EQ_INT(json_array_size(json_object_get(b, "series")), 9);
+    json_decref(r);
+    free(lf);
+    testsrv_stop(s);
+}
+
+/* Locust killed mid-run (by faultline's own process.kill): the run aborts with exit 3, the
+ * latency fault still injected is reverted, and the abort names Locust and how it ended */
+TEST_T(load_tool_locust_killed_mid_run_aborts, 120)
+{
+    th_need_program("locust", "python3-locust");
+    struct testsrv *s = testsrv_start(0);
+    ASSERT(s);
+    const char *d = th_tmpdir();
+    char *lf = write_file("locustfile.py", locustfile);
+    int px = th_free_port();
+    char plan[4096], out[16384];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: locust-dies\nduration: 30s\n"
+             "targets:\n  link: { proxy: { listen: \"127.0.0.1:%d\", upstream: \"127.0.0.1:%d\" } }\n"
+             "  loadtool: { process: { match: \"faultline_locust.py -f %s\", match_substring: true } }\n"
+             "load:\n  - name: users\n    locust: { file: %s, users: 2, spawn_rate: 50, host: \"http://127.0.0.1:%d\" }\n"
+             "method:\n  - { name: slow, at: 1s, for: 25s, fault: proxy.latency, target: link, latency: 20ms }\n"
+             "  - { name: kill-locust, at: 3s, fault: process.kill, target: loadtool }\n",
+             px, testsrv_port(s), lf, lf, px);
+    free(write_file("p.yaml", plan));
+    char t0s[64], t1s[64];
+    th_sh(t0s, sizeof t0s, "date +%%s.%%N");
+    int rc = fl_run(d, "run p.yaml -o out", out, sizeof out);
+    th_sh(t1s, sizeof t1s, "date +%%s.%%N");
+    ASSERT_MSG(rc == 3, "a dead load tool must abort with 3, got %d: %s", rc, out);
+    ASSERT_MSG(atof(t1s) - atof(t0s) < 20, "the abort did not cut the 30 s run short");
+    char path[512];
+    snprintf(path, sizeof path, "%s/out/run.json", d);
+    json_t *r = json_load_file(path, 0, NULL);
+    ASSERT_MSG(r, "no run.json: %s", out);
+    ASSERT_EQ_STR(json_string_value(json_object_get(r, "verdict")), "aborted");
+    const char *why = json_string_value(json_object_get(r, "reason"));
+    ASSERT_CONTAINS(why, "load 'users': locust was killed by signal 9");
+    size_t i;
+    json_t *st;
+    int seen = 0;
+    json_array_foreach(json_object_get(r, "steps"), i, st)
+        if (!strcmp(json_string_value(json_object_get(st, "name")), "slow")) {
+            ASSERT_EQ_STR(json_string_value(json_object_get(st, "status")), "reverted");
+            seen = 1;
+        }
+    ASSERT(seen);
+    json_t *tool = json_object_get(json_array_get(json_object_get(r, "load"), 0), "tool");
+    ASSERT(json_is_true(json_object_get(tool, "died")));
+    json_decref(r);
+    /* the proxy forwards without delay again: nothing injected is left (faultline ended, so
+     * the proxy is gone with it; the journal has nothing pending) */
+    ASSERT_EQ_INT(fl_run(d, "rollback --list", out, sizeof out), 0);
+    ASSERT_MSG(!strstr(out, "slow"), "still pending: %s", out);
+    free(lf);
+    testsrv_stop(s);
+}
