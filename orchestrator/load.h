@@ -57,6 +57,10 @@ void lg_block_free(struct lg_block_cfg *c);
 /* its own duration (0 = the run's) and a one-line description ("50 vus, think 100ms..300ms") */
 int64_t lg_block_duration_ms(const struct lg_block_cfg *c);
 void lg_block_describe(const struct lg_block_cfg *c, char *out, size_t outlen);
+/* an outside tool's block (command:/locust:/k6:): is its program installed? 0, or -1 with
+ * err ("locust not found: apt-get install python3-locust") and the plan position of its key;
+ * 0 for a built-in block. Looks at PATH only (validate, and the run before anything). */
+int lg_block_tool_check(const struct lg_block_cfg *c, int *line, int *col, char *err);
 extern const struct param_spec lg_block_params[];      /* for `faultline list` */
 extern const struct param_spec lg_request_params[];    /* items of `requests:` */
 extern const struct param_spec lg_login_params[];      /* `login:` */

@@ -103,6 +103,16 @@ void lg_block_free(struct lg_block_cfg *c)
 }
 
 const char *lg_block_name(const struct lg_block_cfg *c) { return c->name; }
+
+int lg_block_tool_check(const struct lg_block_cfg *c, int *line, int *col, char *err)
+{
+    if (!c->ext) return 0;
+    *line = c->ext->line;
+    *col = c->ext->col;
+    char e[FL_ERR_LEN];
+    if (lgx_check_installed(c->ext, e) < 0) return fl_err(err, "load '%s': %s", c->name, e);
+    return 0;
+}
 int64_t lg_block_duration_ms(const struct lg_block_cfg *c) { return c->duration_ms; }
 
 /* a map of scalars -> kv array; header names must be tokens, values one line */

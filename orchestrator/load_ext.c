@@ -70,6 +70,9 @@ int lgx_cfg_parse(struct lg_block_cfg *c, const struct node *map, const char *wh
         }
     struct lg_ext_cfg *x = fl_calloc(1, sizeof *x);
     c->ext = x;
+    const struct node *at = cm ? cm : lo ? lo : k6;
+    x->line = at->line;
+    x->col = at->col;
     const char *fmt = param_str(map, "format", NULL);
     if (cm) {
         x->kind = LGX_COMMAND;

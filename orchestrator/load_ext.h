@@ -46,6 +46,7 @@ struct lg_ext_cfg {
     char *host;
     char **tags, **args;
     char *program;         /* what is run: "locust" / "k6" / argv[0] */
+    int line, col;         /* of the tool's key in the plan */
 };
 
 /* one request read from a tool */

@@ -521,3 +521,17 @@ TEST_T(load_tool_locust_killed_mid_run_aborts, 120)
     free(lf);
     testsrv_stop(s);
 }
+
+/* validate names an outside tool that is not installed, at its key, before any run */
+TEST(load_tool_validate_says_what_is_missing)
+{
+    const char *d = th_tmpdir();
+    char out[4096];
+    free(write_file("p.yaml", "faultline: 1\nname: v\nduration: 5s\nload:\n"
+                              "  - name: c\n    command: [nosuchtool-fl-22]\n    format: jsonl\n"));
+    ASSERT_EQ_INT(fl_run(d, "validate p.yaml", out, sizeof out), 2);
+    ASSERT_CONTAINS(out, "p.yaml:6:14: error: load 'c': command 'nosuchtool-fl-22' not found on PATH");
+    /* the run stops before anything: exit 2, the same reason */
+    ASSERT_EQ_INT(fl_run(d, "run p.yaml -o out", out, sizeof out), 2);
+    ASSERT_CONTAINS(out, "command 'nosuchtool-fl-22' not found on PATH");
+}
