@@ -465,6 +465,18 @@ TEST_T(load_tool_locust_plan_sees_proxy_latency, 120)
     ASSERT(json_integer_value(json_object_get(json_object_get(b, "totals"), "count")) > 100);
     ASSERT_EQ_INT(json_array_size(json_object_get(b, "series")), 9);
     json_decref(r);
+    /* the reports read the block as any: the HTML names Locust's requests, compare works */
+    snprintf(path, sizeof path, "%s/out/report.html", d);
+    FILE *f = fopen(path, "r");
+    ASSERT_MSG(f, "no report.html");
+    static char html[1 << 20];
+    size_t hn = fread(html, 1, sizeof html - 1, f);
+    html[hn] = '\0';
+    fclose(f);
+    ASSERT_CONTAINS(html, "GET slow page");
+    ASSERT_CONTAINS(html, "locust ");
+    ASSERT_EQ_INT(fl_run(d, "compare out/run.json out/run.json", out, sizeof out), 0);
+    ASSERT_CONTAINS(out, "load 'users' GET slow page p95");
     free(lf);
     testsrv_stop(s);
 }
