@@ -806,6 +806,19 @@ static const char *tail_of(const struct lgx_run *xr, size_t n)
     return t;
 }
 
+/* the same on one line (for an event or an abort reason): line breaks as " | " */
+static void tail_flat(const struct lgx_run *xr, size_t n, char *out, size_t outlen)
+{
+    const char *t = tail_of(xr, n);
+    size_t o = 0, len = strlen(t);
+    while (len && isspace((unsigned char)t[len - 1])) len--;
+    for (size_t i = 0; i < len && o + 4 < outlen; i++) {
+        if (t[i] == '\n') { memcpy(out + o, " | ", 3); o += 3; }
+        else out[o++] = t[i];
+    }
+    out[o] = '\0';
+}
+
 int lgx_wait_ready(struct lg_blk *b, int64_t timeout_ms, char *err)
 {
     struct lgx_run *xr = b->xr;
@@ -823,7 +836,8 @@ int lgx_wait_ready(struct lg_blk *b, int64_t timeout_ms, char *err)
             pthread_mutex_lock(&b->lg->mu);
             char how[96];
             describe_exit(xr->status, how, sizeof how);
-            const char *t = tail_of(xr, 800);
+            char t[400];
+            tail_flat(xr, 280, t, sizeof t);
             fl_err(err, "%s %s before it started%s%s", x->program, how, *t ? "; its output ends: " : " (no output)", t);
             pthread_mutex_unlock(&b->lg->mu);
             return -1;
@@ -831,7 +845,8 @@ int lgx_wait_ready(struct lg_blk *b, int64_t timeout_ms, char *err)
         if (fl_aborted()) return fl_err(err, "interrupted while %s was starting", x->program);
         if (fl_now_ns() >= until) {
             pthread_mutex_lock(&b->lg->mu);
-            const char *t = tail_of(xr, 800);
+            char t[400];
+            tail_flat(xr, 280, t, sizeof t);
             fl_err(err, "%s wrote no line within %llds of its start%s%s", x->program, (long long)(timeout_ms / 1000),
                    *t ? "; its output ends: " : "", t);
             pthread_mutex_unlock(&b->lg->mu);
@@ -904,11 +919,10 @@ int lgx_failure(struct lg_blk *b, char *buf, size_t len)
     if (failed) {
         char how[96];
         describe_exit(xr->status, how, sizeof how);
-        const char *t = tail_of(xr, 600);
-        size_t tl = strlen(t);
-        while (tl && isspace((unsigned char)t[tl - 1])) tl--;
-        snprintf(buf, len, "load '%s': %s %s before the end of its load%s%.*s", b->cfg->name, b->cfg->ext->program, how,
-                 tl ? "; its output ends: " : " (no output)", (int)tl, t);
+        char t[800];
+        tail_flat(xr, 600, t, sizeof t);
+        snprintf(buf, len, "load '%s': %s %s before the end of its load%s%s", b->cfg->name, b->cfg->ext->program, how,
+                 *t ? "; its output ends: " : " (no output)", t);
     }
     pthread_mutex_unlock(&b->lg->mu);
     return failed;

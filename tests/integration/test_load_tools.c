@@ -547,3 +547,26 @@ TEST(load_tool_validate_says_what_is_missing)
     ASSERT_EQ_INT(fl_run(d, "run p.yaml -o out", out, sizeof out), 2);
     ASSERT_CONTAINS(out, "command 'nosuchtool-fl-22' not found on PATH");
 }
+
+/* a locustfile that cannot start: the run stops before any fault (exit 2), the event says
+ * why with Locust's own last words, and the step was never injected */
+TEST_T(load_tool_locust_broken_file_stops_before_any_fault, 90)
+{
+    th_need_program("locust", "python3-locust");
+    const char *d = th_tmpdir();
+    char *lf = write_file("broken.py", "from locust import HttpUser, task\nclass U(HttpUser):\n    @task\n    def t(self)\n        pass\n");
+    char plan[2048], out[16384], touched[600];
+    snprintf(touched, sizeof touched, "%s/injected", d);
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: broken-locust\nduration: 10s\n"
+             "load:\n  - name: users\n    locust: { file: %s, users: 1, host: \"http://127.0.0.1:1\" }\n"
+             "method:\n  - { at: 0s, fault: exec, run: \"touch %s\", revert: \"true\" }\n",
+             lf, touched);
+    free(write_file("p.yaml", plan));
+    int rc = fl_run(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 2, "exit %d: %s", rc, out);
+    ASSERT_CONTAINS(out, "cannot start the load: load 'users': locust exited with status 1 before it started; its output ends:");
+    ASSERT_CONTAINS(out, "SyntaxError");
+    ASSERT_MSG(access(touched, F_OK) != 0, "a fault was injected although the load never started");
+    free(lf);
+}
