@@ -244,6 +244,8 @@ TEST_T(load_tool_command_jsonl_windows, 90)
     /* each request the server answered was ingested; the one in flight at the stop may be missing */
     ASSERT_MSG(all.count > 50 && all.count <= hits && all.count + 2 >= hits, "ingested %llu, server saw %llu",
                (unsigned long long)all.count, (unsigned long long)hits);
+    printf("jsonl: ingested %llu requests, the server counted %llu\n", (unsigned long long)all.count,
+           (unsigned long long)hits);
     ASSERT_EQ_INT(all.errors, 0);
     ASSERT_EQ_INT(lg_query(lg, "tool", 2200, 3800, &slow), 0);
     ASSERT_EQ_INT(lg_query(lg, "tool", 0, 1800, &before), 0);
@@ -382,6 +384,8 @@ TEST_T(load_tool_locust_real_requests_in_windows, 120)
     ASSERT_MSG(all.count > 100 && seen <= hits && (double)(hits - seen) <= 0.01 * (double)hits + 1,
                "ingested %llu (+%llu before the clock), server counted %llu", (unsigned long long)all.count,
                (unsigned long long)outside, (unsigned long long)hits);
+    printf("locust: ingested %llu requests (+%llu before the clock), the server counted %llu\n",
+           (unsigned long long)all.count, (unsigned long long)outside, (unsigned long long)hits);
     ASSERT_EQ_INT(json_integer_value(json_object_get(tool, "malformed")), 0);
     ASSERT(all.err_5xx > 0 && all.err_5xx == all.errors);
     ASSERT_EQ_INT(lg_nendpoints(lg, "locust"), 2);
@@ -393,6 +397,8 @@ TEST_T(load_tool_locust_real_requests_in_windows, 120)
     ASSERT_EQ_INT(ep.errors, ep.count);
     ASSERT_EQ_INT(lg_query(lg, "locust", 3200, 4800, &slow), 0);
     ASSERT_EQ_INT(lg_query(lg, "locust", 0, 2800, &before), 0);
+    printf("locust: p50 %.1f ms before, %.1f ms in the 80 ms window (%llu requests)\n", before.p50, slow.p50,
+           (unsigned long long)slow.count);
     ASSERT_MSG(slow.count > 10 && slow.p50 >= 80.0, "slow window: %llu requests, p50 %.1f ms",
                (unsigned long long)slow.count, slow.p50);
     ASSERT_MSG(before.count > 50 && before.p50 < 80.0, "before: p50 %.1f ms", before.p50);
