@@ -576,3 +576,33 @@ TEST_T(load_tool_locust_broken_file_stops_before_any_fault, 90)
     ASSERT_MSG(access(touched, F_OK) != 0, "a fault was injected although the load never started");
     free(lf);
 }
+
+/* stop_when judges a Locust block's seconds as any: a quarter of Locust's requests fail
+ * (the 503 route), so "error_rate < 10%" trips, the run aborts (exit 3), the fault is
+ * reverted and Locust is gone */
+TEST_T(load_tool_locust_stop_when_trips, 90)
+{
+    th_need_program("locust", "python3-locust");
+    struct testsrv *s = testsrv_start(0);
+    ASSERT(s);
+    const char *d = th_tmpdir();
+    char *lf = write_file("locustfile.py", locustfile);
+    char plan[4096], out[16384], rev[600];
+    snprintf(rev, sizeof rev, "%s/reverted", d);
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: locust-stop\nduration: 30s\n"
+             "load:\n  - name: users\n    locust: { file: %s, users: 3, spawn_rate: 50, host: \"http://127.0.0.1:%d\" }\n"
+             "method:\n  - { at: 500ms, fault: exec, run: \"true\", revert: \"touch %s\" }\n"
+             "stop_when:\n  - { load: users, expect: \"error_rate < 10%%\", for: 1s }\n",
+             lf, testsrv_port(s), rev);
+    free(write_file("p.yaml", plan));
+    int rc = fl_run(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 3, "stop_when must abort with 3, got %d: %s", rc, out);
+    ASSERT_MSG(access(rev, F_OK) == 0, "the fault was not reverted on abort");
+    ASSERT_CONTAINS(out, "stop_when");
+    char cmd[256];
+    th_sh(cmd, sizeof cmd, "pgrep -f '[f]aultline_locust.py -f %s' | wc -l", lf);
+    ASSERT_EQ_INT(atoi(cmd), 0);
+    free(lf);
+    testsrv_stop(s);
+}
