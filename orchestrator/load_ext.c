@@ -478,6 +478,18 @@ static int endpoint_of(struct lg_blk *b, const char *name, const char *method)
     return (int)b->neps++;
 }
 
+/* a line that is not valid: counted, the first reason kept */
+static void malformed(struct lgx_run *xr, const char *why)
+{
+    struct lg *lg = xr->b->lg;
+    pthread_mutex_lock(&lg->mu);
+    xr->lines++;
+    xr->malformed++;
+    if (!xr->first_error[0])
+        snprintf(xr->first_error, sizeof xr->first_error, "line %llu: %s", (unsigned long long)xr->lines, why);
+    pthread_mutex_unlock(&lg->mu);
+}
+
 static void ingest(struct lgx_run *xr, const char *line, size_t len)
 {
     struct lg_blk *b = xr->b;
@@ -537,7 +549,7 @@ static void feed(struct lgx_run *xr, const char *buf, size_t r)
             xr->skipping = 0;
         } else if (!xr->skipping) {
             if (xr->llen == LGX_LINE_MAX) {
-                ingest(xr, "{\"too long\":1", 13);   /* counted as malformed */
+                malformed(xr, "longer than 64 KiB (skipped to its end)");
                 xr->skipping = 1;
                 xr->llen = 0;
             } else {
@@ -839,6 +851,7 @@ int lgx_wait_ready(struct lg_blk *b, int64_t timeout_ms, char *err)
             char t[400];
             tail_flat(xr, 280, t, sizeof t);
             fl_err(err, "%s %s before it started%s%s", x->program, how, *t ? "; its output ends: " : " (no output)", t);
+            fl_redact(err);
             pthread_mutex_unlock(&b->lg->mu);
             return -1;
         }
@@ -849,6 +862,7 @@ int lgx_wait_ready(struct lg_blk *b, int64_t timeout_ms, char *err)
             tail_flat(xr, 280, t, sizeof t);
             fl_err(err, "%s wrote no line within %llds of its start%s%s", x->program, (long long)(timeout_ms / 1000),
                    *t ? "; its output ends: " : "", t);
+            fl_redact(err);
             pthread_mutex_unlock(&b->lg->mu);
             return -1;
         }
@@ -923,6 +937,7 @@ int lgx_failure(struct lg_blk *b, char *buf, size_t len)
         tail_flat(xr, 600, t, sizeof t);
         snprintf(buf, len, "load '%s': %s %s before the end of its load%s%s", b->cfg->name, b->cfg->ext->program, how,
                  *t ? "; its output ends: " : " (no output)", t);
+        fl_redact(buf);   /* a tool may print what it was given */
     }
     pthread_mutex_unlock(&b->lg->mu);
     return failed;

@@ -329,6 +329,31 @@ TEST_T(load_tool_fails_to_start_or_dies, 60)
     json_decref(j);
     lg_free(lg);
     lg_block_free(c);
+
+    /* a line past 64 KiB is skipped to its end and counted; the next line counts */
+    c = block("name: long\ncommand: \"echo '{\\\"event\\\": \\\"ready\\\"}'; head -c 70000 /dev/zero | tr '\\\\0' x; echo; "
+              "python3 -c 'import json,time; print(json.dumps({\\\"t\\\": time.time(), \\\"latency_ms\\\": 2}))'; sleep 30\"\n"
+              "format: jsonl\n");
+    lg = lg_new(&c, 1, 1, err);
+    ASSERT(lg);
+    ASSERT_MSG(lg_start(lg, fl_now_ns(), 20000, err) == 0, "start: %s", err);
+    struct lg_stats st;
+    for (int i = 0; i < 300; i++) {
+        lg_query(lg, "long", 0, 20000, &st);
+        if (st.count) break;
+        struct timespec w = { 0, 20000000L };
+        nanosleep(&w, NULL);
+    }
+    lg_stop(lg);
+    ASSERT_EQ_INT(lg_query(lg, "long", 0, 20000, &st), 0);
+    ASSERT_EQ_INT(st.count, 1);
+    j = lg_to_json(lg);
+    tool = json_object_get(json_array_get(j, 0), "tool");
+    ASSERT_EQ_INT(json_integer_value(json_object_get(tool, "malformed")), 1);
+    ASSERT_CONTAINS(json_string_value(json_object_get(tool, "first_error")), "line 2: longer than 64 KiB");
+    json_decref(j);
+    lg_free(lg);
+    lg_block_free(c);
 }
 
 /* a locustfile as users write them: one user class, a named request, a short wait */
