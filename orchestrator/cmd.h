@@ -19,7 +19,7 @@ int cmd_compare(int argc, char **argv) __attribute__((weak));
 int cmd_drill(int argc, char **argv) __attribute__((weak));
 int cmd_history(int argc, char **argv) __attribute__((weak));
 
-/* shared by commands: load and validate a plan, printing every error; NULL when invalid */
+/* cmd_common.c, shared by commands: load and validate a plan, printing every error; NULL when invalid */
 struct plan;
 struct plan *cmd_load_plan(const char *path, const char *const *vars, const char *matrix_binding);
 /* the default report folder of a command: faultline-runs/PREFIX-YYYYmmdd-HHMMSS (local time) */

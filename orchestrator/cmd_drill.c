@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "compare.h"
 #include "figures.h"
+#include "files.h"
 #include "history.h"
 #include "plan.h"
 #include "report.h"
@@ -55,15 +56,6 @@ static const char drill_usage[] =
     "  -h, --help                this text\n";
 
 /* ---- small helpers ------------------------------------------------------------------- */
-static int mkdir_p(const char *dir)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') { *p = '\0'; if (mkdir(tmp, 0755) < 0 && errno != EEXIST) return -1; *p = '/'; }
-    return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static int has_suffix(const char *s, const char *suf)
@@ -120,7 +112,7 @@ static int take_lock(const char *path, char *err)
     char parent[1024];
     snprintf(parent, sizeof parent, "%s", path);
     char *slash = strrchr(parent, '/');
-    if (slash && slash != parent) { *slash = '\0'; mkdir_p(parent); }
+    if (slash && slash != parent) { *slash = '\0'; files_mkdir_p(parent); }
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return fl_err(err, "cannot open the drill lock '%s': %s", path, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -340,7 +332,7 @@ static int drill_prepare(struct drill *d)
         fprintf(stderr, "faultline drill: %s; nothing was run\n", err);
         return -1;
     }
-    if (mkdir_p(d->dir) < 0) {
+    if (files_mkdir_p(d->dir) < 0) {
         fprintf(stderr, "faultline drill: cannot create the drill folder '%s': %s\n", d->dir, strerror(errno));
         return -1;
     }

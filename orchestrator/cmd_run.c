@@ -41,23 +41,6 @@ static const char run_usage[] =
     "  -v, --verbose         debug logging\n"
     "  -h, --help            this text\n";
 
-struct plan *cmd_load_plan(const char *path, const char *const *vars, const char *matrix_binding)
-{
-    struct diag d;
-    diag_init(&d, path);
-    struct plan_opts po = { .set_vars = vars, .matrix_binding = matrix_binding };
-    struct plan *p = plan_load(path, &po, &d);
-    if (!p || d.n) {
-        for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.msgs[i]);
-        if (d.n) fprintf(stderr, "faultline: %zu error%s in '%s'; nothing was touched\n", d.n, d.n == 1 ? "" : "s", path);
-        diag_release(&d);
-        plan_free(p);
-        return NULL;
-    }
-    diag_release(&d);
-    return p;
-}
-
 void cmd_default_dir(char *out, size_t outlen, const char *prefix)
 {
     char stamp[32];

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "compare.h"
+#include "files.h"
 #include "history.h"
 #include "report_fmt.h"
 
@@ -116,23 +117,11 @@ void history_close(struct history *h)
 const char *history_where(const struct history *h) { return h ? h->where : ""; }
 
 /* ---- JSON lines -------------------------------------------------------------------- */
-static int mkdir_parent(const char *path)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    char *slash = strrchr(tmp, '/');
-    if (!slash || slash == tmp) return 0;
-    *slash = '\0';
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') { *p = '\0'; if (mkdir(tmp, 0755) < 0 && errno != EEXIST) return -1; *p = '/'; }
-    return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int file_append(struct history *h, const json_t *entry, char *err)
 {
     char *line = json_dumps(entry, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (!line) return fl_err(err, "cannot write the history '%s': the entry is not JSON", h->where);
-    if (mkdir_parent(h->path) < 0) {
+    if (files_mkdir_parent(h->path) < 0) {
         free(line);
         return fl_err(err, "cannot create the folder of the history '%s': %s", h->where, strerror(errno));
     }

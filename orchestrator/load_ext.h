@@ -1,10 +1,10 @@
 /* load_ext.h -- load from an outside tool (`command:` + `format: jsonl`, `locust:`, `k6:`)
  * ingested request by request into a load block's windows (docs/load-tools.md).
  *
- * Plan side (no I/O): lg_block_parse() hands a block with command:/locust:/k6: to
+ * Plan side (load_ext.c, no I/O): lg_block_parse() hands a block with command:/locust:/k6: to
  * lgx_cfg_parse(); the block then has no base_url/requests and its cfg->ext says what to run.
  *
- * Run side (load_prep.c calls these; the engine thread never touches an ext block):
+ * Run side (load_tool.c; load_prep.c calls these; the engine thread never touches an ext block):
  *   lgx_start(b, d, err), lgx_wait_ready(b, ms, err) -- at lg_prestart, before the run's clock:
  *                         the tool started in its own process group, with a reader thread that
  *                         parses its lines into lg_record(); a tool that ends before its first
@@ -36,6 +36,7 @@ enum { LGX_JSONL, LGX_K6JSON };
 #define LGX_NAME_MAX 128
 #define LGX_MAX_ENDPOINTS 200     /* names past it are counted under "(other)" */
 #define LGX_LINE_MAX (64 * 1024)
+#define LGX_LOCUST_PY "/usr/bin/python3"   /* Debian's, with python3-locust */
 
 struct lg_ext_cfg {
     int kind, format;
@@ -74,6 +75,8 @@ void lgx_cfg_free(struct lg_ext_cfg *x);
 void lgx_describe(const struct lg_ext_cfg *x, char *out, size_t outlen);
 /* is the tool's program on PATH? 0, or -1 with the package that brings it in err */
 int lgx_check_installed(const struct lg_ext_cfg *x, char *err);
+/* the full path of prog on PATH (or prog itself when it holds a '/'); NULL when absent */
+char *lgx_which(const char *prog);
 
 struct lg_blk;
 /* started before the run's clock (lg_prestart): ready when its first line came (Locust: the

@@ -1,6 +1,7 @@
 /* load_int.h -- what the files of the load engine share (load.h is its public side):
  * the parsed block (load_config.c), the engine's objects (load_engine.c, load_epoll.c),
- * the windows of figures (load_stats.c) and the lifecycle (load_prep.c).
+ * the windows of figures (load_stats.c), the lifecycle (load_prep.c) and outside tools
+ * (load_ext.c plan side, load_tool.c their process; load_ext.h).
  *
  * struct lg owns its blocks (struct lg_blk, one per `load:` block); a block owns its
  * users (one libcurl easy handle each), its prepared requests and its windows. The
@@ -92,6 +93,7 @@ struct lg_prep {
 };
 
 struct lg_blk;
+struct lg_sock;
 
 /* a virtual user (closed model) or an in-flight slot (open model): one easy handle */
 struct lg_user {
@@ -161,8 +163,8 @@ struct lg {
     _Atomic int64_t stopped_ns;
     CURLM *multi;
     int use_poll;
-    int epfd, evfd;                        /* epoll loop */
-    int have_pwait2;                       /* epoll loop: epoll_pwait2 works (else ms timeouts) */
+    struct ev *ev;                         /* epoll loop (load_epoll.c) */
+    struct lg_sock *sock_grave;            /* epoll loop: sockets libcurl let go this round */
     int tfd;                               /* poll loop: timerfd for sub-millisecond wake-ups */
     int64_t curl_due;                      /* ns, -1 none */
     struct theap timers;                   /* users waiting: think time, login retry */
@@ -175,14 +177,18 @@ void lg_kv_free(struct lg_kv *kv, size_t n);
  * class of a transfer (-1 = success) */
 int lg_classify(CURLcode rc, long status);
 void lg_record(struct lg_blk *b, int ep, int64_t start_ns, int64_t lat_ns, int cls, int has_latency);
+/* load_stats.c: one block's figures for run.json (lg_to_json, in load_prep.c, adds an
+ * outside tool's own object: load_tool.c records into the figures, so they never call it) */
+json_t *lg_block_json(struct lg *lg, struct lg_blk *b);
 
 /* load_engine.c: the engine thread; a user's easy handle and memory */
 void *lg_engine_main(void *arg);
 void lg_user_free(struct lg_user *u);
 
-/* load_epoll.c: the alternative loop (FL_LG_LOOP=epoll): libcurl's socket_action over
- * epoll, woken by an eventfd. init after the multi handle exists (0, or -1 with err);
- * wait: one round of up to wait_ns; wake: from another thread; release: closes the fds */
+/* load_epoll.c: the alternative loop (FL_LG_LOOP=epoll): libcurl's socket_action on the
+ * engines' event loop (ev.h). init after the multi handle exists (0, or -1 with err);
+ * wait: one round of up to wait_ns; wake: from another thread; release: after the multi
+ * handle is gone */
 int lg_epoll_init(struct lg *lg, char *err);
 void lg_epoll_wait(struct lg *lg, int64_t wait_ns);
 void lg_epoll_wake(struct lg *lg);

@@ -144,7 +144,7 @@ struct lg *lg_new(struct lg_block_cfg *const *blocks, size_t n, uint64_t seed, c
     pthread_once(&curl_once, curl_init_once);
     struct lg *lg = fl_calloc(1, sizeof *lg);
     lg->seed = seed;
-    lg->epfd = lg->evfd = lg->tfd = -1;
+    lg->tfd = -1;
     lg->curl_due = -1;
     pthread_mutex_init(&lg->mu, NULL);
     pthread_mutex_init(&lg->join_mu, NULL);
@@ -270,6 +270,18 @@ int lg_prestart(struct lg *lg, int64_t duration_ms, char *err)
 }
 
 int lg_running(struct lg *lg) { return atomic_load(&lg->running); }
+
+/* the blocks' figures (load_stats.c), an outside tool's block with what its tool did */
+json_t *lg_to_json(struct lg *lg)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < lg->nblocks; i++) {
+        json_t *o = lg_block_json(lg, lg->blocks[i]);
+        if (lg->blocks[i]->cfg->ext) json_object_set_new(o, "tool", lgx_to_json(lg->blocks[i]));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
 
 int lg_tool_failure(struct lg *lg, char *buf, size_t len)
 {

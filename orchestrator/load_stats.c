@@ -307,7 +307,7 @@ static void stats_json(json_t *o, const struct lg_stats *s)
     json_object_set_new(o, "min", jnum(s->min));
 }
 
-static json_t *block_json(struct lg *lg, struct lg_blk *b)
+json_t *lg_block_json(struct lg *lg, struct lg_blk *b)
 {
     const struct lg_block_cfg *c = b->cfg;
     json_t *o = json_object();
@@ -320,8 +320,7 @@ static json_t *block_json(struct lg *lg, struct lg_blk *b)
     if (!c->ext) json_object_set_new(o, "base_url", json_string(url));
     free(url);
     if (c->ext) {
-        json_object_set_new(o, "model", json_string("tool"));
-        json_object_set_new(o, "tool", lgx_to_json(b));
+        json_object_set_new(o, "model", json_string("tool"));   /* "tool": lg_to_json adds it */
     } else {
         json_object_set_new(o, "model", json_string(c->open ? "open" : "closed"));
         if (c->open) json_object_set_new(o, "rate", jnum(c->rate));
@@ -407,11 +406,4 @@ static json_t *block_json(struct lg *lg, struct lg_blk *b)
     }
     json_object_set_new(o, "series", series);
     return o;
-}
-
-json_t *lg_to_json(struct lg *lg)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < lg->nblocks; i++) json_array_append_new(a, block_json(lg, lg->blocks[i]));
-    return a;
 }

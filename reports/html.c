@@ -752,6 +752,20 @@ static void load_section(struct page *pg)
 
 /* ---------------------------------------------------------------- timeline chart */
 
+/* one bar of the timeline, its tooltip opened with "name: state" (the caller closes it) */
+static void tl_bar(struct buf *b, const char *attrs, double x0, double x1, double y, int height, const char *name,
+                   const char *state)
+{
+    buf_addf(b, "<rect %s rx=\"3\" x=\"", attrs);
+    num(b, x0);
+    buf_adds(b, "\" y=\""); num(b, y);
+    buf_adds(b, "\" width=\""); num(b, x1 - x0);
+    buf_addf(b, "\" height=\"%d\"><title>", height);
+    esc(b, name);
+    buf_adds(b, ": ");
+    esc(b, state);
+}
+
 static void timeline_chart(struct page *pg)
 {
     struct buf *b = pg->b;
@@ -783,14 +797,9 @@ static void timeline_chart(struct page *pg)
         if (x1 - x0 < 3) x1 = x0 + 3;
         const char *fill = !strcmp(status, "inject_failed") || !strcmp(status, "revert_failed") ? "#b91c1c"
                          : !strcmp(status, "skipped") || !strcmp(status, "pending") ? "#9ca3af" : "#f59e0b";
-        buf_addf(b, "<rect class=\"tl-step\" fill=\"%s\" rx=\"3\" x=\"", fill);
-        num(b, x0);
-        buf_adds(b, "\" y=\""); num(b, y + 4);
-        buf_adds(b, "\" width=\""); num(b, x1 - x0);
-        buf_adds(b, "\" height=\"14\"><title>");
-        esc(b, report_jstr(s, "name", ""));
-        buf_adds(b, ": ");
-        esc(b, status);
+        char attrs[96];
+        snprintf(attrs, sizeof attrs, "class=\"tl-step\" fill=\"%s\"", fill);
+        tl_bar(b, attrs, x0, x1, y + 4, 14, report_jstr(s, "name", ""), status);
         buf_adds(b, " — ");
         esc(b, report_jstr(s, "description", ""));
         buf_adds(b, "</title></rect>\n");
@@ -812,14 +821,9 @@ static void timeline_chart(struct page *pg)
         }
         double x0 = px(&p, from / 1000.0), x1 = px(&p, to / 1000.0);
         if (x1 - x0 < 4) { x0 -= 2; x1 = x0 + 4; }
-        buf_addf(b, "<rect class=\"tl-probe\" fill=\"%s\" fill-opacity=\".55\" rx=\"3\" x=\"", fill);
-        num(b, x0);
-        buf_adds(b, "\" y=\""); num(b, y + 5);
-        buf_adds(b, "\" width=\""); num(b, x1 - x0);
-        buf_adds(b, "\" height=\"12\"><title>");
-        esc(b, report_jstr(pr, "name", ""));
-        buf_adds(b, ": ");
-        esc(b, verdict);
+        char attrs[96];
+        snprintf(attrs, sizeof attrs, "class=\"tl-probe\" fill=\"%s\" fill-opacity=\".55\"", fill);
+        tl_bar(b, attrs, x0, x1, y + 5, 12, report_jstr(pr, "name", ""), verdict);
         buf_adds(b, "</title></rect>");
         size_t no = json_array_size(obs);
         for (size_t k = 0; k < no && k < HTML_MAX_ROWS; k++) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "files.h"
 #include "report.h"
 
 int report_json(json_t *run, const char *path, char *err)
@@ -15,19 +16,10 @@ int report_json(json_t *run, const char *path, char *err)
     return 0;
 }
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') { *p = '\0'; if (mkdir(tmp, 0755) < 0 && errno != EEXIST) return -1; *p = '/'; }
-    return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 int report_write_all(json_t *run, const char *dir, char *err)
 {
     char path[1024];
-    if (mkdir_p(dir) < 0) return fl_err(err, "cannot create the report folder '%s': %s", dir, strerror(errno));
+    if (files_mkdir_p(dir) < 0) return fl_err(err, "cannot create the report folder '%s': %s", dir, strerror(errno));
     snprintf(path, sizeof path, "%s/run.json", dir);
     if (report_json(run, path, err) < 0) return -1;
     snprintf(path, sizeof path, "%s/junit.xml", dir);

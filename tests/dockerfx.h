@@ -10,13 +10,13 @@
 #include <stdint.h>
 #include "docker_api.h"
 #include "fault.h"
-#include "plan.h"
 #include "probe.h"
 
 struct fx {
-    struct plan plan;
-    struct fl_ctx ctx;
+    struct drv_parse pc;          /* what parse() sees: the targets below, by name */
+    struct drv_ctx ctx;           /* what the drivers see of the "run": the seed, require_label */
     struct target *targets[8];
+    size_t ntargets;
     struct node *trees[32];
     int ntrees;
 };
@@ -54,6 +54,8 @@ void fx_swarm(struct docker_client *dc, char self_node[72]);
  * restarts after 200ms, stops within 2s; labelled faultline.test=TEST and with this pid */
 void fx_service(struct docker_client *dc, const char *test, const char *name, int replicas, json_t *labels,
                 char id[72]);
+/* the spec fx_service() creates, for a caller that adds to it (placement ...); caller decrefs */
+json_t *fx_service_spec(const char *test, const char *name, int replicas, json_t *labels);
 /* remove the services labelled faultline.test=TEST an earlier failed run left (not a live run's) */
 void fx_sweep_services(struct docker_client *dc, const char *test);
 

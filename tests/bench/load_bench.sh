@@ -50,7 +50,8 @@ want_pkg hey hey && peers="$peers hey" || note "hey not available (apt package h
   note "locust not available (apt package python3-locust): skipped"
 want_pkg k6 k6 && peers="$peers k6" || note "k6 not on PATH (not a Debian package): skipped"
 
-CFLAGS_B="-O2 -std=c11 -D_GNU_SOURCE -Iorchestrator -Ifaults -Iprobes"
+. tests/bench/lib.sh
+CFLAGS_B="-O2 -std=c11 -D_GNU_SOURCE $FL_INC"
 PKGS="libcurl libpq hiredis yaml-0.1 jansson"
 [ -f "$B/libfaultline.a" ] || { note "$B/libfaultline.a missing: run make first"; exit 1; }
 cc $CFLAGS_B -o "$work/rusage" tests/bench/rusage.c || exit 1
