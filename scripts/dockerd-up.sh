@@ -59,7 +59,11 @@ fi
 if ! answers; then
   # a stale socket from a dead daemon would make dockerd refuse to start
   if [ -S "$sock" ]; then rm -f "$sock"; fi
-  nohup dockerd --iptables=false --bridge=none --storage-driver=vfs \
+  # setsid: the daemon gets a session and process group of its own. Started from inside a
+  # test (whose process group the harness kills when the test ends) or from a `make test` that
+  # is interrupted (Ctrl-C signals the whole foreground group), it would otherwise die with
+  # them, taking every other run's containers and swarm along
+  setsid nohup dockerd --iptables=false --bridge=none --storage-driver=vfs \
     --host "unix://$sock" >"$log" 2>&1 </dev/null 7>&- 8>&- 9>&- &
   pid=$!
   echo "$pid" >"$pidfile"
