@@ -8,6 +8,7 @@
 #   make demo-docker     the same with the stack in Docker containers (starts dockerd if needed)
 #   make bench      benchmarks against peers, measured in the same run
 #   make fuzz       build the libFuzzer targets (clang)
+#   make test-k6    a live k6 run as a load block (needs k6 on PATH; not part of make test)
 # Each goal first installs the Debian packages it needs that are missing (as root, apt-get):
 # scripts/deps.sh with the groups of scripts/packages, the one list of them.
 # build on every core unless told otherwise (-jN, -j1)
@@ -27,7 +28,7 @@ else
 endif
 
 CC      ?= cc
-PKGS    := libcurl libpq hiredis yaml-0.1 jansson
+PKGS    := libcurl libpq hiredis yaml-0.1 jansson libmicrohttpd
 # recursive (=) so pkg-config runs after the deps step installed what was missing
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -57,7 +58,7 @@ DEMO_SRC := $(wildcard examples/scheduler/*.c)
 DEMO_OBJ := $(DEMO_SRC:%.c=$(B)/obj/%.o)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 
-.PHONY: all deps test asan demo demo-docker bench fuzz docs clean print-inc print-src
+.PHONY: all deps test test-k6 asan demo demo-docker bench fuzz docs clean print-inc print-src
 all: $(B)/faultline $(if $(DEMO_SRC),$(B)/scheduler-api)
 
 # the package groups (scripts/packages) of the goals asked for; `make asan` is `make test` inside
@@ -107,11 +108,31 @@ $(B)/scheduler-api: $(DEMO_OBJ) $(B)/libfaultline.a
 # test (forked, with timeouts, JOBS at a time: files that share a service never overlap, see
 # tests/harness.h), prints the ten slowest and ends with "N passed, N failed, N skipped".
 JOBS ?= 2
-test: deps $(B)/faultline $(B)/fl-tests $(if $(DEMO_SRC),$(B)/scheduler-api)
+test: deps $(B)/faultline $(B)/fl-tests $(if $(DEMO_SRC),$(B)/scheduler-api) $(B)/npm/node_modules/.package-lock.json
 	$(Q)FL_BUILD=$(B) FL_TEST_JOBS=$${FL_TEST_JOBS:-$(JOBS)} sh tests/run.sh $(T)
+
+# the npm packages tests run (the Toxiproxy Node client: tests/integration/toxi/package.json,
+# pinned with its integrity by package-lock.json), from the npm registry into $(B)/npm. Without
+# npm or the registry the tests that need them skip and say why.
+$(B)/npm/node_modules/.package-lock.json: tests/integration/toxi/package.json tests/integration/toxi/package-lock.json | deps
+	$(Q)mkdir -p $(B)/npm && cp $^ $(B)/npm/
+	$(Q)if command -v npm >/dev/null; then \
+	  echo "  NPM     $(B)/npm (toxiproxy-node-client)"; \
+	  (cd $(B)/npm && npm ci --no-audit --no-fund --loglevel=error) || echo "make: npm ci failed in $(B)/npm" >&2; \
+	else echo "make: no npm: the Toxiproxy client tests will skip (apt-get install npm)" >&2; fi
 
 asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZER=asan test
+
+# k6 is not a Debian package: its live test runs on a machine with k6 on PATH, outside make test
+K6_TEST_OBJ := $(patsubst %.c,$(B)/obj/%.o,tests/harness.c tests/testsrv.c tests/dockerfx.c tests/live/test_k6.c)
+$(B)/fl-tests-k6: $(K6_TEST_OBJ) $(LIB_OBJ)
+	@echo "  LINK    $@"
+	$(Q)$(CC) -o $@ $^ $(MHD_LIBS) $(LDLIBS_ALL)
+
+test-k6: deps $(B)/faultline $(B)/fl-tests-k6
+	$(Q)command -v k6 >/dev/null || { echo "make test-k6: k6 is not on PATH (https://grafana.com/docs/k6/latest/set-up/install-k6/)" >&2; exit 2; }
+	$(Q)FL_BUILD=$(B) FL_REQUIRE_SERVICES=1 $(B)/fl-tests-k6
 
 demo: deps all
 	$(Q)sh scripts/demo.sh

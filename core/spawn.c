@@ -12,8 +12,8 @@
 #include <unistd.h>
 #include "fl.h"
 
-/* in the child, before exec: default SIGPIPE, nothing blocked */
-static void child_reset(void)
+/* in the child, before exec (see spawn.h) */
+void spawn_child_reset(void)
 {
     signal(SIGPIPE, SIG_DFL);
     sigset_t none;
@@ -41,7 +41,7 @@ pid_t spawn_logged(char *const *argv, char *const *env, const char *cwd, const c
     }
     if (pid == 0) {
         setpgid(0, 0);
-        child_reset();
+        spawn_child_reset();
         if (gate) {
             /* wait for the parent's go (it journals this pid first); end of file -- the parent
              * refused or died -- means never run the command */
@@ -96,7 +96,7 @@ int spawn_run(char *const *argv, int64_t timeout_ms, char *out, size_t outlen, c
     if (pid < 0) { close(op[0]); close(op[1]); close(ep[0]); close(ep[1]); return fl_err(err, "fork: %s", strerror(errno)); }
     if (pid == 0) {
         setpgid(0, 0);
-        child_reset();
+        spawn_child_reset();
         int nul = open("/dev/null", O_RDONLY);
         if (nul >= 0) dup2(nul, 0);
         dup2(op[1], 1);
@@ -185,7 +185,7 @@ int spawn_detached(char *const *argv, pid_t *pid, char *err)
         pid_t g = fork();
         if (g < 0) { write_msg(pfd[1], 'E', errno); _exit(1); }
         if (g > 0) { write_msg(pfd[1], 'P', (int)g); _exit(0); }
-        child_reset();
+        spawn_child_reset();
         for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
         int devnull = open("/dev/null", O_RDWR);
         if (devnull >= 0) {

@@ -23,5 +23,8 @@ int spawn_run(char *const *argv, int64_t timeout_ms, char *out, size_t outlen, c
 /* start argv detached (own session, stdio on /dev/null, adopted by init: it outlives
  * faultline). 0 with *pid, or -1 with err when it could not be started (exec failing too). */
 int spawn_detached(char *const *argv, pid_t *pid, char *err);
+/* in a child of one's own fork(), before exec: SIGPIPE back to default, no signal blocked
+ * (what the three above do; for a caller that must lay out the child's fds itself) */
+void spawn_child_reset(void);
 
 #endif

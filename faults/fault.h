@@ -118,7 +118,8 @@ int fault_reconcile_rec(const struct fault_ops *ops, json_t *rec, const struct d
                         char *err);
 
 /* registry.c */
-extern const struct fault_ops *const fault_kinds[];
+#define FAULT_KINDS_MAX 128
+extern const struct fault_ops *fault_kinds[];   /* NULL-terminated; filled before main() (registry.c) */
 const struct fault_ops *fault_find(const char *name);
 
 #endif

@@ -11,6 +11,7 @@
 #include "params.h"
 #include "proxy.h"
 #include "proxy_engine.h"
+#include "proxy_toxics.h"
 #include "value.h"
 
 struct proxy_target {
@@ -140,120 +141,57 @@ const struct target_ops target_proxy = {
     .free = target_free,
 };
 
-/* ---- toxics as fault kinds --------------------------------------------------------- */
-/* "100kb/s", "1mb/s", "500000/s", "64kb" -> bytes per second */
-static int parse_byte_rate(const char *s, double *out, char *err)
-{
-    char tmp[64];
-    if (!s || strlen(s) >= sizeof tmp) return fl_err(err, "'%s' is not a byte rate (like 100kb/s)", s ? s : "");
-    snprintf(tmp, sizeof tmp, "%s", s);
-    char *slash = strchr(tmp, '/');
-    if (slash) {
-        if (strcmp(slash, "/s") != 0) return fl_err(err, "'%s' is not a byte rate: use bytes per second (/s)", s);
-        *slash = '\0';
-    }
-    int64_t b;
-    if (val_bytes(tmp, &b, err) < 0) return -1;
-    if (b <= 0) return fl_err(err, "'%s' is not a byte rate: must be positive", s);
-    *out = (double)b;
-    return 0;
-}
+/* ---- toxics as fault kinds: one `proxy.<name>` per row of px_toxics[] ------------------- */
+/* A `match:` map: {method: POST, path: /api/v1/...} */
+static const struct param_spec match_params[] = {
+    { "method", PT_STR, 0, "HTTP method (GET, POST, ...)" },
+    { "path", PT_STR, 0, "path prefix, or a glob with * ? [ ]" },
+    { 0 },
+};
 
-static int dur_us(const struct node *step, const char *key, int64_t def, int64_t *out, const char *what,
-                  struct diag *d)
-{
-    const char *s = param_str(step, key, NULL);
-    char err[FL_ERR_LEN];
-    if (!s) { *out = def; return 0; }
-    if (val_duration_us(s, out, err) < 0) {
-        diag_add(d, node_get(step, key), "%s: %s: %s", what, key, err);
-        return -1;
-    }
-    return 0;
-}
+static char g_names[PX_NKINDS][32];   /* "proxy.latency" ... */
 
-static int parse_direction(const struct node *step, unsigned *dir, const char *what, struct diag *d)
+static int toxic_parse(size_t kind, const struct node *step, void **cfg, struct diag *d)
 {
-    const char *s = param_str(step, "direction", NULL);
-    *dir = 0;
-    if (!s) return 0;
-    if (strcmp(s, "upstream") == 0) *dir = PX_DIR_UPSTREAM;
-    else if (strcmp(s, "downstream") == 0) *dir = PX_DIR_DOWNSTREAM;
-    else if (strcmp(s, "both") == 0) *dir = PX_DIR_BOTH;
-    else {
-        diag_add(d, node_get(step, "direction"), "%s: direction must be upstream, downstream or both, not '%s'", what, s);
-        return -1;
-    }
-    return 0;
-}
-
-static int toxic_parse(enum px_kind kind, const char *what, const struct node *step, void **cfg, struct diag *d)
-{
-    struct px_toxic_cfg c = { .kind = kind, .probability = 1 };
+    const struct px_toxic_type *ty = &px_toxics[kind];
+    const char *what = g_names[kind];
+    struct px_toxic_cfg c;
+    px_toxic_defaults(&c, (enum px_kind)kind);
     int bad = 0;
     char err[FL_ERR_LEN];
-    switch (kind) {
-    case PX_LATENCY:
-        if (!param_str(step, "latency", NULL)) { diag_add(d, step, "%s: needs latency:", what); bad = 1; }
-        bad |= dur_us(step, "latency", 0, &c.latency_us, what, d) < 0;
-        bad |= dur_us(step, "jitter", 0, &c.jitter_us, what, d) < 0;
-        bad |= parse_direction(step, &c.direction, what, d) < 0;
-        break;
-    case PX_BANDWIDTH: {
-        const char *r = param_str(step, "rate", NULL);
-        if (!r) { diag_add(d, step, "%s: needs rate: (bytes per second, like 100kb/s)", what); bad = 1; }
-        else if (parse_byte_rate(r, &c.rate, err) < 0) { diag_add(d, node_get(step, "rate"), "%s: rate: %s", what, err); bad = 1; }
-        bad |= parse_direction(step, &c.direction, what, d) < 0;
-        break;
-    }
-    case PX_TIMEOUT:
-        bad |= parse_direction(step, &c.direction, what, d) < 0;
-        if (!c.direction) c.direction = PX_DIR_BOTH;
-        break;
-    case PX_SLOW_CLOSE:
-    case PX_HTTP_DELAY:
-        if (!param_str(step, "delay", NULL)) { diag_add(d, step, "%s: needs delay:", what); bad = 1; }
-        bad |= dur_us(step, "delay", 0, &c.delay_us, what, d) < 0;
-        break;
-    case PX_HTTP_ERROR: {
-        int64_t st = param_int(step, "status", 503);
-        if (st < 100 || st > 599) {
-            diag_add(d, node_get(step, "status"), "%s: status must be an HTTP status 100..599", what);
+    for (const struct px_attr *a = ty->attrs; a->name; a++) {
+        if (a->flags & PXA_F_NOPLAN) continue;
+        if (a->ptype == PT_MAP) {
+            const struct node *m = node_get(step, a->name);
+            if (!m) continue;
+            if (params_check(m, match_params, NULL, what, d)) { bad = 1; continue; }
+            for (const struct param_spec *ps = match_params; ps->name; ps++) {
+                const char *v = param_str(m, ps->name, NULL);
+                const struct px_attr *ma = px_attr_find(ty, ps->name, 0);
+                if (v && ma && px_attr_set(ma, &c, v, err) < 0) {
+                    diag_add(d, node_get(m, ps->name), "%s: match: %s: %s", what, ps->name, err);
+                    bad = 1;
+                }
+            }
+            continue;
+        }
+        const char *v = param_str(step, a->name, NULL);
+        if (!v) {
+            if (a->flags & PXA_REQUIRED) { diag_add(d, step, "%s: needs %s:", what, a->name); bad = 1; }
+            continue;
+        }
+        if (px_attr_set(a, &c, v, err) < 0) {
+            diag_add(d, node_get(step, a->name), "%s: %s: %s", what, a->name, err);
             bad = 1;
         }
-        c.status = (int)st;
-        c.share = param_percent(step, "share", 1.0);
-        if (c.share < 0 || c.share > 1) {
-            diag_add(d, node_get(step, "share"), "%s: share must be between 0 and 1 (or 0%%..100%%)", what);
-            bad = 1;
-        }
-        break;
     }
-    case PX_RESET:
-    case PX_DOWN:
-        break;
-    }
+    if (!bad && px_toxic_check(&c, err) < 0) { diag_add(d, step, "%s: %s", what, err); bad = 1; }
     if (bad) return -1;
     struct px_toxic_cfg *out = fl_malloc(sizeof *out);
     *out = c;
     *cfg = out;
     return 0;
 }
-
-#define TOXIC_PARSE(fn, kind, name)                                                            \
-    static int fn(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d)         \
-    {                                                                                          \
-        (void)pc;                                                                               \
-        return toxic_parse(kind, name, step, cfg, d);                                          \
-    }
-TOXIC_PARSE(latency_parse, PX_LATENCY, "proxy.latency")
-TOXIC_PARSE(bandwidth_parse, PX_BANDWIDTH, "proxy.bandwidth")
-TOXIC_PARSE(timeout_parse, PX_TIMEOUT, "proxy.timeout")
-TOXIC_PARSE(reset_parse, PX_RESET, "proxy.reset")
-TOXIC_PARSE(down_parse, PX_DOWN, "proxy.down")
-TOXIC_PARSE(slow_close_parse, PX_SLOW_CLOSE, "proxy.slow_close")
-TOXIC_PARSE(http_error_parse, PX_HTTP_ERROR, "proxy.http_error")
-TOXIC_PARSE(http_delay_parse, PX_HTTP_DELAY, "proxy.http_delay")
 
 struct toxic_state {
     char *listen;
@@ -374,36 +312,7 @@ static int toxic_reconcile(const struct fault_record *r, const struct drv_ctx *c
 
 static void toxic_describe(const struct fault_inst *fi, struct buf *out)
 {
-    const struct px_toxic_cfg *c = fi->cfg;
-    char a[32], b[32];
-    static const char *const dirs[] = { "", "upstream", "downstream", "both directions" };
-    switch (c->kind) {
-    case PX_LATENCY:
-        val_fmt_duration((c->latency_us + 500) / 1000, a);
-        buf_addf(out, "add %s latency", a);
-        if (c->jitter_us) { val_fmt_duration((c->jitter_us + 500) / 1000, b); buf_addf(out, " (jitter %s)", b); }
-        buf_addf(out, " %s", dirs[c->direction ? c->direction : PX_DIR_DOWNSTREAM]);
-        break;
-    case PX_BANDWIDTH:
-        buf_addf(out, "cap bandwidth to %.0f bytes/s %s", c->rate, dirs[c->direction ? c->direction : PX_DIR_DOWNSTREAM]);
-        break;
-    case PX_TIMEOUT:
-        buf_addf(out, "hold all data (never forward) %s", dirs[c->direction ? c->direction : PX_DIR_BOTH]);
-        break;
-    case PX_RESET: buf_adds(out, "reset (RST) existing and new connections"); break;
-    case PX_DOWN: buf_adds(out, "refuse new connections (existing ones keep working)"); break;
-    case PX_SLOW_CLOSE:
-        val_fmt_duration((c->delay_us + 500) / 1000, a);
-        buf_addf(out, "delay every close by %s", a);
-        break;
-    case PX_HTTP_ERROR:
-        buf_addf(out, "answer %.0f%% of HTTP requests with %d without forwarding them", c->share * 100, c->status);
-        break;
-    case PX_HTTP_DELAY:
-        val_fmt_duration((c->delay_us + 500) / 1000, a);
-        buf_addf(out, "hold HTTP response headers for %s", a);
-        break;
-    }
+    px_toxic_describe(fi->cfg, out);
     double prob = fi->step ? fi->step->probability : 1.0;
     if (prob < 1) buf_addf(out, " on %.0f%% of connections", prob * 100);
     if (fi->target) {
@@ -422,63 +331,57 @@ static void toxic_free_state(void *p)
     free(st);
 }
 
-static const struct param_spec latency_params[] = {
-    { "latency", PT_DURATION, PARAM_REQUIRED, "delay added to every chunk of data" },
-    { "jitter", PT_DURATION, 0, "uniform +- variation around latency" },
-    { "direction", PT_STR, 0, "upstream, downstream (default) or both" },
-    { 0 },
-};
-static const struct param_spec bandwidth_params[] = {
-    { "rate", PT_STR, PARAM_REQUIRED, "bytes per second, like 100kb/s (kb = 1024 bytes)" },
-    { "direction", PT_STR, 0, "upstream, downstream (default) or both" },
-    { 0 },
-};
-static const struct param_spec timeout_params[] = {
-    { "direction", PT_STR, 0, "upstream, downstream or both (default)" },
-    { 0 },
-};
-static const struct param_spec none_params[] = { { 0 } };
-static const struct param_spec delay_params[] = {
-    { "delay", PT_DURATION, PARAM_REQUIRED, "how long" },
-    { 0 },
-};
-static const struct param_spec http_error_params[] = {
-    { "status", PT_INT, 0, "HTTP status answered (default 503)" },
-    { "share", PT_PERCENT, 0, "share of requests answered so (default 100%)" },
-    { 0 },
-};
+/* the fault kinds, built once from px_toxics[]: names, summaries and params from the table */
+static struct fault_ops g_ops[PX_NKINDS];
 
-#define TOXIC_OPS(var, name_, parse_, params_, summary_)                                        \
-    const struct fault_ops var = {                                                             \
-        .name = name_,                                                                         \
-        .target_kind = "proxy",                                                                \
-        .summary = summary_,                                                                   \
-        .revert_summary = "remove the toxic (what it holds is forwarded)",                     \
-        .params = params_,                                                                     \
-        .parse = parse_,                                                                       \
-        .prepare = toxic_prepare,                                                              \
-        .inject = toxic_inject,                                                                \
-        .revert = toxic_revert,                                                                \
-        .save = toxic_save,                                                                    \
-        .reconcile = toxic_reconcile,                                                          \
-        .describe = toxic_describe,                                                            \
-        .free_cfg = free,                                                                      \
-        .free_state = toxic_free_state,                                                        \
-    };
+/* fault_ops.parse does not say which kind it parses: one slot per row */
+#define PARSE_SLOT(i)                                                                               \
+    static int parse_##i(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d) \
+    {                                                                                               \
+        (void)pc;                                                                                   \
+        return toxic_parse(i, step, cfg, d);                                                        \
+    }
+PARSE_SLOT(0) PARSE_SLOT(1) PARSE_SLOT(2) PARSE_SLOT(3) PARSE_SLOT(4) PARSE_SLOT(5) PARSE_SLOT(6) PARSE_SLOT(7)
+PARSE_SLOT(8) PARSE_SLOT(9) PARSE_SLOT(10) PARSE_SLOT(11) PARSE_SLOT(12) PARSE_SLOT(13) PARSE_SLOT(14) PARSE_SLOT(15)
+static int (*const parse_slots[])(const struct drv_parse *, const struct node *, void **, struct diag *) = {
+    parse_0, parse_1, parse_2, parse_3, parse_4, parse_5, parse_6, parse_7,
+    parse_8, parse_9, parse_10, parse_11, parse_12, parse_13, parse_14, parse_15,
+};
+static struct param_spec g_params[PX_NKINDS][16];
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
-TOXIC_OPS(fault_proxy_latency, "proxy.latency", latency_parse, latency_params,
-          "delay data through the proxy (latency:, jitter:, direction:)")
-TOXIC_OPS(fault_proxy_bandwidth, "proxy.bandwidth", bandwidth_parse, bandwidth_params,
-          "cap the proxy's throughput (rate: bytes per second)")
-TOXIC_OPS(fault_proxy_timeout, "proxy.timeout", timeout_parse, timeout_params,
-          "hold all data: nothing is forwarded while it lasts")
-TOXIC_OPS(fault_proxy_reset, "proxy.reset", reset_parse, none_params,
-          "reset (RST) existing connections and every new one")
-TOXIC_OPS(fault_proxy_down, "proxy.down", down_parse, none_params,
-          "refuse new connections; existing ones keep working")
-TOXIC_OPS(fault_proxy_slow_close, "proxy.slow_close", slow_close_parse, delay_params,
-          "delay forwarding each close (delay:)")
-TOXIC_OPS(fault_proxy_http_error, "proxy.http_error", http_error_parse, http_error_params,
-          "answer a share of HTTP/1.1 requests with a status, without forwarding them")
-TOXIC_OPS(fault_proxy_http_delay, "proxy.http_delay", http_delay_parse, delay_params,
-          "hold HTTP/1.1 response headers for delay:")
+static void build_ops(void)
+{
+    _Static_assert(PX_NKINDS <= sizeof parse_slots / sizeof parse_slots[0], "more toxic types than parse slots: add PARSE_SLOTs");
+    for (size_t i = 0; i < PX_NKINDS; i++) {
+        const struct px_toxic_type *ty = &px_toxics[i];
+        snprintf(g_names[i], sizeof g_names[i], "proxy.%s", ty->name);
+        size_t n = 0;
+        for (const struct px_attr *a = ty->attrs; a->name && n + 1 < sizeof g_params[i] / sizeof g_params[i][0]; a++)
+            if (!(a->flags & PXA_F_NOPLAN))
+                g_params[i][n++] = (struct param_spec){ a->name, a->ptype, a->flags & PXA_REQUIRED ? PARAM_REQUIRED : 0, a->help };
+        g_params[i][n] = (struct param_spec){ 0 };
+        g_ops[i] = (struct fault_ops){
+            .name = g_names[i],
+            .target_kind = "proxy",
+            .summary = ty->summary,
+            .revert_summary = "remove the toxic (what it holds is forwarded)",
+            .params = g_params[i],
+            .parse = parse_slots[i],
+            .prepare = toxic_prepare,
+            .inject = toxic_inject,
+            .revert = toxic_revert,
+            .save = toxic_save,
+            .reconcile = toxic_reconcile,
+            .describe = toxic_describe,
+            .free_cfg = free,
+            .free_state = toxic_free_state,
+        };
+    }
+}
+
+const struct fault_ops *proxy_toxic_ops(size_t i)
+{
+    pthread_once(&g_once, build_ops);
+    return i < PX_NKINDS ? &g_ops[i] : NULL;
+}

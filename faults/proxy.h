@@ -9,4 +9,8 @@
 /* the proxy of an open `proxy` target, or NULL when it is not open */
 struct px *proxy_target_px(const struct target *t);
 
+/* the fault kind `proxy.<name>` of row i of px_toxics[] (proxy_toxics.h), built from the
+ * row once; NULL past the last row. faults/registry.c lists them in fault_kinds. */
+const struct fault_ops *proxy_toxic_ops(size_t i);
+
 #endif

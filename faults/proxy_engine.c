@@ -1,9 +1,11 @@
 /* proxy_engine.c -- TCP fault proxy engine: one epoll thread forwards and applies toxics.
  * See proxy_engine.h for the model (splice fast path, per-direction chains of stages). */
 #include "proxy_engine.h"
+#include "proxy_toxics.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -295,11 +297,13 @@ struct px_toxic {
     struct px_toxic *next;
     int id;
     struct px_toxic_cfg cfg;
+    int64_t acted;           /* http_*: matching requests acted on so far (for `first`) */
 };
 
 /* what an http toxic's two stages (one per direction) share on one connection */
 struct px_hreq {
     int fwd;             /* forwarded upstream (else answered by us) */
+    int delay;           /* http_delay: its response is held */
     int head_req;
     int ready;           /* synthetic answer may go out (the request was consumed) */
     int close;           /* close after the synthetic answer */
@@ -321,7 +325,10 @@ struct px_stage {
     struct px_toxic *tox;
     struct px_q q;
     int64_t last_due;        /* latency: keep order */
-    int64_t next_free;       /* bandwidth */
+    int64_t next_free;       /* bandwidth, slicer */
+    int64_t created;         /* when the stage joined the connection (ns): timeout */
+    uint64_t passed;         /* limit_data: bytes let through */
+    int done;                /* limit_data: the limit was reached, the rest is dropped */
     struct px_http *http;
 };
 
@@ -348,6 +355,8 @@ struct px_conn {
     struct px_dir d[2];      /* d[0] upstream (client -> server), d[1] downstream */
     struct ev_timer tm;      /* queued while it has a wake-up */
     int dead;
+    int close_now;           /* a stage asked to close the connection (timeout) */
+    int close_flushed;       /* ... once what is queued has been written (limit_data) */
 };
 
 struct px {
@@ -423,21 +432,6 @@ static int roll(struct px_engine *e, double p)
     if (p >= 1) return 1;
     if (p <= 0) return 0;
     return rnd(e) < p;
-}
-
-const char *px_kind_name(enum px_kind k)
-{
-    switch (k) {
-    case PX_LATENCY: return "latency";
-    case PX_BANDWIDTH: return "bandwidth";
-    case PX_TIMEOUT: return "timeout";
-    case PX_RESET: return "reset";
-    case PX_DOWN: return "down";
-    case PX_SLOW_CLOSE: return "slow_close";
-    case PX_HTTP_ERROR: return "http_error";
-    case PX_HTTP_DELAY: return "http_delay";
-    }
-    return "?";
 }
 
 /* ---- timers (connections keyed by wake time) ------------------------------------ */
@@ -604,24 +598,11 @@ static void bury(struct px_engine *e)
     }
 }
 
-static unsigned tox_dirs(const struct px_toxic_cfg *t)
-{
-    switch (t->kind) {
-    case PX_LATENCY: case PX_BANDWIDTH:
-        return t->direction ? t->direction : PX_DIR_DOWNSTREAM;
-    case PX_TIMEOUT:
-        return t->direction ? t->direction : PX_DIR_BOTH;
-    case PX_SLOW_CLOSE: case PX_HTTP_ERROR: case PX_HTTP_DELAY:
-        return PX_DIR_BOTH;
-    default:
-        return 0;
-    }
-}
-
-static struct px_stage *stage_new(struct px_toxic *t)
+static struct px_stage *stage_new(struct px_toxic *t, int64_t now)
 {
     struct px_stage *s = fl_calloc(1, sizeof *s);
     s->tox = t;
+    s->created = now;
     return s;
 }
 
@@ -635,10 +616,11 @@ static void dir_add_stage(struct px_dir *d, struct px_stage *s)
 /* give a connection the stages of toxic t (when the per-connection dice say so) */
 static void conn_add_toxic(struct px_engine *e, struct px_conn *c, struct px_toxic *t)
 {
-    unsigned dirs = tox_dirs(&t->cfg);
+    unsigned dirs = px_toxic_dirs(&t->cfg);
     if (!dirs || !roll(e, t->cfg.probability)) return;
     struct px_http *h = NULL;
-    if (t->cfg.kind == PX_HTTP_ERROR || t->cfg.kind == PX_HTTP_DELAY) {
+    int64_t now = now_ns();
+    if (px_toxics[t->cfg.kind].flags & PX_TF_HTTP) {
         h = fl_calloc(1, sizeof *h);
         h->up.is_resp = 0;
         h->down.is_resp = 1;
@@ -646,7 +628,7 @@ static void conn_add_toxic(struct px_engine *e, struct px_conn *c, struct px_tox
     for (int i = 0; i < 2; i++) {
         unsigned bit = i == 0 ? PX_DIR_UPSTREAM : PX_DIR_DOWNSTREAM;
         if (!(dirs & bit)) continue;
-        struct px_stage *s = stage_new(t);
+        struct px_stage *s = stage_new(t, now);
         if (h) { s->http = h; h->refs++; }
         dir_add_stage(&c->d[i], s);
     }
@@ -660,6 +642,8 @@ static void dir_init(struct px_dir *d, int src)
     d->pipefd[0] = d->pipefd[1] = -1;
 }
 
+static void conn_pump(struct px_engine *e, struct px_conn *c, int64_t now);
+
 static void accept_conns(struct px_engine *e, struct px *px)
 {
     for (int n = 0; n < 64; n++) {
@@ -668,7 +652,7 @@ static void accept_conns(struct px_engine *e, struct px *px)
         px->st.accepted++;
         int refuse = 0;
         for (struct px_toxic *t = px->toxics; t && !refuse; t = t->next)
-            if ((t->cfg.kind == PX_RESET || t->cfg.kind == PX_DOWN) && roll(e, t->cfg.probability)) refuse = 1;
+            if ((px_toxics[t->cfg.kind].flags & PX_TF_REFUSE_NEW) && roll(e, t->cfg.probability)) refuse = 1;
         if (refuse) {
             struct linger lg = { 1, 0 };
             setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -705,7 +689,9 @@ static void accept_conns(struct px_engine *e, struct px *px)
         pthread_mutex_unlock(&e->fdmu);
         px->st.active++;
         for (struct px_toxic *t = px->toxics; t; t = t->next) conn_add_toxic(e, c, t);
-        update_masks(e, c);
+        /* stages may need a wake-up before any data (timeout's close) */
+        if (c->d[0].stages || c->d[1].stages) conn_pump(e, c, now_ns());
+        else update_masks(e, c);
     }
 }
 
@@ -769,8 +755,52 @@ static void emit_synthetic(struct px_q *out, const struct px_hreq *r, int status
     if (r->close) emit_eof(out, ts);
 }
 
-/* Upstream side of the http toxics: frame requests; http_error drops a share of them
- * (answered by the downstream side), both record what the responses need (HEAD). */
+/* what a stage function gets: the stage, its connection and direction, where its output goes */
+struct px_stage_run {
+    struct px_engine *e;
+    struct px_conn *c;
+    int dir;                 /* 0 upstream (client -> server), 1 downstream */
+    struct px_stage *s;
+    struct px_q *out;        /* the next stage's queue, or the direction's output */
+    int64_t now;
+};
+
+/* does the request head (its first line) match the toxic's match: {method, path}? */
+static int http_matches(const struct px_toxic_cfg *t, const char *head, size_t n)
+{
+    if (!t->match_method[0] && !t->match_path[0]) return 1;
+    const char *eol = memchr(head, '\n', n);
+    size_t ll = eol ? (size_t)(eol - head) : n;
+    const char *sp = memchr(head, ' ', ll);
+    if (!sp) return 0;
+    size_t ml = (size_t)(sp - head);
+    if (t->match_method[0] && (strlen(t->match_method) != ml || strncasecmp(head, t->match_method, ml) != 0)) return 0;
+    if (!t->match_path[0]) return 1;
+    const char *ps = sp + 1, *end = head + ll;
+    const char *pe = ps;
+    while (pe < end && *pe != ' ' && *pe != '?' && *pe != '\r') pe++;
+    char path[2048];
+    size_t pl = (size_t)(pe - ps);
+    if (pl >= sizeof path) pl = sizeof path - 1;
+    memcpy(path, ps, pl);
+    path[pl] = '\0';
+    if (strpbrk(t->match_path, "*?[")) return fnmatch(t->match_path, path, 0) == 0;
+    return strncmp(path, t->match_path, strlen(t->match_path)) == 0;
+}
+
+/* the request whose head is complete: does the toxic act on it (match, first, share)? */
+static int http_acts(struct px_engine *e, struct px_toxic *t, const struct hframe *f)
+{
+    if (!http_matches(&t->cfg, f->head, f->hlen)) return 0;
+    if (t->cfg.first > 0 && t->acted >= t->cfg.first) return 0;
+    if (t->cfg.kind == PX_HTTP_ERROR && !roll(e, t->cfg.share)) return 0;
+    t->acted++;
+    return 1;
+}
+
+/* Upstream side of the http toxics: frame requests; a request's head is held until it is
+ * complete, then matched: http_error drops the requests it acts on (answered by the
+ * downstream side), both record what the responses need (HEAD, whether to delay). */
 static void run_http_up(struct px_engine *e, struct px_conn *c, struct px_stage *s, struct px_q *out)
 {
     struct px_http *h = s->http;
@@ -786,17 +816,26 @@ static void run_http_up(struct px_engine *e, struct px_conn *c, struct px_stage 
         }
         size_t i = 0;
         while (i < n || h->up.state == HF_END) {
-            if (h->up.state == HF_IDLE) h->cur_fail = is_err && roll(e, s->tox->cfg.share);
+            int in_head = h->up.state == HF_IDLE || h->up.state == HF_HEAD;
             int ev;
             size_t k = hf_feed(&h->up, p + i, n - i, &ev);
-            if (!h->cur_fail) emit(out, p + i, k, ch->ts);
+            /* head bytes gather in h->up.head: they go out once the request is matched */
+            if (!in_head && !h->cur_fail) emit(out, p + i, k, ch->ts);
             i += k;
             if (ev == HEV_HEAD) {
                 hf_begin_body(&h->up, 0);
-                struct px_hreq r = { .fwd = !h->cur_fail, .head_req = h->up.is_head_method,
+                int acts = http_acts(e, s->tox, &h->up);
+                h->cur_fail = is_err && acts;
+                if (!h->cur_fail) emit(out, h->up.head, h->up.hlen, ch->ts);
+                struct px_hreq r = { .fwd = !h->cur_fail, .delay = !is_err && acts, .head_req = h->up.is_head_method,
                                      .ready = 0, .close = h->up.conn_close || h->up.http10 };
                 fifo_push(h, r);
-            } else if (ev == HEV_DONE && h->cur_fail) {
+            } else if (in_head && h->up.state == HF_PASS) {
+                /* a head too large to be HTTP we frame: forward it as it is */
+                emit(out, h->up.head, h->up.hlen, ch->ts);
+                h->cur_fail = 0;
+            }
+            if (ev == HEV_DONE && h->cur_fail) {
                 /* the last not-ready synthetic entry is this request */
                 for (size_t j = h->nfifo; j > 0; j--)
                     if (!h->fifo[j - 1].fwd && !h->fifo[j - 1].ready) { h->fifo[j - 1].ready = 1; break; }
@@ -815,17 +854,19 @@ static void run_http_up(struct px_engine *e, struct px_conn *c, struct px_stage 
 }
 
 /* Downstream side: frame responses; http_error splices its answers in between them,
- * http_delay holds each response head until it has waited `delay`. */
+ * http_delay holds each response head it acts on until it has waited `delay`. */
 static int64_t run_http_down(struct px_conn *c, struct px_stage *s, struct px_q *out, int64_t now)
 {
     struct px_http *h = s->http;
-    int is_err = s->tox->cfg.kind == PX_HTTP_ERROR;
+    const struct px_toxic_cfg *t = &s->tox->cfg;
+    int is_err = t->kind == PX_HTTP_ERROR;
+    int selective = t->match_method[0] || t->match_path[0] || t->first > 0;
     (void)c;
     for (;;) {
         if (h->down.state == HF_IDLE && !h->holding) {
             /* between responses: our own answers that are next in line go out now */
             while (is_err && h->nfifo && !h->fifo[0].fwd && h->fifo[0].ready) {
-                emit_synthetic(out, &h->fifo[0], s->tox->cfg.status, now);
+                emit_synthetic(out, &h->fifo[0], t->status, now);
                 fifo_pop(h);
             }
         }
@@ -839,8 +880,16 @@ static int64_t run_http_down(struct px_conn *c, struct px_stage *s, struct px_q 
             else { q_push(out, q_pop(&s->q)); continue; }
         }
         if (h->down.state == HF_IDLE && !is_err) {
-            if (!h->holding) { h->holding = 1; h->hold_until = ch->ts + s->tox->cfg.delay_us * 1000; }
-            if (now < h->hold_until) return h->hold_until;
+            int want = 1;
+            if (selective) {
+                want = 0;
+                for (size_t j = 0; j < h->nfifo; j++)
+                    if (h->fifo[j].fwd) { want = h->fifo[j].delay; break; }
+            }
+            if (want) {
+                if (!h->holding) { h->holding = 1; h->hold_until = ch->ts + t->delay_us * 1000; }
+                if (now < h->hold_until) return h->hold_until;
+            }
         }
         h->holding = 0;
         int ev;
@@ -873,70 +922,163 @@ static int64_t run_http_down(struct px_conn *c, struct px_stage *s, struct px_q 
     }
 }
 
+/* ---- stage functions (one per toxic type with a data path: stage_fns[] below) ----------
+ * Each moves what is due from sr->s->q to sr->out and returns when it next needs to run. */
+static int64_t px_stage_latency(struct px_stage_run *sr)
+{
+    struct px_stage *s = sr->s;
+    const struct px_toxic_cfg *t = &s->tox->cfg;
+    struct px_chunk *ch;
+    while ((ch = s->q.head)) {
+        if (!ch->due) {
+            int64_t d = t->latency_us;
+            if (t->jitter_us > 0) d += (int64_t)((rnd(sr->e) * 2 - 1) * (double)t->jitter_us);
+            if (d < 0) d = 0;
+            ch->due = ch->ts + d * 1000;
+            if (ch->due < s->last_due) ch->due = s->last_due;
+            s->last_due = ch->due;
+        }
+        if (ch->due > sr->now) return ch->due;
+        ch->ts = ch->due;   /* a later stage counts from when it was due: toxics add up */
+        q_push(sr->out, q_pop(&s->q));
+    }
+    return PX_NEVER;
+}
+
+/* pass pieces of at most `piece` bytes, one per `gap_ns` (the bandwidth cap, the slicer) */
+static int64_t pace(struct px_stage_run *sr, size_t (*piece)(struct px_stage_run *), int64_t (*gap_ns)(struct px_stage_run *, size_t))
+{
+    struct px_stage *s = sr->s;
+    struct px_chunk *ch;
+    while ((ch = s->q.head)) {
+        if (ch->eof) { q_push(sr->out, q_pop(&s->q)); continue; }
+        if (s->next_free > sr->now) return s->next_free;
+        size_t n = ch->len - ch->off, slice = piece(sr);
+        if (n > slice) {
+            emit(sr->out, ch->data + ch->off, slice, ch->ts);
+            ch->off += slice;
+            s->q.bytes -= slice;
+            n = slice;
+        } else {
+            q_push(sr->out, q_pop(&s->q));
+        }
+        /* keep the long-run rate despite late wakeups, but no burst after idling */
+        int64_t base = s->next_free >= sr->now - 20000000 ? s->next_free : sr->now;
+        s->next_free = base + gap_ns(sr, n);
+    }
+    return PX_NEVER;
+}
+
+static size_t bandwidth_piece(struct px_stage_run *sr)
+{
+    double rate = sr->s->tox->cfg.rate > 0 ? sr->s->tox->cfg.rate : 1;
+    size_t slice = (size_t)(rate / 100);   /* 10 ms worth */
+    if (slice < 1) slice = 1;
+    if (slice > PX_READ_MAX) slice = PX_READ_MAX;
+    return slice;
+}
+static int64_t bandwidth_gap(struct px_stage_run *sr, size_t n)
+{
+    double rate = sr->s->tox->cfg.rate > 0 ? sr->s->tox->cfg.rate : 1;
+    return (int64_t)((double)n * 1e9 / rate);
+}
+static int64_t px_stage_bandwidth(struct px_stage_run *sr) { return pace(sr, bandwidth_piece, bandwidth_gap); }
+
+static size_t slicer_piece(struct px_stage_run *sr)
+{
+    const struct px_toxic_cfg *t = &sr->s->tox->cfg;
+    int64_t sz = t->average_size;
+    if (t->size_variation > 0) sz += (int64_t)((rnd(sr->e) * 2 - 1) * (double)t->size_variation);
+    return sz < 1 ? 1 : (size_t)sz;
+}
+static int64_t slicer_gap(struct px_stage_run *sr, size_t n)
+{
+    (void)n;
+    return sr->s->tox->cfg.delay_us * 1000;
+}
+static int64_t px_stage_slicer(struct px_stage_run *sr) { return pace(sr, slicer_piece, slicer_gap); }
+
+static int64_t px_stage_timeout(struct px_stage_run *sr)
+{
+    int64_t to = sr->s->tox->cfg.timeout_us;
+    if (to <= 0) return PX_NEVER;
+    int64_t when = sr->s->created + to * 1000;
+    if (sr->now >= when) { sr->c->close_now = 1; return PX_NEVER; }
+    return when;
+}
+
+static int64_t px_stage_slow_close(struct px_stage_run *sr)
+{
+    struct px_stage *s = sr->s;
+    struct px_chunk *ch;
+    while ((ch = s->q.head)) {
+        if (ch->eof) {
+            if (!ch->due) ch->due = ch->ts + s->tox->cfg.delay_us * 1000;
+            if (ch->due > sr->now) return ch->due;
+        }
+        q_push(sr->out, q_pop(&s->q));
+    }
+    return PX_NEVER;
+}
+
+static int64_t px_stage_limit_data(struct px_stage_run *sr)
+{
+    struct px_stage *s = sr->s;
+    uint64_t limit = (uint64_t)s->tox->cfg.bytes;
+    struct px_chunk *ch;
+    while ((ch = q_pop(&s->q))) {
+        if (s->done) { free(ch); continue; }
+        size_t n = ch->len - ch->off;
+        if (!ch->eof && s->passed + n <= limit) {
+            s->passed += n;
+            q_push(sr->out, ch);
+            if (s->passed < limit) continue;
+        } else if (!ch->eof) {
+            size_t k = (size_t)(limit - s->passed);
+            emit(sr->out, ch->data + ch->off, k, ch->ts);
+            s->passed += k;
+            free(ch);
+        } else {
+            q_push(sr->out, ch);
+            continue;
+        }
+        /* the limit is reached: what passed goes out, then the connection closes */
+        s->done = 1;
+        emit_eof(sr->out, sr->now);
+        sr->c->close_flushed = 1;
+    }
+    return PX_NEVER;
+}
+
+static int64_t px_stage_http(struct px_stage_run *sr)
+{
+    if (sr->dir == 0) { run_http_up(sr->e, sr->c, sr->s, sr->out); return PX_NEVER; }
+    return run_http_down(sr->c, sr->s, sr->out, sr->now);
+}
+
+/* the data path of each toxic type (px_toxics[] rows, proxy_toxics.h); NULL: forward */
+static int64_t (*const stage_fns[PX_NKINDS])(struct px_stage_run *) = {
+    [PX_LATENCY] = px_stage_latency,
+    [PX_BANDWIDTH] = px_stage_bandwidth,
+    [PX_TIMEOUT] = px_stage_timeout,
+    [PX_SLOW_CLOSE] = px_stage_slow_close,
+    [PX_HTTP_ERROR] = px_stage_http,
+    [PX_HTTP_DELAY] = px_stage_http,
+    [PX_SLICER] = px_stage_slicer,
+    [PX_LIMIT_DATA] = px_stage_limit_data,
+};
+
 /* Run one stage: move what is due from s->q to out; return when it next needs to run. */
 static int64_t stage_run(struct px_engine *e, struct px_conn *c, int dir, struct px_stage *s,
                          struct px_q *out, int64_t now)
 {
-    const struct px_toxic_cfg *t = &s->tox->cfg;
-    struct px_chunk *ch;
-    switch (t->kind) {
-    case PX_LATENCY:
-        while ((ch = s->q.head)) {
-            if (!ch->due) {
-                int64_t d = t->latency_us;
-                if (t->jitter_us > 0) d += (int64_t)((rnd(e) * 2 - 1) * (double)t->jitter_us);
-                if (d < 0) d = 0;
-                ch->due = ch->ts + d * 1000;
-                if (ch->due < s->last_due) ch->due = s->last_due;
-                s->last_due = ch->due;
-            }
-            if (ch->due > now) return ch->due;
-            ch->ts = ch->due;   /* a later stage counts from when it was due: toxics add up */
-            q_push(out, q_pop(&s->q));
-        }
-        return PX_NEVER;
-    case PX_BANDWIDTH: {
-        double rate = t->rate > 0 ? t->rate : 1;
-        size_t slice = (size_t)(rate / 100);   /* 10 ms worth */
-        if (slice < 1) slice = 1;
-        if (slice > PX_READ_MAX) slice = PX_READ_MAX;
-        while ((ch = s->q.head)) {
-            if (ch->eof) { q_push(out, q_pop(&s->q)); continue; }
-            if (s->next_free > now) return s->next_free;
-            size_t n = ch->len - ch->off;
-            if (n > slice) {
-                emit(out, ch->data + ch->off, slice, ch->ts);
-                ch->off += slice;
-                s->q.bytes -= slice;
-                n = slice;
-            } else {
-                q_push(out, q_pop(&s->q));
-            }
-            /* keep the long-run rate despite late wakeups, but no burst after idling */
-            int64_t base = s->next_free >= now - 20000000 ? s->next_free : now;
-            s->next_free = base + (int64_t)((double)n * 1e9 / rate);
-        }
-        return PX_NEVER;
-    }
-    case PX_TIMEOUT:
-        return PX_NEVER;
-    case PX_SLOW_CLOSE:
-        while ((ch = s->q.head)) {
-            if (ch->eof) {
-                if (!ch->due) ch->due = ch->ts + t->delay_us * 1000;
-                if (ch->due > now) return ch->due;
-            }
-            q_push(out, q_pop(&s->q));
-        }
-        return PX_NEVER;
-    case PX_HTTP_ERROR:
-    case PX_HTTP_DELAY:
-        if (dir == 0) { run_http_up(e, c, s, out); return PX_NEVER; }
-        return run_http_down(c, s, out, now);
-    default:
+    int64_t (*fn)(struct px_stage_run *) = stage_fns[s->tox->cfg.kind];
+    if (!fn) {
         q_append(out, &s->q);
         return PX_NEVER;
     }
+    struct px_stage_run sr = { e, c, dir, s, out, now };
+    return fn(&sr);
 }
 
 /* ---- I/O --------------------------------------------------------------------------- */
@@ -1076,6 +1218,12 @@ static void conn_pump(struct px_engine *e, struct px_conn *c, int64_t now)
         }
     }
     if (c->d[0].shut_out && c->d[1].shut_out) { conn_free(e, c, 0); return; }
+    if (c->close_now) { conn_free(e, c, 0); return; }
+    if (c->close_flushed && !c->d[0].blocked && !c->d[1].blocked && !c->d[0].out.head && !c->d[1].out.head &&
+        !c->d[0].pipe_len && !c->d[1].pipe_len) {
+        conn_free(e, c, 0);
+        return;
+    }
     conn_set_wake(e, c, wake);
     update_masks(e, c);
 }
@@ -1159,14 +1307,15 @@ static int cmd_add(struct px_engine *e, struct px *px, const struct px_toxic_cfg
     struct px_toxic **pp = &px->toxics;
     while (*pp) pp = &(*pp)->next;
     *pp = t;
-    if (cfg->kind == PX_DOWN && cfg->probability >= 1) {
+    unsigned flags = px_toxics[cfg->kind].flags;
+    if ((flags & PX_TF_CLOSE_LISTEN) && cfg->probability >= 1) {
         if (px->down_full++ == 0) close_listener(e, px);
     }
     int64_t now = now_ns();
     struct px_conn *c = px->conns, *next;
     for (; c; c = next) {
         next = c->next;
-        if (cfg->kind == PX_RESET) {
+        if (flags & PX_TF_RESET_OLD) {
             if (roll(e, cfg->probability)) { px->st.reset++; conn_free(e, c, 1); }
             continue;
         }
@@ -1207,7 +1356,7 @@ static int cmd_remove(struct px_engine *e, struct px *px, int id, char *err)
         }
         conn_pump(e, c, now);
     }
-    if (t->cfg.kind == PX_DOWN && t->cfg.probability >= 1 && --px->down_full == 0) {
+    if ((px_toxics[t->cfg.kind].flags & PX_TF_CLOSE_LISTEN) && t->cfg.probability >= 1 && --px->down_full == 0) {
         char lerr[FL_ERR_LEN];
         px_relisten(e, px, lerr);
         if (px->lfd < 0) {
@@ -1536,33 +1685,8 @@ const char *px_address(const struct px *px) { return px->listen_addr; }
 
 static int check_cfg(const struct px *px, const struct px_toxic_cfg *c, char *err)
 {
-    const char *k = px_kind_name(c->kind);
-    if (c->probability < 0 || c->probability > 1)
-        return fl_err(err, "proxy '%s': %s: probability must be within 0..1", px->listen_addr, k);
-    if (c->direction > PX_DIR_BOTH)
-        return fl_err(err, "proxy '%s': %s: bad direction", px->listen_addr, k);
-    switch (c->kind) {
-    case PX_LATENCY:
-        if (c->latency_us < 0 || c->jitter_us < 0)
-            return fl_err(err, "proxy '%s': latency and jitter must not be negative", px->listen_addr);
-        break;
-    case PX_BANDWIDTH:
-        if (!(c->rate > 0)) return fl_err(err, "proxy '%s': bandwidth rate must be positive", px->listen_addr);
-        break;
-    case PX_SLOW_CLOSE: case PX_HTTP_DELAY:
-        if (c->delay_us < 0) return fl_err(err, "proxy '%s': %s: delay must not be negative", px->listen_addr, k);
-        break;
-    case PX_HTTP_ERROR:
-        if (c->status < 100 || c->status > 599)
-            return fl_err(err, "proxy '%s': http_error status %d is not 100..599", px->listen_addr, c->status);
-        if (c->share < 0 || c->share > 1)
-            return fl_err(err, "proxy '%s': http_error share must be within 0..1", px->listen_addr);
-        break;
-    case PX_TIMEOUT: case PX_RESET: case PX_DOWN:
-        break;
-    default:
-        return fl_err(err, "proxy '%s': unknown toxic kind %d", px->listen_addr, (int)c->kind);
-    }
+    char cerr[FL_ERR_LEN];
+    if (px_toxic_check(c, cerr) < 0) return fl_err(err, "proxy '%s': %s", px->listen_addr, cerr);
     return 0;
 }
 

@@ -36,6 +36,9 @@ enum px_kind {
     PX_SLOW_CLOSE,   /* delay forwarding a close (FIN) by delay_us */
     PX_HTTP_ERROR,   /* answer `share` of HTTP/1.1 requests with `status`, not forwarded */
     PX_HTTP_DELAY,   /* hold HTTP response headers for delay_us */
+    PX_SLICER,       /* cut data into pieces of average_size +- size_variation, delay_us apart */
+    PX_LIMIT_DATA,   /* close the connection once `bytes` have passed in a direction */
+    PX_NKINDS        /* the rows of px_toxics[] (proxy_toxics.h) */
 };
 
 enum { PX_DIR_UPSTREAM = 1, PX_DIR_DOWNSTREAM = 2, PX_DIR_BOTH = 3 };
@@ -50,6 +53,12 @@ struct px_toxic_cfg {
     int64_t delay_us;        /* slow_close, http_delay */
     int status;              /* http_error */
     double share;            /* http_error: fraction of requests answered with status */
+    int64_t timeout_us;      /* timeout: close the connection after this (0 = hold for ever) */
+    int64_t average_size, size_variation;   /* slicer (bytes) */
+    int64_t bytes;           /* limit_data */
+    char match_method[16];   /* http_*: only requests with this method ("" = any) */
+    char match_path[256];    /* http_*: only paths with this prefix, or this glob when it has *?[ */
+    int64_t first;           /* http_*: only the first N matching requests of the toxic (0 = all) */
 };
 
 struct px_stats {
@@ -96,6 +105,6 @@ void px_engine_set_timeout(struct px_engine *e, int ms);
 /* for tests: the engine thread sleeps ms, the way a stuck engine would (no wait here) */
 void px_engine_stall(struct px_engine *e, int ms);
 
-const char *px_kind_name(enum px_kind k);
+const char *px_kind_name(enum px_kind k);   /* the toxic table's name of kind k */
 
 #endif

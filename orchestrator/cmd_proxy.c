@@ -7,104 +7,113 @@
 #include <string.h>
 #include "cmd.h"
 #include "fl.h"
+#include "proxy_api.h"
 #include "proxy_engine.h"
+#include "proxy_toxics.h"
 #include "value.h"
 
-static const char usage[] =
-    "usage: faultline proxy --listen HOST:PORT --upstream HOST:PORT [--toxic SPEC]...\n"
-    "\n"
-    "Forward TCP from --listen to --upstream until interrupted (Ctrl-C), applying toxics.\n"
-    "A SPEC is KIND[=VALUE] followed by ,key=value options:\n"
-    "  latency=200ms[,jitter=50ms][,direction=upstream|downstream|both]\n"
-    "  bandwidth=100kb/s[,direction=...]     bytes per second (kb = 1024 bytes)\n"
-    "  timeout[,direction=...]              hold all data, never forward\n"
-    "  reset                                RST existing and new connections\n"
-    "  down                                 refuse new connections\n"
-    "  slow_close=1s                        delay forwarding each close\n"
-    "  http_error=503[,share=50%]           answer a share of HTTP/1.1 requests\n"
-    "  http_delay=500ms                     hold HTTP response headers\n"
-    "Every toxic also takes probability=0..1 (per connection, default 1).\n"
-    "\n"
-    "  -l, --listen ADDR     address to listen on (e.g. 127.0.0.1:15432)\n"
-    "  -u, --upstream ADDR   address to forward to (e.g. 127.0.0.1:5432)\n"
-    "  -t, --toxic SPEC      a toxic (repeatable)\n"
-    "  -q, --quiet           no connection statistics on exit\n"
-    "  -h, --help            this text\n";
+static void usage(FILE *f)
+{
+    fputs("usage: faultline proxy --listen HOST:PORT --upstream HOST:PORT [--toxic SPEC]...\n"
+          "       faultline proxy --api [HOST:]PORT\n"
+          "\n"
+          "Forward TCP from --listen to --upstream until interrupted (Ctrl-C), applying toxics.\n"
+          "With --api, serve Toxiproxy's HTTP API instead (its clients work unchanged): proxies and\n"
+          "toxics are created, changed and removed over HTTP (docs/proxy-api.md). The API has NO\n"
+          "authentication, as Toxiproxy's: whoever reaches it can open listeners and redirect\n"
+          "traffic. A bare PORT binds 127.0.0.1; bind elsewhere only on a network you trust.\n"
+          "A SPEC is KIND[=VALUE] followed by ,key=value options:\n", f);
+    for (size_t i = 0; i < PX_NKINDS; i++) fprintf(f, "  %s\n", px_toxics[i].cli);
+    fputs("Every toxic also takes probability=0..1 (per connection, default 1).\n"
+          "\n"
+          "  -l, --listen ADDR     address to listen on (e.g. 127.0.0.1:15432)\n"
+          "  -u, --upstream ADDR   address to forward to (e.g. 127.0.0.1:5432)\n"
+          "  -t, --toxic SPEC      a toxic (repeatable)\n"
+          "  -a, --api ADDR        serve Toxiproxy's HTTP API on ADDR (e.g. 127.0.0.1:8474)\n"
+          "  -q, --quiet           no connection statistics on exit\n"
+          "  -h, --help            this text\n", f);
+}
 
-/* parse "latency=200ms,jitter=50ms" into c; 0 or -1 with err */
+/* parse "latency=200ms,jitter=50ms" into c (px_toxics[] says the keys); 0 or -1 with err */
 static int parse_toxic(const char *spec, struct px_toxic_cfg *c, char *err)
 {
-    static const struct { const char *name; enum px_kind kind; } kinds[] = {
-        { "latency", PX_LATENCY }, { "bandwidth", PX_BANDWIDTH }, { "timeout", PX_TIMEOUT },
-        { "reset", PX_RESET }, { "down", PX_DOWN }, { "slow_close", PX_SLOW_CLOSE },
-        { "http_error", PX_HTTP_ERROR }, { "http_delay", PX_HTTP_DELAY },
-    };
-    memset(c, 0, sizeof *c);
-    c->probability = 1;
-    c->status = 503;
-    c->share = 1;
     char *copy = fl_strdup(spec), *save = NULL;
+    const struct px_toxic_type *ty = NULL;
+    unsigned long given = 0;   /* attributes set, by index in ty->attrs */
     int rc = 0, first = 1;
     for (char *tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save), first = 0) {
         char *eq = strchr(tok, '=');
         const char *val = eq ? eq + 1 : NULL;
         if (eq) *eq = '\0';
-        int64_t us;
+        const char *key = tok;
         if (first) {
-            size_t i;
-            for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-                if (strcmp(tok, kinds[i].name) == 0) break;
-            if (i == sizeof kinds / sizeof kinds[0]) { rc = fl_err(err, "toxic '%s': unknown kind '%s'", spec, tok); break; }
-            c->kind = kinds[i].kind;
-            int needs = c->kind == PX_LATENCY || c->kind == PX_BANDWIDTH || c->kind == PX_SLOW_CLOSE ||
-                        c->kind == PX_HTTP_DELAY;
-            if (needs && !val) { rc = fl_err(err, "toxic '%s': %s needs a value (%s=...)", spec, tok, tok); break; }
+            ty = px_toxic_find(tok, 0);
+            if (!ty) {
+                char known[256] = "";
+                for (size_t i = 0; i < PX_NKINDS; i++) {
+                    strncat(known, i ? ", " : "", sizeof known - strlen(known) - 1);
+                    strncat(known, px_toxics[i].name, sizeof known - strlen(known) - 1);
+                }
+                rc = fl_err(err, "toxic '%s': unknown kind '%s' (known: %s)", spec, tok, known);
+                break;
+            }
+            px_toxic_defaults(c, (enum px_kind)(ty - px_toxics));
             if (!val) continue;
-            switch (c->kind) {
-            case PX_LATENCY:
-                if (val_duration_us(val, &c->latency_us, err) < 0) rc = -1;
-                break;
-            case PX_SLOW_CLOSE:
-            case PX_HTTP_DELAY:
-                if (val_duration_us(val, &c->delay_us, err) < 0) rc = -1;
-                break;
-            case PX_BANDWIDTH: {
-                char tmp[64];
-                snprintf(tmp, sizeof tmp, "%s", val);
-                char *sl = strstr(tmp, "/s");
-                if (sl) *sl = '\0';
-                int64_t b;
-                if (val_bytes(tmp, &b, err) < 0 || b <= 0) rc = fl_err(err, "toxic '%s': bad rate '%s'", spec, val);
-                c->rate = (double)b;
-                break;
-            }
-            case PX_HTTP_ERROR:
-                c->status = atoi(val);
-                break;
-            default:
-                rc = fl_err(err, "toxic '%s': %s takes no value", spec, tok);
-            }
-            continue;
+            if (!ty->main_attr) { rc = fl_err(err, "toxic '%s': %s takes no value", spec, tok); break; }
+            key = ty->main_attr;
+        } else if (!val) {
+            rc = fl_err(err, "toxic '%s': option '%s' needs a value", spec, tok);
+            break;
         }
-        if (!val) { rc = fl_err(err, "toxic '%s': option '%s' needs a value", spec, tok); break; }
-        if (strcmp(tok, "jitter") == 0) {
-            if (val_duration_us(val, &us, err) < 0) rc = -1; else c->jitter_us = us;
-        } else if (strcmp(tok, "direction") == 0) {
-            if (!strcmp(val, "upstream")) c->direction = PX_DIR_UPSTREAM;
-            else if (!strcmp(val, "downstream")) c->direction = PX_DIR_DOWNSTREAM;
-            else if (!strcmp(val, "both")) c->direction = PX_DIR_BOTH;
-            else rc = fl_err(err, "toxic '%s': direction must be upstream, downstream or both", spec);
-        } else if (strcmp(tok, "probability") == 0) {
-            if (val_percent(val, &c->probability, 1, err) < 0) rc = -1;
-        } else if (strcmp(tok, "share") == 0) {
-            if (val_percent(val, &c->share, 1, err) < 0) rc = -1;
-        } else if (strcmp(tok, "status") == 0) {
-            c->status = atoi(val);
-        } else {
-            rc = fl_err(err, "toxic '%s': unknown option '%s'", spec, tok);
-        }
+        char e2[FL_ERR_LEN];
+        if (px_toxic_set(c, key, val, e2) < 0) { rc = fl_err(err, "toxic '%s': %s", spec, e2); break; }
+        const struct px_attr *a = px_attr_find(ty, key, 0);
+        if (a) given |= 1ul << (a - ty->attrs);
     }
     free(copy);
+    if (rc == 0 && ty) {
+        for (const struct px_attr *a = ty->attrs; a->name; a++)
+            if ((a->flags & PXA_REQUIRED) && !(given & (1ul << (a - ty->attrs)))) {
+                if (ty->main_attr && !strcmp(a->name, ty->main_attr))
+                    return fl_err(err, "toxic '%s': %s needs a value (%s=...)", spec, ty->name, ty->name);
+                return fl_err(err, "toxic '%s': %s needs %s=...", spec, ty->name, a->name);
+            }
+        char e2[FL_ERR_LEN];
+        if (px_toxic_check(c, e2) < 0) return fl_err(err, "toxic '%s': %s", spec, e2);
+    }
+    return rc;
+}
+
+/* --api: Toxiproxy's HTTP API until SIGINT/SIGTERM */
+static int serve_api(const char *addr)
+{
+    char err[FL_ERR_LEN];
+    sigset_t ss, old;
+    sigemptyset(&ss);
+    sigaddset(&ss, SIGINT);
+    sigaddset(&ss, SIGTERM);
+    sigaddset(&ss, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &ss, &old);   /* before any thread starts: they inherit it */
+    int rc = FL_EXIT_OK;
+    struct px_engine *e = px_engine_new(err);
+    struct pxapi *a = e ? pxapi_new(e, 0) : NULL;
+    if (!a || pxapi_serve(a, addr, err) < 0) {
+        fl_log(FL_LOG_ERROR, "%s", err);
+        rc = FL_EXIT_FAILED;
+        goto out;
+    }
+    const char *bound = pxapi_address(a);
+    fprintf(stderr, "faultline proxy: Toxiproxy API on http://%s (Ctrl-C stops)\n", bound);
+    if (strncmp(bound, "127.", 4) != 0 && strncmp(bound, "[::1]", 5) != 0)
+        fl_log(FL_LOG_WARN, "the API on %s is not on loopback and has no authentication: anyone who reaches it can "
+                            "open listeners and redirect traffic", bound);
+    int sig = 0;
+    sigwait(&ss, &sig);
+    fprintf(stderr, "faultline proxy: %s: closing every proxy\n", strsignal(sig));
+out:
+    pxapi_free(a);
+    px_engine_free(e);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }
 
@@ -113,25 +122,36 @@ int cmd_proxy(int argc, char **argv)
     static const struct option opts[] = {
         { "listen", required_argument, NULL, 'l' }, { "upstream", required_argument, NULL, 'u' },
         { "toxic", required_argument, NULL, 't' },  { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+        { "help", no_argument, NULL, 'h' },         { "api", required_argument, NULL, 'a' },
+        { NULL, 0, NULL, 0 },
     };
-    const char *listen = NULL, *upstream = NULL;
+    const char *listen = NULL, *upstream = NULL, *api = NULL;
     const char **toxics = fl_calloc((size_t)argc + 1, sizeof *toxics);
     int ntox = 0, quiet = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "l:u:t:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:u:t:qha:", opts, NULL)) != -1) {
         switch (c) {
         case 'l': listen = optarg; break;
         case 'u': upstream = optarg; break;
         case 't': toxics[ntox++] = optarg; break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(usage, stdout); free(toxics); return FL_EXIT_OK;
-        default: fputs(usage, stderr); free(toxics); return FL_EXIT_INVALID;
+        case 'a': api = optarg; break;
+        case 'h': usage(stdout); free(toxics); return FL_EXIT_OK;
+        default: usage(stderr); free(toxics); return FL_EXIT_INVALID;
         }
     }
     char err[FL_ERR_LEN];
+    if (api) {
+        free(toxics);
+        if (listen || upstream || ntox || optind < argc) {
+            fl_log(FL_LOG_ERROR, "--api serves proxies made over HTTP: create them with POST /proxies, not --listen/"
+                                 "--upstream/--toxic");
+            return FL_EXIT_INVALID;
+        }
+        return serve_api(api);
+    }
     if (!listen || !upstream || optind < argc) {
-        fputs(usage, stderr);
+        usage(stderr);
         free(toxics);
         return FL_EXIT_INVALID;
     }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include "cmd.h"
 #include "plan.h"
+#include "load.h"
 #include "plan_lint.h"
 
 static const char validate_usage[] =
@@ -32,6 +33,17 @@ int cmd_validate(int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         struct plan *p = cmd_load_plan(argv[i], vars, NULL);
         if (!p) { bad = 1; continue; }
+        /* an outside load tool that is not installed: the run would stop before any fault */
+        int missing = 0;
+        for (size_t k = 0; k < p->nloads; k++) {
+            char err[FL_ERR_LEN];
+            int line = 0, col = 0;
+            if (lg_block_tool_check(p->loads[k], &line, &col, err) < 0) {
+                fprintf(stderr, "%s:%d:%d: error: %s\n", p->path, line, col, err);
+                missing = 1;
+            }
+        }
+        if (missing) { bad = 1; plan_free(p); continue; }
         printf("%s: valid (%s: %zu targets, %zu steps, %zu probes, %zu load blocks)\n", argv[i], p->name, p->ntargets,
                p->nsteps, p->nprobes, p->nloads);
         /* valid, but maybe proving less than it seems: warnings never fail validation */

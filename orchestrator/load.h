@@ -57,13 +57,24 @@ void lg_block_free(struct lg_block_cfg *c);
 /* its own duration (0 = the run's) and a one-line description ("50 vus, think 100ms..300ms") */
 int64_t lg_block_duration_ms(const struct lg_block_cfg *c);
 void lg_block_describe(const struct lg_block_cfg *c, char *out, size_t outlen);
+/* an outside tool's block (command:/locust:/k6:): is its program installed? 0, or -1 with
+ * err ("locust not found: apt-get install python3-locust") and the plan position of its key;
+ * 0 for a built-in block. Looks at PATH only (validate, and the run before anything). */
+int lg_block_tool_check(const struct lg_block_cfg *c, int *line, int *col, char *err);
 extern const struct param_spec lg_block_params[];      /* for `faultline list` */
 extern const struct param_spec lg_request_params[];    /* items of `requests:` */
 extern const struct param_spec lg_login_params[];      /* `login:` */
 
 struct lg *lg_new(struct lg_block_cfg *const *blocks, size_t n, uint64_t seed, char *err);
+/* outside tools (command:/locust:/k6:) started and waited for (their first line) before the
+ * run's clock starts; a tool that ends or stays silent: -1 with its output's tail in err, and
+ * nothing of it left running. lg_start calls it when the caller did not. */
+int lg_prestart(struct lg *lg, int64_t duration_ms, char *err);
 int lg_start(struct lg *lg, int64_t t0_ns, int64_t duration_ms, char *err);
 void lg_stop(struct lg *lg);
+/* 1 when an outside tool (command:/locust:/k6:) ended before its block's end: buf says which,
+ * how, and its output's last lines (the run aborts on it) */
+int lg_tool_failure(struct lg *lg, char *buf, size_t len);
 /* 1 while the engine thread runs */
 int lg_running(struct lg *lg);
 /* wait until the engine stops by itself or timeout_ms passes (or fl_aborted()); 0 = stopped */

@@ -13,10 +13,10 @@
 
 const struct param_spec lg_block_params[] = {
     { "name", PT_STR, PARAM_REQUIRED, "the block's name, used by probes and thresholds" },
-    { "base_url", PT_STR, PARAM_REQUIRED, "http(s)://host:port every path is appended to" },
+    { "base_url", PT_STR, 0, "http(s)://host:port every path is appended to (required by the built-in engine)" },
     { "headers", PT_MAP, 0, "headers sent with every request (name: value)" },
     { "login", PT_MAP, 0, "{request: {...}, token: field}: once per virtual user, again after a 401" },
-    { "requests", PT_LIST, PARAM_REQUIRED, "list of {weight, method, path, headers, body, json, json_file, form, name}" },
+    { "requests", PT_LIST, 0, "list of {weight, method, path, headers, body, json, json_file, form, name} (required by the built-in engine)" },
     { "vus", PT_INT, 0, "closed model: virtual users (open model: cap on requests in flight, default 10000)" },
     { "think", PT_STR, 0, "closed model: pause between a user's requests (100ms, or 100ms..300ms)" },
     { "rate", PT_RATE, 0, "open model: arrival rate (200/s), latency from the intended send time" },
@@ -24,6 +24,10 @@ const struct param_spec lg_block_params[] = {
     { "duration", PT_DURATION, 0, "how long this block runs (default: the run's duration)" },
     { "timeout", PT_DURATION, 0, "per-request timeout (default 5s)" },
     { "thresholds", PT_EXPECTS, 0, "expectations over the whole run (p95 < 500ms, error_rate < 1%)" },
+    { "command", PT_ARGV, 0, "an outside tool writing one JSON line per request (with format:; docs/load-tools.md)" },
+    { "format", PT_STR, 0, "what command: writes: jsonl (faultline's line per request) or k6-json" },
+    { "locust", PT_MAP, 0, "{file, users, spawn_rate, host, tags, args}: a locustfile run headless" },
+    { "k6", PT_MAP, 0, "{script, args}: `k6 run` with its JSON output read as it comes" },
     { 0 },
 };
 
@@ -94,10 +98,21 @@ void lg_block_free(struct lg_block_cfg *c)
     free(c->ramp);
     for (size_t i = 0; i < c->nthresholds; i++) expect_release(&c->thresholds[i]);
     free(c->thresholds);
+    lgx_cfg_free(c->ext);
     free(c);
 }
 
 const char *lg_block_name(const struct lg_block_cfg *c) { return c->name; }
+
+int lg_block_tool_check(const struct lg_block_cfg *c, int *line, int *col, char *err)
+{
+    if (!c->ext) return 0;
+    *line = c->ext->line;
+    *col = c->ext->col;
+    char e[FL_ERR_LEN];
+    if (lgx_check_installed(c->ext, e) < 0) return fl_err(err, "load '%s': %s", c->name, e);
+    return 0;
+}
 int64_t lg_block_duration_ms(const struct lg_block_cfg *c) { return c->duration_ms; }
 
 /* a map of scalars -> kv array; header names must be tokens, values one line */
@@ -421,6 +436,34 @@ struct lg_block_cfg *lg_block_parse(struct plan *p, const struct node *map, stru
     int bad = params_check(map, lg_block_params, NULL, what, d);
     if (!map || map->type != NODE_MAP) return NULL;
     struct lg_block_cfg *c = fl_calloc(1, sizeof *c);
+    if (node_get(map, "command") || node_get(map, "locust") || node_get(map, "k6")) {
+        /* an outside tool: name, duration and thresholds are ours, the rest is the tool's */
+        bad += parse_target(c, map, what, d);
+        bad += lgx_cfg_parse(c, map, what, d);
+        c->duration_ms = param_ms(map, "duration", 0);
+        if (node_get(map, "duration") && c->duration_ms <= 0) {
+            diag_add(d, node_get(map, "duration"), "%s: duration must be above 0", what);
+            bad++;
+        }
+        c->timeout_ms = 0;
+        bad += parse_expects(node_get(map, "thresholds"), what, &c->thresholds, &c->nthresholds, d);
+        if (bad) {
+            lg_block_free(c);
+            return NULL;
+        }
+        return c;
+    }
+    if (node_get(map, "format")) {
+        diag_add(d, node_get(map, "format"), "%s: format: goes with command:", what);
+        bad++;
+    }
+    for (const char *const *k = (const char *const[]){ "base_url", "requests", NULL }; *k; k++)
+        if (!node_get(map, *k)) {
+            diag_add(d, map, "%s: missing required key '%s' (%s)", what, *k,
+                     !strcmp(*k, "base_url") ? "http(s)://host:port every path is appended to"
+                                             : "list of {weight, method, path, ...}; or command:, locust:, k6: for an outside tool");
+            bad++;
+        }
     bad += parse_target(c, map, what, d);
     bad += parse_login(c, map, what, d);
     bad += parse_requests(c, map, what, d);
@@ -449,6 +492,10 @@ void lg_block_describe(const struct lg_block_cfg *c, char *out, size_t outlen)
 {
     char t[32];
     int n;
+    if (c->ext) {
+        lgx_describe(c->ext, out, outlen);
+        return;
+    }
     if (c->open) n = snprintf(out, outlen, "open model, %g/s, at most %lld in flight", c->rate, (long long)c->vus);
     else n = snprintf(out, outlen, "%lld vus%s%s", (long long)c->vus, c->think_text ? ", think " : "",
                       c->think_text ? c->think_text : "");

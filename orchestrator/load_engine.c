@@ -403,6 +403,7 @@ static int64_t tick(struct lg *lg, int64_t now)
         if (b->done) continue;
         if (now >= b->end_ns) { block_finish(b); continue; }
         if (b->end_ns < next) next = b->end_ns;
+        if (b->cfg->ext) continue;   /* an outside tool's: its reader thread (load_ext.c) */
         if (b->cfg->open) {
             open_tick(b, now);
             if (b->cfg->has_login && !b->token) {

@@ -1,6 +1,7 @@
 /* load_int.h -- what the files of the load engine share (load.h is its public side):
  * the parsed block (load_config.c), the engine's objects (load_engine.c, load_epoll.c),
- * the windows of figures (load_stats.c) and the lifecycle (load_prep.c).
+ * the windows of figures (load_stats.c), the lifecycle (load_prep.c) and outside tools
+ * (load_ext.c plan side, load_tool.c their process; load_ext.h).
  *
  * struct lg owns its blocks (struct lg_blk, one per `load:` block); a block owns its
  * users (one libcurl easy handle each), its prepared requests and its windows. The
@@ -17,6 +18,7 @@
 #include "buf.h"
 #include "hist.h"
 #include "load.h"
+#include "load_ext.h"
 #include "theap.h"
 #include "value.h"
 
@@ -54,11 +56,13 @@ struct lg_block_cfg {
     int64_t duration_ms;   /* 0 = the run's */
     int64_t timeout_ms;
     struct expect *thresholds; size_t nthresholds;
+    struct lg_ext_cfg *ext;  /* command:/locust:/k6: an outside tool instead of the engine (load_ext.c) */
 };
 
 #define LG_OPEN_CAP_DEFAULT 10000
 #define LG_OPEN_WINS 8   /* open per-second windows: requests finishing up to ~7 s after they were sent */
 #define LG_MAX_VUS 100000
+#define LG_TOOL_START_MS 30000   /* an outside tool's time to write its first line */
 
 /* ---- the engine's objects ------------------------------------------------------------ */
 enum { EC_CONNECT, EC_TIMEOUT, EC_4XX, EC_5XX, EC_OTHER, EC_N };
@@ -141,6 +145,10 @@ struct lg_blk {
     int login_busy; int64_t login_retry_at; int relogin_streak;
     uint64_t rng;                          /* which request a dropped arrival was */
     struct hist open_h[LG_OPEN_WINS];      /* the open windows' histograms (32 KiB each) */
+    /* an outside tool's block (cfg->ext): its process and reader, and the endpoints by the
+     * tool's request names, added as they come (under lg->mu) */
+    struct lgx_run *xr;
+    char **xnames, **xmethods;
 };
 
 struct lg {
@@ -149,7 +157,7 @@ struct lg {
     pthread_mutex_t mu;                    /* metrics */
     pthread_mutex_t join_mu;
     pthread_t th;
-    int started, joined;
+    int started, joined, prestarted;
     atomic_int stop, running;
     int64_t t0_ns, duration_ms, end_ns;
     _Atomic int64_t stopped_ns;
@@ -169,6 +177,9 @@ void lg_kv_free(struct lg_kv *kv, size_t n);
  * class of a transfer (-1 = success) */
 int lg_classify(CURLcode rc, long status);
 void lg_record(struct lg_blk *b, int ep, int64_t start_ns, int64_t lat_ns, int cls, int has_latency);
+/* load_stats.c: one block's figures for run.json (lg_to_json, in load_prep.c, adds an
+ * outside tool's own object: load_tool.c records into the figures, so they never call it) */
+json_t *lg_block_json(struct lg *lg, struct lg_blk *b);
 
 /* load_engine.c: the engine thread; a user's easy handle and memory */
 void *lg_engine_main(void *arg);

@@ -132,6 +132,7 @@ static void blk_free(struct lg_blk *b)
     free(b->cum_weight);
     for (size_t i = 0; i < b->nwins; i++) hist_sparse_release(&b->wins[i].hs);
     free(b->wins);
+    lgx_free(b);
     free(b->eps);
     free(b->token);
     free(b);
@@ -168,10 +169,10 @@ struct lg *lg_new(struct lg_block_cfg *const *blocks, size_t n, uint64_t seed, c
             hist_init(&b->open_h[k]);
         }
         b->rng = seed ^ (0x9e3779b97f4a7c15ull * (i + 7));
-        b->nprep = c->nreqs + (c->has_login ? 1 : 0);
+        b->nprep = c->ext ? 0 : c->nreqs + (c->has_login ? 1 : 0);   /* an outside tool: endpoints as they come */
         b->preps = fl_calloc(b->nprep, sizeof *b->preps);
         b->neps = b->nprep;
-        b->eps = fl_calloc(b->neps, sizeof *b->eps);
+        b->eps = fl_calloc(b->neps ? b->neps : 1, sizeof *b->eps);
         for (size_t k = 0; k < b->neps; k++) hist_init(&b->eps[k].h);
         b->cum_weight = fl_calloc(c->nreqs ? c->nreqs : 1, sizeof *b->cum_weight);
         double acc = 0;
@@ -222,6 +223,9 @@ int lg_start(struct lg *lg, int64_t t0_ns, int64_t duration_ms, char *err)
         b->nwins = nwins;
         b->next_due = t0_ns;
     }
+    /* outside tools (started by lg_prestart, or now): requests count from here on */
+    if (!lg->prestarted && lg_prestart(lg, duration_ms, err) < 0) return -1;
+    for (size_t i = 0; i < lg->nblocks; i++) lgx_clock(lg->blocks[i]);
     atomic_store(&lg->running, 1);
     atomic_store(&lg->stopped_ns, 0);
     int rc = pthread_create(&lg->th, NULL, lg_engine_main, lg);
@@ -243,11 +247,48 @@ void lg_stop(struct lg *lg)
         else lg_epoll_wake(lg);
         pthread_join(lg->th, NULL);
         lg->joined = 1;
+        for (size_t i = 0; i < lg->nblocks; i++) lgx_stop(lg->blocks[i]);
     }
     pthread_mutex_unlock(&lg->join_mu);
 }
 
+int lg_prestart(struct lg *lg, int64_t duration_ms, char *err)
+{
+    if (lg->prestarted) return 0;
+    lg->prestarted = 1;
+    for (size_t i = 0; i < lg->nblocks; i++) {
+        struct lg_blk *b = lg->blocks[i];
+        char xerr[FL_ERR_LEN];
+        if (!b->cfg->ext) continue;
+        int64_t d = b->cfg->duration_ms && b->cfg->duration_ms < duration_ms ? b->cfg->duration_ms : duration_ms;
+        if (lgx_start(b, d, xerr) < 0 || lgx_wait_ready(b, LG_TOOL_START_MS, xerr) < 0) {
+            for (size_t k = 0; k <= i; k++) lgx_stop(lg->blocks[k]);
+            return fl_err(err, "load '%s': %s", b->cfg->name, xerr);
+        }
+    }
+    return 0;
+}
+
 int lg_running(struct lg *lg) { return atomic_load(&lg->running); }
+
+/* the blocks' figures (load_stats.c), an outside tool's block with what its tool did */
+json_t *lg_to_json(struct lg *lg)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < lg->nblocks; i++) {
+        json_t *o = lg_block_json(lg, lg->blocks[i]);
+        if (lg->blocks[i]->cfg->ext) json_object_set_new(o, "tool", lgx_to_json(lg->blocks[i]));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+int lg_tool_failure(struct lg *lg, char *buf, size_t len)
+{
+    for (size_t i = 0; i < lg->nblocks; i++)
+        if (lgx_failure(lg->blocks[i], buf, len)) return 1;
+    return 0;
+}
 
 int lg_wait(struct lg *lg, int64_t timeout_ms)
 {

@@ -195,22 +195,35 @@ int lg_query(struct lg *lg, const char *block, int64_t from_ms, int64_t to_ms, s
 size_t lg_nendpoints(struct lg *lg, const char *block)
 {
     struct lg_blk *b = find_block(lg, block);
-    return b ? b->neps : 0;
+    if (!b) return 0;
+    pthread_mutex_lock(&lg->mu);
+    size_t n = b->neps;
+    pthread_mutex_unlock(&lg->mu);
+    return n;
 }
 
 const char *lg_endpoint_name(struct lg *lg, const char *block, size_t endpoint)
 {
     struct lg_blk *b = find_block(lg, block);
-    return b && endpoint < b->neps ? b->preps[endpoint].cfg->name : NULL;
+    if (!b) return NULL;
+    pthread_mutex_lock(&lg->mu);
+    const char *n = endpoint < b->neps ? (b->cfg->ext ? b->xnames[endpoint] : b->preps[endpoint].cfg->name) : NULL;
+    pthread_mutex_unlock(&lg->mu);
+    return n;
 }
 
 int lg_query_endpoint(struct lg *lg, const char *block, size_t endpoint, struct lg_stats *out)
 {
     memset(out, 0, sizeof *out);
     struct lg_blk *b = find_block(lg, block);
-    if (!b || endpoint >= b->neps) return -1;
+    if (!b) return -1;
     struct hist *h = fl_malloc(sizeof *h);
     pthread_mutex_lock(&lg->mu);
+    if (endpoint >= b->neps) {
+        pthread_mutex_unlock(&lg->mu);
+        free(h);
+        return -1;
+    }
     struct lg_counts c = b->eps[endpoint].c;
     memcpy(h, &b->eps[endpoint].h, sizeof *h);
     pthread_mutex_unlock(&lg->mu);
@@ -294,7 +307,7 @@ static void stats_json(json_t *o, const struct lg_stats *s)
     json_object_set_new(o, "min", jnum(s->min));
 }
 
-static json_t *block_json(struct lg *lg, struct lg_blk *b)
+json_t *lg_block_json(struct lg *lg, struct lg_blk *b)
 {
     const struct lg_block_cfg *c = b->cfg;
     json_t *o = json_object();
@@ -304,11 +317,15 @@ static json_t *block_json(struct lg *lg, struct lg_blk *b)
     fl_redact(url);
     json_object_set_new(o, "name", json_string(c->name));
     json_object_set_new(o, "description", json_string(desc));
-    json_object_set_new(o, "base_url", json_string(url));
+    if (!c->ext) json_object_set_new(o, "base_url", json_string(url));
     free(url);
-    json_object_set_new(o, "model", json_string(c->open ? "open" : "closed"));
-    if (c->open) json_object_set_new(o, "rate", jnum(c->rate));
-    json_object_set_new(o, c->open ? "max_in_flight" : "vus", json_integer(c->vus));
+    if (c->ext) {
+        json_object_set_new(o, "model", json_string("tool"));   /* "tool": lg_to_json adds it */
+    } else {
+        json_object_set_new(o, "model", json_string(c->open ? "open" : "closed"));
+        if (c->open) json_object_set_new(o, "rate", jnum(c->rate));
+        json_object_set_new(o, c->open ? "max_in_flight" : "vus", json_integer(c->vus));
+    }
     if (c->think_text) json_object_set_new(o, "think", json_string(c->think_text));
     if (c->nramp) {
         json_t *r = json_array();
@@ -320,7 +337,7 @@ static json_t *block_json(struct lg *lg, struct lg_blk *b)
     int64_t el = lg_elapsed_ms(lg);
     int64_t bd = lg->started ? (b->end_ns - lg->t0_ns) / 1000000LL : 0;
     json_object_set_new(o, "duration_ms", json_integer(bd < el ? bd : el));
-    json_object_set_new(o, "timeout_ms", json_integer(c->timeout_ms));
+    if (!c->ext) json_object_set_new(o, "timeout_ms", json_integer(c->timeout_ms));
 
     struct lg_stats st;
     lg_query(lg, c->name, 0, el, &st);
@@ -346,11 +363,19 @@ static json_t *block_json(struct lg *lg, struct lg_blk *b)
     json_object_set_new(o, "thresholds", th);
 
     json_t *eps = json_array();
-    for (size_t k = 0; k < b->neps; k++) {
+    size_t neps = lg_nendpoints(lg, c->name);
+    for (size_t k = 0; k < neps; k++) {
         struct lg_stats es;
         lg_query_endpoint(lg, c->name, k, &es);
-        const struct lg_req_cfg *r = b->preps[k].cfg;
-        json_t *e = json_pack("{s:s, s:s, s:s}", "name", r->name, "method", r->method, "path", r->path);
+        json_t *e;
+        if (c->ext) {
+            pthread_mutex_lock(&lg->mu);
+            e = json_pack("{s:s, s:s}", "name", b->xnames[k], "method", b->xmethods[k]);
+            pthread_mutex_unlock(&lg->mu);
+        } else {
+            const struct lg_req_cfg *r = b->preps[k].cfg;
+            e = json_pack("{s:s, s:s, s:s}", "name", r->name, "method", r->method, "path", r->path);
+        }
         stats_json(e, &es);
         json_array_append_new(eps, e);
     }
@@ -381,11 +406,4 @@ static json_t *block_json(struct lg *lg, struct lg_blk *b)
     }
     json_object_set_new(o, "series", series);
     return o;
-}
-
-json_t *lg_to_json(struct lg *lg)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < lg->nblocks; i++) json_array_append_new(a, block_json(lg, lg->blocks[i]));
-    return a;
 }

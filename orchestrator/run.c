@@ -812,14 +812,25 @@ static void run_steady_and_load(struct run *r)
         r->steady_ok = 0;
         event(r, "steady state could not be checked before the method: no fault is injected");
     }
-    r->drv.t0_ns = fl_now_ns();
+    /* outside load tools (command:/locust:/k6:) start and say they are up before the clock,
+     * so a tool that cannot start stops the run before any fault (exit 2) */
     if (p->nloads && r->steady_ok) {
         r->lg = lg_new(p->loads, p->nloads, r->drv.seed, err);
-        if (!r->lg || lg_start(r->lg, r->drv.t0_ns, p->duration_ms, err) < 0) {
+        if (!r->lg) {
             event(r, "cannot start the load: %s", err);
             r->exit_code = FL_EXIT_FAILED;
             r->steady_ok = 0;
+        } else if (lg_prestart(r->lg, p->duration_ms, err) < 0) {
+            event(r, "cannot start the load: %s", err);
+            r->exit_code = FL_EXIT_INVALID;
+            r->steady_ok = 0;
         }
+    }
+    r->drv.t0_ns = fl_now_ns();
+    if (r->lg && r->steady_ok && lg_start(r->lg, r->drv.t0_ns, p->duration_ms, err) < 0) {
+        event(r, "cannot start the load: %s", err);
+        r->exit_code = FL_EXIT_FAILED;
+        r->steady_ok = 0;
     }
     event(r, "run started: %s (seed %llu)", p->name, (unsigned long long)r->drv.seed);
     r->drv.baseline_from_ms = 0;
@@ -882,6 +893,14 @@ static void run_supervise(struct run *r)
         int64_t until = next < end_ns ? next : end_ns;
         if (fl_sleep_until(until) < 0) break;
         if (fl_now_ns() >= next) {
+            char why[sizeof r->abort_reason];
+            if (r->lg && lg_tool_failure(r->lg, why, sizeof why)) {
+                /* the load tool died: what follows would judge a fault without its load */
+                snprintf(r->abort_reason, sizeof r->abort_reason, "%s", why);
+                event(r, "ABORT: %s", r->abort_reason);
+                fl_abort(-3);
+                break;
+            }
             supervise_tick(r);
             next += 1000000000LL;
         }

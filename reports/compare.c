@@ -114,6 +114,13 @@ static const json_t *find_endpoint(const json_t *list, const json_t *ep)
     return NULL;
 }
 
+/* what names an endpoint in a line: its path, or (an outside load tool's, without one) its name */
+static const char *ep_label(const json_t *ep)
+{
+    const char *p = report_jstr(ep, "path", NULL);
+    return p ? p : report_jstr(ep, "name", "");
+}
+
 static void compare_load(struct cmp_result *res, const json_t *base, const json_t *cur)
 {
     const json_t *bl = json_object_get(base, "load"), *cl = json_object_get(cur, "load");
@@ -134,16 +141,16 @@ static void compare_load(struct cmp_result *res, const json_t *base, const json_
             const json_t *ep = json_array_get(be, k), *cep = find_endpoint(ce, ep);
             if (!cep) {
                 note(res, fl_asprintf("endpoint %s %s of load '%s' is only in BASE", report_jstr(ep, "method", ""),
-                                      report_jstr(ep, "path", ""), name));
+                                      ep_label(ep), name));
                 continue;
             }
-            add(res, fl_asprintf("load '%s' %s %s p95", name, report_jstr(ep, "method", ""), report_jstr(ep, "path", "")), "ms",
+            add(res, fl_asprintf("load '%s' %s %s p95", name, report_jstr(ep, "method", ""), ep_label(ep)), "ms",
                 CMP_P95, report_jnum(ep, "p95", NAN), report_jnum(cep, "p95", NAN));
         }
         for (size_t k = 0; k < json_array_size(ce); k++)
             if (!find_endpoint(be, json_array_get(ce, k)))
                 note(res, fl_asprintf("endpoint %s %s of load '%s' is only in CURRENT", report_jstr(json_array_get(ce, k), "method", ""),
-                                      report_jstr(json_array_get(ce, k), "path", ""), name));
+                                      ep_label(json_array_get(ce, k)), name));
     }
     for (size_t i = 0; i < json_array_size(cl); i++) {
         const char *name = report_jstr(json_array_get(cl, i), "name", "");

@@ -722,7 +722,8 @@ static void load_section(struct page *pg)
             buf_adds(b, "<tr><td>");
             esc(b, report_jstr(e, "method", ""));
             buf_adds(b, " ");
-            esc(b, report_jstr(e, "path", ""));
+            /* an outside load tool's endpoint has its request name, no path */
+            esc(b, report_jstr(e, "path", NULL) ? report_jstr(e, "path", "") : report_jstr(e, "name", ""));
             buf_adds(b, "</td>");
             metric_cells(b, e);
             buf_adds(b, "</tr>\n");

@@ -5,7 +5,8 @@
 # and `make GOAL` run there in new mount, network (loopback only) and pid namespaces. What make
 # installs and starts in there (apt packages, dockerd, its swarm, PostgreSQL, ...) touches
 # nothing of this machine's, and whatever is left running dies with the namespaces. apt in
-# there reaches deb.debian.org through a relay this script runs (that host, port 80, only).
+# there reaches deb.debian.org through a relay this script runs (that host, port 80, only; and
+# registry.npmjs.org:443 by CONNECT, for npm, which make test runs: npm_config_https_proxy).
 # As on this workplace's machines, installing a package starts no service (policy-rc.d).
 #   sh scripts/fresh-check.sh [GOAL...]       default: test      (root; about 10 minutes)
 #   FL_FRESH_DIR=/var/tmp/faultline-fresh     where the base and the run's copy live
@@ -46,11 +47,18 @@ class Relay(socketserver.StreamRequestHandler):
     def handle(self):
         line = self.rfile.readline()
         parts = line.decode("latin1").split()
-        if len(parts) != 3 or not parts[1].startswith("http://deb.debian.org/"):
+        if len(parts) == 3 and parts[0] == "CONNECT" and parts[1] == "registry.npmjs.org:443":
+            # npm (the Toxiproxy client the tests install): a TLS tunnel to the registry only
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            up = socket.create_connection(("registry.npmjs.org", 443), timeout=120)
+            self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        elif len(parts) != 3 or not parts[1].startswith("http://deb.debian.org/"):
             self.wfile.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
             return
-        up = socket.create_connection(("deb.debian.org", 80), timeout=120)
-        up.sendall(line)
+        else:
+            up = socket.create_connection(("deb.debian.org", 80), timeout=120)
+            up.sendall(line)
         def pump(src, dst):
             try:
                 while True:
@@ -85,7 +93,7 @@ unshare --mount --net --pid --fork sh -c '
     mount --rbind /dev "$r/dev" && mount --rbind /sys "$r/sys" && mount -t tmpfs tmpfs "$r/run" || exit 2
   ip link set lo up || exit 2
   socat TCP-LISTEN:3142,bind=127.0.0.1,reuseaddr,fork "UNIX-CONNECT:$sock" &
-  exec chroot "$r" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+  exec chroot "$r" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 npm_config_https_proxy=http://127.0.0.1:3142 \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin sh -c "cd /root/faultline && make $goals"
 ' fresh-check "$root" "$sock" "$goals"
 rc=$?

@@ -1,5 +1,6 @@
 #!/bin/sh
-# load_bench.sh -- the load engine against wrk, h2load --h1, ab -k and hey on one nginx on
+# load_bench.sh -- the load engine against wrk, h2load --h1, ab -k, hey, Locust (and k6 when on
+# PATH: the users' own tools, which faultline can run as load blocks) on one nginx on
 # loopback, same connection count, interleaved runs in one invocation (the machine is
 # noisy); then peak RSS at 200 virtual users.
 #   sh tests/bench/load_bench.sh          (make bench runs it; FL_BENCH_QUICK=1 for a short run)
@@ -43,6 +44,11 @@ want_pkg wrk wrk && peers="$peers wrk wrk-t2" || note "wrk not available (apt pa
 want_pkg h2load nghttp2-client && peers="$peers h2load" || note "h2load not available (apt package nghttp2-client): skipped"
 want_pkg ab apache2-utils && peers="$peers ab" || note "ab not available (apt package apache2-utils): skipped"
 want_pkg hey hey && peers="$peers hey" || note "hey not available (apt package hey): skipped"
+# the users' own load tools (issue 22: faultline can run them as a load block): Locust as the
+# users write it (HttpUser, no wait), and k6 when it is on PATH (not a Debian package)
+[ -f /usr/lib/python3/dist-packages/locust/main.py ] && peers="$peers locust" ||
+  note "locust not available (apt package python3-locust): skipped"
+want_pkg k6 k6 && peers="$peers k6" || note "k6 not on PATH (not a Debian package): skipped"
 
 . tests/bench/lib.sh
 CFLAGS_B="-O2 -std=c11 -D_GNU_SOURCE $FL_INC"
@@ -86,6 +92,19 @@ kill -0 "$nginx_pid" 2>/dev/null || { note "nginx did not start: $(tail -n 2 "$w
 URL="http://127.0.0.1:$port/index.html"
 note "nginx (1 worker, pid $nginx_pid) on $URL; $CONNS connections, $ROUNDS rounds of $SECS s, tools: fl fl-epoll curl-floor$peers"
 
+cat > "$work/locustfile.py" <<EOF
+from locust import HttpUser, task, constant
+class Bench(HttpUser):
+    wait_time = constant(0)
+    @task
+    def page(self):
+        self.client.get("/index.html")
+EOF
+cat > "$work/k6.js" <<EOF
+import http from 'k6/http';
+export default function () { http.get('$URL'); }
+EOF
+
 # ---- one run of each tool: prints "rps p99_ms cpu_us_per_req" ---------------------------
 res="$work/results"; : > "$res"
 ms_of() { # "12.3ms" / "1.2s" / "800us" -> ms
@@ -120,6 +139,22 @@ run_tool() { # tool -> appends "tool rps p99 cpu_per_req" to $res
       "$work/rusage" ab -k -q -c "$CONNS" -t "$SECS" -n 100000000 "$URL" >"$out" 2>&1
       n=$(awk '/^Complete requests:/ {print $3}' "$out"); rps=$(awk '/^Requests per second:/ {print $4}' "$out")
       p99=$(awk '$1 == "99%" {print $2}' "$out") ;;
+    locust)
+      # CPU per request includes Locust's start (Python imports, ~1 s of CPU): it is what a
+      # user pays per run; the rate is requests over the run time
+      rm -f "$work"/loc_*.csv
+      "$work/rusage" /usr/bin/python3 -m locust -f "$work/locustfile.py" --headless -u "$CONNS" -r "$CONNS" \
+        -H "http://127.0.0.1:$port" --run-time "${SECS}s" --stop-timeout 1 --only-summary --csv "$work/loc" \
+        --loglevel ERROR >"$out" 2>&1
+      n=$(awk -F, '$2 == "Aggregated" { print $3 }' "$work/loc_stats.csv" 2>/dev/null)
+      rps=$(awk -v n="${n:-0}" -v s="$SECS" 'BEGIN { printf "%.1f", n / s }')
+      p99=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "99%") c = i } $2 == "Aggregated" && c { print $c }' \
+        "$work/loc_stats.csv" 2>/dev/null) ;;
+    k6)
+      "$work/rusage" k6 run --quiet --vus "$CONNS" --duration "${SECS}s" --summary-trend-stats "p(99)" "$work/k6.js" >"$out" 2>&1
+      n=$(awk '/http_reqs/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) { print $i; exit } }' "$out")
+      rps=$(awk -v n="${n:-0}" -v s="$SECS" 'BEGIN { printf "%.1f", n / s }')
+      p99=$(ms_of "$(awk '/http_req_duration/ && !/expected/ { for (i = 1; i <= NF; i++) if ($i ~ /^p\(99\)=/) { sub(/^p\(99\)=/, "", $i); print $i; exit } }' "$out")") ;;
     hey)
       "$work/rusage" hey -z "${SECS}s" -c "$CONNS" "$URL" >"$out" 2>&1
       rps=$(awk '/Requests\/sec:/ {print $2}' "$out")

@@ -9,7 +9,7 @@ CC=${FUZZ_CC:-clang}
 command -v "$CC" >/dev/null || { echo "fuzz: clang is needed (apt-get install clang)" >&2; exit 2; }
 out=build/fuzz
 mkdir -p "$out"
-pk="libcurl libpq hiredis yaml-0.1 jansson"
+pk="libcurl libpq hiredis yaml-0.1 jansson libmicrohttpd"
 # the Makefile's one list of source folders and library sources
 flags="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(MAKEFLAGS= make -s --no-print-directory print-inc) $(pkg-config --cflags $pk)"
 objs=""

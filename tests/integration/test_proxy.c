@@ -23,6 +23,7 @@
 #include "plan.h"
 #include "proxy.h"
 #include "proxy_engine.h"
+#include "proxy_toxics.h"
 #include "testsrv.h"
 
 TEST_FILE_USES("alone"); /* asserts added latency to the millisecond */
@@ -899,4 +900,298 @@ TEST_T(proxy_plan_end_to_end, 60)
     /* the proxy is gone with the run */
     ASSERT(tcp_connect(lport) < 0);
     testsrv_stop(srv);
+}
+
+/* ---- toxics of the table added with #24: slicer, limit_data, HTTP match and first -------- */
+static int fx_source(struct source *src, size_t bytes, struct px_engine **e, struct px **px)
+{
+    char err[FL_ERR_LEN];
+    source_start(src, bytes);
+    *e = px_engine_new(err);
+    ASSERT(*e);
+    char up[64];
+    snprintf(up, sizeof up, "127.0.0.1:%d", src->port);
+    *px = px_listen(*e, "127.0.0.1:0", up, err);
+    ASSERT_MSG(*px, "%s", err);
+    return port_of(*px);
+}
+
+static void fx_source_stop(struct source *src, struct px_engine *e, struct px *px)
+{
+    pthread_join(src->th, NULL);
+    close(src->lfd);
+    px_close(px);
+    px_engine_free(e);
+}
+
+TEST(proxy_slicer_pieces_byte_exact)
+{
+    /* 40 000 bytes cut into pieces of 400 +- 100, 2 ms apart: every byte in order, in >= 80
+     * pieces that take >= 160 ms (unsliced, it takes ~1 ms) */
+    struct source src;
+    struct px_engine *e;
+    struct px *px;
+    int port = fx_source(&src, 40000, &e, &px);
+    char err[FL_ERR_LEN];
+    struct px_toxic_cfg c;
+    px_toxic_defaults(&c, PX_SLICER);
+    c.average_size = 400;
+    c.size_variation = 100;
+    c.delay_us = 2000;
+    ASSERT_MSG(px_add_toxic(px, &c, err) > 0, "%s", err);
+    int fd = tcp_connect(port);
+    ASSERT(fd >= 0);
+    static char buf[65536];
+    size_t got = 0, reads = 0;
+    double t0 = now_ms();
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i] != (char)((got + (size_t)i) % 251)) ASSERT_MSG(0, "byte %zu out of order", got + (size_t)i);
+        got += (size_t)n;
+        reads++;
+    }
+    double ms = now_ms() - t0;
+    printf("    40000 bytes sliced: %zu reads in %.0f ms (%.0f bytes a read)\n", reads, ms, (double)got / reads);
+    ASSERT_EQ_INT(got, 40000);
+    ASSERT_MSG(ms >= 150, "pieces 2 ms apart took only %.0f ms", ms);
+    /* reads coalesce pieces when the reader lags (a loaded machine): the time is the measure */
+    ASSERT_MSG(reads >= 10, "%zu reads: not sliced", reads);
+    close(fd);
+    fx_source_stop(&src, e, px);
+}
+
+TEST(proxy_limit_data_closes_after_exact_bytes)
+{
+    /* 1 MB offered, limit 100 000 bytes downstream: the client reads exactly 100 000, in
+     * order, then the close */
+    struct source src;
+    struct px_engine *e;
+    struct px *px;
+    int port = fx_source(&src, 1u << 20, &e, &px);
+    char err[FL_ERR_LEN];
+    struct px_toxic_cfg c;
+    px_toxic_defaults(&c, PX_LIMIT_DATA);
+    c.bytes = 100000;
+    ASSERT_MSG(px_add_toxic(px, &c, err) > 0, "%s", err);
+    int fd = tcp_connect(port);
+    ASSERT(fd >= 0);
+    static char buf[65536];
+    size_t got = 0;
+    for (;;) {
+        ASSERT_MSG(wait_readable(fd, 3000), "no close after %zu bytes", got);
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i] != (char)((got + (size_t)i) % 251)) ASSERT_MSG(0, "byte %zu out of order", got + (size_t)i);
+        got += (size_t)n;
+    }
+    printf("    limit_data 100000: the client read %zu bytes, then the close\n", got);
+    ASSERT_EQ_INT(got, 100000);
+    close(fd);
+    fx_source_stop(&src, e, px);
+}
+
+/* send a batch of pipelined GETs; read the statuses of the answers in order */
+static int pipelined(int fd, const char *const *paths, int n, int *status)
+{
+    char req[4096];
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(req + len, sizeof req - len, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", paths[i]);
+    if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len) return -1;
+    static char buf[1 << 16];
+    size_t have = 0;
+    int got = 0;
+    double deadline = now_ms() + 3000;
+    while (got < n) {
+        char *p = buf;
+        int k = 0;
+        /* count complete responses in buf (Content-Length framed) */
+        for (;;) {
+            char *h = strstr(p, "\r\n\r\n");
+            if (!h || strncmp(p, "HTTP/1.1 ", 9)) break;
+            char *cl = strcasestr(p, "content-length:");
+            long clen = cl && cl < h ? strtol(cl + 15, NULL, 10) : 0;
+            if ((size_t)(h + 4 + clen - buf) > have) break;
+            if (k < n) status[k] = atoi(p + 9);
+            k++;
+            p = h + 4 + clen;
+        }
+        got = k;
+        if (got >= n) break;
+        int left = (int)(deadline - now_ms());
+        if (left <= 0 || !wait_readable(fd, left)) return got;
+        ssize_t r = recv(fd, buf + have, sizeof buf - 1 - have, 0);
+        if (r <= 0) return got;
+        have += (size_t)r;
+        buf[have] = '\0';
+    }
+    return got;
+}
+
+TEST(proxy_http_error_match_only_matching_pipelined)
+{
+    /* match {method: GET, path: /status*}: only those are answered 503, on one keep-alive
+     * connection with the requests pipelined; the others reach the server */
+    struct fixture f;
+    fx_start(&f);
+    struct px_toxic_cfg c;
+    px_toxic_defaults(&c, PX_HTTP_ERROR);
+    c.status = 503;
+    snprintf(c.match_method, sizeof c.match_method, "GET");
+    snprintf(c.match_path, sizeof c.match_path, "/status*");
+    add(&f, c);
+    int fd = tcp_connect(f.pport);
+    const char *const paths[] = { "/ok", "/status?code=201", "/ok", "/status?code=202", "/echo", "/ok" };
+    int st[6] = { 0 };
+    ASSERT_EQ_INT(pipelined(fd, paths, 6, st), 6);
+    printf("    statuses: %d %d %d %d %d %d\n", st[0], st[1], st[2], st[3], st[4], st[5]);
+    ASSERT_EQ_INT(st[0], 200);
+    ASSERT_EQ_INT(st[1], 503);
+    ASSERT_EQ_INT(st[2], 200);
+    ASSERT_EQ_INT(st[3], 503);
+    ASSERT_EQ_INT(st[4], 200);
+    ASSERT_EQ_INT(st[5], 200);
+    ASSERT_EQ_INT(testsrv_hits(f.srv, "/status"), 0);
+    ASSERT_EQ_INT(testsrv_hits(f.srv, "/ok"), 3);
+    /* a prefix match, and POST only: a GET of that path is forwarded */
+    close(fd);
+    fx_stop(&f);
+}
+
+TEST(proxy_http_error_first_3_errors_exactly_three)
+{
+    struct fixture f;
+    fx_start(&f);
+    struct px_toxic_cfg c;
+    px_toxic_defaults(&c, PX_HTTP_ERROR);
+    c.status = 500;
+    c.first = 3;
+    snprintf(c.match_method, sizeof c.match_method, "POST");
+    snprintf(c.match_path, sizeof c.match_path, "/echo");
+    add(&f, c);
+    int n500 = 0, n200 = 0;
+    /* over several connections (first counts per toxic, not per connection) */
+    for (int k = 0; k < 3; k++) {
+        int fd = tcp_connect(f.pport);
+        for (int i = 0; i < 4; i++) {
+            ASSERT_EQ_INT(http_req(fd, "GET", "/echo", 2000, NULL, 0), 200);   /* not POST: forwarded */
+            int st = http_req(fd, "POST", "/echo", 2000, NULL, 0);
+            if (st == 500) n500++;
+            else if (st == 200) n200++;
+            else ASSERT_MSG(0, "status %d", st);
+        }
+        close(fd);
+    }
+    printf("    12 matching POSTs with first: 3: %d answered 500, %d forwarded\n", n500, n200);
+    ASSERT_EQ_INT(n500, 3);
+    ASSERT_EQ_INT(n200, 9);
+    fx_stop(&f);
+}
+
+TEST(proxy_new_toxics_as_plan_faults)
+{
+    /* proxy.slicer / proxy.limit_data / match: parse from plan YAML with the table's keys,
+     * and bad values are plan errors */
+    struct diag d;
+    diag_init(&d, "test");
+    void *cfg = NULL;
+    const char *y1 = "average_size: 64\nsize_variation: 16\ndelay: 1ms\n";
+    struct node *n1 = node_parse(y1, strlen(y1), &d);
+    ASSERT_EQ_INT(fault_find("proxy.slicer")->parse(NULL, n1, &cfg, &d), 0);
+    ASSERT_EQ_INT(((struct px_toxic_cfg *)cfg)->average_size, 64);
+    ASSERT_EQ_INT(((struct px_toxic_cfg *)cfg)->delay_us, 1000);
+    free(cfg);
+    const char *y2 = "bytes: 64kb\ndirection: upstream\n";
+    struct node *n2 = node_parse(y2, strlen(y2), &d);
+    ASSERT_EQ_INT(fault_find("proxy.limit_data")->parse(NULL, n2, &cfg, &d), 0);
+    ASSERT_EQ_INT(((struct px_toxic_cfg *)cfg)->bytes, 65536);
+    ASSERT_EQ_INT(((struct px_toxic_cfg *)cfg)->direction, PX_DIR_UPSTREAM);
+    free(cfg);
+    const char *y3 = "status: 500\nmatch: {method: POST, path: /api/v1/schedule/generate}\nfirst: 3\n";
+    struct node *n3 = node_parse(y3, strlen(y3), &d);
+    ASSERT_EQ_INT(fault_find("proxy.http_error")->parse(NULL, n3, &cfg, &d), 0);
+    ASSERT_EQ_STR(((struct px_toxic_cfg *)cfg)->match_method, "POST");
+    ASSERT_EQ_STR(((struct px_toxic_cfg *)cfg)->match_path, "/api/v1/schedule/generate");
+    ASSERT_EQ_INT(((struct px_toxic_cfg *)cfg)->first, 3);
+    free(cfg);
+    ASSERT_EQ_INT(d.n, 0);
+    const char *bad[] = { "size_variation: 16\n", "average_size: 10\nsize_variation: 10\n", "bytes: lots\n",
+                          "match: {verb: POST}\n", "match: {path: api}\n" };
+    const char *kind[] = { "proxy.slicer", "proxy.slicer", "proxy.limit_data", "proxy.http_error", "proxy.http_delay" };
+    for (int i = 0; i < 5; i++) {
+        struct node *b = node_parse(bad[i], strlen(bad[i]), &d);
+        size_t before = d.n;
+        cfg = NULL;
+        if (strstr(bad[i], "path: api")) {   /* http_delay needs delay: give it */
+            node_free(b);
+            const char *y = "delay: 1s\nmatch: {path: api}\n";
+            b = node_parse(y, strlen(y), &d);
+            before = d.n;
+        }
+        ASSERT_MSG(fault_find(kind[i])->parse(NULL, b, &cfg, &d) < 0, "'%s' accepted", bad[i]);
+        ASSERT(d.n > before);
+        printf("    %s %s-> %s\n", kind[i], bad[i], d.msgs[d.n - 1]);
+        node_free(b);
+    }
+    node_free(n1);
+    node_free(n2);
+    node_free(n3);
+    diag_release(&d);
+}
+
+TEST(proxy_http_delay_match_and_first)
+{
+    /* http_delay on POST /echo only, the first 2: GETs pass at once, two POSTs wait, the
+     * third POST passes at once (keep-alive, one connection) */
+    struct fixture f;
+    fx_start(&f);
+    struct px_toxic_cfg c;
+    px_toxic_defaults(&c, PX_HTTP_DELAY);
+    c.delay_us = 200000;
+    c.first = 2;
+    snprintf(c.match_method, sizeof c.match_method, "POST");
+    snprintf(c.match_path, sizeof c.match_path, "/echo");
+    add(&f, c);
+    int fd = tcp_connect(f.pport);
+    double t[6];
+    const char *m[6] = { "GET", "POST", "GET", "POST", "POST", "GET" };
+    for (int i = 0; i < 6; i++) {
+        double t0 = now_ms();
+        ASSERT_EQ_INT(http_req(fd, m[i], "/echo", 3000, NULL, 0), 200);
+        t[i] = now_ms() - t0;
+    }
+    printf("    GET %.0f POST %.0f GET %.0f POST %.0f POST %.0f GET %.0f ms\n", t[0], t[1], t[2], t[3], t[4], t[5]);
+    ASSERT(t[1] >= 190 && t[3] >= 190);
+    ASSERT(t[0] < 100 && t[2] < 100 && t[4] < 100 && t[5] < 100);
+    close(fd);
+    fx_stop(&f);
+}
+
+TEST(proxy_timeout_with_timeout_closes_after_it)
+{
+    /* Toxiproxy's timeout with timeout: 300 ms: nothing passes, the connection closes then */
+    struct fixture f;
+    fx_start(&f);
+    struct px_toxic_cfg c;
+    px_toxic_defaults(&c, PX_TIMEOUT);
+    c.timeout_us = 300000;
+    add(&f, c);
+    double t0 = now_ms();
+    int fd = tcp_connect(f.pport);
+    ASSERT(fd >= 0);
+    const char *req = "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT(send(fd, req, strlen(req), 0) > 0);
+    ASSERT(wait_readable(fd, 3000));
+    char buf[256];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    double dt = now_ms() - t0;
+    printf("    closed after %.0f ms (recv %zd)\n", dt, n);
+    ASSERT(n <= 0);
+    ASSERT(dt >= 280 && dt < 1500);
+    ASSERT_EQ_INT(testsrv_hits(f.srv, "/ok"), 0);
+    close(fd);
+    fx_stop(&f);
 }

@@ -22,7 +22,7 @@ TEST_FILE_USES("docker"); /* a compose project of its own per test, whose SLOs f
 #define PLANS_DIR "plans/residency-scheduler"
 
 static const char *const plan_names[] = { "db-outage", "redis-outage", "celery-worker-kill", "slow-database",
-                                          "backend-n-1", "acgme-accuracy", "spike", "soak", NULL };
+                                          "backend-n-1", "acgme-accuracy", "spike", "soak", "db-outage-locust", NULL };
 
 /* the environment every plan reads (values of the demo service) */
 static void set_env(void)
@@ -88,10 +88,14 @@ TEST(residency_plans_validate_with_their_environment)
         ASSERT_CONTAINS(text, "\n# What it proves: ");
         ASSERT_CONTAINS(text, "\n# What it needs: ");
         ASSERT_CONTAINS(text, "\n# How long: ");
-        /* seed 004's mix (three role blocks, 1:3:6) unless the plan drives no load */
-        ASSERT_CONTAINS(text, "- name: admin\n");
-        ASSERT_CONTAINS(text, "- name: faculty\n");
-        ASSERT_CONTAINS(text, "- name: resident\n");
+        /* seed 004's mix (three role blocks, 1:3:6, or the team's locustfile of that mix) */
+        if (strstr(text, "locust:")) {
+            ASSERT_CONTAINS(text, "examples/locust/residency_mix.py");
+        } else {
+            ASSERT_CONTAINS(text, "- name: admin\n");
+            ASSERT_CONTAINS(text, "- name: faculty\n");
+            ASSERT_CONTAINS(text, "- name: resident\n");
+        }
         free(text);
     }
     /* every plan of the folder is one of the above (a new one must be added here) */
@@ -347,6 +351,36 @@ TEST_T(residency_db_outage_against_demo, 120)
     const json_t *st = json_array_get(json_object_get(run, "steps"), 0);
     CHECK(strstr(json_string_value(json_object_get(st, "description")) ?: "", s.project) != NULL,
           "the compose selector picked %s", json_string_value(json_object_get(st, "description")));
+    json_decref(run);
+    stack_down(&s);
+}
+
+/* the same outage judged on the team's own Locust mix (examples/locust/residency_mix.py):
+ * real Locust against the demo service, every request of it in the windows the probes judge */
+TEST_T(residency_db_outage_locust_against_demo, 120)
+{
+    th_need_program("locust", "python3-locust");
+    struct stack s;
+    stack_up(&s, "dblocust", 0, NULL);
+    char out[32768];
+    json_t *run = NULL;
+    int rc = run_plan(&s, PLANS_DIR "/db-outage-locust.yaml", "out",
+                      "--var outage_at=4s --var outage_for=5s --var duration=14s --var users=10 --var spawn_rate=20",
+                      &run, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    all_passed(run, out);
+    CHECK(strstr(last_observed(run, "ready-reports-outage"), "503") != NULL, "ready: %s",
+          last_observed(run, "ready-reports-outage"));
+    /* Locust's requests, by its request names, in the windows */
+    const json_t *b = json_array_get(json_object_get(run, "load"), 0);
+    CHECK(!strcmp(json_string_value(json_object_get(b, "model")) ?: "", "tool"), "model");
+    CHECK(json_integer_value(json_object_get(json_object_get(b, "totals"), "count")) > 20, "too few requests: %s", out);
+    size_t i;
+    const json_t *e;
+    int assignments = 0;
+    json_array_foreach(json_object_get(b, "endpoints"), i, e)
+        if (!strcmp(json_string_value(json_object_get(e, "name")) ?: "", "assignments")) assignments = 1;
+    CHECK(assignments, "no 'assignments' endpoint from Locust's request names");
     json_decref(run);
     stack_down(&s);
 }

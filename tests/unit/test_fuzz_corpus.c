@@ -19,9 +19,13 @@
 #define FUZZ_DOCKER_ENTRY fuzz_docker_json_one
 #define FUZZ_HTTP_ENTRY fuzz_http_json_one
 #define FUZZ_JOURNAL_ENTRY fuzz_journal_one
+#define FUZZ_PROXY_API_ENTRY fuzz_proxy_api_one
+#define FUZZ_LOAD_LINES_ENTRY fuzz_load_lines_one
 #include "../fuzz/fuzz_docker_json.c"
 #include "../fuzz/fuzz_http_json.c"
 #include "../fuzz/fuzz_journal.c"
+#include "../fuzz/fuzz_proxy_api.c"
+#include "../fuzz/fuzz_load_lines.c"
 
 typedef void (*replay_fn)(const char *data, size_t n);
 
@@ -96,10 +100,26 @@ TEST_T(fuzz_corpus_http_json, 180)
 
 static void one_journal(const char *data, size_t n) { fuzz_journal_one((const uint8_t *)data, n); }
 
+static void one_proxy_api(const char *data, size_t n) { fuzz_proxy_api_one((const uint8_t *)data, n); }
+
+TEST(fuzz_corpus_proxy_api)
+{
+    size_t n = replay("tests/fuzz/corpus/proxy_api", one_proxy_api);
+    ASSERT_MSG(n >= 8, "proxy_api corpus has only %zu inputs", n);
+}
+
 TEST(fuzz_corpus_journal)
 {
     size_t n = replay("tests/fuzz/corpus/journal", one_journal);
     ASSERT_MSG(n >= 15, "journal corpus has only %zu inputs", n);
+}
+
+static void one_load_lines(const char *data, size_t n) { fuzz_load_lines_one((const uint8_t *)data, n); }
+
+TEST(fuzz_corpus_load_lines)
+{
+    size_t n = replay("tests/fuzz/corpus/load_lines", one_load_lines);
+    ASSERT_MSG(n >= 20, "load_lines corpus has only %zu inputs", n);
 }
 
 /* known answers of the journal reader: an old journal ("inject"/"revert") still counts; a torn
