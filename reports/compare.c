@@ -631,6 +631,20 @@ json_t *cmp_rows_json(const struct cmp_result *res)
     return a;
 }
 
+json_t *cmp_figures(const json_t *rec)
+{
+    json_t *out = json_array();
+    if (!json_is_object(rec)) return out;
+    struct figs fs;
+    figs_of(rec, &fs);
+    for (size_t i = 0; i < fs.n; i++)
+        if (fs.f[i].rule != CMP_NONE)
+            json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:o}", "figure", fs.f[i].name, "unit", fs.f[i].unit, "metric",
+                                                 cmp_rule_name(fs.f[i].rule), "value", jnum_or_null(fs.f[i].v)));
+    figs_release(&fs);
+    return out;
+}
+
 void cmp_release(struct cmp_result *res)
 {
     for (size_t i = 0; i < res->nrows; i++) free(res->rows[i].figure);

@@ -101,6 +101,9 @@ void cmp_value_text(const struct cmp_row *r, double v, char out[48]);
 /* the rows with a rule, as JSON: [{figure, metric, unit, baseline, band, runs, now, change,
  * significance, status, regressed}] (caller decrefs) */
 json_t *cmp_rows_json(const struct cmp_result *res);
+/* the figures of one record that carry a rule: [{figure, unit, metric, value}] (value null
+ * when missing), in the order of the comparison table; caller decrefs */
+json_t *cmp_figures(const json_t *rec);
 void cmp_release(struct cmp_result *res);
 /* "p95", "duration", "throughput", "memory"; "-" for CMP_NONE */
 const char *cmp_rule_name(enum cmp_rule r);

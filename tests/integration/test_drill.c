@@ -212,6 +212,11 @@ TEST_T(drill_history_flags_p95_regression, 120)
     ASSERT_CONTAINS(out, first_time);
     ASSERT_CONTAINS(out, "back ");
     ASSERT_CONTAINS(out, "REGRESSION: load 'reads' p95");
+    /* ... and each figure's trend with the band of the newest run's baseline */
+    ASSERT_CONTAINS(out, "'reads': the last 3 runs, oldest first; the band of the newest one's baseline (2 passing runs)\n");
+    ASSERT_CONTAINS(out, "\n  load 'reads' p95 ");
+    ASSERT_CONTAINS(out, "   band ");
+    ASSERT_CONTAINS(out, "REGRESSION\n");
     rc = fl(out, sizeof out, "history --plan nothing-here --history hist.jsonl");
     ASSERT_EQ_INT(rc, 0);
     ASSERT_CONTAINS(out, "no runs of 'nothing-here' recorded");
