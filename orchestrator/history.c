@@ -343,14 +343,17 @@ json_t *history_digest(const json_t *run)
         const json_t *be = json_object_get(b, "endpoints");
         for (size_t k = 0; k < json_array_size(be); k++) json_array_append_new(eps, pick(json_array_get(be, k), ep_keys));
         json_object_set_new(nb, "endpoints", eps);
-        /* the per-second throughput, what the throughput rule's significance test reads */
-        json_t *rps = json_array();
+        /* the per-second throughput and p95, what the significance tests read */
+        json_t *rps = json_array(), *p95 = json_array();
         const json_t *series = json_object_get(b, "series");
         for (size_t k = 0; k < json_array_size(series); k++) {
             const json_t *v = json_object_get(json_array_get(series, k), "rps");
             json_array_append_new(rps, json_is_number(v) ? json_real(json_number_value(v)) : json_null());
+            v = json_object_get(json_array_get(series, k), "p95");
+            json_array_append_new(p95, json_is_number(v) ? json_real(json_number_value(v)) : json_null());
         }
         json_object_set_new(nb, "series_rps", rps);
+        json_object_set_new(nb, "series_p95", p95);
         json_array_append_new(load, nb);
     }
     json_object_set_new(d, "load", load);

@@ -49,7 +49,7 @@ json_t *history_baseline(struct history *h, const char *experiment, size_t k, ch
 
 /* A run record cut down to what `faultline compare` judges (plan name and hash, verdict,
  * elapsed_ms, load blocks' totals and endpoints with their latency histograms, the
- * per-second throughput as `series_rps`, the recovery probes'
+ * per-second throughput and p95 as `series_rps` and `series_p95`, the recovery probes'
  * last observation, memory): kept in an entry as `record`. Caller decrefs. */
 json_t *history_digest(const json_t *run);
 

@@ -62,6 +62,7 @@ struct fig {
     double n;                   /* requests behind it */
     const json_t *hist;         /* [[bucket, count], ...] (hist.h layout, ns), or NULL */
     const json_t *series;       /* per-second throughput: objects with "rps", or numbers */
+    const json_t *lat_series;   /* a latency figure's block, per second: objects with "p95", or numbers */
     int inconclusive;           /* a recovery probe without evidence */
 };
 
@@ -94,9 +95,11 @@ static void figs_release(struct figs *fs)
     memset(fs, 0, sizeof *fs);
 }
 
-static void latency(struct figs *fs, char *name, const char *group, enum cmp_rule rule, const json_t *o, const char *key, double q)
+static void latency(struct figs *fs, char *name, const char *group, enum cmp_rule rule, const json_t *o, const char *key, double q,
+                    const json_t *blk)
 {
     struct fig *f = fig_add(fs, name, group, "ms", rule, report_jnum(o, key, NAN));
+    f->lat_series = json_object_get(blk, "series") ? json_object_get(blk, "series") : json_object_get(blk, "series_p95");
     f->q = q;
     f->n = report_jnum(o, "count", 0);
     const json_t *h = json_object_get(o, "hist");
@@ -122,8 +125,8 @@ static void figs_of(const json_t *rec, struct figs *fs)
         const json_t *b = json_array_get(load, i), *t = json_object_get(b, "totals");
         const char *name = report_jstr(b, "name", "");
         char *group = fl_asprintf("load block '%s'", name);
-        latency(fs, fl_asprintf("load '%s' p95", name), group, CMP_P95, t, "p95", 0.95);
-        latency(fs, fl_asprintf("load '%s' p99", name), group, CMP_NONE, t, "p99", 0.99);
+        latency(fs, fl_asprintf("load '%s' p95", name), group, CMP_P95, t, "p95", 0.95, b);
+        latency(fs, fl_asprintf("load '%s' p99", name), group, CMP_NONE, t, "p99", 0.99, b);
         struct fig *f = fig_add(fs, fl_asprintf("load '%s' throughput", name), group, "rps", CMP_THROUGHPUT, report_jnum(t, "rps", NAN));
         f->series = json_object_get(b, "series") ? json_object_get(b, "series") : json_object_get(b, "series_rps");
         fig_add(fs, fl_asprintf("load '%s' error rate", name), group, "ratio", CMP_NONE, report_jnum(t, "error_rate", NAN));
@@ -140,7 +143,7 @@ static void figs_of(const json_t *rec, struct figs *fs)
                           : fl_asprintf("endpoint %s %s of load '%s'", m, p, name);
             char *fname = named ? fl_asprintf("load '%s' %s %s ('%s') p95", name, m, p, en)
                                 : fl_asprintf("load '%s' %s %s p95", name, m, p);
-            latency(fs, fname, group, CMP_P95, e, "p95", 0.95);
+            latency(fs, fname, group, CMP_P95, e, "p95", 0.95, b);
             free(group);
         }
     }
@@ -182,8 +185,9 @@ static int group_in(const struct figs *fs, const char *group)
 }
 
 /* ---- the tests ------------------------------------------------------------------------ */
-/* the requests a histogram holds; 0 when it is not one of ours (then it is not used) */
-static double hist_total(const json_t *h)
+/* add a run.json histogram into counts[HIST_BUCKETS]; the requests it holds, or -1 when it
+ * is not one of ours (buckets out of order or range, negative counts) */
+static double hist_add(const json_t *h, double *counts)
 {
     double n = 0;
     json_int_t last = -1;
@@ -192,55 +196,64 @@ static double hist_total(const json_t *h)
         const json_t *b = json_array_get(p, 0), *c = json_array_get(p, 1);
         if (!json_is_integer(b) || !json_is_integer(c) || json_integer_value(b) <= last ||
             json_integer_value(b) >= HIST_BUCKETS || json_integer_value(c) < 0)
-            return 0;
+            return -1;
         last = json_integer_value(b);
         n += (double)json_integer_value(c);
+    }
+    for (size_t i = 0; i < json_array_size(h); i++) {
+        const json_t *p = json_array_get(h, i);
+        counts[json_integer_value(json_array_get(p, 0))] += (double)json_integer_value(json_array_get(p, 1));
     }
     return n;
 }
 
 /* the value (ms) of the rank-th smallest request (1-based): the low or high end of its bucket */
-static double hist_rank(const json_t *h, double rank, int high)
+static double rank_value(const double *counts, double rank, int high)
 {
     double seen = 0;
-    for (size_t i = 0; i < json_array_size(h); i++) {
-        const json_t *p = json_array_get(h, i);
-        seen += (double)json_integer_value(json_array_get(p, 1));
-        if (seen >= rank) {
+    for (unsigned b = 0; b < HIST_BUCKETS; b++) {
+        seen += counts[b];
+        if (counts[b] > 0 && seen >= rank) {
             uint64_t lo, hi;
-            hist_bucket_range((unsigned)json_integer_value(json_array_get(p, 0)), &lo, &hi);
+            hist_bucket_range(b, &lo, &hi);
             return (double)(high ? hi : lo) / 1e6;
         }
     }
     return NAN;
 }
 
-/* the distribution-free confidence interval of the q-quantile: the ranks nq -+ z sqrt(nq(1-q))
- * of the order statistics (binomial, normal approximation), read from the histogram; -1 when
- * it holds nothing usable */
-static int quantile_ci(const json_t *h, double q, double *lo, double *hi)
+/* the distribution-free confidence interval of the q-quantile of the requests in counts: the
+ * order statistics at ranks nq -+ z sqrt(nq(1-q)) (binomial, normal approximation); -1 when
+ * there are none */
+static int quantile_ci(const double *counts, double n, double q, double *lo, double *hi)
 {
-    double n = hist_total(h);
     if (n < 1) return -1;
     double m = n * q, s = CI_Z * sqrt(n * q * (1 - q));
     double rl = floor(m - s), ru = ceil(m + s) + 1;
     if (rl < 1) rl = 1;
     if (ru > n) ru = n;
-    *lo = hist_rank(h, rl, 0);
-    *hi = hist_rank(h, ru, 1);
+    *lo = rank_value(counts, rl, 0);
+    *hi = rank_value(counts, ru, 1);
     return isfinite(*lo) && isfinite(*hi) ? 0 : -1;
 }
 
-/* per-second throughput of a series into a new array; its length in *n */
-static double *series_values(const json_t *s, size_t *n)
+/* the per-second values (key of each window, or plain numbers) of a series appended to *v
+ * (grown as needed, *n of them) */
+static void series_add(const json_t *s, const char *key, double **v, size_t *n)
 {
-    *n = 0;
-    double *v = fl_calloc(json_array_size(s) + 1, sizeof *v);
+    *v = fl_realloc(*v, (*n + json_array_size(s) + 1) * sizeof **v);
     for (size_t i = 0; i < json_array_size(s); i++) {
         const json_t *w = json_array_get(s, i);
-        double x = json_is_number(w) ? json_number_value(w) : report_jnum(w, "rps", NAN);
-        if (isfinite(x)) v[(*n)++] = x;
+        double x = json_is_number(w) ? json_number_value(w) : report_jnum(w, key, NAN);
+        if (isfinite(x)) (*v)[(*n)++] = x;
     }
+}
+
+static double *series_values(const json_t *s, size_t *n)
+{
+    double *v = NULL;
+    *n = 0;
+    series_add(s, "rps", &v, n);
     return v;
 }
 
@@ -319,13 +332,22 @@ static void set_status(struct cmp_result *res, struct cmp_row *r, enum cmp_statu
     res->not_significant += st == CMP_NOT_SIGNIFICANT;
 }
 
-/* the significance of a latency change: the percentile's confidence intervals apart */
-static void latency_significance(struct cmp_result *res, struct cmp_row *r, const struct fig *c, const struct fig *edge)
+/* the significance of a latency change: the current run's confidence interval of the
+ * percentile lies wholly above that of the baseline runs' requests pooled (one run: its own) */
+static void latency_significance(struct cmp_result *res, struct cmp_row *r, const struct fig *c, const struct fig **m, size_t nm)
 {
+    double *cc = fl_calloc(HIST_BUCKETS, sizeof *cc), *bc = fl_calloc(HIST_BUCKETS, sizeof *bc);
+    double cn = c->hist ? hist_add(c->hist, cc) : -1, bn = 0;
+    for (size_t i = 0; i < nm && bn >= 0; i++) {
+        double k = m[i]->hist ? hist_add(m[i]->hist, bc) : -1;
+        bn = k < 0 ? -1 : bn + k;
+    }
     double clo, chi, blo, bhi;
-    if (!c->hist || !edge->hist || quantile_ci(c->hist, c->q, &clo, &chi) < 0 ||
-        quantile_ci(edge->hist, edge->q, &blo, &bhi) < 0) {
-        snprintf(r->sig, sizeof r->sig, "no latency histogram in %s", c->hist ? "the baseline" : "this run");
+    int ok = cn > 0 && bn > 0 && quantile_ci(cc, cn, c->q, &clo, &chi) == 0 && quantile_ci(bc, bn, c->q, &blo, &bhi) == 0;
+    free(cc);
+    free(bc);
+    if (!ok) {
+        snprintf(r->sig, sizeof r->sig, "no latency histogram in %s", cn > 0 ? "the baseline" : "this run");
         set_status(res, r, CMP_UNTESTED, "beyond the rule, not tested");
         return;
     }
@@ -334,9 +356,28 @@ static void latency_significance(struct cmp_result *res, struct cmp_row *r, cons
     report_fmt_ms(chi, b);
     report_fmt_ms(blo, x);
     report_fmt_ms(bhi, y);
-    snprintf(r->sig, sizeof r->sig, "99%% CI %s-%s vs %s-%s", a, b, x, y);
-    if (clo > bhi) set_status(res, r, CMP_REGRESSED, "REGRESSION");
-    else set_status(res, r, CMP_NOT_SIGNIFICANT, "beyond the rule, not significant");
+    snprintf(r->sig, sizeof r->sig, "99%% CI %s-%s vs %s-%s%s", a, b, x, y, nm > 1 ? " (baseline runs pooled)" : "");
+    if (clo <= bhi) { set_status(res, r, CMP_NOT_SIGNIFICANT, "beyond the rule, not significant"); return; }
+    /* and over the run's seconds: a burst of load on the machine slows a few seconds of a
+     * run, a slower service every one of them */
+    double *cs = NULL, *bs = NULL;
+    size_t ncs = 0, nbs = 0;
+    series_add(c->lat_series, "p95", &cs, &ncs);
+    for (size_t i = 0; i < nm; i++) series_add(m[i]->lat_series, "p95", &bs, &nbs);
+    if (ncs >= MWU_MIN_SECONDS && nbs >= MWU_MIN_SECONDS) {
+        double p = mwu_p_smaller(bs, nbs, cs, ncs);
+        size_t l = strlen(r->sig);
+        snprintf(r->sig + l, sizeof r->sig - l, "; per-second p95 U over %zu+%zu s: p=%.2g", ncs, nbs, p);
+        if (p >= CMP_ALPHA) {
+            free(cs);
+            free(bs);
+            set_status(res, r, CMP_NOT_SIGNIFICANT, "beyond the rule, not significant");
+            return;
+        }
+    }
+    free(cs);
+    free(bs);
+    set_status(res, r, CMP_REGRESSED, "REGRESSION");
 }
 
 /* the significance of a throughput drop: Mann-Whitney U on the per-second figures */
@@ -360,22 +401,23 @@ static void throughput_significance(struct cmp_result *res, struct cmp_row *r, c
     free(y);
 }
 
-/* c against the same figure of the baseline runs (m[0..nm), none NULL) */
-static void judge(struct cmp_result *res, const struct fig *c, const struct fig **m, size_t nm)
+/* c against the same figure of the baseline runs (m[0..nm), none NULL); usable: room for
+ * nm of them, those with a value and enough requests */
+static void judge_into(struct cmp_result *res, const struct fig *c, const struct fig **m, size_t nm, const struct fig **usable)
 {
     struct cmp_row *r = row_new(res, c);
     int recovery = !strcmp(c->unit, "recovery");
     double min_n = c->q > 0 ? ceil(CMP_MIN_TAIL / (1.0 - c->q) - 1e-6) : 0;
     /* the usable baseline values: finite, and with enough requests for a percentile */
     double *v = fl_calloc(nm + 1, sizeof *v);
-    const struct fig *lo_f = NULL, *hi_f = NULL;
+    const struct fig *lo_f = NULL;
     size_t nv = 0, few_base = 0;
     for (size_t i = 0; i < nm; i++) {
         if (!isfinite(m[i]->v)) continue;
         if (c->q > 0 && m[i]->n < min_n) { few_base++; continue; }
+        usable[nv] = m[i];
         v[nv++] = m[i]->v;
         if (!lo_f || m[i]->v < lo_f->v) lo_f = m[i];
-        if (!hi_f || m[i]->v >= hi_f->v) hi_f = m[i];
     }
     r->nbase = (int)nv;
     if (nv) {
@@ -433,7 +475,7 @@ static void judge(struct cmp_result *res, const struct fig *c, const struct fig 
     }
     if (!beyond) { set_status(res, r, CMP_OK, "ok"); return; }
     if (!over_floor) { set_status(res, r, CMP_FLOOR, "ok (under the noise floor)"); return; }
-    if (c->rule == CMP_P95) latency_significance(res, r, c, hi_f);
+    if (c->rule == CMP_P95) latency_significance(res, r, c, usable, nv);
     else if (c->rule == CMP_THROUGHPUT) throughput_significance(res, r, c, lo_f);
     else if (r->nbase >= CMP_MIN_BAND) {
         snprintf(r->sig, sizeof r->sig, "outside the band of %d runs", r->nbase);
@@ -442,6 +484,13 @@ static void judge(struct cmp_result *res, const struct fig *c, const struct fig 
         snprintf(r->sig, sizeof r->sig, "one value a run: needs a baseline of %d runs", CMP_MIN_BAND);
         set_status(res, r, CMP_UNTESTED, "beyond the rule, not tested");
     }
+}
+
+static void judge(struct cmp_result *res, const struct fig *c, const struct fig **m, size_t nm)
+{
+    const struct fig **usable = fl_calloc(nm + 1, sizeof *usable);
+    judge_into(res, c, m, nm, usable);
+    free(usable);
 }
 
 static int check_record(const json_t *r, const char *which, char *err)

@@ -21,9 +21,10 @@
  *      (p95: 400 requests); below, its status is "too few requests to compare";
  *   2. the rule: beyond the band's worse edge by more than the rule and a noise floor
  *      (1 ms of latency, 100 ms of duration, 1 request/s);
- *   3. significance: latency: the 99% distribution-free confidence intervals of the
- *      percentile (order statistics of the run.json histograms) of the current run and of
- *      the baseline run at the band's edge do not overlap; throughput: one-sided
+ *   3. significance: latency: the 99% distribution-free confidence interval of the
+ *      percentile (order statistics of the run.json histograms) of the current run lies
+ *      wholly above that of the baseline runs' requests pooled, and (with >= 5 seconds a
+ *      side) the block's per-second p95 are higher by one-sided Mann-Whitney U, p < 0.01; throughput: one-sided
  *      Mann-Whitney U on the per-second throughput, p < 0.01; durations and memory (one
  *      value per run): a band of >= CMP_MIN_BAND baseline runs. A figure beyond the rule
  *      that fails 3 is "not significant"; one that cannot be tested says why.
@@ -70,7 +71,7 @@ struct cmp_row {
     int regressed;
     enum cmp_status status;
     const char *why;            /* the status in words */
-    char sig[160];              /* the significance test and its figures, or why none; "" */
+    char sig[200];              /* the significance test and its figures, or why none; "" */
 };
 
 struct cmp_result {

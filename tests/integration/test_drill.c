@@ -548,6 +548,48 @@ TEST(drill_compare_rules)
     json_decref(base);
 }
 
+/* the baseline of several runs: the newest K clean passes, oldest first, in both stores */
+static void baseline_from(const char *where, const char *exp)
+{
+    char err[FL_ERR_LEN];
+    struct history *h = history_open(where, err);
+    ASSERT_MSG(h != NULL, "%s", err);
+    /* eight runs: 1..8; run 4 failed, run 6 regressed */
+    for (int i = 1; i <= 8; i++) {
+        char t[32];
+        snprintf(t, sizeof t, "2026-02-0%dT00:00:00Z", i);
+        json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:o}", "time", t, "plan", exp, "experiment", exp, "verdict",
+                              i == 4 ? "failed" : "passed", "exit_code", i == 4, "p95_ms", (double)i, "regressions",
+                              i == 6 ? json_pack("[{s:s}]", "text", "x") : json_array());
+        ASSERT_MSG(history_append(h, e, err) == 0, "%s", err);
+        json_decref(e);
+    }
+    json_t *b = history_baseline(h, exp, 5, err);
+    ASSERT_MSG(b != NULL, "%s", err);
+    static const int want[5] = { 2, 3, 5, 7, 8 };
+    ASSERT_EQ_INT(json_array_size(b), 5);
+    for (int i = 0; i < 5; i++) ASSERT_EQ_INT((int)json_number_value(json_object_get(json_array_get(b, i), "p95_ms")), want[i]);
+    json_decref(b);
+    b = history_baseline(h, exp, 100, err);
+    ASSERT_EQ_INT(json_array_size(b), 6);
+    json_decref(b);
+    b = history_baseline(h, "no-such-experiment", 5, err);
+    ASSERT(b != NULL);
+    ASSERT_EQ_INT(json_array_size(b), 0);
+    json_decref(b);
+    history_close(h);
+}
+
+TEST(drill_history_baseline_of_several_runs_in_both_stores)
+{
+    baseline_from(tpath("base.jsonl"), "band");
+    char url[256], exp[64];
+    snprintf(url, sizeof url, "postgresql://postgres@127.0.0.1:%d/postgres", th_pg_port());
+    snprintf(exp, sizeof exp, "band-%d", (int)getpid());   /* the table is shared with earlier runs */
+    th_pg_dsn();
+    baseline_from(url, exp);
+}
+
 TEST(drill_history_file_skips_torn_lines)
 {
     fl_log_level = FL_LOG_ERROR; /* the skipped line is reported as a warning */

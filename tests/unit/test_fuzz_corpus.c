@@ -19,9 +19,11 @@
 #define FUZZ_DOCKER_ENTRY fuzz_docker_json_one
 #define FUZZ_HTTP_ENTRY fuzz_http_json_one
 #define FUZZ_JOURNAL_ENTRY fuzz_journal_one
+#define FUZZ_COMPARE_ENTRY fuzz_compare_one
 #include "../fuzz/fuzz_docker_json.c"
 #include "../fuzz/fuzz_http_json.c"
 #include "../fuzz/fuzz_journal.c"
+#include "../fuzz/fuzz_compare.c"
 
 typedef void (*replay_fn)(const char *data, size_t n);
 
@@ -100,6 +102,14 @@ TEST(fuzz_corpus_journal)
 {
     size_t n = replay("tests/fuzz/corpus/journal", one_journal);
     ASSERT_MSG(n >= 15, "journal corpus has only %zu inputs", n);
+}
+
+static void one_compare(const char *data, size_t n) { fuzz_compare_one((const uint8_t *)data, n); }
+
+TEST(fuzz_corpus_compare)
+{
+    size_t n = replay("tests/fuzz/corpus/compare", one_compare);
+    ASSERT_MSG(n >= 7, "compare corpus has only %zu inputs", n);
 }
 
 /* known answers of the journal reader: an old journal ("inject"/"revert") still counts; a torn
