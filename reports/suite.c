@@ -15,6 +15,8 @@
 /* ---- suite.junit.xml ------------------------------------------------------------------ */
 static void xml_attr(struct buf *b, const char *s) { buf_add_html(b, s ? s : ""); }
 
+static size_t with_status(const json_t *e, const char *status);
+
 /* the regression testcase of an experiment compared with the history (none without one) */
 static void regression_case(struct buf *cases, const json_t *e, struct report_junit_counts *n)
 {
@@ -40,6 +42,15 @@ static void regression_case(struct buf *cases, const json_t *e, struct report_ju
         n->failures++;
     } else if (!json_object_get(e, "baseline") || json_is_null(json_object_get(e, "baseline"))) {
         buf_adds(cases, ">\n      <skipped message=\"no earlier passing run to compare with\"/>\n    </testcase>\n");
+        n->skipped++;
+    } else if (with_status(e, "too few requests")) {
+        /* not all of it could be judged: neither a pass nor a regression */
+        char *msg = fl_asprintf("%zu figure%s with too few requests to compare", with_status(e, "too few requests"),
+                                with_status(e, "too few requests") == 1 ? "" : "s");
+        buf_adds(cases, ">\n      <skipped message=\"");
+        xml_attr(cases, msg);
+        buf_adds(cases, "\"/>\n    </testcase>\n");
+        free(msg);
         n->skipped++;
     } else {
         buf_adds(cases, "/>\n");

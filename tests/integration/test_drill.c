@@ -548,6 +548,44 @@ TEST(drill_compare_rules)
     json_decref(base);
 }
 
+/* ---- too few requests: said, neither a regression nor a pass ---------------------------- */
+TEST_T(drill_too_few_requests_is_said, 60)
+{
+    struct testsrv *s = testsrv_start(0);
+    ASSERT(s != NULL);
+    char plan[1024], out[16384];
+    /* one user, 50 ms apart, 1 s: about 20 requests, and the second drill 50x slower */
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: few\nduration: 1s\n"
+             "load:\n  - { name: trickle, base_url: \"http://127.0.0.1:%d\", requests: [ { path: /ok } ], vus: 1, think: 50ms, timeout: 3s }\n"
+             "method:\n  - { name: noop, at: 200ms, fault: exec, run: \"true\" }\n", testsrv_port(s));
+    write_file(tpath("few.yaml"), plan);
+    int rc = fl(out, sizeof out, "drill few.yaml -o runs/f1 --history few.jsonl");
+    ASSERT_MSG(rc == 0, "exit %d\n%s", rc, out);
+    testsrv_set_delay_ms(s, 100);
+    rc = fl(out, sizeof out, "drill few.yaml -o runs/f2 --history few.jsonl");
+    ASSERT_MSG(rc == 0, "too few requests is no regression: exit %d\n%s", rc, out);
+    ASSERT(!strstr(out, "REGRESSION"));
+    ASSERT_CONTAINS(out, "no regression against the last 1 run; 2 figures with too few requests to compare");
+    json_t *suite = json_load_file(tpath("runs/f2/suite.json"), 0, NULL);
+    ASSERT(suite != NULL);
+    const json_t *e = suite_exp(suite, 0), *rows = json_object_get(e, "comparison");
+    ASSERT_EQ_INT(json_array_size(json_object_get(e, "regressions")), 0);
+    int few = 0;
+    for (size_t i = 0; i < json_array_size(rows); i++)
+        if (strstr(jstr(json_array_get(rows, i), "figure"), "p95")) {
+            ASSERT_EQ_STR(jstr(json_array_get(rows, i), "status"), "too few requests");
+            ASSERT_CONTAINS(jstr(json_array_get(rows, i), "significance"), "needs 400 requests a run, has ");
+            few++;
+        }
+    ASSERT_EQ_INT(few, 2);
+    json_decref(suite);
+    /* JUnit: the regression check is skipped, saying why, not passed */
+    ASSERT_CONTAINS(slurp(tpath("runs/f2/suite.junit.xml")), "<skipped message=\"2 figures with too few requests to compare\"/>");
+    ASSERT_CONTAINS(slurp(tpath("runs/f2/suite.md")), "| too few requests to compare |");
+    testsrv_stop(s);
+}
+
 /* the baseline of several runs: the newest K clean passes, oldest first, in both stores */
 static void baseline_from(const char *where, const char *exp)
 {
