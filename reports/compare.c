@@ -380,11 +380,13 @@ static void latency_significance(struct cmp_result *res, struct cmp_row *r, cons
     set_status(res, r, CMP_REGRESSED, "REGRESSION");
 }
 
-/* the significance of a throughput drop: Mann-Whitney U on the per-second figures */
-static void throughput_significance(struct cmp_result *res, struct cmp_row *r, const struct fig *c, const struct fig *edge)
+/* the significance of a throughput drop: Mann-Whitney U on the per-second figures of this
+ * run against the baseline runs' seconds pooled */
+static void throughput_significance(struct cmp_result *res, struct cmp_row *r, const struct fig *c, const struct fig **m, size_t nm)
 {
-    size_t nx, ny;
-    double *x = series_values(c->series, &nx), *y = series_values(edge->series, &ny);
+    size_t nx, ny = 0;
+    double *x = series_values(c->series, &nx), *y = NULL;
+    for (size_t i = 0; i < nm; i++) series_add(m[i]->series, "rps", &y, &ny);
     if (nx >= MWU_MIN_SECONDS && ny >= MWU_MIN_SECONDS) {
         double p = mwu_p_smaller(x, nx, y, ny);
         snprintf(r->sig, sizeof r->sig, "Mann-Whitney U over %zu+%zu s: p=%.2g", nx, ny, p);
@@ -410,14 +412,12 @@ static void judge_into(struct cmp_result *res, const struct fig *c, const struct
     double min_n = c->q > 0 ? ceil(CMP_MIN_TAIL / (1.0 - c->q) - 1e-6) : 0;
     /* the usable baseline values: finite, and with enough requests for a percentile */
     double *v = fl_calloc(nm + 1, sizeof *v);
-    const struct fig *lo_f = NULL;
     size_t nv = 0, few_base = 0;
     for (size_t i = 0; i < nm; i++) {
         if (!isfinite(m[i]->v)) continue;
         if (c->q > 0 && m[i]->n < min_n) { few_base++; continue; }
         usable[nv] = m[i];
         v[nv++] = m[i]->v;
-        if (!lo_f || m[i]->v < lo_f->v) lo_f = m[i];
     }
     r->nbase = (int)nv;
     if (nv) {
@@ -476,7 +476,7 @@ static void judge_into(struct cmp_result *res, const struct fig *c, const struct
     if (!beyond) { set_status(res, r, CMP_OK, "ok"); return; }
     if (!over_floor) { set_status(res, r, CMP_FLOOR, "ok (under the noise floor)"); return; }
     if (c->rule == CMP_P95) latency_significance(res, r, c, usable, nv);
-    else if (c->rule == CMP_THROUGHPUT) throughput_significance(res, r, c, lo_f);
+    else if (c->rule == CMP_THROUGHPUT) throughput_significance(res, r, c, usable, nv);
     else if (r->nbase >= CMP_MIN_BAND) {
         snprintf(r->sig, sizeof r->sig, "outside the band of %d runs", r->nbase);
         set_status(res, r, CMP_REGRESSED, "REGRESSION");

@@ -25,7 +25,8 @@
  *      percentile (order statistics of the run.json histograms) of the current run lies
  *      wholly above that of the baseline runs' requests pooled, and (with >= 5 seconds a
  *      side) the block's per-second p95 are higher by one-sided Mann-Whitney U, p < 0.01; throughput: one-sided
- *      Mann-Whitney U on the per-second throughput, p < 0.01; durations and memory (one
+ *      Mann-Whitney U on the per-second throughput (the baseline runs' seconds pooled),
+ *      p < 0.01; durations and memory (one
  *      value per run): a band of >= CMP_MIN_BAND baseline runs. A figure beyond the rule
  *      that fails 3 is "not significant"; one that cannot be tested says why.
  */

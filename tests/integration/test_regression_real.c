@@ -4,10 +4,16 @@
  * of their records are counted, for the false-positive rate); a real +30% latency on the
  * database link is flagged on every run; +5% is not.
  *
- * Why the outcome does not hang on timing noise: every request of the load is one database
- * round trip through a proxy holding 100 ms, so p95 is 100 ms plus the machine's share (a few
- * ms, +-30%); +30% is 30 ms, three times the rule's 10% and far past any share the machine
- * adds, while +5% (5 ms) stays inside the rule even on top of the noisiest baseline run. */
+ * Why the outcome should not hang on timing noise: every request of the load is one database
+ * round trip through a proxy holding 300 ms, so p95 is 300 ms plus the machine's share. That
+ * share is time a request waits for a CPU, much the same whatever the latency: on this shared
+ * machine 10-20 ms when quiet, bursts of +100 ms at load average 19 on 2 cores. +30% (90 ms)
+ * is past the quiet share on top of the noisiest baseline run; +5% (15 ms) stays inside the
+ * rule. The readiness check's own deadline (1 s for connect and query) caps the latency that
+ * can be planted. The file runs alone; on a machine saturated by other work (measured: p95
+ * 140-370 ms at 100 ms of latency while clang built in parallel) no test can tell +30% from
+ * the noise, and this one says so by failing.
+ */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -24,9 +30,11 @@
 #include "fl.h"
 #include "harness.h"
 
-TEST_FILE_USES("pg redis"); /* the shared PostgreSQL (behind a proxy of its own) and Redis */
+/* timing-bound: nothing else of the suite runs meanwhile (it uses the shared PostgreSQL,
+ * behind a proxy of its own, and Redis) */
+TEST_FILE_USES("alone");
 
-#define BASE_LATENCY_MS 100
+#define BASE_LATENCY_MS 300
 
 static pid_t spawn(const char *log, char *const argv[])
 {
@@ -100,6 +108,16 @@ static void wait_ready(int api)
     ASSERT_MSG(good >= 10, "scheduler-api never became ready through the proxy");
 }
 
+/* one run of the plan outside the history: the API's pool connects through a new proxy
+ * (a handshake of several held round trips) before anything is measured */
+static void warm_up(void)
+{
+    char out[4096];
+    const char *d = th_tmpdir();
+    th_sh(out, sizeof out, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run ready.yaml -q -o runs/warm >/dev/null 2>&1", d, d,
+          th_faultline());
+}
+
 /* one drill of the plan with the history; its exit code, the entry in *e (new reference) */
 static int drill(int n, json_t **e)
 {
@@ -135,7 +153,7 @@ static int regressed(const json_t *e, const char *figure)
     return 0;
 }
 
-TEST_T(regression_real_noise_is_not_flagged_a_real_slowdown_is, 400)
+TEST_T(regression_real_noise_is_not_flagged_a_real_slowdown_is, 600)
 {
     th_pg_dsn();
     th_redis_port();
@@ -148,18 +166,20 @@ TEST_T(regression_real_noise_is_not_flagged_a_real_slowdown_is, 400)
     pid_t px = db_proxy(pport, BASE_LATENCY_MS);
     char p[16], pg[256], rd[64], log[600];
     snprintf(p, sizeof p, "%d", api);
-    snprintf(pg, sizeof pg, "host=127.0.0.1 port=%d dbname=postgres user=postgres", pport);
+    /* no TLS negotiation: a connection is one held round trip, so connect + ping fit the
+     * readiness check's 1 s even at +30% */
+    snprintf(pg, sizeof pg, "host=127.0.0.1 port=%d dbname=postgres user=postgres sslmode=disable", pport);
     snprintf(rd, sizeof rd, "127.0.0.1:%d", th_redis_port());
     snprintf(log, sizeof log, "%s/serve.log", d);
-    char *argv[] = { api_bin, "serve", "--port", p, "--pg", pg, "--redis", rd, "--pool", "32", NULL };
+    char *argv[] = { api_bin, "serve", "--port", p, "--pg", pg, "--redis", rd, "--pool", "64", NULL };
     pid_t srv = spawn(log, argv);
     wait_ready(api);
 
-    /* 16 users without think time, 5 s: ~16 / 0.1 s = 160 requests a second, ~800 a run */
+    /* 48 users without think time, 6 s: ~48 / 0.3 s = 160 requests a second, ~900 a run */
     char plan[1024], path[700];
     snprintf(plan, sizeof plan,
-             "faultline: 1\nname: ready-load\nduration: 5s\n"
-             "load:\n  - { name: ready, base_url: \"http://127.0.0.1:%d\", requests: [ { path: /api/v1/health/ready } ], vus: 16, timeout: 3s }\n"
+             "faultline: 1\nname: ready-load\nduration: 6s\n"
+             "load:\n  - { name: ready, base_url: \"http://127.0.0.1:%d\", requests: [ { path: /api/v1/health/ready } ], vus: 48, timeout: 3s }\n"
              "method:\n  - { name: noop, at: 1s, fault: exec, run: \"true\" }\n", api);
     snprintf(path, sizeof path, "%s/ready.yaml", d);
     FILE *f = fopen(path, "w");
@@ -167,6 +187,7 @@ TEST_T(regression_real_noise_is_not_flagged_a_real_slowdown_is, 400)
     fputs(plan, f);
     fclose(f);
 
+    warm_up();
     /* ten drills of the unchanged service: none flags anything */
     json_t *recs[10];
     int flagged = 0;
@@ -214,6 +235,7 @@ TEST_T(regression_real_noise_is_not_flagged_a_real_slowdown_is, 400)
     stop(px);
     px = db_proxy(pport, BASE_LATENCY_MS * 13 / 10);
     wait_ready(api);
+    warm_up();
     for (int i = 10; i < 13; i++) {
         json_t *e;
         int rc = drill(i, &e);
@@ -228,6 +250,7 @@ TEST_T(regression_real_noise_is_not_flagged_a_real_slowdown_is, 400)
     stop(px);
     px = db_proxy(pport, BASE_LATENCY_MS * 105 / 100);
     wait_ready(api);
+    warm_up();
     for (int i = 13; i < 15; i++) {
         json_t *e;
         int rc = drill(i, &e);
