@@ -560,7 +560,12 @@ TEST_T(drill_too_few_requests_is_said, 60)
              "load:\n  - { name: trickle, base_url: \"http://127.0.0.1:%d\", requests: [ { path: /ok } ], vus: 1, think: 50ms, timeout: 3s }\n"
              "method:\n  - { name: noop, at: 200ms, fault: exec, run: \"true\" }\n", testsrv_port(s));
     write_file(tpath("few.yaml"), plan);
-    int rc = fl(out, sizeof out, "drill few.yaml -o runs/f1 --history few.jsonl");
+    /* a baseline of no runs is refused before anything runs */
+    int rc = fl(out, sizeof out, "drill few.yaml -o runs/f0 --history few.jsonl --baseline 0");
+    ASSERT_EQ_INT(rc, 2);
+    ASSERT_CONTAINS(out, "faultline drill: --baseline '0': give a number of runs from 1 to 100");
+    ASSERT(access(tpath("runs/f0"), F_OK) != 0);
+    rc = fl(out, sizeof out, "drill few.yaml -o runs/f1 --history few.jsonl --baseline 3");
     ASSERT_MSG(rc == 0, "exit %d\n%s", rc, out);
     testsrv_set_delay_ms(s, 100);
     rc = fl(out, sizeof out, "drill few.yaml -o runs/f2 --history few.jsonl");
