@@ -15,7 +15,9 @@
  *     duration); a recovery that no longer happens is a regression;
  *   memory: every number under run.json's "memory" object (rule memory), when both records
  *     have one; otherwise the rule is skipped with a note.
- * The baseline of a figure is its band over the baseline runs: median, lowest, highest.
+ * The baseline of a figure is its band over the baseline runs: the median, and the usual
+ * range: lowest..highest, narrowed with 3 or more runs to the median -+ 2 robust standard
+ * deviations (1.4826 x the median absolute deviation).
  * A figure regressed only when all hold:
  *   1. evidence: a percentile needs >= CMP_MIN_TAIL requests beyond its rank on both sides
  *      (p95: 400 requests); below, its status is "too few requests to compare";
@@ -65,7 +67,7 @@ struct cmp_row {
     const char *unit;           /* "ms", "rps", "ratio", "mem", "duration", "recovery" */
     enum cmp_rule rule;
     double base;                /* the baseline's median; NAN when no baseline run has it */
-    double lo, hi;              /* the band over the baseline runs */
+    double lo, hi;              /* the band over the baseline runs (the usual range) */
     double ref;                 /* the band edge the rule applies to (hi, lo for throughput) */
     int nbase;                  /* baseline runs in the band */
     double cur;                 /* NAN when the current run lacks the figure */
