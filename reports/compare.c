@@ -426,7 +426,7 @@ static void judge_into(struct cmp_result *res, const struct fig *c, const struct
         r->lo = v[0];
         r->hi = v[nv - 1];
         if (nv >= CMP_MIN_BAND) {
-            /* the usual range: the median -+ 2 robust standard deviations (1.4826 MAD), within
+            /* the usual range: the median -+ 3 robust standard deviations (1.4826 MAD), within
              * lowest..highest, so one run slowed by a burst of machine load does not widen
              * it for the next K runs */
             double *dev = fl_calloc(nv, sizeof *dev);
@@ -434,8 +434,8 @@ static void judge_into(struct cmp_result *res, const struct fig *c, const struct
             qsort(dev, nv, sizeof *dev, by_double);
             double mad = nv % 2 ? dev[nv / 2] : (dev[nv / 2 - 1] + dev[nv / 2]) / 2, sd = 1.4826 * mad;
             free(dev);
-            if (r->base - 2 * sd > r->lo) r->lo = r->base - 2 * sd;
-            if (r->base + 2 * sd < r->hi) r->hi = r->base + 2 * sd;
+            if (r->base - 3 * sd > r->lo) r->lo = r->base - 3 * sd;
+            if (r->base + 3 * sd < r->hi) r->hi = r->base + 3 * sd;
         }
         r->ref = c->rule == CMP_THROUGHPUT ? r->lo : r->hi;
     }

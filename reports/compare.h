@@ -16,7 +16,7 @@
  *   memory: every number under run.json's "memory" object (rule memory), when both records
  *     have one; otherwise the rule is skipped with a note.
  * The baseline of a figure is its band over the baseline runs: the median, and the usual
- * range: lowest..highest, narrowed with 3 or more runs to the median -+ 2 robust standard
+ * range: lowest..highest, narrowed with 3 or more runs to the median -+ 3 robust standard
  * deviations (1.4826 x the median absolute deviation).
  * A figure regressed only when all hold:
  *   1. evidence: a percentile needs >= CMP_MIN_TAIL requests beyond its rank on both sides
