@@ -18,9 +18,21 @@ static const char compare_usage[] =
     "  --memory P       a figure under run.json's \"memory\" object grew by more than P (15%);\n"
     "                   skipped, with a note, when a record has none\n"
     "  -h, --help       this text\n"
-    "P is a percentage (\"10%\" or \"10\"). Changes under a noise floor never count: 1 ms of\n"
-    "latency, 100 ms of duration, 1 request/s. p99 and error rate are shown for context.\n"
-    "Exit 0 when nothing regressed, 1 on a regression, 2 when an input cannot be read.\n";
+    "P is a percentage (\"10%\" or \"10\"). A change beyond the rule is a regression only when\n"
+    "it is real:\n"
+    "  enough requests   a p95 needs 20 requests beyond its rank on both sides (400 requests);\n"
+    "                    below, \"too few requests to compare\" (neither regression nor ok)\n"
+    "  significant       p95: the 99% confidence intervals of the two runs' p95 (order\n"
+    "                    statistics of run.json's latency histograms) do not overlap, and\n"
+    "                    with 5+ seconds a side the per-second p95 are higher (Mann-Whitney\n"
+    "                    U, p < 0.01: a burst of machine load slows a few seconds, not all);\n"
+    "                    throughput: Mann-Whitney U on the per-second throughput, p < 0.01;\n"
+    "                    a duration or memory figure is one value a run: with two records it\n"
+    "                    is reported \"not tested\" (a drill's baseline of 3+ runs tests it)\n"
+    "  over a floor      1 ms of latency, 100 ms of duration, 1 request/s\n"
+    "A recovery that no longer happens is a regression. p99 and error rate are for context.\n"
+    "Exit 0 when nothing regressed, 1 on a regression, 5 when nothing regressed but a figure had\n"
+    "too few requests to compare, 2 when an input cannot be read.\n";
 
 /* "BASE     runs/a/run.json: 'checkout' passed, 2026-11-27T07:14:47Z" */
 static void describe(const char *label, const char *path, const json_t *r)
@@ -88,7 +100,8 @@ int cmd_compare(int argc, char **argv)
     buf_release(&out);
     json_decref(base);
     json_decref(cur);
-    int regressions = res.regressions;
+    int regressions = res.regressions, few = res.few;
     cmp_release(&res);
-    return regressions ? 1 : 0;
+    /* too few requests for a figure: neither a regression nor a pass */
+    return regressions ? FL_EXIT_FAILED : few ? FL_EXIT_INCONCLUSIVE : FL_EXIT_OK;
 }

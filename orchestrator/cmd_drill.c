@@ -33,10 +33,13 @@ static const char drill_usage[] =
     "plan: exit 2, nothing is touched), then run like `faultline run` (a matrix plan runs all\n"
     "its combinations). Reports go to DIR/<plan-name>/; the suite summary to DIR/suite.junit.xml\n"
     "(every experiment), DIR/suite.md and DIR/suite.json. With a history, every result is\n"
-    "appended to it and compared with the last passing run of the same experiment with the\n"
-    "rules of `faultline compare`: p95 or a duration (the run, a recovery) more than 10%\n"
-    "longer, throughput more than 10% lower, memory more than 15% higher is a regression\n"
-    "(exit 1). A lock file keeps two drills from overlapping: the second one exits 2 at once.\n"
+    "appended to it and compared with the last 5 passing runs of the same experiment (their\n"
+    "usual range: the median -+ 3 robust standard deviations, within lowest..highest) with the\n"
+    "rules of `faultline compare`: p95 or a duration (the run, a recovery) more than 10% above\n"
+    "the range, throughput more than 10% below it, memory more than 15% above it is a\n"
+    "regression (exit 1) when the change is also statistically significant (p < 0.01) and\n"
+    "rests on enough requests (p95: 400 a run); see `faultline compare --help`. A lock file\n"
+    "keeps two drills from overlapping: the second exits 2 at once.\n"
     "Exit code: the worst of the experiments (4 a revert failed, 3 aborted, 2 invalid,\n"
     "1 failed or regressed, 5 inconclusive: nothing failed but something had no evidence,\n"
     "0 held); the drill stops after an abort or a failed revert.\n\n"
@@ -46,6 +49,7 @@ static const char drill_usage[] =
     "                            created when missing); default $FAULTLINE_HISTORY, none if unset\n"
     "      --p95 P, --duration P, --throughput P, --memory P\n"
     "                            change a compare rule (a percentage, as in faultline compare)\n"
+    "      --baseline K          compare with the last K passing runs (default 5)\n"
     "      --lock PATH           lock file (default: .faultline-drill.lock next to DIR)\n"
     "      --var NAME=VALUE      set a plan variable in every plan (repeatable)\n"
     "      --timeout D           abort an experiment that takes longer than D (e.g. 10m)\n"
@@ -196,23 +200,29 @@ static json_t *entry_of_row(const char *dir, const char *plan, const json_t *mre
 
 /* history: compare with the last passing run, then append; returns the experiment's code
  * for the drill (a regression or a history that cannot be written makes it at least 1) */
-static int record_entry(struct history *h, const struct cmp_rules *rules, json_t *e)
+static int record_entry(struct history *h, const struct cmp_rules *rules, size_t nbase, json_t *e)
 {
     int code = (int)json_integer_value(json_object_get(e, "exit_code"));
     if (!h) return code;
     char err[FL_ERR_LEN];
-    json_t *base = NULL;
-    if (history_last_passing(h, report_jstr(e, "experiment", "?"), &base, err) < 0) {
+    json_t *bases = history_baseline(h, report_jstr(e, "experiment", "?"), nbase, err);
+    if (!bases) {
         fprintf(stderr, "faultline drill: %s\n", err);
         return fl_exit_worse(code, FL_EXIT_FAILED);
     }
-    json_t *regs = history_compare(base, e, rules);
+    json_t *rows = NULL;
+    json_t *regs = history_compare_baseline(bases, e, rules, &rows);
     json_object_set_new(e, "regressions", regs);
-    json_object_set_new(e, "baseline", base ? json_pack("{s:O?, s:O?, s:O?}", "time", json_object_get(base, "time"),
-                                                        "report", json_object_get(base, "report"), "p95_ms",
-                                                        json_object_get(base, "p95_ms"))
-                                             : json_null());
-    json_decref(base);
+    json_object_set_new(e, "comparison", rows);
+    size_t n = json_array_size(bases);
+    const json_t *newest = n ? json_array_get(bases, n - 1) : NULL;
+    /* time and report: the newest baseline run; runs and since: the band's extent */
+    json_object_set_new(e, "baseline", newest ? json_pack("{s:O?, s:O?, s:O?, s:I, s:O?}", "time", json_object_get(newest, "time"),
+                                                          "report", json_object_get(newest, "report"), "p95_ms",
+                                                          json_object_get(newest, "p95_ms"), "runs", (json_int_t)n, "since",
+                                                          json_object_get(json_array_get(bases, 0), "time"))
+                                              : json_null());
+    json_decref(bases);
     if (history_append(h, e, err) < 0) {
         fprintf(stderr, "faultline drill: %s\n", err);
         code = fl_exit_worse(code, FL_EXIT_FAILED);
@@ -234,6 +244,7 @@ static void print_entry(const json_t *e)
 struct drill {
     struct run_opts ro;
     struct cmp_rules rules;
+    size_t nbase;                          /* baseline runs (--baseline) */
     const char *dir, *hist_where, *lock_path;
     const char *vars[DRILL_MAX_VARS + 1];
     size_t nvars;
@@ -256,7 +267,7 @@ static int drill_options(struct drill *d, int argc, char **argv, int *code)
         { "report-dir", required_argument, 0, 'o' }, { "history", required_argument, 0, 'H' },
         { "p95", required_argument, 0, 'P' }, { "duration", required_argument, 0, 'D' },
         { "throughput", required_argument, 0, 'R' }, { "memory", required_argument, 0, 'M' },
-        { "lock", required_argument, 0, 'L' },
+        { "lock", required_argument, 0, 'L' }, { "baseline", required_argument, 0, 'B' },
         { "var", required_argument, 0, 'V' }, { "timeout", required_argument, 0, 't' },
         { "journal", required_argument, 0, 'j' }, { "force", no_argument, 0, 'f' },
         { "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' },
@@ -278,6 +289,16 @@ static int drill_options(struct drill *d, int argc, char **argv, int *code)
             break;
         }
         case 'L': d->lock_path = optarg; break;
+        case 'B': {
+            char *end;
+            long k = strtol(optarg, &end, 10);
+            if (end == optarg || *end || k < 1 || k > 100) {
+                fprintf(stderr, "faultline drill: --baseline '%s': give a number of runs from 1 to 100\n", optarg);
+                return *code = FL_EXIT_INVALID, -1;
+            }
+            d->nbase = (size_t)k;
+            break;
+        }
         case 'V':
             if (d->nvars == DRILL_MAX_VARS) { fprintf(stderr, "faultline drill: at most %d --var\n", DRILL_MAX_VARS); return *code = FL_EXIT_INVALID, -1; }
             d->vars[d->nvars++] = optarg;
@@ -351,7 +372,7 @@ static int drill_matrix(struct drill *d, size_t i, const char *sub)
     for (size_t r = 0; r < json_array_size(rows); r++) {
         const json_t *row = json_array_get(rows, r);
         json_t *e = entry_of_row(d->dir, d->names[i], rec, row);
-        if (strcmp(report_jstr(row, "verdict", ""), "not_run") != 0) d->code = fl_exit_worse(d->code, record_entry(d->h, &d->rules, e));
+        if (strcmp(report_jstr(row, "verdict", ""), "not_run") != 0) d->code = fl_exit_worse(d->code, record_entry(d->h, &d->rules, d->nbase, e));
         json_array_append_new(d->exps, e);
     }
     json_decref(rec);
@@ -376,7 +397,7 @@ static int drill_plain(struct drill *d, size_t i, const char *sub)
         plan_free(p);
     }
     json_t *e = entry_of_run(d->dir, d->names[i], rec, rc, sub);
-    d->code = fl_exit_worse(d->code, record_entry(d->h, &d->rules, e));
+    d->code = fl_exit_worse(d->code, record_entry(d->h, &d->rules, d->nbase, e));
     printf("\n");
     print_entry(e);
     json_array_append_new(d->exps, e);
@@ -453,7 +474,7 @@ static void drill_release(struct drill *d)
 
 int cmd_drill(int argc, char **argv)
 {
-    struct drill d = { .lock_fd = -1, .hist_where = getenv("FAULTLINE_HISTORY") };
+    struct drill d = { .lock_fd = -1, .hist_where = getenv("FAULTLINE_HISTORY"), .nbase = 5 };
     cmp_rules_default(&d.rules);
     int code;
     if (drill_options(&d, argc, argv, &code) < 0) return code;

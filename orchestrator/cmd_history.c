@@ -1,5 +1,6 @@
 /* cmd_history.c -- `faultline history`: the trend of drills, one line per experiment run
- * (time, verdict, p95 and its change, error rate, recovery times, regressions). */
+ * (time, verdict, p95 and its change, error rate, recovery times, regressions), then each
+ * figure's trend with the band of its baseline. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include "buf.h"
 #include "cmd.h"
+#include "compare.h"
 #include "history.h"
 #include "report_fmt.h"
 
@@ -15,7 +17,9 @@ static const char history_usage[] =
     "Print the trend of the drills recorded by `faultline drill --history`: one line per\n"
     "experiment run, oldest first, with its time, verdict, p95 (and the change from the\n"
     "previous run of the same experiment), error rate, recovery times, and the regressions\n"
-    "found against the last passing run.\n\n"
+    "found against the baseline; then, per experiment, each judged figure over its last runs\n"
+    "(oldest first) with the band of the newest run's baseline (the last passing runs it was\n"
+    "compared with) and what became of it.\n\n"
     "options:\n"
     "      --plan NAME          only this plan's experiments\n"
     "      --history FILE|URL   JSON lines file or postgresql://... (default $FAULTLINE_HISTORY)\n"
@@ -61,6 +65,72 @@ static void recoveries(const json_t *e, struct buf *b)
                  json_is_number(json_object_get(r, "ms")) ? ms : "not recovered");
     }
     if (!b->len) buf_adds(b, "-");
+}
+
+#define TREND_RUNS 6
+
+/* the value of a figure in an entry's record, NAN when it has none */
+static double figure_in(const json_t *e, const char *figure)
+{
+    json_t *figs = cmp_figures(json_object_get(e, "record"));
+    double v = NAN;
+    for (size_t i = 0; i < json_array_size(figs); i++)
+        if (!strcmp(json_string_value(json_object_get(json_array_get(figs, i), "figure")), figure))
+            v = report_jnum(json_array_get(figs, i), "value", NAN);
+    json_decref(figs);
+    return v;
+}
+
+/* per experiment: each figure's last runs, oldest first, and the band of the newest run's
+ * baseline with what became of the figure against it */
+static void trends(const json_t *all, size_t from)
+{
+    size_t n = json_array_size(all);
+    for (size_t i = from; i < n; i++) {
+        const json_t *e = json_array_get(all, i);
+        const char *exp = report_jstr(e, "experiment", "?");
+        int later = 0;   /* the newest entry of each experiment speaks for it */
+        for (size_t j = i + 1; j < n && !later; j++) later = !strcmp(report_jstr(json_array_get(all, j), "experiment", ""), exp);
+        if (later) continue;
+        const json_t *runs[TREND_RUNS];
+        size_t nr = 0;
+        for (size_t j = i + 1; j-- > from && nr < TREND_RUNS;)
+            if (!strcmp(report_jstr(json_array_get(all, j), "experiment", ""), exp)) runs[nr++] = json_array_get(all, j);
+        json_t *figs = cmp_figures(json_object_get(e, "record"));
+        const json_t *rows = json_object_get(e, "comparison"), *base = json_object_get(e, "baseline");
+        if (!json_array_size(figs)) { json_decref(figs); continue; }
+        printf("\n'%s': the last %zu run%s, oldest first; the band of the newest one's baseline", exp, nr, nr == 1 ? "" : "s");
+        if (json_is_object(base) && json_is_integer(json_object_get(base, "runs")))
+            printf(" (%lld passing run%s)\n", (long long)json_integer_value(json_object_get(base, "runs")),
+                   json_integer_value(json_object_get(base, "runs")) == 1 ? "" : "s");
+        else printf(" (none: %s)\n", json_is_object(base) ? "an entry written before baselines" : "no earlier passing run");
+        for (size_t k = 0; k < json_array_size(figs); k++) {
+            const json_t *f = json_array_get(figs, k);
+            const char *name = report_jstr(f, "figure", "?");
+            struct cmp_row row = { .unit = report_jstr(f, "unit", "") };
+            struct buf b;
+            buf_init(&b, 0);
+            buf_addf(&b, "  %-44.44s ", name);
+            for (size_t r = nr; r-- > 0;) {
+                char v[48];
+                cmp_value_text(&row, figure_in(runs[r], name), v);
+                buf_addf(&b, " %9s", v);
+            }
+            for (size_t r = 0; r < json_array_size(rows); r++) {
+                const json_t *c = json_array_get(rows, r);
+                if (strcmp(report_jstr(c, "figure", ""), name)) continue;
+                const json_t *band = json_object_get(c, "band");
+                char lo[48], hi[48];
+                cmp_value_text(&row, json_is_number(json_array_get(band, 0)) ? json_number_value(json_array_get(band, 0)) : NAN, lo);
+                cmp_value_text(&row, json_is_number(json_array_get(band, 1)) ? json_number_value(json_array_get(band, 1)) : NAN, hi);
+                buf_addf(&b, "   band %s..%s  %s %s", lo, hi, report_jstr(c, "change", "-"),
+                         json_is_true(json_object_get(c, "regressed")) ? "REGRESSION" : report_jstr(c, "why", ""));
+            }
+            puts(b.data);
+            buf_release(&b);
+        }
+        json_decref(figs);
+    }
 }
 
 int cmd_history(int argc, char **argv)
@@ -146,6 +216,7 @@ int cmd_history(int argc, char **argv)
                    verdict ? verdict : "?", p95, change, worst, rate, rb.data);
             buf_release(&rb);
         }
+        trends(all, from);
     }
     json_decref(all);
     history_close(h);

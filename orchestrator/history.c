@@ -266,25 +266,42 @@ static int is_clean_pass(const json_t *e)
     return !strcmp(report_jstr(e, "verdict", ""), "passed") && json_array_size(json_object_get(e, "regressions")) == 0;
 }
 
+json_t *history_baseline(struct history *h, const char *experiment, size_t k, char *err)
+{
+    json_t *all;
+    if (h->pg) {
+        char lim[32];
+        snprintf(lim, sizeof lim, "%zu", k);
+        const char *params[2] = { experiment, lim };
+        PGresult *r = PQexecParams(h->pg,
+            "select entry::text from faultline_history where experiment = $1 and verdict = 'passed' and not regressed"
+            " order by at desc, id desc limit $2::integer", 2, NULL, params, NULL, NULL, 0);
+        all = pg_rows(h, r, err);
+        if (!all) return NULL;
+        json_t *out = json_array();   /* newest first from the query: oldest first here */
+        for (size_t i = json_array_size(all); i-- > 0;)
+            if (is_clean_pass(json_array_get(all, i))) json_array_append(out, json_array_get(all, i));
+        json_decref(all);
+        return out;
+    }
+    if (!(all = file_read(h, NULL, experiment, err))) return NULL;
+    json_t *out = json_array();
+    size_t first = json_array_size(all);
+    for (size_t n = 0; first > 0 && n < k; first--)
+        if (is_clean_pass(json_array_get(all, first - 1))) n++;
+    for (size_t i = first; i < json_array_size(all); i++)
+        if (is_clean_pass(json_array_get(all, i))) json_array_append(out, json_array_get(all, i));
+    json_decref(all);
+    return out;
+}
+
 int history_last_passing(struct history *h, const char *experiment, json_t **out, char *err)
 {
     *out = NULL;
-    json_t *all;
-    if (h->pg) {
-        const char *params[1] = { experiment };
-        PGresult *r = PQexecParams(h->pg,
-            "select entry::text from faultline_history where experiment = $1 and verdict = 'passed' and not regressed"
-            " order by at desc, id desc limit 1", 1, NULL, params, NULL, NULL, 0);
-        all = pg_rows(h, r, err);
-    } else {
-        all = file_read(h, NULL, experiment, err);
-    }
-    if (!all) return -1;
-    for (size_t i = json_array_size(all); i-- > 0;) {
-        json_t *e = json_array_get(all, i);
-        if (is_clean_pass(e)) { *out = json_incref(e); break; }
-    }
-    json_decref(all);
+    json_t *b = history_baseline(h, experiment, 1, err);
+    if (!b) return -1;
+    if (json_array_size(b)) *out = json_incref(json_array_get(b, 0));
+    json_decref(b);
     return 0;
 }
 
@@ -302,7 +319,7 @@ json_t *history_digest(const json_t *run)
     static const char *const top[] = { "format", "verdict", "elapsed_ms", "started_at", "memory", NULL };
     static const char *const plan_keys[] = { "name", "hash", NULL };
     static const char *const block_keys[] = { "name", "totals", NULL };
-    static const char *const ep_keys[] = { "name", "method", "path", "count", "rps", "error_rate", "p95", "p99", NULL };
+    static const char *const ep_keys[] = { "name", "method", "path", "count", "rps", "error_rate", "p95", "p99", "hist", NULL };
     static const char *const obs_keys[] = { "ok", "value", "observed", NULL };
     json_t *d = pick(run, top);
     json_object_set_new(d, "plan", pick(json_object_get(run, "plan"), plan_keys));
@@ -315,6 +332,17 @@ json_t *history_digest(const json_t *run)
         const json_t *be = json_object_get(b, "endpoints");
         for (size_t k = 0; k < json_array_size(be); k++) json_array_append_new(eps, pick(json_array_get(be, k), ep_keys));
         json_object_set_new(nb, "endpoints", eps);
+        /* the per-second throughput and p95, what the significance tests read */
+        json_t *rps = json_array(), *p95 = json_array();
+        const json_t *series = json_object_get(b, "series");
+        for (size_t k = 0; k < json_array_size(series); k++) {
+            const json_t *v = json_object_get(json_array_get(series, k), "rps");
+            json_array_append_new(rps, json_is_number(v) ? json_real(json_number_value(v)) : json_null());
+            v = json_object_get(json_array_get(series, k), "p95");
+            json_array_append_new(p95, json_is_number(v) ? json_real(json_number_value(v)) : json_null());
+        }
+        json_object_set_new(nb, "series_rps", rps);
+        json_object_set_new(nb, "series_p95", p95);
         json_array_append_new(load, nb);
     }
     json_object_set_new(d, "load", load);
@@ -333,41 +361,56 @@ json_t *history_digest(const json_t *run)
     return d;
 }
 
-static void fmt_value(const char *unit, double v, char out[32])
+json_t *history_compare_baseline(const json_t *bases, const json_t *cur, const struct cmp_rules *r, json_t **rows)
 {
-    if (!isfinite(v)) snprintf(out, 32, "-");
-    else if (!strcmp(unit, "rps")) snprintf(out, 32, "%.1f/s", v);
-    else if (!strcmp(unit, "mem") || !strcmp(unit, "ratio")) snprintf(out, 32, "%.6g", v);
-    else report_fmt_ms(v, out);
+    json_t *out = json_array();
+    if (rows) *rows = json_array();
+    const json_t *cr = json_object_get(cur, "record");
+    size_t n = json_array_size(bases);
+    const json_t **recs = fl_calloc(n + 1, sizeof *recs);
+    size_t nr = 0;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *br = json_object_get(json_array_get(bases, i), "record");
+        if (json_is_object(br)) recs[nr++] = br;
+    }
+    struct cmp_result res;
+    char err[FL_ERR_LEN];
+    if (!json_is_object(cr) || !nr) { free(recs); return out; }
+    if (cmp_baseline(recs, nr, cr, r, &res, err) < 0) {
+        fl_log(FL_LOG_WARN, "history: cannot compare with the baseline runs: %s", err);
+        free(recs);
+        return out;
+    }
+    free(recs);
+    for (size_t i = 0; i < res.nrows; i++) {
+        const struct cmp_row *row = &res.rows[i];
+        if (!row->regressed) continue;
+        char a[48], b[48], ch[32], text[512];
+        cmp_value_text(row, row->ref, a);
+        cmp_value_text(row, row->cur, b);
+        cmp_change_text(row, ch);
+        if (!isfinite(row->cur)) snprintf(text, sizeof text, "%.300s: %s (was %s)", row->figure, row->why, a);
+        else snprintf(text, sizeof text, "%.300s %s -> %s (%s)", row->figure, a, b, ch);
+        json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:s}", "metric", cmp_rule_name(row->rule), "figure",
+                                             row->figure, "base", isfinite(row->ref) ? json_real(row->ref) : json_null(),
+                                             "current", isfinite(row->cur) ? json_real(row->cur) : json_null(), "change",
+                                             isfinite(row->ref) && isfinite(row->cur) && row->ref > 0
+                                                 ? json_real((row->cur - row->ref) / row->ref) : json_null(),
+                                             "significance", row->sig, "text", text));
+    }
+    if (rows) {
+        json_decref(*rows);
+        *rows = cmp_rows_json(&res);
+    }
+    cmp_release(&res);
+    return out;
 }
 
 json_t *history_compare(const json_t *base, const json_t *cur, const struct cmp_rules *r)
 {
-    json_t *out = json_array();
-    const json_t *br = json_object_get(base, "record"), *cr = json_object_get(cur, "record");
-    if (!json_is_object(br) || !json_is_object(cr)) return out;
-    struct cmp_result res;
-    char err[FL_ERR_LEN];
-    if (cmp_runs(br, cr, r, &res, err) < 0) {
-        fl_log(FL_LOG_WARN, "history: cannot compare with the last passing run: %s", err);
-        return out;
-    }
-    for (size_t i = 0; i < res.nrows; i++) {
-        const struct cmp_row *row = &res.rows[i];
-        if (!row->regressed) continue;
-        char a[32], b[32], text[512];
-        fmt_value(row->unit, row->base, a);
-        fmt_value(row->unit, row->cur, b);
-        if (!isfinite(row->cur)) snprintf(text, sizeof text, "%.300s: %s (was %s)", row->figure, row->why, a);
-        else snprintf(text, sizeof text, "%.300s %s -> %s (%+.0f%%)", row->figure, a, b,
-                      row->base > 0 ? (row->cur - row->base) / row->base * 100 : 0.0);
-        json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "metric", cmp_rule_name(row->rule), "figure",
-                                             row->figure, "base", isfinite(row->base) ? json_real(row->base) : json_null(),
-                                             "current", isfinite(row->cur) ? json_real(row->cur) : json_null(), "change",
-                                             isfinite(row->base) && isfinite(row->cur) && row->base > 0
-                                                 ? json_real((row->cur - row->base) / row->base) : json_null(),
-                                             "text", text));
-    }
-    cmp_release(&res);
+    json_t *bases = json_array();
+    if (base) json_array_append(bases, (json_t *)base);
+    json_t *out = history_compare_baseline(bases, cur, r, NULL);
+    json_decref(bases);
     return out;
 }

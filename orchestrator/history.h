@@ -43,9 +43,13 @@ int history_append(struct history *h, const json_t *entry, char *err);
 json_t *history_read(struct history *h, const char *plan, char *err);
 /* *out = the last passing entry of that experiment (new reference) or NULL; 0 or -1 with err */
 int history_last_passing(struct history *h, const char *experiment, json_t **out, char *err);
+/* the last k passing entries of that experiment, oldest first (an empty array when there is
+ * none); NULL with err */
+json_t *history_baseline(struct history *h, const char *experiment, size_t k, char *err);
 
 /* A run record cut down to what `faultline compare` judges (plan name and hash, verdict,
- * elapsed_ms, load blocks' totals and endpoints without the series, the recovery probes'
+ * elapsed_ms, load blocks' totals and endpoints with their latency histograms, the
+ * per-second throughput and p95 as `series_rps` and `series_p95`, the recovery probes'
  * last observation, memory): kept in an entry as `record`. Caller decrefs. */
 json_t *history_digest(const json_t *run);
 
@@ -56,5 +60,9 @@ json_t *history_digest(const json_t *run);
  * Caller decrefs. */
 struct cmp_rules;
 json_t *history_compare(const json_t *base, const json_t *cur, const struct cmp_rules *r);
+/* the same against several baseline entries (an array, oldest first: their band, see
+ * reports/compare.h); findings carry `significance` too. *rows (when rows is not NULL) =
+ * every judged figure, cmp_rows_json(). Caller decrefs both. */
+json_t *history_compare_baseline(const json_t *bases, const json_t *cur, const struct cmp_rules *r, json_t **rows);
 
 #endif

@@ -165,9 +165,12 @@ static void merge_windows(struct lg_blk *b, int64_t s0, int64_t s1, struct lg_co
     }
 }
 
-int lg_query(struct lg *lg, const char *block, int64_t from_ms, int64_t to_ms, struct lg_stats *out)
+/* lg_query, and the window's histogram into hout when not NULL */
+static int query_hist(struct lg *lg, const char *block, int64_t from_ms, int64_t to_ms, struct lg_stats *out,
+                      struct hist *hout)
 {
     memset(out, 0, sizeof *out);
+    if (hout) hist_init(hout);
     struct lg_blk *only = NULL;
     if (block && !(only = find_block(lg, block))) return -1;
     int64_t el = lg_elapsed_ms(lg);
@@ -188,8 +191,14 @@ int lg_query(struct lg *lg, const char *block, int64_t from_ms, int64_t to_ms, s
     pthread_mutex_unlock(&lg->mu);
     int64_t end = s1 * 1000 < el ? s1 * 1000 : el;
     fill_stats(out, &c, h, (double)(end - s0 * 1000) / 1000.0);
+    if (hout) memcpy(hout, h, sizeof *h);
     free(h);
     return 0;
+}
+
+int lg_query(struct lg *lg, const char *block, int64_t from_ms, int64_t to_ms, struct lg_stats *out)
+{
+    return query_hist(lg, block, from_ms, to_ms, out, NULL);
 }
 
 size_t lg_nendpoints(struct lg *lg, const char *block)
@@ -286,6 +295,16 @@ static json_t *jnum(double v)
     return json_real(round(v * 1e6) / 1e6);
 }
 
+/* the latency histogram as [[bucket, count], ...] over its non-empty buckets (hist.h's
+ * log-linear layout, nanoseconds): what `faultline compare` tests significance on */
+static json_t *hist_json(const struct hist *h)
+{
+    json_t *a = json_array();
+    for (unsigned b = 0; b < HIST_BUCKETS; b++)
+        if (h->counts[b]) json_array_append_new(a, json_pack("[I, I]", (json_int_t)b, (json_int_t)h->counts[b]));
+    return a;
+}
+
 static void stats_json(json_t *o, const struct lg_stats *s)
 {
     json_object_set_new(o, "count", json_integer((json_int_t)s->count));
@@ -340,9 +359,11 @@ json_t *lg_block_json(struct lg *lg, struct lg_blk *b)
     if (!c->ext) json_object_set_new(o, "timeout_ms", json_integer(c->timeout_ms));
 
     struct lg_stats st;
-    lg_query(lg, c->name, 0, el, &st);
+    struct hist *h = fl_malloc(sizeof *h);
+    query_hist(lg, c->name, 0, el, &st, h);
     json_t *tot = json_object();
     stats_json(tot, &st);
+    json_object_set_new(tot, "hist", hist_json(h));
     json_object_set_new(o, "totals", tot);
     pthread_mutex_lock(&lg->mu);
     uint64_t logins = b->logins, drops = b->drops, interrupted = b->interrupted;
@@ -377,9 +398,14 @@ json_t *lg_block_json(struct lg *lg, struct lg_blk *b)
             e = json_pack("{s:s, s:s, s:s}", "name", r->name, "method", r->method, "path", r->path);
         }
         stats_json(e, &es);
+        pthread_mutex_lock(&lg->mu);
+        memcpy(h, &b->eps[k].h, sizeof *h);
+        pthread_mutex_unlock(&lg->mu);
+        json_object_set_new(e, "hist", hist_json(h));
         json_array_append_new(eps, e);
     }
     json_object_set_new(o, "endpoints", eps);
+    free(h);
 
     json_t *series = json_array();
     int64_t last = el > 0 ? (el - 1) / 1000 : -1;

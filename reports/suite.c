@@ -1,9 +1,11 @@
 /* suite.c -- the summary of a drill: suite.junit.xml and suite.md (see suite.h). */
 #include "suite.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "compare.h"
 #include "figures.h"
 #include "fl.h"
 #include "md.h"
@@ -12,6 +14,8 @@
 
 /* ---- suite.junit.xml ------------------------------------------------------------------ */
 static void xml_attr(struct buf *b, const char *s) { buf_add_html(b, s ? s : ""); }
+
+static size_t with_status(const json_t *e, const char *status);
 
 /* the regression testcase of an experiment compared with the history (none without one) */
 static void regression_case(struct buf *cases, const json_t *e, struct report_junit_counts *n)
@@ -38,6 +42,15 @@ static void regression_case(struct buf *cases, const json_t *e, struct report_ju
         n->failures++;
     } else if (!json_object_get(e, "baseline") || json_is_null(json_object_get(e, "baseline"))) {
         buf_adds(cases, ">\n      <skipped message=\"no earlier passing run to compare with\"/>\n    </testcase>\n");
+        n->skipped++;
+    } else if (with_status(e, "too few requests")) {
+        /* not all of it could be judged: neither a pass nor a regression */
+        char *msg = fl_asprintf("%zu figure%s with too few requests to compare", with_status(e, "too few requests"),
+                                with_status(e, "too few requests") == 1 ? "" : "s");
+        buf_adds(cases, ">\n      <skipped message=\"");
+        xml_attr(cases, msg);
+        buf_adds(cases, "\"/>\n    </testcase>\n");
+        free(msg);
         n->skipped++;
     } else {
         buf_adds(cases, "/>\n");
@@ -121,11 +134,44 @@ int report_suite_junit(const json_t *suite, const char *path, char *err)
 }
 
 /* ---- suite.md and the console ------------------------------------------------------------- */
-/* how the experiment compares with its last passing run */
+/* the worst of an experiment's regressions: the largest change (one without a change, a
+ * recovery that no longer happens, first) */
+static const json_t *worst_regression(const json_t *regs)
+{
+    const json_t *worst = NULL;
+    double wc = -1;
+    for (size_t i = 0; i < json_array_size(regs); i++) {
+        const json_t *r = json_array_get(regs, i), *c = json_object_get(r, "change");
+        double v = json_is_number(c) ? fabs(json_number_value(c)) : INFINITY;
+        if (!worst || v > wc) { worst = r; wc = v; }
+    }
+    return worst;
+}
+
+/* how many judged figures of an entry have that status */
+static size_t with_status(const json_t *e, const char *status)
+{
+    size_t n = 0;
+    const json_t *rows = json_object_get(e, "comparison");
+    for (size_t i = 0; i < json_array_size(rows); i++)
+        n += !strcmp(report_jstr(json_array_get(rows, i), "status", ""), status) &&
+             strcmp(report_jstr(json_array_get(rows, i), "metric", "-"), "-");
+    return n;
+}
+
+/* how the experiment compares with its baseline. An entry with a `comparison` (a baseline
+ * of several runs, issue 26): the worst regression and how many more; an older entry: every
+ * regression, as it was written then. */
 static void vs_text(const json_t *e, struct buf *b)
 {
     const json_t *regs = json_object_get(e, "regressions");
     if (!regs) { buf_adds(b, "no history"); return; }
+    int banded = json_is_array(json_object_get(e, "comparison"));
+    if (json_array_size(regs) && banded) {
+        buf_addf(b, "REGRESSION: %s", report_jstr(worst_regression(regs), "text", "?"));
+        if (json_array_size(regs) > 1) buf_addf(b, " (+%zu more)", json_array_size(regs) - 1);
+        return;
+    }
     if (json_array_size(regs)) {
         buf_adds(b, "REGRESSION: ");
         for (size_t i = 0; i < json_array_size(regs); i++) {
@@ -136,7 +182,50 @@ static void vs_text(const json_t *e, struct buf *b)
     }
     const json_t *base = json_object_get(e, "baseline");
     if (!json_is_object(base)) buf_adds(b, "first passing run");
-    else buf_addf(b, "as good as %s", report_jstr(base, "time", "?"));
+    else if (!banded) buf_addf(b, "as good as %s", report_jstr(base, "time", "?"));
+    else {
+        long runs = (long)json_integer_value(json_object_get(base, "runs"));
+        buf_addf(b, "no regression against the last %ld run%s", runs, runs == 1 ? "" : "s");
+        size_t few = with_status(e, "too few requests"), ns = with_status(e, "not significant"),
+               nt = with_status(e, "not tested");
+        if (few) buf_addf(b, "; %zu figure%s with too few requests to compare", few, few == 1 ? "" : "s");
+        if (ns) buf_addf(b, "; %zu beyond the rule, not significant", ns);
+        if (nt) buf_addf(b, "; %zu beyond the rule, not tested", nt);
+    }
+}
+
+/* an experiment's comparison with its baseline, one row a judged figure */
+static void md_comparison(struct buf *b, const json_t *e)
+{
+    const json_t *rows = json_object_get(e, "comparison");
+    if (!json_array_size(rows)) return;
+    const json_t *base = json_object_get(e, "baseline");
+    buf_adds(b, "\n### ");
+    md_text(b, report_jstr(e, "experiment", "?"));
+    buf_addf(b, " against the last %lld passing run%s\n\n", (long long)json_integer_value(json_object_get(base, "runs")),
+             json_integer_value(json_object_get(base, "runs")) == 1 ? "" : "s");
+    buf_adds(b, "| figure | baseline (median) | band | now | change | significance | status |\n"
+                "|---|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        const json_t *r = json_array_get(rows, i);
+        struct cmp_row row = { .unit = report_jstr(r, "unit", "") };
+        const json_t *band = json_object_get(r, "band");
+        char med[48], lo[48], hi[48], now[48];
+        cmp_value_text(&row, report_jnum(r, "baseline", NAN), med);
+        cmp_value_text(&row, json_is_number(json_array_get(band, 0)) ? json_number_value(json_array_get(band, 0)) : NAN, lo);
+        cmp_value_text(&row, json_is_number(json_array_get(band, 1)) ? json_number_value(json_array_get(band, 1)) : NAN, hi);
+        cmp_value_text(&row, report_jnum(r, "now", NAN), now);
+        buf_adds(b, "| ");
+        md_text(b, report_jstr(r, "figure", "?"));
+        buf_addf(b, " | %s | %s..%s | %s | ", med, lo, hi, now);
+        md_text(b, report_jstr(r, "change", "-"));
+        buf_adds(b, " | ");
+        md_text(b, report_jstr(r, "significance", ""));
+        buf_adds(b, " | ");
+        if (json_is_true(json_object_get(r, "regressed"))) buf_adds(b, "**REGRESSION**");
+        else md_text(b, report_jstr(r, "why", ""));
+        buf_adds(b, " |\n");
+    }
 }
 
 static void md_row(struct buf *b, const json_t *e)
@@ -190,6 +279,7 @@ int report_suite_md(const json_t *suite, const char *path, char *err)
     buf_adds(&b, "| experiment | verdict | p95 | worst p95 | error rate | recovery | vs last passing run | report |\n"
                  "|---|---|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < json_array_size(exps); i++) md_row(&b, json_array_get(exps, i));
+    for (size_t i = 0; i < json_array_size(exps); i++) md_comparison(&b, json_array_get(exps, i));
     int rc = b.overflow ? fl_err(err, "cannot write '%s': the summary is too large", path)
                         : report_write_file(path, b.data, b.len, err);
     buf_release(&b);
