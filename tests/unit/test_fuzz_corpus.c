@@ -116,15 +116,20 @@ TEST(fuzz_corpus_journal)
     ASSERT_MSG(n >= 15, "journal corpus has only %zu inputs", n);
 }
 
-#define FUZZ_PROXY_API_ENTRY fuzz_proxy_api_one
-#define FUZZ_LOAD_LINES_ENTRY fuzz_load_lines_one
-#define FUZZ_COMPARE_ENTRY fuzz_compare_one
-#include "../fuzz/fuzz_docker_json.c"
-#include "../fuzz/fuzz_http_json.c"
-#include "../fuzz/fuzz_journal.c"
-#include "../fuzz/fuzz_proxy_api.c"
-#include "../fuzz/fuzz_load_lines.c"
-#include "../fuzz/fuzz_compare.c"
+static void one_compare(const char *data, size_t n) { fuzz_compare_one((const uint8_t *)data, n); }
+
+TEST(fuzz_corpus_compare)
+{
+    size_t n = replay("tests/fuzz/corpus/compare", one_compare);
+    ASSERT_MSG(n >= 7, "compare corpus has only %zu inputs", n);
+}
+
+static void one_load_lines(const char *data, size_t n) { fuzz_load_lines_one((const uint8_t *)data, n); }
+
+TEST(fuzz_corpus_load_lines)
+{
+    size_t n = replay("tests/fuzz/corpus/load_lines", one_load_lines);
+    ASSERT_MSG(n >= 20, "load_lines corpus has only %zu inputs", n);
 }
 
 /* known answers of the journal reader: an old journal ("inject"/"revert") still counts; a torn
