@@ -511,8 +511,12 @@ TEST_T(load_tool_locust_plan_sees_proxy_latency, 120)
     fclose(f);
     ASSERT_CONTAINS(html, "GET slow page");
     ASSERT_CONTAINS(html, "locust ");
-    ASSERT_EQ_INT(fl_run(d, "compare out/run.json out/run.json", out, sizeof out), 0);
+    /* a run against itself: no regression; a few seconds of Locust are too few requests for a
+     * p95 comparison (#26), which compare says and exits 5 for, naming the endpoint either way */
+    int cc = fl_run(d, "compare out/run.json out/run.json", out, sizeof out);
+    ASSERT_MSG(cc == 0 || cc == 5, "compare exited %d: %s", cc, out);
     ASSERT_CONTAINS(out, "load 'users' GET slow page p95");
+    ASSERT(!strstr(out, "REGRESSION"));
     free(lf);
     testsrv_stop(s);
 }
