@@ -195,3 +195,17 @@ TEST(plan_default_duration_from_method)
     diag_release(&d);
     plan_free(p);
 }
+
+TEST(plan_compound_durations)
+{
+    struct diag d;
+    struct plan *p = parse("faultline: 1\nname: c\nduration: 1m30s\nrevert_timeout: 1h2m3s\nmethod:\n"
+                           "  - { name: s, at: 10s500ms, fault: exec, run: [\"true\"], for: 1m }\n", &d);
+    ASSERT_MSG(d.n == 0, "%s", d.n ? d.msgs[0] : "");
+    ASSERT_EQ_INT(p->duration_ms, 90000);
+    ASSERT_EQ_INT(p->revert_timeout_ms, 3723000);
+    ASSERT_EQ_INT(p->steps[0]->at_ms, 10500);
+    ASSERT_EQ_INT(p->steps[0]->for_ms, 60000);
+    diag_release(&d);
+    plan_free(p);
+}
