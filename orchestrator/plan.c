@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "load.h"
+#include "plan_names.h"
+#include "suggest.h"
 
 static const char *const top_keys[] = { "faultline", "name", "description", "tags", "duration", "seed", "vars",
                                         "secrets", "targets", "services", "load", "steady_state", "method",
@@ -210,13 +213,14 @@ static void parse_targets(struct plan *p, const struct node *map, struct diag *d
             if (!strcmp(kk, "pick")) continue;
             const struct target_ops *o = target_find(kk);
             if (!o) {
-                char known[256];
-                const char *names[32];
+                char hint[512];
+                const char *names[34];
                 size_t n = 0;
-                for (; target_kinds[n] && n < 31; n++) names[n] = target_kinds[n]->name;
+                for (; target_kinds[n] && n < 32; n++) names[n] = target_kinds[n]->name;
+                names[n++] = "pick";
                 names[n] = NULL;
-                known_list(known, sizeof known, names);
-                diag_add(d, v->keys[j], "target '%s': unknown kind '%s' (known: %s%s)", k->str, kk, known, n ? ", pick" : "pick");
+                suggest_hint(hint, sizeof hint, kk, names, "known");
+                diag_add(d, v->keys[j], "target '%s': unknown kind '%s'%s", k->str, kk, hint);
                 bad = 1;
                 continue;
             }
@@ -296,13 +300,22 @@ struct probe_spec *plan_parse_probe(struct plan *p, const struct node *entry, en
         kindkey = entry->keys[i];
     }
     if (!ops) {
-        char known[256];
+        char known[512];
         const char *names[32];
         size_t n = 0;
         for (; probe_kinds[n] && n < 31; n++) names[n] = probe_kinds[n]->name;
         names[n] = NULL;
-        known_list(known, sizeof known, names);
-        diag_add(d, entry, "probe names no kind (known: %s)", known);
+        /* a key that is no setting of an entry is the misspelt kind: name it */
+        const struct node *odd = NULL;
+        for (size_t i = 0; i < entry->n && !odd; i++)
+            if (!in_list(probe_common, entry->keys[i]->str) && strcmp(entry->keys[i]->str, "expect")) odd = entry->keys[i];
+        if (odd) {
+            suggest_hint(known, sizeof known, odd->str, names, "known kinds");
+            diag_add(d, odd, "probe: unknown kind '%s'%s", odd->str, known);
+        } else {
+            known_list(known, sizeof known, names);
+            diag_add(d, entry, "probe names no kind (known: %s)", known);
+        }
         return NULL;
     }
     if (ops->scalar_valued && (ctx_timing == PT_STEADY || ctx_timing == PT_READY)) {
@@ -339,6 +352,15 @@ struct probe_spec *plan_parse_probe(struct plan *p, const struct node *entry, en
                          entry->keys[i]->str, ops->name, ops->name);
         if (val->type == NODE_MAP || ops->params) params_check(val, ops->params, NULL, what, d);
     }
+    /* a target: setting names a target of the plan */
+    for (size_t i = 0; ops->params && val->type == NODE_MAP && ops->params[i].name; i++) {
+        const struct node *tv = ops->params[i].type == PT_TARGET ? node_get(val, ops->params[i].name) : NULL;
+        if (tv && tv->type == NODE_SCALAR && !plan_target(p, tv->str) && !plan_declares(p, PLAN_TARGETS, tv->str)) {
+            char hint[512];
+            plan_names_hint(p, PLAN_TARGETS, tv->str, hint, sizeof hint);
+            diag_add(d, tv, "%s: no target named '%s'%s", what, tv->str, hint);
+        }
+    }
 
     /* timing */
     const char *tkeys[] = { "before", "after", "during" };
@@ -357,7 +379,11 @@ struct probe_spec *plan_parse_probe(struct plan *p, const struct node *entry, en
         if (tn->type != NODE_SCALAR) { diag_add(d, tn, "%s: '%s' takes the name of a method step", what, tkeys[i]); continue; }
         ps->timing = tv[i];
         ps->window = plan_step(p, tn->str);
-        if (!ps->window) diag_add(d, tn, "%s: no method step named '%s'", what, tn->str);
+        if (!ps->window && !plan_declares(p, PLAN_STEPS, tn->str)) {
+            char hint[512];
+            plan_names_hint(p, PLAN_STEPS, tn->str, hint, sizeof hint);
+            diag_add(d, tn, "%s: no method step named '%s'%s", what, tn->str, hint);
+        }
     }
     if (node_get(entry, "every")) {
         int64_t ms = 0;
@@ -495,12 +521,13 @@ static void parse_method(struct plan *p, const struct node *seq, struct diag *d)
         if (!fk) diag_add(d, e, "method step: missing required key 'fault' (the fault kind, see `faultline list`)");
         else if (fk->type != NODE_SCALAR) diag_add(d, fk, "method step: 'fault' must be a fault kind name");
         else if (!(ops = fault_find(fk->str))) {
-            char known[1024] = "";
-            for (size_t j = 0; fault_kinds[j]; j++) {
-                strncat(known, j ? ", " : "", sizeof known - strlen(known) - 1);
-                strncat(known, fault_kinds[j]->name, sizeof known - strlen(known) - 1);
-            }
-            diag_add(d, fk, "unknown fault kind '%s' (known: %s)", fk->str, known);
+            char hint[1024];
+            const char *names[64];
+            size_t n = 0;
+            for (; fault_kinds[n] && n < 63; n++) names[n] = fault_kinds[n]->name;
+            names[n] = NULL;
+            suggest_hint(hint, sizeof hint, fk->str, names, "known");
+            diag_add(d, fk, "unknown fault kind '%s'%s", fk->str, hint);
         }
         struct step *s = fl_calloc(1, sizeof *s);
         s->line = e->line;
@@ -529,8 +556,13 @@ static void parse_method(struct plan *p, const struct node *seq, struct diag *d)
         if (ops && ops->target_kind) {
             if (!tn) diag_add(d, e, "%s: fault '%s' needs a target: (a %s target)", what, ops->name, ops->target_kind);
             else if (tn->type != NODE_SCALAR) diag_add(d, tn, "%s: target: takes a target name", what);
-            else if (!(s->target = plan_target(p, tn->str))) diag_add(d, tn, "%s: no target named '%s'", what, tn->str);
-            else if (strcmp(s->target->ops->name, ops->target_kind))
+            else if (!(s->target = plan_target(p, tn->str))) {
+                if (!plan_declares(p, PLAN_TARGETS, tn->str)) { /* else its own error is reported */
+                    char hint[512];
+                    plan_names_hint(p, PLAN_TARGETS, tn->str, hint, sizeof hint);
+                    diag_add(d, tn, "%s: no target named '%s'%s", what, tn->str, hint);
+                }
+            } else if (strcmp(s->target->ops->name, ops->target_kind))
                 diag_add(d, tn, "%s: fault '%s' acts on a %s target, but '%s' is a %s target", what, ops->name,
                          ops->target_kind, tn->str, s->target->ops->name);
         } else if (ops && tn) {
@@ -601,8 +633,12 @@ static void check_matrix_targets(struct plan *p, const struct node *m, struct di
 {
     const struct node *l = node_get(m, "lose");
     for (size_t i = 0; i < p->nmatrix_lose; i++)
-        if (!plan_target(p, p->matrix_lose[i]))
-            diag_add(d, l && l->type == NODE_SEQ && i < l->n ? l->items[i] : l, "matrix: no target named '%s'", p->matrix_lose[i]);
+        if (!plan_target(p, p->matrix_lose[i]) && !plan_declares(p, PLAN_TARGETS, p->matrix_lose[i])) {
+            char hint[512];
+            plan_names_hint(p, PLAN_TARGETS, p->matrix_lose[i], hint, sizeof hint);
+            diag_add(d, l && l->type == NODE_SEQ && i < l->n ? l->items[i] : l, "matrix: no target named '%s'%s",
+                     p->matrix_lose[i], hint);
+        }
 }
 
 static char *hash_bytes(const char *b, size_t n)
@@ -669,9 +705,9 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
     }
     for (size_t i = 0; i < root->n; i++)
         if (!in_list(top_keys, root->keys[i]->str)) {
-            char known[512];
-            known_list(known, sizeof known, top_keys);
-            diag_add(d, root->keys[i], "unknown key '%s' (known: %s)", root->keys[i]->str, known);
+            char hint[1024];
+            suggest_hint(hint, sizeof hint, root->keys[i]->str, top_keys, "known");
+            diag_add(d, root->keys[i], "unknown key '%s'%s", root->keys[i]->str, hint);
         }
 
     /* version and identity */
@@ -810,6 +846,7 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
     free(lose_text);
     for (size_t i = 0; i < nlost; i++) free(lost[i]);
     free(lost);
+    diag_sort(d);
     return p;
 }
 
@@ -817,6 +854,12 @@ struct plan *plan_load(const char *path, const struct plan_opts *opts, struct di
 {
     FILE *f = fopen(path, "rb");
     if (!f) { diag_add_pos(d, 0, 0, "cannot read the plan: %s", strerror(errno)); return NULL; }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        diag_add_pos(d, 0, 0, "is a directory, not a plan (`faultline validate DIR` checks every plan in it)");
+        return NULL;
+    }
     struct buf b;
     buf_init(&b, 16u << 20);
     char tmp[8192];

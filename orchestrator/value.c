@@ -1,5 +1,6 @@
 /* value.c -- durations, rates, percentages, sizes and expectations of the plan syntax. */
 #include "value.h"
+#include "suggest.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -264,14 +265,11 @@ int expect_parse(const char *s, const char *const *metrics, struct expect *e, ch
         int known = 0;
         for (size_t i = 0; metrics && metrics[i]; i++) if (!strcmp(metrics[i], e->metric)) known = 1;
         if (!known) {
-            char list[256] = "";
-            for (size_t i = 0; metrics && metrics[i]; i++) {
-                strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-                strncat(list, metrics[i], sizeof list - strlen(list) - 1);
-            }
-            fl_err(err, metrics ? "expectation '%s': unknown metric '%s' (known: %s)"
+            char hint[512] = "";
+            if (metrics) suggest_hint(hint, sizeof hint, e->metric, metrics, "known");
+            fl_err(err, metrics ? "expectation '%s': unknown metric '%s'%s"
                                 : "expectation '%s': this probe compares one result, not a metric '%s'%s",
-                   s, e->metric, list);
+                   s, e->metric, hint);
             expect_release(e);
             return -1;
         }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "load.h"
 #include "plan.h"
+#include "plan_names.h"
 #include "probe.h"
 
 struct pload_cfg {
@@ -40,8 +41,12 @@ static int pload_parse(struct plan *p, const struct node *val, const struct node
     if (!val || val->type != NODE_SCALAR) return -1;
     int bad = 0;
     if (!plan_load_block(p, val->str)) {
-        diag_add(d, val, "load probe: no load block named '%s'", val->str);
-        bad++;
+        if (!plan_declares(p, PLAN_LOADS, val->str)) { /* else the block's own errors are reported */
+            char hint[512];
+            plan_names_hint(p, PLAN_LOADS, val->str, hint, sizeof hint);
+            diag_add(d, val, "load probe: no load block named '%s'%s", val->str, hint);
+            bad++;
+        }
     }
     const struct node *en = node_get(entry, "expect");
     if (!en) return -1;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "load.h"
+#include "plan_names.h"
 #include "plan.h"
 #include "probe.h"
 
@@ -47,7 +48,11 @@ static int rec_parse(struct plan *p, const struct node *val, const struct node *
     struct rec_cfg *c = fl_calloc(1, sizeof *c);
     *cfg = c;
     c->from = fl_strdup(param_str(val, "from", ""));
-    if (!plan_step(p, c->from)) diag_add(d, node_get(val, "from"), "recovery: no method step named '%s'", c->from);
+    if (!plan_step(p, c->from) && !plan_declares(p, PLAN_STEPS, c->from)) {
+        char hint[512];
+        plan_names_hint(p, PLAN_STEPS, c->from, hint, sizeof hint);
+        diag_add(d, node_get(val, "from"), "recovery: no method step named '%s'%s", c->from, hint);
+    }
     c->every_ms = param_ms(val, "every", 1000);
     c->stable = (int)param_int(val, "stable", 3);
     c->within_ms = param_ms(val, "within", 30000);
@@ -61,7 +66,11 @@ static int rec_parse(struct plan *p, const struct node *val, const struct node *
     char err[FL_ERR_LEN];
     if (load) {
         c->load = fl_strdup(load);
-        if (!plan_load_block(p, load)) diag_add(d, node_get(val, "load"), "recovery: no load block named '%s'", load);
+        if (!plan_load_block(p, load) && !plan_declares(p, PLAN_LOADS, load)) {
+            char hint[512];
+            plan_names_hint(p, PLAN_LOADS, load, hint, sizeof hint);
+            diag_add(d, node_get(val, "load"), "recovery: no load block named '%s'%s", load, hint);
+        }
         if (!u || u->type != NODE_SCALAR) diag_add(d, u ? u : val, "recovery: with load:, until: is an expectation like \"error_rate < 1%%\"");
         else if (expect_parse(u->str, val_load_metrics, &c->load_expect, err) < 0) diag_add(d, u, "recovery: %s", err);
         if (c->every_ms % 1000) c->every_ms = 1000;
