@@ -29,6 +29,9 @@
 #include "run.h"
 
 int matrix_run(const char *path, const char *const *vars, const struct run_opts *ro, const char *dir, json_t **rec);
+/* --dry-run of a matrix plan: the timeline of every combination (targets resolved, reads
+ * only), one after another; touches nothing, writes no report. Returns the worst exit code. */
+int matrix_dry_run(const char *path, const char *const *vars, const struct run_opts *ro);
 
 /* The few numbers that sum a run record up, added to `into`:
  *   p95_ms        the worst whole-run p95 of the load blocks (null without load)

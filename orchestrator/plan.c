@@ -50,6 +50,7 @@ struct expander {
     struct diag *d;
     const struct plan_opts *opts;
     const char *lose;        /* matrix binding text */
+    const char *secret;      /* the secret whose value is being expanded, or NULL */
 };
 
 static const char *var_lookup(struct plan *p, const char *name)
@@ -87,7 +88,16 @@ static char *expand(struct expander *x, const char *s, const struct node *at)
             const char *v = getenv(name);
             if (!v || (!*v && def)) {
                 if (def) v = def;
-                else { diag_add(x->d, at, "environment variable '%s' is not set (write ${env:%s:-default} for a default)", name, name); buf_release(&b); return NULL; }
+                else {
+                    if (x->secret)  /* never suggest writing a secret into the plan */
+                        diag_add(x->d, at, "secret '%s': environment variable '%s' is not set: export %s=... in the "
+                                 "environment of the run (a secret never belongs in the plan)", x->secret, name, name);
+                    else
+                        diag_add(x->d, at, "environment variable '%s' is not set: export it, or give a default with "
+                                 "${env:%s:-value}", name, name);
+                    buf_release(&b);
+                    return NULL;
+                }
             }
             buf_adds(&b, v);
         } else if (!strcmp(ref, "lose")) {
@@ -133,7 +143,9 @@ static void collect_vars(struct expander *x, const struct node *map, int secret)
         if (!valid_ident(k->str)) { diag_add(x->d, k, "variable name '%s' may hold only letters, digits, '_', '-', '.'", k->str); continue; }
         if (var_lookup(p, k->str)) { diag_add(x->d, k, "variable '%s' is defined twice", k->str); continue; }
         if (v->type != NODE_SCALAR) { diag_add(x->d, v, "variable '%s' must be a single value, not a %s", k->str, node_type_name(v->type)); continue; }
+        x->secret = secret ? k->str : NULL;
         char *val = expand(x, v->str, v);
+        x->secret = NULL;
         if (!val) {
             /* keep the name so its uses do not each report it again */
             p->vars = fl_realloc(p->vars, (p->nvars + 1) * sizeof *p->vars);
