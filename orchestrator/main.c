@@ -13,6 +13,7 @@ struct cmd {
 
 static const struct cmd commands[] = {
     { "run", cmd_run, "run an experiment: faults on a timeline, load, probes, verdict" },
+    { "init", cmd_init, "write a first plan from a docker-compose file, or the annotated reference plan" },
     { "validate", cmd_validate, "check a plan (every error, with file:line:col); touches nothing" },
     { "rollback", cmd_rollback, "undo what a killed run left broken, from its journal" },
     { "list", cmd_list, "fault, probe and target kinds with their parameters" },

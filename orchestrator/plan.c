@@ -51,6 +51,7 @@ struct expander {
     const struct plan_opts *opts;
     const char *lose;        /* matrix binding text */
     const char *secret;      /* the secret whose value is being expanded, or NULL */
+    int in_vars;             /* expanding a value under vars: (${confirm:...} is allowed) */
 };
 
 static const char *var_lookup(struct plan *p, const char *name)
@@ -100,6 +101,15 @@ static char *expand(struct expander *x, const char *s, const struct node *at)
                 }
             }
             buf_adds(&b, v);
+        } else if (!strncmp(ref, "confirm:", 8)) {
+            /* a value the user must confirm (a starter plan's SLO): it counts as written, and
+             * plan_lint warns until the ${confirm:...} around it is removed */
+            if (!x->in_vars) {
+                diag_add(x->d, at, "'${%s}' is a placeholder to confirm: write it as a value under vars:", ref);
+                buf_release(&b);
+                return NULL;
+            }
+            buf_adds(&b, ref + 8);
         } else if (!strcmp(ref, "lose")) {
             if (!x->lose) { diag_add(x->d, at, "'${lose}' is only defined in a plan with a matrix"); buf_release(&b); return NULL; }
             buf_adds(&b, x->lose);
@@ -144,8 +154,10 @@ static void collect_vars(struct expander *x, const struct node *map, int secret)
         if (var_lookup(p, k->str)) { diag_add(x->d, k, "variable '%s' is defined twice", k->str); continue; }
         if (v->type != NODE_SCALAR) { diag_add(x->d, v, "variable '%s' must be a single value, not a %s", k->str, node_type_name(v->type)); continue; }
         x->secret = secret ? k->str : NULL;
+        x->in_vars = !secret;
         char *val = expand(x, v->str, v);
         x->secret = NULL;
+        x->in_vars = 0;
         if (!val) {
             /* keep the name so its uses do not each report it again */
             p->vars = fl_realloc(p->vars, (p->nvars + 1) * sizeof *p->vars);

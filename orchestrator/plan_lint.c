@@ -351,10 +351,29 @@ static const char *never_evidence(const struct plan *p, const struct probe_spec 
 }
 
 /* ---- the checks ------------------------------------------------------------------------ */
+/* vars still holding a ${confirm:VALUE} placeholder (a starter plan's SLO, `faultline init`) */
+static int lint_unconfirmed(const struct plan *p, json_t *out)
+{
+    const struct node *vars = node_get(p->root, "vars");
+    int n = 0;
+    for (size_t i = 0; vars && vars->type == NODE_MAP && i < vars->n; i++) {
+        const struct node *v = vars->items[i];
+        const char *c = v->type == NODE_SCALAR ? strstr(v->str, "${confirm:") : NULL;
+        if (!c) continue;
+        const char *end = strchr(c, '}');
+        char msg[512];
+        snprintf(msg, sizeof msg, "'%s' is a placeholder: confirm %.*s (or write your own value) and remove "
+                 "the ${confirm:...} around it", vars->keys[i]->str, end ? (int)(end - c - 10) : 0, c + 10);
+        json_array_append_new(out, warning("unconfirmed-placeholder", v->line, v->col, msg));
+        n++;
+    }
+    return n;
+}
+
 static int lint(const struct plan *p, const json_t *run, json_t *out)
 {
     if (!p || !json_is_array(out)) return -1;
-    int n = 0;
+    int n = run ? 0 : lint_unconfirmed(p, out);
     char steps[800], msg[2048], felt[600];
     steps_words(p, steps, sizeof steps);
 

@@ -19,9 +19,11 @@
 #define FUZZ_DOCKER_ENTRY fuzz_docker_json_one
 #define FUZZ_HTTP_ENTRY fuzz_http_json_one
 #define FUZZ_JOURNAL_ENTRY fuzz_journal_one
+#define FUZZ_COMPOSE_ENTRY fuzz_compose_one
 #include "../fuzz/fuzz_docker_json.c"
 #include "../fuzz/fuzz_http_json.c"
 #include "../fuzz/fuzz_journal.c"
+#include "../fuzz/fuzz_compose.c"
 
 typedef void (*replay_fn)(const char *data, size_t n);
 
@@ -92,6 +94,14 @@ TEST_T(fuzz_corpus_http_json, 180)
 {
     size_t n = replay("tests/fuzz/corpus/http_json", one_http);
     ASSERT_MSG(n >= 17, "http_json corpus has only %zu inputs", n);
+}
+
+static void one_compose(const char *data, size_t n) { fuzz_compose_one((const uint8_t *)data, n); }
+
+TEST(fuzz_corpus_compose)
+{
+    size_t n = replay("tests/fuzz/corpus/compose", one_compose);
+    ASSERT_MSG(n >= 8, "compose corpus has only %zu inputs", n);
 }
 
 static void one_journal(const char *data, size_t n) { fuzz_journal_one((const uint8_t *)data, n); }
