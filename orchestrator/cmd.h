@@ -17,6 +17,7 @@ int cmd_compare(int argc, char **argv) __attribute__((weak));
 int cmd_drill(int argc, char **argv) __attribute__((weak));
 int cmd_history(int argc, char **argv) __attribute__((weak));
 int cmd_init(int argc, char **argv) __attribute__((weak));
+int cmd_schema(int argc, char **argv) __attribute__((weak));
 
 /* shared by commands: load and validate a plan, printing every error; NULL when invalid */
 struct plan;

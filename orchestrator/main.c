@@ -16,6 +16,7 @@ static const struct cmd commands[] = {
     { "init", cmd_init, "write a first plan from a docker-compose file, or the annotated reference plan" },
     { "validate", cmd_validate, "check a plan (every error, with file:line:col); touches nothing" },
     { "rollback", cmd_rollback, "undo what a killed run left broken, from its journal" },
+    { "schema", cmd_schema, "print a JSON Schema of plans (editor completion and checks)" },
     { "list", cmd_list, "fault, probe and target kinds with their parameters" },
     { "report", cmd_report, "re-render a report (html, md, junit, json) from run.json alone" },
     { "compare", cmd_compare, "flag regressions between two runs (p95, duration, throughput, memory)" },

@@ -940,3 +940,8 @@ void plan_free(struct plan *p)
     node_free(p->root);
     free(p);
 }
+
+/* the key lists above, for `faultline schema` (plan_names.h): one source for both */
+const char *const *const plan_top_keys = top_keys;
+const char *const *const plan_step_keys = step_common;
+const char *const *const plan_probe_keys = probe_common;

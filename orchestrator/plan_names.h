@@ -20,4 +20,10 @@ int plan_declares(const struct plan *p, enum plan_names what, const char *name);
 /* " (did you mean 'x'?)" / " (the plan's targets: a, b)" / " (the plan has no targets)" */
 void plan_names_hint(const struct plan *p, enum plan_names what, const char *name, char *out, size_t n);
 
+/* the keys plan.c accepts at the top level, in a method step besides its fault's own, and in
+ * a probe entry besides its kind (NULL-terminated; for `faultline schema`) */
+extern const char *const *const plan_top_keys;
+extern const char *const *const plan_step_keys;
+extern const char *const *const plan_probe_keys;
+
 #endif
