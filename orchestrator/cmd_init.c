@@ -228,7 +228,7 @@ static void gen_starter(struct gen *g, const char *compose_path)
     buf_adds(b, "tags: [starter]\n");
     char dur[32];
     snprintf(dur, sizeof dur, "%llds", (long long)duration);
-    buf_addf(b, "duration: %s\n\n", dur);
+    buf_adds(b, "duration: ${duration}\n\n");
 
     buf_adds(b, "vars:\n");
     buf_addf(b, "  # the compose project: containers carry com.docker.compose.project=<project>\n"
@@ -246,7 +246,25 @@ static void gen_starter(struct gen *g, const char *compose_path)
                 "  slo_recovery: ${confirm:30s}\n"
                 "  # errors are expected inside outages: the whole-run budget (an outage and its recovery\n"
                 "  # are a share of the run)\n"
-                "  error_budget: ${confirm:50%}\n\n");
+                "  error_budget: ${confirm:50%}\n");
+    /* the timeline as vars: shorter with --var (a first try, or a test) */
+    buf_addf(b, "  # the timeline: a first fault after %llds of load, each outage %llds, %llds to recover before\n"
+                "  # the next; shorter: --var duration=40s --var outage_for=5s --var <step>_at=...\n"
+                "  duration: %s\n  outage_for: %llds\n", (long long)step_at, (long long)step_for, (long long)gap, dur,
+             (long long)step_for);
+    {
+        int64_t t = step_at;
+        if (nrep) { buf_addf(b, "  lose_one_at: %llds\n", (long long)t); t += step_for + gap; }
+        for (size_t i = 0; i < c->n; i++) {
+            if (!stateful(g->roles[i])) continue;
+            char tn[160];
+            plan_name(c->svc[i].name, tn, sizeof tn);
+            for (char *q = tn; *q; q++) if (*q == '-') *q = '_';
+            buf_addf(b, "  %s_down_at: %llds\n", tn, (long long)t);
+            t += step_for + gap;
+        }
+    }
+    buf_adds(b, "\n");
 
     /* targets */
     buf_adds(b, "targets:\n");
@@ -298,9 +316,8 @@ static void gen_starter(struct gen *g, const char *compose_path)
     const char *first_step = NULL;
     char first_buf[200];
     if (nrep) {
-        buf_addf(b, "  # N-1: one experiment per replica lost (matrix: below); ${lose} is that replica\n"
-                    "  - { name: lose-one, at: %llds, for: %llds, fault: docker.stop, target: \"${lose}\", grace: 10s }\n",
-                 (long long)at, (long long)step_for);
+        buf_adds(b, "  # N-1: one experiment per replica lost (matrix: below); ${lose} is that replica\n"
+                    "  - { name: lose-one, at: \"${lose_one_at}\", for: \"${outage_for}\", fault: docker.stop, target: \"${lose}\", grace: 10s }\n");
         first_step = "lose-one";
         at += step_for + gap;
     }
@@ -309,15 +326,13 @@ static void gen_starter(struct gen *g, const char *compose_path)
         const struct compose_service *s = &c->svc[i];
         char tn[160];
         plan_name(s->name, tn, sizeof tn);
-        buf_addf(b, "  # %s is a %s (%s): stopped for %llds, started again after\n", s->name, role_name(g->roles[i]),
-                 s->image ? s->image : "by its name", (long long)step_for);
-        if (s->replicas > 1) {
-            buf_addf(b, "  - { name: %s-down, at: %llds, for: %llds, fault: docker.stop, target: %s-1, grace: 10s }\n", tn,
-                     (long long)at, (long long)step_for, tn);
-        } else {
-            buf_addf(b, "  - { name: %s-down, at: %llds, for: %llds, fault: docker.stop, target: %s, grace: 10s }\n", tn,
-                     (long long)at, (long long)step_for, tn);
-        }
+        buf_addf(b, "  # %s is a %s (%s): stopped for outage_for, started again after\n", s->name, role_name(g->roles[i]),
+                 s->image ? s->image : "by its name");
+        char vn[160];
+        snprintf(vn, sizeof vn, "%s", tn);
+        for (char *q = vn; *q; q++) if (*q == '-') *q = '_';
+        buf_addf(b, "  - { name: %s-down, at: \"${%s_down_at}\", for: \"${outage_for}\", fault: docker.stop, target: %s%s, grace: 10s }\n",
+                 tn, vn, tn, s->replicas > 1 ? "-1" : "");
         if (!first_step) { snprintf(first_buf, sizeof first_buf, "%s-down", tn); first_step = first_buf; }
         at += step_for + gap;
     }
