@@ -4,6 +4,7 @@
 #include <string.h>
 #include "cmd.h"
 #include "fl.h"
+#include "suggest.h"
 
 struct cmd {
     const char *name;
@@ -53,6 +54,16 @@ int main(int argc, char **argv)
         curl_global_cleanup();
         fl_secret_clear();
         return rc;
+    }
+    const char *names[sizeof commands / sizeof commands[0] + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (commands[i].fn) names[n++] = commands[i].name;
+    names[n] = NULL;
+    const char *near = suggest_nearest(argv[1], names);
+    if (near) {
+        fprintf(stderr, "faultline: unknown command '%s' (did you mean '%s'?)\n", argv[1], near);
+        return FL_EXIT_INVALID;
     }
     fprintf(stderr, "faultline: unknown command '%s'\n\n", argv[1]);
     usage(stderr);

@@ -105,3 +105,12 @@ TEST(validate_cli_folder_and_order)
     ASSERT_EQ_INT(rc, 2);
     ASSERT_CONTAINS(out, "is a directory, not a plan");
 }
+
+TEST(validate_cli_command_and_section_typos)
+{
+    static char out[1 << 16];
+    ASSERT_EQ_INT(th_sh(out, sizeof out, "'%s' valdate x.yaml 2>&1", th_faultline()), 2);
+    ASSERT_CONTAINS(out, "unknown command 'valdate' (did you mean 'validate'?)");
+    ASSERT_EQ_INT(th_sh(out, sizeof out, "'%s' list fault 2>&1", th_faultline()), 2);
+    ASSERT_CONTAINS(out, "unknown section 'fault' (did you mean 'faults'?)");
+}
