@@ -131,6 +131,43 @@ static void project_of(const char *compose_path, const struct compose *c, const 
     if (!o) snprintf(out, n, "app");
 }
 
+/* target names: [a-z0-9-] from the service names, made unique (a replicated service takes
+ * NAME-1 ... NAME-N, so "web" with 2 replicas and a service "web-1" must not meet) */
+static int name_used(char (*tn)[160], const struct compose *c, size_t upto, const char *cand)
+{
+    for (size_t j = 0; j < upto; j++) {
+        if (c->svc[j].replicas <= 1) { if (!strcmp(tn[j], cand)) return 1; continue; }
+        for (int r = 1; r <= c->svc[j].replicas && r <= 16; r++) {
+            char x[200];
+            snprintf(x, sizeof x, "%s-%d", tn[j], r);
+            if (!strcmp(x, cand)) return 1;
+        }
+    }
+    return 0;
+}
+
+static void target_names(const struct compose *c, char (*tn)[160])
+{
+    for (size_t i = 0; i < c->n; i++) {
+        char base[120];
+        plan_name(c->svc[i].name, base, sizeof base);
+        for (int k = 1; k < 1000; k++) {
+            if (k == 1) snprintf(tn[i], 160, "%s", base);
+            else snprintf(tn[i], 160, "%s-s%d", base, k);
+            int clash = 0;
+            if (c->svc[i].replicas <= 1) clash = name_used(tn, c, i, tn[i]);
+            else
+                for (int r = 1; r <= c->svc[i].replicas && r <= 16 && !clash; r++) {
+                    char x[200];
+                    snprintf(x, sizeof x, "%s-%d", tn[i], r);
+                    clash = name_used(tn, c, i, x);
+                }
+            /* and no earlier replicated service's NAME-N is this plain name */
+            if (!clash) break;
+        }
+    }
+}
+
 /* "curl -f http://localhost:8000/api/v1/health || exit 1" -> "/api/v1/health" */
 static int health_path(const char *test, char *out, size_t n)
 {
@@ -156,6 +193,7 @@ static int published_http(const struct compose_service *s)
 
 /* ---- the starter plan --------------------------------------------------------------- */
 struct gen {
+    char (*tn)[160];         /* each service's target name (replicas: NAME-1...), unique */
     struct buf b;
     const struct compose *c;
     enum role *roles;
@@ -258,7 +296,7 @@ static void gen_starter(struct gen *g, const char *compose_path)
         for (size_t i = 0; i < c->n; i++) {
             if (!stateful(g->roles[i])) continue;
             char tn[160];
-            plan_name(c->svc[i].name, tn, sizeof tn);
+            snprintf(tn, sizeof tn, "%s", g->tn[i]);
             for (char *q = tn; *q; q++) if (*q == '-') *q = '_';
             buf_addf(b, "  %s_down_at: %llds\n", tn, (long long)t);
             t += step_for + gap;
@@ -271,7 +309,7 @@ static void gen_starter(struct gen *g, const char *compose_path)
     for (size_t i = 0; i < c->n; i++) {
         const struct compose_service *s = &c->svc[i];
         char tn[160];
-        plan_name(s->name, tn, sizeof tn);
+        snprintf(tn, sizeof tn, "%s", g->tn[i]);
         if (s->replicas > 1) {
             buf_addf(b, "  # %s: %d replicas, one target each (compose numbers them from 1)\n", s->name, s->replicas);
             for (int k = 1; k <= s->replicas && k <= 16; k++)
@@ -298,12 +336,12 @@ static void gen_starter(struct gen *g, const char *compose_path)
     /* steady state */
     buf_adds(b, "steady_state:\n"
                 "  # the API answers, before the first fault and after the last revert\n"
-                "  - { name: api-healthy, http: { url: \"${api}${health_path}\", status: 200, max_latency: \"${slo_p95_under_load}\" } }\n");
+                "  - { name: api-ready, http: { url: \"${api}${health_path}\", status: 200, max_latency: \"${slo_p95_under_load}\" } }\n");
     for (size_t i = 0; i < c->n; i++) {
         const struct compose_service *s = &c->svc[i];
         if (!s->health || s->replicas != 1) continue;
         char tn[160];
-        plan_name(s->name, tn, sizeof tn);
+        snprintf(tn, sizeof tn, "%s", g->tn[i]);
         /* the test's text is not copied: it may hold a password */
         buf_addf(b, "  # %s's own healthcheck (healthcheck: in the compose file)\n"
                     "  - { name: %s-healthy, container: { target: %s, expect: healthy } }\n", s->name, tn, tn);
@@ -325,7 +363,7 @@ static void gen_starter(struct gen *g, const char *compose_path)
         if (!stateful(g->roles[i])) continue;
         const struct compose_service *s = &c->svc[i];
         char tn[160];
-        plan_name(s->name, tn, sizeof tn);
+        snprintf(tn, sizeof tn, "%s", g->tn[i]);
         buf_addf(b, "  # %s is a %s (%s): stopped for outage_for, started again after\n", s->name, role_name(g->roles[i]),
                  s->image ? s->image : "by its name");
         char vn[160];
@@ -354,7 +392,7 @@ static void gen_starter(struct gen *g, const char *compose_path)
     for (size_t i = 0; i < c->n; i++) {
         if (!stateful(g->roles[i])) continue;
         char tn[160];
-        plan_name(c->svc[i].name, tn, sizeof tn);
+        snprintf(tn, sizeof tn, "%s", g->tn[i]);
         buf_addf(b, "  # while %s is down: no request hangs past the critical line (fail fast)\n"
                     "  - { name: %s-fail-fast, during: %s-down, load: api, expect: \"max < ${slo_critical}\" }\n"
                     "  # after: errors back under the SLO within the recovery budget\n"
@@ -373,7 +411,7 @@ static void gen_starter(struct gen *g, const char *compose_path)
             const struct compose_service *s = &c->svc[i];
             if (s->replicas <= 1 || stateful(g->roles[i])) continue;
             char tn[160];
-            plan_name(s->name, tn, sizeof tn);
+            snprintf(tn, sizeof tn, "%s", g->tn[i]);
             for (int r = 1; r <= s->replicas && r <= 16; r++) buf_addf(b, "%s%s-%d", k++ ? ", " : "", tn, r);
         }
         buf_adds(b, "]\n  choose: 1\n");
@@ -436,6 +474,8 @@ int cmd_init(int argc, char **argv)
     g.c = &cf;
     g.roles = fl_calloc(cf.n ? cf.n : 1, sizeof *g.roles);
     for (size_t i = 0; i < cf.n; i++) g.roles[i] = role_of(&cf.svc[i]);
+    g.tn = fl_calloc(cf.n ? cf.n : 1, sizeof *g.tn);
+    target_names(&cf, g.tn);
     project_of(compose_path, &cf, project, g.project, sizeof g.project);
     /* the API: --api, else the published port of the entry (a proxy), else of an application */
     if (api) { snprintf(g.api, sizeof g.api, "%s", api); g.api_from = "where the API answers (--api)"; }
@@ -476,6 +516,7 @@ int cmd_init(int argc, char **argv)
     }
     buf_release(&g.b);
     free(g.roles);
+    free(g.tn);
     compose_release(&cf);
     return rc < 0 ? FL_EXIT_INVALID : 0;
 }

@@ -166,3 +166,23 @@ TEST(compose_reader_forms)
     ASSERT_EQ_INT(compose_parse("c.yml", list, sizeof list - 1, &c, err), -1);
     ASSERT_EQ_STR(err, "c.yml:1:11: services: must be a mapping of name: { image: ... }");
 }
+
+TEST(init_compose_names_stay_unique)
+{
+    static char out[1 << 17];
+    const char *d = th_tmpdir();
+    int rc = th_sh(out, sizeof out, "'%s' init --compose tests/fixtures/compose/clashing-names.yml -o '%s/p.yaml' >/dev/null "
+                   "2>&1 && '%s' validate '%s/p.yaml' 2>&1", th_faultline(), d, th_faultline(), d);
+    ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
+    ASSERT_CONTAINS(out, "7 targets, 2 steps");
+    char path[512];
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    char *plan = slurp(path);
+    ASSERT_CONTAINS(plan, "  web-1: { docker: { compose: { project: \"${project}\", service: \"web-1\" } } }");
+    ASSERT_CONTAINS(plan, "  web-s2-1: { docker: { labels:");
+    ASSERT_CONTAINS(plan, "  web-1-s2: { docker: { compose: { project: \"${project}\", service: \"web_1\" } } }");
+    /* a replicated database: its first replica stops; the N-1 matrix is over applications */
+    ASSERT_CONTAINS(plan, "target: db-1, grace: 10s }");
+    ASSERT_CONTAINS(plan, "lose: [web-s2-1, web-s2-2]");
+    free(plan);
+}
