@@ -17,8 +17,8 @@ static size_t collect(const struct plan *p, enum plan_names what, const char **n
     if (what == PLAN_TARGETS) {
         const struct node *m = node_get(root, "targets");
         for (size_t i = 0; m && m->type == NODE_MAP && i < m->n && n < NAMES_MAX; i++) names[n++] = m->keys[i]->str;
-    } else if (what == PLAN_LOADS || what == PLAN_STEPS) {
-        const struct node *s = node_get(root, what == PLAN_LOADS ? "load" : "method");
+    } else {
+        const struct node *s = node_get(root, what == PLAN_LOADS ? "load" : what == PLAN_STEPS ? "method" : "services");
         for (size_t i = 0; s && s->type == NODE_SEQ && i < s->n && n < NAMES_MAX; i++) {
             const char *nm = node_str(s->items[i], "name", NULL);
             if (nm) names[n++] = nm;
@@ -44,7 +44,7 @@ int plan_declares(const struct plan *p, enum plan_names what, const char *name)
 
 void plan_names_hint(const struct plan *p, enum plan_names what, const char *name, char *out, size_t n)
 {
-    static const char *const plural[] = { "targets", "method steps", "load blocks" };
+    static const char *const plural[] = { "targets", "method steps", "load blocks", "services" };
     const char *names[NAMES_MAX + 1];
     if (collect(p, what, names) == 0) { snprintf(out, n, " (the plan has no %s)", plural[what]); return; }
     char label[64];

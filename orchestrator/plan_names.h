@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 struct plan;
-enum plan_names { PLAN_TARGETS, PLAN_STEPS, PLAN_LOADS };
+enum plan_names { PLAN_TARGETS, PLAN_STEPS, PLAN_LOADS, PLAN_SERVICES };
 
 /* the plan's text declares this name (even if its block is invalid) */
 int plan_declares(const struct plan *p, enum plan_names what, const char *name);

@@ -6,6 +6,7 @@
 #include "fault.h"
 #include "fl.h"
 #include "plan.h"
+#include "plan_names.h"
 #include "probe.h"
 #include "process.h"
 
@@ -74,8 +75,10 @@ static int pprobe_parse(struct plan *p, const struct node *val, const struct nod
         size_t i;
         for (i = 0; i < p->nservices; i++)
             if (!strcmp(p->services[i]->name, c->sel.text)) break;
-        if (i == p->nservices) {
-            diag_add(d, node_get(val, "service"), "%s: no service named '%s' in services:", what, c->sel.text);
+        if (i == p->nservices && !plan_declares(p, PLAN_SERVICES, c->sel.text)) { /* else its own error is reported */
+            char hint[512];
+            plan_names_hint(p, PLAN_SERVICES, c->sel.text, hint, sizeof hint);
+            diag_add(d, node_get(val, "service"), "%s: no service named '%s' in services:%s", what, c->sel.text, hint);
             proc_sel_release(&c->sel);
             free(c);
             return -1;
