@@ -142,6 +142,27 @@ static json_t *defs(void)
         json_array_append_new(pkinds, obj);
     }
     json_object_set_new(d, "probe", json_pack("{s:o}", "oneOf", pkinds));
+    /* where an entry stands sets its timing rules (plan.c's checks, as far as shapes go) */
+    json_t *timed = json_array(), *scalar_kinds = json_array();
+    static const char *const tk[] = { "before", "after", "during" };
+    for (int a = 0; a < 3; a++)
+        for (int b2 = a + 1; b2 < 3; b2++) json_array_append_new(timed, json_pack("{s:[s,s]}", "required", tk[a], tk[b2]));
+    for (size_t i = 0; probe_kinds[i]; i++)
+        if (probe_kinds[i]->scalar_valued) json_array_append_new(scalar_kinds, json_pack("{s:[s]}", "required", probe_kinds[i]->name));
+    json_object_set_new(d, "probe_entry",
+                        json_pack("{s:s, s:[o, {s:{s:o}}, {s:{s:[s]}, s:{s:[s]}}]}", "description",
+                                  "a probe: one of before:, after:, during: (every: only with during:)", "allOf",
+                                  ref("#/$defs/probe"), "not", "anyOf", timed, "if", "required", "every", "then", "required",
+                                  "during"));
+    json_object_set_new(d, "untimed_probe",
+                        json_pack("{s:s, s:[o, {s:{s:[{s:[s]},{s:[s]},{s:[s]}]}}]}", "description",
+                                  "a probe whose timing is set by where it stands (no before:/after:/during:)", "allOf",
+                                  ref("#/$defs/probe"), "not", "anyOf", "required", "before", "required", "after", "required",
+                                  "during"));
+    json_object_set_new(d, "steady_probe",
+                        json_pack("{s:s, s:[o, {s:{s:o}}]}", "description",
+                                  "a steady-state check: a single check, not a window of load", "allOf",
+                                  ref("#/$defs/untimed_probe"), "not", "anyOf", scalar_kinds));
 
     /* method steps: the fault kind picks the keys beyond the common ones */
     json_t *fnames = json_array(), *branches = json_array();
@@ -201,8 +222,9 @@ static json_t *top_schema(const char *key)
         return json_pack("{s:s, s:o}", "type", "array", "items", params_object(svc, NULL));
     }
     if (!strcmp(key, "load")) return json_pack("{s:s, s:o}", "type", "array", "items", ref("#/$defs/load"));
-    if (!strcmp(key, "steady_state") || !strcmp(key, "probes") || !strcmp(key, "stop_when"))
-        return json_pack("{s:s, s:o}", "type", "array", "items", ref("#/$defs/probe"));
+    if (!strcmp(key, "probes")) return json_pack("{s:s, s:o}", "type", "array", "items", ref("#/$defs/probe_entry"));
+    if (!strcmp(key, "steady_state")) return json_pack("{s:s, s:o}", "type", "array", "items", ref("#/$defs/steady_probe"));
+    if (!strcmp(key, "stop_when")) return json_pack("{s:s, s:o}", "type", "array", "items", ref("#/$defs/untimed_probe"));
     if (!strcmp(key, "method")) return json_pack("{s:s, s:o}", "type", "array", "items", ref("#/$defs/step"));
     if (!strcmp(key, "rollback")) {
         static const struct param_spec ex[] = {
