@@ -373,7 +373,7 @@ static int lint_unconfirmed(const struct plan *p, json_t *out)
 static int lint(const struct plan *p, const json_t *run, json_t *out)
 {
     if (!p || !json_is_array(out)) return -1;
-    int n = run ? 0 : lint_unconfirmed(p, out);
+    int n = lint_unconfirmed(p, out);   /* a run judged on them says so in its report too */
     char steps[800], msg[2048], felt[600];
     steps_words(p, steps, sizeof steps);
 
