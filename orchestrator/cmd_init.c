@@ -202,6 +202,9 @@ struct gen {
     const char *api_from;    /* where the API URL came from, in words */
     char health[256];
     const char *health_from;
+    size_t nstate, nrep;     /* stateful services (an outage each); replicated ones (N-1) */
+    int64_t step_at, step_for, gap, duration;   /* the timeline, in seconds */
+    char first_step[200];    /* the first method step ("" when none) */
 };
 
 static void comment_services(struct gen *g)
@@ -229,21 +232,13 @@ static void comment_services(struct gen *g)
     }
 }
 
-static void gen_starter(struct gen *g, const char *compose_path)
+/* the comments at the top, the identity and the duration */
+static void gen_header(struct gen *g, const char *compose_path)
 {
     struct buf *b = &g->b;
-    const struct compose *c = g->c;
     char pn[160];
     plan_name(g->project, pn, sizeof pn);
-    size_t nstate = 0, nrep = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        if (stateful(g->roles[i])) nstate++;
-        if (c->svc[i].replicas > 1 && !stateful(g->roles[i])) nrep++;
-    }
-    size_t nsteps = nstate + (nrep ? 1 : 0);
-    int64_t step_at = 30, step_for = 30, gap = 45;   /* seconds */
-    int64_t duration = step_at + (int64_t)nsteps * (step_for + gap) + (nsteps ? 0 : 60);
-
+    size_t nstate = g->nstate, nrep = g->nrep;
     buf_addf(b, "# %s starter plan, written by `faultline init --compose %s`.\n", pn, compose_path);
     buf_adds(b, "# It validates as written; before it proves anything about YOUR service:\n"
                 "#   1. confirm every SLO under vars: (`faultline validate` warns until you do): each is\n"
@@ -264,10 +259,18 @@ static void gen_starter(struct gen *g, const char *compose_path)
                 "  under a small load%s; the API must fail fast during each outage and recover after it.\n",
              g->project, nstate, nstate == 1 ? "" : "s", nrep ? ",\n  and each replica of the replicated services lost in turn (N-1)" : "");
     buf_adds(b, "tags: [starter]\n");
-    char dur[32];
-    snprintf(dur, sizeof dur, "%llds", (long long)duration);
     buf_adds(b, "duration: ${duration}\n\n");
+}
 
+/* vars: the project, the API, the SLOs to confirm and the timeline */
+static void gen_vars(struct gen *g)
+{
+    struct buf *b = &g->b;
+    const struct compose *c = g->c;
+    size_t nrep = g->nrep;
+    int64_t step_at = g->step_at, step_for = g->step_for, gap = g->gap;
+    char dur[32];
+    snprintf(dur, sizeof dur, "%llds", (long long)g->duration);
     buf_adds(b, "vars:\n");
     buf_addf(b, "  # the compose project: containers carry com.docker.compose.project=<project>\n"
                 "  project: ${env:COMPOSE_PROJECT_NAME:-%s}\n", g->project);
@@ -304,6 +307,13 @@ static void gen_starter(struct gen *g, const char *compose_path)
     }
     buf_adds(b, "\n");
 
+}
+
+/* targets:, load: and steady_state: */
+static void gen_targets_load(struct gen *g)
+{
+    struct buf *b = &g->b;
+    const struct compose *c = g->c;
     /* targets */
     buf_adds(b, "targets:\n");
     for (size_t i = 0; i < c->n; i++) {
@@ -348,16 +358,20 @@ static void gen_starter(struct gen *g, const char *compose_path)
     }
     buf_adds(b, "\n");
 
+}
+
+/* method: an outage step per stateful service (and lose-one for the replicas) */
+static void gen_method(struct gen *g)
+{
+    struct buf *b = &g->b;
+    const struct compose *c = g->c;
+    size_t nsteps = g->nstate + (g->nrep ? 1 : 0), nrep = g->nrep;
     /* method */
     if (nsteps) buf_adds(b, "method:\n");
-    int64_t at = step_at;
-    const char *first_step = NULL;
-    char first_buf[200];
     if (nrep) {
         buf_adds(b, "  # N-1: one experiment per replica lost (matrix: below); ${lose} is that replica\n"
                     "  - { name: lose-one, at: \"${lose_one_at}\", for: \"${outage_for}\", fault: docker.stop, target: \"${lose}\", grace: 10s }\n");
-        first_step = "lose-one";
-        at += step_for + gap;
+        snprintf(g->first_step, sizeof g->first_step, "lose-one");
     }
     for (size_t i = 0; i < c->n; i++) {
         if (!stateful(g->roles[i])) continue;
@@ -371,17 +385,24 @@ static void gen_starter(struct gen *g, const char *compose_path)
         for (char *q = vn; *q; q++) if (*q == '-') *q = '_';
         buf_addf(b, "  - { name: %s-down, at: \"${%s_down_at}\", for: \"${outage_for}\", fault: docker.stop, target: %s%s, grace: 10s }\n",
                  tn, vn, tn, s->replicas > 1 ? "-1" : "");
-        if (!first_step) { snprintf(first_buf, sizeof first_buf, "%s-down", tn); first_step = first_buf; }
-        at += step_for + gap;
+        if (!g->first_step[0]) snprintf(g->first_step, sizeof g->first_step, "%s-down", tn);
     }
     if (nsteps) buf_adds(b, "\n");
 
+}
+
+/* probes:, stop_when: and the N-1 matrix */
+static void gen_probes(struct gen *g)
+{
+    struct buf *b = &g->b;
+    const struct compose *c = g->c;
+    size_t nrep = g->nrep;
     /* probes */
     buf_adds(b, "probes:\n");
-    if (first_step)
+    if (g->first_step[0])
         buf_addf(b, "  # the normal SLO in the time before the first fault\n"
                     "  - { name: normal-before-faults, before: %s, load: api, expect: [ \"p95 < ${slo_p95_normal}\", "
-                    "\"error_rate < ${slo_error_rate}\" ] }\n", first_step);
+                    "\"error_rate < ${slo_error_rate}\" ] }\n", g->first_step);
     else
         buf_adds(b, "  # the normal SLO over the whole run (no stateful service was found to stop)\n"
                     "  - { name: normal, load: api, expect: [ \"p95 < ${slo_p95_normal}\", \"error_rate < ${slo_error_rate}\" ] }\n");
@@ -416,6 +437,24 @@ static void gen_starter(struct gen *g, const char *compose_path)
         }
         buf_adds(b, "]\n  choose: 1\n");
     }
+}
+
+static void gen_starter(struct gen *g, const char *compose_path)
+{
+    const struct compose *c = g->c;
+    for (size_t i = 0; i < c->n; i++) {
+        if (stateful(g->roles[i])) g->nstate++;
+        if (c->svc[i].replicas > 1 && !stateful(g->roles[i])) g->nrep++;
+    }
+    size_t nsteps = g->nstate + (g->nrep ? 1 : 0);
+    g->step_at = 30, g->step_for = 30, g->gap = 45;   /* seconds */
+    g->duration = g->step_at + (int64_t)nsteps * (g->step_for + g->gap) + (nsteps ? 0 : 60);
+    g->first_step[0] = '\0';
+    gen_header(g, compose_path);
+    gen_vars(g);
+    gen_targets_load(g);
+    gen_method(g);
+    gen_probes(g);
 }
 
 static int write_out(const char *out, const char *text, int force)

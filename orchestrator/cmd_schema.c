@@ -73,14 +73,13 @@ static json_t *params_object(const struct param_spec *spec, json_t *extra_props)
     return o;
 }
 
-static json_t *defs(void)
+/* the value syntax of value.c: compound durations, rates, percentages, sizes; names */
+static void defs_values(json_t *d)
 {
-    /* the value syntax of value.c: compound durations, rates, percentages, sizes */
     const char *unit = "(h|min|m|s|ms|us|\xc2\xb5s)";
     char dur[256], range[600];
     snprintf(dur, sizeof dur, "([0-9]*\\.?[0-9]+ *%s *)+", unit);
     snprintf(range, sizeof range, "^ *(0|%s)( *\\.\\. *%s)? *$", dur, dur);
-    json_t *d = json_object();
     json_object_set_new(d, "expr", json_pack("{s:s, s:s, s:s}", "type", "string", "pattern", "\\$\\{",
                                              "description", "a ${var} / ${env:NAME} reference, checked after expansion"));
     json_object_set_new(d, "scalar", json_pack("{s:[s,s,s]}", "type", "string", "number", "boolean"));
@@ -99,25 +98,12 @@ static json_t *defs(void)
     json_array_append_new(json_object_get(bytes, "anyOf"), json_pack("{s:s, s:i}", "type", "integer", "minimum", 0));
     json_object_set_new(d, "bytes", bytes);
     json_object_set_new(d, "name", json_pack("{s:s, s:s}", "type", "string", "pattern", "^([a-z0-9-]+|.*\\$\\{.*)$"));
+}
 
-    /* targets: one kind, plus pick: */
-    static const struct param_spec pick_params[] = {
-        { "count", PT_INT, 0, "how many of the matches" },
-        { "percent", PT_PERCENT, 0, "what share of the matches" },
-        { "seed", PT_INT, 0, "seed of the reproducible choice" },
-        { 0 } };
-    json_t *tkinds = json_array();
-    for (size_t i = 0; target_kinds[i]; i++) {
-        json_t *props = json_object();
-        json_object_set_new(props, target_kinds[i]->name, params_object(target_kinds[i]->params, NULL));
-        json_object_set_new(props, "pick", params_object(pick_params, NULL));
-        json_array_append_new(tkinds, json_pack("{s:s, s:o, s:[s], s:b}", "type", "object", "properties", props, "required",
-                                                target_kinds[i]->name, "additionalProperties", 0));
-    }
-    json_object_set_new(d, "target", json_pack("{s:o}", "oneOf", tkinds));
-
-    /* probes: one kind; the entry's own keys; a scalar-valued kind (load: NAME) has its
-     * settings next to it */
+/* probes: one kind; the entry's own keys; a scalar-valued kind (load: NAME) has its settings
+ * next to it; where an entry stands sets its timing rules */
+static void defs_probes(json_t *d)
+{
     json_t *pkinds = json_array();
     for (size_t i = 0; probe_kinds[i]; i++) {
         const struct probe_ops *o = probe_kinds[i];
@@ -163,6 +149,29 @@ static json_t *defs(void)
                         json_pack("{s:s, s:[o, {s:{s:o}}]}", "description",
                                   "a steady-state check: a single check, not a window of load", "allOf",
                                   ref("#/$defs/untimed_probe"), "not", "anyOf", scalar_kinds));
+}
+
+static json_t *defs(void)
+{
+    json_t *d = json_object();
+    defs_values(d);
+
+    /* targets: one kind, plus pick: */
+    static const struct param_spec pick_params[] = {
+        { "count", PT_INT, 0, "how many of the matches" },
+        { "percent", PT_PERCENT, 0, "what share of the matches" },
+        { "seed", PT_INT, 0, "seed of the reproducible choice" },
+        { 0 } };
+    json_t *tkinds = json_array();
+    for (size_t i = 0; target_kinds[i]; i++) {
+        json_t *props = json_object();
+        json_object_set_new(props, target_kinds[i]->name, params_object(target_kinds[i]->params, NULL));
+        json_object_set_new(props, "pick", params_object(pick_params, NULL));
+        json_array_append_new(tkinds, json_pack("{s:s, s:o, s:[s], s:b}", "type", "object", "properties", props, "required",
+                                                target_kinds[i]->name, "additionalProperties", 0));
+    }
+    json_object_set_new(d, "target", json_pack("{s:o}", "oneOf", tkinds));
+    defs_probes(d);
 
     /* method steps: the fault kind picks the keys beyond the common ones */
     json_t *fnames = json_array(), *branches = json_array();
