@@ -41,8 +41,23 @@ static void diag_vadd(struct diag *d, int line, int col, const char *fmt, va_lis
         d->msgs[d->n++] = fl_asprintf("%s: %s", d->file ? d->file : "plan", msg);
 }
 
+/* the "file:line:col: " prefix of d's messages into out */
+static size_t diag_prefix(const struct diag *d, int line, int col, char *out, size_t n)
+{
+    int l = snprintf(out, n, "%s:%d:%d: ", d->file ? d->file : "plan", line, col);
+    return l < 0 ? 0 : (size_t)l >= n ? n - 1 : (size_t)l;
+}
+
 void diag_add(struct diag *d, const struct node *at, const char *fmt, ...)
 {
+    /* one value, one mistake: a second complaint about the same scalar (a range check after
+     * a type check, a default taken after a bad value) is a consequence of the first */
+    if (at && at->type == NODE_SCALAR && at->line > 0) {
+        char pre[1100];
+        size_t pl = diag_prefix(d, at->line, at->col, pre, sizeof pre);
+        for (size_t i = d->n, k = 0; i > 0 && k < 64; i--, k++)
+            if (!strncmp(d->msgs[i - 1], pre, pl)) return;
+    }
     va_list ap;
     va_start(ap, fmt);
     diag_vadd(d, at ? at->line : 0, at ? at->col : 0, fmt, ap);
@@ -264,4 +279,32 @@ const char *node_str(const struct node *map, const char *key, const char *def)
 {
     const struct node *v = node_get(map, key);
     return v && v->type == NODE_SCALAR ? v->str : def;
+}
+
+struct diag_pos { long line, col; size_t idx; char *msg; };
+
+static int diag_pos_cmp(const void *a, const void *b)
+{
+    const struct diag_pos *x = a, *y = b;
+    if (x->line != y->line) return x->line < y->line ? -1 : 1;
+    if (x->col != y->col) return x->col < y->col ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+void diag_sort(struct diag *d)
+{
+    if (d->n < 2) return;
+    struct diag_pos *v = fl_calloc(d->n, sizeof *v);
+    size_t fl = strlen(d->file ? d->file : "plan");
+    for (size_t i = 0; i < d->n; i++) {
+        v[i].idx = i;
+        v[i].msg = d->msgs[i];
+        const char *p = d->msgs[i] + fl;
+        char *end;
+        if (*p == ':' && (v[i].line = strtol(p + 1, &end, 10), *end == ':')) v[i].col = strtol(end + 1, NULL, 10);
+        else v[i].line = v[i].col = 0;   /* whole-file messages first */
+    }
+    qsort(v, d->n, sizeof *v, diag_pos_cmp);
+    for (size_t i = 0; i < d->n; i++) d->msgs[i] = v[i].msg;
+    free(v);
 }

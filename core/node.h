@@ -1,5 +1,6 @@
 /* node.h -- a YAML document as a tree of nodes that remember their file:line:col, and the
- * diagnostics list that plan validation fills (every error at once, not just the first).
+ * diagnostics list that plan validation fills (every error at once, not just the first;
+ * one per scalar: diag_add() drops a second complaint about a value already blamed).
  *
  * node_parse() does no I/O beyond reading the given bytes (easy to fuzz); node_load()
  * reads a file. The caller frees the tree with node_free(). Anchors/aliases are refused
@@ -33,6 +34,8 @@ void diag_init(struct diag *d, const char *file);
 void diag_release(struct diag *d);
 void diag_add(struct diag *d, const struct node *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_add_pos(struct diag *d, int line, int col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* order the messages by line, then column (whole-file messages first; stable otherwise) */
+void diag_sort(struct diag *d);
 
 /* Parse YAML bytes into a tree. Syntax errors go to d (with position) and return NULL. */
 struct node *node_parse(const char *bytes, size_t len, struct diag *d);

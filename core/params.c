@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fl.h"
+#include "suggest.h"
 #include "value.h"
 
 const char *param_type_name(enum param_type t)
@@ -128,17 +129,14 @@ int params_check(const struct node *map, const struct param_spec *spec, const ch
             int ok = 0;
             for (size_t j = 0; extra && extra[j]; j++) if (!strcmp(extra[j], k)) ok = 1;
             if (!ok) {
-                char known[512] = "";
+                const char *names[128];
                 size_t n = 0;
-                for (size_t j = 0; spec && spec[j].name; j++, n++) {
-                    strncat(known, n ? ", " : "", sizeof known - strlen(known) - 1);
-                    strncat(known, spec[j].name, sizeof known - strlen(known) - 1);
-                }
-                for (size_t j = 0; extra && extra[j]; j++, n++) {
-                    strncat(known, n ? ", " : "", sizeof known - strlen(known) - 1);
-                    strncat(known, extra[j], sizeof known - strlen(known) - 1);
-                }
-                diag_add(d, map->keys[i], "%s: unknown key '%s' (known: %s)", what, k, n ? known : "none");
+                for (size_t j = 0; spec && spec[j].name && n < 127; j++) names[n++] = spec[j].name;
+                for (size_t j = 0; extra && extra[j] && n < 127; j++) names[n++] = extra[j];
+                names[n] = NULL;
+                char hint[1024];
+                suggest_hint(hint, sizeof hint, k, names, "known");
+                diag_add(d, map->keys[i], "%s: unknown key '%s'%s", what, k, hint);
                 bad++;
             }
             continue;

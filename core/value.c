@@ -1,5 +1,6 @@
 /* value.c -- durations, rates, percentages, sizes and expectations of the plan syntax. */
 #include "value.h"
+#include "suggest.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -24,24 +25,59 @@ static const char *parse_num(const char *s, double *v)
     return end;
 }
 
+/* one unit word -> microseconds per unit, and its rank (h > m > s > ms > us), 0 if unknown */
+static double duration_unit(const char *u, size_t n, int *rank)
+{
+    static const struct { const char *name; double mul; int rank; } units[] = {
+        { "h", 3600e6, 5 }, { "m", 60e6, 4 }, { "min", 60e6, 4 }, { "s", 1e6, 3 },
+        { "ms", 1e3, 2 },   { "us", 1, 1 },   { "\xc2\xb5s", 1, 1 } };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strlen(units[i].name) == n && !memcmp(units[i].name, u, n)) { *rank = units[i].rank; return units[i].mul; }
+    return 0;
+}
+
+/* "250ms", "1.5s", or a compound "1m30s" / "1h2m3s" / "2s500ms" (as Go, k6, Docker and
+ * systemd write them): number-unit pairs, largest unit first, each unit once */
 int val_duration_us(const char *s, int64_t *us, char *err)
 {
     double v;
     const char *p = s ? parse_num(s, &v) : NULL;
-    if (!p) return fl_err(err, "'%s' is not a duration (like 250ms, 30s, 2m, 1h)", s ? s : "");
+    if (!p) return fl_err(err, "'%s' is not a duration (like 250ms, 30s, 1m30s, 1h)", s ? s : "");
     p = skip_ws(p);
-    double mul;
-    if (strcmp(p, "us") == 0 || strcmp(p, "µs") == 0) mul = 1;
-    else if (strcmp(p, "ms") == 0) mul = 1e3;
-    else if (strcmp(p, "s") == 0) mul = 1e6;
-    else if (strcmp(p, "m") == 0 || strcmp(p, "min") == 0) mul = 60e6;
-    else if (strcmp(p, "h") == 0) mul = 3600e6;
-    else if (*p == '\0' && v == 0) mul = 0;
-    else if (*p == '\0') return fl_err(err, "'%s' is not a duration: give a unit (ms, s, m, h)", s);
-    else return fl_err(err, "'%s' is not a duration: unknown unit '%s' (use ms, s, m, h)", s, p);
+    if (*p == '\0') {
+        if (v == 0) { *us = 0; return 0; }
+        return fl_err(err, "'%s' is not a duration: give a unit (ms, s, m, h)", s);
+    }
     if (v < 0) return fl_err(err, "'%s' is not a duration: negative", s);
-    if (v * mul > 1e15) return fl_err(err, "'%s' is too long a duration", s);
-    *us = (int64_t)llround(v * mul);
+    double total = 0;
+    int last_rank = 99;
+    for (;;) {
+        const char *u = p;
+        while (isalpha((unsigned char)*p) || (unsigned char)*p >= 0x80) p++;
+        size_t ul = (size_t)(p - u);
+        int rank = 0;
+        double mul = duration_unit(u, ul, &rank);
+        if (ul == 0) return fl_err(err, "'%s' is not a duration: unexpected '%s'", s, u);
+        if (!mul) {
+            /* name the word alone when the rest is a number-unit pair ("1m30x" -> 'x') */
+            return fl_err(err, "'%s' is not a duration: unknown unit '%.*s' (use ms, s, m, h, or compounds like 1m30s)", s,
+                          (int)ul, u);
+        }
+        if (rank >= last_rank)
+            return fl_err(err, "'%s' is not a duration: write its units from largest to smallest, each once (like 1h2m3s)", s);
+        last_rank = rank;
+        total += v * mul;
+        p = skip_ws(p);
+        if (*p == '\0') break;
+        if (!isdigit((unsigned char)*p) && *p != '.')
+            return fl_err(err, "'%s' is not a duration: unexpected '%s'", s, p);
+        const char *q = parse_num(p, &v);
+        if (!q) return fl_err(err, "'%s' is not a duration: unexpected '%s'", s, p);
+        p = skip_ws(q);
+        if (*p == '\0') return fl_err(err, "'%s' is not a duration: its last number has no unit", s);
+    }
+    if (total > 1e15) return fl_err(err, "'%s' is too long a duration", s);
+    *us = (int64_t)llround(total);
     return 0;
 }
 
@@ -229,14 +265,11 @@ int expect_parse(const char *s, const char *const *metrics, struct expect *e, ch
         int known = 0;
         for (size_t i = 0; metrics && metrics[i]; i++) if (!strcmp(metrics[i], e->metric)) known = 1;
         if (!known) {
-            char list[256] = "";
-            for (size_t i = 0; metrics && metrics[i]; i++) {
-                strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-                strncat(list, metrics[i], sizeof list - strlen(list) - 1);
-            }
-            fl_err(err, metrics ? "expectation '%s': unknown metric '%s' (known: %s)"
+            char hint[512] = "";
+            if (metrics) suggest_hint(hint, sizeof hint, e->metric, metrics, "known");
+            fl_err(err, metrics ? "expectation '%s': unknown metric '%s'%s"
                                 : "expectation '%s': this probe compares one result, not a metric '%s'%s",
-                   s, e->metric, list);
+                   s, e->metric, hint);
             expect_release(e);
             return -1;
         }

@@ -18,6 +18,8 @@ int cmd_report(int argc, char **argv) __attribute__((weak));
 int cmd_compare(int argc, char **argv) __attribute__((weak));
 int cmd_drill(int argc, char **argv) __attribute__((weak));
 int cmd_history(int argc, char **argv) __attribute__((weak));
+int cmd_init(int argc, char **argv) __attribute__((weak));
+int cmd_schema(int argc, char **argv) __attribute__((weak));
 
 /* cmd_common.c, shared by commands: load and validate a plan, printing every error; NULL when invalid */
 struct plan;

@@ -12,6 +12,7 @@
 #include "fault.h"
 #include "load.h"
 #include "probe.h"
+#include "suggest.h"
 
 static const char list_usage[] =
     "usage: faultline list [faults|probes|targets|load]\n\n"
@@ -30,6 +31,10 @@ int cmd_list(int argc, char **argv)
     const char *what = argc > 1 ? argv[1] : NULL;
     if (what && (!strcmp(what, "--help") || !strcmp(what, "-h"))) { fputs(list_usage, stdout); return 0; }
     if (what && strcmp(what, "faults") && strcmp(what, "probes") && strcmp(what, "targets") && strcmp(what, "load")) {
+        static const char *const sections[] = { "faults", "probes", "targets", "load", NULL };
+        char hint[256];
+        suggest_hint(hint, sizeof hint, what, sections, "known");
+        fprintf(stderr, "faultline list: unknown section '%s'%s\n\n", what, hint);
         fputs(list_usage, stderr);
         return FL_EXIT_INVALID;
     }

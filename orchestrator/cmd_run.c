@@ -194,7 +194,9 @@ int cmd_run(int argc, char **argv)
     run_install_signals();
     json_t *rec = NULL;
     int code;
-    if (p->nmatrix_lose && !ro.dry_run) {
+    if (p->nmatrix_lose && ro.dry_run) {
+        code = matrix_dry_run(path, vars, &ro);
+    } else if (p->nmatrix_lose) {
         code = cmd_matrix(path, vars, &ro, dir, &rec);
     } else {
         code = run_plan(p, &ro, &rec);
@@ -209,6 +211,8 @@ int cmd_run(int argc, char **argv)
         if (push && report_push(rec, push, err) < 0) fprintf(stderr, "faultline: %s\n", err);
         if (notify && report_notify(rec, notify, err) < 0) fprintf(stderr, "faultline: %s\n", err);
     }
+    if (ro.dry_run && code == FL_EXIT_INVALID)
+        fprintf(stderr, "faultline: dry run: a target could not be resolved (see above); nothing was run\n");
     if (code == FL_EXIT_REVERT) {
         const char *j = json_string_value(json_object_get(rec, "journal"));
         fprintf(stderr, "faultline: a revert failed; what is still broken is in the journal '%s' (retry: faultline rollback %s)\n",

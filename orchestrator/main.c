@@ -4,6 +4,7 @@
 #include <string.h>
 #include "cmd.h"
 #include "fl.h"
+#include "suggest.h"
 
 struct cmd {
     const char *name;
@@ -13,8 +14,10 @@ struct cmd {
 
 static const struct cmd commands[] = {
     { "run", cmd_run, "run an experiment: faults on a timeline, load, probes, verdict" },
+    { "init", cmd_init, "write a first plan from a docker-compose file, or the annotated reference plan" },
     { "validate", cmd_validate, "check a plan (every error, with file:line:col); touches nothing" },
     { "rollback", cmd_rollback, "undo what a killed run left broken, from its journal" },
+    { "schema", cmd_schema, "print a JSON Schema of plans (editor completion and checks)" },
     { "list", cmd_list, "fault, probe and target kinds with their parameters" },
     { "report", cmd_report, "re-render a report (html, md, junit, json) from run.json alone" },
     { "compare", cmd_compare, "flag regressions between two runs (p95, duration, throughput, memory)" },
@@ -51,6 +54,16 @@ int main(int argc, char **argv)
         curl_global_cleanup();
         fl_secret_clear();
         return rc;
+    }
+    const char *names[sizeof commands / sizeof commands[0] + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (commands[i].fn) names[n++] = commands[i].name;
+    names[n] = NULL;
+    const char *near = suggest_nearest(argv[1], names);
+    if (near) {
+        fprintf(stderr, "faultline: unknown command '%s' (did you mean '%s'?)\n", argv[1], near);
+        return FL_EXIT_INVALID;
     }
     fprintf(stderr, "faultline: unknown command '%s'\n\n", argv[1]);
     usage(stderr);

@@ -244,3 +244,49 @@ int matrix_run(const struct matrix_opts *mo, json_t **rec)
     plan_free(p);
     return worst;
 }
+
+/* ---- dry run ------------------------------------------------------------------------ */
+int matrix_dry_run(const char *path, const char *const *vars, const struct run_opts *ro)
+{
+    struct plan *p = cmd_load_plan(path, vars, NULL);
+    if (!p) return FL_EXIT_INVALID;
+    size_t n = p->nmatrix_lose, k = (size_t)(p->matrix_choose > 0 ? p->matrix_choose : 1);
+    size_t total = n >= k ? n_choose_k(n, k) : 0;
+    if (k > MATRIX_MAX_CHOOSE || total == 0 || total > MATRIX_MAX_COMBOS) {
+        fprintf(stderr, "faultline: matrix of '%s': choose %zu out of %zu targets makes %s combinations; at most %d are run\n",
+                p->name, k, n, total > MATRIX_MAX_COMBOS ? "too many" : "no", MATRIX_MAX_COMBOS);
+        plan_free(p);
+        return FL_EXIT_INVALID;
+    }
+    printf("matrix of '%s': N-%zu over %zu targets makes %zu experiments, run one after another, each from a "
+           "healthy steady state\n", p->name, k, n, total);
+    size_t idx[MATRIX_MAX_CHOOSE];
+    for (size_t j = 0; j < k; j++) idx[j] = j;
+    int worst = 0;
+    size_t i = 0;
+    do {
+        struct buf bind, plus;
+        buf_init(&bind, 0);
+        buf_init(&plus, 0);
+        for (size_t j = 0; j < k; j++) {
+            if (j) { buf_addc(&bind, ','); buf_addc(&plus, '+'); }
+            buf_adds(&bind, p->matrix_lose[idx[j]]);
+            buf_adds(&plus, p->matrix_lose[idx[j]]);
+        }
+        printf("\nexperiment %zu/%zu: losing %s\n", ++i, total, plus.data);
+        fflush(stdout);
+        struct plan *pc = cmd_load_plan(path, vars, bind.data);
+        int rc = FL_EXIT_INVALID;
+        if (pc) {
+            json_t *one = NULL;
+            rc = run_plan(pc, ro, &one);
+            json_decref(one);
+            plan_free(pc);
+        }
+        worst = fl_exit_worse(worst, rc);
+        buf_release(&bind);
+        buf_release(&plus);
+    } while (next_combo(idx, k, n));
+    plan_free(p);
+    return worst;
+}

@@ -43,5 +43,8 @@ struct matrix_opts {
 };
 
 int matrix_run(const struct matrix_opts *mo, json_t **rec);
+/* --dry-run of a matrix plan: the timeline of every combination (targets resolved, reads
+ * only), one after another; touches nothing, writes no report. Returns the worst exit code. */
+int matrix_dry_run(const char *path, const char *const *vars, const struct run_opts *ro);
 
 #endif

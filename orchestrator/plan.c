@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "load.h"
+#include "plan_names.h"
+#include "suggest.h"
 
 static const char *const top_keys[] = { "faultline", "name", "description", "tags", "duration", "seed", "vars",
                                         "secrets", "targets", "services", "load", "steady_state", "method",
@@ -47,6 +50,8 @@ struct expander {
     struct diag *d;
     const struct plan_opts *opts;
     const char *lose;        /* matrix binding text */
+    const char *secret;      /* the secret whose value is being expanded, or NULL */
+    int in_vars;             /* expanding a value under vars: (${confirm:...} is allowed) */
 };
 
 static const char *var_lookup(struct plan *p, const char *name)
@@ -84,9 +89,27 @@ static char *expand(struct expander *x, const char *s, const struct node *at)
             const char *v = getenv(name);
             if (!v || (!*v && def)) {
                 if (def) v = def;
-                else { diag_add(x->d, at, "environment variable '%s' is not set (write ${env:%s:-default} for a default)", name, name); buf_release(&b); return NULL; }
+                else {
+                    if (x->secret)  /* never suggest writing a secret into the plan */
+                        diag_add(x->d, at, "secret '%s': environment variable '%s' is not set: export %s=... in the "
+                                 "environment of the run (a secret never belongs in the plan)", x->secret, name, name);
+                    else
+                        diag_add(x->d, at, "environment variable '%s' is not set: export it, or give a default with "
+                                 "${env:%s:-value}", name, name);
+                    buf_release(&b);
+                    return NULL;
+                }
             }
             buf_adds(&b, v);
+        } else if (!strncmp(ref, "confirm:", 8)) {
+            /* a value the user must confirm (a starter plan's SLO): it counts as written, and
+             * plan_lint warns until the ${confirm:...} around it is removed */
+            if (!x->in_vars) {
+                diag_add(x->d, at, "'${%s}' is a placeholder to confirm: write it as a value under vars:", ref);
+                buf_release(&b);
+                return NULL;
+            }
+            buf_adds(&b, ref + 8);
         } else if (!strcmp(ref, "lose")) {
             if (!x->lose) { diag_add(x->d, at, "'${lose}' is only defined in a plan with a matrix"); buf_release(&b); return NULL; }
             buf_adds(&b, x->lose);
@@ -130,7 +153,11 @@ static void collect_vars(struct expander *x, const struct node *map, int secret)
         if (!valid_ident(k->str)) { diag_add(x->d, k, "variable name '%s' may hold only letters, digits, '_', '-', '.'", k->str); continue; }
         if (var_lookup(p, k->str)) { diag_add(x->d, k, "variable '%s' is defined twice", k->str); continue; }
         if (v->type != NODE_SCALAR) { diag_add(x->d, v, "variable '%s' must be a single value, not a %s", k->str, node_type_name(v->type)); continue; }
+        x->secret = secret ? k->str : NULL;
+        x->in_vars = !secret;
         char *val = expand(x, v->str, v);
+        x->secret = NULL;
+        x->in_vars = 0;
         if (!val) {
             /* keep the name so its uses do not each report it again */
             p->vars = fl_realloc(p->vars, (p->nvars + 1) * sizeof *p->vars);
@@ -202,6 +229,15 @@ static int pc_load_block(void *plan, const char *name) { return plan_load_block(
 
 static int pc_service(void *plan, const char *name) { return plan_service(plan, name) != NULL; }
 
+static int pc_unknown(void *plan, enum drv_names what, const char *name, char *hint, size_t n)
+{
+    enum plan_names pw = what == DRV_TARGETS ? PLAN_TARGETS : what == DRV_STEPS ? PLAN_STEPS
+                       : what == DRV_LOADS ? PLAN_LOADS : PLAN_SERVICES;
+    if (plan_declares(plan, pw, name)) return 0;
+    plan_names_hint(plan, pw, name, hint, n);
+    return 1;
+}
+
 static struct probe_spec *pc_nested_probe(void *plan, const struct node *entry, struct diag *d)
 {
     return plan_parse_probe(plan, entry, PT_RECOVERY_UNTIL, d);
@@ -210,7 +246,7 @@ static struct probe_spec *pc_nested_probe(void *plan, const struct node *entry, 
 struct drv_parse plan_drv_parse(struct plan *p)
 {
     return (struct drv_parse){ .plan = p, .target = pc_target, .step = pc_step, .load_block = pc_load_block,
-                               .service = pc_service, .nested_probe = pc_nested_probe };
+                               .service = pc_service, .nested_probe = pc_nested_probe, .unknown = pc_unknown };
 }
 
 static void known_list(char *out, size_t n, const char *const *names)
@@ -239,13 +275,14 @@ static void parse_targets(struct plan *p, const struct node *map, struct diag *d
             if (!strcmp(kk, "pick")) continue;
             const struct target_ops *o = target_find(kk);
             if (!o) {
-                char known[256];
-                const char *names[32];
+                char hint[512];
+                const char *names[34];
                 size_t n = 0;
-                for (; target_kinds[n] && n < 31; n++) names[n] = target_kinds[n]->name;
+                for (; target_kinds[n] && n < 32; n++) names[n] = target_kinds[n]->name;
+                names[n++] = "pick";
                 names[n] = NULL;
-                known_list(known, sizeof known, names);
-                diag_add(d, v->keys[j], "target '%s': unknown kind '%s' (known: %s%s)", k->str, kk, known, n ? ", pick" : "pick");
+                suggest_hint(hint, sizeof hint, kk, names, "known");
+                diag_add(d, v->keys[j], "target '%s': unknown kind '%s'%s", k->str, kk, hint);
                 bad = 1;
                 continue;
             }
@@ -314,13 +351,22 @@ static const struct probe_ops *probe_kind_of(const struct node *entry, enum prob
         kindkey = entry->keys[i];
     }
     if (!ops) {
-        char known[256];
+        char known[512];
         const char *names[32];
         size_t n = 0;
         for (; probe_kinds[n] && n < 31; n++) names[n] = probe_kinds[n]->name;
         names[n] = NULL;
-        known_list(known, sizeof known, names);
-        diag_add(d, entry, "probe names no kind (known: %s)", known);
+        /* a key that is no setting of an entry is the misspelt kind: name it */
+        const struct node *odd = NULL;
+        for (size_t i = 0; i < entry->n && !odd; i++)
+            if (!in_list(probe_common, entry->keys[i]->str) && strcmp(entry->keys[i]->str, "expect")) odd = entry->keys[i];
+        if (odd) {
+            suggest_hint(known, sizeof known, odd->str, names, "known kinds");
+            diag_add(d, odd, "probe: unknown kind '%s'%s", odd->str, known);
+        } else {
+            known_list(known, sizeof known, names);
+            diag_add(d, entry, "probe names no kind (known: %s)", known);
+        }
         return NULL;
     }
     if (ops->scalar_valued && (ctx_timing == PT_STEADY || ctx_timing == PT_READY)) {
@@ -353,6 +399,20 @@ static void probe_keys_check(const struct probe_ops *ops, const struct node *ent
     }
 }
 
+/* a target: setting names a target of the plan (the nearest named when it does not) */
+static void probe_targets_check(struct plan *p, const struct probe_ops *ops, const struct node *val, const char *what,
+                                struct diag *d)
+{
+    for (size_t i = 0; ops->params && val->type == NODE_MAP && ops->params[i].name; i++) {
+        const struct node *tv = ops->params[i].type == PT_TARGET ? node_get(val, ops->params[i].name) : NULL;
+        if (tv && tv->type == NODE_SCALAR && !plan_target(p, tv->str) && !plan_declares(p, PLAN_TARGETS, tv->str)) {
+            char hint[512];
+            plan_names_hint(p, PLAN_TARGETS, tv->str, hint, sizeof hint);
+            diag_add(d, tv, "%s: no target named '%s'%s", what, tv->str, hint);
+        }
+    }
+}
+
 /* before:/after:/during: a step (probes: only): its timing and window */
 static void probe_timing_of(struct plan *p, struct probe_spec *ps, const struct node *entry, enum probe_timing ctx_timing,
                             const char *what, struct diag *d)
@@ -373,8 +433,13 @@ static void probe_timing_of(struct plan *p, struct probe_spec *ps, const struct 
         if (tn->type != NODE_SCALAR) { diag_add(d, tn, "%s: '%s' takes the name of a method step", what, tkeys[i]); continue; }
         ps->timing = tv[i];
         ps->window = plan_step(p, tn->str);
-        if (!ps->window) diag_add(d, tn, "%s: no method step named '%s'", what, tn->str);
-        else ps->window_for_ms = ps->window->for_ms;
+        if (!ps->window && !plan_declares(p, PLAN_STEPS, tn->str)) {
+            char hint[512];
+            plan_names_hint(p, PLAN_STEPS, tn->str, hint, sizeof hint);
+            diag_add(d, tn, "%s: no method step named '%s'%s", what, tn->str, hint);
+        } else if (ps->window) {
+            ps->window_for_ms = ps->window->for_ms;
+        }
     }
 }
 
@@ -432,6 +497,7 @@ struct probe_spec *plan_parse_probe(struct plan *p, const struct node *entry, en
     char what[160];
     snprintf(what, sizeof what, "probe '%s'", ps->name);
     probe_keys_check(ops, entry, val, what, d);
+    probe_targets_check(p, ops, val, what, d);
     probe_timing_of(p, ps, entry, ctx_timing, what, d);
     probe_options_of(ps, entry, ctx_timing, what, d);
     if (d->n == before && ops->parse) {
@@ -548,12 +614,13 @@ static void parse_method(struct plan *p, const struct node *seq, struct diag *d)
         if (!fk) diag_add(d, e, "method step: missing required key 'fault' (the fault kind, see `faultline list`)");
         else if (fk->type != NODE_SCALAR) diag_add(d, fk, "method step: 'fault' must be a fault kind name");
         else if (!(ops = fault_find(fk->str))) {
-            char known[1024] = "";
-            for (size_t j = 0; fault_kinds[j]; j++) {
-                strncat(known, j ? ", " : "", sizeof known - strlen(known) - 1);
-                strncat(known, fault_kinds[j]->name, sizeof known - strlen(known) - 1);
-            }
-            diag_add(d, fk, "unknown fault kind '%s' (known: %s)", fk->str, known);
+            char hint[1024];
+            const char *names[64];
+            size_t n = 0;
+            for (; fault_kinds[n] && n < 63; n++) names[n] = fault_kinds[n]->name;
+            names[n] = NULL;
+            suggest_hint(hint, sizeof hint, fk->str, names, "known");
+            diag_add(d, fk, "unknown fault kind '%s'%s", fk->str, hint);
         }
         struct step *s = fl_calloc(1, sizeof *s);
         s->line = e->line;
@@ -582,8 +649,13 @@ static void parse_method(struct plan *p, const struct node *seq, struct diag *d)
         if (ops && ops->target_kind) {
             if (!tn) diag_add(d, e, "%s: fault '%s' needs a target: (a %s target)", what, ops->name, ops->target_kind);
             else if (tn->type != NODE_SCALAR) diag_add(d, tn, "%s: target: takes a target name", what);
-            else if (!(s->target = plan_target(p, tn->str))) diag_add(d, tn, "%s: no target named '%s'", what, tn->str);
-            else if (strcmp(s->target->ops->name, ops->target_kind))
+            else if (!(s->target = plan_target(p, tn->str))) {
+                if (!plan_declares(p, PLAN_TARGETS, tn->str)) { /* else its own error is reported */
+                    char hint[512];
+                    plan_names_hint(p, PLAN_TARGETS, tn->str, hint, sizeof hint);
+                    diag_add(d, tn, "%s: no target named '%s'%s", what, tn->str, hint);
+                }
+            } else if (strcmp(s->target->ops->name, ops->target_kind))
                 diag_add(d, tn, "%s: fault '%s' acts on a %s target, but '%s' is a %s target", what, ops->name,
                          ops->target_kind, tn->str, s->target->ops->name);
         } else if (ops && tn) {
@@ -655,8 +727,12 @@ static void check_matrix_targets(struct plan *p, const struct node *m, struct di
 {
     const struct node *l = node_get(m, "lose");
     for (size_t i = 0; i < p->nmatrix_lose; i++)
-        if (!plan_target(p, p->matrix_lose[i]))
-            diag_add(d, l && l->type == NODE_SEQ && i < l->n ? l->items[i] : l, "matrix: no target named '%s'", p->matrix_lose[i]);
+        if (!plan_target(p, p->matrix_lose[i]) && !plan_declares(p, PLAN_TARGETS, p->matrix_lose[i])) {
+            char hint[512];
+            plan_names_hint(p, PLAN_TARGETS, p->matrix_lose[i], hint, sizeof hint);
+            diag_add(d, l && l->type == NODE_SEQ && i < l->n ? l->items[i] : l, "matrix: no target named '%s'%s",
+                     p->matrix_lose[i], hint);
+        }
 }
 
 static char *hash_bytes(const char *b, size_t n)
@@ -858,9 +934,9 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
     }
     for (size_t i = 0; i < root->n; i++)
         if (!in_list(top_keys, root->keys[i]->str)) {
-            char known[512];
-            known_list(known, sizeof known, top_keys);
-            diag_add(d, root->keys[i], "unknown key '%s' (known: %s)", root->keys[i]->str, known);
+            char hint[1024];
+            suggest_hint(hint, sizeof hint, root->keys[i]->str, top_keys, "known");
+            diag_add(d, root->keys[i], "unknown key '%s'%s", root->keys[i]->str, hint);
         }
 
     /* the format version */
@@ -891,6 +967,7 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
     if (mx && !memmem(bytes, len, "${lose}", 7))
         diag_add(d, mx, "matrix: no method step uses target: \"${lose}\", so every experiment would be the same");
     free(lose_text);
+    diag_sort(d);
     return p;
 }
 
@@ -898,6 +975,12 @@ struct plan *plan_load(const char *path, const struct plan_opts *opts, struct di
 {
     FILE *f = fopen(path, "rb");
     if (!f) { diag_add_pos(d, 0, 0, "cannot read the plan: %s", strerror(errno)); return NULL; }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        diag_add_pos(d, 0, 0, "is a directory, not a plan (`faultline validate DIR` checks every plan in it)");
+        return NULL;
+    }
     struct buf b;
     buf_init(&b, 16u << 20);
     char tmp[8192];
@@ -954,3 +1037,8 @@ void plan_free(struct plan *p)
     node_free(p->root);
     free(p);
 }
+
+/* the key lists above, for `faultline schema` (plan_names.h): one source for both */
+const char *const *const plan_top_keys = top_keys;
+const char *const *const plan_step_keys = step_common;
+const char *const *const plan_probe_keys = probe_common;

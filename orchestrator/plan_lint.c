@@ -351,6 +351,25 @@ static const char *never_evidence(const struct plan *p, const struct probe_spec 
 }
 
 /* ---- the checks ------------------------------------------------------------------------ */
+/* vars still holding a ${confirm:VALUE} placeholder (a starter plan's SLO, `faultline init`) */
+static int lint_unconfirmed(const struct plan *p, json_t *out)
+{
+    const struct node *vars = node_get(p->root, "vars");
+    int n = 0;
+    for (size_t i = 0; vars && vars->type == NODE_MAP && i < vars->n; i++) {
+        const struct node *v = vars->items[i];
+        const char *c = v->type == NODE_SCALAR ? strstr(v->str, "${confirm:") : NULL;
+        if (!c) continue;
+        const char *end = strchr(c, '}');
+        char msg[512];
+        snprintf(msg, sizeof msg, "'%s' is a placeholder: confirm %.*s (or write your own value) and remove "
+                 "the ${confirm:...} around it", vars->keys[i]->str, end ? (int)(end - c - 10) : 0, c + 10);
+        json_array_append_new(out, warning("unconfirmed-placeholder", v->line, v->col, msg));
+        n++;
+    }
+    return n;
+}
+
 /* a steady state that checks a liveness endpoint proves nothing (confirmed when the run
  * showed a step hurt while it held) */
 static int lint_steady(const struct plan *p, const json_t *run, const char *steps, json_t *out)
@@ -512,7 +531,8 @@ static int lint(const struct plan *p, const json_t *run, json_t *out)
     if (!p || !json_is_array(out)) return -1;
     char steps[800];
     steps_words(p, steps, sizeof steps);
-    int n = lint_steady(p, run, steps, out);
+    int n = lint_unconfirmed(p, out);   /* a run judged on them says so in its report too */
+    n += lint_steady(p, run, steps, out);
     for (size_t i = 0; i < p->nprobes; i++) n += lint_liveness_probe(p, run, p->probes[i], out);
     n += lint_unobserved(p, out);
     n += lint_evidence(p, out);

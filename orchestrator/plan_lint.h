@@ -22,6 +22,8 @@
  *                          throughput to hold with `rps >= ...`: rps counts failed requests
  *                          too, so it holds while most of them fail (use ok_rps, or hold
  *                          error_rate at 10% or less in the same expectations)
+ *   unconfirmed-placeholder  a var still written ${confirm:VALUE} (a starter plan's SLO from
+ *                          `faultline init`): the verdict rests on a value nobody confirmed
  *   never-evidence         a probe that can only ever be inconclusive: a load window outside
  *                          its block's requests (before a step at 0s, after the load ended),
  *                          'of baseline' with a fault at 0s, a min_evidence more than its

@@ -581,34 +581,63 @@ static void check_stop_when(struct run *r)
 }
 
 /* ---- the run ------------------------------------------------------------------------ */
+/* when a probe of the dry run's timeline checks, in words */
+static void probe_when(const struct probe_spec *ps, char *out, size_t n)
+{
+    const char *w = ps->window ? ps->window->name : NULL;
+    char every[32];
+    val_fmt_duration(ps->every_ms, every);
+    switch (ps->timing) {
+    case PT_BEFORE: snprintf(out, n, "before step '%s'", w ? w : "?"); break;
+    case PT_AFTER: snprintf(out, n, "after step '%s'", w ? w : "?"); break;
+    case PT_DURING:
+        if (ps->ops->scalar_valued) snprintf(out, n, "during step '%s'", w ? w : "?");   /* judges the window */
+        else snprintf(out, n, "during step '%s', every %s", w ? w : "?", every);
+        break;
+    case PT_STEADY: snprintf(out, n, "before the first fault and after the last revert"); break;
+    case PT_STOP_WHEN: snprintf(out, n, "all along, every %s", every); break;
+    default:
+        if (w) snprintf(out, n, "from step '%s'", w);   /* a recovery probe's window */
+        else snprintf(out, n, "over the whole run");
+    }
+}
+
 static void print_timeline(struct run *r)
 {
     struct plan *p = r->p;
-    printf("plan '%s' (%s): duration %.1fs, seed %llu\n", p->name, p->path, p->duration_ms / 1000.0, (unsigned long long)r->drv.seed);
+    char dur[32];
+    val_fmt_duration(p->duration_ms, dur);
+    printf("plan '%s' (%s): duration %s, seed %llu\n", p->name, p->path, dur, (unsigned long long)r->drv.seed);
     for (size_t i = 0; i < p->ntargets; i++) {
         struct buf b;
         buf_init(&b, 4096);
         if (p->targets[i]->ops->describe) p->targets[i]->ops->describe(p->targets[i], &b);
         fl_redact(b.data);
-        printf("  target %-16s %s %s\n", p->targets[i]->name, p->targets[i]->ops->name, b.data);
+        printf("  target   %-18s %-10s %s\n", p->targets[i]->name, p->targets[i]->ops->name, b.data);
         buf_release(&b);
     }
-    for (size_t i = 0; i < p->nservices; i++) printf("  service %s: %s\n", p->services[i]->name, p->services[i]->run[0]);
+    for (size_t i = 0; i < p->nservices; i++) printf("  service  %-18s %s\n", p->services[i]->name, p->services[i]->run[0]);
     for (size_t i = 0; i < p->nloads; i++) {
         char d[512];
         lg_block_describe(p->loads[i], d, sizeof d);
-        printf("  load %s\n", d);
+        printf("  load     %-18s %s\n", lg_block_name(p->loads[i]), d);
     }
     for (size_t i = 0; i < p->nsteps; i++) {
         struct step *s = p->steps[i];
-        char a[32], f[32];
+        char a[32], f[64];
         val_fmt_duration(s->at_ms, a);
-        if (s->for_ms > 0) val_fmt_duration(s->for_ms, f); else snprintf(f, sizeof f, "%s", s->ops->revert ? "end" : "-");
-        printf("  at %-7s %-16s %-22s target %-14s for %s\n", a, s->name, s->ops->name, s->target ? s->target->name : "-", f);
+        if (s->for_ms > 0) { char x[32]; val_fmt_duration(s->for_ms, x); snprintf(f, sizeof f, "for %s", x); }
+        else snprintf(f, sizeof f, "%s", s->ops->revert ? "until the end" : "not reverted");
+        printf("  step     %-18s at %-7s %-18s target %-14s %s\n", s->name, a, s->ops->name, s->target ? s->target->name : "-", f);
     }
-    for (size_t i = 0; i < p->nprobes; i++)
-        printf("  probe %-20s %s %s%s\n", p->probes[i]->name, p->probes[i]->ops->name, run_timing_name(p->probes[i]->timing),
-               p->probes[i]->window ? p->probes[i]->window->name : "");
+    const struct { const char *label; struct probe_spec **v; size_t n; } lists[] = {
+        { "steady", p->steady, p->nsteady }, { "probe", p->probes, p->nprobes }, { "stop_when", p->stop_when, p->nstop_when } };
+    for (size_t l = 0; l < 3; l++)
+        for (size_t i = 0; i < lists[l].n; i++) {
+            char when[160];
+            probe_when(lists[l].v[i], when, sizeof when);
+            printf("  %-8s %-18s %-10s %s\n", lists[l].label, lists[l].v[i]->name, lists[l].v[i]->ops->name, when);
+        }
 }
 
 /* the run's state: steps, probes, what the run offers drivers, the seed */
@@ -688,7 +717,10 @@ static void run_dry(struct run *r)
     print_timeline(r);
     for (size_t i = 0; i < p->ntargets; i++)
         if (p->targets[i]->ops->close) p->targets[i]->ops->close(p->targets[i], &r->drv);
-    r->exit_code = bad ? FL_EXIT_FAILED : FL_EXIT_OK;
+    /* a target that cannot be resolved (engine unreachable, nothing matches): nothing was
+     * run, so no hypothesis failed */
+    r->exit_code = bad ? FL_EXIT_INVALID : FL_EXIT_OK;
+    if (bad) snprintf(r->abort_reason, sizeof r->abort_reason, "dry run: a target could not be resolved (see above); nothing was run");
 }
 
 /* the run cannot start: the journal is closed, the reason kept */

@@ -270,7 +270,7 @@ static const char *settle_exit(struct run *r, int any_failed, int revert_failed,
                  n == 1 ? "" : "s", json_string_value(json_object_get(first, "what")),
                  json_string_value(json_object_get(first, "name")), json_string_value(json_object_get(first, "reason")));
     }
-    if (dry) return r->exit_code == FL_EXIT_OK ? "dry_run" : "failed";
+    if (dry && r->exit_code == FL_EXIT_OK) return "dry_run";
     return fl_exit_verdict(r->exit_code);
 }
 

@@ -38,8 +38,9 @@ static int pload_parse(const struct drv_parse *pc, const struct node *val, const
 {
     if (!val || val->type != NODE_SCALAR) return -1;
     int bad = 0;
-    if (!drv_has_load_block(pc, val->str)) {
-        diag_add(d, val, "load probe: no load block named '%s'", val->str);
+    char hint[512];
+    if (!drv_has_load_block(pc, val->str) && drv_name_unknown(pc, DRV_LOADS, val->str, hint, sizeof hint)) {
+        diag_add(d, val, "load probe: no load block named '%s'%s", val->str, hint);
         bad++;
     }
     const struct node *en = node_get(entry, "expect");

@@ -71,8 +71,9 @@ static int pprobe_parse(const struct drv_parse *pc, const struct node *val, cons
         return -1;
     } else if (c->sel.kind == PROC_SEL_SERVICE && pc) {
         /* services: is parsed before probes, so the name can be checked here */
-        if (!drv_has_service(pc, c->sel.text)) {
-            diag_add(d, node_get(val, "service"), "%s: no service named '%s' in services:", what, c->sel.text);
+        char hint[512];
+        if (!drv_has_service(pc, c->sel.text) && drv_name_unknown(pc, DRV_SERVICES, c->sel.text, hint, sizeof hint)) {
+            diag_add(d, node_get(val, "service"), "%s: no service named '%s' in services:%s", what, c->sel.text, hint);
             proc_sel_release(&c->sel);
             free(c);
             return -1;

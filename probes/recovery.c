@@ -46,7 +46,9 @@ static int rec_parse(const struct drv_parse *pc, const struct node *val, const s
     struct rec_cfg *c = fl_calloc(1, sizeof *c);
     *cfg = c;
     c->from = fl_strdup(param_str(val, "from", ""));
-    if (!drv_has_step(pc, c->from)) diag_add(d, node_get(val, "from"), "recovery: no method step named '%s'", c->from);
+    char hint[512];
+    if (!drv_has_step(pc, c->from) && drv_name_unknown(pc, DRV_STEPS, c->from, hint, sizeof hint))
+        diag_add(d, node_get(val, "from"), "recovery: no method step named '%s'%s", c->from, hint);
     c->every_ms = param_ms(val, "every", 1000);
     c->stable = (int)param_int(val, "stable", 3);
     c->within_ms = param_ms(val, "within", 30000);
@@ -60,7 +62,8 @@ static int rec_parse(const struct drv_parse *pc, const struct node *val, const s
     char err[FL_ERR_LEN];
     if (load) {
         c->load = fl_strdup(load);
-        if (!drv_has_load_block(pc, load)) diag_add(d, node_get(val, "load"), "recovery: no load block named '%s'", load);
+        if (!drv_has_load_block(pc, load) && drv_name_unknown(pc, DRV_LOADS, load, hint, sizeof hint))
+            diag_add(d, node_get(val, "load"), "recovery: no load block named '%s'%s", load, hint);
         if (!u || u->type != NODE_SCALAR) diag_add(d, u ? u : val, "recovery: with load:, until: is an expectation like \"error_rate < 1%%\"");
         else if (expect_parse(u->str, val_load_metrics, &c->load_expect, err) < 0) diag_add(d, u, "recovery: %s", err);
         if (c->every_ms % 1000) c->every_ms = 1000;

@@ -24,6 +24,12 @@ int drv_has_service(const struct drv_parse *pc, const char *name)
     return pc && pc->service && name ? pc->service(pc->plan, name) : 0;
 }
 
+int drv_name_unknown(const struct drv_parse *pc, enum drv_names what, const char *name, char *hint, size_t n)
+{
+    if (n) hint[0] = '\0';
+    return pc && pc->unknown && name ? pc->unknown(pc->plan, what, name, hint, n) : 1;
+}
+
 struct probe_spec *drv_nested_probe(const struct drv_parse *pc, const struct node *entry, struct diag *d)
 {
     if (pc && pc->nested_probe) return pc->nested_probe(pc->plan, entry, d);

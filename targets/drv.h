@@ -31,6 +31,8 @@ struct target;
 struct probe_spec;
 
 /* ---- at plan load ------------------------------------------------------------------- */
+enum drv_names { DRV_TARGETS, DRV_STEPS, DRV_LOADS, DRV_SERVICES };
+
 struct drv_parse {
     void *plan;                                              /* the hooks' first argument */
     struct target *(*target)(void *plan, const char *name);  /* NULL: no target of that name */
@@ -40,6 +42,10 @@ struct drv_parse {
     /* a probe entry nested in another probe's keys ({ http: {...} }: recovery's until:),
      * checked like a probe of the plan; NULL after adding the problems to d */
     struct probe_spec *(*nested_probe)(void *plan, const struct node *entry, struct diag *d);
+    /* a name not found above: 0 when the plan's text declares it anyway (its own block had
+     * errors, reported there: one mistake, one error); else 1, with hint set to " (did you
+     * mean 'x'?)" or the plan's names */
+    int (*unknown)(void *plan, enum drv_names what, const char *name, char *hint, size_t n);
 };
 
 /* the plan's target named name, NULL when there is none (or pc is NULL) */
@@ -48,6 +54,9 @@ struct target *drv_target(const struct drv_parse *pc, const char *name);
 int drv_has_step(const struct drv_parse *pc, const char *name);
 int drv_has_load_block(const struct drv_parse *pc, const char *name);
 int drv_has_service(const struct drv_parse *pc, const char *name);
+/* a target/step/load block/service name the plan does not have: report it? (see unknown
+ * above); 1 with hint "" when pc offers no hook */
+int drv_name_unknown(const struct drv_parse *pc, enum drv_names what, const char *name, char *hint, size_t n);
 /* the nested probe (see above); NULL with a problem at entry when pc offers none */
 struct probe_spec *drv_nested_probe(const struct drv_parse *pc, const struct node *entry, struct diag *d);
 

@@ -260,7 +260,7 @@ TEST(process_plan_validation_messages)
         "bad.yaml:11:47: step 'process.stop@c': unknown key 'signal' (known: name, at, fault, target, for, probability)",
         "bad.yaml:13:27: probe 'process@13': give target: or pid:, not both",
         "bad.yaml:14:43: probe 'z': expect must be alive, dead or stopped, not 'zombie'",
-        "bad.yaml:15:36: probe 'y': no service named 'nope' in services:",
+        "bad.yaml:15:36: probe 'y': no service named 'nope' in services: (the plan has no services)",
     };
     struct diag d;
     diag_init(&d, "bad.yaml");

@@ -119,6 +119,9 @@ TEST(residency_plans_need_their_secrets_from_the_environment)
     int rc = th_sh(out, sizeof out, "'%s' validate " PLANS_DIR "/db-outage.yaml 2>&1", th_faultline());
     ASSERT_EQ_INT(rc, 2);
     ASSERT_CONTAINS(out, "environment variable 'DB_PASSWORD' is not set");
+    /* the hint names the environment, never a default written into the plan */
+    ASSERT_CONTAINS(out, "export DB_PASSWORD=... in the environment of the run");
+    ASSERT(strstr(out, ":-") == NULL);
     /* and a password given never shows, not even in a dry run's description of the targets */
     set_env();
     rc = th_sh(out, sizeof out, "'%s' validate " PLANS_DIR "/db-outage.yaml " PLANS_DIR "/redis-outage.yaml 2>&1",

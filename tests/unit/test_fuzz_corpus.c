@@ -22,12 +22,14 @@
 #define FUZZ_PROXY_API_ENTRY fuzz_proxy_api_one
 #define FUZZ_LOAD_LINES_ENTRY fuzz_load_lines_one
 #define FUZZ_COMPARE_ENTRY fuzz_compare_one
+#define FUZZ_COMPOSE_ENTRY fuzz_compose_one
 #include "../fuzz/fuzz_docker_json.c"
 #include "../fuzz/fuzz_http_json.c"
 #include "../fuzz/fuzz_journal.c"
 #include "../fuzz/fuzz_proxy_api.c"
 #include "../fuzz/fuzz_load_lines.c"
 #include "../fuzz/fuzz_compare.c"
+#include "../fuzz/fuzz_compose.c"
 
 typedef void (*replay_fn)(const char *data, size_t n);
 
@@ -98,6 +100,14 @@ TEST_T(fuzz_corpus_http_json, 180)
 {
     size_t n = replay("tests/fuzz/corpus/http_json", one_http);
     ASSERT_MSG(n >= 17, "http_json corpus has only %zu inputs", n);
+}
+
+static void one_compose(const char *data, size_t n) { fuzz_compose_one((const uint8_t *)data, n); }
+
+TEST(fuzz_corpus_compose)
+{
+    size_t n = replay("tests/fuzz/corpus/compose", one_compose);
+    ASSERT_MSG(n >= 8, "compose corpus has only %zu inputs", n);
 }
 
 static void one_journal(const char *data, size_t n) { fuzz_journal_one((const uint8_t *)data, n); }

@@ -63,9 +63,10 @@ TEST(plan_all_errors_at_once)
     struct diag d;
     struct plan *p = parse("faultline: 1\nname: Bad\nduration: 5 parsecs\nbogus: 1\n", &d);
     ASSERT_EQ_INT(d.n, 3);
-    ASSERT_CONTAINS(d.msgs[0], "t.yaml:4:1: unknown key 'bogus'");
-    ASSERT_CONTAINS(d.msgs[1], "t.yaml:2:7: name 'Bad'");
-    ASSERT_CONTAINS(d.msgs[2], "t.yaml:3:11:");
+    /* in line order, whatever order the checks ran in */
+    ASSERT_CONTAINS(d.msgs[0], "t.yaml:2:7: name 'Bad'");
+    ASSERT_CONTAINS(d.msgs[1], "t.yaml:3:11:");
+    ASSERT_CONTAINS(d.msgs[2], "t.yaml:4:1: unknown key 'bogus'");
     diag_release(&d);
     plan_free(p);
 }
@@ -192,6 +193,20 @@ TEST(plan_default_duration_from_method)
     struct plan *p = parse("faultline: 1\nname: x\nmethod:\n  - { at: 2s, fault: exec, run: [\"true\"], for: 3s }\n", &d);
     ASSERT_EQ_INT(d.n, 0);
     ASSERT_EQ_INT(p->duration_ms, 15000);
+    diag_release(&d);
+    plan_free(p);
+}
+
+TEST(plan_compound_durations)
+{
+    struct diag d;
+    struct plan *p = parse("faultline: 1\nname: c\nduration: 1m30s\nrevert_timeout: 1h2m3s\nmethod:\n"
+                           "  - { name: s, at: 10s500ms, fault: exec, run: [\"true\"], for: 1m }\n", &d);
+    ASSERT_MSG(d.n == 0, "%s", d.n ? d.msgs[0] : "");
+    ASSERT_EQ_INT(p->duration_ms, 90000);
+    ASSERT_EQ_INT(p->revert_timeout_ms, 3723000);
+    ASSERT_EQ_INT(p->steps[0]->at_ms, 10500);
+    ASSERT_EQ_INT(p->steps[0]->for_ms, 60000);
     diag_release(&d);
     plan_free(p);
 }

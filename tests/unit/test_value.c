@@ -16,6 +16,22 @@ TEST(value_durations)
     ASSERT_EQ_INT(val_duration_ms("-1s", &ms, err), -1); ASSERT_CONTAINS(err, "negative");
     ASSERT_EQ_INT(val_duration_ms("5 parsecs", &ms, err), -1); ASSERT_CONTAINS(err, "unknown unit 'parsecs'");
     ASSERT_EQ_INT(val_duration_ms("", &ms, err), -1);
+    /* compound durations, as Go, k6, Docker and systemd write them */
+    ASSERT_EQ_INT(val_duration_ms("1m30s", &ms, err), 0); ASSERT_EQ_INT(ms, 90000);
+    ASSERT_EQ_INT(val_duration_ms("1h2m3s", &ms, err), 0); ASSERT_EQ_INT(ms, 3723000);
+    ASSERT_EQ_INT(val_duration_ms("1h2m", &ms, err), 0); ASSERT_EQ_INT(ms, 3720000);
+    ASSERT_EQ_INT(val_duration_ms("2s500ms", &ms, err), 0); ASSERT_EQ_INT(ms, 2500);
+    ASSERT_EQ_INT(val_duration_ms("1.5m30s", &ms, err), 0); ASSERT_EQ_INT(ms, 120000);
+    ASSERT_EQ_INT(val_duration_ms("500ms", &ms, err), 0); ASSERT_EQ_INT(ms, 500);
+    ASSERT_EQ_INT(val_duration_ms("2min", &ms, err), 0); ASSERT_EQ_INT(ms, 120000);
+    int64_t us;
+    ASSERT_EQ_INT(val_duration_us("1ms250us", &us, err), 0); ASSERT_EQ_INT(us, 1250);
+    ASSERT_EQ_INT(val_duration_ms("30s1m", &ms, err), -1); ASSERT_CONTAINS(err, "largest to smallest");
+    ASSERT_EQ_INT(val_duration_ms("1m1m", &ms, err), -1); ASSERT_CONTAINS(err, "largest to smallest");
+    ASSERT_EQ_INT(val_duration_ms("1m30", &ms, err), -1); ASSERT_CONTAINS(err, "last number has no unit");
+    ASSERT_EQ_INT(val_duration_ms("1m30x", &ms, err), -1); ASSERT_CONTAINS(err, "unknown unit 'x'");
+    ASSERT_EQ_INT(val_duration_ms("1m-30s", &ms, err), -1); ASSERT_CONTAINS(err, "unexpected '-30s'");
+    ASSERT_EQ_INT(val_duration_ms("1h 30m", &ms, err), 0); ASSERT_EQ_INT(ms, 5400000);
     int64_t lo, hi;
     ASSERT_EQ_INT(val_duration_range("100ms..300ms", &lo, &hi, err), 0); ASSERT_EQ_INT(lo, 100); ASSERT_EQ_INT(hi, 300);
     ASSERT_EQ_INT(val_duration_range("300ms..100ms", &lo, &hi, err), -1);
@@ -54,6 +70,10 @@ TEST(value_expectations)
     ASSERT_EQ_INT(expect_parse("rps >= 50% of baseline", val_load_metrics, &e, err), 0);
     ASSERT(e.of_baseline); ASSERT_NEAR(e.num, 0.5, 1e-12);
     expect_release(&e);
+    ASSERT_EQ_INT(expect_parse("p99 < 1m30s", val_load_metrics, &e, err), 0); ASSERT_NEAR(e.num, 90000, 1e-9);
+    expect_release(&e);
+    int64_t lo2, hi2;
+    ASSERT_EQ_INT(val_duration_range("1m..1m30s", &lo2, &hi2, err), 0); ASSERT_EQ_INT(lo2, 60000); ASSERT_EQ_INT(hi2, 90000);
     ASSERT_EQ_INT(expect_parse("p95 < 2", val_load_metrics, &e, err), -1); ASSERT_CONTAINS(err, "give 'p95' a unit");
     ASSERT_EQ_INT(expect_parse("p96 < 2s", val_load_metrics, &e, err), -1); ASSERT_CONTAINS(err, "unknown metric 'p96'");
     ASSERT_EQ_INT(expect_parse("error_rate < 0.01", val_load_metrics, &e, err), -1); ASSERT_CONTAINS(err, "percentage");

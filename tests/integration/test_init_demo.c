@@ -1,0 +1,68 @@
+/* test_init_demo.c -- the plan `faultline init --compose` writes runs against the demo stack
+ * in containers (examples/stack.sh, the labels docker compose sets) and passes once its SLO
+ * placeholders are confirmed: each backend lost in turn (N-1), the database and Redis
+ * stopped, every probe with evidence, every container running again after. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "harness.h"
+
+TEST_FILE_USES("docker"); /* a compose project of its own, whose SLOs feel a busy engine */
+
+TEST_T(init_compose_plan_runs_against_the_demo_stack, 240)
+{
+    th_docker_host();
+    char bin[PATH_MAX];
+    snprintf(bin, sizeof bin, "%s/scheduler-api", th_build_dir());
+    if (access(bin, X_OK) != 0) SKIP("build/scheduler-api not built");
+    static char out[1 << 17];
+    if (th_sh(out, sizeof out, "docker image inspect hostbin >/dev/null 2>&1") != 0)
+        SKIP("no 'hostbin' image (scripts/dockerd-up.sh imports it)");
+    if (th_sh(out, sizeof out, "command -v nginx >/dev/null && command -v psql >/dev/null && id postgres >/dev/null") != 0)
+        SKIP("nginx, psql or the postgres account missing (apt-get install nginx-light postgresql)");
+    if (getuid() != 0) SKIP("the stack runs PostgreSQL as the postgres account: needs root");
+    setenv("REDIS_PASSWORD", "fl-redis-password", 1);
+    const char *d = th_tmpdir();
+    const char *project = "fl-init-demo";
+    int rc = th_sh(out, sizeof out, "sh examples/stack.sh up '%s' %s --backends 3 2>&1", d, project);
+    if (rc != 0) {
+        th_sh(NULL, 0, "sh examples/stack.sh down %s", project);
+        th_fail(__FILE__, __LINE__, "stack.sh up: exit %d: %s", rc, out);
+    }
+    char envf[PATH_MAX + 16];
+    snprintf(envf, sizeof envf, "%s/stack.env", d);
+    char api_port[32] = "";
+    th_sh(api_port, sizeof api_port, "sed -n 's/^API_PORT=//p' '%s'", envf);
+    api_port[strcspn(api_port, "\n")] = '\0';
+    /* the plan, as a user gets it, with the placeholders confirmed as written */
+    rc = th_sh(out, sizeof out, "'%s' init --compose tests/fixtures/compose/demo-stack.yml --api http://127.0.0.1:%s "
+               "-o '%s/plan.yaml' 2>&1 && sed -i 's/${confirm:\\([^}]*\\)}/\\1/' '%s/plan.yaml' && "
+               "COMPOSE_PROJECT_NAME=%s '%s' validate '%s/plan.yaml' 2>&1", th_faultline(), api_port, d, d, project,
+               th_faultline(), d);
+    if (rc != 0 || strstr(out, "warning")) {
+        th_sh(NULL, 0, "sh examples/stack.sh down %s", project);
+        th_fail(__FILE__, __LINE__, "init/validate: exit %d: %s", rc, out);
+    }
+    /* shortened through its own timeline vars: 3 experiments of 30 s */
+    rc = th_sh(out, sizeof out, "COMPOSE_PROJECT_NAME=%s '%s' run '%s/plan.yaml' -o '%s/out' --journal '%s/journal.jsonl' "
+               "--var duration=30s --var outage_for=4s --var lose_one_at=4s --var db_down_at=11s --var redis_down_at=20s "
+               "--var error_budget=60%% 2>&1", project, th_faultline(), d, d, d);
+    char states[4096] = "";
+    th_sh(states, sizeof states, "docker ps -a --filter label=com.docker.compose.project=%s --format '{{.Names}} {{.State}}'",
+          project);
+    th_sh(NULL, 0, "sh examples/stack.sh down %s", project);
+    ASSERT_MSG(rc == 0, "run exit %d:\n%s", rc, out);
+    ASSERT_CONTAINS(out, "N-1 holds");
+    /* every experiment passed with evidence, and nothing stayed stopped */
+    for (int i = 1; i <= 3; i++) {
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/out/lose-backend-%d/run.json", d, i);
+        char v[256];
+        th_sh(v, sizeof v, "/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); "
+              "print(r[\"verdict\"], min(p[\"checks\"] for p in r[\"probes\"]))' '%s' 2>&1", path);
+        ASSERT_MSG(strncmp(v, "passed ", 7) == 0 && atoi(v + 7) > 0, "lose-backend-%d: %s", i, v);
+    }
+    ASSERT_MSG(strstr(states, "exited") == NULL, "a container stayed stopped: %s", states);
+}
