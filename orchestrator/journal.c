@@ -23,6 +23,7 @@ struct journal {
     char run[64];
     char cmd[16];
     long next_id;
+    int refs;          /* journal_open's and journal_hold's, each ended by a journal_close */
     pthread_mutex_t mu;
 };
 
@@ -242,6 +243,7 @@ struct journal *journal_open(const char *path, const char *cmd, char *err)
     snprintf(j->path, sizeof j->path, "%s", path);
     snprintf(j->cmd, sizeof j->cmd, "%s", cmd);
     snprintf(j->run, sizeof j->run, "%d-%lld", (int)getpid(), (long long)(fl_wall() * 1000));
+    j->refs = 1;
     pthread_mutex_init(&j->mu, NULL);
     return j;
 }
@@ -345,9 +347,22 @@ void journal_end(struct journal *j, int exit_code)
     append(j, o, NULL, 1, NULL);
 }
 
+struct journal *journal_hold(struct journal *j)
+{
+    if (!j) return NULL;
+    pthread_mutex_lock(&j->mu);
+    j->refs++;
+    pthread_mutex_unlock(&j->mu);
+    return j;
+}
+
 void journal_close(struct journal *j)
 {
     if (!j) return;
+    pthread_mutex_lock(&j->mu);
+    int last = --j->refs == 0;
+    pthread_mutex_unlock(&j->mu);
+    if (!last) return;
     close(j->fd); /* releases the lock */
     pthread_mutex_destroy(&j->mu);
     free(j);

@@ -56,6 +56,9 @@ void journal_reverted(struct journal *j, long id, int ok, const char *how);
 /* a service about to run (fsync'd; before its exec), or one stopped */
 int journal_service(struct journal *j, const char *name, pid_t pid, int stopped, char *err);
 void journal_end(struct journal *j, int exit_code);
+/* one more user of j (a revert abandoned at revert_timeout: that still runs and notes its
+ * progress); each user ends with journal_close; the last one closes the file (and the lock) */
+struct journal *journal_hold(struct journal *j);
 void journal_close(struct journal *j);
 const char *journal_path(const struct journal *j);
 

@@ -301,7 +301,9 @@ static void run_sync_probes(struct run *r, struct step_rt *st, enum probe_timing
  * that stopped answering) is reported as a failed revert instead of hanging the run */
 struct revert_job {
     const struct fault_ops *ops;
-    struct fault_inst *fi;
+    /* the job's own copy of the step's fault_inst, with its own hold on the journal: an
+     * abandoned job outlives run_plan's steps and its journal_close (review-1 #4) */
+    struct fault_inst fi;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int done, abandoned, rc;
@@ -310,6 +312,7 @@ struct revert_job {
 
 static void revert_job_free(struct revert_job *j)
 {
+    journal_close(j->fi.journal);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
     free(j);
@@ -318,14 +321,18 @@ static void revert_job_free(struct revert_job *j)
 static void *revert_worker(void *arg)
 {
     struct revert_job *j = arg;
-    int rc = j->ops->revert(j->fi, j->err);
+    int rc = j->ops->revert(&j->fi, j->err);
     pthread_mutex_lock(&j->mu);
     j->rc = rc;
     j->done = 1;
     int abandoned = j->abandoned;
     pthread_cond_broadcast(&j->cv);
     pthread_mutex_unlock(&j->mu);
-    if (abandoned) revert_job_free(j);
+    if (abandoned) {
+        /* run_plan left the state to us (st->abandoned) */
+        if (j->fi.state && j->ops->free_state) j->ops->free_state(j->fi.state);
+        revert_job_free(j);
+    }
     return NULL;
 }
 
@@ -336,7 +343,8 @@ static int revert_with_deadline(const struct fault_ops *ops, struct fault_inst *
 {
     struct revert_job *j = fl_calloc(1, sizeof *j);
     j->ops = ops;
-    j->fi = fi;
+    j->fi = *fi;
+    j->fi.journal = journal_hold(fi->journal);
     pthread_mutex_init(&j->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
