@@ -804,7 +804,7 @@ static int reconcile_item(const struct fault_record *r, struct docker_client *c,
             fault_report(report, "container %s: its revert command already ran: nothing to do", it->name);
             return 0;
         }
-        if (!r->done && r->same_boot && !fault_record_note(r, "inject", i)) {
+        if (!r->done && r->same_boot == 1 && !fault_record_note(r, "inject", i)) {
             fault_report(report, "container %s: the dead run never started the command in it: nothing to undo", it->name);
             return 0;
         }

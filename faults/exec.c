@@ -92,7 +92,7 @@ static int exec_reconcile(const struct fault_record *r, struct fl_ctx *ctx, stru
         fault_report(report, "the revert command already ran: nothing to do");
         return 0;
     }
-    if (!r->done && r->same_boot && !fault_record_note(r, "inject", 0)) {
+    if (!r->done && r->same_boot == 1 && !fault_record_note(r, "inject", 0)) {
         fault_report(report, "the dead run never started the run: command: nothing to undo");
         return 0;
     }

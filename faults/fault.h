@@ -101,8 +101,11 @@ struct fault_record {
     double last_time;     /* wall clock of the step's latest record (intent, progress, done) */
     long long runner_pid; /* the process that wrote it, and its start time (/proc stat 22) */
     long long runner_start;
-    int same_boot;        /* written since the machine last booted: progress notes (not fsync'd)
-                             are then complete, and pids still mean the same processes */
+    int same_boot;        /* 1: written since the machine last booted: progress notes (not
+                             fsync'd) are then complete, and pids still mean the same processes;
+                             0: before it (its processes are gone); -1: unknown (a journal
+                             without boot_id): trust only the pid + start-time guard, and not
+                             the completeness of progress notes */
 };
 
 struct fault_ops {

@@ -944,7 +944,7 @@ static int stop_reconcile(const struct fault_record *r, struct fl_ctx *ctx, stru
             fault_report(report, "pid %d: was already stopped before the plan: left as it is", pid);
             continue;
         }
-        if (!r->same_boot) {
+        if (r->same_boot == 0) {
             fault_report(report, "pid %d: the machine restarted since the run: that process is gone: nothing to do", pid);
             continue;
         }
@@ -978,7 +978,7 @@ static int kill_reconcile(const struct fault_record *r, struct fl_ctx *ctx, stru
     for (size_t i = 0; i < st->n; i++) {
         int pid = (int)st->ids[i].pid;
         char state = 0;
-        int now = r->same_boot ? proc_now(&st->ids[i], &state) : 0;
+        int now = r->same_boot != 0 ? proc_now(&st->ids[i], &state) : 0;
         if (now == 1) fault_report(report, "pid %d: found still running: the signal never came or did not end it", pid);
         else fault_report(report, "pid %d: gone%s", pid, now < 0 ? " (its pid now belongs to another process)" : "");
         gone += now != 1;
@@ -991,7 +991,7 @@ static int kill_reconcile(const struct fault_record *r, struct fl_ctx *ctx, stru
         struct proc_id id = { .pid = (pid_t)json_integer_value(json_object_get(restarted, "restarted_pid")),
                               .start = (unsigned long long)json_integer_value(json_object_get(restarted, "start")) };
         char state;
-        if (r->same_boot && proc_now(&id, &state) == 1)
+        if (r->same_boot != 0 && proc_now(&id, &state) == 1)
             fault_report(report, "the run's revert already restarted it as pid %d, still running: nothing to do", (int)id.pid);
         else
             fault_report(report, "the run's revert restarted it as pid %d, which has ended since: not restarted again "

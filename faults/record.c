@@ -57,7 +57,7 @@ json_t *fault_record_notes_with(const struct fault_record *r, const char *phase,
 
 int fault_record_runner_alive(const struct fault_record *r)
 {
-    if (!r || r->runner_pid <= 0 || !r->same_boot) return 0;
+    if (!r || r->runner_pid <= 0 || r->same_boot == 0) return 0;
     long long st = journal_proc_start((pid_t)r->runner_pid);
     return st >= 0 && st == r->runner_start;
 }

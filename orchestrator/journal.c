@@ -56,6 +56,17 @@ static void read_boot_id(void)
 }
 
 /* this boot's id (another at every boot), "" when unknown */
+static const char *boot_id(void);
+
+/* true: written since this boot; false: before it; null: unknown (a journal of a version
+ * before boot_id was recorded, or no boot id to compare): the pid + start-time guard decides */
+static json_t *same_boot_json(const char *boot)
+{
+    const char *now = boot_id();
+    if (!boot || !*boot || !*now) return json_null();
+    return json_boolean(!strcmp(boot, now));
+}
+
 static const char *boot_id(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -449,8 +460,7 @@ json_t *journal_parse(const char *data, size_t size, json_t **problems_out)
             json_object_set_new(e, "last_time", json_real(json_number_value(t)));
             json_object_set_new(e, "runner_pid", json_integer(json_integer_value(json_object_get(b, "pid"))));
             json_object_set_new(e, "runner_start", json_integer(json_is_integer(st) ? json_integer_value(st) : -1));
-            const char *boot = json_string_value(json_object_get(b, "boot_id"));
-            json_object_set_new(e, "same_boot", json_boolean(boot && *boot && !strcmp(boot, boot_id())));
+            json_object_set_new(e, "same_boot", same_boot_json(json_string_value(json_object_get(b, "boot_id"))));
             if (e) json_array_append_new(pending, e);
         } else if (!strcmp(op, "progress") || !strcmp(op, "done")) {
             json_t *e = find_entry(pending, "step", run, "id", id);
@@ -475,11 +485,11 @@ json_t *journal_parse(const char *data, size_t size, json_t **problems_out)
             else if (e) json_object_set(e, "revert_error", json_object_get(o, "how"));
         } else if (!strcmp(op, "service")) {
             const char *boot = json_string_value(json_object_get(json_object_get(runners, run), "boot_id"));
-            json_array_append_new(pending, json_pack("{s:s,s:s,s:s,s:O,s:O,s:b}", "op", "service", "run", run, "name",
+            json_array_append_new(pending, json_pack("{s:s,s:s,s:s,s:O,s:O,s:o}", "op", "service", "run", run, "name",
                                                      json_string_value(json_object_get(o, "name")) ?: "?", "pid",
                                                      json_object_get(o, "pid") ?: json_null(), "start",
                                                      json_object_get(o, "start") ?: json_null(), "same_boot",
-                                                     boot && *boot && !strcmp(boot, boot_id())));
+                                                     same_boot_json(boot)));
         } else if (!strcmp(op, "service_stopped")) {
             json_t *e = find_entry(pending, "service", run, "pid", json_object_get(o, "pid"));
             if (e) remove_entry(pending, e);
@@ -543,7 +553,7 @@ static void reconcile_service(json_t *p, struct buf *report)
     json_t *sj = json_object_get(p, "start");
     long long st = json_is_integer(sj) ? json_integer_value(sj) : -1;
     long long now = pid > 0 ? journal_proc_start(pid) : -1;
-    if (!json_is_true(json_object_get(p, "same_boot"))) {
+    if (json_is_false(json_object_get(p, "same_boot"))) {
         fault_report(report, "pid %d: the machine restarted since the run, so its processes are gone: nothing to do",
                      (int)pid);
         return;
@@ -642,7 +652,7 @@ int journal_rollback(const char *path, struct fl_ctx *ctx, int verbose, char *er
             .last_time = json_number_value(json_object_get(p, "last_time")),
             .runner_pid = json_integer_value(json_object_get(p, "runner_pid")),
             .runner_start = json_integer_value(json_object_get(p, "runner_start")),
-            .same_boot = json_is_true(json_object_get(p, "same_boot")),
+            .same_boot = json_is_true(json_object_get(p, "same_boot")) ? 1 : json_is_false(json_object_get(p, "same_boot")) ? 0 : -1,
         };
         if (!ops) ok = 0, fl_err(e, "unknown fault kind '%s' (a journal of another faultline version?)", kind);
         else if (!ops->reconcile) ok = 1, fault_report(&report, "%s leaves nothing that lasts: nothing to do", kind);

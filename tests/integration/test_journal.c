@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "harness.h"
 #include "testsrv.h"
@@ -68,4 +69,84 @@ TEST_T(journal_abandoned_revert_still_notes_its_progress, 60)
     ASSERT_CONTAINS(out, "already ran");
     ASSERT_EQ_INT(lines_in(path), 1);                 /* not run a second time */
     testsrv_stop(srv);
+}
+
+/* a child running argv (killed by the caller); its pid */
+static pid_t spawn(const char *const argv[])
+{
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* field 3 (state) and field 22 (start time) of /proc/PID/stat */
+static char proc_stat(pid_t pid, long long *start)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    if (!p) return 0;
+    char state = p[2];
+    if (start) {
+        *start = -1;
+        p += 2;
+        for (int field = 3; field < 22 && p; field++) p = strchr(p + 1, ' ');
+        if (p) *start = atoll(p + 1);
+    }
+    return state;
+}
+
+static void stop_child(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* review-1 #3: a journal of the version before boot_id (its begin has no boot_id, its step
+   is one `inject` record) is not "the machine restarted": the pid + start-time guard
+   decides, so a frozen process is resumed and a living one is not restarted */
+TEST_T(journal_without_boot_id_relies_on_the_start_time_guard, 60)
+{
+    const char *d = th_tmpdir();
+    const char *const sl[] = { "sleep", "60", NULL };
+    pid_t frozen = spawn(sl), alive = spawn(sl);
+    usleep(100000);
+    long long fst = -1, ast = -1;
+    ASSERT(proc_stat(frozen, &fst) && fst > 0);
+    ASSERT(proc_stat(alive, &ast) && ast > 0);
+    kill(frozen, SIGSTOP);
+    for (int i = 0; i < 50 && proc_stat(frozen, NULL) != 'T'; i++) usleep(20000);
+    ASSERT_EQ_INT(proc_stat(frozen, NULL), 'T');
+    char j[4096], path[512], out[8192];
+    snprintf(j, sizeof j,
+             "{\"op\":\"begin\",\"plan\":\"old\",\"pid\":999999,\"run\":\"999999-1\",\"time\":1796557877.5}\n"
+             "{\"op\":\"inject\",\"id\":1,\"step\":\"frozen\",\"kind\":\"process.stop\",\"rec\":{\"target\":\"sl\","
+             "\"signal\":19,\"procs\":[{\"pid\":%d,\"start\":%lld,\"was_stopped\":false}]},\"run\":\"999999-1\",\"time\":1796557878.0}\n"
+             "{\"op\":\"inject\",\"id\":2,\"step\":\"hup\",\"kind\":\"process.kill\",\"rec\":{\"target\":\"sl2\","
+             "\"signal\":10,\"procs\":[{\"pid\":%d,\"start\":%lld,\"was_stopped\":false}],\"restart\":[\"touch\",\"%s/restarted\"]},"
+             "\"run\":\"999999-1\",\"time\":1796557878.1}\n",
+             (int)frozen, fst, (int)alive, ast, d);
+    snprintf(path, sizeof path, "%s/journal.jsonl", d);
+    write_file(path, j);
+    int rc = fl(d, "rollback", out, sizeof out);
+    char st = proc_stat(frozen, NULL);
+    snprintf(path, sizeof path, "%s/restarted", d);
+    int restarted = access(path, F_OK) == 0;
+    stop_child(frozen);
+    stop_child(alive);
+    ASSERT_MSG(rc == 0, "rollback exit %d: %s", rc, out);
+    ASSERT_MSG(!strstr(out, "machine restarted"), "no evidence of a restart:\n%s", out);
+    ASSERT_MSG(st != 'T', "the frozen process was left frozen (state %c):\n%s", st, out);
+    ASSERT_CONTAINS(out, "resumed");
+    ASSERT_MSG(!restarted, "restart: ran while the process was alive:\n%s", out);
+    ASSERT_CONTAINS(out, "found still running");
 }
