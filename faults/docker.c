@@ -788,12 +788,17 @@ static int reconcile_item(const struct fault_record *r, struct docker_client *c,
             fault_report(report, "container %s: was running, found running: nothing to do", it->name);
             return 0;
         }
-        if (cur.state == DS_PAUSED ? docker_unpause(c, it->id, e) : docker_start(c, it->id, NULL, e)) {
+        if (cur.state != DS_PAUSED) {
+            /* the fault pauses, nothing else: another state is someone else's doing */
+            fault_report(report, "container %s: was running, found %s, not the paused the fault set: changed by "
+                         "someone else since the run: left as it is", it->name, now);
+            return 0;
+        }
+        if (docker_unpause(c, it->id, e)) {
             fault_report(report, "container %s: was running, found %s: cannot restore: %s", it->name, now, e);
             return fl_err(err, "container '%s': %s", it->name, e);
         }
-        fault_report(report, "container %s: was running, found %s: %s", it->name, now,
-                     cur.state == DS_PAUSED ? "unpaused" : "started");
+        fault_report(report, "container %s: was running, found %s: unpaused", it->name, now);
         return 0;
     case DK_EXEC:
         if (!s->revert_cmd) {

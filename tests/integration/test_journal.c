@@ -150,3 +150,61 @@ TEST_T(journal_without_boot_id_relies_on_the_start_time_guard, 60)
     ASSERT_MSG(!restarted, "restart: ran while the process was alive:\n%s", out);
     ASSERT_CONTAINS(out, "found still running");
 }
+
+static void redis_cmd(const char *cmd, char *out, size_t n)
+{
+    struct timeval tv = { 2, 0 };
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", th_redis_port(), tv);
+    ASSERT(c && !c->err);
+    redisReply *r = redisCommand(c, cmd);
+    ASSERT(r);
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) snprintf(out, n, "%s", r->element[1]->str);
+    else snprintf(out, n, "%s", r->str ? r->str : "?");
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+/* review-1 #6: the runner dies after setting maxmemory; an operator sets another value
+   before the rollback: reconcile leaves the operator's value (it is neither the prior nor
+   the fault's), says so, and settles; without the operator, it restores */
+TEST_T(journal_reconcile_leaves_what_someone_else_changed, 60)
+{
+    char orig[64], now[64], plan[1024], path[512], out[8192];
+    redis_cmd("CONFIG GET maxmemory", orig, sizeof orig);
+    redis_cmd("CONFIG SET maxmemory 123456789", now, sizeof now);
+    const char *d = th_tmpdir();
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: mm\nduration: 5s\n"
+             "targets:\n  cache: { redis: { url: \"redis://127.0.0.1:%d/0\" } }\n"
+             "method:\n  - { name: squeeze, at: 200ms, for: 2s, fault: redis.maxmemory, target: cache, bytes: 1mb }\n",
+             th_redis_port());
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    write_file(path, plan);
+    int rc = th_sh(out, sizeof out, "cd '%s' && FL_TEST_CRASH_AT=done FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run -q -o out p.yaml 2>&1",
+                   d, d, th_faultline());
+    ASSERT_MSG(rc == 86, "the test crash point: exit %d: %s", rc, out);
+    redis_cmd("CONFIG GET maxmemory", now, sizeof now);
+    ASSERT_EQ_STR(now, "1048576");
+    redis_cmd("CONFIG SET maxmemory 999999999", now, sizeof now);    /* the operator */
+    rc = fl(d, "rollback", out, sizeof out);
+    redis_cmd("CONFIG GET maxmemory", now, sizeof now);
+    char back[128];
+    snprintf(back, sizeof back, "CONFIG SET maxmemory %s", orig);
+    char ign[64];
+    ASSERT_MSG(rc == 0, "rollback exit %d: %s", rc, out);
+    ASSERT_CONTAINS(out, "changed by someone else");
+    if (strcmp(now, "999999999") != 0) {
+        redis_cmd(back, ign, sizeof ign);
+        ASSERT_EQ_STR(now, "999999999");
+    }
+    /* the same without the operator: restored */
+    rc = th_sh(out, sizeof out, "cd '%s' && FL_TEST_CRASH_AT=done FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run -q -o out p.yaml 2>&1",
+               d, d, th_faultline());
+    ASSERT_MSG(rc == 86, "the test crash point: exit %d: %s", rc, out);
+    rc = fl(d, "rollback", out, sizeof out);
+    redis_cmd("CONFIG GET maxmemory", now, sizeof now);
+    redis_cmd(back, ign, sizeof ign);
+    ASSERT_MSG(rc == 0, "rollback exit %d: %s", rc, out);
+    ASSERT_EQ_STR(now, "999999999");   /* the prior of this run was the operator's value */
+    ASSERT_CONTAINS(out, "set back to 999999999");
+}
