@@ -135,12 +135,24 @@ static int append(struct journal *j, json_t *o, const char *run_id, int sync, ch
     return rc;
 }
 
+static int fsync_dir(const char *path);
+
+/* the folders above path; each one it creates is made durable in its parent (fsync of the
+ * parent), or a power loss could take a fresh .faultline/ and the fsync'd intent with it */
 static int mkdirs(const char *path)
 {
     char tmp[512];
     snprintf(tmp, sizeof tmp, "%s", path);
     for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') { *p = '\0'; if (mkdir(tmp, 0755) < 0 && errno != EEXIST) return -1; *p = '/'; }
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) == 0) {
+                if (fsync_dir(tmp) < 0) return -1;
+            } else if (errno != EEXIST) {
+                return -1;
+            }
+            *p = '/';
+        }
     return 0;
 }
 
@@ -317,14 +329,14 @@ void journal_done(struct journal *j, long id, int ok, const char *error, json_t 
     append(j, o, NULL, 0, NULL);
 }
 
-static void settle(struct journal *j, const char *run, json_t *id, int ok, const char *how)
+static int settle(struct journal *j, const char *run, json_t *id, int ok, const char *how, char *err)
 {
     json_t *o = json_object();
     json_object_set_new(o, "op", json_string("reverted"));
     json_object_set_new(o, "id", json_copy(id));
     json_object_set_new(o, "ok", json_boolean(ok));
     json_object_set_new(o, "how", json_string(how));
-    append(j, o, run, 1, NULL);
+    return append(j, o, run, 1, err);
 }
 
 void journal_reverted(struct journal *j, long id, int ok, const char *how)
@@ -332,7 +344,7 @@ void journal_reverted(struct journal *j, long id, int ok, const char *how)
     journal_crash_point("revert");
     if (!j || id < 0) return;
     json_t *jid = json_integer(id);
-    settle(j, NULL, jid, ok, how);
+    settle(j, NULL, jid, ok, how, NULL);
     json_decref(jid);
 }
 
@@ -613,7 +625,11 @@ int journal_rollback(const char *path, struct fl_ctx *ctx, int verbose, char *er
         if (verbose) fl_log(FL_LOG_INFO, "journal '%s': nothing to roll back", path);
         return 0;
     }
-    journal_begin(j, "rollback", NULL);
+    char werr[FL_ERR_LEN] = "";
+    /* what cannot be written cannot be settled: reconcile anyway (restoring matters more than
+     * recording it), but every step then stays listed and the rollback fails (exit 4) */
+    int unwritable = journal_begin(j, "rollback", werr) < 0;
+    if (unwritable) fl_log(FL_LOG_ERROR, "%s: rollback goes on, but cannot record what it settles", werr);
     int failed = 0;
     /* newest first: undo in reverse order of the intents */
     for (size_t k = n; k-- > 0;) {
@@ -628,13 +644,17 @@ int journal_rollback(const char *path, struct fl_ctx *ctx, int verbose, char *er
             if (verbose) {
                 fl_log(FL_LOG_INFO, "service '%s' started by run %s:", name, run);
                 log_report(report.data);
-                fl_log(FL_LOG_INFO, "  settled service '%s'", name);
             }
             json_t *o = json_object();
             json_object_set_new(o, "op", json_string("service_stopped"));
             json_object_set_new(o, "name", json_string(name));
             json_object_set_new(o, "pid", json_copy(json_object_get(p, "pid")));
-            append(j, o, run, 1, NULL);
+            if (append(j, o, run, 1, werr) < 0) {
+                fl_log(FL_LOG_ERROR, "  service '%s': %s: it stays listed", name, werr);
+                failed++;
+            } else if (verbose) {
+                fl_log(FL_LOG_INFO, "  settled service '%s'", name);
+            }
             buf_release(&report);
             continue;
         }
@@ -659,12 +679,16 @@ int journal_rollback(const char *path, struct fl_ctx *ctx, int verbose, char *er
         else ok = ops->reconcile(&fr, ctx, &report, e) == 0;
         if (verbose) {
             log_report(report.data);
-            if (ok) fl_log(FL_LOG_INFO, "  settled '%s'", step);
-            else fl_log(FL_LOG_ERROR, "cannot reconcile '%s' (%s): %s", step, kind, e);
+            if (!ok) fl_log(FL_LOG_ERROR, "cannot reconcile '%s' (%s): %s", step, kind, e);
         }
         buf_release(&report);
         if (!ok) { failed++; continue; }
-        settle(j, run, json_object_get(p, "id"), 1, "rollback");
+        if (settle(j, run, json_object_get(p, "id"), 1, "rollback", werr) < 0) {
+            fl_log(FL_LOG_ERROR, "  reconciled '%s', but %s: it stays listed", step, werr);
+            failed++;
+            continue;
+        }
+        if (verbose) fl_log(FL_LOG_INFO, "  settled '%s'", step);
     }
     journal_end(j, failed ? FL_EXIT_REVERT : 0);
     journal_close(j);
@@ -681,7 +705,8 @@ int journal_forget(const char *path, char *err)
     json_t *pending = journal_pending(path, NULL, err);
     if (!pending) { journal_close(j); return -1; }
     size_t n = json_array_size(pending);
-    for (size_t i = 0; i < n; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
         json_t *p = json_array_get(pending, i);
         const char *run = json_string_value(json_object_get(p, "run"));
         if (!strcmp(json_string_value(json_object_get(p, "op")), "service")) {
@@ -689,13 +714,13 @@ int journal_forget(const char *path, char *err)
             json_object_set_new(o, "op", json_string("service_stopped"));
             json_object_set_new(o, "pid", json_copy(json_object_get(p, "pid")));
             json_object_set_new(o, "forgotten", json_true());
-            append(j, o, run, 0, NULL);
+            rc = append(j, o, run, 0, err);
         } else {
-            settle(j, run, json_object_get(p, "id"), 1, "forgotten");
+            rc = settle(j, run, json_object_get(p, "id"), 1, "forgotten", err);
         }
     }
-    if (n) fsync(j->fd);
+    if (rc == 0 && n && fsync(j->fd) < 0) rc = fl_err(err, "cannot write the journal '%s': %s", path, strerror(errno));
     journal_close(j);
     json_decref(pending);
-    return (int)n;
+    return rc < 0 ? -1 : (int)n;
 }

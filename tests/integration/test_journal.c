@@ -208,3 +208,63 @@ TEST_T(journal_reconcile_leaves_what_someone_else_changed, 60)
     ASSERT_EQ_STR(now, "999999999");   /* the prior of this run was the operator's value */
     ASSERT_CONTAINS(out, "set back to 999999999");
 }
+
+/* review-1 #13: a rollback that cannot write the journal (a full disk) restores, but must
+   not say "settled" nor "nothing left broken": the step stays listed and the exit is 4 */
+TEST_T(journal_rollback_that_cannot_write_the_journal_fails, 60)
+{
+    const char *d = th_tmpdir();
+    char j[8192], path[512], out[8192];
+    /* a pending exec step whose revert appends a line to ran */
+    int n = snprintf(j, sizeof j,
+                     "{\"op\":\"begin\",\"cmd\":\"run\",\"plan\":\"PAD\",\"pid\":999999,\"pid_start\":1,\"boot_id\":\"x\","
+                     "\"run\":\"r1\",\"time\":1796557877.5}\n"
+                     "{\"op\":\"intent\",\"id\":1,\"step\":\"s\",\"kind\":\"exec\",\"rec\":{\"revert\":[\"sh\",\"-c\","
+                     "\"echo x >> %s/ran\"],\"timeout_ms\":5000,\"expect_exit\":0},\"run\":\"r1\",\"time\":1796557878.0}\n"
+                     "{\"op\":\"done\",\"id\":1,\"ok\":true,\"run\":\"r1\",\"time\":1796557878.1}\n", d);
+    /* exactly one tmpfs page, so that the next record needs a page the full disk has not */
+    ASSERT(n < 4096);
+    char padded[8192];
+    char *pad = strstr(j, "PAD");
+    snprintf(padded, sizeof padded, "%.*s%*s%s", (int)(pad - j), j, 4096 - (n - 3), "", pad + 3);
+    for (char *p = padded + (pad - j); *p == ' '; p++) *p = 'p';
+    ASSERT_EQ_INT(strlen(padded), 4096);
+    snprintf(path, sizeof path, "%s/src.jsonl", d);
+    write_file(path, padded);
+    int rc = th_sh(out, sizeof out,
+                   "cd '%s' && mkdir m && unshare -m sh -c 'mount -t tmpfs -o size=16k tmpfs m && cp src.jsonl m/journal.jsonl && "
+                   "(dd if=/dev/zero of=m/fill bs=1k count=64 2>/dev/null; true) && "
+                   "FAULTLINE_JOURNAL=m/journal.jsonl \"$0\" rollback; echo \"rc=$?\"' '%s' 2>&1",
+                   d, th_faultline());
+    ASSERT_MSG(rc == 0, "%s", out);
+    snprintf(path, sizeof path, "%s/ran", d);
+    ASSERT_EQ_INT(lines_in(path), 1);                  /* it did restore */
+    ASSERT_CONTAINS(out, "cannot write the journal");
+    ASSERT_MSG(!strstr(out, "settled 's'") && !strstr(out, "rollback complete"), "claims settled:\n%s", out);
+    ASSERT_CONTAINS(out, "rc=4");
+}
+
+/* review-1 #13: the folders a first run creates (.faultline/) are fsync'd in their parents,
+   or a power loss could lose the folder and with it the fsync'd intent */
+TEST_T(journal_new_folders_are_made_durable, 60)
+{
+    th_need_program("strace", "strace");
+    const char *d = th_tmpdir();
+    char plan[512], path[512], out[8192];
+    snprintf(plan, sizeof plan, "faultline: 1\nname: durable\nduration: 300ms\n"
+             "method:\n  - { name: nop, at: 100ms, fault: exec, run: [\"true\"] }\n");
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    write_file(path, plan);
+    int rc = th_sh(out, sizeof out, "cd '%s' && strace -f -e trace=mkdir,openat,fsync -o tr '%s' run -q -o out "
+                   "--journal '%s/new/.faultline/journal.jsonl' p.yaml 2>&1", d, th_faultline(), d);
+    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
+    char want[2048], tr[512];
+    snprintf(tr, sizeof tr, "%s/tr", d);
+    /* the parent of each created folder opened as a directory (then fsync'd) */
+    snprintf(want, sizeof want, "grep -c 'openat(AT_FDCWD, \"%s/new\", O_RDONLY|O_CLOEXEC|O_DIRECTORY' '%s'", d, tr);
+    rc = th_sh(out, sizeof out, "%s", want);
+    ASSERT_MSG(rc == 0, "the new folder's parent '%s/new' was not synced:\n%s", d, out);
+    snprintf(want, sizeof want, "grep -c 'openat(AT_FDCWD, \"%s\", O_RDONLY|O_CLOEXEC|O_DIRECTORY' '%s'", d, tr);
+    rc = th_sh(out, sizeof out, "%s", want);
+    ASSERT_MSG(rc == 0, "the new folder's parent '%s' was not synced:\n%s", d, out);
+}
