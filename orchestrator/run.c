@@ -426,6 +426,57 @@ static void step_skipped(struct run *r, struct step_rt *st, const char *why)
     if (strstr(why, "aborted") == NULL) event(r, "skipped '%s': %s", st->s->name, st->err);
 }
 
+/* a and b observe and restore the same state of one target: the same kind, or one family
+ * whose kinds all act on the container's / process's / service's run state */
+static int shares_state(const struct step_rt *a, const struct step_rt *b)
+{
+    if (!a->fi.target || a->fi.target != b->fi.target) return 0;
+    const char *ka = a->s->ops->name, *kb = b->s->ops->name;
+    if (!strcmp(ka, kb)) return 1;
+    static const char *const families[] = { "docker.", "process.", "swarm.", NULL };
+    for (int i = 0; families[i]; i++)
+        if (!strncmp(ka, families[i], strlen(families[i])) && !strncmp(kb, families[i], strlen(families[i]))) return 1;
+    return 0;
+}
+
+static int step_settled(enum step_status s)
+{
+    return s == ST_REVERTED || s == ST_INJECT_FAILED || s == ST_REVERT_FAILED || s == ST_SKIPPED || s == ST_NOT_REVERTIBLE;
+}
+
+/* serialize steps on one target: st's prepare (its "prior" state) must not run before an
+ * earlier step on the same state has reverted, or it would record (and later restore) that
+ * step's fault (review-1 #5). 0, or -1 when the run was aborted meanwhile. */
+static int wait_earlier_on_target(struct run *r, struct step_rt *st)
+{
+    int waited = 0;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        struct step_rt *busy = NULL;
+        for (size_t i = 0; i < r->p->nsteps; i++) {
+            struct step_rt *o = &r->steps[i];
+            if (o == st) continue;
+            int earlier = o->s->at_ms < st->s->at_ms || (o->s->at_ms == st->s->at_ms && o < st);
+            if (earlier && shares_state(o, st) && !step_settled(o->status)) { busy = o; break; }
+        }
+        if (!busy || fl_aborted()) break;
+        if (!waited) {
+            waited = 1;
+            pthread_mutex_unlock(&r->mu);
+            event(r, "'%s' waits for '%s' on the same target to revert first", st->s->name, busy->s->name);
+            pthread_mutex_lock(&r->mu);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 50000000L;
+        if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+        pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return fl_aborted() ? -1 : 0;
+}
+
 static void *step_thread(void *arg)
 {
     struct step_rt *st = arg;
@@ -436,7 +487,7 @@ static void *step_thread(void *arg)
     /* write-ahead, ahead of time: the targets are observed and the intent journaled (fsync'd)
      * up to PREPARE_LEAD_MS before at:, so that the journal does not delay the fault itself */
     int64_t lead_ms = s->at_ms < PREPARE_LEAD_MS ? s->at_ms : PREPARE_LEAD_MS;
-    if (fl_sleep_until(at_ns - lead_ms * 1000000LL) < 0) {
+    if (fl_sleep_until(at_ns - lead_ms * 1000000LL) < 0 || wait_earlier_on_target(r, st) < 0) {
         step_skipped(r, st, "not injected: the run was aborted first");
         return NULL;
     }

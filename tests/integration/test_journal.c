@@ -268,3 +268,30 @@ TEST_T(journal_new_folders_are_made_durable, 60)
     rc = th_sh(out, sizeof out, "%s", want);
     ASSERT_MSG(rc == 0, "the new folder's parent '%s' was not synced:\n%s", d, out);
 }
+
+/* review-1 #5: two back-to-back steps on one Redis: the second's prepare (its "prior") must
+   come after the first's revert, or the second restores the first's 1mb */
+TEST_T(journal_back_to_back_steps_on_one_target_restore_the_real_prior, 60)
+{
+    char orig[64], now[64], plan[1024], path[512], out[16384];
+    redis_cmd("CONFIG GET maxmemory", orig, sizeof orig);
+    redis_cmd("CONFIG SET maxmemory 123456789", now, sizeof now);
+    const char *d = th_tmpdir();
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: b2b\nduration: 3s\n"
+             "targets:\n  cache: { redis: { url: \"redis://127.0.0.1:%d/0\" } }\n"
+             "method:\n"
+             "  - { name: first, at: 500ms, for: 1s, fault: redis.maxmemory, target: cache, bytes: 1mb }\n"
+             "  - { name: second, at: 1500ms, for: 500ms, fault: redis.maxmemory, target: cache, bytes: 2mb }\n",
+             th_redis_port());
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    write_file(path, plan);
+    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    redis_cmd("CONFIG GET maxmemory", now, sizeof now);
+    char back[128], ign[64];
+    snprintf(back, sizeof back, "CONFIG SET maxmemory %s", orig);
+    redis_cmd(back, ign, sizeof ign);
+    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
+    ASSERT_MSG(!strcmp(now, "123456789"), "left at %s, not the prior 123456789:\n%s", now, out);
+    ASSERT_CONTAINS(out, "waits for 'first'");
+}
