@@ -1207,11 +1207,14 @@ record:
         json_object_set_new(rec, "verdict", json_string(verdict));
         json_object_set_new(rec, "exit_code", json_integer(exit_code));
         if (r->abort_reason[0]) json_object_set_new(rec, "reason", json_string(r->abort_reason));
+        /* no steady state declared: nothing was checked, so nothing "held" (review-1 #11) */
+        int none = p->nsteady == 0;
         json_object_set_new(rec, "steady_state",
                             json_pack("{s:o,s:o,s:b,s:b,s:s,s:s}", "before", steady_before, "after", steady_after,
-                                      "held_before", held_before == PROBE_PASSED, "held_after", held_after == PROBE_PASSED,
-                                      "before_verdict", probe_outcome_name(held_before), "after_verdict",
-                                      probe_outcome_name(held_after)));
+                                      "held_before", !none && held_before == PROBE_PASSED, "held_after",
+                                      !none && held_after == PROBE_PASSED, "before_verdict",
+                                      none ? "none" : probe_outcome_name(held_before), "after_verdict",
+                                      none ? "none" : probe_outcome_name(held_after)));
         json_object_set_new(rec, "steps", steps);
         json_object_set_new(rec, "probes", probes);
         json_object_set_new(rec, "stop_when", stops);

@@ -313,3 +313,33 @@ TEST(evidence_lint_flags_probes_that_cannot_have_evidence)
     json_decref(w);
     plan_free(p);
 }
+
+/* review-1 #11: a plan without steady_state checked nothing: run.json says "none" (not
+   "passed"), and the reports do not say the steady state "held" */
+TEST_T(evidence_no_steady_state_is_none_not_held, 30)
+{
+    struct testsrv *s = testsrv_start(0);
+    ASSERT(s);
+    const char *d = th_tmpdir();
+    char plan[1024], out[8192], path[512];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: nosteady\nduration: 1s\n"
+             "method:\n  - { name: nop, at: 200ms, fault: exec, run: [\"true\"] }\n"
+             "probes:\n  - { name: up, http: { url: \"http://127.0.0.1:%d/ok\", status: 200 } }\n",
+             testsrv_port(s));
+    write_plan(d, plan);
+    int rc = fl(d, "run p.yaml -q -o out", out, sizeof out);
+    ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
+    json_t *r = load_run(d);
+    const json_t *ss = json_object_get(r, "steady_state");
+    ASSERT_EQ_STR(str(ss, "before_verdict"), "none");
+    ASSERT_EQ_STR(str(ss, "after_verdict"), "none");
+    ASSERT(json_is_false(json_object_get(ss, "held_before")));
+    json_decref(r);
+    snprintf(path, sizeof path, "cat '%s/out/summary.md' '%s/out/report.html'", d, d);
+    static char rep[1 << 20];
+    th_sh(rep, sizeof rep, "%s", path);
+    ASSERT_MSG(!strstr(rep, "held before") && !strstr(rep, "<b>held / held</b>"), "the reports claim a steady state held");
+    ASSERT_CONTAINS(rep, "none declared");
+    testsrv_stop(s);
+}
