@@ -97,7 +97,10 @@ static int exec_reconcile(const struct fault_record *r, struct fl_ctx *ctx, stru
         return 0;
     }
     char **argv = fl_calloc(n + 1, sizeof *argv);
-    for (size_t i = 0; i < n; i++) argv[i] = fl_strdup(json_string_value(json_array_get(rv, i)) ?: "");
+    for (size_t i = 0; i < n; i++) {
+        const char *a = json_string_value(json_array_get(rv, i));
+        argv[i] = fl_strdup(a ? a : "");
+    }
     struct exec_cfg c = { .timeout_ms = json_integer_value(json_object_get(r->rec, "timeout_ms")),
                           .expect_exit = (int)json_integer_value(json_object_get(r->rec, "expect_exit")) };
     if (c.timeout_ms <= 0) c.timeout_ms = 60000;

@@ -58,6 +58,10 @@ static void read_boot_id(void)
 /* this boot's id (another at every boot), "" when unknown */
 static const char *boot_id(void);
 
+/* ISO C for GNU's a ?: b */
+static const char *str_or(const char *s, const char *dflt) { return s ? s : dflt; }
+static json_t *or_null(json_t *v) { return v ? v : json_null(); }
+
 /* true: written since this boot; false: before it; null: unknown (a journal of a version
  * before boot_id was recorded, or no boot id to compare): the pid + start-time guard decides */
 static json_t *same_boot_json(const char *boot)
@@ -462,8 +466,8 @@ json_t *journal_parse(const char *data, size_t size, json_t **problems_out)
             json_object_set_new(e, "op", json_string("step"));
             json_object_set_new(e, "run", json_string(run));
             json_object_set(e, "id", id ? id : json_null());
-            json_object_set_new(e, "step", json_string(json_string_value(json_object_get(o, "step")) ?: "?"));
-            json_object_set_new(e, "kind", json_string(json_string_value(json_object_get(o, "kind")) ?: "?"));
+            json_object_set_new(e, "step", json_string(str_or(json_string_value(json_object_get(o, "step")), "?")));
+            json_object_set_new(e, "kind", json_string(str_or(json_string_value(json_object_get(o, "kind")), "?")));
             json_object_set(e, "rec", rec ? rec : json_null());
             json_object_set_new(e, "progress", json_array());
             json_object_set_new(e, "done", json_boolean(old));
@@ -498,9 +502,9 @@ json_t *journal_parse(const char *data, size_t size, json_t **problems_out)
         } else if (!strcmp(op, "service")) {
             const char *boot = json_string_value(json_object_get(json_object_get(runners, run), "boot_id"));
             json_array_append_new(pending, json_pack("{s:s,s:s,s:s,s:O,s:O,s:o}", "op", "service", "run", run, "name",
-                                                     json_string_value(json_object_get(o, "name")) ?: "?", "pid",
-                                                     json_object_get(o, "pid") ?: json_null(), "start",
-                                                     json_object_get(o, "start") ?: json_null(), "same_boot",
+                                                     str_or(json_string_value(json_object_get(o, "name")), "?"), "pid",
+                                                     or_null(json_object_get(o, "pid")), "start",
+                                                     or_null(json_object_get(o, "start")), "same_boot",
                                                      same_boot_json(boot)));
         } else if (!strcmp(op, "service_stopped")) {
             json_t *e = find_entry(pending, "service", run, "pid", json_object_get(o, "pid"));
@@ -595,7 +599,7 @@ static const char *step_situation(const json_t *p)
     size_t i;
     json_t *pr;
     json_array_foreach(json_object_get(p, "progress"), i, pr)
-        if (!strcmp(json_string_value(json_object_get(pr, "phase")) ?: "", "revert")) reverting = 1;
+        if (!strcmp(str_or(json_string_value(json_object_get(pr, "phase")), ""), "revert")) reverting = 1;
     if (json_object_get(p, "revert_error")) return "its revert failed";
     if (reverting) return "the runner died in the middle of its revert";
     if (!done) return "the runner died before the inject returned: possibly applied, possibly half";
