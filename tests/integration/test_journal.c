@@ -295,3 +295,62 @@ TEST_T(journal_back_to_back_steps_on_one_target_restore_the_real_prior, 60)
     ASSERT_MSG(!strcmp(now, "123456789"), "left at %s, not the prior 123456789:\n%s", now, out);
     ASSERT_CONTAINS(out, "waits for 'first'");
 }
+
+/* review-1 #7: process.kill with tree: true and a signal the master survives (as nginx's
+   SIGHUP replaces its workers): a descendant that ended is not the target being down, so
+   restart: must not start a second master, in the run's revert or in rollback */
+TEST_T(journal_kill_tree_restarts_only_when_a_root_ended, 60)
+{
+    const char *d = th_tmpdir();
+    /* the master survives SIGUSR1 (a handler: not inherited by exec), its child does not */
+    const char *const master[] = { "/usr/bin/python3", "-c",
+                                   "import signal, subprocess, time\n"
+                                   "signal.signal(signal.SIGUSR1, lambda *a: None)\n"
+                                   "for i in range(5):\n"
+                                   "    subprocess.Popen(['sleep', '60']).wait()\n", NULL };
+    pid_t m = spawn(master);
+    char out[16384], plan[1024], path[512], rs[512];
+    /* wait for its child */
+    for (int i = 0; i < 100; i++) {
+        th_sh(out, sizeof out, "pgrep -P %d sleep", (int)m);
+        if (atoi(out) > 0) break;
+        usleep(50000);
+    }
+    pid_t child = atoi(out);
+    ASSERT_MSG(child > 0, "no child of the master");
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: hup\nduration: 2s\n"
+             "targets:\n  m: { process: { pid: %d, tree: true } }\n"
+             "method:\n  - { name: hup, at: 200ms, for: 500ms, fault: process.kill, target: m, signal: SIGUSR1,"
+             " restart: [touch, \"%s/restarted\"] }\n", (int)m, d);
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    write_file(path, plan);
+    snprintf(rs, sizeof rs, "%s/restarted", d);
+    int rc = fl(d, "run p.yaml -q -o out", out, sizeof out);
+    int restarted_run = access(rs, F_OK) == 0;
+    int master_alive = proc_stat(m, NULL) != 0 && proc_stat(m, NULL) != 'Z';
+    int child_gone = proc_stat(child, NULL) == 0 || proc_stat(child, NULL) == 'Z';
+    /* the same through rollback: the runner dies after the signal (the master has
+       replaced its child meanwhile, as a master replaces its workers) */
+    for (int i = 0; i < 100; i++) {
+        char o[64];
+        th_sh(o, sizeof o, "pgrep -P %d sleep", (int)m);
+        if (atoi(o) > 0 && atoi(o) != child) break;
+        usleep(50000);
+    }
+    char out2[16384];
+    int rc2 = th_sh(out2, sizeof out2, "cd '%s' && FL_TEST_CRASH_AT=done FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run -q -o out p.yaml 2>&1",
+                    d, d, th_faultline());
+    char out3[16384];
+    int rc3 = fl(d, "rollback", out3, sizeof out3);
+    int restarted_rb = access(rs, F_OK) == 0;
+    stop_child(m);
+    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
+    ASSERT(master_alive);
+    ASSERT(child_gone);
+    ASSERT_MSG(!restarted_run, "the revert ran restart: while the master lived:\n%s", out);
+    ASSERT_MSG(rc2 == 86, "crash point: %d: %s", rc2, out2);
+    ASSERT_MSG(rc3 == 0, "rollback exit %d: %s", rc3, out3);
+    ASSERT_MSG(!restarted_rb, "rollback ran restart: while the master lived:\n%s", out3);
+    ASSERT_CONTAINS(out3, "nothing to restart");
+}
