@@ -646,8 +646,13 @@ static int fault_inject(struct fault_inst *fi, char *err)
     for (size_t i = 0; i < s->n; i++) {
         struct dk_item *it = &s->items[i];
         /* what a command changes cannot be observed: note that it starts */
-        if (cfg->action == DK_EXEC) fault_progress(fi, "inject", i, json_pack("{s:s,s:b}", "container", it->name, "started", 1));
-        if (inject_item(&s->client, cfg, it, err) < 0) {
+        int noted = 0;
+        if (cfg->action == DK_EXEC) {
+            char ne[FL_ERR_LEN];
+            noted = fault_progress_sync(fi, "inject", i, json_pack("{s:s,s:b}", "container", it->name, "started", 1), ne);
+            if (noted < 0) fl_err(err, "container '%s': not started: %s", it->name, ne);
+        }
+        if (noted < 0 || inject_item(&s->client, cfg, it, err) < 0) {
             /* leave nothing half-done: put back the containers already acted on */
             char e[FL_ERR_LEN];
             if (revert_all(fi, &s->client, s, e) < 0) {

@@ -51,8 +51,11 @@ static int run_cmd(char **argv, const struct exec_cfg *c, const char *what, char
 static int exec_inject(struct fault_inst *fi, char *err)
 {
     const struct exec_cfg *c = fi->cfg;
-    /* what the command changes cannot be observed: note (after the intent) that it starts */
-    fault_progress(fi, "inject", 0, json_pack("{s:b}", "started", 1));
+    /* what the command changes cannot be observed: note (after the intent, fsync'd: rollback
+     * skips the revert of a command this note does not say started) that it starts */
+    char e[FL_ERR_LEN];
+    if (fault_progress_sync(fi, "inject", 0, json_pack("{s:b}", "started", 1), e) < 0)
+        return fl_err(err, "exec fault: not started: %s", e);
     return run_cmd(c->run, c, "exec fault", err);
 }
 

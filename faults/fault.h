@@ -143,6 +143,9 @@ void target_pick_describe(const struct target *t, struct buf *out);
  * (may be NULL, reference taken) says what was done. Appended to the journal without fsync
  * (it survives a SIGKILL; reconcile never depends on it to be safe). No-op outside a run. */
 void fault_progress(struct fault_inst *fi, const char *phase, size_t item, json_t *note);
+/* the same, fsync'd, for a note reconcile relies on (an exec "started": without it,
+ * rollback on the same boot skips the revert). 0, or -1 with err: then do not act. */
+int fault_progress_sync(struct fault_inst *fi, const char *phase, size_t item, json_t *note, char *err);
 /* a target prepare() could not know about, journaled (fsync'd) before it is touched: a
  * progress note {"added": target} with phase "inject". 0, or -1 with err (then do not act). */
 int fault_add_target(struct fault_inst *fi, size_t item, json_t *target, char *err);

@@ -783,7 +783,12 @@ static int kill_undo(struct fault_inst *fi, const struct proc_state *st, struct 
             return fl_err(err, "cannot restart %s: %s", what, e);
         struct proc_id id = { 0 };
         proc_stat(pid, &id);
-        fault_progress(fi, "revert", 0, json_pack("{s:i,s:I}", "restarted_pid", (int)pid, "start", (json_int_t)id.start));
+        /* fsync'd: without it rollback would restart it a second time */
+        char ne[FL_ERR_LEN];
+        if (fault_progress_sync(fi, "revert", 0, json_pack("{s:i,s:I}", "restarted_pid", (int)pid, "start",
+                                                           (json_int_t)id.start), ne) < 0)
+            fl_log(FL_LOG_ERROR, "process.kill on %s: restarted as pid %d, but %s: a rollback would restart it again",
+                   what, (int)pid, ne);
         fl_log(FL_LOG_INFO, "process.kill on %s: restarted as pid %d", what, (int)pid);
         return 0;
     }

@@ -15,6 +15,15 @@ void fault_progress(struct fault_inst *fi, const char *phase, size_t item, json_
     journal_progress(fi->journal, fi->jid, phase, item, note, 0, NULL);
 }
 
+int fault_progress_sync(struct fault_inst *fi, const char *phase, size_t item, json_t *note, char *err)
+{
+    if (!fi || !fi->journal || fi->jid < 0) {
+        json_decref(note);
+        return 0;
+    }
+    return journal_progress(fi->journal, fi->jid, phase, item, note, 1, err);
+}
+
 int fault_add_target(struct fault_inst *fi, size_t item, json_t *target, char *err)
 {
     if (!fi || !fi->journal || fi->jid < 0) {

@@ -354,3 +354,27 @@ TEST_T(journal_kill_tree_restarts_only_when_a_root_ended, 60)
     ASSERT_MSG(!restarted_rb, "rollback ran restart: while the master lived:\n%s", out3);
     ASSERT_CONTAINS(out3, "nothing to restart");
 }
+
+/* review-1 #8: rollback skips an exec's revert when the "started" note is missing, so that
+   note is fsync'd before the command runs (strace: write of the note, its fsync, then the
+   command's execve) */
+TEST_T(journal_exec_started_note_is_synced_before_the_command, 60)
+{
+    th_need_program("strace", "strace");
+    const char *d = th_tmpdir();
+    char plan[512], path[512], out[8192];
+    snprintf(plan, sizeof plan, "faultline: 1\nname: synced\nduration: 500ms\n"
+             "method:\n  - { name: cmd, at: 100ms, fault: exec, run: [/bin/echo, fl-marker-8], revert: [\"true\"] }\n");
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    write_file(path, plan);
+    int rc = th_sh(out, sizeof out, "cd '%s' && strace -f -s 512 -e trace=write,fsync,execve -o tr '%s' run -q -o out "
+                   "--journal '%s/journal.jsonl' p.yaml 2>&1", d, th_faultline(), d);
+    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
+    /* from the note's write to the command's execve: an fsync by the writing thread */
+    rc = th_sh(out, sizeof out,
+               "awk '/write\\(.*\\\\\"started\\\\\":true/ { pid = $1; w = NR } "
+               "w && !s && $1 == pid && /fsync\\(/ { s = NR } "
+               "/execve\\(\"\\/bin\\/echo\"/ { e = NR } "
+               "END { print w, s, e; exit !(w && s && e && w < s && s < e) }' '%s/tr'", d);
+    ASSERT_MSG(rc == 0, "note write, fsync, execve lines: %s", out);
+}
