@@ -276,6 +276,10 @@ TEST(evidence_lint_flags_probes_that_cannot_have_evidence)
         "method:\n"
         "  - { name: first, at: 0s, for: 2s, fault: exec, run: \"true\" }\n"
         "  - { name: late, at: 12s, for: 2s, fault: exec, run: \"true\" }\n"
+        /* review-1 #10: the before window is whole seconds (none under 1s); the after window
+           starts at the first whole second after the revert (10s: the load's end) */
+        "  - { name: early, at: 800ms, for: 1s, fault: exec, run: \"true\" }\n"
+        "  - { name: edge, at: 9s, for: 500ms, fault: exec, run: \"true\" }\n"
         "probes:\n"
         "  - { name: before-zero, before: first, load: l, expect: \"p95 < 1s\" }\n"
         "  - { name: after-load, during: late, load: l, expect: \"p95 < 1s\" }\n"
@@ -283,16 +287,20 @@ TEST(evidence_lint_flags_probes_that_cannot_have_evidence)
         "  - { name: once-but-ten, after: first, min_evidence: 10, http: { url: \"http://127.0.0.1:9/ready\" } }\n"
         "  - { name: recover-after-load, recovery: { from: late, load: l, until: \"error_rate < 1%\", within: 5s } }\n"
         "  - { name: fine, during: first, load: l, expect: \"p95 < 1s\" }\n"
-        "  - { name: opted-out, during: late, load: l, expect: \"p95 < 1s\", min_evidence: 0 }\n");
+        "  - { name: opted-out, during: late, load: l, expect: \"p95 < 1s\", min_evidence: 0 }\n"
+        "  - { name: before-sub-second, before: early, load: l, expect: \"p95 < 1s\" }\n"
+        "  - { name: after-rounded-past-load, after: edge, load: l, expect: \"p95 < 1s\" }\n");
     json_t *w = json_array();
     plan_lint(p, w);
     char *dump = json_dumps(w, JSON_INDENT(1));
     const char *want[][2] = {
-        { "before-zero", "which starts at 0s: no request can complete in it" },
+        { "before-zero", "which starts at 0ms: no request can complete in it" },
         { "after-load", "its window starts at 12s, but load 'l' ends at 10s" },
         { "no-baseline", "the first fault starts at 0s: there is no baseline window" },
         { "once-but-ten", "it needs min_evidence 10, but it checks 1 time" },
         { "recover-after-load", "its clock starts at 14s (the revert of 'late'), but load 'l' ends at 10s" },
+        { "before-sub-second", "the whole seconds before 'early', which starts at 800ms" },
+        { "after-rounded-past-load", "its window starts at 10s, but load 'l' ends at 10s" },
     };
     size_t flagged = 0;
     for (size_t i = 0; i < json_array_size(w); i++) {
@@ -308,7 +316,7 @@ TEST(evidence_lint_flags_probes_that_cannot_have_evidence)
             }
         ASSERT_MSG(matched, "flagged a probe that can have evidence: %s", dump);
     }
-    ASSERT_MSG(flagged == 5, "5 probes flagged, got %zu: %s", flagged, dump);
+    ASSERT_MSG(flagged == 7, "7 probes flagged, got %zu: %s", flagged, dump);
     free(dump);
     json_decref(w);
     plan_free(p);
