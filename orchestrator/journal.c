@@ -37,6 +37,10 @@ void journal_crash_point(const char *point)
 {
     const char *at = getenv("FL_TEST_CRASH_AT");
     if (!at || strcmp(at, point) != 0) return;
+    /* a second, test-only switch: FL_TEST_CRASH_AT leaking alone from a test job into a
+     * real run must not leave its faults applied (review-1 #12) */
+    const char *armed = getenv("FL_TEST_HOOKS");
+    if (!armed || strcmp(armed, "1") != 0) return;
     static const char msg[] = "faultline: FL_TEST_CRASH_AT: exiting at this point (test hook)\n";
     ssize_t w = write(2, msg, sizeof msg - 1);
     (void)w;

@@ -90,8 +90,9 @@ long long journal_proc_start(pid_t pid);
 /* TEST ONLY: when $FL_TEST_CRASH_AT equals point ("intent": after the intent is fsync'd;
  * "done": after inject returned, before the done record; "revert": after the first target
  * is restored, or after revert returned, before the reverted record; "service": after a
- * service's record, before its exec), the process _exits (code 86) on the spot, as a SIGKILL
- * would end it. Documented in docs/journal.md; never set it outside tests. */
+ * service's record, before its exec) and $FL_TEST_HOOKS is 1 (a second switch, so that the
+ * first leaking alone into a real run does nothing), the process _exits (code 86) on the
+ * spot, as a SIGKILL would end it. Documented in docs/journal.md; never set it outside tests. */
 void journal_crash_point(const char *point);
 
 #endif

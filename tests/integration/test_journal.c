@@ -180,7 +180,7 @@ TEST_T(journal_reconcile_leaves_what_someone_else_changed, 60)
              th_redis_port());
     snprintf(path, sizeof path, "%s/p.yaml", d);
     write_file(path, plan);
-    int rc = th_sh(out, sizeof out, "cd '%s' && FL_TEST_CRASH_AT=done FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run -q -o out p.yaml 2>&1",
+    int rc = th_sh(out, sizeof out, "cd '%s' && FL_TEST_HOOKS=1 FL_TEST_CRASH_AT=done FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run -q -o out p.yaml 2>&1",
                    d, d, th_faultline());
     ASSERT_MSG(rc == 86, "the test crash point: exit %d: %s", rc, out);
     redis_cmd("CONFIG GET maxmemory", now, sizeof now);
@@ -198,7 +198,7 @@ TEST_T(journal_reconcile_leaves_what_someone_else_changed, 60)
         ASSERT_EQ_STR(now, "999999999");
     }
     /* the same without the operator: restored */
-    rc = th_sh(out, sizeof out, "cd '%s' && FL_TEST_CRASH_AT=done FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run -q -o out p.yaml 2>&1",
+    rc = th_sh(out, sizeof out, "cd '%s' && FL_TEST_HOOKS=1 FL_TEST_CRASH_AT=done FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run -q -o out p.yaml 2>&1",
                d, d, th_faultline());
     ASSERT_MSG(rc == 86, "the test crash point: exit %d: %s", rc, out);
     rc = fl(d, "rollback", out, sizeof out);
@@ -339,7 +339,7 @@ TEST_T(journal_kill_tree_restarts_only_when_a_root_ended, 60)
         usleep(50000);
     }
     char out2[16384];
-    int rc2 = th_sh(out2, sizeof out2, "cd '%s' && FL_TEST_CRASH_AT=done FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run -q -o out p.yaml 2>&1",
+    int rc2 = th_sh(out2, sizeof out2, "cd '%s' && FL_TEST_HOOKS=1 FL_TEST_CRASH_AT=done FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run -q -o out p.yaml 2>&1",
                     d, d, th_faultline());
     char out3[16384];
     int rc3 = fl(d, "rollback", out3, sizeof out3);
@@ -377,4 +377,21 @@ TEST_T(journal_exec_started_note_is_synced_before_the_command, 60)
                "/execve\\(\"\\/bin\\/echo\"/ { e = NR } "
                "END { print w, s, e; exit !(w && s && e && w < s && s < e) }' '%s/tr'", d);
     ASSERT_MSG(rc == 0, "note write, fsync, execve lines: %s", out);
+}
+
+/* review-1 #12: FL_TEST_CRASH_AT leaking alone into a real run does nothing: the run ends
+   normally and reverts (only FL_TEST_HOOKS=1 with it arms the test hook) */
+TEST_T(journal_crash_hook_needs_its_second_switch, 30)
+{
+    const char *d = th_tmpdir();
+    char plan[512], path[512], out[8192];
+    snprintf(plan, sizeof plan, "faultline: 1\nname: leak\nduration: 500ms\n"
+             "method:\n  - { name: cmd, at: 100ms, for: 100ms, fault: exec, run: [\"true\"], revert: [touch, \"%s/reverted\"] }\n", d);
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    write_file(path, plan);
+    int rc = th_sh(out, sizeof out, "cd '%s' && FL_TEST_CRASH_AT=done FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run -q -o out p.yaml 2>&1",
+                   d, d, th_faultline());
+    ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
+    snprintf(path, sizeof path, "%s/reverted", d);
+    ASSERT(access(path, F_OK) == 0);
 }
