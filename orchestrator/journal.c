@@ -2,6 +2,7 @@
  * the reconciling rollback that reads it (see journal.h, docs/journal.md). */
 #include "journal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -566,6 +567,42 @@ static void log_report(const char *text)
     }
 }
 
+/* live members (not zombies) of process group pgid that started at or after start: a
+ * group outlives its leader (celery or gunicorn workers), and Linux does not reuse a pid
+ * while a group carries its number, so they are the dead run's service's */
+static size_t group_members(pid_t pgid, long long start)
+{
+    DIR *dir = opendir("/proc");
+    if (!dir) return 0;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9') continue;
+        char path[300], buf[1024];
+        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ssize_t len = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (len <= 0) continue;
+        buf[len] = '\0';
+        char *p = strrchr(buf, ')');
+        if (!p) continue;
+        char *save = NULL;
+        int field = 2, zombie = 0;
+        long long pg = -1, st = -1;
+        for (char *t = strtok_r(p + 1, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+            field++;
+            if (field == 3) zombie = t[0] == 'Z' || t[0] == 'X';
+            if (field == 5) pg = atoll(t);
+            if (field == 22) { st = atoll(t); break; }
+        }
+        if (!zombie && pg == (long long)pgid && st >= start) n++;
+    }
+    closedir(dir);
+    return n;
+}
+
 /* a service the dead run started: stop its process group when it is still that process */
 static void reconcile_service(json_t *p, struct buf *report)
 {
@@ -579,7 +616,19 @@ static void reconcile_service(json_t *p, struct buf *report)
         return;
     }
     if (now < 0) {
-        fault_report(report, "pid %d: gone (it ended with the run, or never got past its start): nothing to do", (int)pid);
+        size_t left = pid > 0 && st >= 0 ? group_members(pid, st) : 0;
+        if (left == 0) {
+            fault_report(report, "pid %d: gone (it ended with the run, or never got past its start): nothing to do", (int)pid);
+            return;
+        }
+        /* the leader is gone, its group is not */
+        kill(-pid, SIGCONT);
+        kill(-pid, SIGTERM);
+        for (int i = 0; i < 50 && group_members(pid, st) > 0; i++) usleep(100000);
+        int forced = group_members(pid, st) > 0;
+        if (forced) kill(-pid, SIGKILL);
+        fault_report(report, "pid %d: gone, but %zu process(es) of its group still ran, left behind by the dead run: "
+                     "stopped (%s)", (int)pid, left, forced ? "SIGKILL after 5s" : "SIGTERM");
         return;
     }
     if (st < 0 || now != st) {

@@ -395,3 +395,63 @@ TEST_T(journal_crash_hook_needs_its_second_switch, 30)
     snprintf(path, sizeof path, "%s/reverted", d);
     ASSERT(access(path, F_OK) == 0);
 }
+
+/* review-1 #14: a service whose leader died while its group lives on (celery or gunicorn
+   workers): rollback stops the group, not "gone: nothing to do" */
+TEST_T(journal_service_group_outliving_its_leader_is_stopped, 60)
+{
+    const char *d = th_tmpdir();
+    int gate[2];
+    ASSERT(pipe(gate) == 0);
+    pid_t leader = fork();
+    ASSERT(leader >= 0);
+    if (leader == 0) {
+        setsid();
+        pid_t w = fork();
+        if (w == 0) {
+            execlp("sleep", "sleep", "60", (char *)NULL);
+            _exit(127);
+        }
+        char c;
+        ssize_t r = read(gate[0], &c, 1);   /* the parent has read our start time */
+        (void)r;
+        _exit(0);
+    }
+    close(gate[0]);
+    long long st = -1;
+    for (int i = 0; i < 50 && st < 0; i++) { proc_stat(leader, &st); if (st < 0) usleep(10000); }
+    ASSERT(st > 0);
+    char out[16384];
+    pid_t worker = 0;
+    for (int i = 0; i < 100 && worker <= 0; i++) {
+        th_sh(out, sizeof out, "pgrep -g %d sleep", (int)leader);
+        worker = atoi(out);
+        if (worker <= 0) usleep(20000);
+    }
+    ASSERT_MSG(worker > 0, "no worker in the group");
+    ASSERT(write(gate[1], "x", 1) == 1);
+    close(gate[1]);
+    waitpid(leader, NULL, 0);
+    char boot[64] = "", j[2048], path[512];
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    ASSERT(f && fgets(boot, sizeof boot, f));
+    fclose(f);
+    boot[strcspn(boot, "\n")] = '\0';
+    snprintf(j, sizeof j,
+             "{\"op\":\"begin\",\"cmd\":\"run\",\"plan\":\"svc\",\"pid\":999999,\"pid_start\":1,\"boot_id\":\"%s\",\"run\":\"r1\",\"time\":1.0}\n"
+             "{\"op\":\"service\",\"name\":\"workers\",\"pid\":%d,\"start\":%lld,\"run\":\"r1\",\"time\":1.1}\n",
+             boot, (int)leader, st);
+    snprintf(path, sizeof path, "%s/journal.jsonl", d);
+    write_file(path, j);
+    int rc = fl(d, "rollback", out, sizeof out);
+    char ws = 0;
+    for (int i = 0; i < 50; i++) {
+        ws = proc_stat(worker, NULL);
+        if (ws == 0 || ws == 'Z') break;
+        usleep(20000);
+    }
+    if (ws && ws != 'Z') kill(worker, SIGKILL);
+    ASSERT_MSG(rc == 0, "rollback exit %d: %s", rc, out);
+    ASSERT_MSG(ws == 0 || ws == 'Z', "the worker of the dead service still runs (state %c):\n%s", ws, out);
+    ASSERT_CONTAINS(out, "of its group still ran");
+}
