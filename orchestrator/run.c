@@ -446,7 +446,8 @@ static int step_settled(enum step_status s)
 
 /* serialize steps on one target: st's prepare (its "prior" state) must not run before an
  * earlier step on the same state has reverted, or it would record (and later restore) that
- * step's fault (review-1 #5). 0, or -1 when the run was aborted meanwhile. */
+ * step's fault (review-1 #5). 0; -1 when the run was aborted meanwhile; -2 when the method
+ * ended first (a step without for: holds the target to the end): st is not injected. */
 static int wait_earlier_on_target(struct run *r, struct step_rt *st)
 {
     int waited = 0;
@@ -460,6 +461,10 @@ static int wait_earlier_on_target(struct run *r, struct step_rt *st)
             if (earlier && shares_state(o, st) && !step_settled(o->status)) { busy = o; break; }
         }
         if (!busy || fl_aborted()) break;
+        if (r->method_done) {
+            pthread_mutex_unlock(&r->mu);
+            return -2;
+        }
         if (!waited) {
             waited = 1;
             pthread_mutex_unlock(&r->mu);
@@ -487,7 +492,12 @@ static void *step_thread(void *arg)
     /* write-ahead, ahead of time: the targets are observed and the intent journaled (fsync'd)
      * up to PREPARE_LEAD_MS before at:, so that the journal does not delay the fault itself */
     int64_t lead_ms = s->at_ms < PREPARE_LEAD_MS ? s->at_ms : PREPARE_LEAD_MS;
-    if (fl_sleep_until(at_ns - lead_ms * 1000000LL) < 0 || wait_earlier_on_target(r, st) < 0) {
+    int waited = fl_sleep_until(at_ns - lead_ms * 1000000LL) < 0 ? -1 : wait_earlier_on_target(r, st);
+    if (waited == -2) {
+        step_skipped(r, st, "not injected: an earlier step on the same target was still active when the method ended");
+        return NULL;
+    }
+    if (waited < 0) {
         step_skipped(r, st, "not injected: the run was aborted first");
         return NULL;
     }

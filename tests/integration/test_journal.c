@@ -456,3 +456,31 @@ TEST_T(journal_service_group_outliving_its_leader_is_stopped, 60)
     ASSERT_MSG(ws == 0 || ws == 'Z', "the worker of the dead service still runs (state %c):\n%s", ws, out);
     ASSERT_CONTAINS(out, "of its group still ran");
 }
+
+/* review-1 #5: an earlier step without for: holds the target to the end of the method: a
+   later step on it is not injected (not after the method, over the steady state after) */
+TEST_T(journal_step_behind_a_step_held_to_the_end_is_skipped, 60)
+{
+    char orig[64], now[64], plan[1024], path[512], out[16384];
+    redis_cmd("CONFIG GET maxmemory", orig, sizeof orig);
+    redis_cmd("CONFIG SET maxmemory 123456789", now, sizeof now);
+    const char *d = th_tmpdir();
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: held\nduration: 1500ms\n"
+             "targets:\n  cache: { redis: { url: \"redis://127.0.0.1:%d/0\" } }\n"
+             "method:\n"
+             "  - { name: first, at: 200ms, fault: redis.maxmemory, target: cache, bytes: 1mb }\n"
+             "  - { name: second, at: 600ms, for: 300ms, fault: redis.maxmemory, target: cache, bytes: 2mb }\n",
+             th_redis_port());
+    snprintf(path, sizeof path, "%s/p.yaml", d);
+    write_file(path, plan);
+    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    redis_cmd("CONFIG GET maxmemory", now, sizeof now);
+    char back[128], ign[64];
+    snprintf(back, sizeof back, "CONFIG SET maxmemory %s", orig);
+    redis_cmd(back, ign, sizeof ign);
+    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
+    ASSERT_EQ_STR(now, "123456789");
+    ASSERT_CONTAINS(out, "still active when the method ended");
+    ASSERT_MSG(!strstr(out, "injected 'second'"), "the second step was injected after the method:\n%s", out);
+}
