@@ -10,15 +10,15 @@
 #include <string.h>
 
 #include "docker_api.h"
-#include "fault.h"
-#include "plan.h"
 #include "probe.h"
+#include "target.h"
 
 enum ct_expect { CT_RUNNING, CT_PAUSED, CT_EXITED, CT_HEALTHY, CT_STOPPED, CT_ANY };
 static const char *const expect_names[] = { "running", "paused", "exited", "healthy", "stopped", NULL };
 
 struct ct_cfg {
     char *target;
+    const struct target *tgt;   /* resolved at plan load (the plan owns it) */
     enum ct_expect expect;
     int has_exit_code;
     int exit_code;
@@ -49,14 +49,14 @@ static void ct_free_cfg(void *p)
     free(c);
 }
 
-static int ct_parse(struct plan *p, const struct node *val, const struct node *entry, void **out, struct diag *d)
+static int ct_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **out, struct diag *d)
 {
     (void)entry;
     struct ct_cfg *c = fl_calloc(1, sizeof *c);
     int bad = 0;
     const char *tn = param_str(val, "target", NULL);
     c->target = fl_strdup(tn ? tn : "");
-    const struct target *t = p ? plan_target(p, c->target) : NULL;
+    const struct target *t = c->tgt = drv_target(pc, c->target);
     if (t && t->ops && strcmp(t->ops->name, "docker") != 0) {
         diag_add(d, node_get(val, "target"), "container probe: target '%s' is a %s target, not docker", c->target,
                  t->ops->name);
@@ -134,7 +134,7 @@ static void describe_state(const struct docker_cstate *st, struct buf *out)
 static int ct_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
 {
     const struct ct_cfg *c = pi->cfg;
-    struct target *t = pi->ctx && pi->ctx->plan ? plan_target(pi->ctx->plan, c->target) : NULL;
+    const struct target *t = c->tgt;
     if (!t || !t->ops || strcmp(t->ops->name, "docker") != 0 || !t->cfg)
         return fl_err(err, "container probe: no docker target '%s'", c->target);
     const struct docker_target *dt = t->cfg;
@@ -147,7 +147,7 @@ static int ct_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     char *const *ids = dt->ids, *const *names = dt->names;
     size_t n = dt->n;
     if (!n) {
-        if (!s->n && docker_target_resolve(t, &s->client, pi->ctx->seed, pi->ctx->plan->require_label, &s->ids,
+        if (!s->n && docker_target_resolve(t, &s->client, drv_seed(pi->ctx), drv_require_label(pi->ctx), &s->ids,
                                            &s->names, &s->n, err) < 0)
             return -1;
         ids = s->ids, names = s->names, n = s->n;

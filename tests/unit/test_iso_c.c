@@ -11,7 +11,7 @@ TEST(iso_c11_no_gnu_extensions_in_the_journal_files)
     char out[8192];
     for (int i = 0; files[i]; i++) {
         int rc = th_sh(out, sizeof out,
-                       "gcc -std=c11 -D_GNU_SOURCE -Wpedantic -Werror -fsyntax-only -Iorchestrator -Ifaults -Iprobes "
+                       "gcc -std=c11 -D_GNU_SOURCE -Wpedantic -Werror -fsyntax-only -Icore -Itargets -Iorchestrator -Ifaults -Iprobes "
                        "-Ireports $(pkg-config --cflags libcurl libpq hiredis yaml-0.1 jansson) '%s' 2>&1", files[i]);
         ASSERT_MSG(rc == 0, "%s is not ISO C11:\n%s", files[i], out);
         rc = th_sh(out, sizeof out, "grep -n '__atomic' '%s'", files[i]);
