@@ -8,5 +8,8 @@
 int files_mkdir_p(const char *dir);
 /* every folder above the file at path (nothing for a bare name) */
 int files_mkdir_parent(const char *path);
+/* files_mkdir_parent, each folder it creates fsync'd in its parent: a power loss cannot take
+ * a fresh folder (and an fsync'd file in it) with it (the journal) */
+int files_mkdir_parent_durable(const char *path);
 
 #endif

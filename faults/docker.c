@@ -383,8 +383,13 @@ static int fault_inject(struct fault_inst *fi, char *err)
     for (size_t i = 0; i < s->n; i++) {
         struct dk_item *it = &s->items[i];
         /* what a command changes cannot be observed: note that it starts */
-        if (cfg->action == DK_EXEC) fault_progress(fi, "inject", i, json_pack("{s:s,s:b}", "container", it->name, "started", 1));
-        if (inject_item(&s->client, cfg, it, err) < 0) {
+        int noted = 0;
+        if (cfg->action == DK_EXEC) {
+            char ne[FL_ERR_LEN];
+            noted = fault_progress_sync(fi, "inject", i, json_pack("{s:s,s:b}", "container", it->name, "started", 1), ne);
+            if (noted < 0) fl_err(err, "container '%s': not started: %s", it->name, ne);
+        }
+        if (noted < 0 || inject_item(&s->client, cfg, it, err) < 0) {
             /* leave nothing half-done: put back the containers already acted on */
             char e[FL_ERR_LEN];
             if (revert_all(fi, &s->client, s, e) < 0) {
@@ -525,12 +530,17 @@ static int reconcile_item(const struct fault_record *r, struct docker_client *c,
             fault_report(report, "container %s: was running, found running: nothing to do", it->name);
             return 0;
         }
-        if (cur.state == DS_PAUSED ? docker_unpause(c, it->id, e) : docker_start(c, it->id, NULL, e)) {
+        if (cur.state != DS_PAUSED) {
+            /* the fault pauses, nothing else: another state is someone else's doing */
+            fault_report(report, "container %s: was running, found %s, not the paused the fault set: changed by "
+                         "someone else since the run: left as it is", it->name, now);
+            return 0;
+        }
+        if (docker_unpause(c, it->id, e)) {
             fault_report(report, "container %s: was running, found %s: cannot restore: %s", it->name, now, e);
             return fl_err(err, "container '%s': %s", it->name, e);
         }
-        fault_report(report, "container %s: was running, found %s: %s", it->name, now,
-                     cur.state == DS_PAUSED ? "unpaused" : "started");
+        fault_report(report, "container %s: was running, found %s: unpaused", it->name, now);
         return 0;
     case DK_EXEC:
         if (!s->revert_cmd) {
@@ -541,7 +551,7 @@ static int reconcile_item(const struct fault_record *r, struct docker_client *c,
             fault_report(report, "container %s: its revert command already ran: nothing to do", it->name);
             return 0;
         }
-        if (!r->done && r->same_boot && !fault_record_note(r, "inject", i)) {
+        if (!r->done && r->same_boot == 1 && !fault_record_note(r, "inject", i)) {
             fault_report(report, "container %s: the dead run never started the command in it: nothing to undo", it->name);
             return 0;
         }

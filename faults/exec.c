@@ -50,8 +50,11 @@ static int run_cmd(char **argv, const struct exec_cfg *c, const char *what, char
 static int exec_inject(struct fault_inst *fi, char *err)
 {
     const struct exec_cfg *c = fi->cfg;
-    /* what the command changes cannot be observed: note (after the intent) that it starts */
-    fault_progress(fi, "inject", 0, json_pack("{s:b}", "started", 1));
+    /* what the command changes cannot be observed: note (after the intent, fsync'd: rollback
+     * skips the revert of a command this note does not say started) that it starts */
+    char e[FL_ERR_LEN];
+    if (fault_progress_sync(fi, "inject", 0, json_pack("{s:b}", "started", 1), e) < 0)
+        return fl_err(err, "exec fault: not started: %s", e);
     return run_cmd(c->run, c, "exec fault", err);
 }
 
@@ -91,12 +94,15 @@ static int exec_reconcile(const struct fault_record *r, const struct drv_ctx *ct
         fault_report(report, "the revert command already ran: nothing to do");
         return 0;
     }
-    if (!r->done && r->same_boot && !fault_record_note(r, "inject", 0)) {
+    if (!r->done && r->same_boot == 1 && !fault_record_note(r, "inject", 0)) {
         fault_report(report, "the dead run never started the run: command: nothing to undo");
         return 0;
     }
     char **argv = fl_calloc(n + 1, sizeof *argv);
-    for (size_t i = 0; i < n; i++) argv[i] = fl_strdup(json_string_value(json_array_get(rv, i)) ?: "");
+    for (size_t i = 0; i < n; i++) {
+        const char *a = json_string_value(json_array_get(rv, i));
+        argv[i] = fl_strdup(a ? a : "");
+    }
     struct exec_cfg c = { .timeout_ms = json_integer_value(json_object_get(r->rec, "timeout_ms")),
                           .expect_exit = (int)json_integer_value(json_object_get(r->rec, "expect_exit")) };
     if (c.timeout_ms <= 0) c.timeout_ms = 60000;

@@ -74,8 +74,11 @@ struct fault_record {
     double last_time;     /* wall clock of the step's latest record (intent, progress, done) */
     long long runner_pid; /* the process that wrote it, and its start time (/proc stat 22) */
     long long runner_start;
-    int same_boot;        /* written since the machine last booted: progress notes (not fsync'd)
-                             are then complete, and pids still mean the same processes */
+    int same_boot;        /* 1: written since the machine last booted: progress notes (not
+                             fsync'd) are then complete, and pids still mean the same processes;
+                             0: before it (its processes are gone); -1: unknown (a journal
+                             without boot_id): trust only the pid + start-time guard, and not
+                             the completeness of progress notes */
 };
 
 struct fault_ops {
@@ -102,6 +105,9 @@ struct fault_ops {
  * (may be NULL, reference taken) says what was done. Appended to the journal without fsync
  * (it survives a SIGKILL; reconcile never depends on it to be safe). No-op outside a run. */
 void fault_progress(struct fault_inst *fi, const char *phase, size_t item, json_t *note);
+/* the same, fsync'd, for a note reconcile relies on (an exec "started": without it,
+ * rollback on the same boot skips the revert). 0, or -1 with err: then do not act. */
+int fault_progress_sync(struct fault_inst *fi, const char *phase, size_t item, json_t *note, char *err);
 /* a target prepare() could not know about, journaled (fsync'd) before it is touched: a
  * progress note {"added": target} with phase "inject". 0, or -1 with err (then do not act). */
 int fault_add_target(struct fault_inst *fi, size_t item, json_t *target, char *err);

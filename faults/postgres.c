@@ -1,6 +1,7 @@
 /* postgres.c -- the faults that break PostgreSQL from the inside through libpq:
  * postgres.terminate, postgres.lock, postgres.exhaust (the `postgres` target: targets/pg_target.c). */
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,8 +246,8 @@ static int held_prepare(struct fault_inst *fi, char *err)
 {
     const char *dsn, *shown = "?";
     if (need_target(fi, &dsn, &shown, err) < 0) return -1;
-    static long counter;
-    long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+    static atomic_long counter;
+    long n = atomic_fetch_add_explicit(&counter, 1, memory_order_relaxed) + 1;
     struct pg_state *s = fl_calloc(1, sizeof *s);
     snprintf(s->appname, sizeof s->appname, "faultline-%s-%d-%lld-%ld", strchr(fi->ops->name, '.') + 1, (int)getpid(),
              (long long)(fl_wall() * 1000) % 1000000000LL, n);

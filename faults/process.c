@@ -302,11 +302,12 @@ static int kill_inject(struct fault_inst *fi, char *err)
     return signal_all(fi, 0, err);
 }
 
-/* how many signalled processes are gone */
+/* how many signalled roots (the selector's processes, not tree: descendants, whose end a
+ * living master causes itself: a SIGHUP'd nginx replaces its workers) are gone */
 static size_t count_gone(const struct proc_state *st)
 {
     size_t gone = 0;
-    for (size_t i = 0; i < st->n; i++)
+    for (size_t i = 0; i < st->n && i < st->nroots; i++)
         if (st->signalled[i] && !proc_alive(&st->ids[i], NULL)) gone++;
     return gone;
 }
@@ -329,7 +330,12 @@ static int kill_undo(struct fault_inst *fi, const struct proc_state *st, const c
             return fl_err(err, "cannot restart %s: %s", what, e);
         struct proc_id id = { 0 };
         proc_stat(pid, &id);
-        fault_progress(fi, "revert", 0, json_pack("{s:i,s:I}", "restarted_pid", (int)pid, "start", (json_int_t)id.start));
+        /* fsync'd: without it rollback would restart it a second time */
+        char ne[FL_ERR_LEN];
+        if (fault_progress_sync(fi, "revert", 0, json_pack("{s:i,s:I}", "restarted_pid", (int)pid, "start",
+                                                           (json_int_t)id.start), ne) < 0)
+            fl_log(FL_LOG_ERROR, "process.kill on %s: restarted as pid %d, but %s: a rollback would restart it again",
+                   what, (int)pid, ne);
         fl_log(FL_LOG_INFO, "process.kill on %s: restarted as pid %d", what, (int)pid);
         return 0;
     }
@@ -406,8 +412,8 @@ static json_t *state_save(const struct fault_inst *fi)
         json_array_append_new(procs, json_pack("{s:i, s:I, s:b, s:b}", "pid", (int)st->ids[i].pid,
                                                "start", (json_int_t)st->ids[i].start,
                                                "was_stopped", st->was_stopped[i], "signalled", st->signalled[i]));
-    json_t *rec = json_pack("{s:s, s:i, s:o}", "target", fi->target ? fi->target->name : "",
-                            "signal", st->sig, "procs", procs);
+    json_t *rec = json_pack("{s:s, s:i, s:o, s:I}", "target", fi->target ? fi->target->name : "",
+                            "signal", st->sig, "procs", procs, "nroots", (json_int_t)st->nroots);
     if (st->service) json_object_set_new(rec, "service", json_string(st->service));
     if (st->restart) {
         json_t *argv = json_array();
@@ -454,6 +460,19 @@ static struct proc_state *state_load(const struct fault_record *r, char *err)
         }
         json_decref(added);
     }
+    /* the roots: journals before nroots count every pid as one */
+    json_t *nr = json_object_get(rec, "nroots");
+    st->nroots = json_is_integer(nr) && (size_t)json_integer_value(nr) <= st->n ? (size_t)json_integer_value(nr) : st->n;
+    /* the runner died before its done record: which pids it signalled are in its notes
+     * (complete on the same boot); otherwise every pid counts as possibly signalled */
+    if (!r->done) {
+        for (size_t k = 0; k < st->n; k++) {
+            json_t *note = fault_record_note(r, "inject", k);
+            int sg = json_is_true(json_object_get(note, "signalled"));
+            if (r->same_boot == 1 ? sg : 1) st->signalled[k] = 1;
+            else if (r->same_boot == 1) st->signalled[k] = 0;
+        }
+    }
     const char *svc = json_string_value(json_object_get(rec, "service"));
     if (svc) st->service = fl_strdup(svc);
     json_t *argv = json_object_get(rec, "restart");
@@ -491,7 +510,7 @@ static int stop_reconcile(const struct fault_record *r, const struct drv_ctx *ct
             fault_report(report, "pid %d: was already stopped before the plan: left as it is", pid);
             continue;
         }
-        if (!r->same_boot) {
+        if (r->same_boot == 0) {
             fault_report(report, "pid %d: the machine restarted since the run: that process is gone: nothing to do", pid);
             continue;
         }
@@ -525,10 +544,16 @@ static int kill_reconcile(const struct fault_record *r, const struct drv_ctx *ct
     for (size_t i = 0; i < st->n; i++) {
         int pid = (int)st->ids[i].pid;
         char state = 0;
-        int now = r->same_boot ? proc_now(&st->ids[i], &state) : 0;
+        int now = r->same_boot != 0 ? proc_now(&st->ids[i], &state) : 0;
+        int root = i < st->nroots;
         if (now == 1) fault_report(report, "pid %d: found still running: the signal never came or did not end it", pid);
+        else if (!root)
+            fault_report(report, "pid %d (a descendant): gone%s: its parent replaces it, not faultline", pid,
+                         now < 0 ? " (its pid now belongs to another process)" : "");
+        else if (!st->signalled[i])
+            fault_report(report, "pid %d: gone, but the dead run never signalled it: not faultline's doing", pid);
         else fault_report(report, "pid %d: gone%s", pid, now < 0 ? " (its pid now belongs to another process)" : "");
-        gone += now != 1;
+        gone += now != 1 && root && st->signalled[i];
     }
     int rc = 0;
     json_t *restarted = fault_record_note(r, "revert", 0);
@@ -538,7 +563,7 @@ static int kill_reconcile(const struct fault_record *r, const struct drv_ctx *ct
         struct proc_id id = { .pid = (pid_t)json_integer_value(json_object_get(restarted, "restarted_pid")),
                               .start = (unsigned long long)json_integer_value(json_object_get(restarted, "start")) };
         char state;
-        if (r->same_boot && proc_now(&id, &state) == 1)
+        if (r->same_boot != 0 && proc_now(&id, &state) == 1)
             fault_report(report, "the run's revert already restarted it as pid %d, still running: nothing to do", (int)id.pid);
         else
             fault_report(report, "the run's revert restarted it as pid %d, which has ended since: not restarted again "

@@ -15,6 +15,15 @@ void fault_progress(struct fault_inst *fi, const char *phase, size_t item, json_
     drv_journal_progress(fi->ctx, fi->jid, phase, item, note, 0, NULL);
 }
 
+int fault_progress_sync(struct fault_inst *fi, const char *phase, size_t item, json_t *note, char *err)
+{
+    if (!fi) {
+        json_decref(note);
+        return 0;
+    }
+    return drv_journal_progress(fi->ctx, fi->jid, phase, item, note, 1, err);
+}
+
 int fault_add_target(struct fault_inst *fi, size_t item, json_t *target, char *err)
 {
     if (!fi) {
@@ -57,7 +66,7 @@ json_t *fault_record_notes_with(const struct fault_record *r, const char *phase,
 
 int fault_record_runner_alive(const struct fault_record *r)
 {
-    if (!r || r->runner_pid <= 0 || !r->same_boot) return 0;
+    if (!r || r->runner_pid <= 0 || r->same_boot == 0) return 0;   /* -1 (unknown): the pid + start decide */
     struct proc_id id = { .pid = (pid_t)r->runner_pid, .start = (unsigned long long)r->runner_start };
     return proc_alive(&id, NULL);
 }

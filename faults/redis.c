@@ -391,6 +391,7 @@ static json_t *maxmem_save(const struct fault_inst *fi)
     const struct rds_state *s = fi->state;
     json_t *j = url_save(fi, "revert: CONFIG SET maxmemory to old");
     json_object_set_new(j, "old", json_string(s && s->old ? s->old : ""));
+    json_object_set_new(j, "bytes", json_integer(((const struct rds_cfg *)fi->cfg)->bytes));
     json_object_set_new(j, "applied", json_boolean(s && s->applied));
     return j;
 }
@@ -407,8 +408,15 @@ static int maxmem_reconcile(const struct fault_record *r, const struct drv_ctx *
     }
     char *now = NULL;
     int ret = get_maxmem(rc, tname, &now, err);
+    json_t *bytes = json_object_get(r->rec, "bytes");
+    char set[32] = "";
+    if (json_is_integer(bytes)) snprintf(set, sizeof set, "%lld", (long long)json_integer_value(bytes));
     if (ret == 0 && !strcmp(now, old)) {
         fault_report(report, "maxmemory was %s, found %s: nothing to do", old, now);
+    } else if (ret == 0 && set[0] && strcmp(now, set) != 0) {
+        /* neither the value before nor the fault's: an operator set it since; theirs wins */
+        fault_report(report, "maxmemory was %s, the fault set %s, found %s: changed by someone else since the run: "
+                     "left as it is", old, set, now);
     } else if (ret == 0) {
         ret = set_maxmem(rc, old, tname, err);
         if (ret == 0) fault_report(report, "maxmemory was %s, found %s: set back to %s", old, now, old);

@@ -547,6 +547,8 @@ static struct sw_state *state_load(json_t *rec, char *err)
         }
         struct sw_item *d = add_item(s, id, name ? name : id);
         d->prior = json_integer_value(prior);
+        json_t *set = json_object_get(it, "set_replicas");
+        d->set = json_is_integer(set) ? json_integer_value(set) : -1;
         if (avail) snprintf(d->prior_avail, sizeof d->prior_avail, "%s", avail);
         d->acted = json_is_true(json_object_get(it, "acted"));
         d->killed = json_is_true(json_object_get(it, "killed"));
@@ -585,6 +587,14 @@ static int fault_reconcile(const struct fault_record *r, const struct drv_ctx *c
                              (long long)it->prior, (long long)sv.replicas);
                 break;
             }
+            if (it->set >= 0 && sv.replicas != it->set) {
+                /* neither the count before nor the one the fault set: an autoscaler or an
+                   operator moved it since; theirs wins */
+                fault_report(report, "service %s: was %lld replicas, the fault set %lld, found %lld: changed by "
+                             "someone else since the run: left as it is", it->name, (long long)it->prior,
+                             (long long)it->set, (long long)sv.replicas);
+                break;
+            }
             it->acted = 1;
             if (revert_item(s, it, e) < 0) {
                 fault_report(report, "service %s: was %lld replicas, found %lld: %s", it->name, (long long)it->prior,
@@ -607,6 +617,11 @@ static int fault_reconcile(const struct fault_record *r, const struct drv_ctx *c
             if (!strcmp(nd.availability, it->prior_avail)) {
                 fault_report(report, "node %s: was %s, found %s: nothing to do", it->name, it->prior_avail,
                              nd.availability);
+                break;
+            }
+            if (strcmp(nd.availability, "drain") != 0) {
+                fault_report(report, "node %s: was %s, found %s, not the drain the fault set: changed by someone "
+                             "else since the run: left as it is", it->name, it->prior_avail, nd.availability);
                 break;
             }
             it->acted = 1;

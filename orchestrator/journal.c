@@ -2,6 +2,7 @@
  * the reconciling rollback that reads it (see journal.h, docs/journal.md). */
 #include "journal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -25,6 +26,7 @@ struct journal {
     char run[64];
     char cmd[16];
     long next_id;
+    int refs;          /* journal_open's and journal_hold's, each ended by a journal_close */
     pthread_mutex_t mu;
 };
 
@@ -38,6 +40,10 @@ void journal_crash_point(const char *point)
 {
     const char *at = getenv("FL_TEST_CRASH_AT");
     if (!at || strcmp(at, point) != 0) return;
+    /* a second, test-only switch: FL_TEST_CRASH_AT leaking alone from a test job into a
+     * real run must not leave its faults applied (review-1 #12) */
+    const char *armed = getenv("FL_TEST_HOOKS");
+    if (!armed || strcmp(armed, "1") != 0) return;
     static const char msg[] = "faultline: FL_TEST_CRASH_AT: exiting at this point (test hook)\n";
     ssize_t w = write(2, msg, sizeof msg - 1);
     (void)w;
@@ -57,6 +63,21 @@ static void read_boot_id(void)
 }
 
 /* this boot's id (another at every boot), "" when unknown */
+static const char *boot_id(void);
+
+/* ISO C for GNU's a ?: b */
+static const char *str_or(const char *s, const char *dflt) { return s ? s : dflt; }
+static json_t *or_null(json_t *v) { return v ? v : json_null(); }
+
+/* true: written since this boot; false: before it; null: unknown (a journal of a version
+ * before boot_id was recorded, or no boot id to compare): the pid + start-time guard decides */
+static json_t *same_boot_json(const char *boot)
+{
+    const char *now = boot_id();
+    if (!boot || !*boot || !*now) return json_null();
+    return json_boolean(!strcmp(boot, now));
+}
+
 static const char *boot_id(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -163,7 +184,7 @@ static int find_holder(const char *path, char *cmd, size_t cmdlen, long long *pi
 struct journal *journal_open(const char *path, const char *cmd, char *err)
 {
     if (!path) path = journal_default_path();
-    if (files_mkdir_parent(path) < 0) { fl_err(err, "cannot create the journal's folder for '%s': %s", path, strerror(errno)); return NULL; }
+    if (files_mkdir_parent_durable(path) < 0) { fl_err(err, "cannot create the journal's folder for '%s': %s", path, strerror(errno)); return NULL; }
     /* may hold revert commands with secrets: owner only */
     int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) { fl_err(err, "cannot open the journal '%s': %s", path, strerror(errno)); return NULL; }
@@ -221,6 +242,7 @@ struct journal *journal_open(const char *path, const char *cmd, char *err)
     snprintf(j->path, sizeof j->path, "%s", path);
     snprintf(j->cmd, sizeof j->cmd, "%s", cmd);
     snprintf(j->run, sizeof j->run, "%d-%lld", (int)getpid(), (long long)(fl_wall() * 1000));
+    j->refs = 1;
     pthread_mutex_init(&j->mu, NULL);
     return j;
 }
@@ -283,14 +305,14 @@ void journal_done(struct journal *j, long id, int ok, const char *error, json_t 
     append(j, o, NULL, 0, NULL);
 }
 
-static void settle(struct journal *j, const char *run, json_t *id, int ok, const char *how)
+static int settle(struct journal *j, const char *run, json_t *id, int ok, const char *how, char *err)
 {
     json_t *o = json_object();
     json_object_set_new(o, "op", json_string("reverted"));
     json_object_set_new(o, "id", json_copy(id));
     json_object_set_new(o, "ok", json_boolean(ok));
     json_object_set_new(o, "how", json_string(how));
-    append(j, o, run, 1, NULL);
+    return append(j, o, run, 1, err);
 }
 
 void journal_reverted(struct journal *j, long id, int ok, const char *how)
@@ -298,7 +320,7 @@ void journal_reverted(struct journal *j, long id, int ok, const char *how)
     journal_crash_point("revert");
     if (!j || id < 0) return;
     json_t *jid = json_integer(id);
-    settle(j, NULL, jid, ok, how);
+    settle(j, NULL, jid, ok, how, NULL);
     json_decref(jid);
 }
 
@@ -324,9 +346,22 @@ void journal_end(struct journal *j, int exit_code)
     append(j, o, NULL, 1, NULL);
 }
 
+struct journal *journal_hold(struct journal *j)
+{
+    if (!j) return NULL;
+    pthread_mutex_lock(&j->mu);
+    j->refs++;
+    pthread_mutex_unlock(&j->mu);
+    return j;
+}
+
 void journal_close(struct journal *j)
 {
     if (!j) return;
+    pthread_mutex_lock(&j->mu);
+    int last = --j->refs == 0;
+    pthread_mutex_unlock(&j->mu);
+    if (!last) return;
     close(j->fd); /* releases the lock */
     pthread_mutex_destroy(&j->mu);
     free(j);
@@ -403,8 +438,8 @@ json_t *journal_parse(const char *data, size_t size, json_t **problems_out)
             json_object_set_new(e, "op", json_string("step"));
             json_object_set_new(e, "run", json_string(run));
             json_object_set(e, "id", id ? id : json_null());
-            json_object_set_new(e, "step", json_string(json_string_value(json_object_get(o, "step")) ?: "?"));
-            json_object_set_new(e, "kind", json_string(json_string_value(json_object_get(o, "kind")) ?: "?"));
+            json_object_set_new(e, "step", json_string(str_or(json_string_value(json_object_get(o, "step")), "?")));
+            json_object_set_new(e, "kind", json_string(str_or(json_string_value(json_object_get(o, "kind")), "?")));
             json_object_set(e, "rec", rec ? rec : json_null());
             json_object_set_new(e, "progress", json_array());
             json_object_set_new(e, "done", json_boolean(old));
@@ -413,8 +448,7 @@ json_t *journal_parse(const char *data, size_t size, json_t **problems_out)
             json_object_set_new(e, "last_time", json_real(json_number_value(t)));
             json_object_set_new(e, "runner_pid", json_integer(json_integer_value(json_object_get(b, "pid"))));
             json_object_set_new(e, "runner_start", json_integer(json_is_integer(st) ? json_integer_value(st) : -1));
-            const char *boot = json_string_value(json_object_get(b, "boot_id"));
-            json_object_set_new(e, "same_boot", json_boolean(boot && *boot && !strcmp(boot, boot_id())));
+            json_object_set_new(e, "same_boot", same_boot_json(json_string_value(json_object_get(b, "boot_id"))));
             if (e) json_array_append_new(pending, e);
         } else if (!strcmp(op, "progress") || !strcmp(op, "done")) {
             json_t *e = find_entry(pending, "step", run, "id", id);
@@ -439,11 +473,11 @@ json_t *journal_parse(const char *data, size_t size, json_t **problems_out)
             else if (e) json_object_set(e, "revert_error", json_object_get(o, "how"));
         } else if (!strcmp(op, "service")) {
             const char *boot = json_string_value(json_object_get(json_object_get(runners, run), "boot_id"));
-            json_array_append_new(pending, json_pack("{s:s,s:s,s:s,s:O,s:O,s:b}", "op", "service", "run", run, "name",
-                                                     json_string_value(json_object_get(o, "name")) ?: "?", "pid",
-                                                     json_object_get(o, "pid") ?: json_null(), "start",
-                                                     json_object_get(o, "start") ?: json_null(), "same_boot",
-                                                     boot && *boot && !strcmp(boot, boot_id())));
+            json_array_append_new(pending, json_pack("{s:s,s:s,s:s,s:O,s:O,s:o}", "op", "service", "run", run, "name",
+                                                     str_or(json_string_value(json_object_get(o, "name")), "?"), "pid",
+                                                     or_null(json_object_get(o, "pid")), "start",
+                                                     or_null(json_object_get(o, "start")), "same_boot",
+                                                     same_boot_json(boot)));
         } else if (!strcmp(op, "service_stopped")) {
             json_t *e = find_entry(pending, "service", run, "pid", json_object_get(o, "pid"));
             if (e) remove_entry(pending, e);
@@ -500,6 +534,42 @@ static void log_report(const char *text)
     }
 }
 
+/* live members (not zombies) of process group pgid that started at or after start: a
+ * group outlives its leader (celery or gunicorn workers), and Linux does not reuse a pid
+ * while a group carries its number, so they are the dead run's service's */
+static size_t group_members(pid_t pgid, long long start)
+{
+    DIR *dir = opendir("/proc");
+    if (!dir) return 0;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9') continue;
+        char path[300], buf[1024];
+        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ssize_t len = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (len <= 0) continue;
+        buf[len] = '\0';
+        char *p = strrchr(buf, ')');
+        if (!p) continue;
+        char *save = NULL;
+        int field = 2, zombie = 0;
+        long long pg = -1, st = -1;
+        for (char *t = strtok_r(p + 1, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+            field++;
+            if (field == 3) zombie = t[0] == 'Z' || t[0] == 'X';
+            if (field == 5) pg = atoll(t);
+            if (field == 22) { st = atoll(t); break; }
+        }
+        if (!zombie && pg == (long long)pgid && st >= start) n++;
+    }
+    closedir(dir);
+    return n;
+}
+
 /* a service the dead run started: stop its process group when it is still that process */
 static void reconcile_service(json_t *p, struct buf *report)
 {
@@ -507,13 +577,25 @@ static void reconcile_service(json_t *p, struct buf *report)
     json_t *sj = json_object_get(p, "start");
     long long st = json_is_integer(sj) ? json_integer_value(sj) : -1;
     long long now = pid > 0 ? proc_start(pid) : -1;
-    if (!json_is_true(json_object_get(p, "same_boot"))) {
+    if (json_is_false(json_object_get(p, "same_boot"))) {
         fault_report(report, "pid %d: the machine restarted since the run, so its processes are gone: nothing to do",
                      (int)pid);
         return;
     }
     if (now < 0) {
-        fault_report(report, "pid %d: gone (it ended with the run, or never got past its start): nothing to do", (int)pid);
+        size_t left = pid > 0 && st >= 0 ? group_members(pid, st) : 0;
+        if (left == 0) {
+            fault_report(report, "pid %d: gone (it ended with the run, or never got past its start): nothing to do", (int)pid);
+            return;
+        }
+        /* the leader is gone, its group is not */
+        kill(-pid, SIGCONT);
+        kill(-pid, SIGTERM);
+        for (int i = 0; i < 50 && group_members(pid, st) > 0; i++) usleep(100000);
+        int forced = group_members(pid, st) > 0;
+        if (forced) kill(-pid, SIGKILL);
+        fault_report(report, "pid %d: gone, but %zu process(es) of its group still ran, left behind by the dead run: "
+                     "stopped (%s)", (int)pid, left, forced ? "SIGKILL after 5s" : "SIGTERM");
         return;
     }
     if (st < 0 || now != st) {
@@ -537,7 +619,7 @@ static const char *step_situation(const json_t *p)
     size_t i;
     json_t *pr;
     json_array_foreach(json_object_get(p, "progress"), i, pr)
-        if (!strcmp(json_string_value(json_object_get(pr, "phase")) ?: "", "revert")) reverting = 1;
+        if (!strcmp(str_or(json_string_value(json_object_get(pr, "phase")), ""), "revert")) reverting = 1;
     if (json_object_get(p, "revert_error")) return "its revert failed";
     if (reverting) return "the runner died in the middle of its revert";
     if (!done) return "the runner died before the inject returned: possibly applied, possibly half";
@@ -567,7 +649,11 @@ int journal_rollback(const char *path, const struct drv_ctx *ctx, int verbose, c
         if (verbose) fl_log(FL_LOG_INFO, "journal '%s': nothing to roll back", path);
         return 0;
     }
-    journal_begin(j, "rollback", NULL);
+    char werr[FL_ERR_LEN] = "";
+    /* what cannot be written cannot be settled: reconcile anyway (restoring matters more than
+     * recording it), but every step then stays listed and the rollback fails (exit 4) */
+    int unwritable = journal_begin(j, "rollback", werr) < 0;
+    if (unwritable) fl_log(FL_LOG_ERROR, "%s: rollback goes on, but cannot record what it settles", werr);
     int failed = 0;
     /* newest first: undo in reverse order of the intents */
     for (size_t k = n; k-- > 0;) {
@@ -582,13 +668,17 @@ int journal_rollback(const char *path, const struct drv_ctx *ctx, int verbose, c
             if (verbose) {
                 fl_log(FL_LOG_INFO, "service '%s' started by run %s:", name, run);
                 log_report(report.data);
-                fl_log(FL_LOG_INFO, "  settled service '%s'", name);
             }
             json_t *o = json_object();
             json_object_set_new(o, "op", json_string("service_stopped"));
             json_object_set_new(o, "name", json_string(name));
             json_object_set_new(o, "pid", json_copy(json_object_get(p, "pid")));
-            append(j, o, run, 1, NULL);
+            if (append(j, o, run, 1, werr) < 0) {
+                fl_log(FL_LOG_ERROR, "  service '%s': %s: it stays listed", name, werr);
+                failed++;
+            } else if (verbose) {
+                fl_log(FL_LOG_INFO, "  settled service '%s'", name);
+            }
             buf_release(&report);
             continue;
         }
@@ -606,19 +696,23 @@ int journal_rollback(const char *path, const struct drv_ctx *ctx, int verbose, c
             .last_time = json_number_value(json_object_get(p, "last_time")),
             .runner_pid = json_integer_value(json_object_get(p, "runner_pid")),
             .runner_start = json_integer_value(json_object_get(p, "runner_start")),
-            .same_boot = json_is_true(json_object_get(p, "same_boot")),
+            .same_boot = json_is_true(json_object_get(p, "same_boot")) ? 1 : json_is_false(json_object_get(p, "same_boot")) ? 0 : -1,
         };
         if (!ops) ok = 0, fl_err(e, "unknown fault kind '%s' (a journal of another faultline version?)", kind);
         else if (!ops->reconcile) ok = 1, fault_report(&report, "%s leaves nothing that lasts: nothing to do", kind);
         else ok = ops->reconcile(&fr, ctx, &report, e) == 0;
         if (verbose) {
             log_report(report.data);
-            if (ok) fl_log(FL_LOG_INFO, "  settled '%s'", step);
-            else fl_log(FL_LOG_ERROR, "cannot reconcile '%s' (%s): %s", step, kind, e);
+            if (!ok) fl_log(FL_LOG_ERROR, "cannot reconcile '%s' (%s): %s", step, kind, e);
         }
         buf_release(&report);
         if (!ok) { failed++; continue; }
-        settle(j, run, json_object_get(p, "id"), 1, "rollback");
+        if (settle(j, run, json_object_get(p, "id"), 1, "rollback", werr) < 0) {
+            fl_log(FL_LOG_ERROR, "  reconciled '%s', but %s: it stays listed", step, werr);
+            failed++;
+            continue;
+        }
+        if (verbose) fl_log(FL_LOG_INFO, "  settled '%s'", step);
     }
     journal_end(j, failed ? FL_EXIT_REVERT : 0);
     journal_close(j);
@@ -635,7 +729,8 @@ int journal_forget(const char *path, char *err)
     json_t *pending = journal_pending(path, NULL, err);
     if (!pending) { journal_close(j); return -1; }
     size_t n = json_array_size(pending);
-    for (size_t i = 0; i < n; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
         json_t *p = json_array_get(pending, i);
         const char *run = json_string_value(json_object_get(p, "run"));
         if (!strcmp(json_string_value(json_object_get(p, "op")), "service")) {
@@ -643,13 +738,13 @@ int journal_forget(const char *path, char *err)
             json_object_set_new(o, "op", json_string("service_stopped"));
             json_object_set_new(o, "pid", json_copy(json_object_get(p, "pid")));
             json_object_set_new(o, "forgotten", json_true());
-            append(j, o, run, 0, NULL);
+            rc = append(j, o, run, 0, err);
         } else {
-            settle(j, run, json_object_get(p, "id"), 1, "forgotten");
+            rc = settle(j, run, json_object_get(p, "id"), 1, "forgotten", err);
         }
     }
-    if (n) fsync(j->fd);
+    if (rc == 0 && n && fsync(j->fd) < 0) rc = fl_err(err, "cannot write the journal '%s': %s", path, strerror(errno));
     journal_close(j);
     json_decref(pending);
-    return (int)n;
+    return rc < 0 ? -1 : (int)n;
 }

@@ -56,6 +56,9 @@ void journal_reverted(struct journal *j, long id, int ok, const char *how);
 /* a service about to run (fsync'd; before its exec), or one stopped */
 int journal_service(struct journal *j, const char *name, pid_t pid, int stopped, char *err);
 void journal_end(struct journal *j, int exit_code);
+/* one more user of j (a revert abandoned at revert_timeout: that still runs and notes its
+ * progress); each user ends with journal_close; the last one closes the file (and the lock) */
+struct journal *journal_hold(struct journal *j);
 void journal_close(struct journal *j);
 const char *journal_path(const struct journal *j);
 
@@ -85,8 +88,9 @@ int journal_forget(const char *path, char *err);
 /* TEST ONLY: when $FL_TEST_CRASH_AT equals point ("intent": after the intent is fsync'd;
  * "done": after inject returned, before the done record; "revert": after the first target
  * is restored, or after revert returned, before the reverted record; "service": after a
- * service's record, before its exec), the process _exits (code 86) on the spot, as a SIGKILL
- * would end it. Documented in docs/journal.md; never set it outside tests. */
+ * service's record, before its exec) and $FL_TEST_HOOKS is 1 (a second switch, so that the
+ * first leaking alone into a real run does nothing), the process _exits (code 86) on the
+ * spot, as a SIGKILL would end it. Documented in docs/journal.md; never set it outside tests. */
 void journal_crash_point(const char *point);
 
 #endif

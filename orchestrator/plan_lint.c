@@ -283,12 +283,18 @@ static const char *never_evidence(const struct plan *p, const struct probe_spec 
     if (!strcmp(kind, "load")) {
         const char *blk = node_str(entry, "load", NULL);
         int64_t bend = block_end_ms(p, blk);
-        if (w && ps->timing == PT_BEFORE && w->at_ms <= 0) {
-            snprintf(why, n, "its window is the time before '%s', which starts at 0s: no request can complete in it",
-                     w->name);
+        /* the runner's windows (run.c): before = whole seconds before the inject, after =
+           from the first whole second after the revert */
+        if (w && ps->timing == PT_BEFORE && w->at_ms < 1000) {
+            char a[32];
+            val_fmt_duration(w->at_ms, a);
+            snprintf(why, n, "its window is the whole seconds before '%s', which starts at %s: no request can complete in it",
+                     w->name, a);
             return why;
         }
-        int64_t from = w ? (ps->timing == PT_AFTER ? step_end_ms(p, w) : ps->timing == PT_DURING ? w->at_ms : 0) : 0;
+        int64_t from = w ? (ps->timing == PT_AFTER ? (step_end_ms(p, w) + 999) / 1000 * 1000
+                                                   : ps->timing == PT_DURING ? w->at_ms : 0)
+                         : 0;
         if (w && (ps->timing == PT_AFTER || ps->timing == PT_DURING) && from >= bend) {
             char a[32], e[32];
             val_fmt_duration(from, a);

@@ -273,15 +273,100 @@ static void run_sync_probes(struct run *r, struct step_rt *st, enum probe_timing
  * that stopped answering) is reported as a failed revert instead of hanging the run */
 struct revert_job {
     const struct fault_ops *ops;
-    struct fault_inst *fi;
+    /* the job's own copy of the step's fault_inst, seeing the run through the job's own
+     * drv_ctx, with its own hold on the journal: an abandoned job outlives the run's steps,
+     * its drv_ctx and its journal_close (review-1 #4) */
+    struct fault_inst fi;
+    struct drv_ctx ctx;             /* the run's values; hooks: job_hooks, run: the job */
+    const struct drv_ctx *run_ctx;  /* the run's: its other hooks, while not abandoned */
+    struct journal *journal;        /* journal_hold's, or NULL */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int done, abandoned, rc;
     char err[FL_ERR_LEN];
 };
 
+/* the job's hooks: progress notes go to the journal it holds; the rest go to the run's
+ * hooks under j->mu while the run waits for the job (abandoned: "not offered", so that
+ * nothing reaches a run that has ended; the run's deadline then waits for the call) */
+static int job_journal_progress(void *run, long id, const char *phase, size_t item, json_t *note, int sync, char *err)
+{
+    struct revert_job *j = run;
+    if (!j->journal) {
+        json_decref(note);
+        return 0;
+    }
+    return journal_progress(j->journal, id, phase, item, note, sync, err);
+}
+
+static pid_t job_service_pid(void *run, const char *name)
+{
+    struct revert_job *j = run;
+    pthread_mutex_lock(&j->mu);
+    pid_t pid = j->abandoned ? -1 : drv_service_pid(j->run_ctx, name);
+    pthread_mutex_unlock(&j->mu);
+    return pid;
+}
+
+static int job_service_restart(void *run, const char *name, char *err)
+{
+    struct revert_job *j = run;
+    pthread_mutex_lock(&j->mu);
+    int rc = j->abandoned ? fl_err(err, "the run has ended (its revert was abandoned at revert_timeout:)")
+                          : drv_service_restart(j->run_ctx, name, err);
+    pthread_mutex_unlock(&j->mu);
+    return rc;
+}
+
+static int job_service_known(void *run, const char *name, struct buf *known)
+{
+    struct revert_job *j = run;
+    pthread_mutex_lock(&j->mu);
+    int rc = j->abandoned ? 1 : drv_service_known(j->run_ctx, name, known);
+    pthread_mutex_unlock(&j->mu);
+    return rc;
+}
+
+static int job_load_query(void *run, const char *block, int64_t from_ms, int64_t to_ms, struct lg_stats *out)
+{
+    struct revert_job *j = run;
+    pthread_mutex_lock(&j->mu);
+    int rc = j->abandoned ? DRV_LOAD_NOT_RUNNING : drv_load_query(j->run_ctx, block, from_ms, to_ms, out);
+    pthread_mutex_unlock(&j->mu);
+    return rc;
+}
+
+static int64_t job_load_ended_ms(void *run)
+{
+    struct revert_job *j = run;
+    pthread_mutex_lock(&j->mu);
+    int64_t ms = j->abandoned ? -1 : drv_load_ended_ms(j->run_ctx);
+    pthread_mutex_unlock(&j->mu);
+    return ms;
+}
+
+static const struct target *job_target_named(void *run, const char *name)
+{
+    struct revert_job *j = run;
+    pthread_mutex_lock(&j->mu);
+    const struct target *t = j->abandoned ? NULL : drv_target_named(j->run_ctx, name);
+    pthread_mutex_unlock(&j->mu);
+    return t;
+}
+
+static const struct drv_hooks job_hooks = {
+    .service_pid = job_service_pid,
+    .service_restart = job_service_restart,
+    .service_known = job_service_known,
+    .load_query = job_load_query,
+    .load_ended_ms = job_load_ended_ms,
+    .journal_progress = job_journal_progress,
+    .target_named = job_target_named,
+};
+
 static void revert_job_free(struct revert_job *j)
 {
+    journal_close(j->journal);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
     free(j);
@@ -290,31 +375,49 @@ static void revert_job_free(struct revert_job *j)
 static void *revert_worker(void *arg)
 {
     struct revert_job *j = arg;
-    int rc = j->ops->revert(j->fi, j->err);
+    int rc = j->ops->revert(&j->fi, j->err);
     pthread_mutex_lock(&j->mu);
     j->rc = rc;
     j->done = 1;
     int abandoned = j->abandoned;
     pthread_cond_broadcast(&j->cv);
     pthread_mutex_unlock(&j->mu);
-    if (abandoned) revert_job_free(j);
+    if (abandoned) {
+        /* the run left the state to us (st->abandoned) */
+        if (j->fi.state && j->ops->free_state) j->ops->free_state(j->fi.state);
+        revert_job_free(j);
+    }
     return NULL;
 }
 
-/* 0 / -1 as ops->revert, or -1 with "did not finish" after timeout_ms (the revert goes on
- * in the background; *abandoned tells the caller not to free the fault's state) */
-static int revert_with_deadline(const struct fault_ops *ops, struct fault_inst *fi, int64_t timeout_ms, char *err,
-                                int *abandoned)
+static struct revert_job *revert_job_new(const struct fault_ops *ops, const struct fault_inst *fi, struct journal *jn)
 {
     struct revert_job *j = fl_calloc(1, sizeof *j);
     j->ops = ops;
-    j->fi = fi;
+    j->fi = *fi;
+    j->run_ctx = fi->ctx;
+    if (fi->ctx) {
+        j->ctx = *fi->ctx;
+        j->ctx.hooks = &job_hooks;
+        j->ctx.run = j;
+        j->fi.ctx = &j->ctx;
+    }
+    j->journal = journal_hold(jn);
     pthread_mutex_init(&j->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&j->cv, &ca);
     pthread_condattr_destroy(&ca);
+    return j;
+}
+
+/* 0 / -1 as ops->revert, or -1 with "did not finish" after timeout_ms (the revert goes on
+ * in the background; *abandoned tells the caller not to free the fault's state) */
+static int revert_with_deadline(const struct fault_ops *ops, struct fault_inst *fi, struct journal *jn,
+                                int64_t timeout_ms, char *err, int *abandoned)
+{
+    struct revert_job *j = revert_job_new(ops, fi, jn);
     pthread_t th;
     *abandoned = 0;
     if (pthread_create(&th, NULL, revert_worker, j) != 0) {
@@ -360,7 +463,7 @@ static void do_revert(struct run *r, struct step_rt *st)
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
     int abandoned = 0;
-    int rc = revert_with_deadline(ops, &st->fi, r->p->revert_timeout_ms, err, &abandoned);
+    int rc = revert_with_deadline(ops, &st->fi, r->journal, r->p->revert_timeout_ms, err, &abandoned);
     if (abandoned) st->abandoned = 1;
     /* settled only when it worked; a failed or abandoned revert stays pending for rollback */
     if (rc == 0 || !abandoned) journal_reverted(r->journal, st->jid, rc == 0, rc == 0 ? "run" : err);
@@ -388,6 +491,64 @@ static void step_skipped(struct run *r, struct step_rt *st, const char *why)
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
     if (strstr(why, "aborted") == NULL) event(r, "skipped '%s': %s", st->s->name, st->err);
+}
+
+/* a and b observe and restore the same state of one target: the same kind, or one family
+ * whose kinds all act on the container's / process's / service's run state (docker.exec
+ * runs a command inside and restores no run state: it waits only for another exec) */
+static int shares_state(const struct step_rt *a, const struct step_rt *b)
+{
+    if (!a->fi.target || a->fi.target != b->fi.target) return 0;
+    const char *ka = a->s->ops->name, *kb = b->s->ops->name;
+    if (!strcmp(ka, kb)) return 1;
+    if (!strcmp(ka, "docker.exec") || !strcmp(kb, "docker.exec")) return 0;
+    static const char *const families[] = { "docker.", "process.", "swarm.", NULL };
+    for (int i = 0; families[i]; i++)
+        if (!strncmp(ka, families[i], strlen(families[i])) && !strncmp(kb, families[i], strlen(families[i]))) return 1;
+    return 0;
+}
+
+static int step_settled(enum step_status s)
+{
+    return s == ST_REVERTED || s == ST_INJECT_FAILED || s == ST_REVERT_FAILED || s == ST_SKIPPED || s == ST_NOT_REVERTIBLE;
+}
+
+/* serialize steps on one target: st's prepare (its "prior" state) must not run before an
+ * earlier step on the same state has reverted, or it would record (and later restore) that
+ * step's fault (review-1 #5). 0; -1 when the run was aborted meanwhile; -2 when the method
+ * ended first (a step without for: holds the target to the end): st is not injected. */
+static int wait_earlier_on_target(struct run *r, struct step_rt *st)
+{
+    int waited = 0;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        struct step_rt *busy = NULL;
+        for (size_t i = 0; i < r->p->nsteps; i++) {
+            struct step_rt *o = &r->steps[i];
+            if (o == st) continue;
+            int earlier = o->s->at_ms < st->s->at_ms || (o->s->at_ms == st->s->at_ms && o < st);
+            if (earlier && shares_state(o, st) && !step_settled(o->status)) { busy = o; break; }
+        }
+        if (!busy || fl_aborted()) break;
+        if (r->method_done) {
+            pthread_mutex_unlock(&r->mu);
+            return -2;
+        }
+        if (!waited) {
+            waited = 1;
+            pthread_mutex_unlock(&r->mu);
+            event(r, "'%s' waits for '%s' on the same target to revert first", st->s->name, busy->s->name);
+            pthread_mutex_lock(&r->mu);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 50000000L;
+        if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+        pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return fl_aborted() ? -1 : 0;
 }
 
 /* before prepare: a whole step's probability (proxy toxics apply it per connection instead)
@@ -539,7 +700,12 @@ static void *step_thread(void *arg)
     /* write-ahead, ahead of time: the targets are observed and the intent journaled (fsync'd)
      * up to PREPARE_LEAD_MS before at:, so that the journal does not delay the fault itself */
     int64_t lead_ms = st->s->at_ms < PREPARE_LEAD_MS ? st->s->at_ms : PREPARE_LEAD_MS;
-    if (fl_sleep_until(at_ns - lead_ms * 1000000LL) < 0) {
+    int waited = fl_sleep_until(at_ns - lead_ms * 1000000LL) < 0 ? -1 : wait_earlier_on_target(r, st);
+    if (waited == -2) {
+        step_skipped(r, st, "not injected: an earlier step on the same target was still active when the method ended");
+        return NULL;
+    }
+    if (waited < 0) {
         step_skipped(r, st, "not injected: the run was aborted first");
         return NULL;
     }

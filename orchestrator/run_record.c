@@ -177,9 +177,12 @@ static json_t *steady_json(struct run *r, json_t *inconclusive)
             json_array_append_new(k ? after : before, sj);
         }
     }
+    /* no steady state declared: nothing was checked, so nothing "held" (review-1 #11) */
+    int none = r->p->nsteady == 0;
     return json_pack("{s:o,s:o,s:b,s:b,s:s,s:s}", "before", before, "after", after, "held_before",
-                     r->held_before == PROBE_PASSED, "held_after", r->held_after == PROBE_PASSED, "before_verdict",
-                     probe_outcome_name(r->held_before), "after_verdict", probe_outcome_name(r->held_after));
+                     !none && r->held_before == PROBE_PASSED, "held_after", !none && r->held_after == PROBE_PASSED,
+                     "before_verdict", none ? "none" : probe_outcome_name(r->held_before), "after_verdict",
+                     none ? "none" : probe_outcome_name(r->held_after));
 }
 
 /* "probes"; a probe the run never got to says why */

@@ -535,8 +535,28 @@ int acgme_schema_uuid_ids(const struct acgme_schema *sc)
     return sc && (sc->t[ACGME_T_PEOPLE].id == ID_UUID || sc->t[ACGME_T_BLOCKS].id == ID_UUID);
 }
 
+/* the advisory lock of a slot: class 'flac', the slot's first day. Held by the session
+ * that seeds the slot (until its connection closes), so that two faultline processes on
+ * one database never seed the same dates: the process-wide slot counter is per process. */
+#define ACGME_LOCK_CLASS 1718378851
+
+static int slot_lock(struct acgme_db *db, int32_t from, int take, char *err)
+{
+    char q[128];
+    snprintf(q, sizeof q, "SELECT %s(%d, %d)", take ? "pg_try_advisory_lock" : "pg_advisory_unlock", ACGME_LOCK_CLASS,
+             (int)from);
+    PGresult *r = acgme_db_run(db, q, err);
+    if (!r) return -1;
+    int got = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    return got;
+}
+
 int acgme_slot_free(struct acgme_db *db, const struct acgme_schema *sc, int32_t from, int32_t to, char *err)
 {
+    /* another faultline process seeds this slot: not free */
+    int got = slot_lock(db, from, 1, err);
+    if (got <= 0) return got;
     const struct tbl *b = &sc->t[ACGME_T_BLOCKS];
     const char *date_col = NULL;
     for (size_t i = 0; i < b->nfills; i++)
@@ -556,6 +576,7 @@ int acgme_slot_free(struct acgme_db *db, const struct acgme_schema *sc, int32_t 
     if (!r) return -1;
     int free_ = PQntuples(r) == 1 && atol(PQgetvalue(r, 0, 0)) == 0;
     PQclear(r);
+    if (!free_ && slot_lock(db, from, 0, err) < 0) return -1;
     return free_;
 }
 

@@ -6,7 +6,8 @@
  *       -- the catalog: every mapped table and column must exist and be writable; a NOT
  *          NULL column without a default that neither the mapping nor defaults: fill is an
  *          error naming table and column, before anything is inserted
- *   int free = acgme_slot_free(db, sc, from_day, to_day, err);    -- 1, 0, -1
+ *   int free = acgme_slot_free(db, sc, from_day, to_day, err);    -- 1, 0, -1 (1: its
+ *                                     advisory lock taken, held until the connection closes)
  *   struct acgme_seeded *sd = acgme_seed_case(db, sc, cs, slot, seed, &unsure, err);
  *       -- one transaction: people, blocks, assignments; NULL = nothing was inserted
  *   acgme_seeded_id(sd, "fl-acgme-3-...-r1")                     -- a case id's database id

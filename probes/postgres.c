@@ -1,6 +1,9 @@
 /* postgres.c -- the `postgres` probe: one query's single value (and its latency) through
- * libpq, compared with expect:. No connection, or our statement timeout, is "could not check"
- * (-1, inconclusive): the probe reads state through the database, it does not judge it. */
+ * libpq, compared with expect:. The server not answering (connection refused or timed out,
+ * rejected as starting up or full, the connection lost, our statement_timeout) is evidence
+ * about the system under test (failed), as an error answer is. Only faultline's own
+ * failures are "could not check" (-1, inconclusive): no target, a connection string libpq
+ * cannot use, a server that accepts connections but not ours (password, database, role). */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +28,7 @@ static const struct param_spec ppg_params[] = {
     { "query", PT_STR, 0, "SQL returning one value (default: select 1)" },
     { "expect", PT_EXPECT, 0, "the value: text (\"t\") or a comparison (\"< 100\")" },
     { "max_latency", PT_DURATION, 0, "the query must answer within this" },
-    { "timeout", PT_DURATION, 0, "connect and query timeout (default 5s): past it, inconclusive" },
+    { "timeout", PT_DURATION, 0, "connect and query timeout (default 5s): past it, failed (no answer)" },
     { 0 } };
 
 static void ppg_free(void *cfg)
@@ -76,8 +79,26 @@ static int ppg_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     const char *dsn = pg_target_dsn(t, &shown);
     if (!dsn) return fl_err(err, "postgres probe: no postgres target '%s'", c->target);
     int tmo_s = (int)((c->timeout_ms + 999) / 1000);
+    int64_t c0 = fl_now_ns();
     PGconn *conn = pg_open(dsn, shown, "faultline-probe", tmo_s, err);
-    if (!conn) return -1;
+    if (!conn) {
+        /* did the server answer? libpq's ping tells a server that accepts connections (ours
+           failed on our side: password, database) from one that is down or rejecting all */
+        int none = strstr(err, "timeout expired") != NULL;
+        if (!none) {
+            char tmo[16];
+            snprintf(tmo, sizeof tmo, "%d", tmo_s);
+            const char *keys[] = { "dbname", "connect_timeout", NULL };
+            const char *vals[] = { dsn, tmo, NULL };
+            PGPing pr = PQpingParams(keys, vals, 1);
+            none = pr == PQPING_NO_RESPONSE || pr == PQPING_REJECT;
+        }
+        if (!none) return -1;
+        obs->latency_ms = (double)(fl_now_ns() - c0) / 1e6;
+        obs->outcome = PROBE_FAILED;
+        snprintf(obs->observed, sizeof obs->observed, "no answer: %.400s", err);
+        return 0;
+    }
     char tmo[64];
     snprintf(tmo, sizeof tmo, "SET statement_timeout = %lld", (long long)c->timeout_ms);
     PQclear(PQexec(conn, tmo));
@@ -92,13 +113,17 @@ static int ppg_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         fl_redact(msg);
         int lost = PQstatus(conn) != CONNECTION_OK;
         const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-        /* 57014: our statement_timeout; the connection lost: both mean we could not check */
-        int could_not = lost || (state && strcmp(state, "57014") == 0);
+        /* no result at all: libpq ran out of memory (ours); 57014 (our statement_timeout:
+           the server did not answer in time) and a lost connection are evidence */
+        int ours = !r && !lost;
+        int timedout = state && strcmp(state, "57014") == 0;
         PQclear(r);
         PQfinish(conn);
-        if (could_not) return fl_err(err, "postgres probe on '%s': %s", c->target, msg);
+        if (ours) return fl_err(err, "postgres probe on '%s': %s", c->target, msg);
         obs->outcome = PROBE_FAILED;
-        snprintf(obs->observed, sizeof obs->observed, "error: %s", msg);
+        if (timedout) snprintf(obs->observed, sizeof obs->observed, "no answer within %lldms: %s", (long long)c->timeout_ms, msg);
+        else if (lost) snprintf(obs->observed, sizeof obs->observed, "connection lost: %s", msg);
+        else snprintf(obs->observed, sizeof obs->observed, "error: %s", msg);
         return 0;
     }
     const char *v = PQntuples(r) > 0 && PQnfields(r) > 0 ? (PQgetisnull(r, 0, 0) ? "NULL" : PQgetvalue(r, 0, 0))
@@ -129,7 +154,7 @@ static void ppg_describe(const void *cfg, struct buf *out)
 
 const struct probe_ops probe_postgres = {
     .name = "postgres",
-    .summary = "a query's single value and latency; no connection or a timeout is inconclusive",
+    .summary = "a query's single value and latency; no answer (refused, timeout) is failed",
     .params = ppg_params,
     .parse = ppg_parse,
     .check = ppg_check,

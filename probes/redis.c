@@ -1,6 +1,9 @@
 /* redis.c -- the `redis` probe: any command's reply through hiredis, compared with expect:
- * (numerically when both are numbers). No connection is "could not check" (-1, inconclusive);
- * an error reply is an answer (failed). */
+ * (numerically when both are numbers). The server not answering (connection refused, reset
+ * or closed, no reply within timeout:) is evidence about the system under test (failed), as
+ * an error reply is; only faultline's own failures (no target, a name that does not
+ * resolve, out of memory or descriptors, an AUTH/SELECT refused) are "could not check" (-1,
+ * inconclusive). */
 #include <hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +28,7 @@ static const struct param_spec prd_params[] = {
     { "command", PT_STRLIST, 0, "the command as a list, e.g. [LLEN, celery] (default [PING])" },
     { "expect", PT_EXPECT, 0, "the reply: text (PONG) or a comparison (\"< 100\")" },
     { "max_latency", PT_DURATION, 0, "the reply must come within this" },
-    { "timeout", PT_DURATION, 0, "connect and reply timeout (default 5s): past it, inconclusive" },
+    { "timeout", PT_DURATION, 0, "connect and reply timeout (default 5s): past it, failed (no answer)" },
     { 0 } };
 
 static void prd_free(void *cfg)
@@ -101,12 +104,21 @@ static int prd_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     const struct target *t = c->tgt;
     const struct rds_url *u = rds_target_url(t);
     if (!u) return fl_err(err, "redis probe: no redis target '%s'", c->target);
-    redisContext *rc = rds_open(u, (int)c->timeout_ms, err);
+    int no_answer = 0;
+    int64_t t0 = fl_now_ns();
+    redisContext *rc = rds_open_ex(u, (int)c->timeout_ms, &no_answer, err);
+    if (!rc && no_answer) {
+        /* refused, reset, timed out: the service did not answer */
+        obs->latency_ms = (double)(fl_now_ns() - t0) / 1e6;
+        obs->outcome = PROBE_FAILED;
+        snprintf(obs->observed, sizeof obs->observed, "no answer: %.400s", err);
+        return 0;
+    }
     if (!rc) return -1;
     size_t argc = param_strv_len(c->command);
     size_t *lens = fl_calloc(argc, sizeof *lens);
     for (size_t i = 0; i < argc; i++) lens[i] = strlen(c->command[i]);
-    int64_t t0 = fl_now_ns();
+    t0 = fl_now_ns();
     redisReply *r = redisCommandArgv(rc, (int)argc, (const char **)c->command, lens);
     obs->latency_ms = (double)(fl_now_ns() - t0) / 1e6;
     free(lens);
@@ -114,7 +126,13 @@ static int prd_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         char msg[300];
         snprintf(msg, sizeof msg, "%s", rc->errstr);
         fl_redact(msg);
+        int none = rds_no_answer(rc);
         redisFree(rc);
+        if (none) {
+            obs->outcome = PROBE_FAILED;
+            snprintf(obs->observed, sizeof obs->observed, "no answer within %lldms: %s", (long long)c->timeout_ms, msg);
+            return 0;
+        }
         return fl_err(err, "redis probe on '%s': %s", c->target, msg);
     }
     struct buf b;
@@ -155,7 +173,7 @@ static void prd_describe(const void *cfg, struct buf *out)
 
 const struct probe_ops probe_redis = {
     .name = "redis",
-    .summary = "any command's reply, or a number compared (\"< 100\"); no connection is inconclusive",
+    .summary = "any command's reply, or a number compared (\"< 100\"); no answer is failed",
     .params = prd_params,
     .parse = prd_parse,
     .check = prd_check,

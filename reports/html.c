@@ -278,7 +278,7 @@ static void summary(struct page *pg)
         for (int k = 0; k < 2; k++) {
             const char *v = report_jstr(ss, vk[k], NULL);
             const json_t *h = json_object_get(ss, hk[k]);
-            w[k] = v ? (!strcmp(v, "passed") ? "held" : !strcmp(v, "failed") ? "broken" : "not judged")
+            w[k] = v ? (!strcmp(v, "passed") ? "held" : !strcmp(v, "failed") ? "broken" : !strcmp(v, "none") ? "—" : "not judged")
                      : json_is_boolean(h) ? (json_is_true(h) ? "held" : "broken") : "-";
         }
         buf_addf(b, "<div class=\"card\">steady state<b>%s / %s</b><span class=\"muted\">before / after</span></div>", w[0],
@@ -972,7 +972,8 @@ static void steady_section(struct page *pg)
         const json_t *list = json_object_get(ss, parts[k]), *h = json_object_get(ss, held[k]);
         const char *v = report_jstr(ss, verdicts[k], NULL);
         buf_addf(b, "<h3>%s the faults: ", parts[k]);
-        badge(b, v ? (!strcmp(v, "passed") ? "held" : v) : json_is_boolean(h) ? (json_is_true(h) ? "held" : "failed") : "not checked");
+        badge(b, v ? (!strcmp(v, "passed") ? "held" : !strcmp(v, "none") ? "none declared" : v)
+                   : json_is_boolean(h) ? (json_is_true(h) ? "held" : "failed") : "not checked");
         buf_adds(b, "</h3>\n");
         if (!json_array_size(list)) { buf_adds(b, "<p class=\"muted\">no checks</p>\n"); continue; }
         buf_addf(b, "<table class=\"steady-%s\"><tr><th>check</th><th>kind</th><th>expected</th><th>verdict</th><th>evidence</th></tr>\n", parts[k]);

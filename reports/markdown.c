@@ -238,6 +238,7 @@ static void tally_probes(const json_t *list, int *total, int *passed, int *incon
 static const char *steady_words(const json_t *ss, const char *verdict_key, const char *held_key)
 {
     const char *v = report_jstr(ss, verdict_key, NULL);
+    if (v && !strcmp(v, "none")) return "—";
     if (v) return !strcmp(v, "passed") ? "held" : !strcmp(v, "failed") ? "**broken**" : "*not judged*";
     return json_is_true(json_object_get(ss, held_key)) ? "held" : "**broken**";
 }
@@ -330,7 +331,9 @@ static void md_counts(const json_t *run, struct buf *b)
         buf_addf(b, " · **%zu faults**%s", json_array_size(steps),
                  sfail ? "" : (json_array_size(steps) ? " injected and reverted cleanly" : ""));
         if (sfail) buf_addf(b, ", %d with a failed inject or revert", sfail);
-        if (ss) {
+        if (ss && !strcmp(report_jstr(ss, "before_verdict", ""), "none")) {
+            buf_adds(b, " · steady state — (none declared)");
+        } else if (ss) {
             buf_addf(b, " · steady state %s before, %s after", steady_words(ss, "before_verdict", "held_before"),
                      steady_words(ss, "after_verdict", "held_after"));
         }

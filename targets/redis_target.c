@@ -1,6 +1,7 @@
 /* redis_target.c -- the `redis` target (a redis:// URL) and what its faults and probes share:
  * the URL, connecting (AUTH, SELECT), error replies. A password in the URL is registered as a
  * secret at parse time and never described. */
+#include <errno.h>
 #include <hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,12 +114,42 @@ void rds_reply_err(redisContext *c, redisReply *r, char *out, size_t n)
     fl_redact(out);
 }
 
+/* 1 when c's error says the server did not answer: refused, reset, closed, timed out (the
+ * system under test not answering is evidence); 0 for faultline's own failures (out of
+ * memory, no file descriptors, a name that does not resolve, no error at all) */
+int rds_no_answer(const redisContext *c)
+{
+    if (!c) return 0;
+    switch (c->err) {
+    case REDIS_ERR_EOF: case REDIS_ERR_PROTOCOL:
+#ifdef REDIS_ERR_TIMEOUT
+    case REDIS_ERR_TIMEOUT:
+#endif
+        return 1;
+    case REDIS_ERR_IO: {
+        static const int ours[] = { EMFILE, ENFILE, ENOMEM, ENOBUFS, EADDRNOTAVAIL, 0 };
+        for (int i = 0; ours[i]; i++)
+            if (strcmp(c->errstr, strerror(ours[i])) == 0) return 0;
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
 redisContext *rds_open(const struct rds_url *u, int timeout_ms, char *err)
+{
+    return rds_open_ex(u, timeout_ms, NULL, err);
+}
+
+redisContext *rds_open_ex(const struct rds_url *u, int timeout_ms, int *no_answer, char *err)
 {
     struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
     redisContext *c = redisConnectWithTimeout(u->host, u->port, tv);
     char msg[FL_ERR_LEN];
+    if (no_answer) *no_answer = 0;
     if (!c || c->err) {
+        if (no_answer) *no_answer = rds_no_answer(c);
         snprintf(msg, sizeof msg, "%s", c ? c->errstr : "out of memory");
         fl_redact(msg);
         fl_err(err, "cannot connect to redis %s: %s", u->shown, msg);
@@ -130,6 +161,7 @@ redisContext *rds_open(const struct rds_url *u, int timeout_ms, char *err)
     if (u->password) {
         r = u->user ? redisCommand(c, "AUTH %s %s", u->user, u->password) : redisCommand(c, "AUTH %s", u->password);
         if (!r || r->type == REDIS_REPLY_ERROR) {
+            if (!r && no_answer) *no_answer = rds_no_answer(c);
             rds_reply_err(c, r, msg, sizeof msg);
             fl_err(err, "redis %s: authentication failed: %s", u->shown, msg);
             goto fail;
@@ -139,6 +171,7 @@ redisContext *rds_open(const struct rds_url *u, int timeout_ms, char *err)
     if (u->db) {
         r = redisCommand(c, "SELECT %d", u->db);
         if (!r || r->type == REDIS_REPLY_ERROR) {
+            if (!r && no_answer) *no_answer = rds_no_answer(c);
             rds_reply_err(c, r, msg, sizeof msg);
             fl_err(err, "redis %s: SELECT %d: %s", u->shown, u->db, msg);
             goto fail;

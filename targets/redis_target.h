@@ -24,6 +24,12 @@ const char *rds_url_shown(const struct rds_url *u);
 const struct rds_url *rds_target_url(const struct target *t);
 /* connected, authenticated and on its db; NULL with err (secrets redacted) */
 redisContext *rds_open(const struct rds_url *u, int timeout_ms, char *err);
+/* rds_open; *no_answer (when not NULL) set to 1 when it failed because the server did not
+ * answer (rds_no_answer), 0 otherwise */
+redisContext *rds_open_ex(const struct rds_url *u, int timeout_ms, int *no_answer, char *err);
+/* 1 when c's error says the server did not answer (refused, reset, closed, timed out),
+ * 0 for faultline's own failures (out of memory, no descriptors, a name that does not resolve) */
+int rds_no_answer(const redisContext *c);
 /* what went wrong with a command: the error reply, the connection's error, or "no reply" */
 void rds_reply_err(redisContext *c, redisReply *r, char *out, size_t n);
 

@@ -1045,3 +1045,78 @@ TEST_T(acgme_probe_demo_service_under_database_fault, 120)
     pg_ok(pg, sql);
     PQfinish(pg);
 }
+
+/* review-1 #9: two faultline processes seeding one database: the slot counter is per
+   process, so both start at the same slot; the slot's advisory lock makes the second
+   take the next one instead of mixing its cases with the first's */
+TEST_T(acgme_probe_two_processes_never_seed_one_slot, 90)
+{
+    const char *dsn = th_pg_dsn();
+    snprintf(srv_dsn, sizeof srv_dsn, "%s", dsn);
+    snprintf(srv_prefix, sizeof srv_prefix, "acl%d_", (int)getpid());
+    PGconn *pg = PQconnectdb(dsn);
+    ASSERT_MSG(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE %speople (id text PRIMARY KEY, name text, kind text NOT NULL, pgy_level int);"
+             "CREATE TABLE %sblocks (id text PRIMARY KEY, date date NOT NULL, half text NOT NULL);"
+             "CREATE TABLE %sassign (id text PRIMARY KEY, block_id text REFERENCES %sblocks(id), "
+             "person_id text REFERENCES %speople(id), role text);",
+             srv_prefix, srv_prefix, srv_prefix, srv_prefix, srv_prefix);
+    pg_ok(pg, sql);
+    int port;
+    struct MHD_Daemon *d = srv_start(&port);
+    char extra[1024];
+    snprintf(extra, sizeof extra,
+             "deliver: seed\ndsn: \"%s\"\ncases: 1\nseed: 78\nresidents: 8\nfaculty: 2\n"
+             "tables:\n"
+             "  people: { table: %speople, type: kind, resident: R, faculty: F }\n"
+             "  blocks: { table: %sblocks, time_of_day: half, am: morning, pm: afternoon }\n"
+             "  assignments: { table: %sassign }\n",
+             dsn, srv_prefix, srv_prefix, srv_prefix);
+    int done[2], finish[2];
+    ASSERT(pipe(done) == 0 && pipe(finish) == 0);
+    pid_t child = fork();
+    ASSERT(child >= 0);
+    if (child == 0) {
+        /* the other faultline process: seeds, is asked, and keeps its session open */
+        struct probe_run r;
+        pr_start(&r, probe_yaml(port, extra));
+        struct probe_obs o;
+        memset(&o, 0, sizeof o);
+        char err[FL_ERR_LEN];
+        int rc = probe_acgme.check(&r.pi, &o, err);
+        char c = rc == 0 ? 'y' : 'n';
+        if (write(done[1], &c, 1) != 1) _exit(2);
+        if (read(finish[0], &c, 1) < 0) _exit(2);
+        pr_stop(&r);
+        _exit(0);
+    }
+    char c = 0;
+    ASSERT(read(done[0], &c, 1) == 1);
+    struct probe_run r;
+    pr_start(&r, probe_yaml(port, extra));
+    struct probe_obs o;
+    memset(&o, 0, sizeof o);
+    char err[FL_ERR_LEN];
+    int rc = probe_acgme.check(&r.pi, &o, err);
+    /* each process holds the lock of the slot it seeded: two different slots */
+    int locks = pg_count(pg, "SELECT count(DISTINCT objid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                             "AND classid = 1718378851");
+    int holders = pg_count(pg, "SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                               "AND classid = 1718378851");
+    ASSERT(write(finish[1], "x", 1) == 1);
+    int st = 0;
+    waitpid(child, &st, 0);
+    pr_stop(&r);
+    MHD_stop_daemon(d);
+    snprintf(sql, sizeof sql, "DROP TABLE %sassign; DROP TABLE %sblocks; DROP TABLE %speople;", srv_prefix, srv_prefix,
+             srv_prefix);
+    pg_ok(pg, sql);
+    PQfinish(pg);
+    ASSERT_EQ_INT(c, 'y');
+    ASSERT_MSG(rc == 0, "check: %s", err);
+    ASSERT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the other process failed (%d)", st);
+    ASSERT_EQ_INT(holders, 2);
+    ASSERT_MSG(locks == 2, "both processes seeded under %d distinct slot lock(s), not 2", locks);
+}

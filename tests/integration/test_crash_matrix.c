@@ -54,7 +54,7 @@ static void crash_run(const char *dir, const char *plan, const char *point)
     fx_write_file(dir, "p.yaml", plan);
     char env[64];
     snprintf(env, sizeof env, "FL_TEST_CRASH_AT=%s", point);
-    char *envv[] = { env, NULL };
+    char *envv[] = { env, "FL_TEST_HOOKS=1", NULL };
     char *args[] = { "run", "p.yaml", "-o", "out", NULL };
     int rc = fx_fl_wait(fx_fl_start(dir, envv, args), 90000);
     char *out = fx_slurp(dir, "run.txt");

@@ -276,6 +276,10 @@ TEST(evidence_lint_flags_probes_that_cannot_have_evidence)
         "method:\n"
         "  - { name: first, at: 0s, for: 2s, fault: exec, run: \"true\" }\n"
         "  - { name: late, at: 12s, for: 2s, fault: exec, run: \"true\" }\n"
+        /* review-1 #10: the before window is whole seconds (none under 1s); the after window
+           starts at the first whole second after the revert (10s: the load's end) */
+        "  - { name: early, at: 800ms, for: 1s, fault: exec, run: \"true\" }\n"
+        "  - { name: edge, at: 9s, for: 500ms, fault: exec, run: \"true\" }\n"
         "probes:\n"
         "  - { name: before-zero, before: first, load: l, expect: \"p95 < 1s\" }\n"
         "  - { name: after-load, during: late, load: l, expect: \"p95 < 1s\" }\n"
@@ -283,16 +287,20 @@ TEST(evidence_lint_flags_probes_that_cannot_have_evidence)
         "  - { name: once-but-ten, after: first, min_evidence: 10, http: { url: \"http://127.0.0.1:9/ready\" } }\n"
         "  - { name: recover-after-load, recovery: { from: late, load: l, until: \"error_rate < 1%\", within: 5s } }\n"
         "  - { name: fine, during: first, load: l, expect: \"p95 < 1s\" }\n"
-        "  - { name: opted-out, during: late, load: l, expect: \"p95 < 1s\", min_evidence: 0 }\n");
+        "  - { name: opted-out, during: late, load: l, expect: \"p95 < 1s\", min_evidence: 0 }\n"
+        "  - { name: before-sub-second, before: early, load: l, expect: \"p95 < 1s\" }\n"
+        "  - { name: after-rounded-past-load, after: edge, load: l, expect: \"p95 < 1s\" }\n");
     json_t *w = json_array();
     plan_lint(p, w);
     char *dump = json_dumps(w, JSON_INDENT(1));
     const char *want[][2] = {
-        { "before-zero", "which starts at 0s: no request can complete in it" },
+        { "before-zero", "which starts at 0ms: no request can complete in it" },
         { "after-load", "its window starts at 12s, but load 'l' ends at 10s" },
         { "no-baseline", "the first fault starts at 0s: there is no baseline window" },
         { "once-but-ten", "it needs min_evidence 10, but it checks 1 time" },
         { "recover-after-load", "its clock starts at 14s (the revert of 'late'), but load 'l' ends at 10s" },
+        { "before-sub-second", "the whole seconds before 'early', which starts at 800ms" },
+        { "after-rounded-past-load", "its window starts at 10s, but load 'l' ends at 10s" },
     };
     size_t flagged = 0;
     for (size_t i = 0; i < json_array_size(w); i++) {
@@ -308,8 +316,38 @@ TEST(evidence_lint_flags_probes_that_cannot_have_evidence)
             }
         ASSERT_MSG(matched, "flagged a probe that can have evidence: %s", dump);
     }
-    ASSERT_MSG(flagged == 5, "5 probes flagged, got %zu: %s", flagged, dump);
+    ASSERT_MSG(flagged == 7, "7 probes flagged, got %zu: %s", flagged, dump);
     free(dump);
     json_decref(w);
     plan_free(p);
+}
+
+/* review-1 #11: a plan without steady_state checked nothing: run.json says "none" (not
+   "passed"), and the reports do not say the steady state "held" */
+TEST_T(evidence_no_steady_state_is_none_not_held, 30)
+{
+    struct testsrv *s = testsrv_start(0);
+    ASSERT(s);
+    const char *d = th_tmpdir();
+    char plan[1024], out[8192], path[512];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: nosteady\nduration: 1s\n"
+             "method:\n  - { name: nop, at: 200ms, fault: exec, run: [\"true\"] }\n"
+             "probes:\n  - { name: up, http: { url: \"http://127.0.0.1:%d/ok\", status: 200 } }\n",
+             testsrv_port(s));
+    write_plan(d, plan);
+    int rc = fl(d, "run p.yaml -q -o out", out, sizeof out);
+    ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
+    json_t *r = load_run(d);
+    const json_t *ss = json_object_get(r, "steady_state");
+    ASSERT_EQ_STR(str(ss, "before_verdict"), "none");
+    ASSERT_EQ_STR(str(ss, "after_verdict"), "none");
+    ASSERT(json_is_false(json_object_get(ss, "held_before")));
+    json_decref(r);
+    snprintf(path, sizeof path, "cat '%s/out/summary.md' '%s/out/report.html'", d, d);
+    static char rep[1 << 20];
+    th_sh(rep, sizeof rep, "%s", path);
+    ASSERT_MSG(!strstr(rep, "held before") && !strstr(rep, "<b>held / held</b>"), "the reports claim a steady state held");
+    ASSERT_CONTAINS(rep, "none declared");
+    testsrv_stop(s);
 }

@@ -396,14 +396,34 @@ TEST(pg_probe_pass_fail_and_could_not_check)
     prb_free(&p);
     tgt_free(&g);
 
-    /* closed port: could not check, with the reason */
-    char yaml[200];
+    /* closed port: the server under test did not answer: evidence (failed), with the reason */
+    char yaml[300];
     snprintf(yaml, sizeof yaml, "dsn: \"host=127.0.0.1 port=%d dbname=x user=y\"\n", th_free_port());
     tgt_make(&g, "pg", "postgres", yaml);
     prb_make(&p, "postgres", &g, "target: pg\nexpect: \"1\"\n");
+    ASSERT_EQ_INT(prb_check(&p, &o, err), 0);
+    ASSERT_EQ_INT(o.outcome, PROBE_FAILED);
+    ASSERT_CONTAINS(o.observed, "no answer");
+    ASSERT_CONTAINS(o.observed, "refused");
+    prb_free(&p);
+    tgt_free(&g);
+
+    /* a server that answers but not to us (a database that does not exist): faultline could
+       not ask: could not check */
+    snprintf(yaml, sizeof yaml, "dsn: \"%s dbname=fl_no_such_db_x\"\n", th_pg_dsn());
+    tgt_make(&g, "pg", "postgres", yaml);
+    prb_make(&p, "postgres", &g, "target: pg\nexpect: \"1\"\n");
     ASSERT_EQ_INT(prb_check(&p, &o, err), -1);
-    ASSERT_CONTAINS(err, "cannot connect");
-    ASSERT_CONTAINS(err, "refused");
+    ASSERT_CONTAINS(err, "fl_no_such_db_x");
+    prb_free(&p);
+    tgt_free(&g);
+
+    /* our statement_timeout: the server did not answer in time: failed */
+    pg_target(&g, NULL);
+    prb_make(&p, "postgres", &g, "target: pg\nquery: \"select pg_sleep(2)\"\ntimeout: 300ms\n");
+    ASSERT_EQ_INT(prb_check(&p, &o, err), 0);
+    ASSERT_EQ_INT(o.outcome, PROBE_FAILED);
+    ASSERT_CONTAINS(o.observed, "no answer within 300ms");
     prb_free(&p);
     tgt_free(&g);
 }
@@ -423,9 +443,12 @@ TEST(pg_probe_sees_the_lock)
     struct flt f;
     flt_make(&f, "postgres.lock", &g, "table: fl_probe_t\n");
     inject(&f);
-    /* the query waits behind the lock until the probe's timeout: could not check */
-    ASSERT_EQ_INT(prb_check(&p, &o, err), -1);
-    ASSERT_CONTAINS(err, "timeout");
+    /* the query waits behind the lock until the probe's timeout: the database did not
+       answer in time: evidence (failed) */
+    ASSERT_EQ_INT(prb_check(&p, &o, err), 0);
+    ASSERT_EQ_INT(o.outcome, PROBE_FAILED);
+    ASSERT_CONTAINS(o.observed, "no answer within 1000ms");
+    ASSERT_CONTAINS(o.observed, "timeout");
     revert(&f);
     ASSERT_EQ_INT(prb_check(&p, &o, err), 0);
     ASSERT_EQ_INT(o.outcome, PROBE_PASSED);
@@ -650,11 +673,100 @@ TEST(redis_probe_pass_fail_and_could_not_check)
     snprintf(yaml, sizeof yaml, "url: \"redis://127.0.0.1:%d\"\n", th_free_port());
     tgt_make(&g, "queue", "redis", yaml);
     prb_make(&p, "redis", &g, "target: queue\ncommand: [PING]\nexpect: PONG\n");
-    ASSERT_EQ_INT(prb_check(&p, &o, err), -1);
-    ASSERT_CONTAINS(err, "cannot connect");
-    ASSERT_CONTAINS(err, "refused");
+    ASSERT_EQ_INT(prb_check(&p, &o, err), 0);                /* refused: the service is down: failed */
+    ASSERT_EQ_INT(o.outcome, PROBE_FAILED);
+    ASSERT_CONTAINS(o.observed, "no answer");
+    ASSERT_CONTAINS(o.observed, "refused");
     prb_free(&p);
     tgt_free(&g);
+
+    /* our own credentials refused (this Redis has no password): faultline could not ask */
+    redis_target(&g, ":fl-wrong-pw@");
+    prb_make(&p, "redis", &g, "target: queue\ncommand: [PING]\nexpect: PONG\n");
+    ASSERT_EQ_INT(prb_check(&p, &o, err), -1);
+    ASSERT_CONTAINS(err, "authentication failed");
+    prb_free(&p);
+    tgt_free(&g);
+}
+
+TEST(redis_probe_paused_server_is_failed)
+{
+    /* CLIENT PAUSE: the server takes the connection and never answers within timeout: */
+    struct tgt g;
+    redis_target(&g, NULL);
+    struct flt f;
+    flt_make(&f, "redis.pause", &g, "mode: all\n");
+    f.step.for_ms = 1500;
+    inject(&f);
+    struct prb p;
+    struct probe_obs o;
+    char err[FL_ERR_LEN];
+    prb_make(&p, "redis", &g, "target: queue\ncommand: [PING]\nexpect: PONG\ntimeout: 300ms\n");
+    int rc = prb_check(&p, &o, err);
+    ASSERT_MSG(rc == 0, "check: %s", err);
+    ASSERT_EQ_INT(o.outcome, PROBE_FAILED);
+    ASSERT_CONTAINS(o.observed, "no answer within 300ms");
+    revert(&f);
+    ASSERT_EQ_INT(prb_check(&p, &o, err), 0);
+    ASSERT_EQ_INT(o.outcome, PROBE_PASSED);
+    prb_free(&p);
+    flt_free(&f);
+    tgt_free(&g);
+}
+
+/* a plan through `faultline run`: its exit code and output */
+static int run_plan_yaml(const char *yaml, char *out, size_t outlen)
+{
+    const char *dir = th_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/plan.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ASSERT(f);
+    fputs(yaml, f);
+    fclose(f);
+    return th_sh(out, outlen, "cd '%s' && '%s' run -o '%s/report' --journal '%s/journal.jsonl' '%s' 2>&1", dir,
+                 th_faultline(), dir, dir, path);
+}
+
+TEST_T(redis_stop_when_trips_during_an_outage, 60)
+{
+    /* review-1 #2: a stop condition whose checks time out while Redis is paused must trip
+       (exit 3), not skip every second as "no evidence" and pass when Redis is back */
+    char yaml[1024], out[16384];
+    snprintf(yaml, sizeof yaml,
+             "faultline: 1\nname: stop-when-outage\nduration: 8s\n"
+             "targets:\n  cache: { redis: { url: \"redis://127.0.0.1:%d/0\" } }\n"
+             "method:\n  - { name: freeze, at: 1s, for: 5s, fault: redis.pause, target: cache }\n"
+             "stop_when:\n  - { redis: { target: cache, command: [PING], expect: PONG, timeout: 500ms }, for: 1s }\n",
+             th_redis_port());
+    int rc = run_plan_yaml(yaml, out, sizeof out);
+    ASSERT_MSG(rc == 3, "faultline run exited %d, expected 3 (aborted):\n%s", rc, out);
+    ASSERT_CONTAINS(out, "tripped");
+    ASSERT_CONTAINS(out, "no answer");
+    redisContext *c = rd(1000);
+    ASSERT_EQ_STR(rcmd(c, "PING", NULL), "PONG");           /* rolled back */
+    redisFree(c);
+}
+
+TEST_T(redis_and_pg_recovery_that_never_comes_is_not_recovered, 60)
+{
+    /* review-1 #2: recovery until a redis/postgres that never answers again is "not
+       recovered" (failed, exit 1), not "no evidence" (exit 5) */
+    char yaml[2048], out[16384];
+    int rport = th_free_port(), pport = th_free_port();
+    snprintf(yaml, sizeof yaml,
+             "faultline: 1\nname: never-back\nduration: 5s\n"
+             "targets:\n  cache: { redis: { url: \"redis://127.0.0.1:%d/0\" } }\n"
+             "  db: { postgres: { dsn: \"host=127.0.0.1 port=%d dbname=x user=y\" } }\n"
+             "method:\n  - { name: outage, at: 1s, for: 1s, fault: exec, run: [\"true\"] }\n"
+             "probes:\n"
+             "  - { name: cache-back, recovery: { from: outage, until: { redis: { target: cache, command: [PING], expect: PONG, timeout: 300ms } }, within: 2s } }\n"
+             "  - { name: db-back, recovery: { from: outage, until: { postgres: { target: db, timeout: 1s } }, within: 2s } }\n",
+             rport, pport);
+    int rc = run_plan_yaml(yaml, out, sizeof out);
+    ASSERT_MSG(rc == 1, "faultline run exited %d, expected 1 (failed):\n%s", rc, out);
+    ASSERT_CONTAINS(out, "not recovered");
+    ASSERT(!strstr(out, "inconclusive"));
 }
 
 TEST_T(pgredis_plan_end_to_end, 60)

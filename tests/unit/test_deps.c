@@ -101,7 +101,7 @@ TEST(deps_the_package_list_has_what_the_suite_needs)
     ASSERT_EQ_STR(out, "");
     static const char *const test_pkgs[] = { "postgresql", "redis-server", "docker.io", "chromium", "prometheus-pushgateway",
                                              "socat", "openssl", "libxml2-utils", "nginx-light", "valgrind", "python3",
-                                             "procps", "prometheus", "python3-locust", "python3-jsonschema", "python3-yaml", "iproute2",
+                                             "procps", "prometheus", "python3-locust", "python3-jsonschema", "python3-yaml", "iproute2", "strace",
                                              NULL };
     for (int i = 0; test_pkgs[i]; i++) {
         ASSERT_EQ_INT(th_sh(out, sizeof out, "awk '$1 == \"%s\" { print $2 }' scripts/packages", test_pkgs[i]), 0);
