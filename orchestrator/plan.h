@@ -131,6 +131,7 @@ struct fl_ctx {
     struct journal *journal;
     struct services_rt *services;
     int64_t baseline_from_ms, baseline_to_ms; /* the window before the first fault */
+    struct res_sampler *resources; /* container resources (resources.h), NULL when none */
 };
 static inline int64_t fl_ctx_now_ms(const struct fl_ctx *c) { return (fl_now_ns() - c->t0_ns) / 1000000; }
 

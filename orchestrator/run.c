@@ -13,6 +13,7 @@
 #include "load.h"
 #include "plan_lint.h"
 #include "progress.h"
+#include "resources.h"
 #include "services.h"
 
 enum step_status { ST_PENDING, ST_INJECTED, ST_REVERTED, ST_INJECT_FAILED, ST_REVERT_FAILED, ST_SKIPPED, ST_NOT_REVERTIBLE,
@@ -864,6 +865,10 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
 
     /* load, clock */
     r->ctx.t0_ns = fl_now_ns();
+    if (!r->ctx.dry_run) { /* container resources from the clock's start (resources.h) */
+        r->ctx.resources = res_start(p, &r->ctx, err);
+        if (r->ctx.resources) event(r, "sampling the resources of the plan's containers once a second");
+    }
     if (p->nloads && steady_ok) {
         r->ctx.lg = lg_new(p->loads, p->nloads, r->ctx.seed, err);
         if (!r->ctx.lg || lg_start(r->ctx.lg, r->ctx.t0_ns, p->duration_ms, err) < 0) {
@@ -1094,6 +1099,11 @@ record:
             }
             json_array_append_new(stops, sj);
         }
+        if (r->ctx.resources) {
+            res_stop(r->ctx.resources);
+            json_object_set_new(rec, "resources", res_to_json(r->ctx.resources));
+            json_object_set_new(rec, "memory", res_memory_json(r->ctx.resources));
+        }
         int thresholds_ok = 1;
         if (r->ctx.lg) {
             json_object_set_new(rec, "load", lg_to_json(r->ctx.lg));
@@ -1170,6 +1180,8 @@ record:
     }
     if (r->ctx.journal) { journal_end(r->ctx.journal, exit_code); journal_close(r->ctx.journal); }
     if (r->ctx.lg) lg_free(r->ctx.lg);
+    res_free(r->ctx.resources);
+    r->ctx.resources = NULL;
     svc_free(r->ctx.services);
     for (size_t i = 0; i < p->nsteps; i++)
         if (r->steps[i].fi.state && !r->steps[i].abandoned && p->steps[i]->ops->free_state)

@@ -126,7 +126,9 @@ int prom_parse_reply(const char *body, size_t len, struct prom_result *r, char *
     if (strcmp(status, "success") != 0) {
         const char *et = json_string_value(json_object_get(root, "errorType"));
         const char *e = json_string_value(json_object_get(root, "error"));
-        fl_err(err, "%s%s%.400s", et ? et : "", et ? ": " : "", e ? e : status);
+        if (e && *e) fl_err(err, "%s%s%.400s", et && *et ? et : "", et && *et ? ": " : "", e);
+        else fl_err(err, "Prometheus answered status \"%.40s\"%s%.40s without a message", status, et && *et ? " " : "",
+                    et ? et : "");
         goto out;
     }
     json_t *data = json_object_get(root, "data");

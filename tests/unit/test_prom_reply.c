@@ -60,6 +60,8 @@ TEST(prom_reply_errors_say_why)
     char err[FL_ERR_LEN];
     ASSERT_EQ_INT(parse("{\"status\":\"error\",\"errorType\":\"execution\",\"error\":\"query timed out in expression evaluation\"}", &r, err), -1);
     ASSERT_EQ_STR(err, "execution: query timed out in expression evaluation");
+    ASSERT_EQ_INT(parse("{\"status\":\"\"}", &r, err), -1); /* found by the fuzzer: an empty reason */
+    ASSERT_EQ_STR(err, "Prometheus answered status \"\" without a message");
     ASSERT_EQ_INT(parse("404 page not found\n", &r, err), -1);
     ASSERT_EQ_STR(err, "not a Prometheus API reply (not JSON)");
     ASSERT_EQ_INT(parse("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1,\"x1\"]}]}}", &r, err), -1);
