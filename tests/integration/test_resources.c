@@ -139,6 +139,23 @@ TEST_T(resources_memory_growth_is_caught_and_matches_docker_stats, 120)
     snprintf(key, sizeof key, "%s peak_bytes", name);
     ASSERT_NEAR(json_number_value(json_object_get(json_object_get(r, "memory"), key)), last, 0.02 * last);
     json_decref(r);
+    /* report.html charts memory and CPU under the load charts, the fault window shaded */
+    char *html = fx_slurp(d, "out/report.html");
+    const char *sec = strstr(html, "<section id=\"resources\">");
+    ASSERT_MSG(sec != NULL, "no resources section in report.html");
+    const char *memchart = strstr(sec, "<svg class=\"chart memory\"");
+    ASSERT_MSG(memchart != NULL, "no memory chart");
+    const char *end = strstr(memchart, "</svg>");
+    ASSERT(end != NULL);
+    const char *win = strstr(memchart, "class=\"fault-window\"");
+    ASSERT_MSG(win && win < end, "the fault window is not shaded in the memory chart");
+    const char *line = strstr(memchart, "class=\"line-memory_bytes\" d=\"");
+    ASSERT_MSG(line && line < end, "no memory line");
+    size_t pts = 0;
+    for (const char *q = line; q < end && (q = strpbrk(q, "ML")) && q < end; q++) pts++;
+    ASSERT_MSG(pts >= n - 1 && pts <= n + 2, "%zu points for %zu samples", pts, n);
+    ASSERT_MSG(strstr(sec, "<svg class=\"chart cpu\"") != NULL, "no CPU chart");
+    free(html);
     docker_client_release(&dc);
 }
 
