@@ -132,22 +132,23 @@ static void *ct_thread(void *arg)
     return NULL;
 }
 
-static void add_ct(struct res_sampler *s, const struct target *t, const struct docker_target *dt, const char *id,
-                   const char *name)
+static struct res_ct *add_ct(struct res_sampler *s, const char *target, const char *host, const char *cert_path, int tls_verify,
+                   const char *id, const char *name)
 {
     for (size_t i = 0; i < s->n; i++)
-        if (!strcmp(s->c[i].id, id)) return; /* two targets over one container */
+        if (!strcmp(s->c[i].id, id)) return NULL; /* two targets over one container */
     s->c = fl_realloc(s->c, (s->n + 1) * sizeof *s->c);
     struct res_ct *c = &s->c[s->n];
     memset(c, 0, sizeof *c);
     c->s = s;
-    c->target = fl_strdup(t->name);
+    c->target = fl_strdup(target);
     c->id = fl_strdup(id);
     c->name = fl_strdup(name ? name : id);
     char err[FL_ERR_LEN];
-    if (docker_client_init_tls(&c->client, dt->host, dt->cert_path, dt->tls_verify, err) == 0) c->client_ready = 1;
+    if (docker_client_init_tls(&c->client, host, cert_path, tls_verify, err) == 0) c->client_ready = 1;
     else snprintf(c->last_error, sizeof c->last_error, "%s", err);
     s->n++;
+    return c;
 }
 
 struct res_sampler *res_start(struct plan *p, struct fl_ctx *ctx, char *err)
@@ -165,7 +166,33 @@ struct res_sampler *res_start(struct plan *p, struct fl_ctx *ctx, char *err)
         const struct target *t = p->targets[i];
         if (!t->ops || strcmp(t->ops->name, "docker") != 0 || !t->cfg) continue;
         const struct docker_target *dt = t->cfg;
-        for (size_t k = 0; k < dt->n; k++) add_ct(s, t, dt, dt->ids[k], dt->names ? dt->names[k] : NULL);
+        for (size_t k = 0; k < dt->n; k++)
+            add_ct(s, t->name, dt->host, dt->cert_path, dt->tls_verify, dt->ids[k], dt->names ? dt->names[k] : NULL);
+    }
+    /* monitor: containers of the default engine by name or id, resolved to their ids now; one
+     * that cannot be found stays listed with the reason and no sample */
+    if (p && p->monitor) {
+        struct docker_client dc;
+        int ready = docker_client_init(&dc, NULL, err) == 0;
+        for (size_t i = 0; p->monitor[i]; i++) {
+            json_t *j = NULL;
+            struct docker_cstate cs;
+            char e[FL_ERR_LEN];
+            if (ready && docker_inspect(&dc, p->monitor[i], &cs, &j, e) == 0 && json_is_string(json_object_get(j, "Id"))) {
+                const char *nm = json_string_value(json_object_get(j, "Name"));
+                add_ct(s, "monitor", NULL, NULL, -1, json_string_value(json_object_get(j, "Id")),
+                       nm && *nm == '/' ? nm + 1 : p->monitor[i]);
+            } else {
+                struct res_ct *c = add_ct(s, "monitor", NULL, NULL, -1, p->monitor[i], p->monitor[i]);
+                if (!c) { json_decref(j); continue; }
+                snprintf(c->last_error, sizeof c->last_error, "%s", ready ? e : err);
+                if (c->client_ready) docker_client_release(&c->client);
+                c->client_ready = 0; /* nothing to sample */
+            }
+            json_decref(j);
+        }
+        if (ready) docker_client_release(&dc);
+        err[0] = '\0';
     }
     if (!s->n) {
         res_free(s);

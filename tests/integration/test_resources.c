@@ -183,13 +183,20 @@ TEST_T(resources_compare_memory_flags_growth_between_runs, 150)
     int rc2 = run_plan(d2, name, 0, out, sizeof out);
     remove_ct(&dc, id);
     ASSERT_MSG(rc2 == 1, "run 2: %d\n%s", rc2, out);
-    int c1 = th_sh(out, sizeof out, "cd '%s' && '%s' compare one/out/run.json two/out/run.json 2>&1", d, th_faultline());
-    ASSERT_MSG(c1 == 1, "compare must flag the growth (exit 1), got %d:\n%s", c1, out);
-    ASSERT_CONTAINS(out, "memory ");
-    ASSERT_CONTAINS(out, " peak_bytes");
-    ASSERT_CONTAINS(out, "last_quarter_median_bytes");
-    int c2 = th_sh(out, sizeof out, "cd '%s' && '%s' compare --memory 80%% one/out/run.json two/out/run.json 2>&1", d,
+    /* --duration 1000%: only memory decides (the runs' elapsed times are noise here) */
+    int c1 = th_sh(out, sizeof out, "cd '%s' && '%s' compare --duration 1000%% one/out/run.json two/out/run.json 2>&1", d,
                    th_faultline());
+    ASSERT_MSG(c1 == 1, "compare must flag the growth (exit 1), got %d:\n%s", c1, out);
+    char want[160];
+    snprintf(want, sizeof want, "memory %s peak_bytes", name);
+    const char *row = strstr(out, want);
+    ASSERT_MSG(row != NULL, "no %s row:\n%s", want, out);
+    const char *eol = strchr(row, '\n');
+    const char *reg = strstr(row, "REGRESSION");
+    ASSERT_MSG(reg && eol && reg < eol, "the peak is not flagged:\n%s", out);
+    ASSERT_CONTAINS(out, "last_quarter_median_bytes");
+    int c2 = th_sh(out, sizeof out, "cd '%s' && '%s' compare --duration 1000%% --memory 80%% one/out/run.json two/out/run.json 2>&1",
+                   d, th_faultline());
     ASSERT_MSG(c2 == 0, "+40%% is within --memory 80%%, got %d:\n%s", c2, out);
     docker_client_release(&dc);
 }
@@ -218,4 +225,46 @@ TEST(resources_sample_from_stats_json)
     json_decref(a);
     json_decref(b);
     json_decref(stopped);
+}
+
+/* monitor: samples containers that are no target of the plan; one that does not exist is
+ * listed with the engine's answer and no sample (and fails nothing) */
+TEST_T(resources_monitor_key_samples_containers_besides_the_targets, 90)
+{
+    struct docker_client dc;
+    char err[FL_ERR_LEN], id[72], out[16384], plan[2048];
+    ASSERT_MSG(docker_client_init(&dc, th_docker_host(), err) == 0, "%s", err);
+    fx_sweep_containers(&dc, TEST_LABEL);
+    char name[64];
+    snprintf(name, sizeof name, "fl-test-res-m-%d", (int)getpid());
+    start_grower(&dc, name, 10, 10, id);
+    const char *d = th_tmpdir();
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: res-monitor\nduration: 4s\n"
+             "monitor: [ %s, fl-test-no-such-container-%d ]\n"
+             "method:\n  - { at: 1s, fault: exec, run: \"true\" }\n",
+             name, (int)getpid());
+    fx_write_file(d, "p.yaml", plan);
+    int rc = th_sh(out, sizeof out, "cd '%s' && FAULTLINE_JOURNAL=j.jsonl '%s' run p.yaml -o out 2>&1", d, th_faultline());
+    remove_ct(&dc, id);
+    ASSERT_MSG(rc == 0, "exit %d:\n%s", rc, out);
+    json_t *r = run_json(d);
+    const json_t *cts = json_object_get(json_object_get(r, "resources"), "containers");
+    ASSERT_EQ_INT(json_array_size(cts), 2);
+    const json_t *a = json_array_get(cts, 0), *b = json_array_get(cts, 1);
+    ASSERT_EQ_STR(json_string_value(json_object_get(a, "target")), "monitor");
+    ASSERT_EQ_STR(json_string_value(json_object_get(a, "name")), name);
+    ASSERT_EQ_STR(json_string_value(json_object_get(a, "id")), id);
+    size_t n = json_array_size(json_object_get(json_object_get(a, "series"), "memory_bytes"));
+    ASSERT_MSG(n >= 3 && n <= 6, "%zu samples in a 4 s run", n);
+    ASSERT_EQ_INT(json_array_size(json_object_get(json_object_get(b, "series"), "memory_bytes")), 0);
+    ASSERT_CONTAINS(json_string_value(json_object_get(b, "last_error")), "404");
+    json_decref(r);
+
+    /* a monitor: that is not a list is a plan error at its line */
+    fx_write_file(d, "bad.yaml", "faultline: 1\nname: bad\nduration: 1s\nmonitor: db\nmethod: []\n");
+    rc = th_sh(out, sizeof out, "cd '%s' && '%s' validate bad.yaml 2>&1", d, th_faultline());
+    ASSERT_EQ_INT(rc, 2);
+    ASSERT_CONTAINS(out, "bad.yaml:4:10: monitor must be a list of container names or ids");
+    docker_client_release(&dc);
 }
