@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "journal.h"
+#include "live.h"
 #include "load.h"
 #include "plan_lint.h"
 #include "progress.h"
@@ -50,6 +51,7 @@ struct step_rt {
 struct run {
     struct plan *p;
     struct fl_ctx ctx;
+    struct live *live;          /* --pushgateway / --annotate while the run goes on, or NULL */
     const struct run_opts *o;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -401,6 +403,11 @@ static void do_revert(struct run *r, struct step_rt *st)
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
     if (rc == 0) event(r, "reverted '%s' (%s)", st->s->name, ops->revert_summary ? ops->revert_summary : ops->name);
+    if (r->live) {
+        char *t = fl_asprintf(rc == 0 ? "reverted '%s'" : "REVERT FAILED '%s'", st->s->name);
+        live_event(r->live, "revert", st->s->name, ops->name, st->s->target ? st->s->target->name : NULL, t);
+        free(t);
+    }
     else event(r, "REVERT FAILED '%s': %s", st->s->name, err);
 }
 
@@ -537,6 +544,11 @@ static void *step_thread(void *arg)
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
     event(r, "injected '%s': %s", s->name, st->desc[0] ? st->desc : s->ops->name);
+    if (r->live) {
+        char *t = fl_asprintf("injected '%s': %s", s->name, st->desc[0] ? st->desc : s->ops->name);
+        live_event(r->live, "inject", s->name, s->ops->name, s->target ? s->target->name : NULL, t);
+        free(t);
+    }
     if (s->for_ms > 0) {
         fl_sleep_until(r->ctx.t0_ns + (st->inject_ms + s->for_ms) * 1000000LL);
     } else if (s->ops->revert) {
@@ -554,6 +566,70 @@ static void *step_thread(void *arg)
     do_revert(r, st);
     run_sync_probes(r, st, PT_AFTER);
     return NULL;
+}
+
+/* ---- live metrics (--pushgateway) --------------------------------------------------- */
+static void prom_label(struct buf *b, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '\\' || *s == '"') buf_addc(b, '\\'), buf_addc(b, *s);
+        else if (*s == '\n') buf_adds(b, "\\n");
+        else buf_addc(b, *s);
+    }
+}
+
+/* the newest figures: the last whole second of each load block, active faults, and the
+ * verdict of every probe and stop condition so far */
+static void push_live(struct run *r, int64_t t, int active)
+{
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    struct buf pl;
+    buf_init(&pl, 4096);
+    prom_label(&pl, r->p->name);
+    buf_addf(&b, "# TYPE faultline_live_elapsed_seconds gauge\nfaultline_live_elapsed_seconds{plan=\"%s\"} %.3f\n", pl.data,
+             t / 1000.0);
+    buf_addf(&b, "# TYPE faultline_live_active_faults gauge\nfaultline_live_active_faults{plan=\"%s\"} %d\n", pl.data, active);
+    if (r->ctx.lg && t >= 1000) {
+        buf_adds(&b, "# TYPE faultline_live_rps gauge\n# TYPE faultline_live_p95_seconds gauge\n"
+                     "# TYPE faultline_live_error_ratio gauge\n");
+        for (size_t i = 0; i < r->p->nloads; i++) {
+            const char *name = lg_block_name(r->p->loads[i]);
+            struct lg_stats ls;
+            if (lg_query(r->ctx.lg, name, (t / 1000 - 1) * 1000, (t / 1000) * 1000, &ls) < 0) continue;
+            struct buf bl;
+            buf_init(&bl, 4096);
+            prom_label(&bl, name);
+            buf_addf(&b, "faultline_live_rps{plan=\"%s\",block=\"%s\"} %g\n", pl.data, bl.data, ls.rps);
+            if (ls.count) {
+                buf_addf(&b, "faultline_live_p95_seconds{plan=\"%s\",block=\"%s\"} %g\n", pl.data, bl.data, ls.p95 / 1000.0);
+                buf_addf(&b, "faultline_live_error_ratio{plan=\"%s\",block=\"%s\"} %g\n", pl.data, bl.data, ls.error_rate);
+            }
+            buf_release(&bl);
+        }
+    }
+    buf_adds(&b, "# TYPE faultline_live_probe_verdict gauge\n");
+    struct { struct probe_rt *v; size_t n; const char *kind; } sets[] = {
+        { r->probes, r->p->nprobes, "probe" }, { r->stops, r->p->nstop_when, "stop_when" } };
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; i < sets[k].n; i++) {
+            struct probe_rt *pr = &sets[k].v[i];
+            pthread_mutex_lock(&r->mu);
+            size_t nobs = pr->nobs;
+            enum probe_outcome v = nobs ? probe_verdict(pr, NULL, NULL, 0) : PROBE_INCONCLUSIVE;
+            pthread_mutex_unlock(&r->mu);
+            if (!nobs) continue; /* not checked yet: no verdict to show */
+            struct buf nm;
+            buf_init(&nm, 4096);
+            prom_label(&nm, pr->spec->name);
+            buf_addf(&b, "faultline_live_probe_verdict{plan=\"%s\",kind=\"%s\",probe=\"%s\",verdict=\"%s\"} 1\n", pl.data,
+                     sets[k].kind, nm.data, probe_outcome_name(v));
+            buf_release(&nm);
+        }
+    fl_redact(b.data);
+    live_metrics(r->live, b.data);
+    buf_release(&pl);
+    buf_release(&b);
 }
 
 /* ---- stop_when ---------------------------------------------------------------------- */
@@ -865,6 +941,7 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
 
     /* load, clock */
     r->ctx.t0_ns = fl_now_ns();
+    if (!r->ctx.dry_run) r->live = live_new(o->live_push_url, o->annotate_url, p->name);
     if (!r->ctx.dry_run) { /* container resources from the clock's start (resources.h) */
         r->ctx.resources = res_start(p, &r->ctx, err);
         if (r->ctx.resources) event(r, "sampling the resources of the plan's containers once a second");
@@ -923,6 +1000,7 @@ int run_plan(struct plan *p, const struct run_opts *o, json_t **record)
                 int active = r->active;
                 pthread_mutex_unlock(&r->mu);
                 progress_update(live, active ? "fault" : "method", t, p->duration_ms, rps, p95, er, active);
+                if (r->live && (t / 1000) % 2 == 0) push_live(r, t, active);
             }
             if (o->timeout_ms > 0 && fl_now_ns() - r->ctx.t0_ns > o->timeout_ms * 1000000LL) {
                 snprintf(r->abort_reason, sizeof r->abort_reason, "the global --timeout of %lldms was reached", (long long)o->timeout_ms);
@@ -1182,6 +1260,8 @@ record:
     if (r->ctx.lg) lg_free(r->ctx.lg);
     res_free(r->ctx.resources);
     r->ctx.resources = NULL;
+    live_free(r->live); /* after the last revert's event */
+    r->live = NULL;
     svc_free(r->ctx.services);
     for (size_t i = 0; i < p->nsteps; i++)
         if (r->steps[i].fi.state && !r->steps[i].abandoned && p->steps[i]->ops->free_state)
