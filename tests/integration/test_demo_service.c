@@ -976,3 +976,49 @@ TEST_T(demo_uuid_schema, 60)
     ASSERT_EQ_INT(stop(api), 0);
     db_drop(&d);
 }
+
+/* /metrics: requests by route, method and status and the latency histogram, in a text that
+ * Prometheus's own checker (promtool, Debian's prometheus) accepts */
+TEST_T(demo_metrics_endpoint_counts_routes_and_statuses, 60)
+{
+    struct demo_db d;
+    db_create(&d, th_pg_dsn(), 0);
+    init_db(d.dsn);
+    setenv("SCHEDULER_SECRET_KEY", "demo-test-signing-key", 1);
+    int port = th_free_port();
+    pid_t api = serve(port, d.dsn, th_redis_port(), NULL);
+    for (int i = 0; i < 3; i++) { struct resp r = get(port, "/health"); resp_free(&r); }
+    struct resp r = get(port, "/api/v1/people");
+    long people_status = r.status;
+    ASSERT(people_status >= 200);
+    resp_free(&r);
+    r = get(port, "/no/such/path");
+    resp_free(&r);
+    r = get(port, "/api/v1/schedule/jobs/abc");
+    resp_free(&r);
+    r = get(port, "/metrics");
+    stop(api);
+    db_drop(&d);
+    ASSERT_EQ_INT(r.status, 200);
+    const char *t = r.body;
+    ASSERT_CONTAINS(t, "http_requests_total{handler=\"/health\",method=\"GET\",status=\"200\"} 4\n"); /* 3 + the readiness wait */
+    char want[160];
+    snprintf(want, sizeof want, "http_requests_total{handler=\"/api/v1/people\",method=\"GET\",status=\"%ld\"} 1\n", people_status);
+    ASSERT_CONTAINS(t, want);
+    ASSERT_CONTAINS(t, "http_requests_total{handler=\"other\",method=\"GET\",status=\"404\"} 1\n");
+    ASSERT_CONTAINS(t, "handler=\"/api/v1/schedule/jobs/{job_id}\"");
+    ASSERT_CONTAINS(t, "http_request_duration_seconds_bucket{handler=\"/health\",method=\"GET\",status=\"200\",le=\"+Inf\"} 4\n");
+    ASSERT_CONTAINS(t, "http_request_duration_seconds_count{handler=\"/health\",method=\"GET\",status=\"200\"} 4\n"); /* 3 + the readiness wait */
+    ASSERT_MSG(!strstr(t, "handler=\"/metrics\""), "/metrics counts itself");
+    char path[600];
+    snprintf(path, sizeof path, "%s/metrics.txt", th_tmpdir());
+    FILE *f = fopen(path, "w");
+    ASSERT(f != NULL);
+    fputs(t, f);
+    fclose(f);
+    th_need_program("promtool", "prometheus");
+    char out[4096];
+    int rc = th_sh(out, sizeof out, "promtool check metrics < '%s' 2>&1", path);
+    ASSERT_MSG(rc == 0, "promtool refuses the text: %s", out);
+    resp_free(&r);
+}
