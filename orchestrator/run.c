@@ -403,12 +403,12 @@ static void do_revert(struct run *r, struct step_rt *st)
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
     if (rc == 0) event(r, "reverted '%s' (%s)", st->s->name, ops->revert_summary ? ops->revert_summary : ops->name);
+    else event(r, "REVERT FAILED '%s': %s", st->s->name, err);
     if (r->live) {
         char *t = fl_asprintf(rc == 0 ? "reverted '%s'" : "REVERT FAILED '%s'", st->s->name);
         live_event(r->live, "revert", st->s->name, ops->name, st->s->target ? st->s->target->name : NULL, t);
         free(t);
     }
-    else event(r, "REVERT FAILED '%s': %s", st->s->name, err);
 }
 
 /* how long before a step's at: its targets are observed and its intent journaled */
