@@ -35,8 +35,11 @@ MHD_CFLAGS = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS   = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
 CFLAGS  ?= $(OPT) -g
+# the source folders, floor by floor (docs/HACKING.md, Layout)
+SRC_DIRS := core targets reports faults probes orchestrator
+INC_ALL  := $(addprefix -I,$(SRC_DIRS))
 ALL_CFLAGS = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
-             -Iorchestrator -Ifaults -Iprobes -Ireports -Itests \
+             $(INC_ALL) -Itests \
              $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm $(SANFLAGS)
 
@@ -45,7 +48,7 @@ ifeq ($(V),1)
   Q :=
 endif
 
-LIB_SRC  := $(filter-out orchestrator/main.c,$(wildcard orchestrator/*.c faults/*.c probes/*.c reports/*.c))
+LIB_SRC  := $(filter-out orchestrator/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 MAIN_OBJ := $(B)/obj/orchestrator/main.o
 TEST_SRC := tests/harness.c tests/testsrv.c tests/dockerfx.c tests/multinode.c $(wildcard tests/unit/*.c tests/integration/*.c)
@@ -54,7 +57,7 @@ DEMO_SRC := $(wildcard examples/scheduler/*.c)
 DEMO_OBJ := $(DEMO_SRC:%.c=$(B)/obj/%.o)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 
-.PHONY: all deps test asan demo demo-docker bench fuzz docs clean
+.PHONY: all deps test asan demo demo-docker bench fuzz docs clean print-inc print-src
 all: $(B)/faultline $(if $(DEMO_SRC),$(B)/scheduler-api)
 
 # the package groups (scripts/packages) of the goals asked for; `make asan` is `make test` inside
@@ -128,5 +131,11 @@ docs: $(B)/faultline
 
 clean:
 	rm -rf build build-asan
+
+# for the scripts that compile against the sources (tests/fuzz/build.sh, tests/bench/*.sh)
+print-inc:
+	@echo $(INC_ALL)
+print-src:
+	@echo $(LIB_SRC)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

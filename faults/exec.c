@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fault.h"
-#include "plan.h"
-#include "services.h"
+#include "spawn.h"
 
 struct exec_cfg {
     char **run;
@@ -22,9 +21,9 @@ static const struct param_spec exec_params[] = {
     { "expect_exit", PT_INT, 0, "exit status that counts as success (default 0)" },
     { 0 } };
 
-static int exec_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+static int exec_parse(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d)
 {
-    (void)p; (void)d;
+    (void)pc; (void)d;
     struct exec_cfg *c = fl_calloc(1, sizeof *c);
     c->run = param_argv(step, "run");
     c->revert = param_argv(step, "revert");
@@ -37,7 +36,7 @@ static int exec_parse(struct plan *p, const struct node *step, void **cfg, struc
 static int run_cmd(char **argv, const struct exec_cfg *c, const char *what, char *err)
 {
     char out[1024], e[FL_ERR_LEN];
-    int st = svc_run(argv, c->timeout_ms, out, sizeof out, e);
+    int st = spawn_run(argv, c->timeout_ms, out, sizeof out, e);
     if (st < 0) return fl_err(err, "%s: %s", what, e);
     if (st != c->expect_exit) {
         size_t l = strlen(out);
@@ -79,7 +78,7 @@ static json_t *exec_save(const struct fault_inst *fi)
 
 /* what run: changed cannot be observed: the revert command runs unless the journal shows it
  * already ran, or that run: never started (same boot: the notes are then complete) */
-static int exec_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+static int exec_reconcile(const struct fault_record *r, const struct drv_ctx *ctx, struct buf *report, char *err)
 {
     (void)ctx;
     json_t *rv = json_object_get(r->rec, "revert");

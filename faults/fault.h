@@ -1,7 +1,8 @@
-/* fault.h -- the fault driver interface, and the target kinds faults act on.
+/* fault.h -- the fault driver interface.
  *
  * A fault kind is one `const struct fault_ops` (e.g. fault_docker_stop), listed once in
- * faults/registry.c. Validation, dispatch and `faultline list` all read that table.
+ * faults/registry.c. Validation, dispatch and `faultline list` all read that table. A fault
+ * acts on a target (targets/target.h) and sees the run through fi->ctx (targets/drv.h).
  *
  * Life of a fault step in a run (write-ahead: what undoes a fault is on disk before the
  * fault happens; docs/journal.md has the record format and the per-family table):
@@ -37,56 +38,28 @@
 #include <jansson.h>
 #include <stdint.h>
 #include "buf.h"
+#include "drv.h"
 #include "fl.h"
 #include "node.h"
 #include "params.h"
-
-struct plan;
-struct fl_ctx;
-struct step;
-struct target;
-struct journal;
-
-/* ---- targets ------------------------------------------------------------------- */
-struct target_ops {
-    const char *name;                 /* the key under a target: "docker", "proxy", ... */
-    const char *summary;
-    const struct param_spec *params;  /* keys inside that map */
-    /* no I/O: build t->cfg from spec */
-    int (*parse)(struct plan *p, struct target *t, const struct node *spec, struct diag *d);
-    /* at run start (NULL = nothing): e.g. a proxy starts listening; dry_run = resolve only */
-    int (*open)(struct target *t, struct fl_ctx *ctx, char *err);
-    /* at run end, always (NULL = nothing) */
-    void (*close)(struct target *t, struct fl_ctx *ctx);
-    /* a one-line description for dry runs and reports */
-    void (*describe)(const struct target *t, struct buf *out);
-    void (*free)(struct target *t);
-};
-
-struct target {
-    char *name;
-    int line, col;
-    const struct target_ops *ops;
-    const struct node *spec;          /* the kind's map, owned by the plan tree */
-    void *cfg;                        /* the driver's parsed config and run state */
-    /* pick: a reproducible subset of what the selector matches */
-    int has_pick;
-    int pick_count;                   /* 0 = use percent */
-    double pick_percent;              /* 0..1 */
-    uint64_t pick_seed;
-    int pick_seed_set;
-};
+#include "target.h"
 
 /* ---- faults -------------------------------------------------------------------- */
+/* what a method step says about its fault beyond the kind's own keys */
+struct fault_step {
+    const char *name;
+    double probability;               /* 0..1 (proxy toxics apply it per connection) */
+    int64_t for_ms;                   /* -1: reverted at the end of the method */
+};
+
 struct fault_inst {
     const struct fault_ops *ops;
-    struct step *step;
+    const struct fault_step *step;    /* NULL outside a run (tests): probability 1, no for: */
     struct target *target;            /* NULL for kinds without target_kind */
-    struct fl_ctx *ctx;
+    const struct drv_ctx *ctx;        /* the run (drv.h); NULL in tests of a driver alone */
     void *cfg;                        /* the step's parsed config (read-only) */
     void *state;                      /* set by prepare() (or inject()): what revert() needs */
-    struct journal *journal;          /* the run's journal; NULL outside a run (tests) */
-    long jid;                         /* this step's entry in it */
+    long jid;                         /* this step's entry in the run's journal (-1: none yet) */
 };
 
 /* What the journal holds of one step that was never settled, as reconcile() reads it.
@@ -111,29 +84,18 @@ struct fault_ops {
     const char *summary;              /* what it does */
     const char *revert_summary;       /* how it is undone ("start", "none") */
     const struct param_spec *params;  /* step keys beyond name/at/fault/target/for/probability */
-    int (*parse)(struct plan *p, const struct node *step, void **cfg, struct diag *d);
+    int (*parse)(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d);
     int (*inject)(struct fault_inst *fi, char *err);
     int (*revert)(struct fault_inst *fi, char *err);          /* NULL: nothing to undo */
     int (*prepare)(struct fault_inst *fi, char *err);         /* NULL: nothing to observe */
     json_t *(*save)(const struct fault_inst *fi);             /* journal record; NULL ok */
-    /* report: per-target lines (fault_report), may be NULL; ctx may be NULL (no plan) */
-    int (*reconcile)(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err);
+    /* report: per-target lines (fault_report), may be NULL; ctx: `faultline rollback`'s
+     * (drv_target_named finds the plan's targets when it was given --plan), may be NULL */
+    int (*reconcile)(const struct fault_record *r, const struct drv_ctx *ctx, struct buf *report, char *err);
     void (*describe)(const struct fault_inst *fi, struct buf *out);
     void (*free_cfg)(void *cfg);
     void (*free_state)(void *state);
 };
-
-/* pick: -- shared by every target kind that selects several things (registry.c) */
-/* how many of n matches pick: takes (count, or percent rounded up, at least 1, at most n);
- * n when the target has no pick: */
-size_t target_pick_count(const struct target *t, size_t n);
-/* the pick's seed: pick: { seed: } when given, else the run's seed */
-uint64_t target_pick_seed(const struct target *t, const struct fl_ctx *ctx);
-/* k of n indices chosen reproducibly from seed (partial Fisher-Yates over fl_splitmix64),
- * written to order[0..k) in ascending order */
-void target_pick(size_t n, size_t k, uint64_t seed, size_t *order);
-/* ", pick 2 (seed 7)" for describe() */
-void target_pick_describe(const struct target *t, struct buf *out);
 
 /* ---- the journal, as drivers see it (faults/record.c) ---------------------------------- */
 /* target `item` of the step was acted on (phase "inject") or restored ("revert"); note
@@ -152,12 +114,11 @@ int fault_record_runner_alive(const struct fault_record *r);
 /* one line of what reconcile found and did for a target ("  " and "\n" added); out may be NULL */
 void fault_report(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* reconcile() of a bare record (a unit test, a record built by hand): done, no progress */
-int fault_reconcile_rec(const struct fault_ops *ops, json_t *rec, struct fl_ctx *ctx, struct buf *report, char *err);
+int fault_reconcile_rec(const struct fault_ops *ops, json_t *rec, const struct drv_ctx *ctx, struct buf *report,
+                        char *err);
 
 /* registry.c */
 extern const struct fault_ops *const fault_kinds[];
-extern const struct target_ops *const target_kinds[];
 const struct fault_ops *fault_find(const char *name);
-const struct target_ops *target_find(const char *name);
 
 #endif

@@ -1,22 +1,15 @@
-/* postgres.c -- the `postgres` target (a DSN) and the faults that break PostgreSQL from the
- * inside through libpq: postgres.terminate, postgres.lock, postgres.exhaust.
- * Passwords in a DSN are registered as secrets at parse time and never described. */
+/* postgres.c -- the faults that break PostgreSQL from the inside through libpq:
+ * postgres.terminate, postgres.lock, postgres.exhaust (the `postgres` target: targets/pg_target.c). */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "fault.h"
+#include "pg_target.h"
 #include "fl.h"
 #include "params.h"
-#include "plan.h"
 
-struct pg_target {
-    char *dsn;
-    char *shown;          /* the DSN without its password, for messages */
-};
-
-/* used by probes/postgres.c too (declared there) */
 /* the DSN as a keyword=value string without its password (values quoted), for the journal:
  * rollback reaches the server with it (and libpq's PGPASSWORD / ~/.pgpass, or the plan's
  * DSN when --plan is given); NULL when libpq cannot parse it */
@@ -38,72 +31,6 @@ static char *dsn_no_password(const char *dsn)
     return buf_detach(&b);
 }
 
-const char *pg_target_dsn(const struct target *t, const char **shown);
-PGconn *pg_open(const char *dsn, const char *shown, const char *appname, int timeout_s, char *err);
-
-/* host=.. port=.. dbname=.. user=.. of a DSN (keyword or URI form), no password; NULL when
- * libpq cannot parse it (the message in err) */
-static char *dsn_shown(const char *dsn, char *err)
-{
-    char *perr = NULL;
-    PQconninfoOption *opts = PQconninfoParse(dsn, &perr);
-    if (!opts) {
-        /* libpq's message may quote the DSN: say only what is wrong in general terms */
-        fl_err(err, "not a valid libpq connection string (keyword=value pairs or postgresql:// URI)");
-        if (perr) PQfreemem(perr);
-        return NULL;
-    }
-    struct buf b;
-    buf_init(&b, 4096);
-    static const char *const show[] = { "host", "hostaddr", "port", "dbname", "user", "sslmode", NULL };
-    for (PQconninfoOption *o = opts; o->keyword; o++) {
-        if (!o->val || !*o->val) continue;
-        if (strcmp(o->keyword, "password") == 0) {
-            fl_secret_add(o->val);
-            continue;
-        }
-        for (int i = 0; show[i]; i++)
-            if (strcmp(o->keyword, show[i]) == 0) buf_addf(&b, "%s%s=%s", b.len ? " " : "", o->keyword, o->val);
-    }
-    PQconninfoFree(opts);
-    if (!b.len) buf_adds(&b, "(libpq defaults)");
-    return buf_detach(&b);
-}
-
-const char *pg_target_dsn(const struct target *t, const char **shown)
-{
-    if (!t || !t->ops || strcmp(t->ops->name, "postgres") != 0 || !t->cfg) return NULL;
-    const struct pg_target *pt = t->cfg;
-    if (shown) *shown = pt->shown;
-    return pt->dsn;
-}
-
-PGconn *pg_open(const char *dsn, const char *shown, const char *appname, int timeout_s, char *err)
-{
-    char tmo[16];
-    snprintf(tmo, sizeof tmo, "%d", timeout_s > 0 ? timeout_s : 5);
-    const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
-    const char *vals[] = { dsn, appname, tmo, NULL };
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-    if (!c || PQstatus(c) != CONNECTION_OK) {
-        char msg[FL_ERR_LEN];
-        snprintf(msg, sizeof msg, "%s", c ? PQerrorMessage(c) : "out of memory");
-        msg[strcspn(msg, "\n")] = '\0';
-        fl_redact(msg);
-        fl_err(err, "cannot connect to postgres (%s): %s", shown, msg);
-        if (c) PQfinish(c);
-        return NULL;
-    }
-    return c;
-}
-
-static void pg_msg(PGconn *c, char *out, size_t n)
-{
-    snprintf(out, n, "%s", PQerrorMessage(c));
-    out[strcspn(out, "\n")] = '\0';
-    fl_redact(out);
-}
-
 /* run a command that returns no rows we need; 0 or -1 with err */
 static int pg_exec(PGconn *c, const char *sql, const char *what, char *err)
 {
@@ -118,55 +45,6 @@ static int pg_exec(PGconn *c, const char *sql, const char *what, char *err)
     PQclear(r);
     return 0;
 }
-
-/* ---- target ------------------------------------------------------------------------ */
-static const struct param_spec target_params[] = {
-    { "dsn", PT_STR, PARAM_REQUIRED, "libpq connection string (host=... dbname=... user=...) or postgresql:// URI" },
-    { 0 },
-};
-
-static int target_parse(struct plan *p, struct target *t, const struct node *spec, struct diag *d)
-{
-    (void)p;
-    const char *dsn = param_str(spec, "dsn", NULL);
-    char err[FL_ERR_LEN];
-    char *shown = dsn ? dsn_shown(dsn, err) : NULL;
-    if (!shown) {
-        diag_add(d, node_get(spec, "dsn") ? node_get(spec, "dsn") : spec, "target '%s': dsn: %s", t->name,
-                 dsn ? err : "missing");
-        return -1;
-    }
-    struct pg_target *pt = fl_calloc(1, sizeof *pt);
-    pt->dsn = fl_strdup(dsn);
-    pt->shown = shown;
-    t->cfg = pt;
-    return 0;
-}
-
-static void target_describe(const struct target *t, struct buf *out)
-{
-    const struct pg_target *pt = t->cfg;
-    buf_addf(out, "PostgreSQL %s", pt->shown);
-}
-
-static void target_free(struct target *t)
-{
-    struct pg_target *pt = t->cfg;
-    if (!pt) return;
-    free(pt->dsn);
-    free(pt->shown);
-    free(pt);
-    t->cfg = NULL;
-}
-
-const struct target_ops target_postgres = {
-    .name = "postgres",
-    .summary = "a PostgreSQL server reached with a libpq DSN",
-    .params = target_params,
-    .parse = target_parse,
-    .describe = target_describe,
-    .free = target_free,
-};
 
 /* ---- faults ------------------------------------------------------------------------ */
 struct pg_cfg {
@@ -220,9 +98,9 @@ static const struct param_spec terminate_params[] = {
     { 0 },
 };
 
-static int terminate_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+static int terminate_parse(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     const char *db = param_str(step, "database", NULL), *app = param_str(step, "application_name", NULL);
     if (!db && !app) {
         diag_add(d, step, "postgres.terminate: needs database: or application_name: (which backends to end)");
@@ -287,7 +165,7 @@ static json_t *terminate_save(const struct fault_inst *fi)
                      s ? s->terminated : 0, "note", "terminated backends cannot be brought back: nothing to undo");
 }
 
-static int terminate_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+static int terminate_reconcile(const struct fault_record *r, const struct drv_ctx *ctx, struct buf *report, char *err)
 {
     (void)r; (void)ctx; (void)err;
     fault_report(report, "nothing to undo: a terminated backend is not brought back by faultline; its clients "
@@ -305,9 +183,9 @@ static const struct param_spec lock_params[] = {
     { 0 },
 };
 
-static int lock_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+static int lock_parse(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     const char *table = param_str(step, "table", NULL);
     const char *mode = param_str(step, "mode", "ACCESS EXCLUSIVE");
     if (!table || !*table) {
@@ -440,9 +318,9 @@ static const struct param_spec exhaust_params[] = {
     { 0 },
 };
 
-static int exhaust_parse(struct plan *p, const struct node *step, void **cfg, struct diag *d)
+static int exhaust_parse(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     int64_t n = param_int(step, "connections", 0);
     if (n < 1 || n > 10000) {
         diag_add(d, node_get(step, "connections") ? node_get(step, "connections") : step,
@@ -519,11 +397,11 @@ static json_t *held_save(const struct fault_inst *fi)
 }
 
 /* the plan's DSN (with its password) when the plan is loaded, else the journal's */
-static PGconn *open_saved(const struct fault_record *r, struct fl_ctx *ctx, char *err)
+static PGconn *open_saved(const struct fault_record *r, const struct drv_ctx *ctx, char *err)
 {
     const char *tname = json_string_value(json_object_get(r->rec, "target"));
     const char *shown = NULL, *dsn = NULL;
-    if (ctx && ctx->plan && tname) dsn = pg_target_dsn(plan_target(ctx->plan, tname), &shown);
+    if (tname) dsn = pg_target_dsn(drv_target_named(ctx, tname), &shown);
     if (!dsn) dsn = shown = json_string_value(json_object_get(r->rec, "conninfo"));
     if (!dsn) {
         fl_err(err, "the journal record has no connection string (a journal of an older faultline): give --plan");
@@ -535,7 +413,7 @@ static PGconn *open_saved(const struct fault_record *r, struct fl_ctx *ctx, char
 /* lock, exhaust: faultline's sessions live in its process and end with it -- unless the
  * server has not noticed yet (a backend queued for a lock does not read its socket): end
  * any session of the step's application_name that is still there */
-static int held_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+static int held_reconcile(const struct fault_record *r, const struct drv_ctx *ctx, struct buf *report, char *err)
 {
     const char *app = json_string_value(json_object_get(r->rec, "application_name"));
     if (!app) {

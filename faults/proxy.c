@@ -9,7 +9,6 @@
 #include "fault.h"
 #include "fl.h"
 #include "params.h"
-#include "plan.h"
 #include "proxy.h"
 #include "proxy_engine.h"
 #include "value.h"
@@ -33,9 +32,9 @@ static const struct param_spec target_params[] = {
     { 0 },
 };
 
-static int target_parse(struct plan *p, struct target *t, const struct node *spec, struct diag *d)
+static int target_parse(const struct drv_parse *pc, struct target *t, const struct node *spec, struct diag *d)
 {
-    (void)p;
+    (void)pc;
     char err[FL_ERR_LEN];
     const char *keys[] = { "listen", "upstream" };
     int bad = 0;
@@ -55,7 +54,7 @@ static int target_parse(struct plan *p, struct target *t, const struct node *spe
     return 0;
 }
 
-static int target_open(struct target *t, struct fl_ctx *ctx, char *err)
+static int target_open(struct target *t, const struct drv_ctx *ctx, char *err)
 {
     struct proxy_target *pt = t->cfg;
     if (ctx && ctx->dry_run) {
@@ -93,7 +92,7 @@ struct px *proxy_target_px(const struct target *t)
     return pt ? pt->px : NULL;
 }
 
-static void target_close(struct target *t, struct fl_ctx *ctx)
+static void target_close(struct target *t, const struct drv_ctx *ctx)
 {
     (void)ctx;
     struct proxy_target *pt = t->cfg;
@@ -242,9 +241,9 @@ static int toxic_parse(enum px_kind kind, const char *what, const struct node *s
 }
 
 #define TOXIC_PARSE(fn, kind, name)                                                            \
-    static int fn(struct plan *p, const struct node *step, void **cfg, struct diag *d)         \
+    static int fn(const struct drv_parse *pc, const struct node *step, void **cfg, struct diag *d)         \
     {                                                                                          \
-        (void)p;                                                                               \
+        (void)pc;                                                                               \
         return toxic_parse(kind, name, step, cfg, d);                                          \
     }
 TOXIC_PARSE(latency_parse, PX_LATENCY, "proxy.latency")
@@ -348,7 +347,7 @@ static int remove_live(const char *listen, int id, int *found, char *err)
     return rc;
 }
 
-static int toxic_reconcile(const struct fault_record *r, struct fl_ctx *ctx, struct buf *report, char *err)
+static int toxic_reconcile(const struct fault_record *r, const struct drv_ctx *ctx, struct buf *report, char *err)
 {
     (void)ctx;
     const char *listen = json_string_value(json_object_get(r->rec, "listen"));

@@ -16,12 +16,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "ev.h"
 
 #define PX_PIPE_SIZE   (1 << 20)     /* fast path pipe capacity asked for */
 #define PX_READ_MAX    (64 * 1024)   /* one chunk read on the toxic path */
@@ -282,13 +282,14 @@ static int looks_like_response(const char *p, size_t n)
 }
 
 /* ---- engine objects -------------------------------------------------------------- */
-enum { EV_EVENTFD, EV_TIMER, EV_LISTEN, EV_SIDE };
-
-struct px_ev {
-    int kind;
-    int side;            /* EV_SIDE: 0 client, 1 upstream */
-    void *obj;
+/* one socket of a connection in the event loop */
+struct px_side {
+    struct ev_io io;
+    int side;            /* 0 client, 1 upstream */
+    struct px_conn *c;
 };
+static void on_conn_ready(struct ev *ev, struct ev_io *io, uint32_t events);
+static void on_conn_due(struct ev *ev, struct ev_timer *t, int64_t now);
 
 struct px_toxic {
     struct px_toxic *next;
@@ -342,13 +343,10 @@ struct px_conn {
     struct px_conn *prev, *next;
     struct px *px;
     int fd[2];
-    struct px_ev ev[2];
-    uint32_t mask[2];
-    int registered[2];
+    struct px_side ev[2];
     int connecting;
     struct px_dir d[2];      /* d[0] upstream (client -> server), d[1] downstream */
-    int64_t wake;
-    long hidx;
+    struct ev_timer tm;      /* queued while it has a wake-up */
     int dead;
 };
 
@@ -359,7 +357,7 @@ struct px {
     struct sockaddr_storage up_sa, ls_sa;
     socklen_t up_len, ls_len;
     int lfd;
-    struct px_ev lev;
+    struct ev_io lev;        /* the listener in the event loop */
     struct px_toxic *toxics;
     int next_id;
     int down_full;           /* down toxics with probability 1: listener closed */
@@ -386,8 +384,7 @@ struct px_cmd {
 };
 
 struct px_engine {
-    int ep, evfd, tfd;
-    struct px_ev ev_evfd, ev_tfd;
+    struct ev *ev;           /* epoll, the wake-up from callers, the connections' timers */
     pthread_t th;
     int started;
     pthread_mutex_t mu;
@@ -399,11 +396,8 @@ struct px_engine {
     pthread_mutex_t fdmu;
     struct px *proxies;
     atomic_int stop;
-    struct px_conn **heap;
-    size_t nheap, aheap;
     struct px_conn *grave;   /* freed connections and proxies wait here until the epoll */
     struct px *grave_px;     /* batch that may still name them is over */
-    int64_t armed;
     uint64_t rng;
     char *scratch;
 };
@@ -446,71 +440,10 @@ const char *px_kind_name(enum px_kind k)
     return "?";
 }
 
-/* ---- timer heap (connections keyed by wake time) ------------------------------- */
-static void heap_swap(struct px_engine *e, size_t a, size_t b)
-{
-    struct px_conn *t = e->heap[a];
-    e->heap[a] = e->heap[b];
-    e->heap[b] = t;
-    e->heap[a]->hidx = (long)a;
-    e->heap[b]->hidx = (long)b;
-}
-
-static void heap_fix(struct px_engine *e, size_t i)
-{
-    while (i > 0 && e->heap[(i - 1) / 2]->wake > e->heap[i]->wake) {
-        heap_swap(e, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < e->nheap && e->heap[l]->wake < e->heap[m]->wake) m = l;
-        if (r < e->nheap && e->heap[r]->wake < e->heap[m]->wake) m = r;
-        if (m == i) break;
-        heap_swap(e, i, m);
-        i = m;
-    }
-}
-
-static void heap_remove(struct px_engine *e, struct px_conn *c)
-{
-    if (c->hidx < 0) return;
-    size_t i = (size_t)c->hidx;
-    c->hidx = -1;
-    e->nheap--;
-    if (i == e->nheap) return;
-    e->heap[i] = e->heap[e->nheap];
-    e->heap[i]->hidx = (long)i;
-    heap_fix(e, i);
-}
-
+/* ---- timers (connections keyed by wake time) ------------------------------------ */
 static void conn_set_wake(struct px_engine *e, struct px_conn *c, int64_t wake)
 {
-    if (wake == PX_NEVER) { heap_remove(e, c); c->wake = PX_NEVER; return; }
-    c->wake = wake;
-    if (c->hidx < 0) {
-        if (e->nheap == e->aheap) {
-            e->aheap = e->aheap ? e->aheap * 2 : 64;
-            e->heap = fl_realloc(e->heap, e->aheap * sizeof *e->heap);
-        }
-        e->heap[e->nheap] = c;
-        c->hidx = (long)e->nheap++;
-    }
-    heap_fix(e, (size_t)c->hidx);
-}
-
-static void arm_timer(struct px_engine *e)
-{
-    int64_t want = e->nheap ? e->heap[0]->wake : PX_NEVER;
-    if (want == e->armed) return;
-    struct itimerspec its = { 0 };
-    if (want != PX_NEVER) {
-        if (want <= 0) want = 1;
-        its.it_value.tv_sec = want / 1000000000;
-        its.it_value.tv_nsec = want % 1000000000;
-    }
-    timerfd_settime(e->tfd, TFD_TIMER_ABSTIME, &its, NULL);
-    e->armed = want;
+    ev_timer_set(e->ev, &c->tm, wake);
 }
 
 /* ---- addresses ------------------------------------------------------------------ */
@@ -577,19 +510,8 @@ static int listen_socket(struct px *px, char *err)
 /* ---- epoll interest ------------------------------------------------------------- */
 static void set_mask(struct px_engine *e, struct px_conn *c, int side, uint32_t m)
 {
-    if (c->fd[side] < 0) return;
-    if (c->registered[side] && m == c->mask[side]) return;
-    if (!m) {
-        /* nothing wanted: leave epoll so EPOLLHUP cannot spin a level-triggered loop */
-        if (c->registered[side]) epoll_ctl(e->ep, EPOLL_CTL_DEL, c->fd[side], NULL);
-        c->registered[side] = 0;
-        c->mask[side] = 0;
-        return;
-    }
-    struct epoll_event ev = { .events = m, .data.ptr = &c->ev[side] };
-    epoll_ctl(e->ep, c->registered[side] ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd[side], &ev);
-    c->registered[side] = 1;
-    c->mask[side] = m;
+    /* nothing wanted: it leaves epoll, so EPOLLHUP cannot spin a level-triggered loop */
+    ev_io_set(e->ev, &c->ev[side].io, m);
 }
 
 static size_t dir_held(const struct px_dir *d)
@@ -631,7 +553,7 @@ static void stage_free(struct px_stage *s)
 static void conn_free(struct px_engine *e, struct px_conn *c, int rst)
 {
     struct px *px = c->px;
-    heap_remove(e, c);
+    ev_timer_set(e->ev, &c->tm, PX_NEVER);
     pthread_mutex_lock(&e->fdmu);   /* px_sever may be reading the fds and the list */
     for (int i = 0; i < 2; i++) {
         if (c->fd[i] >= 0) {
@@ -642,9 +564,9 @@ static void conn_free(struct px_engine *e, struct px_conn *c, int rst)
             /* leave epoll explicitly: close() alone does not when another process holds a
              * copy of the socket (a child forked by another thread, before its exec), and
              * epoll would then report events for this freed connection */
-            if (c->registered[i]) epoll_ctl(e->ep, EPOLL_CTL_DEL, c->fd[i], NULL);
-            c->registered[i] = 0;
+            ev_io_set(e->ev, &c->ev[i].io, 0);
             close(c->fd[i]);
+            c->ev[i].io.fd = -1;
         }
     }
     if (c->prev) c->prev->next = c->next; else px->conns = c->next;
@@ -770,9 +692,9 @@ static void accept_conns(struct px_engine *e, struct px *px)
         c->px = px;
         c->fd[0] = fd;
         c->fd[1] = ufd;
-        c->hidx = -1;
-        c->wake = PX_NEVER;
-        for (int i = 0; i < 2; i++) c->ev[i] = (struct px_ev){ EV_SIDE, i, c };
+        c->tm.fn = on_conn_due;
+        ev_timer_init(&c->tm);
+        for (int i = 0; i < 2; i++) c->ev[i] = (struct px_side){ { on_conn_ready, c->fd[i], 0 }, i, c };
         dir_init(&c->d[0], 0);
         dir_init(&c->d[1], 1);
         c->connecting = rc < 0;
@@ -1184,7 +1106,7 @@ static void conn_event(struct px_engine *e, struct px_conn *c, int side, uint32_
     }
     /* fast path with nothing held and no stages on either side: skip the general pump */
     if (!c->d[0].stages && !c->d[1].stages && !c->d[0].out.head && !c->d[1].out.head &&
-        c->wake == PX_NEVER && !c->d[0].eof_in && !c->d[1].eof_in) {
+        !ev_timer_queued(&c->tm) && !c->d[0].eof_in && !c->d[1].eof_in) {
         update_masks(e, c);
         return;
     }
@@ -1196,8 +1118,9 @@ static void close_listener(struct px_engine *e, struct px *px)
 {
     pthread_mutex_lock(&e->fdmu);
     if (px->lfd >= 0) {
-        epoll_ctl(e->ep, EPOLL_CTL_DEL, px->lfd, NULL); /* see conn_free */
+        ev_io_set(e->ev, &px->lev, 0); /* see conn_free */
         close(px->lfd);
+        px->lev.fd = -1;
     }
     px->lfd = -1;
     pthread_mutex_unlock(&e->fdmu);
@@ -1224,8 +1147,8 @@ static void px_relisten(struct px_engine *e, struct px *px, char *err)
     pthread_mutex_lock(&e->fdmu);
     px->lfd = fd;
     pthread_mutex_unlock(&e->fdmu);
-    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &px->lev };
-    epoll_ctl(e->ep, EPOLL_CTL_ADD, fd, &ev);
+    px->lev.fd = fd;
+    ev_io_set(e->ev, &px->lev, EPOLLIN);
 }
 
 static int cmd_add(struct px_engine *e, struct px *px, const struct px_toxic_cfg *cfg, char *err)
@@ -1302,8 +1225,7 @@ static void run_cmd(struct px_engine *e, struct px_cmd *cmd)
     cmd->rc = 0;
     switch (cmd->op) {
     case CMD_LISTEN: {
-        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &px->lev };
-        epoll_ctl(e->ep, EPOLL_CTL_ADD, px->lfd, &ev);
+        ev_io_set(e->ev, &px->lev, EPOLLIN);
         pthread_mutex_lock(&e->fdmu);
         px->next = e->proxies;
         e->proxies = px;
@@ -1337,6 +1259,7 @@ static void run_cmd(struct px_engine *e, struct px_cmd *cmd)
     }
     case CMD_STOP:
         atomic_store(&e->stop, 1);
+        ev_break(e->ev);
         break;
     case CMD_STALL: {
         struct timespec ts = { cmd->id / 1000, (long)(cmd->id % 1000) * 1000000L };
@@ -1361,10 +1284,10 @@ static void undo_abandoned(struct px_engine *e, struct px_cmd *cmd)
 
 /* One command at a time off the queue: what waits behind a stuck one stays queued, and its
  * caller takes it back when it gives up (only the command running can be abandoned). */
-static void drain_cmds(struct px_engine *e)
+static void drain_cmds(struct ev *ev, void *arg)
 {
-    uint64_t v;
-    if (read(e->evfd, &v, sizeof v) < 0) { /* nothing pending */ }
+    struct px_engine *e = arg;
+    (void)ev;
     for (;;) {
         pthread_mutex_lock(&e->mu);
         struct px_cmd *cmd = e->cmds;
@@ -1390,58 +1313,45 @@ static void drain_cmds(struct px_engine *e)
     }
 }
 
+/* the event loop's handlers */
+static void on_listen_ready(struct ev *ev, struct ev_io *io, uint32_t events)
+{
+    struct px *px = EV_ENTRY(io, struct px, lev);
+    struct px_engine *e = px->e;
+    (void)ev;
+    /* a severed listener (shut down from another thread) reports HUP for ever and accept()
+     * fails with EINVAL: close it rather than spin on it */
+    if (px->lfd >= 0 && (events & (EPOLLHUP | EPOLLERR))) close_listener(e, px);
+    else if (px->lfd >= 0) accept_conns(e, px);
+    if (atomic_load(&e->stop)) ev_break(ev);
+}
+
+static void on_conn_ready(struct ev *ev, struct ev_io *io, uint32_t events)
+{
+    struct px_side *ps = EV_ENTRY(io, struct px_side, io);
+    struct px_conn *c = ps->c;
+    struct px_engine *e = c->px->e;
+    /* a connection freed earlier in this batch left epoll: its fd may be reused, but its
+     * events were fetched before; skip those of dead objects (they wait in the grave) */
+    if (!c->dead) conn_event(e, c, ps->side, events);
+    if (atomic_load(&e->stop)) ev_break(ev);
+}
+
+static void on_conn_due(struct ev *ev, struct ev_timer *t, int64_t now)
+{
+    (void)ev;
+    struct px_conn *c = EV_ENTRY(t, struct px_conn, tm);
+    conn_pump(c->px->e, c, now);
+}
+
 static void *engine_main(void *arg)
 {
     struct px_engine *e = arg;
     sigset_t ss;
     sigfillset(&ss);
     pthread_sigmask(SIG_BLOCK, &ss, NULL);   /* signals (SIGPIPE, SIGINT) belong to others */
-    struct epoll_event evs[128];
     while (!atomic_load(&e->stop)) {
-        int n = epoll_wait(e->ep, evs, 128, -1);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        for (int i = 0; i < n; i++) {
-            struct px_ev *pe = evs[i].data.ptr;
-            switch (pe->kind) {
-            case EV_EVENTFD:
-                drain_cmds(e);
-                break;
-            case EV_TIMER: {
-                uint64_t v;
-                if (read(e->tfd, &v, sizeof v) < 0) { /* spurious */ }
-                e->armed = PX_NEVER;
-                break;
-            }
-            case EV_LISTEN: {
-                struct px *px = pe->obj;
-                /* a severed listener (shut down from another thread) reports HUP for ever
-                 * and accept() fails with EINVAL: close it rather than spin on it */
-                if (px->lfd >= 0 && (evs[i].events & (EPOLLHUP | EPOLLERR))) close_listener(e, px);
-                else if (px->lfd >= 0) accept_conns(e, px);
-                break;
-            }
-            case EV_SIDE: {
-                struct px_conn *c = pe->obj;
-                /* a connection freed earlier in this batch left epoll: its fd may be reused,
-                   but its events were fetched before; skip those of dead objects */
-                if (c->dead) break;
-                conn_event(e, c, pe->side, evs[i].events);
-                break;
-            }
-            }
-            if (atomic_load(&e->stop)) break;
-        }
-        int64_t now = now_ns();
-        while (e->nheap && e->heap[0]->wake <= now) {
-            struct px_conn *c = e->heap[0];
-            heap_remove(e, c);
-            c->wake = PX_NEVER;
-            conn_pump(e, c, now);
-        }
-        arm_timer(e);
+        if (ev_run_once(e->ev, -1) < 0) break;
         bury(e);
     }
     return NULL;
@@ -1481,8 +1391,7 @@ static int submit(struct px_engine *e, struct px_cmd *req)
     pthread_mutex_lock(&e->mu);
     if (e->cmds_tail) e->cmds_tail->next = cmd; else e->cmds = cmd;
     e->cmds_tail = cmd;
-    uint64_t one = 1;
-    if (write(e->evfd, &one, sizeof one) < 0) { /* the counter is already non-zero */ }
+    ev_wake(e->ev);
     if (cmd->nowait) {
         pthread_mutex_unlock(&e->mu);
         return 0;
@@ -1518,24 +1427,12 @@ static int submit(struct px_engine *e, struct px_cmd *req)
 struct px_engine *px_engine_new(char *err)
 {
     struct px_engine *e = fl_calloc(1, sizeof *e);
-    e->ep = epoll_create1(EPOLL_CLOEXEC);
-    e->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    e->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (e->ep < 0 || e->evfd < 0 || e->tfd < 0) {
-        fl_err(err, "proxy engine: %s", strerror(errno));
-        if (e->ep >= 0) close(e->ep);
-        if (e->evfd >= 0) close(e->evfd);
-        if (e->tfd >= 0) close(e->tfd);
+    char eerr[FL_ERR_LEN];
+    if (!(e->ev = ev_new(drain_cmds, e, eerr))) {
+        fl_err(err, "proxy engine: %s", eerr);
         free(e);
         return NULL;
     }
-    e->ev_evfd = (struct px_ev){ EV_EVENTFD, 0, e };
-    e->ev_tfd = (struct px_ev){ EV_TIMER, 0, e };
-    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &e->ev_evfd };
-    epoll_ctl(e->ep, EPOLL_CTL_ADD, e->evfd, &ev);
-    ev.data.ptr = &e->ev_tfd;
-    epoll_ctl(e->ep, EPOLL_CTL_ADD, e->tfd, &ev);
-    e->armed = PX_NEVER;
     if (getrandom(&e->rng, sizeof e->rng, 0) != sizeof e->rng || !e->rng)
         e->rng = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
     e->scratch = fl_malloc(PX_READ_MAX);
@@ -1550,7 +1447,7 @@ struct px_engine *px_engine_new(char *err)
     int rc = pthread_create(&e->th, NULL, engine_main, e);
     if (rc != 0) {
         fl_err(err, "proxy engine: cannot start thread: %s", strerror(rc));
-        close(e->ep); close(e->evfd); close(e->tfd);
+        ev_free(e->ev);
         free(e->scratch);
         free(e);
         return NULL;
@@ -1583,11 +1480,10 @@ void px_engine_free(struct px_engine *e)
         free(px);
     }
     bury(e);
-    close(e->ep); close(e->evfd); close(e->tfd);
+    ev_free(e->ev);
     pthread_mutex_destroy(&e->mu);
     pthread_mutex_destroy(&e->fdmu);
     pthread_cond_destroy(&e->cv);
-    free(e->heap);
     free(e->scratch);
     free(e);
 }
@@ -1623,7 +1519,7 @@ struct px *px_listen(struct px_engine *e, const char *listen, const char *upstre
         snprintf(px->listen_addr, sizeof px->listen_addr, "[%s]:%d", host, port);
     }
     px->lfd = fd;
-    px->lev = (struct px_ev){ EV_LISTEN, 0, px };
+    px->lev = (struct ev_io){ on_listen_ready, fd, 0 };
     struct px_cmd cmd = { .op = CMD_LISTEN, .px = px };
     if (submit(e, &cmd) < 0) {
         fl_err(err, "%s", cmd.err);

@@ -4,26 +4,26 @@
 #include <stdio.h>
 #include <string.h>
 #include "fault.h"
-#include "journal.h"
+#include "process.h"
 
 void fault_progress(struct fault_inst *fi, const char *phase, size_t item, json_t *note)
 {
-    if (!fi || !fi->journal || fi->jid < 0) {
+    if (!fi) {
         json_decref(note);
         return;
     }
-    journal_progress(fi->journal, fi->jid, phase, item, note, 0, NULL);
+    drv_journal_progress(fi->ctx, fi->jid, phase, item, note, 0, NULL);
 }
 
 int fault_add_target(struct fault_inst *fi, size_t item, json_t *target, char *err)
 {
-    if (!fi || !fi->journal || fi->jid < 0) {
+    if (!fi) {
         json_decref(target);
         return 0;
     }
     json_t *note = json_object();
     json_object_set_new(note, "added", target);
-    return journal_progress(fi->journal, fi->jid, "inject", item, note, 1, err);
+    return drv_journal_progress(fi->ctx, fi->jid, "inject", item, note, 1, err);
 }
 
 json_t *fault_record_note(const struct fault_record *r, const char *phase, size_t item)
@@ -58,8 +58,8 @@ json_t *fault_record_notes_with(const struct fault_record *r, const char *phase,
 int fault_record_runner_alive(const struct fault_record *r)
 {
     if (!r || r->runner_pid <= 0 || !r->same_boot) return 0;
-    long long st = journal_proc_start((pid_t)r->runner_pid);
-    return st >= 0 && st == r->runner_start;
+    struct proc_id id = { .pid = (pid_t)r->runner_pid, .start = (unsigned long long)r->runner_start };
+    return proc_alive(&id, NULL);
 }
 
 void fault_report(struct buf *out, const char *fmt, ...)
@@ -73,7 +73,8 @@ void fault_report(struct buf *out, const char *fmt, ...)
     buf_addf(out, "  %s\n", line);
 }
 
-int fault_reconcile_rec(const struct fault_ops *ops, json_t *rec, struct fl_ctx *ctx, struct buf *report, char *err)
+int fault_reconcile_rec(const struct fault_ops *ops, json_t *rec, const struct drv_ctx *ctx, struct buf *report,
+                        char *err)
 {
     if (!ops->reconcile) return 0;
     json_t *progress = json_array();

@@ -1,9 +1,7 @@
-/* registry.c -- the one table of fault kinds and target kinds.
+/* registry.c -- the one table of fault kinds.
  * Adding a kind: one file in faults/, one extern and one line in the table here. */
-#include <stdlib.h>
 #include <string.h>
 #include "fault.h"
-#include "plan.h"
 
 /* fault kinds */
 extern const struct fault_ops fault_exec;
@@ -29,85 +27,9 @@ const struct fault_ops *const fault_kinds[] = {
     NULL,
 };
 
-/* target kinds */
-extern const struct target_ops target_docker;
-extern const struct target_ops target_process;
-extern const struct target_ops target_proxy;
-extern const struct target_ops target_postgres;
-extern const struct target_ops target_redis;
-extern const struct target_ops target_swarm;
-/* @@target-externs@@ (keep this marker) */
-
-const struct target_ops *const target_kinds[] = {
-    &target_docker,
-    &target_process,
-    &target_proxy,
-    &target_postgres,
-    &target_redis,
-    &target_swarm,
-    /* @@target-table@@ (keep this marker) */
-    NULL,
-};
-
 const struct fault_ops *fault_find(const char *name)
 {
     for (size_t i = 0; fault_kinds[i]; i++)
         if (strcmp(fault_kinds[i]->name, name) == 0) return fault_kinds[i];
     return NULL;
-}
-
-const struct target_ops *target_find(const char *name)
-{
-    for (size_t i = 0; target_kinds[i]; i++)
-        if (strcmp(target_kinds[i]->name, name) == 0) return target_kinds[i];
-    return NULL;
-}
-
-size_t target_pick_count(const struct target *t, size_t n)
-{
-    if (!t->has_pick) return n;
-    size_t k;
-    if (t->pick_count > 0) k = (size_t)t->pick_count;
-    else {
-        double want = t->pick_percent * (double)n;
-        k = (size_t)want;
-        if ((double)k < want) k++;
-    }
-    if (k == 0) k = 1;
-    return k > n ? n : k;
-}
-
-uint64_t target_pick_seed(const struct target *t, const struct fl_ctx *ctx)
-{
-    return t->pick_seed_set ? t->pick_seed : (ctx ? ctx->seed : 0);
-}
-
-static int cmp_size(const void *a, const void *b)
-{
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-void target_pick(size_t n, size_t k, uint64_t seed, size_t *order)
-{
-    size_t *idx = fl_malloc((n ? n : 1) * sizeof *idx);
-    for (size_t i = 0; i < n; i++) idx[i] = i;
-    if (k > n) k = n;
-    for (size_t i = 0; i < k; i++) {
-        size_t j = i + (size_t)(fl_splitmix64(&seed) % (uint64_t)(n - i));
-        size_t tmp = idx[i];
-        idx[i] = idx[j];
-        idx[j] = tmp;
-    }
-    memcpy(order, idx, k * sizeof *order);
-    qsort(order, k, sizeof *order, cmp_size);
-    free(idx);
-}
-
-void target_pick_describe(const struct target *t, struct buf *out)
-{
-    if (!t->has_pick) return;
-    if (t->pick_count > 0) buf_addf(out, ", pick %d", t->pick_count);
-    else buf_addf(out, ", pick %g%%", t->pick_percent * 100);
-    if (t->pick_seed_set) buf_addf(out, " (seed %llu)", (unsigned long long)t->pick_seed);
 }

@@ -119,6 +119,30 @@ static void progress(struct lg *lg, int64_t el)
     }
 }
 
+/* every block's figures (and all blocks' when there are several), the thresholds' verdict;
+ * the blocks as JSON, the exit code in *rc */
+static json_t *report(struct lg *lg, struct lg_block_cfg **blocks, size_t nblocks, int64_t el, int aborted, int *rc)
+{
+    json_t *j = lg_to_json(lg);
+    size_t i;
+    json_t *bj;
+    json_array_foreach(j, i, bj) print_block(lg, bj, el);
+    if (nblocks > 1) {
+        struct lg_stats all;
+        lg_query(lg, NULL, 0, el, &all);
+        printf("\nall blocks:\n");
+        print_header(8);
+        print_row("total", 8, &all);
+        print_errors(&all);
+    }
+    int ok = lg_thresholds_ok(lg), none = 0;
+    for (size_t b = 0; b < nblocks; b++) none |= lg_thresholds_without_evidence(lg, lg_block_name(blocks[b]));
+    printf("\n%.1fs of load%s; thresholds %s\n", el / 1000.0, aborted ? " (interrupted)" : "",
+           !ok ? "FAILED" : none ? "not judged (no request completed: inconclusive)" : "held");
+    *rc = aborted ? FL_EXIT_ABORTED : !ok ? FL_EXIT_FAILED : none ? FL_EXIT_INCONCLUSIVE : FL_EXIT_OK;
+    return j;
+}
+
 int cmd_load(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -217,23 +241,8 @@ int cmd_load(int argc, char **argv)
     int aborted = fl_aborted();
     int64_t el = lg_elapsed_ms(lg);
 
-    json_t *j = lg_to_json(lg);
-    size_t i;
-    json_t *bj;
-    json_array_foreach(j, i, bj) print_block(lg, bj, el);
-    if (nblocks > 1) {
-        struct lg_stats all;
-        lg_query(lg, NULL, 0, el, &all);
-        printf("\nall blocks:\n");
-        print_header(8);
-        print_row("total", 8, &all);
-        print_errors(&all);
-    }
-    int ok = lg_thresholds_ok(lg), none = 0;
-    for (size_t b = 0; b < nblocks; b++) none |= lg_thresholds_without_evidence(lg, lg_block_name(blocks[b]));
-    printf("\n%.1fs of load%s; thresholds %s\n", el / 1000.0, aborted ? " (interrupted)" : "",
-           !ok ? "FAILED" : none ? "not judged (no request completed: inconclusive)" : "held");
-    int rc = aborted ? FL_EXIT_ABORTED : !ok ? FL_EXIT_FAILED : none ? FL_EXIT_INCONCLUSIVE : FL_EXIT_OK;
+    int rc;
+    json_t *j = report(lg, blocks, nblocks, el, aborted, &rc);
     if (json_path) {
         json_t *doc = json_pack("{s:s, s:I, s:I, s:o}", "plan", p->name, "seed", (json_int_t)seed, "elapsed_ms",
                                 (json_int_t)el, "load", j);

@@ -23,6 +23,10 @@ static const char rollback_usage[] =
     "                 hold (a Redis or PostgreSQL password comes from the plan's secrets)\n"
     "  --var k=v      plan variables, as for run\n";
 
+/* reconcile() may need what only the plan holds (a password from its secrets) */
+static const struct target *target_of_plan(void *plan, const char *name) { return plan_target(plan, name); }
+static const struct drv_hooks rollback_hooks = { .target_named = target_of_plan };
+
 int cmd_rollback(int argc, char **argv)
 {
     static const struct option opts[] = { { "list", no_argument, 0, 'l' }, { "forget", no_argument, 0, 'F' }, { "plan", required_argument, 0, 'p' },
@@ -70,10 +74,12 @@ int cmd_rollback(int argc, char **argv)
         return 0;
     }
     vars[nvars] = NULL;
-    struct fl_ctx ctx = { 0 };
-    if (plan_path && !(ctx.plan = cmd_load_plan(plan_path, vars, NULL))) return FL_EXIT_INVALID;
-    int failed = journal_rollback(path, ctx.plan ? &ctx : NULL, 1, err);
-    plan_free(ctx.plan);
+    struct plan *p = NULL;
+    if (plan_path && !(p = cmd_load_plan(plan_path, vars, NULL))) return FL_EXIT_INVALID;
+    /* no run: the drivers' only view is the plan's targets, by name */
+    struct drv_ctx ctx = { .hooks = &rollback_hooks, .run = p };
+    int failed = journal_rollback(path, p ? &ctx : NULL, 1, err);
+    plan_free(p);
     if (failed < 0) { fprintf(stderr, "faultline: %s\n", err); return FL_EXIT_INVALID; }
     if (failed > 0) { fprintf(stderr, "faultline: %d step(s) could not be reconciled; the journal '%s' still lists them\n", failed, path); return FL_EXIT_REVERT; }
     printf("rollback complete: nothing left broken according to '%s'\n", path);

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "buf.h"
 #include "cmd.h"
+#include "contingency.h"
 #include "matrix.h"
 #include "plan.h"
 #include "export.h"
@@ -42,21 +44,46 @@ static const char run_usage[] =
     "  -v, --verbose         debug logging\n"
     "  -h, --help            this text\n";
 
-struct plan *cmd_load_plan(const char *path, const char *const *vars, const char *matrix_binding)
+void cmd_default_dir(char *out, size_t outlen, const char *prefix)
 {
-    struct diag d;
-    diag_init(&d, path);
-    struct plan_opts po = { .set_vars = vars, .matrix_binding = matrix_binding };
-    struct plan *p = plan_load(path, &po, &d);
-    if (!p || d.n) {
-        for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.msgs[i]);
-        if (d.n) fprintf(stderr, "faultline: %zu error%s in '%s'; nothing was touched\n", d.n, d.n == 1 ? "" : "s", path);
-        diag_release(&d);
-        plan_free(p);
-        return NULL;
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(out, outlen, "faultline-runs/%s-%s", prefix, stamp);
+}
+
+static void print_row(void *self, const json_t *row)
+{
+    (void)self;
+    struct buf b;
+    buf_init(&b, 0);
+    report_contingency_row_text(row, &b);
+    fputs(b.data, stdout);
+    fflush(stdout);
+    buf_release(&b);
+}
+
+static void print_error(void *self, const char *msg)
+{
+    (void)self;
+    fprintf(stderr, "faultline: %s\n", msg);
+}
+
+int cmd_matrix(const char *path, const char *const *vars, const struct run_opts *ro, const char *dir, json_t **rec)
+{
+    struct matrix_opts mo = { .path = path, .vars = vars, .ro = ro, .dir = dir, .on_row = print_row, .on_error = print_error };
+    int code = matrix_run(&mo, rec);
+    if (json_object_get(*rec, "matrix")) {
+        struct buf b;
+        buf_init(&b, 0);
+        report_contingency_text(*rec, &b);
+        fputs(b.data, stdout);
+        buf_release(&b);
+        printf("  report: %s/matrix.json, %s/contingency.md\n", dir, dir);
     }
-    diag_release(&d);
-    return p;
+    return code;
 }
 
 static void print_summary(json_t *rec, const char *dir)
@@ -158,12 +185,7 @@ int cmd_run(int argc, char **argv)
     if (!p) return FL_EXIT_INVALID;
     char dirbuf[512];
     if (!dir) {
-        char stamp[32];
-        time_t now = time(NULL);
-        struct tm tm;
-        localtime_r(&now, &tm);
-        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-        snprintf(dirbuf, sizeof dirbuf, "faultline-runs/%s-%s", p->name, stamp);
+        cmd_default_dir(dirbuf, sizeof dirbuf, p->name);
         dir = dirbuf;
     }
     ro.report_dir = dir;
@@ -177,7 +199,7 @@ int cmd_run(int argc, char **argv)
     json_t *rec = NULL;
     int code;
     if (p->nmatrix_lose && !ro.dry_run) {
-        code = matrix_run(path, vars, &ro, dir, &rec);
+        code = cmd_matrix(path, vars, &ro, dir, &rec);
     } else {
         code = run_plan(p, &ro, &rec);
         if (!ro.dry_run) {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "compare.h"
+#include "files.h"
 #include "history.h"
 #include "report_fmt.h"
 
@@ -116,23 +117,11 @@ void history_close(struct history *h)
 const char *history_where(const struct history *h) { return h ? h->where : ""; }
 
 /* ---- JSON lines -------------------------------------------------------------------- */
-static int mkdir_parent(const char *path)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    char *slash = strrchr(tmp, '/');
-    if (!slash || slash == tmp) return 0;
-    *slash = '\0';
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') { *p = '\0'; if (mkdir(tmp, 0755) < 0 && errno != EEXIST) return -1; *p = '/'; }
-    return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int file_append(struct history *h, const json_t *entry, char *err)
 {
     char *line = json_dumps(entry, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (!line) return fl_err(err, "cannot write the history '%s': the entry is not JSON", h->where);
-    if (mkdir_parent(h->path) < 0) {
+    if (files_mkdir_parent(h->path) < 0) {
         free(line);
         return fl_err(err, "cannot create the folder of the history '%s': %s", h->where, strerror(errno));
     }
@@ -352,17 +341,6 @@ static void fmt_value(const char *unit, double v, char out[32])
     else report_fmt_ms(v, out);
 }
 
-static const char *metric_of(enum cmp_rule r)
-{
-    switch (r) {
-    case CMP_P95: return "p95";
-    case CMP_DURATION: return "duration";
-    case CMP_THROUGHPUT: return "throughput";
-    case CMP_MEMORY: return "memory";
-    default: return "-";
-    }
-}
-
 json_t *history_compare(const json_t *base, const json_t *cur, const struct cmp_rules *r)
 {
     json_t *out = json_array();
@@ -383,7 +361,7 @@ json_t *history_compare(const json_t *base, const json_t *cur, const struct cmp_
         if (!isfinite(row->cur)) snprintf(text, sizeof text, "%.300s: %s (was %s)", row->figure, row->why, a);
         else snprintf(text, sizeof text, "%.300s %s -> %s (%+.0f%%)", row->figure, a, b,
                       row->base > 0 ? (row->cur - row->base) / row->base * 100 : 0.0);
-        json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "metric", metric_of(row->rule), "figure",
+        json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "metric", cmp_rule_name(row->rule), "figure",
                                              row->figure, "base", isfinite(row->base) ? json_real(row->base) : json_null(),
                                              "current", isfinite(row->cur) ? json_real(row->cur) : json_null(), "change",
                                              isfinite(row->base) && isfinite(row->cur) && row->base > 0

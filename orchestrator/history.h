@@ -12,7 +12,7 @@
  *
  * An entry (written by `faultline drill`): `time` (ISO-8601 UTC), `drill` (the drill's
  * folder), `plan`, `experiment` (the plan name, or "plan/lose-a+b" for a matrix row),
- * `verdict`, `exit_code`, `seed`, `plan_hash`, `report`, the figures of matrix_figures()
+ * `verdict`, `exit_code`, `seed`, `plan_hash`, `report`, the figures of report_figures()
  * (`p95_ms`, `worst_p95_ms`, `error_rate`, `requests`, `rps`, `recovery_ms`, `recovered`,
  * `recoveries`), `record` (history_digest() of the run record), `regressions` (findings of
  * history_compare()) and `baseline` (time and report of the run compared with, or null).

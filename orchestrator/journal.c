@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include "buf.h"
 #include "fault.h"
+#include "files.h"
+#include "process.h"
 #include "plan.h"
 
 struct journal {
@@ -62,27 +64,13 @@ static const char *boot_id(void)
     return boot_id_text;
 }
 
-long long journal_proc_start(pid_t pid)
+/* start time of pid (/proc/PID/stat field 22, clock ticks after boot), -1 when gone (a
+ * zombie counts as gone) */
+static long long proc_start(pid_t pid)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    if (!p) return -1;
-    /* fields after ") ": 3 state ... 22 starttime; a zombie counts as gone */
-    char *save = NULL;
-    int field = 2;
-    for (char *t = strtok_r(p + 1, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-        field++;
-        if (field == 3 && (t[0] == 'Z' || t[0] == 'X')) return -1;
-        if (field == 22) return atoll(t);
-    }
-    return -1;
+    struct proc_id id;
+    if (proc_stat(pid, &id) < 0 || id.state == 'Z' || id.state == 'X') return -1;
+    return (long long)id.start;
 }
 
 /* ---- writing ---------------------------------------------------------------------------- */
@@ -123,15 +111,6 @@ static int append(struct journal *j, json_t *o, const char *run_id, int sync, ch
     return rc;
 }
 
-static int mkdirs(const char *path)
-{
-    char tmp[512];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') { *p = '\0'; if (mkdir(tmp, 0755) < 0 && errno != EEXIST) return -1; *p = '/'; }
-    return 0;
-}
-
 /* the folder holding path: its entry for the file is durable after this */
 static int fsync_dir(const char *path)
 {
@@ -168,8 +147,8 @@ static int find_holder(const char *path, char *cmd, size_t cmdlen, long long *pi
     json_object_foreach(open_runs, k, v) {
         long long p = json_integer_value(json_object_get(v, "pid"));
         json_t *st = json_object_get(v, "pid_start");
-        if (p <= 0 || journal_proc_start((pid_t)p) < 0) continue;
-        if (json_is_integer(st) && journal_proc_start((pid_t)p) != json_integer_value(st)) continue;
+        if (p <= 0 || proc_start((pid_t)p) < 0) continue;
+        if (json_is_integer(st) && proc_start((pid_t)p) != json_integer_value(st)) continue;
         const char *c = json_string_value(json_object_get(v, "cmd"));
         const char *plan = json_string_value(json_object_get(v, "plan"));
         if (!c) c = plan && !strcmp(plan, "rollback") ? "rollback" : "run"; /* begin records before "cmd" */
@@ -184,7 +163,7 @@ static int find_holder(const char *path, char *cmd, size_t cmdlen, long long *pi
 struct journal *journal_open(const char *path, const char *cmd, char *err)
 {
     if (!path) path = journal_default_path();
-    if (mkdirs(path) < 0) { fl_err(err, "cannot create the journal's folder for '%s': %s", path, strerror(errno)); return NULL; }
+    if (files_mkdir_parent(path) < 0) { fl_err(err, "cannot create the journal's folder for '%s': %s", path, strerror(errno)); return NULL; }
     /* may hold revert commands with secrets: owner only */
     int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) { fl_err(err, "cannot open the journal '%s': %s", path, strerror(errno)); return NULL; }
@@ -253,7 +232,7 @@ int journal_begin(struct journal *j, const char *plan_name, char *err)
     json_object_set_new(o, "cmd", json_string(j->cmd));
     json_object_set_new(o, "plan", json_string(plan_name ? plan_name : ""));
     json_object_set_new(o, "pid", json_integer(getpid()));
-    json_object_set_new(o, "pid_start", json_integer(journal_proc_start(getpid())));
+    json_object_set_new(o, "pid_start", json_integer(proc_start(getpid())));
     json_object_set_new(o, "boot_id", json_string(boot_id()));
     return append(j, o, NULL, 1, err);
 }
@@ -330,7 +309,7 @@ int journal_service(struct journal *j, const char *name, pid_t pid, int stopped,
     json_object_set_new(o, "op", json_string(stopped ? "service_stopped" : "service"));
     json_object_set_new(o, "name", json_string(name));
     json_object_set_new(o, "pid", json_integer(pid));
-    if (!stopped) json_object_set_new(o, "start", json_integer(journal_proc_start(pid)));
+    if (!stopped) json_object_set_new(o, "start", json_integer(proc_start(pid)));
     int rc = append(j, o, NULL, !stopped, err);
     if (!stopped && rc == 0) journal_crash_point("service");
     return rc;
@@ -527,7 +506,7 @@ static void reconcile_service(json_t *p, struct buf *report)
     pid_t pid = (pid_t)json_integer_value(json_object_get(p, "pid"));
     json_t *sj = json_object_get(p, "start");
     long long st = json_is_integer(sj) ? json_integer_value(sj) : -1;
-    long long now = pid > 0 ? journal_proc_start(pid) : -1;
+    long long now = pid > 0 ? proc_start(pid) : -1;
     if (!json_is_true(json_object_get(p, "same_boot"))) {
         fault_report(report, "pid %d: the machine restarted since the run, so its processes are gone: nothing to do",
                      (int)pid);
@@ -544,8 +523,8 @@ static void reconcile_service(json_t *p, struct buf *report)
     }
     kill(-pid, SIGCONT);
     kill(-pid, SIGTERM);
-    for (int i = 0; i < 50 && journal_proc_start(pid) == st; i++) usleep(100000);
-    int forced = journal_proc_start(pid) == st;
+    for (int i = 0; i < 50 && proc_start(pid) == st; i++) usleep(100000);
+    int forced = proc_start(pid) == st;
     kill(-pid, SIGKILL);
     fault_report(report, "pid %d: found running, left behind by the dead run: stopped (%s)", (int)pid,
                  forced ? "SIGKILL after 5s" : "SIGTERM");
@@ -566,7 +545,7 @@ static const char *step_situation(const json_t *p)
     return "injected, never reverted";
 }
 
-int journal_rollback(const char *path, struct fl_ctx *ctx, int verbose, char *err)
+int journal_rollback(const char *path, const struct drv_ctx *ctx, int verbose, char *err)
 {
     if (!path) path = journal_default_path();
     if (access(path, F_OK) < 0 && errno == ENOENT) {

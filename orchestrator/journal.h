@@ -36,7 +36,7 @@
 #include "fl.h"
 
 struct journal;
-struct fl_ctx;
+struct drv_ctx;
 
 /* default path: $FAULTLINE_JOURNAL, else .faultline/journal.jsonl */
 const char *journal_default_path(void);
@@ -74,15 +74,13 @@ json_t *journal_parse(const char *data, size_t size, json_t **problems);
 /* Reconcile everything pending (lock taken; see above), saying per step and per target what
  * it found and did (fl_log, when verbose). Returns the number of steps that could not be
  * settled, -1 with err when the journal cannot be used. ctx may be NULL; with the run's plan
- * loaded (ctx->plan) drivers can use what the journal does not hold, such as a password. */
-int journal_rollback(const char *path, struct fl_ctx *ctx, int verbose, char *err);
+ * loaded (its target_named hook) drivers can use what the journal does not hold, such as a
+ * password. */
+int journal_rollback(const char *path, const struct drv_ctx *ctx, int verbose, char *err);
 
 /* settle everything pending without acting (what a person checked by hand, or targets that
  * no longer exist); returns how many records were settled, -1 on error */
 int journal_forget(const char *path, char *err);
-
-/* start time of pid (/proc/PID/stat field 22, clock ticks after boot), -1 when gone */
-long long journal_proc_start(pid_t pid);
 
 /* TEST ONLY: when $FL_TEST_CRASH_AT equals point ("intent": after the intent is fsync'd;
  * "done": after inject returned, before the done record; "revert": after the first target

@@ -172,6 +172,17 @@ struct target *plan_target(const struct plan *p, const char *name)
     return NULL;
 }
 
+struct service *plan_service(const struct plan *p, const char *name)
+{
+    for (size_t i = 0; name && i < p->nservices; i++) if (!strcmp(p->services[i]->name, name)) return p->services[i];
+    return NULL;
+}
+
+void plan_service_names(const struct plan *p, struct buf *out)
+{
+    for (size_t i = 0; i < p->nservices; i++) buf_addf(out, "%s%s", i ? ", " : "", p->services[i]->name);
+}
+
 struct step *plan_step(const struct plan *p, const char *name)
 {
     for (size_t i = 0; name && i < p->nsteps; i++) if (!strcmp(p->steps[i]->name, name)) return p->steps[i];
@@ -182,6 +193,24 @@ struct lg_block_cfg *plan_load_block(const struct plan *p, const char *name)
 {
     for (size_t i = 0; name && i < p->nloads; i++) if (!strcmp(lg_block_name(p->loads[i]), name)) return p->loads[i];
     return NULL;
+}
+
+/* ---- what the plan offers drivers' parse() (drv.h) ------------------------------------ */
+static struct target *pc_target(void *plan, const char *name) { return plan_target(plan, name); }
+static int pc_step(void *plan, const char *name) { return plan_step(plan, name) != NULL; }
+static int pc_load_block(void *plan, const char *name) { return plan_load_block(plan, name) != NULL; }
+
+static int pc_service(void *plan, const char *name) { return plan_service(plan, name) != NULL; }
+
+static struct probe_spec *pc_nested_probe(void *plan, const struct node *entry, struct diag *d)
+{
+    return plan_parse_probe(plan, entry, PT_RECOVERY_UNTIL, d);
+}
+
+struct drv_parse plan_drv_parse(struct plan *p)
+{
+    return (struct drv_parse){ .plan = p, .target = pc_target, .step = pc_step, .load_block = pc_load_block,
+                               .service = pc_service, .nested_probe = pc_nested_probe };
 }
 
 static void known_list(char *out, size_t n, const char *const *names)
@@ -257,10 +286,11 @@ static void parse_targets(struct plan *p, const struct node *map, struct diag *d
         }
         p->targets = fl_realloc(p->targets, (p->ntargets + 1) * sizeof *p->targets);
         p->targets[p->ntargets++] = t;
+        struct drv_parse pc = plan_drv_parse(p);
         if (spec->type == NODE_MAP || !ops->params) {
-            if (params_check(spec, ops->params, NULL, what, d) == 0 && ops->parse) ops->parse(p, t, spec, d);
+            if (params_check(spec, ops->params, NULL, what, d) == 0 && ops->parse) ops->parse(&pc, t, spec, d);
         } else if (ops->parse) {
-            ops->parse(p, t, spec, d);
+            ops->parse(&pc, t, spec, d);
         }
     }
 }
@@ -268,31 +298,19 @@ static void parse_targets(struct plan *p, const struct node *map, struct diag *d
 /* ---- probes ------------------------------------------------------------------------- */
 static const char *const probe_common[] = { "name", "before", "after", "during", "every", "for", "min_evidence", NULL };
 
-void probe_spec_free(struct probe_spec *ps)
+/* the entry's kind (exactly one key names one); NULL after a diag */
+static const struct probe_ops *probe_kind_of(const struct node *entry, enum probe_timing ctx_timing,
+                                             const struct node **val, struct diag *d)
 {
-    if (!ps) return;
-    if (ps->ops && ps->ops->free_cfg && ps->cfg) ps->ops->free_cfg(ps->cfg);
-    free(ps->name);
-    free(ps);
-}
-
-struct probe_spec *plan_parse_probe(struct plan *p, const struct node *entry, enum probe_timing ctx_timing,
-                                    struct diag *d)
-{
-    if (!entry || entry->type != NODE_MAP) {
-        diag_add(d, entry, "a probe must be a mapping like { http: { url: ... } }");
-        return NULL;
-    }
     const struct probe_ops *ops = NULL;
-    const struct node *val = NULL, *kindkey = NULL;
-    size_t before = d->n;
+    const struct node *kindkey = NULL;
     for (size_t i = 0; i < entry->n; i++) {
         const char *k = entry->keys[i]->str;
         const struct probe_ops *o = probe_find(k);
         if (!o) continue;
         if (ops) { diag_add(d, entry->keys[i], "probe has two kinds ('%s' and '%s'): give it one", ops->name, k); return NULL; }
         ops = o;
-        val = entry->items[i];
+        *val = entry->items[i];
         kindkey = entry->keys[i];
     }
     if (!ops) {
@@ -311,19 +329,13 @@ struct probe_spec *plan_parse_probe(struct plan *p, const struct node *entry, en
                  ctx_timing == PT_STEADY ? "a steady-state entry" : "a service's ready:");
         return NULL;
     }
-    struct probe_spec *ps = fl_calloc(1, sizeof *ps);
-    ps->ops = ops;
-    ps->line = entry->line;
-    ps->col = entry->col;
-    ps->timing = ctx_timing;
-    ps->every_ms = 1000;
-    ps->min_evidence = 1;
-    const char *name = node_str(entry, "name", NULL);
-    ps->name = name ? fl_strdup(name) : fl_asprintf("%s@%d", ops->name, entry->line);
-    char what[160];
-    snprintf(what, sizeof what, "probe '%s'", ps->name);
+    return ops;
+}
 
-    /* keys at the entry level */
+/* the keys of the entry and of the kind's map (or, for `load: NAME`, beside it) */
+static void probe_keys_check(const struct probe_ops *ops, const struct node *entry, const struct node *val,
+                             const char *what, struct diag *d)
+{
     const char *extra[16];
     size_t ne = 0;
     for (size_t i = 0; probe_common[i]; i++) extra[ne++] = probe_common[i];
@@ -339,8 +351,12 @@ struct probe_spec *plan_parse_probe(struct plan *p, const struct node *entry, en
                          entry->keys[i]->str, ops->name, ops->name);
         if (val->type == NODE_MAP || ops->params) params_check(val, ops->params, NULL, what, d);
     }
+}
 
-    /* timing */
+/* before:/after:/during: a step (probes: only): its timing and window */
+static void probe_timing_of(struct plan *p, struct probe_spec *ps, const struct node *entry, enum probe_timing ctx_timing,
+                            const char *what, struct diag *d)
+{
     const char *tkeys[] = { "before", "after", "during" };
     enum probe_timing tv[] = { PT_BEFORE, PT_AFTER, PT_DURING };
     int ntim = 0;
@@ -358,7 +374,14 @@ struct probe_spec *plan_parse_probe(struct plan *p, const struct node *entry, en
         ps->timing = tv[i];
         ps->window = plan_step(p, tn->str);
         if (!ps->window) diag_add(d, tn, "%s: no method step named '%s'", what, tn->str);
+        else ps->window_for_ms = ps->window->for_ms;
     }
+}
+
+/* every:, min_evidence:, for: where they apply */
+static void probe_options_of(struct probe_spec *ps, const struct node *entry, enum probe_timing ctx_timing,
+                             const char *what, struct diag *d)
+{
     if (node_get(entry, "every")) {
         int64_t ms = 0;
         if (get_duration(entry, "every", &ms, d, what) > 0) {
@@ -383,14 +406,44 @@ struct probe_spec *plan_parse_probe(struct plan *p, const struct node *entry, en
         if (ctx_timing != PT_STOP_WHEN) diag_add(d, node_key(entry, "for"), "%s: for: only applies to stop_when conditions", what);
         else get_duration(entry, "for", &ps->for_ms, d, what);
     }
+}
+
+struct probe_spec *plan_parse_probe(struct plan *p, const struct node *entry, enum probe_timing ctx_timing,
+                                    struct diag *d)
+{
+    if (!entry || entry->type != NODE_MAP) {
+        diag_add(d, entry, "a probe must be a mapping like { http: { url: ... } }");
+        return NULL;
+    }
+    size_t before = d->n;
+    const struct node *val = NULL;
+    const struct probe_ops *ops = probe_kind_of(entry, ctx_timing, &val, d);
+    if (!ops) return NULL;
+    struct probe_spec *ps = fl_calloc(1, sizeof *ps);
+    ps->ops = ops;
+    ps->line = entry->line;
+    ps->col = entry->col;
+    ps->timing = ctx_timing;
+    ps->every_ms = 1000;
+    ps->window_for_ms = -1;
+    ps->min_evidence = 1;
+    const char *name = node_str(entry, "name", NULL);
+    ps->name = name ? fl_strdup(name) : fl_asprintf("%s@%d", ops->name, entry->line);
+    char what[160];
+    snprintf(what, sizeof what, "probe '%s'", ps->name);
+    probe_keys_check(ops, entry, val, what, d);
+    probe_timing_of(p, ps, entry, ctx_timing, what, d);
+    probe_options_of(ps, entry, ctx_timing, what, d);
     if (d->n == before && ops->parse) {
-        if (ops->parse(p, val, entry, &ps->cfg, d) < 0 && d->n == before)
+        struct drv_parse pc = plan_drv_parse(p);
+        if (ops->parse(&pc, val, entry, &ps->cfg, d) < 0 && d->n == before)
             diag_add(d, entry, "%s: invalid", what);
     }
-    if (!strcmp(ops->name, "recovery") && d->n == before) {
+    if (ops->window_step && d->n == before) {
         /* a recovery probe's window is its from: step */
-        if (ps->timing != PT_END) diag_add(d, entry, "%s: a recovery probe takes its window from from:, not before/after/during", what);
-        ps->window = plan_step(p, node_str(val, "from", ""));
+        if (ps->timing != PT_END) diag_add(d, entry, "%s: a %s probe takes its window from from:, not before/after/during", what, ops->name);
+        ps->window = plan_step(p, ops->window_step(ps->cfg));
+        if (ps->window) ps->window_for_ms = ps->window->for_ms;
     }
     if (d->n != before) { probe_spec_free(ps); return NULL; }
     return ps;
@@ -548,7 +601,8 @@ static void parse_method(struct plan *p, const struct node *seq, struct diag *d)
             diag_add(d, node_get(e, "at"), "%s: at: %lldms is not before the end of the experiment (duration %lldms)", what,
                      (long long)s->at_ms, (long long)p->duration_ms);
         if (d->n == before && ops && ops->parse) {
-            if (ops->parse(p, e, &s->cfg, d) < 0 && d->n == before) diag_add(d, e, "%s: invalid", what);
+            struct drv_parse pc = plan_drv_parse(p);
+            if (ops->parse(&pc, e, &s->cfg, d) < 0 && d->n == before) diag_add(d, e, "%s: invalid", what);
         }
         p->steps = fl_realloc(p->steps, (p->nsteps + 1) * sizeof *p->steps);
         p->steps[p->nsteps++] = s;
@@ -655,60 +709,40 @@ static void replicate_lose_steps(struct node *method, char **lost, size_t nlost)
 }
 
 /* ---- the plan ----------------------------------------------------------------------- */
-struct plan *plan_parse(const char *path, const char *bytes, size_t len, const struct plan_opts *opts, struct diag *d)
+/* matrix: the ${lose} binding of this combination (--matrix binding "a,b", else the first
+ * choose: names), its steps replicated per lost target; the text "a+b", or NULL */
+static char *bind_lose(struct plan *p, struct node *root, const struct node *mx, const struct plan_opts *opts)
 {
-    struct node *root = node_parse(bytes, len, d);
-    if (!root) return NULL;
-    struct plan *p = fl_calloc(1, sizeof *p);
-    p->path = fl_strdup(path ? path : "plan");
-    p->root = root;
-    p->hash = hash_bytes(bytes, len);
-    if (root->type != NODE_MAP) {
-        diag_add(d, root, "a plan is a mapping (faultline: 1, name: ..., ...), not a %s", node_type_name(root->type));
-        return p;
-    }
-    for (size_t i = 0; i < root->n; i++)
-        if (!in_list(top_keys, root->keys[i]->str)) {
-            char known[512];
-            known_list(known, sizeof known, top_keys);
-            diag_add(d, root->keys[i], "unknown key '%s' (known: %s)", root->keys[i]->str, known);
-        }
-
-    /* version and identity */
-    const struct node *ver = node_get(root, "faultline");
-    if (!ver) diag_add(d, root, "missing required key 'faultline' (the format version: faultline: 1)");
-    else if (ver->type != NODE_SCALAR || strcmp(ver->str, "1") != 0)
-        diag_add(d, ver, "unsupported format version '%s' (this faultline reads version 1)", ver->type == NODE_SCALAR ? ver->str : "?");
-    else p->version = 1;
-
-    /* matrix first: ${lose} needs its binding */
-    const struct node *mx = node_get(root, "matrix");
-    parse_matrix_early(p, mx, d);
-    char *lose_text = NULL;
+    if (!mx || !p->nmatrix_lose) return NULL;
     char **lost = NULL;
     size_t nlost = 0;
-    if (mx && p->nmatrix_lose) {
-        const char *bind = opts && opts->matrix_binding ? opts->matrix_binding : NULL;
-        if (bind) {
-            char *tmp = fl_strdup(bind), *save = NULL;
-            for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                lost = fl_realloc(lost, (nlost + 1) * sizeof *lost);
-                lost[nlost++] = fl_strdup(t);
-            }
-            free(tmp);
-        } else {
-            for (int i = 0; i < p->matrix_choose && (size_t)i < p->nmatrix_lose; i++) {
-                lost = fl_realloc(lost, (nlost + 1) * sizeof *lost);
-                lost[nlost++] = fl_strdup(p->matrix_lose[i]);
-            }
+    const char *bind = opts && opts->matrix_binding ? opts->matrix_binding : NULL;
+    if (bind) {
+        char *tmp = fl_strdup(bind), *save = NULL;
+        for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            lost = fl_realloc(lost, (nlost + 1) * sizeof *lost);
+            lost[nlost++] = fl_strdup(t);
         }
-        struct buf lb;
-        buf_init(&lb, 0);
-        for (size_t i = 0; i < nlost; i++) { if (i) buf_addc(&lb, '+'); buf_adds(&lb, lost[i]); }
-        lose_text = buf_detach(&lb);
-        replicate_lose_steps(node_get(root, "method"), lost, nlost);
+        free(tmp);
+    } else {
+        for (int i = 0; i < p->matrix_choose && (size_t)i < p->nmatrix_lose; i++) {
+            lost = fl_realloc(lost, (nlost + 1) * sizeof *lost);
+            lost[nlost++] = fl_strdup(p->matrix_lose[i]);
+        }
     }
+    struct buf lb;
+    buf_init(&lb, 0);
+    for (size_t i = 0; i < nlost; i++) { if (i) buf_addc(&lb, '+'); buf_adds(&lb, lost[i]); }
+    replicate_lose_steps(node_get(root, "method"), lost, nlost);
+    for (size_t i = 0; i < nlost; i++) free(lost[i]);
+    free(lost);
+    return buf_detach(&lb);
+}
 
+/* vars:, secrets: and --var, then ${...} expanded through the whole tree */
+static void expand_vars(struct plan *p, struct node *root, const struct plan_opts *opts, const char *lose_text,
+                        struct diag *d)
+{
     struct expander x = { .p = p, .d = d, .opts = opts, .lose = lose_text };
     collect_vars(&x, node_get(root, "vars"), 0);
     collect_vars(&x, node_get(root, "secrets"), 1);
@@ -724,6 +758,11 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
         }
     expand_tree(&x, root, node_get(root, "vars"), node_get(root, "secrets"));
 
+}
+
+/* name, description, tags, duration, seed, max_faults, revert_timeout, require_label */
+static void parse_identity(struct plan *p, const struct node *root, struct diag *d)
+{
     const struct node *nm = node_get(root, "name");
     if (!nm) diag_add(d, root, "missing required key 'name' (the experiment's name, [a-z0-9-]+)");
     else if (nm->type != NODE_SCALAR || !valid_name(nm->str))
@@ -780,10 +819,10 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
         if (rl->type != NODE_SCALAR || !*rl->str) diag_add(d, rl, "require_label must be a label like faultline.allow=true");
         else p->require_label = fl_strdup(rl->str);
     }
+}
 
-    parse_targets(p, node_get(root, "targets"), d);
-    parse_services(p, seq_or_err(root, "services", d), d);
-
+static void parse_loads(struct plan *p, const struct node *root, struct diag *d)
+{
     const struct node *load = seq_or_err(root, "load", d);
     for (size_t i = 0; load && i < load->n; i++) {
         struct lg_block_cfg *c = lg_block_parse(p, load->items[i], d);
@@ -796,8 +835,11 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
         p->loads = fl_realloc(p->loads, (p->nloads + 1) * sizeof *p->loads);
         p->loads[p->nloads++] = c;
     }
+}
 
-    parse_method(p, seq_or_err(root, "method", d), d);
+/* no duration: until the last revert plus 10 s; a step may not outlast the experiment */
+static void finish_duration(struct plan *p, struct diag *d)
+{
     if (p->duration_ms == 0) {
         /* no duration: until the last revert plus 10 s */
         int64_t end = 0;
@@ -812,6 +854,47 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
         if (s->for_ms > 0 && s->at_ms + s->for_ms > p->duration_ms)
             diag_add_pos(d, s->line, s->col, "step '%s': at: + for: ends after the experiment's duration", s->name);
     }
+}
+
+struct plan *plan_parse(const char *path, const char *bytes, size_t len, const struct plan_opts *opts, struct diag *d)
+{
+    struct node *root = node_parse(bytes, len, d);
+    if (!root) return NULL;
+    struct plan *p = fl_calloc(1, sizeof *p);
+    p->path = fl_strdup(path ? path : "plan");
+    p->root = root;
+    p->hash = hash_bytes(bytes, len);
+    if (root->type != NODE_MAP) {
+        diag_add(d, root, "a plan is a mapping (faultline: 1, name: ..., ...), not a %s", node_type_name(root->type));
+        return p;
+    }
+    for (size_t i = 0; i < root->n; i++)
+        if (!in_list(top_keys, root->keys[i]->str)) {
+            char known[512];
+            known_list(known, sizeof known, top_keys);
+            diag_add(d, root->keys[i], "unknown key '%s' (known: %s)", root->keys[i]->str, known);
+        }
+
+    /* the format version */
+    const struct node *ver = node_get(root, "faultline");
+    if (!ver) diag_add(d, root, "missing required key 'faultline' (the format version: faultline: 1)");
+    else if (ver->type != NODE_SCALAR || strcmp(ver->str, "1") != 0)
+        diag_add(d, ver, "unsupported format version '%s' (this faultline reads version 1)", ver->type == NODE_SCALAR ? ver->str : "?");
+    else p->version = 1;
+
+    /* matrix first: ${lose} needs its binding */
+    const struct node *mx = node_get(root, "matrix");
+    parse_matrix_early(p, mx, d);
+    char *lose_text = bind_lose(p, root, mx, opts);
+    expand_vars(p, root, opts, lose_text, d);
+
+    parse_identity(p, root, d);
+    parse_targets(p, node_get(root, "targets"), d);
+    parse_services(p, seq_or_err(root, "services", d), d);
+
+    parse_loads(p, root, d);
+    parse_method(p, seq_or_err(root, "method", d), d);
+    finish_duration(p, d);
     parse_probe_list(p, seq_or_err(root, "probes", d), PT_END, &p->probes, &p->nprobes, d);
     parse_probe_list(p, seq_or_err(root, "steady_state", d), PT_STEADY, &p->steady, &p->nsteady, d);
     parse_probe_list(p, seq_or_err(root, "stop_when", d), PT_STOP_WHEN, &p->stop_when, &p->nstop_when, d);
@@ -820,8 +903,6 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
     if (mx && !memmem(bytes, len, "${lose}", 7))
         diag_add(d, mx, "matrix: no method step uses target: \"${lose}\", so every experiment would be the same");
     free(lose_text);
-    for (size_t i = 0; i < nlost; i++) free(lost[i]);
-    free(lost);
     return p;
 }
 

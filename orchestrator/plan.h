@@ -16,7 +16,6 @@
 #include "value.h"
 
 struct lg_block_cfg;   /* load.h */
-struct lg;
 
 struct plan_var {
     char *name;
@@ -35,20 +34,6 @@ struct service {
     int64_t ready_within_ms;
     int64_t stop_timeout_ms;
     int line, col;
-};
-
-enum probe_timing { PT_END = 0, PT_BEFORE, PT_AFTER, PT_DURING, PT_STEADY, PT_RECOVERY_UNTIL, PT_STOP_WHEN, PT_READY };
-
-struct probe_spec {
-    char *name;
-    int line, col;
-    const struct probe_ops *ops;
-    void *cfg;
-    enum probe_timing timing;
-    struct step *window;       /* for before/after/during */
-    int64_t every_ms;          /* during: default 1000 */
-    int64_t for_ms;            /* stop_when: failing this long trips (0 = at once) */
-    long min_evidence;         /* evidence needed to pass (probe.h); 1 unless `min_evidence:` */
 };
 
 struct step {
@@ -111,29 +96,16 @@ struct plan *plan_parse(const char *path, const char *bytes, size_t len, const s
 void plan_free(struct plan *p);
 
 struct target *plan_target(const struct plan *p, const char *name);
+struct service *plan_service(const struct plan *p, const char *name);
+/* the services' names, "a, b", added to out */
+void plan_service_names(const struct plan *p, struct buf *out);
 struct step *plan_step(const struct plan *p, const char *name);
 struct lg_block_cfg *plan_load_block(const struct plan *p, const char *name);
 /* parse one probe entry ({ http: {...}, name:..., during:... }); used by the plan itself
  * and by probes that nest probes (recovery's until:, a service's ready:) */
 struct probe_spec *plan_parse_probe(struct plan *p, const struct node *entry, enum probe_timing ctx_timing,
                                     struct diag *d);
-void probe_spec_free(struct probe_spec *ps);
-
-/* ---- what drivers see of a running experiment ---------------------------------- */
-struct journal;
-struct services_rt;
-
-struct fl_ctx {
-    struct plan *plan;
-    struct lg *lg;              /* the load engine, NULL when the plan has no load */
-    int64_t t0_ns;              /* run clock origin (load start), monotonic ns */
-    uint64_t seed;              /* the run's seed (replayable with --seed) */
-    int dry_run;
-    struct journal *journal;
-    struct services_rt *services;
-    int64_t baseline_from_ms, baseline_to_ms; /* the window before the first fault */
-    struct res_sampler *resources; /* container resources (resources.h), NULL when none */
-};
-static inline int64_t fl_ctx_now_ms(const struct fl_ctx *c) { return (fl_now_ns() - c->t0_ns) / 1000000; }
+/* what the plan offers drivers' parse() (drv.h), over p */
+struct drv_parse plan_drv_parse(struct plan *p);
 
 #endif

@@ -351,105 +351,111 @@ static const char *never_evidence(const struct plan *p, const struct probe_spec 
 }
 
 /* ---- the checks ------------------------------------------------------------------------ */
-static int lint(const struct plan *p, const json_t *run, json_t *out)
+/* a steady state that checks a liveness endpoint proves nothing (confirmed when the run
+ * showed a step hurt while it held) */
+static int lint_steady(const struct plan *p, const json_t *run, const char *steps, json_t *out)
 {
-    if (!p || !json_is_array(out)) return -1;
     int n = 0;
-    char steps[800], msg[2048], felt[600];
-    steps_words(p, steps, sizeof steps);
-
+    char msg[2048];
     /* a step the run showed to hurt, for the steady state's evidence */
     const char *hurt_step = NULL;
     char hurt[600] = "";
     for (size_t i = 0; run && i < p->nsteps && !hurt_step; i++)
         if (step_was_felt(run, p->steps[i]->name, hurt, sizeof hurt)) hurt_step = p->steps[i]->name;
 
-    if (p->nsteps > 0) {
-        for (size_t i = 0; i < p->nsteady; i++) {
-            const struct probe_spec *ps = p->steady[i];
-            const char *url = liveness_http(probe_entry(p, ps));
-            if (!url) continue;
-            int confirmed = 0;
-            if (run && hurt_step) {
-                const json_t *ss = json_object_get(run, "steady_state");
-                confirmed = json_is_true(json_object_get(ss, "held_before")) &&
-                            json_is_true(json_object_get(ss, "held_after"));
-            }
-            if (confirmed)
-                snprintf(msg, sizeof msg,
-                         "probe proves nothing: steady state '%s' checks '%s', a liveness endpoint; it held before "
-                         "and after while '%s' hurt the service (%s), so it cannot tell a broken system from a "
-                         "healthy one; check a readiness endpoint that touches the database and Redis "
-                         "(e.g. /api/v1/health/ready) or a request that reads data",
-                         ps->name, url, hurt_step, hurt);
-            else
-                snprintf(msg, sizeof msg,
-                         "probe proves nothing: steady state '%s' checks '%s', a liveness endpoint that answers "
-                         "200 whatever the database and Redis do; it stays green while %s %s, so it cannot tell "
-                         "a broken system from a healthy one; check a readiness endpoint that touches the "
-                         "dependencies (e.g. /api/v1/health/ready) or a request that reads data",
-                         ps->name, url, steps, p->nsteps > 1 ? "are active" : "is active");
-            json_t *w = warning("probe-proves-nothing", ps->line, ps->col, msg);
-            json_object_set_new(w, "probe", json_string(ps->name));
-            if (confirmed) json_object_set_new(w, "confirmed", json_true());
-            json_array_append_new(out, w);
-            n++;
-        }
-    }
-
-    for (size_t i = 0; i < p->nprobes; i++) {
-        const struct probe_spec *ps = p->probes[i];
-        const char *url = NULL;
-        int recovery = ps->ops && !strcmp(ps->ops->name, "recovery");
-        if (recovery) url = liveness_http(recovery_until(p, ps));
-        else if (ps->timing == PT_DURING && ps->window) url = liveness_http(probe_entry(p, ps));
-        if (!url || !ps->window) continue;
-        char sw[256];
-        step_words(ps->window, sw, sizeof sw);
-        const json_t *rr = run ? run_probe(json_object_get(run, "probes"), ps->name) : NULL;
+    if (p->nsteps == 0) return 0;
+    for (size_t i = 0; i < p->nsteady; i++) {
+        const struct probe_spec *ps = p->steady[i];
+        const char *url = liveness_http(probe_entry(p, ps));
+        if (!url) continue;
         int confirmed = 0;
-        if (recovery) {
-            /* recovered at the very first checks: the probe never saw the outage */
-            const json_t *obs = json_object_get(rr, "observations");
-            const json_t *last = json_array_size(obs) ? json_array_get(obs, json_array_size(obs) - 1) : NULL;
-            long long ms = last ? jint(last, "value", -1) : -1;
-            confirmed = rr && jstr_is(rr, "verdict", "passed") && ms >= 0 &&
-                        ms <= ps->every_ms;
-            if (confirmed)
-                snprintf(msg, sizeof msg,
-                         "probe proves nothing: recovery '%s' waits for '%s', a liveness endpoint; it 'recovered' "
-                         "%lld ms after %s was reverted, at its first check, so the time it reports measures "
-                         "nothing; wait for a readiness endpoint (e.g. /api/v1/health/ready) instead",
-                         ps->name, url, ms, sw);
-            else
-                snprintf(msg, sizeof msg,
-                         "probe proves nothing: recovery '%s' waits for '%s', a liveness endpoint that is green at "
-                         "once after %s is reverted (and while it lasts), so the recovery time it reports measures "
-                         "nothing; wait for a readiness endpoint (e.g. /api/v1/health/ready) instead",
-                         ps->name, url, sw);
-        } else {
-            confirmed = rr && jstr_is(rr, "verdict", "passed") &&
-                        jint(rr, "checks", 0) > 0 && step_was_felt(run, ps->window->name, felt, sizeof felt);
-            if (confirmed)
-                snprintf(msg, sizeof msg,
-                         "probe proves nothing: '%s' checks '%s', a liveness endpoint; it passed all %lld checks "
-                         "during %s while %s; check a readiness endpoint or a request that reads data",
-                         ps->name, url, jint(rr, "checks", 0), sw, felt);
-            else
-                snprintf(msg, sizeof msg,
-                         "probe proves nothing: '%s' checks '%s', a liveness endpoint that stays green whatever "
-                         "%s does; check a readiness endpoint or a request that reads data",
-                         ps->name, url, sw);
+        if (run && hurt_step) {
+            const json_t *ss = json_object_get(run, "steady_state");
+            confirmed = json_is_true(json_object_get(ss, "held_before")) &&
+                        json_is_true(json_object_get(ss, "held_after"));
         }
+        if (confirmed)
+            snprintf(msg, sizeof msg,
+                     "probe proves nothing: steady state '%s' checks '%s', a liveness endpoint; it held before "
+                     "and after while '%s' hurt the service (%s), so it cannot tell a broken system from a "
+                     "healthy one; check a readiness endpoint that touches the database and Redis "
+                     "(e.g. /api/v1/health/ready) or a request that reads data",
+                     ps->name, url, hurt_step, hurt);
+        else
+            snprintf(msg, sizeof msg,
+                     "probe proves nothing: steady state '%s' checks '%s', a liveness endpoint that answers "
+                     "200 whatever the database and Redis do; it stays green while %s %s, so it cannot tell "
+                     "a broken system from a healthy one; check a readiness endpoint that touches the "
+                     "dependencies (e.g. /api/v1/health/ready) or a request that reads data",
+                     ps->name, url, steps, p->nsteps > 1 ? "are active" : "is active");
         json_t *w = warning("probe-proves-nothing", ps->line, ps->col, msg);
         json_object_set_new(w, "probe", json_string(ps->name));
-        json_object_set_new(w, "step", json_string(ps->window->name));
         if (confirmed) json_object_set_new(w, "confirmed", json_true());
         json_array_append_new(out, w);
         n++;
     }
+    return n;
+}
 
-    /* steps nothing watches */
+/* a during: or recovery probe on a liveness endpoint proves nothing */
+static int lint_liveness_probe(const struct plan *p, const json_t *run, const struct probe_spec *ps, json_t *out)
+{
+    char msg[2048], felt[600];
+    const char *url = NULL;
+    int recovery = ps->ops && !strcmp(ps->ops->name, "recovery");
+    if (recovery) url = liveness_http(recovery_until(p, ps));
+    else if (ps->timing == PT_DURING && ps->window) url = liveness_http(probe_entry(p, ps));
+    if (!url || !ps->window) return 0;
+    char sw[256];
+    step_words(ps->window, sw, sizeof sw);
+    const json_t *rr = run ? run_probe(json_object_get(run, "probes"), ps->name) : NULL;
+    int confirmed = 0;
+    if (recovery) {
+        /* recovered at the very first checks: the probe never saw the outage */
+        const json_t *obs = json_object_get(rr, "observations");
+        const json_t *last = json_array_size(obs) ? json_array_get(obs, json_array_size(obs) - 1) : NULL;
+        long long ms = last ? jint(last, "value", -1) : -1;
+        confirmed = rr && jstr_is(rr, "verdict", "passed") && ms >= 0 &&
+                    ms <= ps->every_ms;
+        if (confirmed)
+            snprintf(msg, sizeof msg,
+                     "probe proves nothing: recovery '%s' waits for '%s', a liveness endpoint; it 'recovered' "
+                     "%lld ms after %s was reverted, at its first check, so the time it reports measures "
+                     "nothing; wait for a readiness endpoint (e.g. /api/v1/health/ready) instead",
+                     ps->name, url, ms, sw);
+        else
+            snprintf(msg, sizeof msg,
+                     "probe proves nothing: recovery '%s' waits for '%s', a liveness endpoint that is green at "
+                     "once after %s is reverted (and while it lasts), so the recovery time it reports measures "
+                     "nothing; wait for a readiness endpoint (e.g. /api/v1/health/ready) instead",
+                     ps->name, url, sw);
+    } else {
+        confirmed = rr && jstr_is(rr, "verdict", "passed") &&
+                    jint(rr, "checks", 0) > 0 && step_was_felt(run, ps->window->name, felt, sizeof felt);
+        if (confirmed)
+            snprintf(msg, sizeof msg,
+                     "probe proves nothing: '%s' checks '%s', a liveness endpoint; it passed all %lld checks "
+                     "during %s while %s; check a readiness endpoint or a request that reads data",
+                     ps->name, url, jint(rr, "checks", 0), sw, felt);
+        else
+            snprintf(msg, sizeof msg,
+                     "probe proves nothing: '%s' checks '%s', a liveness endpoint that stays green whatever "
+                     "%s does; check a readiness endpoint or a request that reads data",
+                     ps->name, url, sw);
+    }
+    json_t *w = warning("probe-proves-nothing", ps->line, ps->col, msg);
+    json_object_set_new(w, "probe", json_string(ps->name));
+    json_object_set_new(w, "step", json_string(ps->window->name));
+    if (confirmed) json_object_set_new(w, "confirmed", json_true());
+    json_array_append_new(out, w);
+    return 1;
+}
+
+/* steps nothing watches */
+static int lint_unobserved(const struct plan *p, json_t *out)
+{
+    int n = 0;
+    char msg[2048];
     if (p->nloads == 0 && p->nstop_when == 0) {
         for (size_t i = 0; i < p->nsteps; i++) {
             const struct step *s = p->steps[i];
@@ -469,7 +475,14 @@ static int lint(const struct plan *p, const json_t *run, json_t *out)
         }
     }
 
-    /* throughput that counts failures, and probes that can never have evidence */
+    return n;
+}
+
+/* throughput that counts failures, and probes that can never have evidence */
+static int lint_evidence(const struct plan *p, json_t *out)
+{
+    int n = 0;
+    char msg[2048];
     for (int pass = 0; pass < 2; pass++) {
         struct probe_spec *const *list = pass ? p->stop_when : p->probes;
         size_t cnt = pass ? p->nstop_when : p->nprobes;
@@ -491,6 +504,18 @@ static int lint(const struct plan *p, const json_t *run, json_t *out)
         }
     }
 
+    return n;
+}
+
+static int lint(const struct plan *p, const json_t *run, json_t *out)
+{
+    if (!p || !json_is_array(out)) return -1;
+    char steps[800];
+    steps_words(p, steps, sizeof steps);
+    int n = lint_steady(p, run, steps, out);
+    for (size_t i = 0; i < p->nprobes; i++) n += lint_liveness_probe(p, run, p->probes[i], out);
+    n += lint_unobserved(p, out);
+    n += lint_evidence(p, out);
     if (p->nsteps > 0 && p->nsteady == 0) {
         const struct node *m = node_key(p->root, "method");
         json_array_append_new(out, warning("no-steady-state", m ? m->line : 1, m ? m->col : 1,

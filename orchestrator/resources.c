@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "docker_api.h"
-#include "fault.h"
 #include "plan.h"
 #include "resources.h"
+#include "target.h"
 
 struct res_ct {
     struct res_sampler *s;
@@ -25,7 +25,7 @@ struct res_ct {
 };
 
 struct res_sampler {
-    struct fl_ctx *ctx;
+    const struct drv_ctx *ctx;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
@@ -151,7 +151,7 @@ static struct res_ct *add_ct(struct res_sampler *s, const char *target, const ch
     return c;
 }
 
-struct res_sampler *res_start(struct plan *p, struct fl_ctx *ctx, char *err)
+struct res_sampler *res_start(const struct plan *p, const struct drv_ctx *ctx, char *err)
 {
     err[0] = '\0';
     struct res_sampler *s = fl_calloc(1, sizeof *s);
@@ -257,7 +257,7 @@ static struct res_ct *find(struct res_sampler *s, const char *id)
     return NULL;
 }
 
-int res_window(struct res_sampler *s, const char *id, int64_t from_ms, int64_t to_ms, struct res_window *w)
+int res_window(struct res_sampler *s, const char *id, int64_t from_ms, int64_t to_ms, struct drv_res_window *w)
 {
     memset(w, 0, sizeof *w);
     w->mem_base_median = w->cpu_max = w->cpu_avg = w->mem_limit = NAN;

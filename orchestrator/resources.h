@@ -2,8 +2,8 @@
  * the plan's docker targets, sampled about once a second into series for run.json, the
  * container probe's memory/cpu expectations and `compare --memory`.
  *
- *   struct res_sampler *s = res_start(plan, &ctx, err);   -- after the targets are open and
- *                                                           the run clock (ctx.t0_ns) is set;
+ *   struct res_sampler *s = res_start(plan, &drv, err);   -- after the targets are open and
+ *                                                           the run clock (drv.t0_ns) is set;
  *                                                           NULL + err[0]=0: nothing to sample
  *   res_window(s, id, from_ms, to_ms, &w);                -- what the samples say in a window
  *   res_stop(s);                                          -- joins the threads (bounded)
@@ -21,25 +21,18 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include "drv.h"
 #include "fl.h"
 
 struct plan;
-struct fl_ctx;
 struct res_sampler;
 
-struct res_window {
-    size_t samples;          /* samples in the window */
-    double mem_max, mem_last, mem_limit;   /* bytes */
-    double cpu_max, cpu_avg; /* percent of one core; NaN when no two samples */
-    size_t base_samples;     /* samples in the baseline window (ctx baseline_from..to) */
-    double mem_base_median;  /* bytes; NaN when none */
-    int restarts;            /* the last restart count seen */
-};
-
-struct res_sampler *res_start(struct plan *p, struct fl_ctx *ctx, char *err);
+/* the window's figures (drv.h: struct drv_res_window) are what the container probe reads through
+ * the run's res_window hook */
+struct res_sampler *res_start(const struct plan *p, const struct drv_ctx *ctx, char *err);
 /* the samples of container id (or name) between from_ms and to_ms (run clock; to < 0: now);
  * -1 when the sampler does not watch that container */
-int res_window(struct res_sampler *s, const char *id, int64_t from_ms, int64_t to_ms, struct res_window *w);
+int res_window(struct res_sampler *s, const char *id, int64_t from_ms, int64_t to_ms, struct drv_res_window *w);
 void res_stop(struct res_sampler *s);
 json_t *res_to_json(struct res_sampler *s);
 /* {"<name> peak_bytes": N, "<name> last_quarter_median_bytes": N} per container with samples */

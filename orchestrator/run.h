@@ -36,9 +36,6 @@ struct run_opts {
 
 int run_plan(struct plan *p, const struct run_opts *o, json_t **record);
 
-/* for services.c: journal a service about to run (fsync'd) or stopped; 0 outside a run */
-int run_journal_service(struct fl_ctx *ctx, const char *name, pid_t pid, int stopped, char *err);
-
 /* install SIGINT/SIGTERM/SIGHUP handlers that raise fl_abort() */
 void run_install_signals(void);
 

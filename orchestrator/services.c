@@ -1,4 +1,4 @@
-/* services.c -- start, watch and stop the plan's managed processes; run commands with timeouts. */
+/* services.c -- start, watch and stop the plan's managed processes (the `services:` section). */
 #include "services.h"
 
 #include <errno.h>
@@ -12,9 +12,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "run.h"
-
-extern char **environ;
+#include "journal.h"
+#include "spawn.h"
 
 struct svc {
     struct service *def;
@@ -24,160 +23,19 @@ struct svc {
 
 struct services_rt {
     struct plan *plan;
-    struct fl_ctx *ctx;
+    const struct drv_ctx *ctx;
+    struct journal *journal;      /* NULL outside a run */
     struct svc *v;
     size_t n;
     pthread_mutex_t mu;
 };
 
-pid_t svc_spawn(char *const *argv, char *const *env, const char *cwd, const char *logpath,
-                int (*gate)(pid_t pid, void *arg, char *err), void *gate_arg, char *err)
-{
-    if (!argv || !argv[0]) { fl_err(err, "empty command"); return -1; }
-    int ep[2], gp[2] = { -1, -1 };
-    if (pipe2(ep, O_CLOEXEC) < 0) { fl_err(err, "pipe: %s", strerror(errno)); return -1; }
-    if (gate && pipe2(gp, O_CLOEXEC) < 0) {
-        close(ep[0]); close(ep[1]);
-        fl_err(err, "pipe: %s", strerror(errno));
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(ep[0]); close(ep[1]);
-        if (gate) { close(gp[0]); close(gp[1]); }
-        fl_err(err, "cannot start '%s': fork: %s", argv[0], strerror(errno));
-        return -1;
-    }
-    if (pid == 0) {
-        setpgid(0, 0);
-        signal(SIGPIPE, SIG_DFL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        if (gate) {
-            /* wait for the parent's go (it journals this pid first); end of file -- the parent
-             * refused or died -- means never run the command */
-            close(gp[1]);
-            char go = 0;
-            ssize_t g;
-            while ((g = read(gp[0], &go, 1)) < 0 && errno == EINTR) {}
-            if (g != 1) _exit(127);
-        }
-        int fd = open(logpath ? logpath : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
-        int nul = open("/dev/null", O_RDONLY);
-        if (nul >= 0) dup2(nul, 0);
-        if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); }
-        if (cwd && chdir(cwd) < 0) { int e = errno; if (write(ep[1], &e, sizeof e)) {} _exit(127); }
-        for (size_t i = 0; env && env[i]; i++) putenv(env[i]);
-        execvp(argv[0], argv);
-        int e = errno;
-        if (write(ep[1], &e, sizeof e)) {}
-        _exit(127);
-    }
-    close(ep[1]);
-    setpgid(pid, pid);
-    if (gate) {
-        close(gp[0]);
-        int ok = gate(pid, gate_arg, err) == 0;
-        if (ok && write(gp[1], "g", 1) != 1) ok = 0, fl_err(err, "cannot start '%s': %s", argv[0], strerror(errno));
-        close(gp[1]);
-        if (!ok) {
-            close(ep[0]);
-            waitpid(pid, NULL, 0);
-            return -1;
-        }
-    }
-    int e = 0;
-    ssize_t r = read(ep[0], &e, sizeof e);
-    close(ep[0]);
-    if (r == (ssize_t)sizeof e) {
-        waitpid(pid, NULL, 0);
-        fl_err(err, "cannot start '%s': %s", argv[0], strerror(e));
-        return -1;
-    }
-    return pid;
-}
-
-int svc_run(char *const *argv, int64_t timeout_ms, char *out, size_t outlen, char *err)
-{
-    int op[2];
-    if (pipe2(op, O_CLOEXEC) < 0) return fl_err(err, "pipe: %s", strerror(errno));
-    int ep[2];
-    if (pipe2(ep, O_CLOEXEC) < 0) { close(op[0]); close(op[1]); return fl_err(err, "pipe: %s", strerror(errno)); }
-    pid_t pid = fork();
-    if (pid < 0) { close(op[0]); close(op[1]); close(ep[0]); close(ep[1]); return fl_err(err, "fork: %s", strerror(errno)); }
-    if (pid == 0) {
-        setpgid(0, 0);
-        signal(SIGPIPE, SIG_DFL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        int nul = open("/dev/null", O_RDONLY);
-        if (nul >= 0) dup2(nul, 0);
-        dup2(op[1], 1);
-        dup2(op[1], 2);
-        execvp(argv[0], argv);
-        int e = errno;
-        if (write(ep[1], &e, sizeof e)) {}
-        _exit(127);
-    }
-    setpgid(pid, pid);
-    close(op[1]);
-    close(ep[1]);
-    int e = 0;
-    ssize_t r = read(ep[0], &e, sizeof e);
-    close(ep[0]);
-    if (r == (ssize_t)sizeof e) {
-        close(op[0]);
-        waitpid(pid, NULL, 0);
-        return fl_err(err, "cannot run '%s': %s", argv[0], strerror(e));
-    }
-    size_t n = 0;
-    int64_t deadline = fl_now_ms() + timeout_ms;
-    int timed_out = 0;
-    for (;;) {
-        int64_t left = deadline - fl_now_ms();
-        if (left <= 0) { timed_out = 1; break; }
-        struct pollfd pf = { op[0], POLLIN, 0 };
-        int pr = poll(&pf, 1, left > 100 ? 100 : (int)left);
-        if (pr < 0 && errno != EINTR) break;
-        if (pr <= 0) continue;
-        char tmp[4096];
-        ssize_t k = read(op[0], tmp, sizeof tmp);
-        if (k <= 0) break;
-        if (out && outlen > 1 && n < outlen - 1) {
-            size_t c = (size_t)k < outlen - 1 - n ? (size_t)k : outlen - 1 - n;
-            memcpy(out + n, tmp, c);
-            n += c;
-        }
-    }
-    if (out && outlen) out[n] = '\0';
-    close(op[0]);
-    int st = 0;
-    if (timed_out) {
-        kill(-pid, SIGKILL);
-        waitpid(pid, &st, 0);
-        return fl_err(err, "'%s' did not finish within %lldms (killed)", argv[0], (long long)timeout_ms);
-    }
-    /* output closed: wait for the exit, still bounded */
-    for (;;) {
-        pid_t w = waitpid(pid, &st, WNOHANG);
-        if (w == pid) break;
-        if (fl_now_ms() > deadline) {
-            kill(-pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            return fl_err(err, "'%s' did not finish within %lldms (killed)", argv[0], (long long)timeout_ms);
-        }
-        usleep(2000);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-struct services_rt *svc_new(struct plan *p, struct fl_ctx *ctx, const char *logdir)
+struct services_rt *svc_new(struct plan *p, const struct drv_ctx *ctx, struct journal *journal, const char *logdir)
 {
     struct services_rt *s = fl_calloc(1, sizeof *s);
     s->plan = p;
     s->ctx = ctx;
+    s->journal = journal;
     s->n = p->nservices;
     s->v = fl_calloc(s->n, sizeof *s->v);
     pthread_mutex_init(&s->mu, NULL);
@@ -186,6 +44,12 @@ struct services_rt *svc_new(struct plan *p, struct fl_ctx *ctx, const char *logd
         snprintf(s->v[i].logpath, sizeof s->v[i].logpath, "%s/service-%s.log", logdir ? logdir : "/tmp", p->services[i]->name);
     }
     return s;
+}
+
+/* a service about to run (fsync'd) or stopped, in the run's journal; 0 outside a run */
+static int note_service(struct services_rt *s, const char *name, pid_t pid, int stopped, char *err)
+{
+    return s->journal ? journal_service(s->journal, name, pid, stopped, err) : 0;
 }
 
 static struct svc *find(struct services_rt *s, const char *name)
@@ -231,7 +95,7 @@ static int journal_gate(pid_t pid, void *arg, char *err)
 {
     struct gate_arg *g = arg;
     char e[FL_ERR_LEN];
-    if (run_journal_service(g->s->ctx, g->v->def->name, pid, 0, e) < 0)
+    if (note_service(g->s, g->v->def->name, pid, 0, e) < 0)
         return fl_err(err, "service '%s' not started: %s", g->v->def->name, e);
     return 0;
 }
@@ -239,7 +103,7 @@ static int journal_gate(pid_t pid, void *arg, char *err)
 static int start_one(struct services_rt *s, struct svc *v, char *err)
 {
     struct gate_arg g = { s, v };
-    pid_t pid = svc_spawn(v->def->run, v->def->env, v->def->cwd, v->logpath, journal_gate, &g, err);
+    pid_t pid = spawn_logged(v->def->run, v->def->env, v->def->cwd, v->logpath, journal_gate, &g, err);
     if (pid < 0) return -1;
     pthread_mutex_lock(&s->mu);
     v->pid = pid;
@@ -290,7 +154,7 @@ int svc_stop(struct services_rt *s, const char *name)
     v->pid = 0;
     pthread_mutex_unlock(&s->mu);
     stop_pid(pid, v->def->stop_timeout_ms);
-    if (pid > 0) run_journal_service(s->ctx, v->def->name, pid, 1, NULL);
+    if (pid > 0) note_service(s, v->def->name, pid, 1, NULL);
     return 0;
 }
 
@@ -303,7 +167,7 @@ int svc_restart(struct services_rt *s, const char *name, char *err)
     pthread_mutex_unlock(&s->mu);
     if (old > 0 && alive(old)) stop_pid(old, v->def->stop_timeout_ms);
     else if (old > 0) waitpid(old, NULL, WNOHANG);
-    if (old > 0) run_journal_service(s->ctx, v->def->name, old, 1, NULL);
+    if (old > 0) note_service(s, v->def->name, old, 1, NULL);
     return start_one(s, v, err);
 }
 
@@ -317,7 +181,7 @@ void svc_stop_all(struct services_rt *s)
         pthread_mutex_unlock(&s->mu);
         if (pid > 0) {
             stop_pid(pid, s->v[i].def->stop_timeout_ms);
-            run_journal_service(s->ctx, s->v[i].def->name, pid, 1, NULL);
+            note_service(s, s->v[i].def->name, pid, 1, NULL);
             fl_log(FL_LOG_INFO, "service '%s' stopped", s->v[i].def->name);
         }
     }

@@ -59,8 +59,9 @@
 #include "acgme_gen.h"
 #include "acgme_ref.h"
 #include "acgme_seed.h"
-#include "plan.h"
 #include "probe.h"
+#include "target.h"
+#include "value.h"
 
 json_t *acgme_probe_details(const struct probe_inst *pi);
 
@@ -72,6 +73,7 @@ struct ac_cfg {
     char *url;
     int seed_mode;
     char *target, *dsn;
+    const struct target *tgt;   /* target: resolved at plan load (the plan owns it) */
     int cases;
     uint64_t seed;
     int seed_set;
@@ -213,13 +215,9 @@ static void ac_free_cfg(void *p)
     free(c);
 }
 
-static int ac_parse(struct plan *p, const struct node *val, const struct node *entry, void **out, struct diag *d)
+/* url:, deliver:, and where seeded cases go (target: or dsn:) */
+static void parse_delivery(struct ac_cfg *c, const struct drv_parse *pc, const struct node *val, struct diag *d)
 {
-    (void)entry;
-    struct ac_cfg *c = fl_calloc(1, sizeof *c);
-    size_t before = d->n;
-    char err[FL_ERR_LEN];
-
     c->url = dup_param(val, "url", "");
     if (strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0)
         diag_add(d, node_get(val, "url"), "acgme probe: url '%s' must start with http:// or https://", c->url);
@@ -231,7 +229,7 @@ static int ac_parse(struct plan *p, const struct node *val, const struct node *e
     c->target = tn ? fl_strdup(tn) : NULL;
     c->dsn = dsn ? fl_strdup(dsn) : NULL;
     if (tn) {
-        const struct target *t = p ? plan_target(p, tn) : NULL;
+        const struct target *t = c->tgt = drv_target(pc, tn);
         if (!t) diag_add(d, node_get(val, "target"), "acgme probe: no target named '%s'", tn);
         else if (t->ops && strcmp(t->ops->name, "postgres") != 0)
             diag_add(d, node_get(val, "target"), "acgme probe: target '%s' is a %s target, not postgres", tn,
@@ -242,7 +240,12 @@ static int ac_parse(struct plan *p, const struct node *val, const struct node *e
     if (tn && dsn) diag_add(d, node_get(val, "dsn"), "acgme probe: give target: or dsn:, not both");
     if (!c->seed_mode && (tn || dsn))
         diag_add(d, node_get(val, tn ? "target" : "dsn"), "acgme probe: target:/dsn: only serve deliver: seed");
+}
 
+/* the generated cases: cases:, seed:, residents/faculty/weeks:, rates:, start: */
+static void parse_generation(struct ac_cfg *c, const struct node *val, struct diag *d)
+{
+    char err[FL_ERR_LEN];
     acgme_gen_defaults(&c->gen);
     c->cases = (int)param_int(val, "cases", 20);
     if (c->cases < 1 || c->cases > 100000)
@@ -280,7 +283,12 @@ static int ac_parse(struct plan *p, const struct node *val, const struct node *e
     const char *start = param_str(val, "start", c->seed_mode ? "2099-01-05" : "2026-01-05");
     if (acgme_parse_date(start, &c->start_day) != 0)
         diag_add(d, node_get(val, "start"), "acgme probe: start must be a date YYYY-MM-DD, not '%s'", start);
+}
 
+/* expect:, timeout:, headers:, the ACGME settings */
+static void parse_expectations(struct ac_cfg *c, const struct node *val, struct diag *d)
+{
+    char err[FL_ERR_LEN];
     char **ex = param_strv(val, "expect");
     if (!ex) {
         ex = fl_calloc(2, sizeof *ex);
@@ -307,7 +315,11 @@ static int ac_parse(struct plan *p, const struct node *val, const struct node *e
     }
     c->settings.weekend_supervision = param_bool(val, "weekend_supervision", 0);
     c->settings.rule_24_4 = param_bool(val, "rule_24_4", 0);
+}
 
+/* how the service's reply (reply:) and query string (query:) are named */
+static void parse_reply(struct ac_cfg *c, const struct node *val, struct diag *d)
+{
     const struct node *r = node_get(val, "reply");
     if (r && params_check(r, reply_params, NULL, "acgme probe: reply", d) != 0) r = NULL;
     c->r_violations = dup_param(r, "violations", "violations");
@@ -323,7 +335,12 @@ static int ac_parse(struct plan *p, const struct node *val, const struct node *e
     if (q && params_check(q, query_params, NULL, "acgme probe: query", d) != 0) q = NULL;
     c->q_start = dup_param(q, "start", "start_date");
     c->q_end = dup_param(q, "end", "end_date");
+}
 
+/* deliver: seed: the tables and columns the cases go into (tables:, defaults:) */
+static void parse_tables(struct ac_cfg *c, const struct node *val, struct diag *d)
+{
+    char err[FL_ERR_LEN];
     const struct node *tb = node_get(val, "tables"), *tp = NULL, *tbl = NULL, *ta = NULL;
     if (tb && params_check(tb, tables_params, NULL, "acgme probe: tables", d) == 0) {
         tp = node_get(tb, "people");
@@ -395,7 +412,18 @@ static int ac_parse(struct plan *p, const struct node *val, const struct node *e
                 diag_add(d, node_get(val, "defaults"), "acgme probe: defaults: '%s' is a column faultline fills itself "
                          "(tables:); defaults: are for the other columns", c->defs[i].column);
     }
+}
 
+static int ac_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **out, struct diag *d)
+{
+    (void)entry;
+    struct ac_cfg *c = fl_calloc(1, sizeof *c);
+    size_t before = d->n;
+    parse_delivery(c, pc, val, d);
+    parse_generation(c, val, d);
+    parse_expectations(c, val, d);
+    parse_reply(c, val, d);
+    parse_tables(c, val, d);
     if (d->n != before) {
         ac_free_cfg(c);
         return -1;
@@ -716,6 +744,116 @@ static const char *seed_error(const struct ac_state *s)
 }
 
 /* ask case number i; counts it */
+/* a seeded case's rows deleted; kept for a later cleanup when that fails */
+static void seed_cleanup(struct ac_state *s, struct acgme_seeded *sd)
+{
+    char cerr[FL_ERR_LEN];
+    if (acgme_seed_delete(s->db, s->schema, sd, cerr) != 0) {
+        s->cleanup_failures++;
+        keep_pending(s, sd);
+    } else {
+        acgme_seeded_free(sd);
+    }
+}
+
+/* deliver: seed: a free slot of dates for case o (ours by a process-wide counter, and empty
+ * in the database), o->start_day and o->prefix set; the slot, or -1 with err */
+static int claim_slot(struct ac_state *s, const struct ac_cfg *c, struct acgme_gen_opts *o, char prefix[96], char *err)
+{
+    int32_t slot_days = 7 * (c->gen.weeks + 5);
+    int slot = -1;
+    for (int tries = 0; tries < 64; tries++) {
+        slot = atomic_fetch_add(&ac_next_slot, 1);
+        int32_t from = c->start_day + slot * slot_days;
+        int f = acgme_slot_free(s->db, s->schema, from, from + 7 * c->gen.weeks - 1, err);
+        if (f < 0) return -1;
+        if (f) break;
+        slot = -1;
+    }
+    if (slot < 0) return fl_err(err, "no free slot of dates from the reserved start (64 tried)");
+    o->start_day = c->start_day + slot * slot_days;
+    uint64_t hs = o->seed;
+    snprintf(prefix, 96, "fl-acgme-%d-%08x", slot, (unsigned)(fl_splitmix64(&hs) & 0xffffffffu));
+    o->prefix = prefix;
+    return slot;
+}
+
+/* a wrong answer to case i: counted, its evidence listed (up to AC_MAX_LISTED) */
+static void note_wrong(struct ac_state *s, long i, uint64_t seed, long status, const struct reply *rp,
+                       const struct acgme_item *truth, size_t nt, const struct got *g)
+{
+    s->wrong++;
+    json_t *tj = items_json(truth, nt);
+    json_t *w = json_pack("{s:I, s:I, s:I, s:o}", "case", (json_int_t)i, "seed", (json_int_t)seed, "status",
+                          (json_int_t)status, "truth", tj);
+    if (g->problem[0]) {
+        char snip[200];
+        snprintf(snip, sizeof snip, "%s", rp->body.data);
+        json_object_set_new(w, "problem", json_string(g->problem));
+        json_object_set_new(w, "reply", json_string(snip));
+        note_problem(s, "case %ld (seed %llu): %s", i, (unsigned long long)seed, g->problem);
+    } else {
+        json_object_set_new(w, "answer", items_json(g->it, g->n));
+        json_t *missing = items_minus(truth, nt, g->it, g->n), *extra = items_minus(g->it, g->n, truth, nt);
+        if (g->valid >= 0) json_object_set_new(w, "valid", json_boolean(g->valid));
+        const char *m0 = json_string_value(json_array_get(missing, 0));
+        const char *e0 = json_string_value(json_array_get(extra, 0));
+        note_problem(s, "case %ld (seed %llu): %s%s%s%s%s", i, (unsigned long long)seed,
+                     m0 ? "missing " : "", m0 ? m0 : "", m0 && e0 ? ", " : "", e0 ? "extra " : "",
+                     e0 ? e0 : (!m0 ? "valid flag disagrees" : ""));
+        json_object_set_new(w, "missing", missing);
+        json_object_set_new(w, "extra", extra);
+    }
+    if (s->wrong_listed < AC_MAX_LISTED) {
+        json_array_append_new(s->wrong_cases, w);
+        s->wrong_listed++;
+    } else {
+        json_decref(w);
+    }
+}
+
+/* the service answered case i: its answer against the truth, per rule (confusion counts)
+ * and as a whole (right or wrong) */
+static void judge_answer(struct ac_state *s, const struct ac_cfg *c, const struct acgme_case *cs,
+                         const struct acgme_seeded *sd, const struct reply *rp, long i, uint64_t seed)
+{
+    size_t nt;
+    struct acgme_item *truth = acgme_truth_items(cs, &c->settings, &nt);
+    translate_items(truth, nt, sd);
+    json_t *rj = json_loadb(rp->body.data, rp->body.len, 0, NULL);
+    struct got g;
+    read_answer(c, rj, &g, sd && acgme_schema_uuid_ids(s->schema));
+    if (rp->status >= 400 && !g.problem[0]) snprintf(g.problem, sizeof g.problem, "HTTP %ld", rp->status);
+    long tp[ACGME_NRULES] = { 0 }, fp[ACGME_NRULES] = { 0 }, fn[ACGME_NRULES] = { 0 };
+    int same = 0;
+    if (g.problem[0]) {
+        for (size_t k = 0; k < nt; k++) fn[truth[k].rule]++;
+    } else {
+        /* unknown types sort last (rule ACGME_NRULES): count them apart */
+        size_t known = g.n;
+        while (known && g.it[known - 1].rule == ACGME_NRULES) known--;
+        s->other_fp += (long)(g.n - known);
+        same = acgme_items_compare(truth, nt, g.it, known, tp, fp, fn) && known == g.n;
+        if (g.valid >= 0 && g.valid != (nt == 0)) same = 0;
+    }
+    long residents, blocks;
+    universe(cs, &c->settings, &residents, &blocks);
+    for (int r = 0; r < ACGME_NRULES; r++) {
+        if (r == ACGME_R24_4 && !c->settings.rule_24_4 && !tp[r] && !fp[r] && !fn[r]) continue;
+        long u = r == ACGME_RSUP ? blocks : residents;
+        long tn = u - tp[r] - fn[r] - fp[r];
+        s->tp[r] += tp[r];
+        s->fp[r] += fp[r];
+        s->fn[r] += fn[r];
+        s->tn[r] += tn > 0 ? tn : 0;
+    }
+    if (same) s->right++;
+    else note_wrong(s, i, seed, rp->status, rp, truth, nt, &g);
+    got_release(&g);
+    if (rj) json_decref(rj);
+    free(truth);
+}
+
 static void ask_case(struct probe_inst *pi, struct ac_state *s, long i)
 {
     const struct ac_cfg *c = pi->cfg;
@@ -724,7 +862,6 @@ static void ask_case(struct probe_inst *pi, struct ac_state *s, long i)
     o.seed = base + (uint64_t)i;
     o.start_day = c->start_day;
     char prefix[96], err[FL_ERR_LEN] = "";
-    int32_t slot_days = 7 * (c->gen.weeks + 5);
     int slot = -1;
     struct acgme_seeded *sd = NULL;
     s->tried++;
@@ -733,23 +870,7 @@ static void ask_case(struct probe_inst *pi, struct ac_state *s, long i)
             snprintf(err, sizeof err, "%s", seed_error(s));
             goto not_asked;
         }
-        /* a free slot of dates: ours (process-wide counter) and empty in the database */
-        for (int tries = 0; tries < 64; tries++) {
-            slot = atomic_fetch_add(&ac_next_slot, 1);
-            int32_t from = c->start_day + slot * slot_days;
-            int f = acgme_slot_free(s->db, s->schema, from, from + 7 * c->gen.weeks - 1, err);
-            if (f < 0) goto not_asked;
-            if (f) break;
-            slot = -1;
-        }
-        if (slot < 0) {
-            fl_err(err, "no free slot of dates from the reserved start (64 tried)");
-            goto not_asked;
-        }
-        o.start_day = c->start_day + slot * slot_days;
-        uint64_t hs = o.seed;
-        snprintf(prefix, sizeof prefix, "fl-acgme-%d-%08x", slot, (unsigned)(fl_splitmix64(&hs) & 0xffffffffu));
-        o.prefix = prefix;
+        if ((slot = claim_slot(s, c, &o, prefix, err)) < 0) goto not_asked;
     }
     char gerr[FL_ERR_LEN];
     struct acgme_case *cs = acgme_generate(&o, gerr);
@@ -784,15 +905,7 @@ static void ask_case(struct probe_inst *pi, struct ac_state *s, long i)
         free(body);
     }
     if (asked != ASK_ANSWERED) {
-        if (sd) {
-            char cerr[FL_ERR_LEN];
-            if (acgme_seed_delete(s->db, s->schema, sd, cerr) != 0) {
-                s->cleanup_failures++;
-                keep_pending(s, sd);
-            } else {
-                acgme_seeded_free(sd);
-            }
-        }
+        if (sd) seed_cleanup(s, sd);
         acgme_case_free(cs);
         buf_release(&rp.body);
         if (asked == ASK_NOT) goto not_asked;
@@ -805,81 +918,9 @@ static void ask_case(struct probe_inst *pi, struct ac_state *s, long i)
     s->asked++;
     s->answered++;
 
-    size_t nt;
-    struct acgme_item *truth = acgme_truth_items(cs, &c->settings, &nt);
-    translate_items(truth, nt, sd);
-    json_t *rj = json_loadb(rp.body.data, rp.body.len, 0, NULL);
-    struct got g;
-    read_answer(c, rj, &g, sd && acgme_schema_uuid_ids(s->schema));
-    if (rp.status >= 400 && !g.problem[0]) snprintf(g.problem, sizeof g.problem, "HTTP %ld", rp.status);
-    long tp[ACGME_NRULES] = { 0 }, fp[ACGME_NRULES] = { 0 }, fn[ACGME_NRULES] = { 0 };
-    int same = 0;
-    if (g.problem[0]) {
-        for (size_t k = 0; k < nt; k++) fn[truth[k].rule]++;
-    } else {
-        /* unknown types sort last (rule ACGME_NRULES): count them apart */
-        size_t known = g.n;
-        while (known && g.it[known - 1].rule == ACGME_NRULES) known--;
-        s->other_fp += (long)(g.n - known);
-        same = acgme_items_compare(truth, nt, g.it, known, tp, fp, fn) && known == g.n;
-        if (g.valid >= 0 && g.valid != (nt == 0)) same = 0;
-    }
-    long residents, blocks;
-    universe(cs, &c->settings, &residents, &blocks);
-    for (int r = 0; r < ACGME_NRULES; r++) {
-        if (r == ACGME_R24_4 && !c->settings.rule_24_4 && !tp[r] && !fp[r] && !fn[r]) continue;
-        long u = r == ACGME_RSUP ? blocks : residents;
-        long tn = u - tp[r] - fn[r] - fp[r];
-        s->tp[r] += tp[r];
-        s->fp[r] += fp[r];
-        s->fn[r] += fn[r];
-        s->tn[r] += tn > 0 ? tn : 0;
-    }
-    if (same) {
-        s->right++;
-    } else {
-        s->wrong++;
-        json_t *tj = items_json(truth, nt);
-        json_t *w = json_pack("{s:I, s:I, s:I, s:o}", "case", (json_int_t)i, "seed", (json_int_t)o.seed, "status",
-                              (json_int_t)rp.status, "truth", tj);
-        if (g.problem[0]) {
-            char snip[200];
-            snprintf(snip, sizeof snip, "%s", rp.body.data);
-            json_object_set_new(w, "problem", json_string(g.problem));
-            json_object_set_new(w, "reply", json_string(snip));
-            note_problem(s, "case %ld (seed %llu): %s", i, (unsigned long long)o.seed, g.problem);
-        } else {
-            json_object_set_new(w, "answer", items_json(g.it, g.n));
-            json_t *missing = items_minus(truth, nt, g.it, g.n), *extra = items_minus(g.it, g.n, truth, nt);
-            if (g.valid >= 0) json_object_set_new(w, "valid", json_boolean(g.valid));
-            const char *m0 = json_string_value(json_array_get(missing, 0));
-            const char *e0 = json_string_value(json_array_get(extra, 0));
-            note_problem(s, "case %ld (seed %llu): %s%s%s%s%s", i, (unsigned long long)o.seed,
-                         m0 ? "missing " : "", m0 ? m0 : "", m0 && e0 ? ", " : "", e0 ? "extra " : "",
-                         e0 ? e0 : (!m0 ? "valid flag disagrees" : ""));
-            json_object_set_new(w, "missing", missing);
-            json_object_set_new(w, "extra", extra);
-        }
-        if (s->wrong_listed < AC_MAX_LISTED) {
-            json_array_append_new(s->wrong_cases, w);
-            s->wrong_listed++;
-        } else {
-            json_decref(w);
-        }
-    }
-    got_release(&g);
-    if (rj) json_decref(rj);
-    free(truth);
+    judge_answer(s, c, cs, sd, &rp, i, o.seed);
     buf_release(&rp.body);
-    if (sd) {
-        char cerr[FL_ERR_LEN];
-        if (acgme_seed_delete(s->db, s->schema, sd, cerr) != 0) {
-            s->cleanup_failures++;
-            keep_pending(s, sd);
-        } else {
-            acgme_seeded_free(sd);
-        }
-    }
+    if (sd) seed_cleanup(s, sd);
     acgme_case_free(cs);
     return;
 
@@ -959,7 +1000,7 @@ static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         if (c->seed_mode) {
             const char *dsn = c->dsn;
             if (!dsn) {
-                struct target *t = pi->ctx && pi->ctx->plan ? plan_target(pi->ctx->plan, c->target) : NULL;
+                const struct target *t = c->tgt;
                 dsn = t && t->spec ? node_str(t->spec, "dsn", NULL) : NULL;
                 if (!dsn) {
                     ac_free_state(s);
@@ -980,10 +1021,9 @@ static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         target = s->target_total;
     } else {
         s->target_total = c->cases;
-        const struct step *w = pi->spec->window;
-        int64_t span = w ? w->for_ms : -1;
+        int64_t span = pi->spec->window_for_ms;
         int64_t every = pi->spec->every_ms > 0 ? pi->spec->every_ms : 1000;
-        int64_t el = pi->ctx ? fl_ctx_now_ms(pi->ctx) - pi->win_from_ms : 0;
+        int64_t el = pi->ctx ? drv_now_ms(pi->ctx) - pi->win_from_ms : 0;
         if (span <= 0 || el + every + s->last_check_ms >= span) {
             target = c->cases;
         } else {

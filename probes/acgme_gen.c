@@ -225,24 +225,184 @@ static const char *gen_id(char *buf, size_t n, const char *prefix, const char *k
     return buf;
 }
 
-struct acgme_case *acgme_generate(const struct acgme_gen_opts *o, char *err)
+static int gen_check_opts(const struct acgme_gen_opts *o, char *err)
 {
     if (o->residents < 0 || o->residents > 100000 || o->faculty < 0 || o->faculty > 100000) {
         fl_err(err, "residents and faculty must be between 0 and 100000");
-        return NULL;
+        return -1;
     }
     if (o->weeks < 1 || o->weeks > 520) {
         fl_err(err, "weeks must be between 1 and 520");
-        return NULL;
+        return -1;
     }
     for (int i = 0; i < ACGME_NRULES; i++)
         if (!(o->rate[i] >= 0 && o->rate[i] <= 1)) {
             fl_err(err, "rate of '%s' must be between 0 and 1", acgme_rule_short(i));
-            return NULL;
+            return -1;
         }
+    return 0;
+}
+
+/* people (PGY levels in exact shares, shuffled over residents; faculty) and AM/PM blocks */
+static void gen_people(struct gen *g, struct acgme_case *c, const char *prefix)
+{
+    const struct acgme_gen_opts *o = g->o;
+    char id[128], bid[128], date[16];
+    /* PGY levels: exact shares, shuffled over residents */
+    double tot = o->pgy_share[0] + o->pgy_share[1] + o->pgy_share[2];
+    if (!(tot > 0)) tot = 1;
+    int n1 = (int)lround(g->R * o->pgy_share[0] / tot), n2 = (int)lround(g->R * o->pgy_share[1] / tot);
+    if (n1 > g->R) n1 = g->R;
+    if (n1 + n2 > g->R) n2 = g->R - n1;
+    for (int r = 0; r < g->R; r++) g->pgy[r] = r < n1 ? 1 : r < n1 + n2 ? 2 : 3;
+    for (int r = g->R; r > 1; r--) {
+        int j = (int)rng_below(&g->rng, (uint32_t)r), t = g->pgy[r - 1];
+        g->pgy[r - 1] = g->pgy[j];
+        g->pgy[j] = t;
+    }
+    for (int r = 0; r < g->R; r++) {
+        char name[64];
+        snprintf(name, sizeof name, "Resident %d", r + 1);
+        acgme_add_person(c, gen_id(id, sizeof id, prefix, "r", r + 1), name, ACGME_RESIDENT, g->pgy[r]);
+    }
+    for (int f = 0; f < g->F; f++) {
+        char name[64];
+        snprintf(name, sizeof name, "Faculty %d", f + 1);
+        acgme_add_person(c, gen_id(id, sizeof id, prefix, "f", f + 1), name, ACGME_FACULTY, 0);
+    }
+    for (int d = 0; d < g->D; d++)
+        for (int h = 0; h < 2; h++) {
+            acgme_fmt_date(o->start_day + d, date);
+            snprintf(bid, sizeof bid, "%s-b%s-%s", prefix, date, h ? "pm" : "am");
+            acgme_add_block(c, bid, o->start_day + d, h ? ACGME_PM : ACGME_AM);
+        }
+}
+
+/* residents' patterns: injected ones (80 h, 1 in 7) placed first, so they fit, then the rest;
+ * their ground truth */
+static void gen_patterns(struct gen *g, struct acgme_case *c)
+{
+    const struct acgme_gen_opts *o = g->o;
+    /* residents: pick patterns, place injected ones first (they must fit), then the rest */
+    int *pat = fl_calloc((size_t)g->R + 1, sizeof *pat), *len = fl_calloc((size_t)g->R + 1, sizeof *len);
+    uint8_t *first = fl_calloc((size_t)g->R + 1, 1);
+    uint32_t *order = fl_malloc(((size_t)g->R + 1) * sizeof *order);
+    for (int r = 0; r < g->R; r++) {
+        order[r] = (uint32_t)r;
+        if (rng_unit(&g->rng) < o->rate[ACGME_R80H]) pat[r] = PAT_HEAVY;
+        else if (rng_unit(&g->rng) < o->rate[ACGME_R1IN7]) pat[r] = PAT_RUN;
+        first[r] = pat[r] != PAT_BASE;
+    }
+    shuffle_u32(&g->rng, order, (size_t)g->R);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < g->R; i++) {
+            int r = (int)order[i];
+            if ((pass == 0) != first[r]) continue;
+            if (pat[r] == PAT_HEAVY) len[r] = plan_heavy(g, r);
+            else if (pat[r] == PAT_RUN) len[r] = plan_run(g, r);
+            if (pat[r] != PAT_BASE && (!len[r] || !fits(g, r))) {
+                count(g, pat[r] == PAT_HEAVY ? "80h_skipped" : "1in7_skipped");
+                pat[r] = PAT_BASE;
+            }
+            if (pat[r] == PAT_BASE) plan_base(g, r);
+            place(g, r);
+            const char *rid = c->people[r].id;
+            if (pat[r] == PAT_HEAVY) {
+                char what[32];
+                snprintf(what, sizeof what, "80h_%d_half_days", len[r]);
+                count(g, what);
+                if (len[r] >= 54) acgme_add_truth(c, ACGME_R80H, rid, 0);
+                acgme_add_truth(c, ACGME_R1IN7, rid, 0);
+            } else if (pat[r] == PAT_RUN) {
+                count(g, len[r] == 7 ? "1in7_run_of_7" : "1in7_run_over_7");
+                acgme_add_truth(c, ACGME_R1IN7, rid, 0);
+            }
+        }
+    }
+    free(pat);
+    free(first);
+    free(len);
+    free(order);
+}
+
+struct gen_pair {
+    uint32_t person, block;
+};
+
+/* assignments: residents' half-days, then faculty per block (supervision short on some
+ * weekdays, weekend decoys), shuffled; returns the weekend decoy rate used */
+static double gen_assignments(struct gen *g, struct acgme_case *c, const char *prefix)
+{
+    const struct acgme_gen_opts *o = g->o;
+    char id[128];
+    /* assignments: residents' half-days, then faculty per block */
+    struct gen_pair *as = NULL;
+    size_t nas = 0, aas = 0;
+    for (int r = 0; r < g->R; r++)
+        for (int d = 0; d < g->D; d++)
+            for (int h = 0; h < 2; h++)
+                if (g->work[(size_t)r * g->D + d] & (1 << h)) {
+                    if (nas == aas) as = fl_realloc(as, (aas = aas ? aas * 2 : 256) * sizeof *as);
+                    as[nas++] = (struct gen_pair){ (uint32_t)r, (uint32_t)(2 * d + h) };
+                }
+    uint32_t *fidx = fl_malloc(((size_t)g->F + 1) * sizeof *fidx);
+    double decoys = o->weekend_decoys >= 0 ? o->weekend_decoys : o->rate[ACGME_RSUP];
+    for (int b = 0; b < 2 * g->D; b++) {
+        int u = g->units[b], req = (u + 3) / 4, k;
+        int weekend = acgme_is_weekend(c->blocks[b].day);
+        if (u == 0) {
+            k = rng_below(&g->rng, 3) == 0 ? (int)rng_below(&g->rng, (uint32_t)(g->F < 2 ? g->F : 2) + 1) : 0;
+        } else if (!weekend && rng_unit(&g->rng) < o->rate[ACGME_RSUP]) {
+            if (req < 2 || rng_below(&g->rng, 2) == 0) {
+                k = req - 1;
+                count(g, "supervision_one_short");
+            } else {
+                k = (int)rng_below(&g->rng, (uint32_t)(req - 1));
+                count(g, "supervision_more_short");
+            }
+            acgme_add_truth(c, ACGME_RSUP, c->blocks[b].id, 0);
+        } else if (weekend && rng_unit(&g->rng) < decoys) {
+            k = req - 1;
+            count(g, "weekend_one_short");
+            acgme_add_truth(c, ACGME_RSUP, c->blocks[b].id, 1);
+        } else if (rng_below(&g->rng, 2) == 0 || req >= g->F) {
+            k = req;
+            count(g, "supervision_exactly_enough");
+        } else {
+            k = req + 1;
+        }
+        for (int f = 0; f < g->F; f++) fidx[f] = (uint32_t)f;
+        for (int i = 0; i < k; i++) {
+            int j = i + (int)rng_below(&g->rng, (uint32_t)(g->F - i));
+            uint32_t t = fidx[i];
+            fidx[i] = fidx[j];
+            fidx[j] = t;
+            if (nas == aas) as = fl_realloc(as, (aas = aas ? aas * 2 : 256) * sizeof *as);
+            as[nas++] = (struct gen_pair){ (uint32_t)(g->R + fidx[i]), (uint32_t)b };
+        }
+    }
+    for (size_t i = nas; i > 1; i--) {
+        size_t j = rng_below(&g->rng, (uint32_t)i);
+        struct gen_pair t = as[i - 1];
+        as[i - 1] = as[j];
+        as[j] = t;
+    }
+    for (size_t i = 0; i < nas; i++) {
+        const struct acgme_person *pe = &c->people[as[i].person];
+        acgme_add_assignment(c, gen_id(id, sizeof id, prefix, "a", (long)i + 1), c->blocks[as[i].block].id, pe->id,
+                             pe->type == ACGME_RESIDENT ? "primary" : "supervising");
+    }
+    free(as);
+    free(fidx);
+    return decoys;
+}
+
+struct acgme_case *acgme_generate(const struct acgme_gen_opts *o, char *err)
+{
+    if (gen_check_opts(o, err) < 0) return NULL;
     struct gen g = { .o = o, .rng = { o->seed * 0x2545f4914f6cdd1dull + 0x1234567ull }, .R = o->residents,
                      .F = o->faculty, .D = o->weeks * 7, .cap = 4 * o->faculty };
-    char prefix[64], id[128], bid[128], date[16];
+    char prefix[64];
     if (o->prefix) snprintf(prefix, sizeof prefix, "%s", o->prefix);
     else snprintf(prefix, sizeof prefix, "c%llu", (unsigned long long)o->seed);
     g.pgy = fl_calloc((size_t)g.R + 1, sizeof *g.pgy);
@@ -252,131 +412,9 @@ struct acgme_case *acgme_generate(const struct acgme_gen_opts *o, char *err)
     g.injected = json_object();
 
     struct acgme_case *c = acgme_case_new();
-    /* PGY levels: exact shares, shuffled over residents */
-    double tot = o->pgy_share[0] + o->pgy_share[1] + o->pgy_share[2];
-    if (!(tot > 0)) tot = 1;
-    int n1 = (int)lround(g.R * o->pgy_share[0] / tot), n2 = (int)lround(g.R * o->pgy_share[1] / tot);
-    if (n1 > g.R) n1 = g.R;
-    if (n1 + n2 > g.R) n2 = g.R - n1;
-    for (int r = 0; r < g.R; r++) g.pgy[r] = r < n1 ? 1 : r < n1 + n2 ? 2 : 3;
-    for (int r = g.R; r > 1; r--) {
-        int j = (int)rng_below(&g.rng, (uint32_t)r), t = g.pgy[r - 1];
-        g.pgy[r - 1] = g.pgy[j];
-        g.pgy[j] = t;
-    }
-    for (int r = 0; r < g.R; r++) {
-        char name[64];
-        snprintf(name, sizeof name, "Resident %d", r + 1);
-        acgme_add_person(c, gen_id(id, sizeof id, prefix, "r", r + 1), name, ACGME_RESIDENT, g.pgy[r]);
-    }
-    for (int f = 0; f < g.F; f++) {
-        char name[64];
-        snprintf(name, sizeof name, "Faculty %d", f + 1);
-        acgme_add_person(c, gen_id(id, sizeof id, prefix, "f", f + 1), name, ACGME_FACULTY, 0);
-    }
-    for (int d = 0; d < g.D; d++)
-        for (int h = 0; h < 2; h++) {
-            acgme_fmt_date(o->start_day + d, date);
-            snprintf(bid, sizeof bid, "%s-b%s-%s", prefix, date, h ? "pm" : "am");
-            acgme_add_block(c, bid, o->start_day + d, h ? ACGME_PM : ACGME_AM);
-        }
-
-    /* residents: pick patterns, place injected ones first (they must fit), then the rest */
-    int *pat = fl_calloc((size_t)g.R + 1, sizeof *pat), *len = fl_calloc((size_t)g.R + 1, sizeof *len);
-    uint8_t *first = fl_calloc((size_t)g.R + 1, 1);
-    uint32_t *order = fl_malloc(((size_t)g.R + 1) * sizeof *order);
-    for (int r = 0; r < g.R; r++) {
-        order[r] = (uint32_t)r;
-        if (rng_unit(&g.rng) < o->rate[ACGME_R80H]) pat[r] = PAT_HEAVY;
-        else if (rng_unit(&g.rng) < o->rate[ACGME_R1IN7]) pat[r] = PAT_RUN;
-        first[r] = pat[r] != PAT_BASE;
-    }
-    shuffle_u32(&g.rng, order, (size_t)g.R);
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < g.R; i++) {
-            int r = (int)order[i];
-            if ((pass == 0) != first[r]) continue;
-            if (pat[r] == PAT_HEAVY) len[r] = plan_heavy(&g, r);
-            else if (pat[r] == PAT_RUN) len[r] = plan_run(&g, r);
-            if (pat[r] != PAT_BASE && (!len[r] || !fits(&g, r))) {
-                count(&g, pat[r] == PAT_HEAVY ? "80h_skipped" : "1in7_skipped");
-                pat[r] = PAT_BASE;
-            }
-            if (pat[r] == PAT_BASE) plan_base(&g, r);
-            place(&g, r);
-            const char *rid = c->people[r].id;
-            if (pat[r] == PAT_HEAVY) {
-                char what[32];
-                snprintf(what, sizeof what, "80h_%d_half_days", len[r]);
-                count(&g, what);
-                if (len[r] >= 54) acgme_add_truth(c, ACGME_R80H, rid, 0);
-                acgme_add_truth(c, ACGME_R1IN7, rid, 0);
-            } else if (pat[r] == PAT_RUN) {
-                count(&g, len[r] == 7 ? "1in7_run_of_7" : "1in7_run_over_7");
-                acgme_add_truth(c, ACGME_R1IN7, rid, 0);
-            }
-        }
-    }
-
-    /* assignments: residents' half-days, then faculty per block */
-    struct pair {
-        uint32_t person, block;
-    } *as = NULL;
-    size_t nas = 0, aas = 0;
-    for (int r = 0; r < g.R; r++)
-        for (int d = 0; d < g.D; d++)
-            for (int h = 0; h < 2; h++)
-                if (g.work[(size_t)r * g.D + d] & (1 << h)) {
-                    if (nas == aas) as = fl_realloc(as, (aas = aas ? aas * 2 : 256) * sizeof *as);
-                    as[nas++] = (struct pair){ (uint32_t)r, (uint32_t)(2 * d + h) };
-                }
-    uint32_t *fidx = fl_malloc(((size_t)g.F + 1) * sizeof *fidx);
-    double decoys = o->weekend_decoys >= 0 ? o->weekend_decoys : o->rate[ACGME_RSUP];
-    for (int b = 0; b < 2 * g.D; b++) {
-        int u = g.units[b], req = (u + 3) / 4, k;
-        int weekend = acgme_is_weekend(c->blocks[b].day);
-        if (u == 0) {
-            k = rng_below(&g.rng, 3) == 0 ? (int)rng_below(&g.rng, (uint32_t)(g.F < 2 ? g.F : 2) + 1) : 0;
-        } else if (!weekend && rng_unit(&g.rng) < o->rate[ACGME_RSUP]) {
-            if (req < 2 || rng_below(&g.rng, 2) == 0) {
-                k = req - 1;
-                count(&g, "supervision_one_short");
-            } else {
-                k = (int)rng_below(&g.rng, (uint32_t)(req - 1));
-                count(&g, "supervision_more_short");
-            }
-            acgme_add_truth(c, ACGME_RSUP, c->blocks[b].id, 0);
-        } else if (weekend && rng_unit(&g.rng) < decoys) {
-            k = req - 1;
-            count(&g, "weekend_one_short");
-            acgme_add_truth(c, ACGME_RSUP, c->blocks[b].id, 1);
-        } else if (rng_below(&g.rng, 2) == 0 || req >= g.F) {
-            k = req;
-            count(&g, "supervision_exactly_enough");
-        } else {
-            k = req + 1;
-        }
-        for (int f = 0; f < g.F; f++) fidx[f] = (uint32_t)f;
-        for (int i = 0; i < k; i++) {
-            int j = i + (int)rng_below(&g.rng, (uint32_t)(g.F - i));
-            uint32_t t = fidx[i];
-            fidx[i] = fidx[j];
-            fidx[j] = t;
-            if (nas == aas) as = fl_realloc(as, (aas = aas ? aas * 2 : 256) * sizeof *as);
-            as[nas++] = (struct pair){ (uint32_t)(g.R + fidx[i]), (uint32_t)b };
-        }
-    }
-    for (size_t i = nas; i > 1; i--) {
-        size_t j = rng_below(&g.rng, (uint32_t)i);
-        struct pair t = as[i - 1];
-        as[i - 1] = as[j];
-        as[j] = t;
-    }
-    for (size_t i = 0; i < nas; i++) {
-        const struct acgme_person *pe = &c->people[as[i].person];
-        acgme_add_assignment(c, gen_id(id, sizeof id, prefix, "a", (long)i + 1), c->blocks[as[i].block].id, pe->id,
-                             pe->type == ACGME_RESIDENT ? "primary" : "supervising");
-    }
+    gen_people(&g, c, prefix);
+    gen_patterns(&g, c);
+    double decoys = gen_assignments(&g, c, prefix);
     c->has_truth = 1;
 
     char start[16];
@@ -385,12 +423,6 @@ struct acgme_case *acgme_generate(const struct acgme_gen_opts *o, char *err)
                         "residents", g.R, "faculty", g.F, "weeks", o->weeks, "start", start, "rates", "80h",
                         o->rate[ACGME_R80H], "1in7", o->rate[ACGME_R1IN7], "supervision", o->rate[ACGME_RSUP],
                         "weekend_decoys", decoys, "injected", g.injected);
-    free(as);
-    free(fidx);
-    free(pat);
-    free(first);
-    free(len);
-    free(order);
     free(g.pgy);
     free(g.work);
     free(g.mand);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "date.h"
 #include "fl.h"
 
 /* ---- string pool ------------------------------------------------------------------ */
@@ -148,31 +149,6 @@ int acgme_rule_by_short(const char *s)
     return -1;
 }
 
-/* days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm) */
-static int32_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int32_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int era = (z >= 0 ? z : z - 146096) / 146097;
-    int doe = z - era * 146097;
-    int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int yy = yoe + era * 400;
-    int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yy + (*m <= 2);
-}
-
 int acgme_parse_date(const char *s, int32_t *day)
 {
     if (!s || strlen(s) < 10) return -1;
@@ -191,14 +167,14 @@ int acgme_parse_date(const char *s, int32_t *day)
     if (m < 1 || m > 12 || d < 1) return -1;
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (d > mdays[m - 1] + (m == 2 && leap)) return -1;
-    *day = days_from_civil(y, m, d);
+    *day = date_from_civil(y, m, d);
     return 0;
 }
 
 void acgme_fmt_date(int32_t day, char out[16])
 {
     int y, m, d;
-    civil_from_days(day, &y, &m, &d);
+    date_to_civil(day, &y, &m, &d);
     unsigned yy = (unsigned)(y < 0 ? 0 : y % 10000), mm = (unsigned)m % 100, dd = (unsigned)d % 100;
     snprintf(out, 16, "%04u-%02u-%02u", yy, mm, dd);
 }

@@ -12,17 +12,16 @@
 #include <string.h>
 
 #include "docker_api.h"
-#include "resources.h"
-#include "value.h"
-#include "fault.h"
-#include "plan.h"
 #include "probe.h"
+#include "target.h"
+#include "value.h"
 
 enum ct_expect { CT_RUNNING, CT_PAUSED, CT_EXITED, CT_HEALTHY, CT_STOPPED, CT_ANY };
 static const char *const expect_names[] = { "running", "paused", "exited", "healthy", "stopped", NULL };
 
 struct ct_cfg {
     char *target;
+    const struct target *tgt;   /* resolved at plan load (the plan owns it) */
     enum ct_expect expect;
     int has_exit_code;
     int exit_code;
@@ -119,14 +118,14 @@ static int parse_res_expect(const char *text, int is_cpu, int *grew, enum exp_op
     return 0;
 }
 
-static int ct_parse(struct plan *p, const struct node *val, const struct node *entry, void **out, struct diag *d)
+static int ct_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **out, struct diag *d)
 {
     (void)entry;
     struct ct_cfg *c = fl_calloc(1, sizeof *c);
     int bad = 0;
     const char *tn = param_str(val, "target", NULL);
     c->target = fl_strdup(tn ? tn : "");
-    const struct target *t = p ? plan_target(p, c->target) : NULL;
+    const struct target *t = c->tgt = drv_target(pc, c->target);
     if (t && t->ops && strcmp(t->ops->name, "docker") != 0) {
         diag_add(d, node_get(val, "target"), "container probe: target '%s' is a %s target, not docker", c->target,
                  t->ops->name);
@@ -232,18 +231,18 @@ static void add_bytes(struct buf *o, double b)
 static int res_check(struct probe_inst *pi, const struct ct_cfg *c, const char *id, const char *name, struct buf *o,
                      int *ok, double *value, char *err)
 {
-    struct fl_ctx *ctx = pi->ctx;
+    const struct drv_ctx *ctx = pi->ctx;
     int64_t from = pi->win_from_ms, to = pi->win_to_ms;
     if (to >= 0 && to <= from) { /* no window of its own: what the last samples say */
-        to = ctx ? fl_ctx_now_ms(ctx) : 0;
+        to = ctx ? drv_now_ms(ctx) : 0;
         from = to - 2000;
     }
-    struct res_window w;
-    if (!ctx || !ctx->resources || res_window(ctx->resources, id, from, to, &w) < 0)
+    struct drv_res_window w;
+    if (drv_res_window(ctx, id, from, to, &w) < 0)
         return fl_err(err, "no resource samples of '%s': faultline samples the containers of the plan's docker targets during a run", name);
     if (!w.samples)
         return fl_err(err, "no resource sample of '%s' in %.1f..%.1fs (stats come once a second from a running container)",
-                      name, from / 1000.0, to < 0 ? (ctx ? fl_ctx_now_ms(ctx) : 0) / 1000.0 : to / 1000.0);
+                      name, from / 1000.0, to < 0 ? (ctx ? drv_now_ms(ctx) : 0) / 1000.0 : to / 1000.0);
     if (c->has_mem) {
         buf_adds(o, ", memory peak ");
         add_bytes(o, w.mem_max);
@@ -274,7 +273,7 @@ static int res_check(struct probe_inst *pi, const struct ct_cfg *c, const char *
 static int ct_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
 {
     const struct ct_cfg *c = pi->cfg;
-    struct target *t = pi->ctx && pi->ctx->plan ? plan_target(pi->ctx->plan, c->target) : NULL;
+    const struct target *t = c->tgt;
     if (!t || !t->ops || strcmp(t->ops->name, "docker") != 0 || !t->cfg)
         return fl_err(err, "container probe: no docker target '%s'", c->target);
     const struct docker_target *dt = t->cfg;
@@ -287,7 +286,7 @@ static int ct_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     char *const *ids = dt->ids, *const *names = dt->names;
     size_t n = dt->n;
     if (!n) {
-        if (!s->n && docker_target_resolve(t, &s->client, pi->ctx->seed, pi->ctx->plan->require_label, &s->ids,
+        if (!s->n && docker_target_resolve(t, &s->client, drv_seed(pi->ctx), drv_require_label(pi->ctx), &s->ids,
                                            &s->names, &s->n, err) < 0)
             return -1;
         ids = s->ids, names = s->names, n = s->n;

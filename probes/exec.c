@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "plan.h"
 #include "probe.h"
-#include "services.h"
+#include "value.h"
+#include "spawn.h"
 
 struct pexec_cfg {
     char **run;
@@ -20,9 +20,9 @@ static const struct param_spec pexec_params[] = {
     { "timeout", PT_DURATION, 0, "kill it after this long (default 10s): inconclusive" },
     { 0 } };
 
-static int pexec_parse(struct plan *p, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
+static int pexec_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
 {
-    (void)p; (void)entry;
+    (void)pc; (void)entry;
     struct pexec_cfg *c = fl_calloc(1, sizeof *c);
     char err[FL_ERR_LEN];
     const char *ex = param_str(val, "expect", "exit 0");
@@ -45,7 +45,7 @@ static int pexec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
 {
     const struct pexec_cfg *c = pi->cfg;
     char out[4096];
-    int st = svc_run(c->run, c->timeout_ms, out, sizeof out, err);
+    int st = spawn_run(c->run, c->timeout_ms, out, sizeof out, err);
     if (st < 0) return -1;
     obs->has_value = 1;
     obs->value = st;

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "plan.h"
 #include "probe.h"
+#include "value.h"
 
 struct http_cfg {
     char *url;
@@ -34,9 +34,9 @@ static const struct param_spec http_params[] = {
     { "json", PT_MAP, 0, "JSON fields (dotted paths) and the values they must equal" },
     { 0 } };
 
-static int http_parse(struct plan *p, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
+static int http_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
 {
-    (void)p; (void)entry;
+    (void)pc; (void)entry;
     struct http_cfg *c = fl_calloc(1, sizeof *c);
     int bad = 0;
     c->url = fl_strdup(param_str(val, "url", ""));

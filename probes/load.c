@@ -8,9 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "load.h"
-#include "plan.h"
 #include "probe.h"
+#include "value.h"
 
 struct pload_cfg {
     char *block;
@@ -35,11 +34,11 @@ static void pload_free(void *cfg)
     free(c);
 }
 
-static int pload_parse(struct plan *p, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
+static int pload_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
 {
     if (!val || val->type != NODE_SCALAR) return -1;
     int bad = 0;
-    if (!plan_load_block(p, val->str)) {
+    if (!drv_has_load_block(pc, val->str)) {
         diag_add(d, val, "load probe: no load block named '%s'", val->str);
         bad++;
     }
@@ -100,12 +99,12 @@ static int defined_without_requests(const char *m)
 static int pload_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
 {
     const struct pload_cfg *c = pi->cfg;
-    struct fl_ctx *ctx = pi->ctx;
+    const struct drv_ctx *ctx = pi->ctx;
     long need = pi->spec ? pi->spec->min_evidence : 1;
-    if (!ctx || !ctx->lg) return fl_err(err, "load '%s' is not running", c->block);
     struct lg_stats st, base;
-    if (lg_query(ctx->lg, c->block, pi->win_from_ms, pi->win_to_ms, &st) < 0)
-        return fl_err(err, "no load block named '%s'", c->block);
+    int q = drv_load_query(ctx, c->block, pi->win_from_ms, pi->win_to_ms, &st);
+    if (q == DRV_LOAD_NOT_RUNNING) return fl_err(err, "load '%s' is not running", c->block);
+    if (q < 0) return fl_err(err, "no load block named '%s'", c->block);
     obs->evidence = (long)st.count;
     if ((long)st.count < need) {
         obs->outcome = PROBE_INCONCLUSIVE;
@@ -119,7 +118,7 @@ static int pload_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     if (c->need_baseline) {
         if (ctx->baseline_to_ms <= ctx->baseline_from_ms)
             return fl_err(err, "load '%s': no baseline window before the first fault", c->block);
-        lg_query(ctx->lg, c->block, ctx->baseline_from_ms, ctx->baseline_to_ms, &base);
+        drv_load_query(ctx, c->block, ctx->baseline_from_ms, ctx->baseline_to_ms, &base);
         have_base = base.count > 0;
         if (!have_base && need > 0)
             return fl_err(err, "load '%s': no request completed in the baseline window %lld..%lld ms", c->block,
@@ -180,4 +179,5 @@ const struct probe_ops probe_load = {
     .check = pload_check,
     .describe = pload_describe,
     .free_cfg = pload_free,
+    .sched = PROBE_OVER_WINDOW,
 };

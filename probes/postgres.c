@@ -5,16 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fault.h"
-#include "plan.h"
+#include "pg_target.h"
 #include "probe.h"
-
-/* faults/postgres.c */
-const char *pg_target_dsn(const struct target *t, const char **shown);
-PGconn *pg_open(const char *dsn, const char *shown, const char *appname, int timeout_s, char *err);
+#include "target.h"
+#include "value.h"
 
 struct ppg_cfg {
     char *target;
+    const struct target *tgt;   /* resolved at plan load (the plan owns it) */
     char *query;
     int has_expect;
     struct expect expect;
@@ -40,14 +38,14 @@ static void ppg_free(void *cfg)
     free(c);
 }
 
-static int ppg_parse(struct plan *p, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
+static int ppg_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
 {
     (void)entry;
     struct ppg_cfg *c = fl_calloc(1, sizeof *c);
     int bad = 0;
     char err[FL_ERR_LEN];
     c->target = fl_strdup(param_str(val, "target", ""));
-    const struct target *t = p ? plan_target(p, c->target) : NULL;
+    const struct target *t = c->tgt = drv_target(pc, c->target);
     if (t && t->ops && strcmp(t->ops->name, "postgres") != 0) {
         diag_add(d, node_get(val, "target"), "postgres probe: target '%s' is a %s target, not postgres", c->target,
                  t->ops->name);
@@ -73,7 +71,7 @@ static int ppg_parse(struct plan *p, const struct node *val, const struct node *
 static int ppg_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
 {
     const struct ppg_cfg *c = pi->cfg;
-    struct target *t = pi->ctx && pi->ctx->plan ? plan_target(pi->ctx->plan, c->target) : NULL;
+    const struct target *t = c->tgt;
     const char *shown = "?";
     const char *dsn = pg_target_dsn(t, &shown);
     if (!dsn) return fl_err(err, "postgres probe: no postgres target '%s'", c->target);

@@ -29,13 +29,12 @@
 #include <jansson.h>
 #include <stdint.h>
 #include "buf.h"
+#include "drv.h"
 #include "fl.h"
 #include "node.h"
 #include "params.h"
 
-struct plan;
-struct fl_ctx;
-struct probe_spec;
+struct step;
 
 enum probe_outcome { PROBE_INCONCLUSIVE = 0, PROBE_PASSED = 1, PROBE_FAILED = 2 };
 /* "inconclusive", "passed", "failed" */
@@ -52,14 +51,42 @@ struct probe_obs {
     char observed[512];      /* what was seen, short ("503 in 12ms", "PONG", "p95=812ms") */
 };
 
+/* where a probe entry stands in the plan: its timing */
+enum probe_timing { PT_END = 0, PT_BEFORE, PT_AFTER, PT_DURING, PT_STEADY, PT_RECOVERY_UNTIL, PT_STOP_WHEN, PT_READY };
+
+/* one probe entry of the plan, as the plan loader parsed it (orchestrator/plan.c) */
+struct probe_spec {
+    char *name;
+    int line, col;
+    const struct probe_ops *ops;
+    void *cfg;
+    enum probe_timing timing;
+    struct step *window;       /* the runner's step for before/after/during (opaque here) */
+    int64_t window_for_ms;     /* that step's for: (-1: none, or no window) */
+    int64_t every_ms;          /* during: default 1000 */
+    int64_t for_ms;            /* stop_when: failing this long trips (0 = at once) */
+    long min_evidence;         /* evidence needed to pass; 1 unless `min_evidence:` */
+};
+/* frees the cfg (through its ops) and the entry */
+void probe_spec_free(struct probe_spec *ps);
+
 struct probe_inst {
     const struct probe_ops *ops;
-    struct probe_spec *spec;
-    struct fl_ctx *ctx;
+    struct probe_spec *spec;   /* NULL for a probe tested on its own */
+    const struct drv_ctx *ctx; /* the run (drv.h); NULL for a probe tested on its own */
     void *cfg;
     /* the window this check judges (run clock, ms); for load probes the metrics window */
     int64_t win_from_ms, win_to_ms;
     void *state;             /* per-run state a probe may keep between checks (freed by free_state) */
+};
+
+/* how the runner schedules a probe kind (probe_ops.sched) */
+enum probe_sched {
+    PROBE_LIVE = 0,      /* checked when due: before/after its step, every `every` during it,
+                          * once at the end, or as steady state / stop_when */
+    PROBE_OVER_WINDOW,   /* judged once over its whole window after the window closed (load) */
+    PROBE_RECOVERY,      /* measures in a thread of its own from its step's inject or revert;
+                          * window_step and from_inject say which (recovery) */
 };
 
 struct probe_ops {
@@ -68,7 +95,7 @@ struct probe_ops {
     const struct param_spec *params;  /* keys inside the kind's map (for scalar-valued kinds
                                          like `load: readers`: keys beside it in the entry) */
     int scalar_valued;                /* 1: `load: NAME` (params are siblings) */
-    int (*parse)(struct plan *p, const struct node *val, const struct node *entry, void **cfg,
+    int (*parse)(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **cfg,
                  struct diag *d);
     int (*check)(struct probe_inst *pi, struct probe_obs *obs, char *err);
     void (*describe)(const void *cfg, struct buf *out);
@@ -76,6 +103,11 @@ struct probe_ops {
     void (*free_state)(void *state);
     /* extra evidence for run.json (e.g. an accuracy probe's wrong cases); NULL ok */
     json_t *(*details)(const struct probe_inst *pi);
+    enum probe_sched sched;
+    /* PROBE_RECOVERY: the method step whose inject or revert starts the clock (the probe's
+     * window), and 1 when it starts at the inject, 0 at the revert */
+    const char *(*window_step)(const void *cfg);
+    int (*from_inject)(const void *cfg);
 };
 
 /* registry.c */

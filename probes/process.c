@@ -3,9 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fault.h"
 #include "fl.h"
-#include "plan.h"
 #include "probe.h"
 #include "process.h"
 
@@ -13,6 +11,7 @@ enum proc_expect { PE_ALIVE, PE_DEAD, PE_STOPPED };
 
 struct pprobe_cfg {
     char *target;            /* a process target of the plan, or NULL */
+    const struct target *tgt; /* it, resolved at plan load (NULL: none of that name) */
     struct proc_sel sel;     /* used when target is NULL */
     enum proc_expect expect;
 };
@@ -26,7 +25,7 @@ static const struct param_spec pprobe_params[] = {
 
 static const char *const expect_names[] = { "alive", "dead", "stopped" };
 
-static int pprobe_parse(struct plan *p, const struct node *val, const struct node *entry, void **cfg,
+static int pprobe_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **cfg,
                         struct diag *d)
 {
     /* named as plan.c names probes: name:, else "process@<line>" */
@@ -58,7 +57,7 @@ static int pprobe_parse(struct plan *p, const struct node *val, const struct nod
                 free(c);
                 return -1;
             }
-        struct target *tg = p ? plan_target(p, t) : NULL;
+        const struct target *tg = drv_target(pc, t);
         if (tg && tg->ops != &target_process) {
             diag_add(d, node_get(val, "target"), "%s: target '%s' is a %s target, not a process", what, t,
                      tg->ops ? tg->ops->name : "?");
@@ -66,15 +65,13 @@ static int pprobe_parse(struct plan *p, const struct node *val, const struct nod
             return -1;
         }
         c->target = fl_strdup(t);
+        c->tgt = tg;
     } else if (proc_sel_parse(val, &c->sel, what, d) < 0) {
         free(c);
         return -1;
-    } else if (c->sel.kind == PROC_SEL_SERVICE && p) {
+    } else if (c->sel.kind == PROC_SEL_SERVICE && pc) {
         /* services: is parsed before probes, so the name can be checked here */
-        size_t i;
-        for (i = 0; i < p->nservices; i++)
-            if (!strcmp(p->services[i]->name, c->sel.text)) break;
-        if (i == p->nservices) {
+        if (!drv_has_service(pc, c->sel.text)) {
             diag_add(d, node_get(val, "service"), "%s: no service named '%s' in services:", what, c->sel.text);
             proc_sel_release(&c->sel);
             free(c);
@@ -90,14 +87,13 @@ static int pprobe_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     const struct pprobe_cfg *c = pi->cfg;
     const struct proc_sel *sel = &c->sel;
     if (c->target) {
-        struct target *tg = pi->ctx && pi->ctx->plan ? plan_target(pi->ctx->plan, c->target) : NULL;
-        sel = proc_target_sel(tg);
+        sel = proc_target_sel(c->tgt);
         if (!sel) return fl_err(err, "no process target '%s'", c->target);
     }
     struct proc_id *ids;
     size_t n;
     char why[FL_ERR_LEN];
-    if (proc_resolve(sel, pi->ctx ? pi->ctx->services : NULL, &ids, &n, why) < 0)
+    if (proc_resolve(sel, pi->ctx, &ids, &n, why) < 0)
         return fl_err(err, "%s", why);
     size_t stopped = 0, running = 0;
     for (size_t i = 0; i < n; i++) {

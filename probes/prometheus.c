@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plan.h"
 #include "probe.h"
 #include "prom.h"
 #include "value.h"
@@ -267,9 +266,9 @@ static void prq_free(void *p)
     free(c);
 }
 
-static int prq_parse(struct plan *p, const struct node *val, const struct node *entry, void **out, struct diag *d)
+static int prq_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **out, struct diag *d)
 {
-    (void)p; (void)entry;
+    (void)pc; (void)entry;
     struct prq_cfg *c = fl_calloc(1, sizeof *c);
     int bad = 0;
     char err[FL_ERR_LEN];
@@ -444,7 +443,7 @@ static int prq_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     int64_t step = 0;
     if (c->mode == PRQ_RANGE) {
         /* the probe's window in wall time, when it has one of at least a second */
-        const struct fl_ctx *ctx = pi->ctx;
+        const struct drv_ctx *ctx = pi->ctx;
         int have = 0;
         if (!c->window_given && ctx && ctx->t0_ns && pi->win_to_ms > pi->win_from_ms) {
             double origin = now - (double)(fl_now_ns() - ctx->t0_ns) / 1e9; /* wall time of run clock 0 */

@@ -16,9 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "load.h"
-#include "plan.h"
 #include "probe.h"
+#include "value.h"
 
 struct rec_cfg {
     char *from;
@@ -41,13 +40,13 @@ static const struct param_spec rec_params[] = {
     { "start", PT_STR, 0, "revert (default) or inject: when the clock starts" },
     { 0 } };
 
-static int rec_parse(struct plan *p, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
+static int rec_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
 {
     (void)entry;
     struct rec_cfg *c = fl_calloc(1, sizeof *c);
     *cfg = c;
     c->from = fl_strdup(param_str(val, "from", ""));
-    if (!plan_step(p, c->from)) diag_add(d, node_get(val, "from"), "recovery: no method step named '%s'", c->from);
+    if (!drv_has_step(pc, c->from)) diag_add(d, node_get(val, "from"), "recovery: no method step named '%s'", c->from);
     c->every_ms = param_ms(val, "every", 1000);
     c->stable = (int)param_int(val, "stable", 3);
     c->within_ms = param_ms(val, "within", 30000);
@@ -61,13 +60,13 @@ static int rec_parse(struct plan *p, const struct node *val, const struct node *
     char err[FL_ERR_LEN];
     if (load) {
         c->load = fl_strdup(load);
-        if (!plan_load_block(p, load)) diag_add(d, node_get(val, "load"), "recovery: no load block named '%s'", load);
+        if (!drv_has_load_block(pc, load)) diag_add(d, node_get(val, "load"), "recovery: no load block named '%s'", load);
         if (!u || u->type != NODE_SCALAR) diag_add(d, u ? u : val, "recovery: with load:, until: is an expectation like \"error_rate < 1%%\"");
         else if (expect_parse(u->str, val_load_metrics, &c->load_expect, err) < 0) diag_add(d, u, "recovery: %s", err);
         if (c->every_ms % 1000) c->every_ms = 1000;
     } else if (u) {
         if (u->type != NODE_MAP) diag_add(d, u, "recovery: until: is a probe like { http: { url: ... } }");
-        else c->until = plan_parse_probe(p, u, PT_RECOVERY_UNTIL, d);
+        else c->until = drv_nested_probe(pc, u, d);
     }
     return 0;
 }
@@ -75,7 +74,7 @@ static int rec_parse(struct plan *p, const struct node *val, const struct node *
 static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
 {
     const struct rec_cfg *c = pi->cfg;
-    struct fl_ctx *ctx = pi->ctx;
+    const struct drv_ctx *ctx = pi->ctx;
     int64_t start = pi->win_from_ms;
     int streak = 0;
     long evidence = 0, empty = 0;
@@ -92,7 +91,7 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         enum probe_outcome o = PROBE_INCONCLUSIVE;
         if (c->load) {
             struct lg_stats s;
-            if (!ctx->lg || lg_query(ctx->lg, c->load, tick - 1000, tick, &s) < 0) {
+            if (drv_load_query(ctx, c->load, tick - 1000, tick, &s) != DRV_LOAD_OK) {
                 if (sub.ops && sub.ops->free_state && sub.state) sub.ops->free_state(sub.state);
                 return fl_err(err, "no load metrics for '%s'", c->load);
             }
@@ -105,7 +104,8 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
                 snprintf(last_empty, sizeof last_empty, "no request of '%s' completed in %.1f..%.1fs", c->load,
                          (tick - 1000) / 1000.0, tick / 1000.0);
                 /* the load is over: no later window can hold evidence */
-                if (!lg_running(ctx->lg) && tick - 1000 >= lg_elapsed_ms(ctx->lg)) {
+                int64_t ended = drv_load_ended_ms(ctx);
+                if (ended >= 0 && tick - 1000 >= ended) {
                     empty++;
                     break;
                 }
@@ -118,7 +118,7 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
             if (o == PROBE_INCONCLUSIVE) snprintf(last_empty, sizeof last_empty, "%.250s", rc < 0 ? e : so.observed);
             else snprintf(last, sizeof last, "%.250s", so.observed);
         }
-        int64_t t = c->load ? tick - 1000 : fl_ctx_now_ms(ctx);
+        int64_t t = c->load ? tick - 1000 : drv_now_ms(ctx);
         if (o == PROBE_INCONCLUSIVE) {
             empty++; /* no evidence: the streak neither grows nor breaks */
         } else if (o == PROBE_PASSED) {
@@ -186,7 +186,8 @@ static void rec_free(void *cfg)
 /* the step a recovery probe measures from (the plan layer sets the probe's window) */
 const char *probe_recovery_from(const void *cfg) { return ((const struct rec_cfg *)cfg)->from; }
 /* 1 when the clock starts at the step's injection (start: inject), 0 at its revert */
-int probe_recovery_from_inject(const void *cfg) { return ((const struct rec_cfg *)cfg)->from_inject; }
+static int rec_from_inject(const void *cfg) { return ((const struct rec_cfg *)cfg)->from_inject; }
+static const char *rec_window_step(const void *cfg) { return ((const struct rec_cfg *)cfg)->from; }
 
 const struct probe_ops probe_recovery = {
     .name = "recovery",
@@ -196,4 +197,7 @@ const struct probe_ops probe_recovery = {
     .check = rec_check,
     .describe = rec_describe,
     .free_cfg = rec_free,
+    .sched = PROBE_RECOVERY,
+    .window_step = rec_window_step,
+    .from_inject = rec_from_inject,
 };

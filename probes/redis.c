@@ -5,17 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fault.h"
-#include "plan.h"
 #include "probe.h"
-
-/* faults/redis.c */
-struct rds_url;
-const struct rds_url *rds_target_url(const struct target *t);
-redisContext *rds_open(const struct rds_url *u, int timeout_ms, char *err);
+#include "redis_target.h"
+#include "target.h"
+#include "value.h"
 
 struct prd_cfg {
     char *target;
+    const struct target *tgt;   /* resolved at plan load (the plan owns it) */
     char **command;
     int has_expect;
     struct expect expect;
@@ -41,14 +38,14 @@ static void prd_free(void *cfg)
     free(c);
 }
 
-static int prd_parse(struct plan *p, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
+static int prd_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **cfg, struct diag *d)
 {
     (void)entry;
     struct prd_cfg *c = fl_calloc(1, sizeof *c);
     int bad = 0;
     char err[FL_ERR_LEN];
     c->target = fl_strdup(param_str(val, "target", ""));
-    const struct target *t = p ? plan_target(p, c->target) : NULL;
+    const struct target *t = c->tgt = drv_target(pc, c->target);
     if (t && t->ops && strcmp(t->ops->name, "redis") != 0) {
         diag_add(d, node_get(val, "target"), "redis probe: target '%s' is a %s target, not redis", c->target, t->ops->name);
         bad = 1;
@@ -101,7 +98,7 @@ static void reply_text(const redisReply *r, struct buf *b)
 static int prd_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
 {
     const struct prd_cfg *c = pi->cfg;
-    struct target *t = pi->ctx && pi->ctx->plan ? plan_target(pi->ctx->plan, c->target) : NULL;
+    const struct target *t = c->tgt;
     const struct rds_url *u = rds_target_url(t);
     if (!u) return fl_err(err, "redis probe: no redis target '%s'", c->target);
     redisContext *rc = rds_open(u, (int)c->timeout_ms, err);

@@ -38,8 +38,3 @@ const struct probe_ops *probe_find(const char *name)
         if (strcmp(probe_kinds[i]->name, name) == 0) return probe_kinds[i];
     return NULL;
 }
-
-const char *probe_outcome_name(enum probe_outcome o)
-{
-    return o == PROBE_PASSED ? "passed" : o == PROBE_FAILED ? "failed" : "inconclusive";
-}

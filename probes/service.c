@@ -13,15 +13,15 @@
 #include <string.h>
 
 #include "docker_api.h"
-#include "fault.h"
-#include "plan.h"
 #include "probe.h"
+#include "target.h"
 #include "value.h"
 
 static const char *const count_metrics[] = { "running", "desired", NULL };
 
 struct sv_cfg {
     char *target;
+    const struct target *tgt;   /* resolved at plan load (the plan owns it) */
     int converged;           /* expect: converged */
     struct expect count;     /* expect: "running >= N" (count.metric set) */
     int has_count;
@@ -52,14 +52,14 @@ static void sv_free_cfg(void *p)
     free(c);
 }
 
-static int sv_parse(struct plan *p, const struct node *val, const struct node *entry, void **out, struct diag *d)
+static int sv_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **out, struct diag *d)
 {
     (void)entry;
     struct sv_cfg *c = fl_calloc(1, sizeof *c);
     int bad = 0;
     const char *tn = param_str(val, "target", NULL);
     c->target = fl_strdup(tn ? tn : "");
-    const struct target *t = p ? plan_target(p, c->target) : NULL;
+    const struct target *t = c->tgt = drv_target(pc, c->target);
     if (t && t->ops && strcmp(t->ops->name, "swarm") != 0) {
         diag_add(d, node_get(val, "target"), "service probe: target '%s' is a %s target, not swarm", c->target,
                  t->ops->name);
@@ -122,7 +122,7 @@ static int meets(const struct sv_cfg *c, const struct docker_svc_status *st)
 static int sv_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
 {
     const struct sv_cfg *c = pi->cfg;
-    struct target *t = pi->ctx && pi->ctx->plan ? plan_target(pi->ctx->plan, c->target) : NULL;
+    const struct target *t = c->tgt;
     if (!t || !t->ops || strcmp(t->ops->name, "swarm") != 0 || !t->cfg)
         return fl_err(err, "service probe: no swarm target '%s'", c->target);
     const struct swarm_target *stg = t->cfg;
@@ -135,7 +135,7 @@ static int sv_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     const struct swarm_view *v = &stg->view;
     if (!stg->resolved) {
         if (!s->resolved) {
-            if (swarm_target_resolve(t, &s->client, pi->ctx->seed, pi->ctx->plan->require_label, &s->view, err) < 0)
+            if (swarm_target_resolve(t, &s->client, drv_seed(pi->ctx), drv_require_label(pi->ctx), &s->view, err) < 0)
                 return -1;
             s->resolved = 1;
         }

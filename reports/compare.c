@@ -34,7 +34,7 @@ int cmp_parse_pct(const char *s, double *out)
     return 0;
 }
 
-static const char *rule_name(enum cmp_rule r)
+const char *cmp_rule_name(enum cmp_rule r)
 {
     switch (r) {
     case CMP_P95: return "p95";
@@ -266,7 +266,7 @@ void cmp_format(const struct cmp_result *res, struct buf *out)
         double lim = r->rule == CMP_P95 ? res->rules.p95 : r->rule == CMP_DURATION ? res->rules.duration
                    : r->rule == CMP_THROUGHPUT ? res->rules.throughput : res->rules.memory;
         if (r->rule == CMP_NONE) snprintf(rule, sizeof rule, "-");
-        else snprintf(rule, sizeof rule, "%s %c%g%%", rule_name(r->rule), r->rule == CMP_THROUGHPUT ? '-' : '+', lim * 100);
+        else snprintf(rule, sizeof rule, "%s %c%g%%", cmp_rule_name(r->rule), r->rule == CMP_THROUGHPUT ? '-' : '+', lim * 100);
         buf_addf(out, "%-*.*s  %10s  %10s  %8s  %-16s %s\n", (int)w, (int)w, r->figure, b, c, ch, rule, r->why);
     }
     for (size_t i = 0; i < res->nnotes; i++) buf_addf(out, "note: %s\n", res->notes[i]);

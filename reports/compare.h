@@ -54,5 +54,7 @@ int cmp_runs(const json_t *base, const json_t *cur, const struct cmp_rules *r, s
 /* the table, the notes and the closing line, for people */
 void cmp_format(const struct cmp_result *res, struct buf *out);
 void cmp_release(struct cmp_result *res);
+/* "p95", "duration", "throughput", "memory"; "-" for CMP_NONE */
+const char *cmp_rule_name(enum cmp_rule r);
 
 #endif

@@ -113,6 +113,27 @@ static void badge(struct buf *b, const char *text)
     buf_adds(b, "</span>");
 }
 
+/* a table row of cells: text, code, a number, a verdict badge */
+enum cell_kind { CELL_TEXT, CELL_CODE, CELL_NUM, CELL_BADGE };
+struct cell { enum cell_kind kind; const char *text; long long num; };
+
+static void table_row(struct buf *b, const char *tr_class, const struct cell *cells, size_t n)
+{
+    buf_adds(b, "<tr");
+    if (tr_class) buf_addf(b, " class=\"%s\"", tr_class);
+    buf_adds(b, ">");
+    for (size_t i = 0; i < n; i++) {
+        const struct cell *c = &cells[i];
+        switch (c->kind) {
+        case CELL_TEXT: buf_adds(b, "<td>"); esc(b, c->text); buf_adds(b, "</td>"); break;
+        case CELL_CODE: buf_adds(b, "<td><code>"); esc(b, c->text); buf_adds(b, "</code></td>"); break;
+        case CELL_NUM: buf_addf(b, "<td class=\"num\">%lld</td>", c->num); break;
+        case CELL_BADGE: buf_adds(b, "<td>"); badge(b, c->text); buf_adds(b, "</td>"); break;
+        }
+    }
+    buf_adds(b, "</tr>\n");
+}
+
 /* ---------------------------------------------------------------- the page frame */
 
 static const char CSS[] =
@@ -268,14 +289,12 @@ static void summary(struct page *pg)
         buf_addf(b, "<div class=\"card\">load thresholds<b>%s</b></div>", json_is_true(th) ? "held" : "failed");
     const json_t *load = json_object_get(run, "load");
     for (size_t i = 0; i < json_array_size(load); i++) {
-        const json_t *blk = json_array_get(load, i), *tot = json_object_get(blk, "totals");
-        char p95[48], er[48], rps[48];
-        report_fmt_metric("p95", json_object_get(tot, "p95"), p95);
-        report_fmt_metric("error_rate", json_object_get(tot, "error_rate"), er);
-        report_fmt_metric("rps", json_object_get(tot, "rps"), rps);
+        const json_t *blk = json_array_get(load, i);
+        struct report_load_totals t;
+        report_load_totals(blk, &t);
         buf_adds(b, "<div class=\"card\">load ");
         esc(b, report_jstr(blk, "name", ""));
-        buf_addf(b, "<b>p95 %s</b><span class=\"muted\">%s · errors %s</span></div>", p95, rps, er);
+        buf_addf(b, "<b>p95 %s</b><span class=\"muted\">%s · errors %s</span></div>", t.p95, t.rps, t.error_rate);
     }
     buf_adds(b, "</div>\n</header>\n");
 }
@@ -813,6 +832,20 @@ static void resources_section(struct page *pg)
 
 /* ---------------------------------------------------------------- timeline chart */
 
+/* one bar of the timeline, its tooltip opened with "name: state" (the caller closes it) */
+static void tl_bar(struct buf *b, const char *attrs, double x0, double x1, double y, int height, const char *name,
+                   const char *state)
+{
+    buf_addf(b, "<rect %s rx=\"3\" x=\"", attrs);
+    num(b, x0);
+    buf_adds(b, "\" y=\""); num(b, y);
+    buf_adds(b, "\" width=\""); num(b, x1 - x0);
+    buf_addf(b, "\" height=\"%d\"><title>", height);
+    esc(b, name);
+    buf_adds(b, ": ");
+    esc(b, state);
+}
+
 static void timeline_chart(struct page *pg)
 {
     struct buf *b = pg->b;
@@ -844,14 +877,9 @@ static void timeline_chart(struct page *pg)
         if (x1 - x0 < 3) x1 = x0 + 3;
         const char *fill = !strcmp(status, "inject_failed") || !strcmp(status, "revert_failed") ? "#b91c1c"
                          : !strcmp(status, "skipped") || !strcmp(status, "pending") ? "#9ca3af" : "#f59e0b";
-        buf_addf(b, "<rect class=\"tl-step\" fill=\"%s\" rx=\"3\" x=\"", fill);
-        num(b, x0);
-        buf_adds(b, "\" y=\""); num(b, y + 4);
-        buf_adds(b, "\" width=\""); num(b, x1 - x0);
-        buf_adds(b, "\" height=\"14\"><title>");
-        esc(b, report_jstr(s, "name", ""));
-        buf_adds(b, ": ");
-        esc(b, status);
+        char attrs[96];
+        snprintf(attrs, sizeof attrs, "class=\"tl-step\" fill=\"%s\"", fill);
+        tl_bar(b, attrs, x0, x1, y + 4, 14, report_jstr(s, "name", ""), status);
         buf_adds(b, " — ");
         esc(b, report_jstr(s, "description", ""));
         buf_adds(b, "</title></rect>\n");
@@ -873,14 +901,9 @@ static void timeline_chart(struct page *pg)
         }
         double x0 = px(&p, from / 1000.0), x1 = px(&p, to / 1000.0);
         if (x1 - x0 < 4) { x0 -= 2; x1 = x0 + 4; }
-        buf_addf(b, "<rect class=\"tl-probe\" fill=\"%s\" fill-opacity=\".55\" rx=\"3\" x=\"", fill);
-        num(b, x0);
-        buf_adds(b, "\" y=\""); num(b, y + 5);
-        buf_adds(b, "\" width=\""); num(b, x1 - x0);
-        buf_adds(b, "\" height=\"12\"><title>");
-        esc(b, report_jstr(pr, "name", ""));
-        buf_adds(b, ": ");
-        esc(b, verdict);
+        char attrs[96];
+        snprintf(attrs, sizeof attrs, "class=\"tl-probe\" fill=\"%s\" fill-opacity=\".55\"", fill);
+        tl_bar(b, attrs, x0, x1, y + 5, 12, report_jstr(pr, "name", ""), verdict);
         buf_adds(b, "</title></rect>");
         size_t no = json_array_size(obs);
         for (size_t k = 0; k < no && k < HTML_MAX_ROWS; k++) {
@@ -1087,13 +1110,11 @@ static void stop_rollback_section(struct page *pg)
         for (size_t i = 0; i < json_array_size(rb) && i < HTML_MAX_ROWS; i++) {
             const json_t *r = json_array_get(rb, i);
             int ok = json_is_true(json_object_get(r, "ok"));
-            buf_addf(b, "<tr%s><td><code>", ok ? "" : " class=\"bad\"");
-            esc(b, report_jstr(r, "command", ""));
-            buf_addf(b, "</code></td><td class=\"num\">%lld</td><td>", (long long)report_jnum(r, "exit", -1));
-            badge(b, ok ? "passed" : "failed");
-            buf_adds(b, "</td><td>");
-            esc(b, report_jstr(r, "error", ""));
-            buf_adds(b, "</td></tr>\n");
+            const struct cell row[] = { { CELL_CODE, report_jstr(r, "command", ""), 0 },
+                                        { CELL_NUM, NULL, (long long)report_jnum(r, "exit", -1) },
+                                        { CELL_BADGE, ok ? "passed" : "failed", 0 },
+                                        { CELL_TEXT, report_jstr(r, "error", ""), 0 } };
+            table_row(b, ok ? NULL : "bad", row, 4);
         }
         buf_adds(b, "</table>\n</section>\n");
     }
@@ -1108,13 +1129,11 @@ static void matrix_section(struct page *pg)
                 "<th>exit code</th><th>report</th></tr>\n", (long long)report_jnum(pg->run, "choose", 1));
     for (size_t i = 0; i < json_array_size(m) && i < HTML_MAX_ROWS; i++) {
         const json_t *r = json_array_get(m, i);
-        buf_adds(b, "<tr><td>");
-        esc(b, report_jstr(r, "lose", ""));
-        buf_adds(b, "</td><td>");
-        badge(b, report_jstr(r, "verdict", NULL));
-        buf_addf(b, "</td><td class=\"num\">%lld</td><td><code>", (long long)report_jnum(r, "exit_code", -1));
-        esc(b, report_jstr(r, "report", ""));
-        buf_adds(b, "</code></td></tr>\n");
+        const struct cell row[] = { { CELL_TEXT, report_jstr(r, "lose", ""), 0 },
+                                    { CELL_BADGE, report_jstr(r, "verdict", NULL), 0 },
+                                    { CELL_NUM, NULL, (long long)report_jnum(r, "exit_code", -1) },
+                                    { CELL_CODE, report_jstr(r, "report", ""), 0 } };
+        table_row(b, NULL, row, 4);
     }
     buf_adds(b, "</table>\n</section>\n");
 }

@@ -3,12 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "files.h"
 #include "report.h"
-
-/* writers that other files provide; weak so a build without one still links */
-int report_junit(json_t *run, const char *path, char *err) __attribute__((weak));
-int report_markdown(json_t *run, const char *path, char *err) __attribute__((weak));
-int report_html(json_t *run, const char *path, char *err) __attribute__((weak));
 
 int report_json(json_t *run, const char *path, char *err)
 {
@@ -20,23 +16,17 @@ int report_json(json_t *run, const char *path, char *err)
     return 0;
 }
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') { *p = '\0'; if (mkdir(tmp, 0755) < 0 && errno != EEXIST) return -1; *p = '/'; }
-    return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 int report_write_all(json_t *run, const char *dir, char *err)
 {
     char path[1024];
-    if (mkdir_p(dir) < 0) return fl_err(err, "cannot create the report folder '%s': %s", dir, strerror(errno));
+    if (files_mkdir_p(dir) < 0) return fl_err(err, "cannot create the report folder '%s': %s", dir, strerror(errno));
     snprintf(path, sizeof path, "%s/run.json", dir);
     if (report_json(run, path, err) < 0) return -1;
-    if (report_junit) { snprintf(path, sizeof path, "%s/junit.xml", dir); if (report_junit(run, path, err) < 0) return -1; }
-    if (report_markdown) { snprintf(path, sizeof path, "%s/summary.md", dir); if (report_markdown(run, path, err) < 0) return -1; }
-    if (report_html) { snprintf(path, sizeof path, "%s/report.html", dir); if (report_html(run, path, err) < 0) return -1; }
+    snprintf(path, sizeof path, "%s/junit.xml", dir);
+    if (report_junit(run, path, err) < 0) return -1;
+    snprintf(path, sizeof path, "%s/summary.md", dir);
+    if (report_markdown(run, path, err) < 0) return -1;
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    if (report_html(run, path, err) < 0) return -1;
     return 0;
 }

@@ -12,14 +12,13 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "buf.h"
 #include "fl.h"
 #include "report.h"
 #include "report_fmt.h"
 #include "value.h"
-
-/* ---- small readers of the record ------------------------------------------------------ */
 
 /* ---- XML text --------------------------------------------------------------------------- */
 
@@ -321,23 +320,18 @@ static void add_property(struct buf *b, const char *name, const char *value)
     buf_adds(b, "\"/>\n");
 }
 
-/* render the whole document into out */
-static void junit_render(json_t *run, struct buf *out)
+/* every testcase of the record into s, and the run's own case when it did not complete */
+static void collect_cases(const json_t *run, struct suite *s)
 {
-    const json_t *plan = json_object_get(run, "plan");
-    const char *pname = report_jstr(plan, "name", "faultline");
-    struct suite s = { .classbase = pname };
-    buf_init(&s.cases, 0);
-
     const json_t *ss = json_object_get(run, "steady_state");
-    add_probe_list(&s, "steady_state.before", json_object_get(ss, "before"));
-    add_steps(&s, json_object_get(run, "steps"));
-    add_probe_list(&s, "probes", json_object_get(run, "probes"));
-    add_thresholds(&s, json_object_get(run, "load"));
-    add_probe_list(&s, "stop_when", json_object_get(run, "stop_when"));
-    add_probe_list(&s, "steady_state.after", json_object_get(ss, "after"));
-    add_rollback(&s, json_object_get(run, "rollback"));
-    add_matrix(&s, json_object_get(run, "matrix"));
+    add_probe_list(s, "steady_state.before", json_object_get(ss, "before"));
+    add_steps(s, json_object_get(run, "steps"));
+    add_probe_list(s, "probes", json_object_get(run, "probes"));
+    add_thresholds(s, json_object_get(run, "load"));
+    add_probe_list(s, "stop_when", json_object_get(run, "stop_when"));
+    add_probe_list(s, "steady_state.after", json_object_get(ss, "after"));
+    add_rollback(s, json_object_get(run, "rollback"));
+    add_matrix(s, json_object_get(run, "matrix"));
 
     /* a run that could not start or was cut short says why, even when no case failed */
     const char *reason = report_jstr(run, "reason", NULL);
@@ -345,19 +339,20 @@ static void junit_render(json_t *run, struct buf *out)
     if (reason && !(verdict && !strcmp(verdict, "inconclusive"))) { /* an inconclusive run's cases say it */
         char *msg = fl_asprintf("the run %s: %s", verdict && !strcmp(verdict, "aborted") ? "was aborted" : "did not complete",
                                 reason);
-        add_case(&s, "run", "run", report_jnum(run, "elapsed_ms", 0), OUT_ERROR, verdict ? verdict : "error", msg, NULL, NULL);
+        add_case(s, "run", "run", report_jnum(run, "elapsed_ms", 0), OUT_ERROR, verdict ? verdict : "error", msg, NULL, NULL);
         free(msg);
     }
+}
 
-    char secs[32];
-    fmt_secs(report_jnum(run, "elapsed_ms", 0), secs);
-    buf_adds(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    buf_addf(out, "<testsuites name=\"faultline\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%s\">\n",
-             s.tests, s.failures, s.errors, s.skipped, secs);
+/* the <testsuite> element of the record: its properties, the cases of s, then extra */
+static void testsuite(const json_t *run, const char *name, const struct suite *s, const char *secs, const char *extra,
+                      struct buf *out)
+{
+    const json_t *plan = json_object_get(run, "plan");
     buf_adds(out, "  <testsuite name=\"");
-    xml_esc(out, pname);
-    buf_addf(out, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%s\"", s.tests, s.failures,
-             s.errors, s.skipped, secs);
+    xml_esc(out, name);
+    buf_addf(out, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%s\"", s->tests, s->failures,
+             s->errors, s->skipped, secs);
     const char *started = report_jstr(run, "started_at", NULL);
     if (started) {
         /* JUnit's timestamp is ISO-8601 without a zone */
@@ -369,8 +364,8 @@ static void junit_render(json_t *run, struct buf *out)
     }
     buf_adds(out, ">\n    <properties>\n");
     char num[64];
-    add_property(out, "verdict", verdict);
-    add_property(out, "reason", reason);
+    add_property(out, "verdict", report_jstr(run, "verdict", NULL));
+    add_property(out, "reason", report_jstr(run, "reason", NULL));
     if (json_is_number(json_object_get(run, "exit_code"))) {
         snprintf(num, sizeof num, "%lld", (long long)report_jnum(run, "exit_code", 0));
         add_property(out, "exit_code", num);
@@ -384,8 +379,49 @@ static void junit_render(json_t *run, struct buf *out)
     add_property(out, "faultline_version", report_jstr(run, "faultline_version", NULL));
     add_property(out, "journal", report_jstr(run, "journal", NULL));
     buf_adds(out, "    </properties>\n");
-    buf_add(out, s.cases.data, s.cases.len);
-    buf_adds(out, "  </testsuite>\n</testsuites>\n");
+    buf_add(out, s->cases.data, s->cases.len);
+    if (extra) buf_adds(out, extra);
+    buf_adds(out, "  </testsuite>\n");
+}
+
+void report_junit_testsuite(const json_t *run, const char *name, const char *extra,
+                            const struct report_junit_counts *extra_n, struct buf *out, struct report_junit_counts *tot)
+{
+    const char *pname = report_jstr(json_object_get(run, "plan"), "name", "faultline");
+    struct suite s = { .classbase = pname };
+    buf_init(&s.cases, 0);
+    collect_cases(run, &s);
+    if (extra_n) {
+        s.tests += (int)extra_n->tests;
+        s.failures += (int)extra_n->failures;
+        s.errors += (int)extra_n->errors;
+        s.skipped += (int)extra_n->skipped;
+    }
+    char secs[32];
+    fmt_secs(report_jnum(run, "elapsed_ms", 0), secs);
+    testsuite(run, name ? name : pname, &s, secs, extra, out);
+    tot->tests += s.tests;
+    tot->failures += s.failures;
+    tot->errors += s.errors;
+    tot->skipped += s.skipped;
+    tot->time += strtod(secs, NULL);   /* as the attribute says */
+    buf_release(&s.cases);
+}
+
+/* render the whole document into out */
+static void junit_render(const json_t *run, struct buf *out)
+{
+    const char *pname = report_jstr(json_object_get(run, "plan"), "name", "faultline");
+    struct suite s = { .classbase = pname };
+    buf_init(&s.cases, 0);
+    collect_cases(run, &s);
+    char secs[32];
+    fmt_secs(report_jnum(run, "elapsed_ms", 0), secs);
+    buf_adds(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    buf_addf(out, "<testsuites name=\"faultline\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%s\">\n",
+             s.tests, s.failures, s.errors, s.skipped, secs);
+    testsuite(run, pname, &s, secs, NULL, out);
+    buf_adds(out, "</testsuites>\n");
     buf_release(&s.cases);
 }
 

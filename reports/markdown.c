@@ -11,38 +11,12 @@
 #include <string.h>
 #include "buf.h"
 #include "fl.h"
+#include "md.h"
 #include "report.h"
 #include "report_fmt.h"
 #include "value.h"
 
 #define MD_MAX_ROWS 50        /* per table; the rest is counted, run.json has all */
-#define MD_CELL_MAX 300       /* bytes of one cell's text before it is cut */
-
-/* Escape s for Markdown text: punctuation that starts markup gets a backslash, < > & become
- * entities (no raw HTML), line breaks become spaces, control characters are dropped. In a
- * table cell the text is cut at MD_CELL_MAX bytes (on a UTF-8 boundary). */
-static void md_put(struct buf *b, const char *s, size_t max)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++, n++) {
-        if (max && n >= max && (*p & 0xC0) != 0x80) { buf_adds(b, "…"); return; }
-        switch (*p) {
-        case '<': buf_adds(b, "&lt;"); break;
-        case '>': buf_adds(b, "&gt;"); break;
-        case '&': buf_adds(b, "&amp;"); break;
-        case '\n': case '\r': case '\t': buf_addc(b, ' '); break;
-        case '\\': case '`': case '*': case '_': case '[': case ']': case '|': case '#': case '~': case '!':
-            buf_addc(b, '\\');
-            buf_addc(b, (char)*p);
-            break;
-        default:
-            if (*p >= 0x20 && *p != 0x7f) buf_addc(b, (char)*p);
-        }
-    }
-}
-
-static void md(struct buf *b, const char *s) { md_put(b, s, 0); }
-static void cell(struct buf *b, const char *s) { buf_adds(b, " "); md_put(b, s, MD_CELL_MAX); buf_adds(b, " |"); }
 
 /* run-clock time of a field ("30s", "1m", "-" when null) */
 static void fmt_at(const json_t *o, const char *key, char out[32])
@@ -104,7 +78,7 @@ static void probe_evidence(const json_t *p, struct buf *b)
     if (checks > 1 && failed) buf_addf(&t, " (%lld/%lld checks failed)", failed, checks);
     else if (checks > 1 && inc) buf_addf(&t, " (%lld/%lld checks without evidence)", inc, checks);
     else if (checks > 1) buf_addf(&t, " (%lld checks)", checks);
-    cell(b, t.data);
+    md_cell(b, t.data);
     buf_release(&t);
 }
 
@@ -119,19 +93,19 @@ static void probe_table(struct buf *b, const json_t *list, int with_timing)
         if (json_is_true(json_object_get(p, "tripped"))) verdict = "tripped";
         else if (json_object_get(p, "tripped") && (!verdict || strcmp(verdict, "inconclusive"))) verdict = "held";
         buf_adds(b, "|");
-        cell(b, report_jstr(p, "name", ""));
+        md_cell(b, report_jstr(p, "name", ""));
         if (with_timing) {
             const char *timing = report_jstr(p, "timing", "");
             const char *step = report_jstr(p, "step", NULL);
             char when[300];
             if (step) snprintf(when, sizeof when, "%s %s", timing, step);
             else snprintf(when, sizeof when, "%s", timing);
-            cell(b, when);
+            md_cell(b, when);
         }
         const char *mark = !strcmp(verdict ? verdict : "", "held") ? "✅"
                          : !strcmp(verdict ? verdict : "", "tripped") ? "🛑" : verdict_mark(verdict);
         buf_addf(b, " %s %s |", mark, verdict ? verdict : "?");
-        cell(b, report_jstr(p, "expect", ""));
+        md_cell(b, report_jstr(p, "expect", ""));
         probe_evidence(p, b);
         buf_adds(b, "\n");
     }
@@ -153,22 +127,32 @@ static void steps_table(struct buf *b, const json_t *steps)
         fmt_at(s, "injected_at_ms", inj);
         fmt_at(s, "reverted_at_ms", rev);
         buf_adds(b, "|");
-        cell(b, report_jstr(s, "name", ""));
-        cell(b, report_jstr(s, "fault", ""));
-        cell(b, report_jstr(s, "target", "-"));
-        cell(b, inj);
-        cell(b, rev);
+        md_cell(b, report_jstr(s, "name", ""));
+        md_cell(b, report_jstr(s, "fault", ""));
+        md_cell(b, report_jstr(s, "target", "-"));
+        md_cell(b, inj);
+        md_cell(b, rev);
         buf_addf(b, " %s ", mark);
         md_put(b, status, MD_CELL_MAX);
         buf_adds(b, " |");
         const char *error = report_jstr(s, "error", NULL);
         char *what = error ? fl_asprintf("%s%s%s", report_jstr(s, "description", ""), *report_jstr(s, "description", "") ? " — " : "", error)
                            : fl_strdup(report_jstr(s, "description", ""));
-        cell(b, what);
+        md_cell(b, what);
         free(what);
         buf_adds(b, "\n");
     }
     more_rows(b, n);
+}
+
+/* a row of three cells: what, its verdict with a mark, and the evidence */
+static void verdict_row(struct buf *b, const char *what, const char *mark, const char *verdict, const char *evidence)
+{
+    buf_adds(b, "|");
+    md_cell(b, what);
+    buf_addf(b, " %s %s |", mark, verdict);
+    md_cell(b, evidence);
+    buf_adds(b, "\n");
 }
 
 static void load_tables(struct buf *b, const json_t *load)
@@ -180,7 +164,7 @@ static void load_tables(struct buf *b, const json_t *load)
         const json_t *t = json_object_get(blk, "totals");
         static const char *const metrics[] = { "count", "rps", "p50", "p95", "p99", "max", "error_rate" };
         buf_adds(b, "|");
-        cell(b, report_jstr(blk, "name", ""));
+        md_cell(b, report_jstr(blk, "name", ""));
         for (size_t k = 0; k < sizeof metrics / sizeof metrics[0]; k++) {
             char v[48];
             report_fmt_metric(metrics[k], json_object_get(t, metrics[k]), v);
@@ -206,11 +190,7 @@ static void load_tables(struct buf *b, const json_t *load)
             report_fmt_metric(metric, json_object_get(t, "value"), v);
             snprintf(obs, sizeof obs, "%s = %s", metric ? metric : "value", v);
             int ok = json_is_true(json_object_get(t, "ok")), none = json_is_null(json_object_get(t, "ok"));
-            buf_adds(b, "|");
-            cell(b, name);
-            buf_addf(b, " %s %s |", ok ? "✅" : none ? "❔" : "❌", ok ? "passed" : none ? "inconclusive" : "failed");
-            cell(b, obs);
-            buf_adds(b, "\n");
+            verdict_row(b, name, ok ? "✅" : none ? "❔" : "❌", ok ? "passed" : none ? "inconclusive" : "failed", obs);
         }
     }
     more_rows(b, nth);
@@ -223,14 +203,10 @@ static void rollback_table(struct buf *b, const json_t *rb)
     for (size_t i = 0; i < n && i < MD_MAX_ROWS; i++) {
         const json_t *r = json_array_get(rb, i);
         int ok = json_is_true(json_object_get(r, "ok"));
-        buf_adds(b, "|");
-        cell(b, report_jstr(r, "command", ""));
-        buf_addf(b, " %s %s |", ok ? "✅" : "❌", ok ? "passed" : "failed");
         const char *error = report_jstr(r, "error", NULL);
         char ex[64];
         snprintf(ex, sizeof ex, "%lld", (long long)report_jnum(r, "exit", -1));
-        cell(b, error ? error : ex);
-        buf_adds(b, "\n");
+        verdict_row(b, report_jstr(r, "command", ""), ok ? "✅" : "❌", ok ? "passed" : "failed", error ? error : ex);
     }
     more_rows(b, n);
 }
@@ -242,11 +218,7 @@ static void matrix_table(struct buf *b, const json_t *rows)
     for (size_t i = 0; i < n && i < MD_MAX_ROWS; i++) {
         const json_t *r = json_array_get(rows, i);
         const char *v = report_jstr(r, "verdict", "?");
-        buf_adds(b, "|");
-        cell(b, report_jstr(r, "lose", ""));
-        buf_addf(b, " %s %s |", verdict_mark(v), v);
-        cell(b, report_jstr(r, "report", ""));
-        buf_adds(b, "\n");
+        verdict_row(b, report_jstr(r, "lose", ""), verdict_mark(v), v, report_jstr(r, "report", ""));
     }
     more_rows(b, n);
 }
@@ -270,20 +242,21 @@ static const char *steady_words(const json_t *ss, const char *verdict_key, const
     return json_is_true(json_object_get(ss, held_key)) ? "held" : "**broken**";
 }
 
-static void md_render(json_t *run, struct buf *b)
+/* the verdict, the description, one line of facts and where the plan came from */
+static void md_headline(const json_t *run, struct buf *b)
 {
     const json_t *plan = json_object_get(run, "plan");
     const char *verdict = report_jstr(run, "verdict", NULL);
     buf_addf(b, "## %s faultline: ", verdict_mark(verdict));
-    md(b, report_jstr(plan, "name", "(no plan)"));
+    md_text(b, report_jstr(plan, "name", "(no plan)"));
     buf_adds(b, " ");
-    md(b, verdict_word(verdict));
+    md_text(b, verdict_word(verdict));
     buf_adds(b, "\n\n");
 
     const char *desc = report_jstr(plan, "description", NULL);
     if (desc && *desc) {
         buf_adds(b, "> ");
-        md(b, desc);
+        md_text(b, desc);
         buf_adds(b, "\n\n");
     }
 
@@ -300,22 +273,26 @@ static void md_render(json_t *run, struct buf *b)
         buf_addf(&facts, "%sseed %llu", facts.len ? " · " : "",
                  (unsigned long long)json_integer_value(json_object_get(run, "seed")));
     if (facts.len) {
-        md(b, facts.data);
+        md_text(b, facts.data);
         buf_adds(b, "  \n");
     }
     buf_release(&facts);
     const char *path = report_jstr(plan, "path", NULL), *hash = report_jstr(plan, "hash", NULL), *started = report_jstr(run, "started_at", NULL);
     if (path || started) {
-        if (path) { buf_adds(b, "plan "); md(b, path); }
-        if (hash) { buf_adds(b, " ("); md(b, hash); buf_adds(b, ")"); }
-        if (started) { buf_adds(b, path ? ", started " : "started "); md(b, started); }
+        if (path) { buf_adds(b, "plan "); md_text(b, path); }
+        if (hash) { buf_adds(b, " ("); md_text(b, hash); buf_adds(b, ")"); }
+        if (started) { buf_adds(b, path ? ", started " : "started "); md_text(b, started); }
         buf_adds(b, "\n\n");
     }
+}
 
+/* why the run did not pass, and what could not be judged */
+static void md_reasons(const json_t *run, struct buf *b)
+{
     const char *reason = report_jstr(run, "reason", NULL);
     if (reason) {
         buf_adds(b, "**Reason:** ");
-        md(b, reason);
+        md_text(b, reason);
         buf_adds(b, "\n\n");
     }
     const json_t *inc = json_object_get(run, "inconclusive");
@@ -324,17 +301,20 @@ static void md_render(json_t *run, struct buf *b)
         for (size_t i = 0; i < json_array_size(inc) && i < MD_MAX_ROWS; i++) {
             const json_t *x = json_array_get(inc, i);
             buf_adds(b, "- ❔ ");
-            md(b, report_jstr(x, "what", ""));
+            md_text(b, report_jstr(x, "what", ""));
             buf_adds(b, " `");
             for (const char *q = report_jstr(x, "name", ""); *q; q++) if (*q != '`' && *q != '\n') buf_addc(b, *q);
             buf_adds(b, "`: ");
-            md(b, report_jstr(x, "reason", ""));
+            md_text(b, report_jstr(x, "reason", ""));
             buf_adds(b, "\n");
         }
         buf_adds(b, "\n");
     }
+}
 
-    /* the headline counts */
+/* how many probes held, how many faults went in and out cleanly, the steady state, the thresholds */
+static void md_counts(const json_t *run, struct buf *b)
+{
     int ptotal = 0, ppassed = 0, pinc = 0;
     const json_t *ss = json_object_get(run, "steady_state");
     tally_probes(json_object_get(run, "probes"), &ptotal, &ppassed, &pinc);
@@ -358,7 +338,12 @@ static void md_render(json_t *run, struct buf *b)
             buf_addf(b, " · thresholds %s", json_is_true(json_object_get(run, "thresholds_ok")) ? "held" : "**failed**");
         buf_adds(b, "\n\n");
     }
+}
 
+/* a table per part of the record */
+static void md_sections(const json_t *run, struct buf *b)
+{
+    const json_t *ss = json_object_get(run, "steady_state"), *steps = json_object_get(run, "steps");
     if (json_array_size(json_object_get(run, "matrix"))) {
         buf_adds(b, "### Contingency\n\n");
         matrix_table(b, json_object_get(run, "matrix"));
@@ -402,6 +387,12 @@ static void md_render(json_t *run, struct buf *b)
         rollback_table(b, json_object_get(run, "rollback"));
         buf_adds(b, "\n");
     }
+}
+
+/* the event timeline (folded), what to do after a failed revert, the footer */
+static void md_tail(const json_t *run, struct buf *b)
+{
+    const char *verdict = report_jstr(run, "verdict", NULL);
     const json_t *ev = json_object_get(run, "events");
     size_t nev = json_array_size(ev);
     if (nev) {
@@ -429,6 +420,15 @@ static void md_render(json_t *run, struct buf *b)
     }
     buf_addf(b, "<sub>faultline %s · full record in run.json</sub>\n",
              json_is_string(json_object_get(run, "faultline_version")) ? report_jstr(run, "faultline_version", "") : FL_VERSION);
+}
+
+static void md_render(json_t *run, struct buf *b)
+{
+    md_headline(run, b);
+    md_reasons(run, b);
+    md_counts(run, b);
+    md_sections(run, b);
+    md_tail(run, b);
 }
 
 int report_markdown(json_t *run, const char *path, char *err)

@@ -403,14 +403,12 @@ void report_notify_text(json_t *run, struct buf *b)
     }
     const json_t *load = json_object_get(run, "load");
     for (size_t i = 0; i < json_array_size(load); i++) {
-        const json_t *blk = json_array_get(load, i), *t = json_object_get(blk, "totals");
-        char p95[48], rps[48], er[48];
-        report_fmt_metric("p95", json_object_get(t, "p95"), p95);
-        report_fmt_metric("rps", json_object_get(t, "rps"), rps);
-        report_fmt_metric("error_rate", json_object_get(t, "error_rate"), er);
+        const json_t *blk = json_array_get(load, i);
+        struct report_load_totals t;
+        report_load_totals(blk, &t);
         buf_adds(b, "\nload `");
         mrkdwn(b, report_jstr(blk, "name", ""), 100);
-        buf_addf(b, "`: p95 %s, %s, errors %s", p95, rps, er);
+        buf_addf(b, "`: p95 %s, %s, errors %s", t.p95, t.rps, t.error_rate);
     }
     const json_t *th = json_object_get(run, "thresholds_ok");
     if (json_is_false(th) && json_array_size(load)) buf_adds(b, "\nload thresholds: failed");

@@ -14,4 +14,13 @@ int report_html(json_t *run, const char *path, char *err);      /* report.html *
 /* every writer that exists into dir (created when missing) */
 int report_write_all(json_t *run, const char *dir, char *err);
 
+/* For a suite of runs (the drill's suite.junit.xml): the <testsuite> element that junit.xml
+ * holds for the record, named `name` (NULL: the plan's name), with `extra` (more <testcase>
+ * elements, counted in *extra_n; both may be NULL) after the record's own cases; its counts
+ * and time are added to *tot. */
+struct buf;
+struct report_junit_counts { long tests, failures, errors, skipped; double time; };
+void report_junit_testsuite(const json_t *run, const char *name, const char *extra,
+                            const struct report_junit_counts *extra_n, struct buf *out, struct report_junit_counts *tot);
+
 #endif

@@ -83,6 +83,14 @@ void report_fmt_metric(const char *metric, const json_t *v, char out[48])
     else { report_fmt_ms(x, t); snprintf(out, 48, "%s", t); }
 }
 
+void report_load_totals(const json_t *blk, struct report_load_totals *t)
+{
+    const json_t *tot = json_object_get(blk, "totals");
+    report_fmt_metric("p95", json_object_get(tot, "p95"), t->p95);
+    report_fmt_metric("error_rate", json_object_get(tot, "error_rate"), t->error_rate);
+    report_fmt_metric("rps", json_object_get(tot, "rps"), t->rps);
+}
+
 int report_write_file(const char *path, const char *data, size_t len, char *err)
 {
     char tmp[1100];

@@ -33,6 +33,11 @@ void report_fmt_ms(double ms, char out[32]);
  * as a percentage, rps per second, count a whole number; "n/a" when v is not a number */
 void report_fmt_metric(const char *metric, const json_t *v, char out[48]);
 
+/* the whole-run figures of a load block of the record (its "totals"), formatted with
+ * report_fmt_metric(): p95, error rate, requests per second */
+struct report_load_totals { char p95[48], error_rate[48], rps[48]; };
+void report_load_totals(const json_t *blk, struct report_load_totals *t);
+
 /* write len bytes to path through path.tmp + rename; 0, or -1 with err */
 int report_write_file(const char *path, const char *data, size_t len, char *err);
 

@@ -17,11 +17,18 @@
 #include "harness.h"
 #include "params.h"
 
+static struct target *fx_find_target(void *plan, const char *name)
+{
+    struct fx *f = plan;
+    for (size_t i = 0; i < f->ntargets; i++)
+        if (!strcmp(f->targets[i]->name, name)) return f->targets[i];
+    return NULL;
+}
+
 void fx_init(struct fx *f, uint64_t seed)
 {
     memset(f, 0, sizeof *f);
-    f->plan.targets = f->targets;
-    f->ctx.plan = &f->plan;
+    f->pc = (struct drv_parse){ .plan = f, .target = fx_find_target };
     f->ctx.seed = seed;
 }
 
@@ -61,7 +68,7 @@ struct target *fx_target_try(struct fx *f, const struct target_ops *ops, const c
         t->pick_seed_set = 1;
     }
     int bad = params_check(n, ops->params, NULL, "target", &d);
-    if (!bad && ops->parse(&f->plan, t, n, &d) < 0 && d.n == 0) bad = 1;
+    if (!bad && ops->parse(&f->pc, t, n, &d) < 0 && d.n == 0) bad = 1;
     if (bad || d.n) {
         if (diagtext) snprintf(diagtext, FL_ERR_LEN, "%s", d.n ? d.msgs[0] : "?");
         diag_release(&d);
@@ -70,8 +77,8 @@ struct target *fx_target_try(struct fx *f, const struct target_ops *ops, const c
         return NULL;
     }
     diag_release(&d);
-    ASSERT(f->plan.ntargets < sizeof f->targets / sizeof *f->targets);
-    f->targets[f->plan.ntargets++] = t;
+    ASSERT(f->ntargets < sizeof f->targets / sizeof *f->targets);
+    f->targets[f->ntargets++] = t;
     return t;
 }
 
@@ -82,7 +89,7 @@ void fx_fault(struct fx *f, struct fault_inst *fi, const struct fault_ops *ops, 
     diag_init(&d, "test");
     memset(fi, 0, sizeof *fi);
     ASSERT_MSG(params_check(n, ops->params, NULL, ops->name, &d) == 0, "params: %s", d.msgs[0]);
-    ASSERT_MSG(ops->parse(&f->plan, n, &fi->cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
+    ASSERT_MSG(ops->parse(&f->pc, n, &fi->cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
     diag_release(&d);
     fi->ops = ops;
     fi->target = t;
@@ -104,7 +111,7 @@ int fx_probe(struct fx *f, const struct probe_ops *ops, const char *spec, int en
     diag_init(&d, "test");
     void *cfg = NULL;
     ASSERT_MSG(params_check(n, ops->params, NULL, ops->name, &d) == 0, "params: %s", d.msgs[0]);
-    ASSERT_MSG(ops->parse(&f->plan, n, entry ? n : NULL, &cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
+    ASSERT_MSG(ops->parse(&f->pc, n, entry ? n : NULL, &cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
     diag_release(&d);
     struct probe_inst pi = { .ops = ops, .ctx = &f->ctx, .cfg = cfg };
     memset(obs, 0, sizeof *obs);
@@ -116,7 +123,7 @@ int fx_probe(struct fx *f, const struct probe_ops *ops, const char *spec, int en
 
 void fx_release(struct fx *f)
 {
-    for (size_t i = 0; i < f->plan.ntargets; i++) {
+    for (size_t i = 0; i < f->ntargets; i++) {
         struct target *t = f->targets[i];
         t->ops->close(t, &f->ctx);
         t->ops->free(t);

@@ -10,13 +10,13 @@
 #include <stdint.h>
 #include "docker_api.h"
 #include "fault.h"
-#include "plan.h"
 #include "probe.h"
 
 struct fx {
-    struct plan plan;
-    struct fl_ctx ctx;
+    struct drv_parse pc;          /* what parse() sees: the targets below, by name */
+    struct drv_ctx ctx;           /* what the drivers see of the "run": the seed, require_label */
     struct target *targets[8];
+    size_t ntargets;
     struct node *trees[32];
     int ntrees;
 };

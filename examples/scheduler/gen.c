@@ -14,19 +14,9 @@
 #include <sys/random.h>
 
 #include "buf.h"
+#include "date.h"
 
 /* ---- dates ---------------------------------------------------------------------------- */
-/* days from civil date (proleptic Gregorian), after H. Hinnant's public-domain algorithm */
-static int days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 int sched_parse_date(const char *s, int *days)
 {
     static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
@@ -37,22 +27,14 @@ int sched_parse_date(const char *s, int *days)
     if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1) return -1;
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (d > mdays[m - 1] + (m == 2 && leap)) return -1;
-    *days = days_from_civil(y, m, d);
+    *days = date_from_civil(y, m, d);
     return 0;
 }
 
 void sched_fmt_date(int z, char out[11])
 {
-    z += 719468;
-    int era = (z >= 0 ? z : z - 146096) / 146097;
-    int doe = z - era * 146097;
-    int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int y = yoe + era * 400;
-    int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int mp = (5 * doy + 2) / 153;
-    int d = doy - (153 * mp + 2) / 5 + 1;
-    int m = mp + (mp < 10 ? 3 : -9);
-    y += m <= 2;
+    int y, m, d;
+    date_to_civil(z, &y, &m, &d);
     if (y < 0 || y > 9999) y = 0;
     out[0] = (char)('0' + y / 1000);
     out[1] = (char)('0' + y / 100 % 10);

@@ -7,13 +7,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 B=${FL_BUILD:-build}
+. tests/bench/lib.sh
 runs=${1:-15}
-if [ ! -f "$B/libfaultline.a" ]; then
-  echo "acgme bench: $B/libfaultline.a is missing (run make first)" >&2
-  exit 1
-fi
-# the Makefile does not build tests/bench/*.c: link the driver against the library here
-cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Iorchestrator -Ifaults -Iprobes -Ireports \
-   -o "$B/acgme-bench" tests/bench/acgme_bench.c "$B/libfaultline.a" \
-   $(pkg-config --cflags --libs libcurl libpq hiredis yaml-0.1 jansson) -lpthread -lm || exit 1
+bench_link acgme "$B/acgme-bench" tests/bench/acgme_bench.c
 "$B/acgme-bench" --runs "$runs"

@@ -215,11 +215,9 @@ int main(int argc, char **argv)
     diag_init(&d, "bench");
     struct node *tspec = node_parse(yaml, strlen(yaml), &d);
     struct node *empty = node_parse("{}", 2, &d);
-    struct plan plan;
-    memset(&plan, 0, sizeof plan);
-    struct fl_ctx ctx = { .plan = &plan };
+    struct drv_ctx ctx = { 0 };
     struct target t = { .name = "bench", .ops = &target_docker, .spec = tspec };
-    if (!tspec || !empty || target_docker.parse(&plan, &t, tspec, &d) < 0) die("plan", d.n ? d.msgs[0] : "parse");
+    if (!tspec || !empty || target_docker.parse(NULL, &t, tspec, &d) < 0) die("plan", d.n ? d.msgs[0] : "parse");
     if (target_docker.open(&t, &ctx, err) < 0) die("open", err);
     struct fault_inst fi[OP_N];
     const struct fault_ops *ops[OP_N] = { &fault_docker_pause, &fault_docker_stop };
@@ -228,7 +226,7 @@ int main(int argc, char **argv)
         fi[k].ops = ops[k];
         fi[k].target = &t;
         fi[k].ctx = &ctx;
-        if (ops[k]->parse(&plan, empty, &fi[k].cfg, &d) < 0) die("parse", ops[k]->name);
+        if (ops[k]->parse(NULL, empty, &fi[k].cfg, &d) < 0) die("parse", ops[k]->name);
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     raw = curl_easy_init();

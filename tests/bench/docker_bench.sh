@@ -8,6 +8,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 B=${FL_BUILD:-build}
+. tests/bench/lib.sh
 rounds=${1:-15}
 if [ "${FL_BENCH_QUICK:-0}" = 1 ] && [ -z "${1:-}" ]; then rounds=5; fi
 
@@ -36,12 +37,5 @@ fi
 for tool in curl docker; do
   command -v "$tool" >/dev/null 2>&1 || { echo "docker bench: skipped ($tool not installed)"; exit 0; }
 done
-if [ ! -f "$B/libfaultline.a" ]; then
-  echo "docker bench: $B/libfaultline.a is missing (run make first)" >&2
-  exit 1
-fi
-# the Makefile does not build tests/bench/*.c: link the driver against the library here
-cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Iorchestrator -Ifaults -Iprobes -Ireports \
-   -o "$B/docker-bench" tests/bench/docker_bench.c "$B/libfaultline.a" \
-   $(pkg-config --cflags --libs libcurl libpq hiredis yaml-0.1 jansson) -lpthread -lm || exit 1
+bench_link docker "$B/docker-bench" tests/bench/docker_bench.c
 DOCKER_HOST=${DOCKER_HOST:-unix:///var/run/docker.sock} "$B/docker-bench" --rounds "$rounds"

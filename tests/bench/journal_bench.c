@@ -42,6 +42,11 @@ static void die(const char *what, const char *err)
     exit(1);
 }
 
+static int progress_hook(void *journal, long id, const char *phase, size_t item, json_t *note, int sync, char *err)
+{
+    return journal_progress(journal, id, phase, item, note, sync, err);
+}
+
 int main(int argc, char **argv)
 {
     int rounds = 50, redis_port = 0, proxy_port = 0;
@@ -88,7 +93,11 @@ int main(int argc, char **argv)
     struct plan *p = plan_parse("journal-bench.yaml", yaml, (size_t)n, NULL, &d);
     if (!p || d.n) die("plan", d.n ? d.msgs[0] : "?");
     diag_release(&d);
-    struct fl_ctx ctx = { .plan = p, .seed = 1 };
+    /* what the run offers the drivers: the seed, and per peer its journal (drv.h) */
+    static const struct drv_hooks hooks = { .journal_progress = progress_hook };
+    struct drv_ctx pctx[P_N];
+    for (int k = 0; k < P_N; k++) pctx[k] = (struct drv_ctx){ .seed = 1, .hooks = &hooks };
+    struct drv_ctx ctx = pctx[P_NONE];
     char err[FL_ERR_LEN];
     for (size_t i = 0; i < p->ntargets; i++)
         if (p->targets[i]->ops->open && p->targets[i]->ops->open(p->targets[i], &ctx, err) < 0) die(p->targets[i]->name, err);
@@ -100,6 +109,7 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s/journal-bench.jsonl", dirs[k]);
         unlink(path);
         if (!(jr[k] = journal_open(path, "run", err)) || journal_begin(jr[k], "journal-bench", err) < 0) die(path, err);
+        pctx[k].run = jr[k];
     }
     size_t nk = p->nsteps;
     int64_t *t = calloc(nk * P_N * PH_N * (size_t)rounds, sizeof *t);
@@ -109,15 +119,15 @@ int main(int argc, char **argv)
             struct step *s = p->steps[k];
             for (int q = 0; q < P_N; q++) {
                 int peer = (q + r) % P_N;   /* rotate who goes first */
-                struct fault_inst fi = { .ops = s->ops, .step = s, .target = s->target, .ctx = &ctx, .cfg = s->cfg,
-                                         .jid = -1 };
+                struct fault_step fs = { .name = s->name, .probability = s->probability, .for_ms = s->for_ms };
+                struct fault_inst fi = { .ops = s->ops, .step = &fs, .target = s->target, .ctx = &pctx[peer],
+                                         .cfg = s->cfg, .jid = -1 };
                 int64_t t0 = fl_now_ns(), t1 = t0, t2 = t0;
                 if (peer != P_NONE) {
                     if (s->ops->prepare && s->ops->prepare(&fi, err) < 0) die(s->name, err);
                     t1 = fl_now_ns();
                     fi.jid = journal_intent(jr[peer], s->name, s->ops->name, s->ops->save ? s->ops->save(&fi) : NULL, err);
                     if (fi.jid < 0) die("intent", err);
-                    fi.journal = jr[peer];
                     t2 = fl_now_ns();
                 }
                 if (s->ops->inject(&fi, err) < 0) die(s->name, err);

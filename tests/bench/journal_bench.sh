@@ -16,10 +16,10 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 B=${FL_BUILD:-build}
+. tests/bench/lib.sh
 rounds=${1:-60}
 if [ "${FL_BENCH_QUICK:-0}" = 1 ] && [ -z "${1:-}" ]; then rounds=15; fi
 command -v redis-server >/dev/null 2>&1 || { echo "journal bench: skipped (redis-server not installed)"; exit 0; }
-[ -f "$B/libfaultline.a" ] || { echo "journal bench: $B/libfaultline.a is missing (run make first)" >&2; exit 1; }
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
@@ -52,10 +52,8 @@ if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
   [ -n "$cid" ] && docker_args="--docker $dhost --container $cid"
 fi
 
-# 1. the driver, linked here against the library (the Makefile does not build tests/bench/*.c)
-cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Iorchestrator -Ifaults -Iprobes -Ireports \
-   -o "$work/journal-bench" tests/bench/journal_bench.c "$B/libfaultline.a" \
-   $(pkg-config --cflags --libs libcurl libpq hiredis yaml-0.1 jansson) -lpthread -lm || exit 1
+# 1. the driver, linked here against the library
+bench_link journal "$work/journal-bench" tests/bench/journal_bench.c
 # shellcheck disable=SC2086
 "$work/journal-bench" --rounds "$rounds" --disk "$work" --shm "$shm" --redis "$rport" --proxy "$lport" $docker_args || exit 1
 

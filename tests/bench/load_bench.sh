@@ -44,7 +44,8 @@ want_pkg h2load nghttp2-client && peers="$peers h2load" || note "h2load not avai
 want_pkg ab apache2-utils && peers="$peers ab" || note "ab not available (apt package apache2-utils): skipped"
 want_pkg hey hey && peers="$peers hey" || note "hey not available (apt package hey): skipped"
 
-CFLAGS_B="-O2 -std=c11 -D_GNU_SOURCE -Iorchestrator -Ifaults -Iprobes"
+. tests/bench/lib.sh
+CFLAGS_B="-O2 -std=c11 -D_GNU_SOURCE $FL_INC"
 PKGS="libcurl libpq hiredis yaml-0.1 jansson"
 [ -f "$B/libfaultline.a" ] || { note "$B/libfaultline.a missing: run make first"; exit 1; }
 cc $CFLAGS_B -o "$work/rusage" tests/bench/rusage.c || exit 1

@@ -10,9 +10,10 @@ command -v "$CC" >/dev/null || { echo "fuzz: clang is needed (apt-get install cl
 out=build/fuzz
 mkdir -p "$out"
 pk="libcurl libpq hiredis yaml-0.1 jansson"
-flags="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Iorchestrator -Ifaults -Iprobes -Ireports $(pkg-config --cflags $pk)"
+# the Makefile's one list of source folders and library sources
+flags="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(MAKEFLAGS= make -s --no-print-directory print-inc) $(pkg-config --cflags $pk)"
 objs=""
-for src in $(ls orchestrator/*.c faults/*.c probes/*.c reports/*.c | grep -v orchestrator/main.c); do
+for src in $(MAKEFLAGS= make -s --no-print-directory print-src); do
   o="$out/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
   if [ ! -f "$o" ] || [ "$src" -nt "$o" ]; then $CC $flags -c "$src" -o "$o"; fi
   objs="$objs $o"

@@ -1,4 +1,4 @@
-/* fuzz_docker_json.c -- libFuzzer target: Docker Engine replies, decoded by faults/docker_api.c
+/* fuzz_docker_json.c -- libFuzzer target: Docker Engine replies, decoded by targets/docker_api.c
  * and the target resolver of faults/docker.c.
  *
  * The first byte picks what the rest (the reply body) goes through:

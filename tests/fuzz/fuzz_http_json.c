@@ -1,7 +1,7 @@
 /* fuzz_http_json.c -- libFuzzer target: HTTP replies with JSON, as the http probe and the load
  * engine's login read them.
  *
- * The JSON handling of both is static (probes/http.c json_path_text, orchestrator/load.c
+ * The JSON handling of both is static (probes/http.c json_path_text, orchestrator/load_engine.c
  * extract_token), so the bytes go through the real code paths, over loopback HTTP from a
  * fake server (fuzz_httpd.h):
  *   first byte even: an http probe with `json:` expectations. Input after byte 1 (the status):

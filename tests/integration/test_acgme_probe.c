@@ -186,10 +186,8 @@ static struct MHD_Daemon *srv_start(int *port)
 /* ---- driving the probe --------------------------------------------------------------- */
 
 struct probe_run {
-    struct plan plan;
-    struct fl_ctx ctx;
+    struct drv_ctx ctx;
     struct probe_spec spec;
-    struct step step;
     struct probe_inst pi;
     struct node *root;
 };
@@ -203,10 +201,9 @@ static void pr_start(struct probe_run *r, const char *yaml)
     ASSERT_MSG(r->root && d.n == 0, "yaml: %s", d.n ? d.msgs[0] : "?");
     ASSERT_EQ_INT(params_check(r->root, probe_acgme.params, NULL, "acgme", &d), 0);
     void *cfg = NULL;
-    int rc = probe_acgme.parse(&r->plan, r->root, r->root, &cfg, &d);
+    int rc = probe_acgme.parse(NULL, r->root, r->root, &cfg, &d);
     ASSERT_MSG(rc == 0 && d.n == 0, "parse: %s", d.n ? d.msgs[0] : "?");
     diag_release(&d);
-    r->ctx.plan = &r->plan;
     r->ctx.t0_ns = fl_now_ns();
     r->ctx.seed = 1000;
     r->spec.name = "acgme";
@@ -214,6 +211,7 @@ static void pr_start(struct probe_run *r, const char *yaml)
     r->spec.cfg = cfg;
     r->spec.timing = PT_END;
     r->spec.every_ms = 1000;
+    r->spec.window_for_ms = -1;
     r->spec.min_evidence = 1;
     r->pi.ops = &probe_acgme;
     r->pi.spec = &r->spec;
@@ -455,10 +453,8 @@ TEST_T(acgme_probe_during_spreads_cases_and_fails_early, 60)
     atomic_store(&srv_every, 3);
     struct probe_run r;
     pr_start(&r, probe_yaml(port, "cases: 12\nseed: 40\nrates: { 80h: 0.4, 1in7: 0.4, supervision: 0.3 }\n"));
-    r.step.name = "db-down";
-    r.step.for_ms = 1200;
     r.spec.timing = PT_DURING;
-    r.spec.window = &r.step;
+    r.spec.window_for_ms = 1200;   /* during a step of for: 1.2s */
     r.spec.every_ms = 200;
     r.pi.win_from_ms = 0;
     char err[FL_ERR_LEN];
@@ -509,10 +505,8 @@ TEST(acgme_probe_config_errors)
         diag_init(&d, "p.yaml");
         struct node *n = node_parse(bad[i][0], strlen(bad[i][0]), &d);
         ASSERT(n);
-        struct plan p;
-        memset(&p, 0, sizeof p);
         void *cfg = NULL;
-        if (params_check(n, probe_acgme.params, NULL, "acgme", &d) == 0) probe_acgme.parse(&p, n, n, &cfg, &d);
+        if (params_check(n, probe_acgme.params, NULL, "acgme", &d) == 0) probe_acgme.parse(NULL, n, n, &cfg, &d);
         ASSERT_MSG(d.n > 0, "accepted: %s", bad[i][0]);
         int found = 0;
         for (size_t k = 0; k < d.n; k++) found |= strstr(d.msgs[k], bad[i][1]) != NULL;

@@ -157,16 +157,16 @@ TEST(docker_socket_missing_names_the_path)
     struct target t = { .name = "db", .ops = &target_docker, .spec = n };
     struct diag d;
     diag_init(&d, "test");
-    ASSERT(target_docker.parse(&f.plan, &t, n, &d) == 0);
+    ASSERT(target_docker.parse(&f.pc, &t, n, &d) == 0);
     diag_release(&d);
     ASSERT(target_docker.open(&t, &f.ctx, err) == -1);
     ASSERT_CONTAINS(err, "cannot resolve target 'db': docker: daemon not reachable at '/nonexistent/fl/docker.sock'");
     /* the probe could not check: -1, not an unhealthy observation */
-    f.targets[f.plan.ntargets++] = &t;
+    f.targets[f.ntargets++] = &t;
     struct probe_obs obs;
     ASSERT_EQ_INT(probe(&f, "target: db", &obs, err), -1);
     ASSERT_CONTAINS(err, "daemon not reachable at '/nonexistent/fl/docker.sock'");
-    f.plan.ntargets = 0;
+    f.ntargets = 0;
     target_docker.free(&t);
     fx_release(&f);
 }
@@ -299,7 +299,7 @@ TEST_T(docker_kill_sigkill_then_revert, 60)
     struct diag d;
     diag_init(&d, "test");
     void *cfg = NULL;
-    ASSERT(fault_docker_kill.parse(&f.plan, n, &cfg, &d) == -1);
+    ASSERT(fault_docker_kill.parse(&f.pc, n, &cfg, &d) == -1);
     ASSERT(d.n == 1);
     ASSERT_CONTAINS(d.msgs[0], "unknown signal 'SIGNOPE'");
     diag_release(&d);
@@ -558,14 +558,14 @@ TEST_T(docker_selectors_labels_compose_and_nothing, 60)
     ASSERT_CONTAINS(err, "com.docker.compose.service=nosuch");
 
     /* the plan's guard label */
-    f.plan.require_label = "faultline.allow=true";
+    f.ctx.require_label = "faultline.allow=true";
     snprintf(spec, sizeof spec, "labels: { app: %s }", app);
     t = target(&f, "guarded", spec);
     ASSERT(open_t(&f, t, err) == -1);
     ASSERT_CONTAINS(err, "lacks the label 'faultline.allow=true' the plan requires");
-    f.plan.require_label = "faultline.test=select";
+    f.ctx.require_label = "faultline.test=select";
     ASSERT_MSG(open_t(&f, t, err) == 0, "open: %s", err);
-    f.plan.require_label = NULL;
+    f.ctx.require_label = NULL;
 
     /* parse errors: no selector, both kinds, empty compose */
     char d[FL_ERR_LEN];

@@ -431,6 +431,18 @@ TEST_T(load_stops_on_request_and_abort, 60)
     testsrv_stop(s);
 }
 
+/* what a run offers the load probe (drv.h): the plan's load blocks at parse, the engine's
+ * windows during the run -- the runner's hooks, over one block and one engine */
+static int hook_has_block(void *block, const char *name) { return !strcmp(lg_block_name(block), name); }
+
+static int hook_load_query(void *lg, const char *block, int64_t from_ms, int64_t to_ms, struct lg_stats *out)
+{
+    if (!lg) return DRV_LOAD_NOT_RUNNING;
+    return lg_query(lg, block, from_ms, to_ms, out) < 0 ? DRV_LOAD_NO_BLOCK : DRV_LOAD_OK;
+}
+
+static const struct drv_hooks load_hooks = { .load_query = hook_load_query };
+
 TEST_T(load_probe_windows_and_baseline, 60)
 {
     struct testsrv *s = testsrv_start(0);
@@ -438,10 +450,7 @@ TEST_T(load_probe_windows_and_baseline, 60)
     struct lg_block_cfg *b = block("name: readers\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nvus: 2\n"
                                    "think: 10ms\n",
                                    testsrv_port(s));
-    struct plan p;
-    memset(&p, 0, sizeof p);
-    p.loads = &b;
-    p.nloads = 1;
+    struct drv_parse pc = { .plan = b, .load_block = hook_has_block };
     const struct probe_ops *ops = probe_find("load");
     ASSERT(ops && ops->scalar_valued);
 
@@ -450,16 +459,15 @@ TEST_T(load_probe_windows_and_baseline, 60)
     diag_init(&d, "p.yaml");
     struct node *n = node_parse(y, strlen(y), &d);
     void *cfg = NULL;
-    ASSERT_EQ_INT(ops->parse(&p, node_get(n, "load"), n, &cfg, &d), 0);
+    ASSERT_EQ_INT(ops->parse(&pc, node_get(n, "load"), n, &cfg, &d), 0);
     const char *bad = "load: writers\nexpect: [\"p95 < 2s\", \"PONG\"]\n";
     struct node *nb = node_parse(bad, strlen(bad), &d);
     void *cfg_bad = NULL;
-    ASSERT(ops->parse(&p, node_get(nb, "load"), nb, &cfg_bad, &d) < 0);
+    ASSERT(ops->parse(&pc, node_get(nb, "load"), nb, &cfg_bad, &d) < 0);
     ASSERT_EQ_INT(d.n, 2);
     ASSERT_CONTAINS(d.msgs[0], "no load block named 'writers'");
 
-    struct fl_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
+    struct drv_ctx ctx = { .hooks = &load_hooks };
     char err[FL_ERR_LEN];
     struct probe_inst pi = { .ops = ops, .ctx = &ctx, .cfg = cfg, .win_from_ms = 1000, .win_to_ms = 2000 };
     struct probe_obs obs;
@@ -467,12 +475,12 @@ TEST_T(load_probe_windows_and_baseline, 60)
     ASSERT_EQ_INT(ops->check(&pi, &obs, err), -1); /* no load running */
 
     ctx.t0_ns = fl_now_ns();
-    ctx.lg = lg_new(&b, 1, 3, err);
-    ASSERT(ctx.lg);
+    struct lg *lg = ctx.run = lg_new(&b, 1, 3, err);
+    ASSERT(lg);
     ctx.baseline_from_ms = 0;
     ctx.baseline_to_ms = 1000;
-    ASSERT_EQ_INT(lg_start(ctx.lg, ctx.t0_ns, 3000, err), 0);
-    ASSERT_EQ_INT(lg_wait(ctx.lg, 10000), 0);
+    ASSERT_EQ_INT(lg_start(lg, ctx.t0_ns, 3000, err), 0);
+    ASSERT_EQ_INT(lg_wait(lg, 10000), 0);
     memset(&obs, 0, sizeof obs);
     ASSERT_MSG(ops->check(&pi, &obs, err) == 0, "check: %s", err);
     ASSERT_MSG(obs.outcome == PROBE_PASSED, "observed %s", obs.observed);
@@ -490,19 +498,19 @@ TEST_T(load_probe_windows_and_baseline, 60)
     ASSERT_CONTAINS(obs.observed, "no evidence: 0 requests of load 'readers' completed");
 
     /* the server now fails: error_rate over a fresh run fails the expectation */
-    lg_free(ctx.lg);
+    lg_free(lg);
     testsrv_set_status(s, 500);
     ctx.t0_ns = fl_now_ns();
-    ctx.lg = lg_new(&b, 1, 3, err);
-    ASSERT_EQ_INT(lg_start(ctx.lg, ctx.t0_ns, 1500, err), 0);
-    ASSERT_EQ_INT(lg_wait(ctx.lg, 10000), 0);
+    lg = ctx.run = lg_new(&b, 1, 3, err);
+    ASSERT_EQ_INT(lg_start(lg, ctx.t0_ns, 1500, err), 0);
+    ASSERT_EQ_INT(lg_wait(lg, 10000), 0);
     pi.win_from_ms = 0;
     pi.win_to_ms = 1500;
     memset(&obs, 0, sizeof obs);
     ASSERT_EQ_INT(ops->check(&pi, &obs, err), 0);
     ASSERT(obs.outcome == PROBE_FAILED);
     ASSERT_CONTAINS(obs.observed, "error_rate=100.00%!");
-    lg_free(ctx.lg);
+    lg_free(lg);
     ops->free_cfg(cfg);
     node_free(n);
     node_free(nb);
@@ -665,5 +673,43 @@ TEST_T(load_requests_count_in_the_second_they_were_sent, 60)
     ASSERT_MSG(after.p95 < 300, "p95 after the stall %.1f ms (the stall's requests leaked into later windows)", after.p95);
     lg_free(lg);
     lg_block_free(b);
+    testsrv_stop(s);
+}
+
+TEST_T(load_epoll_loop_measures_like_the_default, 60)
+{
+    /* the other event loop (FL_LG_LOOP=epoll: socket_action over epoll, kept for the bench)
+     * serves both models and stops on request through its eventfd */
+    setenv("FL_LG_LOOP", "epoll", 1);
+    struct testsrv *s = testsrv_start(0);
+    ASSERT(s);
+    struct lg_block_cfg *b[2] = {
+        block("name: closed\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=50\"}]\nvus: 4\n", testsrv_port(s)),
+        block("name: open\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nrate: 100/s\n", testsrv_port(s)) };
+    struct lg *lg = run_blocks(b, 2, 3000);
+    struct lg_stats st;
+    ASSERT_EQ_INT(lg_query(lg, "closed", 0, 3000, &st), 0);
+    ASSERT_MSG(st.count >= 120 && st.count <= 250, "closed model: %llu requests", (unsigned long long)st.count);
+    ASSERT_MSG(st.p50 >= 49.9 && st.p50 <= 54.0, "p50 %.2f ms for a 50 ms delay", st.p50);
+    ASSERT_EQ_INT(st.errors, 0);
+    ASSERT_EQ_INT(lg_query(lg, "open", 0, 3000, &st), 0);
+    ASSERT_MSG(st.count >= 290 && st.count <= 310, "100/s for 3 s: %llu requests", (unsigned long long)st.count);
+    ASSERT_EQ_INT(st.errors, 0);
+    lg_free(lg);
+    lg_block_free(b[0]);
+
+    char err[FL_ERR_LEN];
+    b[0] = block("name: long\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=2000\"}]\nvus: 2\n", testsrv_port(s));
+    lg = lg_new(b, 1, 1, err);
+    ASSERT_MSG(lg, "lg_new: %s", err);
+    ASSERT_EQ_INT(lg_start(lg, fl_now_ns(), 600000, err), 0);
+    fl_sleep_ms(200);
+    int64_t t = fl_now_ns();
+    lg_stop(lg);
+    ASSERT_MSG(fl_now_ns() - t < 1000000000LL, "lg_stop took %lld ms", (long long)((fl_now_ns() - t) / 1000000));
+    ASSERT(!lg_running(lg));
+    lg_free(lg);
+    lg_block_free(b[0]);
+    lg_block_free(b[1]);
     testsrv_stop(s);
 }

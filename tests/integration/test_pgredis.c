@@ -46,7 +46,7 @@ static void tgt_free(struct tgt *g)
 
 struct flt {
     struct fault_inst fi;
-    struct step step;
+    struct fault_step step;
     struct node *n;
     struct diag d;
 };
@@ -59,7 +59,7 @@ static void flt_make(struct flt *f, const char *kind, struct tgt *g, const char 
     ASSERT(f->n);
     f->fi.ops = fault_find(kind);
     ASSERT(f->fi.ops);
-    f->step.name = (char *)kind;
+    f->step.name = kind;
     f->step.probability = 1;
     f->step.for_ms = 10000;
     f->fi.step = &f->step;
@@ -327,10 +327,13 @@ struct prb {
     struct probe_inst pi;
     struct node *n;
     struct diag d;
-    struct plan plan;
-    struct fl_ctx ctx;
-    struct target *targets[1];
+    struct drv_parse pc;          /* the plan of one target */
 };
+
+static struct target *the_target(void *t, const char *name)
+{
+    return strcmp(((struct target *)t)->name, name) ? NULL : t;
+}
 
 static void prb_make(struct prb *p, const char *kind, struct tgt *g, const char *yaml)
 {
@@ -338,14 +341,10 @@ static void prb_make(struct prb *p, const char *kind, struct tgt *g, const char 
     diag_init(&p->d, "test");
     p->n = node_parse(yaml, strlen(yaml), &p->d);
     ASSERT(p->n);
-    p->targets[0] = &g->t;
-    p->plan.targets = p->targets;
-    p->plan.ntargets = 1;
-    p->ctx.plan = &p->plan;
+    p->pc = (struct drv_parse){ .plan = &g->t, .target = the_target };
     p->pi.ops = probe_find(kind);
     ASSERT(p->pi.ops);
-    p->pi.ctx = &p->ctx;
-    int rc = p->pi.ops->parse(&p->plan, p->n, NULL, &p->pi.cfg, &p->d);
+    int rc = p->pi.ops->parse(&p->pc, p->n, NULL, &p->pi.cfg, &p->d);
     ASSERT_MSG(rc == 0, "probe parse: %s", p->d.n ? p->d.msgs[0] : "?");
 }
 

@@ -140,7 +140,7 @@ static void tgt_release(struct tgt *g)
 /* a fault step: cfg from YAML step text */
 struct flt {
     struct node *root;
-    struct fl_ctx ctx;
+    struct drv_ctx ctx;
     struct fault_inst fi;
     struct diag d;
 };
@@ -168,6 +168,19 @@ static void flt_release(struct flt *f)
     node_free(f->root);
     diag_release(&f->d);
 }
+
+/* what a run offers drivers of its services (drv.h): the runner's hooks, over a plan's
+ * declared services and over the services it started */
+static int hook_known(void *plan, const char *name, struct buf *known)
+{
+    if (plan_service(plan, name)) return 1;
+    plan_service_names(plan, known);
+    return 0;
+}
+
+static pid_t hook_pid(void *rt, const char *name) { return svc_pid(rt, name); }
+static int hook_restart(void *rt, const char *name, char *err) { return svc_restart(rt, name, err); }
+static const struct drv_hooks started_services = { .service_pid = hook_pid, .service_restart = hook_restart };
 
 /* ---- signals and /proc -------------------------------------------------------------------- */
 
@@ -768,9 +781,8 @@ TEST(process_service_target_must_name_a_service_of_the_plan)
     struct service *svcs[] = { &svc };
     struct plan plan;
     memset(&plan, 0, sizeof plan);
-    struct fl_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.plan = &plan;
+    static const struct drv_hooks declared_services = { .service_known = hook_known };
+    struct drv_ctx ctx = { .hooks = &declared_services, .run = &plan };
     struct tgt g;
     ASSERT_EQ_INT(tgt_parse(&g, "w", "{ service: worker }"), 0);
     char err[FL_ERR_LEN];
@@ -819,8 +831,9 @@ TEST(process_kill_managed_service_restarts_it)
     ASSERT_EQ_INT(tgt_parse(&g, "svc", "{ service: sleeper }"), 0);
     struct flt f;
     flt_init(&f, &fault_process_kill, &g, "{ signal: SIGTERM }");
-    struct services_rt *rt = svc_new(&plan, &f.ctx, th_tmpdir());
-    f.ctx.services = rt;
+    struct services_rt *rt = svc_new(&plan, &f.ctx, NULL, th_tmpdir());
+    f.ctx.hooks = &started_services;
+    f.ctx.run = rt;
     char err[FL_ERR_LEN] = "";
     ASSERT_MSG(svc_start_all(rt, err) == 0, "start: %s", err);
     pid_t first = svc_pid(rt, "sleeper");
@@ -837,7 +850,7 @@ TEST(process_kill_managed_service_restarts_it)
     ASSERT(second > 0 && second != first);
     struct proc_id *ids;
     size_t n;
-    ASSERT_EQ_INT(proc_resolve(proc_target_sel(&g.t), rt, &ids, &n, err), 0);
+    ASSERT_EQ_INT(proc_resolve(proc_target_sel(&g.t), &f.ctx, &ids, &n, err), 0);
     ASSERT_EQ_INT(n, 1);
     ASSERT_EQ_INT(ids[0].pid, second);
     free(ids);
@@ -845,7 +858,8 @@ TEST(process_kill_managed_service_restarts_it)
     /* process.stop on the service, then the probe sees it stopped */
     struct flt s2;
     flt_init(&s2, &fault_process_stop, &g, "{}");
-    s2.ctx.services = rt;
+    s2.ctx.hooks = &started_services;
+    s2.ctx.run = rt;
     ASSERT_MSG(fault_process_stop.inject(&s2.fi, err) == 0, "inject: %s", err);
     ASSERT(wait_state(second, "T", 1));
     ASSERT_EQ_INT(fault_process_stop.revert(&s2.fi, err), 0);
@@ -869,8 +883,7 @@ static int probe_run(const char *yaml, struct probe_obs *obs, char *err)
     ASSERT_EQ_INT(params_check(n, probe_process.params, NULL, "probe", &d), 0);
     void *cfg = NULL;
     ASSERT_MSG(probe_process.parse(NULL, n, n, &cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
-    struct fl_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
+    struct drv_ctx ctx = { 0 };
     struct probe_inst pi;
     memset(&pi, 0, sizeof pi);
     pi.ops = &probe_process;

@@ -185,7 +185,7 @@ static int check(struct fx *f, const char *spec, int64_t win_from_ms, int64_t wi
     diag_init(&d, "test");
     void *cfg = NULL;
     ASSERT_MSG(params_check(n, probe_prometheus.params, NULL, "prometheus", &d) == 0, "params: %s", d.msgs[0]);
-    ASSERT_MSG(probe_prometheus.parse(&f->plan, n, NULL, &cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
+    ASSERT_MSG(probe_prometheus.parse(&f->pc, n, NULL, &cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
     diag_release(&d);
     struct probe_inst pi = { .ops = &probe_prometheus, .ctx = &f->ctx, .cfg = cfg, .win_from_ms = win_from_ms,
                              .win_to_ms = win_to_ms };
@@ -374,7 +374,7 @@ TEST_T(prometheus_basic_auth_and_parse_errors, 90)
         struct diag d;
         diag_init(&d, "t");
         void *cfg = NULL;
-        int rc = probe_prometheus.parse(&f.plan, n, NULL, &cfg, &d);
+        int rc = probe_prometheus.parse(&f.pc, n, NULL, &cfg, &d);
         ASSERT_MSG(rc == -1 && d.n > 0, "'%s' parsed", bad[i].spec);
         ASSERT_CONTAINS(d.msgs[0], bad[i].msg);
         diag_release(&d);

@@ -668,7 +668,7 @@ TEST(proxy_target_and_fault_kinds)
     struct node *step_n = node_parse(sy, strlen(sy), &x.d);
     void *cfg = NULL;
     ASSERT_EQ_INT(fo->parse(NULL, step_n, &cfg, &x.d), 0);
-    struct step step = { .name = "err", .probability = 1.0 };
+    struct fault_step step = { .name = "err", .probability = 1.0, .for_ms = -1 };
     struct fault_inst fi = { .ops = fo, .step = &step, .target = &x.t, .cfg = cfg };
     ASSERT_MSG(fo->inject(&fi, err) == 0, "inject: %s", err);
     ASSERT_EQ_INT(http_req(x.fd, "GET", "/ok", 2000, NULL, 0), 504);
@@ -718,7 +718,7 @@ TEST(proxy_fault_revert_on_stuck_engine_cuts_clients_off)
     struct node *step_n = node_parse("{}", 2, &x.d);
     void *cfg = NULL;
     ASSERT_EQ_INT(fo->parse(NULL, step_n, &cfg, &x.d), 0);
-    struct step step = { .name = "hold", .probability = 1.0 };
+    struct fault_step step = { .name = "hold", .probability = 1.0, .for_ms = -1 };
     struct fault_inst fi = { .ops = fo, .step = &step, .target = &x.t, .cfg = cfg };
     ASSERT_MSG(fo->inject(&fi, err) == 0, "inject: %s", err);
     ASSERT_EQ_INT(http_req(x.fd, "GET", "/ok", 300, NULL, 0), -2);

@@ -132,7 +132,7 @@ static void fault_parse_err(struct fx *f, const struct fault_ops *ops, const cha
     diag_init(&d, "test");
     void *cfg = NULL;
     int bad = params_check(n, ops->params, NULL, ops->name, &d);
-    if (!bad) ASSERT_MSG(ops->parse(&f->plan, n, &cfg, &d) < 0, "'%s' parsed", params);
+    if (!bad) ASSERT_MSG(ops->parse(&f->pc, n, &cfg, &d) < 0, "'%s' parsed", params);
     ASSERT_MSG(d.n > 0, "no diagnostic for '%s'", params);
     snprintf(out, FL_ERR_LEN, "%s", d.msgs[0]);
     diag_release(&d);
@@ -218,12 +218,12 @@ TEST_T(swarm_target_resolves_tasks_nodes_and_picks, 90)
     struct target *nolab = target(&f, "nolab", "labels: { faultline.test: sw-none-has-this }", 0, 0);
     ASSERT(target_swarm.open(nolab, &f.ctx, err) < 0);
     ASSERT_CONTAINS(err, "target 'nolab': no swarm service matches services with label faultline.test=sw-none-has-this");
-    f.plan.require_label = "faultline.allow=true";
+    f.ctx.require_label = "faultline.allow=true";
     ASSERT(target_swarm.open(all, &f.ctx, err) < 0);
     ASSERT_CONTAINS(err, "lacks the label 'faultline.allow=true' the plan requires");
-    f.plan.require_label = "tier=web";
+    f.ctx.require_label = "tier=web";
     open_t(&f, all);
-    f.plan.require_label = NULL;
+    f.ctx.require_label = NULL;
 
     /* parse errors */
     ASSERT(!target_try(&f, "x", "labels: { a: b }, service: y", 0, 0, err));
@@ -490,15 +490,15 @@ TEST_T(swarm_service_probe_answers_and_could_not_check, 60)
     struct target *t = fl_calloc(1, sizeof *t);
     t->name = fl_strdup("gone");
     t->ops = &target_swarm;
-    ASSERT(target_swarm.parse(&g.plan, t, n, &d) == 0);
-    g.targets[g.plan.ntargets++] = t;
+    ASSERT(target_swarm.parse(&g.pc, t, n, &d) == 0);
+    g.targets[g.ntargets++] = t;
     ASSERT(probe(&g, "target: gone", &obs, err) < 0);
     ASSERT_CONTAINS(err, "no such socket");
 
     /* expect: */
     struct node *bad = fx_yaml(&g, "{ target: gone, expect: \"healthy\" }");
     void *cfg = NULL;
-    ASSERT(probe_service.parse(&g.plan, bad, NULL, &cfg, &d) < 0);
+    ASSERT(probe_service.parse(&g.pc, bad, NULL, &cfg, &d) < 0);
     ASSERT_CONTAINS(d.msgs[d.n - 1], "is neither converged nor a count like \"running >= 2\"");
     diag_release(&d);
     fx_release(&g);

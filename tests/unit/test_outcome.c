@@ -1,12 +1,12 @@
 /* test_outcome.c -- the one mapping of outcomes and exit codes: fl_exit_verdict() and
  * fl_exit_worse() (run, matrix, drill), the probe outcome names, and how a matrix row and a
- * drill entry read an inconclusive run (matrix_why, matrix_figures). */
+ * drill entry read an inconclusive run (report_why, report_figures). */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fl.h"
 #include "harness.h"
-#include "matrix.h"
+#include "figures.h"
 #include "probe.h"
 
 TEST(outcome_exit_codes_verdicts_and_worst)
@@ -42,12 +42,12 @@ TEST(outcome_matrix_row_of_an_inconclusive_run)
         "   \"observations\": [{\"t_ms\": 9000, \"outcome\": \"inconclusive\", \"ok\": false, \"observed\": \"no evidence within 5.0s\"}]}]}",
         0, NULL);
     ASSERT(run);
-    char *why = matrix_why(run);
+    char *why = report_why(run);
     ASSERT_CONTAINS(why, "probe 'back' inconclusive: no evidence within 5.0s");
     ASSERT(!strstr(why, "steady state broken"));
     free(why);
     json_t *row = json_object();
-    matrix_figures(run, row);
+    report_figures(run, row);
     /* no evidence of a recovery, and none of its absence */
     ASSERT(json_is_null(json_object_get(row, "recovered")));
     ASSERT(json_is_true(json_object_get(row, "recovery_inconclusive")));

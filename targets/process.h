@@ -1,5 +1,5 @@
-/* process.h -- finding and signalling local processes: the selector shared by the process
- * target (faults/process.c) and the process probe (probes/process.c).
+/* process.h -- finding and signalling local processes (targets/proc.c): the selector shared by
+ * the process target, its faults (faults/process.c) and the process probe (probes/process.c).
  *
  * A selector is one of `pid: N`, `pidfile: PATH`, `match: "full command line"` (exact, or a
  * substring with `match_substring: true`) or `service: NAME` (a process faultline started
@@ -7,7 +7,7 @@
  *
  *   struct proc_sel s;  proc_sel_parse(map, &s, "target 'beat'", d)  -- no I/O
  *   struct proc_id *ids; size_t n;
- *   proc_resolve(&s, services, &ids, &n, err)   -- 0: n matches (caller frees ids); when n == 0
+ *   proc_resolve(&s, ctx, &ids, &n, err)        -- 0: n matches (caller frees ids); when n == 0
  *                                                  err says why nothing matched
  *                                                  -1: could not look (bad pidfile, ...)
  *   proc_sel_release(&s);
@@ -21,10 +21,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "buf.h"
-#include "fault.h"
+#include "target.h"
 #include "node.h"
 
-struct services_rt;
 
 enum proc_sel_kind { PROC_SEL_PID, PROC_SEL_PIDFILE, PROC_SEL_MATCH, PROC_SEL_SERVICE };
 
@@ -58,9 +57,12 @@ void proc_sel_release(struct proc_sel *s);
 void proc_sel_describe(const struct proc_sel *s, struct buf *out);
 
 /* Every process the selector names now, sorted by start time then pid; faultline's own
- * process is never included. Zombies are left out (they are dead). */
-int proc_resolve(const struct proc_sel *s, struct services_rt *svc, struct proc_id **ids, size_t *n, char *err);
+ * process is never included. Zombies are left out (they are dead). A service: selector asks
+ * the run (ctx, drv.h) for the service's pid. */
+int proc_resolve(const struct proc_sel *s, const struct drv_ctx *ctx, struct proc_id **ids, size_t *n, char *err);
 
+/* up to cap-1 bytes of a small file (/proc/PID/stat ...), NUL-terminated; -1 when unreadable */
+ssize_t proc_read_small(const char *path, char *buf, size_t cap);
 /* Read /proc/PID/stat: 0 and *out filled, or -1 when there is no such process. */
 int proc_stat(pid_t pid, struct proc_id *out);
 /* Is id still the same living process (same pid and start time, not a zombie)? When it is,
@@ -73,9 +75,11 @@ int proc_signal(const struct proc_id *id, int sig, char *err);
 int proc_signal_parse(const char *s);
 const char *proc_signal_name(int sig, char buf[16]);
 
-/* Start argv detached (own session, stdio on /dev/null). 0 with *pid, or -1 with err when
- * it could not be started (including exec failing). */
-int proc_spawn_detached(char *const *argv, pid_t *pid, char *err);
+/* a process target's cfg (what its faults read) */
+struct proc_target {
+    struct proc_sel sel;
+    int tree;                  /* tree: true -- the descendants too */
+};
 
 extern const struct target_ops target_process;
 /* the selector of a process target (NULL when t is not one) */

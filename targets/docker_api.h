@@ -225,9 +225,9 @@ int docker_node_set_availability(struct docker_client *c, const char *ref, const
 /* GET /info: the engine's own swarm node id ("" when not in a swarm) and whether it manages. */
 int docker_swarm_self(struct docker_client *c, char node_id[72], int *manager, char *err);
 
-/* ---- docker targets, shared by faults/docker.c and probes/container.c ------------- */
+/* ---- docker targets (targets/docker_target.c), used by faults/docker.c and probes/container.c -- */
 struct target;
-struct fl_ctx;
+struct drv_ctx;
 
 struct docker_target {
     char *host;              /* `host:` or NULL ($DOCKER_HOST / default) */
@@ -250,7 +250,7 @@ struct docker_target {
 int docker_target_resolve(const struct target *t, struct docker_client *c, uint64_t run_seed,
                           const char *require_label, char ***ids, char ***names, size_t *n, char *err);
 
-/* ---- swarm targets, shared by faults/swarm.c and probes/service.c ------------------ */
+/* ---- swarm targets (targets/swarm_target.c), used by faults/swarm.c and probes/service.c -- */
 
 struct swarm_task_ref {
     char id[72];

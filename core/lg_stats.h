@@ -1,6 +1,6 @@
 /* lg_stats.h -- the figures of one window of requests (a load block's, an endpoint's):
  * what the load engine answers to lg_query(), and what probes, thresholds and stop
- * conditions read. No I/O; filled by the load engine (load.c).
+ * conditions read. No I/O; filled by the load engine (load_stats.c).
  */
 #ifndef FL_LG_STATS_H
 #define FL_LG_STATS_H

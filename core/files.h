@@ -1,0 +1,12 @@
+/* files.h -- folders on the way to a file: `mkdir -p`, shared by the journal, the report
+ * writers, the drill and the history (each once had its own copy).
+ * Both return 0 (the folders exist, made now or before) or -1 with errno set. */
+#ifndef FL_FILES_H
+#define FL_FILES_H
+
+/* dir and every folder above it */
+int files_mkdir_p(const char *dir);
+/* every folder above the file at path (nothing for a bare name) */
+int files_mkdir_parent(const char *path);
+
+#endif

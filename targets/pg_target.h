@@ -1,0 +1,20 @@
+/* pg_target.h -- the `postgres` target (targets/pg_target.c), as postgres faults and probes
+ * (faults/postgres.c, probes/postgres.c) reach it. */
+#ifndef FL_PG_TARGET_H
+#define FL_PG_TARGET_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include "target.h"
+
+extern const struct target_ops target_postgres;
+/* the target's DSN (with its password) and, in *shown (may be NULL), the same without it;
+ * NULL when t is not a parsed postgres target */
+const char *pg_target_dsn(const struct target *t, const char **shown);
+/* a connection (application_name appname, connect_timeout timeout_s, default 5); NULL with
+ * err "cannot connect to postgres (SHOWN): ..." (secrets redacted) */
+PGconn *pg_open(const char *dsn, const char *shown, const char *appname, int timeout_s, char *err);
+/* libpq's last message of c, first line, secrets redacted */
+void pg_msg(PGconn *c, char *out, size_t n);
+
+#endif

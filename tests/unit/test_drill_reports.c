@@ -1,0 +1,236 @@
+/* test_drill_reports.c -- the report writers over the records of real drills
+ * (tests/fixtures/drill, made by tests/fixtures/make-drill.sh: two `faultline drill` runs
+ * over a python3 http.server behind faultline's proxies, with a JSON-lines history): the
+ * contingency table, suite.junit.xml and suite.md rendered again from the records alone
+ * are byte for byte what the drill wrote as it ran; each matrix row's figures and "why" are
+ * those of the combination's own run.json; the lines printed are the drill's console lines;
+ * text from a probe's output is escaped; an experiment without a record is one testcase. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "harness.h"
+#include "contingency.h"
+#include "figures.h"
+#include "report.h"
+#include "suite.h"
+
+TEST_FILE_USES("");
+
+#define FIX "tests/fixtures/drill"
+
+static const char *const drills[] = { "d1", "d2" };
+
+/* the whole file (caller frees), NULL when missing */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    struct buf b;
+    buf_init(&b, 0);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_add(&b, chunk, n);
+    fclose(f);
+    return buf_detach(&b);
+}
+
+static json_t *load(const char *path)
+{
+    json_t *j = json_load_file(path, 0, NULL);
+    ASSERT_MSG(j != NULL, "no JSON at %s", path);
+    return j;
+}
+
+/* the records name their reports relative to where the drill ran: run there */
+static void enter_fixture(void)
+{
+    ASSERT_MSG(chdir(FIX) == 0, "no fixture folder %s (tests/fixtures/make-drill.sh makes it)", FIX);
+}
+
+static char *out_path(const char *name)
+{
+    static char p[4][PATH_MAX];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(p[k], sizeof p[k], "%s/%s", th_tmpdir(), name);
+    return p[k];
+}
+
+static void assert_same_file(const char *got_path, const char *want_path)
+{
+    char *got = slurp(got_path), *want = slurp(want_path);
+    ASSERT_MSG(want != NULL, "no %s in the fixture", want_path);
+    ASSERT_MSG(got != NULL, "nothing written at %s", got_path);
+    if (strcmp(got, want)) {
+        size_t i = 0, line = 1;
+        while (got[i] && got[i] == want[i]) line += got[i++] == '\n';
+        th_fail(__FILE__, __LINE__, "%s differs from %s at line %zu:\n     got: %.200s\n  expect: %.200s", got_path,
+                want_path, line, got + i, want + i);
+    }
+    free(got);
+    free(want);
+}
+
+/* every line of text is a line of the drill's console output */
+static void assert_printed(const char *text, const char *console)
+{
+    char *copy = fl_strdup(text), *save = NULL;
+    for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char *want = fl_asprintf("\n%s\n", l);
+        ASSERT_MSG(strstr(console, want) != NULL, "not printed by the drill: \"%s\"", l);
+        free(want);
+    }
+    free(copy);
+}
+
+TEST(drill_reports_matrix_rows_are_the_figures_of_each_run)
+{
+    enter_fixture();
+    static const char *const keys[] = { "p95_ms", "worst_p95_ms", "error_rate", "requests", "rps", "recovery_ms",
+                                        "recovered", "recoveries", NULL };
+    for (size_t d = 0; d < 2; d++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/replicas/matrix.json", drills[d]);
+        json_t *m = load(path);
+        const json_t *rows = json_object_get(m, "matrix");
+        ASSERT_EQ_INT(json_array_size(rows), 3);
+        for (size_t i = 0; i < json_array_size(rows); i++) {
+            const json_t *row = json_array_get(rows, i);
+            snprintf(path, sizeof path, "%s/run.json", json_string_value(json_object_get(row, "report")));
+            json_t *run = load(path), *fig = json_object();
+            report_figures(run, fig);
+            for (size_t k = 0; keys[k]; k++)
+                ASSERT_MSG(json_equal(json_object_get(fig, keys[k]), json_object_get(row, keys[k])),
+                           "%s: %s of the run record differs from the matrix row", path, keys[k]);
+            char *why = report_why(run);
+            ASSERT_EQ_STR(why, json_string_value(json_object_get(row, "why")));
+            /* the figures are real: load ran, and the lost replica broke only its own row */
+            ASSERT(json_integer_value(json_object_get(fig, "requests")) > 10);
+            if (!strcmp(json_string_value(json_object_get(row, "lose")), "r1")) {
+                ASSERT(json_number_value(json_object_get(fig, "error_rate")) > 0.05);
+                ASSERT_CONTAINS(why, "probe 'primary' failed");
+            } else {
+                ASSERT_EQ_STR(why, "");
+            }
+            free(why);
+            json_decref(fig);
+            json_decref(run);
+        }
+        json_decref(m);
+    }
+}
+
+TEST(drill_reports_contingency_renders_again_from_the_record)
+{
+    enter_fixture();
+    char err[FL_ERR_LEN], path[256];
+    for (size_t d = 0; d < 2; d++) {
+        snprintf(path, sizeof path, "%s/replicas/matrix.json", drills[d]);
+        json_t *m = load(path);
+        const char *md = out_path("contingency.md");
+        ASSERT_MSG(report_contingency_md(m, md, err) == 0, "contingency.md: %s", err);
+        snprintf(path, sizeof path, "%s/replicas/contingency.md", drills[d]);
+        assert_same_file(md, path);
+        char *text = slurp(md);
+        ASSERT_CONTAINS(text, "**N-1 fails at: r1** (2 of 3 combinations survived)");
+        /* the probe printed "<lost> #r1 & ~[x]! *y*": markup neither starts nor breaks the row */
+        ASSERT_CONTAINS(text, "exit 1: &lt;lost&gt; \\#r1 &amp; \\~\\[x\\]\\! \\*y\\* | ");
+        ASSERT(strstr(text, "<lost>") == NULL);
+        free(text);
+
+        /* the lines `faultline drill` printed for the matrix */
+        snprintf(path, sizeof path, "%s/console.txt", drills[d]);
+        char *console = slurp(path);
+        ASSERT(console != NULL);
+        struct buf b;
+        buf_init(&b, 0);
+        const json_t *rows = json_object_get(m, "matrix");
+        for (size_t i = 0; i < json_array_size(rows); i++) report_contingency_row_text(json_array_get(rows, i), &b);
+        ASSERT_CONTAINS(b.data, "lose r1: failed (exit 1), worst p95 ");
+        report_contingency_text(m, &b);
+        ASSERT_CONTAINS(b.data, "\ncontingency N-1 of 'replicas':\n  lost  verdict        worst p95   error rate  recovery");
+        assert_printed(b.data, console);
+        buf_release(&b);
+        free(console);
+        json_decref(m);
+    }
+}
+
+TEST(drill_reports_suite_renders_again_from_the_records)
+{
+    enter_fixture();
+    char err[FL_ERR_LEN], path[256];
+    for (size_t d = 0; d < 2; d++) {
+        snprintf(path, sizeof path, "%s/suite.json", drills[d]);
+        json_t *suite = load(path);
+        const char *xml = out_path("suite.junit.xml"), *md = out_path("suite.md");
+        ASSERT_MSG(report_suite_junit(suite, xml, err) == 0, "suite.junit.xml: %s", err);
+        ASSERT_MSG(report_suite_md(suite, md, err) == 0, "suite.md: %s", err);
+        snprintf(path, sizeof path, "%s/suite.junit.xml", drills[d]);
+        assert_same_file(xml, path);
+        snprintf(path, sizeof path, "%s/suite.md", drills[d]);
+        assert_same_file(md, path);
+
+        /* an experiment's testsuite is its own junit.xml's, renamed after the experiment */
+        char *x = slurp(xml);
+        ASSERT_CONTAINS(x, "<testsuite name=\"replicas/lose-r1\" tests=\"");
+        ASSERT_CONTAINS(x, "<testcase classname=\"replicas.probes\" name=\"primary's word\"");
+        ASSERT_CONTAINS(x, "observed exit 1: &lt;lost&gt; #r1 &amp; ~[x]! *y*");
+        ASSERT_CONTAINS(x, "name=\"says &lt;b&gt;#1&lt;/b&gt;\"");
+        /* the one the drill did not run: a lone testcase, an error */
+        ASSERT_CONTAINS(x, "<testsuite name=\"after\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"0.000\">"
+                           "\n    <testcase classname=\"after\" name=\"experiment\" time=\"0.000\">\n"
+                           "      <error type=\"not_run\" message=\"expected the experiment to pass; observed verdict "
+                           "not_run (exit 0): not run: the drill stopped early\"/>");
+        /* the history's verdicts: the second drill found the latency toxic's regression */
+        if (d == 1) ASSERT_CONTAINS(x, "<failure type=\"regression\" message=\"load &#39;reads&#39; p95 ");
+        else ASSERT_CONTAINS(x, "<skipped message=\"no earlier passing run to compare with\"/>");
+        free(x);
+
+        /* the lines printed for each experiment */
+        snprintf(path, sizeof path, "%s/console.txt", drills[d]);
+        char *console = slurp(path);
+        struct buf b;
+        buf_init(&b, 0);
+        const json_t *exps = json_object_get(suite, "experiments");
+        ASSERT_EQ_INT(json_array_size(exps), 7);
+        for (size_t i = 0; i < json_array_size(exps); i++) report_suite_entry_text(json_array_get(exps, i), &b);
+        assert_printed(b.data, console);
+        buf_release(&b);
+        free(console);
+        json_decref(suite);
+    }
+}
+
+TEST(drill_reports_suite_of_an_experiment_without_its_record)
+{
+    /* the failed experiment's run.json is gone: its testsuite is one failed testcase with the
+     * entry's why, and the counts of the suite follow */
+    char cwd[PATH_MAX];
+    ASSERT(getcwd(cwd, sizeof cwd) != NULL);
+    char out[256];
+    ASSERT_EQ_INT(th_sh(out, sizeof out, "cp -r '%s/" FIX "/d2' '%s/d2' && rm '%s/d2/markup/run.json'", cwd, th_tmpdir(),
+                        th_tmpdir()), 0);
+    ASSERT(chdir(th_tmpdir()) == 0);
+    json_t *suite = load("d2/suite.json");
+    char err[FL_ERR_LEN];
+    ASSERT_MSG(report_suite_junit(suite, "lone.xml", err) == 0, "%s", err);
+    char *x = slurp("lone.xml");
+    ASSERT_CONTAINS(x, "<testsuite name=\"markup\" tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"1\" time=\"0.000\">\n"
+                       "    <testcase classname=\"markup\" name=\"experiment\" time=\"0.000\">\n"
+                       "      <failure type=\"failed\" message=\"expected the experiment to pass; observed verdict failed (exit 1): "
+                       "probe &#39;says &lt;b&gt;#1&lt;/b&gt;&#39; failed: exit 1: &lt;b&gt;#1 &amp; ~x! [a](b) | *y* _z_ `c`&lt;/b&gt;\"/>");
+    ASSERT_CONTAINS(x, "<testcase classname=\"markup.drill\" name=\"no regression against the last passing run\"");
+    /* the totals are the sum of the testsuites */
+    long tests = 0, all = -1;
+    for (const char *p = x; (p = strstr(p, "<testsuite name=")); p++) tests += strtol(strstr(p, " tests=\"") + 8, NULL, 10);
+    const char *top = strstr(x, "<testsuites name=\"faultline drill\" tests=\"");
+    ASSERT(top != NULL);
+    all = strtol(top + strlen("<testsuites name=\"faultline drill\" tests=\""), NULL, 10);
+    ASSERT_EQ_INT(all, tests);
+    free(x);
+    json_decref(suite);
+}
