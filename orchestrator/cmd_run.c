@@ -35,7 +35,10 @@ static const char run_usage[] =
     "                        are in it, fsync'd, before the fault acts (docs/journal.md)\n"
     "      --force           start even though the journal holds unsettled faults\n"
     "      --prometheus FILE write the final figures in Prometheus text format (textfile collector)\n"
-    "      --pushgateway URL push them to a Prometheus Pushgateway\n"
+    "      --pushgateway URL push them to a Prometheus Pushgateway, and live figures every 2 s\n"
+    "                        while the run goes on (job faultline_live: rps, p95, error ratio per\n"
+    "                        block, active faults, probe verdicts so far)\n"
+    "      --annotate URL    POST a JSON event at each inject and revert (a Grafana annotations body)\n"
     "      --notify URL      post a Slack-compatible message with the verdict\n"
     "  -q, --quiet           no progress line, only warnings, errors and the verdict\n"
     "  -v, --verbose         debug logging\n"
@@ -147,7 +150,7 @@ int cmd_run(int argc, char **argv)
         { "var", required_argument, 0, 'V' }, { "dry-run", no_argument, 0, 'n' },
         { "timeout", required_argument, 0, 't' }, { "journal", required_argument, 0, 'j' },
         { "force", no_argument, 0, 'f' }, { "prometheus", required_argument, 0, 'P' },
-        { "pushgateway", required_argument, 0, 'G' }, { "notify", required_argument, 0, 'N' }, { "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' },
+        { "pushgateway", required_argument, 0, 'G' }, { "annotate", required_argument, 0, 'A' }, { "notify", required_argument, 0, 'N' }, { "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     struct run_opts ro = { 0 };
     const char *dir = NULL, *prom = NULL, *push = NULL, *notify = NULL;
@@ -166,7 +169,8 @@ int cmd_run(int argc, char **argv)
         case 'j': ro.journal_path = optarg; break;
         case 'f': ro.ignore_journal = 1; break;
         case 'P': prom = optarg; break;
-        case 'G': push = optarg; break;
+        case 'G': push = optarg; ro.live_push_url = optarg; break;
+        case 'A': ro.annotate_url = optarg; break;
         case 'N': notify = optarg; break;
         case 'q': fl_log_level = FL_LOG_WARN; ro.quiet = 1; break;
         case 'v': fl_log_level = FL_LOG_DEBUG; break;

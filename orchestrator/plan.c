@@ -20,7 +20,7 @@
 static const char *const top_keys[] = { "faultline", "name", "description", "tags", "duration", "seed", "vars",
                                         "secrets", "targets", "services", "load", "steady_state", "method",
                                         "probes", "stop_when", "rollback", "matrix", "max_faults",
-                                        "require_label", "revert_timeout", NULL };
+                                        "require_label", "revert_timeout", "monitor", NULL };
 
 static int in_list(const char *const *l, const char *s)
 {
@@ -847,6 +847,18 @@ static void parse_identity(struct plan *p, const struct node *root, struct diag 
     const struct node *desc = node_get(root, "description");
     if (desc && desc->type != NODE_SCALAR) diag_add(d, desc, "description must be text");
     else if (desc) p->description = fl_strdup(desc->str);
+    const struct node *mon = node_get(root, "monitor"); /* containers sampled besides the targets' (resources.h) */
+    if (mon) {
+        if (mon->type != NODE_SEQ) diag_add(d, mon, "monitor must be a list of container names or ids, like [scheduler-db]");
+        else {
+            p->monitor = fl_calloc(mon->n + 1, sizeof *p->monitor);
+            size_t nm = 0;
+            for (size_t i = 0; i < mon->n; i++) {
+                if (mon->items[i]->type != NODE_SCALAR || !*mon->items[i]->str) { diag_add(d, mon->items[i], "monitor: a container name or id"); continue; }
+                p->monitor[nm++] = fl_strdup(mon->items[i]->str);
+            }
+        }
+    }
     const struct node *tags = node_get(root, "tags");
     if (tags) {
         if (tags->type != NODE_SEQ) diag_add(d, tags, "tags must be a list like [dr-drill, release-gate]");
@@ -1028,6 +1040,7 @@ void plan_free(struct plan *p)
     for (size_t i = 0; i < p->nvars; i++) { free(p->vars[i].name); free(p->vars[i].value); }
     free(p->vars);
     param_strv_free(p->tags);
+    param_strv_free(p->monitor);
     param_strv_free(p->matrix_lose);
     free(p->name);
     free(p->description);

@@ -62,6 +62,7 @@ struct plan {
     char *name;
     char *description;
     char **tags;
+    char **monitor;              /* monitor: containers sampled besides the docker targets' */
     int64_t duration_ms;
     uint64_t seed;             /* `seed:` or --seed; 0 = pick one at run time */
     int seed_set;

@@ -11,9 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 #include "journal.h"
+#include "live.h"
 #include "load.h"
 #include "plan_lint.h"
 #include "progress.h"
+#include "resources.h"
 #include "services.h"
 #include "spawn.h"
 
@@ -98,6 +100,12 @@ static int hook_journal_progress(void *run, long id, const char *phase, size_t i
     return journal_progress(r->journal, id, phase, item, note, sync, err);
 }
 
+static int hook_res_window(void *run, const char *id, int64_t from_ms, int64_t to_ms, struct drv_res_window *out)
+{
+    struct run *r = run;
+    return r->resources ? res_window(r->resources, id, from_ms, to_ms, out) : -1;
+}
+
 static const struct drv_hooks run_hooks = {
     .service_pid = hook_service_pid,
     .service_restart = hook_service_restart,
@@ -105,6 +113,7 @@ static const struct drv_hooks run_hooks = {
     .load_query = hook_load_query,
     .load_ended_ms = hook_load_ended_ms,
     .journal_progress = hook_journal_progress,
+    .res_window = hook_res_window,
 };
 
 /* ---- probes ----------------------------------------------------------------------- */
@@ -476,6 +485,11 @@ static void do_revert(struct run *r, struct step_rt *st)
     pthread_mutex_unlock(&r->mu);
     if (rc == 0) event(r, "reverted '%s' (%s)", st->s->name, ops->revert_summary ? ops->revert_summary : ops->name);
     else event(r, "REVERT FAILED '%s': %s", st->s->name, err);
+    if (r->live) {
+        char *t = fl_asprintf(rc == 0 ? "reverted '%s'" : "REVERT FAILED '%s'", st->s->name);
+        live_event(r->live, "revert", st->s->name, ops->name, st->s->target ? st->s->target->name : NULL, t);
+        free(t);
+    }
 }
 
 /* how long before a step's at: its targets are observed and its intent journaled */
@@ -675,6 +689,11 @@ static void step_hold(struct run *r, struct step_rt *st)
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
     event(r, "injected '%s': %s", s->name, st->desc[0] ? st->desc : s->ops->name);
+    if (r->live) {
+        char *t = fl_asprintf("injected '%s': %s", s->name, st->desc[0] ? st->desc : s->ops->name);
+        live_event(r->live, "inject", s->name, s->ops->name, s->target ? s->target->name : NULL, t);
+        free(t);
+    }
     if (s->for_ms > 0) {
         fl_sleep_until(r->drv.t0_ns + (st->inject_ms + s->for_ms) * 1000000LL);
     } else if (s->ops->revert) {
@@ -719,6 +738,70 @@ static void *step_thread(void *arg)
     do_revert(r, st);
     run_sync_probes(r, st, PT_AFTER);
     return NULL;
+}
+
+/* ---- live metrics (--pushgateway) --------------------------------------------------- */
+static void prom_label(struct buf *b, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '\\' || *s == '"') buf_addc(b, '\\'), buf_addc(b, *s);
+        else if (*s == '\n') buf_adds(b, "\\n");
+        else buf_addc(b, *s);
+    }
+}
+
+/* the newest figures: the last whole second of each load block, active faults, and the
+ * verdict of every probe and stop condition so far */
+static void push_live(struct run *r, int64_t t, int active)
+{
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    struct buf pl;
+    buf_init(&pl, 4096);
+    prom_label(&pl, r->p->name);
+    buf_addf(&b, "# TYPE faultline_live_elapsed_seconds gauge\nfaultline_live_elapsed_seconds{plan=\"%s\"} %.3f\n", pl.data,
+             t / 1000.0);
+    buf_addf(&b, "# TYPE faultline_live_active_faults gauge\nfaultline_live_active_faults{plan=\"%s\"} %d\n", pl.data, active);
+    if (r->lg && t >= 1000) {
+        buf_adds(&b, "# TYPE faultline_live_rps gauge\n# TYPE faultline_live_p95_seconds gauge\n"
+                     "# TYPE faultline_live_error_ratio gauge\n");
+        for (size_t i = 0; i < r->p->nloads; i++) {
+            const char *name = lg_block_name(r->p->loads[i]);
+            struct lg_stats ls;
+            if (lg_query(r->lg, name, (t / 1000 - 1) * 1000, (t / 1000) * 1000, &ls) < 0) continue;
+            struct buf bl;
+            buf_init(&bl, 4096);
+            prom_label(&bl, name);
+            buf_addf(&b, "faultline_live_rps{plan=\"%s\",block=\"%s\"} %g\n", pl.data, bl.data, ls.rps);
+            if (ls.count) {
+                buf_addf(&b, "faultline_live_p95_seconds{plan=\"%s\",block=\"%s\"} %g\n", pl.data, bl.data, ls.p95 / 1000.0);
+                buf_addf(&b, "faultline_live_error_ratio{plan=\"%s\",block=\"%s\"} %g\n", pl.data, bl.data, ls.error_rate);
+            }
+            buf_release(&bl);
+        }
+    }
+    buf_adds(&b, "# TYPE faultline_live_probe_verdict gauge\n");
+    struct { struct probe_rt *v; size_t n; const char *kind; } sets[] = {
+        { r->probes, r->p->nprobes, "probe" }, { r->stops, r->p->nstop_when, "stop_when" } };
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; i < sets[k].n; i++) {
+            struct probe_rt *pr = &sets[k].v[i];
+            pthread_mutex_lock(&r->mu);
+            size_t nobs = pr->nobs;
+            enum probe_outcome v = nobs ? run_probe_verdict(pr, NULL, NULL, 0) : PROBE_INCONCLUSIVE;
+            pthread_mutex_unlock(&r->mu);
+            if (!nobs) continue; /* not checked yet: no verdict to show */
+            struct buf nm;
+            buf_init(&nm, 4096);
+            prom_label(&nm, pr->spec->name);
+            buf_addf(&b, "faultline_live_probe_verdict{plan=\"%s\",kind=\"%s\",probe=\"%s\",verdict=\"%s\"} 1\n", pl.data,
+                     sets[k].kind, nm.data, probe_outcome_name(v));
+            buf_release(&nm);
+        }
+    fl_redact(b.data);
+    live_metrics(r->live, b.data);
+    buf_release(&pl);
+    buf_release(&b);
 }
 
 /* ---- stop_when ---------------------------------------------------------------------- */
@@ -855,6 +938,8 @@ static void run_free(struct run *r)
     struct plan *p = r->p;
     if (r->journal) { journal_end(r->journal, r->exit_code); journal_close(r->journal); }
     if (r->lg) lg_free(r->lg);
+    res_free(r->resources);
+    live_free(r->live); /* after the last revert's event */
     svc_free(r->services);
     for (size_t i = 0; i < p->nsteps; i++)
         if (r->steps[i].fi.state && !r->steps[i].abandoned && p->steps[i]->ops->free_state)
@@ -1025,6 +1110,9 @@ static void run_steady_and_load(struct run *r)
         }
     }
     r->drv.t0_ns = fl_now_ns();
+    r->live = live_new(r->o->live_push_url, r->o->annotate_url, p->name);
+    r->resources = res_start(p, &r->drv, err); /* container resources from the clock's start (resources.h) */
+    if (r->resources) event(r, "sampling the resources of the plan's containers once a second");
     if (r->lg && r->steady_ok && lg_start(r->lg, r->drv.t0_ns, p->duration_ms, err) < 0) {
         event(r, "cannot start the load: %s", err);
         r->exit_code = FL_EXIT_FAILED;
@@ -1075,6 +1163,7 @@ static void supervise_tick(struct run *r)
     int active = r->active;
     pthread_mutex_unlock(&r->mu);
     progress_update(live, active ? "fault" : "method", t, r->p->duration_ms, rps, p95, er, active);
+    if (r->live && (t / 1000) % 2 == 0) push_live(r, t, active);
 }
 
 /* until the end of the experiment: stop_when every second, the global timeout; then the
@@ -1200,6 +1289,7 @@ static void run_cleanup(struct run *r)
     for (size_t i = 0; i < r->opened; i++)
         if (p->targets[i]->ops->close) p->targets[i]->ops->close(p->targets[i], &r->drv);
     if (r->services) svc_stop_all(r->services);
+    res_stop(r->resources); /* samples through the steady state after; the record reads them */
 }
 
 int run_plan(struct plan *p, const struct run_opts *o, json_t **record)

@@ -30,6 +30,8 @@ struct run_opts {
     const char *journal_path;   /* NULL = journal_default_path() */
     int ignore_journal;         /* start even though the journal holds unreverted faults */
     int quiet;                  /* no live progress line */
+    const char *live_push_url;  /* --pushgateway: live figures every 2 s (live.h), NULL = none */
+    const char *annotate_url;   /* --annotate: a JSON event at each inject and revert, NULL = none */
 };
 
 int run_plan(struct plan *p, const struct run_opts *o, json_t **record);

@@ -12,6 +12,8 @@
 
 struct lg;
 struct journal;
+struct live;
+struct res_sampler;
 struct services_rt;
 
 enum step_status { ST_PENDING, ST_INJECTED, ST_REVERTED, ST_INJECT_FAILED, ST_REVERT_FAILED, ST_SKIPPED, ST_NOT_REVERTIBLE,
@@ -52,6 +54,8 @@ struct run {
     struct lg *lg;              /* the load engine, NULL when the plan has no load */
     struct journal *journal;
     struct services_rt *services;
+    struct res_sampler *resources; /* container resources (resources.h), NULL when none */
+    struct live *live;          /* --pushgateway / --annotate while the run goes on (live.h), or NULL */
     const struct run_opts *o;
     pthread_mutex_t mu;
     pthread_cond_t cv;

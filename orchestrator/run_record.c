@@ -1,6 +1,6 @@
 /* run_record.c -- run.json, built from the runner's state once the run is over (run_int.h):
  * the steps, the steady state, the probes, the stop conditions, the load, what could not be
- * judged, and the exit code and verdict that follow from them. Key order is run.json's
+ * judged, the containers' resources, and the exit code and verdict that follow from them. Key order is run.json's
  * format (written with JSON_PRESERVE_ORDER): keep it. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include "journal.h"
 #include "load.h"
 #include "plan_lint.h"
+#include "resources.h"
 #include "run_int.h"
 
 const char *const run_step_status_name[] = { "pending", "injected", "reverted", "inject_failed", "revert_failed",
@@ -302,6 +303,10 @@ json_t *run_record(struct run *r)
     json_t *steady = steady_json(r, inconclusive);
     json_t *probes = probes_json(r, inconclusive, &any_failed);
     json_t *stops = stops_json(r, inconclusive);
+    if (r->resources) { /* sampled until the run's cleanup stopped them (run.c) */
+        json_object_set_new(rec, "resources", res_to_json(r->resources));
+        json_object_set_new(rec, "memory", res_memory_json(r->resources));
+    }
     int thresholds_ok = load_json(r, rec, inconclusive);
     if (!thresholds_ok) any_failed = 1;
     for (size_t i = 0; i < json_array_size(r->rollback); i++)

@@ -6,12 +6,15 @@
  * check) when the daemon cannot be asked; a container that no longer exists is an answer
  * ("missing") that fails the expectation.
  */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "docker_api.h"
 #include "probe.h"
 #include "target.h"
+#include "value.h"
 
 enum ct_expect { CT_RUNNING, CT_PAUSED, CT_EXITED, CT_HEALTHY, CT_STOPPED, CT_ANY };
 static const char *const expect_names[] = { "running", "paused", "exited", "healthy", "stopped", NULL };
@@ -24,6 +27,16 @@ struct ct_cfg {
     int exit_code;
     int has_max_restarts;
     int max_restarts;
+    /* memory: "< 512MiB" (the peak in the window) or "grew < 10%" (the peak over the median
+     * of the window before the first fault); cpu: "< 80%" (the mean share of one core) */
+    int has_mem, mem_grew;
+    enum exp_op mem_op;
+    double mem_val;          /* bytes, or a fraction for grew */
+    char *mem_text;
+    int has_cpu;
+    enum exp_op cpu_op;
+    double cpu_val;          /* percent of one core */
+    char *cpu_text;
 };
 
 struct ct_state {
@@ -38,6 +51,8 @@ static const struct param_spec container_params[] = {
     { "expect", PT_STR, 0, "running (default), paused, exited, stopped (= not running), or healthy" },
     { "exit_code", PT_INT, 0, "the containers exited with this status" },
     { "max_restarts", PT_INT, 0, "restart count at most this (the daemon's RestartCount)" },
+    { "memory", PT_STR, 0, "the peak memory in the window: \"< 512MiB\", or \"grew < 10%\" over the median before the first fault" },
+    { "cpu", PT_STR, 0, "the mean CPU share in the window, percent of one core: \"< 80%\"" },
     { 0 },
 };
 
@@ -46,7 +61,61 @@ static void ct_free_cfg(void *p)
     struct ct_cfg *c = p;
     if (!c) return;
     free(c->target);
+    free(c->mem_text);
+    free(c->cpu_text);
     free(c);
+}
+
+static int parse_op(const char *s, enum exp_op *op)
+{
+    static const struct { const char *t; enum exp_op op; } ops[] = {
+        { "<=", EXP_LE }, { ">=", EXP_GE }, { "==", EXP_EQ }, { "!=", EXP_NE }, { "<", EXP_LT }, { ">", EXP_GT } };
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+        if (!strncmp(s, ops[i].t, strlen(ops[i].t))) { *op = ops[i].op; return (int)strlen(ops[i].t); }
+    return 0;
+}
+
+static int cmp_op(enum exp_op op, double a, double b)
+{
+    switch (op) {
+    case EXP_LT: return a < b;
+    case EXP_LE: return a <= b;
+    case EXP_GT: return a > b;
+    case EXP_GE: return a >= b;
+    case EXP_EQ: return a == b;
+    case EXP_NE: return a != b;
+    }
+    return 0;
+}
+
+/* "< 512MiB" / "grew < 10%" / cpu "< 80%" */
+static int parse_res_expect(const char *text, int is_cpu, int *grew, enum exp_op *op, double *val, char *err)
+{
+    const char *p = text;
+    while (*p == ' ') p++;
+    *grew = 0;
+    if (!is_cpu && !strncmp(p, "grew", 4) && (p[4] == ' ' || p[4] == '<' || p[4] == '>')) {
+        *grew = 1;
+        p += 4;
+        while (*p == ' ') p++;
+    }
+    int n = parse_op(p, op);
+    if (!n)
+        return fl_err(err, "'%s' is not a comparison like %s", text,
+                      is_cpu ? "\"< 80%\"" : "\"< 512MiB\" or \"grew < 10%\"");
+    p += n;
+    while (*p == ' ') p++;
+    if (is_cpu || *grew) {
+        double f;
+        if (!strchr(p, '%')) return fl_err(err, "'%s': write the share as a percentage (like 10%%)", text);
+        if (val_percent(p, &f, 0, err) < 0) return -1;
+        *val = is_cpu ? f * 100.0 : f;
+        return 0;
+    }
+    int64_t b;
+    if (val_bytes(p, &b, err) < 0) return -1;
+    *val = (double)b;
+    return 0;
 }
 
 static int ct_parse(const struct drv_parse *pc, const struct node *val, const struct node *entry, void **out, struct diag *d)
@@ -84,6 +153,25 @@ static int ct_parse(const struct drv_parse *pc, const struct node *val, const st
         c->max_restarts = (int)param_int(val, "max_restarts", 0);
         if (c->max_restarts < 0) {
             diag_add(d, node_get(val, "max_restarts"), "container probe: max_restarts must be >= 0");
+            bad++;
+        }
+    }
+    const char *mem = param_str(val, "memory", NULL), *cpu = param_str(val, "cpu", NULL);
+    char err[FL_ERR_LEN];
+    if (mem) {
+        c->has_mem = 1;
+        c->mem_text = fl_strdup(mem);
+        if (parse_res_expect(mem, 0, &c->mem_grew, &c->mem_op, &c->mem_val, err) < 0) {
+            diag_add(d, node_get(val, "memory"), "container probe: memory: %s", err);
+            bad++;
+        }
+    }
+    if (cpu) {
+        int g;
+        c->has_cpu = 1;
+        c->cpu_text = fl_strdup(cpu);
+        if (parse_res_expect(cpu, 1, &g, &c->cpu_op, &c->cpu_val, err) < 0) {
+            diag_add(d, node_get(val, "cpu"), "container probe: cpu: %s", err);
             bad++;
         }
     }
@@ -131,6 +219,57 @@ static void describe_state(const struct docker_cstate *st, struct buf *out)
     else buf_addf(out, " (restarts %d)", st->restart_count);
 }
 
+static void add_bytes(struct buf *o, double b)
+{
+    if (b >= 1024.0 * 1024 * 1024) buf_addf(o, "%.2fGiB", b / (1024.0 * 1024 * 1024));
+    else if (b >= 1024.0 * 1024) buf_addf(o, "%.1fMiB", b / (1024.0 * 1024));
+    else buf_addf(o, "%.0fKiB", b / 1024.0);
+}
+
+/* the memory/cpu expectations of one container over the probe's window (no window: the last
+ * two seconds); -1 when the samples cannot say (none in the window, none before the fault) */
+static int res_check(struct probe_inst *pi, const struct ct_cfg *c, const char *id, const char *name, struct buf *o,
+                     int *ok, double *value, char *err)
+{
+    const struct drv_ctx *ctx = pi->ctx;
+    int64_t from = pi->win_from_ms, to = pi->win_to_ms;
+    if (to >= 0 && to <= from) { /* no window of its own: what the last samples say */
+        to = ctx ? drv_now_ms(ctx) : 0;
+        from = to - 2000;
+    }
+    struct drv_res_window w;
+    if (drv_res_window(ctx, id, from, to, &w) < 0)
+        return fl_err(err, "no resource samples of '%s': faultline samples the containers of the plan's docker targets during a run", name);
+    if (!w.samples)
+        return fl_err(err, "no resource sample of '%s' in %.1f..%.1fs (stats come once a second from a running container)",
+                      name, from / 1000.0, to < 0 ? (ctx ? drv_now_ms(ctx) : 0) / 1000.0 : to / 1000.0);
+    if (c->has_mem) {
+        buf_adds(o, ", memory peak ");
+        add_bytes(o, w.mem_max);
+        if (c->mem_grew) {
+            if (!w.base_samples || !(w.mem_base_median > 0))
+                return fl_err(err, "memory of '%s': no sample in the window before the first fault to compare with", name);
+            double g = (w.mem_max - w.mem_base_median) / w.mem_base_median;
+            buf_addf(o, ", grew %+.1f%% from ", g * 100);
+            add_bytes(o, w.mem_base_median);
+            if (!cmp_op(c->mem_op, g, c->mem_val)) *ok = 0, buf_addf(o, " (not %s)", c->mem_text);
+            *value = w.mem_max;
+        } else {
+            if (!cmp_op(c->mem_op, w.mem_max, c->mem_val)) *ok = 0, buf_addf(o, " (not %s)", c->mem_text);
+            *value = w.mem_max;
+        }
+    }
+    if (c->has_cpu) {
+        if (isnan(w.cpu_avg))
+            return fl_err(err, "cpu of '%s': fewer than two samples in the window", name);
+        buf_addf(o, ", cpu %.1f%%", w.cpu_avg);
+        if (!cmp_op(c->cpu_op, w.cpu_avg, c->cpu_val)) *ok = 0, buf_addf(o, " (not %s)", c->cpu_text);
+        if (!c->has_mem) *value = w.cpu_avg;
+    }
+    buf_addf(o, " over %zu samples", w.samples);
+    return 0;
+}
+
 static int ct_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
 {
     const struct ct_cfg *c = pi->cfg;
@@ -175,6 +314,14 @@ static int ct_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
             obs->has_value = 1;
             obs->value = st.restart_count;
         }
+        if (c->has_mem || c->has_cpu) {
+            double v = 0;
+            if (res_check(pi, c, ids[i], names[i], &o, &all_ok, &v, err) < 0) {
+                buf_release(&o);
+                return -1;
+            }
+            if (n == 1) obs->value = v;
+        }
     }
     obs->latency_ms = (double)(fl_now_ns() - t0) / 1e6;
     obs->outcome = all_ok ? PROBE_PASSED : PROBE_FAILED;
@@ -190,11 +337,13 @@ static void ct_describe(const void *cfg, struct buf *out)
     if (c->expect != CT_ANY) buf_addf(out, " is %s", expect_names[c->expect]);
     if (c->has_exit_code) buf_addf(out, ", exit code %d", c->exit_code);
     if (c->has_max_restarts) buf_addf(out, ", restarts <= %d", c->max_restarts);
+    if (c->has_mem) buf_addf(out, ", memory %s", c->mem_text);
+    if (c->has_cpu) buf_addf(out, ", cpu %s", c->cpu_text);
 }
 
 const struct probe_ops probe_container = {
     .name = "container",
-    .summary = "state of a docker target's containers: running/paused/exited/healthy, exit code, restarts",
+    .summary = "state of a docker target's containers: running/paused/exited/healthy, exit code, restarts, memory, cpu",
     .params = container_params,
     .parse = ct_parse,
     .check = ct_check,

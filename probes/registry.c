@@ -13,6 +13,7 @@ extern const struct probe_ops probe_acgme;
 extern const struct probe_ops probe_postgres;
 extern const struct probe_ops probe_redis;
 extern const struct probe_ops probe_service;
+extern const struct probe_ops probe_prometheus;
 /* @@probe-externs@@ (keep this marker: add `extern const struct probe_ops ...;` lines above) */
 
 const struct probe_ops *const probe_kinds[] = {
@@ -26,6 +27,7 @@ const struct probe_ops *const probe_kinds[] = {
     &probe_postgres,
     &probe_redis,
     &probe_service,
+    &probe_prometheus,
     /* @@probe-table@@ (keep this marker: add `&probe_...,` lines above) */
     NULL,
 };

@@ -321,6 +321,12 @@ static void collect(struct page *pg)
         double s = (double)json_array_size(series) * 1000.0;
         if (s > end) end = s;
     }
+    const json_t *cts = json_object_get(json_object_get(run, "resources"), "containers");
+    for (size_t i = 0; i < json_array_size(cts); i++) { /* samples run on through the steady state after */
+        const json_t *t = json_object_get(json_object_get(json_array_get(cts, i), "series"), "t_ms");
+        double s = json_number_value(json_array_get(t, json_array_size(t) ? json_array_size(t) - 1 : 0));
+        if (s > end) end = s;
+    }
     const json_t *steps = json_object_get(run, "steps");
     size_t ns = json_array_size(steps);
     pg->win = fl_calloc(ns + 1, sizeof *pg->win);
@@ -750,6 +756,81 @@ static void load_section(struct page *pg)
     buf_adds(b, "</section>\n");
 }
 
+/* ---------------------------------------------------------------- container resources */
+
+/* one chart of a container's series (run.json resources: parallel arrays t_ms and key),
+ * values scaled by `scale`, the fault windows shaded */
+static void res_chart(struct page *pg, const json_t *ct, const char *key, double scale, const char *title,
+                      const char *cls, const char *color, enum unit u)
+{
+    struct buf *b = pg->b;
+    const json_t *series = json_object_get(ct, "series");
+    const json_t *t = json_object_get(series, "t_ms"), *v = json_object_get(series, key);
+    size_t n = json_array_size(t) < json_array_size(v) ? json_array_size(t) : json_array_size(v);
+    struct plot p = { PAD_L, PAD_T, CHART_W - PAD_L - PAD_R, CHART_H - PAD_T - PAD_B, pg->end_ms / 1000.0, 0, 1, 0 };
+    double vmax = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = json_number_value(json_array_get(v, i)) / scale;
+        if (json_is_number(json_array_get(v, i)) && x > vmax) vmax = x;
+    }
+    double step = nice_step(vmax > 0 ? vmax : 1, 4);
+    p.hi = ceil((vmax > 0 ? vmax : 1) / step) * step;
+    if (p.hi <= vmax) p.hi += step;
+    buf_addf(b, "<svg class=\"chart %s\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"",
+             cls, CHART_W, CHART_H, CHART_W, CHART_H);
+    esc(b, report_jstr(ct, "name", ""));
+    buf_addf(b, ": %s\">\n<text class=\"title\" x=\"%d\" y=\"16\">%s</text>\n", title, PAD_L, title);
+    y_axis(b, &p, u);
+    x_axis(b, &p);
+    fault_windows(pg, &p);
+    buf_addf(b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\" stroke-linejoin=\"round\" class=\"line-%s\" d=\"", color, key);
+    int pen = 0;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *x = json_array_get(v, i);
+        if (!json_is_number(x)) { pen = 0; continue; } /* a second without a sample breaks the line */
+        buf_adds(b, pen ? " L" : " M");
+        num(b, px(&p, json_number_value(json_array_get(t, i)) / 1000.0));
+        buf_adds(b, " ");
+        num(b, py(&p, json_number_value(x) / scale));
+        pen = 1;
+    }
+    buf_adds(b, "\"/>\n");
+    if (!n) buf_addf(b, "<text class=\"none\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no sample</text>\n",
+                     p.x + p.w / 2, p.y + p.h / 2);
+    buf_adds(b, "</svg>\n");
+}
+
+static void resources_section(struct page *pg)
+{
+    struct buf *b = pg->b;
+    const json_t *cts = json_object_get(json_object_get(pg->run, "resources"), "containers");
+    if (!json_array_size(cts)) return;
+    buf_adds(b, "<section id=\"resources\">\n<h2>Container resources</h2>\n");
+    for (size_t i = 0; i < json_array_size(cts) && i < HTML_MAX_ROWS; i++) {
+        const json_t *ct = json_array_get(cts, i);
+        buf_adds(b, "<div class=\"container-resources\">\n<h3>");
+        esc(b, report_jstr(ct, "name", ""));
+        buf_adds(b, "</h3>\n<p class=\"meta\">target <code>");
+        esc(b, report_jstr(ct, "target", ""));
+        const json_t *mem = json_object_get(json_object_get(ct, "series"), "memory_bytes");
+        const json_t *lim = json_object_get(json_object_get(ct, "series"), "memory_limit_bytes");
+        buf_addf(b, "</code> · %zu samples", json_array_size(mem));
+        double l = json_number_value(json_array_get(lim, json_array_size(lim) ? json_array_size(lim) - 1 : 0));
+        if (l > 0) buf_addf(b, " · memory limit %.0f MiB", l / (1024.0 * 1024));
+        long errs = (long)json_integer_value(json_object_get(ct, "errors"));
+        if (errs) {
+            buf_addf(b, " · %ld stats call%s without a sample", errs, errs == 1 ? "" : "s");
+            const char *le = report_jstr(ct, "last_error", NULL);
+            if (le) { buf_adds(b, " (last: "); esc(b, le); buf_adds(b, ")"); }
+        }
+        buf_adds(b, "</p>\n");
+        res_chart(pg, ct, "memory_bytes", 1024.0 * 1024, "memory (MiB, as docker stats counts it)", "memory", "#7c3aed", U_RPS);
+        res_chart(pg, ct, "cpu_pct", 1, "CPU (% of one core)", "cpu", "#0891b2", U_PCT);
+        buf_adds(b, "</div>\n");
+    }
+    buf_adds(b, "</section>\n");
+}
+
 /* ---------------------------------------------------------------- timeline chart */
 
 /* one bar of the timeline, its tooltip opened with "name: state" (the caller closes it) */
@@ -1093,6 +1174,7 @@ int report_html(json_t *run, const char *path, char *err)
         buf_adds(&b, "<p class=\"muted\">The run has not finished: this page is rewritten when it ends.</p>\n");
     matrix_section(&pg);
     load_section(&pg);
+    resources_section(&pg);
     if (json_array_size(json_object_get(run, "steps")) || json_array_size(json_object_get(run, "probes"))) {
         buf_adds(&b, "<section id=\"timeline\">\n<h2>Timeline</h2>\n");
         timeline_chart(&pg);

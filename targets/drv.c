@@ -79,3 +79,8 @@ const struct target *drv_target_named(const struct drv_ctx *c, const char *name)
 {
     return c && c->hooks && c->hooks->target_named && name ? c->hooks->target_named(c->run, name) : NULL;
 }
+
+int drv_res_window(const struct drv_ctx *c, const char *id, int64_t from_ms, int64_t to_ms, struct drv_res_window *out)
+{
+    return c && c->hooks && c->hooks->res_window && id ? c->hooks->res_window(c->run, id, from_ms, to_ms, out) : -1;
+}

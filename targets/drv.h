@@ -9,7 +9,7 @@
  * In a run the runner offers one `const struct drv_ctx` (orchestrator/run.c) to every target
  * open()/close(), fault_inst and probe_inst: the run clock, the seed, a dry-run flag, the
  * plan's guard and duration, the baseline window, and hooks for what only the runner has
- * (its services, its load, its journal). `faultline rollback` offers one without a run
+ * (its services, its load, its journal, its container resource samples). `faultline rollback` offers one without a run
  * (t0_ns 0, no services, no load) whose only hook finds the plan's targets by name (given
  * --plan). Drivers call the drv_*() wrappers, which answer "not offered" when the context or
  * the hook is missing (NULL is a valid context: a driver tested on its own).
@@ -63,6 +63,17 @@ struct probe_spec *drv_nested_probe(const struct drv_parse *pc, const struct nod
 /* ---- in a run ----------------------------------------------------------------------- */
 enum { DRV_LOAD_OK = 0, DRV_LOAD_NO_BLOCK = -1, DRV_LOAD_NOT_RUNNING = -2 };
 
+/* what the run's container resource samples (orchestrator/resources.c) say of one container
+ * over a window of the run clock */
+struct drv_res_window {
+    size_t samples;          /* samples in the window */
+    double mem_max, mem_last, mem_limit;   /* bytes */
+    double cpu_max, cpu_avg; /* percent of one core; NaN when no two samples */
+    size_t base_samples;     /* samples in the baseline window (baseline_from..to) */
+    double mem_base_median;  /* bytes; NaN when none */
+    int restarts;            /* the last restart count seen */
+};
+
 struct drv_hooks {                  /* any may be NULL: not offered */
     /* the plan's managed services (services:): a pid (0: unknown or not running), a restart */
     pid_t (*service_pid)(void *run, const char *name);
@@ -77,6 +88,9 @@ struct drv_hooks {                  /* any may be NULL: not offered */
     int64_t (*load_ended_ms)(void *run);
     /* a progress note of the journal entry id (journal.h: journal_progress) */
     int (*journal_progress)(void *run, long id, const char *phase, size_t item, json_t *note, int sync, char *err);
+    /* the resource samples of container id (or name) between from_ms and to_ms (to < 0:
+     * now); -1 when the run does not sample that container */
+    int (*res_window)(void *run, const char *id, int64_t from_ms, int64_t to_ms, struct drv_res_window *out);
     /* `faultline rollback --plan`: a target of the plan by name (its secrets) */
     const struct target *(*target_named)(void *run, const char *name);
 };
@@ -110,5 +124,7 @@ int64_t drv_load_ended_ms(const struct drv_ctx *c);                             
 int drv_journal_progress(const struct drv_ctx *c, long id, const char *phase, size_t item, json_t *note, int sync,
                          char *err);
 const struct target *drv_target_named(const struct drv_ctx *c, const char *name);  /* NULL: not offered */
+/* -1 when not offered or that container is not sampled */
+int drv_res_window(const struct drv_ctx *c, const char *id, int64_t from_ms, int64_t to_ms, struct drv_res_window *out);
 
 #endif

@@ -33,7 +33,8 @@ static struct app {
     atomic_int db_down, redis_down; /* last seen state, to log transitions only */
 } app;
 
-struct req { struct buf body; };
+struct req { struct buf body; int64_t t0_ns; };
+static _Thread_local unsigned last_status; /* the status reply_json queued on this connection's thread */
 
 /* ---- replies ------------------------------------------------------------------------------ */
 static enum MHD_Result reply_json(struct MHD_Connection *conn, unsigned status, json_t *body)
@@ -45,6 +46,7 @@ static enum MHD_Result reply_json(struct MHD_Connection *conn, unsigned status, 
     MHD_add_response_header(r, "Content-Type", "application/json");
     if (status == MHD_HTTP_UNAUTHORIZED) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE) MHD_add_response_header(r, "Retry-After", "1");
+    last_status = status;
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -719,20 +721,47 @@ static const struct route routes[] = {
 
 #define JOBS_PREFIX "/api/v1/schedule/jobs/"
 
-static enum MHD_Result dispatch(struct MHD_Connection *conn, const char *url, const char *method, struct req *rq)
+static enum MHD_Result h_metrics(struct MHD_Connection *conn)
+{
+    char *text = metrics_text();
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result route_request(struct MHD_Connection *conn, const char *url, const char *method, struct req *rq,
+                                     const char **route)
 {
     int path_known = 0;
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
         if (strcmp(url, routes[i].path) != 0) continue;
         path_known = 1;
+        *route = routes[i].path;
         if (strcmp(method, routes[i].method) == 0) return routes[i].fn(conn, rq);
     }
     if (strncmp(url, JOBS_PREFIX, strlen(JOBS_PREFIX)) == 0) {
+        *route = JOBS_PREFIX "{job_id}";
         if (strcmp(method, "GET") == 0) return h_job(conn, url + strlen(JOBS_PREFIX));
         path_known = 1;
     }
     if (path_known) return reply_detail(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed");
     return reply_detail(conn, MHD_HTTP_NOT_FOUND, "Not Found");
+}
+
+/* every answer counted by route (unknown paths as "other"), method and status */
+static enum MHD_Result dispatch(struct MHD_Connection *conn, const char *url, const char *method, struct req *rq)
+{
+    if (!strcmp(url, "/metrics") && !strcmp(method, "GET")) return h_metrics(conn);
+    const char *route = "other";
+    last_status = 0;
+    enum MHD_Result ret = route_request(conn, url, method, rq, &route);
+    static const char *const known[] = { "GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS" };
+    const char *m = "other";
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++) if (!strcmp(method, known[i])) m = known[i];
+    metrics_observe(route, m, last_status, (double)(fl_now_ns() - rq->t0_ns) / 1e9);
+    return ret;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -745,6 +774,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!rq) {
         rq = fl_calloc(1, sizeof *rq);
         buf_init(&rq->body, BODY_CAP);
+        rq->t0_ns = fl_now_ns();
         *con_cls = rq;
         return MHD_YES;
     }

@@ -126,6 +126,9 @@ int gen_init_db(const char *dsn, int no_seed, char *err);
 
 /* ---- the commands (http.c, worker.c) ------------------------------------------------ */
 int api_serve(const struct sched_cfg *cfg);
+/* metrics.c: the API's /metrics (Prometheus text format) */
+void metrics_observe(const char *route, const char *method, unsigned status, double seconds);
+char *metrics_text(void); /* caller frees */
 int worker_run(const struct sched_cfg *cfg, int job_delay_ms);
 
 #endif

@@ -976,3 +976,133 @@ TEST_T(demo_uuid_schema, 60)
     ASSERT_EQ_INT(stop(api), 0);
     db_drop(&d);
 }
+
+/* /metrics: requests by route, method and status and the latency histogram, in a text that
+ * Prometheus's own checker (promtool, Debian's prometheus) accepts */
+TEST_T(demo_metrics_endpoint_counts_routes_and_statuses, 60)
+{
+    struct demo_db d;
+    db_create(&d, th_pg_dsn(), 0);
+    init_db(d.dsn);
+    setenv("SCHEDULER_SECRET_KEY", "demo-test-signing-key", 1);
+    int port = th_free_port();
+    pid_t api = serve(port, d.dsn, th_redis_port(), NULL);
+    for (int i = 0; i < 3; i++) { struct resp r = get(port, "/health"); resp_free(&r); }
+    struct resp r = get(port, "/api/v1/people");
+    long people_status = r.status;
+    ASSERT(people_status >= 200);
+    resp_free(&r);
+    r = get(port, "/no/such/path");
+    resp_free(&r);
+    r = get(port, "/api/v1/schedule/jobs/abc");
+    resp_free(&r);
+    r = get(port, "/metrics");
+    stop(api);
+    db_drop(&d);
+    ASSERT_EQ_INT(r.status, 200);
+    const char *t = r.body;
+    ASSERT_CONTAINS(t, "http_requests_total{handler=\"/health\",method=\"GET\",status=\"200\"} 4\n"); /* 3 + the readiness wait */
+    char want[160];
+    snprintf(want, sizeof want, "http_requests_total{handler=\"/api/v1/people\",method=\"GET\",status=\"%ld\"} 1\n", people_status);
+    ASSERT_CONTAINS(t, want);
+    ASSERT_CONTAINS(t, "http_requests_total{handler=\"other\",method=\"GET\",status=\"404\"} 1\n");
+    ASSERT_CONTAINS(t, "handler=\"/api/v1/schedule/jobs/{job_id}\"");
+    ASSERT_CONTAINS(t, "http_request_duration_seconds_bucket{handler=\"/health\",method=\"GET\",status=\"200\",le=\"+Inf\"} 4\n");
+    ASSERT_CONTAINS(t, "http_request_duration_seconds_count{handler=\"/health\",method=\"GET\",status=\"200\"} 4\n"); /* 3 + the readiness wait */
+    ASSERT_MSG(!strstr(t, "handler=\"/metrics\""), "/metrics counts itself");
+    char path[600];
+    snprintf(path, sizeof path, "%s/metrics.txt", th_tmpdir());
+    FILE *f = fopen(path, "w");
+    ASSERT(f != NULL);
+    fputs(t, f);
+    fclose(f);
+    th_need_program("promtool", "prometheus");
+    char out[4096];
+    int rc = th_sh(out, sizeof out, "promtool check metrics < '%s' 2>&1", path);
+    ASSERT_MSG(rc == 0, "promtool refuses the text: %s", out);
+    resp_free(&r);
+}
+
+/* a Prometheus (Debian's) that scrapes the demo's /metrics every second, and a plan whose
+ * PromQL probe judges the service by its own figures: the share of 5xx answers of
+ * /api/v1/people stays low in the steady state, and the probe fails while the database link
+ * (faultline's proxy between the API and PostgreSQL) is down */
+TEST_T(demo_metrics_scraped_by_prometheus_fail_a_promql_probe_during_a_fault, 120)
+{
+    th_need_program("prometheus", "prometheus");
+    struct demo_db d;
+    db_create(&d, th_pg_dsn(), 0);
+    init_db(d.dsn);
+    setenv("SCHEDULER_SECRET_KEY", "demo-test-signing-key", 1);
+    int link = th_free_port(), port = th_free_port(), pport = th_free_port();
+    char dsn[1400];
+    snprintf(dsn, sizeof dsn, "host=127.0.0.1 port=%d dbname=%s user=postgres connect_timeout=2", link, d.name);
+    pid_t api = serve(port, dsn, th_redis_port(), NULL);
+
+    const char *dir = th_tmpdir();
+    char cfg[600], data[600], listen[64], cfgarg[700], dataarg[700], log[600];
+    snprintf(cfg, sizeof cfg, "%s/prometheus.yml", dir);
+    FILE *f = fopen(cfg, "w");
+    ASSERT(f != NULL);
+    fprintf(f, "global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: api\n"
+               "    static_configs: [ { targets: [\"127.0.0.1:%d\"] } ]\n", port);
+    fclose(f);
+    snprintf(data, sizeof data, "%s/tsdb", dir);
+    snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%d", pport);
+    snprintf(cfgarg, sizeof cfgarg, "--config.file=%s", cfg);
+    snprintf(dataarg, sizeof dataarg, "--storage.tsdb.path=%s", data);
+    snprintf(log, sizeof log, "%s/prometheus.log", dir);
+    char *pargv[] = { "/usr/bin/prometheus", cfgarg, dataarg, listen, NULL };
+    pid_t prom = spawn(log, pargv);
+
+    char plan[4096];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: demo-promql\nduration: 22s\n"
+             "vars: { prom: \"http://127.0.0.1:%d\", ratio: '(sum(rate(http_requests_total{handler=\"/api/v1/people\",status=~\"5..\"}[4s])) or vector(0)) / sum(rate(http_requests_total{handler=\"/api/v1/people\"}[4s]))' }\n"
+             "targets: { pglink: { proxy: { listen: \"127.0.0.1:%d\", upstream: \"127.0.0.1:%d\" } } }\n"
+             "load:\n  - { name: readers, base_url: \"http://127.0.0.1:%d\", requests: [ { method: GET, path: /api/v1/people } ], vus: 2, think: 50ms, timeout: 5s }\n"
+             "steady_state:\n  - prometheus: { url: \"${prom}\", query: 'up{job=\"api\"}', expect: \"== 1\" }\n"
+             "method:\n  - { name: db-down, at: 10s, for: 8s, fault: proxy.reset, target: pglink }\n"
+             "probes:\n"
+             "  - { name: calm-before, before: db-down, prometheus: { url: \"${prom}\", query: \"${ratio}\", expect: \"< 0.05\" } }\n"
+             "  - { name: errors-during, during: db-down, every: 2s, prometheus: { url: \"${prom}\", query: \"${ratio}\", expect: \"max < 0.05\" } }\n",
+             pport, link, th_pg_port(), port);
+    char pf[700];
+    snprintf(pf, sizeof pf, "%s/p.yaml", dir);
+    f = fopen(pf, "w");
+    ASSERT(f != NULL);
+    fputs(plan, f);
+    fclose(f);
+    /* Prometheus applies its targets a few seconds after it starts: wait for up == 1 */
+    char q[256], out[1 << 15];
+    int up = 0;
+    for (int i = 0; i < 200 && !up; i++) {
+        snprintf(q, sizeof q, "curl -s 'http://127.0.0.1:%d/api/v1/query?query=up' | grep -q '\"1\"'", pport);
+        if (!(up = th_sh(NULL, 0, "%s", q) == 0)) usleep(100000);
+    }
+    int rc = up ? th_sh(out, sizeof out, "cd '%s' && FAULTLINE_JOURNAL=j.jsonl '%s' run p.yaml -o out 2>&1", dir,
+                        th_faultline())
+                : -1;
+    stop(prom);
+    stop(api);
+    db_drop(&d);
+    ASSERT_MSG(up, "Prometheus never scraped the API (see %s)", log);
+    ASSERT_MSG(rc == 1, "the probe during the fault fails the run; got %d:\n%s", rc, out);
+    ASSERT_MSG(!strstr(out, "REVERT FAILED"), "a revert that worked is reported failed:\n%s", out);
+    char rj[700];
+    snprintf(rj, sizeof rj, "%s/out/run.json", dir);
+    json_t *r = json_load_file(rj, 0, NULL);
+    ASSERT(r != NULL);
+    ASSERT(json_is_true(json_object_get(json_object_get(r, "steady_state"), "held_before")));
+    size_t i;
+    json_t *p;
+    int seen = 0;
+    json_array_foreach(json_object_get(r, "probes"), i, p) {
+        const char *name = json_string_value(json_object_get(p, "name"));
+        const char *v = json_string_value(json_object_get(p, "verdict"));
+        if (!strcmp(name, "calm-before")) { ASSERT_MSG(!strcmp(v, "passed"), "calm-before %s:\n%s", v, out); seen++; }
+        if (!strcmp(name, "errors-during")) { ASSERT_MSG(!strcmp(v, "failed"), "errors-during %s:\n%s", v, out); seen++; }
+    }
+    ASSERT_EQ_INT(seen, 2);
+    json_decref(r);
+}
