@@ -211,6 +211,9 @@ static json_t *top_schema(const char *key)
     if (!strcmp(key, "name")) return ref("#/$defs/name");
     if (!strcmp(key, "description") || !strcmp(key, "require_label")) return ref("#/$defs/scalar");
     if (!strcmp(key, "tags")) return json_pack("{s:s, s:o}", "type", "array", "items", ref("#/$defs/scalar"));
+    if (!strcmp(key, "monitor")) /* containers sampled besides the docker targets' (resources.h) */
+        return json_pack("{s:s, s:{s:s, s:i}, s:s}", "type", "array", "items", "type", "string", "minLength", 1,
+                         "description", "containers (names or ids) whose resources are sampled besides the docker targets'");
     if (!strcmp(key, "duration") || !strcmp(key, "revert_timeout")) return ref("#/$defs/duration");
     if (!strcmp(key, "seed") || !strcmp(key, "max_faults")) return type_schema(PT_INT, NULL);
     if (!strcmp(key, "vars") || !strcmp(key, "secrets"))
