@@ -769,6 +769,25 @@ static char *kpath(const char *kind, const char *ref, const char *suffix)
 /* An update answered "update out of sequence" (another writer bumped the version first)? */
 static int out_of_sequence(const char *e) { return strstr(e, "out of sequence") != NULL; }
 
+/* POST an edited Spec back at the version it was read at (/services or /nodes). 0 = done,
+ * 1 = "update out of sequence" on attempt < 4 (read the object again and retry), -1 = err. */
+static int spec_update(struct docker_client *c, const char *kind, const char *id, uint64_t version, json_t *spec,
+                       int attempt, char *err)
+{
+    char *body = json_dumps(spec, JSON_COMPACT);
+    char suffix[64];
+    snprintf(suffix, sizeof suffix, "/update?version=%llu", (unsigned long long)version);
+    char *path = kpath(kind, id, suffix);
+    char e[FL_ERR_LEN];
+    int ret = docker_call(c, "POST", path, body, 0, NULL, NULL, e);
+    free(path);
+    free(body);
+    if (ret == 0) return 0;
+    if (!out_of_sequence(e) || attempt >= 4) return fl_err(err, "%s", e);
+    sleep_ms(50);
+    return 1;
+}
+
 static void copy_str(char *dst, size_t n, const json_t *v)
 {
     const char *s = json_string_value(v);
@@ -827,18 +846,9 @@ int docker_service_scale(struct docker_client *c, const char *ref, int64_t repli
         json_t *spec = json_object_get(j, "Spec");
         json_object_set_new(json_object_get(json_object_get(spec, "Mode"), "Replicated"), "Replicas",
                             json_integer(replicas));
-        char *body = json_dumps(spec, JSON_COMPACT);
-        char suffix[64];
-        snprintf(suffix, sizeof suffix, "/update?version=%llu", (unsigned long long)sv.version);
-        char *path = kpath("services", sv.id, suffix);
-        char e[FL_ERR_LEN];
-        int ret = docker_call(c, "POST", path, body, 0, NULL, NULL, e);
-        free(path);
-        free(body);
+        int r = spec_update(c, "services", sv.id, sv.version, spec, attempt, err);
         json_decref(j);
-        if (ret == 0) return 0;
-        if (!out_of_sequence(e) || attempt >= 4) return fl_err(err, "%s", e);
-        sleep_ms(50);
+        if (r <= 0) return r;
     }
 }
 
@@ -1001,21 +1011,10 @@ int docker_node_set_availability(struct docker_client *c, const char *ref, const
         }
         json_t *spec = json_object_get(j, "Spec");
         json_object_set_new(spec, "Availability", json_string(availability));
-        char *body = json_dumps(spec, JSON_COMPACT);
-        char suffix[64];
-        snprintf(suffix, sizeof suffix, "/update?version=%llu", (unsigned long long)nd.version);
-        char *path = kpath("nodes", nd.id, suffix);
-        char e[FL_ERR_LEN];
-        int ret = docker_call(c, "POST", path, body, 0, NULL, NULL, e);
-        free(path);
-        free(body);
+        int r = spec_update(c, "nodes", nd.id, nd.version, spec, attempt, err);
         json_decref(j);
-        if (ret == 0) {
-            if (changed) *changed = 1;
-            return 0;
-        }
-        if (!out_of_sequence(e) || attempt >= 4) return fl_err(err, "%s", e);
-        sleep_ms(50);
+        if (r == 0 && changed) *changed = 1;
+        if (r <= 0) return r;
     }
 }
 
