@@ -751,9 +751,9 @@ int docker_create(struct docker_client *c, const char *name, json_t *config, cha
     return ret;
 }
 
-int docker_remove(struct docker_client *c, const char *id, char *err)
+/* DELETE path (freed here); an object already gone (404) counts as removed */
+static int delete_object(struct docker_client *c, char *path, char *err)
 {
-    char *path = cpath(id, "?force=1&v=1");
     struct docker_reply r;
     docker_reply_init(&r);
     int ret = docker_request(c, "DELETE", path, 1, NULL, 0, &r, err);
@@ -761,6 +761,11 @@ int docker_remove(struct docker_client *c, const char *id, char *err)
     docker_reply_release(&r);
     free(path);
     return ret;
+}
+
+int docker_remove(struct docker_client *c, const char *id, char *err)
+{
+    return delete_object(c, cpath(id, "?force=1&v=1"), err);
 }
 
 /* ---- swarm: services, tasks, nodes ----------------------------------------------------------- */
@@ -876,14 +881,7 @@ int docker_service_create(struct docker_client *c, json_t *spec, char id_out[72]
 
 int docker_service_remove(struct docker_client *c, const char *ref, char *err)
 {
-    char *path = kpath("services", ref, "");
-    struct docker_reply r;
-    docker_reply_init(&r);
-    int ret = docker_request(c, "DELETE", path, 1, NULL, 0, &r, err);
-    if (ret == 0 && r.status >= 300 && r.status != 404) ret = docker_status_err(r.status, r.body.data, err);
-    docker_reply_release(&r);
-    free(path);
-    return ret;
+    return delete_object(c, kpath("services", ref, ""), err);
 }
 
 int docker_task_from_json(const json_t *j, struct docker_task *t, char *err)
