@@ -18,15 +18,12 @@ TEST_FILE_USES("alone"); /* asserts request rates and latencies to the milliseco
 static struct lg_block_cfg *block(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static struct lg_block_cfg *block(const char *fmt, ...)
 {
-    char y[4096];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(y, sizeof y, fmt, ap);
+    struct node *n = th_vyaml(fmt, ap);
     va_end(ap);
     struct diag d;
     diag_init(&d, "test.yaml");
-    struct node *n = node_parse(y, strlen(y), &d);
-    ASSERT_MSG(n, "yaml: %s", d.n ? d.msgs[0] : "?");
     struct lg_block_cfg *c = lg_block_parse(NULL, n, &d);
     ASSERT_MSG(c && d.n == 0, "parse: %s", d.n ? d.msgs[0] : "?");
     node_free(n);
@@ -519,14 +516,6 @@ TEST_T(load_probe_windows_and_baseline, 60)
     testsrv_stop(s);
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ASSERT(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 TEST_T(load_cli_summary_and_exit_codes, 90)
 {
     struct testsrv *s = testsrv_start(0);
@@ -542,7 +531,7 @@ TEST_T(load_cli_summary_and_exit_codes, 90)
              "  - name: bad\n    base_url: http://127.0.0.1:%d\n    requests: [{path: \"/status?code=500\", name: boom}]\n"
              "    rate: 20/s\n    thresholds: [\"error_rate < 1%%\"]\n",
              port, port);
-    write_file(plan, text);
+    th_write_file(plan, text);
 
     int rc = th_sh(out, sizeof out, "%s load %s --load good --duration 1s -q --json %s 2>&1", th_faultline(), plan, json);
     ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
@@ -572,7 +561,7 @@ TEST_T(load_cli_summary_and_exit_codes, 90)
     rc = th_sh(out, sizeof out, "%s load %s --load nope 2>&1", th_faultline(), plan);
     ASSERT_EQ_INT(rc, 2);
     ASSERT_CONTAINS(out, "no load block named 'nope'");
-    write_file(plan, "faultline: 1\nname: cli\nduration: 2s\nload:\n  - name: x\n    base_url: http://127.0.0.1:1\n"
+    th_write_file(plan, "faultline: 1\nname: cli\nduration: 2s\nload:\n  - name: x\n    base_url: http://127.0.0.1:1\n"
                      "    requests: [{path: /ok}]\n    vus: 2\n    rampp: []\n");
     rc = th_sh(out, sizeof out, "%s load %s 2>&1", th_faultline(), plan);
     ASSERT_EQ_INT(rc, 2);
