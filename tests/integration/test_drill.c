@@ -89,8 +89,7 @@ static const json_t *suite_exp(const json_t *suite, size_t i) { return json_arra
 /* ---- history file: written, read back, compared --------------------------------------- */
 TEST_T(drill_history_flags_p95_regression, 120)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     write_load_plan("reads.yaml", "reads", testsrv_port(s));
     char out[16384];
 
@@ -183,8 +182,7 @@ TEST_T(drill_history_flags_p95_regression, 120)
 /* ---- a suite from a folder ------------------------------------------------------------ */
 TEST_T(drill_suite_from_folder, 90)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     ASSERT_EQ_INT(th_sh(NULL, 0, "mkdir -p '%s/suite'", th_tmpdir()), 0);
     write_load_plan("suite/20-reads.yaml", "reads", testsrv_port(s));
     char plan[1024];
@@ -254,8 +252,7 @@ TEST_T(drill_suite_from_folder, 90)
 /* ---- a matrix plan in a drill: one history entry per combination ---------------------- */
 TEST_T(drill_matrix_rows_are_experiments, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     int p1 = th_free_port(), p2 = th_free_port();
     char plan[2048];
     snprintf(plan, sizeof plan,
@@ -339,8 +336,7 @@ TEST_T(drill_lock_refuses_a_second_drill, 60)
 TEST_T(drill_history_in_postgresql, 90)
 {
     const char *dsn = th_pg_dsn();
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     /* a name of its own: the table is shared with earlier runs of the tests */
     char name[64], url[256], out[16384];
     snprintf(name, sizeof name, "pg-hist-%d", (int)getpid());

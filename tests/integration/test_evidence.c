@@ -99,8 +99,7 @@ TEST_T(evidence_sparse_load_recovers_and_all_failing_stays_not_recovered, 60)
  * resets on the empty seconds that follow */
 TEST_T(evidence_empty_load_window_is_inconclusive_and_stop_when_waits, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
+    struct testsrv *s = testsrv_must(NULL);
     testsrv_set_fail_pct(s, 100);
     const char *d = th_tmpdir();
     char plan[4096], out[16384];
@@ -137,9 +136,8 @@ TEST_T(evidence_empty_load_window_is_inconclusive_and_stop_when_waits, 60)
 /* a service failing 70% of its requests: rps barely moves, ok_rps shows the loss */
 TEST_T(evidence_rps_counts_failures_ok_rps_does_not, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
-    int port = testsrv_port(s);
+    int port;
+    struct testsrv *s = testsrv_must(&port);
     const char *d = th_tmpdir();
     char plan[4096], out[16384];
     snprintf(plan, sizeof plan,

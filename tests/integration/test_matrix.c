@@ -274,8 +274,7 @@ TEST_T(matrix_stops_after_an_abort, 60)
      * nothing can be concluded */
     const char *d = th_tmpdir();
     int p[3] = { th_free_port(), th_free_port(), th_free_port() };
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     char plan[2048], path[512];
     snprintf(plan, sizeof plan,
              "faultline: 1\nname: stops\nduration: 4s\n"

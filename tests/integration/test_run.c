@@ -79,8 +79,7 @@ TEST_T(run_timeline_order_and_timing, 60)
 
 TEST_T(run_e2e_http_probes_against_real_server, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     const char *d = th_tmpdir();
     char plan[4096], path[512], out[16384];
     int port = testsrv_port(s);
@@ -192,8 +191,7 @@ TEST_T(run_steady_state_inconclusive_injects_nothing_exit_5, 30)
 
 TEST_T(run_stop_when_aborts_and_reverts, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     const char *d = th_tmpdir();
     char plan[4096], path[512], out[16384], rev[600];
     snprintf(rev, sizeof rev, "%s/reverted", d);
@@ -294,8 +292,7 @@ TEST_T(run_valgrind_memcheck_full_run_no_leaks, 120)
 {
     char out[4096];
     if (th_sh(out, sizeof out, "command -v valgrind") != 0) SKIP("valgrind is not installed (apt-get install valgrind)");
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     const char *d = th_tmpdir();
     char plan[4096], path[512];
     snprintf(plan, sizeof plan,
@@ -328,8 +325,7 @@ TEST_T(run_valgrind_memcheck_full_run_no_leaks, 120)
 
 TEST_T(run_secrets_never_in_any_output, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     const char *d = th_tmpdir();
     char plan[4096], path[512];
     /* the secret's value is "secret" (testsrv's password) plus a long marker in a header */
