@@ -440,15 +440,25 @@ int docker_state_parse(const char *s)
     return -1;
 }
 
+/* An object reply's id (id_key) copied into id, and its object member obj_key; -1 when it
+ * lacks either ("docker: <what> reply lacks ID or Spec"). */
+static int reply_id_and(const json_t *j, const char *what, const char *id_key, const char *obj_key, char *id,
+                        size_t idlen, json_t **obj, char *err)
+{
+    const char *s = json_string_value(json_object_get(j, id_key));
+    *obj = json_object_get(j, obj_key);
+    if (!s || !json_is_object(*obj)) return fl_err(err, "docker: %s reply lacks %s or %s", what, id_key, obj_key);
+    snprintf(id, idlen, "%s", s);
+    return 0;
+}
+
 int docker_cstate_from_json(const json_t *j, struct docker_cstate *st, char *err)
 {
     memset(st, 0, sizeof *st);
-    const char *id = json_string_value(json_object_get(j, "Id"));
-    json_t *state = json_object_get(j, "State");
-    if (!id || !json_is_object(state)) return fl_err(err, "docker: container inspect reply lacks Id or State");
-    snprintf(st->id, sizeof st->id, "%s", id);
+    json_t *state;
+    if (reply_id_and(j, "container inspect", "Id", "State", st->id, sizeof st->id, &state, err) < 0) return -1;
     const char *name = json_string_value(json_object_get(j, "Name"));
-    snprintf(st->name, sizeof st->name, "%s", name ? (name[0] == '/' ? name + 1 : name) : id);
+    snprintf(st->name, sizeof st->name, "%s", name ? (name[0] == '/' ? name + 1 : name) : st->id);
     const char *status = json_string_value(json_object_get(state, "Status"));
     int s = docker_state_parse(status);
     if (s < 0) {
@@ -741,9 +751,9 @@ int docker_create(struct docker_client *c, const char *name, json_t *config, cha
     return ret;
 }
 
-int docker_remove(struct docker_client *c, const char *id, char *err)
+/* DELETE path (freed here); an object already gone (404) counts as removed */
+static int delete_object(struct docker_client *c, char *path, char *err)
 {
-    char *path = cpath(id, "?force=1&v=1");
     struct docker_reply r;
     docker_reply_init(&r);
     int ret = docker_request(c, "DELETE", path, 1, NULL, 0, &r, err);
@@ -751,6 +761,11 @@ int docker_remove(struct docker_client *c, const char *id, char *err)
     docker_reply_release(&r);
     free(path);
     return ret;
+}
+
+int docker_remove(struct docker_client *c, const char *id, char *err)
+{
+    return delete_object(c, cpath(id, "?force=1&v=1"), err);
 }
 
 /* ---- swarm: services, tasks, nodes ----------------------------------------------------------- */
@@ -769,6 +784,25 @@ static char *kpath(const char *kind, const char *ref, const char *suffix)
 /* An update answered "update out of sequence" (another writer bumped the version first)? */
 static int out_of_sequence(const char *e) { return strstr(e, "out of sequence") != NULL; }
 
+/* POST an edited Spec back at the version it was read at (/services or /nodes). 0 = done,
+ * 1 = "update out of sequence" on attempt < 4 (read the object again and retry), -1 = err. */
+static int spec_update(struct docker_client *c, const char *kind, const char *id, uint64_t version, json_t *spec,
+                       int attempt, char *err)
+{
+    char *body = json_dumps(spec, JSON_COMPACT);
+    char suffix[64];
+    snprintf(suffix, sizeof suffix, "/update?version=%llu", (unsigned long long)version);
+    char *path = kpath(kind, id, suffix);
+    char e[FL_ERR_LEN];
+    int ret = docker_call(c, "POST", path, body, 0, NULL, NULL, e);
+    free(path);
+    free(body);
+    if (ret == 0) return 0;
+    if (!out_of_sequence(e) || attempt >= 4) return fl_err(err, "%s", e);
+    sleep_ms(50);
+    return 1;
+}
+
 static void copy_str(char *dst, size_t n, const json_t *v)
 {
     const char *s = json_string_value(v);
@@ -778,10 +812,8 @@ static void copy_str(char *dst, size_t n, const json_t *v)
 int docker_service_from_json(const json_t *j, struct docker_service *sv, char *err)
 {
     memset(sv, 0, sizeof *sv);
-    json_t *spec = json_object_get(j, "Spec");
-    const char *id = json_string_value(json_object_get(j, "ID"));
-    if (!id || !json_is_object(spec)) return fl_err(err, "docker: service reply lacks ID or Spec");
-    snprintf(sv->id, sizeof sv->id, "%s", id);
+    json_t *spec;
+    if (reply_id_and(j, "service", "ID", "Spec", sv->id, sizeof sv->id, &spec, err) < 0) return -1;
     copy_str(sv->name, sizeof sv->name, json_object_get(spec, "Name"));
     sv->version = (uint64_t)json_integer_value(json_object_get(json_object_get(j, "Version"), "Index"));
     json_t *mode = json_object_get(spec, "Mode");
@@ -827,18 +859,9 @@ int docker_service_scale(struct docker_client *c, const char *ref, int64_t repli
         json_t *spec = json_object_get(j, "Spec");
         json_object_set_new(json_object_get(json_object_get(spec, "Mode"), "Replicated"), "Replicas",
                             json_integer(replicas));
-        char *body = json_dumps(spec, JSON_COMPACT);
-        char suffix[64];
-        snprintf(suffix, sizeof suffix, "/update?version=%llu", (unsigned long long)sv.version);
-        char *path = kpath("services", sv.id, suffix);
-        char e[FL_ERR_LEN];
-        int ret = docker_call(c, "POST", path, body, 0, NULL, NULL, e);
-        free(path);
-        free(body);
+        int r = spec_update(c, "services", sv.id, sv.version, spec, attempt, err);
         json_decref(j);
-        if (ret == 0) return 0;
-        if (!out_of_sequence(e) || attempt >= 4) return fl_err(err, "%s", e);
-        sleep_ms(50);
+        if (r <= 0) return r;
     }
 }
 
@@ -858,23 +881,14 @@ int docker_service_create(struct docker_client *c, json_t *spec, char id_out[72]
 
 int docker_service_remove(struct docker_client *c, const char *ref, char *err)
 {
-    char *path = kpath("services", ref, "");
-    struct docker_reply r;
-    docker_reply_init(&r);
-    int ret = docker_request(c, "DELETE", path, 1, NULL, 0, &r, err);
-    if (ret == 0 && r.status >= 300 && r.status != 404) ret = docker_status_err(r.status, r.body.data, err);
-    docker_reply_release(&r);
-    free(path);
-    return ret;
+    return delete_object(c, kpath("services", ref, ""), err);
 }
 
 int docker_task_from_json(const json_t *j, struct docker_task *t, char *err)
 {
     memset(t, 0, sizeof *t);
-    const char *id = json_string_value(json_object_get(j, "ID"));
-    json_t *status = json_object_get(j, "Status");
-    if (!id || !json_is_object(status)) return fl_err(err, "docker: task reply lacks ID or Status");
-    snprintf(t->id, sizeof t->id, "%s", id);
+    json_t *status;
+    if (reply_id_and(j, "task", "ID", "Status", t->id, sizeof t->id, &status, err) < 0) return -1;
     copy_str(t->service_id, sizeof t->service_id, json_object_get(j, "ServiceID"));
     copy_str(t->node_id, sizeof t->node_id, json_object_get(j, "NodeID"));
     copy_str(t->container_id, sizeof t->container_id,
@@ -965,10 +979,8 @@ int docker_service_wait_converged(struct docker_client *c, const char *ref, int6
 int docker_node_from_json(const json_t *j, struct docker_node *nd, char *err)
 {
     memset(nd, 0, sizeof *nd);
-    const char *id = json_string_value(json_object_get(j, "ID"));
-    json_t *spec = json_object_get(j, "Spec");
-    if (!id || !json_is_object(spec)) return fl_err(err, "docker: node reply lacks ID or Spec");
-    snprintf(nd->id, sizeof nd->id, "%s", id);
+    json_t *spec;
+    if (reply_id_and(j, "node", "ID", "Spec", nd->id, sizeof nd->id, &spec, err) < 0) return -1;
     copy_str(nd->hostname, sizeof nd->hostname, json_object_get(json_object_get(j, "Description"), "Hostname"));
     nd->version = (uint64_t)json_integer_value(json_object_get(json_object_get(j, "Version"), "Index"));
     copy_str(nd->availability, sizeof nd->availability, json_object_get(spec, "Availability"));
@@ -1001,21 +1013,10 @@ int docker_node_set_availability(struct docker_client *c, const char *ref, const
         }
         json_t *spec = json_object_get(j, "Spec");
         json_object_set_new(spec, "Availability", json_string(availability));
-        char *body = json_dumps(spec, JSON_COMPACT);
-        char suffix[64];
-        snprintf(suffix, sizeof suffix, "/update?version=%llu", (unsigned long long)nd.version);
-        char *path = kpath("nodes", nd.id, suffix);
-        char e[FL_ERR_LEN];
-        int ret = docker_call(c, "POST", path, body, 0, NULL, NULL, e);
-        free(path);
-        free(body);
+        int r = spec_update(c, "nodes", nd.id, nd.version, spec, attempt, err);
         json_decref(j);
-        if (ret == 0) {
-            if (changed) *changed = 1;
-            return 0;
-        }
-        if (!out_of_sequence(e) || attempt >= 4) return fl_err(err, "%s", e);
-        sleep_ms(50);
+        if (r == 0 && changed) *changed = 1;
+        if (r <= 0) return r;
     }
 }
 

@@ -34,16 +34,10 @@ void fx_init(struct fx *f, uint64_t seed)
 
 struct node *fx_yaml(struct fx *f, const char *fmt, ...)
 {
-    char text[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    struct node *n = th_vyaml(fmt, ap);
     va_end(ap);
-    struct diag d;
-    diag_init(&d, "test");
-    struct node *n = node_parse(text, strlen(text), &d);
-    ASSERT_MSG(n && d.n == 0, "yaml '%s': %s", text, d.n ? d.msgs[0] : "?");
-    diag_release(&d);
     ASSERT(f->ntrees < (int)(sizeof f->trees / sizeof *f->trees));
     f->trees[f->ntrees++] = n;
     return n;
@@ -254,6 +248,20 @@ void fx_sweep_services(struct docker_client *dc, const char *test)
     json_decref(arr);
 }
 
+struct docker_svc_status fx_svc_status(struct docker_client *dc, const char *ref)
+{
+    struct docker_svc_status st;
+    char err[FL_ERR_LEN];
+    ASSERT_MSG(docker_service_status(dc, ref, &st, err) == 0, "status of %s: %s", ref, err);
+    return st;
+}
+
+void fx_converge(struct docker_client *dc, const char *ref, int64_t within_ms)
+{
+    char err[FL_ERR_LEN];
+    ASSERT_MSG(docker_service_wait_converged(dc, ref, within_ms, NULL, err) == 0, "%s", err);
+}
+
 json_t *fx_service_spec(const char *test, const char *name, int replicas, json_t *labels)
 {
     json_t *mounts = json_array();
@@ -288,25 +296,15 @@ void fx_write_file(const char *dir, const char *name, const char *text)
 {
     char path[700];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    ASSERT_MSG(f, "cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
+    th_write_file(path, text);
 }
 
 char *fx_slurp(const char *dir, const char *name)
 {
     char path[700];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (!f) return strdup("");
-    struct buf b;
-    buf_init(&b, 1 << 22);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_add(&b, chunk, n);
-    fclose(f);
-    return buf_detach(&b);
+    char *s = th_slurp(path);
+    return s ? s : strdup("");
 }
 
 pid_t fx_fl_start(const char *dir, char *const *env, char *const *args)
@@ -353,8 +351,7 @@ int fx_fl_wait(pid_t pid, int timeout_ms)
 
 int fx_fl(const char *dir, const char *args, char *out, size_t outlen)
 {
-    return th_sh(out, outlen, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' %s 2>&1", dir, dir, th_faultline(),
-                 args);
+    return th_fl(dir, args, out, outlen);
 }
 
 int fx_journal_count(const char *dir, const char *op)

@@ -58,6 +58,9 @@ void fx_service(struct docker_client *dc, const char *test, const char *name, in
 json_t *fx_service_spec(const char *test, const char *name, int replicas, json_t *labels);
 /* remove the services labelled faultline.test=TEST an earlier failed run left (not a live run's) */
 void fx_sweep_services(struct docker_client *dc, const char *test);
+/* a service's task counts, and a wait until it converges (the test fails otherwise) */
+struct docker_svc_status fx_svc_status(struct docker_client *dc, const char *ref);
+void fx_converge(struct docker_client *dc, const char *ref, int64_t within_ms);
 
 /* ---- faultline as a process in dir (its journal: dir/journal.jsonl) ---- */
 void fx_write_file(const char *dir, const char *name, const char *text);

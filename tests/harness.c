@@ -2,6 +2,7 @@
  * (grouped by file, files claiming a shared thing never overlap); prints the ten slowest,
  * the skips by cause and the tally. */
 #include "harness.h"
+#include "node.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -166,6 +168,118 @@ int th_sh(char *out, size_t outlen, const char *fmt, ...)
     int st = pclose(p);
     if (st == -1) return -1;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+char *th_slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    size_t len = 0, cap = 4096, n;
+    char *s = malloc(cap);
+    if (!s) abort();
+    while ((n = fread(s + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (len + 1 == cap && !(s = realloc(s, cap *= 2))) abort();
+    }
+    fclose(f);
+    s[len] = '\0';
+    return s;
+}
+
+void th_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ASSERT_MSG(f != NULL, "cannot write %s", path);
+    fputs(text, f);
+    ASSERT_MSG(fclose(f) == 0, "cannot write %s", path);
+}
+
+int th_count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+void th_write_in(const char *dir, const char *name, const char *fmt, ...)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ASSERT_MSG(f != NULL, "cannot write %s", path);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    ASSERT_MSG(fclose(f) == 0, "cannot write %s", path);
+}
+
+struct node *th_vyaml(const char *fmt, va_list ap)
+{
+    char text[8192];
+    int n = vsnprintf(text, sizeof text, fmt, ap);
+    ASSERT_MSG(n >= 0 && (size_t)n < sizeof text, "yaml text longer than %zu bytes", sizeof text);
+    struct diag d;
+    diag_init(&d, "test.yaml");
+    struct node *tree = node_parse(text, strlen(text), &d);
+    ASSERT_MSG(tree && d.n == 0, "yaml '%s': %s", text, d.n ? d.msgs[0] : "?");
+    diag_release(&d);
+    return tree;
+}
+
+struct node *th_yaml(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    struct node *tree = th_vyaml(fmt, ap);
+    va_end(ap);
+    return tree;
+}
+
+int th_fl(const char *dir, const char *args, char *out, size_t outlen)
+{
+    return th_sh(out, outlen, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' %s 2>&1", dir, dir, th_faultline(),
+                 args);
+}
+
+json_t *th_json_file(const char *dir, const char *rel)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    json_error_t e;
+    json_t *j = json_load_file(path, 0, &e);
+    ASSERT_MSG(j != NULL, "no JSON at %s: %s", path, e.text);
+    return j;
+}
+
+pid_t th_spawn_logged(const char *log, char *const argv[])
+{
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+int th_stop(pid_t pid)
+{
+    int st = 0;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 500; i++) {
+        if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return 128 + SIGKILL;
 }
 
 int th_free_port(void)

@@ -28,6 +28,8 @@
 #ifndef FL_HARNESS_H
 #define FL_HARNESS_H
 
+#include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <math.h>
@@ -76,6 +78,29 @@ const char *th_build_dir(void);   /* FL_BUILD, default "build" */
 const char *th_tmpdir(void);
 /* Run a shell command; returns its exit status (or -1); output captured into out (may be NULL). */
 int th_sh(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Files: the whole of one (malloc'd, NUL-terminated; NULL when it cannot be read), one
+ * written (the test fails when it cannot be), and how often needle stands in hay (not
+ * overlapping). */
+char *th_slurp(const char *path);
+void th_write_file(const char *path, const char *text);
+int th_count(const char *hay, const char *needle);
+/* dir/name written from a printf format (a plan, most often); the test fails when it cannot be */
+void th_write_in(const char *dir, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* YAML text (a printf format) parsed into a node tree (node_free() it); the test fails on a
+ * parse error. */
+struct node;
+struct node *th_yaml(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct node *th_vyaml(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/* build/faultline with args, run in dir (journal dir/journal.jsonl), stdout and stderr into
+ * out; its exit status. */
+int th_fl(const char *dir, const char *args, char *out, size_t outlen);
+/* dir/rel (say "out/run.json") parsed; the test fails when it is missing or not JSON. */
+json_t *th_json_file(const char *dir, const char *rel);
+/* A program (argv[0] a path) started with stdout and stderr appended to log; it dies with the
+ * test process (PR_SET_PDEATHSIG). th_stop: SIGTERM, SIGKILL after 5 s; the exit code
+ * (128+sig when killed). */
+pid_t th_spawn_logged(const char *log, char *const argv[]);
+int th_stop(pid_t pid);
 /* A free loopback TCP port. */
 int th_free_port(void);
 /* Skip (or fail under FL_REQUIRE_SERVICES=1) unless program is on PATH: "program is not

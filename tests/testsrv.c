@@ -1,5 +1,6 @@
 /* testsrv.c -- a real HTTP server for tests (libmicrohttpd), with knobs to slow down and fail. */
 #include "testsrv.h"
+#include "harness.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -238,4 +239,12 @@ void testsrv_stop(struct testsrv *s)
     MHD_stop_daemon(s->d);
     pthread_mutex_destroy(&s->mu);
     free(s);
+}
+
+struct testsrv *testsrv_must(int *port)
+{
+    struct testsrv *s = testsrv_start(0);
+    ASSERT_MSG(s != NULL, "cannot start the test HTTP server");
+    if (port) *port = testsrv_port(s);
+    return s;
 }

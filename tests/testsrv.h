@@ -27,6 +27,8 @@
 
 struct testsrv;
 struct testsrv *testsrv_start(int port);
+/* a server on a free port, or the test fails; its port in *port (when not NULL) */
+struct testsrv *testsrv_must(int *port);
 int testsrv_port(const struct testsrv *s);
 void testsrv_set_delay_ms(struct testsrv *s, int ms);
 void testsrv_set_status(struct testsrv *s, int status);   /* 0 = answer normally */

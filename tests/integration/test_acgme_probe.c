@@ -897,31 +897,7 @@ static pid_t demo_spawn(char *const argv[], const char *logname)
 {
     char log[512];
     snprintf(log, sizeof log, "%s/%s.log", th_tmpdir(), logname);
-    pid_t pid = fork();
-    ASSERT(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static void demo_stop(pid_t pid)
-{
-    int st;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 500; i++) {
-        if (waitpid(pid, &st, WNOHANG) == pid) return;
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
+    return th_spawn_logged(log, argv);
 }
 
 static pid_t demo_serve(int port, const char *dsn, const char *defect)
@@ -997,7 +973,7 @@ TEST_T(acgme_probe_demo_service_under_database_fault, 120)
                                "(SELECT count(*) FROM assignments)"),
                   0);
     PQfinish(dpg);
-    demo_stop(api);
+    th_stop(api);
 
     /* the database goes silent (a listener that never answers, like a frozen server) */
     int hole = socket(AF_INET, SOCK_STREAM, 0);
@@ -1024,7 +1000,7 @@ TEST_T(acgme_probe_demo_service_under_database_fault, 120)
     j = demo_probe(port, "cases: 3\nseed: 700\nexpect: \"accuracy == 100%\"\n", &ok, obs, sizeof obs);
     ASSERT_MSG(ok, "healthy build under the fault: %s", obs);
     json_decref(j);
-    demo_stop(api);
+    th_stop(api);
 
     /* the planted defect answers "valid": the probe names the cases it got wrong */
     port = th_free_port();
@@ -1038,7 +1014,7 @@ TEST_T(acgme_probe_demo_service_under_database_fault, 120)
     ASSERT(json_array_size(json_object_get(w0, "missing")) > 0);
     ASSERT(json_is_true(json_object_get(w0, "valid")));
     json_decref(j);
-    demo_stop(api);
+    th_stop(api);
     close(hole);
 
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);

@@ -92,42 +92,11 @@ static long long sql_count(const char *dsn, const char *sql)
     return v;
 }
 
-static pid_t spawn(const char *log, char *const argv[])
-{
-    pid_t pid = fork();
-    ASSERT(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* SIGTERM, then SIGKILL after 5 s; returns the exit code (128+sig when killed) */
-static int stop(pid_t pid)
-{
-    int st = 0;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 500; i++) {
-        if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return 128 + SIGKILL;
-}
-
 static int run_cmd(char *const argv[])
 {
     char log[512];
     snprintf(log, sizeof log, "%s/cmd.log", th_tmpdir());
-    pid_t pid = spawn(log, argv);
+    pid_t pid = th_spawn_logged(log, argv);
     int st;
     waitpid(pid, &st, 0);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -217,7 +186,7 @@ static pid_t serve(int port, const char *dsn, int redis_port, const char *defect
     snprintf(log, sizeof log, "%s/serve-%d.log", th_tmpdir(), port);
     char *argv[] = { (char *)api_bin(), "serve", "--port", p, "--pg", (char *)dsn, "--redis", rd,
                      defect ? "--defect" : NULL, (char *)defect, NULL };
-    pid_t pid = spawn(log, argv);
+    pid_t pid = th_spawn_logged(log, argv);
     wait_healthy(port, pid);
     return pid;
 }
@@ -458,7 +427,7 @@ TEST_T(demo_endpoints_and_auth, 60)
     ASSERT(json_is_null(json_object_get(viol, "person_id")));
     resp_free(&r);
 
-    ASSERT_EQ_INT(stop(api), 0); /* SIGTERM: clean exit */
+    ASSERT_EQ_INT(th_stop(api), 0); /* SIGTERM: clean exit */
     db_drop(&d);
 }
 
@@ -594,7 +563,7 @@ TEST_T(demo_validate_posted_cases, 60)
     ASSERT_CONTAINS(jstr(r.json, "detail"), "type");
     resp_free(&r);
 
-    ASSERT_EQ_INT(stop(api), 0);
+    ASSERT_EQ_INT(th_stop(api), 0);
     db_drop(&d);
 }
 
@@ -625,7 +594,7 @@ TEST_T(demo_generate_through_worker, 60)
     ASSERT_EQ_STR(jstr(r.json, "status"), "queued");
     resp_free(&r);
 
-    pid_t worker = spawn(log, wargv);
+    pid_t worker = th_spawn_logged(log, wargv);
     const char *status = NULL;
     long long written = 0;
     for (int i = 0; i < 200; i++) {
@@ -659,8 +628,8 @@ TEST_T(demo_generate_through_worker, 60)
     ASSERT_EQ_INT(r.status, 422);
     resp_free(&r);
 
-    ASSERT_EQ_INT(stop(worker), 0);
-    ASSERT_EQ_INT(stop(api), 0);
+    ASSERT_EQ_INT(th_stop(worker), 0);
+    ASSERT_EQ_INT(th_stop(api), 0);
     free(job);
     db_drop(&d);
 }
@@ -685,7 +654,7 @@ TEST_T(demo_redis_down_fails_fast, 30)
     r = get(port, "/api/v1/people"); /* reads do not need Redis */
     ASSERT_EQ_INT(r.status, 200);
     resp_free(&r);
-    ASSERT_EQ_INT(stop(api), 0);
+    ASSERT_EQ_INT(th_stop(api), 0);
     db_drop(&d);
 }
 
@@ -713,7 +682,7 @@ TEST_T(demo_reads_fail_fast_and_defects, 60)
         struct resp r = get(port, "/health"); /* static, as the real service */
         ASSERT_EQ_INT(r.status, 200);
         resp_free(&r);
-        ASSERT_EQ_INT(stop(api), 0);
+        ASSERT_EQ_INT(th_stop(api), 0);
     }
 
     /* --defect valid-on-timeout: the failed read turns into "valid" */
@@ -723,7 +692,7 @@ TEST_T(demo_reads_fail_fast_and_defects, 60)
     ASSERT_EQ_INT(r.status, 200);
     ASSERT(json_is_true(json_object_get(r.json, "valid")));
     resp_free(&r);
-    ASSERT_EQ_INT(stop(api), 0);
+    ASSERT_EQ_INT(th_stop(api), 0);
 
     /* --defect hang-reads: the same read hangs well past the healthy bound */
     port = th_free_port();
@@ -735,7 +704,7 @@ TEST_T(demo_reads_fail_fast_and_defects, 60)
     ASSERT_EQ_INT(r.status, 503);
     ASSERT(r.ms < 3000);
     resp_free(&r);
-    ASSERT_EQ_INT(stop(api), 0); /* a SIGTERM ends the hanging reads too */
+    ASSERT_EQ_INT(th_stop(api), 0); /* a SIGTERM ends the hanging reads too */
     close(hole);
 }
 
@@ -831,7 +800,7 @@ TEST_T(demo_recovers_after_database_freeze_and_restart, 90)
     ASSERT_EQ_INT(r.status, 200);
     resp_free(&r);
 
-    ASSERT_EQ_INT(stop(api), 0);
+    ASSERT_EQ_INT(th_stop(api), 0);
     pg_sh("'%s/pg_ctl' -D '%s/data' -m immediate -w stop >/dev/null%.0d", bin, dir, 0);
 }
 
@@ -870,7 +839,7 @@ TEST_T(demo_job_survives_killed_worker, 60)
     snprintf(path, sizeof path, "/api/v1/schedule/jobs/%s", jstr(r.json, "job_id"));
     resp_free(&r);
 
-    pid_t w1 = spawn(log, slow);
+    pid_t w1 = th_spawn_logged(log, slow);
     char *st = job_wait(port, path, "running", 100);
     ASSERT_EQ_STR(st, "running");
     free(st);
@@ -879,7 +848,7 @@ TEST_T(demo_job_survives_killed_worker, 60)
     waitpid(w1, &ws, 0);
     ASSERT_EQ_INT(sql_count(d.dsn, "SELECT count(*) FROM blocks WHERE date BETWEEN '2027-03-01' AND '2027-03-07'"), 0);
 
-    pid_t w2 = spawn(log, fast);
+    pid_t w2 = th_spawn_logged(log, fast);
     st = job_wait(port, path, "done", 200);
     ASSERT_MSG(strcmp(st, "done") == 0, "job status %s after the worker restart (see %s)", st, th_tmpdir());
     free(st);
@@ -888,8 +857,8 @@ TEST_T(demo_job_survives_killed_worker, 60)
     ASSERT(json_integer_value(json_object_get(r.json, "assignments")) > 0);
     resp_free(&r);
     ASSERT_EQ_INT(sql_count(d.dsn, "SELECT count(*) FROM blocks WHERE date BETWEEN '2027-03-01' AND '2027-03-07'"), 14);
-    ASSERT_EQ_INT(stop(w2), 0);
-    ASSERT_EQ_INT(stop(api), 0);
+    ASSERT_EQ_INT(th_stop(w2), 0);
+    ASSERT_EQ_INT(th_stop(api), 0);
     db_drop(&d);
 }
 
@@ -916,7 +885,7 @@ TEST_T(demo_uuid_schema, 60)
     snprintf(rd, sizeof rd, "127.0.0.1:%d", th_redis_port());
     snprintf(log, sizeof log, "%s/serve-uuid.log", th_tmpdir());
     char *sargv[] = { (char *)api_bin(), "serve", "--port", p, "--pg", d.dsn, "--redis", rd, "--schema", "uuid", NULL };
-    pid_t api = spawn(log, sargv);
+    pid_t api = th_spawn_logged(log, sargv);
     wait_healthy(port, api);
     /* the seed schedule validates (it is compliant), read through uuid ids */
     struct resp r = get(port, "/api/v1/schedule/validate?start_date=2025-07-07&end_date=2025-08-03");
@@ -953,7 +922,7 @@ TEST_T(demo_uuid_schema, 60)
     char wlog[512];
     snprintf(wlog, sizeof wlog, "%s/worker-uuid.log", th_tmpdir());
     char *wargv[] = { (char *)api_bin(), "worker", "--pg", d.dsn, "--redis", rd, "--schema", "uuid", NULL };
-    pid_t worker = spawn(wlog, wargv);
+    pid_t worker = th_spawn_logged(wlog, wargv);
     r = http("POST", port, "/api/v1/schedule/generate", "application/json",
              "{\"start_date\":\"2026-04-06\",\"end_date\":\"2026-04-12\"}", NULL, 5000);
     ASSERT_EQ_INT(r.status, 202);
@@ -972,8 +941,8 @@ TEST_T(demo_uuid_schema, 60)
     ASSERT_EQ_INT(sql_count(d.dsn, "SELECT count(*) FROM blocks WHERE date BETWEEN '2026-04-06' AND '2026-04-12' "
                                    "AND block_number = 1"),
                   14);
-    ASSERT_EQ_INT(stop(worker), 0);
-    ASSERT_EQ_INT(stop(api), 0);
+    ASSERT_EQ_INT(th_stop(worker), 0);
+    ASSERT_EQ_INT(th_stop(api), 0);
     db_drop(&d);
 }
 

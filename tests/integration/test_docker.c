@@ -759,15 +759,12 @@ TEST_T(docker_plan_stop_with_probe_end_to_end, 120)
     const char *host = th_docker_host();
     client();
     sweep("e2e");
-    char name[64], id[72], err[FL_ERR_LEN], path[600], out[16384];
+    char name[64], id[72], err[FL_ERR_LEN], out[16384];
     int port = th_free_port();
     cname(name, sizeof name, "e2e");
     mk_redis("e2e", name, port, json_pack("{s:s}", "faultline.allow", "true"), NULL, id);
     const char *dir = th_tmpdir();
-    snprintf(path, sizeof path, "%s/plan.yaml", dir);
-    FILE *f = fopen(path, "w");
-    ASSERT(f);
-    fprintf(f,
+    th_write_in(dir, "plan.yaml",
             "faultline: 1\n"
             "name: docker-e2e\n"
             "duration: 4s\n"
@@ -791,17 +788,13 @@ TEST_T(docker_plan_stop_with_probe_end_to_end, 120)
             "    every: 1900ms\n"
             "    container: { target: cache, expect: stopped }\n",
             name, host);
-    fclose(f);
     int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run plan.yaml -o report --journal journal.jsonl 2>&1", dir,
                    th_faultline());
     ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
     ASSERT_EQ_STR(docker_state_name(inspect(id).state), "running");
     fx_wait_pong(port);
     /* the probe saw the container stopped during the window */
-    char rj[700];
-    snprintf(rj, sizeof rj, "%s/report/run.json", dir);
-    json_t *rec = json_load_file(rj, 0, NULL);
-    ASSERT_MSG(rec, "no %s", rj);
+    json_t *rec = th_json_file(dir, "report/run.json");
     char *text = json_dumps(rec, 0);
     ASSERT_CONTAINS(text, "cache-is-stopped");
     ASSERT_CONTAINS(text, "exited (exit code 0");
@@ -816,19 +809,16 @@ TEST_T(docker_plan_redis_and_postgres_end_to_end, 150)
     const char *host = th_docker_host();
     client();
     sweep("e2e2");
-    char rname[64], pname[64], rid[72], pid[72], err[FL_ERR_LEN], path[600], out[16384], v[64];
+    char rname[64], pname[64], rid[72], pid[72], err[FL_ERR_LEN], out[16384], v[64];
     int rport = th_free_port(), pport = th_free_port();
     cname(rname, sizeof rname, "e2e2-redis");
     cname(pname, sizeof pname, "e2e2-pg");
     mk_redis("e2e2", rname, rport, NULL, NULL, rid);
     mk_postgres("e2e2", pname, pport, pid);
     const char *dir = th_tmpdir();
-    snprintf(path, sizeof path, "%s/plan.yaml", dir);
-    FILE *f = fopen(path, "w");
-    ASSERT(f);
     /* probes check every 1100ms from the inject: +0, +1.1, then the revert at +1.2 (and +2.2 only
      * when the revert took a whole second: the runner keeps the window open during the revert) */
-    fprintf(f,
+    th_write_in(dir, "plan.yaml",
             "faultline: 1\n"
             "name: docker-e2e-both\n"
             "duration: 6s\n"
@@ -852,7 +842,6 @@ TEST_T(docker_plan_redis_and_postgres_end_to_end, 150)
             "      container: { target: db, expect: exited, exit_code: 137 } }\n"
             "  - { name: cache-paused, during: cache-pause, every: 1100ms, container: { target: cache, expect: paused } }\n",
             rname, host, pname, host, rport);
-    fclose(f);
     int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run plan.yaml -o report --journal journal.jsonl 2>&1", dir,
                    th_faultline());
     ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
@@ -873,15 +862,12 @@ TEST_T(docker_rollback_from_the_journal_after_sigkill, 90)
     const char *host = th_docker_host();
     client();
     sweep("crash");
-    char name[64], id[72], err[FL_ERR_LEN], path[600], out[8192];
+    char name[64], id[72], err[FL_ERR_LEN], out[8192];
     int port = th_free_port();
     cname(name, sizeof name, "crash");
     mk_redis("crash", name, port, NULL, NULL, id);
     const char *dir = th_tmpdir();
-    snprintf(path, sizeof path, "%s/plan.yaml", dir);
-    FILE *f = fopen(path, "w");
-    ASSERT(f);
-    fprintf(f,
+    th_write_in(dir, "plan.yaml",
             "faultline: 1\n"
             "name: docker-crash\n"
             "duration: 60s\n"
@@ -890,7 +876,6 @@ TEST_T(docker_rollback_from_the_journal_after_sigkill, 90)
             "method:\n"
             "  - { name: cache-pause, at: 100ms, fault: docker.pause, target: cache, for: 50s }\n",
             name, host);
-    fclose(f);
     int rc = th_sh(out, sizeof out, "cd '%s' && { '%s' run plan.yaml -o report --journal journal.jsonl >run.log 2>&1 & echo $!; }",
                    dir, th_faultline());
     ASSERT_MSG(rc == 0, "start: %s", out);

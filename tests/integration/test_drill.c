@@ -18,24 +18,12 @@
 
 TEST_FILE_USES("pg"); /* history tables in the shared PostgreSQL */
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ASSERT_MSG(f != NULL, "cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
-}
-
-/* the whole file (static buffer, 256 KiB), NULL when missing */
+/* the whole file, NULL when missing; valid until the next call */
 static char *slurp(const char *path)
 {
-    static char buf[1 << 18];
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
+    static char *last;
+    free(last);
+    return last = th_slurp(path);
 }
 
 static char *tpath(const char *rel)
@@ -79,7 +67,7 @@ static void write_load_plan(const char *file, const char *name, int port)
              "  - name: back\n"
              "    recovery: { from: blip, until: { http: { url: \"${base}/ok\" } }, every: 100ms, stable: 2, within: 5s }\n",
              name, port);
-    write_file(tpath(file), plan);
+    th_write_file(tpath(file), plan);
 }
 
 static json_t *jsonl_lines(const char *path)
@@ -104,8 +92,7 @@ static const json_t *suite_exp(const json_t *suite, size_t i) { return json_arra
 /* ---- history file: written, read back, compared --------------------------------------- */
 TEST_T(drill_history_flags_p95_regression, 120)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     write_load_plan("reads.yaml", "reads", testsrv_port(s));
     char out[16384];
 
@@ -226,8 +213,7 @@ TEST_T(drill_history_flags_p95_regression, 120)
 /* ---- a suite from a folder ------------------------------------------------------------ */
 TEST_T(drill_suite_from_folder, 90)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     ASSERT_EQ_INT(th_sh(NULL, 0, "mkdir -p '%s/suite'", th_tmpdir()), 0);
     write_load_plan("suite/20-reads.yaml", "reads", testsrv_port(s));
     char plan[1024];
@@ -236,8 +222,8 @@ TEST_T(drill_suite_from_folder, 90)
              "method:\n  - { name: blip, at: 200ms, for: 300ms, fault: exec, run: \"true\" }\n"
              "probes:\n  - { name: wants-204, after: blip, http: { url: \"http://127.0.0.1:%d/status?code=500\", status: 204 } }\n",
              testsrv_port(s));
-    write_file(tpath("suite/10-broken.yaml"), plan);
-    write_file(tpath("suite/notes.txt"), "not a plan\n");
+    th_write_file(tpath("suite/10-broken.yaml"), plan);
+    th_write_file(tpath("suite/notes.txt"), "not a plan\n");
     char out[16384];
     int rc = fl(out, sizeof out, "drill suite -o runs/d");
     ASSERT_MSG(rc == 1, "one experiment fails: exit 1, got %d\n%s", rc, out);
@@ -286,7 +272,7 @@ TEST_T(drill_suite_from_folder, 90)
     ASSERT_CONTAINS(md, "| reads | passed |");
 
     /* one invalid plan: exit 2 and nothing runs */
-    write_file(tpath("suite/30-bad.yaml"), "faultline: 1\nname: Bad Name\n");
+    th_write_file(tpath("suite/30-bad.yaml"), "faultline: 1\nname: Bad Name\n");
     rc = fl(out, sizeof out, "drill suite -o runs/e");
     ASSERT_MSG(rc == 2, "exit %d\n%s", rc, out);
     ASSERT_CONTAINS(out, "nothing was run");
@@ -297,8 +283,7 @@ TEST_T(drill_suite_from_folder, 90)
 /* ---- a matrix plan in a drill: one history entry per combination ---------------------- */
 TEST_T(drill_matrix_rows_are_experiments, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     int p1 = th_free_port(), p2 = th_free_port();
     char plan[2048];
     snprintf(plan, sizeof plan,
@@ -310,7 +295,7 @@ TEST_T(drill_matrix_rows_are_experiments, 60)
              "method:\n  - { at: 300ms, for: 500ms, fault: proxy.down, target: \"${lose}\" }\n"
              "probes:\n  - { name: b-answers, http: { url: \"http://127.0.0.1:%d/ok\" } }\n",
              p1, testsrv_port(s), p2, testsrv_port(s), p2);
-    write_file(tpath("pair.yaml"), plan);
+    th_write_file(tpath("pair.yaml"), plan);
     char out[16384];
     int rc = fl(out, sizeof out, "drill pair.yaml -o runs/m --history h.jsonl");
     ASSERT_MSG(rc == 0, "exit %d\n%s", rc, out);
@@ -333,7 +318,7 @@ TEST_T(drill_matrix_rows_are_experiments, 60)
 /* ---- the lock ------------------------------------------------------------------------- */
 TEST_T(drill_lock_refuses_a_second_drill, 60)
 {
-    write_file(tpath("slow.yaml"),
+    th_write_file(tpath("slow.yaml"),
                "faultline: 1\nname: slow\nduration: 3s\nmethod:\n  - { at: 200ms, for: 2s, fault: exec, run: \"true\" }\n");
     const char *d = th_tmpdir();
     /* the first drill in the background */
@@ -372,7 +357,7 @@ TEST_T(drill_lock_refuses_a_second_drill, 60)
     }
     ASSERT_MSG(r1 && *r1, "the first drill did not finish");
     ASSERT_EQ_INT(atoi(r1), 0);
-    write_file(tpath("quick.yaml"), "faultline: 1\nname: quick\nduration: 300ms\nmethod:\n  - { at: 100ms, fault: exec, run: \"true\" }\n");
+    th_write_file(tpath("quick.yaml"), "faultline: 1\nname: quick\nduration: 300ms\nmethod:\n  - { at: 100ms, fault: exec, run: \"true\" }\n");
     rc = th_sh(out, sizeof out, "cd '%s' && FAULTLINE_JOURNAL='%s/j3.jsonl' '%s' drill quick.yaml -o runs/three 2>&1", d, d,
                th_faultline());
     ASSERT_MSG(rc == 0, "exit %d\n%s", rc, out);
@@ -382,8 +367,7 @@ TEST_T(drill_lock_refuses_a_second_drill, 60)
 TEST_T(drill_history_in_postgresql, 90)
 {
     const char *dsn = th_pg_dsn();
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     /* a name of its own: the table is shared with earlier runs of the tests */
     char name[64], url[256], out[16384];
     snprintf(name, sizeof name, "pg-hist-%d", (int)getpid());
@@ -637,7 +621,7 @@ TEST(drill_history_file_skips_torn_lines)
 {
     fl_log_level = FL_LOG_ERROR; /* the skipped line is reported as a warning */
     /* a crash mid-append leaves half a line: reading skips it and keeps the rest */
-    write_file(tpath("h.jsonl"),
+    th_write_file(tpath("h.jsonl"),
                "{\"time\":\"2026-01-01T00:00:00Z\",\"plan\":\"a\",\"experiment\":\"a\",\"verdict\":\"passed\",\"p95_ms\":5}\n"
                "{\"time\":\"2026-01-02T00:00:00Z\",\"plan\":\"a\",\"exper\n"
                "{\"time\":\"2026-01-03T00:00:00Z\",\"plan\":\"b\",\"experiment\":\"b\",\"verdict\":\"failed\"}\n");

@@ -22,25 +22,10 @@ static void write_plan(const char *dir, const char *text)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/p.yaml", dir);
-    FILE *f = fopen(path, "w");
-    ASSERT_MSG(f != NULL, "cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
+    th_write_file(path, text);
 }
 
-static int fl(const char *dir, const char *args, char *out, size_t outlen)
-{
-    return th_sh(out, outlen, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' %s 2>&1", dir, dir, th_faultline(), args);
-}
-
-static json_t *load_run(const char *dir)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/out/run.json", dir);
-    json_t *j = json_load_file(path, 0, NULL);
-    ASSERT_MSG(j != NULL, "no run.json at %s", path);
-    return j;
-}
+static json_t *load_run(const char *dir) { return th_json_file(dir, "out/run.json"); }
 
 static const json_t *find(const json_t *arr, const char *name)
 {
@@ -85,7 +70,7 @@ TEST_T(evidence_sparse_load_recovers_and_all_failing_stays_not_recovered, 60)
              "    recovery: { from: outage, load: broken, until: \"error_rate < 1%%\", stable: 3, within: 4s }\n",
              pa, pb, pa, pb, pa);
     write_plan(d, plan);
-    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     ASSERT_MSG(rc == 1, "the broken block fails the run (exit 1); got %d: %s", rc, out);
     json_t *r = load_run(d);
     const json_t *probes = json_object_get(r, "probes");
@@ -114,8 +99,7 @@ TEST_T(evidence_sparse_load_recovers_and_all_failing_stays_not_recovered, 60)
  * resets on the empty seconds that follow */
 TEST_T(evidence_empty_load_window_is_inconclusive_and_stop_when_waits, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
+    struct testsrv *s = testsrv_must(NULL);
     testsrv_set_fail_pct(s, 100);
     const char *d = th_tmpdir();
     char plan[4096], out[16384];
@@ -128,7 +112,7 @@ TEST_T(evidence_empty_load_window_is_inconclusive_and_stop_when_waits, 60)
              "stop_when:\n  - { load: early, expect: \"error_rate < 1%%\", for: 2s }\n",
              testsrv_port(s));
     write_plan(d, plan);
-    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     ASSERT_MSG(rc == 5, "expected 5 (inconclusive), got %d: %s", rc, out);
     ASSERT_CONTAINS(out, "can only ever be inconclusive"); /* the lint said so, too */
     json_t *r = load_run(d);
@@ -152,9 +136,8 @@ TEST_T(evidence_empty_load_window_is_inconclusive_and_stop_when_waits, 60)
 /* a service failing 70% of its requests: rps barely moves, ok_rps shows the loss */
 TEST_T(evidence_rps_counts_failures_ok_rps_does_not, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
-    int port = testsrv_port(s);
+    int port;
+    struct testsrv *s = testsrv_must(&port);
     const char *d = th_tmpdir();
     char plan[4096], out[16384];
     snprintf(plan, sizeof plan,
@@ -171,12 +154,12 @@ TEST_T(evidence_rps_counts_failures_ok_rps_does_not, 60)
              port, port, port);
     write_plan(d, plan);
     /* validate warns about the first, not about the other two */
-    int rc = fl(d, "validate p.yaml", out, sizeof out);
+    int rc = th_fl(d, "validate p.yaml", out, sizeof out);
     ASSERT_EQ_INT(rc, 0);
     ASSERT_CONTAINS(out, "warning: probe 'rps-holds' expects 'rps >= 50% of baseline': rps counts failed requests too");
     ASSERT(!strstr(out, "'ok-rps-holds' expects"));
     ASSERT(!strstr(out, "'rps-with-errors-bounded' expects"));
-    rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     ASSERT_MSG(rc == 1, "exit %d: %s", rc, out);
     json_t *r = load_run(d);
     const json_t *probes = json_object_get(r, "probes");
@@ -218,7 +201,7 @@ TEST_T(evidence_probe_of_a_step_that_never_ran, 30)
     char plan[1024];
     snprintf(plan, sizeof plan, base, "");
     write_plan(d, plan);
-    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     ASSERT_MSG(rc == 5, "a probe of a step that was not injected is not a pass: exit %d: %s", rc, out);
     json_t *r = load_run(d);
     const json_t *p = json_array_get(json_object_get(r, "probes"), 0);
@@ -227,15 +210,15 @@ TEST_T(evidence_probe_of_a_step_that_never_ran, 30)
     json_decref(r);
 
     /* a dry run judges nothing, and is not inconclusive for it */
-    rc = fl(d, "run p.yaml --dry-run -o dry", out, sizeof out);
+    rc = th_fl(d, "run p.yaml --dry-run -o dry", out, sizeof out);
     ASSERT_MSG(rc == 0, "dry run: exit %d: %s", rc, out);
 
     snprintf(plan, sizeof plan, base, ", min_evidence: 0");
     write_plan(d, plan);
-    rc = fl(d, "validate p.yaml", out, sizeof out);
+    rc = th_fl(d, "validate p.yaml", out, sizeof out);
     ASSERT_EQ_INT(rc, 0);
     ASSERT_CONTAINS(out, "p.yaml:7:5: note: probe 'during-rare' has min_evidence: 0: it passes even when it saw nothing");
-    rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
     r = load_run(d);
     p = json_array_get(json_object_get(r, "probes"), 0);
@@ -247,7 +230,7 @@ TEST_T(evidence_probe_of_a_step_that_never_ran, 30)
     /* min_evidence takes a whole number */
     snprintf(plan, sizeof plan, base, ", min_evidence: lots");
     write_plan(d, plan);
-    rc = fl(d, "validate p.yaml", out, sizeof out);
+    rc = th_fl(d, "validate p.yaml", out, sizeof out);
     ASSERT_EQ_INT(rc, 2);
     ASSERT_CONTAINS(out, "min_evidence: takes a whole number");
 }

@@ -17,13 +17,6 @@ TEST_FILE_USES("alone"); /* Chromium takes both cores */
     "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking " \
     "--disable-component-update --disable-sync --window-size=1280,2000"
 
-static int count(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
-    return n;
-}
-
 static const char *chromium(void)
 {
     static char path[256];
@@ -55,9 +48,9 @@ TEST_T(html_report_renders_in_headless_chromium, 120)
     ASSERT_CONTAINS(dom, "<svg class=\"chart rps\"");
     ASSERT_CONTAINS(dom, "<svg class=\"chart errors\"");
     ASSERT_CONTAINS(dom, "<svg class=\"chart timeline\"");
-    ASSERT_EQ_INT(count(dom, "<rect class=\"fault-window\""), 6);
-    ASSERT_EQ_INT(count(dom, "<line class=\"recovery-mark\""), 6);
-    ASSERT_EQ_INT(count(dom, "<tr class=\"probe "), 7);
+    ASSERT_EQ_INT(th_count(dom, "<rect class=\"fault-window\""), 6);
+    ASSERT_EQ_INT(th_count(dom, "<line class=\"recovery-mark\""), 6);
+    ASSERT_EQ_INT(th_count(dom, "<tr class=\"probe "), 7);
     ASSERT_CONTAINS(dom, "freeze &lt;script&gt;alert(1)&lt;/script&gt;");
     ASSERT_MSG(!strstr(dom, "<script"), "the browser found a script element");
     ASSERT_CONTAINS(dom, "<section id=\"events\">");

@@ -18,15 +18,12 @@ TEST_FILE_USES("alone"); /* asserts request rates and latencies to the milliseco
 static struct lg_block_cfg *block(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static struct lg_block_cfg *block(const char *fmt, ...)
 {
-    char y[4096];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(y, sizeof y, fmt, ap);
+    struct node *n = th_vyaml(fmt, ap);
     va_end(ap);
     struct diag d;
     diag_init(&d, "test.yaml");
-    struct node *n = node_parse(y, strlen(y), &d);
-    ASSERT_MSG(n, "yaml: %s", d.n ? d.msgs[0] : "?");
     struct lg_block_cfg *c = lg_block_parse(NULL, n, &d);
     ASSERT_MSG(c && d.n == 0, "parse: %s", d.n ? d.msgs[0] : "?");
     node_free(n);
@@ -116,8 +113,7 @@ TEST(load_parse_strict)
 
 TEST_T(load_percentiles_known_delay, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
+    struct testsrv *s = testsrv_must(NULL);
     struct lg_block_cfg *b = block("name: slow\nbase_url: http://127.0.0.1:%d\n"
                                    "requests: [{path: \"/delay?ms=50\"}]\nvus: 4\n",
                                    testsrv_port(s));
@@ -146,8 +142,7 @@ TEST_T(load_percentiles_known_delay, 60)
 
 TEST_T(load_open_model_rate, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
+    struct testsrv *s = testsrv_must(NULL);
     /* a proxy in the environment is not used: the load goes only to the plan's URL */
     setenv("http_proxy", "http://127.0.0.1:1", 1);
     struct lg_block_cfg *b = block("name: open\nbase_url: http://127.0.0.1:%d\n"
@@ -174,8 +169,7 @@ TEST_T(load_open_model_no_coordinated_omission, 60)
 {
     /* the server answers every request 300 ms late: an open model keeps sending at the rate
      * and reports the wait as latency */
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
+    struct testsrv *s = testsrv_must(NULL);
     testsrv_set_delay_ms(s, 300);
     struct lg_block_cfg *b = block("name: stalled\nbase_url: http://127.0.0.1:%d\n"
                                    "requests: [{path: /ok}]\nrate: 50/s\n",
@@ -198,9 +192,9 @@ TEST_T(load_open_model_no_coordinated_omission, 60)
 
 TEST_T(load_error_classes, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
-    int port = testsrv_port(s), closed = th_free_port();
+    int port;
+    struct testsrv *s = testsrv_must(&port);
+    int closed = th_free_port();
     struct lg_block_cfg *b[5];
     b[0] = block("name: refused\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nvus: 2\nthink: 20ms\n", closed);
     b[1] = block("name: slow\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=2000\"}]\nvus: 2\n"
@@ -238,9 +232,8 @@ TEST_T(load_error_classes, 60)
 
 TEST_T(load_login_and_relogin_after_401, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
-    int port = testsrv_port(s);
+    int port;
+    struct testsrv *s = testsrv_must(&port);
     struct lg_block_cfg *b = block("name: users\nbase_url: http://127.0.0.1:%d\n"
                                    "login: {request: {method: POST, path: /login, form: {username: admin, password: secret}},"
                                    " token: access_token}\n"
@@ -282,8 +275,7 @@ TEST_T(load_login_and_relogin_after_401, 60)
 
 TEST_T(load_login_failure_is_bounded, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
+    struct testsrv *s = testsrv_must(NULL);
     struct lg_block_cfg *b = block("name: bad\nbase_url: http://127.0.0.1:%d\n"
                                    "login: {request: {path: /login, form: {username: admin, password: wrong}}, token: access_token}\n"
                                    "requests: [{path: /auth}]\nvus: 2\n",
@@ -302,8 +294,7 @@ TEST_T(load_login_failure_is_bounded, 60)
 
 TEST_T(load_ramp_shape, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
+    struct testsrv *s = testsrv_must(NULL);
     struct lg_block_cfg *b = block("name: ramp\nbase_url: http://127.0.0.1:%d\n"
                                    "requests: [{path: \"/delay?ms=100\"}]\nvus: 8\n"
                                    "ramp: [{to: 8, over: 4s}]\n",
@@ -334,9 +325,8 @@ TEST_T(load_ramp_shape, 60)
 
 TEST_T(load_mix_thresholds_json, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
-    int port = testsrv_port(s);
+    int port;
+    struct testsrv *s = testsrv_must(&port);
     struct lg_block_cfg *b[2];
     b[0] = block("name: mix\nbase_url: http://127.0.0.1:%d\nheaders: {X-Run: t1}\n"
                  "requests:\n"
@@ -400,8 +390,7 @@ TEST_T(load_mix_thresholds_json, 60)
 
 TEST_T(load_stops_on_request_and_abort, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
+    struct testsrv *s = testsrv_must(NULL);
     struct lg_block_cfg *b = block("name: long\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=2000\"}]\n"
                                    "vus: 4\n",
                                    testsrv_port(s));
@@ -448,8 +437,7 @@ static const struct drv_hooks load_hooks = { .load_query = hook_load_query };
 
 TEST_T(load_probe_windows_and_baseline, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
+    struct testsrv *s = testsrv_must(NULL);
     struct lg_block_cfg *b = block("name: readers\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nvus: 2\n"
                                    "think: 10ms\n",
                                    testsrv_port(s));
@@ -522,19 +510,10 @@ TEST_T(load_probe_windows_and_baseline, 60)
     testsrv_stop(s);
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ASSERT(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 TEST_T(load_cli_summary_and_exit_codes, 90)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
-    int port = testsrv_port(s);
+    int port;
+    struct testsrv *s = testsrv_must(&port);
     char plan[512], json[512], text[2048], out[16384];
     snprintf(plan, sizeof plan, "%s/plan.yaml", th_tmpdir());
     snprintf(json, sizeof json, "%s/load.json", th_tmpdir());
@@ -545,7 +524,7 @@ TEST_T(load_cli_summary_and_exit_codes, 90)
              "  - name: bad\n    base_url: http://127.0.0.1:%d\n    requests: [{path: \"/status?code=500\", name: boom}]\n"
              "    rate: 20/s\n    thresholds: [\"error_rate < 1%%\"]\n",
              port, port);
-    write_file(plan, text);
+    th_write_file(plan, text);
 
     int rc = th_sh(out, sizeof out, "%s load %s --load good --duration 1s -q --json %s 2>&1", th_faultline(), plan, json);
     ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
@@ -575,7 +554,7 @@ TEST_T(load_cli_summary_and_exit_codes, 90)
     rc = th_sh(out, sizeof out, "%s load %s --load nope 2>&1", th_faultline(), plan);
     ASSERT_EQ_INT(rc, 2);
     ASSERT_CONTAINS(out, "no load block named 'nope'");
-    write_file(plan, "faultline: 1\nname: cli\nduration: 2s\nload:\n  - name: x\n    base_url: http://127.0.0.1:1\n"
+    th_write_file(plan, "faultline: 1\nname: cli\nduration: 2s\nload:\n  - name: x\n    base_url: http://127.0.0.1:1\n"
                      "    requests: [{path: /ok}]\n    vus: 2\n    rampp: []\n");
     rc = th_sh(out, sizeof out, "%s load %s 2>&1", th_faultline(), plan);
     ASSERT_EQ_INT(rc, 2);
@@ -585,9 +564,8 @@ TEST_T(load_cli_summary_and_exit_codes, 90)
 
 TEST_T(load_open_model_ramp_cap_and_shared_login, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
-    int port = testsrv_port(s);
+    int port;
+    struct testsrv *s = testsrv_must(&port);
     struct lg_block_cfg *b[3];
     /* 0 -> 100/s over 2 s, then 100/s: about 25, 75, 100 arrivals in seconds 0, 1, 2 */
     b[0] = block("name: ramp\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nrate: 100/s\n"
@@ -653,8 +631,7 @@ TEST_T(load_requests_count_in_the_second_they_were_sent, 60)
 {
     /* requests sent during a 1 s stall finish after it: they must still count in the
      * stall's window (a fault window judges what was sent during the fault) */
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
+    struct testsrv *s = testsrv_must(NULL);
     struct lg_block_cfg *b = block("name: l\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nrate: 40/s\n",
                                    testsrv_port(s));
     char err[FL_ERR_LEN];
@@ -684,8 +661,7 @@ TEST_T(load_epoll_loop_measures_like_the_default, 60)
     /* the other event loop (FL_LG_LOOP=epoll: socket_action over epoll, kept for the bench)
      * serves both models and stops on request through its eventfd */
     setenv("FL_LG_LOOP", "epoll", 1);
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
+    struct testsrv *s = testsrv_must(NULL);
     struct lg_block_cfg *b[2] = {
         block("name: closed\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=50\"}]\nvus: 4\n", testsrv_port(s)),
         block("name: open\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nrate: 100/s\n", testsrv_port(s)) };

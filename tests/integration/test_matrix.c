@@ -10,23 +10,12 @@
 
 TEST_FILE_USES(""); /* its own replicas, proxies and front on free ports */
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ASSERT_MSG(f != NULL, "cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
-}
-
+/* the whole file, NULL when missing; valid until the next call */
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
+    static char *last;
+    free(last);
+    return last = th_slurp(path);
 }
 
 /* the front: round-robin over the replicas (the next one when one does not answer), and
@@ -76,7 +65,7 @@ static void cluster_start(struct cluster *c)
     c->front = th_free_port();
     char path[512];
     snprintf(path, sizeof path, "%s/front.py", th_tmpdir());
-    write_file(path, front_py);
+    th_write_file(path, front_py);
 }
 
 static void cluster_stop(struct cluster *c)
@@ -116,7 +105,7 @@ static void write_plan(const struct cluster *c, int choose, const char *file)
              choose, c->front, c->proxy[0], testsrv_port(c->srv[0]), c->proxy[1], testsrv_port(c->srv[1]), c->proxy[2],
              testsrv_port(c->srv[2]), d, c->front, c->proxy[0], c->proxy[1], c->proxy[2], choose);
     snprintf(path, sizeof path, "%s/%s", d, file);
-    write_file(path, plan);
+    th_write_file(path, plan);
 }
 
 /* run and return the exit code of faultline itself (not of tail) */
@@ -285,8 +274,7 @@ TEST_T(matrix_stops_after_an_abort, 60)
      * nothing can be concluded */
     const char *d = th_tmpdir();
     int p[3] = { th_free_port(), th_free_port(), th_free_port() };
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     char plan[2048], path[512];
     snprintf(plan, sizeof plan,
              "faultline: 1\nname: stops\nduration: 4s\n"
@@ -301,7 +289,7 @@ TEST_T(matrix_stops_after_an_abort, 60)
              "stop_when:\n  - exec: { run: \"test ! -e %s/tripped\" }\n",
              p[0], testsrv_port(s), p[1], testsrv_port(s), p[2], testsrv_port(s), d, d);
     snprintf(path, sizeof path, "%s/stops.yaml", d);
-    write_file(path, plan);
+    th_write_file(path, plan);
     char out[16384];
     int rc = fl_rc("run stops.yaml -o out", out, sizeof out);
     ASSERT_MSG(rc == 3, "aborted: exit 3, got %d\n%s", rc, out);

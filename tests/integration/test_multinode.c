@@ -54,19 +54,8 @@ static struct docker_node node_of(const char *id)
     return nd;
 }
 
-static struct docker_svc_status status(const char *ref)
-{
-    struct docker_svc_status st;
-    char err[FL_ERR_LEN];
-    ASSERT_MSG(docker_service_status(&dc, ref, &st, err) == 0, "status of %s: %s", ref, err);
-    return st;
-}
-
-static void converge(const char *ref, int64_t within_ms)
-{
-    char err[FL_ERR_LEN];
-    ASSERT_MSG(docker_service_wait_converged(&dc, ref, within_ms, NULL, err) == 0, "%s", err);
-}
+static struct docker_svc_status status(const char *ref) { return fx_svc_status(&dc, ref); }
+static void converge(const char *ref, int64_t within_ms) { fx_converge(&dc, ref, within_ms); }
 
 /* running tasks of a service that should run: on node (NULL: anywhere); the first one's
  * container and slot into container/slot when given */

@@ -781,9 +781,7 @@ TEST_T(pgredis_plan_end_to_end, 60)
     const char *dir = th_tmpdir();
     char path[512];
     snprintf(path, sizeof path, "%s/plan.yaml", dir);
-    FILE *f = fopen(path, "w");
-    ASSERT(f);
-    fprintf(f,
+    th_write_in(dir, "plan.yaml",
             "faultline: 1\n"
             "name: pgredis-e2e\n"
             "duration: 2s\n"
@@ -806,7 +804,6 @@ TEST_T(pgredis_plan_end_to_end, 60)
             "    after: lock\n"
             "    postgres: { target: pg, query: \"select count(*) from fl_e2e_t\", expect: \"0\", timeout: 2s }\n",
             th_pg_dsn(), th_redis_port());
-    fclose(f);
     char out[16384];
     int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run -q -o '%s/report' --journal '%s/journal.jsonl' '%s' 2>&1",
                    dir, th_faultline(), dir, dir, path);

@@ -862,9 +862,7 @@ TEST_T(proxy_plan_end_to_end, 60)
     const char *dir = th_tmpdir();
     char path[512];
     snprintf(path, sizeof path, "%s/plan.yaml", dir);
-    FILE *f = fopen(path, "w");
-    ASSERT(f);
-    fprintf(f,
+    th_write_in(dir, "plan.yaml",
             "faultline: 1\n"
             "name: proxy-e2e\n"
             "duration: 3s\n"
@@ -881,7 +879,6 @@ TEST_T(proxy_plan_end_to_end, 60)
             "  - name: healthy-after\n"
             "    http: { url: \"http://127.0.0.1:%d/ok\", status: 200 }\n",
             lport, testsrv_port(srv), lport, lport);
-    fclose(f);
     char out[16384];
     int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run -q -o '%s/report' --journal '%s/journal.jsonl' '%s' 2>&1",
                    dir, th_faultline(), dir, dir, path);

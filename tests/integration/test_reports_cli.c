@@ -16,26 +16,6 @@
 
 TEST_FILE_USES(""); /* its own http.server on a free port */
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
-    return s;
-}
-
-static int count(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
-    return n;
-}
 
 static int answers(int port)
 {
@@ -122,11 +102,11 @@ TEST_T(run_report_and_compare_through_the_cli, 120)
     ASSERT(rev > inj && inj >= 2000);
 
     snprintf(path, sizeof path, "%s/out/report.html", d);
-    char *html = slurp(path);
+    char *html = th_slurp(path);
     ASSERT_MSG(html != NULL, "faultline run wrote no report.html");
-    ASSERT_EQ_INT(count(html, "<rect class=\"fault-window\""), 3);
-    ASSERT_EQ_INT(count(html, ">freeze &lt;b&gt;</text>"), 3);
-    ASSERT_EQ_INT(count(html, "<line class=\"recovery-mark\""), 3);
+    ASSERT_EQ_INT(th_count(html, "<rect class=\"fault-window\""), 3);
+    ASSERT_EQ_INT(th_count(html, ">freeze &lt;b&gt;</text>"), 3);
+    ASSERT_EQ_INT(th_count(html, "<line class=\"recovery-mark\""), 3);
     const char *x = strstr(strstr(html, "<rect class=\"fault-window\""), " x=\"");
     ASSERT_NEAR(atof(x + 4), 70 + inj / end * 990, 0.11);
     const char *w = strstr(strstr(html, "<rect class=\"fault-window\""), " width=\"");
@@ -136,7 +116,7 @@ TEST_T(run_report_and_compare_through_the_cli, 120)
     rc = th_sh(out, sizeof out, "cd '%s' && '%s' report out/run.json --format html -o again.html 2>&1", d, th_faultline());
     ASSERT_MSG(rc == 0, "faultline report exited %d: %s", rc, out);
     snprintf(path, sizeof path, "%s/again.html", d);
-    char *again = slurp(path);
+    char *again = th_slurp(path);
     ASSERT(again != NULL);
     ASSERT_MSG(!strcmp(html, again), "faultline report rendered a different page");
     free(again);

@@ -36,20 +36,6 @@ static void set_env(void)
     unsetenv("COMPOSE_PROJECT_NAME");
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t r = fread(s, 1, (size_t)n, f);
-    s[r] = '\0';
-    fclose(f);
-    return s;
-}
-
 static struct plan *load_plan(const char *path, const char *const *vars)
 {
     struct diag d;
@@ -82,7 +68,7 @@ TEST(residency_plans_validate_with_their_environment)
         ASSERT_MSG(rc == 0, "%s: exit %d: %s", path, rc, out);
         ASSERT_CONTAINS(out, "valid (residency-");
         /* the header: what it proves, what it needs, how long it takes */
-        char *text = slurp(path);
+        char *text = th_slurp(path);
         ASSERT_MSG(text != NULL, "cannot read %s", path);
         ASSERT_MSG(strncmp(text, "# ", 2) == 0, "%s: starts with a header comment", path);
         ASSERT_CONTAINS(text, "\n# What it proves: ");
@@ -270,7 +256,7 @@ static void stack_up(struct stack *s, const char *tag, int via_proxy, const char
     CHECK(rc == 0, "stack.sh up: exit %d: %s", rc, out);
     char envf[PATH_MAX + 16];
     snprintf(envf, sizeof envf, "%s/stack.env", s->dir);
-    char *text = slurp(envf);
+    char *text = th_slurp(envf);
     CHECK(text != NULL, "no %s", envf);
     s->pg_port = env_int(text, "PG_PORT=");
     s->redis_port = env_int(text, "REDIS_PORT=");

@@ -12,14 +12,6 @@
 
 TEST_FILE_USES("alone"); /* valgrind takes a core for a whole run */
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ASSERT_MSG(f != NULL, "cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
-}
-
 static double read_double(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -30,34 +22,14 @@ static double read_double(const char *path)
     return v;
 }
 
-/* run faultline with args in dir; returns its exit code */
-static int fl(const char *dir, const char *args, char *out, size_t outlen)
-{
-    return th_sh(out, outlen, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' %s 2>&1", dir, dir, th_faultline(), args);
-}
-
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    ASSERT_MSG(f != NULL, "cannot read %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
+    char *s = th_slurp(path);
+    ASSERT_MSG(s != NULL, "cannot read %s", path);
     return s;
 }
 
-static json_t *load_run(const char *dir)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/out/run.json", dir);
-    json_t *j = json_load_file(path, 0, NULL);
-    ASSERT_MSG(j != NULL, "no run.json at %s", path);
-    return j;
-}
+static json_t *load_run(const char *dir) { return th_json_file(dir, "out/run.json"); }
 
 TEST_T(run_timeline_order_and_timing, 60)
 {
@@ -73,12 +45,12 @@ TEST_T(run_timeline_order_and_timing, 60)
              d, d, d, d, d);
     char path[512];
     snprintf(path, sizeof path, "%s/p.yaml", d);
-    write_file(path, plan);
+    th_write_file(path, plan);
     char out[8192];
     char start_s[64];
     th_sh(start_s, sizeof start_s, "date +%%s.%%N");
     double start = atof(start_s);
-    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
     char f[600];
     snprintf(f, sizeof f, "%s/a.in", d); double ai = read_double(f);
@@ -107,8 +79,7 @@ TEST_T(run_timeline_order_and_timing, 60)
 
 TEST_T(run_e2e_http_probes_against_real_server, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     const char *d = th_tmpdir();
     char plan[4096], path[512], out[16384];
     int port = testsrv_port(s);
@@ -123,8 +94,8 @@ TEST_T(run_e2e_http_probes_against_real_server, 60)
              "  - { name: at-end, http: { url: \"${base}/status?code=204\", status: [204] } }\n",
              port);
     snprintf(path, sizeof path, "%s/p.yaml", d);
-    write_file(path, plan);
-    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    th_write_file(path, plan);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     ASSERT_MSG(rc == 1, "a probe fails, so exit 1; got %d: %s", rc, out);
     json_t *r = load_run(d);
     ASSERT_EQ_STR(json_string_value(json_object_get(r, "verdict")), "failed");
@@ -152,8 +123,8 @@ TEST_T(run_steady_state_failure_injects_nothing, 30)
              "steady_state:\n  - http: { url: \"http://127.0.0.1:%d/\", timeout: 500ms }\n"
              "method:\n  - { at: 1s, fault: exec, run: \"touch %s\" }\n", port, marker);
     snprintf(path, sizeof path, "%s/p.yaml", d);
-    write_file(path, plan);
-    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    th_write_file(path, plan);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     ASSERT_EQ_INT(rc, 1);
     ASSERT_MSG(access(marker, F_OK) != 0, "the fault ran although the steady state failed");
     json_t *r = load_run(d);
@@ -180,8 +151,8 @@ TEST_T(run_steady_state_inconclusive_injects_nothing_exit_5, 30)
              "method:\n  - { name: poke, at: 1s, fault: exec, run: \"touch %s\" }\n"
              "probes:\n  - { name: after-poke, after: poke, exec: { run: \"true\" } }\n", marker);
     snprintf(path, sizeof path, "%s/p.yaml", d);
-    write_file(path, plan);
-    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    th_write_file(path, plan);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     ASSERT_MSG(rc == 5, "exit %d: %s", rc, out);
     ASSERT_MSG(access(marker, F_OK) != 0, "the fault ran although the steady state could not be checked");
     ASSERT_CONTAINS(out, "inconclusive");
@@ -220,8 +191,7 @@ TEST_T(run_steady_state_inconclusive_injects_nothing_exit_5, 30)
 
 TEST_T(run_stop_when_aborts_and_reverts, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     const char *d = th_tmpdir();
     char plan[4096], path[512], out[16384], rev[600];
     snprintf(rev, sizeof rev, "%s/reverted", d);
@@ -233,10 +203,10 @@ TEST_T(run_stop_when_aborts_and_reverts, 60)
              "stop_when:\n  - { load: l, expect: \"error_rate < 50%%\", for: 1s }\n",
              testsrv_port(s), rev);
     snprintf(path, sizeof path, "%s/p.yaml", d);
-    write_file(path, plan);
+    th_write_file(path, plan);
     char t0s[64], t1s[64];
     th_sh(t0s, sizeof t0s, "date +%%s.%%N");
-    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     th_sh(t1s, sizeof t1s, "date +%%s.%%N");
     ASSERT_MSG(rc == 3, "stop_when must abort with 3, got %d: %s", rc, out);
     ASSERT_MSG(access(rev, F_OK) == 0, "the fault was not reverted on abort");
@@ -257,7 +227,7 @@ TEST_T(run_sigint_reverts_then_exit_3, 60)
              "faultline: 1\nname: sig\nduration: 30s\n"
              "method:\n  - { at: 200ms, for: 25s, fault: exec, run: \"true\", revert: \"touch %s\" }\n", rev);
     snprintf(path, sizeof path, "%s/p.yaml", d);
-    write_file(path, plan);
+    th_write_file(path, plan);
     snprintf(cmd, sizeof cmd, "cd '%s' && FAULTLINE_JOURNAL='%s/j.jsonl' '%s' run p.yaml -o out >/dev/null 2>&1 & pid=$!; sleep 1.5; kill -INT $pid; wait $pid; echo $?",
              d, d, th_faultline());
     char out[256];
@@ -275,21 +245,21 @@ TEST_T(run_sigkill_then_rollback_from_journal, 60)
              "faultline: 1\nname: crash\nduration: 30s\n"
              "method:\n  - { name: broken, at: 200ms, for: 25s, fault: exec, run: \"true\", revert: \"echo x >> %s\" }\n", rev);
     snprintf(path, sizeof path, "%s/p.yaml", d);
-    write_file(path, plan);
+    th_write_file(path, plan);
     snprintf(cmd, sizeof cmd, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run p.yaml -o out >/dev/null 2>&1 & pid=$!; sleep 1.5; kill -KILL $pid; wait $pid; true",
              d, d, th_faultline());
     th_sh(NULL, 0, "%s", cmd);
     ASSERT_MSG(access(rev, F_OK) != 0, "nothing should have reverted after SIGKILL");
     /* a new run refuses while the journal holds the fault */
-    int rc = fl(d, "run p.yaml -o out2", out, sizeof out);
+    int rc = th_fl(d, "run p.yaml -o out2", out, sizeof out);
     ASSERT_EQ_INT(rc, 2);
     ASSERT_CONTAINS(out, "faultline rollback");
-    rc = fl(d, "rollback", out, sizeof out);
+    rc = th_fl(d, "rollback", out, sizeof out);
     ASSERT_MSG(rc == 0, "rollback exit %d: %s", rc, out);
     ASSERT_CONTAINS(out, "settled 'broken'");
     ASSERT_MSG(access(rev, F_OK) == 0, "rollback did not run the revert");
     /* idempotent */
-    rc = fl(d, "rollback", out, sizeof out);
+    rc = th_fl(d, "rollback", out, sizeof out);
     ASSERT_EQ_INT(rc, 0);
     ASSERT_CONTAINS(out, "nothing");
     char lines[64];
@@ -322,8 +292,7 @@ TEST_T(run_valgrind_memcheck_full_run_no_leaks, 120)
 {
     char out[4096];
     if (th_sh(out, sizeof out, "command -v valgrind") != 0) SKIP("valgrind is not installed (apt-get install valgrind)");
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     const char *d = th_tmpdir();
     char plan[4096], path[512];
     snprintf(plan, sizeof plan,
@@ -356,8 +325,7 @@ TEST_T(run_valgrind_memcheck_full_run_no_leaks, 120)
 
 TEST_T(run_secrets_never_in_any_output, 60)
 {
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s != NULL);
+    struct testsrv *s = testsrv_must(NULL);
     const char *d = th_tmpdir();
     char plan[4096], path[512];
     /* the secret's value is "secret" (testsrv's password) plus a long marker in a header */
@@ -421,7 +389,7 @@ TEST_T(run_recovery_from_injection, 60)
     FILE *f = fopen(path, "w");
     fputs(plan, f);
     fclose(f);
-    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
     json_t *r = load_run(d);
     json_t *p = json_array_get(json_object_get(r, "probes"), 0);
@@ -434,7 +402,7 @@ TEST_T(run_recovery_from_injection, 60)
 static void step_statuses(const char *d, const char *args, char *out, size_t outlen)
 {
     char buf[8192];
-    int rc = fl(d, args, buf, sizeof buf);
+    int rc = th_fl(d, args, buf, sizeof buf);
     ASSERT_MSG(rc == 0, "exit %d: %s", rc, buf);
     json_t *r = load_run(d);
     json_t *steps = json_object_get(r, "steps");
@@ -495,7 +463,7 @@ TEST_T(run_exec_probe_pass_fail_timeout, 30)
     FILE *f = fopen(path, "w");
     fputs(plan, f);
     fclose(f);
-    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     ASSERT_EQ_INT(rc, 1);
     json_t *r = load_run(d);
     json_t *ps = json_object_get(r, "probes");
@@ -528,11 +496,11 @@ TEST_T(run_rollback_forget_settles_what_is_gone, 60)
     snprintf(cmd, sizeof cmd, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run p.yaml -o out >/dev/null 2>&1 & pid=$!; sleep 1.5; kill -KILL $pid; wait $pid; true",
              d, d, th_faultline());
     th_sh(NULL, 0, "%s", cmd);
-    ASSERT_EQ_INT(fl(d, "rollback", out, sizeof out), 4);
+    ASSERT_EQ_INT(th_fl(d, "rollback", out, sizeof out), 4);
     ASSERT_CONTAINS(out, "cannot reconcile 'broken'");
-    ASSERT_EQ_INT(fl(d, "rollback --forget", out, sizeof out), 0);
+    ASSERT_EQ_INT(th_fl(d, "rollback --forget", out, sizeof out), 0);
     ASSERT_CONTAINS(out, "settled 1");
-    ASSERT_EQ_INT(fl(d, "rollback --list", out, sizeof out), 0);
+    ASSERT_EQ_INT(th_fl(d, "rollback --list", out, sizeof out), 0);
     ASSERT_CONTAINS(out, "0 pending");
 }
 
@@ -548,7 +516,7 @@ TEST_T(run_revert_timeout_fails_a_hanging_revert, 60)
     fputs(plan, f);
     fclose(f);
     th_sh(t0, sizeof t0, "date +%%s.%%N");
-    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     th_sh(t1, sizeof t1, "date +%%s.%%N");
     ASSERT_MSG(rc == 4, "a revert past its deadline is a failed revert (4); got %d: %s", rc, out);
     ASSERT_CONTAINS(out, "did not finish within 1s");

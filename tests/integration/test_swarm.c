@@ -43,19 +43,8 @@ static void mk_service(const char *test, const char *name, int replicas, json_t 
     fx_service(&dc, test, name, replicas, labels, id);
 }
 
-static struct docker_svc_status status(const char *ref)
-{
-    struct docker_svc_status st;
-    char err[FL_ERR_LEN];
-    ASSERT_MSG(docker_service_status(&dc, ref, &st, err) == 0, "status of %s: %s", ref, err);
-    return st;
-}
-
-static void converge(const char *ref, int64_t within_ms)
-{
-    char err[FL_ERR_LEN];
-    ASSERT_MSG(docker_service_wait_converged(&dc, ref, within_ms, NULL, err) == 0, "%s", err);
-}
+static struct docker_svc_status status(const char *ref) { return fx_svc_status(&dc, ref); }
+static void converge(const char *ref, int64_t within_ms) { fx_converge(&dc, ref, within_ms); }
 
 static int64_t replicas(const char *ref)
 {
@@ -508,14 +497,7 @@ TEST_T(swarm_service_probe_answers_and_could_not_check, 60)
 
 /* ---- whole plans through build/faultline ------------------------------------------------------------------- */
 
-static json_t *load_run(const char *dir)
-{
-    char rj[700];
-    snprintf(rj, sizeof rj, "%s/report/run.json", dir);
-    json_t *rec = json_load_file(rj, 0, NULL);
-    ASSERT_MSG(rec, "no %s", rj);
-    return rec;
-}
+static json_t *load_run(const char *dir) { return th_json_file(dir, "report/run.json"); }
 
 static json_t *find_named(json_t *arr, const char *name)
 {
@@ -532,18 +514,15 @@ TEST_T(swarm_plan_scale_and_kill_task_end_to_end, 180)
     const char *host = th_docker_host();
     swarm();
     sweep("sw-e2e");
-    char name[64], id[72], err[FL_ERR_LEN], path[600], out[16384];
+    char name[64], id[72], err[FL_ERR_LEN], out[16384];
     sname(name, sizeof name, "e2e");
     mk_service("sw-e2e", name, 3, json_pack("{s:s}", "faultline.allow", "true"), id);
     converge(name, 30000);
     int64_t failed0 = status(id).failed;
     const char *dir = th_tmpdir();
-    snprintf(path, sizeof path, "%s/plan.yaml", dir);
-    FILE *f = fopen(path, "w");
-    ASSERT(f);
     /* scale 3 -> 1 for 2 s; then kill one task and watch, every 100 ms for 8 s, the engine put it
      * back; the recovery probe then sees it converged */
-    fprintf(f,
+    th_write_in(dir, "plan.yaml",
             "faultline: 1\n"
             "name: swarm-e2e\n"
             "duration: 14s\n"
@@ -566,7 +545,6 @@ TEST_T(swarm_plan_scale_and_kill_task_end_to_end, 180)
             "      stable: 3\n"
             "      within: 20s\n",
             name, host);
-    fclose(f);
     int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run plan.yaml -o report --journal journal.jsonl 2>&1", dir,
                    th_faultline());
     ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
@@ -612,15 +590,12 @@ TEST_T(swarm_rollback_of_a_drain_after_sigkill, 120)
     const char *host = th_docker_host();
     swarm();
     sweep("sw-crash");
-    char name[64], id[72], err[FL_ERR_LEN], path[600], out[8192];
+    char name[64], id[72], err[FL_ERR_LEN], out[8192];
     sname(name, sizeof name, "crash");
     mk_service("sw-crash", name, 1, NULL, id);
     converge(name, 30000);
     const char *dir = th_tmpdir();
-    snprintf(path, sizeof path, "%s/plan.yaml", dir);
-    FILE *f = fopen(path, "w");
-    ASSERT(f);
-    fprintf(f,
+    th_write_in(dir, "plan.yaml",
             "faultline: 1\n"
             "name: swarm-crash\n"
             "duration: 60s\n"
@@ -629,7 +604,6 @@ TEST_T(swarm_rollback_of_a_drain_after_sigkill, 120)
             "method:\n"
             "  - { name: drain, at: 100ms, fault: swarm.drain, target: web, for: 50s }\n",
             name, host);
-    fclose(f);
     int rc = th_sh(out, sizeof out,
                    "cd '%s' && { '%s' run plan.yaml -o report --journal journal.jsonl >run.log 2>&1 & echo $!; }", dir,
                    th_faultline());
@@ -657,9 +631,7 @@ TEST(swarm_plan_validation_names_the_problem)
     const char *dir = th_tmpdir();
     char path[600], out[8192];
     snprintf(path, sizeof path, "%s/bad.yaml", dir);
-    FILE *f = fopen(path, "w");
-    ASSERT(f);
-    fprintf(f, "faultline: 1\n"
+    th_write_in(dir, "bad.yaml", "faultline: 1\n"
                "name: swarm-bad\n"
                "duration: 5s\n"
                "targets:\n"
@@ -670,7 +642,6 @@ TEST(swarm_plan_validation_names_the_problem)
                "  - { at: 1s, fault: swarm.kill_task, target: web, count: 0 }\n"
                "probes:\n"
                "  - service: { target: db }\n");
-    fclose(f);
     int rc = th_sh(out, sizeof out, "'%s' validate '%s' 2>&1", th_faultline(), path);
     ASSERT_EQ_INT(rc, 2);
     ASSERT_CONTAINS(out, "swarm target: needs service: or labels:");
@@ -684,15 +655,12 @@ TEST_T(swarm_matrix_loses_each_slot_in_turn, 240)
     const char *host = th_docker_host();
     swarm();
     sweep("sw-matrix");
-    char name[64], id[72], err[FL_ERR_LEN], path[600], out[16384];
+    char name[64], id[72], err[FL_ERR_LEN], out[16384];
     sname(name, sizeof name, "matrix");
     mk_service("sw-matrix", name, 3, NULL, id);
     converge(name, 30000);
     const char *dir = th_tmpdir();
-    snprintf(path, sizeof path, "%s/plan.yaml", dir);
-    FILE *f = fopen(path, "w");
-    ASSERT(f);
-    fprintf(f,
+    th_write_in(dir, "plan.yaml",
             "faultline: 1\n"
             "name: swarm-n1\n"
             "duration: 3s\n"
@@ -709,7 +677,6 @@ TEST_T(swarm_matrix_loses_each_slot_in_turn, 240)
             "probes:\n"
             "  - { name: two-left, during: lose-task, every: 200ms, service: { target: all, expect: \"running >= 2\" } }\n",
             name, host, name, host, name, host, name, host);
-    fclose(f);
     int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run plan.yaml -o out 2>&1", dir, th_faultline());
     ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
     ASSERT_CONTAINS(out, "N-1 holds");

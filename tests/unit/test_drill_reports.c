@@ -24,19 +24,6 @@ TEST_FILE_USES("");
 static const char *const drills[] = { "d1", "d2" };
 
 /* the whole file (caller frees), NULL when missing */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    struct buf b;
-    buf_init(&b, 0);
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_add(&b, chunk, n);
-    fclose(f);
-    return buf_detach(&b);
-}
-
 static json_t *load(const char *path)
 {
     json_t *j = json_load_file(path, 0, NULL);
@@ -61,7 +48,7 @@ static char *out_path(const char *name)
 
 static void assert_same_file(const char *got_path, const char *want_path)
 {
-    char *got = slurp(got_path), *want = slurp(want_path);
+    char *got = th_slurp(got_path), *want = th_slurp(want_path);
     ASSERT_MSG(want != NULL, "no %s in the fixture", want_path);
     ASSERT_MSG(got != NULL, "nothing written at %s", got_path);
     if (strcmp(got, want)) {
@@ -134,7 +121,7 @@ TEST(drill_reports_contingency_renders_again_from_the_record)
         ASSERT_MSG(report_contingency_md(m, md, err) == 0, "contingency.md: %s", err);
         snprintf(path, sizeof path, "%s/replicas/contingency.md", drills[d]);
         assert_same_file(md, path);
-        char *text = slurp(md);
+        char *text = th_slurp(md);
         ASSERT_CONTAINS(text, "**N-1 fails at: r1** (2 of 3 combinations survived)");
         /* the probe printed "<lost> #r1 & ~[x]! *y*": markup neither starts nor breaks the row */
         ASSERT_CONTAINS(text, "exit 1: &lt;lost&gt; \\#r1 &amp; \\~\\[x\\]\\! \\*y\\* | ");
@@ -143,7 +130,7 @@ TEST(drill_reports_contingency_renders_again_from_the_record)
 
         /* the lines `faultline drill` printed for the matrix */
         snprintf(path, sizeof path, "%s/console.txt", drills[d]);
-        char *console = slurp(path);
+        char *console = th_slurp(path);
         ASSERT(console != NULL);
         struct buf b;
         buf_init(&b, 0);
@@ -175,7 +162,7 @@ TEST(drill_reports_suite_renders_again_from_the_records)
         assert_same_file(md, path);
 
         /* an experiment's testsuite is its own junit.xml's, renamed after the experiment */
-        char *x = slurp(xml);
+        char *x = th_slurp(xml);
         ASSERT_CONTAINS(x, "<testsuite name=\"replicas/lose-r1\" tests=\"");
         ASSERT_CONTAINS(x, "<testcase classname=\"replicas.probes\" name=\"primary's word\"");
         ASSERT_CONTAINS(x, "observed exit 1: &lt;lost&gt; #r1 &amp; ~[x]! *y*");
@@ -192,7 +179,7 @@ TEST(drill_reports_suite_renders_again_from_the_records)
 
         /* the lines printed for each experiment */
         snprintf(path, sizeof path, "%s/console.txt", drills[d]);
-        char *console = slurp(path);
+        char *console = th_slurp(path);
         struct buf b;
         buf_init(&b, 0);
         const json_t *exps = json_object_get(suite, "experiments");
@@ -218,7 +205,7 @@ TEST(drill_reports_suite_of_an_experiment_without_its_record)
     json_t *suite = load("d2/suite.json");
     char err[FL_ERR_LEN];
     ASSERT_MSG(report_suite_junit(suite, "lone.xml", err) == 0, "%s", err);
-    char *x = slurp("lone.xml");
+    char *x = th_slurp("lone.xml");
     ASSERT_CONTAINS(x, "<testsuite name=\"markup\" tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"1\" time=\"0.000\">\n"
                        "    <testcase classname=\"markup\" name=\"experiment\" time=\"0.000\">\n"
                        "      <failure type=\"failed\" message=\"expected the experiment to pass; observed verdict failed (exit 1): "

@@ -14,17 +14,6 @@ static struct plan *parse(const char *text, struct diag *d)
     return plan_parse("t.yaml", text, strlen(text), NULL, d);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    static char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strdup(buf);
-}
-
 TEST(plan_bad_corpus_exact_errors)
 {
     DIR *dir = opendir("tests/plans/bad");
@@ -37,7 +26,7 @@ TEST(plan_bad_corpus_exact_errors)
         char path[512], errpath[512];
         snprintf(path, sizeof path, "tests/plans/bad/%s", e->d_name);
         snprintf(errpath, sizeof errpath, "tests/plans/bad/%.*s.err", (int)(l - 5), e->d_name);
-        char *want = slurp(errpath);
+        char *want = th_slurp(errpath);
         ASSERT_MSG(want != NULL, "%s has no .err file", path);
         struct diag d;
         diag_init(&d, path);

@@ -12,26 +12,6 @@
 
 #define FIXTURE "tests/fixtures/run-sample.json"
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
-    return s;
-}
-
-static int count(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
-    return n;
-}
 
 static json_t *fixture(void)
 {
@@ -46,7 +26,7 @@ static char *render(json_t *run)
     char path[600], err[FL_ERR_LEN];
     snprintf(path, sizeof path, "%s/report.html", th_tmpdir());
     ASSERT_MSG(report_html(run, path, err) == 0, "report_html: %s", err);
-    char *s = slurp(path);
+    char *s = th_slurp(path);
     ASSERT(s != NULL);
     return s;
 }
@@ -73,9 +53,9 @@ static void assert_self_contained(const char *h)
     ASSERT_MSG(!strstr(h, "src=\""), "a src attribute in the page");
     ASSERT_MSG(!strstr(h, "href=\"http"), "a link to the network in the page");
     ASSERT_MSG(!strstr(h, "url("), "a CSS url() in the page");
-    ASSERT_EQ_INT(count(h, "<svg"), count(h, "</svg>"));
-    ASSERT_EQ_INT(count(h, "<table"), count(h, "</table>"));
-    ASSERT_EQ_INT(count(h, "<tr"), count(h, "</tr>"));
+    ASSERT_EQ_INT(th_count(h, "<svg"), th_count(h, "</svg>"));
+    ASSERT_EQ_INT(th_count(h, "<table"), th_count(h, "</table>"));
+    ASSERT_EQ_INT(th_count(h, "<tr"), th_count(h, "</tr>"));
 }
 
 TEST(html_report_of_a_real_run_has_charts_windows_and_recoveries)
@@ -87,17 +67,17 @@ TEST(html_report_of_a_real_run_has_charts_windows_and_recoveries)
     assert_self_contained(h);
 
     /* one load block: three charts, plus the timeline */
-    ASSERT_EQ_INT(count(h, "<svg class=\"chart latency\""), 1);
-    ASSERT_EQ_INT(count(h, "<svg class=\"chart rps\""), 1);
-    ASSERT_EQ_INT(count(h, "<svg class=\"chart errors\""), 1);
-    ASSERT_EQ_INT(count(h, "<svg class=\"chart timeline\""), 1);
-    ASSERT_EQ_INT(count(h, "class=\"line-p50\""), 1);
-    ASSERT_EQ_INT(count(h, "class=\"line-p95\""), 1);
-    ASSERT_EQ_INT(count(h, "class=\"line-p99\""), 1);
+    ASSERT_EQ_INT(th_count(h, "<svg class=\"chart latency\""), 1);
+    ASSERT_EQ_INT(th_count(h, "<svg class=\"chart rps\""), 1);
+    ASSERT_EQ_INT(th_count(h, "<svg class=\"chart errors\""), 1);
+    ASSERT_EQ_INT(th_count(h, "<svg class=\"chart timeline\""), 1);
+    ASSERT_EQ_INT(th_count(h, "class=\"line-p50\""), 1);
+    ASSERT_EQ_INT(th_count(h, "class=\"line-p95\""), 1);
+    ASSERT_EQ_INT(th_count(h, "class=\"line-p99\""), 1);
 
     /* two fault windows on each of the three charts, labelled, escaped */
-    ASSERT_EQ_INT(count(h, "<rect class=\"fault-window\""), 6);
-    ASSERT_EQ_INT(count(h, "<text class=\"fault-label\""), 6);
+    ASSERT_EQ_INT(th_count(h, "<rect class=\"fault-window\""), 6);
+    ASSERT_EQ_INT(th_count(h, "<text class=\"fault-label\""), 6);
     ASSERT_CONTAINS(h, ">freeze &lt;script&gt;alert(1)&lt;/scr…</text>");
     ASSERT_CONTAINS(h, ">second-blip</text>");
     ASSERT_CONTAINS(h, "<title>freeze &lt;script&gt;alert(1)&lt;/script&gt;: exec, 5.0s – 9.0s (reverted)</title>");
@@ -107,13 +87,13 @@ TEST(html_report_of_a_real_run_has_charts_windows_and_recoveries)
     ASSERT_NEAR(attr_of(h, "<rect class=\"fault-window\"", "width"), (9.008 - 5.004) / 20.0 * 990, 0.11);
 
     /* a recovery mark per recovery probe on each chart: 4 ms and 1 ms after the reverts */
-    ASSERT_EQ_INT(count(h, "<line class=\"recovery-mark\""), 6);
-    ASSERT_EQ_INT(count(h, "✓ recovered +4ms"), 3);
-    ASSERT_EQ_INT(count(h, "✓ recovered +1ms"), 3);
+    ASSERT_EQ_INT(th_count(h, "<line class=\"recovery-mark\""), 6);
+    ASSERT_EQ_INT(th_count(h, "✓ recovered +4ms"), 3);
+    ASSERT_EQ_INT(th_count(h, "✓ recovered +1ms"), 3);
     ASSERT_NEAR(attr_of(h, "<line class=\"recovery-mark\"", "x1"), 70 + 9.012 / 20.0 * 990, 0.11);
 
     /* the probe table: five probes, the unhealthy one apart from the one that could not run */
-    ASSERT_EQ_INT(count(h, "<tr class=\"probe "), 5 + 2);   /* + steady state before and after */
+    ASSERT_EQ_INT(th_count(h, "<tr class=\"probe "), 5 + 2);   /* + steady state before and after */
     ASSERT_CONTAINS(h, "<span class=\"reason unhealthy\">unhealthy</span>at 5.0s: 200 in 4003ms (slower than 300ms)");
     ASSERT_CONTAINS(h, "<span class=\"reason could_not_run\">could not run</span>at 15.0s: could not check: GET "
                        "&#39;http://127.0.0.1:18099/&#39;");
@@ -122,7 +102,7 @@ TEST(html_report_of_a_real_run_has_charts_windows_and_recoveries)
     /* thresholds: p95 held, error rate did not */
     ASSERT_CONTAINS(h, "<tr class=\"bad\"><td>error_rate &lt; 1%</td><td class=\"num\">20.20%</td>");
     /* steps and the event log, escaped */
-    ASSERT_EQ_INT(count(h, "<tr class=\"step ok\">"), 2);
+    ASSERT_EQ_INT(th_count(h, "<tr class=\"step ok\">"), 2);
     ASSERT_CONTAINS(h, "<td>injected &#39;freeze &lt;script&gt;alert(1)&lt;/script&gt;&#39;: run /bin/sh -c kill -STOP");
     /* the plan's own text */
     ASSERT_CONTAINS(h, "reads must come back &lt;fast&gt; &amp; readiness");
@@ -163,8 +143,8 @@ TEST(html_report_escapes_hostile_text_everywhere)
     ASSERT_CONTAINS(h, "<td>&lt;p&gt;</td>");
     ASSERT(!strstr(h, "<o>"));
     ASSERT(!strstr(h, "</style><"));
-    ASSERT_EQ_INT(count(h, "</style>"), 1);
-    ASSERT_EQ_INT(count(h, "</pre>"), 1);
+    ASSERT_EQ_INT(th_count(h, "</style>"), 1);
+    ASSERT_EQ_INT(th_count(h, "</pre>"), 1);
     ASSERT_CONTAINS(h, "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;");
     ASSERT_CONTAINS(h, "s&#39;&quot;&lt;svg onload=alert(2)&gt;");
     ASSERT_CONTAINS(h, "&lt;o&gt;&amp;");
@@ -175,8 +155,8 @@ TEST(html_report_escapes_hostile_text_everywhere)
     ASSERT_CONTAINS(h, "1.0s – end (never reverted) (revert_failed)</title>");
     ASSERT_NEAR(attr_of(h, "<rect class=\"fault-window\"", "width"), 3.0 / 4.0 * 990, 0.11);
     /* a recovery that did not happen is marked at the end of its window */
-    ASSERT_EQ_INT(count(h, "<line class=\"recovery-fail\""), 3);
-    ASSERT_EQ_INT(count(h, "✗ not recovered"), 3);
+    ASSERT_EQ_INT(th_count(h, "<line class=\"recovery-fail\""), 3);
+    ASSERT_EQ_INT(th_count(h, "✗ not recovered"), 3);
     ASSERT_NEAR(attr_of(h, "<line class=\"recovery-fail\"", "x1"), 70 + 3.5 / 4.0 * 990, 0.11);
     /* the error bar of the first second: 1 of 1 failed */
     ASSERT_CONTAINS(h, "<title>0s: 1 of 1 failed (100.0%)</title>");
@@ -191,7 +171,7 @@ TEST(html_report_of_an_unfinished_or_empty_record)
     char *h = render(empty);
     assert_self_contained(h);
     ASSERT_CONTAINS(h, "The run has not finished");
-    ASSERT_EQ_INT(count(h, "<svg"), 0);
+    ASSERT_EQ_INT(th_count(h, "<svg"), 0);
     free(h);
     json_decref(empty);
 
@@ -221,9 +201,9 @@ TEST(report_command_renders_html_and_json_from_run_json)
     char *a1[] = { "report", "--format", "html", run, NULL };
     ASSERT_EQ_INT(cmd_report(4, a1), 0);
     snprintf(out, sizeof out, "%s/report.html", d);
-    char *h = slurp(out);
+    char *h = th_slurp(out);
     ASSERT(h != NULL);
-    ASSERT_EQ_INT(count(h, "<rect class=\"fault-window\""), 6);
+    ASSERT_EQ_INT(th_count(h, "<rect class=\"fault-window\""), 6);
     free(h);
 
     /* every report into a new folder: html among them */

@@ -94,15 +94,8 @@ static json_t *record(void)
 
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    ASSERT_MSG(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    ASSERT(fread(s, 1, (size_t)n, f) == (size_t)n);
-    s[n] = '\0';
-    fclose(f);
+    char *s = th_slurp(path);
+    ASSERT_MSG(s, "cannot open %s", path);
     return s;
 }
 
