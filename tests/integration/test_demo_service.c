@@ -966,7 +966,7 @@ TEST_T(demo_metrics_endpoint_counts_routes_and_statuses, 60)
     r = get(port, "/api/v1/schedule/jobs/abc");
     resp_free(&r);
     r = get(port, "/metrics");
-    stop(api);
+    th_stop(api);
     db_drop(&d);
     ASSERT_EQ_INT(r.status, 200);
     const char *t = r.body;
@@ -1022,7 +1022,7 @@ TEST_T(demo_metrics_scraped_by_prometheus_fail_a_promql_probe_during_a_fault, 12
     snprintf(dataarg, sizeof dataarg, "--storage.tsdb.path=%s", data);
     snprintf(log, sizeof log, "%s/prometheus.log", dir);
     char *pargv[] = { "/usr/bin/prometheus", cfgarg, dataarg, listen, NULL };
-    pid_t prom = spawn(log, pargv);
+    pid_t prom = th_spawn_logged(log, pargv);
 
     char plan[4096];
     snprintf(plan, sizeof plan,
@@ -1052,8 +1052,8 @@ TEST_T(demo_metrics_scraped_by_prometheus_fail_a_promql_probe_during_a_fault, 12
     int rc = up ? th_sh(out, sizeof out, "cd '%s' && FAULTLINE_JOURNAL=j.jsonl '%s' run p.yaml -o out 2>&1", dir,
                         th_faultline())
                 : -1;
-    stop(prom);
-    stop(api);
+    th_stop(prom);
+    th_stop(api);
     db_drop(&d);
     ASSERT_MSG(up, "Prometheus never scraped the API (see %s)", log);
     ASSERT_MSG(rc == 1, "the probe during the fault fails the run; got %d:\n%s", rc, out);

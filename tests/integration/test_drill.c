@@ -543,7 +543,7 @@ TEST_T(drill_too_few_requests_is_said, 60)
              "faultline: 1\nname: few\nduration: 1s\n"
              "load:\n  - { name: trickle, base_url: \"http://127.0.0.1:%d\", requests: [ { path: /ok } ], vus: 1, think: 50ms, timeout: 3s }\n"
              "method:\n  - { name: noop, at: 200ms, fault: exec, run: \"true\" }\n", testsrv_port(s));
-    write_file(tpath("few.yaml"), plan);
+    th_write_file(tpath("few.yaml"), plan);
     /* a baseline of no runs is refused before anything runs */
     int rc = fl(out, sizeof out, "drill few.yaml -o runs/f0 --history few.jsonl --baseline 0");
     ASSERT_EQ_INT(rc, 2);

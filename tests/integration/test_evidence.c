@@ -319,7 +319,7 @@ TEST_T(evidence_no_steady_state_is_none_not_held, 30)
              "probes:\n  - { name: up, http: { url: \"http://127.0.0.1:%d/ok\", status: 200 } }\n",
              testsrv_port(s));
     write_plan(d, plan);
-    int rc = fl(d, "run p.yaml -q -o out", out, sizeof out);
+    int rc = th_fl(d, "run p.yaml -q -o out", out, sizeof out);
     ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
     json_t *r = load_run(d);
     const json_t *ss = json_object_get(r, "steady_state");
