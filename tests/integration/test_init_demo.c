@@ -25,7 +25,8 @@ TEST_T(init_compose_plan_runs_against_the_demo_stack, 240)
     if (getuid() != 0) SKIP("the stack runs PostgreSQL as the postgres account: needs root");
     setenv("REDIS_PASSWORD", "fl-redis-password", 1);
     const char *d = th_tmpdir();
-    const char *project = "fl-init-demo";
+    char project[64]; /* the pid in it: two test runs on one machine must not share containers */
+    snprintf(project, sizeof project, "fl-init-demo-%ld", (long)getpid());
     int rc = th_sh(out, sizeof out, "sh examples/stack.sh up '%s' %s --backends 3 2>&1", d, project);
     if (rc != 0) {
         th_sh(NULL, 0, "sh examples/stack.sh down %s", project);

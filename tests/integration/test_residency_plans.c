@@ -228,7 +228,7 @@ static int env_int(const char *text, const char *key)
     return p ? atoi(p + strlen(key)) : 0;
 }
 
-/* bring up the demo as project fl-res-<tag>; extra: stack.sh options */
+/* bring up the demo as project fl-res-<pid>-<tag>; extra: stack.sh options */
 static void stack_up(struct stack *s, const char *tag, int via_proxy, const char *extra)
 {
     th_docker_host();
@@ -243,7 +243,9 @@ static void stack_up(struct stack *s, const char *tag, int via_proxy, const char
     if (getuid() != 0) SKIP("the stack runs PostgreSQL as the postgres account: needs root");
     set_env();
     memset(s, 0, sizeof *s);
-    snprintf(s->project, sizeof s->project, "fl-res-%s", tag);
+    /* the test's pid in the name: two test runs on one machine (two checkouts, CI jobs
+     * sharing a host) once removed each other's fl-res-db containers mid-run */
+    snprintf(s->project, sizeof s->project, "fl-res-%ld-%s", (long)getpid(), tag);
     snprintf(s->dir, sizeof s->dir, "%s", th_tmpdir());
     char via[64] = "";
     if (via_proxy) {
