@@ -32,7 +32,8 @@ static const char drill_usage[] =
     "given (a folder means its *.yaml files, sorted by name) is validated first (one invalid\n"
     "plan: exit 2, nothing is touched), then run like `faultline run` (a matrix plan runs all\n"
     "its combinations). Reports go to DIR/<plan-name>/; the suite summary to DIR/suite.junit.xml\n"
-    "(every experiment), DIR/suite.md and DIR/suite.json. With a history, every result is\n"
+    "(every experiment), DIR/suite.md, DIR/suite.html (a page linking each report.html) and\n"
+    "DIR/suite.json. With a history, every result is\n"
     "appended to it and compared with the last 5 passing runs of the same experiment (their\n"
     "usual range: the median -+ 3 robust standard deviations, within lowest..highest) with the\n"
     "rules of `faultline compare`: p95 or a duration (the run, a recovery) more than 10% above\n"
@@ -429,7 +430,7 @@ static void drill_one(struct drill *d, size_t i)
     free(sub);
 }
 
-/* DIR/suite.json, suite.junit.xml, suite.md, and the summary on the console */
+/* DIR/suite.json, suite.junit.xml, suite.md, suite.html, and the summary on the console */
 static void drill_suite(struct drill *d)
 {
     char err[FL_ERR_LEN], ended[32], path[1100];
@@ -444,13 +445,15 @@ static void drill_suite(struct drill *d)
     if (report_suite_junit(suite, path, err) < 0) fprintf(stderr, "faultline drill: %s\n", err);
     snprintf(path, sizeof path, "%s/suite.md", d->dir);
     if (report_suite_md(suite, path, err) < 0) fprintf(stderr, "faultline drill: %s\n", err);
+    snprintf(path, sizeof path, "%s/suite.html", d->dir);
+    if (report_suite_html(suite, path, err) < 0) fprintf(stderr, "faultline drill: %s\n", err);
     size_t n = json_array_size(d->exps);
     printf("\ndrill %s: %zu experiment%s\n", fl_exit_verdict(d->code), n, n == 1 ? "" : "s");
     for (size_t i = 0; i < json_array_size(d->matrices); i++)
         printf("  %s: %s\n", report_jstr(json_array_get(d->matrices, i), "plan", "?"),
                report_jstr(json_array_get(d->matrices, i), "overall", "?"));
     for (size_t i = 0; i < n; i++) print_entry(json_array_get(d->exps, i));
-    printf("  suite: %s/suite.md, %s/suite.junit.xml%s%s\n", d->dir, d->dir, d->h ? "; history: " : "",
+    printf("  suite: %s/suite.md, %s/suite.html, %s/suite.junit.xml%s%s\n", d->dir, d->dir, d->dir, d->h ? "; history: " : "",
            d->h ? history_where(d->h) : "");
     json_decref(suite);
 }

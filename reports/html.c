@@ -176,18 +176,26 @@ static const char CSS[] =
     ".muted{color:#6b7280}.evidence{word-break:break-word}"
     "footer{margin-top:40px;color:#6b7280;font-size:12px}";
 
-static void page_head(struct page *pg)
+/* the opening of a page up to <main>: doctype, CSP (no script, no network), the title
+ * "faultline: NAME — VERDICT" (escaped) and the style every faultline page shares */
+void report_html_open(struct buf *b, const char *name, const char *verdict)
 {
-    struct buf *b = pg->b;
-    const json_t *plan = json_object_get(pg->run, "plan");
     buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                 "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n"
                 "<title>faultline: ");
-    esc(b, report_jstr(plan, "name", "run"));
+    esc(b, name);
     buf_adds(b, " — ");
-    esc(b, report_jstr(pg->run, "verdict", "no result"));
+    esc(b, verdict);
     buf_addf(b, "</title>\n<style>%s</style>\n</head>\n<body>\n<main>\n", CSS);
+}
+
+void report_html_badge(struct buf *b, const char *verdict) { badge(b, verdict); }
+
+static void page_head(struct page *pg)
+{
+    report_html_open(pg->b, report_jstr(json_object_get(pg->run, "plan"), "name", "run"),
+                     report_jstr(pg->run, "verdict", "no result"));
 }
 
 static void summary(struct page *pg)

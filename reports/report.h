@@ -11,6 +11,11 @@ int report_json(json_t *run, const char *path, char *err);      /* run.json (doc
 int report_junit(json_t *run, const char *path, char *err);     /* junit.xml */
 int report_markdown(json_t *run, const char *path, char *err);  /* summary.md */
 int report_html(json_t *run, const char *path, char *err);      /* report.html */
+/* for other pages in report.html's style (suite.html): the head up to <main> with the title
+ * "faultline: NAME — VERDICT", and a verdict badge; both escape their strings */
+struct buf;
+void report_html_open(struct buf *b, const char *name, const char *verdict);
+void report_html_badge(struct buf *b, const char *verdict);
 /* every writer that exists into dir (created when missing) */
 int report_write_all(json_t *run, const char *dir, char *err);
 

@@ -1,4 +1,4 @@
-/* suite.c -- the summary of a drill: suite.junit.xml and suite.md (see suite.h). */
+/* suite.c -- the summary of a drill: suite.junit.xml, suite.md and suite.html (see suite.h). */
 #include "suite.h"
 
 #include <math.h>
@@ -296,4 +296,126 @@ void report_suite_entry_text(const json_t *e, struct buf *out)
     buf_addf(out, "  %-34s %-13s p95 %-9s errors %-8s recovery %-13s %s\n", report_jstr(e, "experiment", "?"),
              report_jstr(e, "verdict", "?"), c.p95, c.error_rate, c.recovery, vs.data);
     buf_release(&vs);
+}
+
+/* ---- suite.html ----------------------------------------------------------------------------- */
+static void h(struct buf *b, const char *s) { buf_add_html(b, s ? s : ""); }
+
+/* an experiment's comparison as a table, as in suite.md */
+static void html_comparison(struct buf *b, const json_t *e)
+{
+    const json_t *rows = json_object_get(e, "comparison");
+    if (!json_array_size(rows)) return;
+    long long runs = (long long)json_integer_value(json_object_get(json_object_get(e, "baseline"), "runs"));
+    buf_adds(b, "<h3>");
+    h(b, report_jstr(e, "experiment", "?"));
+    buf_addf(b, " against the last %lld passing run%s</h3>\n<table class=\"comparison\">\n<tr><th>figure</th>"
+                "<th>baseline (median)</th><th>band</th><th>now</th><th>change</th><th>significance</th><th>status</th></tr>\n",
+             runs, runs == 1 ? "" : "s");
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        const json_t *r = json_array_get(rows, i), *band = json_object_get(r, "band");
+        struct cmp_row row = { .unit = report_jstr(r, "unit", "") };
+        char med[48], lo[48], hi[48], now[48];
+        cmp_value_text(&row, report_jnum(r, "baseline", NAN), med);
+        cmp_value_text(&row, json_is_number(json_array_get(band, 0)) ? json_number_value(json_array_get(band, 0)) : NAN, lo);
+        cmp_value_text(&row, json_is_number(json_array_get(band, 1)) ? json_number_value(json_array_get(band, 1)) : NAN, hi);
+        cmp_value_text(&row, report_jnum(r, "now", NAN), now);
+        int reg = json_is_true(json_object_get(r, "regressed"));
+        buf_adds(b, reg ? "<tr class=\"bad\"><td>" : "<tr><td>");
+        h(b, report_jstr(r, "figure", "?"));
+        buf_adds(b, "</td><td class=\"num\">");
+        h(b, med);
+        buf_adds(b, "</td><td class=\"num\">");
+        h(b, lo);
+        buf_adds(b, "..");
+        h(b, hi);
+        buf_adds(b, "</td><td class=\"num\">");
+        h(b, now);
+        buf_adds(b, "</td><td class=\"num\">");
+        h(b, report_jstr(r, "change", "-"));
+        buf_adds(b, "</td><td>");
+        h(b, report_jstr(r, "significance", ""));
+        buf_adds(b, "</td><td>");
+        if (reg) buf_adds(b, "<span class=\"badge bad\">REGRESSION</span>");
+        else h(b, report_jstr(r, "why", ""));
+        buf_adds(b, "</td></tr>\n");
+    }
+    buf_adds(b, "</table>\n");
+}
+
+/* a report folder as a link from suite.html in DIR: relative to DIR when it lies under it,
+ * every byte but [A-Za-z0-9-._~/] percent-encoded (a '#' or '?' in a name stays a path) */
+static void href(struct buf *b, const char *rep, const char *dir)
+{
+    size_t n = dir ? strlen(dir) : 0;
+    if (n && !strncmp(rep, dir, n) && rep[n] == '/') rep += n + 1;
+    for (const unsigned char *p = (const unsigned char *)rep; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~/", *p))
+            buf_addf(b, "%c", *p);
+        else buf_addf(b, "%%%02X", *p);
+    }
+}
+
+/* an experiment's line: name, verdict, the worst regression (or why none), its report.html */
+static void html_row(struct buf *b, const json_t *e, const char *dir)
+{
+    struct buf vs;
+    buf_init(&vs, 0);
+    vs_text(e, &vs);
+    const char *rep = report_jstr(e, "report", NULL);
+    buf_adds(b, json_array_size(json_object_get(e, "regressions")) ? "<tr class=\"bad\"><td>" : "<tr><td>");
+    h(b, report_jstr(e, "experiment", "?"));
+    buf_adds(b, "</td><td>");
+    report_html_badge(b, report_jstr(e, "verdict", NULL));
+    buf_adds(b, "</td><td>");
+    h(b, vs.data);
+    buf_adds(b, "</td><td>");
+    if (rep && *rep && strcmp(report_jstr(e, "verdict", ""), "not_run")) {
+        buf_adds(b, "<a href=\"");
+        href(b, rep, dir);
+        buf_adds(b, "/report.html\">");
+        h(b, rep);
+        buf_adds(b, "/report.html</a>");
+    } else buf_adds(b, "<span class=\"muted\">no report</span>");
+    buf_adds(b, "</td></tr>\n");
+    buf_release(&vs);
+}
+
+int report_suite_html(const json_t *suite, const char *path, char *err)
+{
+    const json_t *exps = json_object_get(suite, "experiments"), *matrices = json_object_get(suite, "matrices");
+    const char *verdict = report_jstr(suite, "verdict", "no result");
+    struct buf b;
+    buf_init(&b, 8 << 20);
+    report_html_open(&b, "drill", verdict);
+    buf_adds(&b, "<header id=\"summary\">\n<h1>faultline drill ");
+    report_html_badge(&b, verdict);
+    buf_addf(&b, "</h1>\n<p class=\"meta\">%zu experiment%s · started ", json_array_size(exps),
+             json_array_size(exps) == 1 ? "" : "s");
+    h(&b, report_jstr(suite, "started_at", "?"));
+    buf_adds(&b, " · folder <code>");
+    h(&b, report_jstr(suite, "dir", "?"));
+    buf_adds(&b, "</code></p>\n</header>\n");
+    if (json_array_size(matrices)) buf_adds(&b, "<ul>\n");
+    for (size_t i = 0; i < json_array_size(matrices); i++) {
+        buf_adds(&b, "<li><b>");
+        h(&b, report_jstr(json_array_get(matrices, i), "plan", "?"));
+        buf_adds(&b, "</b>: ");
+        h(&b, report_jstr(json_array_get(matrices, i), "overall", "?"));
+        buf_adds(&b, "</li>\n");
+    }
+    if (json_array_size(matrices)) buf_adds(&b, "</ul>\n");
+    buf_adds(&b, "<section id=\"experiments\">\n<h2>Experiments</h2>\n<table>\n<tr><th>experiment</th><th>verdict</th>"
+                 "<th>vs last passing run</th><th>report</th></tr>\n");
+    for (size_t i = 0; i < json_array_size(exps); i++)
+        html_row(&b, json_array_get(exps, i), report_jstr(suite, "dir", NULL));
+    buf_adds(&b, "</table>\n</section>\n<section id=\"comparisons\">\n");
+    for (size_t i = 0; i < json_array_size(exps); i++) html_comparison(&b, json_array_get(exps, i));
+    buf_adds(&b, "</section>\n<footer>faultline ");
+    h(&b, report_jstr(suite, "faultline_version", FL_VERSION));
+    buf_adds(&b, " · rendered from suite.json</footer>\n</main>\n</body>\n</html>\n");
+    int rc = b.overflow ? fl_err(err, "cannot write '%s': the summary is too large", path)
+                        : report_write_file(path, b.data, b.len, err);
+    buf_release(&b);
+    return rc;
 }

@@ -1,4 +1,4 @@
-/* suite.h -- the summary of a drill (`faultline drill`): suite.junit.xml and suite.md from the
+/* suite.h -- the summary of a drill (`faultline drill`): suite.junit.xml, suite.md and suite.html from the
  * suite record (suite.json: `experiments`, `matrices`, `verdict`, ..., built by
  * orchestrator/cmd_drill.c) and each experiment's own run record, `<report>/run.json`. Reads
  * those records only.
@@ -16,6 +16,9 @@
 
 int report_suite_junit(const json_t *suite, const char *path, char *err);
 int report_suite_md(const json_t *suite, const char *path, char *err);
+/* suite.html: the verdict, one line an experiment (verdict, worst regression, link to its
+ * report.html) and each comparison table, in report.html's style; every string escaped */
+int report_suite_html(const json_t *suite, const char *path, char *err);
 /* one experiment (an entry of `experiments`) in one line for a terminal, with "\n" */
 void report_suite_entry_text(const json_t *e, struct buf *out);
 

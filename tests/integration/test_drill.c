@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include "harness.h"
+#include "buf.h"
 #include "compare.h"
 #include "hist.h"
 #include "history.h"
@@ -89,6 +90,68 @@ static const char *jstr(const json_t *o, const char *k) { return json_string_val
 
 static const json_t *suite_exp(const json_t *suite, size_t i) { return json_array_get(json_object_get(suite, "experiments"), i); }
 
+static double num_or_nan(const json_t *v) { return json_is_number(v) ? json_number_value(v) : NAN; }
+
+/* DIR/suite.html holds, for every experiment, its line and every row of its `comparison` in
+ * suite.json with the same figures (formatted as suite.md formats them), escaped */
+static void assert_suite_html(const char *dir)
+{
+    char rel[300];
+    snprintf(rel, sizeof rel, "%s/suite.json", dir);
+    json_t *suite = json_load_file(tpath(rel), 0, NULL);
+    ASSERT(suite != NULL);
+    snprintf(rel, sizeof rel, "%s/suite.html", dir);
+    char *html = th_slurp(tpath(rel));
+    ASSERT_MSG(html != NULL, "no %s", rel);
+    ASSERT_MSG(!strstr(html, "<script"), "a <script in %s", rel);
+    const json_t *exps = json_object_get(suite, "experiments");
+    size_t rows_seen = 0;
+    for (size_t i = 0; i < json_array_size(exps); i++) {
+        const json_t *e = json_array_get(exps, i), *rows = json_object_get(e, "comparison");
+        struct buf want;
+        buf_init(&want, 0);
+        buf_adds(&want, "<td>");
+        buf_add_html(&want, jstr(e, "experiment"));
+        buf_addf(&want, "</td><td><span class=\"badge ");
+        ASSERT_CONTAINS(html, want.data);
+        buf_reset(&want);
+        buf_adds(&want, "<a href=\"");
+        buf_adds(&want, jstr(e, "report") + strlen(dir) + 1);
+        buf_adds(&want, "/report.html\">");
+        ASSERT_CONTAINS(html, want.data);
+        for (size_t k = 0; k < json_array_size(rows); k++, rows_seen++) {
+            const json_t *r = json_array_get(rows, k), *band = json_object_get(r, "band");
+            struct cmp_row row = { .unit = jstr(r, "unit") };
+            char med[48], lo[48], hi[48], now[48];
+            cmp_value_text(&row, num_or_nan(json_object_get(r, "baseline")), med);
+            cmp_value_text(&row, num_or_nan(json_array_get(band, 0)), lo);
+            cmp_value_text(&row, num_or_nan(json_array_get(band, 1)), hi);
+            cmp_value_text(&row, num_or_nan(json_object_get(r, "now")), now);
+            int reg = json_is_true(json_object_get(r, "regressed"));
+            buf_reset(&want);
+            buf_adds(&want, reg ? "<tr class=\"bad\"><td>" : "<tr><td>");
+            buf_add_html(&want, jstr(r, "figure"));
+            buf_addf(&want, "</td><td class=\"num\">%s</td><td class=\"num\">%s..%s</td><td class=\"num\">%s</td>"
+                            "<td class=\"num\">", med, lo, hi, now);
+            buf_add_html(&want, jstr(r, "change") ? jstr(r, "change") : "-");
+            buf_adds(&want, "</td><td>");
+            buf_add_html(&want, jstr(r, "significance") ? jstr(r, "significance") : "");
+            buf_adds(&want, "</td><td>");
+            if (reg) buf_adds(&want, "<span class=\"badge bad\">REGRESSION</span>");
+            else buf_add_html(&want, jstr(r, "why") ? jstr(r, "why") : "");
+            buf_adds(&want, "</td></tr>");
+            ASSERT_CONTAINS(html, want.data);
+        }
+        buf_release(&want);
+    }
+    /* and no other row */
+    const char *tables = strstr(html, "<section id=\"comparisons\">");
+    ASSERT(tables != NULL);
+    ASSERT_EQ_INT(th_count(tables, "</td></tr>"), (int)rows_seen);
+    free(html);
+    json_decref(suite);
+}
+
 /* ---- history file: written, read back, compared --------------------------------------- */
 TEST_T(drill_history_flags_p95_regression, 120)
 {
@@ -166,6 +229,8 @@ TEST_T(drill_history_flags_p95_regression, 120)
     ASSERT_CONTAINS(md, "| load 'reads' p95 | ");
     ASSERT_CONTAINS(md, "| 99% CI ");
     ASSERT_CONTAINS(md, "| **REGRESSION** |");
+    assert_suite_html("runs/d3");
+    ASSERT_CONTAINS(slurp(tpath("runs/d3/suite.html")), "<td>REGRESSION: load &#39;reads&#39; p95 ");
     char *x = slurp(tpath("runs/d3/suite.junit.xml"));
     ASSERT(x != NULL);
     ASSERT_CONTAINS(x, "<failure type=\"regression\" message=\"load &#39;reads&#39; p95 ");
@@ -568,10 +633,18 @@ TEST_T(drill_too_few_requests_is_said, 60)
             few++;
         }
     ASSERT_EQ_INT(few, 2);
-    json_decref(suite);
     /* JUnit: the regression check is skipped, saying why, not passed */
     ASSERT_CONTAINS(slurp(tpath("runs/f2/suite.junit.xml")), "<skipped message=\"2 figures with too few requests to compare\"/>");
     ASSERT_CONTAINS(slurp(tpath("runs/f2/suite.md")), "| too few requests to compare |");
+    assert_suite_html("runs/f2");
+    /* every figure with too few requests says so in its row (the p95s and any other) */
+    int few_rows = 0;
+    for (size_t i = 0; i < json_array_size(rows); i++)
+        few_rows += !strcmp(jstr(json_array_get(rows, i), "status"), "too few requests");
+    ASSERT_MSG(few_rows >= 2, "%d rows with too few requests", few_rows);
+    ASSERT_EQ_INT(th_count(slurp(tpath("runs/f2/suite.html")), "</td><td>too few requests to compare</td></tr>"), few_rows);
+    ASSERT_CONTAINS(out, "runs/f2/suite.html");
+    json_decref(suite);
     testsrv_stop(s);
 }
 

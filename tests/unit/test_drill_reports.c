@@ -221,3 +221,57 @@ TEST(drill_reports_suite_of_an_experiment_without_its_record)
     free(x);
     json_decref(suite);
 }
+
+TEST(drill_reports_suite_html_escapes_and_links)
+{
+    /* a drill's record with a hostile experiment name and a comparison table added: every
+     * string escaped, each experiment linked to its report.html relative to the suite's
+     * folder (encoded), the one not run without a link, the rows as suite.md has them */
+    enter_fixture();
+    json_t *suite = load("d2/suite.json");
+    json_t *exps = json_object_get(suite, "experiments");
+    json_t *steady = json_array_get(exps, 0), *markup = json_array_get(exps, 4);
+    json_object_set_new(markup, "experiment", json_string("<script>alert(1)</script>"));
+    json_object_set_new(markup, "report", json_string("d2/a b#c"));
+    json_object_set_new(steady, "baseline", json_pack("{s:i}", "runs", 3));
+    json_object_set_new(steady, "regressions", json_pack("[{s:s, s:f}]", "text", "load 'r<1>' p95 10.0ms -> 30.0ms (+200.0%)",
+                                                         "change", 2.0));
+    json_object_set_new(steady, "comparison",
+                        json_pack("[{s:s, s:s, s:f, s:[f,f], s:f, s:s, s:s, s:s, s:b},"
+                                  " {s:s, s:s, s:f, s:[f,f], s:f, s:s, s:s, s:s, s:s},"
+                                  " {s:s, s:s, s:f, s:[f,f], s:f, s:s, s:s, s:s, s:s}]",
+                                  "figure", "load 'r<1>' p95", "unit", "ms", "baseline", 10.0, "band", 9.0, 11.0, "now", 30.0,
+                                  "change", "+200.0%", "significance", "99% CI 25.0ms..35.0ms", "status", "regression", "regressed", 1,
+                                  "figure", "load 'r<1>' error rate", "unit", "ratio", "baseline", 0.0, "band", 0.0, 0.0, "now", 0.5,
+                                  "change", "new", "significance", "", "status", "new", "why", "new",
+                                  "figure", "load 'r<1>' p99", "unit", "ms", "baseline", 12.0, "band", 11.0, 13.0, "now", 40.0,
+                                  "change", "+233.3%", "significance", "needs 400 requests a run, has 20", "status",
+                                  "too few requests", "why", "too few requests to compare"));
+    char err[FL_ERR_LEN];
+    const char *html = out_path("suite.html");
+    ASSERT_MSG(report_suite_html(suite, html, err) == 0, "suite.html: %s", err);
+    char *h = th_slurp(html);
+    ASSERT(h != NULL);
+    ASSERT_MSG(!strstr(h, "<script"), "an unescaped <script in suite.html");
+    ASSERT_CONTAINS(h, "<title>faultline: drill — aborted</title>");
+    ASSERT_CONTAINS(h, "<h1>faultline drill <span class=\"badge worst\">aborted</span></h1>");
+    ASSERT_CONTAINS(h, "<tr><td>&lt;script&gt;alert(1)&lt;/script&gt;</td><td><span class=\"badge bad\">failed</span></td>");
+    ASSERT_CONTAINS(h, "<a href=\"a%20b%23c/report.html\">d2/a b#c/report.html</a>");
+    ASSERT_CONTAINS(h, "<tr class=\"bad\"><td>steady</td><td><span class=\"badge good\">passed</span></td><td>REGRESSION: "
+                       "load &#39;r&lt;1&gt;&#39; p95 10.0ms -&gt; 30.0ms (+200.0%)</td><td><a href=\"steady/report.html\">");
+    ASSERT_CONTAINS(h, "<tr><td>after</td><td><span class=\"badge neutral\">not_run</span></td>");
+    ASSERT_CONTAINS(h, "<span class=\"muted\">no report</span>");
+    ASSERT_CONTAINS(h, "<h3>steady against the last 3 passing runs</h3>");
+    ASSERT_CONTAINS(h, "<tr class=\"bad\"><td>load &#39;r&lt;1&gt;&#39; p95</td><td class=\"num\">10.0ms</td>"
+                       "<td class=\"num\">9.00ms..11.0ms</td><td class=\"num\">30.0ms</td><td class=\"num\">+200.0%</td>"
+                       "<td>99% CI 25.0ms..35.0ms</td><td><span class=\"badge bad\">REGRESSION</span></td></tr>");
+    ASSERT_CONTAINS(h, "<td class=\"num\">new</td><td></td><td>new</td></tr>");
+    ASSERT_CONTAINS(h, "<td>needs 400 requests a run, has 20</td><td>too few requests to compare</td></tr>");
+    /* the same rows as suite.md */
+    ASSERT_MSG(report_suite_md(suite, out_path("suite.md"), err) == 0, "%s", err);
+    char *md = th_slurp(out_path("suite.md"));
+    ASSERT_CONTAINS(md, " | 10.0ms | 9.00ms..11.0ms | 30.0ms | +200.0% | 99% CI 25.0ms..35.0ms | **REGRESSION** |");
+    free(md);
+    free(h);
+    json_decref(suite);
+}
