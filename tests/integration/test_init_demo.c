@@ -58,7 +58,8 @@ TEST_T(init_compose_plan_runs_against_the_demo_stack, 240)
     th_sh(NULL, 0, "sh examples/stack.sh down %s", project);
     ASSERT_MSG(rc == 0, "run exit %d:\n%s", rc, out);
     ASSERT_CONTAINS(out, "N-1 holds");
-    /* the plan targets every service of the compose file, celery-beat, frontend and nginx too */
+    /* the plan targets every service of the compose file, celery-beat, frontend and nginx too;
+     * the run resolves each (one that matches no container of the stack is an error, rc 2) */
     static const char *const svcs[] = { "db", "redis", "backend-1", "backend-2", "backend-3", "celery-worker",
                                         "celery-beat", "frontend", "nginx" };
     for (size_t i = 0; i < sizeof svcs / sizeof *svcs; i++) {
