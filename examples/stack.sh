@@ -12,6 +12,12 @@
 #       --job-delay D     the worker's pretend computing time per job (default 0)
 #       --defect NAME     plant a defect in the backends (scheduler-api serve --defect)
 #       --schema uuid     uuid ids, as the real service's models (scheduler-api --schema)
+#       --users-services  the services of the users' compose file (tests/fixtures/compose/
+#                         residency.yml) instead of the short demo set: the proxy in front is
+#                         named `nginx` (always started; /api/ and /health to the backends, the
+#                         rest to the frontend), a `frontend` (a static HTTP server), a
+#                         `celery-beat` (a second worker process), and db and redis carry the
+#                         healthchecks their compose file gives them -> FRONTEND_PORT in stack.env
 #   sh examples/stack.sh down PROJECT               -> removes its containers
 #
 # Passwords come from the environment the plans read: REDIS_PASSWORD (Redis requirepass),
@@ -33,7 +39,7 @@ down() {
 if [ "${1:-}" = down ]; then down "$2"; exit 0; fi
 [ "${1:-}" = up ] || { echo "usage: stack.sh up DIR PROJECT [--backends N] [--db-via PORT] | down PROJECT" >&2; exit 2; }
 dir=$2; project=$3; shift 3
-backends=1; db_via=""; job_delay=0; defect=none; schema=text
+backends=1; db_via=""; job_delay=0; defect=none; schema=text; users=0
 while [ $# -gt 0 ]; do
   case $1 in
     --backends) backends=$2; shift 2 ;;
@@ -41,6 +47,7 @@ while [ $# -gt 0 ]; do
     --job-delay) job_delay=$2; shift 2 ;;
     --defect) defect=$2; shift 2 ;;
     --schema) schema=$2; shift 2 ;;
+    --users-services) users=1; shift ;;
     *) echo "stack.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -72,7 +79,19 @@ mkdir -p "$dir/pg"
 chown postgres "$dir/pg"; chmod 755 "$dir" "$dir/pg"
 setpriv --reuid=postgres --regid=postgres --init-groups "$pgbin/initdb" -D "$dir/pg/data" -U postgres -A trust \
   >"$dir/initdb.log" 2>&1
-run "$project-db-1" db 1 --user "$(id -u postgres):$(id -g postgres)" --stop-signal SIGINT -- \
+db_health=""; redis_health=""
+if [ $users -eq 1 ]; then
+  # their healthchecks (pg_isready, redis-cli ping), each a script in DIR: docker runs it with
+  # /bin/sh -c, and the option list below is split on blanks; redis-cli reads REDISCLI_AUTH
+  printf '#!/bin/sh\nexec %s/pg_isready -q -h 127.0.0.1 -p %s\n' "$pgbin" "$pg_port" >"$dir/health-db.sh"
+  printf '#!/bin/sh\nredis-cli -h 127.0.0.1 -p %s ping | grep -q PONG\n' "$redis_port" >"$dir/health-redis.sh"
+  chmod 755 "$dir/health-db.sh" "$dir/health-redis.sh"
+  hc="--health-interval 1s --health-timeout 3s --health-retries 3"
+  db_health="--health-cmd $dir/health-db.sh $hc"
+  redis_health="--health-cmd $dir/health-redis.sh $hc -e REDISCLI_AUTH=$REDIS_PASSWORD"
+fi
+# shellcheck disable=SC2086
+run "$project-db-1" db 1 $db_health --user "$(id -u postgres):$(id -g postgres)" --stop-signal SIGINT -- \
   "$pgbin/postgres" -D "$dir/pg/data" -p "$pg_port" -k "$dir/pg" -c listen_addresses=127.0.0.1 -c fsync=off \
   -c max_connections=200
 i=0
@@ -87,7 +106,8 @@ dsn=$dsn_direct
 [ -z "$db_via" ] || dsn="host=127.0.0.1 port=$db_via dbname=residency_scheduler user=scheduler"
 
 # redis with a password, like theirs
-run "$project-redis-1" redis 1 -- redis-server --port "$redis_port" --bind 127.0.0.1 --requirepass "$REDIS_PASSWORD" \
+# shellcheck disable=SC2086
+run "$project-redis-1" redis 1 $redis_health -- redis-server --port "$redis_port" --bind 127.0.0.1 --requirepass "$REDIS_PASSWORD" \
   --save "" --appendonly no --dir "$dir"
 
 # backends (one key signs every token, so a load balancer may send a user anywhere)
@@ -101,7 +121,7 @@ ports=""
 n=1
 while [ $n -le "$backends" ]; do
   p=$api_port
-  [ "$backends" -eq 1 ] || p=$(free_port)
+  [ "$backends" -eq 1 ] && [ $users -eq 0 ] || p=$(free_port)
   ports="$ports $p"
   # shellcheck disable=SC2086
   run "$project-backend-$n" backend $n $envs -- "$B/scheduler-api" serve --port "$p" --pg "$dsn" \
@@ -112,7 +132,22 @@ done
 run "$project-celery-worker-1" celery-worker 1 $envs -- "$B/scheduler-api" worker --pg "$dsn" \
   --redis "127.0.0.1:$redis_port" --job-delay "$job_delay" --schema "$schema"
 
-if [ "$backends" -gt 1 ]; then
+lb_svc=lb; api_loc=/; fe_port=""
+if [ $users -eq 1 ]; then
+  # celery-beat: a second worker process, as theirs runs the same image; the frontend: static
+  # files over HTTP; the proxy in front is their nginx, started whatever the backend count
+  # shellcheck disable=SC2086
+  run "$project-celery-beat-1" celery-beat 1 $envs -- "$B/scheduler-api" worker --pg "$dsn" \
+    --redis "127.0.0.1:$redis_port" --job-delay "$job_delay" --schema "$schema"
+  fe_port=$(free_port)
+  mkdir -p "$dir/frontend"
+  echo '<!doctype html><title>Residency Scheduler</title><p>demo frontend' >"$dir/frontend/index.html"
+  run "$project-frontend-1" frontend 1 -- /usr/bin/python3 -m http.server "$fe_port" --bind 127.0.0.1 \
+    --directory "$dir/frontend"
+  lb_svc=nginx; api_loc=/api/
+fi
+
+if [ "$backends" -gt 1 ] || [ $users -eq 1 ]; then
   mkdir -p "$dir/nginx"
   {
     echo "worker_processes 1; pid $dir/nginx/nginx.pid; error_log stderr warn;"
@@ -124,18 +159,22 @@ if [ "$backends" -gt 1 ]; then
     for p in $ports; do echo "    server 127.0.0.1:$p max_fails=1 fail_timeout=2s;"; done
     echo "    keepalive 32; }"
     echo "  server { listen 127.0.0.1:$api_port;"
-    echo "    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\";"
-    echo "      proxy_connect_timeout 1s; proxy_next_upstream error timeout http_502 http_503 non_idempotent;"
-    echo "      proxy_next_upstream_tries 3; } } }"
+    [ -z "$fe_port" ] || echo "    location / { proxy_pass http://127.0.0.1:$fe_port; proxy_connect_timeout 1s; }"
+    for loc in $api_loc $( [ -n "$fe_port" ] && echo /health ); do
+      echo "    location $loc { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\";"
+      echo "      proxy_connect_timeout 1s; proxy_next_upstream error timeout http_502 http_503 non_idempotent;"
+      echo "      proxy_next_upstream_tries 3; }"
+    done
+    echo "  } }"
   } >"$dir/nginx/nginx.conf"
-  run "$project-lb-1" lb 1 -- /usr/sbin/nginx -c "$dir/nginx/nginx.conf" -g "daemon off;"
+  run "$project-$lb_svc-1" "$lb_svc" 1 -- /usr/sbin/nginx -c "$dir/nginx/nginx.conf" -g "daemon off;"
 fi
 
 # ready: every backend answers /api/v1/health/ready (through the proxy port only once a
 # plan opens it, so then only /health)
 path=/api/v1/health/ready
 [ -z "$db_via" ] || path=/health
-for p in $ports $( [ "$backends" -gt 1 ] && echo "$api_port" ); do
+for p in $ports $( { [ "$backends" -gt 1 ] || [ $users -eq 1 ]; } && echo "$api_port" ); do
   i=0
   until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p$path")" = 200 ]; do
     i=$((i + 1))
@@ -144,10 +183,22 @@ for p in $ports $( [ "$backends" -gt 1 ] && echo "$api_port" ); do
   done
 done
 
+if [ $users -eq 1 ]; then
+  i=0
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$api_port/")" = 200 ] &&
+    [ "$(docker inspect -f '{{.State.Health.Status}}' "$project-db-1")" = healthy ] &&
+    [ "$(docker inspect -f '{{.State.Health.Status}}' "$project-redis-1")" = healthy ]; do
+    i=$((i + 1))
+    [ $i -lt 300 ] || { echo "stack.sh: the frontend behind nginx, or db's or redis's healthcheck, never came good" >&2; docker ps -a --filter "label=com.docker.compose.project=$project" >&2; exit 1; }
+    sleep 0.1
+  done
+fi
+
 cat >"$dir/stack.env" <<EOF
 PG_PORT=$pg_port
 REDIS_PORT=$redis_port
 API_PORT=$api_port
 BACKEND_PORTS="$ports"
+FRONTEND_PORT=$fe_port
 EOF
 echo "stack.sh: $project up (db :$pg_port, redis :$redis_port, api :$api_port${db_via:+, db via :$db_via})"

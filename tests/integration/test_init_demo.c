@@ -1,7 +1,10 @@
-/* test_init_demo.c -- the plan `faultline init --compose` writes runs against the demo stack
- * in containers (examples/stack.sh, the labels docker compose sets) and passes once its SLO
- * placeholders are confirmed: each backend lost in turn (N-1), the database and Redis
- * stopped, every probe with evidence, every container running again after. */
+/* test_init_demo.c -- the plan `faultline init --compose` writes from the users' compose file
+ * (tests/fixtures/compose/residency.yml: db postgres:15, redis:7, backend x3, celery-worker,
+ * celery-beat, frontend, nginx) runs against the demo stack in containers started with the
+ * same services (examples/stack.sh --users-services, the labels docker compose sets) and
+ * passes once its SLO placeholders are confirmed: db and redis healthy by their own
+ * healthchecks, each backend lost in turn (N-1), the database and Redis stopped, every probe
+ * with evidence, every container running again after. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +30,7 @@ TEST_T(init_compose_plan_runs_against_the_demo_stack, 240)
     const char *d = th_tmpdir();
     char project[64]; /* the pid in it: two test runs on one machine must not share containers */
     snprintf(project, sizeof project, "fl-init-demo-%ld", (long)getpid());
-    int rc = th_sh(out, sizeof out, "sh examples/stack.sh up '%s' %s --backends 3 2>&1", d, project);
+    int rc = th_sh(out, sizeof out, "sh examples/stack.sh up '%s' %s --backends 3 --users-services 2>&1", d, project);
     if (rc != 0) {
         th_sh(NULL, 0, "sh examples/stack.sh down %s", project);
         th_fail(__FILE__, __LINE__, "stack.sh up: exit %d: %s", rc, out);
@@ -38,7 +41,7 @@ TEST_T(init_compose_plan_runs_against_the_demo_stack, 240)
     th_sh(api_port, sizeof api_port, "sed -n 's/^API_PORT=//p' '%s'", envf);
     api_port[strcspn(api_port, "\n")] = '\0';
     /* the plan, as a user gets it, with the placeholders confirmed as written */
-    rc = th_sh(out, sizeof out, "'%s' init --compose tests/fixtures/compose/demo-stack.yml --api http://127.0.0.1:%s "
+    rc = th_sh(out, sizeof out, "'%s' init --compose tests/fixtures/compose/residency.yml --api http://127.0.0.1:%s "
                "-o '%s/plan.yaml' 2>&1 && sed -i 's/${confirm:\\([^}]*\\)}/\\1/' '%s/plan.yaml' && "
                "COMPOSE_PROJECT_NAME=%s '%s' validate '%s/plan.yaml' 2>&1", th_faultline(), api_port, d, d, project,
                th_faultline(), d);
@@ -56,14 +59,30 @@ TEST_T(init_compose_plan_runs_against_the_demo_stack, 240)
     th_sh(NULL, 0, "sh examples/stack.sh down %s", project);
     ASSERT_MSG(rc == 0, "run exit %d:\n%s", rc, out);
     ASSERT_CONTAINS(out, "N-1 holds");
+    /* the plan targets every service of the compose file, celery-beat, frontend and nginx too;
+     * the run resolves each (one that matches no container of the stack is an error, rc 2) */
+    static const char *const svcs[] = { "db", "redis", "backend-1", "backend-2", "backend-3", "celery-worker",
+                                        "celery-beat", "frontend", "nginx" };
+    for (size_t i = 0; i < sizeof svcs / sizeof *svcs; i++) {
+        char got[64];
+        th_sh(got, sizeof got, "grep -c '^  %s: ' '%s/plan.yaml'", svcs[i], d);
+        ASSERT_MSG(atoi(got) == 1, "plan has no target '%s'", svcs[i]);
+    }
     /* every experiment passed with evidence, and nothing stayed stopped */
     for (int i = 1; i <= 3; i++) {
         char path[PATH_MAX + 64];
         snprintf(path, sizeof path, "%s/out/lose-backend-%d/run.json", d, i);
         char v[256];
-        th_sh(v, sizeof v, "/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); "
-              "print(r[\"verdict\"], min(p[\"checks\"] for p in r[\"probes\"]))' '%s' 2>&1", path);
-        ASSERT_MSG(strncmp(v, "passed ", 7) == 0 && atoi(v + 7) > 0, "lose-backend-%d: %s", i, v);
+        /* verdict, the fewest checks of a probe, and how many of db's and redis's own
+         * healthchecks (steady state, before and after: 4) passed with evidence */
+        th_sh(v, sizeof v, "/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); s=r[\"steady_state\"]; "
+              "print(r[\"verdict\"], min(p[\"checks\"] for p in r[\"probes\"]), sum(1 for k in (\"before\", \"after\") "
+              "for p in s[k] if p[\"name\"] in (\"db-healthy\", \"redis-healthy\") and p[\"verdict\"] == \"passed\" "
+              "and p[\"checks\"] > 0))' '%s' 2>&1", path);
+        int checks = 0, healthy = 0;
+        ASSERT_MSG(strncmp(v, "passed ", 7) == 0 && sscanf(v + 7, "%d %d", &checks, &healthy) == 2 && checks > 0 &&
+                       healthy == 4,
+                   "lose-backend-%d: %s", i, v);
     }
     ASSERT_MSG(strstr(states, "exited") == NULL, "a container stayed stopped: %s", states);
 }
