@@ -340,10 +340,11 @@ TEST(compare_against_a_band_of_baseline_runs)
     ASSERT_EQ_INT(json_integer_value(json_object_get(json_array_get(rows, 0), "runs")), 5);
     json_decref(rows);
     cmp_release(&res);
-    /* the same with two baseline runs: durations and memory cannot be tested yet */
+    /* the same with two baseline runs: durations cannot be tested yet; memory, read rather
+     * than timed, is judged by the rule alone */
     ASSERT_EQ_INT(cmp_baseline((const json_t *const *)bases, 2, cur, &rules, &res, err), 0);
     ASSERT_EQ_INT(row(&res, "run elapsed")->status, CMP_UNTESTED);
-    ASSERT_EQ_INT(row(&res, "memory peak_rss_mb")->status, CMP_UNTESTED);
+    ASSERT_EQ_INT(row(&res, "memory peak_rss_mb")->status, CMP_REGRESSED);
     ASSERT_EQ_INT(row(&res, "load 'readers' p95")->status, CMP_REGRESSED);
     cmp_release(&res);
     /* one baseline run slowed by a burst does not widen the usual range: p95 of 10, 10, 10,
@@ -368,16 +369,16 @@ TEST(compare_noise_floor_and_memory)
     ASSERT_EQ_INT(compare(b, c, NULL, NULL, NULL, NULL), 0);
     ASSERT_CONTAINS(out_text, "+45.0%  p95 +10%         ok (under the noise floor)\n");
 
-    /* memory: only in CURRENT -> skipped with a note; in both -> judged (one value a run:
-     * with two records, beyond the rule is "not tested") */
+    /* memory: only in CURRENT -> skipped with a note; in both -> judged (read, not timed:
+     * with two records, beyond the rule is a regression) */
     json_object_set_new(cur, "memory", json_pack("{s:f}", "peak_rss_mb", 120.0));
     c = save(cur, "c.json");
     ASSERT_EQ_INT(compare(b, c, NULL, NULL, NULL, NULL), 0);
     ASSERT_CONTAINS(out_text, "note: memory: not recorded in BASE; the memory rule (+15%) was skipped");
     json_object_set_new(base, "memory", json_pack("{s:f}", "peak_rss_mb", 100.0));
     b = save(base, "b.json");
-    ASSERT_EQ_INT(compare(b, c, NULL, NULL, NULL, NULL), 0);   /* +20% */
-    ASSERT_CONTAINS(status_of("memory peak_rss_mb"), "beyond the rule, not tested");
+    ASSERT_EQ_INT(compare(b, c, NULL, NULL, NULL, NULL), 1);   /* +20%: a regression (exit 1) */
+    ASSERT_CONTAINS(status_of("memory peak_rss_mb"), "REGRESSION (memory is read, not timed");
     ASSERT_EQ_INT(compare(b, c, "--memory", "25%", NULL, NULL), 0);
     ASSERT_EQ_STR(status_of("memory peak_rss_mb"), "ok");
     json_decref(base);
