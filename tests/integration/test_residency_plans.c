@@ -550,6 +550,14 @@ TEST_T(residency_spike_against_demo, 120)
     stack_down(&s);
 }
 
+/* under ASan the demo's memory grows by the sanitizer's quarantine of freed blocks (+66% in 9 s
+ * seen), which is not the service leaking: the leak check keeps its 10% in a normal build */
+#if defined(__SANITIZE_ADDRESS__)
+#define SOAK_MEMORY_VAR " --var max_memory_growth=100%"
+#else
+#define SOAK_MEMORY_VAR ""
+#endif
+
 TEST_T(residency_soak_against_demo, 90)
 {
     struct stack s;
@@ -558,7 +566,7 @@ TEST_T(residency_soak_against_demo, 90)
     json_t *run = NULL;
     int rc = run_plan(&s, PLANS_DIR "/soak.yaml", "out",
                       "--var queue=scheduler:jobs --var final_at=5s --var final_for=4s --var duration=9s "
-                      "--var leak_every=1900ms --var min_throughput=70%",
+                      "--var leak_every=1900ms --var min_throughput=70%" SOAK_MEMORY_VAR,
                       &run, out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);
     all_passed(run, out);
