@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include "harness.h"
 
-TEST_FILE_USES("docker"); /* a compose project of its own, whose SLOs feel a busy engine */
+TEST_FILE_USES("compose swarm"); /* a compose project of its own: one demo stack at a time (CPU); beside containers of other files, never beside swarm work */
 
 TEST_T(init_compose_plan_runs_against_the_demo_stack, 240)
 {

@@ -17,7 +17,7 @@
 #include "plan.h"
 #include "plan_lint.h"
 
-TEST_FILE_USES("docker"); /* a compose project of its own per test, whose SLOs feel a busy engine */
+TEST_FILE_USES("compose swarm"); /* a compose project of its own per test: one demo stack at a time (CPU); beside containers of other files, never beside swarm work (a busy engine slows a scale-down past its probe) */
 
 #define PLANS_DIR "plans/residency-scheduler"
 
