@@ -149,7 +149,7 @@ static const struct param_spec limit_params[] = {
                          "limited by one)" },
     { "cpu_quota", PT_INT, 0, "CFS quota in microseconds per cpu_period (instead of cpus:)" },
     { "cpu_period", PT_INT, 0, "CFS period in microseconds, with cpu_quota: (default the container's, else 100000)" },
-    { "memory", PT_BYTES, 0, "memory limit, e.g. 256m (the container must have one already: see docs/kinds.md)" },
+    { "memory", PT_BYTES, 0, "memory limit, e.g. 256m (the container must have one already: docs/plan-format.md, Resource faults)" },
     { "memory_swap", PT_BYTES, 0, "memory plus swap limit (at least memory:)" },
     { "pids", PT_INT, 0, "most processes and threads in the container" },
     { "allow_oom", PT_BOOL, 0, "set a memory limit below what the container uses now (its processes may be "
@@ -707,28 +707,15 @@ static int stress_prepare(struct fault_inst *fi, char *err)
     return 0;
 }
 
-/* process group id of pid (field 5 of /proc/PID/stat), -1 when unreadable */
-static long proc_pgrp(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (proc_read_small(path, buf, sizeof buf) < 0) return -1;
-    const char *p = strrchr(buf, ')');
-    if (!p) return -1;
-    char st;
-    long ppid, pgrp;
-    if (sscanf(p + 1, " %c %ld %ld", &st, &ppid, &pgrp) != 3) return -1;
-    return pgrp;
-}
-
-/* does a living (not zombie) process of process group pg remain? (scans /proc) */
-static int group_alive(pid_t pg)
+/* the living (not zombie) processes of process group pg started at or after start (scans
+ * /proc), up to max into out (may be NULL); their count */
+static size_t group_members(pid_t pg, unsigned long long start, struct proc_id *out, size_t max)
 {
     DIR *d = opendir("/proc");
-    if (!d) return kill(-pg, 0) == 0;
-    int alive = 0;
+    if (!d) return 0;
+    size_t n = 0;
     struct dirent *de;
-    while (!alive && (de = readdir(d))) {
+    while ((de = readdir(d))) {
         char *end;
         long pid = strtol(de->d_name, &end, 10);
         if (*end || pid <= 0) continue;
@@ -738,11 +725,15 @@ static int group_alive(pid_t pg)
         const char *p = strrchr(buf, ')');
         char st;
         long ppid, pgrp;
-        if (p && sscanf(p + 1, " %c %ld %ld", &st, &ppid, &pgrp) == 3 && pgrp == pg && st != 'Z' && st != 'X')
-            alive = 1;
+        struct proc_id id;
+        if (!p || sscanf(p + 1, " %c %ld %ld", &st, &ppid, &pgrp) != 3 || pgrp != pg || st == 'Z' || st == 'X')
+            continue;
+        if (proc_stat((pid_t)pid, &id) < 0 || id.start < start) continue;
+        if (out && n < max) out[n] = id;
+        n++;
     }
     closedir(d);
-    return alive;
+    return n;
 }
 
 /* is pid in the cgroup of container id here? (faultline sees the engine's pids) */
@@ -754,34 +745,47 @@ static int in_container(pid_t pid, const char *id)
     return strstr(buf, id) != NULL;
 }
 
-/* wait up to ms until the leader and (when it leads one) its group are gone: 1, else 0 */
-static int burn_gone(const struct proc_id *id, int group, int ms)
+/* wait up to ms until the leader and its group are gone: 1, else 0 */
+static int burn_gone(const struct proc_id *id, int ms)
 {
     for (int i = 0; i <= ms / 20; i++) {
-        if (!proc_alive(id, NULL) && !(group && group_alive(id->pid))) return 1;
+        if (!proc_alive(id, NULL) && !group_members(id->pid, id->start, NULL, 0)) return 1;
         fl_sleep_ms(20);
     }
     return 0;
 }
 
-/* End one burn while its leader is still the same process: SIGTERM to the leader first
- * (timeout(1) passes it on to the command and reaps it: the container's init, which may not
- * reap, inherits no zombie), then SIGKILL to its whole process group after 1 s. Waits until
- * they are gone. 1 killed, 0 already gone, -1 err. */
+/* SIGKILL every living member of the burn's group (each by pid and start time) */
+static void group_kill(const struct proc_id *id)
+{
+    struct proc_id m[64];
+    size_t n = group_members(id->pid, id->start, m, 64);
+    char e[FL_ERR_LEN];
+    for (size_t i = 0; i < n && i < 64; i++) proc_signal(&m[i], SIGKILL, e);
+}
+
+/* End one burn. Its leader (timeout(1), which leads a process group) still the same process:
+ * SIGTERM to it first (it passes it on to the command and reaps it: the container's init,
+ * which may not reap, inherits no zombie), then SIGKILL to the group after 1 s. Leader gone
+ * but members of its group (pgid = its pid, started since it) still there (the leader was
+ * SIGKILLed by someone): SIGKILL to them (Linux does not reuse a pid while a group carries
+ * its number). Waits until all are gone. 1 killed, 0 already gone, -1 err. */
 static int burn_kill(const struct proc_id *id, char *err)
 {
-    if (id->pid <= 0 || !proc_alive(id, NULL)) return 0;
-    int group = proc_pgrp(id->pid) == id->pid;
-    if (proc_signal(id, SIGTERM, err) < 0) return proc_alive(id, NULL) ? -1 : 0;
-    if (burn_gone(id, group, 1000)) return 1;
-    if (group) {
-        if (proc_alive(id, NULL) && kill(-id->pid, SIGKILL) < 0 && errno != ESRCH)
-            return fl_err(err, "cannot kill the burn (process group %d): %s", (int)id->pid, strerror(errno));
-    } else if (proc_signal(id, SIGKILL, err) < 0 && proc_alive(id, NULL)) {
-        return -1;
+    if (id->pid <= 0) return 0;
+    if (proc_alive(id, NULL)) {
+        if (proc_signal(id, SIGTERM, err) < 0 && proc_alive(id, NULL)) return -1;
+        if (burn_gone(id, 1000)) return 1;
+        if (proc_alive(id, NULL)) proc_signal(id, SIGKILL, err);
+    } else {
+        struct proc_id now;
+        /* pid taken again by another process: the group with that number is its own now */
+        if ((proc_stat(id->pid, &now) == 0 && now.state != 'Z') || !group_members(id->pid, id->start, NULL, 0))
+            return 0;
     }
-    if (burn_gone(id, group, 2000)) return 1;
-    return fl_err(err, "the burn (pid %d) is still there 3s after SIGTERM and SIGKILL", (int)id->pid);
+    group_kill(id);
+    if (burn_gone(id, 2000)) return 1;
+    return fl_err(err, "the burn (pid %d) or a process of its group is still there after SIGKILL", (int)id->pid);
 }
 
 static int stress_revert_all(struct fault_inst *fi, struct dl_state *s, char *err)
