@@ -533,9 +533,14 @@ static int limit_reconcile_ct(struct docker_client *c, const struct dl_ct *ct, s
     }
     json_t *hc = json_object_get(j, "HostConfig");
     int same = holds(hc, ct->restore), ours = fault_made(hc, ct->set, ct->restore);
-    json_t *now = resources_of(hc);
+    json_t *now = resources_of(hc), *shown = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(now, k, v) /* the fields the fault touches, as they are now */
+        if (json_object_get(ct->set, k) || json_object_get(ct->restore, k)) json_object_set(shown, k, v);
     char found[256];
-    body_text(now, found, sizeof found);
+    body_text(shown, found, sizeof found);
+    json_decref(shown);
     json_decref(now);
     json_decref(j);
     if (same) {
@@ -903,7 +908,7 @@ static int stress_reconcile_burn(const struct fault_record *r, struct docker_cli
     struct proc_id id = { .pid = (pid_t)json_integer_value(json_object_get(src, "pid")),
                           .start = (unsigned long long)json_integer_value(json_object_get(src, "start")) };
     if (!eid || !eid[0]) {
-        fault_report(report, "burn %zu in %s: the dead run never created it: nothing to end", k + 1, cname);
+        fault_report(report, "burn %zu in %s: no exec journaled for it: the dead run never started it: nothing to end", k + 1, cname);
         return 0;
     }
     if (r->same_boot == 0) {

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -456,6 +457,63 @@ TEST_T(docker_limit_and_stress_sigkill_then_rollback, 90)
     rc = th_fl(dir, "rollback", out, sizeof out); /* twice is harmless */
     ASSERT_MSG(rc == 0, "second rollback exit %d: %s", rc, out);
     ASSERT_CONTAINS(out, "nothing");
+    json_decref(before);
+    docker_remove(&dc, lid, err);
+    docker_remove(&dc, sid, err);
+    docker_client_release(&dc);
+}
+
+/* the runner ended by the test hook (FL_TEST_CRASH_AT, orchestrator/journal.h) after the
+ * intent, after the effect (before the done record) and in the middle of the revert: each
+ * time `faultline rollback` leaves the limits exactly as found and no burn, and a second
+ * rollback has nothing to do */
+TEST_T(docker_limit_and_stress_crash_at_every_point, 90)
+{
+    client("limit-crash");
+    char lname[64], lid[72], sname[64], sid[72], err[FL_ERR_LEN], out[16384];
+    mk("limit-crash", "lim", sleeper, json_pack("{s:I,s:I,s:I}", "CpuQuota", (json_int_t)80000, "CpuPeriod",
+                                                (json_int_t)100000, "PidsLimit", (json_int_t)300), lname, lid);
+    mk("limit-crash", "burn", sleeper, json_object(), sname, sid);
+    json_t *before = host_config(lid);
+    static const char *const points[] = { "intent", "done", "revert" };
+    for (int k = 0; k < 3; k++) {
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/%s", th_tmpdir(), points[k]);
+        ASSERT_MSG(mkdir(dir, 0700) == 0, "mkdir %s: %s", dir, strerror(errno));
+        th_write_in(dir, "p.yaml",
+                    "faultline: 1\n"
+                    "name: limit-crash\n"
+                    "duration: 20s\n"
+                    "targets:\n"
+                    "  app: { docker: { container: %s, host: \"%s\" } }\n"
+                    "  worker: { docker: { container: %s, host: \"%s\" } }\n"
+                    "method:\n"
+                    "  - { name: squeeze, at: 100ms, for: 500ms, fault: docker.limit, target: app, cpu_quota: 10000, "
+                    "pids: 50 }\n"
+                    "  - { name: burn, at: 100ms, for: 500ms, fault: docker.stress, target: worker, workers: 2, "
+                    "timeout: 20s }\n",
+                    lname, th_docker_host(), sname, th_docker_host());
+        char env[64];
+        snprintf(env, sizeof env, "FL_TEST_CRASH_AT=%s", points[k]);
+        char *envv[] = { env, "FL_TEST_HOOKS=1", NULL };
+        char *args[] = { "run", "p.yaml", "-o", "out", NULL };
+        int rc = fx_fl_wait(fx_fl_start(dir, envv, args), 30000);
+        char *txt = fx_slurp(dir, "run.txt");
+        ASSERT_MSG(rc == 86, "FL_TEST_CRASH_AT=%s: exit %d, expected 86: %s", points[k], rc, txt);
+        free(txt);
+        usleep(100000); /* the other step's thread died with the process mid-way: let the engine settle */
+        rc = th_fl(dir, "rollback", out, sizeof out);
+        ASSERT_MSG(rc == 0, "%s: rollback exit %d: %s", points[k], rc, out);
+        printf("--- crash at %s, then rollback:\n%s", points[k], out);
+        json_t *hc = host_config(lid);
+        assert_same_hc(before, hc);
+        json_decref(hc);
+        ASSERT_MSG(top_count(sid, "sha256sum") == 0 && top_count(sid, "timeout") == 0, "%s: a burn is left",
+                   points[k]);
+        rc = th_fl(dir, "rollback", out, sizeof out);
+        ASSERT_MSG(rc == 0, "%s: second rollback exit %d: %s", points[k], rc, out);
+        ASSERT_CONTAINS(out, "nothing");
+    }
     json_decref(before);
     docker_remove(&dc, lid, err);
     docker_remove(&dc, sid, err);
