@@ -394,25 +394,24 @@ TEST_T(docker_stress_burns_then_revert_ends_it, 60)
 TEST_T(docker_limit_and_stress_sigkill_then_rollback, 90)
 {
     client("limit-kill");
-    char lname[64], lid[72], sname[64], sid[72], err[FL_ERR_LEN], out[16384];
+    char name[64], id[72], err[FL_ERR_LEN], out[16384];
     mk("limit-kill", "lim", sleeper, json_pack("{s:I,s:I,s:I,s:I}", "Memory", (json_int_t)512 << 20, "MemorySwap",
                                                (json_int_t)1 << 30, "NanoCpus", (json_int_t)1500000000, "PidsLimit",
-                                               (json_int_t)200), lname, lid);
-    mk("limit-kill", "burn", sleeper, json_object(), sname, sid);
-    json_t *before = host_config(lid);
+                                               (json_int_t)200), name, id);
+    json_t *before = host_config(id);
     const char *dir = th_tmpdir();
+    /* both on one target at once: the burn runs inside the limit */
     th_write_in(dir, "p.yaml",
                 "faultline: 1\n"
                 "name: limit-kill\n"
                 "duration: 60s\n"
                 "targets:\n"
                 "  app: { docker: { container: %s, host: \"%s\" } }\n"
-                "  worker: { docker: { container: %s, host: \"%s\" } }\n"
                 "method:\n"
                 "  - { name: squeeze, at: 100ms, for: 50s, fault: docker.limit, target: app, cpus: 0.2, memory: 256m, "
                 "memory_swap: 300m, pids: 100 }\n"
-                "  - { name: burn, at: 100ms, for: 50s, fault: docker.stress, target: worker, timeout: 40s }\n",
-                lname, th_docker_host(), sname, th_docker_host());
+                "  - { name: burn, at: 100ms, for: 50s, fault: docker.stress, target: app, timeout: 40s }\n",
+                name, th_docker_host());
     /* the dry run says what each would do */
     int rc = th_fl(dir, "run p.yaml --dry-run", out, sizeof out);
     ASSERT_MSG(rc == 0, "dry run exit %d: %s", rc, out);
@@ -423,8 +422,8 @@ TEST_T(docker_limit_and_stress_sigkill_then_rollback, 90)
     pid_t pid = fx_fl_start(dir, NULL, args);
     int in = 0;
     for (int i = 0; i < 200 && !in; i++) {
-        json_t *hc = host_config(lid);
-        in = hc_int(hc, "NanoCpus") == 200000000 && top_count(sid, "sha256sum") == 1;
+        json_t *hc = host_config(id);
+        in = hc_int(hc, "NanoCpus") == 200000000 && top_count(id, "sha256sum") == 1;
         json_decref(hc);
         if (!in) usleep(50000);
     }
@@ -433,33 +432,34 @@ TEST_T(docker_limit_and_stress_sigkill_then_rollback, 90)
     kill(pid, SIGKILL);
     ASSERT_EQ_INT(fx_fl_wait(pid, 5000), 128 + SIGKILL);
 
-    /* nothing reverted itself: the limits stay, the burn goes on without its runner */
-    json_t *hc = host_config(lid);
+    /* nothing reverted itself: the limits stay, the burn goes on without its runner, held to
+     * 0.2 cores by the limit */
+    json_t *hc = host_config(id);
     ASSERT_EQ_INT(hc_int(hc, "NanoCpus"), 200000000);
     ASSERT_EQ_INT(hc_int(hc, "Memory"), 256 << 20);
     ASSERT_EQ_INT(hc_int(hc, "MemorySwap"), 300 << 20);
     ASSERT_EQ_INT(hc_int(hc, "PidsLimit"), 100);
     json_decref(hc);
-    double busy = burn_cores(sid, 300);
-    ASSERT_MSG(busy >= 0.5, "no burn after the runner died: %.2f cores", busy);
+    double busy = burn_cores(id, 500);
+    printf("the burn under cpus 0.2, its runner dead: %.2f cores\n", busy);
+    ASSERT_MSG(busy >= 0.1 && busy <= 0.35, "burn under cpus 0.2: %.2f cores", busy);
 
     rc = th_fl(dir, "rollback", out, sizeof out);
     ASSERT_MSG(rc == 0, "rollback exit %d: %s", rc, out);
     ASSERT_CONTAINS(out, "squeeze");
     ASSERT_CONTAINS(out, "put back");
     ASSERT_CONTAINS(out, "killed, and gone");
-    hc = host_config(lid);
+    hc = host_config(id);
     assert_same_hc(before, hc);
     json_decref(hc);
-    ASSERT_EQ_INT(top_count(sid, "sha256sum"), 0);
-    ASSERT_EQ_INT(top_count(sid, "timeout"), 0);
+    ASSERT_EQ_INT(top_count(id, "sha256sum"), 0);
+    ASSERT_EQ_INT(top_count(id, "timeout"), 0);
 
     rc = th_fl(dir, "rollback", out, sizeof out); /* twice is harmless */
     ASSERT_MSG(rc == 0, "second rollback exit %d: %s", rc, out);
     ASSERT_CONTAINS(out, "nothing");
     json_decref(before);
-    docker_remove(&dc, lid, err);
-    docker_remove(&dc, sid, err);
+    docker_remove(&dc, id, err);
     docker_client_release(&dc);
 }
 
