@@ -305,6 +305,10 @@ static int plan_memory(const struct lim_cfg *cfg, struct docker_client *c, const
         return fl_err(err, "docker.limit: container '%s' has no memory limit: the Engine API cannot lift a memory "
                       "limit once set (Memory 0 is ignored, -1 refused), so faultline could not undo it; start it "
                       "with --memory (and --memory-swap) to use memory:/memory_swap:", name);
+    if (cfg->memory_swap && swap == 0)
+        return fl_err(err, "docker.limit: container '%s' has no memory+swap limit recorded (MemorySwap 0: the engine "
+                      "ignores 0, so that value cannot be sent back), so faultline could not undo memory_swap:; start "
+                      "it with --memory-swap, or leave memory_swap: out", name);
     int64_t newmem = cfg->memory ? cfg->memory : mem;
     if (cfg->memory_swap && cfg->memory_swap < newmem) {
         fmt_bytes(cfg->memory_swap, a);
