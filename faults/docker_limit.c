@@ -840,9 +840,17 @@ static int stress_start(struct fault_inst *fi, struct dl_state *s, size_t k, cha
     }
     if (!running)
         return fl_err(err, "docker.stress: the burn in '%s' ended at once (exit %d%s)", ct->name, code,
-                      code == 126 || code == 127 ? ": are timeout and the command in its image?" : "");
+                      code == 126 || code == 127 ? ": is the command in its image?" : "");
     if (pid <= 0 || proc_stat((pid_t)pid, &b->pid) < 0 || !in_container(b->pid.pid, ct->id)) {
         b->pid.pid = 0;
+        /* gone meanwhile? (timeout(1) ends at once when the command is missing; the engine
+         * may learn it a moment later than /proc) */
+        for (int i = 0; i < 25; i++) {
+            if (docker_exec_inspect(&s->client, b->exec_id, &running, NULL, &code, e) == 0 && !running)
+                return fl_err(err, "docker.stress: the burn in '%s' ended at once (exit %d%s)", ct->name, code,
+                              code == 126 || code == 127 ? ": is the command in its image?" : "");
+            fl_sleep_ms(20);
+        }
         return fl_err(err, "docker.stress: the engine says the burn in '%s' is pid %ld, which is not a process of "
                       "that container here: faultline must share the engine's pid namespace (it ends by itself "
                       "after its timeout)", ct->name, pid);
@@ -854,20 +862,38 @@ static int stress_start(struct fault_inst *fi, struct dl_state *s, size_t k, cha
     return 0;
 }
 
+/* a moment after the start, every burn still runs: a command missing from the image ends
+ * timeout(1) at once (126/127), and a burn that does not run is no evidence of anything */
+static int stress_check_running(struct dl_state *s, char *err)
+{
+    fl_sleep_ms(150);
+    for (size_t k = 0; k < s->nburns; k++) {
+        const struct dl_burn *b = &s->burns[k];
+        const char *name = s->cts[b->ct].name;
+        int running = 0, code = -1;
+        char e[FL_ERR_LEN];
+        if (docker_exec_inspect(&s->client, b->exec_id, &running, NULL, &code, e) < 0)
+            return fl_err(err, "docker.stress: cannot look at the burn in '%s': %s", name, e);
+        if (!running)
+            return fl_err(err, "docker.stress: the burn in '%s' ended at once (exit %d%s)", name, code,
+                          code == 126 || code == 127 ? ": is the command in its image?" : "");
+    }
+    return 0;
+}
+
 static int stress_inject(struct fault_inst *fi, char *err)
 {
     if (!fi->state && stress_prepare(fi, err) < 0) return -1;
     struct dl_state *s = fi->state;
-    for (size_t k = 0; k < s->nburns; k++) {
-        if (stress_start(fi, s, k, err) == 0) continue;
-        char e[FL_ERR_LEN];
-        if (stress_revert_all(fi, s, e) < 0) {
-            size_t l = strlen(err);
-            snprintf(err + l, FL_ERR_LEN - l, "; and ending the others: %s", e);
-        }
-        return -1;
+    int ok = 1;
+    for (size_t k = 0; ok && k < s->nburns; k++) ok = stress_start(fi, s, k, err) == 0;
+    if (ok && stress_check_running(s, err) == 0) return 0;
+    char e[FL_ERR_LEN];
+    if (stress_revert_all(fi, s, e) < 0) {
+        size_t l = strlen(err);
+        snprintf(err + l, FL_ERR_LEN - l, "; and ending the others: %s", e);
     }
-    return 0;
+    return -1;
 }
 
 static int stress_revert(struct fault_inst *fi, char *err)

@@ -384,6 +384,13 @@ TEST_T(docker_stress_burns_then_revert_ends_it, 60)
     buf_release(&rep);
     json_decref(rec);
     fx_fault_release(&fi);
+
+    /* a command the image lacks: the inject fails (no burn is no evidence), nothing is left */
+    fx_fault(&f, &fi, &fault_docker_stress, t, "command: [no-such-burner], workers: 2, timeout: 40s");
+    ASSERT_EQ_INT(fault_docker_stress.inject(&fi, err), -1);
+    ASSERT_CONTAINS(err, "ended at once (exit 127");
+    ASSERT_EQ_INT(top_count(id, "timeout"), 0);
+    fx_fault_release(&fi);
     fx_release(&f);
     docker_remove(&dc, id, err);
     docker_client_release(&dc);
