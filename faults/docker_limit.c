@@ -428,6 +428,14 @@ static int fault_made(const json_t *hc, const json_t *set, const json_t *restore
         json_decref(r1);
         if (!ok) return 0;
     }
+    json_object_foreach((json_t *)restore, k, v) { /* sent back only (Memory with memory_swap:): unchanged */
+        if (json_object_get(set, k)) continue;
+        json_t *one = json_object();
+        json_object_set(one, k, v);
+        int ok = holds(hc, one);
+        json_decref(one);
+        if (!ok) return 0;
+    }
     return 1;
 }
 

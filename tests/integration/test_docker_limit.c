@@ -230,6 +230,17 @@ TEST_T(docker_limit_sets_then_restores_exactly_and_0_2_cpus_is_felt, 60)
     buf_init(&rep, 1 << 16);
     ASSERT_MSG(fault_reconcile_rec(&fault_docker_limit, rec, NULL, &rep, err) == 0, "reconcile: %s", err);
     ASSERT_CONTAINS(rep.data, "nothing to do");
+    /* a value neither found nor set by the fault is someone else's: left as it is */
+    json_t *other = json_pack("{s:I}", "PidsLimit", (json_int_t)123);
+    ASSERT_MSG(docker_update(&dc, id, other, err) == 0, "update: %s", err);
+    json_decref(other);
+    buf_reset(&rep);
+    ASSERT_MSG(fault_reconcile_rec(&fault_docker_limit, rec, NULL, &rep, err) == 0, "reconcile: %s", err);
+    ASSERT_CONTAINS(rep.data, "changed by someone else");
+    json_t *hc = host_config(id);
+    ASSERT_EQ_INT(hc_int(hc, "PidsLimit"), 123);
+    ASSERT_EQ_INT(hc_int(hc, "NanoCpus"), 1500000000);
+    json_decref(hc);
     buf_release(&rep);
     json_decref(rec);
     fx_fault_release(&fi);
