@@ -12,6 +12,7 @@ extern const struct fault_ops fault_process_stop;
 extern const struct fault_ops fault_postgres_terminate, fault_postgres_lock, fault_postgres_exhaust;
 extern const struct fault_ops fault_redis_pause, fault_redis_kill_clients, fault_redis_maxmemory;
 extern const struct fault_ops fault_swarm_scale, fault_swarm_kill_task, fault_swarm_drain;
+extern const struct fault_ops fault_docker_limit, fault_docker_stress;
 /* @@fault-externs@@ (keep this marker: add `extern const struct fault_ops ...;` lines above) */
 
 /* where the proxy toxics go: one kind per row of px_toxics[] (proxy_toxics.h) */
@@ -26,6 +27,7 @@ static const struct fault_ops *const base_kinds[] = {
     &fault_postgres_terminate, &fault_postgres_lock, &fault_postgres_exhaust,
     &fault_redis_pause, &fault_redis_kill_clients, &fault_redis_maxmemory,
     &fault_swarm_scale, &fault_swarm_kill_task, &fault_swarm_drain,
+    &fault_docker_limit, &fault_docker_stress,
     /* @@fault-table@@ (keep this marker: add `&fault_...,` lines above) */
     NULL,
 };

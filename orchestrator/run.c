@@ -509,13 +509,16 @@ static void step_skipped(struct run *r, struct step_rt *st, const char *why)
 
 /* a and b observe and restore the same state of one target: the same kind, or one family
  * whose kinds all act on the container's / process's / service's run state (docker.exec
- * runs a command inside and restores no run state: it waits only for another exec) */
+ * runs a command inside and restores no run state: it waits only for another exec; the same
+ * for docker.stress, which adds processes, and docker.limit, whose state is the limits) */
 static int shares_state(const struct step_rt *a, const struct step_rt *b)
 {
     if (!a->fi.target || a->fi.target != b->fi.target) return 0;
     const char *ka = a->s->ops->name, *kb = b->s->ops->name;
     if (!strcmp(ka, kb)) return 1;
-    if (!strcmp(ka, "docker.exec") || !strcmp(kb, "docker.exec")) return 0;
+    static const char *const own_state[] = { "docker.exec", "docker.stress", "docker.limit", NULL };
+    for (int i = 0; own_state[i]; i++)
+        if (!strcmp(ka, own_state[i]) || !strcmp(kb, own_state[i])) return 0;
     static const char *const families[] = { "docker.", "process.", "swarm.", NULL };
     for (int i = 0; families[i]; i++)
         if (!strncmp(ka, families[i], strlen(families[i])) && !strncmp(kb, families[i], strlen(families[i]))) return 1;

@@ -707,6 +707,89 @@ int docker_exec(struct docker_client *c, const char *id, char *const *argv, int6
     return fl_err(err, "docker: exec in '%s' still running after its output ended", id);
 }
 
+int docker_exec_create(struct docker_client *c, const char *id, char *const *argv, char exec_id[128], char *err)
+{
+    if (!argv || !argv[0]) return fl_err(err, "docker: exec in '%s': empty command", id);
+    json_t *cmd = json_array();
+    for (size_t i = 0; argv[i]; i++) json_array_append_new(cmd, json_string(argv[i]));
+    json_t *cfg = json_pack("{s:b,s:b,s:b,s:b,s:o}", "AttachStdin", 0, "AttachStdout", 0, "AttachStderr", 0,
+                            "Tty", 0, "Cmd", cmd);
+    char *body = json_dumps(cfg, JSON_COMPACT);
+    json_decref(cfg);
+    char *path = cpath(id, "/exec");
+    json_t *reply = NULL;
+    int ret = docker_call(c, "POST", path, body, 0, NULL, &reply, err);
+    free(path);
+    free(body);
+    if (ret < 0) return -1;
+    const char *e = json_string_value(json_object_get(reply, "Id"));
+    snprintf(exec_id, 128, "%s", e ? e : "");
+    json_decref(reply);
+    if (!exec_id[0]) return fl_err(err, "docker: exec create in '%s' returned no id", id);
+    return 0;
+}
+
+int docker_exec_start_detached(struct docker_client *c, const char *exec_id, char *err)
+{
+    struct buf p;
+    buf_init(&p, 512);
+    buf_adds(&p, "/exec/");
+    add_escaped(&p, exec_id);
+    buf_adds(&p, "/start");
+    int ret = docker_call(c, "POST", p.data, "{\"Detach\":true,\"Tty\":false}", 0, NULL, NULL, err);
+    buf_release(&p);
+    return ret;
+}
+
+int docker_exec_inspect(struct docker_client *c, const char *exec_id, int *running, long *pid, int *exit_code,
+                        char *err)
+{
+    struct buf p;
+    buf_init(&p, 512);
+    buf_adds(&p, "/exec/");
+    add_escaped(&p, exec_id);
+    buf_adds(&p, "/json");
+    json_t *j = NULL;
+    int ret = docker_call(c, "GET", p.data, NULL, 0, NULL, &j, err);
+    buf_release(&p);
+    if (ret < 0) return -1;
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return fl_err(err, "docker: exec inspect '%.12s': reply is not an object", exec_id);
+    }
+    json_t *code = json_object_get(j, "ExitCode");
+    if (running) *running = json_is_true(json_object_get(j, "Running"));
+    if (pid) *pid = (long)json_integer_value(json_object_get(j, "Pid"));
+    if (exit_code) *exit_code = json_is_integer(code) ? (int)json_integer_value(code) : -1;
+    json_decref(j);
+    return 0;
+}
+
+/* ---- resources ---------------------------------------------------------------------------------- */
+
+int docker_update(struct docker_client *c, const char *id, const json_t *body, char *err)
+{
+    char *b = json_dumps(body, JSON_COMPACT);
+    char *path = cpath(id, "/update");
+    int ret = docker_call(c, "POST", path, b, 0, NULL, NULL, err);
+    free(path);
+    free(b);
+    return ret;
+}
+
+int docker_stats_once(struct docker_client *c, const char *id, json_t **json, char *err)
+{
+    char *path = cpath(id, "/stats?stream=false&one-shot=true");
+    int ret = docker_call(c, "GET", path, NULL, 0, NULL, json, err);
+    free(path);
+    if (ret == 0 && !json_is_object(*json)) {
+        json_decref(*json);
+        *json = NULL;
+        ret = fl_err(err, "docker: stats of '%s': reply is not an object", id);
+    }
+    return ret;
+}
+
 /* ---- health ---------------------------------------------------------------------------------- */
 
 int docker_wait_healthy(struct docker_client *c, const char *id, int64_t timeout_ms, char *err)

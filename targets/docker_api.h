@@ -129,6 +129,21 @@ int docker_unpause(struct docker_client *c, const char *id, char *err);
  * output (may be NULL) receives stdout+stderr, up to its cap. */
 int docker_exec(struct docker_client *c, const char *id, char *const *argv, int64_t timeout_ms,
                 int *exit_code, struct buf *output, char *err);
+/* A detached exec, for a process that outlives the call (docker.stress): create (POST
+ * /containers/{id}/exec, nothing attached) fills exec_id[128]; start (POST /exec/{id}/start,
+ * Detach) returns once the engine started it; inspect (GET /exec/{id}/json) tells whether it
+ * still runs, its host pid (0 before it has one) and its exit code (-1 while running). */
+int docker_exec_create(struct docker_client *c, const char *id, char *const *argv, char exec_id[128], char *err);
+int docker_exec_start_detached(struct docker_client *c, const char *exec_id, char *err);
+int docker_exec_inspect(struct docker_client *c, const char *exec_id, int *running, long *pid, int *exit_code,
+                        char *err);
+
+/* POST /containers/{id}/update with body (a JSON object of HostConfig resource fields:
+ * NanoCpus, CpuQuota, CpuPeriod, Memory, MemorySwap, PidsLimit ...). */
+int docker_update(struct docker_client *c, const char *id, const json_t *body, char *err);
+/* GET /containers/{id}/stats?stream=false&one-shot=true: one sample (no precpu_stats). */
+int docker_stats_once(struct docker_client *c, const char *id, json_t **json, char *err);
+
 /* Split a multiplexed exec/attach stream (8-byte frame headers: stream, 0, 0, 0, size
  * big-endian) into out, stdout and stderr both; fed in pieces as they arrive. Pure.
  * Bytes past out's cap are dropped (out->overflow set), the stream is still followed. */
