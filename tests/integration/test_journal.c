@@ -83,28 +83,6 @@ static pid_t spawn(const char *const argv[])
     return pid;
 }
 
-/* field 3 (state) and field 22 (start time) of /proc/PID/stat */
-static char proc_stat(pid_t pid, long long *start)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    if (!p) return 0;
-    char state = p[2];
-    if (start) {
-        *start = -1;
-        p += 2;
-        for (int field = 3; field < 22 && p; field++) p = strchr(p + 1, ' ');
-        if (p) *start = atoll(p + 1);
-    }
-    return state;
-}
-
 static void stop_child(pid_t pid)
 {
     kill(pid, SIGKILL);
@@ -121,11 +99,11 @@ TEST_T(journal_without_boot_id_relies_on_the_start_time_guard, 60)
     pid_t frozen = spawn(sl), alive = spawn(sl);
     usleep(100000);
     long long fst = -1, ast = -1;
-    ASSERT(proc_stat(frozen, &fst) && fst > 0);
-    ASSERT(proc_stat(alive, &ast) && ast > 0);
+    ASSERT(th_proc_state(frozen, &fst) && fst > 0);
+    ASSERT(th_proc_state(alive, &ast) && ast > 0);
     kill(frozen, SIGSTOP);
-    for (int i = 0; i < 50 && proc_stat(frozen, NULL) != 'T'; i++) usleep(20000);
-    ASSERT_EQ_INT(proc_stat(frozen, NULL), 'T');
+    for (int i = 0; i < 50 && th_proc_state(frozen, NULL) != 'T'; i++) usleep(20000);
+    ASSERT_EQ_INT(th_proc_state(frozen, NULL), 'T');
     char j[4096], path[512], out[8192];
     snprintf(j, sizeof j,
              "{\"op\":\"begin\",\"plan\":\"old\",\"pid\":999999,\"run\":\"999999-1\",\"time\":1796557877.5}\n"
@@ -138,7 +116,7 @@ TEST_T(journal_without_boot_id_relies_on_the_start_time_guard, 60)
     snprintf(path, sizeof path, "%s/journal.jsonl", d);
     write_file(path, j);
     int rc = fl(d, "rollback", out, sizeof out);
-    char st = proc_stat(frozen, NULL);
+    char st = th_proc_state(frozen, NULL);
     snprintf(path, sizeof path, "%s/restarted", d);
     int restarted = access(path, F_OK) == 0;
     stop_child(frozen);
@@ -329,8 +307,8 @@ TEST_T(journal_kill_tree_restarts_only_when_a_root_ended, 60)
     snprintf(rs, sizeof rs, "%s/restarted", d);
     int rc = fl(d, "run p.yaml -q -o out", out, sizeof out);
     int restarted_run = access(rs, F_OK) == 0;
-    int master_alive = proc_stat(m, NULL) != 0 && proc_stat(m, NULL) != 'Z';
-    int child_gone = proc_stat(child, NULL) == 0 || proc_stat(child, NULL) == 'Z';
+    int master_alive = th_proc_state(m, NULL) != 0 && th_proc_state(m, NULL) != 'Z';
+    int child_gone = th_proc_state(child, NULL) == 0 || th_proc_state(child, NULL) == 'Z';
     /* the same through rollback: the runner dies after the signal (the master has
        replaced its child meanwhile, as a master replaces its workers) */
     for (int i = 0; i < 100; i++) {
@@ -420,7 +398,7 @@ TEST_T(journal_service_group_outliving_its_leader_is_stopped, 60)
     }
     close(gate[0]);
     long long st = -1;
-    for (int i = 0; i < 50 && st < 0; i++) { proc_stat(leader, &st); if (st < 0) usleep(10000); }
+    for (int i = 0; i < 50 && st < 0; i++) { th_proc_state(leader, &st); if (st < 0) usleep(10000); }
     ASSERT(st > 0);
     char out[16384];
     pid_t worker = 0;
@@ -447,7 +425,7 @@ TEST_T(journal_service_group_outliving_its_leader_is_stopped, 60)
     int rc = fl(d, "rollback", out, sizeof out);
     char ws = 0;
     for (int i = 0; i < 50; i++) {
-        ws = proc_stat(worker, NULL);
+        ws = th_proc_state(worker, NULL);
         if (ws == 0 || ws == 'Z') break;
         usleep(20000);
     }
