@@ -536,8 +536,7 @@ TEST_T(swarm_plan_scale_and_kill_task_end_to_end, 180)
             "      stable: 3\n"
             "      within: 20s\n",
             name, host);
-    int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run plan.yaml -o report --journal journal.jsonl 2>&1", dir,
-                   th_faultline());
+    int rc = fx_fl(dir, "run plan.yaml -o report --journal journal.jsonl", out, sizeof out);
     ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
     ASSERT_CONTAINS(out, "converged again");
     /* every revert exact: three replicas, converged, one task replaced */
