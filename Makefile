@@ -52,7 +52,7 @@ endif
 LIB_SRC  := $(filter-out orchestrator/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 MAIN_OBJ := $(B)/obj/orchestrator/main.o
-TEST_SRC := tests/harness.c tests/testsrv.c tests/dockerfx.c tests/multinode.c $(wildcard tests/unit/*.c tests/integration/*.c)
+TEST_SRC := tests/harness.c tests/testsrv.c tests/dockerfx.c tests/multinode.c tests/netfx.c tests/loadfx.c tests/pgfx.c $(wildcard tests/unit/*.c tests/integration/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/obj/%.o)
 DEMO_SRC := $(wildcard examples/scheduler/*.c)
 DEMO_SQL := examples/scheduler/schema.sql examples/scheduler/schema-uuid.sql
@@ -143,7 +143,7 @@ asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZER=asan test
 
 # k6 is not a Debian package: its live test runs on a machine with k6 on PATH, outside make test
-K6_TEST_OBJ := $(patsubst %.c,$(B)/obj/%.o,tests/harness.c tests/testsrv.c tests/dockerfx.c tests/live/test_k6.c)
+K6_TEST_OBJ := $(patsubst %.c,$(B)/obj/%.o,tests/harness.c tests/testsrv.c tests/dockerfx.c tests/loadfx.c tests/live/test_k6.c)
 $(B)/fl-tests-k6: $(K6_TEST_OBJ) $(LIB_OBJ)
 	@echo "  LINK    $@"
 	$(Q)$(CC) -o $@ $^ $(MHD_LIBS) $(LDLIBS_ALL)

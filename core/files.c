@@ -1,4 +1,4 @@
-/* files.c -- folders on the way to a file (see files.h). */
+/* files.c -- folders on the way to a file, made and made durable (see files.h). */
 #include "files.h"
 
 #include <errno.h>
@@ -9,8 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* the folder holding path: its entry for path is durable after this */
-static int fsync_parent(const char *path)
+int files_fsync_parent(const char *path)
 {
     char tmp[1024];
     snprintf(tmp, sizeof tmp, "%s", path);
@@ -26,7 +25,7 @@ static int fsync_parent(const char *path)
 /* one folder: 0 when it exists (made now or before); a new one fsync'd in its parent when durable */
 static int mkdir_one(const char *dir, int durable)
 {
-    if (mkdir(dir, 0755) == 0) return durable ? fsync_parent(dir) : 0;
+    if (mkdir(dir, 0755) == 0) return durable ? files_fsync_parent(dir) : 0;
     return errno == EEXIST ? 0 : -1;
 }
 

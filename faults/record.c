@@ -35,32 +35,32 @@ int fault_add_target(struct fault_inst *fi, size_t item, json_t *target, char *e
     return drv_journal_progress(fi->ctx, fi->jid, "inject", item, note, 1, err);
 }
 
+/* the next progress entry of phase at or after *i (NULL when there is none); *i moves past it */
+static json_t *next_of_phase(const struct fault_record *r, const char *phase, size_t *i)
+{
+    while (r && *i < json_array_size(r->progress)) {
+        json_t *p = json_array_get(r->progress, (*i)++);
+        const char *ph = json_string_value(json_object_get(p, "phase"));
+        if (ph && !strcmp(ph, phase)) return p;
+    }
+    return NULL;
+}
+
 json_t *fault_record_note(const struct fault_record *r, const char *phase, size_t item)
 {
-    json_t *found = NULL;
-    size_t i;
-    json_t *p;
-    if (!r) return NULL;
-    json_array_foreach(r->progress, i, p) {
-        const char *ph = json_string_value(json_object_get(p, "phase"));
+    json_t *found = NULL, *p;
+    for (size_t i = 0; (p = next_of_phase(r, phase, &i));) { /* the last note of the item counts */
         json_t *it = json_object_get(p, "item");
-        if (ph && !strcmp(ph, phase) && json_is_integer(it) && (size_t)json_integer_value(it) == item)
-            found = json_object_get(p, "note");
+        if (json_is_integer(it) && (size_t)json_integer_value(it) == item) found = json_object_get(p, "note");
     }
     return found;
 }
 
 json_t *fault_record_notes_with(const struct fault_record *r, const char *phase, const char *key)
 {
-    json_t *out = json_array();
-    size_t i;
-    json_t *p;
-    if (!r) return out;
-    json_array_foreach(r->progress, i, p) {
-        const char *ph = json_string_value(json_object_get(p, "phase"));
-        json_t *note = json_object_get(p, "note");
-        if (ph && !strcmp(ph, phase) && json_object_get(note, key)) json_array_append(out, p);
-    }
+    json_t *out = json_array(), *p;
+    for (size_t i = 0; (p = next_of_phase(r, phase, &i));)
+        if (json_object_get(json_object_get(p, "note"), key)) json_array_append(out, p);
     return out;
 }
 

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -132,18 +131,6 @@ static int append(struct journal *j, json_t *o, const char *run_id, int sync, ch
     return rc;
 }
 
-/* the folder holding path: its entry for the file is durable after this */
-static int fsync_dir(const char *path)
-{
-    char tmp[512];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    int fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 /* the newest begin record without an end whose process still lives: who holds the lock */
 static int find_holder(const char *path, char *cmd, size_t cmdlen, long long *pid)
 {
@@ -232,7 +219,7 @@ struct journal *journal_open(const char *path, const char *cmd, char *err)
             }
         }
     }
-    if (fsync_dir(path) < 0) {
+    if (files_fsync_parent(path) < 0) {
         fl_err(err, "cannot sync the folder of the journal '%s': %s", path, strerror(errno));
         close(fd);
         return NULL;

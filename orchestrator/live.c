@@ -10,6 +10,7 @@
 #include <string.h>
 #include "buf.h"
 #include "fl.h"
+#include "httpreq.h"
 
 #define LIVE_MAX_EVENTS 256
 
@@ -26,32 +27,16 @@ struct live {
     int warned;
 };
 
-static size_t sink(char *d, size_t s, size_t n, void *ud) { (void)d; (void)ud; return s * n; }
-
 /* one request; 0 on a 2xx answer */
 static int send_one(const char *method, const char *url, const char *ctype, const char *body, char *err)
 {
-    CURL *h = curl_easy_init();
-    if (!h) return fl_err(err, "cannot create a curl handle");
-    struct curl_slist *hd = NULL;
     char ct[96];
     snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
-    hd = curl_slist_append(hd, ct);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 3000L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "faultline/" FL_VERSION);
-    CURLcode rc = curl_easy_perform(h);
-    long st = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
-    curl_slist_free_all(hd);
-    curl_easy_cleanup(h);
-    if (rc != CURLE_OK) return fl_err(err, "%s", curl_easy_strerror(rc));
+    const char *hd[] = { ct, NULL };
+    struct httpreq rq = { .method = method, .url = url, .body = body, .headers = hd, .timeout_ms = 3000,
+                          .no_proxy = 1 };
+    long st;
+    if (httpreq_do(&rq, &st, err) < 0) return -1;
     if (st / 100 != 2) return fl_err(err, "HTTP %ld", st);
     return 0;
 }

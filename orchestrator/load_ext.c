@@ -47,6 +47,43 @@ void lgx_cfg_free(struct lg_ext_cfg *x)
     free(x);
 }
 
+/* the tools faultline runs by name: the plan key (also the program), how their lines read,
+ * their keys and the one naming the file they run */
+static const struct lgx_tool {
+    const char *key;
+    int kind, format;
+    const struct param_spec *params;
+    const char *file_key;
+} lgx_tools[] = {
+    { "locust", LGX_LOCUST, LGX_JSONL, locust_params, "file" },
+    { "k6", LGX_K6, LGX_K6JSON, k6_params, "script" },
+};
+
+/* locust:'s own keys (users, spawn_rate, host, tags); the count of errors */
+static int locust_keys(struct lg_ext_cfg *x, const struct node *lo, const char *w2, struct diag *d)
+{
+    int bad = 0;
+    x->users = param_int(lo, "users", 10);
+    if (x->users < 1 || x->users > 100000) {
+        diag_add(d, node_get(lo, "users"), "%s: users must be between 1 and 100000", w2);
+        bad++;
+    }
+    x->spawn_rate = param_num(lo, "spawn_rate", (double)x->users);
+    if (!(x->spawn_rate > 0)) {
+        diag_add(d, node_get(lo, "spawn_rate"), "%s: spawn_rate must be above 0", w2);
+        bad++;
+    }
+    if (node_get(lo, "host")) {
+        x->host = fl_strdup(param_str(lo, "host", ""));
+        if (strncmp(x->host, "http://", 7) && strncmp(x->host, "https://", 8)) {
+            diag_add(d, node_get(lo, "host"), "%s: host '%s' must be an http:// or https:// URL", w2, x->host);
+            bad++;
+        }
+    }
+    x->tags = param_strv(lo, "tags");
+    return bad;
+}
+
 int lgx_cfg_parse(struct lg_block_cfg *c, const struct node *map, const char *what, struct diag *d)
 {
     int bad = 0;
@@ -95,44 +132,19 @@ int lgx_cfg_parse(struct lg_block_cfg *c, const struct node *map, const char *wh
                  lo ? "locust" : "k6");
         bad++;
     }
+    const struct lgx_tool *t = &lgx_tools[lo ? 0 : 1];
+    const struct node *tm = lo ? lo : k6;
     char w2[200];
-    if (lo) {
-        x->kind = LGX_LOCUST;
-        x->format = LGX_JSONL;
-        x->program = fl_strdup("locust");
-        snprintf(w2, sizeof w2, "%s locust", what);
-        if (params_check(lo, locust_params, NULL, w2, d) || lo->type != NODE_MAP) return bad + 1;
-        x->file = fl_strdup(param_str(lo, "file", ""));
-        x->users = param_int(lo, "users", 10);
-        if (x->users < 1 || x->users > 100000) {
-            diag_add(d, node_get(lo, "users"), "%s: users must be between 1 and 100000", w2);
-            bad++;
-        }
-        x->spawn_rate = param_num(lo, "spawn_rate", (double)x->users);
-        if (!(x->spawn_rate > 0)) {
-            diag_add(d, node_get(lo, "spawn_rate"), "%s: spawn_rate must be above 0", w2);
-            bad++;
-        }
-        if (node_get(lo, "host")) {
-            x->host = fl_strdup(param_str(lo, "host", ""));
-            if (strncmp(x->host, "http://", 7) && strncmp(x->host, "https://", 8)) {
-                diag_add(d, node_get(lo, "host"), "%s: host '%s' must be an http:// or https:// URL", w2, x->host);
-                bad++;
-            }
-        }
-        x->tags = param_strv(lo, "tags");
-        x->args = param_strv(lo, "args");
-    } else {
-        x->kind = LGX_K6;
-        x->format = LGX_K6JSON;
-        x->program = fl_strdup("k6");
-        snprintf(w2, sizeof w2, "%s k6", what);
-        if (params_check(k6, k6_params, NULL, w2, d) || k6->type != NODE_MAP) return bad + 1;
-        x->file = fl_strdup(param_str(k6, "script", ""));
-        x->args = param_strv(k6, "args");
-    }
+    snprintf(w2, sizeof w2, "%s %s", what, t->key);
+    x->kind = t->kind;
+    x->format = t->format;
+    x->program = fl_strdup(t->key);
+    if (params_check(tm, t->params, NULL, w2, d) || tm->type != NODE_MAP) return bad + 1;
+    x->file = fl_strdup(param_str(tm, t->file_key, ""));
+    x->args = param_strv(tm, "args");
+    if (lo) bad += locust_keys(x, lo, w2, d);
     if (!*x->file) {
-        diag_add(d, lo ? lo : k6, "%s: the %s is empty", w2, lo ? "file" : "script");
+        diag_add(d, tm, "%s: the %s is empty", w2, t->file_key);
         bad++;
     }
     return bad;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "httpreq.h"
 #include "probe.h"
 #include "prom.h"
 #include "value.h"
@@ -360,12 +361,6 @@ static int prq_parse(const struct drv_parse *pc, const struct node *val, const s
     return 0;
 }
 
-static size_t on_body(char *data, size_t sz, size_t n, void *ud)
-{
-    if (buf_add(ud, data, sz * n) < 0) return 0;
-    return sz * n;
-}
-
 /* GET path?params from Prometheus into r; -1 with the reason */
 static int prq_fetch(const struct prq_cfg *c, const char *path, const char *params, struct prom_result *r, char *err)
 {
@@ -374,42 +369,23 @@ static int prq_fetch(const struct prq_cfg *c, const char *path, const char *para
     char *q = curl_easy_escape(h, c->query, 0);
     char *url = fl_asprintf("%s%s?query=%s%s", c->url, path, q ? q : "", params);
     curl_free(q);
+    curl_easy_cleanup(h);
     struct buf body;
     buf_init(&body, 16u << 20);
-    char errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *hdrs = NULL;
-    char *auth = NULL;
-    if (c->bearer) {
-        auth = fl_asprintf("Authorization: Bearer %s", c->bearer);
-        hdrs = curl_slist_append(hdrs, auth);
-    }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    if (c->username) {
-        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(h, CURLOPT_USERNAME, c->username);
-        curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
-    }
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "faultline/" FL_VERSION);
-    CURLcode rc = curl_easy_perform(h);
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(hdrs);
+    char *auth = c->bearer ? fl_asprintf("Authorization: Bearer %s", c->bearer) : NULL;
+    const char *hdrs[] = { auth, NULL };
+    struct httpreq rq = { .url = url, .headers = hdrs, .username = c->username, .password = c->password,
+                          .timeout_ms = (long)c->timeout_ms, .connect_timeout_ms = (long)c->timeout_ms,
+                          .no_proxy = 1, .reply = &body };
+    long status;
+    char herr[FL_ERR_LEN];
+    int rc = httpreq_do(&rq, &status, herr);
     free(auth);
-    curl_easy_cleanup(h);
     free(url);
     int ret = -1;
-    if (rc != CURLE_OK) {
+    if (rc < 0) {
         fl_err(err, "cannot query Prometheus at '%s': %.300s", c->url,
-               body.overflow ? "the reply is larger than 16 MiB" : errbuf[0] ? errbuf : curl_easy_strerror(rc));
+               body.overflow ? "the reply is larger than 16 MiB" : herr);
     } else {
         char e[FL_ERR_LEN];
         if (prom_parse_reply(body.data, body.len, r, e) == 0) {

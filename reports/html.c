@@ -515,6 +515,21 @@ static void fault_windows(struct page *pg, const struct plot *p)
     }
 }
 
+/* a chart's <svg> opening, labelled "name: title" for screen readers, its title, both axes
+ * and the fault windows behind what is drawn next */
+static void chart_open(struct page *pg, const struct plot *p, const char *cls, const char *name, const char *title,
+                       enum unit u)
+{
+    struct buf *b = pg->b;
+    buf_addf(b, "<svg class=\"chart %s\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"",
+             cls, CHART_W, CHART_H, CHART_W, CHART_H);
+    esc(b, name);
+    buf_addf(b, ": %s\">\n<text class=\"title\" x=\"%d\" y=\"16\">%s</text>\n", title, PAD_L, title);
+    y_axis(b, p, u);
+    x_axis(b, p);
+    fault_windows(pg, p);
+}
+
 static void recovery_marks(struct page *pg, const struct plot *p)
 {
     struct buf *b = pg->b;
@@ -646,13 +661,7 @@ static void chart(struct page *pg, const json_t *blk, enum chart_kind kind)
         p.hi = ceil(top / step) * step;
         if (p.hi > 100) p.hi = 100;
     }
-    buf_addf(b, "<svg class=\"chart %s\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"",
-             cls, CHART_W, CHART_H, CHART_W, CHART_H);
-    esc(b, report_jstr(blk, "name", ""));
-    buf_addf(b, ": %s\">\n<text class=\"title\" x=\"%d\" y=\"16\">%s</text>\n", title, PAD_L, title);
-    y_axis(b, &p, u);
-    x_axis(b, &p);
-    fault_windows(pg, &p);
+    chart_open(pg, &p, cls, report_jstr(blk, "name", ""), title, u);
     if (kind == CH_LATENCY) {
         for (size_t k = 0; k < 3; k++) series_line(b, &p, series, lat_keys[k], lat_colors[k], 1);
         legend(b, &p, lat_keys, lat_colors, 3);
@@ -784,13 +793,7 @@ static void res_chart(struct page *pg, const json_t *ct, const char *key, double
     double step = nice_step(vmax > 0 ? vmax : 1, 4);
     p.hi = ceil((vmax > 0 ? vmax : 1) / step) * step;
     if (p.hi <= vmax) p.hi += step;
-    buf_addf(b, "<svg class=\"chart %s\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"",
-             cls, CHART_W, CHART_H, CHART_W, CHART_H);
-    esc(b, report_jstr(ct, "name", ""));
-    buf_addf(b, ": %s\">\n<text class=\"title\" x=\"%d\" y=\"16\">%s</text>\n", title, PAD_L, title);
-    y_axis(b, &p, u);
-    x_axis(b, &p);
-    fault_windows(pg, &p);
+    chart_open(pg, &p, cls, report_jstr(ct, "name", ""), title, u);
     buf_addf(b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\" stroke-linejoin=\"round\" class=\"line-%s\" d=\"", color, key);
     int pen = 0;
     for (size_t i = 0; i < n; i++) {

@@ -2,13 +2,13 @@
  * or Pushgateway) and a Slack-compatible notification (see export.h for the metrics). */
 #include "export.h"
 
-#include <curl/curl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include "fl.h"
+#include "httpreq.h"
 #include "report_fmt.h"
 
 #define HTTP_TIMEOUT_MS 10000L
@@ -226,47 +226,24 @@ static void safe_url(const char *url, char out[512])
     fl_redact(out);
 }
 
-static size_t keep_reply(char *data, size_t size, size_t n, void *arg)
-{
-    struct buf *b = arg;
-    if (b->len < 300) buf_add(b, data, size * n < 300 ? size * n : 300);
-    return size * n;
-}
-
 static int http_send(const char *method, const char *url, const char *ctype, const char *body, size_t len, const char *what,
                      char *err)
 {
     char shown[512];
     safe_url(url, shown);
-    CURL *h = curl_easy_init();
-    if (!h) return fl_err(err, "cannot %s to '%s': curl_easy_init failed", what, shown);
-    struct curl_slist *hdrs = NULL;
     char ct[128];
     snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
-    hdrs = curl_slist_append(hdrs, ct);
-    hdrs = curl_slist_append(hdrs, "Expect:");
+    const char *hdrs[] = { ct, "Expect:", NULL };
     struct buf reply;
-    buf_init(&reply, 4096);
-    char errbuf[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, HTTP_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, HTTP_TIMEOUT_MS / 2);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_reply);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "faultline/" FL_VERSION);
-    CURLcode rc = curl_easy_perform(h);
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    buf_init(&reply, 301); /* the head of an error reply, for the message */
+    struct httpreq rq = { .method = method, .url = url, .body = body, .body_len = len, .headers = hdrs,
+                          .timeout_ms = HTTP_TIMEOUT_MS, .connect_timeout_ms = HTTP_TIMEOUT_MS / 2,
+                          .reply = &reply, .keep_head = 1 };
+    long status;
+    char herr[FL_ERR_LEN];
     int ret = 0;
-    if (rc != CURLE_OK) {
-        ret = fl_err(err, "cannot %s to '%s': %s", what, shown, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    if (httpreq_do(&rq, &status, herr) < 0) {
+        ret = fl_err(err, "cannot %s to '%s': %s", what, shown, herr);
     } else if (status < 200 || status > 299) {
         for (char *p = reply.data; *p; p++)
             if (*p == '\n' || *p == '\r') *p = ' ';
@@ -274,8 +251,6 @@ static int http_send(const char *method, const char *url, const char *ctype, con
         ret = fl_err(err, "cannot %s to '%s': HTTP %ld %s", what, shown, status, reply.data);
     }
     buf_release(&reply);
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(h);
     return ret;
 }
 

@@ -3,6 +3,7 @@
  * the skips by cause and the tally. */
 #include "harness.h"
 #include "node.h"
+#include "plan.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -236,6 +237,23 @@ struct node *th_yaml(const char *fmt, ...)
     return tree;
 }
 
+void th_plan_errors(const char *text, int n, ...)
+{
+    struct diag d;
+    diag_init(&d, "t.yaml");
+    struct plan *p = plan_parse("t.yaml", text, strlen(text), NULL, &d);
+    ASSERT_MSG(d.n == (size_t)n, "%d errors expected, %zu reported (first: %s)", n, d.n, d.n ? d.msgs[0] : "none");
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++) {
+        const char *want = va_arg(ap, const char *);
+        ASSERT_MSG(strstr(d.msgs[i], want), "error %d: \"%s\" does not hold \"%s\"", i + 1, d.msgs[i], want);
+    }
+    va_end(ap);
+    diag_release(&d);
+    plan_free(p);
+}
+
 int th_fl(const char *dir, const char *args, char *out, size_t outlen)
 {
     return th_sh(out, outlen, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' %s 2>&1", dir, dir, th_faultline(),
@@ -291,6 +309,38 @@ int th_free_port(void)
         th_fail(__FILE__, __LINE__, "free port: %s", strerror(errno));
     close(fd);
     return ntohs(a.sin_port);
+}
+
+char th_proc_state(pid_t pid, long long *start)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the command in parentheses may hold spaces */
+    if (!p) return 0;
+    char state = p[2];
+    if (start) {
+        *start = -1;
+        p += 2;
+        for (int field = 3; field < 22 && p; field++) p = strchr(p + 1, ' ');
+        if (p) *start = atoll(p + 1);
+    }
+    return state;
+}
+
+int th_pgrep(const char *fmt, ...)
+{
+    char pattern[512], out[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pattern, sizeof pattern, fmt, ap);
+    va_end(ap);
+    if (th_sh(out, sizeof out, "pgrep -f '%s' | wc -l", pattern) != 0) th_fail(__FILE__, __LINE__, "pgrep -f '%s' failed", pattern);
+    return atoi(out);
 }
 
 void th_need_program(const char *program, const char *package)

@@ -91,6 +91,9 @@ void th_write_in(const char *dir, const char *name, const char *fmt, ...) __attr
 struct node;
 struct node *th_yaml(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct node *th_vyaml(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/* plan text (named t.yaml) that must not load: exactly n diagnostics, in line order, the i-th
+ * holding the i-th of the n strings that follow */
+void th_plan_errors(const char *text, int n, ...);
 /* build/faultline with args, run in dir (journal dir/journal.jsonl), stdout and stderr into
  * out; its exit status. */
 int th_fl(const char *dir, const char *args, char *out, size_t outlen);
@@ -103,6 +106,13 @@ pid_t th_spawn_logged(const char *log, char *const argv[]);
 int th_stop(pid_t pid);
 /* A free loopback TCP port. */
 int th_free_port(void);
+/* A process's state letter from /proc/PID/stat (R, S, T, Z, ...; 0 when there is no such
+ * process) and, when start is not NULL, its start time (field 22, clock ticks after boot; -1
+ * when unreadable). */
+char th_proc_state(pid_t pid, long long *start);
+/* How many processes' command lines match the pgrep -f pattern (printf-style; write the
+ * pattern so that it does not match the shell running it, e.g. '[k]6 run'). */
+int th_pgrep(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Skip (or fail under FL_REQUIRE_SERVICES=1) unless program is on PATH: "program is not
  * installed (apt-get install package)". */
 void th_need_program(const char *program, const char *package);

@@ -6,7 +6,6 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-B=${FL_BUILD:-build}
 . tests/bench/lib.sh
 runs=${1:-15}
 bench_link acgme "$B/acgme-bench" tests/bench/acgme_bench.c

@@ -7,10 +7,8 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-B=${FL_BUILD:-build}
 . tests/bench/lib.sh
-rounds=${1:-15}
-if [ "${FL_BENCH_QUICK:-0}" = 1 ] && [ -z "${1:-}" ]; then rounds=5; fi
+rounds=$(bench_rounds 15 5 "${1:-}")
 
 # a dockerd started here (none answered) is stopped again by its pid at the end
 pidf=$(mktemp /tmp/fl-bench-dockerd-XXXXXX); rm -f "$pidf"

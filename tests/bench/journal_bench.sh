@@ -15,10 +15,8 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-B=${FL_BUILD:-build}
 . tests/bench/lib.sh
-rounds=${1:-60}
-if [ "${FL_BENCH_QUICK:-0}" = 1 ] && [ -z "${1:-}" ]; then rounds=15; fi
+rounds=$(bench_rounds 60 15 "${1:-}")
 command -v redis-server >/dev/null 2>&1 || { echo "journal bench: skipped (redis-server not installed)"; exit 0; }
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3

@@ -3,7 +3,16 @@
 #   FL_PKGS   the pkg-config modules faultline links
 #   bench_link NAME OUT SRC   link the bench driver SRC against $B/libfaultline.a into OUT
 #                             (the Makefile does not build tests/bench/*.c); exits when it cannot
+#   B         the build folder (FL_BUILD, default build)
+#   bench_rounds N QUICK [ARG]  the rounds to run: ARG when given, else N, or QUICK under
+#                             FL_BENCH_QUICK=1
 FL_PKGS="libcurl libpq hiredis yaml-0.1 jansson"
+B=${FL_BUILD:-build}
+bench_rounds() {
+  if [ -n "${3:-}" ]; then echo "$3"
+  elif [ "${FL_BENCH_QUICK:-0}" = 1 ]; then echo "$2"
+  else echo "$1"; fi
+}
 FL_INC=$(MAKEFLAGS= make -s --no-print-directory print-inc)
 bench_link() {
   if [ ! -f "$B/libfaultline.a" ]; then

@@ -43,9 +43,7 @@
 
 static struct {
     pthread_mutex_t mu;
-    int status;               /* for the canned reply */
-    const uint8_t *body;
-    size_t len;
+    struct fh_canned reply;   /* what other paths get */
     int ping_status;
     char ping_version[32];    /* Api-Version header of /_ping; "" = none */
 } dj_canned = { .mu = PTHREAD_MUTEX_INITIALIZER };
@@ -72,13 +70,8 @@ static void dj_handle(void *ud, const struct fh_req *rq, struct fh_reply *rp)
         rp->status = 201;
         rp->body = dj_exec_id;
         rp->body_len = sizeof dj_exec_id - 1;
-    } else if (dj_canned.body) {
-        rp->status = dj_canned.status;
-        rp->body = memcpy(malloc(dj_canned.len + 1), dj_canned.body, dj_canned.len);
-        rp->body_len = dj_canned.len;
-        rp->free_body = 1;
     } else {
-        rp->status = 503;
+        fh_reply_canned(rp, &dj_canned.reply);
     }
     pthread_mutex_unlock(&dj_canned.mu);
 }
@@ -86,9 +79,7 @@ static void dj_handle(void *ud, const struct fh_req *rq, struct fh_reply *rp)
 static void dj_set(int status, const uint8_t *body, size_t len)
 {
     pthread_mutex_lock(&dj_canned.mu);
-    dj_canned.status = status;
-    dj_canned.body = body;
-    dj_canned.len = len;
+    dj_canned.reply = (struct fh_canned){ status, body, len };
     dj_canned.ping_status = 200;
     snprintf(dj_canned.ping_version, sizeof dj_canned.ping_version, "1.41");
     pthread_mutex_unlock(&dj_canned.mu);

@@ -48,9 +48,7 @@ extern const struct probe_ops probe_http;
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int status;
-    const uint8_t *body;     /* the canned reply (the probe's GET, the login) */
-    size_t len;
+    struct fh_canned reply;  /* the probe's GET, the login */
     unsigned logins;         /* POST /login seen */
     unsigned requests;       /* GET /r seen */
     char *auth;              /* Authorization header of the first GET /r, or NULL */
@@ -70,14 +68,9 @@ static void hj_handle(void *ud, const struct fh_req *rq, struct fh_reply *rp)
         }
         rp->body = "ok";
         rp->body_len = 2;
-    } else if (hj.body) {
-        if (strcmp(rq->path, "/login") == 0) hj.logins++;
-        rp->status = hj.status;
-        rp->body = memcpy(malloc(hj.len + 1), hj.body, hj.len);
-        rp->body_len = hj.len;
-        rp->free_body = 1;
     } else {
-        rp->status = 503;
+        if (hj.reply.body && strcmp(rq->path, "/login") == 0) hj.logins++;
+        fh_reply_canned(rp, &hj.reply);
     }
     pthread_cond_broadcast(&hj.cv);
     pthread_mutex_unlock(&hj.mu);
@@ -86,9 +79,7 @@ static void hj_handle(void *ud, const struct fh_req *rq, struct fh_reply *rp)
 static void hj_set(int status, const uint8_t *body, size_t len)
 {
     pthread_mutex_lock(&hj.mu);
-    hj.status = status;
-    hj.body = body;
-    hj.len = len;
+    hj.reply = (struct fh_canned){ status, body, len };
     hj.logins = hj.requests = 0;
     free(hj.auth);
     hj.auth = NULL;

@@ -6,8 +6,9 @@
  *   static void handle(void *ud, const struct fh_req *rq, struct fh_reply *rp) { ... }
  *   struct fhttpd *s = fh_start_unix(dir, handle, ud);   -- or fh_start_tcp(): s->port
  *
- * A handler that answers with bytes the caller may free (a fuzz input) copies them (free_body):
- * a client that stops reading early must not leave the server reading freed memory.
+ * A handler that answers with bytes the caller may free (a fuzz input) copies them (free_body,
+ * as fh_reply_canned does): a client that stops reading early must not leave the server
+ * reading freed memory.
  * One thread per connection, connections kept alive until the client closes them. Header-only
  * (static functions) because build.sh builds every tests/fuzz/fuzz_*.c as its own binary. The
  * server lives as long as the process: fuzzers and forked test children never stop it.
@@ -17,6 +18,7 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,27 @@ struct fh_reply {
 };
 
 typedef void (*fh_handler)(void *ud, const struct fh_req *rq, struct fh_reply *rp);
+
+/* a fake server's canned reply: status and body (the caller's bytes, a fuzz input); none while
+ * body is NULL */
+struct fh_canned {
+    int status;
+    const uint8_t *body;
+    size_t len;
+};
+
+/* answer with a copy of the canned reply (freed after the write), or 503 when there is none */
+static void fh_reply_canned(struct fh_reply *rp, const struct fh_canned *c)
+{
+    if (!c->body) {
+        rp->status = 503;
+        return;
+    }
+    rp->status = c->status;
+    rp->body = memcpy(malloc(c->len + 1), c->body, c->len);
+    rp->body_len = c->len;
+    rp->free_body = 1;
+}
 
 struct fhttpd {
     int lfd;

@@ -25,6 +25,7 @@
 #include "docker_api.h"
 #include "dockerfx.h"
 #include "harness.h"
+#include "pgfx.h"
 #include "process.h"
 
 TEST_FILE_USES("docker swarm pg redis"); /* containers, a swarm service and drain, the shared PostgreSQL and Redis */
@@ -658,42 +659,22 @@ TEST_T(crash_redis_maxmemory_and_pause_at_every_point, 120)
     fx_stop_pid(srv);
 }
 
-static PGconn *pg(void)
-{
-    PGconn *c = PQconnectdb(th_pg_dsn());
-    ASSERT_MSG(PQstatus(c) == CONNECTION_OK, "postgres: %s", PQerrorMessage(c));
-    return c;
-}
-
-/* one value, or "ERROR:..." */
-static const char *q1(PGconn *c, const char *sql)
-{
-    static char v[512];
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_TUPLES_OK && PQntuples(r) > 0) snprintf(v, sizeof v, "%s", PQgetvalue(r, 0, 0));
-    else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) snprintf(v, sizeof v, "ok");
-    else snprintf(v, sizeof v, "ERROR:%s", PQresultErrorMessage(r));
-    PQclear(r);
-    return v;
-}
-
 static int sessions(PGconn *obs, const char *kind)
 {
     char sql[256];
     snprintf(sql, sizeof sql, "select count(*) from pg_stat_activity where application_name like 'faultline-%s-%%'", kind);
-    return atoi(q1(obs, sql));
+    return atoi(pgfx_q1(obs, sql));
 }
 
 /* can a session take the table in ACCESS EXCLUSIVE mode within 1s? */
 static int lockable(PGconn *c, const char *table)
 {
     char sql[256];
-    q1(c, "set lock_timeout = '1s'");
-    q1(c, "begin");
+    pgfx_q1(c, "set lock_timeout = '1s'");
+    pgfx_q1(c, "begin");
     snprintf(sql, sizeof sql, "lock table %s in access exclusive mode", table);
-    int ok = strcmp(q1(c, sql), "ok") == 0;
-    q1(c, "rollback");
+    int ok = strcmp(pgfx_q1(c, sql), "(none)") == 0;
+    pgfx_q1(c, "rollback");
     return ok;
 }
 
@@ -705,11 +686,11 @@ static void wait_no_sessions(PGconn *obs, const char *kind)
 
 TEST_T(crash_postgres_lock_and_exhaust_at_every_point, 120)
 {
-    PGconn *obs = pg();
+    PGconn *obs = pgfx_connect(NULL);
     char table[64], sql[256], plan[2048];
     snprintf(table, sizeof table, "fl_crash_%d", (int)getpid());
     snprintf(sql, sizeof sql, "create table %s (x int)", table);
-    ASSERT_EQ_STR(q1(obs, sql), "ok");
+    ASSERT_EQ_STR(pgfx_q1(obs, sql), "(none)");
     static char out[65536];
     const char *steps[2] = { "{ name: held, at: 100ms, for: 300ms, fault: postgres.lock, target: db, table: %s }",
                              "{ name: full, at: 100ms, for: 300ms, fault: postgres.exhaust, target: db, connections: 5 }" };
@@ -732,7 +713,7 @@ TEST_T(crash_postgres_lock_and_exhaust_at_every_point, 120)
         }
     }
     snprintf(sql, sizeof sql, "drop table %s", table);
-    q1(obs, sql);
+    pgfx_q1(obs, sql);
     PQfinish(obs);
 }
 
@@ -741,14 +722,14 @@ TEST_T(crash_postgres_lock_and_exhaust_at_every_point, 120)
  * every reader queues behind it. Rollback finds and ends it. */
 TEST_T(crash_postgres_lock_waiting_behind_a_transaction, 90)
 {
-    PGconn *obs = pg(), *blocker = pg(), *reader = pg();
+    PGconn *obs = pgfx_connect(NULL), *blocker = pgfx_connect(NULL), *reader = pgfx_connect(NULL);
     char table[64], sql[256], plan[2048];
     snprintf(table, sizeof table, "fl_crash_w_%d", (int)getpid());
     snprintf(sql, sizeof sql, "create table %s (x int)", table);
-    ASSERT_EQ_STR(q1(obs, sql), "ok");
-    ASSERT_EQ_STR(q1(blocker, "begin"), "ok");
+    ASSERT_EQ_STR(pgfx_q1(obs, sql), "(none)");
+    ASSERT_EQ_STR(pgfx_q1(blocker, "begin"), "(none)");
     snprintf(sql, sizeof sql, "lock table %s in access share mode", table);
-    ASSERT_EQ_STR(q1(blocker, sql), "ok");
+    ASSERT_EQ_STR(pgfx_q1(blocker, sql), "(none)");
     const char *dir = case_dir("pg-waiting");
     snprintf(plan, sizeof plan,
              "faultline: 1\nname: crash-pg\nduration: 30s\n"
@@ -758,7 +739,7 @@ TEST_T(crash_postgres_lock_waiting_behind_a_transaction, 90)
     pid_t pid = run_bg(dir, plan);
     wait_journal(dir, "intent", 1, pid);
     int64_t deadline = now_ms() + 10000;
-    while (atoi(q1(obs, "select count(*) from pg_stat_activity where application_name like 'faultline-lock-%' "
+    while (atoi(pgfx_q1(obs, "select count(*) from pg_stat_activity where application_name like 'faultline-lock-%' "
                         "and wait_event_type = 'Lock'")) != 1) {
         ASSERT_MSG(now_ms() < deadline, "the lock never queued behind the transaction");
         usleep(10000);
@@ -766,19 +747,19 @@ TEST_T(crash_postgres_lock_waiting_behind_a_transaction, 90)
     sigkill(pid);
     usleep(300 * 1000);
     ASSERT_EQ_INT(sessions(obs, "lock"), 1);    /* it outlived the runner */
-    q1(reader, "set lock_timeout = '500ms'");
+    pgfx_q1(reader, "set lock_timeout = '500ms'");
     snprintf(sql, sizeof sql, "select count(*) from %s", table);
-    ASSERT_CONTAINS(q1(reader, sql), "ERROR:");   /* readers queue behind it */
+    ASSERT_CONTAINS(pgfx_q1(reader, sql), "ERROR:");   /* readers queue behind it */
     refused_until_rollback(dir);
     static char out[65536];
     rollback(dir, out, sizeof out);
     ASSERT_CONTAINS(out, "waiting for a lock) outlived the run: terminated");
     wait_no_sessions(obs, "lock");
-    ASSERT_EQ_STR(q1(reader, sql), "0");          /* readers pass again; the other transaction still holds */
+    ASSERT_EQ_STR(pgfx_q1(reader, sql), "0");          /* readers pass again; the other transaction still holds */
     rollback_again_does_nothing(dir);
-    q1(blocker, "rollback");
+    pgfx_q1(blocker, "rollback");
     snprintf(sql, sizeof sql, "drop table %s", table);
-    q1(obs, sql);
+    pgfx_q1(obs, sql);
     PQfinish(reader);
     PQfinish(blocker);
     PQfinish(obs);

@@ -15,6 +15,7 @@
 #include "compare.h"
 #include "hist.h"
 #include "history.h"
+#include "loadfx.h"
 #include "testsrv.h"
 
 TEST_FILE_USES("pg"); /* history tables in the shared PostgreSQL */
@@ -481,25 +482,6 @@ TEST_T(drill_history_in_postgresql, 90)
 }
 
 /* ---- the compare rules ---------------------------------------------------------------- */
-/* n requests of scale * (1 + 4 u^4) ms, u evenly in (0, 1]: a histogram as run.json has it */
-static void put_latency(json_t *o, int n, double scale)
-{
-    struct hist *h = malloc(sizeof *h);
-    ASSERT(h != NULL);
-    hist_init(h);
-    for (int i = 1; i <= n; i++) {
-        double u = (double)i / n;
-        hist_record(h, (uint64_t)(scale * (1 + 4 * u * u * u * u) * 1e6));
-    }
-    json_t *a = json_array();
-    for (unsigned b = 0; b < HIST_BUCKETS; b++)
-        if (h->counts[b]) json_array_append_new(a, json_pack("[I, I]", (json_int_t)b, (json_int_t)h->counts[b]));
-    json_object_set_new(o, "hist", a);
-    json_object_set_new(o, "count", json_integer(n));
-    json_object_set_new(o, "p95", json_real((double)hist_quantile(h, 0.95) / 1e6));
-    free(h);
-}
-
 /* an entry as the drill makes it: the digest of a run record (NAN recovery = not recovered);
  * 2000 requests of latency scale ms, 10 seconds at rps (+-3%) */
 static json_t *entry_with(double scale, double rps, double recovery, double elapsed)
@@ -514,7 +496,7 @@ static json_t *entry_with(double scale, double rps, double recovery, double elap
                             "value", isfinite(recovery) ? json_real(recovery) : json_null(),
                             "name", "other", "kind", "http");
     ASSERT(run != NULL);
-    put_latency(json_object_get(json_array_get(json_object_get(run, "load"), 0), "totals"), 2000, scale);
+    lfx_latency(json_object_get(json_array_get(json_object_get(run, "load"), 0), "totals"), 2000, scale, 0);
     json_t *d = history_digest(run);
     json_decref(run);
     /* the digest keeps what compare judges (histograms, per-second throughput) and drops the bulk */

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include "export.h"
 #include "harness.h"
+#include "netfx.h"
 
 TEST_FILE_USES(""); /* its own HTTP servers and pushgateway on free ports */
 
@@ -33,25 +34,13 @@ struct rec {
     struct buf body;
 };
 
-struct upload { struct buf b; };
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *data, size_t *size, void **state)
 {
     (void)version;
     struct rec *r = cls;
-    struct upload *u = *state;
-    if (!u) {
-        u = calloc(1, sizeof *u);
-        buf_init(&u->b, 1 << 20);
-        *state = u;
-        return MHD_YES;
-    }
-    if (*size) {
-        buf_add(&u->b, data, *size);
-        *size = 0;
-        return MHD_YES;
-    }
+    const struct buf *body;
+    if (!nfx_mhd_body(state, data, size, &body)) return MHD_YES;
     pthread_mutex_lock(&r->mu);
     r->hits++;
     snprintf(r->method, sizeof r->method, "%s", method);
@@ -61,20 +50,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     snprintf(r->ctype, sizeof r->ctype, "%s", ct ? ct : "");
     snprintf(r->auth, sizeof r->auth, "%s", au ? au : "");
     buf_reset(&r->body);
-    buf_add(&r->body, u->b.data, u->b.len);
+    buf_add(&r->body, body->data, body->len);
     pthread_mutex_unlock(&r->mu);
     struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(r->reply), (void *)r->reply, MHD_RESPMEM_MUST_COPY);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ret;
-}
-
-static void on_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode code)
-{
-    (void)cls; (void)c; (void)code;
-    struct upload *u = *state;
-    if (u) { buf_release(&u->b); free(u); }
-    *state = NULL;
 }
 
 static void rec_start(struct rec *r, int status, const char *reply)
@@ -87,7 +68,7 @@ static void rec_start(struct rec *r, int status, const char *reply)
     for (int attempt = 0; attempt < 5 && !r->d; attempt++) {
         r->port = th_free_port();
         r->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, (uint16_t)r->port, NULL, NULL,
-                                on_request, r, MHD_OPTION_NOTIFY_COMPLETED, on_done, r, MHD_OPTION_END);
+                                on_request, r, MHD_OPTION_NOTIFY_COMPLETED, nfx_mhd_done, r, MHD_OPTION_END);
     }
     ASSERT_MSG(r->d != NULL, "cannot start the recording server");
 }
@@ -194,76 +175,29 @@ TEST(notify_posts_slack_json_with_the_verdict)
 
 /* ---- the real Pushgateway ------------------------------------------------------------- */
 
-static size_t keep(char *d, size_t s, size_t n, void *arg)
-{
-    buf_add(arg, d, s * n);
-    return s * n;
-}
-
-static long get(const char *url, struct buf *out)
-{
-    CURL *h = curl_easy_init();
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
-    long status = 0;
-    if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    return status;
-}
-
 TEST_T(push_to_a_real_pushgateway, 60)
 {
-    const char *bin = "/usr/bin/prometheus-pushgateway";
-    if (access(bin, X_OK) != 0) SKIP("prometheus-pushgateway is not installed (apt-get install prometheus-pushgateway)");
-    int port = th_free_port();
-    char listen[64];
-    snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%d", port);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(bin, bin, listen, (char *)NULL);
-        _exit(127);
-    }
-    ASSERT(pid > 0);
-    char url[128];
-    struct buf page;
-    buf_init(&page, 1 << 22);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/-/ready", port);
-    int ready = 0;
-    for (int i = 0; i < 100 && !ready; i++) {
-        buf_reset(&page);
-        ready = get(url, &page) == 200;
-        if (!ready) usleep(100000);
-    }
-    if (!ready) { kill(pid, SIGKILL); waitpid(pid, NULL, 0); ASSERT_MSG(0, "the pushgateway did not become ready"); }
-
+    struct nfx_gateway g;
+    nfx_gateway_start(&g);
     json_t *run = fixture();
     char err[FL_ERR_LEN];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    int rc = report_push(run, url, err);
+    int rc = report_push(run, g.url, err);
     json_object_set_new(json_object_get(run, "plan"), "name", json_string("a b/c"));
     char err2[FL_ERR_LEN];
-    int rc2 = report_push(run, url, err2);
+    int rc2 = report_push(run, g.url, err2);
     /* the gateway serves what it parsed, with job and instance added and labels sorted */
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
-    buf_reset(&page);
-    long st = get(url, &page);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    long st = nfx_gateway_scrape(&g);
+    nfx_gateway_stop(&g);
     ASSERT_MSG(rc == 0, "push: %s", err);
     ASSERT_MSG(rc2 == 0, "push of 'a b/c': %s", err2);
     ASSERT_EQ_INT(st, 200);
-    ASSERT_CONTAINS(page.data, "faultline_run_verdict{instance=\"report-sample\",job=\"faultline\",plan=\"report-sample\",verdict=\"failed\"} 1\n");
-    ASSERT_CONTAINS(page.data, "faultline_load_requests_per_second{instance=\"report-sample\",job=\"faultline\",load=\"readers\",plan=\"report-sample\"} 125.5\n");
-    ASSERT_CONTAINS(page.data, "faultline_recovery_seconds{instance=\"report-sample\",job=\"faultline\",plan=\"report-sample\","
+    ASSERT_CONTAINS(g.page.data, "faultline_run_verdict{instance=\"report-sample\",job=\"faultline\",plan=\"report-sample\",verdict=\"failed\"} 1\n");
+    ASSERT_CONTAINS(g.page.data, "faultline_load_requests_per_second{instance=\"report-sample\",job=\"faultline\",load=\"readers\",plan=\"report-sample\"} 125.5\n");
+    ASSERT_CONTAINS(g.page.data, "faultline_recovery_seconds{instance=\"report-sample\",job=\"faultline\",plan=\"report-sample\","
                                "probe=\"ready-after-freeze\",step=\"freeze <script>alert(1)</script>\"} 0.004\n");
-    ASSERT_CONTAINS(page.data, "push_failure_time_seconds{instance=\"report-sample\",job=\"faultline\"} 0\n");
+    ASSERT_CONTAINS(g.page.data, "push_failure_time_seconds{instance=\"report-sample\",job=\"faultline\"} 0\n");
     /* a name with a slash and a space reaches its own group through @base64 */
-    ASSERT_CONTAINS(page.data, "faultline_run_passed{instance=\"a b/c\",job=\"faultline\",plan=\"a b/c\"} 0\n");
-    buf_release(&page);
+    ASSERT_CONTAINS(g.page.data, "faultline_run_passed{instance=\"a b/c\",job=\"faultline\",plan=\"a b/c\"} 0\n");
+    buf_release(&g.page);
     json_decref(run);
 }

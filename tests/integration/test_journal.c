@@ -15,18 +15,18 @@
 
 TEST_FILE_USES("redis"); /* changes the shared Redis's maxmemory */
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ASSERT_MSG(f != NULL, "cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* faultline with args in dir, its journal there; its exit code */
 static int fl(const char *dir, const char *args, char *out, size_t outlen)
 {
     return th_sh(out, outlen, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' %s 2>&1", dir, dir, th_faultline(), args);
+}
+
+/* `faultline run -q -o out p.yaml` in dir, made to die by the test hook FL_TEST_CRASH_AT=done
+   (exit 86) once it has recorded a step done; its exit code */
+static int run_crashing(const char *dir, char *out, size_t outlen)
+{
+    return th_sh(out, outlen, "cd '%s' && FL_TEST_HOOKS=1 FL_TEST_CRASH_AT=done FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run -q -o out p.yaml 2>&1",
+                 dir, dir, th_faultline());
 }
 
 static int lines_in(const char *path)
@@ -47,13 +47,11 @@ TEST_T(journal_abandoned_revert_still_notes_its_progress, 60)
     struct testsrv *srv = testsrv_start(0);
     ASSERT(srv);
     const char *d = th_tmpdir();
-    char plan[1024], path[512], out[8192], args[512];
-    snprintf(plan, sizeof plan,
-             "faultline: 1\nname: abandoned\nduration: 2s\nrevert_timeout: 1s\n"
-             "method:\n  - { name: slow, at: 200ms, for: 300ms, fault: exec, run: [\"true\"],"
-             " revert: [sh, -c, \"sleep 2; echo x >> '%s/ran'\"] }\n", d);
-    snprintf(path, sizeof path, "%s/p.yaml", d);
-    write_file(path, plan);
+    char path[512], out[8192], args[512];
+    th_write_in(d, "p.yaml",
+                "faultline: 1\nname: abandoned\nduration: 2s\nrevert_timeout: 1s\n"
+                "method:\n  - { name: slow, at: 200ms, for: 300ms, fault: exec, run: [\"true\"],"
+                " revert: [sh, -c, \"sleep 2; echo x >> '%s/ran'\"] }\n", d);
     snprintf(args, sizeof args, "run p.yaml -q -o out --notify 'http://127.0.0.1:%d/delay?ms=3500'", testsrv_port(srv));
     int rc = fl(d, args, out, sizeof out);
     ASSERT_MSG(rc == 4, "exit %d: %s", rc, out);
@@ -83,28 +81,6 @@ static pid_t spawn(const char *const argv[])
     return pid;
 }
 
-/* field 3 (state) and field 22 (start time) of /proc/PID/stat */
-static char proc_stat(pid_t pid, long long *start)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    if (!p) return 0;
-    char state = p[2];
-    if (start) {
-        *start = -1;
-        p += 2;
-        for (int field = 3; field < 22 && p; field++) p = strchr(p + 1, ' ');
-        if (p) *start = atoll(p + 1);
-    }
-    return state;
-}
-
 static void stop_child(pid_t pid)
 {
     kill(pid, SIGKILL);
@@ -121,11 +97,11 @@ TEST_T(journal_without_boot_id_relies_on_the_start_time_guard, 60)
     pid_t frozen = spawn(sl), alive = spawn(sl);
     usleep(100000);
     long long fst = -1, ast = -1;
-    ASSERT(proc_stat(frozen, &fst) && fst > 0);
-    ASSERT(proc_stat(alive, &ast) && ast > 0);
+    ASSERT(th_proc_state(frozen, &fst) && fst > 0);
+    ASSERT(th_proc_state(alive, &ast) && ast > 0);
     kill(frozen, SIGSTOP);
-    for (int i = 0; i < 50 && proc_stat(frozen, NULL) != 'T'; i++) usleep(20000);
-    ASSERT_EQ_INT(proc_stat(frozen, NULL), 'T');
+    for (int i = 0; i < 50 && th_proc_state(frozen, NULL) != 'T'; i++) usleep(20000);
+    ASSERT_EQ_INT(th_proc_state(frozen, NULL), 'T');
     char j[4096], path[512], out[8192];
     snprintf(j, sizeof j,
              "{\"op\":\"begin\",\"plan\":\"old\",\"pid\":999999,\"run\":\"999999-1\",\"time\":1796557877.5}\n"
@@ -136,9 +112,9 @@ TEST_T(journal_without_boot_id_relies_on_the_start_time_guard, 60)
              "\"run\":\"999999-1\",\"time\":1796557878.1}\n",
              (int)frozen, fst, (int)alive, ast, d);
     snprintf(path, sizeof path, "%s/journal.jsonl", d);
-    write_file(path, j);
+    th_write_file(path, j);
     int rc = fl(d, "rollback", out, sizeof out);
-    char st = proc_stat(frozen, NULL);
+    char st = th_proc_state(frozen, NULL);
     snprintf(path, sizeof path, "%s/restarted", d);
     int restarted = access(path, F_OK) == 0;
     stop_child(frozen);
@@ -164,46 +140,83 @@ static void redis_cmd(const char *cmd, char *out, size_t n)
     redisFree(c);
 }
 
+/* the test Redis's maxmemory saved into orig and set to 123456789, a prior the run can be
+ * checked against; maxmemory_restore puts orig back */
+static void maxmemory_prior(char orig[64])
+{
+    char ign[64];
+    redis_cmd("CONFIG GET maxmemory", orig, 64);
+    redis_cmd("CONFIG SET maxmemory 123456789", ign, sizeof ign);
+}
+
+static void maxmemory_restore(const char *orig)
+{
+    char back[128], ign[64];
+    snprintf(back, sizeof back, "CONFIG SET maxmemory %s", orig);
+    redis_cmd(back, ign, sizeof ign);
+}
+
+/* `faultline run p.yaml -o out` in d under strace -f with opts (its trace in d/tr), the journal
+ * at journal; skips without strace. LeakSanitizer cannot run under ptrace: leaks are not
+ * checked in the traced run. The exit code */
+static int run_traced(const char *d, const char *opts, const char *journal, char *out, size_t outlen)
+{
+    th_need_program("strace", "strace");
+    return th_sh(out, outlen, "cd '%s' && ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" strace -f %s -o tr '%s' run -q -o out "
+                 "--journal '%s' p.yaml 2>&1", d, opts, th_faultline(), journal);
+}
+
+/* d/p.yaml: a plan (head: its name and duration lines) whose target cache is the test Redis,
+ * with the method's steps */
+static void cache_plan(const char *d, const char *head, const char *steps)
+{
+    th_write_in(d, "p.yaml", "faultline: 1\n%stargets:\n  cache: { redis: { url: \"redis://127.0.0.1:%d/0\" } }\nmethod:\n%s",
+                head, th_redis_port(), steps);
+}
+
+/* a cache_plan run to its end over the known prior 123456789 (maxmemory_prior); maxmemory
+ * right after the run into now, the test Redis's own value then put back; the exit code */
+static int run_on_prior(const char *head, const char *steps, char now[64], char *out, size_t outlen)
+{
+    char orig[64];
+    maxmemory_prior(orig);
+    const char *d = th_tmpdir();
+    cache_plan(d, head, steps);
+    int rc = fl(d, "run p.yaml -o out", out, outlen);
+    redis_cmd("CONFIG GET maxmemory", now, 64);
+    maxmemory_restore(orig);
+    return rc;
+}
+
 /* review-1 #6: the runner dies after setting maxmemory; an operator sets another value
    before the rollback: reconcile leaves the operator's value (it is neither the prior nor
    the fault's), says so, and settles; without the operator, it restores */
 TEST_T(journal_reconcile_leaves_what_someone_else_changed, 60)
 {
-    char orig[64], now[64], plan[1024], path[512], out[8192];
-    redis_cmd("CONFIG GET maxmemory", orig, sizeof orig);
-    redis_cmd("CONFIG SET maxmemory 123456789", now, sizeof now);
+    char orig[64], now[64], out[8192];
+    maxmemory_prior(orig);
     const char *d = th_tmpdir();
-    snprintf(plan, sizeof plan,
-             "faultline: 1\nname: mm\nduration: 5s\n"
-             "targets:\n  cache: { redis: { url: \"redis://127.0.0.1:%d/0\" } }\n"
-             "method:\n  - { name: squeeze, at: 200ms, for: 2s, fault: redis.maxmemory, target: cache, bytes: 1mb }\n",
-             th_redis_port());
-    snprintf(path, sizeof path, "%s/p.yaml", d);
-    write_file(path, plan);
-    int rc = th_sh(out, sizeof out, "cd '%s' && FL_TEST_HOOKS=1 FL_TEST_CRASH_AT=done FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run -q -o out p.yaml 2>&1",
-                   d, d, th_faultline());
+    cache_plan(d, "name: mm\nduration: 5s\n",
+               "  - { name: squeeze, at: 200ms, for: 2s, fault: redis.maxmemory, target: cache, bytes: 1mb }\n");
+    int rc = run_crashing(d, out, sizeof out);
     ASSERT_MSG(rc == 86, "the test crash point: exit %d: %s", rc, out);
     redis_cmd("CONFIG GET maxmemory", now, sizeof now);
     ASSERT_EQ_STR(now, "1048576");
     redis_cmd("CONFIG SET maxmemory 999999999", now, sizeof now);    /* the operator */
     rc = fl(d, "rollback", out, sizeof out);
     redis_cmd("CONFIG GET maxmemory", now, sizeof now);
-    char back[128];
-    snprintf(back, sizeof back, "CONFIG SET maxmemory %s", orig);
-    char ign[64];
     ASSERT_MSG(rc == 0, "rollback exit %d: %s", rc, out);
     ASSERT_CONTAINS(out, "changed by someone else");
     if (strcmp(now, "999999999") != 0) {
-        redis_cmd(back, ign, sizeof ign);
+        maxmemory_restore(orig);
         ASSERT_EQ_STR(now, "999999999");
     }
     /* the same without the operator: restored */
-    rc = th_sh(out, sizeof out, "cd '%s' && FL_TEST_HOOKS=1 FL_TEST_CRASH_AT=done FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run -q -o out p.yaml 2>&1",
-               d, d, th_faultline());
+    rc = run_crashing(d, out, sizeof out);
     ASSERT_MSG(rc == 86, "the test crash point: exit %d: %s", rc, out);
     rc = fl(d, "rollback", out, sizeof out);
     redis_cmd("CONFIG GET maxmemory", now, sizeof now);
-    redis_cmd(back, ign, sizeof ign);
+    maxmemory_restore(orig);
     ASSERT_MSG(rc == 0, "rollback exit %d: %s", rc, out);
     ASSERT_EQ_STR(now, "999999999");   /* the prior of this run was the operator's value */
     ASSERT_CONTAINS(out, "set back to 999999999");
@@ -230,7 +243,7 @@ TEST_T(journal_rollback_that_cannot_write_the_journal_fails, 60)
     for (char *p = padded + (pad - j); *p == ' '; p++) *p = 'p';
     ASSERT_EQ_INT(strlen(padded), 4096);
     snprintf(path, sizeof path, "%s/src.jsonl", d);
-    write_file(path, padded);
+    th_write_file(path, padded);
     int rc = th_sh(out, sizeof out,
                    "cd '%s' && mkdir m && unshare -m sh -c 'mount -t tmpfs -o size=16k tmpfs m && cp src.jsonl m/journal.jsonl && "
                    "(dd if=/dev/zero of=m/fill bs=1k count=64 2>/dev/null; true) && "
@@ -248,16 +261,12 @@ TEST_T(journal_rollback_that_cannot_write_the_journal_fails, 60)
    or a power loss could lose the folder and with it the fsync'd intent */
 TEST_T(journal_new_folders_are_made_durable, 60)
 {
-    th_need_program("strace", "strace");
-    /* (LeakSanitizer cannot run under ptrace: leaks are not checked in the traced run) */
     const char *d = th_tmpdir();
-    char plan[512], path[512], out[8192];
-    snprintf(plan, sizeof plan, "faultline: 1\nname: durable\nduration: 300ms\n"
-             "method:\n  - { name: nop, at: 100ms, fault: exec, run: [\"true\"] }\n");
-    snprintf(path, sizeof path, "%s/p.yaml", d);
-    write_file(path, plan);
-    int rc = th_sh(out, sizeof out, "cd '%s' && ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" strace -f -e trace=mkdir,openat,fsync -o tr '%s' run -q -o out "
-                   "--journal '%s/new/.faultline/journal.jsonl' p.yaml 2>&1", d, th_faultline(), d);
+    char out[8192], journal[512];
+    th_write_in(d, "p.yaml", "faultline: 1\nname: durable\nduration: 300ms\n"
+                "method:\n  - { name: nop, at: 100ms, fault: exec, run: [\"true\"] }\n");
+    snprintf(journal, sizeof journal, "%s/new/.faultline/journal.jsonl", d);
+    int rc = run_traced(d, "-e trace=mkdir,openat,fsync", journal, out, sizeof out);
     ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
     char want[2048], tr[512];
     snprintf(tr, sizeof tr, "%s/tr", d);
@@ -274,24 +283,11 @@ TEST_T(journal_new_folders_are_made_durable, 60)
    come after the first's revert, or the second restores the first's 1mb */
 TEST_T(journal_back_to_back_steps_on_one_target_restore_the_real_prior, 60)
 {
-    char orig[64], now[64], plan[1024], path[512], out[16384];
-    redis_cmd("CONFIG GET maxmemory", orig, sizeof orig);
-    redis_cmd("CONFIG SET maxmemory 123456789", now, sizeof now);
-    const char *d = th_tmpdir();
-    snprintf(plan, sizeof plan,
-             "faultline: 1\nname: b2b\nduration: 3s\n"
-             "targets:\n  cache: { redis: { url: \"redis://127.0.0.1:%d/0\" } }\n"
-             "method:\n"
-             "  - { name: first, at: 500ms, for: 1s, fault: redis.maxmemory, target: cache, bytes: 1mb }\n"
-             "  - { name: second, at: 1500ms, for: 500ms, fault: redis.maxmemory, target: cache, bytes: 2mb }\n",
-             th_redis_port());
-    snprintf(path, sizeof path, "%s/p.yaml", d);
-    write_file(path, plan);
-    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
-    redis_cmd("CONFIG GET maxmemory", now, sizeof now);
-    char back[128], ign[64];
-    snprintf(back, sizeof back, "CONFIG SET maxmemory %s", orig);
-    redis_cmd(back, ign, sizeof ign);
+    char now[64], out[16384];
+    int rc = run_on_prior("name: b2b\nduration: 3s\n",
+                          "  - { name: first, at: 500ms, for: 1s, fault: redis.maxmemory, target: cache, bytes: 1mb }\n"
+                          "  - { name: second, at: 1500ms, for: 500ms, fault: redis.maxmemory, target: cache, bytes: 2mb }\n",
+                          now, out, sizeof out);
     ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
     ASSERT_MSG(!strcmp(now, "123456789"), "left at %s, not the prior 123456789:\n%s", now, out);
     ASSERT_CONTAINS(out, "waits for 'first'");
@@ -310,7 +306,7 @@ TEST_T(journal_kill_tree_restarts_only_when_a_root_ended, 60)
                                    "for i in range(5):\n"
                                    "    subprocess.Popen(['sleep', '60']).wait()\n", NULL };
     pid_t m = spawn(master);
-    char out[16384], plan[1024], path[512], rs[512];
+    char out[16384], rs[512];
     /* wait for its child */
     for (int i = 0; i < 100; i++) {
         th_sh(out, sizeof out, "pgrep -P %d sleep", (int)m);
@@ -319,18 +315,16 @@ TEST_T(journal_kill_tree_restarts_only_when_a_root_ended, 60)
     }
     pid_t child = atoi(out);
     ASSERT_MSG(child > 0, "no child of the master");
-    snprintf(plan, sizeof plan,
-             "faultline: 1\nname: hup\nduration: 2s\n"
-             "targets:\n  m: { process: { pid: %d, tree: true } }\n"
-             "method:\n  - { name: hup, at: 200ms, for: 500ms, fault: process.kill, target: m, signal: SIGUSR1,"
-             " restart: [touch, \"%s/restarted\"] }\n", (int)m, d);
-    snprintf(path, sizeof path, "%s/p.yaml", d);
-    write_file(path, plan);
+    th_write_in(d, "p.yaml",
+                "faultline: 1\nname: hup\nduration: 2s\n"
+                "targets:\n  m: { process: { pid: %d, tree: true } }\n"
+                "method:\n  - { name: hup, at: 200ms, for: 500ms, fault: process.kill, target: m, signal: SIGUSR1,"
+                " restart: [touch, \"%s/restarted\"] }\n", (int)m, d);
     snprintf(rs, sizeof rs, "%s/restarted", d);
     int rc = fl(d, "run p.yaml -q -o out", out, sizeof out);
     int restarted_run = access(rs, F_OK) == 0;
-    int master_alive = proc_stat(m, NULL) != 0 && proc_stat(m, NULL) != 'Z';
-    int child_gone = proc_stat(child, NULL) == 0 || proc_stat(child, NULL) == 'Z';
+    int master_alive = th_proc_state(m, NULL) != 0 && th_proc_state(m, NULL) != 'Z';
+    int child_gone = th_proc_state(child, NULL) == 0 || th_proc_state(child, NULL) == 'Z';
     /* the same through rollback: the runner dies after the signal (the master has
        replaced its child meanwhile, as a master replaces its workers) */
     for (int i = 0; i < 100; i++) {
@@ -340,8 +334,7 @@ TEST_T(journal_kill_tree_restarts_only_when_a_root_ended, 60)
         usleep(50000);
     }
     char out2[16384];
-    int rc2 = th_sh(out2, sizeof out2, "cd '%s' && FL_TEST_HOOKS=1 FL_TEST_CRASH_AT=done FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run -q -o out p.yaml 2>&1",
-                    d, d, th_faultline());
+    int rc2 = run_crashing(d, out2, sizeof out2);
     char out3[16384];
     int rc3 = fl(d, "rollback", out3, sizeof out3);
     int restarted_rb = access(rs, F_OK) == 0;
@@ -361,15 +354,12 @@ TEST_T(journal_kill_tree_restarts_only_when_a_root_ended, 60)
    command's execve) */
 TEST_T(journal_exec_started_note_is_synced_before_the_command, 60)
 {
-    th_need_program("strace", "strace");
     const char *d = th_tmpdir();
-    char plan[512], path[512], out[8192];
-    snprintf(plan, sizeof plan, "faultline: 1\nname: synced\nduration: 500ms\n"
-             "method:\n  - { name: cmd, at: 100ms, fault: exec, run: [/bin/echo, fl-marker-8], revert: [\"true\"] }\n");
-    snprintf(path, sizeof path, "%s/p.yaml", d);
-    write_file(path, plan);
-    int rc = th_sh(out, sizeof out, "cd '%s' && ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" strace -f -s 512 -e trace=write,fsync,execve -o tr '%s' run -q -o out "
-                   "--journal '%s/journal.jsonl' p.yaml 2>&1", d, th_faultline(), d);
+    char out[8192], journal[512];
+    th_write_in(d, "p.yaml", "faultline: 1\nname: synced\nduration: 500ms\n"
+                "method:\n  - { name: cmd, at: 100ms, fault: exec, run: [/bin/echo, fl-marker-8], revert: [\"true\"] }\n");
+    snprintf(journal, sizeof journal, "%s/journal.jsonl", d);
+    int rc = run_traced(d, "-s 512 -e trace=write,fsync,execve", journal, out, sizeof out);
     ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
     /* from the note's write to the command's execve: an fsync by the writing thread */
     rc = th_sh(out, sizeof out,
@@ -385,11 +375,9 @@ TEST_T(journal_exec_started_note_is_synced_before_the_command, 60)
 TEST_T(journal_crash_hook_needs_its_second_switch, 30)
 {
     const char *d = th_tmpdir();
-    char plan[512], path[512], out[8192];
-    snprintf(plan, sizeof plan, "faultline: 1\nname: leak\nduration: 500ms\n"
-             "method:\n  - { name: cmd, at: 100ms, for: 100ms, fault: exec, run: [\"true\"], revert: [touch, \"%s/reverted\"] }\n", d);
-    snprintf(path, sizeof path, "%s/p.yaml", d);
-    write_file(path, plan);
+    char path[512], out[8192];
+    th_write_in(d, "p.yaml", "faultline: 1\nname: leak\nduration: 500ms\n"
+                "method:\n  - { name: cmd, at: 100ms, for: 100ms, fault: exec, run: [\"true\"], revert: [touch, \"%s/reverted\"] }\n", d);
     int rc = th_sh(out, sizeof out, "cd '%s' && FL_TEST_CRASH_AT=done FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run -q -o out p.yaml 2>&1",
                    d, d, th_faultline());
     ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
@@ -420,7 +408,7 @@ TEST_T(journal_service_group_outliving_its_leader_is_stopped, 60)
     }
     close(gate[0]);
     long long st = -1;
-    for (int i = 0; i < 50 && st < 0; i++) { proc_stat(leader, &st); if (st < 0) usleep(10000); }
+    for (int i = 0; i < 50 && st < 0; i++) { th_proc_state(leader, &st); if (st < 0) usleep(10000); }
     ASSERT(st > 0);
     char out[16384];
     pid_t worker = 0;
@@ -443,11 +431,11 @@ TEST_T(journal_service_group_outliving_its_leader_is_stopped, 60)
              "{\"op\":\"service\",\"name\":\"workers\",\"pid\":%d,\"start\":%lld,\"run\":\"r1\",\"time\":1.1}\n",
              boot, (int)leader, st);
     snprintf(path, sizeof path, "%s/journal.jsonl", d);
-    write_file(path, j);
+    th_write_file(path, j);
     int rc = fl(d, "rollback", out, sizeof out);
     char ws = 0;
     for (int i = 0; i < 50; i++) {
-        ws = proc_stat(worker, NULL);
+        ws = th_proc_state(worker, NULL);
         if (ws == 0 || ws == 'Z') break;
         usleep(20000);
     }
@@ -461,24 +449,11 @@ TEST_T(journal_service_group_outliving_its_leader_is_stopped, 60)
    later step on it is not injected (not after the method, over the steady state after) */
 TEST_T(journal_step_behind_a_step_held_to_the_end_is_skipped, 60)
 {
-    char orig[64], now[64], plan[1024], path[512], out[16384];
-    redis_cmd("CONFIG GET maxmemory", orig, sizeof orig);
-    redis_cmd("CONFIG SET maxmemory 123456789", now, sizeof now);
-    const char *d = th_tmpdir();
-    snprintf(plan, sizeof plan,
-             "faultline: 1\nname: held\nduration: 1500ms\n"
-             "targets:\n  cache: { redis: { url: \"redis://127.0.0.1:%d/0\" } }\n"
-             "method:\n"
-             "  - { name: first, at: 200ms, fault: redis.maxmemory, target: cache, bytes: 1mb }\n"
-             "  - { name: second, at: 600ms, for: 300ms, fault: redis.maxmemory, target: cache, bytes: 2mb }\n",
-             th_redis_port());
-    snprintf(path, sizeof path, "%s/p.yaml", d);
-    write_file(path, plan);
-    int rc = fl(d, "run p.yaml -o out", out, sizeof out);
-    redis_cmd("CONFIG GET maxmemory", now, sizeof now);
-    char back[128], ign[64];
-    snprintf(back, sizeof back, "CONFIG SET maxmemory %s", orig);
-    redis_cmd(back, ign, sizeof ign);
+    char now[64], out[16384];
+    int rc = run_on_prior("name: held\nduration: 1500ms\n",
+                          "  - { name: first, at: 200ms, fault: redis.maxmemory, target: cache, bytes: 1mb }\n"
+                          "  - { name: second, at: 600ms, for: 300ms, fault: redis.maxmemory, target: cache, bytes: 2mb }\n",
+                          now, out, sizeof out);
     ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
     ASSERT_EQ_STR(now, "123456789");
     ASSERT_CONTAINS(out, "still active when the method ended");

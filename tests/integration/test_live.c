@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "dockerfx.h"
 #include "harness.h"
+#include "netfx.h"
 #include "testsrv.h"
 
 TEST_FILE_USES(""); /* its own gateway, receiver and HTTP server on free ports */
@@ -26,28 +27,16 @@ struct events {
     json_t *got;             /* the bodies received, in order */
 };
 
-struct upload { struct buf b; };
-
 static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *data, size_t *size, void **state)
 {
     (void)url; (void)version; (void)method;
     struct events *ev = cls;
-    struct upload *u = *state;
-    if (!u) {
-        u = calloc(1, sizeof *u);
-        buf_init(&u->b, 1 << 20);
-        *state = u;
-        return MHD_YES;
-    }
-    if (*size) {
-        buf_add(&u->b, data, *size);
-        *size = 0;
-        return MHD_YES;
-    }
+    const struct buf *body;
+    if (!nfx_mhd_body(state, data, size, &body)) return MHD_YES;
     pthread_mutex_lock(&ev->mu);
-    json_t *j = json_loads(u->b.data, 0, NULL);
-    json_array_append_new(ev->got, j ? j : json_string(u->b.data));
+    json_t *j = json_loads(body->data, 0, NULL);
+    json_array_append_new(ev->got, j ? j : json_string(body->data));
     pthread_mutex_unlock(&ev->mu);
     struct MHD_Response *r = MHD_create_response_from_buffer(2, (void *)"{}", MHD_RESPMEM_PERSISTENT);
     enum MHD_Result ret = MHD_queue_response(c, 200, r);
@@ -55,60 +44,10 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
     return ret;
 }
 
-static void on_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode code)
-{
-    (void)cls; (void)c; (void)code;
-    struct upload *u = *state;
-    if (u) { buf_release(&u->b); free(u); }
-    *state = NULL;
-}
-
-static size_t keep(char *d, size_t s, size_t n, void *arg)
-{
-    buf_add(arg, d, s * n);
-    return s * n;
-}
-
-static long get(const char *url, struct buf *out)
-{
-    CURL *h = curl_easy_init();
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    long status = 0;
-    if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    return status;
-}
-
 TEST_T(live_push_is_on_the_gateway_while_the_run_goes_on_and_events_are_posted, 90)
 {
-    const char *bin = "/usr/bin/prometheus-pushgateway";
-    if (access(bin, X_OK) != 0) SKIP("prometheus-pushgateway is not installed (apt-get install prometheus-pushgateway)");
-    int gport = th_free_port();
-    char listen[64], url[160];
-    snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%d", gport);
-    pid_t gw = fork();
-    if (gw == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(bin, bin, listen, (char *)NULL);
-        _exit(127);
-    }
-    ASSERT(gw > 0);
-    struct buf page;
-    buf_init(&page, 1 << 22);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/-/ready", gport);
-    int ready = 0;
-    for (int i = 0; i < 100 && !ready; i++) {
-        buf_reset(&page);
-        if (!(ready = get(url, &page) == 200)) usleep(100000);
-    }
-    ASSERT_MSG(ready, "the pushgateway did not become ready");
-
+    struct nfx_gateway g;
+    nfx_gateway_start(&g);
     struct events ev = { .got = json_array() };
     pthread_mutex_init(&ev.mu, NULL);
     struct MHD_Daemon *d = NULL;
@@ -116,7 +55,7 @@ TEST_T(live_push_is_on_the_gateway_while_the_run_goes_on_and_events_are_posted, 
     for (int i = 0; i < 5 && !d; i++) {
         aport = th_free_port();
         d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, (uint16_t)aport, NULL, NULL,
-                             on_req, &ev, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
+                             on_req, &ev, MHD_OPTION_NOTIFY_COMPLETED, nfx_mhd_done, NULL, MHD_OPTION_END);
     }
     ASSERT(d != NULL);
     struct testsrv *s = testsrv_start(0);
@@ -131,22 +70,18 @@ TEST_T(live_push_is_on_the_gateway_while_the_run_goes_on_and_events_are_posted, 
              "probes:\n  - { name: ok-during, during: blip, http: { url: \"http://127.0.0.1:%d/ok\" } }\n",
              testsrv_port(s), testsrv_port(s));
     fx_write_file(dir, "p.yaml", plan);
-    char gwurl[64], anurl[64];
-    snprintf(gwurl, sizeof gwurl, "http://127.0.0.1:%d", gport);
+    char anurl[64];
     snprintf(anurl, sizeof anurl, "http://127.0.0.1:%d/api/annotations", aport);
-    char *args[] = { "run", "p.yaml", "-o", "out", "--pushgateway", gwurl, "--annotate", anurl, NULL };
+    char *args[] = { "run", "p.yaml", "-o", "out", "--pushgateway", g.url, "--annotate", anurl, NULL };
     pid_t fl = fx_fl_start(dir, NULL, args);
 
     /* mid-run (about 4.5 s in): the live group is there and faultline still runs */
     usleep(4500000);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", gport);
-    buf_reset(&page);
-    long st = get(url, &page);
+    long st = nfx_gateway_scrape(&g);
     int running = waitpid(fl, NULL, WNOHANG) == 0;
-    char *mid = fl_strdup(page.data);
+    char *mid = fl_strdup(g.page.data);
     int rc = fx_fl_wait(fl, 60000);
-    kill(gw, SIGTERM);
-    waitpid(gw, NULL, 0);
+    nfx_gateway_stop(&g);
     MHD_stop_daemon(d);
     testsrv_stop(s);
     ASSERT_MSG(running, "faultline ended before the mid-run scrape");
@@ -182,5 +117,5 @@ TEST_T(live_push_is_on_the_gateway_while_the_run_goes_on_and_events_are_posted, 
     double t_out = (double)json_integer_value(json_object_get(json_array_get(ev.got, 1), "time"));
     ASSERT_NEAR(t_out - t_in, 3000, 500);
     json_decref(ev.got);
-    buf_release(&page);
+    buf_release(&g.page);
 }

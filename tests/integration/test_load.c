@@ -8,46 +8,12 @@
 #include "fl.h"
 #include "harness.h"
 #include "load.h"
+#include "loadfx.h"
 #include "plan.h"
 #include "probe.h"
 #include "testsrv.h"
 
 TEST_FILE_USES("alone"); /* asserts request rates and latencies to the millisecond */
-
-/* a load block from YAML text (printf-style); asserts it parses */
-static struct lg_block_cfg *block(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static struct lg_block_cfg *block(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    struct node *n = th_vyaml(fmt, ap);
-    va_end(ap);
-    struct diag d;
-    diag_init(&d, "test.yaml");
-    struct lg_block_cfg *c = lg_block_parse(NULL, n, &d);
-    ASSERT_MSG(c && d.n == 0, "parse: %s", d.n ? d.msgs[0] : "?");
-    node_free(n);
-    diag_release(&d);
-    return c;
-}
-
-/* the diagnostics of a block that must not parse, joined */
-static void parse_errors(char *out, size_t outlen, const char *y)
-{
-    struct diag d;
-    diag_init(&d, "test.yaml");
-    struct node *n = node_parse(y, strlen(y), &d);
-    ASSERT(n);
-    struct lg_block_cfg *c = lg_block_parse(NULL, n, &d);
-    ASSERT_MSG(!c, "expected an invalid block: %s", y);
-    out[0] = '\0';
-    for (size_t i = 0; i < d.n; i++) {
-        strncat(out, d.msgs[i], outlen - strlen(out) - 1);
-        strncat(out, "\n", outlen - strlen(out) - 1);
-    }
-    node_free(n);
-    diag_release(&d);
-}
 
 static struct lg *run_blocks(struct lg_block_cfg **b, size_t n, int64_t duration_ms)
 {
@@ -74,35 +40,28 @@ static void http_get(int port, const char *path)
     curl_easy_cleanup(e);
 }
 
+/* broken blocks and what their diagnostics must say */
+static const struct lfx_bad bad_blocks[] = {
+    { "name: r\nbase_url: http://127.0.0.1:1\nrequests: [{path: /x}]\nvus: 2\nbogus: 1\n",
+      { "test.yaml:5:1: load 'r': unknown key 'bogus'" } },
+    { "name: r\nbase_url: ftp://x\nrequests: [{path: /x, methd: GET}]\nrate: fast\n",
+      { "base_url 'ftp://x' must be an http:// or https:// URL", "unknown key 'methd'", "test.yaml:4:7:" } },
+    { "name: r\nbase_url: http://h:1\nrequests: [{path: /x}]\nvus: 2\nthink: 300ms..100ms\n"
+      "thresholds: [\"p95 < fast\", \"latency < 1s\", \"rps >= 50% of baseline\"]\n",
+      { "think:", "test.yaml:6:14: load 'r': expectation 'p95 < fast'", "unknown metric 'latency'", "no 'of baseline'" } },
+    { "name: r\nbase_url: http://h:1\nrequests: [{path: x, body: a, form: {a: b}}]\nvus: 2\n"
+      "ramp: [{to: 5, over: 2s}]\n",
+      { "path 'x' must start with '/'", "at most one of body, json, json_file, form",
+        "ramp goes to 5 virtual users, above vus: 2" } },
+    { "name: r\nbase_url: http://h:1\nrequests: [{path: /x}]\n", { "give vus: (closed model) or rate: (open model)" } },
+    { "name: r\nbase_url: http://h:1\nlogin: {request: {path: /l}}\nrequests: [{path: /x}]\nrate: 5/s\nthink: 1s\n",
+      { "missing required key 'token'", "think applies to the closed model" } },
+};
+
 TEST(load_parse_strict)
 {
-    char e[4096];
-    parse_errors(e, sizeof e, "name: r\nbase_url: http://127.0.0.1:1\nrequests: [{path: /x}]\nvus: 2\nbogus: 1\n");
-    ASSERT_CONTAINS(e, "test.yaml:5:1: load 'r': unknown key 'bogus'");
-    parse_errors(e, sizeof e, "name: r\nbase_url: ftp://x\nrequests: [{path: /x, methd: GET}]\nrate: fast\n");
-    ASSERT_CONTAINS(e, "base_url 'ftp://x' must be an http:// or https:// URL");
-    ASSERT_CONTAINS(e, "unknown key 'methd'");
-    ASSERT_CONTAINS(e, "test.yaml:4:7:");
-    parse_errors(e, sizeof e,
-                 "name: r\nbase_url: http://h:1\nrequests: [{path: /x}]\nvus: 2\nthink: 300ms..100ms\n"
-                 "thresholds: [\"p95 < fast\", \"latency < 1s\", \"rps >= 50% of baseline\"]\n");
-    ASSERT_CONTAINS(e, "think:");
-    ASSERT_CONTAINS(e, "test.yaml:6:14: load 'r': expectation 'p95 < fast'");
-    ASSERT_CONTAINS(e, "unknown metric 'latency'");
-    ASSERT_CONTAINS(e, "no 'of baseline'");
-    parse_errors(e, sizeof e,
-                 "name: r\nbase_url: http://h:1\nrequests: [{path: x, body: a, form: {a: b}}]\nvus: 2\n"
-                 "ramp: [{to: 5, over: 2s}]\n");
-    ASSERT_CONTAINS(e, "path 'x' must start with '/'");
-    ASSERT_CONTAINS(e, "at most one of body, json, json_file, form");
-    ASSERT_CONTAINS(e, "ramp goes to 5 virtual users, above vus: 2");
-    parse_errors(e, sizeof e, "name: r\nbase_url: http://h:1\nrequests: [{path: /x}]\n");
-    ASSERT_CONTAINS(e, "give vus: (closed model) or rate: (open model)");
-    parse_errors(e, sizeof e, "name: r\nbase_url: http://h:1\nlogin: {request: {path: /l}}\nrequests: [{path: /x}]\nrate: 5/s\nthink: 1s\n");
-    ASSERT_CONTAINS(e, "missing required key 'token'");
-    ASSERT_CONTAINS(e, "think applies to the closed model");
-
-    struct lg_block_cfg *c = block("name: r\nbase_url: http://h:1/\nrequests: [{path: /x}]\nrate: 100/s\n"
+    lfx_check_bad(bad_blocks, sizeof bad_blocks / sizeof bad_blocks[0]);
+    struct lg_block_cfg *c = lfx_block("name: r\nbase_url: http://h:1/\nrequests: [{path: /x}]\nrate: 100/s\n"
                                    "ramp: [{to: 50/s, over: 2s}, {to: 100, over: 1s}]\n");
     char desc[256];
     lg_block_describe(c, desc, sizeof desc);
@@ -114,7 +73,7 @@ TEST(load_parse_strict)
 TEST_T(load_percentiles_known_delay, 60)
 {
     struct testsrv *s = testsrv_must(NULL);
-    struct lg_block_cfg *b = block("name: slow\nbase_url: http://127.0.0.1:%d\n"
+    struct lg_block_cfg *b = lfx_block("name: slow\nbase_url: http://127.0.0.1:%d\n"
                                    "requests: [{path: \"/delay?ms=50\"}]\nvus: 4\n",
                                    testsrv_port(s));
     struct lg *lg = run_blocks(&b, 1, 3000);
@@ -145,7 +104,7 @@ TEST_T(load_open_model_rate, 60)
     struct testsrv *s = testsrv_must(NULL);
     /* a proxy in the environment is not used: the load goes only to the plan's URL */
     setenv("http_proxy", "http://127.0.0.1:1", 1);
-    struct lg_block_cfg *b = block("name: open\nbase_url: http://127.0.0.1:%d\n"
+    struct lg_block_cfg *b = lfx_block("name: open\nbase_url: http://127.0.0.1:%d\n"
                                    "requests: [{path: /ok}]\nrate: 200/s\n",
                                    testsrv_port(s));
     struct lg *lg = run_blocks(&b, 1, 5000);
@@ -171,7 +130,7 @@ TEST_T(load_open_model_no_coordinated_omission, 60)
      * and reports the wait as latency */
     struct testsrv *s = testsrv_must(NULL);
     testsrv_set_delay_ms(s, 300);
-    struct lg_block_cfg *b = block("name: stalled\nbase_url: http://127.0.0.1:%d\n"
+    struct lg_block_cfg *b = lfx_block("name: stalled\nbase_url: http://127.0.0.1:%d\n"
                                    "requests: [{path: /ok}]\nrate: 50/s\n",
                                    testsrv_port(s));
     struct lg *lg = run_blocks(&b, 1, 3000);
@@ -196,12 +155,12 @@ TEST_T(load_error_classes, 60)
     struct testsrv *s = testsrv_must(&port);
     int closed = th_free_port();
     struct lg_block_cfg *b[5];
-    b[0] = block("name: refused\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nvus: 2\nthink: 20ms\n", closed);
-    b[1] = block("name: slow\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=2000\"}]\nvus: 2\n"
+    b[0] = lfx_block("name: refused\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nvus: 2\nthink: 20ms\n", closed);
+    b[1] = lfx_block("name: slow\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=2000\"}]\nvus: 2\n"
                  "timeout: 300ms\n", port);
-    b[2] = block("name: notfound\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/status?code=404\"}]\nvus: 2\n", port);
-    b[3] = block("name: broken\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/status?code=503\"}]\nvus: 2\n", port);
-    b[4] = block("name: fine\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nvus: 2\nthink: 10ms\n", port);
+    b[2] = lfx_block("name: notfound\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/status?code=404\"}]\nvus: 2\n", port);
+    b[3] = lfx_block("name: broken\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/status?code=503\"}]\nvus: 2\n", port);
+    b[4] = lfx_block("name: fine\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nvus: 2\nthink: 10ms\n", port);
     struct lg *lg = run_blocks(b, 5, 2000);
     struct lg_stats st[5], all;
     for (int i = 0; i < 5; i++) {
@@ -234,7 +193,7 @@ TEST_T(load_login_and_relogin_after_401, 60)
 {
     int port;
     struct testsrv *s = testsrv_must(&port);
-    struct lg_block_cfg *b = block("name: users\nbase_url: http://127.0.0.1:%d\n"
+    struct lg_block_cfg *b = lfx_block("name: users\nbase_url: http://127.0.0.1:%d\n"
                                    "login: {request: {method: POST, path: /login, form: {username: admin, password: secret}},"
                                    " token: access_token}\n"
                                    "requests: [{path: /auth}]\nvus: 3\nthink: 20ms\n",
@@ -276,7 +235,7 @@ TEST_T(load_login_and_relogin_after_401, 60)
 TEST_T(load_login_failure_is_bounded, 60)
 {
     struct testsrv *s = testsrv_must(NULL);
-    struct lg_block_cfg *b = block("name: bad\nbase_url: http://127.0.0.1:%d\n"
+    struct lg_block_cfg *b = lfx_block("name: bad\nbase_url: http://127.0.0.1:%d\n"
                                    "login: {request: {path: /login, form: {username: admin, password: wrong}}, token: access_token}\n"
                                    "requests: [{path: /auth}]\nvus: 2\n",
                                    testsrv_port(s));
@@ -295,7 +254,7 @@ TEST_T(load_login_failure_is_bounded, 60)
 TEST_T(load_ramp_shape, 60)
 {
     struct testsrv *s = testsrv_must(NULL);
-    struct lg_block_cfg *b = block("name: ramp\nbase_url: http://127.0.0.1:%d\n"
+    struct lg_block_cfg *b = lfx_block("name: ramp\nbase_url: http://127.0.0.1:%d\n"
                                    "requests: [{path: \"/delay?ms=100\"}]\nvus: 8\n"
                                    "ramp: [{to: 8, over: 4s}]\n",
                                    testsrv_port(s));
@@ -328,13 +287,13 @@ TEST_T(load_mix_thresholds_json, 60)
     int port;
     struct testsrv *s = testsrv_must(&port);
     struct lg_block_cfg *b[2];
-    b[0] = block("name: mix\nbase_url: http://127.0.0.1:%d\nheaders: {X-Run: t1}\n"
+    b[0] = lfx_block("name: mix\nbase_url: http://127.0.0.1:%d\nheaders: {X-Run: t1}\n"
                  "requests:\n"
                  "  - {weight: 3, path: /ok}\n"
                  "  - {weight: 1, method: POST, path: /echo, json: {a: 1, b: [x, \"2\"]}, name: post-echo}\n"
                  "vus: 3\nthink: 5ms\nthresholds: [\"p95 < 1s\", \"error_rate < 1%%\", \"count > 10\"]\n",
                  port);
-    b[1] = block("name: strict\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=20\"}]\nvus: 1\n"
+    b[1] = lfx_block("name: strict\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=20\"}]\nvus: 1\n"
                  "duration: 1s\nthresholds: [\"p95 < 1ms\"]\n",
                  port);
     struct lg *lg = run_blocks(b, 2, 2000);
@@ -378,7 +337,7 @@ TEST_T(load_mix_thresholds_json, 60)
     lg_block_free(b[1]);
 
     /* thresholds that hold */
-    struct lg_block_cfg *g = block("name: good\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nvus: 2\n"
+    struct lg_block_cfg *g = lfx_block("name: good\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nvus: 2\n"
                                    "thresholds: [\"p99 < 2s\", \"error_rate < 1%%\"]\n",
                                    port);
     lg = run_blocks(&g, 1, 1000);
@@ -391,7 +350,7 @@ TEST_T(load_mix_thresholds_json, 60)
 TEST_T(load_stops_on_request_and_abort, 60)
 {
     struct testsrv *s = testsrv_must(NULL);
-    struct lg_block_cfg *b = block("name: long\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=2000\"}]\n"
+    struct lg_block_cfg *b = lfx_block("name: long\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=2000\"}]\n"
                                    "vus: 4\n",
                                    testsrv_port(s));
     char err[FL_ERR_LEN];
@@ -438,7 +397,7 @@ static const struct drv_hooks load_hooks = { .load_query = hook_load_query };
 TEST_T(load_probe_windows_and_baseline, 60)
 {
     struct testsrv *s = testsrv_must(NULL);
-    struct lg_block_cfg *b = block("name: readers\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nvus: 2\n"
+    struct lg_block_cfg *b = lfx_block("name: readers\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nvus: 2\n"
                                    "think: 10ms\n",
                                    testsrv_port(s));
     struct drv_parse pc = { .plan = b, .load_block = hook_has_block };
@@ -568,13 +527,13 @@ TEST_T(load_open_model_ramp_cap_and_shared_login, 60)
     struct testsrv *s = testsrv_must(&port);
     struct lg_block_cfg *b[3];
     /* 0 -> 100/s over 2 s, then 100/s: about 25, 75, 100 arrivals in seconds 0, 1, 2 */
-    b[0] = block("name: ramp\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nrate: 100/s\n"
+    b[0] = lfx_block("name: ramp\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nrate: 100/s\n"
                  "ramp: [{to: 100/s, over: 2s}]\n", port);
     /* at most 3 in flight against a 400 ms server: the other arrivals are dropped, as errors */
-    b[1] = block("name: capped\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=400\"}]\nrate: 50/s\n"
+    b[1] = lfx_block("name: capped\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=400\"}]\nrate: 50/s\n"
                  "vus: 3\n", port);
     /* the open model logs in once for the block and shares the token */
-    b[2] = block("name: shared\nbase_url: http://127.0.0.1:%d\n"
+    b[2] = lfx_block("name: shared\nbase_url: http://127.0.0.1:%d\n"
                  "login: {request: {path: /login, form: {username: u, password: secret}}, token: access_token}\n"
                  "requests: [{path: /auth}]\nrate: 40/s\n", port);
     struct lg *lg = run_blocks(b, 3, 3000);
@@ -632,7 +591,7 @@ TEST_T(load_requests_count_in_the_second_they_were_sent, 60)
     /* requests sent during a 1 s stall finish after it: they must still count in the
      * stall's window (a fault window judges what was sent during the fault) */
     struct testsrv *s = testsrv_must(NULL);
-    struct lg_block_cfg *b = block("name: l\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nrate: 40/s\n",
+    struct lg_block_cfg *b = lfx_block("name: l\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nrate: 40/s\n",
                                    testsrv_port(s));
     char err[FL_ERR_LEN];
     struct lg *lg = lg_new(&b, 1, 1, err);
@@ -663,8 +622,8 @@ TEST_T(load_epoll_loop_measures_like_the_default, 60)
     setenv("FL_LG_LOOP", "epoll", 1);
     struct testsrv *s = testsrv_must(NULL);
     struct lg_block_cfg *b[2] = {
-        block("name: closed\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=50\"}]\nvus: 4\n", testsrv_port(s)),
-        block("name: open\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nrate: 100/s\n", testsrv_port(s)) };
+        lfx_block("name: closed\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=50\"}]\nvus: 4\n", testsrv_port(s)),
+        lfx_block("name: open\nbase_url: http://127.0.0.1:%d\nrequests: [{path: /ok}]\nrate: 100/s\n", testsrv_port(s)) };
     struct lg *lg = run_blocks(b, 2, 3000);
     struct lg_stats st;
     ASSERT_EQ_INT(lg_query(lg, "closed", 0, 3000, &st), 0);
@@ -681,7 +640,7 @@ TEST_T(load_epoll_loop_measures_like_the_default, 60)
     lg_block_free(b[0]);
 
     char err[FL_ERR_LEN];
-    b[0] = block("name: long\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=2000\"}]\nvus: 2\n", testsrv_port(s));
+    b[0] = lfx_block("name: long\nbase_url: http://127.0.0.1:%d\nrequests: [{path: \"/delay?ms=2000\"}]\nvus: 2\n", testsrv_port(s));
     lg = lg_new(b, 1, 1, err);
     ASSERT_MSG(lg, "lg_new: %s", err);
     ASSERT_EQ_INT(lg_start(lg, fl_now_ns(), 600000, err), 0);

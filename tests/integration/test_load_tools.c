@@ -15,40 +15,11 @@
 #include "load.h"
 #include "load_ext.h"
 #include "load_int.h"
+#include "loadfx.h"
 #include "plan.h"
 #include "testsrv.h"
 
 TEST_FILE_USES(""); /* its own server and tools on free ports; windows judged by what the server did */
-
-static struct lg_block_cfg *block(const char *y)
-{
-    struct diag d;
-    diag_init(&d, "test.yaml");
-    struct node *n = node_parse(y, strlen(y), &d);
-    ASSERT_MSG(n, "yaml: %s", d.n ? d.msgs[0] : "?");
-    struct lg_block_cfg *c = lg_block_parse(NULL, n, &d);
-    ASSERT_MSG(c && d.n == 0, "parse: %s", d.n ? d.msgs[0] : "?");
-    node_free(n);
-    diag_release(&d);
-    return c;
-}
-
-static void parse_errors(char *out, size_t outlen, const char *y)
-{
-    struct diag d;
-    diag_init(&d, "test.yaml");
-    struct node *n = node_parse(y, strlen(y), &d);
-    ASSERT(n);
-    struct lg_block_cfg *c = lg_block_parse(NULL, n, &d);
-    ASSERT_MSG(!c, "expected an invalid block: %s", y);
-    out[0] = '\0';
-    for (size_t i = 0; i < d.n; i++) {
-        strncat(out, d.msgs[i], outlen - strlen(out) - 1);
-        strncat(out, "\n", outlen - strlen(out) - 1);
-    }
-    node_free(n);
-    diag_release(&d);
-}
 
 /* a file of the test's temp dir with the given text; its path */
 static char *write_file(const char *name, const char *text)
@@ -85,29 +56,25 @@ static const char gen_py[] =
     "    if err: rec['error'] = err\n"
     "    print(json.dumps(rec), flush=True)\n";
 
+/* broken blocks and what their diagnostics must say */
+static const struct lfx_bad bad_blocks[] = {
+    { "name: x\ncommand: [gen]\n", { "a command needs format: jsonl" } },
+    { "name: x\ncommand: [gen]\nformat: csv\n", { "format 'csv' is not known (jsonl or k6-json)" } },
+    { "name: x\nlocust: {file: a.py}\nvus: 3\nbase_url: http://127.0.0.1:1\n",
+      { "load 'x': 'base_url' is a key of the built-in engine; the locustfile decides it",
+        "'vus' is a key of the built-in engine" } },
+    { "name: x\nlocust: {file: a.py}\nk6: {script: a.js}\n", { "give one of command:, locust:, k6:" } },
+    { "name: x\nlocust: {file: a.py, users: 0, host: ftp://h}\n",
+      { "users must be between 1 and 100000", "host 'ftp://h' must be an http:// or https:// URL" } },
+    { "name: x\nlocust: {users: 3}\n", { "missing required key 'file'" } },
+    { "name: x\nk6: {script: a.js}\nformat: jsonl\n", { "format: goes with command:" } },
+    { "name: x\nvus: 2\n", { "missing required key 'base_url'", "missing required key 'requests'" } },
+};
+
 TEST(load_tool_parse_strict)
 {
-    char e[4096];
-    parse_errors(e, sizeof e, "name: x\ncommand: [gen]\n");
-    ASSERT_CONTAINS(e, "a command needs format: jsonl");
-    parse_errors(e, sizeof e, "name: x\ncommand: [gen]\nformat: csv\n");
-    ASSERT_CONTAINS(e, "format 'csv' is not known (jsonl or k6-json)");
-    parse_errors(e, sizeof e, "name: x\nlocust: {file: a.py}\nvus: 3\nbase_url: http://127.0.0.1:1\n");
-    ASSERT_CONTAINS(e, "load 'x': 'base_url' is a key of the built-in engine; the locustfile decides it");
-    ASSERT_CONTAINS(e, "'vus' is a key of the built-in engine");
-    parse_errors(e, sizeof e, "name: x\nlocust: {file: a.py}\nk6: {script: a.js}\n");
-    ASSERT_CONTAINS(e, "give one of command:, locust:, k6:");
-    parse_errors(e, sizeof e, "name: x\nlocust: {file: a.py, users: 0, host: ftp://h}\n");
-    ASSERT_CONTAINS(e, "users must be between 1 and 100000");
-    ASSERT_CONTAINS(e, "host 'ftp://h' must be an http:// or https:// URL");
-    parse_errors(e, sizeof e, "name: x\nlocust: {users: 3}\n");
-    ASSERT_CONTAINS(e, "missing required key 'file'");
-    parse_errors(e, sizeof e, "name: x\nk6: {script: a.js}\nformat: jsonl\n");
-    ASSERT_CONTAINS(e, "format: goes with command:");
-    parse_errors(e, sizeof e, "name: x\nvus: 2\n");
-    ASSERT_CONTAINS(e, "missing required key 'base_url'");
-    ASSERT_CONTAINS(e, "missing required key 'requests'");
-    struct lg_block_cfg *c = block("name: x\nlocust: {file: a.py, users: 50, spawn_rate: 10, tags: [admin]}\n"
+    lfx_check_bad(bad_blocks, sizeof bad_blocks / sizeof bad_blocks[0]);
+    struct lg_block_cfg *c = lfx_block("name: x\nlocust: {file: a.py, users: 50, spawn_rate: 10, tags: [admin]}\n"
                                    "thresholds: [\"p95 < 500ms\"]\n");
     char d[256];
     lg_block_describe(c, d, sizeof d);
@@ -193,15 +160,8 @@ TEST(load_tool_line_formats)
 
 static int alive(pid_t pid)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+    char st = th_proc_state(pid, NULL);
+    return st && st != 'Z' && st != 'X';
 }
 
 /* a generator's requests land in the windows by the second they were sent: a slow second
@@ -219,24 +179,9 @@ TEST_T(load_tool_command_jsonl_windows, 90)
              "name: tool\ncommand: [/usr/bin/python3, %s, 'http://127.0.0.1:%d/delay?ms=5', '30', %s]\n"
              "format: jsonl\nthresholds: [\"error_rate < 1%%\"]\n",
              gen, testsrv_port(s), pidf);
-    struct lg_block_cfg *c = block(y);
-    char err[FL_ERR_LEN];
-    struct lg *lg = lg_new(&c, 1, 1, err);
-    ASSERT_MSG(lg, "lg_new: %s", err);
-    ASSERT_MSG(lg_prestart(lg, 6000, err) == 0, "prestart: %s", err);
-    int64_t t0 = fl_now_ns();
-    ASSERT_MSG(lg_start(lg, t0, 6000, err) == 0, "lg_start: %s", err);
+    struct lg_block_cfg *c = lfx_block("%s", y);
     /* seconds 2 and 3 of the run: the server adds 60 ms */
-    struct timespec ts = { 2, 0 };
-    clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
-    testsrv_set_delay_ms(s, 60);
-    ts.tv_sec = 2;
-    clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
-    testsrv_set_delay_ms(s, 0);
-    ASSERT_MSG(lg_wait(lg, 15000) == 0, "the load did not stop by itself");
-    lg_stop(lg);
-    char why[512];
-    ASSERT_MSG(!lg_tool_failure(lg, why, sizeof why), "a tool stopped at the end is no failure: %s", why);
+    struct lg *lg = lfx_tool_run(&c, s, 6000, 2, 2, 60);
 
     struct lg_stats all, slow, before, after;
     ASSERT_EQ_INT(lg_query(lg, "tool", 0, 6000, &all), 0);
@@ -294,7 +239,7 @@ TEST_T(load_tool_command_jsonl_windows, 90)
  * dies mid-run: lg_tool_failure says how, with its last words; malformed lines are counted */
 TEST_T(load_tool_fails_to_start_or_dies, 60)
 {
-    struct lg_block_cfg *c = block("name: bad\ncommand: \"echo 'Traceback: no module named nope' >&2; exit 4\"\nformat: jsonl\n");
+    struct lg_block_cfg *c = lfx_block("name: bad\ncommand: \"echo 'Traceback: no module named nope' >&2; exit 4\"\nformat: jsonl\n");
     char err[FL_ERR_LEN];
     struct lg *lg = lg_new(&c, 1, 1, err);
     ASSERT(lg);
@@ -303,7 +248,7 @@ TEST_T(load_tool_fails_to_start_or_dies, 60)
     lg_free(lg);
     lg_block_free(c);
 
-    c = block("name: nope\ncommand: [/nonexistent/tool]\nformat: jsonl\n");
+    c = lfx_block("name: nope\ncommand: [/nonexistent/tool]\nformat: jsonl\n");
     lg = lg_new(&c, 1, 1, err);
     ASSERT(lg);
     ASSERT(lg_prestart(lg, 5000, err) < 0);
@@ -311,7 +256,7 @@ TEST_T(load_tool_fails_to_start_or_dies, 60)
     lg_free(lg);
     lg_block_free(c);
 
-    c = block("name: dies\ncommand: \"echo '{\\\"event\\\": \\\"ready\\\"}'; echo 'not json'; "
+    c = lfx_block("name: dies\ncommand: \"echo '{\\\"event\\\": \\\"ready\\\"}'; echo 'not json'; "
               "echo '{\\\"t\\\": 1}'; sleep 1; echo 'out of memory' >&2; exit 3\"\nformat: jsonl\n");
     lg = lg_new(&c, 1, 1, err);
     ASSERT(lg);
@@ -336,7 +281,7 @@ TEST_T(load_tool_fails_to_start_or_dies, 60)
     lg_block_free(c);
 
     /* a line past 64 KiB is skipped to its end and counted; the next line counts */
-    c = block("name: long\ncommand: \"echo '{\\\"event\\\": \\\"ready\\\"}'; head -c 70000 /dev/zero | tr '\\\\0' x; echo; "
+    c = lfx_block("name: long\ncommand: \"echo '{\\\"event\\\": \\\"ready\\\"}'; head -c 70000 /dev/zero | tr '\\\\0' x; echo; "
               "python3 -c 'import json,time; print(json.dumps({\\\"t\\\": time.time(), \\\"latency_ms\\\": 2}))'; sleep 30\"\n"
               "format: jsonl\n");
     lg = lg_new(&c, 1, 1, err);
@@ -373,34 +318,40 @@ static const char locustfile[] =
     "    def broken(self):\n"
     "        self.client.get('/status?code=503', name='broken')\n";
 
+/* what a Locust test starts from: Locust on PATH (the test skips without it), a real HTTP
+ * server, the locustfile in the test's folder; locust_end stops and frees them */
+struct locust_case {
+    struct testsrv *s;
+    const char *d;
+    char *lf;
+};
+
+static struct locust_case locust_begin(void)
+{
+    th_need_program("locust", "python3-locust");
+    struct locust_case lc = { .s = testsrv_start(0), .d = th_tmpdir() };
+    ASSERT(lc.s);
+    lc.lf = write_file("locustfile.py", locustfile);
+    return lc;
+}
+
+static void locust_end(struct locust_case *lc)
+{
+    free(lc->lf);
+    testsrv_stop(lc->s);
+}
+
 /* real Locust (python3-locust) through faultline's hook: every request the server answered
  * is in the windows (by Locust's request name, method and status), a slow range made by the
  * server shows in those seconds only, and Locust is gone after the stop */
 TEST_T(load_tool_locust_real_requests_in_windows, 120)
 {
-    th_need_program("locust", "python3-locust");
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
-    char *lf = write_file("locustfile.py", locustfile);
-    char y[1024];
-    snprintf(y, sizeof y, "name: locust\nlocust: {file: %s, users: 4, spawn_rate: 50, host: 'http://127.0.0.1:%d'}\n",
-             lf, testsrv_port(s));
-    struct lg_block_cfg *c = block(y);
-    char err[FL_ERR_LEN];
-    struct lg *lg = lg_new(&c, 1, 1, err);
-    ASSERT_MSG(lg, "lg_new: %s", err);
-    ASSERT_MSG(lg_prestart(lg, 8000, err) == 0, "prestart: %s", err);
-    ASSERT_MSG(lg_start(lg, fl_now_ns(), 8000, err) == 0, "lg_start: %s", err);
-    struct timespec ts = { 3, 0 };
-    clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
-    testsrv_set_delay_ms(s, 80);   /* seconds 3 and 4 */
-    ts.tv_sec = 2;
-    clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
-    testsrv_set_delay_ms(s, 0);
-    ASSERT_MSG(lg_wait(lg, 15000) == 0, "the load did not stop by itself");
-    lg_stop(lg);
-    char why[1200];
-    ASSERT_MSG(!lg_tool_failure(lg, why, sizeof why), "%s", why);
+    struct locust_case lc = locust_begin();
+    struct testsrv *s = lc.s;
+    const char *lf = lc.lf;
+    struct lg_block_cfg *c = lfx_block("name: locust\nlocust: {file: %s, users: 4, spawn_rate: 50, host: 'http://127.0.0.1:%d'}\n",
+                                       lf, testsrv_port(s));
+    struct lg *lg = lfx_tool_run(&c, s, 8000, 3, 2, 80); /* 80 ms slower in seconds 3 and 4 */
 
     struct lg_stats all, slow, before;
     ASSERT_EQ_INT(lg_query(lg, "locust", 0, 8000, &all), 0);
@@ -435,19 +386,9 @@ TEST_T(load_tool_locust_real_requests_in_windows, 120)
     json_decref(j);
     lg_free(lg);
     /* nothing of Locust is left (its command line names the hook of this run) */
-    char out[256];
-    th_sh(out, sizeof out, "pgrep -f '[f]aultline_locust.py -f %s' | wc -l", lf);
-    ASSERT_EQ_INT(atoi(out), 0);
+    ASSERT_EQ_INT(th_pgrep("[f]aultline_locust.py -f %s", lf), 0);
     lg_block_free(c);
-    testsrv_stop(s);
-    free(lf);
-}
-
-/* run faultline in dir with args; its exit code */
-static int fl_run(const char *dir, const char *args, char *out, size_t outlen)
-{
-    return th_sh(out, outlen, "cd '%s' && FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' %s 2>&1", dir, dir, th_faultline(),
-                 args);
+    locust_end(&lc);
 }
 
 static json_t *probe_named(json_t *run, const char *name)
@@ -464,11 +405,9 @@ static json_t *probe_named(json_t *run, const char *name)
  * window before it does not; Locust's requests are in run.json's series */
 TEST_T(load_tool_locust_plan_sees_proxy_latency, 120)
 {
-    th_need_program("locust", "python3-locust");
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
-    const char *d = th_tmpdir();
-    char *lf = write_file("locustfile.py", locustfile);
+    struct locust_case lc = locust_begin();
+    struct testsrv *s = lc.s;
+    const char *d = lc.d, *lf = lc.lf;
     int px = th_free_port();
     char plan[4096], out[16384];
     snprintf(plan, sizeof plan,
@@ -481,7 +420,7 @@ TEST_T(load_tool_locust_plan_sees_proxy_latency, 120)
              "  - { name: fast-before, before: slow, load: users, expect: \"p50 < 150ms\", min_evidence: 20 }\n",
              px, testsrv_port(s), lf, px);
     free(write_file("p.yaml", plan));
-    int rc = fl_run(d, "run p.yaml -o out", out, sizeof out);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
     char path[512];
     snprintf(path, sizeof path, "%s/out/run.json", d);
@@ -513,23 +452,20 @@ TEST_T(load_tool_locust_plan_sees_proxy_latency, 120)
     ASSERT_CONTAINS(html, "locust ");
     /* a run against itself: no regression; a few seconds of Locust are too few requests for a
      * p95 comparison (#26), which compare says and exits 5 for, naming the endpoint either way */
-    int cc = fl_run(d, "compare out/run.json out/run.json", out, sizeof out);
+    int cc = th_fl(d, "compare out/run.json out/run.json", out, sizeof out);
     ASSERT_MSG(cc == 0 || cc == 5, "compare exited %d: %s", cc, out);
     ASSERT_CONTAINS(out, "load 'users' GET slow page p95");
     ASSERT(!strstr(out, "REGRESSION"));
-    free(lf);
-    testsrv_stop(s);
+    locust_end(&lc);
 }
 
 /* Locust killed mid-run (by faultline's own process.kill): the run aborts with exit 3, the
  * latency fault still injected is reverted, and the abort names Locust and how it ended */
 TEST_T(load_tool_locust_killed_mid_run_aborts, 120)
 {
-    th_need_program("locust", "python3-locust");
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
-    const char *d = th_tmpdir();
-    char *lf = write_file("locustfile.py", locustfile);
+    struct locust_case lc = locust_begin();
+    struct testsrv *s = lc.s;
+    const char *d = lc.d, *lf = lc.lf;
     int px = th_free_port();
     char plan[4096], out[16384];
     snprintf(plan, sizeof plan,
@@ -543,7 +479,7 @@ TEST_T(load_tool_locust_killed_mid_run_aborts, 120)
     free(write_file("p.yaml", plan));
     char t0s[64], t1s[64];
     th_sh(t0s, sizeof t0s, "date +%%s.%%N");
-    int rc = fl_run(d, "run p.yaml -o out", out, sizeof out);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     th_sh(t1s, sizeof t1s, "date +%%s.%%N");
     ASSERT_MSG(rc == 3, "a dead load tool must abort with 3, got %d: %s", rc, out);
     ASSERT_MSG(atof(t1s) - atof(t0s) < 20, "the abort did not cut the 30 s run short");
@@ -568,10 +504,9 @@ TEST_T(load_tool_locust_killed_mid_run_aborts, 120)
     json_decref(r);
     /* the proxy forwards without delay again: nothing injected is left (faultline ended, so
      * the proxy is gone with it; the journal has nothing pending) */
-    ASSERT_EQ_INT(fl_run(d, "rollback --list", out, sizeof out), 0);
+    ASSERT_EQ_INT(th_fl(d, "rollback --list", out, sizeof out), 0);
     ASSERT_MSG(!strstr(out, "slow"), "still pending: %s", out);
-    free(lf);
-    testsrv_stop(s);
+    locust_end(&lc);
 }
 
 /* validate names an outside tool that is not installed, at its key, before any run */
@@ -581,10 +516,10 @@ TEST(load_tool_validate_says_what_is_missing)
     char out[4096];
     free(write_file("p.yaml", "faultline: 1\nname: v\nduration: 5s\nload:\n"
                               "  - name: c\n    command: [nosuchtool-fl-22]\n    format: jsonl\n"));
-    ASSERT_EQ_INT(fl_run(d, "validate p.yaml", out, sizeof out), 2);
+    ASSERT_EQ_INT(th_fl(d, "validate p.yaml", out, sizeof out), 2);
     ASSERT_CONTAINS(out, "p.yaml:6:14: error: load 'c': command 'nosuchtool-fl-22' not found on PATH");
     /* the run stops before anything: exit 2, the same reason */
-    ASSERT_EQ_INT(fl_run(d, "run p.yaml -o out", out, sizeof out), 2);
+    ASSERT_EQ_INT(th_fl(d, "run p.yaml -o out", out, sizeof out), 2);
     ASSERT_CONTAINS(out, "command 'nosuchtool-fl-22' not found on PATH");
 }
 
@@ -603,7 +538,7 @@ TEST_T(load_tool_locust_broken_file_stops_before_any_fault, 90)
              "method:\n  - { at: 0s, fault: exec, run: \"touch %s\", revert: \"true\" }\n",
              lf, touched);
     free(write_file("p.yaml", plan));
-    int rc = fl_run(d, "run p.yaml -o out", out, sizeof out);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     ASSERT_MSG(rc == 2, "exit %d: %s", rc, out);
     ASSERT_CONTAINS(out, "cannot start the load: load 'users': locust exited with status 1 before it started; its output ends:");
     ASSERT_CONTAINS(out, "SyntaxError");
@@ -616,11 +551,9 @@ TEST_T(load_tool_locust_broken_file_stops_before_any_fault, 90)
  * reverted and Locust is gone */
 TEST_T(load_tool_locust_stop_when_trips, 90)
 {
-    th_need_program("locust", "python3-locust");
-    struct testsrv *s = testsrv_start(0);
-    ASSERT(s);
-    const char *d = th_tmpdir();
-    char *lf = write_file("locustfile.py", locustfile);
+    struct locust_case lc = locust_begin();
+    struct testsrv *s = lc.s;
+    const char *d = lc.d, *lf = lc.lf;
     char plan[4096], out[16384], rev[600];
     snprintf(rev, sizeof rev, "%s/reverted", d);
     snprintf(plan, sizeof plan,
@@ -630,13 +563,10 @@ TEST_T(load_tool_locust_stop_when_trips, 90)
              "stop_when:\n  - { load: users, expect: \"error_rate < 10%%\", for: 1s }\n",
              lf, testsrv_port(s), rev);
     free(write_file("p.yaml", plan));
-    int rc = fl_run(d, "run p.yaml -o out", out, sizeof out);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     ASSERT_MSG(rc == 3, "stop_when must abort with 3, got %d: %s", rc, out);
     ASSERT_MSG(access(rev, F_OK) == 0, "the fault was not reverted on abort");
     ASSERT_CONTAINS(out, "stop_when");
-    char cmd[256];
-    th_sh(cmd, sizeof cmd, "pgrep -f '[f]aultline_locust.py -f %s' | wc -l", lf);
-    ASSERT_EQ_INT(atoi(cmd), 0);
-    free(lf);
-    testsrv_stop(s);
+    ASSERT_EQ_INT(th_pgrep("[f]aultline_locust.py -f %s", lf), 0);
+    locust_end(&lc);
 }

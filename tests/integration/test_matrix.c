@@ -18,6 +18,16 @@ static char *slurp(const char *path)
     return last = th_slurp(path);
 }
 
+/* the test folder's file rel (say "out/junit.xml"), as slurp(); the test fails when it is missing */
+static char *out_file(const char *rel)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", th_tmpdir(), rel);
+    char *t = slurp(path);
+    ASSERT_MSG(t != NULL, "no %s", path);
+    return t;
+}
+
 /* the front: round-robin over the replicas (the next one when one does not answer), and
  * /quorum = 200 when more than half of them answer /ok */
 static const char front_py[] =
@@ -121,14 +131,7 @@ static int fl_rc(const char *args, char *out, size_t outlen)
     return t ? atoi(t) : -1;
 }
 
-static json_t *load_json(const char *rel)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", th_tmpdir(), rel);
-    json_t *j = json_load_file(path, 0, NULL);
-    ASSERT_MSG(j != NULL, "no JSON at %s", path);
-    return j;
-}
+static json_t *load_json(const char *rel) { return th_json_file(th_tmpdir(), rel); }
 
 static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
@@ -197,17 +200,12 @@ TEST_T(matrix_n1_any_single_replica_loss_holds, 120)
     }
     json_decref(m);
 
-    char path[512];
-    snprintf(path, sizeof path, "%s/out/contingency.md", th_tmpdir());
-    char *md = slurp(path);
-    ASSERT(md != NULL);
+    char *md = out_file("out/contingency.md");
     ASSERT_CONTAINS(md, "**N-1 holds** (3 of 3 combinations survived)");
     ASSERT_CONTAINS(md, "| lost | verdict | worst p95 | error rate | recovery | why | report |");
     ASSERT_CONTAINS(md, "| r2 | passed |");
     /* the other reports show the same table */
-    snprintf(path, sizeof path, "%s/out/junit.xml", th_tmpdir());
-    char *x = slurp(path);
-    ASSERT(x != NULL);
+    char *x = out_file("out/junit.xml");
     ASSERT_CONTAINS(x, "name=\"lose r3\"");
     cluster_stop(&c);
 }
@@ -259,10 +257,7 @@ TEST_T(matrix_n2_any_pair_loss_fails, 120)
         json_decref(run);
     }
     json_decref(m);
-    char path[512];
-    snprintf(path, sizeof path, "%s/out/contingency.md", th_tmpdir());
-    char *md = slurp(path);
-    ASSERT(md != NULL);
+    char *md = out_file("out/contingency.md");
     ASSERT_CONTAINS(md, "**N-2 fails at: r1+r2, r1+r3, r2+r3** (0 of 3 combinations survived)");
     ASSERT_CONTAINS(md, "| r1, r3 | failed |");
     cluster_stop(&c);

@@ -473,8 +473,7 @@ TEST_T(multinode_kill_task_on_the_worker_through_engines, 180)
              "      within: 20s\n",
              name, th_docker_host(), w.name, w.host);
     fx_write_file(dir, "plan.yaml", plan);
-    int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run plan.yaml -o report --journal journal.jsonl 2>&1", dir,
-                   th_faultline());
+    int rc = fx_fl(dir, "run plan.yaml -o report --journal journal.jsonl", out, sizeof out);
     ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
     json_t *run = load_json(dir, "report/run.json");
     json_t *kill = find_named(json_object_get(run, "steps"), "kill");

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "fault.h"
 #include "harness.h"
+#include "pgfx.h"
 #include "node.h"
 #include "plan.h"
 #include "probe.h"
@@ -90,31 +91,6 @@ static void revert(struct flt *f)
 }
 
 /* ---- PostgreSQL ---------------------------------------------------------------------- */
-static PGconn *pg(const char *extra)
-{
-    char dsn[512];
-    snprintf(dsn, sizeof dsn, "%s %s", th_pg_dsn(), extra ? extra : "");
-    PGconn *c = PQconnectdb(dsn);
-    ASSERT_MSG(PQstatus(c) == CONNECTION_OK, "connect: %s", PQerrorMessage(c));
-    return c;
-}
-
-/* first value of a query, as text (static buffer); "ERROR:<sqlstate>" on error */
-static const char *q1(PGconn *c, const char *sql)
-{
-    static char out[256];
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_TUPLES_OK && PQntuples(r) > 0) snprintf(out, sizeof out, "%s", PQgetvalue(r, 0, 0));
-    else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) snprintf(out, sizeof out, "(none)");
-    else {
-        const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        snprintf(out, sizeof out, "ERROR:%s", s ? s : (PQstatus(c) == CONNECTION_OK ? "?" : "lost"));
-    }
-    PQclear(r);
-    return out;
-}
-
 /* sessions named app, or app-<suffix> (a fault's sessions carry "faultline-lock-<pid>-<n>") */
 static int count_app(PGconn *obs, const char *app)
 {
@@ -122,7 +98,7 @@ static int count_app(PGconn *obs, const char *app)
     snprintf(sql, sizeof sql,
              "select count(*) from pg_stat_activity where application_name = '%s' or application_name like '%s-%%'",
              app, app);
-    return atoi(q1(obs, sql));
+    return atoi(pgfx_q1(obs, sql));
 }
 
 static void pg_target(struct tgt *g, const char *extra)
@@ -134,9 +110,9 @@ static void pg_target(struct tgt *g, const char *extra)
 
 TEST(pg_terminate_application_name)
 {
-    PGconn *obs = pg("application_name=fl-observer");
-    PGconn *victim = pg("application_name=fl-victim");
-    PGconn *victim2 = pg("application_name=fl-victim");
+    PGconn *obs = pgfx_connect("application_name=fl-observer");
+    PGconn *victim = pgfx_connect("application_name=fl-victim");
+    PGconn *victim2 = pgfx_connect("application_name=fl-victim");
     ASSERT_EQ_INT(count_app(obs, "fl-victim"), 2);
     struct tgt g;
     pg_target(&g, NULL);
@@ -145,8 +121,8 @@ TEST(pg_terminate_application_name)
     inject(&f);
     for (int i = 0; i < 50 && count_app(obs, "fl-victim") > 0; i++) usleep(20000);
     ASSERT_EQ_INT(count_app(obs, "fl-victim"), 0);
-    ASSERT_EQ_STR(q1(victim, "select 1"), "ERROR:lost");
-    ASSERT_EQ_STR(q1(obs, "select 1"), "1");   /* others untouched */
+    ASSERT_EQ_STR(pgfx_q1(victim, "select 1"), "ERROR:lost");
+    ASSERT_EQ_STR(pgfx_q1(obs, "select 1"), "1");   /* others untouched */
     struct buf b;
     buf_init(&b, 0);
     f.fi.ops->describe(&f.fi, &b);
@@ -164,50 +140,50 @@ TEST(pg_terminate_application_name)
 
 TEST(pg_terminate_database)
 {
-    PGconn *obs = pg("application_name=fl-observer");
-    q1(obs, "drop database if exists fl_term_db");
-    ASSERT_EQ_STR(q1(obs, "create database fl_term_db"), "(none)");
+    PGconn *obs = pgfx_connect("application_name=fl-observer");
+    pgfx_q1(obs, "drop database if exists fl_term_db");
+    ASSERT_EQ_STR(pgfx_q1(obs, "create database fl_term_db"), "(none)");
     char dsn[512];
     snprintf(dsn, sizeof dsn, "%s dbname=fl_term_db application_name=fl-dbvictim", th_pg_dsn());
     PGconn *victim = PQconnectdb(dsn);
     ASSERT(PQstatus(victim) == CONNECTION_OK);
-    ASSERT_EQ_STR(q1(obs, "select count(*) from pg_stat_activity where datname = 'fl_term_db'"), "1");
+    ASSERT_EQ_STR(pgfx_q1(obs, "select count(*) from pg_stat_activity where datname = 'fl_term_db'"), "1");
     struct tgt g;
     pg_target(&g, NULL);
     struct flt f;
     flt_make(&f, "postgres.terminate", &g, "database: fl_term_db\n");
     inject(&f);
-    for (int i = 0; i < 50 && strcmp(q1(obs, "select count(*) from pg_stat_activity where datname = 'fl_term_db'"), "0"); i++)
+    for (int i = 0; i < 50 && strcmp(pgfx_q1(obs, "select count(*) from pg_stat_activity where datname = 'fl_term_db'"), "0"); i++)
         usleep(20000);
-    ASSERT_EQ_STR(q1(obs, "select count(*) from pg_stat_activity where datname = 'fl_term_db'"), "0");
-    ASSERT_EQ_STR(q1(victim, "select 1"), "ERROR:lost");
+    ASSERT_EQ_STR(pgfx_q1(obs, "select count(*) from pg_stat_activity where datname = 'fl_term_db'"), "0");
+    ASSERT_EQ_STR(pgfx_q1(victim, "select 1"), "ERROR:lost");
     PQfinish(victim);
     flt_free(&f);
     tgt_free(&g);
-    q1(obs, "drop database if exists fl_term_db");
+    pgfx_q1(obs, "drop database if exists fl_term_db");
     PQfinish(obs);
 }
 
 TEST(pg_lock_blocks_then_releases)
 {
-    PGconn *obs = pg("application_name=fl-observer");
-    q1(obs, "create table if not exists fl_lock_t (id int)");
-    q1(obs, "insert into fl_lock_t values (1)");
+    PGconn *obs = pgfx_connect("application_name=fl-observer");
+    pgfx_q1(obs, "create table if not exists fl_lock_t (id int)");
+    pgfx_q1(obs, "insert into fl_lock_t values (1)");
     struct tgt g;
     pg_target(&g, NULL);
     struct flt f;
     flt_make(&f, "postgres.lock", &g, "table: fl_lock_t\nmode: ACCESS EXCLUSIVE\n");
-    ASSERT_EQ_STR(q1(obs, "set lock_timeout = '200ms'"), "(none)");
-    ASSERT(strcmp(q1(obs, "select count(*) from fl_lock_t"), "0") != 0);   /* readable before */
+    ASSERT_EQ_STR(pgfx_q1(obs, "set lock_timeout = '200ms'"), "(none)");
+    ASSERT(strcmp(pgfx_q1(obs, "select count(*) from fl_lock_t"), "0") != 0);   /* readable before */
     inject(&f);
     /* held by the fault's session, and a reader gives up with lock_not_available */
-    ASSERT_EQ_STR(q1(obs, "select count(*) from pg_locks l join pg_stat_activity a using (pid) "
+    ASSERT_EQ_STR(pgfx_q1(obs, "select count(*) from pg_locks l join pg_stat_activity a using (pid) "
                           "where l.relation = 'fl_lock_t'::regclass and l.mode = 'AccessExclusiveLock' "
                           "and l.granted and a.application_name like 'faultline-lock-%'"), "1");
-    ASSERT_EQ_STR(q1(obs, "select count(*) from fl_lock_t"), "ERROR:55P03");
+    ASSERT_EQ_STR(pgfx_q1(obs, "select count(*) from fl_lock_t"), "ERROR:55P03");
     revert(&f);
-    ASSERT(strncmp(q1(obs, "select count(*) from fl_lock_t"), "ERROR", 5) != 0);
-    ASSERT_EQ_STR(q1(obs, "select count(*) from pg_locks where relation = 'fl_lock_t'::regclass and pid <> pg_backend_pid()"), "0");
+    ASSERT(strncmp(pgfx_q1(obs, "select count(*) from fl_lock_t"), "ERROR", 5) != 0);
+    ASSERT_EQ_STR(pgfx_q1(obs, "select count(*) from pg_locks where relation = 'fl_lock_t'::regclass and pid <> pg_backend_pid()"), "0");
     for (int i = 0; i < 50 && count_app(obs, "faultline-lock") > 0; i++) usleep(20000);   /* backend exit */
     ASSERT_EQ_INT(count_app(obs, "faultline-lock"), 0);
     flt_free(&f);
@@ -215,10 +191,10 @@ TEST(pg_lock_blocks_then_releases)
     /* SHARE mode: reads pass, writes wait */
     flt_make(&f, "postgres.lock", &g, "table: public.fl_lock_t\nmode: share\n");
     inject(&f);
-    ASSERT(strncmp(q1(obs, "select count(*) from fl_lock_t"), "ERROR", 5) != 0);
-    ASSERT_EQ_STR(q1(obs, "insert into fl_lock_t values (2)"), "ERROR:55P03");
+    ASSERT(strncmp(pgfx_q1(obs, "select count(*) from fl_lock_t"), "ERROR", 5) != 0);
+    ASSERT_EQ_STR(pgfx_q1(obs, "insert into fl_lock_t values (2)"), "ERROR:55P03");
     revert(&f);
-    ASSERT_EQ_STR(q1(obs, "insert into fl_lock_t values (2)"), "(none)");
+    ASSERT_EQ_STR(pgfx_q1(obs, "insert into fl_lock_t values (2)"), "(none)");
     flt_free(&f);
 
     /* a bad mode is a plan error */
@@ -231,14 +207,14 @@ TEST(pg_lock_blocks_then_releases)
     ASSERT_CONTAINS(d.msgs[0], "VERY EXCLUSIVE");
     node_free(n);
     diag_release(&d);
-    q1(obs, "drop table fl_lock_t");
+    pgfx_q1(obs, "drop table fl_lock_t");
     tgt_free(&g);
     PQfinish(obs);
 }
 
 TEST(pg_exhaust_holds_then_closes)
 {
-    PGconn *obs = pg("application_name=fl-observer");
+    PGconn *obs = pgfx_connect("application_name=fl-observer");
     ASSERT_EQ_INT(count_app(obs, "faultline-exhaust"), 0);
     struct tgt g;
     pg_target(&g, NULL);
@@ -257,9 +233,9 @@ TEST(pg_exhaust_holds_then_closes)
 TEST(pg_exhaust_fills_the_server)
 {
     /* asking for more than the server allows holds what it gives: new clients are refused */
-    PGconn *obs = pg("application_name=fl-observer");
-    int maxc = atoi(q1(obs, "show max_connections"));
-    int used = atoi(q1(obs, "select count(*) from pg_stat_activity where backend_type = 'client backend'"));
+    PGconn *obs = pgfx_connect("application_name=fl-observer");
+    int maxc = atoi(pgfx_q1(obs, "show max_connections"));
+    int used = atoi(pgfx_q1(obs, "select count(*) from pg_stat_activity where backend_type = 'client backend'"));
     ASSERT(maxc > 0 && maxc <= 1000);
     struct tgt g;
     pg_target(&g, NULL);
@@ -430,8 +406,8 @@ TEST(pg_probe_pass_fail_and_could_not_check)
 
 TEST(pg_probe_sees_the_lock)
 {
-    PGconn *obs = pg("application_name=fl-observer");
-    q1(obs, "create table if not exists fl_probe_t (id int)");
+    PGconn *obs = pgfx_connect("application_name=fl-observer");
+    pgfx_q1(obs, "create table if not exists fl_probe_t (id int)");
     struct tgt g;
     pg_target(&g, NULL);
     struct prb p;
@@ -455,7 +431,7 @@ TEST(pg_probe_sees_the_lock)
     flt_free(&f);
     prb_free(&p);
     tgt_free(&g);
-    q1(obs, "drop table fl_probe_t");
+    pgfx_q1(obs, "drop table fl_probe_t");
     PQfinish(obs);
 }
 
@@ -773,8 +749,8 @@ TEST_T(pgredis_plan_end_to_end, 60)
 {
     /* a plan through `faultline run`: steady state on both, a lock held for its window and
        seen by a probe, maxmemory changed and found restored after */
-    PGconn *obs = pg("application_name=fl-observer");
-    q1(obs, "create table if not exists fl_e2e_t (id int)");
+    PGconn *obs = pgfx_connect("application_name=fl-observer");
+    pgfx_q1(obs, "create table if not exists fl_e2e_t (id int)");
     redisContext *c = rd(1000);
     char orig[64];
     snprintf(orig, sizeof orig, "%s", rcmd(c, "CONFIG GET maxmemory", NULL));
@@ -809,8 +785,8 @@ TEST_T(pgredis_plan_end_to_end, 60)
                    dir, th_faultline(), dir, dir, path);
     ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
     ASSERT_EQ_STR(rcmd(c, "CONFIG GET maxmemory", NULL), orig);
-    ASSERT_EQ_STR(q1(obs, "select count(*) from pg_locks where relation = 'fl_e2e_t'::regclass"), "0");
+    ASSERT_EQ_STR(pgfx_q1(obs, "select count(*) from pg_locks where relation = 'fl_e2e_t'::regclass"), "0");
     redisFree(c);
-    q1(obs, "drop table fl_e2e_t");
+    pgfx_q1(obs, "drop table fl_e2e_t");
     PQfinish(obs);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include "fault.h"
 #include "harness.h"
+#include "netfx.h"
 #include "node.h"
 #include "plan.h"
 #include "proxy.h"
@@ -27,29 +28,6 @@
 #include "testsrv.h"
 
 TEST_FILE_USES("alone"); /* asserts added latency to the millisecond */
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int tcp_connect(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        int en = errno;
-        close(fd);
-        errno = en;
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
 
 static int port_of(const struct px *px)
 {
@@ -73,11 +51,11 @@ static int http_req(int fd, const char *method, const char *path, int timeout_ms
     if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) return -1;
     static char buf[1 << 16];
     size_t len = 0;
-    double deadline = now_ms() + timeout_ms;
+    double deadline = nfx_now_ms() + timeout_ms;
     char *hend = NULL;
     long clen = -1;
     for (;;) {
-        int left = (int)(deadline - now_ms());
+        int left = (int)(deadline - nfx_now_ms());
         if (left <= 0 || !wait_readable(fd, left)) return -2;
         ssize_t r = recv(fd, buf + len, sizeof buf - 1 - len, 0);
         if (r < 0) return -1;
@@ -107,10 +85,10 @@ static double median_rtt(int fd, int n)
 {
     double v[64];
     for (int i = 0; i < n; i++) {
-        double t0 = now_ms();
+        double t0 = nfx_now_ms();
         int st = http_req(fd, "GET", "/ok", 5000, NULL, 0);
         ASSERT_EQ_INT(st, 200);
-        v[i] = now_ms() - t0;
+        v[i] = nfx_now_ms() - t0;
     }
     return median(v, n);
 }
@@ -163,7 +141,7 @@ TEST(proxy_forwards_http_keepalive)
 {
     struct fixture f;
     fx_start(&f);
-    int fd = tcp_connect(f.pport);
+    int fd = nfx_tcp_connect(f.pport);
     ASSERT(fd >= 0);
     char body[256];
     for (int i = 0; i < 5; i++) {
@@ -185,8 +163,8 @@ TEST(proxy_latency_added_within_2ms)
 {
     struct fixture f;
     fx_start(&f);
-    int direct = tcp_connect(testsrv_port(f.srv));
-    int fd = tcp_connect(f.pport);
+    int direct = nfx_tcp_connect(testsrv_port(f.srv));
+    int fd = nfx_tcp_connect(f.pport);
     ASSERT(direct >= 0 && fd >= 0);
     median_rtt(direct, 5);   /* warm up */
     double base = median_rtt(direct, 20);
@@ -215,15 +193,15 @@ TEST(proxy_latency_jitter_bounds)
 {
     struct fixture f;
     fx_start(&f);
-    int fd = tcp_connect(f.pport);
+    int fd = nfx_tcp_connect(f.pport);
     ASSERT(fd >= 0);
     double base = median_rtt(fd, 10);
     add(&f, (struct px_toxic_cfg){ .kind = PX_LATENCY, .latency_us = 30000, .jitter_us = 10000, .probability = 1 });
     double v[30];
     for (int i = 0; i < 30; i++) {
-        double t0 = now_ms();
+        double t0 = nfx_now_ms();
         ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
-        v[i] = now_ms() - t0 - base;
+        v[i] = nfx_now_ms() - t0 - base;
     }
     median(v, 30);   /* sorts */
     /* 10th..90th percentile: one scheduling hiccup on a busy machine does not decide */
@@ -282,17 +260,17 @@ TEST(proxy_bandwidth_within_10pct)
     ASSERT_MSG(px, "%s", err);
     struct px_toxic_cfg c = { .kind = PX_BANDWIDTH, .rate = 500000, .probability = 1 };
     ASSERT(px_add_toxic(px, &c, err) > 0);
-    int fd = tcp_connect(port_of(px));
+    int fd = nfx_tcp_connect(port_of(px));
     ASSERT(fd >= 0);
     static char buf[65536];
     size_t got = 0;
-    double t0 = now_ms();
+    double t0 = nfx_now_ms();
     for (;;) {
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n <= 0) break;
         got += (size_t)n;
     }
-    double secs = (now_ms() - t0) / 1000;
+    double secs = (nfx_now_ms() - t0) / 1000;
     double rate = got / secs;
     printf("    1000000 bytes at 500000 B/s: %zu bytes in %.3f s = %.0f B/s\n", got, secs, rate);
     ASSERT_EQ_INT(got, 1000000);
@@ -308,13 +286,13 @@ TEST(proxy_timeout_holds_then_flushes)
 {
     struct fixture f;
     fx_start(&f);
-    int fd = tcp_connect(f.pport);
+    int fd = nfx_tcp_connect(f.pport);
     ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
     int id = add(&f, (struct px_toxic_cfg){ .kind = PX_TIMEOUT });
     ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 700, NULL, 0), -2);   /* held: no answer */
     ASSERT_EQ_INT(testsrv_hits(f.srv, "/ok"), 1);                  /* never forwarded */
     /* a new connection is held too */
-    int fd2 = tcp_connect(f.pport);
+    int fd2 = nfx_tcp_connect(f.pport);
     ASSERT(fd2 >= 0);
     ASSERT_EQ_INT(http_req(fd2, "GET", "/ok", 300, NULL, 0), -2);
     del(&f, id);
@@ -341,7 +319,7 @@ TEST(proxy_reset_gives_econnreset)
 {
     struct fixture f;
     fx_start(&f);
-    int fd = tcp_connect(f.pport);
+    int fd = nfx_tcp_connect(f.pport);
     ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
     int id = add(&f, (struct px_toxic_cfg){ .kind = PX_RESET });
     /* the existing connection was reset */
@@ -352,7 +330,7 @@ TEST(proxy_reset_gives_econnreset)
     ASSERT_MSG(n < 0 && errno == ECONNRESET, "existing: recv=%zd errno=%s", n, strerror(errno));
     close(fd);
     /* a new one is accepted and reset */
-    int fd2 = tcp_connect(f.pport);
+    int fd2 = nfx_tcp_connect(f.pport);
     ASSERT(fd2 >= 0);
     ASSERT(wait_readable(fd2, 2000));
     errno = 0;
@@ -360,7 +338,7 @@ TEST(proxy_reset_gives_econnreset)
     ASSERT_MSG(n < 0 && errno == ECONNRESET, "new: recv=%zd errno=%s", n, strerror(errno));
     close(fd2);
     del(&f, id);
-    int fd3 = tcp_connect(f.pport);
+    int fd3 = nfx_tcp_connect(f.pport);
     ASSERT_EQ_INT(http_req(fd3, "GET", "/ok", 2000, NULL, 0), 200);
     close(fd3);
     struct px_stats s;
@@ -374,18 +352,18 @@ TEST(proxy_down_refuses_new_keeps_existing)
 {
     struct fixture f;
     fx_start(&f);
-    int fd = tcp_connect(f.pport);
+    int fd = nfx_tcp_connect(f.pport);
     ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
     int id = add(&f, (struct px_toxic_cfg){ .kind = PX_DOWN });
     errno = 0;
-    int fd2 = tcp_connect(f.pport);
+    int fd2 = nfx_tcp_connect(f.pport);
     ASSERT_MSG(fd2 < 0 && errno == ECONNREFUSED, "connect while down: fd=%d errno=%s", fd2, strerror(errno));
     ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);   /* existing keeps working */
     struct px_stats s;
     px_stats(f.px, &s);
     ASSERT_EQ_INT(s.listening, 0);
     del(&f, id);
-    fd2 = tcp_connect(f.pport);
+    fd2 = nfx_tcp_connect(f.pport);
     ASSERT(fd2 >= 0);
     ASSERT_EQ_INT(http_req(fd2, "GET", "/ok", 2000, NULL, 0), 200);
     ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
@@ -401,18 +379,18 @@ TEST(proxy_stuck_engine_times_out_and_severs)
 {
     struct fixture f;
     fx_start(&f);
-    int fd = tcp_connect(f.pport);
+    int fd = nfx_tcp_connect(f.pport);
     ASSERT(fd >= 0);
     ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
     int id = add(&f, (struct px_toxic_cfg){ .kind = PX_TIMEOUT });
     ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 300, NULL, 0), -2);     /* held by the toxic */
     px_engine_set_timeout(f.e, 300);
-    double t0 = now_ms();
+    double t0 = nfx_now_ms();
     px_engine_stall(f.e, 2000);
     usleep(50 * 1000);                                                 /* the engine is asleep now */
     char err[FL_ERR_LEN] = "";
     int rc = px_remove_toxic(f.px, id, err);
-    double took = now_ms() - t0;
+    double took = nfx_now_ms() - t0;
     ASSERT_EQ_INT(rc, PX_STUCK);
     ASSERT_MSG(strstr(err, "did not answer within 300 ms"), "err: %s", err);
     ASSERT_MSG(took >= 300 && took < 1500, "gave up after %.0f ms", took);
@@ -427,11 +405,11 @@ TEST(proxy_stuck_engine_times_out_and_severs)
     ASSERT_MSG(wait_readable(fd, 500), "client still waiting after the sever");
     ASSERT(recv(fd, &c, 1, 0) <= 0);
     errno = 0;
-    int fd2 = tcp_connect(f.pport);
+    int fd2 = nfx_tcp_connect(f.pport);
     ASSERT_MSG(fd2 < 0 && errno == ECONNREFUSED, "connect after sever: fd=%d errno=%s", fd2, strerror(errno));
-    ASSERT_MSG(now_ms() - t0 < 1800, "the checks above ran after the stall (%.0f ms)", now_ms() - t0);
+    ASSERT_MSG(nfx_now_ms() - t0 < 1800, "the checks above ran after the stall (%.0f ms)", nfx_now_ms() - t0);
     close(fd);
-    double rest = t0 + 2300 - now_ms();   /* until the stall is over */
+    double rest = t0 + 2300 - nfx_now_ms();   /* until the stall is over */
     if (rest > 0) usleep((useconds_t)(rest * 1000));
     px_engine_set_timeout(f.e, 0);
     /* awake again: the severed listener is closed (not spun on); the toxic whose removal was
@@ -461,7 +439,7 @@ TEST(proxy_down_partial_probability_resets_some)
     add(&f, (struct px_toxic_cfg){ .kind = PX_DOWN, .probability = 0.5 });
     int ok = 0, refused = 0;
     for (int i = 0; i < 60; i++) {
-        int fd = tcp_connect(f.pport);
+        int fd = nfx_tcp_connect(f.pport);
         ASSERT(fd >= 0);
         int st = http_req(fd, "GET", "/ok", 2000, NULL, 0);
         if (st == 200) ok++; else refused++;
@@ -483,10 +461,10 @@ TEST(proxy_probability_zero_never_applies)
     struct px_toxic_cfg he = { .kind = PX_HTTP_ERROR, .status = 503, .share = 1, .probability = 0 };
     ASSERT(px_add_toxic(f.px, &he, err) > 0);
     for (int i = 0; i < 10; i++) {
-        int fd = tcp_connect(f.pport);
-        double t0 = now_ms();
+        int fd = nfx_tcp_connect(f.pport);
+        double t0 = nfx_now_ms();
         ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
-        ASSERT(now_ms() - t0 < 200);
+        ASSERT(nfx_now_ms() - t0 < 200);
         close(fd);
     }
     del(&f, idl);
@@ -497,7 +475,7 @@ TEST(proxy_http_error_share_1)
 {
     struct fixture f;
     fx_start(&f);
-    int fd = tcp_connect(f.pport);
+    int fd = nfx_tcp_connect(f.pport);
     ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
     int id = add(&f, (struct px_toxic_cfg){ .kind = PX_HTTP_ERROR, .status = 503, .share = 1 });
     char body[256];
@@ -520,7 +498,7 @@ TEST(proxy_http_error_share_half)
     struct fixture f;
     fx_start(&f);
     add(&f, (struct px_toxic_cfg){ .kind = PX_HTTP_ERROR, .status = 502, .share = 0.5 });
-    int fd = tcp_connect(f.pport);
+    int fd = nfx_tcp_connect(f.pport);
     int n503 = 0, n200 = 0;
     for (int i = 0; i < 200; i++) {
         int st = http_req(fd, "GET", "/ok", 2000, NULL, 0);
@@ -540,7 +518,7 @@ TEST(proxy_http_error_post_body_consumed)
 {
     struct fixture f;
     fx_start(&f);
-    int fd = tcp_connect(f.pport);
+    int fd = nfx_tcp_connect(f.pport);
     int id = add(&f, (struct px_toxic_cfg){ .kind = PX_HTTP_ERROR, .status = 503, .share = 1 });
     /* a request with a body, then a chunked one: both answered, stream stays in sync */
     const char *reqs = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world"
@@ -548,9 +526,9 @@ TEST(proxy_http_error_post_body_consumed)
     ASSERT(send(fd, reqs, strlen(reqs), 0) == (ssize_t)strlen(reqs));
     char buf[4096];
     size_t len = 0;
-    double deadline = now_ms() + 2000;
+    double deadline = nfx_now_ms() + 2000;
     int count = 0;
-    while (now_ms() < deadline && count < 2) {
+    while (nfx_now_ms() < deadline && count < 2) {
         if (!wait_readable(fd, 200)) continue;
         ssize_t n = recv(fd, buf + len, sizeof buf - 1 - len, 0);
         ASSERT(n > 0);
@@ -572,7 +550,7 @@ TEST(proxy_http_delay_holds_headers)
 {
     struct fixture f;
     fx_start(&f);
-    int fd = tcp_connect(f.pport);
+    int fd = nfx_tcp_connect(f.pport);
     double base = median_rtt(fd, 10);
     int id = add(&f, (struct px_toxic_cfg){ .kind = PX_HTTP_DELAY, .delay_us = 100000 });
     double slow = median_rtt(fd, 7);
@@ -590,21 +568,21 @@ TEST(proxy_slow_close_delays_fin)
     struct fixture f;
     fx_start(&f);
     add(&f, (struct px_toxic_cfg){ .kind = PX_SLOW_CLOSE, .delay_us = 300000 });
-    int fd = tcp_connect(f.pport);
+    int fd = nfx_tcp_connect(f.pport);
     const char *req = "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     ASSERT(send(fd, req, strlen(req), 0) > 0);
     char buf[1024];
     ASSERT(wait_readable(fd, 2000));
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     ASSERT(n > 0);
-    double t0 = now_ms();
+    double t0 = nfx_now_ms();
     /* the server closed at once; the client sees the close ~300 ms later */
     for (;;) {
         ASSERT(wait_readable(fd, 3000));
         n = recv(fd, buf, sizeof buf, 0);
         if (n <= 0) break;
     }
-    double dt = now_ms() - t0;
+    double dt = nfx_now_ms() - t0;
     printf("    close forwarded after %.1f ms\n", dt);
     ASSERT_EQ_INT(n, 0);
     ASSERT(dt >= 250 && dt < 1000);
@@ -639,7 +617,7 @@ static void tfx_open(struct tfx *x)
     ASSERT_EQ_INT(x->to->parse(NULL, &x->t, x->spec, &x->d), 0);
     char err[FL_ERR_LEN];
     ASSERT_MSG(x->to->open(&x->t, NULL, err) == 0, "open: %s", err);
-    x->fd = tcp_connect(x->lport);
+    x->fd = nfx_tcp_connect(x->lport);
     ASSERT(x->fd >= 0);
     ASSERT_EQ_INT(http_req(x->fd, "GET", "/ok", 2000, NULL, 0), 200);
 }
@@ -648,7 +626,7 @@ static void tfx_close(struct tfx *x)
 {
     x->to->close(&x->t, NULL);
     errno = 0;
-    ASSERT(tcp_connect(x->lport) < 0);   /* closing the target closed its listener */
+    ASSERT(nfx_tcp_connect(x->lport) < 0);   /* closing the target closed its listener */
     close(x->fd);
     x->to->free(&x->t);
     node_free(x->spec);
@@ -725,7 +703,7 @@ TEST(proxy_fault_revert_on_stuck_engine_cuts_clients_off)
     ASSERT_EQ_INT(http_req(x.fd, "GET", "/ok", 300, NULL, 0), -2);
     struct px_engine *e = px_engine_of(px);
     px_engine_set_timeout(e, 300);
-    double t0 = now_ms();
+    double t0 = nfx_now_ms();
     px_engine_stall(e, 1500);
     ASSERT(fo->revert(&fi, err) < 0);
     ASSERT_CONTAINS(err, "did not answer");
@@ -733,8 +711,8 @@ TEST(proxy_fault_revert_on_stuck_engine_cuts_clients_off)
     ASSERT_MSG(wait_readable(x.fd, 300), "client still waiting after the failed revert");
     char c;
     ASSERT(recv(x.fd, &c, 1, 0) <= 0);
-    ASSERT_MSG(now_ms() - t0 < 1300, "the revert returned after the stall (%.0f ms)", now_ms() - t0);
-    double rest = t0 + 1800 - now_ms();   /* until the stall is over */
+    ASSERT_MSG(nfx_now_ms() - t0 < 1300, "the revert returned after the stall (%.0f ms)", nfx_now_ms() - t0);
+    double rest = t0 + 1800 - nfx_now_ms();   /* until the stall is over */
     if (rest > 0) usleep((useconds_t)(rest * 1000));
     px_engine_set_timeout(e, 0);
     fo->free_state(fi.state);
@@ -749,7 +727,7 @@ TEST(proxy_many_connections_one_thread)
     fx_start(&f);
     enum { N = 100 };
     int fds[N];
-    for (int i = 0; i < N; i++) { fds[i] = tcp_connect(f.pport); ASSERT(fds[i] >= 0); }
+    for (int i = 0; i < N; i++) { fds[i] = nfx_tcp_connect(f.pport); ASSERT(fds[i] >= 0); }
     for (int r = 0; r < 2; r++)
         for (int i = 0; i < N; i++) ASSERT_EQ_INT(http_req(fds[i], "GET", "/ok", 3000, NULL, 0), 200);
     struct px_stats s;
@@ -785,13 +763,13 @@ TEST(proxy_cli_standalone_until_sigint)
     }
     int fd = -1;
     for (int i = 0; i < 100 && fd < 0; i++) {
-        fd = tcp_connect(lport);
+        fd = nfx_tcp_connect(lport);
         if (fd < 0) usleep(20000);
     }
     ASSERT_MSG(fd >= 0, "faultline proxy did not listen on %s", la);
-    double t0 = now_ms();
+    double t0 = nfx_now_ms();
     ASSERT_EQ_INT(http_req(fd, "GET", "/ok", 2000, NULL, 0), 200);
-    double dt = now_ms() - t0;
+    double dt = nfx_now_ms() - t0;
     ASSERT_MSG(dt >= 39 && dt < 80, "round trip %.1f ms with 40ms latency", dt);
     close(fd);
     kill(pid, SIGINT);
@@ -799,7 +777,7 @@ TEST(proxy_cli_standalone_until_sigint)
     ASSERT(waitpid(pid, &st, 0) == pid);
     ASSERT(WIFEXITED(st));
     ASSERT_EQ_INT(WEXITSTATUS(st), 0);
-    ASSERT(tcp_connect(lport) < 0);
+    ASSERT(nfx_tcp_connect(lport) < 0);
     /* a bad toxic is a usage error */
     char out[2048];
     int rc = th_sh(out, sizeof out, "'%s' proxy --listen %s --upstream %s --toxic latency=fast 2>&1", th_faultline(), la, ua);
@@ -820,7 +798,7 @@ TEST(proxy_bulk_transfer_intact_across_toxic_changes)
     snprintf(up, sizeof up, "127.0.0.1:%d", src.port);
     struct px *px = px_listen(e, "127.0.0.1:0", up, err);
     ASSERT_MSG(px, "%s", err);
-    int fd = tcp_connect(port_of(px));
+    int fd = nfx_tcp_connect(port_of(px));
     ASSERT(fd >= 0);
     static char buf[1 << 16];
     size_t got = 0;
@@ -895,7 +873,7 @@ TEST_T(proxy_plan_end_to_end, 60)
     th_sh(jr, sizeof jr, "cat '%s/journal.jsonl'", dir);
     ASSERT_CONTAINS(jr, "\"toxic_id\"");   /* what reconcile uses */
     /* the proxy is gone with the run */
-    ASSERT(tcp_connect(lport) < 0);
+    ASSERT(nfx_tcp_connect(lport) < 0);
     testsrv_stop(srv);
 }
 
@@ -936,11 +914,11 @@ TEST(proxy_slicer_pieces_byte_exact)
     c.size_variation = 100;
     c.delay_us = 2000;
     ASSERT_MSG(px_add_toxic(px, &c, err) > 0, "%s", err);
-    int fd = tcp_connect(port);
+    int fd = nfx_tcp_connect(port);
     ASSERT(fd >= 0);
     static char buf[65536];
     size_t got = 0, reads = 0;
-    double t0 = now_ms();
+    double t0 = nfx_now_ms();
     for (;;) {
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n <= 0) break;
@@ -949,7 +927,7 @@ TEST(proxy_slicer_pieces_byte_exact)
         got += (size_t)n;
         reads++;
     }
-    double ms = now_ms() - t0;
+    double ms = nfx_now_ms() - t0;
     printf("    40000 bytes sliced: %zu reads in %.0f ms (%.0f bytes a read)\n", reads, ms, (double)got / reads);
     ASSERT_EQ_INT(got, 40000);
     ASSERT_MSG(ms >= 150, "pieces 2 ms apart took only %.0f ms", ms);
@@ -972,7 +950,7 @@ TEST(proxy_limit_data_closes_after_exact_bytes)
     px_toxic_defaults(&c, PX_LIMIT_DATA);
     c.bytes = 100000;
     ASSERT_MSG(px_add_toxic(px, &c, err) > 0, "%s", err);
-    int fd = tcp_connect(port);
+    int fd = nfx_tcp_connect(port);
     ASSERT(fd >= 0);
     static char buf[65536];
     size_t got = 0;
@@ -1001,7 +979,7 @@ static int pipelined(int fd, const char *const *paths, int n, int *status)
     static char buf[1 << 16];
     size_t have = 0;
     int got = 0;
-    double deadline = now_ms() + 3000;
+    double deadline = nfx_now_ms() + 3000;
     while (got < n) {
         char *p = buf;
         int k = 0;
@@ -1018,7 +996,7 @@ static int pipelined(int fd, const char *const *paths, int n, int *status)
         }
         got = k;
         if (got >= n) break;
-        int left = (int)(deadline - now_ms());
+        int left = (int)(deadline - nfx_now_ms());
         if (left <= 0 || !wait_readable(fd, left)) return got;
         ssize_t r = recv(fd, buf + have, sizeof buf - 1 - have, 0);
         if (r <= 0) return got;
@@ -1040,7 +1018,7 @@ TEST(proxy_http_error_match_only_matching_pipelined)
     snprintf(c.match_method, sizeof c.match_method, "GET");
     snprintf(c.match_path, sizeof c.match_path, "/status*");
     add(&f, c);
-    int fd = tcp_connect(f.pport);
+    int fd = nfx_tcp_connect(f.pport);
     const char *const paths[] = { "/ok", "/status?code=201", "/ok", "/status?code=202", "/echo", "/ok" };
     int st[6] = { 0 };
     ASSERT_EQ_INT(pipelined(fd, paths, 6, st), 6);
@@ -1072,7 +1050,7 @@ TEST(proxy_http_error_first_3_errors_exactly_three)
     int n500 = 0, n200 = 0;
     /* over several connections (first counts per toxic, not per connection) */
     for (int k = 0; k < 3; k++) {
-        int fd = tcp_connect(f.pport);
+        int fd = nfx_tcp_connect(f.pport);
         for (int i = 0; i < 4; i++) {
             ASSERT_EQ_INT(http_req(fd, "GET", "/echo", 2000, NULL, 0), 200);   /* not POST: forwarded */
             int st = http_req(fd, "POST", "/echo", 2000, NULL, 0);
@@ -1152,13 +1130,13 @@ TEST(proxy_http_delay_match_and_first)
     snprintf(c.match_method, sizeof c.match_method, "POST");
     snprintf(c.match_path, sizeof c.match_path, "/echo");
     add(&f, c);
-    int fd = tcp_connect(f.pport);
+    int fd = nfx_tcp_connect(f.pport);
     double t[6];
     const char *m[6] = { "GET", "POST", "GET", "POST", "POST", "GET" };
     for (int i = 0; i < 6; i++) {
-        double t0 = now_ms();
+        double t0 = nfx_now_ms();
         ASSERT_EQ_INT(http_req(fd, m[i], "/echo", 3000, NULL, 0), 200);
-        t[i] = now_ms() - t0;
+        t[i] = nfx_now_ms() - t0;
     }
     printf("    GET %.0f POST %.0f GET %.0f POST %.0f POST %.0f GET %.0f ms\n", t[0], t[1], t[2], t[3], t[4], t[5]);
     ASSERT(t[1] >= 190 && t[3] >= 190);
@@ -1176,15 +1154,15 @@ TEST(proxy_timeout_with_timeout_closes_after_it)
     px_toxic_defaults(&c, PX_TIMEOUT);
     c.timeout_us = 300000;
     add(&f, c);
-    double t0 = now_ms();
-    int fd = tcp_connect(f.pport);
+    double t0 = nfx_now_ms();
+    int fd = nfx_tcp_connect(f.pport);
     ASSERT(fd >= 0);
     const char *req = "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n";
     ASSERT(send(fd, req, strlen(req), 0) > 0);
     ASSERT(wait_readable(fd, 3000));
     char buf[256];
     ssize_t n = recv(fd, buf, sizeof buf, 0);
-    double dt = now_ms() - t0;
+    double dt = nfx_now_ms() - t0;
     printf("    closed after %.0f ms (recv %zd)\n", dt, n);
     ASSERT(n <= 0);
     ASSERT(dt >= 280 && dt < 1500);

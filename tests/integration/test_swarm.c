@@ -46,6 +46,19 @@ static void mk_service(const char *test, const char *name, int replicas, json_t 
 static struct docker_svc_status status(const char *ref) { return fx_svc_status(&dc, ref); }
 static void converge(const char *ref, int64_t within_ms) { fx_converge(&dc, ref, within_ms); }
 
+/* the test's own service fl-swarm-PID-TAG with replicas tasks, converged (what an earlier run
+ * of the test left, swept first): its name and id */
+static void fresh_service(const char *tag, int replicas, json_t *labels, char name[64], char id[72])
+{
+    char test[32];
+    snprintf(test, sizeof test, "sw-%s", tag);
+    swarm();
+    sweep(test);
+    sname(name, 64, tag);
+    mk_service(test, name, replicas, labels, id);
+    converge(name, 30000);
+}
+
 static int64_t replicas(const char *ref)
 {
     struct docker_service sv;
@@ -113,6 +126,18 @@ static void open_t(struct fx *f, struct target *t)
     ASSERT_MSG(target_swarm.open(t, &f->ctx, err) == 0, "open %s: %s", t->name, err);
 }
 
+/* a fresh plan fixture whose target 'web' is the service name (pick_count 0 = no pick), opened
+ * when asked (a probe resolves an unopened one itself) */
+static struct target *web_target(struct fx *f, const char *name, int pick_count, uint64_t seed, int open)
+{
+    char spec[256];
+    fx_init(f, 4242);
+    snprintf(spec, sizeof spec, "service: %s", name);
+    struct target *t = target(f, "web", spec, pick_count, seed);
+    if (open) open_t(f, t);
+    return t;
+}
+
 /* parse errors of a fault's step keys: the first message */
 static void fault_parse_err(struct fx *f, const struct fault_ops *ops, const char *params, char *out)
 {
@@ -137,12 +162,8 @@ static int probe(struct fx *f, const char *spec, struct probe_obs *obs, char *er
 
 TEST_T(swarm_target_resolves_tasks_nodes_and_picks, 90)
 {
-    swarm();
-    sweep("sw-target");
     char name[64], id[72], err[FL_ERR_LEN], spec[512], host[256];
-    sname(name, sizeof name, "target");
-    mk_service("sw-target", name, 3, json_pack("{s:s}", "tier", "web"), id);
-    converge(name, 30000);
+    fresh_service("target", 3, json_pack("{s:s}", "tier", "web"), name, id);
     ASSERT_EQ_INT(gethostname(host, sizeof host), 0);
 
     struct fx f;
@@ -230,17 +251,10 @@ TEST_T(swarm_target_resolves_tasks_nodes_and_picks, 90)
 
 TEST_T(swarm_scale_down_and_back_exactly, 120)
 {
-    swarm();
-    sweep("sw-scale");
-    char name[64], id[72], err[FL_ERR_LEN], spec[256];
-    sname(name, sizeof name, "scale");
-    mk_service("sw-scale", name, 3, NULL, id);
-    converge(name, 30000);
+    char name[64], id[72], err[FL_ERR_LEN];
+    fresh_service("scale", 3, NULL, name, id);
     struct fx f;
-    fx_init(&f, 4242);
-    snprintf(spec, sizeof spec, "service: %s", name);
-    struct target *t = target(&f, "web", spec, 0, 0);
-    open_t(&f, t);
+    struct target *t = web_target(&f, name, 0, 0, 1);
 
     struct fault_inst fi;
     fx_fault(&f, &fi, &fault_swarm_scale, t, "by: 2, converge_within: 30s");
@@ -305,18 +319,11 @@ TEST_T(swarm_scale_down_and_back_exactly, 120)
 
 TEST_T(swarm_kill_task_is_rescheduled, 120)
 {
-    swarm();
-    sweep("sw-kill");
-    char name[64], id[72], err[FL_ERR_LEN], spec[256];
-    sname(name, sizeof name, "kill");
-    mk_service("sw-kill", name, 2, NULL, id);
-    converge(name, 30000);
+    char name[64], id[72], err[FL_ERR_LEN];
+    fresh_service("kill", 2, NULL, name, id);
     int64_t failed0 = status(id).failed;
     struct fx f;
-    fx_init(&f, 4242);
-    snprintf(spec, sizeof spec, "service: %s", name);
-    struct target *t = target(&f, "web", spec, 1, 99); /* pick one task with seed 99 */
-    open_t(&f, t);
+    struct target *t = web_target(&f, name, 1, 99, 1); /* pick one task with seed 99 */
     const struct swarm_task_ref picked = ((const struct swarm_target *)t->cfg)->view.tasks[0];
     char before[72];
     slot_task(id, picked.slot, before);
@@ -374,17 +381,10 @@ TEST_T(swarm_kill_task_is_rescheduled, 120)
 
 TEST_T(swarm_drain_and_reactivate_the_node, 150)
 {
-    swarm();
-    sweep("sw-drain");
-    char name[64], id[72], err[FL_ERR_LEN], spec[256];
-    sname(name, sizeof name, "drain");
-    mk_service("sw-drain", name, 2, NULL, id);
-    converge(name, 30000);
+    char name[64], id[72], err[FL_ERR_LEN];
+    fresh_service("drain", 2, NULL, name, id);
     struct fx f;
-    fx_init(&f, 4242);
-    snprintf(spec, sizeof spec, "service: %s", name);
-    struct target *t = target(&f, "web", spec, 0, 0);
-    open_t(&f, t);
+    struct target *t = web_target(&f, name, 0, 0, 1);
 
     struct fault_inst fi;
     fx_fault(&f, &fi, &fault_swarm_drain, t, "converge_within: 30s");
@@ -442,16 +442,10 @@ TEST_T(swarm_drain_and_reactivate_the_node, 150)
 
 TEST_T(swarm_service_probe_answers_and_could_not_check, 60)
 {
-    swarm();
-    sweep("sw-probe");
     char name[64], id[72], err[FL_ERR_LEN], spec[256];
-    sname(name, sizeof name, "probe");
-    mk_service("sw-probe", name, 2, NULL, id);
-    converge(name, 30000);
+    fresh_service("probe", 2, NULL, name, id);
     struct fx f;
-    fx_init(&f, 4242);
-    snprintf(spec, sizeof spec, "service: %s", name);
-    target(&f, "web", spec, 0, 0); /* not opened: the probe resolves it itself */
+    web_target(&f, name, 0, 0, 0); /* not opened: the probe resolves it itself */
     struct probe_obs obs;
     ASSERT_MSG(probe(&f, "target: web", &obs, err) == 0, "%s", err);
     ASSERT_MSG(obs.outcome == PROBE_PASSED, "%s", obs.observed);
@@ -463,6 +457,7 @@ TEST_T(swarm_service_probe_answers_and_could_not_check, 60)
     ASSERT(obs.outcome == PROBE_PASSED);
 
     /* the service removed under the probe: an answer ("missing") */
+    snprintf(spec, sizeof spec, "service: %s", name);
     struct target *t2 = target(&f, "web2", spec, 0, 0);
     open_t(&f, t2);
     ASSERT_MSG(docker_service_remove(&dc, id, err) == 0, "%s", err);
@@ -512,12 +507,8 @@ static json_t *find_named(json_t *arr, const char *name)
 TEST_T(swarm_plan_scale_and_kill_task_end_to_end, 180)
 {
     const char *host = th_docker_host();
-    swarm();
-    sweep("sw-e2e");
     char name[64], id[72], err[FL_ERR_LEN], out[16384];
-    sname(name, sizeof name, "e2e");
-    mk_service("sw-e2e", name, 3, json_pack("{s:s}", "faultline.allow", "true"), id);
-    converge(name, 30000);
+    fresh_service("e2e", 3, json_pack("{s:s}", "faultline.allow", "true"), name, id);
     int64_t failed0 = status(id).failed;
     const char *dir = th_tmpdir();
     /* scale 3 -> 1 for 2 s; then kill one task and watch, every 100 ms for 8 s, the engine put it
@@ -545,8 +536,7 @@ TEST_T(swarm_plan_scale_and_kill_task_end_to_end, 180)
             "      stable: 3\n"
             "      within: 20s\n",
             name, host);
-    int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run plan.yaml -o report --journal journal.jsonl 2>&1", dir,
-                   th_faultline());
+    int rc = fx_fl(dir, "run plan.yaml -o report --journal journal.jsonl", out, sizeof out);
     ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
     ASSERT_CONTAINS(out, "converged again");
     /* every revert exact: three replicas, converged, one task replaced */
@@ -588,12 +578,8 @@ TEST_T(swarm_plan_scale_and_kill_task_end_to_end, 180)
 TEST_T(swarm_rollback_of_a_drain_after_sigkill, 120)
 {
     const char *host = th_docker_host();
-    swarm();
-    sweep("sw-crash");
     char name[64], id[72], err[FL_ERR_LEN], out[8192];
-    sname(name, sizeof name, "crash");
-    mk_service("sw-crash", name, 1, NULL, id);
-    converge(name, 30000);
+    fresh_service("crash", 1, NULL, name, id);
     const char *dir = th_tmpdir();
     th_write_in(dir, "plan.yaml",
             "faultline: 1\n"
@@ -653,12 +639,8 @@ TEST(swarm_plan_validation_names_the_problem)
 TEST_T(swarm_matrix_loses_each_slot_in_turn, 240)
 {
     const char *host = th_docker_host();
-    swarm();
-    sweep("sw-matrix");
     char name[64], id[72], err[FL_ERR_LEN], out[16384];
-    sname(name, sizeof name, "matrix");
-    mk_service("sw-matrix", name, 3, NULL, id);
-    converge(name, 30000);
+    fresh_service("matrix", 3, NULL, name, id);
     const char *dir = th_tmpdir();
     th_write_in(dir, "plan.yaml",
             "faultline: 1\n"

@@ -19,30 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "harness.h"
+#include "netfx.h"
 #include "testsrv.h"
 
 TEST_FILE_USES("alone"); /* measures added latency and bandwidth to 5% */
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int tcp_connect(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
 
 /* `faultline proxy --api 127.0.0.1:PORT` as a child, answering once it accepts */
 struct api { pid_t pid; int port; char url[64]; };
@@ -60,7 +40,7 @@ static void api_start(struct api *a)
         _exit(127);
     }
     for (int i = 0; i < 100; i++) {
-        int fd = tcp_connect(a->port);
+        int fd = nfx_tcp_connect(a->port);
         if (fd >= 0) { close(fd); return; }
         usleep(20000);
     }
@@ -96,7 +76,7 @@ static int curl(char *out, size_t n, const char *method, const char *url, const 
 static double http_rtt(int fd)
 {
     const char *req = "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n";
-    double t0 = now_ms();
+    double t0 = nfx_now_ms();
     ASSERT(send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req));
     char buf[2048] = "";
     size_t len = 0;
@@ -108,7 +88,7 @@ static double http_rtt(int fd)
         len += (size_t)r;
         buf[len] = '\0';
     }
-    return now_ms() - t0;
+    return nfx_now_ms() - t0;
 }
 
 static double sorted_rtt(int fd, int n, int pick_min)
@@ -188,7 +168,7 @@ TEST_T(toxiproxy_api_with_curl, 60)
     ASSERT_CONTAINS(out, "\"enabled\":true");
     ASSERT_EQ_INT(curl(out, sizeof out, "POST", url, body), 409);
     ASSERT_EQ_STR(out, "{\"error\":\"proxy already exists\",\"status\":409}");
-    int fd = tcp_connect(pport);
+    int fd = nfx_tcp_connect(pport);
     ASSERT(fd >= 0);
     double base = floor_rtt(fd, 15);
 
@@ -244,19 +224,19 @@ TEST_T(toxiproxy_api_with_curl, 60)
     snprintf(url, sizeof url, "%s/proxies/scheduler", a.url);
     ASSERT_EQ_INT(curl(out, sizeof out, "POST", url, "{\"enabled\": false}"), 200);
     close(fd);
-    ASSERT(tcp_connect(pport) < 0);
+    ASSERT(nfx_tcp_connect(pport) < 0);
     snprintf(url, sizeof url, "%s/reset", a.url);
     ASSERT_EQ_INT(curl(out, sizeof out, "POST", url, NULL), 204);
     snprintf(url, sizeof url, "%s/proxies/scheduler", a.url);
     ASSERT_EQ_INT(curl(out, sizeof out, "GET", url, NULL), 200);
     ASSERT_CONTAINS(out, "\"enabled\":true");
     ASSERT_CONTAINS(out, "\"toxics\":[]");
-    fd = tcp_connect(pport);
+    fd = nfx_tcp_connect(pport);
     ASSERT(fd >= 0);
     http_rtt(fd);
     close(fd);
     ASSERT_EQ_INT(curl(out, sizeof out, "DELETE", url, NULL), 204);
-    ASSERT(tcp_connect(pport) < 0);
+    ASSERT(nfx_tcp_connect(pport) < 0);
     api_stop(&a);
     testsrv_stop(srv);
 }

@@ -10,6 +10,7 @@
 #include "fl.h"
 #include "harness.h"
 #include "load.h"
+#include "loadfx.h"
 #include "plan.h"
 #include "testsrv.h"
 
@@ -34,32 +35,9 @@ TEST_T(k6_live_requests_in_windows, 120)
     ASSERT(f);
     fputs(script, f);
     fclose(f);
-    char y[1024];
-    snprintf(y, sizeof y, "name: k6\nk6: { script: %s, args: [-e, 'BASE=http://127.0.0.1:%d'] }\n", js,
-             testsrv_port(s));
-    struct diag d;
-    diag_init(&d, "test.yaml");
-    struct node *n = node_parse(y, strlen(y), &d);
-    ASSERT(n);
-    struct lg_block_cfg *c = lg_block_parse(NULL, n, &d);
-    ASSERT_MSG(c && d.n == 0, "parse: %s", d.n ? d.msgs[0] : "?");
-    node_free(n);
-    diag_release(&d);
-    char err[FL_ERR_LEN];
-    struct lg *lg = lg_new(&c, 1, 1, err);
-    ASSERT_MSG(lg, "lg_new: %s", err);
-    ASSERT_MSG(lg_prestart(lg, 8000, err) == 0, "prestart: %s", err);
-    ASSERT_MSG(lg_start(lg, fl_now_ns(), 8000, err) == 0, "lg_start: %s", err);
-    struct timespec ts = { 3, 0 };
-    clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
-    testsrv_set_delay_ms(s, 80);
-    ts.tv_sec = 2;
-    clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
-    testsrv_set_delay_ms(s, 0);
-    ASSERT_MSG(lg_wait(lg, 15000) == 0, "the load did not stop by itself");
-    lg_stop(lg);
-    char why[1200];
-    ASSERT_MSG(!lg_tool_failure(lg, why, sizeof why), "%s", why);
+    struct lg_block_cfg *c = lfx_block("name: k6\nk6: { script: %s, args: [-e, 'BASE=http://127.0.0.1:%d'] }\n", js,
+                                       testsrv_port(s));
+    struct lg *lg = lfx_tool_run(&c, s, 8000, 3, 2, 80); /* 80 ms slower in seconds 3 and 4 */
     struct lg_stats all, slow, before;
     ASSERT_EQ_INT(lg_query(lg, "k6", 0, 8000, &all), 0);
     uint64_t hits = testsrv_hits(s, "/delay");
@@ -77,9 +55,7 @@ TEST_T(k6_live_requests_in_windows, 120)
     ASSERT_MSG(slow.count > 10 && slow.p50 >= 80.0, "slow window p50 %.1f ms", slow.p50);
     ASSERT_MSG(before.count > 20 && before.p50 < 80.0, "before p50 %.1f ms", before.p50);
     lg_free(lg);
-    char out[256];
-    th_sh(out, sizeof out, "pgrep -f '[k]6 run --out json=.* %s' | wc -l", js);
-    ASSERT_EQ_INT(atoi(out), 0);
+    ASSERT_EQ_INT(th_pgrep("[k]6 run --out json=.* %s", js), 0);
     lg_block_free(c);
     testsrv_stop(s);
     free(js);

@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "fl.h"
 #include "hist.h"
+#include "loadfx.h"
 
 #define FIXTURE "tests/fixtures/run-sample.json"
 
@@ -89,37 +90,16 @@ static void set_total(json_t *r, const char *metric, double v)
     json_object_set_new(json_object_get(block(r), "totals"), metric, json_real(v));
 }
 
-/* a latency distribution of n requests, scale times 1 + 4 u^4 ms for u evenly in (0, 1]:
- * its histogram (the engine's own buckets), count and percentiles into o */
-static void set_latency(json_t *o, int n, double scale)
-{
-    struct hist *h = malloc(sizeof *h);
-    ASSERT(h != NULL);
-    hist_init(h);
-    for (int i = 1; i <= n; i++) {
-        double u = (double)i / n;
-        hist_record(h, (uint64_t)(scale * (1 + 4 * u * u * u * u) * 1e6));
-    }
-    json_t *a = json_array();
-    for (unsigned b = 0; b < HIST_BUCKETS; b++)
-        if (h->counts[b]) json_array_append_new(a, json_pack("[I, I]", (json_int_t)b, (json_int_t)h->counts[b]));
-    json_object_set_new(o, "hist", a);
-    json_object_set_new(o, "count", json_integer(n));
-    json_object_set_new(o, "p95", json_real((double)hist_quantile(h, 0.95) / 1e6));
-    json_object_set_new(o, "p99", json_real((double)hist_quantile(h, 0.99) / 1e6));
-    free(h);
-}
-
-/* the block's and its endpoints' latencies all drawn from set_latency; each second's p95
+/* the block's and its endpoints' latencies all drawn from lfx_latency; each second's p95
  * the whole run's, +-2% */
 static void set_all_latency(json_t *r, int n, double scale)
 {
     json_t *s = json_object_get(block(r), "series");
     for (size_t i = 0; i < json_array_size(s); i++)
         json_object_set_new(json_array_get(s, i), "p95", json_real(scale * 4.26 * (1 + 0.02 * (double)((int)(i % 5) - 2) / 2)));
-    set_latency(json_object_get(block(r), "totals"), n, scale);
+    lfx_latency(json_object_get(block(r), "totals"), n, scale, 1);
     json_t *eps = json_object_get(block(r), "endpoints");
-    for (size_t i = 0; i < json_array_size(eps); i++) set_latency(json_array_get(eps, i), n, scale);
+    for (size_t i = 0; i < json_array_size(eps); i++) lfx_latency(json_array_get(eps, i), n, scale, 1);
 }
 
 /* per-second throughput: mean +- spread, alternating; the totals' rps the mean */

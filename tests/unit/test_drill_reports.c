@@ -6,6 +6,7 @@
  * those of the combination's own run.json; the lines printed are the drill's console lines;
  * text from a probe's output is escaped; an experiment without a record is one testcase. */
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,15 @@ TEST_FILE_USES("");
 
 static const char *const drills[] = { "d1", "d2" };
 
-/* the whole file (caller frees), NULL when missing */
-static json_t *load(const char *path)
+/* the JSON file at the path (printf-style; caller frees); the test fails when it is missing */
+static json_t *load(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *load(const char *fmt, ...)
 {
+    char path[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof path, fmt, ap);
+    va_end(ap);
     json_t *j = json_load_file(path, 0, NULL);
     ASSERT_MSG(j != NULL, "no JSON at %s", path);
     return j;
@@ -61,9 +68,26 @@ static void assert_same_file(const char *got_path, const char *want_path)
     free(want);
 }
 
-/* every line of text is a line of the drill's console output */
-static void assert_printed(const char *text, const char *console)
+/* rec written again by write into the test's folder: byte for byte what drill d wrote as rel
+ * (a path in the drill's folder); the path written */
+static const char *same_as_drill(int (*write)(const json_t *, const char *, char *), const json_t *rec, size_t d,
+                                 const char *rel)
 {
+    char err[FL_ERR_LEN], want[256];
+    const char *got = out_path(strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel);
+    ASSERT_MSG(write(rec, got, err) == 0, "%s: %s", rel, err);
+    snprintf(want, sizeof want, "%s/%s", drills[d], rel);
+    assert_same_file(got, want);
+    return got;
+}
+
+/* every line of text is a line of drill d's console output */
+static void assert_printed(size_t d, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/console.txt", drills[d]);
+    char *console = th_slurp(path);
+    ASSERT_MSG(console != NULL, "no %s in the fixture", path);
     char *copy = fl_strdup(text), *save = NULL;
     for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
         char *want = fl_asprintf("\n%s\n", l);
@@ -71,6 +95,7 @@ static void assert_printed(const char *text, const char *console)
         free(want);
     }
     free(copy);
+    free(console);
 }
 
 TEST(drill_reports_matrix_rows_are_the_figures_of_each_run)
@@ -79,15 +104,14 @@ TEST(drill_reports_matrix_rows_are_the_figures_of_each_run)
     static const char *const keys[] = { "p95_ms", "worst_p95_ms", "error_rate", "requests", "rps", "recovery_ms",
                                         "recovered", "recoveries", NULL };
     for (size_t d = 0; d < 2; d++) {
-        char path[256];
-        snprintf(path, sizeof path, "%s/replicas/matrix.json", drills[d]);
-        json_t *m = load(path);
+        json_t *m = load("%s/replicas/matrix.json", drills[d]);
         const json_t *rows = json_object_get(m, "matrix");
         ASSERT_EQ_INT(json_array_size(rows), 3);
         for (size_t i = 0; i < json_array_size(rows); i++) {
             const json_t *row = json_array_get(rows, i);
+            char path[256];
             snprintf(path, sizeof path, "%s/run.json", json_string_value(json_object_get(row, "report")));
-            json_t *run = load(path), *fig = json_object();
+            json_t *run = load("%s", path), *fig = json_object();
             report_figures(run, fig);
             for (size_t k = 0; keys[k]; k++)
                 ASSERT_MSG(json_equal(json_object_get(fig, keys[k]), json_object_get(row, keys[k])),
@@ -113,14 +137,9 @@ TEST(drill_reports_matrix_rows_are_the_figures_of_each_run)
 TEST(drill_reports_contingency_renders_again_from_the_record)
 {
     enter_fixture();
-    char err[FL_ERR_LEN], path[256];
     for (size_t d = 0; d < 2; d++) {
-        snprintf(path, sizeof path, "%s/replicas/matrix.json", drills[d]);
-        json_t *m = load(path);
-        const char *md = out_path("contingency.md");
-        ASSERT_MSG(report_contingency_md(m, md, err) == 0, "contingency.md: %s", err);
-        snprintf(path, sizeof path, "%s/replicas/contingency.md", drills[d]);
-        assert_same_file(md, path);
+        json_t *m = load("%s/replicas/matrix.json", drills[d]);
+        const char *md = same_as_drill(report_contingency_md, m, d, "replicas/contingency.md");
         char *text = th_slurp(md);
         ASSERT_CONTAINS(text, "**N-1 fails at: r1** (2 of 3 combinations survived)");
         /* the probe printed "<lost> #r1 & ~[x]! *y*": markup neither starts nor breaks the row */
@@ -129,9 +148,6 @@ TEST(drill_reports_contingency_renders_again_from_the_record)
         free(text);
 
         /* the lines `faultline drill` printed for the matrix */
-        snprintf(path, sizeof path, "%s/console.txt", drills[d]);
-        char *console = th_slurp(path);
-        ASSERT(console != NULL);
         struct buf b;
         buf_init(&b, 0);
         const json_t *rows = json_object_get(m, "matrix");
@@ -139,9 +155,8 @@ TEST(drill_reports_contingency_renders_again_from_the_record)
         ASSERT_CONTAINS(b.data, "lose r1: failed (exit 1), worst p95 ");
         report_contingency_text(m, &b);
         ASSERT_CONTAINS(b.data, "\ncontingency N-1 of 'replicas':\n  lost  verdict        worst p95   error rate  recovery");
-        assert_printed(b.data, console);
+        assert_printed(d, b.data);
         buf_release(&b);
-        free(console);
         json_decref(m);
     }
 }
@@ -149,17 +164,10 @@ TEST(drill_reports_contingency_renders_again_from_the_record)
 TEST(drill_reports_suite_renders_again_from_the_records)
 {
     enter_fixture();
-    char err[FL_ERR_LEN], path[256];
     for (size_t d = 0; d < 2; d++) {
-        snprintf(path, sizeof path, "%s/suite.json", drills[d]);
-        json_t *suite = load(path);
-        const char *xml = out_path("suite.junit.xml"), *md = out_path("suite.md");
-        ASSERT_MSG(report_suite_junit(suite, xml, err) == 0, "suite.junit.xml: %s", err);
-        ASSERT_MSG(report_suite_md(suite, md, err) == 0, "suite.md: %s", err);
-        snprintf(path, sizeof path, "%s/suite.junit.xml", drills[d]);
-        assert_same_file(xml, path);
-        snprintf(path, sizeof path, "%s/suite.md", drills[d]);
-        assert_same_file(md, path);
+        json_t *suite = load("%s/suite.json", drills[d]);
+        const char *xml = same_as_drill(report_suite_junit, suite, d, "suite.junit.xml");
+        same_as_drill(report_suite_md, suite, d, "suite.md");
 
         /* an experiment's testsuite is its own junit.xml's, renamed after the experiment */
         char *x = th_slurp(xml);
@@ -178,16 +186,13 @@ TEST(drill_reports_suite_renders_again_from_the_records)
         free(x);
 
         /* the lines printed for each experiment */
-        snprintf(path, sizeof path, "%s/console.txt", drills[d]);
-        char *console = th_slurp(path);
         struct buf b;
         buf_init(&b, 0);
         const json_t *exps = json_object_get(suite, "experiments");
         ASSERT_EQ_INT(json_array_size(exps), 7);
         for (size_t i = 0; i < json_array_size(exps); i++) report_suite_entry_text(json_array_get(exps, i), &b);
-        assert_printed(b.data, console);
+        assert_printed(d, b.data);
         buf_release(&b);
-        free(console);
         json_decref(suite);
     }
 }

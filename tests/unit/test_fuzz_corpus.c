@@ -86,61 +86,23 @@ TEST(fuzz_corpus_plan_parser)
     ASSERT_MSG(n >= 30, "plan corpus has only %zu inputs", n);
 }
 
-static void one_docker(const char *data, size_t n) { fuzz_docker_json_one((const uint8_t *)data, n); }
+/* a test replaying tests/fuzz/corpus/<target>/ through fuzz_<target>_one, the fuzz target's
+ * own entry point; the corpus must hold at least min inputs (one that shrank by mistake fails) */
+#define CORPUS_TEST(target, min, timeout_s)                                                   \
+    static void one_##target(const char *data, size_t n) { fuzz_##target##_one((const uint8_t *)data, n); } \
+    TEST_T(fuzz_corpus_##target, timeout_s)                                                  \
+    {                                                                                        \
+        size_t n = replay("tests/fuzz/corpus/" #target, one_##target);                        \
+        ASSERT_MSG(n >= (min), #target " corpus has only %zu inputs", n);                     \
+    }
 
-TEST_T(fuzz_corpus_docker_json, 120)
-{
-    size_t n = replay("tests/fuzz/corpus/docker_json", one_docker);
-    ASSERT_MSG(n >= 17, "docker_json corpus has only %zu inputs", n);
-}
-
-static void one_http(const char *data, size_t n) { fuzz_http_json_one((const uint8_t *)data, n); }
-
-TEST_T(fuzz_corpus_http_json, 180)
-{
-    size_t n = replay("tests/fuzz/corpus/http_json", one_http);
-    ASSERT_MSG(n >= 17, "http_json corpus has only %zu inputs", n);
-}
-
-static void one_compose(const char *data, size_t n) { fuzz_compose_one((const uint8_t *)data, n); }
-
-TEST(fuzz_corpus_compose)
-{
-    size_t n = replay("tests/fuzz/corpus/compose", one_compose);
-    ASSERT_MSG(n >= 8, "compose corpus has only %zu inputs", n);
-}
-
-static void one_journal(const char *data, size_t n) { fuzz_journal_one((const uint8_t *)data, n); }
-
-static void one_proxy_api(const char *data, size_t n) { fuzz_proxy_api_one((const uint8_t *)data, n); }
-
-TEST(fuzz_corpus_proxy_api)
-{
-    size_t n = replay("tests/fuzz/corpus/proxy_api", one_proxy_api);
-    ASSERT_MSG(n >= 8, "proxy_api corpus has only %zu inputs", n);
-}
-
-TEST(fuzz_corpus_journal)
-{
-    size_t n = replay("tests/fuzz/corpus/journal", one_journal);
-    ASSERT_MSG(n >= 15, "journal corpus has only %zu inputs", n);
-}
-
-static void one_compare(const char *data, size_t n) { fuzz_compare_one((const uint8_t *)data, n); }
-
-TEST(fuzz_corpus_compare)
-{
-    size_t n = replay("tests/fuzz/corpus/compare", one_compare);
-    ASSERT_MSG(n >= 7, "compare corpus has only %zu inputs", n);
-}
-
-static void one_load_lines(const char *data, size_t n) { fuzz_load_lines_one((const uint8_t *)data, n); }
-
-TEST(fuzz_corpus_load_lines)
-{
-    size_t n = replay("tests/fuzz/corpus/load_lines", one_load_lines);
-    ASSERT_MSG(n >= 20, "load_lines corpus has only %zu inputs", n);
-}
+CORPUS_TEST(docker_json, 17, 120)
+CORPUS_TEST(http_json, 17, 180)
+CORPUS_TEST(compose, 8, 30)
+CORPUS_TEST(proxy_api, 8, 30)
+CORPUS_TEST(journal, 15, 30)
+CORPUS_TEST(compare, 7, 30)
+CORPUS_TEST(load_lines, 20, 30)
 
 /* known answers of the journal reader: an old journal ("inject"/"revert") still counts; a torn
  * line is reported and the records around it are honoured */

@@ -42,42 +42,24 @@ TEST(suggest_hint_text)
     ASSERT(strlen(tiny) < sizeof tiny);
 }
 
-static struct plan *parse(const char *text, struct diag *d)
-{
-    diag_init(d, "t.yaml");
-    return plan_parse("t.yaml", text, strlen(text), NULL, d);
-}
-
 TEST(validate_one_error_per_mistake)
 {
-    struct diag d;
     /* a bad threshold keeps its block known: the probe naming it is no second error */
-    struct plan *p = parse("faultline: 1\nname: x\nload:\n"
-                           "  - { name: readers, base_url: \"http://127.0.0.1:9\", requests: [{ path: /x }], vus: fifty, "
-                           "duration: 20q, thresholds: [\"p95 < 2q\"] }\n"
-                           "method:\n  - { name: s, at: 1s, fault: exec, run: [\"true\"], for: 5s }\n"
-                           "probes:\n  - { during: s, load: readers, expect: \"p95 < 1s\" }\n"
-                           "  - recovery: { from: s, load: readers, until: \"error_rate < 1%\", within: 10s }\n", &d);
-    ASSERT_EQ_INT(d.n, 3);
-    ASSERT_CONTAINS(d.msgs[0], "'vus' must be an integer, not 'fifty'");
-    ASSERT_CONTAINS(d.msgs[1], "'20q' is not a duration");
-    ASSERT_CONTAINS(d.msgs[2], "'2q' is not a duration");
-    diag_release(&d);
-    plan_free(p);
+    th_plan_errors("faultline: 1\nname: x\nload:\n"
+                   "  - { name: readers, base_url: \"http://127.0.0.1:9\", requests: [{ path: /x }], vus: fifty, "
+                   "duration: 20q, thresholds: [\"p95 < 2q\"] }\n"
+                   "method:\n  - { name: s, at: 1s, fault: exec, run: [\"true\"], for: 5s }\n"
+                   "probes:\n  - { during: s, load: readers, expect: \"p95 < 1s\" }\n"
+                   "  - recovery: { from: s, load: readers, until: \"error_rate < 1%\", within: 10s }\n",
+                   3, "'vus' must be an integer, not 'fifty'", "'20q' is not a duration", "'2q' is not a duration");
     /* a target of an unknown kind is still a name the plan declares */
-    p = parse("faultline: 1\nname: x\ntargets:\n  cache: { rdis: { url: \"redis://127.0.0.1:1\" } }\n"
-              "probes:\n  - redis: { target: cache }\n", &d);
-    ASSERT_EQ_INT(d.n, 1);
-    ASSERT_CONTAINS(d.msgs[0], "t.yaml:4:12: target 'cache': unknown kind 'rdis' (did you mean 'redis'?)");
-    diag_release(&d);
-    plan_free(p);
+    th_plan_errors("faultline: 1\nname: x\ntargets:\n  cache: { rdis: { url: \"redis://127.0.0.1:1\" } }\n"
+                   "probes:\n  - redis: { target: cache }\n",
+                   1, "t.yaml:4:12: target 'cache': unknown kind 'rdis' (did you mean 'redis'?)");
     /* a probe's target: must name a target of the plan */
-    p = parse("faultline: 1\nname: x\ntargets:\n  cache: { redis: { url: \"redis://127.0.0.1:1\" } }\n"
-              "probes:\n  - redis: { target: cahce }\n", &d);
-    ASSERT_EQ_INT(d.n, 1);
-    ASSERT_CONTAINS(d.msgs[0], "t.yaml:6:22: probe 'redis@6': no target named 'cahce' (did you mean 'cache'?)");
-    diag_release(&d);
-    plan_free(p);
+    th_plan_errors("faultline: 1\nname: x\ntargets:\n  cache: { redis: { url: \"redis://127.0.0.1:1\" } }\n"
+                   "probes:\n  - redis: { target: cahce }\n",
+                   1, "t.yaml:6:22: probe 'redis@6': no target named 'cahce' (did you mean 'cache'?)");
 }
 
 TEST(validate_cli_folder_and_order)
