@@ -5,6 +5,7 @@
 #include "cmd.h"
 #include "journal.h"
 #include "plan.h"
+#include "probe.h"
 
 static const char rollback_usage[] =
     "usage: faultline rollback [JOURNAL] [--list] [--forget] [--plan PLAN.yaml [--var NAME=VALUE]...]\n\n"
@@ -59,6 +60,9 @@ int cmd_rollback(int argc, char **argv)
             const char *op = json_string_value(json_object_get(p, "op"));
             if (op && !strcmp(op, "service"))
                 printf("service %s (pid %lld)\n", json_string_value(json_object_get(p, "name")), (long long)json_integer_value(json_object_get(p, "pid")));
+            else if (probe_find_journal_kind(json_string_value(json_object_get(p, "kind"))))
+                printf("probe %s (%s): what it put in was not taken out yet\n", json_string_value(json_object_get(p, "step")),
+                       json_string_value(json_object_get(p, "kind")));
             else
                 printf("%s (%s)%s\n", json_string_value(json_object_get(p, "step")), json_string_value(json_object_get(p, "kind")),
                        json_is_true(json_object_get(p, "done")) ? "" : ": intent only, the runner died during the inject");

@@ -50,6 +50,27 @@ const char *pg_target_dsn(const struct target *t, const char **shown)
     return pt->dsn;
 }
 
+/* the DSN as a keyword=value string without its password (values quoted), for the journal:
+ * rollback reaches the server with it (and libpq's PGPASSWORD / ~/.pgpass, or the plan's
+ * DSN when --plan is given); NULL when libpq cannot parse it */
+char *pg_dsn_no_password(const char *dsn)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &perr);
+    if (perr) PQfreemem(perr);
+    if (!opts) return NULL;
+    struct buf b;
+    buf_init(&b, 4096);
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val || !*o->val || !strcmp(o->keyword, "password")) continue;
+        buf_addf(&b, "%s%s='", b.len ? " " : "", o->keyword);
+        for (const char *c = o->val; *c; c++) buf_addf(&b, "%s%c", *c == '\'' || *c == '\\' ? "\\" : "", *c);
+        buf_adds(&b, "'");
+    }
+    PQconninfoFree(opts);
+    return buf_detach(&b);
+}
+
 PGconn *pg_open(const char *dsn, const char *shown, const char *appname, int timeout_s, char *err)
 {
     char tmo[16];

@@ -11,6 +11,10 @@ extern const struct target_ops target_postgres;
 /* the target's DSN (with its password) and, in *shown (may be NULL), the same without it;
  * NULL when t is not a parsed postgres target */
 const char *pg_target_dsn(const struct target *t, const char **shown);
+/* the DSN as keyword='value' pairs without its password, for the journal (rollback reaches
+ * the server with it and PGPASSWORD / ~/.pgpass, or the plan's DSN with --plan); NULL when
+ * libpq cannot parse it. Caller frees. */
+char *pg_dsn_no_password(const char *dsn);
 /* a connection (application_name appname, connect_timeout timeout_s, default 5); NULL with
  * err "cannot connect to postgres (SHOWN): ..." (secrets redacted) */
 PGconn *pg_open(const char *dsn, const char *shown, const char *appname, int timeout_s, char *err);
