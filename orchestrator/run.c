@@ -1035,10 +1035,11 @@ static int run_journal_open(struct run *r)
         for (size_t i = 0; i < json_array_size(pend) && i < 8; i++) {
             json_t *e = json_array_get(pend, i);
             int svc = !strcmp(json_string_value(json_object_get(e, "op")), "service");
-            buf_addf(&names, "%s%s '%s'", i ? ", " : "", svc ? "service" : "step",
+            int rows = !svc && probe_find_journal_kind(json_string_value(json_object_get(e, "kind")));
+            buf_addf(&names, "%s%s '%s'", i ? ", " : "", svc ? "service" : rows ? "rows seeded by probe" : "step",
                      json_string_value(json_object_get(e, svc ? "name" : "step")));
         }
-        fl_log(FL_LOG_ERROR, "the journal '%s' holds %zu unsettled fault(s) or leftover service(s) from an earlier run "
+        fl_log(FL_LOG_ERROR, "the journal '%s' holds %zu unsettled fault(s), seeded rows or leftover service(s) from an earlier run "
                "(%s%s): they may still be in effect; run `faultline rollback %s` first", jpath, json_array_size(pend),
                names.data, json_array_size(pend) > 8 ? ", ..." : "", jpath);
         buf_release(&names);

@@ -128,7 +128,7 @@ static int ppg_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         char msg[400];
-        snprintf(msg, sizeof msg, "%s", r ? PQerrorMessage(conn) : e);
+        snprintf(msg, sizeof msg, "%.399s", r ? PQerrorMessage(conn) : e);
         msg[strcspn(msg, "\n")] = '\0';
         fl_redact(msg);
         int lost = PQstatus(conn) != CONNECTION_OK;

@@ -1175,6 +1175,7 @@ TEST_T(acgme_seed_runner_killed_then_rollback_deletes_exactly_the_seeded_rows, 9
         static char out[16384];
         int rc = th_sh(out, sizeof out, "cd '%s' && FAULTLINE_JOURNAL=j.jsonl '%s' run p.yaml -o out2 2>&1", dir, th_faultline());
         ASSERT_MSG(rc == 2, "%s: a run after the crash must refuse (2), got %d: %s", sc->name, rc, out);
+        ASSERT_CONTAINS(out, "rows seeded by probe 'accuracy'");
         rc = th_sh(out, sizeof out, "cd '%s' && '%s' rollback --list j.jsonl 2>&1", dir, th_faultline());
         ASSERT_MSG(rc == 0 && strstr(out, "probe accuracy (acgme.seed)") && strstr(out, "1 pending"), "%s: %s", sc->name, out);
         rc = th_sh(out, sizeof out, "cd '%s' && '%s' rollback j.jsonl 2>&1", dir, th_faultline());
@@ -1191,6 +1192,17 @@ TEST_T(acgme_seed_runner_killed_then_rollback_deletes_exactly_the_seeded_rows, 9
         ASSERT_MSG(!strcmp(before, after), "%s: the users' rows changed", sc->name);
         rc = th_sh(out, sizeof out, "cd '%s' && '%s' rollback j.jsonl 2>&1", dir, th_faultline());
         ASSERT_MSG(rc == 0 && strstr(out, "nothing to roll back"), "%s: second rollback exit %d: %s", sc->name, rc, out);
+        if (k == 1) {
+            /* a run that ends normally settles every case's entry itself (deleted by the probe) */
+            atomic_store(&srv_mode, SRV_HONEST);
+            rc = th_sh(out, sizeof out, "cd '%s' && FAULTLINE_JOURNAL=j.jsonl '%s' run p.yaml -o out3 2>&1", dir, th_faultline());
+            ASSERT_MSG(rc == 0, "%s: a normal run: exit %d: %s", sc->name, rc, out);
+            ASSERT_EQ_INT(rows_now(pg), rows_before);
+            rc = th_sh(out, sizeof out, "cd '%s' && grep -c '\"kind\":\"acgme.seed\"' j.jsonl; "
+                       "grep -c '\"how\":\"deleted by the probe\"' j.jsonl; '%s' rollback --list j.jsonl", dir, th_faultline());
+            ASSERT_MSG(rc == 0 && !strncmp(out, "3\n2\n", 4) && strstr(out, "0 pending"),
+                       "%s: the journal after a normal run (intents, settled by the probe, --list): %s", sc->name, out);
+        }
 
         char drop[512];
         snprintf(drop, sizeof drop, "DROP TABLE %1$sassign; DROP TABLE %1$sblocks; DROP TABLE %1$speople;", srv_prefix);
