@@ -107,7 +107,10 @@ static int ppg_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         if (!none) return -1;
         obs->latency_ms = (double)(fl_now_ns() - c0) / 1e6;
         obs->outcome = PROBE_FAILED;
-        snprintf(obs->observed, sizeof obs->observed, "no answer: %.400s", err);
+        if (timed_out)
+            snprintf(obs->observed, sizeof obs->observed, "no answer within %lldms: the connection was not answered "
+                     "(abandoned): %.300s", (long long)c->timeout_ms, err);
+        else snprintf(obs->observed, sizeof obs->observed, "no answer: %.400s", err);
         return 0;
     }
     char tmo[64], e[FL_ERR_LEN] = "";

@@ -221,7 +221,7 @@ TEST_T(pg_probe_against_a_frozen_server_fails_within_its_timeout, 60)
     /* timeout 1s (+250 ms for the server's own statement_timeout); a hung check would never return */
     ASSERT_MSG(frozen_pm.rc == 0 && frozen_pm.o.outcome == PROBE_FAILED, "postmaster frozen: rc %d %s %s", frozen_pm.rc,
                frozen_pm.err, frozen_pm.o.observed);
-    ASSERT_CONTAINS(frozen_pm.o.observed, "no answer");
+    ASSERT_CONTAINS(frozen_pm.o.observed, "no answer within 1000ms: the connection was not answered");
     ASSERT_MSG(frozen_pm.ms >= 1000 && frozen_pm.ms < 2000, "postmaster frozen: the check took %lld ms",
                (long long)frozen_pm.ms);
     ASSERT_MSG(obs_ok && backend, "the probe's backend was not seen running its query");
