@@ -11,27 +11,6 @@
 #include "fl.h"
 #include "params.h"
 
-/* the DSN as a keyword=value string without its password (values quoted), for the journal:
- * rollback reaches the server with it (and libpq's PGPASSWORD / ~/.pgpass, or the plan's
- * DSN when --plan is given); NULL when libpq cannot parse it */
-static char *dsn_no_password(const char *dsn)
-{
-    char *perr = NULL;
-    PQconninfoOption *opts = PQconninfoParse(dsn, &perr);
-    if (perr) PQfreemem(perr);
-    if (!opts) return NULL;
-    struct buf b;
-    buf_init(&b, 4096);
-    for (PQconninfoOption *o = opts; o->keyword; o++) {
-        if (!o->val || !*o->val || !strcmp(o->keyword, "password")) continue;
-        buf_addf(&b, "%s%s='", b.len ? " " : "", o->keyword);
-        for (const char *c = o->val; *c; c++) buf_addf(&b, "%s%c", *c == '\'' || *c == '\\' ? "\\" : "", *c);
-        buf_adds(&b, "'");
-    }
-    PQconninfoFree(opts);
-    return buf_detach(&b);
-}
-
 /* run a command that returns no rows we need; 0 or -1 with err */
 static int pg_exec(PGconn *c, const char *sql, const char *what, char *err)
 {
@@ -251,7 +230,7 @@ static int held_prepare(struct fault_inst *fi, char *err)
     struct pg_state *s = fl_calloc(1, sizeof *s);
     snprintf(s->appname, sizeof s->appname, "faultline-%s-%d-%lld-%ld", strchr(fi->ops->name, '.') + 1, (int)getpid(),
              (long long)(fl_wall() * 1000) % 1000000000LL, n);
-    s->conninfo = dsn_no_password(dsn);
+    s->conninfo = pg_dsn_no_password(dsn);
     fi->state = s;
     return 0;
 }

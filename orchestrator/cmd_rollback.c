@@ -5,6 +5,7 @@
 #include "cmd.h"
 #include "journal.h"
 #include "plan.h"
+#include "probe.h"
 
 static const char rollback_usage[] =
     "usage: faultline rollback [JOURNAL] [--list] [--forget] [--plan PLAN.yaml [--var NAME=VALUE]...]\n\n"
@@ -13,7 +14,8 @@ static const char rollback_usage[] =
     "have died before, during or after the fault, or in the middle of its revert. For each\n"
     "target it compares the state now with the state recorded before the fault, restores what\n"
     "differs, leaves alone what matches, and says what it found and did. Leftover managed\n"
-    "services are stopped. Idempotent, and safe to run twice at once (the second waits).\n"
+    "services are stopped; rows an acgme probe seeded (deliver: seed) and the run never took\n"
+    "out are deleted. Idempotent, and safe to run twice at once (the second waits).\n"
     "Exit 0 when everything is settled, 4 when something could not be, 2 when the journal\n"
     "cannot be used (unreadable, or held by a run that is still going).\n\n"
     "  --list         only print what is pending\n"
@@ -59,6 +61,9 @@ int cmd_rollback(int argc, char **argv)
             const char *op = json_string_value(json_object_get(p, "op"));
             if (op && !strcmp(op, "service"))
                 printf("service %s (pid %lld)\n", json_string_value(json_object_get(p, "name")), (long long)json_integer_value(json_object_get(p, "pid")));
+            else if (probe_find_journal_kind(json_string_value(json_object_get(p, "kind"))))
+                printf("probe %s (%s): what it put in was not taken out yet\n", json_string_value(json_object_get(p, "step")),
+                       json_string_value(json_object_get(p, "kind")));
             else
                 printf("%s (%s)%s\n", json_string_value(json_object_get(p, "step")), json_string_value(json_object_get(p, "kind")),
                        json_is_true(json_object_get(p, "done")) ? "" : ": intent only, the runner died during the inject");

@@ -18,6 +18,7 @@
 #include "files.h"
 #include "process.h"
 #include "plan.h"
+#include "probe.h"
 
 struct journal {
     int fd;
@@ -672,9 +673,14 @@ int journal_rollback(const char *path, const struct drv_ctx *ctx, int verbose, c
         const char *kind = json_string_value(json_object_get(p, "kind"));
         const char *step = json_string_value(json_object_get(p, "step"));
         const struct fault_ops *ops = fault_find(kind);
+        /* what a probe put into a system (seeded rows), journaled before it lasted */
+        const struct probe_ops *pops = ops ? NULL : probe_find_journal_kind(kind);
         char e[FL_ERR_LEN] = "";
         int ok;
-        if (verbose) fl_log(FL_LOG_INFO, "step '%s' (%s) of run %s: %s", step, kind, run, step_situation(p));
+        if (verbose && pops)
+            fl_log(FL_LOG_INFO, "probe '%s' (%s) of run %s: what it put in was never taken out again by the run", step,
+                   kind, run);
+        else if (verbose) fl_log(FL_LOG_INFO, "step '%s' (%s) of run %s: %s", step, kind, run, step_situation(p));
         struct fault_record fr = {
             .step = step, .kind = kind, .run = run, .rec = json_object_get(p, "rec"),
             .progress = json_object_get(p, "progress"), .done = json_is_true(json_object_get(p, "done")),
@@ -685,7 +691,8 @@ int journal_rollback(const char *path, const struct drv_ctx *ctx, int verbose, c
             .runner_start = json_integer_value(json_object_get(p, "runner_start")),
             .same_boot = json_is_true(json_object_get(p, "same_boot")) ? 1 : json_is_false(json_object_get(p, "same_boot")) ? 0 : -1,
         };
-        if (!ops) ok = 0, fl_err(e, "unknown fault kind '%s' (a journal of another faultline version?)", kind);
+        if (pops) ok = pops->reconcile(fr.rec, ctx, &report, e) == 0;
+        else if (!ops) ok = 0, fl_err(e, "unknown fault kind '%s' (a journal of another faultline version?)", kind);
         else if (!ops->reconcile) ok = 1, fault_report(&report, "%s leaves nothing that lasts: nothing to do", kind);
         else ok = ops->reconcile(&fr, ctx, &report, e) == 0;
         if (verbose) {

@@ -100,6 +100,23 @@ static int hook_journal_progress(void *run, long id, const char *phase, size_t i
     return journal_progress(r->journal, id, phase, item, note, sync, err);
 }
 
+/* a probe's own entry (rows it seeds): in the run's journal like a step's intent */
+static long hook_journal_intent(void *run, const char *name, const char *kind, json_t *rec, char *err)
+{
+    struct run *r = run;
+    if (!r->journal) {
+        json_decref(rec);
+        return 0;
+    }
+    return journal_intent(r->journal, name, kind, rec, err);
+}
+
+static void hook_journal_settle(void *run, long id, int ok, const char *how)
+{
+    struct run *r = run;
+    if (r->journal) journal_reverted(r->journal, id, ok, how);
+}
+
 static int hook_res_window(void *run, const char *id, int64_t from_ms, int64_t to_ms, struct drv_res_window *out)
 {
     struct run *r = run;
@@ -113,6 +130,8 @@ static const struct drv_hooks run_hooks = {
     .load_query = hook_load_query,
     .load_ended_ms = hook_load_ended_ms,
     .journal_progress = hook_journal_progress,
+    .journal_intent = hook_journal_intent,
+    .journal_settle = hook_journal_settle,
     .res_window = hook_res_window,
 };
 
@@ -939,6 +958,11 @@ static struct run *run_new(struct plan *p, const struct run_opts *o)
 static void run_free(struct run *r)
 {
     struct plan *p = r->p;
+    /* probes first: one that still holds rows it seeded deletes them now and settles their
+     * journal entries, so the journal must still be open */
+    for (size_t i = 0; i < p->nprobes; i++) prt_release(&r->probes[i]);
+    for (size_t i = 0; i < p->nsteady; i++) { prt_release(&r->before[i]); prt_release(&r->after[i]); }
+    for (size_t i = 0; i < p->nstop_when; i++) prt_release(&r->stops[i]);
     if (r->journal) { journal_end(r->journal, r->exit_code); journal_close(r->journal); }
     if (r->lg) lg_free(r->lg);
     res_free(r->resources);
@@ -947,9 +971,6 @@ static void run_free(struct run *r)
     for (size_t i = 0; i < p->nsteps; i++)
         if (r->steps[i].fi.state && !r->steps[i].abandoned && p->steps[i]->ops->free_state)
             p->steps[i]->ops->free_state(r->steps[i].fi.state);
-    for (size_t i = 0; i < p->nprobes; i++) prt_release(&r->probes[i]);
-    for (size_t i = 0; i < p->nsteady; i++) { prt_release(&r->before[i]); prt_release(&r->after[i]); }
-    for (size_t i = 0; i < p->nstop_when; i++) prt_release(&r->stops[i]);
     free(r->steps); free(r->probes); free(r->before); free(r->after); free(r->stops);
     json_decref(r->events);
     json_decref(r->rollback);
@@ -1017,10 +1038,11 @@ static int run_journal_open(struct run *r)
         for (size_t i = 0; i < json_array_size(pend) && i < 8; i++) {
             json_t *e = json_array_get(pend, i);
             int svc = !strcmp(json_string_value(json_object_get(e, "op")), "service");
-            buf_addf(&names, "%s%s '%s'", i ? ", " : "", svc ? "service" : "step",
+            int rows = !svc && probe_find_journal_kind(json_string_value(json_object_get(e, "kind")));
+            buf_addf(&names, "%s%s '%s'", i ? ", " : "", svc ? "service" : rows ? "rows seeded by probe" : "step",
                      json_string_value(json_object_get(e, svc ? "name" : "step")));
         }
-        fl_log(FL_LOG_ERROR, "the journal '%s' holds %zu unsettled fault(s) or leftover service(s) from an earlier run "
+        fl_log(FL_LOG_ERROR, "the journal '%s' holds %zu unsettled fault(s), seeded rows or leftover service(s) from an earlier run "
                "(%s%s): they may still be in effect; run `faultline rollback %s` first", jpath, json_array_size(pend),
                names.data, json_array_size(pend) > 8 ? ", ..." : "", jpath);
         buf_release(&names);

@@ -44,6 +44,10 @@
  * aligned so weekdays are kept), refuses a slot that already holds blocks, inserts people,
  * blocks and assignments in one transaction, asks, then deletes exactly the rows it put
  * in; deletions that fail are retried at every later check and when the probe is freed.
+ * Write-ahead (docs/journal.md): inside the seeding transaction, after the INSERTs and
+ * before COMMIT, each case's rows (table, id column, every id) go to the run's journal as an
+ * `acgme.seed` entry of this probe, settled once they are deleted; `faultline rollback`
+ * deletes the rows of any entry left unsettled (ac_reconcile).
  */
 #include <ctype.h>
 #include <curl/curl.h>
@@ -59,6 +63,7 @@
 #include "acgme_gen.h"
 #include "acgme_ref.h"
 #include "acgme_seed.h"
+#include "pg_target.h"
 #include "probe.h"
 #include "target.h"
 #include "value.h"
@@ -459,29 +464,46 @@ struct ac_state {
     long wrong_listed, not_asked_listed, refused_listed;
     json_t *wrong_cases, *not_asked, *refused_cases;
     char *first_problem;
-    struct acgme_seeded **pending; /* seed: rows still to delete (a failed delete, an unsure commit) */
+    struct ac_rows *pending;  /* seed: rows still to delete (a failed delete, an unsure commit) */
     size_t npending;
+    const struct drv_ctx *ctx;   /* the run: its journal holds every case's rows until deleted */
+    const char *name;            /* the probe's name (the journal's) */
+    char *conninfo;              /* seed: the DSN without its password, for the journal */
     int64_t timeout_ms;
     long cleanup_failures;
 };
 
 static atomic_int ac_next_slot;
 
+/* one case's rows and their entry in the run's journal (0: none) */
+struct ac_rows {
+    struct acgme_seeded *sd;
+    long jid;
+};
+
+/* the rows are gone: their journal entry is settled */
+static void rows_deleted(struct ac_state *s, struct ac_rows *rw)
+{
+    drv_journal_settle(s->ctx, rw->jid, 1, "deleted by the probe");
+    acgme_seeded_free(rw->sd);
+    rw->sd = NULL;
+}
+
 static void retry_cleanups(struct ac_state *s)
 {
     char err[FL_ERR_LEN];
     size_t k = 0;
     for (size_t i = 0; i < s->npending; i++) {
-        if (s->schema && acgme_seed_delete(s->db, s->schema, s->pending[i], err) == 0) acgme_seeded_free(s->pending[i]);
+        if (s->schema && acgme_seed_delete(s->db, s->schema, s->pending[i].sd, err) == 0) rows_deleted(s, &s->pending[i]);
         else s->pending[k++] = s->pending[i];
     }
     s->npending = k;
 }
 
-static void keep_pending(struct ac_state *s, struct acgme_seeded *sd)
+static void keep_pending(struct ac_state *s, struct ac_rows rw)
 {
     s->pending = fl_realloc(s->pending, (s->npending + 1) * sizeof *s->pending);
-    s->pending[s->npending++] = sd;
+    s->pending[s->npending++] = rw;
 }
 
 static void ac_free_state(void *p)
@@ -492,13 +514,16 @@ static void ac_free_state(void *p)
         retry_cleanups(s);
         for (size_t i = 0; i < s->npending; i++) {
             char what[256];
-            acgme_seeded_describe(s->pending[i], what, sizeof what);
-            fl_log(FL_LOG_WARN, "acgme probe: seeded rows could not be deleted: %s (faultline's ids: uuid 'fa11ac9e-...', "
-                   "text 'fl-acgme-...', dates from 2099)", what);
-            acgme_seeded_free(s->pending[i]);
+            acgme_seeded_describe(s->pending[i].sd, what, sizeof what);
+            fl_log(FL_LOG_WARN, "acgme probe: seeded rows could not be deleted: %s%s (faultline's ids: uuid 'fa11ac9e-...', "
+                   "text 'fl-acgme-...', dates from 2099)", what,
+                   s->pending[i].jid > 0 ? "; the journal keeps them: `faultline rollback` deletes them" : "");
+            /* the journal entry stays pending: rollback takes them out */
+            acgme_seeded_free(s->pending[i].sd);
         }
     }
     free(s->pending);
+    free(s->conninfo);
     acgme_schema_free(s->schema);
     acgme_db_free(s->db);
     if (s->curl) curl_easy_cleanup(s->curl);
@@ -745,15 +770,37 @@ static const char *seed_error(const struct ac_state *s)
 
 /* ask case number i; counts it */
 /* a seeded case's rows deleted; kept for a later cleanup when that fails */
-static void seed_cleanup(struct ac_state *s, struct acgme_seeded *sd)
+static void seed_cleanup(struct ac_state *s, struct ac_rows rw)
 {
     char cerr[FL_ERR_LEN];
-    if (acgme_seed_delete(s->db, s->schema, sd, cerr) != 0) {
+    if (acgme_seed_delete(s->db, s->schema, rw.sd, cerr) != 0) {
         s->cleanup_failures++;
-        keep_pending(s, sd);
+        keep_pending(s, rw);
     } else {
-        acgme_seeded_free(sd);
+        rows_deleted(s, &rw);
     }
+}
+
+/* the write-ahead point of a case (acgme_seed_case calls it before COMMIT): its rows, as
+ * the database numbered them, in the run's journal (fsync'd), so that `faultline rollback`
+ * deletes them after any crash */
+struct ac_journal {
+    struct ac_state *s;
+    const struct ac_cfg *c;
+    int slot;
+    uint64_t seed;
+    long jid;
+};
+
+static int journal_rows(void *arg, const struct acgme_seeded *sd, char *err)
+{
+    struct ac_journal *aj = arg;
+    json_t *rec = json_pack("{s:s?, s:s?, s:i, s:I, s:o}", "target", aj->c->target, "conninfo", aj->s->conninfo, "slot",
+                            aj->slot, "seed", (json_int_t)aj->seed, "tables", acgme_seeded_json(aj->s->schema, sd));
+    char e[FL_ERR_LEN] = "";
+    aj->jid = drv_journal_intent(aj->s->ctx, aj->s->name, "acgme.seed", rec, e);
+    if (aj->jid < 0) return fl_err(err, "cannot journal the rows before committing them (so none were): %s", e);
+    return 0;
 }
 
 /* deliver: seed: a free slot of dates for case o (ours by a process-wide counter, and empty
@@ -863,6 +910,7 @@ static void ask_case(struct probe_inst *pi, struct ac_state *s, long i)
     o.start_day = c->start_day;
     char prefix[96], err[FL_ERR_LEN] = "";
     int slot = -1;
+    struct ac_rows rw = { NULL, 0 };
     struct acgme_seeded *sd = NULL;
     s->tried++;
     if (c->seed_mode) {
@@ -883,9 +931,11 @@ static void ask_case(struct probe_inst *pi, struct ac_state *s, long i)
     int asked;
     if (c->seed_mode) {
         int unsure = 0;
-        sd = acgme_seed_case(s->db, s->schema, cs, slot, o.seed, &unsure, err);
+        struct ac_journal aj = { s, c, slot, o.seed, 0 };
+        sd = acgme_seed_case(s->db, s->schema, cs, slot, o.seed, journal_rows, &aj, &unsure, err);
+        rw = (struct ac_rows){ sd, aj.jid };
         if (!sd || unsure) {
-            if (sd) keep_pending(s, sd); /* may be there: delete it to be sure */
+            if (sd) keep_pending(s, rw); /* may be there: delete it to be sure */
             sd = NULL;
             asked = ASK_NOT;
         } else {
@@ -905,7 +955,7 @@ static void ask_case(struct probe_inst *pi, struct ac_state *s, long i)
         free(body);
     }
     if (asked != ASK_ANSWERED) {
-        if (sd) seed_cleanup(s, sd);
+        if (sd) seed_cleanup(s, rw);
         acgme_case_free(cs);
         buf_release(&rp.body);
         if (asked == ASK_NOT) goto not_asked;
@@ -920,7 +970,7 @@ static void ask_case(struct probe_inst *pi, struct ac_state *s, long i)
 
     judge_answer(s, c, cs, sd, &rp, i, o.seed);
     buf_release(&rp.body);
-    if (sd) seed_cleanup(s, sd);
+    if (sd) seed_cleanup(s, rw);
     acgme_case_free(cs);
     return;
 
@@ -1008,7 +1058,10 @@ static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
                 }
             }
             s->db = acgme_db_new(dsn, c->timeout_ms);
+            s->conninfo = pg_dsn_no_password(dsn);
         }
+        s->ctx = pi->ctx;
+        s->name = pi->spec && pi->spec->name ? pi->spec->name : "acgme";
         pi->state = s;
     }
     if (s->npending) retry_cleanups(s);
@@ -1132,6 +1185,26 @@ json_t *acgme_probe_details(const struct probe_inst *pi)
     return j;
 }
 
+/* `faultline rollback`: the rows of a case the dead run seeded (journal_rows' record),
+ * deleted where they are still there */
+static int ac_reconcile(const json_t *rec, const struct drv_ctx *ctx, struct buf *report, char *err)
+{
+    const char *tname = json_string_value(json_object_get(rec, "target"));
+    const char *dsn = tname ? pg_target_dsn(drv_target_named(ctx, tname), NULL) : NULL;
+    if (!dsn) dsn = json_string_value(json_object_get(rec, "conninfo"));
+    if (!dsn) return fl_err(err, "the journal record has no connection string: give --plan");
+    struct acgme_db *db = acgme_db_new(dsn, 10000);
+    char e[FL_ERR_LEN];
+    int rc = acgme_seed_delete_json(db, json_object_get(rec, "tables"), report, e);
+    acgme_db_free(db);
+    if (rc < 0) {
+        if (report) buf_addf(report, "  cannot delete the rows it seeded (slot %lld): %s\n",
+                             (long long)json_integer_value(json_object_get(rec, "slot")), e);
+        return fl_err(err, "the rows the probe seeded may still be there: %s", e);
+    }
+    return 0;
+}
+
 const struct probe_ops probe_acgme = {
     .name = "acgme",
     .summary = "accuracy of an ACGME validation endpoint on generated cases with known answers",
@@ -1142,4 +1215,6 @@ const struct probe_ops probe_acgme = {
     .free_cfg = ac_free_cfg,
     .free_state = ac_free_state,
     .details = acgme_probe_details,
+    .journal_kind = "acgme.seed",
+    .reconcile = ac_reconcile,
 };

@@ -772,7 +772,8 @@ static int insert_table(struct acgme_db *db, const struct acgme_schema *sc, enum
 }
 
 struct acgme_seeded *acgme_seed_case(struct acgme_db *db, const struct acgme_schema *sc, const struct acgme_case *cs,
-                                     int slot, uint64_t seed, int *unsure, char *err)
+                                     int slot, uint64_t seed, acgme_before_commit before_commit, void *arg, int *unsure,
+                                     char *err)
 {
     struct acgme_seeded *sd = fl_calloc(1, sizeof *sd);
     *unsure = 0;
@@ -781,6 +782,9 @@ struct acgme_seeded *acgme_seed_case(struct acgme_db *db, const struct acgme_sch
         if (insert_table(db, sc, (enum acgme_table)k, cs, slot, seed, sd, err) < 0) goto fail;
         if (k == ACGME_T_BLOCKS) build_index(sd, cs);
     }
+    /* write-ahead: every row's id is known now (RETURNING) and none lasts before COMMIT; a
+     * process that dies here takes the open transaction with its connection */
+    if (before_commit && before_commit(arg, sd, err) < 0) goto fail;
     if (acgme_db_exec(db, "COMMIT", err) < 0) {
         /* the rows may or may not be there: the caller deletes them to be sure */
         char e[FL_ERR_LEN];
@@ -822,5 +826,73 @@ int acgme_seed_delete(struct acgme_db *db, const struct acgme_schema *sc, const 
     if (b.overflow) rc = fl_err(err, "the delete of a case is too large");
     else if (b.len) rc = acgme_db_exec(db, b.data, err);
     buf_release(&b);
+    return rc;
+}
+
+json_t *acgme_seeded_json(const struct acgme_schema *sc, const struct acgme_seeded *sd)
+{
+    json_t *tables = json_array();
+    for (int k = 0; k < ACGME_T_N; k++) {
+        json_t *ids = json_array();
+        for (size_t i = 0; i < sd->n[k]; i++) json_array_append_new(ids, json_string(sd->ids[k][i]));
+        json_array_append_new(tables, json_pack("{s:s, s:s, s:s, s:o}", "role", table_role[k], "table", sc->t[k].name,
+                                                "id_column", sc->t[k].idcol, "ids", ids));
+    }
+    return tables;
+}
+
+int acgme_seed_delete_json(struct acgme_db *db, const json_t *tables, struct buf *report, char *err)
+{
+    size_t n = json_array_size(tables);
+    if (!json_is_array(tables)) return fl_err(err, "the journal record lists no tables");
+    if (acgme_db_exec(db, "BEGIN", err) < 0) return -1;
+    struct buf lines;
+    buf_init(&lines, 64 * 1024);
+    /* children first: the record lists parents first */
+    for (size_t k = n; k-- > 0;) {
+        const json_t *t = json_array_get(tables, k);
+        const char *name = json_string_value(json_object_get(t, "table"));
+        const char *idcol = json_string_value(json_object_get(t, "id_column"));
+        const json_t *ids = json_object_get(t, "ids");
+        if (!name || !idcol || !json_is_array(ids)) {
+            buf_release(&lines);
+            acgme_db_exec(db, "ROLLBACK", err);
+            return fl_err(err, "the journal record's table %zu has no table, id_column or ids", k + 1);
+        }
+        if (json_array_size(ids) == 0) continue;
+        struct buf q;
+        buf_init(&q, 64u << 20);
+        buf_adds(&q, "DELETE FROM ");
+        add_table(&q, name);
+        buf_adds(&q, " WHERE ");
+        add_ident(&q, idcol);
+        buf_adds(&q, " IN (");
+        size_t i;
+        const json_t *v;
+        json_array_foreach(ids, i, v) {
+            if (i) buf_adds(&q, ", ");
+            add_lit(&q, json_string_value(v) ? json_string_value(v) : "");
+        }
+        buf_adds(&q, ")");
+        PGresult *r = q.overflow ? NULL : acgme_db_run(db, q.data, err);
+        if (q.overflow) fl_err(err, "the delete of '%s' is too large", name);
+        buf_release(&q);
+        if (!r) {
+            buf_release(&lines);
+            return -1; /* the connection was dropped: the transaction rolled back */
+        }
+        long found = atol(PQcmdTuples(r));
+        PQclear(r);
+        size_t want = json_array_size(ids);
+        if (found == 0)
+            buf_addf(&lines, "  table '%s': none of the %zu row(s) it seeded is there (never committed, or deleted "
+                     "since): nothing to do\n", name, want);
+        else
+            buf_addf(&lines, "  table '%s': %ld of the %zu row(s) it seeded found (%s '%s'%s): deleted\n", name, found,
+                     want, idcol, json_string_value(json_array_get(ids, 0)), want > 1 ? ", ..." : "");
+    }
+    int rc = acgme_db_exec(db, "COMMIT", err);
+    if (rc == 0 && report) buf_adds(report, lines.data ? lines.data : "");
+    buf_release(&lines);
     return rc;
 }

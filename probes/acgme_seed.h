@@ -8,8 +8,10 @@
  *          error naming table and column, before anything is inserted
  *   int free = acgme_slot_free(db, sc, from_day, to_day, err);    -- 1, 0, -1 (1: its
  *                                     advisory lock taken, held until the connection closes)
- *   struct acgme_seeded *sd = acgme_seed_case(db, sc, cs, slot, seed, &unsure, err);
- *       -- one transaction: people, blocks, assignments; NULL = nothing was inserted
+ *   struct acgme_seeded *sd = acgme_seed_case(db, sc, cs, slot, seed, journal, arg, &unsure, err);
+ *       -- one transaction: people, blocks, assignments, then journal(arg, sd) (the ids as
+ *          acgme_seeded_json() lists them, written ahead) before COMMIT; NULL = nothing was
+ *          inserted
  *   acgme_seeded_id(sd, "fl-acgme-3-...-r1")                     -- a case id's database id
  *   acgme_seed_delete(db, sc, sd, err);                            -- exactly those rows
  *   acgme_seeded_free(sd); acgme_schema_free(sc); acgme_db_free(db);
@@ -35,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "acgme_ref.h"
+#include "buf.h"
 
 /* table and column names of the plan's tables: (a column "" = the table has none: only
  * name, pgy_level and role may be absent) */
@@ -80,10 +83,22 @@ int acgme_slot_free(struct acgme_db *db, const struct acgme_schema *sc, int32_t 
 
 /* ---- one seeded case ------------------------------------------------------------------- */
 struct acgme_seeded;
+/* called inside the case's transaction, after every row is inserted (its id known) and
+ * before COMMIT: the write-ahead point. -1 with err: the transaction is rolled back */
+typedef int (*acgme_before_commit)(void *arg, const struct acgme_seeded *sd, char *err);
 /* NULL with err: nothing was inserted. Else the rows; *unsure = 1 (err filled) when the
- * commit went unanswered: they may or may not be there, delete them to be sure */
+ * commit went unanswered: they may or may not be there, delete them to be sure.
+ * before_commit may be NULL. */
 struct acgme_seeded *acgme_seed_case(struct acgme_db *db, const struct acgme_schema *sc, const struct acgme_case *cs,
-                                     int slot, uint64_t seed, int *unsure, char *err);
+                                     int slot, uint64_t seed, acgme_before_commit before_commit, void *arg, int *unsure,
+                                     char *err);
+/* the rows as a journal holds them: [{role, table, id_column, ids: [...]}, ...], parents
+ * first (people, blocks, assignments) */
+json_t *acgme_seeded_json(const struct acgme_schema *sc, const struct acgme_seeded *sd);
+/* `faultline rollback`: delete the rows acgme_seeded_json() listed, children first, in one
+ * transaction; per table a line "  table 'x': 3 of the 8 row(s) ... deleted" (or none
+ * there) added to report (may be NULL). 0, or -1 with err (nothing deleted) */
+int acgme_seed_delete_json(struct acgme_db *db, const json_t *tables, struct buf *report, char *err);
 const char *acgme_seeded_id(const struct acgme_seeded *sd, const char *case_id);
 size_t acgme_seeded_rows(const struct acgme_seeded *sd);
 /* "people 'fa11ac9e-...', ... (16 rows)" for messages */

@@ -3,7 +3,10 @@
  * rejected as starting up or full, the connection lost, our statement_timeout) is evidence
  * about the system under test (failed), as an error answer is. Only faultline's own
  * failures are "could not check" (-1, inconclusive): no target, a connection string libpq
- * cannot use, a server that accepts connections but not ours (password, database, role). */
+ * cannot use, a server that accepts connections but not ours (password, database, role).
+ * The connect and every query are non-blocking with one deadline (timeout + 250 ms): a
+ * server frozen by SIGSTOP, which takes TCP connections and never answers, makes the check
+ * end as failed ("no answer within ...") in time, never hangs the run. */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,9 @@
 #include "probe.h"
 #include "target.h"
 #include "value.h"
+
+/* past the timeout, how long the check waits for the server's own statement_timeout */
+#define PPG_GRACE_MS 250
 
 struct ppg_cfg {
     char *target;
@@ -80,11 +86,16 @@ static int ppg_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     if (!dsn) return fl_err(err, "postgres probe: no postgres target '%s'", c->target);
     int tmo_s = (int)((c->timeout_ms + 999) / 1000);
     int64_t c0 = fl_now_ns();
-    PGconn *conn = pg_open(dsn, shown, "faultline-probe", tmo_s, err);
+    /* one deadline for the whole check: timeout, plus a little for the server's own
+     * statement_timeout (set to timeout) to answer first when the server is alive. A server
+     * that says nothing (frozen by SIGSTOP) cannot hold the check past it */
+    int64_t deadline = fl_now_ms() + c->timeout_ms + PPG_GRACE_MS;
+    int timed_out = 0;
+    PGconn *conn = pg_open_until(dsn, shown, "faultline-probe", deadline, &timed_out, err);
     if (!conn) {
         /* did the server answer? libpq's ping tells a server that accepts connections (ours
            failed on our side: password, database) from one that is down or rejecting all */
-        int none = strstr(err, "timeout expired") != NULL;
+        int none = timed_out;
         if (!none) {
             char tmo[16];
             snprintf(tmo, sizeof tmo, "%d", tmo_s);
@@ -96,19 +107,31 @@ static int ppg_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         if (!none) return -1;
         obs->latency_ms = (double)(fl_now_ns() - c0) / 1e6;
         obs->outcome = PROBE_FAILED;
-        snprintf(obs->observed, sizeof obs->observed, "no answer: %.400s", err);
+        if (timed_out)
+            snprintf(obs->observed, sizeof obs->observed, "no answer within %lldms: the connection was not answered "
+                     "(abandoned): %.300s", (long long)c->timeout_ms, err);
+        else snprintf(obs->observed, sizeof obs->observed, "no answer: %.400s", err);
         return 0;
     }
-    char tmo[64];
+    char tmo[64], e[FL_ERR_LEN] = "";
     snprintf(tmo, sizeof tmo, "SET statement_timeout = %lld", (long long)c->timeout_ms);
-    PQclear(PQexec(conn, tmo));
+    PGresult *r = pg_exec_until(conn, tmo, deadline, &timed_out, e);
+    PQclear(r);
     int64_t t0 = fl_now_ns();
-    PGresult *r = PQexec(conn, c->query);
+    r = r ? pg_exec_until(conn, c->query, deadline, &timed_out, e) : NULL;
     obs->latency_ms = (double)(fl_now_ns() - t0) / 1e6;
+    if (!r && timed_out) {
+        /* the server took the connection and then said nothing in time: evidence */
+        PQfinish(conn);
+        obs->outcome = PROBE_FAILED;
+        snprintf(obs->observed, sizeof obs->observed, "no answer within %lldms: the server took the connection and "
+                 "then said nothing (the query was abandoned)", (long long)c->timeout_ms);
+        return 0;
+    }
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         char msg[400];
-        snprintf(msg, sizeof msg, "%s", PQerrorMessage(conn));
+        snprintf(msg, sizeof msg, "%.399s", r ? PQerrorMessage(conn) : e);
         msg[strcspn(msg, "\n")] = '\0';
         fl_redact(msg);
         int lost = PQstatus(conn) != CONNECTION_OK;

@@ -108,10 +108,20 @@ struct probe_ops {
      * window), and 1 when it starts at the inject, 0 at the revert */
     const char *(*window_step)(const void *cfg);
     int (*from_inject)(const void *cfg);
+    /* A kind that puts something into a system under test (the acgme probe's seeded rows)
+     * journals it write-ahead (drv_journal_intent, drv_journal_settle) under journal_kind
+     * ("acgme.seed"), and `faultline rollback` hands every entry left unsettled to
+     * reconcile(): take out what is still there, say what it found and did (one line per
+     * thing, "  " and "\n" added by fault_report-like callers: report may be NULL).
+     * 0, or -1 with err (the entry stays pending). NULL: the kind journals nothing. */
+    const char *journal_kind;
+    int (*reconcile)(const json_t *rec, const struct drv_ctx *ctx, struct buf *report, char *err);
 };
 
 /* registry.c */
 extern const struct probe_ops *const probe_kinds[];
 const struct probe_ops *probe_find(const char *name);
+/* the kind whose journal_kind is kind, NULL when none */
+const struct probe_ops *probe_find_journal_kind(const char *kind);
 
 #endif

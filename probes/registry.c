@@ -38,3 +38,10 @@ const struct probe_ops *probe_find(const char *name)
         if (strcmp(probe_kinds[i]->name, name) == 0) return probe_kinds[i];
     return NULL;
 }
+
+const struct probe_ops *probe_find_journal_kind(const char *kind)
+{
+    for (size_t i = 0; kind && probe_kinds[i]; i++)
+        if (probe_kinds[i]->journal_kind && strcmp(probe_kinds[i]->journal_kind, kind) == 0) return probe_kinds[i];
+    return NULL;
+}

@@ -75,6 +75,20 @@ int drv_journal_progress(const struct drv_ctx *c, long id, const char *phase, si
     return c->hooks->journal_progress(c->run, id, phase, item, note, sync, err);
 }
 
+long drv_journal_intent(const struct drv_ctx *c, const char *name, const char *kind, json_t *rec, char *err)
+{
+    if (!c || !c->hooks || !c->hooks->journal_intent) {
+        json_decref(rec);
+        return 0;
+    }
+    return c->hooks->journal_intent(c->run, name, kind, rec, err);
+}
+
+void drv_journal_settle(const struct drv_ctx *c, long id, int ok, const char *how)
+{
+    if (id > 0 && c && c->hooks && c->hooks->journal_settle) c->hooks->journal_settle(c->run, id, ok, how);
+}
+
 const struct target *drv_target_named(const struct drv_ctx *c, const char *name)
 {
     return c && c->hooks && c->hooks->target_named && name ? c->hooks->target_named(c->run, name) : NULL;

@@ -88,6 +88,12 @@ struct drv_hooks {                  /* any may be NULL: not offered */
     int64_t (*load_ended_ms)(void *run);
     /* a progress note of the journal entry id (journal.h: journal_progress) */
     int (*journal_progress)(void *run, long id, const char *phase, size_t item, json_t *note, int sync, char *err);
+    /* a journal entry of what a probe puts into a system (rows it seeds) before they last:
+     * the intent (fsync'd) of kind (a probe_ops.journal_kind, reconciled by that probe kind)
+     * named name, rec taken; its id (> 0), 0 when the run keeps no journal, -1 with err */
+    long (*journal_intent)(void *run, const char *name, const char *kind, json_t *rec, char *err);
+    /* that entry settled (ok: taken out again; fsync'd) or its undo failed (!ok: pending) */
+    void (*journal_settle)(void *run, long id, int ok, const char *how);
     /* the resource samples of container id (or name) between from_ms and to_ms (to < 0:
      * now); -1 when the run does not sample that container */
     int (*res_window)(void *run, const char *id, int64_t from_ms, int64_t to_ms, struct drv_res_window *out);
@@ -123,6 +129,11 @@ int64_t drv_load_ended_ms(const struct drv_ctx *c);                             
 /* 0 and nothing done when not offered (the note's reference is dropped) */
 int drv_journal_progress(const struct drv_ctx *c, long id, const char *phase, size_t item, json_t *note, int sync,
                          char *err);
+/* a probe's own journal entry (see journal_intent above): its id (> 0); 0 and nothing done
+ * when not offered (no run, or a run without a journal: rec dropped); -1 with err */
+long drv_journal_intent(const struct drv_ctx *c, const char *name, const char *kind, json_t *rec, char *err);
+/* id <= 0 or not offered: nothing */
+void drv_journal_settle(const struct drv_ctx *c, long id, int ok, const char *how);
 const struct target *drv_target_named(const struct drv_ctx *c, const char *name);  /* NULL: not offered */
 /* -1 when not offered or that container is not sampled */
 int drv_res_window(const struct drv_ctx *c, const char *id, int64_t from_ms, int64_t to_ms, struct drv_res_window *out);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,9 +32,10 @@ extern const struct probe_ops probe_acgme;
 
 /* ---- the server -------------------------------------------------------------------- */
 
-enum { SRV_HONEST, SRV_LIE, SRV_503, SRV_STALL, SRV_OTHER_SHAPE };
+enum { SRV_HONEST, SRV_LIE, SRV_503, SRV_STALL, SRV_OTHER_SHAPE, SRV_HOLD };
 
 static atomic_int srv_mode, srv_every = 1;
+static atomic_int srv_release; /* SRV_HOLD: answer once set (or after 20 s) */
 static atomic_long srv_requests;
 static char srv_dsn[512];
 static char srv_prefix[64]; /* table name prefix for GET */
@@ -56,6 +58,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct acgme_case *c)
     int mode = atomic_load(&srv_mode);
     if (hit && mode == SRV_503) return reply(conn, 503, "{\"detail\":\"database unavailable\"}");
     if (hit && mode == SRV_STALL) usleep(1500 * 1000);
+    for (int i = 0; mode == SRV_HOLD && !atomic_load(&srv_release) && i < 2000; i++) usleep(10 * 1000);
     if (hit && mode == SRV_LIE) return reply(conn, 200, "{\"valid\":true,\"total_violations\":0,\"violations\":[]}");
     struct acgme_answer a;
     acgme_ref_validate(c, NULL, &a);
@@ -1095,4 +1098,133 @@ TEST_T(acgme_probe_two_processes_never_seed_one_slot, 90)
     ASSERT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the other process failed (%d)", st);
     ASSERT_EQ_INT(holders, 2);
     ASSERT_MSG(locks == 2, "both processes seeded under %d distinct slot lock(s), not 2", locks);
+}
+
+/* ---- write-ahead: a runner killed while its seeded rows are in the tables ---------------- */
+
+/* rows in the three tables */
+static int rows_now(PGconn *pg)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT (SELECT count(*) FROM %1$speople) + (SELECT count(*) FROM %1$sblocks) + "
+             "(SELECT count(*) FROM %1$sassign)", srv_prefix);
+    return pg_count(pg, sql);
+}
+
+/* The runner is SIGKILLed while the probe waits for the service's answer to a seeded case:
+ * its rows are committed, the run never deletes them. The journal holds them (written in the
+ * seeding transaction, before COMMIT): a new run refuses, `faultline rollback` deletes exactly
+ * them and says so, the users' own rows stay, and a second rollback finds nothing. For the
+ * uuid schema (ids made by faultline) and the bigint identity one (ids from RETURNING); on
+ * the latter also a runner dead between the record and COMMIT (nothing lasts: rollback finds
+ * none of the ids), and a normal run that settles every case's entry itself. */
+TEST_T(acgme_seed_runner_killed_then_rollback_deletes_exactly_the_seeded_rows, 90)
+{
+    const char *dsn = th_pg_dsn();
+    snprintf(srv_dsn, sizeof srv_dsn, "%s", dsn);
+    PGconn *pg = PQconnectdb(dsn);
+    ASSERT_MSG(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
+    int port;
+    struct MHD_Daemon *d = srv_start(&port);
+    for (size_t k = 0; k < 2; k++) {
+        const struct schema_case *sc = &schemas[k];
+        snprintf(srv_prefix, sizeof srv_prefix, "ack%d_%s_", (int)getpid(), sc->name);
+        pg_okf(pg, sc->ddl, srv_prefix);
+        pg_okf(pg, sc->seed_row, srv_prefix);
+        char before[256], after[256];
+        tables_digest(pg, before);
+        int rows_before = rows_now(pg);
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/%s", th_tmpdir(), sc->name);
+        ASSERT(mkdir(dir, 0700) == 0);
+        th_write_in(dir, "p.yaml",
+                    "faultline: 1\nname: seed-crash\nduration: 1s\n"
+                    "probes:\n"
+                    "  - name: accuracy\n"
+                    "    acgme:\n"
+                    "      url: \"http://127.0.0.1:%d/api/v1/schedule/validate\"\n"
+                    "      deliver: seed\n      dsn: \"%s\"\n      cases: 2\n      seed: 5\n      timeout: 20s\n"
+                    "      residents: 4\n      faculty: 1\n"
+                    "      tables:\n"
+                    "        people: { table: %speople, type: kind, resident: R, faculty: F }\n"
+                    "        blocks: { table: %sblocks, time_of_day: half, am: morning, pm: afternoon }\n"
+                    "        assignments: { table: %sassign }\n"
+                    "      %s",
+                    port, dsn, srv_prefix, srv_prefix, srv_prefix, sc->defaults);
+        static char out[16384];
+        int rc;
+        if (k == 1) {
+            /* dead right after the rows' record, before COMMIT (the test hook): the open
+             * transaction died with the connection; rollback finds none of the recorded ids */
+            rc = th_sh(out, sizeof out, "cd '%s' && FL_TEST_CRASH_AT=intent FL_TEST_HOOKS=1 FAULTLINE_JOURNAL=j.jsonl "
+                       "'%s' run p.yaml -o out0 2>&1", dir, th_faultline());
+            ASSERT_MSG(rc == 86, "%s: the crash hook: exit %d: %s", sc->name, rc, out);
+            ASSERT_EQ_INT(rows_now(pg), rows_before);
+            rc = th_sh(out, sizeof out, "cd '%s' && '%s' rollback j.jsonl 2>&1", dir, th_faultline());
+            ASSERT_MSG(rc == 0, "%s: rollback after a crash before COMMIT: exit %d: %s", sc->name, rc, out);
+            ASSERT_CONTAINS(out, "(never committed, or deleted since): nothing to do");
+            ASSERT_CONTAINS(out, "settled 'accuracy'");
+            ASSERT_EQ_INT(rows_now(pg), rows_before);
+        }
+        atomic_store(&srv_mode, SRV_HOLD);
+        atomic_store(&srv_release, 0);
+        atomic_store(&srv_requests, 0);
+        char cmd[1400], log[700];
+        snprintf(cmd, sizeof cmd, "cd '%s' && FAULTLINE_JOURNAL=j.jsonl exec '%s' run p.yaml -o out", dir, th_faultline());
+        snprintf(log, sizeof log, "%s/run.txt", dir);
+        char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+        pid_t runner = th_spawn_logged(log, argv);
+        /* the service holds the first case's GET: its rows are committed and read back */
+        for (int i = 0; i < 3000 && atomic_load(&srv_requests) < 1; i++) {
+            int st;
+            ASSERT_MSG(waitpid(runner, &st, WNOHANG) == 0, "%s: the run ended before asking: %s", sc->name, th_slurp(log));
+            usleep(10 * 1000);
+        }
+        ASSERT_MSG(atomic_load(&srv_requests) >= 1, "%s: no case was asked within 30 s", sc->name);
+        int seeded = rows_now(pg) - rows_before;
+        ASSERT_MSG(seeded > 5, "%s: %d seeded rows in the tables while the probe waits", sc->name, seeded);
+        kill(runner, SIGKILL);
+        int st = 0;
+        ASSERT(waitpid(runner, &st, 0) == runner && WIFSIGNALED(st));
+        atomic_store(&srv_release, 1);
+        ASSERT_EQ_INT(rows_now(pg) - rows_before, seeded); /* the dead run deleted nothing */
+
+        rc = th_sh(out, sizeof out, "cd '%s' && FAULTLINE_JOURNAL=j.jsonl '%s' run p.yaml -o out2 2>&1", dir, th_faultline());
+        ASSERT_MSG(rc == 2, "%s: a run after the crash must refuse (2), got %d: %s", sc->name, rc, out);
+        ASSERT_CONTAINS(out, "rows seeded by probe 'accuracy'");
+        rc = th_sh(out, sizeof out, "cd '%s' && '%s' rollback --list j.jsonl 2>&1", dir, th_faultline());
+        ASSERT_MSG(rc == 0 && strstr(out, "probe accuracy (acgme.seed)") && strstr(out, "1 pending"), "%s: %s", sc->name, out);
+        rc = th_sh(out, sizeof out, "cd '%s' && '%s' rollback j.jsonl 2>&1", dir, th_faultline());
+        ASSERT_MSG(rc == 0, "%s: rollback exit %d: %s", sc->name, rc, out);
+        ASSERT_CONTAINS(out, "probe 'accuracy' (acgme.seed)");
+        char want[200];
+        snprintf(want, sizeof want, "table '%speople': ", srv_prefix);
+        ASSERT_CONTAINS(out, want);
+        ASSERT_CONTAINS(out, "seeded found");
+        ASSERT_CONTAINS(out, "deleted");
+        ASSERT_CONTAINS(out, "settled 'accuracy'");
+        ASSERT_EQ_INT(rows_now(pg), rows_before);
+        tables_digest(pg, after);
+        ASSERT_MSG(!strcmp(before, after), "%s: the users' rows changed", sc->name);
+        rc = th_sh(out, sizeof out, "cd '%s' && '%s' rollback j.jsonl 2>&1", dir, th_faultline());
+        ASSERT_MSG(rc == 0 && strstr(out, "nothing to roll back"), "%s: second rollback exit %d: %s", sc->name, rc, out);
+        if (k == 1) {
+            /* a run that ends normally settles every case's entry itself (deleted by the probe) */
+            atomic_store(&srv_mode, SRV_HONEST);
+            rc = th_sh(out, sizeof out, "cd '%s' && FAULTLINE_JOURNAL=j.jsonl '%s' run p.yaml -o out3 2>&1", dir, th_faultline());
+            ASSERT_MSG(rc == 0, "%s: a normal run: exit %d: %s", sc->name, rc, out);
+            ASSERT_EQ_INT(rows_now(pg), rows_before);
+            rc = th_sh(out, sizeof out, "cd '%s' && grep -c '\"kind\":\"acgme.seed\"' j.jsonl; "
+                       "grep -c '\"how\":\"deleted by the probe\"' j.jsonl; '%s' rollback --list j.jsonl", dir, th_faultline());
+            ASSERT_MSG(rc == 0 && !strncmp(out, "4\n2\n", 4) && strstr(out, "0 pending"),
+                       "%s: the journal after a normal run (intents, settled by the probe, --list): %s", sc->name, out);
+        }
+
+        char drop[512];
+        snprintf(drop, sizeof drop, "DROP TABLE %1$sassign; DROP TABLE %1$sblocks; DROP TABLE %1$speople;", srv_prefix);
+        pg_ok(pg, drop);
+    }
+    atomic_store(&srv_mode, SRV_HONEST);
+    MHD_stop_daemon(d);
+    PQfinish(pg);
 }
