@@ -16,24 +16,19 @@ TEST_T(run_valgrind_memcheck_full_run_no_leaks, 120)
     if (th_sh(out, sizeof out, "command -v valgrind") != 0) SKIP("valgrind is not installed (apt-get install valgrind)");
     struct testsrv *s = testsrv_must(NULL);
     const char *d = th_tmpdir();
-    char plan[4096], path[512];
-    snprintf(plan, sizeof plan,
-             "faultline: 1\nname: vg\nduration: 3s\n"
-             "secrets: { pw: secret }\n"
-             "load:\n  - name: l\n    base_url: \"http://127.0.0.1:%d\"\n"
-             "    login: { request: { method: POST, path: /login, form: { username: u, password: \"${pw}\" } }, token: access_token }\n"
-             "    requests: [ { weight: 3, method: GET, path: /auth }, { weight: 1, method: GET, path: \"/delay?ms=20\" } ]\n"
-             "    vus: 3\n    think: 20ms\n    thresholds: [ \"p99 < 2s\" ]\n"
-             "steady_state:\n  - http: { url: \"http://127.0.0.1:%d/json\", json: { status: ok } }\n"
-             "method:\n  - { name: m, at: 1s, for: 1s, fault: exec, run: \"true\", revert: \"true\" }\n"
-             "probes:\n  - { name: l, during: m, load: l, expect: \"error_rate < 1%%\" }\n"
-             "  - { name: h, during: m, every: 300ms, http: { url: \"http://127.0.0.1:%d/ok\" } }\n"
-             "  - { name: r, recovery: { from: m, until: { http: { url: \"http://127.0.0.1:%d/ok\" } }, every: 100ms, stable: 2, within: 2s } }\n",
-             testsrv_port(s), testsrv_port(s), testsrv_port(s), testsrv_port(s));
-    snprintf(path, sizeof path, "%s/p.yaml", d);
-    FILE *f = fopen(path, "w");
-    fputs(plan, f);
-    fclose(f);
+    th_write_in(d, "p.yaml",
+                "faultline: 1\nname: vg\nduration: 3s\n"
+                "secrets: { pw: secret }\n"
+                "load:\n  - name: l\n    base_url: \"http://127.0.0.1:%d\"\n"
+                "    login: { request: { method: POST, path: /login, form: { username: u, password: \"${pw}\" } }, token: access_token }\n"
+                "    requests: [ { weight: 3, method: GET, path: /auth }, { weight: 1, method: GET, path: \"/delay?ms=20\" } ]\n"
+                "    vus: 3\n    think: 20ms\n    thresholds: [ \"p99 < 2s\" ]\n"
+                "steady_state:\n  - http: { url: \"http://127.0.0.1:%d/json\", json: { status: ok } }\n"
+                "method:\n  - { name: m, at: 1s, for: 1s, fault: exec, run: \"true\", revert: \"true\" }\n"
+                "probes:\n  - { name: l, during: m, load: l, expect: \"error_rate < 1%%\" }\n"
+                "  - { name: h, during: m, every: 300ms, http: { url: \"http://127.0.0.1:%d/ok\" } }\n"
+                "  - { name: r, recovery: { from: m, until: { http: { url: \"http://127.0.0.1:%d/ok\" } }, every: 100ms, stable: 2, within: 2s } }\n",
+                testsrv_port(s), testsrv_port(s), testsrv_port(s), testsrv_port(s));
     static char vout[1 << 16];
     int rc = th_sh(vout, sizeof vout,
                    "cd '%s' && FAULTLINE_JOURNAL=j.jsonl valgrind -q --leak-check=full --show-leak-kinds=definite,indirect "
