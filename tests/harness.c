@@ -436,10 +436,15 @@ static void copy_fd(int fd)
         if (fwrite(buf, 1, (size_t)r, stdout) != (size_t)r) break;
 }
 
+/* the lone files first; then the files that claim something (they wait on each other, so the
+ * longest chain of claims starts early and files that claim nothing fill the gaps); then the
+ * long files first */
 static int by_weight(const void *a, const void *b)
 {
     const struct th_group *x = a, *y = b;
-    if (x->alone != y->alone) return y->alone - x->alone; /* the lone ones first */
+    if (x->alone != y->alone) return y->alone - x->alone;
+    int cx = x->uses[strspn(x->uses, " ,")] != '\0', cy = y->uses[strspn(y->uses, " ,")] != '\0';
+    if (cx != cy) return cy - cx;
     return (y->weight > x->weight) - (y->weight < x->weight);
 }
 
