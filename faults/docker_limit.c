@@ -277,21 +277,24 @@ static int plan_cpu(const struct lim_cfg *cfg, const char *name, const json_t *p
     if (quota <= 0 && !cfg->restore_unlimited)
         return fl_err(err, "docker.limit: container '%s' has no CPU limit (NanoCpus 0, CpuQuota %lld): the Engine "
                       "API cannot put 'no limit' back exactly (NanoCpus cannot be cleared; CpuQuota -1 lifts a quota "
-                      "but docker inspect then shows -1/100000), so faultline could not undo it; start it with "
+                      "but docker inspect then shows -1), so faultline could not undo it; start it with "
                       "--cpus (or --cpu-quota), or set restore_unlimited: true to accept CpuQuota -1 on revert",
                       name, (long long)quota);
+    /* CpuPeriod 0 (a quota given without --cpu-period: the kernel's 100000 us applies): the
+     * engine ignores CpuPeriod 0 in an update, so a period sent could never be put back to 0;
+     * then the period is left alone, in set and in restore */
+    if (period <= 0 && cfg->cpu_period)
+        return fl_err(err, "docker.limit: container '%s' has no CFS period recorded (CpuPeriod 0: the engine ignores "
+                      "0 in an update, so that value cannot be sent back), so faultline could not undo cpu_period:; "
+                      "leave cpu_period: out (the kernel's 100000 us applies), or start it with --cpu-period", name);
     int64_t p = cfg->cpu_period ? cfg->cpu_period : period > 0 ? period : 100000;
     int64_t q = cfg->cpu_quota ? cfg->cpu_quota : (int64_t)llround(cfg->cpus * (double)p);
     if (q < 1000) return fl_err(err, "docker.limit: cpus %g is a CFS quota of %lld us per %lld us on '%s': below the "
                                 "engine's 1000 us", cfg->cpus, (long long)q, (long long)p, name);
     json_object_set_new(set, "CpuQuota", json_integer(q));
-    json_object_set_new(set, "CpuPeriod", json_integer(p));
-    if (quota > 0) {
-        json_object_set_new(restore, "CpuQuota", json_integer(quota));
-        json_object_set_new(restore, "CpuPeriod", json_integer(period));
-    } else {
-        json_object_set_new(restore, "CpuQuota", json_integer(-1));
-    }
+    if (period > 0) json_object_set_new(set, "CpuPeriod", json_integer(p));
+    json_object_set_new(restore, "CpuQuota", json_integer(quota > 0 ? quota : -1));
+    if (period > 0) json_object_set_new(restore, "CpuPeriod", json_integer(period));
     return 0;
 }
 

@@ -327,6 +327,31 @@ TEST_T(docker_limit_refuses_what_it_could_not_undo, 60)
     json_decref(now);
     json_decref(q_before);
     fx_fault_release(&fi);
+    fx_release(&f);
+
+    /* a quota without a period (CpuPeriod 0, which the engine ignores in an update): the
+     * period is left alone, so the revert reads back exactly what was found */
+    char q0_name[64], q0_id[72];
+    mk("limit-refuse", "q0", sleeper, json_pack("{s:I}", "CpuQuota", (json_int_t)50000), q0_name, q0_id);
+    json_t *q0_before = host_config(q0_id);
+    ASSERT_EQ_INT(hc_int(q0_before, "CpuPeriod"), 0);
+    ASSERT_EQ_INT(try_limit(q0_name, "cpu_quota: 20000, cpu_period: 50000", err), -1);
+    ASSERT_CONTAINS(err, "CpuPeriod 0");
+    ASSERT_CONTAINS(err, "could not undo cpu_period:");
+    fx_init(&f, 1);
+    t = target(&f, q0_name);
+    fx_fault(&f, &fi, &fault_docker_limit, t, "cpus: 0.25");
+    ASSERT_MSG(fault_docker_limit.inject(&fi, err) == 0, "inject: %s", err);
+    now = host_config(q0_id);
+    ASSERT_EQ_INT(hc_int(now, "CpuQuota"), 25000);
+    ASSERT_EQ_INT(hc_int(now, "CpuPeriod"), 0);
+    json_decref(now);
+    ASSERT_MSG(fault_docker_limit.revert(&fi, err) == 0, "revert: %s", err);
+    now = host_config(q0_id);
+    assert_same_hc(q0_before, now);
+    json_decref(now);
+    json_decref(q0_before);
+    fx_fault_release(&fi);
 
     /* restore_unlimited: allowed on the free container, lifted as CpuQuota -1 / PidsLimit 0 */
     fx_release(&f);
@@ -341,6 +366,7 @@ TEST_T(docker_limit_refuses_what_it_could_not_undo, 60)
     ASSERT_MSG(fault_docker_limit.revert(&fi, err) == 0, "revert: %s", err);
     now = host_config(free_id);
     ASSERT_EQ_INT(hc_int(now, "CpuQuota"), -1); /* what the engine allows: no quota in the cgroup */
+    ASSERT_EQ_INT(hc_int(now, "CpuPeriod"), 0); /* as found: the fault never sent a period */
     ASSERT_EQ_INT(hc_int(now, "NanoCpus"), 0);
     ASSERT_EQ_INT(hc_int(now, "PidsLimit"), 0);
     json_decref(now);
@@ -350,6 +376,7 @@ TEST_T(docker_limit_refuses_what_it_could_not_undo, 60)
     json_decref(free_before);
     docker_remove(&dc, free_id, err);
     docker_remove(&dc, q_id, err);
+    docker_remove(&dc, q0_id, err);
     docker_client_release(&dc);
 }
 
@@ -495,8 +522,10 @@ TEST_T(docker_limit_and_stress_crash_at_every_point, 90)
 {
     client("limit-crash");
     char lname[64], lid[72], sname[64], sid[72], err[FL_ERR_LEN], out[16384];
-    mk("limit-crash", "lim", sleeper, json_pack("{s:I,s:I,s:I}", "CpuQuota", (json_int_t)80000, "CpuPeriod",
-                                                (json_int_t)100000, "PidsLimit", (json_int_t)300), lname, lid);
+    /* a quota without a period (CpuPeriod 0: the engine ignores 0 in an update, so a period
+     * sent by the fault could never be put back) */
+    mk("limit-crash", "lim", sleeper, json_pack("{s:I,s:I}", "CpuQuota", (json_int_t)80000, "PidsLimit",
+                                                (json_int_t)300), lname, lid);
     mk("limit-crash", "burn", sleeper, json_object(), sname, sid);
     json_t *before = host_config(lid);
     static const char *const points[] = { "intent", "done", "revert" };
