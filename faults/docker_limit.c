@@ -336,10 +336,14 @@ static int plan_memory(const struct lim_cfg *cfg, struct docker_client *c, const
                           "be OOM-killed; set allow_oom: true to do it anyway", a, name, used / 1048576.0);
         }
     }
+    /* MemorySwap -1 (unlimited swap): the engine refuses Memory alone there ("Memory limit
+     * should be smaller than already set memoryswap limit"), so -1 goes along both ways */
+    int keep_swap = !cfg->memory_swap && swap == -1;
     if (cfg->memory) json_object_set_new(set, "Memory", json_integer(cfg->memory));
-    if (cfg->memory_swap) json_object_set_new(set, "MemorySwap", json_integer(cfg->memory_swap));
+    if (cfg->memory_swap || keep_swap)
+        json_object_set_new(set, "MemorySwap", json_integer(keep_swap ? -1 : cfg->memory_swap));
     json_object_set_new(restore, "Memory", json_integer(mem));
-    if (cfg->memory_swap) json_object_set_new(restore, "MemorySwap", json_integer(swap));
+    if (cfg->memory_swap || keep_swap) json_object_set_new(restore, "MemorySwap", json_integer(swap));
     return 0;
 }
 
@@ -449,14 +453,21 @@ static void body_text(const json_t *body, char *out, size_t n)
     free(t);
 }
 
-/* send restore, then read it back: the values found must be there again */
+/* send restore, then read it back: the values found must be there again (nothing is sent
+ * when the container holds them already: a set the engine refused changed nothing) */
 static int restore_ct(struct docker_client *c, const struct dl_ct *ct, char *err)
 {
     char e[FL_ERR_LEN], want[256];
     body_text(ct->restore, want, sizeof want);
+    json_t *j = NULL;
+    if (docker_inspect(c, ct->id, NULL, &j, e) == 0) {
+        int same = holds(json_object_get(j, "HostConfig"), ct->restore);
+        json_decref(j);
+        j = NULL;
+        if (same) return 0;
+    }
     if (docker_update(c, ct->id, ct->restore, e) < 0)
         return fl_err(err, "docker.limit: cannot put back %s on '%s': %s", want, ct->name, e);
-    json_t *j = NULL;
     if (docker_inspect(c, ct->id, NULL, &j, e) < 0)
         return fl_err(err, "docker.limit: put back %s on '%s' but cannot read it back: %s", want, ct->name, e);
     int ok = holds(json_object_get(j, "HostConfig"), ct->restore);

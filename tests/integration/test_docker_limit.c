@@ -330,9 +330,11 @@ TEST_T(docker_limit_refuses_what_it_could_not_undo, 60)
     fx_release(&f);
 
     /* a quota without a period (CpuPeriod 0, which the engine ignores in an update): the
-     * period is left alone, so the revert reads back exactly what was found */
+     * period is left alone, so the revert reads back exactly what was found; unlimited swap
+     * (MemorySwap -1, where the engine refuses Memory alone) is sent along both ways */
     char q0_name[64], q0_id[72];
-    mk("limit-refuse", "q0", sleeper, json_pack("{s:I}", "CpuQuota", (json_int_t)50000), q0_name, q0_id);
+    mk("limit-refuse", "q0", sleeper, json_pack("{s:I,s:I,s:I}", "CpuQuota", (json_int_t)50000, "Memory",
+                                                (json_int_t)256 << 20, "MemorySwap", (json_int_t)-1), q0_name, q0_id);
     json_t *q0_before = host_config(q0_id);
     ASSERT_EQ_INT(hc_int(q0_before, "CpuPeriod"), 0);
     ASSERT_EQ_INT(try_limit(q0_name, "cpu_quota: 20000, cpu_period: 50000", err), -1);
@@ -340,11 +342,13 @@ TEST_T(docker_limit_refuses_what_it_could_not_undo, 60)
     ASSERT_CONTAINS(err, "could not undo cpu_period:");
     fx_init(&f, 1);
     t = target(&f, q0_name);
-    fx_fault(&f, &fi, &fault_docker_limit, t, "cpus: 0.25");
+    fx_fault(&f, &fi, &fault_docker_limit, t, "cpus: 0.25, memory: 128m, allow_oom: true");
     ASSERT_MSG(fault_docker_limit.inject(&fi, err) == 0, "inject: %s", err);
     now = host_config(q0_id);
     ASSERT_EQ_INT(hc_int(now, "CpuQuota"), 25000);
     ASSERT_EQ_INT(hc_int(now, "CpuPeriod"), 0);
+    ASSERT_EQ_INT(hc_int(now, "Memory"), 128 << 20);
+    ASSERT_EQ_INT(hc_int(now, "MemorySwap"), -1);
     json_decref(now);
     ASSERT_MSG(fault_docker_limit.revert(&fi, err) == 0, "revert: %s", err);
     now = host_config(q0_id);
