@@ -699,6 +699,17 @@ static int stress_parse(const struct drv_parse *pc, const struct node *step, voi
     return 0;
 }
 
+/* is pid in the cgroup of container id here? (faultline sees the engine's pids) An empty id
+ * cannot be verified: no. */
+static int in_container(pid_t pid, const char *id)
+{
+    char path[64], buf[4096];
+    if (!id || !id[0]) return 0;
+    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+    if (proc_read_small(path, buf, sizeof buf) < 0) return 0;
+    return strstr(buf, id) != NULL;
+}
+
 static int stress_prepare(struct fault_inst *fi, char *err)
 {
     const struct stress_cfg *cfg = fi->cfg;
@@ -728,11 +739,21 @@ static int stress_prepare(struct fault_inst *fi, char *err)
     for (size_t i = 0; i < s->n; i++) {
         struct docker_cstate st;
         char e[FL_ERR_LEN];
-        if (docker_inspect(&s->client, s->cts[i].id, &st, NULL, e) < 0)
+        json_t *j = NULL;
+        if (docker_inspect(&s->client, s->cts[i].id, &st, &j, e) < 0)
             return fl_err(err, "docker.stress: cannot look at '%s': %s", s->cts[i].name, e);
+        long cpid = (long)json_integer_value(json_object_get(json_object_get(j, "State"), "Pid"));
+        json_decref(j);
         if (st.state != DS_RUNNING)
             return fl_err(err, "docker.stress: container '%s' is %s: a burn runs only in a running container",
                           s->cts[i].name, docker_state_name(st.state));
+        /* the burns are found and ended by their host pids: the container's own process must
+         * be visible here, and be in that container, before any exec starts */
+        struct proc_id cp;
+        if (cpid <= 0 || proc_stat((pid_t)cpid, &cp) < 0 || !in_container((pid_t)cpid, s->cts[i].id))
+            return fl_err(err, "docker.stress: the engine says container '%s' runs as pid %ld, which is not a "
+                          "process of that container here: faultline must share the engine's pid namespace (the "
+                          "burns are ended through their pids), so nothing was started", s->cts[i].name, cpid);
         for (int64_t w = 0; w < cfg->workers; w++) s->burns[s->nburns++].ct = i;
     }
     return 0;
@@ -765,15 +786,6 @@ static size_t group_members(pid_t pg, unsigned long long start, struct proc_id *
     }
     closedir(d);
     return n;
-}
-
-/* is pid in the cgroup of container id here? (faultline sees the engine's pids) */
-static int in_container(pid_t pid, const char *id)
-{
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
-    if (proc_read_small(path, buf, sizeof buf) < 0) return 0;
-    return strstr(buf, id) != NULL;
 }
 
 /* wait up to ms until the leader and its group are gone: 1, else 0 */
@@ -819,6 +831,30 @@ static int burn_kill(const struct proc_id *id, char *err)
     return fl_err(err, "the burn (pid %d) or a process of its group is still there after SIGKILL", (int)id->pid);
 }
 
+/* a burn started but its pid not known: ask the engine. 1 it runs, as *id here (in container
+ * cid), 0 it does not run (or has no pid yet), -1 with err: the engine cannot be asked
+ * (*unreachable set) or its pid is not a process of the container here */
+static int burn_find(struct docker_client *c, const char *eid, const char *cid, struct proc_id *id,
+                     int *unreachable, char *err)
+{
+    int running = 0, code = -1;
+    long pid = 0;
+    char e[FL_ERR_LEN];
+    *unreachable = 0;
+    if (docker_exec_inspect(c, eid, &running, &pid, &code, e) < 0) {
+        *unreachable = 1;
+        return fl_err(err, "cannot ask the engine about exec %.12s: %s", eid, e);
+    }
+    if (!running || pid <= 0) return 0;
+    if (!cid || !cid[0])
+        return fl_err(err, "exec %.12s runs as pid %ld, but the record names no container: cannot verify that pid "
+                      "is the burn, left to its timeout", eid, pid);
+    if (proc_stat((pid_t)pid, id) < 0 || !in_container(id->pid, cid))
+        return fl_err(err, "exec %.12s runs as pid %ld, not a process of the container here: left to its timeout",
+                      eid, pid);
+    return 1;
+}
+
 static int stress_revert_all(struct fault_inst *fi, struct dl_state *s, char *err)
 {
     int ret = 0;
@@ -826,6 +862,15 @@ static int stress_revert_all(struct fault_inst *fi, struct dl_state *s, char *er
         struct dl_burn *b = &s->burns[k];
         if (!b->acted) continue;
         char e[FL_ERR_LEN];
+        if (b->pid.pid <= 0) { /* started, its pid never learnt: the engine knows the exec while it runs */
+            int unreachable;
+            if (burn_find(&s->client, b->exec_id, s->cts[b->ct].id, &b->pid, &unreachable, e) < 0) {
+                b->pid.pid = 0;
+                if (ret == 0) fl_err(err, "docker.stress in '%s': %s", s->cts[b->ct].name, e);
+                ret = -1;
+                continue;
+            }
+        }
         int r = burn_kill(&b->pid, e);
         if (r < 0) {
             if (ret == 0) fl_err(err, "docker.stress in '%s': %s", s->cts[b->ct].name, e);
@@ -970,17 +1015,15 @@ static int stress_reconcile_burn(const struct fault_record *r, struct docker_cli
     char e[FL_ERR_LEN];
     if (id.pid <= 0) {
         /* started but its pid never journaled: the engine still knows the exec while it runs */
-        int running = 0, code = -1;
-        long pid = 0;
-        if (docker_exec_inspect(c, eid, &running, &pid, &code, e) < 0 || !running || pid <= 0) {
+        int unreachable, rc = burn_find(c, eid, cid, &id, &unreachable, e);
+        if (rc == 0 || (rc < 0 && unreachable)) {
             fault_report(report, "burn %zu in %s: exec %.12s does not run (%s): nothing to end", k + 1, cname, eid,
-                         running ? "no pid" : "ended or unknown to the engine");
+                         rc == 0 ? "ended, or no pid yet" : "unknown to the engine");
             return 0;
         }
-        if (proc_stat((pid_t)pid, &id) < 0 || !in_container(id.pid, cid)) {
-            fault_report(report, "burn %zu in %s: exec %.12s runs as pid %ld, not a process of the container here: "
-                         "left to its timeout", k + 1, cname, eid, pid);
-            return fl_err(err, "burn in '%s': pid %ld is not visible here", cname, pid);
+        if (rc < 0) {
+            fault_report(report, "burn %zu in %s: %s", k + 1, cname, e);
+            return fl_err(err, "burn in '%s': %s", cname, e);
         }
     }
     int rc = burn_kill(&id, e);

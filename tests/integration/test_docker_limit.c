@@ -5,9 +5,11 @@
  * refused; a burn seen by the engine's CPU figures and gone after the revert or the rollback. */
 #include <errno.h>
 #include <jansson.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -408,6 +410,25 @@ TEST_T(docker_stress_burns_then_revert_ends_it, 60)
      * (0.34 seen at a load of 3 on 2 cores): a process that does not burn stays near 0 */
     ASSERT_MSG(busy >= 0.25, "no burn seen: %.2f cores", busy);
 
+    /* a record without the burn's pid: the engine is asked; without a container to check the
+     * pid against (a bad index), nothing is killed and the step stays pending */
+    json_t *nopid = json_deep_copy(rec);
+    json_t *nb0 = json_array_get(json_object_get(nopid, "burns"), 0);
+    json_object_del(nb0, "pid");
+    json_object_del(nb0, "start");
+    json_object_set_new(nb0, "container", json_integer(7));
+    struct buf rep;
+    buf_init(&rep, 1 << 16);
+    ASSERT_EQ_INT(fault_reconcile_rec(&fault_docker_stress, nopid, NULL, &rep, err), -1);
+    ASSERT_CONTAINS(rep.data, "names no container");
+    ASSERT_EQ_INT(top_count(id, "sha256sum"), 1);
+    json_object_set_new(nb0, "container", json_integer(0)); /* the right one: found and killed */
+    buf_reset(&rep);
+    ASSERT_MSG(fault_reconcile_rec(&fault_docker_stress, nopid, NULL, &rep, err) == 0, "reconcile: %s", err);
+    ASSERT_CONTAINS(rep.data, "killed, and gone");
+    ASSERT_EQ_INT(top_count(id, "sha256sum"), 0);
+    json_decref(nopid);
+
     ASSERT_MSG(fault_docker_stress.revert(&fi, err) == 0, "revert: %s", err);
     ASSERT_EQ_INT(top_count(id, "sha256sum"), 0);
     ASSERT_EQ_INT(top_count(id, "timeout"), 0);
@@ -422,8 +443,7 @@ TEST_T(docker_stress_burns_then_revert_ends_it, 60)
         _exit(0);
     }
     json_object_set_new(b0, "pid", json_integer(other));
-    struct buf rep;
-    buf_init(&rep, 1 << 16);
+    buf_reset(&rep);
     ASSERT_MSG(fault_reconcile_rec(&fault_docker_stress, rec, NULL, &rep, err) == 0, "reconcile: %s", err);
     ASSERT_CONTAINS(rep.data, "gone already");
     ASSERT_EQ_INT(kill(other, 0), 0); /* alive: not ours, not touched */
@@ -437,6 +457,40 @@ TEST_T(docker_stress_burns_then_revert_ends_it, 60)
     fx_fault(&f, &fi, &fault_docker_stress, t, "command: [no-such-burner], workers: 2, timeout: 40s");
     ASSERT_EQ_INT(fault_docker_stress.inject(&fi, err), -1);
     ASSERT_CONTAINS(err, "ended at once (exit 127");
+    ASSERT_EQ_INT(top_count(id, "timeout"), 0);
+    fx_fault_release(&fi);
+
+    /* faultline in a pid namespace of its own (a CI container with the engine's socket
+     * mounted): it could not end a burn by its pid, so prepare refuses before any exec */
+    fx_fault(&f, &fi, &fault_docker_stress, t, "timeout: 40s");
+    int fds[2];
+    ASSERT(pipe(fds) == 0);
+    pid_t ch = fork();
+    ASSERT(ch >= 0);
+    if (ch == 0) {
+        close(fds[0]);
+        if (unshare(CLONE_NEWNS | CLONE_NEWPID) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+            _exit(3);
+        pid_t g = fork(); /* pid 1 of the new namespace, with a /proc of its own */
+        if (g == 0) {
+            char e[FL_ERR_LEN] = "";
+            if (mount("proc", "/proc", "proc", 0, NULL) < 0) _exit(4);
+            int rc = fault_docker_stress.prepare(&fi, e);
+            if (write(fds[1], e, strlen(e)) < 0) _exit(5);
+            _exit(rc == -1 ? 0 : 1);
+        }
+        int st = 0;
+        _exit(g > 0 && waitpid(g, &st, 0) == g && WIFEXITED(st) ? WEXITSTATUS(st) : 6);
+    }
+    close(fds[1]);
+    char why[FL_ERR_LEN] = "";
+    ssize_t nr = read(fds[0], why, sizeof why - 1);
+    why[nr > 0 ? nr : 0] = '\0';
+    close(fds[0]);
+    int st = 0;
+    ASSERT(waitpid(ch, &st, 0) == ch);
+    ASSERT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "prepare in another pid namespace: status %d: %s", st, why);
+    ASSERT_CONTAINS(why, "must share the engine's pid namespace");
     ASSERT_EQ_INT(top_count(id, "timeout"), 0);
     fx_fault_release(&fi);
     fx_release(&f);
