@@ -636,7 +636,7 @@ static void limit_describe(const struct fault_inst *fi, struct buf *out)
     }
     if (cfg->pids) buf_addf(out, " pids %lld", (long long)cfg->pids);
     if (cfg->allow_oom) buf_adds(out, " (allow_oom)");
-    buf_adds(out, "; revert puts back the values found at inject");
+    buf_adds(out, "; revert puts back the values read at prepare");
     if (cfg->restore_unlimited) buf_adds(out, " (no limit lifted as CpuQuota -1 / PidsLimit 0)");
     const struct dl_state *s = fi->state;
     for (size_t i = 0; s && i < s->n; i++) {
