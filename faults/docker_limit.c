@@ -229,33 +229,18 @@ static int limit_parse(const struct drv_parse *pc, const struct node *step, void
 static int64_t jint(const json_t *o, const char *k) { return (int64_t)json_integer_value(json_object_get(o, k)); }
 
 /* the resource fields of an inspect's HostConfig (PidsLimit null kept as null) */
-static json_t *resources_of(const json_t *hc)
-{
-    json_t *r = json_object();
-    static const char *const keys[] = { "NanoCpus", "CpuQuota", "CpuPeriod", "Memory", "MemorySwap", NULL };
-    for (size_t i = 0; keys[i]; i++) json_object_set_new(r, keys[i], json_integer(jint(hc, keys[i])));
-    json_t *pl = json_object_get(hc, "PidsLimit");
-    json_object_set_new(r, "PidsLimit", json_is_integer(pl) ? json_integer(json_integer_value(pl)) : json_null());
-    return r;
-}
+static json_t *resources_of(const json_t *hc) { return docker_resources_from_json(hc); }
 
 /* bytes the container's processes use now, as docker stats shows (usage less the inactive
  * file cache); -1 with err when the engine does not say */
 static int64_t mem_in_use(struct docker_client *c, const char *id, char *err)
 {
     json_t *j = NULL;
-    if (docker_stats_once(c, id, &j, err) < 0) return -1;
-    const json_t *ms = json_object_get(j, "memory_stats");
-    const json_t *usage = json_object_get(ms, "usage");
-    const json_t *st = json_object_get(ms, "stats");
-    const json_t *inact = json_object_get(st, "total_inactive_file");
-    if (!inact) inact = json_object_get(st, "inactive_file");
     int64_t used = -1;
-    if (json_is_integer(usage)) {
-        used = json_integer_value(usage);
-        if (json_is_integer(inact) && json_integer_value(inact) < used) used -= json_integer_value(inact);
-    } else {
+    if (docker_stats_once(c, id, &j, err) < 0) return -1;
+    if (docker_mem_used_from_json(j, &used, NULL) < 0) {
         fl_err(err, "docker: stats of '%s' have no memory usage", id);
+        used = -1;
     }
     json_decref(j);
     return used;

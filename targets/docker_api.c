@@ -790,6 +790,34 @@ int docker_stats_once(struct docker_client *c, const char *id, json_t **json, ch
     return ret;
 }
 
+json_t *docker_resources_from_json(const json_t *hc)
+{
+    json_t *r = json_object();
+    static const char *const keys[] = { "NanoCpus", "CpuQuota", "CpuPeriod", "Memory", "MemorySwap", NULL };
+    for (size_t i = 0; keys[i]; i++)
+        json_object_set_new(r, keys[i], json_integer(json_integer_value(json_object_get(hc, keys[i]))));
+    json_t *pl = json_object_get(hc, "PidsLimit");
+    json_object_set_new(r, "PidsLimit", json_is_integer(pl) ? json_integer(json_integer_value(pl)) : json_null());
+    return r;
+}
+
+int docker_mem_used_from_json(const json_t *stats, int64_t *used, char *err)
+{
+    const json_t *ms = json_object_get(stats, "memory_stats");
+    const json_t *usage = json_object_get(ms, "usage");
+    const json_t *st = json_object_get(ms, "stats");
+    const json_t *inact = json_object_get(st, "total_inactive_file");
+    if (!inact) inact = json_object_get(st, "inactive_file");
+    if (!json_is_integer(usage) || json_integer_value(usage) < 0)
+        return fl_err(err, "docker: stats have no memory usage");
+    int64_t u = (int64_t)json_integer_value(usage);
+    /* a cache figure that is no count of bytes, or above the usage, is left out */
+    if (json_is_integer(inact) && json_integer_value(inact) >= 0 && json_integer_value(inact) < u)
+        u -= (int64_t)json_integer_value(inact);
+    *used = u;
+    return 0;
+}
+
 /* ---- health ---------------------------------------------------------------------------------- */
 
 int docker_wait_healthy(struct docker_client *c, const char *id, int64_t timeout_ms, char *err)

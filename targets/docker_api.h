@@ -143,6 +143,14 @@ int docker_exec_inspect(struct docker_client *c, const char *exec_id, int *runni
 int docker_update(struct docker_client *c, const char *id, const json_t *body, char *err);
 /* GET /containers/{id}/stats?stream=false&one-shot=true: one sample (no precpu_stats). */
 int docker_stats_once(struct docker_client *c, const char *id, json_t **json, char *err);
+/* The resource fields of an inspect's HostConfig as a new object: NanoCpus, CpuQuota,
+ * CpuPeriod, Memory, MemorySwap (integers; 0 when absent or not integers) and PidsLimit (an
+ * integer, or null when absent or not an integer). Pure. */
+json_t *docker_resources_from_json(const json_t *host_config);
+/* Bytes a container's processes use, from a stats reply: memory_stats.usage less the
+ * inactive file cache (total_inactive_file on cgroup v1, inactive_file on v2), as docker stats
+ * shows. 0 with *used >= 0, or -1 with err when the reply has no usable usage. Pure. */
+int docker_mem_used_from_json(const json_t *stats, int64_t *used, char *err);
 
 /* Split a multiplexed exec/attach stream (8-byte frame headers: stream, 0, 0, 0, size
  * big-endian) into out, stdout and stderr both; fed in pieces as they arrive. Pure.
