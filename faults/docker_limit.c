@@ -817,8 +817,8 @@ static int burn_kill(const struct proc_id *id, char *err)
 }
 
 /* a burn started but its pid not known: ask the engine. 1 it runs, as *id here (in container
- * cid), 0 it does not run (or has no pid yet), -1 with err: the engine cannot be asked
- * (*unreachable set) or its pid is not a process of the container here */
+ * cid), 0 it does not run, -1 with err: the engine cannot be asked (*unreachable set), gives
+ * no pid, or its pid is not a process of the container here */
 static int burn_find(struct docker_client *c, const char *eid, const char *cid, struct proc_id *id,
                      int *unreachable, char *err)
 {
@@ -830,7 +830,8 @@ static int burn_find(struct docker_client *c, const char *eid, const char *cid, 
         *unreachable = 1;
         return fl_err(err, "cannot ask the engine about exec %.12s: %s", eid, e);
     }
-    if (!running || pid <= 0) return 0;
+    if (!running) return 0;
+    if (pid <= 0) return fl_err(err, "exec %.12s runs, but the engine gives no pid for it yet", eid);
     if (!cid || !cid[0])
         return fl_err(err, "exec %.12s runs as pid %ld, but the record names no container: cannot verify that pid "
                       "is the burn, left to its timeout", eid, pid);
@@ -1003,7 +1004,7 @@ static int stress_reconcile_burn(const struct fault_record *r, struct docker_cli
         int unreachable, rc = burn_find(c, eid, cid, &id, &unreachable, e);
         if (rc == 0 || (rc < 0 && unreachable)) {
             fault_report(report, "burn %zu in %s: exec %.12s does not run (%s): nothing to end", k + 1, cname, eid,
-                         rc == 0 ? "ended, or no pid yet" : "unknown to the engine");
+                         rc == 0 ? "ended" : "unknown to the engine");
             return 0;
         }
         if (rc < 0) {
