@@ -85,19 +85,13 @@ static void state_free(void *p)
 static struct dl_state *state_open(struct fault_inst *fi, const char *kind, char *err)
 {
     struct target *t = fi->target;
-    if (!t || !t->ops || strcmp(t->ops->name, "docker") != 0) {
-        fl_err(err, "%s needs a docker target", kind);
-        return NULL;
-    }
-    struct docker_target *dt = t->cfg;
-    if (!dt->n && t->ops->open(t, fi->ctx, err) < 0) return NULL;
     struct dl_state *s = fl_calloc(1, sizeof *s);
-    if (docker_client_init_tls(&s->client, dt->host, dt->cert_path, dt->tls_verify, err) < 0) {
+    if (docker_target_client(t, fi->ctx, kind, &s->client, err) < 0) {
         free(s);
         return NULL;
     }
+    const struct docker_target *dt = t->cfg;
     s->client_ready = 1;
-    if (dt->client_ready) memcpy(s->client.api_version, dt->client.api_version, sizeof s->client.api_version);
     s->host = fl_strdup(s->client.host);
     s->target = fl_strdup(t->name);
     s->cts = fl_calloc(dt->n + 1, sizeof *s->cts);
@@ -467,11 +461,13 @@ static int restore_ct(struct docker_client *c, const struct dl_ct *ct, char *err
     return 0;
 }
 
-static int limit_revert_all(struct fault_inst *fi, struct dl_state *s, char *err)
+/* put back every container acted on (the fault's revert; also after a failed inject) */
+static int limit_revert(struct fault_inst *fi, char *err)
 {
+    struct dl_state *s = fi->state;
     int ret = 0;
     char e[FL_ERR_LEN];
-    for (size_t i = 0; i < s->n; i++) {
+    for (size_t i = 0; s && i < s->n; i++) {
         struct dl_ct *ct = &s->cts[i];
         if (!ct->acted) continue;
         if (restore_ct(&s->client, ct, e) < 0) {
@@ -498,21 +494,11 @@ static int limit_inject(struct fault_inst *fi, char *err)
             char want[256];
             body_text(ct->set, want, sizeof want);
             fl_err(err, "docker.limit: cannot set %s on '%s': %s", want, ct->name, e);
-            if (limit_revert_all(fi, s, e) < 0) {
-                size_t l = strlen(err);
-                snprintf(err + l, FL_ERR_LEN - l, "; and undoing: %s", e);
-            }
-            return -1;
+            return fault_inject_undo(fi, limit_revert, "undoing", err);
         }
         fault_progress(fi, "inject", i, json_pack("{s:s,s:O}", "container", ct->name, "set", ct->set));
     }
     return 0;
-}
-
-static int limit_revert(struct fault_inst *fi, char *err)
-{
-    struct dl_state *s = fi->state;
-    return s ? limit_revert_all(fi, s, err) : 0;
 }
 
 static json_t *limit_save(const struct fault_inst *fi)
@@ -841,10 +827,12 @@ static int burn_find(struct docker_client *c, const char *eid, const char *cid, 
     return 1;
 }
 
-static int stress_revert_all(struct fault_inst *fi, struct dl_state *s, char *err)
+/* end every burn started (the fault's revert; also after a failed inject) */
+static int stress_revert(struct fault_inst *fi, char *err)
 {
+    struct dl_state *s = fi->state;
     int ret = 0;
-    for (size_t k = 0; k < s->nburns; k++) {
+    for (size_t k = 0; s && k < s->nburns; k++) {
         struct dl_burn *b = &s->burns[k];
         if (!b->acted) continue;
         char e[FL_ERR_LEN];
@@ -941,18 +929,7 @@ static int stress_inject(struct fault_inst *fi, char *err)
     int ok = 1;
     for (size_t k = 0; ok && k < s->nburns; k++) ok = stress_start(fi, s, k, err) == 0;
     if (ok && stress_check_running(s, err) == 0) return 0;
-    char e[FL_ERR_LEN];
-    if (stress_revert_all(fi, s, e) < 0) {
-        size_t l = strlen(err);
-        snprintf(err + l, FL_ERR_LEN - l, "; and ending the others: %s", e);
-    }
-    return -1;
-}
-
-static int stress_revert(struct fault_inst *fi, char *err)
-{
-    struct dl_state *s = fi->state;
-    return s ? stress_revert_all(fi, s, err) : 0;
+    return fault_inject_undo(fi, stress_revert, "ending the others", err);
 }
 
 static json_t *stress_save(const struct fault_inst *fi)

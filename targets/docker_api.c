@@ -651,13 +651,14 @@ static void sleep_ms(long ms)
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
 }
 
-int docker_exec(struct docker_client *c, const char *id, char *const *argv, int64_t timeout_ms,
-                int *exit_code, struct buf *output, char *err)
+/* POST /containers/{id}/exec: an exec of argv, its output attached or not; its id in exec_id */
+static int exec_create(struct docker_client *c, const char *id, char *const *argv, int attach, char exec_id[128],
+                       char *err)
 {
     if (!argv || !argv[0]) return fl_err(err, "docker: exec in '%s': empty command", id);
     json_t *cmd = json_array();
     for (size_t i = 0; argv[i]; i++) json_array_append_new(cmd, json_string(argv[i]));
-    json_t *cfg = json_pack("{s:b,s:b,s:b,s:b,s:o}", "AttachStdin", 0, "AttachStdout", 1, "AttachStderr", 1,
+    json_t *cfg = json_pack("{s:b,s:b,s:b,s:b,s:o}", "AttachStdin", 0, "AttachStdout", attach, "AttachStderr", attach,
                             "Tty", 0, "Cmd", cmd);
     char *body = json_dumps(cfg, JSON_COMPACT);
     json_decref(cfg);
@@ -667,11 +668,18 @@ int docker_exec(struct docker_client *c, const char *id, char *const *argv, int6
     free(path);
     free(body);
     if (ret < 0) return -1;
-    char eid[128];
     const char *e = json_string_value(json_object_get(reply, "Id"));
-    snprintf(eid, sizeof eid, "%s", e ? e : "");
+    snprintf(exec_id, 128, "%s", e ? e : "");
     json_decref(reply);
-    if (!eid[0]) return fl_err(err, "docker: exec create in '%s' returned no id", id);
+    if (!exec_id[0]) return fl_err(err, "docker: exec create in '%s' returned no id", id);
+    return 0;
+}
+
+int docker_exec(struct docker_client *c, const char *id, char *const *argv, int64_t timeout_ms,
+                int *exit_code, struct buf *output, char *err)
+{
+    char eid[128];
+    if (exec_create(c, id, argv, 1, eid, err) < 0) return -1;
 
     /* start, attached: the reply is the multiplexed output until the command ends */
     if (timeout_ms <= 0) timeout_ms = 60000;
@@ -683,7 +691,7 @@ int docker_exec(struct docker_client *c, const char *id, char *const *argv, int6
     struct xfer x = { .body = &scratch, .demux = &dm, .demux_out = output, .api_version = (char[16]){ 0 } };
     long status = 0;
     pthread_mutex_lock(&c->lock);
-    ret = perform(c, "POST", spath, 1, "{\"Detach\":false,\"Tty\":false}", (long)timeout_ms, &x, &status, err);
+    int ret = perform(c, "POST", spath, 1, "{\"Detach\":false,\"Tty\":false}", (long)timeout_ms, &x, &status, err);
     pthread_mutex_unlock(&c->lock);
     if (ret == 0 && status >= 300) ret = docker_status_err(status, scratch.data, err);
     buf_release(&scratch);
@@ -709,24 +717,7 @@ int docker_exec(struct docker_client *c, const char *id, char *const *argv, int6
 
 int docker_exec_create(struct docker_client *c, const char *id, char *const *argv, char exec_id[128], char *err)
 {
-    if (!argv || !argv[0]) return fl_err(err, "docker: exec in '%s': empty command", id);
-    json_t *cmd = json_array();
-    for (size_t i = 0; argv[i]; i++) json_array_append_new(cmd, json_string(argv[i]));
-    json_t *cfg = json_pack("{s:b,s:b,s:b,s:b,s:o}", "AttachStdin", 0, "AttachStdout", 0, "AttachStderr", 0,
-                            "Tty", 0, "Cmd", cmd);
-    char *body = json_dumps(cfg, JSON_COMPACT);
-    json_decref(cfg);
-    char *path = cpath(id, "/exec");
-    json_t *reply = NULL;
-    int ret = docker_call(c, "POST", path, body, 0, NULL, &reply, err);
-    free(path);
-    free(body);
-    if (ret < 0) return -1;
-    const char *e = json_string_value(json_object_get(reply, "Id"));
-    snprintf(exec_id, 128, "%s", e ? e : "");
-    json_decref(reply);
-    if (!exec_id[0]) return fl_err(err, "docker: exec create in '%s' returned no id", id);
-    return 0;
+    return exec_create(c, id, argv, 0, exec_id, err);
 }
 
 int docker_exec_start_detached(struct docker_client *c, const char *exec_id, char *err)

@@ -267,6 +267,12 @@ struct docker_target {
     size_t n;
 };
 
+/* A client of the caller's own (c, released by the caller) to the engine of docker target t,
+ * with the API version t's open() negotiated when it did; t is resolved first when no run
+ * opened it. -1 with err: "<kind> needs a docker target", or why the client or t failed. */
+int docker_target_client(struct target *t, const struct drv_ctx *ctx, const char *kind, struct docker_client *c,
+                         char *err);
+
 /* Resolve t's selector against the daemon of c (list with filters, all=true), apply pick
  * (seeded with t->pick_seed, else run_seed) and the plan's require_label guard.
  * ids/names are NULL-terminated arrays the caller frees with param_strv_free(). */
