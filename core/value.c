@@ -165,7 +165,9 @@ int val_bytes(const char *s, int64_t *bytes, char *err)
     else if (!strcmp(u, "mb") || !strcmp(u, "m") || !strcmp(u, "mib")) mul = 1024.0 * 1024;
     else if (!strcmp(u, "gb") || !strcmp(u, "g") || !strcmp(u, "gib")) mul = 1024.0 * 1024 * 1024;
     else return fl_err(err, "'%s' is not a size: unknown unit '%s' (b, kb, mb, gb)", s, u);
-    *bytes = (int64_t)llround(v * mul);
+    double b = v * mul;
+    if (!isfinite(b) || b > 4611686018427387904.0) return fl_err(err, "'%s' is too large", s); /* 2^62 */
+    *bytes = (int64_t)llround(b);
     return 0;
 }
 

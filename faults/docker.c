@@ -299,19 +299,15 @@ static int fault_prepare(struct fault_inst *fi, char *err)
 {
     const struct dk_cfg *cfg = fi->cfg;
     struct target *t = fi->target;
-    if (!t || !t->ops || strcmp(t->ops->name, "docker") != 0)
-        return fl_err(err, "docker.%s needs a docker target", action_names[cfg->action]);
-    struct docker_target *dt = t->cfg;
-    if (!dt->n && t->ops->open(t, fi->ctx, err) < 0) return -1;   /* resolve now: not opened by a run */
-
+    char kind[32];
+    snprintf(kind, sizeof kind, "docker.%s", action_names[cfg->action]);
     struct dk_state *s = fl_calloc(1, sizeof *s);
-    if (docker_client_init_tls(&s->client, dt->host, dt->cert_path, dt->tls_verify, err) < 0) {
+    if (docker_target_client(t, fi->ctx, kind, &s->client, err) < 0) {
         free(s);
         return -1;
     }
+    const struct docker_target *dt = t->cfg;
     s->client_ready = 1;
-    if (dt->client_ready) /* already negotiated by open(): skip the /_ping */
-        memcpy(s->client.api_version, dt->client.api_version, sizeof s->client.api_version);
     s->action = cfg->action;
     s->host = fl_strdup(s->client.host);
     s->target = fl_strdup(t->name);
@@ -375,6 +371,8 @@ static int inject_item(struct docker_client *c, const struct dk_cfg *cfg, struct
     return 0;
 }
 
+static int fault_revert(struct fault_inst *fi, char *err);
+
 static int fault_inject(struct fault_inst *fi, char *err)
 {
     const struct dk_cfg *cfg = fi->cfg;
@@ -389,15 +387,8 @@ static int fault_inject(struct fault_inst *fi, char *err)
             noted = fault_progress_sync(fi, "inject", i, json_pack("{s:s,s:b}", "container", it->name, "started", 1), ne);
             if (noted < 0) fl_err(err, "container '%s': not started: %s", it->name, ne);
         }
-        if (noted < 0 || inject_item(&s->client, cfg, it, err) < 0) {
-            /* leave nothing half-done: put back the containers already acted on */
-            char e[FL_ERR_LEN];
-            if (revert_all(fi, &s->client, s, e) < 0) {
-                size_t l = strlen(err);
-                snprintf(err + l, FL_ERR_LEN - l, "; and undoing the others failed: %s", e);
-            }
-            return -1;
-        }
+        if (noted < 0 || inject_item(&s->client, cfg, it, err) < 0)
+            return fault_inject_undo(fi, fault_revert, "undoing the others failed", err);
         fault_progress(fi, "inject", i, json_pack("{s:s,s:b}", "container", it->name, "acted", it->acted));
     }
     return 0;

@@ -85,19 +85,13 @@ static void state_free(void *p)
 static struct dl_state *state_open(struct fault_inst *fi, const char *kind, char *err)
 {
     struct target *t = fi->target;
-    if (!t || !t->ops || strcmp(t->ops->name, "docker") != 0) {
-        fl_err(err, "%s needs a docker target", kind);
-        return NULL;
-    }
-    struct docker_target *dt = t->cfg;
-    if (!dt->n && t->ops->open(t, fi->ctx, err) < 0) return NULL;
     struct dl_state *s = fl_calloc(1, sizeof *s);
-    if (docker_client_init_tls(&s->client, dt->host, dt->cert_path, dt->tls_verify, err) < 0) {
+    if (docker_target_client(t, fi->ctx, kind, &s->client, err) < 0) {
         free(s);
         return NULL;
     }
+    const struct docker_target *dt = t->cfg;
     s->client_ready = 1;
-    if (dt->client_ready) memcpy(s->client.api_version, dt->client.api_version, sizeof s->client.api_version);
     s->host = fl_strdup(s->client.host);
     s->target = fl_strdup(t->name);
     s->cts = fl_calloc(dt->n + 1, sizeof *s->cts);
@@ -229,33 +223,18 @@ static int limit_parse(const struct drv_parse *pc, const struct node *step, void
 static int64_t jint(const json_t *o, const char *k) { return (int64_t)json_integer_value(json_object_get(o, k)); }
 
 /* the resource fields of an inspect's HostConfig (PidsLimit null kept as null) */
-static json_t *resources_of(const json_t *hc)
-{
-    json_t *r = json_object();
-    static const char *const keys[] = { "NanoCpus", "CpuQuota", "CpuPeriod", "Memory", "MemorySwap", NULL };
-    for (size_t i = 0; keys[i]; i++) json_object_set_new(r, keys[i], json_integer(jint(hc, keys[i])));
-    json_t *pl = json_object_get(hc, "PidsLimit");
-    json_object_set_new(r, "PidsLimit", json_is_integer(pl) ? json_integer(json_integer_value(pl)) : json_null());
-    return r;
-}
+static json_t *resources_of(const json_t *hc) { return docker_resources_from_json(hc); }
 
 /* bytes the container's processes use now, as docker stats shows (usage less the inactive
  * file cache); -1 with err when the engine does not say */
 static int64_t mem_in_use(struct docker_client *c, const char *id, char *err)
 {
     json_t *j = NULL;
-    if (docker_stats_once(c, id, &j, err) < 0) return -1;
-    const json_t *ms = json_object_get(j, "memory_stats");
-    const json_t *usage = json_object_get(ms, "usage");
-    const json_t *st = json_object_get(ms, "stats");
-    const json_t *inact = json_object_get(st, "total_inactive_file");
-    if (!inact) inact = json_object_get(st, "inactive_file");
     int64_t used = -1;
-    if (json_is_integer(usage)) {
-        used = json_integer_value(usage);
-        if (json_is_integer(inact) && json_integer_value(inact) < used) used -= json_integer_value(inact);
-    } else {
+    if (docker_stats_once(c, id, &j, err) < 0) return -1;
+    if (docker_mem_used_from_json(j, &used, NULL) < 0) {
         fl_err(err, "docker: stats of '%s' have no memory usage", id);
+        used = -1;
     }
     json_decref(j);
     return used;
@@ -277,21 +256,24 @@ static int plan_cpu(const struct lim_cfg *cfg, const char *name, const json_t *p
     if (quota <= 0 && !cfg->restore_unlimited)
         return fl_err(err, "docker.limit: container '%s' has no CPU limit (NanoCpus 0, CpuQuota %lld): the Engine "
                       "API cannot put 'no limit' back exactly (NanoCpus cannot be cleared; CpuQuota -1 lifts a quota "
-                      "but docker inspect then shows -1/100000), so faultline could not undo it; start it with "
+                      "but docker inspect then shows -1), so faultline could not undo it; start it with "
                       "--cpus (or --cpu-quota), or set restore_unlimited: true to accept CpuQuota -1 on revert",
                       name, (long long)quota);
+    /* CpuPeriod 0 (a quota given without --cpu-period: the kernel's 100000 us applies): the
+     * engine ignores CpuPeriod 0 in an update, so a period sent could never be put back to 0;
+     * then the period is left alone, in set and in restore */
+    if (period <= 0 && cfg->cpu_period)
+        return fl_err(err, "docker.limit: container '%s' has no CFS period recorded (CpuPeriod 0: the engine ignores "
+                      "0 in an update, so that value cannot be sent back), so faultline could not undo cpu_period:; "
+                      "leave cpu_period: out (the kernel's 100000 us applies), or start it with --cpu-period", name);
     int64_t p = cfg->cpu_period ? cfg->cpu_period : period > 0 ? period : 100000;
     int64_t q = cfg->cpu_quota ? cfg->cpu_quota : (int64_t)llround(cfg->cpus * (double)p);
     if (q < 1000) return fl_err(err, "docker.limit: cpus %g is a CFS quota of %lld us per %lld us on '%s': below the "
                                 "engine's 1000 us", cfg->cpus, (long long)q, (long long)p, name);
     json_object_set_new(set, "CpuQuota", json_integer(q));
-    json_object_set_new(set, "CpuPeriod", json_integer(p));
-    if (quota > 0) {
-        json_object_set_new(restore, "CpuQuota", json_integer(quota));
-        json_object_set_new(restore, "CpuPeriod", json_integer(period));
-    } else {
-        json_object_set_new(restore, "CpuQuota", json_integer(-1));
-    }
+    if (period > 0) json_object_set_new(set, "CpuPeriod", json_integer(p));
+    json_object_set_new(restore, "CpuQuota", json_integer(quota > 0 ? quota : -1));
+    if (period > 0) json_object_set_new(restore, "CpuPeriod", json_integer(period));
     return 0;
 }
 
@@ -333,10 +315,14 @@ static int plan_memory(const struct lim_cfg *cfg, struct docker_client *c, const
                           "be OOM-killed; set allow_oom: true to do it anyway", a, name, used / 1048576.0);
         }
     }
+    /* MemorySwap -1 (unlimited swap): the engine refuses Memory alone there ("Memory limit
+     * should be smaller than already set memoryswap limit"), so -1 goes along both ways */
+    int keep_swap = !cfg->memory_swap && swap == -1;
     if (cfg->memory) json_object_set_new(set, "Memory", json_integer(cfg->memory));
-    if (cfg->memory_swap) json_object_set_new(set, "MemorySwap", json_integer(cfg->memory_swap));
+    if (cfg->memory_swap || keep_swap)
+        json_object_set_new(set, "MemorySwap", json_integer(keep_swap ? -1 : cfg->memory_swap));
     json_object_set_new(restore, "Memory", json_integer(mem));
-    if (cfg->memory_swap) json_object_set_new(restore, "MemorySwap", json_integer(swap));
+    if (cfg->memory_swap || keep_swap) json_object_set_new(restore, "MemorySwap", json_integer(swap));
     return 0;
 }
 
@@ -446,14 +432,21 @@ static void body_text(const json_t *body, char *out, size_t n)
     free(t);
 }
 
-/* send restore, then read it back: the values found must be there again */
+/* send restore, then read it back: the values found must be there again (nothing is sent
+ * when the container holds them already: a set the engine refused changed nothing) */
 static int restore_ct(struct docker_client *c, const struct dl_ct *ct, char *err)
 {
     char e[FL_ERR_LEN], want[256];
     body_text(ct->restore, want, sizeof want);
+    json_t *j = NULL;
+    if (docker_inspect(c, ct->id, NULL, &j, e) == 0) {
+        int same = holds(json_object_get(j, "HostConfig"), ct->restore);
+        json_decref(j);
+        j = NULL;
+        if (same) return 0;
+    }
     if (docker_update(c, ct->id, ct->restore, e) < 0)
         return fl_err(err, "docker.limit: cannot put back %s on '%s': %s", want, ct->name, e);
-    json_t *j = NULL;
     if (docker_inspect(c, ct->id, NULL, &j, e) < 0)
         return fl_err(err, "docker.limit: put back %s on '%s' but cannot read it back: %s", want, ct->name, e);
     int ok = holds(json_object_get(j, "HostConfig"), ct->restore);
@@ -468,11 +461,13 @@ static int restore_ct(struct docker_client *c, const struct dl_ct *ct, char *err
     return 0;
 }
 
-static int limit_revert_all(struct fault_inst *fi, struct dl_state *s, char *err)
+/* put back every container acted on (the fault's revert; also after a failed inject) */
+static int limit_revert(struct fault_inst *fi, char *err)
 {
+    struct dl_state *s = fi->state;
     int ret = 0;
     char e[FL_ERR_LEN];
-    for (size_t i = 0; i < s->n; i++) {
+    for (size_t i = 0; s && i < s->n; i++) {
         struct dl_ct *ct = &s->cts[i];
         if (!ct->acted) continue;
         if (restore_ct(&s->client, ct, e) < 0) {
@@ -499,21 +494,11 @@ static int limit_inject(struct fault_inst *fi, char *err)
             char want[256];
             body_text(ct->set, want, sizeof want);
             fl_err(err, "docker.limit: cannot set %s on '%s': %s", want, ct->name, e);
-            if (limit_revert_all(fi, s, e) < 0) {
-                size_t l = strlen(err);
-                snprintf(err + l, FL_ERR_LEN - l, "; and undoing: %s", e);
-            }
-            return -1;
+            return fault_inject_undo(fi, limit_revert, "undoing", err);
         }
         fault_progress(fi, "inject", i, json_pack("{s:s,s:O}", "container", ct->name, "set", ct->set));
     }
     return 0;
-}
-
-static int limit_revert(struct fault_inst *fi, char *err)
-{
-    struct dl_state *s = fi->state;
-    return s ? limit_revert_all(fi, s, err) : 0;
 }
 
 static json_t *limit_save(const struct fault_inst *fi)
@@ -622,7 +607,7 @@ static void limit_describe(const struct fault_inst *fi, struct buf *out)
     }
     if (cfg->pids) buf_addf(out, " pids %lld", (long long)cfg->pids);
     if (cfg->allow_oom) buf_adds(out, " (allow_oom)");
-    buf_adds(out, "; revert puts back the values found at inject");
+    buf_adds(out, "; revert puts back the values read at prepare");
     if (cfg->restore_unlimited) buf_adds(out, " (no limit lifted as CpuQuota -1 / PidsLimit 0)");
     const struct dl_state *s = fi->state;
     for (size_t i = 0; s && i < s->n; i++) {
@@ -685,6 +670,17 @@ static int stress_parse(const struct drv_parse *pc, const struct node *step, voi
     return 0;
 }
 
+/* is pid in the cgroup of container id here? (faultline sees the engine's pids) An empty id
+ * cannot be verified: no. */
+static int in_container(pid_t pid, const char *id)
+{
+    char path[64], buf[4096];
+    if (!id || !id[0]) return 0;
+    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+    if (proc_read_small(path, buf, sizeof buf) < 0) return 0;
+    return strstr(buf, id) != NULL;
+}
+
 static int stress_prepare(struct fault_inst *fi, char *err)
 {
     const struct stress_cfg *cfg = fi->cfg;
@@ -714,11 +710,21 @@ static int stress_prepare(struct fault_inst *fi, char *err)
     for (size_t i = 0; i < s->n; i++) {
         struct docker_cstate st;
         char e[FL_ERR_LEN];
-        if (docker_inspect(&s->client, s->cts[i].id, &st, NULL, e) < 0)
+        json_t *j = NULL;
+        if (docker_inspect(&s->client, s->cts[i].id, &st, &j, e) < 0)
             return fl_err(err, "docker.stress: cannot look at '%s': %s", s->cts[i].name, e);
+        long cpid = (long)json_integer_value(json_object_get(json_object_get(j, "State"), "Pid"));
+        json_decref(j);
         if (st.state != DS_RUNNING)
             return fl_err(err, "docker.stress: container '%s' is %s: a burn runs only in a running container",
                           s->cts[i].name, docker_state_name(st.state));
+        /* the burns are found and ended by their host pids: the container's own process must
+         * be visible here, and be in that container, before any exec starts */
+        struct proc_id cp;
+        if (cpid <= 0 || proc_stat((pid_t)cpid, &cp) < 0 || !in_container((pid_t)cpid, s->cts[i].id))
+            return fl_err(err, "docker.stress: the engine says container '%s' runs as pid %ld, which is not a "
+                          "process of that container here: faultline must share the engine's pid namespace (the "
+                          "burns are ended through their pids), so nothing was started", s->cts[i].name, cpid);
         for (int64_t w = 0; w < cfg->workers; w++) s->burns[s->nburns++].ct = i;
     }
     return 0;
@@ -751,15 +757,6 @@ static size_t group_members(pid_t pg, unsigned long long start, struct proc_id *
     }
     closedir(d);
     return n;
-}
-
-/* is pid in the cgroup of container id here? (faultline sees the engine's pids) */
-static int in_container(pid_t pid, const char *id)
-{
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
-    if (proc_read_small(path, buf, sizeof buf) < 0) return 0;
-    return strstr(buf, id) != NULL;
 }
 
 /* wait up to ms until the leader and its group are gone: 1, else 0 */
@@ -805,13 +802,49 @@ static int burn_kill(const struct proc_id *id, char *err)
     return fl_err(err, "the burn (pid %d) or a process of its group is still there after SIGKILL", (int)id->pid);
 }
 
-static int stress_revert_all(struct fault_inst *fi, struct dl_state *s, char *err)
+/* a burn started but its pid not known: ask the engine. 1 it runs, as *id here (in container
+ * cid), 0 it does not run, -1 with err: the engine cannot be asked (*unreachable set), gives
+ * no pid, or its pid is not a process of the container here */
+static int burn_find(struct docker_client *c, const char *eid, const char *cid, struct proc_id *id,
+                     int *unreachable, char *err)
 {
+    int running = 0, code = -1;
+    long pid = 0;
+    char e[FL_ERR_LEN];
+    *unreachable = 0;
+    if (docker_exec_inspect(c, eid, &running, &pid, &code, e) < 0) {
+        *unreachable = 1;
+        return fl_err(err, "cannot ask the engine about exec %.12s: %s", eid, e);
+    }
+    if (!running) return 0;
+    if (pid <= 0) return fl_err(err, "exec %.12s runs, but the engine gives no pid for it yet", eid);
+    if (!cid || !cid[0])
+        return fl_err(err, "exec %.12s runs as pid %ld, but the record names no container: cannot verify that pid "
+                      "is the burn, left to its timeout", eid, pid);
+    if (proc_stat((pid_t)pid, id) < 0 || !in_container(id->pid, cid))
+        return fl_err(err, "exec %.12s runs as pid %ld, not a process of the container here: left to its timeout",
+                      eid, pid);
+    return 1;
+}
+
+/* end every burn started (the fault's revert; also after a failed inject) */
+static int stress_revert(struct fault_inst *fi, char *err)
+{
+    struct dl_state *s = fi->state;
     int ret = 0;
-    for (size_t k = 0; k < s->nburns; k++) {
+    for (size_t k = 0; s && k < s->nburns; k++) {
         struct dl_burn *b = &s->burns[k];
         if (!b->acted) continue;
         char e[FL_ERR_LEN];
+        if (b->pid.pid <= 0) { /* started, its pid never learnt: the engine knows the exec while it runs */
+            int unreachable;
+            if (burn_find(&s->client, b->exec_id, s->cts[b->ct].id, &b->pid, &unreachable, e) < 0) {
+                b->pid.pid = 0;
+                if (ret == 0) fl_err(err, "docker.stress in '%s': %s", s->cts[b->ct].name, e);
+                ret = -1;
+                continue;
+            }
+        }
         int r = burn_kill(&b->pid, e);
         if (r < 0) {
             if (ret == 0) fl_err(err, "docker.stress in '%s': %s", s->cts[b->ct].name, e);
@@ -896,18 +929,7 @@ static int stress_inject(struct fault_inst *fi, char *err)
     int ok = 1;
     for (size_t k = 0; ok && k < s->nburns; k++) ok = stress_start(fi, s, k, err) == 0;
     if (ok && stress_check_running(s, err) == 0) return 0;
-    char e[FL_ERR_LEN];
-    if (stress_revert_all(fi, s, e) < 0) {
-        size_t l = strlen(err);
-        snprintf(err + l, FL_ERR_LEN - l, "; and ending the others: %s", e);
-    }
-    return -1;
-}
-
-static int stress_revert(struct fault_inst *fi, char *err)
-{
-    struct dl_state *s = fi->state;
-    return s ? stress_revert_all(fi, s, err) : 0;
+    return fault_inject_undo(fi, stress_revert, "ending the others", err);
 }
 
 static json_t *stress_save(const struct fault_inst *fi)
@@ -956,17 +978,15 @@ static int stress_reconcile_burn(const struct fault_record *r, struct docker_cli
     char e[FL_ERR_LEN];
     if (id.pid <= 0) {
         /* started but its pid never journaled: the engine still knows the exec while it runs */
-        int running = 0, code = -1;
-        long pid = 0;
-        if (docker_exec_inspect(c, eid, &running, &pid, &code, e) < 0 || !running || pid <= 0) {
+        int unreachable, rc = burn_find(c, eid, cid, &id, &unreachable, e);
+        if (rc == 0 || (rc < 0 && unreachable)) {
             fault_report(report, "burn %zu in %s: exec %.12s does not run (%s): nothing to end", k + 1, cname, eid,
-                         running ? "no pid" : "ended or unknown to the engine");
+                         rc == 0 ? "ended" : "unknown to the engine");
             return 0;
         }
-        if (proc_stat((pid_t)pid, &id) < 0 || !in_container(id.pid, cid)) {
-            fault_report(report, "burn %zu in %s: exec %.12s runs as pid %ld, not a process of the container here: "
-                         "left to its timeout", k + 1, cname, eid, pid);
-            return fl_err(err, "burn in '%s': pid %ld is not visible here", cname, pid);
+        if (rc < 0) {
+            fault_report(report, "burn %zu in %s: %s", k + 1, cname, e);
+            return fl_err(err, "burn in '%s': %s", cname, e);
         }
     }
     int rc = burn_kill(&id, e);

@@ -117,6 +117,9 @@ json_t *fault_record_note(const struct fault_record *r, const char *phase, size_
 json_t *fault_record_notes_with(const struct fault_record *r, const char *phase, const char *key);
 /* is the process that wrote the record still alive (same pid, same start time)? */
 int fault_record_runner_alive(const struct fault_record *r);
+/* an inject that failed part way (err says why): put back what it did with revert(fi, e), so
+ * nothing is left half-done; when that fails too, err goes on "; and <doing>: <why>". -1. */
+int fault_inject_undo(struct fault_inst *fi, int (*revert)(struct fault_inst *, char *), const char *doing, char *err);
 /* one line of what reconcile found and did for a target ("  " and "\n" added); out may be NULL */
 void fault_report(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* reconcile() of a bare record (a unit test, a record built by hand): done, no progress */

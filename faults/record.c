@@ -71,6 +71,16 @@ int fault_record_runner_alive(const struct fault_record *r)
     return proc_alive(&id, NULL);
 }
 
+int fault_inject_undo(struct fault_inst *fi, int (*revert)(struct fault_inst *, char *), const char *doing, char *err)
+{
+    char e[FL_ERR_LEN];
+    if (revert(fi, e) < 0) {
+        size_t l = strlen(err);
+        snprintf(err + l, FL_ERR_LEN - l, "; and %s: %s", doing, e);
+    }
+    return -1;
+}
+
 void fault_report(struct buf *out, const char *fmt, ...)
 {
     if (!out) return;

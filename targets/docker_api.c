@@ -651,13 +651,14 @@ static void sleep_ms(long ms)
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
 }
 
-int docker_exec(struct docker_client *c, const char *id, char *const *argv, int64_t timeout_ms,
-                int *exit_code, struct buf *output, char *err)
+/* POST /containers/{id}/exec: an exec of argv, its output attached or not; its id in exec_id */
+static int exec_create(struct docker_client *c, const char *id, char *const *argv, int attach, char exec_id[128],
+                       char *err)
 {
     if (!argv || !argv[0]) return fl_err(err, "docker: exec in '%s': empty command", id);
     json_t *cmd = json_array();
     for (size_t i = 0; argv[i]; i++) json_array_append_new(cmd, json_string(argv[i]));
-    json_t *cfg = json_pack("{s:b,s:b,s:b,s:b,s:o}", "AttachStdin", 0, "AttachStdout", 1, "AttachStderr", 1,
+    json_t *cfg = json_pack("{s:b,s:b,s:b,s:b,s:o}", "AttachStdin", 0, "AttachStdout", attach, "AttachStderr", attach,
                             "Tty", 0, "Cmd", cmd);
     char *body = json_dumps(cfg, JSON_COMPACT);
     json_decref(cfg);
@@ -667,11 +668,18 @@ int docker_exec(struct docker_client *c, const char *id, char *const *argv, int6
     free(path);
     free(body);
     if (ret < 0) return -1;
-    char eid[128];
     const char *e = json_string_value(json_object_get(reply, "Id"));
-    snprintf(eid, sizeof eid, "%s", e ? e : "");
+    snprintf(exec_id, 128, "%s", e ? e : "");
     json_decref(reply);
-    if (!eid[0]) return fl_err(err, "docker: exec create in '%s' returned no id", id);
+    if (!exec_id[0]) return fl_err(err, "docker: exec create in '%s' returned no id", id);
+    return 0;
+}
+
+int docker_exec(struct docker_client *c, const char *id, char *const *argv, int64_t timeout_ms,
+                int *exit_code, struct buf *output, char *err)
+{
+    char eid[128];
+    if (exec_create(c, id, argv, 1, eid, err) < 0) return -1;
 
     /* start, attached: the reply is the multiplexed output until the command ends */
     if (timeout_ms <= 0) timeout_ms = 60000;
@@ -683,7 +691,7 @@ int docker_exec(struct docker_client *c, const char *id, char *const *argv, int6
     struct xfer x = { .body = &scratch, .demux = &dm, .demux_out = output, .api_version = (char[16]){ 0 } };
     long status = 0;
     pthread_mutex_lock(&c->lock);
-    ret = perform(c, "POST", spath, 1, "{\"Detach\":false,\"Tty\":false}", (long)timeout_ms, &x, &status, err);
+    int ret = perform(c, "POST", spath, 1, "{\"Detach\":false,\"Tty\":false}", (long)timeout_ms, &x, &status, err);
     pthread_mutex_unlock(&c->lock);
     if (ret == 0 && status >= 300) ret = docker_status_err(status, scratch.data, err);
     buf_release(&scratch);
@@ -709,24 +717,7 @@ int docker_exec(struct docker_client *c, const char *id, char *const *argv, int6
 
 int docker_exec_create(struct docker_client *c, const char *id, char *const *argv, char exec_id[128], char *err)
 {
-    if (!argv || !argv[0]) return fl_err(err, "docker: exec in '%s': empty command", id);
-    json_t *cmd = json_array();
-    for (size_t i = 0; argv[i]; i++) json_array_append_new(cmd, json_string(argv[i]));
-    json_t *cfg = json_pack("{s:b,s:b,s:b,s:b,s:o}", "AttachStdin", 0, "AttachStdout", 0, "AttachStderr", 0,
-                            "Tty", 0, "Cmd", cmd);
-    char *body = json_dumps(cfg, JSON_COMPACT);
-    json_decref(cfg);
-    char *path = cpath(id, "/exec");
-    json_t *reply = NULL;
-    int ret = docker_call(c, "POST", path, body, 0, NULL, &reply, err);
-    free(path);
-    free(body);
-    if (ret < 0) return -1;
-    const char *e = json_string_value(json_object_get(reply, "Id"));
-    snprintf(exec_id, 128, "%s", e ? e : "");
-    json_decref(reply);
-    if (!exec_id[0]) return fl_err(err, "docker: exec create in '%s' returned no id", id);
-    return 0;
+    return exec_create(c, id, argv, 0, exec_id, err);
 }
 
 int docker_exec_start_detached(struct docker_client *c, const char *exec_id, char *err)
@@ -788,6 +779,34 @@ int docker_stats_once(struct docker_client *c, const char *id, json_t **json, ch
         ret = fl_err(err, "docker: stats of '%s': reply is not an object", id);
     }
     return ret;
+}
+
+json_t *docker_resources_from_json(const json_t *hc)
+{
+    json_t *r = json_object();
+    static const char *const keys[] = { "NanoCpus", "CpuQuota", "CpuPeriod", "Memory", "MemorySwap", NULL };
+    for (size_t i = 0; keys[i]; i++)
+        json_object_set_new(r, keys[i], json_integer(json_integer_value(json_object_get(hc, keys[i]))));
+    json_t *pl = json_object_get(hc, "PidsLimit");
+    json_object_set_new(r, "PidsLimit", json_is_integer(pl) ? json_integer(json_integer_value(pl)) : json_null());
+    return r;
+}
+
+int docker_mem_used_from_json(const json_t *stats, int64_t *used, char *err)
+{
+    const json_t *ms = json_object_get(stats, "memory_stats");
+    const json_t *usage = json_object_get(ms, "usage");
+    const json_t *st = json_object_get(ms, "stats");
+    const json_t *inact = json_object_get(st, "total_inactive_file");
+    if (!inact) inact = json_object_get(st, "inactive_file");
+    if (!json_is_integer(usage) || json_integer_value(usage) < 0)
+        return fl_err(err, "docker: stats have no memory usage");
+    int64_t u = (int64_t)json_integer_value(usage);
+    /* a cache figure that is no count of bytes, or above the usage, is left out */
+    if (json_is_integer(inact) && json_integer_value(inact) >= 0 && json_integer_value(inact) < u)
+        u -= (int64_t)json_integer_value(inact);
+    *used = u;
+    return 0;
 }
 
 /* ---- health ---------------------------------------------------------------------------------- */

@@ -143,6 +143,14 @@ int docker_exec_inspect(struct docker_client *c, const char *exec_id, int *runni
 int docker_update(struct docker_client *c, const char *id, const json_t *body, char *err);
 /* GET /containers/{id}/stats?stream=false&one-shot=true: one sample (no precpu_stats). */
 int docker_stats_once(struct docker_client *c, const char *id, json_t **json, char *err);
+/* The resource fields of an inspect's HostConfig as a new object: NanoCpus, CpuQuota,
+ * CpuPeriod, Memory, MemorySwap (integers; 0 when absent or not integers) and PidsLimit (an
+ * integer, or null when absent or not an integer). Pure. */
+json_t *docker_resources_from_json(const json_t *host_config);
+/* Bytes a container's processes use, from a stats reply: memory_stats.usage less the
+ * inactive file cache (total_inactive_file on cgroup v1, inactive_file on v2), as docker stats
+ * shows. 0 with *used >= 0, or -1 with err when the reply has no usable usage. Pure. */
+int docker_mem_used_from_json(const json_t *stats, int64_t *used, char *err);
 
 /* Split a multiplexed exec/attach stream (8-byte frame headers: stream, 0, 0, 0, size
  * big-endian) into out, stdout and stderr both; fed in pieces as they arrive. Pure.
@@ -258,6 +266,12 @@ struct docker_target {
     char **ids, **names;     /* the resolved (and picked) containers, sorted by id */
     size_t n;
 };
+
+/* A client of the caller's own (c, released by the caller) to the engine of docker target t,
+ * with the API version t's open() negotiated when it did; t is resolved first when no run
+ * opened it. -1 with err: "<kind> needs a docker target", or why the client or t failed. */
+int docker_target_client(struct target *t, const struct drv_ctx *ctx, const char *kind, struct docker_client *c,
+                         char *err);
 
 /* Resolve t's selector against the daemon of c (list with filters, all=true), apply pick
  * (seeded with t->pick_seed, else run_seed) and the plan's require_label guard.

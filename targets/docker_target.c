@@ -132,6 +132,18 @@ static int cmp_cand(const void *a, const void *b)
     return strcmp(((const struct cand *)a)->id, ((const struct cand *)b)->id);
 }
 
+int docker_target_client(struct target *t, const struct drv_ctx *ctx, const char *kind, struct docker_client *c,
+                         char *err)
+{
+    if (!t || !t->ops || strcmp(t->ops->name, "docker") != 0) return fl_err(err, "%s needs a docker target", kind);
+    struct docker_target *dt = t->cfg;
+    if (!dt->n && t->ops->open(t, ctx, err) < 0) return -1; /* resolve now: not opened by a run */
+    if (docker_client_init_tls(c, dt->host, dt->cert_path, dt->tls_verify, err) < 0) return -1;
+    if (dt->client_ready) /* already negotiated by open(): skip the /_ping */
+        memcpy(c->api_version, dt->client.api_version, sizeof c->api_version);
+    return 0;
+}
+
 int docker_target_resolve(const struct target *t, struct docker_client *c, uint64_t run_seed,
                           const char *require_label, char ***ids_out, char ***names_out, size_t *n_out, char *err)
 {

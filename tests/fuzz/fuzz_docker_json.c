@@ -2,12 +2,15 @@
  * and the target resolver of faults/docker.c.
  *
  * The first byte picks what the rest (the reply body) goes through:
- *   0 inspect/list JSON, in memory: docker_cstate_from_json, docker_has_label, and the swarm
- *     decoders (docker_service_from_json, docker_task_from_json, docker_node_from_json,
+ *   0 inspect/list JSON, in memory: docker_cstate_from_json, docker_has_label, the resource
+ *     decoders of docker.limit (docker_resources_from_json over HostConfig,
+ *     docker_mem_used_from_json over a stats reply), and the swarm decoders
+ *     (docker_service_from_json, docker_task_from_json, docker_node_from_json,
  *     docker_svc_status_from over a task list)
  *   1 an error reply: docker_status_err (status from bytes 1-2)
  *   2 an exec stream: docker_demux_feed, whole and in pieces (must give the same output)
- *   3 GET /containers/{id}/json answered by a fake daemon: docker_inspect
+ *   3 GET /containers/{id}/json answered by a fake daemon: docker_inspect; the same reply to
+ *     docker_stats_once (GET .../stats) and docker_exec_inspect (GET /exec/{id}/json)
  *   4 GET /containers/json (labels, pick, require_label) through docker_target_resolve
  *   5 the same resolver with container: (inspect)
  *   6 version negotiation: /_ping without or with an odd Api-Version header, then /version
@@ -46,6 +49,7 @@ static struct {
     struct fh_canned reply;   /* what other paths get */
     int ping_status;
     char ping_version[32];    /* Api-Version header of /_ping; "" = none */
+    int exec_canned;          /* /exec/{id}/json gets reply too (else: a finished exec) */
 } dj_canned = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static const char dj_exec_done[] = "{\"Running\":false,\"ExitCode\":0}";
@@ -63,7 +67,7 @@ static void dj_handle(void *ud, const struct fh_req *rq, struct fh_reply *rp)
             snprintf(rp->headers, sizeof rp->headers, "Api-Version: %s\r\n", dj_canned.ping_version);
         rp->body = "OK";
         rp->body_len = 2;
-    } else if (strstr(p, "/exec/") && pl > 5 && strcmp(p + pl - 5, "/json") == 0) {
+    } else if (strstr(p, "/exec/") && pl > 5 && strcmp(p + pl - 5, "/json") == 0 && !dj_canned.exec_canned) {
         rp->body = dj_exec_done;
         rp->body_len = sizeof dj_exec_done - 1;
     } else if (pl > 5 && strcmp(p + pl - 5, "/exec") == 0) {
@@ -81,6 +85,7 @@ static void dj_set(int status, const uint8_t *body, size_t len)
     pthread_mutex_lock(&dj_canned.mu);
     dj_canned.reply = (struct fh_canned){ status, body, len };
     dj_canned.ping_status = 200;
+    dj_canned.exec_canned = 0;
     snprintf(dj_canned.ping_version, sizeof dj_canned.ping_version, "1.41");
     pthread_mutex_unlock(&dj_canned.mu);
 }
@@ -164,6 +169,35 @@ static void dj_container(const json_t *j)
     }
 }
 
+/* one object as docker.limit reads it: an inspect's HostConfig resource fields, a stats
+ * reply's memory in use */
+static void dj_resources(const json_t *j)
+{
+    const json_t *hc = json_object_get(j, "HostConfig");
+    json_t *r = docker_resources_from_json(hc);
+    DJ_CHECK(json_is_object(r) && json_object_size(r) == 6, "resources: not an object of 6 fields");
+    static const char *const keys[] = { "NanoCpus", "CpuQuota", "CpuPeriod", "Memory", "MemorySwap", NULL };
+    for (size_t i = 0; keys[i]; i++) {
+        const json_t *have = json_object_get(hc, keys[i]);
+        json_int_t got = json_integer_value(json_object_get(r, keys[i]));
+        DJ_CHECK(json_is_integer(json_object_get(r, keys[i])), "resources: %s not an integer", keys[i]);
+        DJ_CHECK(got == (json_is_integer(have) ? json_integer_value(have) : 0), "resources: %s is %lld", keys[i],
+                 (long long)got);
+    }
+    const json_t *pl = json_object_get(r, "PidsLimit");
+    DJ_CHECK(json_is_integer(json_object_get(hc, "PidsLimit")) ? json_is_integer(pl) : json_is_null(pl),
+             "resources: PidsLimit kept wrongly");
+    json_decref(r);
+    int64_t used = -1;
+    char err[FL_ERR_LEN];
+    if (docker_mem_used_from_json(j, &used, err) == 0) {
+        json_int_t usage = json_integer_value(json_object_get(json_object_get(j, "memory_stats"), "usage"));
+        DJ_CHECK(used >= 0 && used <= usage, "memory in use %lld of usage %lld", (long long)used, (long long)usage);
+    } else {
+        dj_check_err(err);
+    }
+}
+
 /* one object as a swarm service, task and node */
 static void dj_swarm_object(const json_t *j)
 {
@@ -218,11 +252,13 @@ static void dj_json(const uint8_t *b, size_t n)
         json_t *it;
         json_array_foreach(j, i, it) {
             dj_container(it);
+            dj_resources(it);
             dj_swarm_object(it);
         }
         dj_svc_status(j);
     } else {
         dj_container(j);
+        dj_resources(j);
         dj_swarm_object(j);
     }
     json_decref(j);
@@ -286,6 +322,30 @@ static void dj_inspect(const uint8_t *data, size_t size)
         json_decref(j);
     } else {
         DJ_CHECK(j == NULL, "failed inspect left a reply");
+        dj_check_err(err);
+    }
+    /* the same reply as one stats sample: an object, or an error */
+    j = NULL;
+    if (docker_stats_once(&dj_client, "db", &j, err) == 0) {
+        DJ_CHECK(json_is_object(j), "stats succeeded without an object");
+        DJ_CHECK(status >= 200 && status < 300, "stats succeeded on status %d", status);
+        json_decref(j);
+    } else {
+        DJ_CHECK(j == NULL, "failed stats left a reply");
+        dj_check_err(err);
+    }
+    /* and as an exec inspect: an object (running 0/1), or an error */
+    pthread_mutex_lock(&dj_canned.mu);
+    dj_canned.exec_canned = 1;
+    pthread_mutex_unlock(&dj_canned.mu);
+    int running = -1, code = -2;
+    long pid = -1;
+    if (docker_exec_inspect(&dj_client, "e1", &running, &pid, &code, err) == 0) {
+        DJ_CHECK(running == 0 || running == 1, "exec running %d", running);
+        DJ_CHECK(status >= 200 && status < 300, "exec inspect succeeded on status %d", status);
+        (void)pid;
+        (void)code;
+    } else {
         dj_check_err(err);
     }
 }

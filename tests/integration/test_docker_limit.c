@@ -5,9 +5,11 @@
  * refused; a burn seen by the engine's CPU figures and gone after the revert or the rollback. */
 #include <errno.h>
 #include <jansson.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -327,6 +329,35 @@ TEST_T(docker_limit_refuses_what_it_could_not_undo, 60)
     json_decref(now);
     json_decref(q_before);
     fx_fault_release(&fi);
+    fx_release(&f);
+
+    /* a quota without a period (CpuPeriod 0, which the engine ignores in an update): the
+     * period is left alone, so the revert reads back exactly what was found; unlimited swap
+     * (MemorySwap -1, where the engine refuses Memory alone) is sent along both ways */
+    char q0_name[64], q0_id[72];
+    mk("limit-refuse", "q0", sleeper, json_pack("{s:I,s:I,s:I}", "CpuQuota", (json_int_t)50000, "Memory",
+                                                (json_int_t)256 << 20, "MemorySwap", (json_int_t)-1), q0_name, q0_id);
+    json_t *q0_before = host_config(q0_id);
+    ASSERT_EQ_INT(hc_int(q0_before, "CpuPeriod"), 0);
+    ASSERT_EQ_INT(try_limit(q0_name, "cpu_quota: 20000, cpu_period: 50000", err), -1);
+    ASSERT_CONTAINS(err, "CpuPeriod 0");
+    ASSERT_CONTAINS(err, "could not undo cpu_period:");
+    fx_init(&f, 1);
+    t = target(&f, q0_name);
+    fx_fault(&f, &fi, &fault_docker_limit, t, "cpus: 0.25, memory: 128m, allow_oom: true");
+    ASSERT_MSG(fault_docker_limit.inject(&fi, err) == 0, "inject: %s", err);
+    now = host_config(q0_id);
+    ASSERT_EQ_INT(hc_int(now, "CpuQuota"), 25000);
+    ASSERT_EQ_INT(hc_int(now, "CpuPeriod"), 0);
+    ASSERT_EQ_INT(hc_int(now, "Memory"), 128 << 20);
+    ASSERT_EQ_INT(hc_int(now, "MemorySwap"), -1);
+    json_decref(now);
+    ASSERT_MSG(fault_docker_limit.revert(&fi, err) == 0, "revert: %s", err);
+    now = host_config(q0_id);
+    assert_same_hc(q0_before, now);
+    json_decref(now);
+    json_decref(q0_before);
+    fx_fault_release(&fi);
 
     /* restore_unlimited: allowed on the free container, lifted as CpuQuota -1 / PidsLimit 0 */
     fx_release(&f);
@@ -341,6 +372,7 @@ TEST_T(docker_limit_refuses_what_it_could_not_undo, 60)
     ASSERT_MSG(fault_docker_limit.revert(&fi, err) == 0, "revert: %s", err);
     now = host_config(free_id);
     ASSERT_EQ_INT(hc_int(now, "CpuQuota"), -1); /* what the engine allows: no quota in the cgroup */
+    ASSERT_EQ_INT(hc_int(now, "CpuPeriod"), 0); /* as found: the fault never sent a period */
     ASSERT_EQ_INT(hc_int(now, "NanoCpus"), 0);
     ASSERT_EQ_INT(hc_int(now, "PidsLimit"), 0);
     json_decref(now);
@@ -350,6 +382,7 @@ TEST_T(docker_limit_refuses_what_it_could_not_undo, 60)
     json_decref(free_before);
     docker_remove(&dc, free_id, err);
     docker_remove(&dc, q_id, err);
+    docker_remove(&dc, q0_id, err);
     docker_client_release(&dc);
 }
 
@@ -377,6 +410,25 @@ TEST_T(docker_stress_burns_then_revert_ends_it, 60)
      * (0.34 seen at a load of 3 on 2 cores): a process that does not burn stays near 0 */
     ASSERT_MSG(busy >= 0.25, "no burn seen: %.2f cores", busy);
 
+    /* a record without the burn's pid: the engine is asked; without a container to check the
+     * pid against (a bad index), nothing is killed and the step stays pending */
+    json_t *nopid = json_deep_copy(rec);
+    json_t *nb0 = json_array_get(json_object_get(nopid, "burns"), 0);
+    json_object_del(nb0, "pid");
+    json_object_del(nb0, "start");
+    json_object_set_new(nb0, "container", json_integer(7));
+    struct buf rep;
+    buf_init(&rep, 1 << 16);
+    ASSERT_EQ_INT(fault_reconcile_rec(&fault_docker_stress, nopid, NULL, &rep, err), -1);
+    ASSERT_CONTAINS(rep.data, "names no container");
+    ASSERT_EQ_INT(top_count(id, "sha256sum"), 1);
+    json_object_set_new(nb0, "container", json_integer(0)); /* the right one: found and killed */
+    buf_reset(&rep);
+    ASSERT_MSG(fault_reconcile_rec(&fault_docker_stress, nopid, NULL, &rep, err) == 0, "reconcile: %s", err);
+    ASSERT_CONTAINS(rep.data, "killed, and gone");
+    ASSERT_EQ_INT(top_count(id, "sha256sum"), 0);
+    json_decref(nopid);
+
     ASSERT_MSG(fault_docker_stress.revert(&fi, err) == 0, "revert: %s", err);
     ASSERT_EQ_INT(top_count(id, "sha256sum"), 0);
     ASSERT_EQ_INT(top_count(id, "timeout"), 0);
@@ -391,8 +443,7 @@ TEST_T(docker_stress_burns_then_revert_ends_it, 60)
         _exit(0);
     }
     json_object_set_new(b0, "pid", json_integer(other));
-    struct buf rep;
-    buf_init(&rep, 1 << 16);
+    buf_reset(&rep);
     ASSERT_MSG(fault_reconcile_rec(&fault_docker_stress, rec, NULL, &rep, err) == 0, "reconcile: %s", err);
     ASSERT_CONTAINS(rep.data, "gone already");
     ASSERT_EQ_INT(kill(other, 0), 0); /* alive: not ours, not touched */
@@ -406,6 +457,40 @@ TEST_T(docker_stress_burns_then_revert_ends_it, 60)
     fx_fault(&f, &fi, &fault_docker_stress, t, "command: [no-such-burner], workers: 2, timeout: 40s");
     ASSERT_EQ_INT(fault_docker_stress.inject(&fi, err), -1);
     ASSERT_CONTAINS(err, "ended at once (exit 127");
+    ASSERT_EQ_INT(top_count(id, "timeout"), 0);
+    fx_fault_release(&fi);
+
+    /* faultline in a pid namespace of its own (a CI container with the engine's socket
+     * mounted): it could not end a burn by its pid, so prepare refuses before any exec */
+    fx_fault(&f, &fi, &fault_docker_stress, t, "timeout: 40s");
+    int fds[2];
+    ASSERT(pipe(fds) == 0);
+    pid_t ch = fork();
+    ASSERT(ch >= 0);
+    if (ch == 0) {
+        close(fds[0]);
+        if (unshare(CLONE_NEWNS | CLONE_NEWPID) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+            _exit(3);
+        pid_t g = fork(); /* pid 1 of the new namespace, with a /proc of its own */
+        if (g == 0) {
+            char e[FL_ERR_LEN] = "";
+            if (mount("proc", "/proc", "proc", 0, NULL) < 0) _exit(4);
+            int rc = fault_docker_stress.prepare(&fi, e);
+            if (write(fds[1], e, strlen(e)) < 0) _exit(5);
+            _exit(rc == -1 ? 0 : 1);
+        }
+        int st = 0;
+        _exit(g > 0 && waitpid(g, &st, 0) == g && WIFEXITED(st) ? WEXITSTATUS(st) : 6);
+    }
+    close(fds[1]);
+    char why[FL_ERR_LEN] = "";
+    ssize_t nr = read(fds[0], why, sizeof why - 1);
+    why[nr > 0 ? nr : 0] = '\0';
+    close(fds[0]);
+    int st = 0;
+    ASSERT(waitpid(ch, &st, 0) == ch);
+    ASSERT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "prepare in another pid namespace: status %d: %s", st, why);
+    ASSERT_CONTAINS(why, "must share the engine's pid namespace");
     ASSERT_EQ_INT(top_count(id, "timeout"), 0);
     fx_fault_release(&fi);
     fx_release(&f);
@@ -495,8 +580,10 @@ TEST_T(docker_limit_and_stress_crash_at_every_point, 90)
 {
     client("limit-crash");
     char lname[64], lid[72], sname[64], sid[72], err[FL_ERR_LEN], out[16384];
-    mk("limit-crash", "lim", sleeper, json_pack("{s:I,s:I,s:I}", "CpuQuota", (json_int_t)80000, "CpuPeriod",
-                                                (json_int_t)100000, "PidsLimit", (json_int_t)300), lname, lid);
+    /* a quota without a period (CpuPeriod 0: the engine ignores 0 in an update, so a period
+     * sent by the fault could never be put back) */
+    mk("limit-crash", "lim", sleeper, json_pack("{s:I,s:I}", "CpuQuota", (json_int_t)80000, "PidsLimit",
+                                                (json_int_t)300), lname, lid);
     mk("limit-crash", "burn", sleeper, json_object(), sname, sid);
     json_t *before = host_config(lid);
     static const char *const points[] = { "intent", "done", "revert" };

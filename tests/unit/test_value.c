@@ -54,6 +54,12 @@ TEST(value_rates_percent_bytes)
     ASSERT_EQ_INT(val_percent("150%", &v, 0, err), -1);
     ASSERT_EQ_INT(val_bytes("64mb", &b, err), 0); ASSERT_EQ_INT(b, 64LL << 20);
     ASSERT_EQ_INT(val_bytes("10 furlongs", &b, err), -1);
+    /* beyond 2^62 bytes (or not finite): an error, never a wrapped llround() */
+    ASSERT_EQ_INT(val_bytes("1e30g", &b, err), -1); ASSERT_CONTAINS(err, "'1e30g' is too large");
+    ASSERT_EQ_INT(val_bytes("1e308g", &b, err), -1); ASSERT_CONTAINS(err, "too large");
+    ASSERT_EQ_INT(val_bytes("nan", &b, err), -1);
+    ASSERT_EQ_INT(val_bytes("4294967296g", &b, err), 0); ASSERT_EQ_INT(b, 1LL << 62);
+    ASSERT_EQ_INT(val_bytes("4294967297g", &b, err), -1);
 }
 
 TEST(value_expectations)
