@@ -156,14 +156,18 @@ static void maxmemory_restore(const char *orig)
     redis_cmd(back, ign, sizeof ign);
 }
 
-/* `faultline run p.yaml -o out` in d under strace -f with opts (its trace in d/tr), the journal
- * at journal; skips without strace. LeakSanitizer cannot run under ptrace: leaks are not
- * checked in the traced run. The exit code */
-static int run_traced(const char *d, const char *opts, const char *journal, char *out, size_t outlen)
+/* plan written as d/p.yaml, then `faultline run p.yaml -o out` in d under strace -f with opts
+ * (its trace in d/tr), the journal at d/journal (a path below d); the run must exit 0; skips
+ * without strace. LeakSanitizer cannot run under ptrace: leaks are not checked in the traced
+ * run. */
+static void run_traced(const char *d, const char *plan, const char *journal, const char *opts)
 {
     th_need_program("strace", "strace");
-    return th_sh(out, outlen, "cd '%s' && ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" strace -f %s -o tr '%s' run -q -o out "
-                 "--journal '%s' p.yaml 2>&1", d, opts, th_faultline(), journal);
+    th_write_in(d, "p.yaml", "%s", plan);
+    char out[8192];
+    int rc = th_sh(out, sizeof out, "cd '%s' && ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" strace -f %s -o tr '%s' run -q -o out "
+                   "--journal '%s/%s' p.yaml 2>&1", d, opts, th_faultline(), d, journal);
+    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
 }
 
 /* d/p.yaml: a plan (head: its name and duration lines) whose target cache is the test Redis,
@@ -262,21 +266,18 @@ TEST_T(journal_rollback_that_cannot_write_the_journal_fails, 60)
 TEST_T(journal_new_folders_are_made_durable, 60)
 {
     const char *d = th_tmpdir();
-    char out[8192], journal[512];
-    th_write_in(d, "p.yaml", "faultline: 1\nname: durable\nduration: 300ms\n"
-                "method:\n  - { name: nop, at: 100ms, fault: exec, run: [\"true\"] }\n");
-    snprintf(journal, sizeof journal, "%s/new/.faultline/journal.jsonl", d);
-    int rc = run_traced(d, "-e trace=mkdir,openat,fsync", journal, out, sizeof out);
-    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
-    char want[2048], tr[512];
-    snprintf(tr, sizeof tr, "%s/tr", d);
-    /* the parent of each created folder opened as a directory (then fsync'd) */
-    snprintf(want, sizeof want, "grep -c 'openat(AT_FDCWD, \"%s/new\", O_RDONLY|O_CLOEXEC|O_DIRECTORY' '%s'", d, tr);
-    rc = th_sh(out, sizeof out, "%s", want);
-    ASSERT_MSG(rc == 0, "the new folder's parent '%s/new' was not synced:\n%s", d, out);
-    snprintf(want, sizeof want, "grep -c 'openat(AT_FDCWD, \"%s\", O_RDONLY|O_CLOEXEC|O_DIRECTORY' '%s'", d, tr);
-    rc = th_sh(out, sizeof out, "%s", want);
-    ASSERT_MSG(rc == 0, "the new folder's parent '%s' was not synced:\n%s", d, out);
+    run_traced(d, "faultline: 1\nname: durable\nduration: 300ms\n"
+               "method:\n  - { name: nop, at: 100ms, fault: exec, run: [\"true\"] }\n",
+               "new/.faultline/journal.jsonl", "-e trace=mkdir,openat,fsync");
+    /* the parents of the created folders d/new/.faultline and d/new opened as directories (then
+     * fsync'd) */
+    static const char *const parents[] = { "/new", "" };
+    for (size_t i = 0; i < sizeof parents / sizeof parents[0]; i++) {
+        char out[8192];
+        int rc = th_sh(out, sizeof out, "grep -c 'openat(AT_FDCWD, \"%s%s\", O_RDONLY|O_CLOEXEC|O_DIRECTORY' '%s/tr'", d,
+                       parents[i], d);
+        ASSERT_MSG(rc == 0, "the new folder's parent '%s%s' was not synced:\n%s", d, parents[i], out);
+    }
 }
 
 /* review-1 #5: two back-to-back steps on one Redis: the second's prepare (its "prior") must
@@ -355,14 +356,12 @@ TEST_T(journal_kill_tree_restarts_only_when_a_root_ended, 60)
 TEST_T(journal_exec_started_note_is_synced_before_the_command, 60)
 {
     const char *d = th_tmpdir();
-    char out[8192], journal[512];
-    th_write_in(d, "p.yaml", "faultline: 1\nname: synced\nduration: 500ms\n"
-                "method:\n  - { name: cmd, at: 100ms, fault: exec, run: [/bin/echo, fl-marker-8], revert: [\"true\"] }\n");
-    snprintf(journal, sizeof journal, "%s/journal.jsonl", d);
-    int rc = run_traced(d, "-s 512 -e trace=write,fsync,execve", journal, out, sizeof out);
-    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
+    run_traced(d, "faultline: 1\nname: synced\nduration: 500ms\n"
+               "method:\n  - { name: cmd, at: 100ms, fault: exec, run: [/bin/echo, fl-marker-8], revert: [\"true\"] }\n",
+               "journal.jsonl", "-s 512 -e trace=write,fsync,execve");
     /* from the note's write to the command's execve: an fsync by the writing thread */
-    rc = th_sh(out, sizeof out,
+    char out[8192];
+    int rc = th_sh(out, sizeof out,
                "awk '/write\\(.*\\\\\"started\\\\\":true/ { pid = $1; w = NR } "
                "w && !s && $1 == pid && /fsync\\(/ { s = NR } "
                "/execve\\(\"\\/bin\\/echo\"/ { e = NR } "
