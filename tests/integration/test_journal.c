@@ -178,18 +178,20 @@ static void cache_plan(const char *d, const char *head, const char *steps)
                 head, th_redis_port(), steps);
 }
 
-/* a cache_plan run to its end over the known prior 123456789 (maxmemory_prior); maxmemory
- * right after the run into now, the test Redis's own value then put back; the exit code */
-static int run_on_prior(const char *head, const char *steps, char now[64], char *out, size_t outlen)
+/* a cache_plan run to its end over the known prior 123456789 (maxmemory_prior), its output
+ * in out: it must exit 0 and leave maxmemory at that prior (read right after the run; the
+ * test Redis's own value is put back before the checks) */
+static void run_restores_prior(const char *head, const char *steps, char *out, size_t outlen)
 {
-    char orig[64];
+    char orig[64], now[64];
     maxmemory_prior(orig);
     const char *d = th_tmpdir();
     cache_plan(d, head, steps);
     int rc = fl(d, "run p.yaml -o out", out, outlen);
-    redis_cmd("CONFIG GET maxmemory", now, 64);
+    redis_cmd("CONFIG GET maxmemory", now, sizeof now);
     maxmemory_restore(orig);
-    return rc;
+    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
+    ASSERT_MSG(!strcmp(now, "123456789"), "left at %s, not the prior 123456789:\n%s", now, out);
 }
 
 /* review-1 #6: the runner dies after setting maxmemory; an operator sets another value
@@ -284,13 +286,11 @@ TEST_T(journal_new_folders_are_made_durable, 60)
    come after the first's revert, or the second restores the first's 1mb */
 TEST_T(journal_back_to_back_steps_on_one_target_restore_the_real_prior, 60)
 {
-    char now[64], out[16384];
-    int rc = run_on_prior("name: b2b\nduration: 3s\n",
-                          "  - { name: first, at: 500ms, for: 1s, fault: redis.maxmemory, target: cache, bytes: 1mb }\n"
-                          "  - { name: second, at: 1500ms, for: 500ms, fault: redis.maxmemory, target: cache, bytes: 2mb }\n",
-                          now, out, sizeof out);
-    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
-    ASSERT_MSG(!strcmp(now, "123456789"), "left at %s, not the prior 123456789:\n%s", now, out);
+    char out[16384];
+    run_restores_prior("name: b2b\nduration: 3s\n",
+                       "  - { name: first, at: 500ms, for: 1s, fault: redis.maxmemory, target: cache, bytes: 1mb }\n"
+                       "  - { name: second, at: 1500ms, for: 500ms, fault: redis.maxmemory, target: cache, bytes: 2mb }\n",
+                       out, sizeof out);
     ASSERT_CONTAINS(out, "waits for 'first'");
 }
 
@@ -448,13 +448,11 @@ TEST_T(journal_service_group_outliving_its_leader_is_stopped, 60)
    later step on it is not injected (not after the method, over the steady state after) */
 TEST_T(journal_step_behind_a_step_held_to_the_end_is_skipped, 60)
 {
-    char now[64], out[16384];
-    int rc = run_on_prior("name: held\nduration: 1500ms\n",
-                          "  - { name: first, at: 200ms, fault: redis.maxmemory, target: cache, bytes: 1mb }\n"
-                          "  - { name: second, at: 600ms, for: 300ms, fault: redis.maxmemory, target: cache, bytes: 2mb }\n",
-                          now, out, sizeof out);
-    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
-    ASSERT_EQ_STR(now, "123456789");
+    char out[16384];
+    run_restores_prior("name: held\nduration: 1500ms\n",
+                       "  - { name: first, at: 200ms, fault: redis.maxmemory, target: cache, bytes: 1mb }\n"
+                       "  - { name: second, at: 600ms, for: 300ms, fault: redis.maxmemory, target: cache, bytes: 2mb }\n",
+                       out, sizeof out);
     ASSERT_CONTAINS(out, "still active when the method ended");
     ASSERT_MSG(!strstr(out, "injected 'second'"), "the second step was injected after the method:\n%s", out);
 }
