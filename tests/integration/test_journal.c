@@ -156,14 +156,18 @@ static void maxmemory_restore(const char *orig)
     redis_cmd(back, ign, sizeof ign);
 }
 
-/* `faultline run p.yaml -o out` in d under strace -f with opts (its trace in d/tr), the journal
- * at journal; skips without strace. LeakSanitizer cannot run under ptrace: leaks are not
- * checked in the traced run. The exit code */
-static int run_traced(const char *d, const char *opts, const char *journal, char *out, size_t outlen)
+/* plan written as d/p.yaml, then `faultline run p.yaml -o out` in d under strace -f with opts
+ * (its trace in d/tr), the journal at d/journal (a path below d); the run must exit 0; skips
+ * without strace. LeakSanitizer cannot run under ptrace: leaks are not checked in the traced
+ * run. */
+static void run_traced(const char *d, const char *plan, const char *journal, const char *opts)
 {
     th_need_program("strace", "strace");
-    return th_sh(out, outlen, "cd '%s' && ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" strace -f %s -o tr '%s' run -q -o out "
-                 "--journal '%s' p.yaml 2>&1", d, opts, th_faultline(), journal);
+    th_write_in(d, "p.yaml", "%s", plan);
+    char out[8192];
+    int rc = th_sh(out, sizeof out, "cd '%s' && ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" strace -f %s -o tr '%s' run -q -o out "
+                   "--journal '%s/%s' p.yaml 2>&1", d, opts, th_faultline(), d, journal);
+    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
 }
 
 /* d/p.yaml: a plan (head: its name and duration lines) whose target cache is the test Redis,
@@ -174,18 +178,20 @@ static void cache_plan(const char *d, const char *head, const char *steps)
                 head, th_redis_port(), steps);
 }
 
-/* a cache_plan run to its end over the known prior 123456789 (maxmemory_prior); maxmemory
- * right after the run into now, the test Redis's own value then put back; the exit code */
-static int run_on_prior(const char *head, const char *steps, char now[64], char *out, size_t outlen)
+/* a cache_plan run to its end over the known prior 123456789 (maxmemory_prior), its output
+ * in out: it must exit 0 and leave maxmemory at that prior (read right after the run; the
+ * test Redis's own value is put back before the checks) */
+static void run_restores_prior(const char *head, const char *steps, char *out, size_t outlen)
 {
-    char orig[64];
+    char orig[64], now[64];
     maxmemory_prior(orig);
     const char *d = th_tmpdir();
     cache_plan(d, head, steps);
     int rc = fl(d, "run p.yaml -o out", out, outlen);
-    redis_cmd("CONFIG GET maxmemory", now, 64);
+    redis_cmd("CONFIG GET maxmemory", now, sizeof now);
     maxmemory_restore(orig);
-    return rc;
+    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
+    ASSERT_MSG(!strcmp(now, "123456789"), "left at %s, not the prior 123456789:\n%s", now, out);
 }
 
 /* review-1 #6: the runner dies after setting maxmemory; an operator sets another value
@@ -262,34 +268,29 @@ TEST_T(journal_rollback_that_cannot_write_the_journal_fails, 60)
 TEST_T(journal_new_folders_are_made_durable, 60)
 {
     const char *d = th_tmpdir();
-    char out[8192], journal[512];
-    th_write_in(d, "p.yaml", "faultline: 1\nname: durable\nduration: 300ms\n"
-                "method:\n  - { name: nop, at: 100ms, fault: exec, run: [\"true\"] }\n");
-    snprintf(journal, sizeof journal, "%s/new/.faultline/journal.jsonl", d);
-    int rc = run_traced(d, "-e trace=mkdir,openat,fsync", journal, out, sizeof out);
-    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
-    char want[2048], tr[512];
-    snprintf(tr, sizeof tr, "%s/tr", d);
-    /* the parent of each created folder opened as a directory (then fsync'd) */
-    snprintf(want, sizeof want, "grep -c 'openat(AT_FDCWD, \"%s/new\", O_RDONLY|O_CLOEXEC|O_DIRECTORY' '%s'", d, tr);
-    rc = th_sh(out, sizeof out, "%s", want);
-    ASSERT_MSG(rc == 0, "the new folder's parent '%s/new' was not synced:\n%s", d, out);
-    snprintf(want, sizeof want, "grep -c 'openat(AT_FDCWD, \"%s\", O_RDONLY|O_CLOEXEC|O_DIRECTORY' '%s'", d, tr);
-    rc = th_sh(out, sizeof out, "%s", want);
-    ASSERT_MSG(rc == 0, "the new folder's parent '%s' was not synced:\n%s", d, out);
+    run_traced(d, "faultline: 1\nname: durable\nduration: 300ms\n"
+               "method:\n  - { name: nop, at: 100ms, fault: exec, run: [\"true\"] }\n",
+               "new/.faultline/journal.jsonl", "-e trace=mkdir,openat,fsync");
+    /* the parents of the created folders d/new/.faultline and d/new opened as directories (then
+     * fsync'd) */
+    static const char *const parents[] = { "/new", "" };
+    for (size_t i = 0; i < sizeof parents / sizeof parents[0]; i++) {
+        char out[8192];
+        int rc = th_sh(out, sizeof out, "grep -c 'openat(AT_FDCWD, \"%s%s\", O_RDONLY|O_CLOEXEC|O_DIRECTORY' '%s/tr'", d,
+                       parents[i], d);
+        ASSERT_MSG(rc == 0, "the new folder's parent '%s%s' was not synced:\n%s", d, parents[i], out);
+    }
 }
 
 /* review-1 #5: two back-to-back steps on one Redis: the second's prepare (its "prior") must
    come after the first's revert, or the second restores the first's 1mb */
 TEST_T(journal_back_to_back_steps_on_one_target_restore_the_real_prior, 60)
 {
-    char now[64], out[16384];
-    int rc = run_on_prior("name: b2b\nduration: 3s\n",
-                          "  - { name: first, at: 500ms, for: 1s, fault: redis.maxmemory, target: cache, bytes: 1mb }\n"
-                          "  - { name: second, at: 1500ms, for: 500ms, fault: redis.maxmemory, target: cache, bytes: 2mb }\n",
-                          now, out, sizeof out);
-    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
-    ASSERT_MSG(!strcmp(now, "123456789"), "left at %s, not the prior 123456789:\n%s", now, out);
+    char out[16384];
+    run_restores_prior("name: b2b\nduration: 3s\n",
+                       "  - { name: first, at: 500ms, for: 1s, fault: redis.maxmemory, target: cache, bytes: 1mb }\n"
+                       "  - { name: second, at: 1500ms, for: 500ms, fault: redis.maxmemory, target: cache, bytes: 2mb }\n",
+                       out, sizeof out);
     ASSERT_CONTAINS(out, "waits for 'first'");
 }
 
@@ -355,14 +356,12 @@ TEST_T(journal_kill_tree_restarts_only_when_a_root_ended, 60)
 TEST_T(journal_exec_started_note_is_synced_before_the_command, 60)
 {
     const char *d = th_tmpdir();
-    char out[8192], journal[512];
-    th_write_in(d, "p.yaml", "faultline: 1\nname: synced\nduration: 500ms\n"
-                "method:\n  - { name: cmd, at: 100ms, fault: exec, run: [/bin/echo, fl-marker-8], revert: [\"true\"] }\n");
-    snprintf(journal, sizeof journal, "%s/journal.jsonl", d);
-    int rc = run_traced(d, "-s 512 -e trace=write,fsync,execve", journal, out, sizeof out);
-    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
+    run_traced(d, "faultline: 1\nname: synced\nduration: 500ms\n"
+               "method:\n  - { name: cmd, at: 100ms, fault: exec, run: [/bin/echo, fl-marker-8], revert: [\"true\"] }\n",
+               "journal.jsonl", "-s 512 -e trace=write,fsync,execve");
     /* from the note's write to the command's execve: an fsync by the writing thread */
-    rc = th_sh(out, sizeof out,
+    char out[8192];
+    int rc = th_sh(out, sizeof out,
                "awk '/write\\(.*\\\\\"started\\\\\":true/ { pid = $1; w = NR } "
                "w && !s && $1 == pid && /fsync\\(/ { s = NR } "
                "/execve\\(\"\\/bin\\/echo\"/ { e = NR } "
@@ -449,13 +448,11 @@ TEST_T(journal_service_group_outliving_its_leader_is_stopped, 60)
    later step on it is not injected (not after the method, over the steady state after) */
 TEST_T(journal_step_behind_a_step_held_to_the_end_is_skipped, 60)
 {
-    char now[64], out[16384];
-    int rc = run_on_prior("name: held\nduration: 1500ms\n",
-                          "  - { name: first, at: 200ms, fault: redis.maxmemory, target: cache, bytes: 1mb }\n"
-                          "  - { name: second, at: 600ms, for: 300ms, fault: redis.maxmemory, target: cache, bytes: 2mb }\n",
-                          now, out, sizeof out);
-    ASSERT_MSG(rc == 0, "run exit %d: %s", rc, out);
-    ASSERT_EQ_STR(now, "123456789");
+    char out[16384];
+    run_restores_prior("name: held\nduration: 1500ms\n",
+                       "  - { name: first, at: 200ms, fault: redis.maxmemory, target: cache, bytes: 1mb }\n"
+                       "  - { name: second, at: 600ms, for: 300ms, fault: redis.maxmemory, target: cache, bytes: 2mb }\n",
+                       out, sizeof out);
     ASSERT_CONTAINS(out, "still active when the method ended");
     ASSERT_MSG(!strstr(out, "injected 'second'"), "the second step was injected after the method:\n%s", out);
 }

@@ -135,6 +135,27 @@ static json_t *load_json(const char *rel) { return th_json_file(th_tmpdir(), rel
 
 static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
+/* the N-k plan (k = choose) run over the cluster into out/: it exits want_rc, prints the
+ * overall line, and out/matrix.json has the same overall line, "holds" true exactly when
+ * want_rc is 0, and 3 rows; that matrix.json (json_decref it) */
+static json_t *run_matrix(const struct cluster *c, int choose, int want_rc, const char *overall)
+{
+    char file[32], args[64], out[16384];
+    snprintf(file, sizeof file, "n%d.yaml", choose);
+    write_plan(c, choose, file);
+    snprintf(args, sizeof args, "run %s -o out", file);
+    int rc = fl_rc(args, out, sizeof out);
+    ASSERT_MSG(rc == want_rc, "N-%d must %s: exit %d\n%s", choose, want_rc == 0 ? "hold" : "fail", rc, out);
+    ASSERT_CONTAINS(out, overall);
+    json_t *m = load_json("out/matrix.json");
+    ASSERT_EQ_STR(jstr(m, "overall"), overall);
+    const json_t *holds = json_object_get(m, "holds");
+    ASSERT_MSG(json_is_boolean(holds) && json_is_true(holds) == (want_rc == 0), "\"holds\" is not %s",
+               want_rc == 0 ? "true" : "false");
+    ASSERT_EQ_INT(json_array_size(json_object_get(m, "matrix")), 3);
+    return m;
+}
+
 /* the step of a combination's run.json that acted on target t */
 static const json_t *step_on(const json_t *run, const char *t)
 {
@@ -149,19 +170,10 @@ TEST_T(matrix_n1_any_single_replica_loss_holds, 120)
 {
     struct cluster c;
     cluster_start(&c);
-    write_plan(&c, 1, "n1.yaml");
-    char out[16384];
-    int rc = fl_rc("run n1.yaml -o out", out, sizeof out);
-    ASSERT_MSG(rc == 0, "N-1 must hold: exit %d\n%s", rc, out);
-    ASSERT_CONTAINS(out, "N-1 holds");
-
-    json_t *m = load_json("out/matrix.json");
-    ASSERT_EQ_STR(jstr(m, "overall"), "N-1 holds");
-    ASSERT(json_is_true(json_object_get(m, "holds")));
+    json_t *m = run_matrix(&c, 1, 0, "N-1 holds");
     ASSERT_EQ_INT(json_array_size(json_object_get(m, "fails_at")), 0);
     ASSERT_EQ_INT(json_integer_value(json_object_get(m, "choose")), 1);
     json_t *rows = json_object_get(m, "matrix");
-    ASSERT_EQ_INT(json_array_size(rows), 3);
     const char *names[] = { "r1", "r2", "r3" };
     for (size_t i = 0; i < 3; i++) {
         json_t *row = json_array_get(rows, i);
@@ -214,18 +226,9 @@ TEST_T(matrix_n2_any_pair_loss_fails, 120)
 {
     struct cluster c;
     cluster_start(&c);
-    write_plan(&c, 2, "n2.yaml");
-    char out[16384];
-    int rc = fl_rc("run n2.yaml -o out", out, sizeof out);
-    ASSERT_MSG(rc == 1, "N-2 must fail: exit %d\n%s", rc, out);
-    ASSERT_CONTAINS(out, "N-2 fails at: r1+r2, r1+r3, r2+r3");
-
-    json_t *m = load_json("out/matrix.json");
-    ASSERT_EQ_STR(jstr(m, "overall"), "N-2 fails at: r1+r2, r1+r3, r2+r3");
-    ASSERT(json_is_false(json_object_get(m, "holds")));
+    json_t *m = run_matrix(&c, 2, 1, "N-2 fails at: r1+r2, r1+r3, r2+r3");
     ASSERT_EQ_INT(json_integer_value(json_object_get(m, "exit_code")), 1);
     json_t *rows = json_object_get(m, "matrix");
-    ASSERT_EQ_INT(json_array_size(rows), 3);
     const char *pairs[][2] = { { "r1", "r2" }, { "r1", "r3" }, { "r2", "r3" } };
     for (size_t i = 0; i < 3; i++) {
         json_t *row = json_array_get(rows, i);

@@ -755,8 +755,6 @@ TEST_T(pgredis_plan_end_to_end, 60)
     char orig[64];
     snprintf(orig, sizeof orig, "%s", rcmd(c, "CONFIG GET maxmemory", NULL));
     const char *dir = th_tmpdir();
-    char path[512];
-    snprintf(path, sizeof path, "%s/plan.yaml", dir);
     th_write_in(dir, "plan.yaml",
             "faultline: 1\n"
             "name: pgredis-e2e\n"
@@ -781,8 +779,7 @@ TEST_T(pgredis_plan_end_to_end, 60)
             "    postgres: { target: pg, query: \"select count(*) from fl_e2e_t\", expect: \"0\", timeout: 2s }\n",
             th_pg_dsn(), th_redis_port());
     char out[16384];
-    int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run -q -o '%s/report' --journal '%s/journal.jsonl' '%s' 2>&1",
-                   dir, th_faultline(), dir, dir, path);
+    int rc = th_fl(dir, "run -q -o report plan.yaml", out, sizeof out);
     ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
     ASSERT_EQ_STR(rcmd(c, "CONFIG GET maxmemory", NULL), orig);
     ASSERT_EQ_STR(pgfx_q1(obs, "select count(*) from pg_locks where relation = 'fl_e2e_t'::regclass"), "0");

@@ -30,6 +30,7 @@ struct promfx {
     int port, gw_port;
     int auth;
     char url[64], gw_url[64];
+    struct fx f;                /* the probe's context for check() */
 };
 
 static size_t keep(char *d, size_t s, size_t n, void *arg)
@@ -130,6 +131,7 @@ static void prom_start(struct promfx *p, int auth)
     if (access("/usr/bin/prometheus-pushgateway", X_OK) != 0)
         SKIP("prometheus-pushgateway is not installed (apt-get install prometheus-pushgateway)");
     memset(p, 0, sizeof *p);
+    fx_init(&p->f, 1);
     p->auth = auth;
     const char *d = th_tmpdir();
     char log[512], cfg[512], web[512], data[512], listen[64], cfgarg[600], dataarg[600], webarg[600];
@@ -173,21 +175,31 @@ static void prom_start(struct promfx *p, int auth)
 
 static void prom_stop(struct promfx *p)
 {
+    fx_release(&p->f);
     stop(&p->prom);
     stop(&p->gw);
 }
 
-/* one check of a probe from its YAML keys; window in wall seconds relative to now (from < 0) */
-static int check(struct fx *f, const char *spec, int64_t win_from_ms, int64_t win_to_ms, struct probe_obs *o, char *err)
+/* one check of a probe from its YAML keys (spec, a printf format); the probe's window on the
+ * run clock of p->f (0, 0: none); its return code */
+static int check(struct promfx *p, int64_t win_from_ms, int64_t win_to_ms, struct probe_obs *o, char *err,
+                 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int check(struct promfx *p, int64_t win_from_ms, int64_t win_to_ms, struct probe_obs *o, char *err,
+                 const char *fmt, ...)
 {
-    struct node *n = fx_yaml(f, "{ %s }", spec);
+    char spec[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(spec, sizeof spec, fmt, ap);
+    va_end(ap);
+    struct node *n = fx_yaml(&p->f, "{ %s }", spec);
     struct diag d;
     diag_init(&d, "test");
     void *cfg = NULL;
     ASSERT_MSG(params_check(n, probe_prometheus.params, NULL, "prometheus", &d) == 0, "params: %s", d.msgs[0]);
-    ASSERT_MSG(probe_prometheus.parse(&f->pc, n, NULL, &cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
+    ASSERT_MSG(probe_prometheus.parse(&p->f.pc, n, NULL, &cfg, &d) == 0, "parse: %s", d.n ? d.msgs[0] : "?");
     diag_release(&d);
-    struct probe_inst pi = { .ops = &probe_prometheus, .ctx = &f->ctx, .cfg = cfg, .win_from_ms = win_from_ms,
+    struct probe_inst pi = { .ops = &probe_prometheus, .ctx = &p->f.ctx, .cfg = cfg, .win_from_ms = win_from_ms,
                              .win_to_ms = win_to_ms };
     memset(o, 0, sizeof *o);
     err[0] = '\0';
@@ -197,18 +209,22 @@ static int check(struct fx *f, const char *spec, int64_t win_from_ms, int64_t wi
     return rc;
 }
 
+/* check() (no window) of the spec: the check is made (returns 0) and comes to outcome */
+#define EXPECT_OUTCOME(p, o, want, ...)                                                        \
+    do {                                                                                       \
+        char err_[FL_ERR_LEN];                                                                 \
+        ASSERT_MSG(check(p, 0, 0, o, err_, __VA_ARGS__) == 0, "%s", err_);                     \
+        ASSERT_EQ_INT((o)->outcome, want);                                                     \
+    } while (0)
+
 TEST_T(prometheus_instant_every_any_count_errors, 90)
 {
     struct promfx p;
     prom_start(&p, 0);
-    struct fx f;
-    fx_init(&f, 1);
     struct probe_obs o;
-    char err[FL_ERR_LEN], spec[1024];
+    char err[FL_ERR_LEN];
 
-    snprintf(spec, sizeof spec, "url: \"%s/\", query: 'up{job=\"prometheus\"}', expect: \"== 1\"", p.url);
-    ASSERT_MSG(check(&f, spec, 0, 0, &o, err) == 0, "%s", err);
-    ASSERT_EQ_INT(o.outcome, PROBE_PASSED);
+    EXPECT_OUTCOME(&p, &o, PROBE_PASSED, "url: \"%s/\", query: 'up{job=\"prometheus\"}', expect: \"== 1\"", p.url);
     ASSERT_CONTAINS(o.observed, "up{instance=\"127.0.0.1:");
     ASSERT_CONTAINS(o.observed, "job=\"prometheus\"}=1");
     ASSERT(o.has_value && o.value == 1);
@@ -216,64 +232,42 @@ TEST_T(prometheus_instant_every_any_count_errors, 90)
     /* two series: one meets "< 0.01", one does not */
     push(&p, "fl_err_ratio{route=\"a\"} 0.001\nfl_err_ratio{route=\"b\"} 0.2\nfl_latency_seconds 0.2\n");
     wait_series(&p, "fl_err_ratio", 2);
-    snprintf(spec, sizeof spec, "url: \"%s\", query: fl_err_ratio, expect: \"< 0.01\"", p.url);
-    ASSERT_MSG(check(&f, spec, 0, 0, &o, err) == 0, "%s", err);
-    ASSERT_EQ_INT(o.outcome, PROBE_FAILED);
+    EXPECT_OUTCOME(&p, &o, PROBE_FAILED, "url: \"%s\", query: fl_err_ratio, expect: \"< 0.01\"", p.url);
     ASSERT_CONTAINS(o.observed, "1 of 2 series meet '< 0.01': ");
     ASSERT_CONTAINS(o.observed, "route=\"b\"}=0.2");
     ASSERT_MSG(!strstr(o.observed, "route=\"a\""), "the series that meets it is not what decided: %s", o.observed);
-    snprintf(spec, sizeof spec, "url: \"%s\", query: fl_err_ratio, expect: \"< 0.01\", series: any", p.url);
-    ASSERT_MSG(check(&f, spec, 0, 0, &o, err) == 0, "%s", err);
-    ASSERT_EQ_INT(o.outcome, PROBE_PASSED);
+    EXPECT_OUTCOME(&p, &o, PROBE_PASSED, "url: \"%s\", query: fl_err_ratio, expect: \"< 0.01\", series: any", p.url);
     ASSERT_CONTAINS(o.observed, "route=\"a\"}=0.001");
-    snprintf(spec, sizeof spec, "url: \"%s\", query: fl_err_ratio, expect: \"< 1%%\"", p.url); /* 1% = 0.01 */
-    ASSERT_MSG(check(&f, spec, 0, 0, &o, err) == 0, "%s", err);
-    ASSERT_EQ_INT(o.outcome, PROBE_FAILED);
-    snprintf(spec, sizeof spec, "url: \"%s\", query: fl_err_ratio, expect: \"count == 2\"", p.url);
-    ASSERT_MSG(check(&f, spec, 0, 0, &o, err) == 0, "%s", err);
-    ASSERT_EQ_INT(o.outcome, PROBE_PASSED);
+    EXPECT_OUTCOME(&p, &o, PROBE_FAILED, "url: \"%s\", query: fl_err_ratio, expect: \"< 1%%\"", p.url); /* 1% = 0.01 */
+    EXPECT_OUTCOME(&p, &o, PROBE_PASSED, "url: \"%s\", query: fl_err_ratio, expect: \"count == 2\"", p.url);
     ASSERT_EQ_INT(o.value, 2);
-    snprintf(spec, sizeof spec, "url: \"%s\", query: fl_err_ratio, expect: \"count >= 3\"", p.url);
-    ASSERT_MSG(check(&f, spec, 0, 0, &o, err) == 0, "%s", err);
-    ASSERT_EQ_INT(o.outcome, PROBE_FAILED);
+    EXPECT_OUTCOME(&p, &o, PROBE_FAILED, "url: \"%s\", query: fl_err_ratio, expect: \"count >= 3\"", p.url);
     /* a duration compares with seconds, Prometheus's unit */
-    snprintf(spec, sizeof spec, "url: \"%s\", query: fl_latency_seconds, expect: \"< 500ms\"", p.url);
-    ASSERT_MSG(check(&f, spec, 0, 0, &o, err) == 0, "%s", err);
-    ASSERT_EQ_INT(o.outcome, PROBE_PASSED);
-    snprintf(spec, sizeof spec, "url: \"%s\", query: fl_latency_seconds, expect: \"< 100ms\"", p.url);
-    ASSERT_MSG(check(&f, spec, 0, 0, &o, err) == 0, "%s", err);
-    ASSERT_EQ_INT(o.outcome, PROBE_FAILED);
+    EXPECT_OUTCOME(&p, &o, PROBE_PASSED, "url: \"%s\", query: fl_latency_seconds, expect: \"< 500ms\"", p.url);
+    EXPECT_OUTCOME(&p, &o, PROBE_FAILED, "url: \"%s\", query: fl_latency_seconds, expect: \"< 100ms\"", p.url);
     /* a scalar */
-    snprintf(spec, sizeof spec, "url: \"%s\", query: \"scalar(sum(fl_err_ratio)) * 10\", expect: \"> 2\"", p.url);
-    ASSERT_MSG(check(&f, spec, 0, 0, &o, err) == 0, "%s", err);
-    ASSERT_EQ_INT(o.outcome, PROBE_PASSED);
+    EXPECT_OUTCOME(&p, &o, PROBE_PASSED, "url: \"%s\", query: \"scalar(sum(fl_err_ratio)) * 10\", expect: \"> 2\"",
+                   p.url);
     ASSERT_NEAR(o.value, 2.01, 1e-9);
 
     /* Prometheus's own message for a bad query: could not check */
-    snprintf(spec, sizeof spec, "url: \"%s\", query: \"up((\", expect: \"== 1\"", p.url);
-    ASSERT_EQ_INT(check(&f, spec, 0, 0, &o, err), -1);
+    ASSERT_EQ_INT(check(&p, 0, 0, &o, err, "url: \"%s\", query: \"up((\", expect: \"== 1\"", p.url), -1);
     ASSERT_CONTAINS(err, "Prometheus refused the query (HTTP 400): bad_data: ");
     ASSERT_CONTAINS(err, "parse error");
     /* an empty result is no evidence ... */
-    snprintf(spec, sizeof spec, "url: \"%s\", query: fl_no_such_metric, expect: \"== 0\"", p.url);
-    ASSERT_EQ_INT(check(&f, spec, 0, 0, &o, err), -1);
+    ASSERT_EQ_INT(check(&p, 0, 0, &o, err, "url: \"%s\", query: fl_no_such_metric, expect: \"== 0\"", p.url), -1);
     ASSERT_CONTAINS(err, "query 'fl_no_such_metric' returned no series");
     /* ... except for count, where no series is the answer 0 */
-    snprintf(spec, sizeof spec, "url: \"%s\", query: fl_no_such_metric, expect: \"count == 0\"", p.url);
-    ASSERT_MSG(check(&f, spec, 0, 0, &o, err) == 0, "%s", err);
-    ASSERT_EQ_INT(o.outcome, PROBE_PASSED);
+    EXPECT_OUTCOME(&p, &o, PROBE_PASSED, "url: \"%s\", query: fl_no_such_metric, expect: \"count == 0\"", p.url);
     /* something that is not Prometheus: the pushgateway answers 404 text on /api/v1/query */
-    snprintf(spec, sizeof spec, "url: \"%s\", query: up, expect: \"== 1\"", p.gw_url);
-    ASSERT_EQ_INT(check(&f, spec, 0, 0, &o, err), -1);
+    ASSERT_EQ_INT(check(&p, 0, 0, &o, err, "url: \"%s\", query: up, expect: \"== 1\"", p.gw_url), -1);
     ASSERT_CONTAINS(err, "answered HTTP");
 
     /* Prometheus stopped: could not check, never passed */
     stop(&p.prom);
-    snprintf(spec, sizeof spec, "url: \"%s\", query: up, expect: \"== 1\", timeout: 1s", p.url);
-    ASSERT_EQ_INT(check(&f, spec, 0, 0, &o, err), -1);
+    ASSERT_EQ_INT(check(&p, 0, 0, &o, err, "url: \"%s\", query: up, expect: \"== 1\", timeout: 1s", p.url), -1);
     ASSERT_CONTAINS(err, "cannot query Prometheus at 'http://127.0.0.1:");
     ASSERT_EQ_INT(o.outcome, PROBE_INCONCLUSIVE);
-    fx_release(&f);
     prom_stop(&p);
 }
 
@@ -281,10 +275,8 @@ TEST_T(prometheus_range_max_min_avg_last_over_the_window, 90)
 {
     struct promfx p;
     prom_start(&p, 0);
-    struct fx f;
-    fx_init(&f, 1);
     struct probe_obs o;
-    char err[FL_ERR_LEN], spec[1024];
+    char err[FL_ERR_LEN];
     /* 1, then 5, then 2, each scraped at least once */
     const char *vals[] = { "1", "5", "2" };
     for (int i = 0; i < 3; i++) {
@@ -299,39 +291,39 @@ TEST_T(prometheus_range_max_min_avg_last_over_the_window, 90)
         { "max == 5", 5 }, { "min == 1", 1 }, { "last == 2", 2 }, { "max < 5", 5 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        snprintf(spec, sizeof spec, "url: \"%s\", query: fl_gauge, expect: \"%s\", window: 30s, step: 1s", p.url,
-                 cases[i].expect);
-        ASSERT_MSG(check(&f, spec, 0, 0, &o, err) == 0, "%s: %s", cases[i].expect, err);
+        ASSERT_MSG(check(&p, 0, 0, &o, err, "url: \"%s\", query: fl_gauge, expect: \"%s\", window: 30s, step: 1s",
+                         p.url, cases[i].expect) == 0,
+                   "%s: %s", cases[i].expect, err);
         ASSERT_EQ_INT(o.outcome, i == 3 ? PROBE_FAILED : PROBE_PASSED);
         ASSERT_NEAR(o.value, cases[i].value, 1e-9);
         ASSERT_CONTAINS(o.observed, " over 30s at 1s steps");
     }
-    snprintf(spec, sizeof spec, "url: \"%s\", query: fl_gauge, expect: \"avg > 1\", window: 30s", p.url);
-    ASSERT_MSG(check(&f, spec, 0, 0, &o, err) == 0, "%s", err);
-    ASSERT_EQ_INT(o.outcome, PROBE_PASSED);
+    EXPECT_OUTCOME(&p, &o, PROBE_PASSED, "url: \"%s\", query: fl_gauge, expect: \"avg > 1\", window: 30s", p.url);
     ASSERT_MSG(o.value > 1 && o.value < 5, "avg %g", o.value);
 
     /* the probe's own window (run clock) maps to wall time: time() over it */
-    f.ctx.t0_ns = fl_now_ns() - 20 * 1000000000LL; /* the run began 20 s ago */
+    p.f.ctx.t0_ns = fl_now_ns() - 20 * 1000000000LL; /* the run began 20 s ago */
     double now = fl_wall();
-    snprintf(spec, sizeof spec, "url: \"%s\", query: \"time()\", expect: \"max > 0\", step: 1s", p.url);
-    ASSERT_MSG(check(&f, spec, 5000, 15000, &o, err) == 0, "%s", err);
+    ASSERT_MSG(check(&p, 5000, 15000, &o, err, "url: \"%s\", query: \"time()\", expect: \"max > 0\", step: 1s",
+                     p.url) == 0,
+               "%s", err);
     ASSERT_EQ_INT(o.outcome, PROBE_PASSED);
     ASSERT_NEAR(o.value, now - 5, 1.5);      /* the window ended 5 s ago */
     ASSERT_CONTAINS(o.observed, " over 10s at 1s steps");
-    snprintf(spec, sizeof spec, "url: \"%s\", query: \"time()\", expect: \"min > 0\", step: 1s", p.url);
-    ASSERT_MSG(check(&f, spec, 5000, 15000, &o, err) == 0, "%s", err);
+    ASSERT_MSG(check(&p, 5000, 15000, &o, err, "url: \"%s\", query: \"time()\", expect: \"min > 0\", step: 1s",
+                     p.url) == 0,
+               "%s", err);
     ASSERT_NEAR(o.value, now - 15, 1.5);     /* and began 15 s ago */
     /* a window that ends in the future is cut at now; none of a second: the last `window:` (1m) */
-    snprintf(spec, sizeof spec, "url: \"%s\", query: \"time()\", expect: \"min > 0\"", p.url);
-    ASSERT_MSG(check(&f, spec, 20000, 20000, &o, err) == 0, "%s", err);
+    ASSERT_MSG(check(&p, 20000, 20000, &o, err, "url: \"%s\", query: \"time()\", expect: \"min > 0\"", p.url) == 0,
+               "%s", err);
     ASSERT_NEAR(o.value, now - 60, 2);
     ASSERT_CONTAINS(o.observed, " over 60s at 1s steps");
     /* a range query error: too many points */
-    snprintf(spec, sizeof spec, "url: \"%s\", query: fl_gauge, expect: \"max < 9\", window: 1h, step: 10ms", p.url);
-    ASSERT_EQ_INT(check(&f, spec, 0, 0, &o, err), -1);
+    ASSERT_EQ_INT(check(&p, 0, 0, &o, err, "url: \"%s\", query: fl_gauge, expect: \"max < 9\", window: 1h, step: 10ms",
+                        p.url),
+                  -1);
     ASSERT_CONTAINS(err, "Prometheus refused the query (HTTP 400): bad_data: ");
-    fx_release(&f);
     prom_stop(&p);
 }
 
@@ -339,22 +331,18 @@ TEST_T(prometheus_basic_auth_and_parse_errors, 90)
 {
     struct promfx p;
     prom_start(&p, 1);
-    struct fx f;
-    fx_init(&f, 1);
     struct probe_obs o;
-    char err[FL_ERR_LEN], spec[1024];
+    char err[FL_ERR_LEN];
     fl_secret_add(PROM_PW);
-    snprintf(spec, sizeof spec, "url: \"%s\", query: up, expect: \"== 1\", username: fl, password: \"%s\"", p.url,
-             PROM_PW);
-    ASSERT_MSG(check(&f, spec, 0, 0, &o, err) == 0, "%s", err);
-    ASSERT_EQ_INT(o.outcome, PROBE_PASSED);
+    EXPECT_OUTCOME(&p, &o, PROBE_PASSED, "url: \"%s\", query: up, expect: \"== 1\", username: fl, password: \"%s\"",
+                   p.url, PROM_PW);
     /* without credentials Prometheus refuses: no evidence about the service */
-    snprintf(spec, sizeof spec, "url: \"%s\", query: up, expect: \"== 1\"", p.url);
-    ASSERT_EQ_INT(check(&f, spec, 0, 0, &o, err), -1);
+    ASSERT_EQ_INT(check(&p, 0, 0, &o, err, "url: \"%s\", query: up, expect: \"== 1\"", p.url), -1);
     ASSERT_CONTAINS(err, "answered HTTP 401");
     fl_secret_add("wrong-Pw-x");
-    snprintf(spec, sizeof spec, "url: \"%s\", query: up, expect: \"== 1\", username: fl, password: wrong-Pw-x", p.url);
-    ASSERT_EQ_INT(check(&f, spec, 0, 0, &o, err), -1);
+    ASSERT_EQ_INT(check(&p, 0, 0, &o, err,
+                        "url: \"%s\", query: up, expect: \"== 1\", username: fl, password: wrong-Pw-x", p.url),
+                  -1);
     ASSERT_CONTAINS(err, "answered HTTP 401");
     ASSERT_MSG(!strstr(err, "wrong-Pw-x"), "password in %s", err);
 
@@ -370,16 +358,15 @@ TEST_T(prometheus_basic_auth_and_parse_errors, 90)
         { "url: \"http://x\", query: \"\", expect: \"== 1\"", "query is empty" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        struct node *n = fx_yaml(&f, "{ %s }", bad[i].spec);
+        struct node *n = fx_yaml(&p.f, "{ %s }", bad[i].spec);
         struct diag d;
         diag_init(&d, "t");
         void *cfg = NULL;
-        int rc = probe_prometheus.parse(&f.pc, n, NULL, &cfg, &d);
+        int rc = probe_prometheus.parse(&p.f.pc, n, NULL, &cfg, &d);
         ASSERT_MSG(rc == -1 && d.n > 0, "'%s' parsed", bad[i].spec);
         ASSERT_CONTAINS(d.msgs[0], bad[i].msg);
         diag_release(&d);
     }
-    fx_release(&f);
     prom_stop(&p);
 }
 

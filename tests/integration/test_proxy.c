@@ -838,8 +838,6 @@ TEST_T(proxy_plan_end_to_end, 60)
     ASSERT(srv);
     int lport = th_free_port();
     const char *dir = th_tmpdir();
-    char path[512];
-    snprintf(path, sizeof path, "%s/plan.yaml", dir);
     th_write_in(dir, "plan.yaml",
             "faultline: 1\n"
             "name: proxy-e2e\n"
@@ -858,8 +856,7 @@ TEST_T(proxy_plan_end_to_end, 60)
             "    http: { url: \"http://127.0.0.1:%d/ok\", status: 200 }\n",
             lport, testsrv_port(srv), lport, lport);
     char out[16384];
-    int rc = th_sh(out, sizeof out, "cd '%s' && '%s' run -q -o '%s/report' --journal '%s/journal.jsonl' '%s' 2>&1",
-                   dir, th_faultline(), dir, dir, path);
+    int rc = th_fl(dir, "run -q -o report plan.yaml", out, sizeof out);
     ASSERT_MSG(rc == 0, "faultline run exited %d:\n%s", rc, out);
     ASSERT_CONTAINS(out, "passed");
     /* every request during the window was answered by the proxy, none reached the server

@@ -9,21 +9,25 @@
 #include <unistd.h>
 #include "harness.h"
 
-static void write_list(const char *path)
+/* a list of the same form as scripts/packages */
+static const char sample_list[] =
+    "# a list of the same form as scripts/packages\n"
+    "\n"
+    "fl-present-cmd       build,test   cmd:sh\n"
+    "fl-missing-cmd       test         cmd:fl-no-such-command-19\n"
+    "fl-missing-pc        build        pc:fl-no-such-module-19\n"
+    "fl-present-path      test         path:/bin/s*\n"
+    "fl-missing-path      test         path:/nonexistent/fl-19/*\n"
+    "fl-missing-bench     bench        cmd:fl-no-such-bench-19\n"
+    "fl-missing-cmd       test,demo    cmd:fl-no-such-command-19\n";
+
+/* text written as the test's tmpdir/packages; its path */
+static const char *list_of(const char *text)
 {
-    FILE *f = fopen(path, "w");
-    ASSERT(f != NULL);
-    fputs("# a list of the same form as scripts/packages\n"
-          "\n"
-          "fl-present-cmd       build,test   cmd:sh\n"
-          "fl-missing-cmd       test         cmd:fl-no-such-command-19\n"
-          "fl-missing-pc        build        pc:fl-no-such-module-19\n"
-          "fl-present-path      test         path:/bin/s*\n"
-          "fl-missing-path      test         path:/nonexistent/fl-19/*\n"
-          "fl-missing-bench     bench        cmd:fl-no-such-bench-19\n"
-          "fl-missing-cmd       test,demo    cmd:fl-no-such-command-19\n",
-          f);
-    fclose(f);
+    static char path[300];
+    snprintf(path, sizeof path, "%s/packages", th_tmpdir());
+    th_write_file(path, text);
+    return path;
 }
 
 static int deps(char *out, size_t outlen, const char *list, const char *args)
@@ -31,40 +35,35 @@ static int deps(char *out, size_t outlen, const char *list, const char *args)
     return th_sh(out, outlen, "FL_DEPS_LIST='%s' sh scripts/deps.sh %s 2>&1", list, args);
 }
 
+/* deps.sh with args over list exits rc and prints exactly text */
+#define EXPECT_DEPS(list, args, rc, text)                      \
+    do {                                                       \
+        char out_[4096];                                       \
+        ASSERT_EQ_INT(deps(out_, sizeof out_, list, args), rc); \
+        ASSERT_EQ_STR(out_, text);                             \
+    } while (0)
+
 TEST(deps_dry_run_names_what_is_missing_for_the_groups_asked)
 {
-    char list[300], out[4096];
-    snprintf(list, sizeof list, "%s/packages", th_tmpdir());
-    write_list(list);
-    ASSERT_EQ_INT(deps(out, sizeof out, list, "--dry-run test"), 1);
-    ASSERT_EQ_STR(out, "deps: would install (for test): fl-missing-cmd fl-missing-path\n");
-    ASSERT_EQ_INT(deps(out, sizeof out, list, "--dry-run build test"), 1);
-    ASSERT_EQ_STR(out, "deps: would install (for build test): fl-missing-cmd fl-missing-pc fl-missing-path\n");
-    ASSERT_EQ_INT(deps(out, sizeof out, list, "-n bench"), 1);
-    ASSERT_EQ_STR(out, "deps: would install (for bench): fl-missing-bench\n");
+    const char *list = list_of(sample_list);
+    EXPECT_DEPS(list, "--dry-run test", 1, "deps: would install (for test): fl-missing-cmd fl-missing-path\n");
+    EXPECT_DEPS(list, "--dry-run build test", 1,
+                "deps: would install (for build test): fl-missing-cmd fl-missing-pc fl-missing-path\n");
+    EXPECT_DEPS(list, "-n bench", 1, "deps: would install (for bench): fl-missing-bench\n");
 }
 
 TEST(deps_nothing_missing_is_quiet)
 {
-    char list[300], out[4096];
-    snprintf(list, sizeof list, "%s/packages", th_tmpdir());
-    FILE *f = fopen(list, "w");
-    ASSERT(f != NULL);
-    fputs("fl-present-cmd build cmd:sh\nfl-present-path build path:/bin/sh\n", f);
-    fclose(f);
-    ASSERT_EQ_INT(deps(out, sizeof out, list, "build"), 0);
-    ASSERT_EQ_STR(out, "");
-    ASSERT_EQ_INT(deps(out, sizeof out, list, "--dry-run build"), 0);
-    ASSERT_EQ_STR(out, "");
+    const char *list = list_of("fl-present-cmd build cmd:sh\nfl-present-path build path:/bin/sh\n");
+    EXPECT_DEPS(list, "build", 0, "");
+    EXPECT_DEPS(list, "--dry-run build", 0, "");
 }
 
 TEST(deps_unknown_group_or_option_is_a_usage_error)
 {
-    char list[300], out[4096];
-    snprintf(list, sizeof list, "%s/packages", th_tmpdir());
-    write_list(list);
-    ASSERT_EQ_INT(deps(out, sizeof out, list, "--dry-run tset"), 2);
-    ASSERT_EQ_STR(out, "deps: unknown group 'tset' (known: bench build demo test)\n");
+    const char *list = list_of(sample_list);
+    char out[4096];
+    EXPECT_DEPS(list, "--dry-run tset", 2, "deps: unknown group 'tset' (known: bench build demo test)\n");
     ASSERT_EQ_INT(deps(out, sizeof out, list, "--yes test"), 2);
     ASSERT_CONTAINS(out, "deps: unknown option '--yes'");
     ASSERT_EQ_INT(deps(out, sizeof out, "/nonexistent/packages", "test"), 2);
@@ -73,9 +72,8 @@ TEST(deps_unknown_group_or_option_is_a_usage_error)
 
 TEST(deps_without_root_names_the_command_and_installs_nothing)
 {
-    char list[300], out[4096];
-    snprintf(list, sizeof list, "%s/packages", th_tmpdir());
-    write_list(list);
+    const char *list = list_of(sample_list);
+    char out[4096];
     int rc;
     if (getuid() == 0) {
         /* nobody may not reach the checkout (under /root): a copy of the script beside the list */

@@ -235,23 +235,23 @@ TEST(report_junit_messages_decode_to_the_record)
     snprintf(path, sizeof path, "%s/junit.xml", th_tmpdir());
     ASSERT_MSG(report_junit(r, path, err) == 0, "junit: %s", err);
     ASSERT_EQ_INT(th_sh(out, sizeof out, "xmllint --noout '%s' 2>&1", path), 0);
-    xpath(path, "count(//testcase)", out, sizeof out);
-    ASSERT_EQ_STR(out, "16");
-    xpath(path, "count(//testsuite)", out, sizeof out);
-    ASSERT_EQ_STR(out, "1");
-    xpath(path, "count(//testcase/failure)", out, sizeof out);
-    ASSERT_EQ_STR(out, "4");
-    xpath(path, "count(//testcase/error)", out, sizeof out);
-    ASSERT_EQ_STR(out, "4");
-    xpath(path, "count(//testcase/skipped)", out, sizeof out);
-    ASSERT_EQ_STR(out, "1");
-    /* the hostile observation comes back as written (the control character as '?') */
-    xpath(path, "string(//testcase[@name=\"reads-degrade-gracefully\"]/failure/@message)", out, sizeof out);
-    ASSERT_EQ_STR(out, "expected readers: p95 < 2s, error_rate < 50%; observed p95=2.81s > 2s & \"quoted\" | pipe\nnewline?ctl");
-    xpath(path, "string(//testcase[@name=\"worker <alive>\"]/error/@type)", out, sizeof out);
-    ASSERT_EQ_STR(out, "could_not_run");
-    xpath(path, "string(//testcase[@classname=\"db-outage.reverts\"][failure]/@name)", out, sizeof out);
-    ASSERT_EQ_STR(out, "cache-down (docker.stop on cache)");
+    static const struct { const char *expr, *want; } cases[] = {
+        { "count(//testcase)", "16" },
+        { "count(//testsuite)", "1" },
+        { "count(//testcase/failure)", "4" },
+        { "count(//testcase/error)", "4" },
+        { "count(//testcase/skipped)", "1" },
+        /* the hostile observation comes back as written (the control character as '?') */
+        { "string(//testcase[@name=\"reads-degrade-gracefully\"]/failure/@message)",
+          "expected readers: p95 < 2s, error_rate < 50%; observed p95=2.81s > 2s & \"quoted\" | pipe\nnewline?ctl" },
+        { "string(//testcase[@name=\"worker <alive>\"]/error/@type)", "could_not_run" },
+        { "string(//testcase[@classname=\"db-outage.reverts\"][failure]/@name)", "cache-down (docker.stop on cache)" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        xpath(path, cases[i].expr, out, sizeof out);
+        ASSERT_MSG(!strcmp(out, cases[i].want), "%s:\n     got: \"%s\"\n  expect: \"%s\"", cases[i].expr, out,
+                   cases[i].want);
+    }
     json_decref(r);
 }
 
