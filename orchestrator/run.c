@@ -25,6 +25,28 @@ static void clear_live(void) { progress_clear(live); }
 
 static int64_t now_ms(struct run *r) { return drv_now_ms(&r->drv); }
 
+/* a condition variable whose timed waits count on the monotonic clock (deadlines from
+ * fl_now_ns / CLOCK_MONOTONIC, immune to wall-clock steps) */
+static void cond_init_monotonic(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+/* with r->mu held: wait for a broadcast on r->cv, at most 50 ms, so that the caller's loop
+ * re-checks the abort flag (raised from a signal handler, which cannot broadcast) */
+static void wait_tick(struct run *r)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += 50000000L;
+    if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+    pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+}
+
 static void event(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void event(struct run *r, const char *fmt, ...)
 {
@@ -200,11 +222,7 @@ static void wait_step(struct run *r, struct step_rt *st, int want_revert)
         if (!want_revert && s != ST_PENDING) break;
         if (want_revert && s != ST_PENDING && s != ST_INJECTED && s != ST_REVERTING) break;
         if (r->method_done && s == ST_PENDING) break;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 50000000L;
-        if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
-        pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+        wait_tick(r);
         if (fl_aborted() && st->status == ST_PENDING) break;
     }
     pthread_mutex_unlock(&r->mu);
@@ -432,11 +450,7 @@ static struct revert_job *revert_job_new(const struct fault_ops *ops, const stru
     }
     j->journal = journal_hold(jn);
     pthread_mutex_init(&j->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&j->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    cond_init_monotonic(&j->cv);
     return j;
 }
 
@@ -577,11 +591,7 @@ static int wait_earlier_on_target(struct run *r, struct step_rt *st)
             pthread_mutex_lock(&r->mu);
             continue;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 50000000L;
-        if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
-        pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+        wait_tick(r);
     }
     pthread_mutex_unlock(&r->mu);
     return fl_aborted() ? -1 : 0;
@@ -721,13 +731,7 @@ static void step_hold(struct run *r, struct step_rt *st)
     } else if (s->ops->revert) {
         /* no for: reverted at the end of the method */
         pthread_mutex_lock(&r->mu);
-        while (!r->method_done && !fl_aborted()) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_nsec += 50000000L;
-            if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
-            pthread_cond_timedwait(&r->cv, &r->mu, &ts);
-        }
+        while (!r->method_done && !fl_aborted()) wait_tick(r);
         pthread_mutex_unlock(&r->mu);
     }
 }
@@ -918,11 +922,7 @@ static struct run *run_new(struct plan *p, const struct run_opts *o)
     r->p = p;
     r->o = o;
     pthread_mutex_init(&r->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    cond_init_monotonic(&r->cv);
     r->events = json_array();
     r->rollback = json_array();
     r->exit_code = FL_EXIT_OK;
