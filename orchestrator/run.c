@@ -540,6 +540,32 @@ static void step_skipped(struct run *r, struct step_rt *st, const char *why)
     if (strstr(why, "aborted") == NULL) event(r, "skipped '%s': %s", st->s->name, st->err);
 }
 
+/* max_faults other faults are active at at: this step is skipped; -1 */
+static int skip_max_faults(struct run *r, struct step_rt *st)
+{
+    char why[96];
+    snprintf(why, sizeof why, "not injected: max_faults (%d) already active", r->p->max_faults);
+    step_skipped(r, st, why);
+    return -1;
+}
+
+/* the fault is not in place at at_ms (prepare or inject failed; status says whether what a
+ * half-done inject did was undone): record it with err, give back the max_faults slot the
+ * step held, wake the waiters, say so; -1 */
+static int step_inject_failed(struct run *r, struct step_rt *st, enum step_status status, int64_t at_ms,
+                              const char *err, int held_slot)
+{
+    pthread_mutex_lock(&r->mu);
+    st->status = status;
+    st->inject_ms = at_ms;
+    snprintf(st->err, sizeof st->err, "%s", err);
+    if (held_slot) r->active--;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    event(r, "INJECT FAILED '%s': %s", st->s->name, err);
+    return -1;
+}
+
 /* a and b observe and restore the same state of one target: the same kind, or one family
  * whose kinds all act on the container's / process's / service's run state (docker.exec
  * runs a command inside and restores no run state: it waits only for another exec; the same
@@ -623,12 +649,7 @@ static int step_gate(struct run *r, struct step_rt *st, int64_t at_ns)
     pthread_mutex_lock(&r->mu);
     over = r->active >= r->p->max_faults;
     pthread_mutex_unlock(&r->mu);
-    if (over) {
-        char why[96];
-        snprintf(why, sizeof why, "not injected: max_faults (%d) already active", r->p->max_faults);
-        step_skipped(r, st, why);
-        return -1;
-    }
+    if (over) return skip_max_faults(r, st);
     return 0;
 }
 
@@ -648,14 +669,8 @@ static int step_prepare(struct run *r, struct step_rt *st, int64_t at_ns)
     }
     if (rc == 0) return 0;
     fl_sleep_until(at_ns);
-    pthread_mutex_lock(&r->mu);
-    st->status = ST_INJECT_FAILED;
-    st->inject_start_ms = st->inject_ms = now_ms(r);
-    snprintf(st->err, sizeof st->err, "%s", err);
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
-    event(r, "INJECT FAILED '%s': %s", s->name, err);
-    return -1;
+    st->inject_start_ms = now_ms(r);
+    return step_inject_failed(r, st, ST_INJECT_FAILED, st->inject_start_ms, err, 0);
 }
 
 /* at at: take a max_faults slot, inject, journal it; a half-done inject recorded in its
@@ -667,12 +682,7 @@ static int step_inject(struct run *r, struct step_rt *st)
     int over = r->p->max_faults > 0 && r->active >= r->p->max_faults;
     if (!over) r->active++;
     pthread_mutex_unlock(&r->mu);
-    if (over) {
-        char why[96];
-        snprintf(why, sizeof why, "not injected: max_faults (%d) already active", r->p->max_faults);
-        step_skipped(r, st, why);
-        return -1;
-    }
+    if (over) return skip_max_faults(r, st);
     run_sync_probes(r, st, PT_BEFORE);
     char err[FL_ERR_LEN] = "";
     st->inject_start_ms = now_ms(r);
@@ -695,15 +705,7 @@ static int step_inject(struct run *r, struct step_rt *st)
         }
     }
     if (st->jid >= 0) journal_reverted(r->journal, st->jid, undone, undone ? "inject failed; undone" : err);
-    pthread_mutex_lock(&r->mu);
-    st->status = undone ? ST_INJECT_FAILED : ST_REVERT_FAILED;
-    st->inject_ms = injected_ms;
-    snprintf(st->err, sizeof st->err, "%s", err);
-    r->active--;
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
-    event(r, "INJECT FAILED '%s': %s", s->name, err);
-    return -1;
+    return step_inject_failed(r, st, undone ? ST_INJECT_FAILED : ST_REVERT_FAILED, injected_ms, err, 1);
 }
 
 /* injected: say so, then hold it for for:, or until the end of the method */
