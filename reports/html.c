@@ -319,6 +319,53 @@ static double step_reverted_at(const json_t *run, const char *step)
     return NAN;
 }
 
+/* step s's shaded window, from its inject to its revert (open: never reverted), *end pushed
+ * past it; 0 for a step that never acted */
+static int step_window(const json_t *s, struct window *w, double *end)
+{
+    const char *status = report_jstr(s, "status", "");
+    double from = report_jnum(s, "injected_at_ms", NAN);
+    if (!isfinite(from) || !strcmp(status, "inject_failed")) return 0;
+    w->name = report_jstr(s, "name", "");
+    w->fault = report_jstr(s, "fault", "");
+    w->target = report_jstr(s, "target", NULL);
+    w->status = status;
+    w->from = from;
+    w->to = report_jnum(s, "reverted_at_ms", NAN);
+    w->open = !isfinite(w->to);
+    if (!w->open && w->to > *end) *end = w->to;
+    if (from > *end) *end = from;
+    return 1;
+}
+
+/* probe p's recovery mark (*end pushed past it); 0 for a probe of another kind, or one with
+ * nothing to mark */
+static int recovery_mark(const json_t *run, const json_t *p, struct mark *m, double *end)
+{
+    if (strcmp(report_jstr(p, "kind", ""), "recovery")) return 0;
+    const char *step = report_jstr(p, "step", NULL);
+    double rev = step_reverted_at(run, step);
+    const json_t *obs = json_object_get(p, "observations");
+    const json_t *o = json_array_get(obs, json_array_size(obs) ? json_array_size(obs) - 1 : 0);
+    const json_t *window = json_object_get(p, "window");
+    m->probe = report_jstr(p, "name", "");
+    m->step = step;
+    m->after = NAN;
+    if (o && json_is_true(json_object_get(o, "ok")) && json_is_number(json_object_get(o, "value")) && isfinite(rev)) {
+        m->recovered = 1;
+        m->after = report_jnum(o, "value", 0);
+        m->at = rev + m->after;
+    } else if (!strcmp(report_verdict(p), "inconclusive")) {
+        return 0; /* no evidence: neither a recovery nor a failure to mark */
+    } else {
+        m->at = report_jnum(window, "to_ms", NAN);
+        if (!isfinite(m->at) || m->at <= 0) m->at = report_jnum(o, "t_ms", NAN);
+        if (!isfinite(m->at)) return 0;
+    }
+    if (m->at > *end) *end = m->at;
+    return 1;
+}
+
 static void collect(struct page *pg)
 {
     const json_t *run = pg->run;
@@ -335,54 +382,12 @@ static void collect(struct page *pg)
         double s = json_number_value(json_array_get(t, json_array_size(t) ? json_array_size(t) - 1 : 0));
         if (s > end) end = s;
     }
-    const json_t *steps = json_object_get(run, "steps");
-    size_t ns = json_array_size(steps);
-    pg->win = fl_calloc(ns + 1, sizeof *pg->win);
-    for (size_t i = 0; i < ns; i++) {
-        const json_t *s = json_array_get(steps, i);
-        const char *status = report_jstr(s, "status", "");
-        double from = report_jnum(s, "injected_at_ms", NAN);
-        if (!isfinite(from) || !strcmp(status, "inject_failed")) continue;
-        struct window *w = &pg->win[pg->nwin++];
-        w->name = report_jstr(s, "name", "");
-        w->fault = report_jstr(s, "fault", "");
-        w->target = report_jstr(s, "target", NULL);
-        w->status = status;
-        w->from = from;
-        w->to = report_jnum(s, "reverted_at_ms", NAN);
-        w->open = !isfinite(w->to);
-        if (!w->open && w->to > end) end = w->to;
-        if (from > end) end = from;
-    }
-    const json_t *probes = json_object_get(run, "probes");
-    size_t np = json_array_size(probes);
-    pg->marks = fl_calloc(np + 1, sizeof *pg->marks);
-    for (size_t i = 0; i < np; i++) {
-        const json_t *p = json_array_get(probes, i);
-        if (strcmp(report_jstr(p, "kind", ""), "recovery")) continue;
-        const char *step = report_jstr(p, "step", NULL);
-        double rev = step_reverted_at(run, step);
-        const json_t *obs = json_object_get(p, "observations");
-        const json_t *o = json_array_get(obs, json_array_size(obs) ? json_array_size(obs) - 1 : 0);
-        const json_t *window = json_object_get(p, "window");
-        struct mark *m = &pg->marks[pg->nmarks];
-        m->probe = report_jstr(p, "name", "");
-        m->step = step;
-        m->after = NAN;
-        if (o && json_is_true(json_object_get(o, "ok")) && json_is_number(json_object_get(o, "value")) && isfinite(rev)) {
-            m->recovered = 1;
-            m->after = report_jnum(o, "value", 0);
-            m->at = rev + m->after;
-        } else if (!strcmp(report_verdict(p), "inconclusive")) {
-            continue; /* no evidence: neither a recovery nor a failure to mark */
-        } else {
-            m->at = report_jnum(window, "to_ms", NAN);
-            if (!isfinite(m->at) || m->at <= 0) m->at = report_jnum(o, "t_ms", NAN);
-            if (!isfinite(m->at)) continue;
-        }
-        if (m->at > end) end = m->at;
-        pg->nmarks++;
-    }
+    const json_t *steps = json_object_get(run, "steps"), *probes = json_object_get(run, "probes"), *x;
+    size_t i;
+    pg->win = fl_calloc(json_array_size(steps) + 1, sizeof *pg->win);
+    json_array_foreach(steps, i, x) if (step_window(x, &pg->win[pg->nwin], &end)) pg->nwin++;
+    pg->marks = fl_calloc(json_array_size(probes) + 1, sizeof *pg->marks);
+    json_array_foreach(probes, i, x) if (recovery_mark(run, x, &pg->marks[pg->nmarks], &end)) pg->nmarks++;
     if (end <= 0) end = 1000;
     pg->end_ms = end;
 }
