@@ -6,6 +6,7 @@
  */
 #include "plan_lint.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,27 @@ static void steps_words(const struct plan *p, char *out, size_t n)
 static json_t *warning(const char *code, int line, int col, const char *msg)
 {
     return json_pack("{s:s, s:s, s:i, s:i}", "code", code, "message", msg, "line", line, "col", col);
+}
+
+/* "probe proves nothing: " and fmt, on probe ps (watching step, or NULL for a steady state);
+ * confirmed when a run showed it. Appended to out; 1 */
+static int proves_nothing(json_t *out, const struct probe_spec *ps, const struct step *step, int confirmed,
+                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int proves_nothing(json_t *out, const struct probe_spec *ps, const struct step *step, int confirmed,
+                          const char *fmt, ...)
+{
+    char msg[2048];
+    int l = snprintf(msg, sizeof msg, "probe proves nothing: ");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + l, sizeof msg - l, fmt, ap);
+    va_end(ap);
+    json_t *w = warning("probe-proves-nothing", ps->line, ps->col, msg);
+    json_object_set_new(w, "probe", json_string(ps->name));
+    if (step) json_object_set_new(w, "step", json_string(step->name));
+    if (confirmed) json_object_set_new(w, "confirmed", json_true());
+    json_array_append_new(out, w);
+    return 1;
 }
 
 /* ---- evidence from a run record -------------------------------------------------------- */
@@ -381,7 +403,6 @@ static int lint_unconfirmed(const struct plan *p, json_t *out)
 static int lint_steady(const struct plan *p, const json_t *run, const char *steps, json_t *out)
 {
     int n = 0;
-    char msg[2048];
     /* a step the run showed to hurt, for the steady state's evidence */
     const char *hurt_step = NULL;
     char hurt[600] = "";
@@ -400,24 +421,19 @@ static int lint_steady(const struct plan *p, const json_t *run, const char *step
                         json_is_true(json_object_get(ss, "held_after"));
         }
         if (confirmed)
-            snprintf(msg, sizeof msg,
-                     "probe proves nothing: steady state '%s' checks '%s', a liveness endpoint; it held before "
-                     "and after while '%s' hurt the service (%s), so it cannot tell a broken system from a "
-                     "healthy one; check a readiness endpoint that touches the database and Redis "
-                     "(e.g. /api/v1/health/ready) or a request that reads data",
-                     ps->name, url, hurt_step, hurt);
+            n += proves_nothing(out, ps, NULL, 1,
+                                "steady state '%s' checks '%s', a liveness endpoint; it held before and after "
+                                "while '%s' hurt the service (%s), so it cannot tell a broken system from a "
+                                "healthy one; check a readiness endpoint that touches the database and Redis "
+                                "(e.g. /api/v1/health/ready) or a request that reads data",
+                                ps->name, url, hurt_step, hurt);
         else
-            snprintf(msg, sizeof msg,
-                     "probe proves nothing: steady state '%s' checks '%s', a liveness endpoint that answers "
-                     "200 whatever the database and Redis do; it stays green while %s %s, so it cannot tell "
-                     "a broken system from a healthy one; check a readiness endpoint that touches the "
-                     "dependencies (e.g. /api/v1/health/ready) or a request that reads data",
-                     ps->name, url, steps, p->nsteps > 1 ? "are active" : "is active");
-        json_t *w = warning("probe-proves-nothing", ps->line, ps->col, msg);
-        json_object_set_new(w, "probe", json_string(ps->name));
-        if (confirmed) json_object_set_new(w, "confirmed", json_true());
-        json_array_append_new(out, w);
-        n++;
+            n += proves_nothing(out, ps, NULL, 0,
+                                "steady state '%s' checks '%s', a liveness endpoint that answers 200 whatever "
+                                "the database and Redis do; it stays green while %s %s, so it cannot tell a "
+                                "broken system from a healthy one; check a readiness endpoint that touches the "
+                                "dependencies (e.g. /api/v1/health/ready) or a request that reads data",
+                                ps->name, url, steps, p->nsteps > 1 ? "are active" : "is active");
     }
     return n;
 }
@@ -425,7 +441,6 @@ static int lint_steady(const struct plan *p, const json_t *run, const char *step
 /* a during: or recovery probe on a liveness endpoint proves nothing */
 static int lint_liveness_probe(const struct plan *p, const json_t *run, const struct probe_spec *ps, json_t *out)
 {
-    char msg[2048], felt[600];
     const char *url = NULL;
     int recovery = ps->ops && !strcmp(ps->ops->name, "recovery");
     if (recovery) url = liveness_http(recovery_until(p, ps));
@@ -434,46 +449,34 @@ static int lint_liveness_probe(const struct plan *p, const json_t *run, const st
     char sw[256];
     step_words(ps->window, sw, sizeof sw);
     const json_t *rr = run ? run_probe(json_object_get(run, "probes"), ps->name) : NULL;
-    int confirmed = 0;
     if (recovery) {
         /* recovered at the very first checks: the probe never saw the outage */
         const json_t *obs = json_object_get(rr, "observations");
         const json_t *last = json_array_size(obs) ? json_array_get(obs, json_array_size(obs) - 1) : NULL;
         long long ms = last ? jint(last, "value", -1) : -1;
-        confirmed = rr && jstr_is(rr, "verdict", "passed") && ms >= 0 &&
-                    ms <= ps->every_ms;
-        if (confirmed)
-            snprintf(msg, sizeof msg,
-                     "probe proves nothing: recovery '%s' waits for '%s', a liveness endpoint; it 'recovered' "
-                     "%lld ms after %s was reverted, at its first check, so the time it reports measures "
-                     "nothing; wait for a readiness endpoint (e.g. /api/v1/health/ready) instead",
-                     ps->name, url, ms, sw);
-        else
-            snprintf(msg, sizeof msg,
-                     "probe proves nothing: recovery '%s' waits for '%s', a liveness endpoint that is green at "
-                     "once after %s is reverted (and while it lasts), so the recovery time it reports measures "
-                     "nothing; wait for a readiness endpoint (e.g. /api/v1/health/ready) instead",
-                     ps->name, url, sw);
-    } else {
-        confirmed = rr && jstr_is(rr, "verdict", "passed") &&
-                    jint(rr, "checks", 0) > 0 && step_was_felt(run, ps->window->name, felt, sizeof felt);
-        if (confirmed)
-            snprintf(msg, sizeof msg,
-                     "probe proves nothing: '%s' checks '%s', a liveness endpoint; it passed all %lld checks "
-                     "during %s while %s; check a readiness endpoint or a request that reads data",
-                     ps->name, url, jint(rr, "checks", 0), sw, felt);
-        else
-            snprintf(msg, sizeof msg,
-                     "probe proves nothing: '%s' checks '%s', a liveness endpoint that stays green whatever "
-                     "%s does; check a readiness endpoint or a request that reads data",
-                     ps->name, url, sw);
+        if (rr && jstr_is(rr, "verdict", "passed") && ms >= 0 && ms <= ps->every_ms)
+            return proves_nothing(out, ps, ps->window, 1,
+                                  "recovery '%s' waits for '%s', a liveness endpoint; it 'recovered' %lld ms "
+                                  "after %s was reverted, at its first check, so the time it reports measures "
+                                  "nothing; wait for a readiness endpoint (e.g. /api/v1/health/ready) instead",
+                                  ps->name, url, ms, sw);
+        return proves_nothing(out, ps, ps->window, 0,
+                              "recovery '%s' waits for '%s', a liveness endpoint that is green at once after %s "
+                              "is reverted (and while it lasts), so the recovery time it reports measures "
+                              "nothing; wait for a readiness endpoint (e.g. /api/v1/health/ready) instead",
+                              ps->name, url, sw);
     }
-    json_t *w = warning("probe-proves-nothing", ps->line, ps->col, msg);
-    json_object_set_new(w, "probe", json_string(ps->name));
-    json_object_set_new(w, "step", json_string(ps->window->name));
-    if (confirmed) json_object_set_new(w, "confirmed", json_true());
-    json_array_append_new(out, w);
-    return 1;
+    char felt[600];
+    if (rr && jstr_is(rr, "verdict", "passed") && jint(rr, "checks", 0) > 0 &&
+        step_was_felt(run, ps->window->name, felt, sizeof felt))
+        return proves_nothing(out, ps, ps->window, 1,
+                              "'%s' checks '%s', a liveness endpoint; it passed all %lld checks during %s "
+                              "while %s; check a readiness endpoint or a request that reads data",
+                              ps->name, url, jint(rr, "checks", 0), sw, felt);
+    return proves_nothing(out, ps, ps->window, 0,
+                          "'%s' checks '%s', a liveness endpoint that stays green whatever %s does; check a "
+                          "readiness endpoint or a request that reads data",
+                          ps->name, url, sw);
 }
 
 /* steps nothing watches */

@@ -25,6 +25,28 @@ static void clear_live(void) { progress_clear(live); }
 
 static int64_t now_ms(struct run *r) { return drv_now_ms(&r->drv); }
 
+/* a condition variable whose timed waits count on the monotonic clock (deadlines from
+ * fl_now_ns / CLOCK_MONOTONIC, immune to wall-clock steps) */
+static void cond_init_monotonic(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+/* with r->mu held: wait for a broadcast on r->cv, at most 50 ms, so that the caller's loop
+ * re-checks the abort flag (raised from a signal handler, which cannot broadcast) */
+static void wait_tick(struct run *r)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += 50000000L;
+    if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+    pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+}
+
 static void event(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void event(struct run *r, const char *fmt, ...)
 {
@@ -200,11 +222,7 @@ static void wait_step(struct run *r, struct step_rt *st, int want_revert)
         if (!want_revert && s != ST_PENDING) break;
         if (want_revert && s != ST_PENDING && s != ST_INJECTED && s != ST_REVERTING) break;
         if (r->method_done && s == ST_PENDING) break;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 50000000L;
-        if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
-        pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+        wait_tick(r);
         if (fl_aborted() && st->status == ST_PENDING) break;
     }
     pthread_mutex_unlock(&r->mu);
@@ -432,11 +450,7 @@ static struct revert_job *revert_job_new(const struct fault_ops *ops, const stru
     }
     j->journal = journal_hold(jn);
     pthread_mutex_init(&j->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&j->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    cond_init_monotonic(&j->cv);
     return j;
 }
 
@@ -526,6 +540,32 @@ static void step_skipped(struct run *r, struct step_rt *st, const char *why)
     if (strstr(why, "aborted") == NULL) event(r, "skipped '%s': %s", st->s->name, st->err);
 }
 
+/* max_faults other faults are active at at: this step is skipped; -1 */
+static int skip_max_faults(struct run *r, struct step_rt *st)
+{
+    char why[96];
+    snprintf(why, sizeof why, "not injected: max_faults (%d) already active", r->p->max_faults);
+    step_skipped(r, st, why);
+    return -1;
+}
+
+/* the fault is not in place at at_ms (prepare or inject failed; status says whether what a
+ * half-done inject did was undone): record it with err, give back the max_faults slot the
+ * step held, wake the waiters, say so; -1 */
+static int step_inject_failed(struct run *r, struct step_rt *st, enum step_status status, int64_t at_ms,
+                              const char *err, int held_slot)
+{
+    pthread_mutex_lock(&r->mu);
+    st->status = status;
+    st->inject_ms = at_ms;
+    snprintf(st->err, sizeof st->err, "%s", err);
+    if (held_slot) r->active--;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    event(r, "INJECT FAILED '%s': %s", st->s->name, err);
+    return -1;
+}
+
 /* a and b observe and restore the same state of one target: the same kind, or one family
  * whose kinds all act on the container's / process's / service's run state (docker.exec
  * runs a command inside and restores no run state: it waits only for another exec; the same
@@ -577,11 +617,7 @@ static int wait_earlier_on_target(struct run *r, struct step_rt *st)
             pthread_mutex_lock(&r->mu);
             continue;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 50000000L;
-        if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
-        pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+        wait_tick(r);
     }
     pthread_mutex_unlock(&r->mu);
     return fl_aborted() ? -1 : 0;
@@ -613,12 +649,7 @@ static int step_gate(struct run *r, struct step_rt *st, int64_t at_ns)
     pthread_mutex_lock(&r->mu);
     over = r->active >= r->p->max_faults;
     pthread_mutex_unlock(&r->mu);
-    if (over) {
-        char why[96];
-        snprintf(why, sizeof why, "not injected: max_faults (%d) already active", r->p->max_faults);
-        step_skipped(r, st, why);
-        return -1;
-    }
+    if (over) return skip_max_faults(r, st);
     return 0;
 }
 
@@ -638,14 +669,8 @@ static int step_prepare(struct run *r, struct step_rt *st, int64_t at_ns)
     }
     if (rc == 0) return 0;
     fl_sleep_until(at_ns);
-    pthread_mutex_lock(&r->mu);
-    st->status = ST_INJECT_FAILED;
-    st->inject_start_ms = st->inject_ms = now_ms(r);
-    snprintf(st->err, sizeof st->err, "%s", err);
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
-    event(r, "INJECT FAILED '%s': %s", s->name, err);
-    return -1;
+    st->inject_start_ms = now_ms(r);
+    return step_inject_failed(r, st, ST_INJECT_FAILED, st->inject_start_ms, err, 0);
 }
 
 /* at at: take a max_faults slot, inject, journal it; a half-done inject recorded in its
@@ -657,12 +682,7 @@ static int step_inject(struct run *r, struct step_rt *st)
     int over = r->p->max_faults > 0 && r->active >= r->p->max_faults;
     if (!over) r->active++;
     pthread_mutex_unlock(&r->mu);
-    if (over) {
-        char why[96];
-        snprintf(why, sizeof why, "not injected: max_faults (%d) already active", r->p->max_faults);
-        step_skipped(r, st, why);
-        return -1;
-    }
+    if (over) return skip_max_faults(r, st);
     run_sync_probes(r, st, PT_BEFORE);
     char err[FL_ERR_LEN] = "";
     st->inject_start_ms = now_ms(r);
@@ -685,15 +705,7 @@ static int step_inject(struct run *r, struct step_rt *st)
         }
     }
     if (st->jid >= 0) journal_reverted(r->journal, st->jid, undone, undone ? "inject failed; undone" : err);
-    pthread_mutex_lock(&r->mu);
-    st->status = undone ? ST_INJECT_FAILED : ST_REVERT_FAILED;
-    st->inject_ms = injected_ms;
-    snprintf(st->err, sizeof st->err, "%s", err);
-    r->active--;
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
-    event(r, "INJECT FAILED '%s': %s", s->name, err);
-    return -1;
+    return step_inject_failed(r, st, undone ? ST_INJECT_FAILED : ST_REVERT_FAILED, injected_ms, err, 1);
 }
 
 /* injected: say so, then hold it for for:, or until the end of the method */
@@ -721,13 +733,7 @@ static void step_hold(struct run *r, struct step_rt *st)
     } else if (s->ops->revert) {
         /* no for: reverted at the end of the method */
         pthread_mutex_lock(&r->mu);
-        while (!r->method_done && !fl_aborted()) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_nsec += 50000000L;
-            if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
-            pthread_cond_timedwait(&r->cv, &r->mu, &ts);
-        }
+        while (!r->method_done && !fl_aborted()) wait_tick(r);
         pthread_mutex_unlock(&r->mu);
     }
 }
@@ -918,11 +924,7 @@ static struct run *run_new(struct plan *p, const struct run_opts *o)
     r->p = p;
     r->o = o;
     pthread_mutex_init(&r->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    cond_init_monotonic(&r->cv);
     r->events = json_array();
     r->rollback = json_array();
     r->exit_code = FL_EXIT_OK;

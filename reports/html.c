@@ -9,6 +9,7 @@
  * event log. Every string from the record passes through buf_add_html().
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "buf.h"
@@ -55,6 +56,24 @@ struct page {
 /* ---------------------------------------------------------------- text helpers */
 
 static void esc(struct buf *b, const char *s) { buf_add_html(b, s ? s : ""); }
+
+/* markup as one template: fmt as it stands, each %s its argument escaped (NULL: nothing),
+ * %% a '%'. Only %s: numbers go through buf_addf */
+static void htmlf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void htmlf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    for (const char *p = fmt; *p;) {
+        const char *pc = strchr(p, '%');
+        if (!pc) { buf_adds(b, p); break; }
+        buf_add(b, p, (size_t)(pc - p));
+        if (pc[1] == 's') esc(b, va_arg(ap, const char *));
+        else if (pc[1] == '%') buf_addc(b, '%');
+        p = pc[1] ? pc + 2 : pc + 1;
+    }
+    va_end(ap);
+}
 
 /* s escaped and cut after max characters (UTF-8 aware), with an ellipsis */
 static void esc_cut(struct buf *b, const char *s, size_t max)
@@ -125,8 +144,8 @@ static void table_row(struct buf *b, const char *tr_class, const struct cell *ce
     for (size_t i = 0; i < n; i++) {
         const struct cell *c = &cells[i];
         switch (c->kind) {
-        case CELL_TEXT: buf_adds(b, "<td>"); esc(b, c->text); buf_adds(b, "</td>"); break;
-        case CELL_CODE: buf_adds(b, "<td><code>"); esc(b, c->text); buf_adds(b, "</code></td>"); break;
+        case CELL_TEXT: htmlf(b, "<td>%s</td>", c->text); break;
+        case CELL_CODE: htmlf(b, "<td><code>%s</code></td>", c->text); break;
         case CELL_NUM: buf_addf(b, "<td class=\"num\">%lld</td>", c->num); break;
         case CELL_BADGE: buf_adds(b, "<td>"); badge(b, c->text); buf_adds(b, "</td>"); break;
         }
@@ -210,7 +229,7 @@ static void summary(struct page *pg)
     esc(b, report_jstr(run, "verdict", "no result"));
     buf_adds(b, "</span></h1>\n");
     const char *desc = report_jstr(plan, "description", NULL);
-    if (desc) { buf_adds(b, "<p>"); esc(b, desc); buf_adds(b, "</p>\n"); }
+    if (desc) htmlf(b, "<p>%s</p>\n", desc);
     const json_t *tags = json_object_get(plan, "tags");
     if (json_array_size(tags)) {
         buf_adds(b, "<p class=\"meta\">tags: ");
@@ -221,26 +240,19 @@ static void summary(struct page *pg)
         buf_adds(b, "</p>\n");
     }
     const char *reason = report_jstr(run, "reason", NULL);
-    if (reason) { buf_adds(b, "<p class=\"meta\"><b>reason:</b> "); esc(b, reason); buf_adds(b, "</p>\n"); }
+    if (reason) htmlf(b, "<p class=\"meta\"><b>reason:</b> %s</p>\n", reason);
     const json_t *inc = json_object_get(run, "inconclusive");
     if (json_array_size(inc)) {
         buf_adds(b, "<div class=\"inconclusive-list\"><p class=\"meta\"><span class=\"badge inconclusive\">not judged</span> "
                     "no evidence either way (not a pass):</p><ul>");
         for (size_t i = 0; i < json_array_size(inc) && i < HTML_MAX_ROWS; i++) {
             const json_t *x = json_array_get(inc, i);
-            buf_adds(b, "<li>");
-            esc(b, report_jstr(x, "what", ""));
-            buf_adds(b, " <b>");
-            esc(b, report_jstr(x, "name", ""));
-            buf_adds(b, "</b>: ");
-            esc(b, report_jstr(x, "reason", ""));
-            buf_adds(b, "</li>");
+            htmlf(b, "<li>%s <b>%s</b>: %s</li>", report_jstr(x, "what", ""), report_jstr(x, "name", ""),
+                  report_jstr(x, "reason", ""));
         }
         buf_adds(b, "</ul></div>\n");
     }
-    buf_adds(b, "<p class=\"meta\">");
-    buf_adds(b, "started "); esc(b, report_jstr(run, "started_at", "-"));
-    buf_adds(b, " · ended "); esc(b, report_jstr(run, "ended_at", "-"));
+    htmlf(b, "<p class=\"meta\">started %s · ended %s", report_jstr(run, "started_at", "-"), report_jstr(run, "ended_at", "-"));
     char t[32];
     fmt_opt_time(run, "elapsed_ms", t);
     buf_addf(b, " · elapsed %s", t);
@@ -248,18 +260,14 @@ static void summary(struct page *pg)
     buf_addf(b, " · planned %s", t);
     const json_t *code = json_object_get(run, "exit_code");
     if (json_is_integer(code)) buf_addf(b, " · exit code %lld", (long long)json_integer_value(code));
-    buf_adds(b, "</p>\n<p class=\"meta\">plan <code>");
-    esc(b, report_jstr(plan, "path", "-"));
-    buf_adds(b, "</code> <code>");
-    esc(b, report_jstr(plan, "hash", ""));
-    buf_adds(b, "</code>");
+    htmlf(b, "</p>\n<p class=\"meta\">plan <code>%s</code> <code>%s</code>", report_jstr(plan, "path", "-"),
+          report_jstr(plan, "hash", ""));
     const json_t *seed = json_object_get(run, "seed");
     if (json_is_integer(seed)) buf_addf(b, " · seed <code>%lld</code> (replay: <code>--seed %lld</code>)",
                                         (long long)json_integer_value(seed), (long long)json_integer_value(seed));
-    buf_adds(b, " · faultline ");
-    esc(b, report_jstr(run, "faultline_version", "?"));
+    htmlf(b, " · faultline %s", report_jstr(run, "faultline_version", "?"));
     const char *journal = report_jstr(run, "journal", NULL);
-    if (journal) { buf_adds(b, " · journal <code>"); esc(b, journal); buf_adds(b, "</code>"); }
+    if (journal) htmlf(b, " · journal <code>%s</code>", journal);
     buf_adds(b, "</p>\n");
 
     /* headline figures */
@@ -319,6 +327,53 @@ static double step_reverted_at(const json_t *run, const char *step)
     return NAN;
 }
 
+/* step s's shaded window, from its inject to its revert (open: never reverted), *end pushed
+ * past it; 0 for a step that never acted */
+static int step_window(const json_t *s, struct window *w, double *end)
+{
+    const char *status = report_jstr(s, "status", "");
+    double from = report_jnum(s, "injected_at_ms", NAN);
+    if (!isfinite(from) || !strcmp(status, "inject_failed")) return 0;
+    w->name = report_jstr(s, "name", "");
+    w->fault = report_jstr(s, "fault", "");
+    w->target = report_jstr(s, "target", NULL);
+    w->status = status;
+    w->from = from;
+    w->to = report_jnum(s, "reverted_at_ms", NAN);
+    w->open = !isfinite(w->to);
+    if (!w->open && w->to > *end) *end = w->to;
+    if (from > *end) *end = from;
+    return 1;
+}
+
+/* probe p's recovery mark (*end pushed past it); 0 for a probe of another kind, or one with
+ * nothing to mark */
+static int recovery_mark(const json_t *run, const json_t *p, struct mark *m, double *end)
+{
+    if (strcmp(report_jstr(p, "kind", ""), "recovery")) return 0;
+    const char *step = report_jstr(p, "step", NULL);
+    double rev = step_reverted_at(run, step);
+    const json_t *obs = json_object_get(p, "observations");
+    const json_t *o = json_array_get(obs, json_array_size(obs) ? json_array_size(obs) - 1 : 0);
+    const json_t *window = json_object_get(p, "window");
+    m->probe = report_jstr(p, "name", "");
+    m->step = step;
+    m->after = NAN;
+    if (o && json_is_true(json_object_get(o, "ok")) && json_is_number(json_object_get(o, "value")) && isfinite(rev)) {
+        m->recovered = 1;
+        m->after = report_jnum(o, "value", 0);
+        m->at = rev + m->after;
+    } else if (!strcmp(report_verdict(p), "inconclusive")) {
+        return 0; /* no evidence: neither a recovery nor a failure to mark */
+    } else {
+        m->at = report_jnum(window, "to_ms", NAN);
+        if (!isfinite(m->at) || m->at <= 0) m->at = report_jnum(o, "t_ms", NAN);
+        if (!isfinite(m->at)) return 0;
+    }
+    if (m->at > *end) *end = m->at;
+    return 1;
+}
+
 static void collect(struct page *pg)
 {
     const json_t *run = pg->run;
@@ -335,54 +390,12 @@ static void collect(struct page *pg)
         double s = json_number_value(json_array_get(t, json_array_size(t) ? json_array_size(t) - 1 : 0));
         if (s > end) end = s;
     }
-    const json_t *steps = json_object_get(run, "steps");
-    size_t ns = json_array_size(steps);
-    pg->win = fl_calloc(ns + 1, sizeof *pg->win);
-    for (size_t i = 0; i < ns; i++) {
-        const json_t *s = json_array_get(steps, i);
-        const char *status = report_jstr(s, "status", "");
-        double from = report_jnum(s, "injected_at_ms", NAN);
-        if (!isfinite(from) || !strcmp(status, "inject_failed")) continue;
-        struct window *w = &pg->win[pg->nwin++];
-        w->name = report_jstr(s, "name", "");
-        w->fault = report_jstr(s, "fault", "");
-        w->target = report_jstr(s, "target", NULL);
-        w->status = status;
-        w->from = from;
-        w->to = report_jnum(s, "reverted_at_ms", NAN);
-        w->open = !isfinite(w->to);
-        if (!w->open && w->to > end) end = w->to;
-        if (from > end) end = from;
-    }
-    const json_t *probes = json_object_get(run, "probes");
-    size_t np = json_array_size(probes);
-    pg->marks = fl_calloc(np + 1, sizeof *pg->marks);
-    for (size_t i = 0; i < np; i++) {
-        const json_t *p = json_array_get(probes, i);
-        if (strcmp(report_jstr(p, "kind", ""), "recovery")) continue;
-        const char *step = report_jstr(p, "step", NULL);
-        double rev = step_reverted_at(run, step);
-        const json_t *obs = json_object_get(p, "observations");
-        const json_t *o = json_array_get(obs, json_array_size(obs) ? json_array_size(obs) - 1 : 0);
-        const json_t *window = json_object_get(p, "window");
-        struct mark *m = &pg->marks[pg->nmarks];
-        m->probe = report_jstr(p, "name", "");
-        m->step = step;
-        m->after = NAN;
-        if (o && json_is_true(json_object_get(o, "ok")) && json_is_number(json_object_get(o, "value")) && isfinite(rev)) {
-            m->recovered = 1;
-            m->after = report_jnum(o, "value", 0);
-            m->at = rev + m->after;
-        } else if (!strcmp(report_verdict(p), "inconclusive")) {
-            continue; /* no evidence: neither a recovery nor a failure to mark */
-        } else {
-            m->at = report_jnum(window, "to_ms", NAN);
-            if (!isfinite(m->at) || m->at <= 0) m->at = report_jnum(o, "t_ms", NAN);
-            if (!isfinite(m->at)) continue;
-        }
-        if (m->at > end) end = m->at;
-        pg->nmarks++;
-    }
+    const json_t *steps = json_object_get(run, "steps"), *probes = json_object_get(run, "probes"), *x;
+    size_t i;
+    pg->win = fl_calloc(json_array_size(steps) + 1, sizeof *pg->win);
+    json_array_foreach(steps, i, x) if (step_window(x, &pg->win[pg->nwin], &end)) pg->nwin++;
+    pg->marks = fl_calloc(json_array_size(probes) + 1, sizeof *pg->marks);
+    json_array_foreach(probes, i, x) if (recovery_mark(run, x, &pg->marks[pg->nmarks], &end)) pg->nmarks++;
     if (end <= 0) end = 1000;
     pg->end_ms = end;
 }
@@ -724,12 +737,10 @@ static void load_section(struct page *pg)
     buf_adds(b, "<section id=\"load\">\n<h2>Load</h2>\n");
     for (size_t i = 0; i < json_array_size(load); i++) {
         const json_t *blk = json_array_get(load, i);
-        buf_adds(b, "<div class=\"load-block\">\n<h3>");
-        esc(b, report_jstr(blk, "name", ""));
-        buf_adds(b, "</h3>\n<p class=\"meta\">");
-        esc(b, report_jstr(blk, "description", ""));
+        htmlf(b, "<div class=\"load-block\">\n<h3>%s</h3>\n<p class=\"meta\">%s", report_jstr(blk, "name", ""),
+              report_jstr(blk, "description", ""));
         const char *url = report_jstr(blk, "base_url", NULL);
-        if (url) { buf_adds(b, " · <code>"); esc(b, url); buf_adds(b, "</code>"); }
+        if (url) htmlf(b, " · <code>%s</code>", url);
         buf_adds(b, "</p>\n");
         chart(pg, blk, CH_LATENCY);
         chart(pg, blk, CH_RPS);
@@ -819,20 +830,18 @@ static void resources_section(struct page *pg)
     buf_adds(b, "<section id=\"resources\">\n<h2>Container resources</h2>\n");
     for (size_t i = 0; i < json_array_size(cts) && i < HTML_MAX_ROWS; i++) {
         const json_t *ct = json_array_get(cts, i);
-        buf_adds(b, "<div class=\"container-resources\">\n<h3>");
-        esc(b, report_jstr(ct, "name", ""));
-        buf_adds(b, "</h3>\n<p class=\"meta\">target <code>");
-        esc(b, report_jstr(ct, "target", ""));
+        htmlf(b, "<div class=\"container-resources\">\n<h3>%s</h3>\n<p class=\"meta\">target <code>%s</code>",
+              report_jstr(ct, "name", ""), report_jstr(ct, "target", ""));
         const json_t *mem = json_object_get(json_object_get(ct, "series"), "memory_bytes");
         const json_t *lim = json_object_get(json_object_get(ct, "series"), "memory_limit_bytes");
-        buf_addf(b, "</code> · %zu samples", json_array_size(mem));
+        buf_addf(b, " · %zu samples", json_array_size(mem));
         double l = json_number_value(json_array_get(lim, json_array_size(lim) ? json_array_size(lim) - 1 : 0));
         if (l > 0) buf_addf(b, " · memory limit %.0f MiB", l / (1024.0 * 1024));
         long errs = (long)json_integer_value(json_object_get(ct, "errors"));
         if (errs) {
             buf_addf(b, " · %ld stats call%s without a sample", errs, errs == 1 ? "" : "s");
             const char *le = report_jstr(ct, "last_error", NULL);
-            if (le) { buf_adds(b, " (last: "); esc(b, le); buf_adds(b, ")"); }
+            if (le) htmlf(b, " (last: %s)", le);
         }
         buf_adds(b, "</p>\n");
         res_chart(pg, ct, "memory_bytes", 1024.0 * 1024, "memory (MiB, as docker stats counts it)", "memory", "#7c3aed", U_RPS);
@@ -1017,7 +1026,7 @@ static void probe_rows(struct buf *b, const json_t *list, int with_when)
             buf_adds(b, "<td>");
             esc(b, report_jstr(p, "timing", ""));
             const char *step = report_jstr(p, "step", NULL);
-            if (step) { buf_adds(b, " <i>"); esc(b, step); buf_adds(b, "</i>"); }
+            if (step) htmlf(b, " <i>%s</i>", step);
             const json_t *w = json_object_get(p, "window");
             double from = report_jnum(w, "from_ms", 0), to = report_jnum(w, "to_ms", 0);
             if (to > from) {
@@ -1102,7 +1111,7 @@ static void steps_section(struct page *pg)
         buf_adds(b, "</td><td>");
         esc(b, report_jstr(s, "description", ""));
         const char *e = report_jstr(s, "error", NULL);
-        if (e) { buf_adds(b, "<br><b>error:</b> "); esc(b, e); }
+        if (e) htmlf(b, "<br><b>error:</b> %s", e);
         buf_adds(b, "</td></tr>\n");
     }
     buf_adds(b, "</table>\n</section>\n");
