@@ -30,7 +30,10 @@ enum probe_outcome run_probe_verdict(const struct probe_rt *pr, long *evidence, 
     if (evidence) *evidence = ev;
     if (failed) return PROBE_FAILED;
     long need = pr->spec->min_evidence;
-    if (ev >= need) return PROBE_PASSED;
+    /* a recovery probe's one observation is its verdict: "recovering, but the window closed
+     * before stable:" counts its conclusive checks as evidence and is still no recovery */
+    int whole = pr->spec->ops->sched == PROBE_RECOVERY && first_inc;
+    if (ev >= need && !whole) return PROBE_PASSED;
     if (why) {
         if (pr->not_run) snprintf(why, whylen, "%s", pr->not_run_reason);
         else if (first_inc) snprintf(why, whylen, "%s", first_inc->observed);

@@ -11,7 +11,8 @@
  *   failed        evidence that it did not recover in time: the last evidence failed, or
  *                 the first pass of the last streak came after within:
  *   inconclusive  no evidence at all, or a streak begun in time that the window closed on
- *                 before it reached `stable` (e.g. the load ended)
+ *                 before it reached `stable` (e.g. the load ended), or (load form) still
+ *                 failing when the load ended before within: had passed
  * obs->evidence counts the conclusive checks. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +82,7 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     int64_t start = pi->win_from_ms;
     int streak = 0;
     long evidence = 0, empty = 0;
-    int64_t first_pass = -1;
+    int64_t first_pass = -1, load_ended = -1;
     char last[256] = "no check ran", last_empty[256] = "";
     struct probe_inst sub = { 0 };
     if (c->until) sub = (struct probe_inst){ .ops = c->until->ops, .spec = c->until, .ctx = ctx, .cfg = c->until->cfg };
@@ -110,6 +111,7 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
                 int64_t ended = drv_load_ended_ms(ctx);
                 if (ended >= 0 && tick - 1000 >= ended) {
                     empty++;
+                    load_ended = ended;
                     break;
                 }
             }
@@ -161,6 +163,16 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         obs->outcome = PROBE_INCONCLUSIVE;
         snprintf(obs->observed, sizeof obs->observed, "no evidence within %.1fs: %.200s", c->within_ms / 1000.0,
                  last_empty[0] ? last_empty : last);
+        return 0;
+    }
+    if (load_ended >= 0 && load_ended < start + c->within_ms) {
+        /* still failing when the load ended, but within: had not passed: whether it would
+         * have recovered in time is unknown (the plan's load ends too soon after the revert) */
+        obs->outcome = PROBE_INCONCLUSIVE;
+        snprintf(obs->observed, sizeof obs->observed,
+                 "not recovered when load '%.60s' ended, %.1fs after the clock started, before within: (%.1fs) had "
+                 "passed (last: %.120s)",
+                 c->load, (load_ended - start) / 1000.0, c->within_ms / 1000.0, last);
         return 0;
     }
     obs->outcome = PROBE_FAILED;

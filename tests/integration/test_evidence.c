@@ -67,7 +67,11 @@ TEST_T(evidence_sparse_load_recovers_and_all_failing_stays_not_recovered, 60)
              "  - name: lone-recovers\n"
              "    recovery: { from: outage, load: lone, until: \"error_rate < 1%%\", stable: 3, within: 8s }\n"
              "  - name: broken-stays-down\n"
-             "    recovery: { from: outage, load: broken, until: \"error_rate < 1%%\", stable: 3, within: 4s }\n",
+             "    recovery: { from: outage, load: broken, until: \"error_rate < 1%%\", stable: 3, within: 4s }\n"
+             "  - name: lone-too-few\n"
+             "    recovery: { from: outage, load: lone, until: \"error_rate < 1%%\", stable: 30, within: 8s }\n"
+             "  - name: broken-past-the-end\n"
+             "    recovery: { from: outage, load: broken, until: \"error_rate < 1%%\", stable: 3, within: 30s }\n",
              pa, pb, pa, pb, pa);
     write_plan(d, plan);
     int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
@@ -84,10 +88,24 @@ TEST_T(evidence_sparse_load_recovers_and_all_failing_stays_not_recovered, 60)
     ASSERT_MSG(ms >= 0 && ms <= 3500, "recovered %.0f ms after the revert (one think time)", ms);
     ASSERT_MSG(json_integer_value(json_object_get(lone, "evidence")) >= 3, "evidence %lld",
                (long long)json_integer_value(json_object_get(lone, "evidence")));
+    /* the same recovery against stable: 30: passes in a row, but the load ended first. Its
+     * conclusive checks are evidence, its verdict is still no recovery (not "passed") */
+    const json_t *few = find(probes, "lone-too-few");
+    ASSERT_MSG(!strcmp(str(few, "verdict"), "inconclusive"), "too few: %s: %s", str(few, "verdict"), last_observed(few));
+    ASSERT_CONTAINS(last_observed(few), "but the window closed after");
+    ASSERT_MSG(json_integer_value(json_object_get(few, "evidence")) >= 2, "evidence %lld",
+               (long long)json_integer_value(json_object_get(few, "evidence")));
     /* every request of the other block failed: evidence of no recovery */
     ASSERT_MSG(!strcmp(str(broken, "verdict"), "failed"), "broken: %s: %s", str(broken, "verdict"), last_observed(broken));
     ASSERT_CONTAINS(last_observed(broken), "not recovered within 4.0s");
     ASSERT_CONTAINS(last_observed(broken), "error_rate=1 over 1 requests");
+    /* the same evidence against a within: that outlasts the load: whether it would have
+     * recovered in time is unknown */
+    const json_t *past = find(probes, "broken-past-the-end");
+    ASSERT_MSG(!strcmp(str(past, "verdict"), "inconclusive"), "past the end: %s: %s", str(past, "verdict"),
+               last_observed(past));
+    ASSERT_CONTAINS(last_observed(past), "not recovered when load 'broken' ended");
+    ASSERT_CONTAINS(last_observed(past), "before within: (30.0s) had passed");
     ASSERT_EQ_STR(str(r, "verdict"), "failed");
     json_decref(r);
     testsrv_stop(a);
