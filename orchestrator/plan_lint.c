@@ -506,6 +506,34 @@ static int lint_unobserved(const struct plan *p, json_t *out)
     return n;
 }
 
+/* a load-form recovery whose within: outlasts its load: a service still failing when the
+ * load ends can then only be inconclusive (probes/recovery.c), never "not recovered" */
+static int lint_recovery_past_load(const struct plan *p, const struct probe_spec *ps, const struct node *entry,
+                                   json_t *out)
+{
+    const struct node *rec = node_get(entry, "recovery");
+    const char *blk = rec ? node_str(rec, "load", NULL) : NULL;
+    const struct step *w = ps->window;
+    if (!blk || !w) return 0;
+    const char *start = node_str(rec, "start", "revert");
+    int64_t from = !strcmp(start, "inject") ? w->at_ms : step_end_ms(p, w);
+    int64_t within = param_ms(rec, "within", 30000), end = block_end_ms(p, blk);
+    if (from + within <= end) return 0;
+    char a[32], wi[32], e[32], msg[1024];
+    val_fmt_duration(from, a);
+    val_fmt_duration(within, wi);
+    val_fmt_duration(end, e);
+    snprintf(msg, sizeof msg,
+             "probe '%s': its clock starts at %s (%s of '%s') and within: %s reaches past the end of load '%s' at "
+             "%s: a service still failing when the load ends is inconclusive, not 'not recovered' (lengthen the run "
+             "or shorten within:)",
+             ps->name, a, !strcmp(start, "inject") ? "the injection" : "the revert", w->name, wi, blk, e);
+    json_t *wj = warning("recovery-past-load-end", ps->line, ps->col, msg);
+    json_object_set_new(wj, "probe", json_string(ps->name));
+    json_array_append_new(out, wj);
+    return 1;
+}
+
 /* throughput that counts failures, and probes that can never have evidence */
 static int lint_evidence(const struct plan *p, json_t *out)
 {
@@ -522,7 +550,10 @@ static int lint_evidence(const struct plan *p, json_t *out)
                 n += lint_rps(ps, entry, pass ? "stop condition" : "probe", out);
             if (pass) continue;
             char why[600];
-            if (!never_evidence(p, ps, entry, why, sizeof why)) continue;
+            if (!never_evidence(p, ps, entry, why, sizeof why)) {
+                n += lint_recovery_past_load(p, ps, entry, out);
+                continue;
+            }
             snprintf(msg, sizeof msg, "probe '%s' can only ever be inconclusive: %s (fix its timing, or say "
                      "min_evidence: 0 when nothing happening is fine)", ps->name, why);
             json_t *w = warning("never-evidence", ps->line, ps->col, msg);

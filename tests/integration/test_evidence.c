@@ -76,6 +76,10 @@ TEST_T(evidence_sparse_load_recovers_and_all_failing_stays_not_recovered, 60)
     write_plan(d, plan);
     int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
     ASSERT_MSG(rc == 1, "the broken block fails the run (exit 1); got %d: %s", rc, out);
+    /* the plan says so before it runs: within: 30s from the revert at 3s outlasts the load */
+    ASSERT_CONTAINS(out, "probe 'broken-past-the-end': its clock starts at 3s (the revert of 'outage') and within: 30s "
+                         "reaches past the end of load 'broken' at 12s");
+    ASSERT(!strstr(out, "probe 'broken-stays-down': its clock"));
     json_t *r = load_run(d);
     const json_t *probes = json_object_get(r, "probes");
     const json_t *lone = find(probes, "lone-recovers"), *broken = find(probes, "broken-stays-down");
