@@ -61,10 +61,12 @@ TEST_T(run_timeline_order_and_timing, 60)
     ASSERT(ai > 0 && ao > 0 && bi > 0 && bo > 0 && rb > 0);
     /* order: a in < b in < a out < b out < rollback */
     ASSERT(ai < bi); ASSERT(bi < ao); ASSERT(ao < bo); ASSERT(bo < rb);
-    /* offsets relative to the run clock, within a generous tolerance on a noisy machine */
-    ASSERT_NEAR(bi - ai, 1.0, 0.25);
-    ASSERT_NEAR(ao - ai, 2.0, 0.25);
-    ASSERT_NEAR(bo - bi, 2.3, 0.35); /* b's for: counts from its injection's end */
+    /* offsets relative to the run clock, within a tolerance for a loaded machine (this file
+     * overlaps with others, and under ASan each `sh -c date` takes its own time): the
+     * offsets are whole seconds apart, so 0.4 s still tells each from its neighbours */
+    ASSERT_NEAR(bi - ai, 1.0, 0.4);
+    ASSERT_NEAR(ao - ai, 2.0, 0.4);
+    ASSERT_NEAR(bo - bi, 2.3, 0.5); /* b's for: counts from its injection's end */
     ASSERT(ai - start > 0.8);
     json_t *r = load_run(d);
     ASSERT_EQ_STR(json_string_value(json_object_get(r, "verdict")), "passed");
@@ -72,8 +74,8 @@ TEST_T(run_timeline_order_and_timing, 60)
     ASSERT_EQ_INT(json_array_size(steps), 2);
     json_t *a = json_array_get(steps, 0);
     ASSERT_EQ_STR(json_string_value(json_object_get(a, "status")), "reverted");
-    ASSERT_NEAR((double)json_integer_value(json_object_get(a, "injected_at_ms")), 1000, 200);
-    ASSERT_NEAR((double)json_integer_value(json_object_get(a, "reverted_at_ms")), 3000, 250);
+    ASSERT_NEAR((double)json_integer_value(json_object_get(a, "injected_at_ms")), 1000, 400);
+    ASSERT_NEAR((double)json_integer_value(json_object_get(a, "reverted_at_ms")), 3000, 450);
     json_decref(r);
 }
 
@@ -358,7 +360,8 @@ TEST_T(run_recovery_from_injection, 60)
     json_t *p = json_array_get(json_object_get(r, "probes"), 0);
     json_t *ob = json_array_get(json_object_get(p, "observations"), 0);
     double ms = json_real_value(json_object_get(ob, "value"));
-    ASSERT_MSG(ms >= 1350 && ms <= 1700, "recovery measured %.0f ms from the injection, expected 1500 within one every (100 ms) plus noise", ms);
+    /* from the revert it would be 0 (the file is there by then), from the run's start 2000 */
+    ASSERT_MSG(ms >= 1350 && ms <= 1900, "recovery measured %.0f ms from the injection, expected 1500 within one every (100 ms) plus noise", ms);
     json_decref(r);
 }
 
