@@ -11,8 +11,8 @@
  *   failed        evidence that it did not recover in time: the last evidence failed, or
  *                 the first pass of the last streak came after within:
  *   inconclusive  no evidence at all, or a streak begun in time that the window closed on
- *                 before it reached `stable` (e.g. the load ended), or (load form) still
- *                 failing when the load ended before within: had passed
+ *                 before it reached `stable` (e.g. the load ended), or still failing when
+ *                 the load ended (load form) or the run was aborted before within: had passed
  * obs->evidence counts the conclusive checks. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +82,7 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     int64_t start = pi->win_from_ms;
     int streak = 0;
     long evidence = 0, empty = 0;
-    int64_t first_pass = -1, load_ended = -1;
+    int64_t first_pass = -1, load_ended = -1, aborted_at = -1;
     char last[256] = "no check ran", last_empty[256] = "";
     struct probe_inst sub = { 0 };
     if (c->until) sub = (struct probe_inst){ .ops = c->until->ops, .spec = c->until, .ctx = ctx, .cfg = c->until->cfg };
@@ -91,7 +91,11 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         int64_t tick = start + k * c->every_ms;
         if (c->load) tick += 1000; /* a load window is judged once it is complete */
         if (tick > limit) break;
-        if (fl_sleep_until(ctx->t0_ns + tick * 1000000LL) < 0 && fl_abort_level() > 1) break;
+        /* the run was aborted: no later check can be waited for (an abort wakes every sleep) */
+        if (fl_sleep_until(ctx->t0_ns + tick * 1000000LL) < 0) {
+            aborted_at = drv_now_ms(ctx);
+            break;
+        }
         enum probe_outcome o = PROBE_INCONCLUSIVE;
         if (c->load) {
             struct lg_stats s;
@@ -135,7 +139,6 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
             streak = 0;
             first_pass = -1;
         }
-        if (fl_aborted() && fl_abort_level() > 1) break;
     }
     if (sub.ops && sub.ops->free_state && sub.state) sub.ops->free_state(sub.state);
     obs->evidence = evidence;
@@ -173,6 +176,15 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
                  "not recovered when load '%.60s' ended, %.1fs after the clock started, before within: (%.1fs) had "
                  "passed (last: %.120s)",
                  c->load, (load_ended - start) / 1000.0, c->within_ms / 1000.0, last);
+        return 0;
+    }
+    if (aborted_at >= 0 && aborted_at < start + c->within_ms) {
+        /* the same when the run was aborted before within: had passed */
+        obs->outcome = PROBE_INCONCLUSIVE;
+        snprintf(obs->observed, sizeof obs->observed,
+                 "not recovered when the run was aborted, %.1fs after the clock started, before within: (%.1fs) had "
+                 "passed (last: %.150s)",
+                 (aborted_at - start) / 1000.0, c->within_ms / 1000.0, last);
         return 0;
     }
     obs->outcome = PROBE_FAILED;

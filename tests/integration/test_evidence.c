@@ -116,6 +116,42 @@ TEST_T(evidence_sparse_load_recovers_and_all_failing_stays_not_recovered, 60)
     testsrv_stop(b);
 }
 
+/* a run aborted (here by a stop condition at 1 s) half a second after the revert: a recovery
+ * still failing has not been watched for its within: and proves nothing, while one whose
+ * within: had passed before the abort has its evidence */
+TEST_T(evidence_recovery_cut_short_by_an_abort_is_not_failed, 30)
+{
+    int port;
+    struct testsrv *s = testsrv_must(&port);
+    const char *d = th_tmpdir();
+    char plan[4096], out[16384];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: cut-short\nduration: 6s\n"
+             "method:\n  - { name: outage, at: 100ms, for: 200ms, fault: exec, run: \"true\" }\n"
+             "probes:\n"
+             "  - name: long-within\n"
+             "    recovery: { from: outage, until: { http: { url: \"http://127.0.0.1:%d/status?code=503\" } }, within: 20s }\n"
+             "  - name: short-within\n"
+             "    recovery: { from: outage, until: { http: { url: \"http://127.0.0.1:%d/status?code=503\" } }, within: 200ms }\n"
+             "stop_when:\n  - { name: trip, exec: { run: \"false\" } }\n",
+             port, port);
+    write_plan(d, plan);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 3, "the stop condition aborts the run (exit 3); got %d: %s", rc, out);
+    json_t *r = load_run(d);
+    const json_t *probes = json_object_get(r, "probes");
+    const json_t *lw = find(probes, "long-within"), *sw = find(probes, "short-within");
+    ASSERT_MSG(!strcmp(str(lw, "verdict"), "inconclusive"), "long within: %s: %s", str(lw, "verdict"), last_observed(lw));
+    ASSERT_CONTAINS(last_observed(lw), "the run was aborted");
+    ASSERT_CONTAINS(last_observed(lw), "before within: (20.0s) had passed");
+    ASSERT_MSG(!strcmp(str(sw, "verdict"), "failed"), "short within: %s: %s", str(sw, "verdict"), last_observed(sw));
+    ASSERT_CONTAINS(last_observed(sw), "not recovered within 0.2s");
+    /* no stream of checks after the abort: it was checked about once before it (1 s apart) */
+    ASSERT_MSG(testsrv_hits(s, "/status") <= 6, "%llu checks", (unsigned long long)testsrv_hits(s, "/status"));
+    json_decref(r);
+    testsrv_stop(s);
+}
+
 /* a block that stops sending at 2 s: a probe window after that has no completed request
  * (inconclusive, exit 5), and the stop condition, failing at 1 s and 2 s, neither trips nor
  * resets on the empty seconds that follow */
