@@ -849,7 +849,7 @@ static void check_stop_when(struct run *r)
         if (t - pr->fail_since_ms >= pr->spec->for_ms) {
             snprintf(r->abort_reason, sizeof r->abort_reason, "stop_when '%s' tripped: %s", pr->spec->name,
                      pr->obs[pr->nobs - 1].observed);
-            r->stop_tripped = 1;
+            r->stop_tripped = (int)i + 1;
             event(r, "ABORT: %s", r->abort_reason);
             fl_abort(-1);
             return;

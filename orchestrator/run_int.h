@@ -65,7 +65,7 @@ struct run {
     int active;
     json_t *events;
     char abort_reason[1200];
-    int stop_tripped;
+    int stop_tripped;           /* 1 + the index of the stop condition that tripped, 0 none */
     uint64_t rng;
     /* the run's course, read by the record (run_record.c) */
     int exit_code;

@@ -222,7 +222,7 @@ static json_t *stops_json(struct run *r, json_t *inconclusive)
     for (size_t i = 0; i < r->p->nstop_when; i++) {
         struct probe_rt *pr = &r->stops[i];
         json_t *sj = probe_json(pr);
-        int tripped = r->stop_tripped && pr->fail_since_ms >= 0;
+        int tripped = r->stop_tripped == (int)i + 1; /* the one that tripped, not every one failing then */
         long ev = 0;
         for (size_t k = 0; k < pr->nobs; k++)
             if (pr->obs[k].outcome != PROBE_INCONCLUSIVE) ev += pr->obs[k].evidence;

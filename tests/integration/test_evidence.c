@@ -152,6 +152,30 @@ TEST_T(evidence_recovery_cut_short_by_an_abort_is_not_failed, 30)
     testsrv_stop(s);
 }
 
+/* two stop conditions failing at 1 s: the one without for: trips and aborts the run; the
+ * other had failed for 0 of its 5 s and did not trip: it is not reported as tripped */
+TEST_T(evidence_only_the_stop_condition_that_tripped_is_tripped, 30)
+{
+    const char *d = th_tmpdir();
+    char out[16384];
+    write_plan(d, "faultline: 1\nname: two-stops\nduration: 6s\n"
+                  "method:\n  - { name: s, at: 100ms, for: 200ms, fault: exec, run: \"true\" }\n"
+                  "stop_when:\n"
+                  "  - { name: slow-burn, exec: { run: \"false\" }, for: 5s }\n"
+                  "  - { name: at-once, exec: { run: \"false\" } }\n");
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 3, "exit %d: %s", rc, out);
+    json_t *r = load_run(d);
+    ASSERT_CONTAINS(str(r, "reason"), "stop_when 'at-once' tripped");
+    const json_t *stops = json_object_get(r, "stop_when");
+    const json_t *once = find(stops, "at-once"), *slow = find(stops, "slow-burn");
+    ASSERT(json_is_true(json_object_get(once, "tripped")));
+    ASSERT_EQ_STR(str(once, "verdict"), "failed");
+    ASSERT_MSG(json_is_false(json_object_get(slow, "tripped")), "slow-burn reported tripped: %s", str(slow, "verdict"));
+    ASSERT_EQ_STR(str(slow, "verdict"), "passed");
+    json_decref(r);
+}
+
 /* a block that stops sending at 2 s: a probe window after that has no completed request
  * (inconclusive, exit 5), and the stop condition, failing at 1 s and 2 s, neither trips nor
  * resets on the empty seconds that follow */
