@@ -317,6 +317,49 @@ TEST_T(evidence_probe_of_a_step_that_never_ran, 30)
     ASSERT_CONTAINS(out, "min_evidence: takes a whole number");
 }
 
+/* min_evidence: 0 says "nothing happening is fine", not "a check that could not be made is
+ * fine": a steady state whose every check could not be made (a check command that outlived
+ * its timeout) was not shown to hold, so no fault goes in; the same for a probe and a stop
+ * condition */
+TEST_T(evidence_min_evidence_0_does_not_pass_checks_that_could_not_be_made, 30)
+{
+    const char *d = th_tmpdir();
+    char plan[2048], out[16384], touched[600];
+    snprintf(touched, sizeof touched, "%s/injected", d);
+    const char *blind = "exec: { run: \"sleep 5\", timeout: 100ms }, min_evidence: 0";
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: blind\nduration: 2s\n"
+             "steady_state:\n  - { name: healthy, %s }\n"
+             "method:\n  - { name: s, at: 100ms, for: 200ms, fault: exec, run: \"touch %s\" }\n",
+             blind, touched);
+    write_plan(d, plan);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 5, "exit %d: %s", rc, out);
+    ASSERT_MSG(access(touched, F_OK) != 0, "a fault went into a system whose steady state could not be checked");
+    json_t *r = load_run(d);
+    const json_t *ss = json_object_get(r, "steady_state");
+    ASSERT_EQ_STR(str(ss, "before_verdict"), "inconclusive");
+    ASSERT_CONTAINS(str(json_array_get(json_object_get(ss, "before"), 0), "reason"), "could not check");
+    json_decref(r);
+
+    /* a probe and a stop condition the same way (the steady state holds here) */
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: blind2\nduration: 2s\n"
+             "method:\n  - { name: s, at: 100ms, for: 200ms, fault: exec, run: \"true\" }\n"
+             "probes:\n  - { name: watch, after: s, %s }\n"
+             "stop_when:\n  - { name: guard, %s }\n",
+             blind, blind);
+    write_plan(d, plan);
+    rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 5, "exit %d: %s", rc, out);
+    r = load_run(d);
+    const json_t *p = find(json_object_get(r, "probes"), "watch"), *g = find(json_object_get(r, "stop_when"), "guard");
+    ASSERT_MSG(!strcmp(str(p, "verdict"), "inconclusive"), "probe: %s", str(p, "verdict"));
+    ASSERT_CONTAINS(str(p, "reason"), "could not check");
+    ASSERT_MSG(!strcmp(str(g, "verdict"), "inconclusive"), "stop_when: %s", str(g, "verdict"));
+    json_decref(r);
+}
+
 static struct plan *plan_of(const char *text)
 {
     const char *d = th_tmpdir();
