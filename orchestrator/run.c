@@ -1074,7 +1074,8 @@ static int run_open(struct run *r)
         if (t->ops->open && t->ops->open(t, &r->drv, err) < 0) {
             snprintf(r->abort_reason, sizeof r->abort_reason, "target '%s': %s", t->name, err);
             event(r, "cannot open target '%s': %s", t->name, err);
-            r->exit_code = FL_EXIT_FAILED;
+            /* nothing was touched and no hypothesis tested: as in the dry run, exit 2, not 1 */
+            r->exit_code = FL_EXIT_INVALID;
             return -1; /* the cleanup closes the ones already open */
         }
         r->opened = i + 1;

@@ -360,6 +360,28 @@ TEST_T(evidence_min_evidence_0_does_not_pass_checks_that_could_not_be_made, 30)
     json_decref(r);
 }
 
+/* a target faultline cannot resolve when the run starts (its Docker engine does not answer)
+ * stops the run before anything: no hypothesis was tested, so exit 2 as in the dry run
+ * (docs/plan-format.md), never 1 */
+TEST_T(evidence_target_that_cannot_be_opened_is_not_a_finding, 30)
+{
+    const char *d = th_tmpdir();
+    char plan[2048], out[16384];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: no-engine\nduration: 1s\n"
+             "targets:\n  web: { docker: { container: fl-never-created, host: \"unix://%s/no.sock\" } }\n"
+             "method:\n  - { name: s, at: 100ms, for: 200ms, fault: docker.stop, target: web }\n",
+             d);
+    write_plan(d, plan);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 2, "exit %d: %s", rc, out);
+    json_t *r = load_run(d);
+    ASSERT_EQ_STR(str(r, "verdict"), "invalid");
+    ASSERT_CONTAINS(str(r, "reason"), "target 'web': cannot resolve target 'web': docker: daemon not reachable");
+    ASSERT_EQ_STR(str(json_array_get(json_object_get(r, "steps"), 0), "status"), "pending");
+    json_decref(r);
+}
+
 static struct plan *plan_of(const char *text)
 {
     const char *d = th_tmpdir();
