@@ -563,6 +563,8 @@ static int http_ask(struct ac_state *s, const struct ac_cfg *c, const char *url,
     hd = curl_slist_append(hd, "Accept: application/json");
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROXY, "");   /* the plan's URL itself: a proxy from the */
+    curl_easy_setopt(h, CURLOPT_NOPROXY, ""); /* environment is not the service under test */
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);

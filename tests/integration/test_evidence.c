@@ -382,6 +382,29 @@ TEST_T(evidence_target_that_cannot_be_opened_is_not_a_finding, 30)
     json_decref(r);
 }
 
+/* a proxy in faultline's environment (a CI runner's http_proxy, here one that is down) is
+ * not the service under test: the http probe asks the plan's URL itself, as the load does,
+ * so a healthy service reads healthy */
+TEST_T(evidence_http_probe_ignores_a_proxy_in_the_environment, 30)
+{
+    int port;
+    struct testsrv *s = testsrv_must(&port);
+    const char *d = th_tmpdir();
+    char plan[2048], out[16384];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: behind-a-proxy\nduration: 1s\n"
+             "steady_state:\n  - { name: up, http: { url: \"http://127.0.0.1:%d/ok\" } }\n"
+             "method:\n  - { name: s, at: 100ms, for: 200ms, fault: exec, run: \"true\" }\n"
+             "probes:\n  - { name: during-s, during: s, every: 100ms, http: { url: \"http://127.0.0.1:%d/ok\" } }\n",
+             port, port);
+    write_plan(d, plan);
+    int rc = th_sh(out, sizeof out, "cd '%s' && http_proxy=http://127.0.0.1:1 ALL_PROXY=http://127.0.0.1:1 "
+                   "FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run p.yaml -o out 2>&1", d, d, th_faultline());
+    ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
+    ASSERT_MSG(testsrv_hits(s, "/ok") >= 3, "%llu checks reached the service", (unsigned long long)testsrv_hits(s, "/ok"));
+    testsrv_stop(s);
+}
+
 static struct plan *plan_of(const char *text)
 {
     const char *d = th_tmpdir();
