@@ -429,12 +429,14 @@ TEST_T(acgme_probe_timeouts_are_refusals_no_connection_is_no_evidence, 60)
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
     ASSERT_MSG(o.outcome == PROBE_INCONCLUSIVE, "observed: %s", o.observed);
     pr_stop(&r);
-    /* unless the plan says nothing happening is fine */
+    /* min_evidence: 0 says nothing happening is fine; cases faultline could not put are
+     * not "nothing happened" (run_probe_verdict: a check that could not be made) */
     pr_start(&r, probe_yaml(port, "cases: 3\n"));
     r.spec.min_evidence = 0;
     memset(&o, 0, sizeof o);
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
-    ASSERT(o.outcome == PROBE_PASSED);
+    ASSERT_MSG(o.outcome == PROBE_INCONCLUSIVE, "observed: %s", o.observed);
+    ASSERT_CONTAINS(o.observed, "\"could_not_ask\": 3");
     pr_stop(&r);
 }
 
