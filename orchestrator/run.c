@@ -816,7 +816,9 @@ static void push_live(struct run *r, int64_t t, int active)
             struct probe_rt *pr = &sets[k].v[i];
             pthread_mutex_lock(&r->mu);
             size_t nobs = pr->nobs;
-            enum probe_outcome v = nobs ? run_probe_verdict(pr, NULL, NULL, 0) : PROBE_INCONCLUSIVE;
+            /* a stop condition as run.json will judge it: failing seconds are not a trip */
+            enum probe_outcome v = !nobs ? PROBE_INCONCLUSIVE : k ? run_stop_verdict(r, i, NULL)
+                                                                  : run_probe_verdict(pr, NULL, NULL, 0);
             pthread_mutex_unlock(&r->mu);
             if (!nobs) continue; /* not checked yet: no verdict to show */
             struct buf nm;

@@ -216,6 +216,20 @@ static json_t *probes_json(struct run *r, json_t *inconclusive, int *failed)
     return probes;
 }
 
+enum probe_outcome run_stop_verdict(const struct run *r, size_t i, long *evidence)
+{
+    const struct probe_rt *pr = &r->stops[i];
+    long ev = 0;
+    int blind = 0; /* checked, and never with evidence (min_evidence: 0 does not pass it) */
+    for (size_t k = 0; k < pr->nobs; k++)
+        if (pr->obs[k].outcome != PROBE_INCONCLUSIVE) ev += pr->obs[k].evidence;
+        else blind = 1;
+    if (ev) blind = 0;
+    if (evidence) *evidence = ev;
+    if (r->stop_tripped == (int)i + 1) return PROBE_FAILED;
+    return ev >= pr->spec->min_evidence && !blind ? PROBE_PASSED : PROBE_INCONCLUSIVE;
+}
+
 /* "stop_when": a stop condition held when it watched (checks with evidence, failing or not)
  * and never tripped; with no evidence at all it could not have stopped the run (with
  * min_evidence: 0, held when never checked, not when every check could not be made) */
@@ -227,12 +241,7 @@ static json_t *stops_json(struct run *r, json_t *inconclusive)
         json_t *sj = probe_json(pr);
         int tripped = r->stop_tripped == (int)i + 1; /* the one that tripped, not every one failing then */
         long ev = 0;
-        int blind = 0; /* checked, and never with evidence (min_evidence: 0 does not pass it) */
-        for (size_t k = 0; k < pr->nobs; k++)
-            if (pr->obs[k].outcome != PROBE_INCONCLUSIVE) ev += pr->obs[k].evidence;
-            else blind = 1;
-        if (ev) blind = 0;
-        const char *v = tripped ? "failed" : ev >= pr->spec->min_evidence && !blind ? "passed" : "inconclusive";
+        const char *v = probe_outcome_name(run_stop_verdict(r, i, &ev));
         json_object_set_new(sj, "tripped", json_boolean(tripped));
         json_object_set_new(sj, "evidence", json_integer(ev));
         json_object_set_new(sj, "verdict", json_string(v));
