@@ -32,8 +32,10 @@ enum probe_outcome run_probe_verdict(const struct probe_rt *pr, long *evidence, 
     if (failed) return PROBE_FAILED;
     long need = pr->spec->min_evidence;
     /* a recovery probe's one observation is its verdict: "recovering, but the window closed
-     * before stable:" counts its conclusive checks as evidence and is still no recovery */
-    int whole = pr->spec->ops->sched == PROBE_RECOVERY && first_inc;
+     * before stable:" counts its conclusive checks as evidence and is still no recovery; so
+     * is a load probe's (judged once over its window): requests without a reference
+     * ("50% of a baseline of 0") are evidence of nothing */
+    int whole = (pr->spec->ops->sched == PROBE_RECOVERY || pr->spec->ops->sched == PROBE_OVER_WINDOW) && first_inc;
     int blind = ev == 0 && first_inc; /* checks were made, and none could see anything */
     if (ev >= need && !whole && !blind) return PROBE_PASSED;
     if (why) {

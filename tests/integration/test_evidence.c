@@ -116,6 +116,31 @@ TEST_T(evidence_sparse_load_recovers_and_all_failing_stays_not_recovered, 60)
     testsrv_stop(b);
 }
 
+/* every request fails from the start: the baseline's ok_rps is 0, and "50% of 0" is no
+ * reference, so "ok_rps >= 50% of baseline" proves nothing (it held whatever came) */
+TEST_T(evidence_a_share_of_a_zero_baseline_is_not_judged, 30)
+{
+    struct testsrv *s = testsrv_must(NULL);
+    testsrv_set_fail_pct(s, 100);
+    const char *d = th_tmpdir();
+    char plan[2048], out[16384];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: zero-base\nduration: 3s\n"
+             "load:\n  - { name: l, base_url: \"http://127.0.0.1:%d\", requests: [ { method: GET, path: /ok } ], vus: 1, think: 50ms }\n"
+             "method:\n  - { name: s, at: 1s, for: 1s, fault: exec, run: \"true\" }\n"
+             "probes:\n  - { name: held-half, during: s, load: l, expect: \"ok_rps >= 50%% of baseline\" }\n",
+             testsrv_port(s));
+    write_plan(d, plan);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
+    json_t *r = load_run(d);
+    const json_t *p = find(json_object_get(r, "probes"), "held-half");
+    ASSERT_MSG(!strcmp(str(p, "verdict"), "inconclusive"), "%s: %s", str(p, "verdict"), last_observed(p));
+    ASSERT_CONTAINS(last_observed(p), "baseline");
+    ASSERT_MSG(rc == 5, "exit %d: %s", rc, out);
+    json_decref(r);
+    testsrv_stop(s);
+}
+
 /* a run aborted (here by a stop condition at 1 s) half a second after the revert: a recovery
  * still failing has not been watched for its within: and proves nothing, while one whose
  * within: had passed before the abort has its evidence */
