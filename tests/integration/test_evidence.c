@@ -141,6 +141,35 @@ TEST_T(evidence_a_share_of_a_zero_baseline_is_not_judged, 30)
     testsrv_stop(s);
 }
 
+/* a load-form recovery "until ok_rps >= 50% of baseline" measures against the baseline's
+ * ok_rps, not against 0.5 requests a second: with 80% of requests failing from the inject
+ * (start: inject) it has not recovered until the revert 3 s later */
+TEST_T(evidence_recovery_of_baseline_compares_with_the_baseline, 30)
+{
+    int port;
+    struct testsrv *s = testsrv_must(&port);
+    const char *d = th_tmpdir();
+    char plan[4096], out[16384];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: rec-baseline\nduration: 9s\n"
+             "load:\n  - { name: l, base_url: \"http://127.0.0.1:%d\", requests: [ { method: GET, path: /ok } ], vus: 2, think: 20ms }\n"
+             "method:\n  - { name: half-down, at: 2s, for: 3s, fault: exec,\n"
+             "      run: \"curl -sf 'http://127.0.0.1:%d/control?fail=80'\", revert: \"curl -sf 'http://127.0.0.1:%d/control?fail=0'\" }\n"
+             "probes:\n  - name: back\n"
+             "    recovery: { from: half-down, start: inject, load: l, until: \"ok_rps >= 50%% of baseline\", stable: 2, within: 6s }\n",
+             port, port, port);
+    write_plan(d, plan);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
+    json_t *r = load_run(d);
+    const json_t *p = find(json_object_get(r, "probes"), "back");
+    ASSERT_MSG(!strcmp(str(p, "verdict"), "passed"), "%s: %s", str(p, "verdict"), last_observed(p));
+    double ms = json_number_value(json_object_get(json_array_get(json_object_get(p, "observations"), 0), "value"));
+    ASSERT_MSG(ms >= 2500 && ms <= 4500, "recovered %.0f ms after the inject (the revert is at 3 s): %s", ms, last_observed(p));
+    json_decref(r);
+    testsrv_stop(s);
+}
+
 /* a run aborted (here by a stop condition at 1 s) half a second after the revert: a recovery
  * still failing has not been watched for its within: and proves nothing, while one whose
  * within: had passed before the abort has its evidence */
