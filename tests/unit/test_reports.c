@@ -288,9 +288,14 @@ TEST(report_junit_of_a_passing_and_of_an_empty_record)
 
 TEST(report_junit_matrix_record)
 {
-    json_t *m = json_pack("{s:{s:s}, s:[{s:s, s:s, s:i, s:s}, {s:s, s:s, s:i, s:s}], s:s, s:i}", "plan", "name", "n1",
+    /* a combination that could not run (invalid) or never started after an abort (not_run)
+     * is no failure of the service: an error and a skip, not a <failure> */
+    json_t *m = json_pack("{s:{s:s}, s:[{s:s, s:s, s:i, s:s}, {s:s, s:s, s:i, s:s}, {s:s, s:s, s:i, s:s, s:s},"
+                          " {s:s, s:s, s:n}], s:s, s:i}", "plan", "name", "n1",
                           "matrix", "lose", "backend-1", "verdict", "passed", "exit_code", 0, "report", "out/lose-backend-1",
                           "lose", "backend-2", "verdict", "failed", "exit_code", 1, "report", "out/lose-backend-2",
+                          "lose", "backend-3", "verdict", "invalid", "exit_code", 2, "report", "out/lose-backend-3", "why",
+                          "target 'a': cannot listen", "lose", "backend-4", "verdict", "not_run", "exit_code",
                           "verdict", "failed", "exit_code", 1);
     char path[512], err[FL_ERR_LEN], why[128];
     snprintf(path, sizeof path, "%s/m.xml", th_tmpdir());
@@ -299,7 +304,8 @@ TEST(report_junit_matrix_record)
     ASSERT_MSG(!xml_check(x, why, sizeof why), "not well-formed:\n%s", x);
     ASSERT_CONTAINS(x, "name=\"lose backend-2\"");
     ASSERT_CONTAINS(x, "observed verdict failed (exit 1), report in out/lose-backend-2");
-    ASSERT_CONTAINS(x, "tests=\"2\" failures=\"1\"");
+    ASSERT_CONTAINS(x, "tests=\"4\" failures=\"1\" errors=\"1\" skipped=\"1\"");
+    ASSERT_CONTAINS(x, "could not run: target 'a': cannot listen (exit 2)");
     free(x);
     json_decref(m);
 }
