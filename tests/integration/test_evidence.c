@@ -143,7 +143,7 @@ TEST_T(evidence_a_share_of_a_zero_baseline_is_not_judged, 30)
 
 /* a load-form recovery "until ok_rps >= 50% of baseline" measures against the baseline's
  * ok_rps, not against 0.5 requests a second: with 80% of requests failing from the inject
- * (start: inject) it has not recovered until the revert 3 s later */
+ * (start: inject) it has not recovered until the revert 2 s later */
 TEST_T(evidence_recovery_of_baseline_compares_with_the_baseline, 30)
 {
     int port;
@@ -151,12 +151,12 @@ TEST_T(evidence_recovery_of_baseline_compares_with_the_baseline, 30)
     const char *d = th_tmpdir();
     char plan[4096], out[16384];
     snprintf(plan, sizeof plan,
-             "faultline: 1\nname: rec-baseline\nduration: 9s\n"
+             "faultline: 1\nname: rec-baseline\nduration: 6s\n"
              "load:\n  - { name: l, base_url: \"http://127.0.0.1:%d\", requests: [ { method: GET, path: /ok } ], vus: 2, think: 20ms }\n"
-             "method:\n  - { name: half-down, at: 2s, for: 3s, fault: exec,\n"
+             "method:\n  - { name: half-down, at: 1s, for: 2s, fault: exec,\n"
              "      run: \"curl -sf 'http://127.0.0.1:%d/control?fail=80'\", revert: \"curl -sf 'http://127.0.0.1:%d/control?fail=0'\" }\n"
              "probes:\n  - name: back\n"
-             "    recovery: { from: half-down, start: inject, load: l, until: \"ok_rps >= 50%% of baseline\", stable: 2, within: 6s }\n",
+             "    recovery: { from: half-down, start: inject, load: l, until: \"ok_rps >= 50%% of baseline\", stable: 2, within: 4s }\n",
              port, port, port);
     write_plan(d, plan);
     int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
@@ -165,7 +165,7 @@ TEST_T(evidence_recovery_of_baseline_compares_with_the_baseline, 30)
     const json_t *p = find(json_object_get(r, "probes"), "back");
     ASSERT_MSG(!strcmp(str(p, "verdict"), "passed"), "%s: %s", str(p, "verdict"), last_observed(p));
     double ms = json_number_value(json_object_get(json_array_get(json_object_get(p, "observations"), 0), "value"));
-    ASSERT_MSG(ms >= 2500 && ms <= 4500, "recovered %.0f ms after the inject (the revert is at 3 s): %s", ms, last_observed(p));
+    ASSERT_MSG(ms >= 1500 && ms <= 3000, "recovered %.0f ms after the inject (the revert is 2 s later): %s", ms, last_observed(p));
     json_decref(r);
     testsrv_stop(s);
 }
@@ -382,7 +382,7 @@ TEST_T(evidence_min_evidence_0_does_not_pass_checks_that_could_not_be_made, 30)
     snprintf(touched, sizeof touched, "%s/injected", d);
     const char *blind = "exec: { run: \"sleep 5\", timeout: 100ms }, min_evidence: 0";
     snprintf(plan, sizeof plan,
-             "faultline: 1\nname: blind\nduration: 2s\n"
+             "faultline: 1\nname: blind\nduration: 1s\n"
              "steady_state:\n  - { name: healthy, %s }\n"
              "method:\n  - { name: s, at: 100ms, for: 200ms, fault: exec, run: \"touch %s\" }\n",
              blind, touched);
@@ -398,7 +398,7 @@ TEST_T(evidence_min_evidence_0_does_not_pass_checks_that_could_not_be_made, 30)
 
     /* a probe and a stop condition the same way (the steady state holds here) */
     snprintf(plan, sizeof plan,
-             "faultline: 1\nname: blind2\nduration: 2s\n"
+             "faultline: 1\nname: blind2\nduration: 1s\n"
              "method:\n  - { name: s, at: 100ms, for: 200ms, fault: exec, run: \"true\" }\n"
              "probes:\n  - { name: watch, after: s, %s }\n"
              "stop_when:\n  - { name: guard, %s }\n",
