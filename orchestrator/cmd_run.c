@@ -11,6 +11,7 @@
 #include "plan.h"
 #include "export.h"
 #include "report.h"
+#include "report_fmt.h"
 #include "run.h"
 
 static const char run_usage[] =
@@ -138,8 +139,8 @@ static void print_summary(json_t *rec, const char *dir)
         printf("  warning: %s%s\n", json_string_value(json_object_get(w, "message")),
                json_is_true(json_object_get(w, "confirmed")) ? " (confirmed by this run)" : "");
     }
-    json_t *load = json_object_get(rec, "load");
-    if (load) printf("  load thresholds: %s\n", json_is_true(json_object_get(rec, "thresholds_ok")) ? "held" : "FAILED");
+    const char *tw = report_thresholds_word(rec);
+    if (tw) printf("  load thresholds: %s\n", !strcmp(tw, "failed") ? "FAILED" : tw);
     if (dir) printf("  report: %s/run.json\n", dir);
 }
 

@@ -217,7 +217,9 @@ int matrix_run(const struct matrix_opts *mo, json_t **rec)
         json_t *row = run_combo(mo, p, idx, k, done + 1, total, *rec, &journal_noted, &rc);
         if (mo->on_row) mo->on_row(mo->self, row);
         const char *name = report_jstr(row, "lose", "?");
-        if (rc == FL_EXIT_INCONCLUSIVE) json_array_append_new(undecided, json_string(name));
+        /* a combination that proved nothing (inconclusive, or stopped before anything as
+         * invalid: a port taken, a target not found) is no finding about the service */
+        if (rc == FL_EXIT_INCONCLUSIVE || rc == FL_EXIT_INVALID) json_array_append_new(undecided, json_string(name));
         else if (rc != FL_EXIT_OK) json_array_append_new(fails, json_string(name));
         json_array_append_new(rows, row);
         done++;

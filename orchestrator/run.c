@@ -816,7 +816,9 @@ static void push_live(struct run *r, int64_t t, int active)
             struct probe_rt *pr = &sets[k].v[i];
             pthread_mutex_lock(&r->mu);
             size_t nobs = pr->nobs;
-            enum probe_outcome v = nobs ? run_probe_verdict(pr, NULL, NULL, 0) : PROBE_INCONCLUSIVE;
+            /* a stop condition as run.json will judge it: failing seconds are not a trip */
+            enum probe_outcome v = !nobs ? PROBE_INCONCLUSIVE : k ? run_stop_verdict(r, i, NULL)
+                                                                  : run_probe_verdict(pr, NULL, NULL, 0);
             pthread_mutex_unlock(&r->mu);
             if (!nobs) continue; /* not checked yet: no verdict to show */
             struct buf nm;
@@ -849,7 +851,7 @@ static void check_stop_when(struct run *r)
         if (t - pr->fail_since_ms >= pr->spec->for_ms) {
             snprintf(r->abort_reason, sizeof r->abort_reason, "stop_when '%s' tripped: %s", pr->spec->name,
                      pr->obs[pr->nobs - 1].observed);
-            r->stop_tripped = 1;
+            r->stop_tripped = (int)i + 1;
             event(r, "ABORT: %s", r->abort_reason);
             fl_abort(-1);
             return;
@@ -1074,7 +1076,8 @@ static int run_open(struct run *r)
         if (t->ops->open && t->ops->open(t, &r->drv, err) < 0) {
             snprintf(r->abort_reason, sizeof r->abort_reason, "target '%s': %s", t->name, err);
             event(r, "cannot open target '%s': %s", t->name, err);
-            r->exit_code = FL_EXIT_FAILED;
+            /* nothing was touched and no hypothesis tested: as in the dry run, exit 2, not 1 */
+            r->exit_code = FL_EXIT_INVALID;
             return -1; /* the cleanup closes the ones already open */
         }
         r->opened = i + 1;
@@ -1107,6 +1110,16 @@ static enum probe_outcome steady_check(struct run *r, struct probe_rt *pr)
     return held;
 }
 
+/* faultline could not run the plan's load (a json_file gone, a tool that does not start, no
+ * thread): no fault is injected, and it is no finding about the service (exit 2, not 1) */
+static void load_not_started(struct run *r, const char *err)
+{
+    snprintf(r->abort_reason, sizeof r->abort_reason, "cannot start the load: %s", err);
+    event(r, "%s", r->abort_reason);
+    r->exit_code = FL_EXIT_INVALID;
+    r->steady_ok = 0;
+}
+
 /* steady state before: a fault is injected only into a system shown to be healthy; then the
  * clock and the load */
 static void run_steady_and_load(struct run *r)
@@ -1126,25 +1139,13 @@ static void run_steady_and_load(struct run *r)
      * so a tool that cannot start stops the run before any fault (exit 2) */
     if (p->nloads && r->steady_ok) {
         r->lg = lg_new(p->loads, p->nloads, r->drv.seed, err);
-        if (!r->lg) {
-            event(r, "cannot start the load: %s", err);
-            r->exit_code = FL_EXIT_FAILED;
-            r->steady_ok = 0;
-        } else if (lg_prestart(r->lg, p->duration_ms, err) < 0) {
-            event(r, "cannot start the load: %s", err);
-            r->exit_code = FL_EXIT_INVALID;
-            r->steady_ok = 0;
-        }
+        if (!r->lg || lg_prestart(r->lg, p->duration_ms, err) < 0) load_not_started(r, err);
     }
     r->drv.t0_ns = fl_now_ns();
     r->live = live_new(r->o->live_push_url, r->o->annotate_url, p->name);
     r->resources = res_start(p, &r->drv, err); /* container resources from the clock's start (resources.h) */
     if (r->resources) event(r, "sampling the resources of the plan's containers once a second");
-    if (r->lg && r->steady_ok && lg_start(r->lg, r->drv.t0_ns, p->duration_ms, err) < 0) {
-        event(r, "cannot start the load: %s", err);
-        r->exit_code = FL_EXIT_FAILED;
-        r->steady_ok = 0;
-    }
+    if (r->lg && r->steady_ok && lg_start(r->lg, r->drv.t0_ns, p->duration_ms, err) < 0) load_not_started(r, err);
     event(r, "run started: %s (seed %llu)", p->name, (unsigned long long)r->drv.seed);
     r->drv.baseline_from_ms = 0;
     r->drv.baseline_to_ms = p->duration_ms;

@@ -65,7 +65,7 @@ struct run {
     int active;
     json_t *events;
     char abort_reason[1200];
-    int stop_tripped;
+    int stop_tripped;           /* 1 + the index of the stop condition that tripped, 0 none */
     uint64_t rng;
     /* the run's course, read by the record (run_record.c) */
     int exit_code;
@@ -79,6 +79,9 @@ struct run {
 
 /* run_record.c: the verdict of a probe over its observations (evidence and why may be NULL) */
 enum probe_outcome run_probe_verdict(const struct probe_rt *pr, long *evidence, char *why, size_t whylen);
+/* run_record.c: stop condition i's verdict: failed when it tripped the run, passed when it
+ * watched with evidence (failing seconds too) and did not, else inconclusive; its evidence */
+enum probe_outcome run_stop_verdict(const struct run *r, size_t i, long *evidence);
 /* run_record.c: "before", "during", ... as run.json names a probe's timing */
 const char *run_timing_name(enum probe_timing t);
 /* run_record.c: run.json of the run (the exit code settled in r->exit_code), secrets redacted */

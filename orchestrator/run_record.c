@@ -16,7 +16,8 @@ const char *const run_step_status_name[] = { "pending", "injected", "reverted", 
 
 /* The verdict of a probe over its checks (probe.h): failed when any check failed, else
  * passed when its evidence reaches min_evidence, else inconclusive; why (when not NULL)
- * says what an inconclusive verdict lacked. */
+ * says what an inconclusive verdict lacked. min_evidence: 0 passes a probe that saw
+ * nothing (never ran, no request), not one whose every check could not be made. */
 enum probe_outcome run_probe_verdict(const struct probe_rt *pr, long *evidence, char *why, size_t whylen)
 {
     long ev = 0;
@@ -31,9 +32,12 @@ enum probe_outcome run_probe_verdict(const struct probe_rt *pr, long *evidence, 
     if (failed) return PROBE_FAILED;
     long need = pr->spec->min_evidence;
     /* a recovery probe's one observation is its verdict: "recovering, but the window closed
-     * before stable:" counts its conclusive checks as evidence and is still no recovery */
-    int whole = pr->spec->ops->sched == PROBE_RECOVERY && first_inc;
-    if (ev >= need && !whole) return PROBE_PASSED;
+     * before stable:" counts its conclusive checks as evidence and is still no recovery; so
+     * is a load probe's (judged once over its window): requests without a reference
+     * ("50% of a baseline of 0") are evidence of nothing */
+    int whole = (pr->spec->ops->sched == PROBE_RECOVERY || pr->spec->ops->sched == PROBE_OVER_WINDOW) && first_inc;
+    int blind = ev == 0 && first_inc; /* checks were made, and none could see anything */
+    if (ev >= need && !whole && !blind) return PROBE_PASSED;
     if (why) {
         if (pr->not_run) snprintf(why, whylen, "%s", pr->not_run_reason);
         else if (first_inc) snprintf(why, whylen, "%s", first_inc->observed);
@@ -214,19 +218,32 @@ static json_t *probes_json(struct run *r, json_t *inconclusive, int *failed)
     return probes;
 }
 
+enum probe_outcome run_stop_verdict(const struct run *r, size_t i, long *evidence)
+{
+    const struct probe_rt *pr = &r->stops[i];
+    long ev = 0;
+    int blind = 0; /* checked, and never with evidence (min_evidence: 0 does not pass it) */
+    for (size_t k = 0; k < pr->nobs; k++)
+        if (pr->obs[k].outcome != PROBE_INCONCLUSIVE) ev += pr->obs[k].evidence;
+        else blind = 1;
+    if (ev) blind = 0;
+    if (evidence) *evidence = ev;
+    if (r->stop_tripped == (int)i + 1) return PROBE_FAILED;
+    return ev >= pr->spec->min_evidence && !blind ? PROBE_PASSED : PROBE_INCONCLUSIVE;
+}
+
 /* "stop_when": a stop condition held when it watched (checks with evidence, failing or not)
- * and never tripped; with no evidence at all it could not have stopped the run */
+ * and never tripped; with no evidence at all it could not have stopped the run (with
+ * min_evidence: 0, held when never checked, not when every check could not be made) */
 static json_t *stops_json(struct run *r, json_t *inconclusive)
 {
     json_t *stops = json_array();
     for (size_t i = 0; i < r->p->nstop_when; i++) {
         struct probe_rt *pr = &r->stops[i];
         json_t *sj = probe_json(pr);
-        int tripped = r->stop_tripped && pr->fail_since_ms >= 0;
+        int tripped = r->stop_tripped == (int)i + 1; /* the one that tripped, not every one failing then */
         long ev = 0;
-        for (size_t k = 0; k < pr->nobs; k++)
-            if (pr->obs[k].outcome != PROBE_INCONCLUSIVE) ev += pr->obs[k].evidence;
-        const char *v = tripped ? "failed" : ev >= pr->spec->min_evidence ? "passed" : "inconclusive";
+        const char *v = probe_outcome_name(run_stop_verdict(r, i, &ev));
         json_object_set_new(sj, "tripped", json_boolean(tripped));
         json_object_set_new(sj, "evidence", json_integer(ev));
         json_object_set_new(sj, "verdict", json_string(v));

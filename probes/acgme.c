@@ -26,7 +26,8 @@
  *
  * Evidence is the cases asked: a check whose expectations can no longer hold fails; one
  * with fewer asked cases than the probe's min_evidence (default 1) is inconclusive, and so
- * is an expectation on a share with nothing to divide (answered with no case asked).
+ * is an expectation on a share with nothing to divide (answered with no case asked), and
+ * (even with min_evidence: 0) one where no case was asked and some could not be put.
  * Per rule the probe counts true/false positives and negatives (negatives over the
  * residents of each case, or its checked blocks for supervision).
  *
@@ -563,6 +564,8 @@ static int http_ask(struct ac_state *s, const struct ac_cfg *c, const char *url,
     hd = curl_slist_append(hd, "Accept: application/json");
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROXY, "");   /* the plan's URL itself: a proxy from the */
+    curl_easy_setopt(h, CURLOPT_NOPROXY, ""); /* environment is not the service under test */
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
@@ -1116,7 +1119,9 @@ static int ac_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     }
     long need = pi->spec ? pi->spec->min_evidence : 1;
     obs->evidence = s->asked - asked_before;
-    obs->outcome = !ok ? PROBE_FAILED : s->asked >= need ? PROBE_PASSED : PROBE_INCONCLUSIVE;
+    /* min_evidence: 0 passes nothing asked, not cases that could not be put (could_not_ask) */
+    int blind = s->asked == 0 && s->could_not_ask > 0;
+    obs->outcome = !ok ? PROBE_FAILED : s->asked >= need && !blind ? PROBE_PASSED : PROBE_INCONCLUSIVE;
     double acc = s->answered ? (double)s->right / (double)s->answered : NAN;
     double ans = s->asked ? (double)s->answered / (double)s->asked : NAN;
     obs->has_value = !isnan(acc);

@@ -137,6 +137,8 @@ static int http_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* only the host the plan names */
+    curl_easy_setopt(h, CURLOPT_PROXY, "");          /* and itself: a proxy from the environment is not the */
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "");        /* service, its failure no evidence (as the load engine) */
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);

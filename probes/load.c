@@ -125,7 +125,7 @@ static int pload_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
             return fl_err(err, "load '%s': no request completed in the baseline window %lld..%lld ms", c->block,
                           (long long)ctx->baseline_from_ms, (long long)ctx->baseline_to_ms);
     }
-    int ok = 1;
+    int ok = 1, no_reference = 0;
     size_t len = 0;
     for (size_t i = 0; i < c->nex; i++) {
         const struct expect *e = &c->ex[i];
@@ -133,11 +133,17 @@ static int pload_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         int judged = st.count || defined_without_requests(e->metric);
         char part[96];
         fmt_metric(part, sizeof part, e->metric, v);
-        int holds = 1;
+        int holds = 1, noref = 0;
         if (e->of_baseline && !have_base) {
             judged = 0;
             size_t pl = strlen(part);
             snprintf(part + pl, sizeof part - pl, " (no baseline)");
+        } else if (e->of_baseline && lg_metric(&base, e->metric) == 0) {
+            /* a share of 0 is 0: "ok_rps >= 50% of baseline" would hold whatever came */
+            judged = 0;
+            no_reference = noref = 1;
+            size_t pl = strlen(part);
+            snprintf(part + pl, sizeof part - pl, " (baseline 0: no reference)");
         } else if (e->of_baseline) {
             struct expect t = *e;
             double bv = lg_metric(&base, e->metric);
@@ -149,7 +155,7 @@ static int pload_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         } else if (judged) {
             holds = expect_eval_num(e, v);
         }
-        if (!judged) snprintf(part, sizeof part, "%s=n/a", e->metric);
+        if (!judged && !noref) snprintf(part, sizeof part, "%s=n/a", e->metric);
         if (judged && !holds) ok = 0;
         if (i == 0 && judged) {
             obs->has_value = 1;
@@ -159,7 +165,7 @@ static int pload_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
                          judged && !holds ? "!" : "");
         if (w > 0 && (size_t)w < sizeof obs->observed - len) len += (size_t)w;
     }
-    obs->outcome = ok ? PROBE_PASSED : PROBE_FAILED;
+    obs->outcome = !ok ? PROBE_FAILED : no_reference ? PROBE_INCONCLUSIVE : PROBE_PASSED;
     snprintf(obs->observed + len, sizeof obs->observed - len, " (n=%llu)", (unsigned long long)st.count);
     return 0;
 }

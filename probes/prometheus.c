@@ -469,7 +469,7 @@ static int prq_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     enum prom_agg agg = c->mode == PRQ_RANGE ? c->agg : PROM_AGG_LAST;
     for (size_t i = 0; i < r.n; i++) {
         double v = prom_aggregate(&r.series[i], agg);
-        if (r.series[i].n == 0) continue;
+        if (r.series[i].n == 0 || isnan(v)) continue; /* NaN (0/0: a ratio of nothing) is no value */
         judged++;
         int ok = expect_eval_num(&c->expect, v);
         meet += ok != 0;
@@ -482,7 +482,8 @@ static int prq_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
         }
     }
     if (judged == 0) {
-        fl_err(err, "query '%.200s' returned series without samples", c->query);
+        fl_err(err, "query '%.200s' returned series without samples or only NaN (no data, e.g. a ratio of zero "
+               "requests)", c->query);
         buf_release(&det);
         buf_release(&o);
         prom_result_release(&r);

@@ -11,8 +11,8 @@
  *   failed        evidence that it did not recover in time: the last evidence failed, or
  *                 the first pass of the last streak came after within:
  *   inconclusive  no evidence at all, or a streak begun in time that the window closed on
- *                 before it reached `stable` (e.g. the load ended), or (load form) still
- *                 failing when the load ended before within: had passed
+ *                 before it reached `stable` (e.g. the load ended), or still failing when
+ *                 the load ended (load form) or the run was aborted before within: had passed
  * obs->evidence counts the conclusive checks. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +67,9 @@ static int rec_parse(const struct drv_parse *pc, const struct node *val, const s
             diag_add(d, node_get(val, "load"), "recovery: no load block named '%s'%s", load, hint);
         if (!u || u->type != NODE_SCALAR) diag_add(d, u ? u : val, "recovery: with load:, until: is an expectation like \"error_rate < 1%%\"");
         else if (expect_parse(u->str, val_load_metrics, &c->load_expect, err) < 0) diag_add(d, u, "recovery: %s", err);
+        else if (!c->load_expect.of_baseline && c->load_expect.unit == EXP_UNIT_FRACTION && c->load_expect.metric &&
+                 (!strcmp(c->load_expect.metric, "rps") || !strcmp(c->load_expect.metric, "ok_rps")))
+            diag_add(d, u, "recovery: '%s': a percentage of %s needs 'of baseline'", u->str, c->load_expect.metric);
         if (c->every_ms % 1000) c->every_ms = 1000;
     } else if (u) {
         if (u->type != NODE_MAP) diag_add(d, u, "recovery: until: is a probe like { http: { url: ... } }");
@@ -82,16 +85,36 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
     int64_t start = pi->win_from_ms;
     int streak = 0;
     long evidence = 0, empty = 0;
-    int64_t first_pass = -1, load_ended = -1;
+    int64_t first_pass = -1, load_ended = -1, aborted_at = -1;
     char last[256] = "no check ran", last_empty[256] = "";
     struct probe_inst sub = { 0 };
     if (c->until) sub = (struct probe_inst){ .ops = c->until->ops, .spec = c->until, .ctx = ctx, .cfg = c->until->cfg };
+    /* "ok_rps >= 90% of baseline": against the load's figure before the first fault */
+    struct expect want = c->load_expect;
+    if (c->load && want.of_baseline) {
+        struct lg_stats base;
+        if (ctx->baseline_to_ms <= ctx->baseline_from_ms)
+            return fl_err(err, "load '%s': no baseline window before the first fault", c->load);
+        if (drv_load_query(ctx, c->load, ctx->baseline_from_ms, ctx->baseline_to_ms, &base) != DRV_LOAD_OK)
+            return fl_err(err, "no load metrics for '%s'", c->load);
+        double bv = lg_metric(&base, want.metric);
+        if (!base.count || !(bv != 0))
+            return fl_err(err, "load '%s': %s was %g in the baseline window %lld..%lld ms: '%s' has no reference", c->load,
+                          want.metric, base.count ? bv : 0.0, (long long)ctx->baseline_from_ms,
+                          (long long)ctx->baseline_to_ms, want.text);
+        want.num *= bv;
+        want.of_baseline = 0;
+    }
     int64_t limit = start + c->within_ms + (int64_t)c->stable * c->every_ms;
     for (int64_t k = 0;; k++) {
         int64_t tick = start + k * c->every_ms;
         if (c->load) tick += 1000; /* a load window is judged once it is complete */
         if (tick > limit) break;
-        if (fl_sleep_until(ctx->t0_ns + tick * 1000000LL) < 0 && fl_abort_level() > 1) break;
+        /* the run was aborted: no later check can be waited for (an abort wakes every sleep) */
+        if (fl_sleep_until(ctx->t0_ns + tick * 1000000LL) < 0) {
+            aborted_at = drv_now_ms(ctx);
+            break;
+        }
         enum probe_outcome o = PROBE_INCONCLUSIVE;
         if (c->load) {
             struct lg_stats s;
@@ -101,7 +124,7 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
             }
             double v = lg_metric(&s, c->load_expect.metric);
             if (s.count) {
-                o = expect_eval_num(&c->load_expect, v) ? PROBE_PASSED : PROBE_FAILED;
+                o = expect_eval_num(&want, v) ? PROBE_PASSED : PROBE_FAILED;
                 snprintf(last, sizeof last, "%s=%g over %llu requests", c->load_expect.metric, v,
                          (unsigned long long)s.count);
             } else {
@@ -135,7 +158,6 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
             streak = 0;
             first_pass = -1;
         }
-        if (fl_aborted() && fl_abort_level() > 1) break;
     }
     if (sub.ops && sub.ops->free_state && sub.state) sub.ops->free_state(sub.state);
     obs->evidence = evidence;
@@ -173,6 +195,15 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
                  "not recovered when load '%.60s' ended, %.1fs after the clock started, before within: (%.1fs) had "
                  "passed (last: %.120s)",
                  c->load, (load_ended - start) / 1000.0, c->within_ms / 1000.0, last);
+        return 0;
+    }
+    if (aborted_at >= 0 && aborted_at < start + c->within_ms) {
+        /* the same when the run was aborted before within: had passed */
+        obs->outcome = PROBE_INCONCLUSIVE;
+        snprintf(obs->observed, sizeof obs->observed,
+                 "not recovered when the run was aborted, %.1fs after the clock started, before within: (%.1fs) had "
+                 "passed (last: %.150s)",
+                 (aborted_at - start) / 1000.0, c->within_ms / 1000.0, last);
         return 0;
     }
     obs->outcome = PROBE_FAILED;

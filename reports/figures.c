@@ -56,7 +56,9 @@ void report_figures(const json_t *run, json_t *into)
         const json_t *last = json_array_size(obs) ? json_array_get(obs, json_array_size(obs) - 1) : NULL;
         const char *verdict = report_verdict(p);
         int inconclusive = !strcmp(verdict, "inconclusive");
-        double ms = last && json_is_true(json_object_get(last, "ok")) ? num_or_nan(last, "value") : NAN;
+        /* the time counts when the probe passed: a seen recovery short of min_evidence is not one */
+        double ms = !strcmp(verdict, "passed") && last && json_is_true(json_object_get(last, "ok"))
+                        ? num_or_nan(last, "value") : NAN;
         const char *observed = inconclusive ? report_reason(p, NULL) : last ? report_jstr(last, "observed", NULL) : NULL;
         json_array_append_new(recs, json_pack("{s:s, s:o, s:s?, s:s}", "probe", report_jstr(p, "name", "?"), "ms",
                                               num_or_null(ms), "observed", observed, "verdict", verdict));

@@ -300,9 +300,8 @@ static void summary(struct page *pg)
         buf_addf(b, "<div class=\"card\">steady state<b>%s / %s</b><span class=\"muted\">before / after</span></div>", w[0],
                  w[1]);
     }
-    const json_t *th = json_object_get(run, "thresholds_ok");
-    if (json_is_boolean(th) && json_array_size(json_object_get(run, "load")))
-        buf_addf(b, "<div class=\"card\">load thresholds<b>%s</b></div>", json_is_true(th) ? "held" : "failed");
+    const char *tw = report_thresholds_word(run);
+    if (tw) buf_addf(b, "<div class=\"card\">load thresholds<b>%s</b></div>", tw);
     const json_t *load = json_object_get(run, "load");
     for (size_t i = 0; i < json_array_size(load); i++) {
         const json_t *blk = json_array_get(load, i);

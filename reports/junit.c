@@ -301,6 +301,14 @@ static void add_matrix(struct suite *s, const json_t *rows)
                                     (long long)report_jnum(r, "exit_code", -1), report_jstr(r, "report", "?"));
             add_case(s, "matrix", name, 0, OUT_ERROR, "inconclusive", msg, NULL, NULL);
             free(msg);
+        } else if (!strcmp(v, "invalid")) {
+            /* it stopped before anything: no finding about the service, an error */
+            char *msg = fl_asprintf("could not run: %s (exit %lld), report in %s", report_jstr(r, "why", "invalid"),
+                                    (long long)report_jnum(r, "exit_code", -1), report_jstr(r, "report", "?"));
+            add_case(s, "matrix", name, 0, OUT_ERROR, "invalid", msg, NULL, NULL);
+            free(msg);
+        } else if (!strcmp(v, "not_run")) {
+            add_case(s, "matrix", name, 0, OUT_SKIP, NULL, "not run: the matrix stopped early", NULL, NULL);
         } else {
             char *msg = fl_asprintf("expected the service to survive; observed verdict %s (exit %lld), report in %s", v,
                                     (long long)report_jnum(r, "exit_code", -1), report_jstr(r, "report", "?"));

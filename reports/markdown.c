@@ -337,8 +337,8 @@ static void md_counts(const json_t *run, struct buf *b)
             buf_addf(b, " · steady state %s before, %s after", steady_words(ss, "before_verdict", "held_before"),
                      steady_words(ss, "after_verdict", "held_after"));
         }
-        if (json_object_get(run, "thresholds_ok") && json_array_size(json_object_get(run, "load")))
-            buf_addf(b, " · thresholds %s", json_is_true(json_object_get(run, "thresholds_ok")) ? "held" : "**failed**");
+        const char *tw = report_thresholds_word(run);
+        if (tw) buf_addf(b, " · thresholds %s", !strcmp(tw, "failed") ? "**failed**" : !strcmp(tw, "held") ? "held" : "*not judged*");
         buf_adds(b, "\n\n");
     }
 }

@@ -104,10 +104,11 @@ void report_prometheus_text(json_t *run, struct buf *b)
         family(b, "faultline_run_timestamp_seconds", "When the run ended, in seconds since the Unix epoch.");
         sample(b, "faultline_run_timestamp_seconds", plan, ended, NULL);
     }
-    const json_t *th = json_object_get(run, "thresholds_ok");
-    if (json_is_boolean(th)) {
+    /* held or failed; a threshold never judged (no request) is neither, and none is none */
+    const char *tw = report_thresholds_word(run);
+    if (tw && strcmp(tw, "not judged")) {
         family(b, "faultline_run_thresholds_ok", "1 when every load block's thresholds held over the whole run.");
-        sample(b, "faultline_run_thresholds_ok", plan, json_is_true(th), NULL);
+        sample(b, "faultline_run_thresholds_ok", plan, !strcmp(tw, "held"), NULL);
     }
 
     const json_t *load = json_object_get(run, "load");

@@ -46,6 +46,24 @@ long long report_inconclusive_checks(const json_t *p)
     return json_is_number(v) ? (long long)json_number_value(v) : 0;
 }
 
+const char *report_thresholds_word(const json_t *run)
+{
+    const json_t *load = json_object_get(run, "load");
+    size_t n = 0;
+    int failed = 0, unjudged = 0;
+    for (size_t i = 0; i < json_array_size(load); i++) {
+        const json_t *th = json_object_get(json_array_get(load, i), "thresholds");
+        for (size_t k = 0; k < json_array_size(th); k++, n++) {
+            const json_t *ok = json_object_get(json_array_get(th, k), "ok");
+            if (json_is_false(ok)) failed = 1;
+            else if (!json_is_true(ok)) unjudged = 1;
+        }
+    }
+    if (failed || json_is_false(json_object_get(run, "thresholds_ok"))) return json_array_size(load) ? "failed" : NULL;
+    if (!n) return NULL;
+    return unjudged ? "not judged" : "held";
+}
+
 void report_fmt_time(double ms, char out[32])
 {
     if (!isfinite(ms)) { snprintf(out, 32, "-"); return; }

@@ -24,6 +24,10 @@ const char *report_reason(const json_t *p, const char *def);
 const char *report_obs_outcome(const json_t *o);
 /* how many of a probe's checks could not be judged */
 long long report_inconclusive_checks(const json_t *p);
+/* the run's load thresholds in a word: "failed" (one did not hold), "not judged" (none
+ * failed, one had no request to judge it: ok null), "held", or NULL when the load declared
+ * none (records without per-threshold entries: from thresholds_ok) */
+const char *report_thresholds_word(const json_t *run);
 
 /* a time or span in ms, for people: "250ms", "30.0s", "1m15.0s", "2h05m" */
 void report_fmt_time(double ms, char out[32]);

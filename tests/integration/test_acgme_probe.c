@@ -288,6 +288,27 @@ TEST_T(acgme_probe_honest_service_is_100_percent, 60)
     MHD_stop_daemon(d);
 }
 
+/* a proxy in faultline's environment (down, here) is not the service: the cases go to the
+ * plan's URL itself, so none is lost to the proxy or counted against the service */
+TEST_T(acgme_probe_ignores_a_proxy_in_the_environment, 60)
+{
+    int port;
+    struct MHD_Daemon *d = srv_start(&port);
+    setenv("http_proxy", "http://127.0.0.1:1", 1);
+    setenv("ALL_PROXY", "http://127.0.0.1:1", 1);
+    struct probe_run r;
+    pr_start(&r, probe_yaml(port, "cases: 3\nseed: 7\n"));
+    struct probe_obs o;
+    memset(&o, 0, sizeof o);
+    char err[FL_ERR_LEN];
+    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    ASSERT_MSG(o.outcome == PROBE_PASSED, "observed: %s", o.observed);
+    ASSERT_CONTAINS(o.observed, "\"asked\": \"3/3\"");
+    ASSERT_EQ_INT(atomic_load(&srv_requests), 3);
+    pr_stop(&r);
+    MHD_stop_daemon(d);
+}
+
 TEST_T(acgme_probe_catches_a_service_that_answers_valid, 60)
 {
     int port;
@@ -408,12 +429,14 @@ TEST_T(acgme_probe_timeouts_are_refusals_no_connection_is_no_evidence, 60)
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
     ASSERT_MSG(o.outcome == PROBE_INCONCLUSIVE, "observed: %s", o.observed);
     pr_stop(&r);
-    /* unless the plan says nothing happening is fine */
+    /* min_evidence: 0 says nothing happening is fine; cases faultline could not put are
+     * not "nothing happened" (run_probe_verdict: a check that could not be made) */
     pr_start(&r, probe_yaml(port, "cases: 3\n"));
     r.spec.min_evidence = 0;
     memset(&o, 0, sizeof o);
     ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
-    ASSERT(o.outcome == PROBE_PASSED);
+    ASSERT_MSG(o.outcome == PROBE_INCONCLUSIVE, "observed: %s", o.observed);
+    ASSERT_CONTAINS(o.observed, "\"could_not_ask\": 3");
     pr_stop(&r);
 }
 

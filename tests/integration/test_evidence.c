@@ -116,6 +116,120 @@ TEST_T(evidence_sparse_load_recovers_and_all_failing_stays_not_recovered, 60)
     testsrv_stop(b);
 }
 
+/* every request fails from the start: the baseline's ok_rps is 0, and "50% of 0" is no
+ * reference, so "ok_rps >= 50% of baseline" proves nothing (it held whatever came) */
+TEST_T(evidence_a_share_of_a_zero_baseline_is_not_judged, 30)
+{
+    struct testsrv *s = testsrv_must(NULL);
+    testsrv_set_fail_pct(s, 100);
+    const char *d = th_tmpdir();
+    char plan[2048], out[16384];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: zero-base\nduration: 3s\n"
+             "load:\n  - { name: l, base_url: \"http://127.0.0.1:%d\", requests: [ { method: GET, path: /ok } ], vus: 1, think: 50ms }\n"
+             "method:\n  - { name: s, at: 1s, for: 1s, fault: exec, run: \"true\" }\n"
+             "probes:\n  - { name: held-half, during: s, load: l, expect: \"ok_rps >= 50%% of baseline\" }\n",
+             testsrv_port(s));
+    write_plan(d, plan);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
+    json_t *r = load_run(d);
+    const json_t *p = find(json_object_get(r, "probes"), "held-half");
+    ASSERT_MSG(!strcmp(str(p, "verdict"), "inconclusive"), "%s: %s", str(p, "verdict"), last_observed(p));
+    ASSERT_CONTAINS(last_observed(p), "baseline");
+    ASSERT_MSG(rc == 5, "exit %d: %s", rc, out);
+    json_decref(r);
+    testsrv_stop(s);
+}
+
+/* a load-form recovery "until ok_rps >= 50% of baseline" measures against the baseline's
+ * ok_rps, not against 0.5 requests a second: with 80% of requests failing from the inject
+ * (start: inject) it has not recovered until the revert 2 s later */
+TEST_T(evidence_recovery_of_baseline_compares_with_the_baseline, 30)
+{
+    int port;
+    struct testsrv *s = testsrv_must(&port);
+    const char *d = th_tmpdir();
+    char plan[4096], out[16384];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: rec-baseline\nduration: 6s\n"
+             "load:\n  - { name: l, base_url: \"http://127.0.0.1:%d\", requests: [ { method: GET, path: /ok } ], vus: 2, think: 20ms }\n"
+             "method:\n  - { name: half-down, at: 1s, for: 2s, fault: exec,\n"
+             "      run: \"curl -sf 'http://127.0.0.1:%d/control?fail=80'\", revert: \"curl -sf 'http://127.0.0.1:%d/control?fail=0'\" }\n"
+             "probes:\n  - name: back\n"
+             "    recovery: { from: half-down, start: inject, load: l, until: \"ok_rps >= 50%% of baseline\", stable: 2, within: 4s }\n",
+             port, port, port);
+    write_plan(d, plan);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
+    json_t *r = load_run(d);
+    const json_t *p = find(json_object_get(r, "probes"), "back");
+    ASSERT_MSG(!strcmp(str(p, "verdict"), "passed"), "%s: %s", str(p, "verdict"), last_observed(p));
+    double ms = json_number_value(json_object_get(json_array_get(json_object_get(p, "observations"), 0), "value"));
+    ASSERT_MSG(ms >= 1500 && ms <= 3000, "recovered %.0f ms after the inject (the revert is 2 s later): %s", ms, last_observed(p));
+    json_decref(r);
+    testsrv_stop(s);
+}
+
+/* a run aborted (here by a stop condition at 1 s) half a second after the revert: a recovery
+ * still failing has not been watched for its within: and proves nothing, while one whose
+ * within: had passed before the abort has its evidence */
+TEST_T(evidence_recovery_cut_short_by_an_abort_is_not_failed, 30)
+{
+    int port;
+    struct testsrv *s = testsrv_must(&port);
+    const char *d = th_tmpdir();
+    char plan[4096], out[16384];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: cut-short\nduration: 6s\n"
+             "method:\n  - { name: outage, at: 100ms, for: 200ms, fault: exec, run: \"true\" }\n"
+             "probes:\n"
+             "  - name: long-within\n"
+             "    recovery: { from: outage, until: { http: { url: \"http://127.0.0.1:%d/status?code=503\" } }, within: 20s }\n"
+             "  - name: short-within\n"
+             "    recovery: { from: outage, until: { http: { url: \"http://127.0.0.1:%d/status?code=503\" } }, within: 200ms }\n"
+             "stop_when:\n  - { name: trip, exec: { run: \"false\" } }\n",
+             port, port);
+    write_plan(d, plan);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 3, "the stop condition aborts the run (exit 3); got %d: %s", rc, out);
+    json_t *r = load_run(d);
+    const json_t *probes = json_object_get(r, "probes");
+    const json_t *lw = find(probes, "long-within"), *sw = find(probes, "short-within");
+    ASSERT_MSG(!strcmp(str(lw, "verdict"), "inconclusive"), "long within: %s: %s", str(lw, "verdict"), last_observed(lw));
+    ASSERT_CONTAINS(last_observed(lw), "the run was aborted");
+    ASSERT_CONTAINS(last_observed(lw), "before within: (20.0s) had passed");
+    ASSERT_MSG(!strcmp(str(sw, "verdict"), "failed"), "short within: %s: %s", str(sw, "verdict"), last_observed(sw));
+    ASSERT_CONTAINS(last_observed(sw), "not recovered within 0.2s");
+    /* no stream of checks after the abort: it was checked about once before it (1 s apart) */
+    ASSERT_MSG(testsrv_hits(s, "/status") <= 6, "%llu checks", (unsigned long long)testsrv_hits(s, "/status"));
+    json_decref(r);
+    testsrv_stop(s);
+}
+
+/* two stop conditions failing at 1 s: the one without for: trips and aborts the run; the
+ * other had failed for 0 of its 5 s and did not trip: it is not reported as tripped */
+TEST_T(evidence_only_the_stop_condition_that_tripped_is_tripped, 30)
+{
+    const char *d = th_tmpdir();
+    char out[16384];
+    write_plan(d, "faultline: 1\nname: two-stops\nduration: 6s\n"
+                  "method:\n  - { name: s, at: 100ms, for: 200ms, fault: exec, run: \"true\" }\n"
+                  "stop_when:\n"
+                  "  - { name: slow-burn, exec: { run: \"false\" }, for: 5s }\n"
+                  "  - { name: at-once, exec: { run: \"false\" } }\n");
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 3, "exit %d: %s", rc, out);
+    json_t *r = load_run(d);
+    ASSERT_CONTAINS(str(r, "reason"), "stop_when 'at-once' tripped");
+    const json_t *stops = json_object_get(r, "stop_when");
+    const json_t *once = find(stops, "at-once"), *slow = find(stops, "slow-burn");
+    ASSERT(json_is_true(json_object_get(once, "tripped")));
+    ASSERT_EQ_STR(str(once, "verdict"), "failed");
+    ASSERT_MSG(json_is_false(json_object_get(slow, "tripped")), "slow-burn reported tripped: %s", str(slow, "verdict"));
+    ASSERT_EQ_STR(str(slow, "verdict"), "passed");
+    json_decref(r);
+}
+
 /* a block that stops sending at 2 s: a probe window after that has no completed request
  * (inconclusive, exit 5), and the stop condition, failing at 1 s and 2 s, neither trips nor
  * resets on the empty seconds that follow */
@@ -255,6 +369,94 @@ TEST_T(evidence_probe_of_a_step_that_never_ran, 30)
     rc = th_fl(d, "validate p.yaml", out, sizeof out);
     ASSERT_EQ_INT(rc, 2);
     ASSERT_CONTAINS(out, "min_evidence: takes a whole number");
+}
+
+/* min_evidence: 0 says "nothing happening is fine", not "a check that could not be made is
+ * fine": a steady state whose every check could not be made (a check command that outlived
+ * its timeout) was not shown to hold, so no fault goes in; the same for a probe and a stop
+ * condition */
+TEST_T(evidence_min_evidence_0_does_not_pass_checks_that_could_not_be_made, 30)
+{
+    const char *d = th_tmpdir();
+    char plan[2048], out[16384], touched[600];
+    snprintf(touched, sizeof touched, "%s/injected", d);
+    const char *blind = "exec: { run: \"sleep 5\", timeout: 100ms }, min_evidence: 0";
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: blind\nduration: 1s\n"
+             "steady_state:\n  - { name: healthy, %s }\n"
+             "method:\n  - { name: s, at: 100ms, for: 200ms, fault: exec, run: \"touch %s\" }\n",
+             blind, touched);
+    write_plan(d, plan);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 5, "exit %d: %s", rc, out);
+    ASSERT_MSG(access(touched, F_OK) != 0, "a fault went into a system whose steady state could not be checked");
+    json_t *r = load_run(d);
+    const json_t *ss = json_object_get(r, "steady_state");
+    ASSERT_EQ_STR(str(ss, "before_verdict"), "inconclusive");
+    ASSERT_CONTAINS(str(json_array_get(json_object_get(ss, "before"), 0), "reason"), "could not check");
+    json_decref(r);
+
+    /* a probe and a stop condition the same way (the steady state holds here) */
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: blind2\nduration: 1s\n"
+             "method:\n  - { name: s, at: 100ms, for: 200ms, fault: exec, run: \"true\" }\n"
+             "probes:\n  - { name: watch, after: s, %s }\n"
+             "stop_when:\n  - { name: guard, %s }\n",
+             blind, blind);
+    write_plan(d, plan);
+    rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 5, "exit %d: %s", rc, out);
+    r = load_run(d);
+    const json_t *p = find(json_object_get(r, "probes"), "watch"), *g = find(json_object_get(r, "stop_when"), "guard");
+    ASSERT_MSG(!strcmp(str(p, "verdict"), "inconclusive"), "probe: %s", str(p, "verdict"));
+    ASSERT_CONTAINS(str(p, "reason"), "could not check");
+    ASSERT_MSG(!strcmp(str(g, "verdict"), "inconclusive"), "stop_when: %s", str(g, "verdict"));
+    json_decref(r);
+}
+
+/* a target faultline cannot resolve when the run starts (its Docker engine does not answer)
+ * stops the run before anything: no hypothesis was tested, so exit 2 as in the dry run
+ * (docs/plan-format.md), never 1 */
+TEST_T(evidence_target_that_cannot_be_opened_is_not_a_finding, 30)
+{
+    const char *d = th_tmpdir();
+    char plan[2048], out[16384];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: no-engine\nduration: 1s\n"
+             "targets:\n  web: { docker: { container: fl-never-created, host: \"unix://%s/no.sock\" } }\n"
+             "method:\n  - { name: s, at: 100ms, for: 200ms, fault: docker.stop, target: web }\n",
+             d);
+    write_plan(d, plan);
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 2, "exit %d: %s", rc, out);
+    json_t *r = load_run(d);
+    ASSERT_EQ_STR(str(r, "verdict"), "invalid");
+    ASSERT_CONTAINS(str(r, "reason"), "target 'web': cannot resolve target 'web': docker: daemon not reachable");
+    ASSERT_EQ_STR(str(json_array_get(json_object_get(r, "steps"), 0), "status"), "pending");
+    json_decref(r);
+}
+
+/* a proxy in faultline's environment (a CI runner's http_proxy, here one that is down) is
+ * not the service under test: the http probe asks the plan's URL itself, as the load does,
+ * so a healthy service reads healthy */
+TEST_T(evidence_http_probe_ignores_a_proxy_in_the_environment, 30)
+{
+    int port;
+    struct testsrv *s = testsrv_must(&port);
+    const char *d = th_tmpdir();
+    char plan[2048], out[16384];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: behind-a-proxy\nduration: 1s\n"
+             "steady_state:\n  - { name: up, http: { url: \"http://127.0.0.1:%d/ok\" } }\n"
+             "method:\n  - { name: s, at: 100ms, for: 200ms, fault: exec, run: \"true\" }\n"
+             "probes:\n  - { name: during-s, during: s, every: 100ms, http: { url: \"http://127.0.0.1:%d/ok\" } }\n",
+             port, port);
+    write_plan(d, plan);
+    int rc = th_sh(out, sizeof out, "cd '%s' && http_proxy=http://127.0.0.1:1 ALL_PROXY=http://127.0.0.1:1 "
+                   "FAULTLINE_JOURNAL='%s/journal.jsonl' '%s' run p.yaml -o out 2>&1", d, d, th_faultline());
+    ASSERT_MSG(rc == 0, "exit %d: %s", rc, out);
+    ASSERT_MSG(testsrv_hits(s, "/ok") >= 3, "%llu checks reached the service", (unsigned long long)testsrv_hits(s, "/ok"));
+    testsrv_stop(s);
 }
 
 static struct plan *plan_of(const char *text)

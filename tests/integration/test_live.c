@@ -67,7 +67,9 @@ TEST_T(live_push_is_on_the_gateway_while_the_run_goes_on_and_events_are_posted, 
              "faultline: 1\nname: live-run\nduration: 9s\n"
              "load:\n  - { name: readers, base_url: \"http://127.0.0.1:%d\", requests: [ { method: GET, path: /ok } ], vus: 2, think: 20ms }\n"
              "method:\n  - { name: blip, at: 2s, for: 3s, fault: exec, run: \"true\", revert: \"true\" }\n"
-             "probes:\n  - { name: ok-during, during: blip, http: { url: \"http://127.0.0.1:%d/ok\" } }\n",
+             "probes:\n  - { name: ok-during, during: blip, http: { url: \"http://127.0.0.1:%d/ok\" } }\n"
+             /* failing every second, never for 60 s: it holds (run.json says passed), live too */
+             "stop_when:\n  - { name: slow-guard, exec: { run: \"false\" }, for: 60s }\n",
              testsrv_port(s), testsrv_port(s));
     fx_write_file(dir, "p.yaml", plan);
     char anurl[64];
@@ -93,6 +95,7 @@ TEST_T(live_push_is_on_the_gateway_while_the_run_goes_on_and_events_are_posted, 
     ASSERT_CONTAINS(mid, "faultline_live_error_ratio{block=\"readers\"");
     ASSERT_CONTAINS(mid, "faultline_live_active_faults{instance=\"live-run\",job=\"faultline_live\",plan=\"live-run\"} 1");
     ASSERT_CONTAINS(mid, "faultline_live_probe_verdict{instance=\"live-run\",job=\"faultline_live\",kind=\"probe\",plan=\"live-run\",probe=\"ok-during\",verdict=\"passed\"} 1");
+    ASSERT_CONTAINS(mid, "faultline_live_probe_verdict{instance=\"live-run\",job=\"faultline_live\",kind=\"stop_when\",plan=\"live-run\",probe=\"slow-guard\",verdict=\"passed\"} 1");
     /* the rps pushed mid-run is a real figure, not a zero */
     const char *r = strstr(mid, "faultline_live_rps{block=\"readers\"");
     const char *sp = r ? strchr(r, '}') : NULL;

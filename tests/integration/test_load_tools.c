@@ -546,6 +546,31 @@ TEST_T(load_tool_locust_broken_file_stops_before_any_fault, 90)
     free(lf);
 }
 
+/* the built-in engine that cannot start (its json_file is gone when the run starts) is the
+ * same: faultline could not run its load, which is no finding about the service (exit 1
+ * before), so exit 2 with the reason, and no fault */
+TEST_T(load_engine_that_cannot_start_stops_before_any_fault, 30)
+{
+    const char *d = th_tmpdir();
+    char plan[2048], out[16384], touched[600];
+    snprintf(touched, sizeof touched, "%s/injected", d);
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: no-body\nduration: 2s\n"
+             "load:\n  - { name: users, base_url: \"http://127.0.0.1:1\", vus: 1,\n"
+             "      requests: [ { method: POST, path: /x, json_file: %s/gone.json } ] }\n"
+             "method:\n  - { at: 0s, fault: exec, run: \"touch %s\", revert: \"true\" }\n",
+             d, touched);
+    free(write_file("p.yaml", plan));
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 2, "exit %d: %s", rc, out);
+    ASSERT_CONTAINS(out, "cannot start the load: load 'users': cannot read json_file");
+    ASSERT_MSG(access(touched, F_OK) != 0, "a fault was injected although the load never started");
+    json_t *r = th_json_file(d, "out/run.json");
+    ASSERT_EQ_STR(json_string_value(json_object_get(r, "verdict")), "invalid");
+    ASSERT_CONTAINS(json_string_value(json_object_get(r, "reason")) ?: "", "cannot read json_file");
+    json_decref(r);
+}
+
 /* stop_when judges a Locust block's seconds as any: a quarter of Locust's requests fail
  * (the 503 route), so "error_rate < 10%" trips, the run aborts (exit 3), the fault is
  * reverted and Locust is gone */

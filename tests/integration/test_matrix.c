@@ -305,3 +305,34 @@ TEST_T(matrix_stops_after_an_abort, 60)
     json_decref(m);
     testsrv_stop(s);
 }
+
+/* every combination stops before anything because faultline cannot listen on a proxy's
+ * port (a server of the test holds it): nothing was tested, so the matrix does not say
+ * "fails at" (a finding about the service), but that it has no evidence (exit 2) */
+TEST_T(matrix_combinations_that_could_not_run_are_not_failures, 60)
+{
+    const char *d = th_tmpdir();
+    struct testsrv *s = testsrv_must(NULL);
+    int free_port = th_free_port();
+    char plan[2048], path[512];
+    snprintf(plan, sizeof plan,
+             "faultline: 1\nname: taken\nduration: 1s\n"
+             "targets:\n"
+             "  a: { proxy: { listen: \"127.0.0.1:%d\", upstream: \"127.0.0.1:9\" } }\n"
+             "  b: { proxy: { listen: \"127.0.0.1:%d\", upstream: \"127.0.0.1:9\" } }\n"
+             "matrix: { lose: [a, b], choose: 1 }\n"
+             "method:\n  - { at: 100ms, for: 200ms, fault: proxy.down, target: \"${lose}\" }\n",
+             testsrv_port(s), free_port);
+    snprintf(path, sizeof path, "%s/taken.yaml", d);
+    th_write_file(path, plan);
+    char out[16384];
+    int rc = fl_rc("run taken.yaml -o out", out, sizeof out);
+    ASSERT_MSG(rc == 2, "exit %d\n%s", rc, out);
+    json_t *m = load_json("out/matrix.json");
+    ASSERT_EQ_STR(jstr(json_array_get(json_object_get(m, "matrix"), 0), "verdict"), "invalid");
+    ASSERT_EQ_STR(jstr(m, "overall"), "N-1 undecided: no evidence at a, b");
+    ASSERT_EQ_INT(json_array_size(json_object_get(m, "fails_at")), 0);
+    ASSERT(json_is_false(json_object_get(m, "holds")));
+    json_decref(m);
+    testsrv_stop(s);
+}

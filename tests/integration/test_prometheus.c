@@ -257,6 +257,11 @@ TEST_T(prometheus_instant_every_any_count_errors, 90)
     /* an empty result is no evidence ... */
     ASSERT_EQ_INT(check(&p, 0, 0, &o, err, "url: \"%s\", query: fl_no_such_metric, expect: \"== 0\"", p.url), -1);
     ASSERT_CONTAINS(err, "query 'fl_no_such_metric' returned no series");
+    /* a NaN (0/0: a ratio of no requests) is no value either: neither "< 5%" failed nor
+     * "!= 1" passed */
+    ASSERT_EQ_INT(check(&p, 0, 0, &o, err, "url: \"%s\", query: \"vector(0) / vector(0)\", expect: \"< 5%%\"", p.url), -1);
+    ASSERT_CONTAINS(err, "NaN");
+    ASSERT_EQ_INT(check(&p, 0, 0, &o, err, "url: \"%s\", query: \"vector(0) / vector(0)\", expect: \"!= 1\"", p.url), -1);
     /* ... except for count, where no series is the answer 0 */
     EXPECT_OUTCOME(&p, &o, PROBE_PASSED, "url: \"%s\", query: fl_no_such_metric, expect: \"count == 0\"", p.url);
     /* something that is not Prometheus: the pushgateway answers 404 text on /api/v1/query */

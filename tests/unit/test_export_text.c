@@ -194,6 +194,23 @@ TEST(prometheus_labels_are_escaped)
     json_decref(run);
 }
 
+/* thresholds_ok is true when none failed: a threshold that was never judged (no request of
+ * its block completed) is not exported as held */
+TEST(prometheus_thresholds_not_judged_are_not_held)
+{
+    json_t *run = json_loads("{\"plan\": {\"name\": \"quiet\"}, \"verdict\": \"inconclusive\", \"exit_code\": 5,"
+                             " \"thresholds_ok\": true, \"load\": [{\"name\": \"l\", \"totals\": {\"count\": 0},"
+                             " \"thresholds\": [{\"expect\": \"p95 < 1s\", \"metric\": \"p95\", \"value\": null, \"ok\": null}]}]}",
+                             0, NULL);
+    ASSERT(run);
+    struct buf b;
+    buf_init(&b, 0);
+    report_prometheus_text(run, &b);
+    ASSERT_MSG(!strstr(b.data, "faultline_run_thresholds_ok{"), "%s", b.data);
+    buf_release(&b);
+    json_decref(run);
+}
+
 TEST(notify_text_names_the_verdict_and_failed_probes)
 {
     json_t *run = fixture();

@@ -56,3 +56,28 @@ TEST(outcome_matrix_row_of_an_inconclusive_run)
     json_decref(row);
     json_decref(run);
 }
+
+/* a recovery that was seen (its one observation passed) but with less evidence than the
+ * probe's min_evidence asks (run_probe_verdict: inconclusive): not a measured recovery */
+TEST(outcome_recovery_below_min_evidence_is_not_recovered_in_the_figures)
+{
+    json_t *run = json_loads(
+        "{\"verdict\": \"inconclusive\", \"exit_code\": 5,"
+        " \"probes\": [{\"name\": \"back\", \"kind\": \"recovery\", \"verdict\": \"inconclusive\","
+        "   \"reason\": \"3 units of evidence, min_evidence is 5\", \"evidence\": 3, \"min_evidence\": 5,"
+        "   \"observations\": [{\"t_ms\": 9000, \"outcome\": \"passed\", \"ok\": true, \"evidence\": 3, \"value\": 1200,"
+        "                       \"observed\": \"recovered in 1.2s (3 passes in a row, resolution 1000ms)\"}]}]}",
+        0, NULL);
+    ASSERT(run);
+    json_t *row = json_object();
+    report_figures(run, row);
+    ASSERT_MSG(json_is_null(json_object_get(row, "recovered")), "recovered: %s",
+               json_is_true(json_object_get(row, "recovered")) ? "true" : "false");
+    ASSERT(json_is_true(json_object_get(row, "recovery_inconclusive")));
+    ASSERT(json_is_null(json_object_get(row, "recovery_ms")));
+    struct report_cells c;
+    report_cells(row, &c);
+    ASSERT_EQ_STR(c.recovery, "inconclusive");
+    json_decref(row);
+    json_decref(run);
+}

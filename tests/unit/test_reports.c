@@ -288,9 +288,14 @@ TEST(report_junit_of_a_passing_and_of_an_empty_record)
 
 TEST(report_junit_matrix_record)
 {
-    json_t *m = json_pack("{s:{s:s}, s:[{s:s, s:s, s:i, s:s}, {s:s, s:s, s:i, s:s}], s:s, s:i}", "plan", "name", "n1",
+    /* a combination that could not run (invalid) or never started after an abort (not_run)
+     * is no failure of the service: an error and a skip, not a <failure> */
+    json_t *m = json_pack("{s:{s:s}, s:[{s:s, s:s, s:i, s:s}, {s:s, s:s, s:i, s:s}, {s:s, s:s, s:i, s:s, s:s},"
+                          " {s:s, s:s, s:n}], s:s, s:i}", "plan", "name", "n1",
                           "matrix", "lose", "backend-1", "verdict", "passed", "exit_code", 0, "report", "out/lose-backend-1",
                           "lose", "backend-2", "verdict", "failed", "exit_code", 1, "report", "out/lose-backend-2",
+                          "lose", "backend-3", "verdict", "invalid", "exit_code", 2, "report", "out/lose-backend-3", "why",
+                          "target 'a': cannot listen", "lose", "backend-4", "verdict", "not_run", "exit_code",
                           "verdict", "failed", "exit_code", 1);
     char path[512], err[FL_ERR_LEN], why[128];
     snprintf(path, sizeof path, "%s/m.xml", th_tmpdir());
@@ -299,7 +304,8 @@ TEST(report_junit_matrix_record)
     ASSERT_MSG(!xml_check(x, why, sizeof why), "not well-formed:\n%s", x);
     ASSERT_CONTAINS(x, "name=\"lose backend-2\"");
     ASSERT_CONTAINS(x, "observed verdict failed (exit 1), report in out/lose-backend-2");
-    ASSERT_CONTAINS(x, "tests=\"2\" failures=\"1\"");
+    ASSERT_CONTAINS(x, "tests=\"4\" failures=\"1\" errors=\"1\" skipped=\"1\"");
+    ASSERT_CONTAINS(x, "could not run: target 'a': cannot listen (exit 2)");
     free(x);
     json_decref(m);
 }
@@ -405,6 +411,41 @@ TEST(report_markdown_of_a_passing_and_of_an_empty_record)
     ASSERT(!strstr(m, "### Faults"));
     free(m);
     json_decref(ok);
+}
+
+/* thresholds_ok is true when no threshold failed; one with no request to judge it held
+ * nothing (ok: null), and a load without thresholds has none to hold: neither summary says
+ * "held" then */
+TEST(report_thresholds_without_evidence_are_not_held)
+{
+    const char *fmt = "{\"plan\": {\"name\": \"quiet\"}, \"verdict\": \"%s\", \"exit_code\": %d, \"thresholds_ok\": true,"
+                      " \"steady_state\": {\"before\": [], \"after\": [], \"before_verdict\": \"none\", \"after_verdict\": \"none\"},"
+                      " \"steps\": [{\"name\": \"s\", \"status\": \"reverted\"}],"
+                      " \"load\": [{\"name\": \"l\", \"totals\": {\"count\": 0}, \"thresholds\": [%s]}]}";
+    const struct { const char *verdict; int code; const char *th, *md, *html; } cases[] = {
+        { "inconclusive", 5, "{\"expect\": \"p95 < 1s\", \"metric\": \"p95\", \"value\": null, \"ok\": null}",
+          " · thresholds *not judged*\n", "load thresholds<b>not judged</b>" },
+        { "passed", 0, "", NULL, NULL },
+        { "passed", 0, "{\"expect\": \"p95 < 1s\", \"metric\": \"p95\", \"value\": 5, \"ok\": true}",
+          " · thresholds held\n", "load thresholds<b>held</b>" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[2048], path[600], err[FL_ERR_LEN];
+        snprintf(text, sizeof text, fmt, cases[i].verdict, cases[i].code, cases[i].th);
+        json_t *r = json_loads(text, 0, NULL);
+        ASSERT_MSG(r, "%s", text);
+        char *m = render_md(r);
+        if (cases[i].md) ASSERT_CONTAINS(m, cases[i].md);
+        else ASSERT_MSG(!strstr(m, "thresholds"), "case %zu: %s", i, m);
+        snprintf(path, sizeof path, "%s/report.html", th_tmpdir());
+        ASSERT_MSG(report_html(r, path, err) == 0, "html: %s", err);
+        char *h = slurp(path);
+        if (cases[i].html) ASSERT_CONTAINS(h, cases[i].html);
+        else ASSERT_MSG(!strstr(h, "load thresholds<b>"), "case %zu", i);
+        free(h);
+        free(m);
+        json_decref(r);
+    }
 }
 
 /* ---- faultline report: re-rendering from run.json alone ----------------------------------- */
