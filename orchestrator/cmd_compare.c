@@ -31,8 +31,9 @@ static const char compare_usage[] =
     "                    is reported \"not tested\" (a drill's baseline of 3+ runs tests it)\n"
     "  over a floor      1 ms of latency, 100 ms of duration, 1 request/s\n"
     "A recovery that no longer happens is a regression. p99 and error rate are for context.\n"
-    "Exit 0 when nothing regressed, 1 on a regression, 5 when nothing regressed but a figure had\n"
-    "too few requests to compare, 2 when an input cannot be read.\n";
+    "Exit 0 when nothing regressed, 1 on a regression, 5 when nothing regressed but a figure could\n"
+    "not be judged (too few requests, beyond the rule but not tested, or inconclusive in a run),\n"
+    "2 when an input cannot be read.\n";
 
 /* "BASE     runs/a/run.json: 'checkout' passed, 2026-11-27T07:14:47Z" */
 static void describe(const char *label, const char *path, const json_t *r)
@@ -100,8 +101,9 @@ int cmd_compare(int argc, char **argv)
     buf_release(&out);
     json_decref(base);
     json_decref(cur);
-    int regressions = res.regressions, few = res.few;
+    int regressions = res.regressions, undecided = cmp_undecided(&res);
     cmp_release(&res);
-    /* too few requests for a figure: neither a regression nor a pass */
-    return regressions ? FL_EXIT_FAILED : few ? FL_EXIT_INCONCLUSIVE : FL_EXIT_OK;
+    /* a figure that could not be judged (too few requests, nothing to test a change beyond
+     * the rule on, inconclusive in a run): neither a regression nor a pass */
+    return regressions ? FL_EXIT_FAILED : undecided ? FL_EXIT_INCONCLUSIVE : FL_EXIT_OK;
 }

@@ -322,6 +322,8 @@ static int by_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+int cmp_undecided(const struct cmp_result *res) { return res->few || res->untested || res->not_compared; }
+
 static void set_status(struct cmp_result *res, struct cmp_row *r, enum cmp_status st, const char *why)
 {
     r->status = st;
@@ -575,6 +577,7 @@ int cmp_baseline(const json_t *const *bases, size_t nb, const json_t *cur, const
         if (c->inconclusive || m[nm - 1]->inconclusive) {
             /* no evidence on one side: neither a regression nor an improvement */
             note(res, fl_asprintf("%s is inconclusive in %s: not compared", c->group, c->inconclusive ? "CURRENT" : "BASE"));
+            res->not_compared++;
             continue;
         }
         if (!strcmp(c->unit, "recovery") && !isfinite(c->v)) {
@@ -666,7 +669,7 @@ void cmp_format(const struct cmp_result *res, struct buf *out)
     for (size_t i = 0; i < res->nnotes; i++) buf_addf(out, "note: %s\n", res->notes[i]);
     if (res->regressions)
         buf_addf(out, "%d regression%s", res->regressions, res->regressions == 1 ? "" : "s");
-    else if (res->few)
+    else if (cmp_undecided(res))
         buf_adds(out, "no regression among the figures compared");   /* not a pass: some could not be */
     else
         buf_adds(out, "no regression");
@@ -675,6 +678,8 @@ void cmp_format(const struct cmp_result *res, struct buf *out)
     if (res->few) buf_addf(out, "; %d figure%s with too few requests to compare", res->few, res->few == 1 ? "" : "s");
     if (res->not_significant) buf_addf(out, "; %d beyond the rule but not significant", res->not_significant);
     if (res->untested) buf_addf(out, "; %d beyond the rule, not tested", res->untested);
+    if (res->not_compared)
+        buf_addf(out, "; %d inconclusive in a run, not compared", res->not_compared);
     buf_adds(out, "\n");
 }
 

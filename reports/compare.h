@@ -83,11 +83,15 @@ struct cmp_result {
     char **notes;               /* lines printed under the table */
     size_t nnotes;
     int regressions, few, untested, not_significant;
+    int not_compared;           /* figures inconclusive in one of the runs */
     int nbases;
     struct cmp_rules rules;
 };
 
 void cmp_rules_default(struct cmp_rules *r);
+/* nothing regressed can still be no pass: a figure had too few requests, was beyond the rule
+ * with nothing to test it on, or was inconclusive in a run (nonzero then) */
+int cmp_undecided(const struct cmp_result *res);
 /* parse "10%", "10" (percent) or "0.5%" into a fraction; -1 when it is not a number >= 0 */
 int cmp_parse_pct(const char *s, double *out);
 /* base and cur are run records (run.json, or history_digest() of one); 0, or -1 with err

@@ -144,5 +144,13 @@ TEST_T(run_report_and_compare_through_the_cli, 120)
     ASSERT_CONTAINS(out, "1 regression");
     rc = th_sh(out, sizeof out, "cd '%s' && '%s' compare out/run.json slower.json --p95 100000%% ", d, th_faultline());
     ASSERT_MSG(rc == 0, "compare --p95 100000%% exited %d: %s", rc, out);
+    /* a run that took twice as long: one value a run, so with two records the change beyond
+     * the rule cannot be tested: not a regression, and not a pass either (exit 5) */
+    rc = th_sh(out, sizeof out, "cd '%s' && /usr/bin/python3 -c 'import json; r=json.load(open(\"out/run.json\")); "
+               "r[\"elapsed_ms\"]*=2; json.dump(r, open(\"longer.json\", \"w\"))' && '%s' compare out/run.json longer.json",
+               d, th_faultline());
+    ASSERT_MSG(rc == 5, "compare with a run twice as long exited %d: %s", rc, out);
+    ASSERT_CONTAINS(out, "beyond the rule, not tested");
+    ASSERT_CONTAINS(out, "no regression among the figures compared");
     json_decref(run);
 }

@@ -194,8 +194,9 @@ TEST(compare_too_few_requests_is_neither_regression_nor_pass)
     json_t *old = fixture(), *slow = fixture();
     set_total(slow, "p95", 20.0);
     const char *o = save(old, "o.json"), *sl = save(slow, "s.json");
-    ASSERT_EQ_INT(compare(o, sl, NULL, NULL, NULL, NULL), 0);
+    ASSERT_EQ_INT(compare(o, sl, NULL, NULL, NULL, NULL), FL_EXIT_INCONCLUSIVE); /* no regression, and no pass */
     ASSERT_EQ_STR(status_of("load 'readers' p95"), "beyond the rule, not tested (no latency histogram in this run)");
+    ASSERT_CONTAINS(out_text, "no regression among the figures compared");
     json_decref(old);
     json_decref(slow);
     json_decref(base);
@@ -226,8 +227,9 @@ TEST(compare_durations_one_value_a_run)
     json_t *base = fixture(), *cur = fixture();
     json_object_set_new(cur, "elapsed_ms", json_integer(23000));   /* 20018 -> 23000: +14.9% */
     const char *b = save(base, "b.json"), *c = save(cur, "c.json");
-    /* one value each: beyond the rule, but nothing to test it against */
-    ASSERT_EQ_INT(compare(b, c, NULL, NULL, NULL, NULL), 0);
+    /* one value each: beyond the rule, but nothing to test it against: not a regression,
+     * not a pass either (exit 5) */
+    ASSERT_EQ_INT(compare(b, c, NULL, NULL, NULL, NULL), FL_EXIT_INCONCLUSIVE);
     ASSERT_EQ_STR(status_of("run elapsed"), "beyond the rule, not tested (one value a run: needs a baseline of 3 runs)");
     ASSERT_CONTAINS(out_text, "; 1 beyond the rule, not tested");
     ASSERT_EQ_INT(compare(b, c, "--duration", "20%", NULL, NULL), 0);
@@ -244,7 +246,7 @@ TEST(compare_durations_one_value_a_run)
     json_object_set_new(obs, "value", json_real(1000));
     b = save(base, "b.json");
     c = save(cur, "c.json");
-    ASSERT_EQ_INT(compare(b, c, NULL, NULL, NULL, NULL), 0);
+    ASSERT_EQ_INT(compare(b, c, NULL, NULL, NULL, NULL), FL_EXIT_INCONCLUSIVE); /* beyond the rule, not tested */
     ASSERT_CONTAINS(out_text, "recovery 'ready-after-freeze'");
     ASSERT_CONTAINS(out_text, "0ms        1.0s       new  duration +10%");
     ASSERT(!strstr(out_text, "+0%"));
