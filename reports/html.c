@@ -358,12 +358,12 @@ static int recovery_mark(const json_t *run, const json_t *p, struct mark *m, dou
     m->probe = report_jstr(p, "name", "");
     m->step = step;
     m->after = NAN;
-    if (o && json_is_true(json_object_get(o, "ok")) && json_is_number(json_object_get(o, "value")) && isfinite(rev)) {
+    if (!strcmp(report_verdict(p), "inconclusive")) {
+        return 0; /* no evidence (or too little): neither a recovery nor a failure to mark */
+    } else if (o && json_is_true(json_object_get(o, "ok")) && json_is_number(json_object_get(o, "value")) && isfinite(rev)) {
         m->recovered = 1;
         m->after = report_jnum(o, "value", 0);
         m->at = rev + m->after;
-    } else if (!strcmp(report_verdict(p), "inconclusive")) {
-        return 0; /* no evidence: neither a recovery nor a failure to mark */
     } else {
         m->at = report_jnum(window, "to_ms", NAN);
         if (!isfinite(m->at) || m->at <= 0) m->at = report_jnum(o, "t_ms", NAN);

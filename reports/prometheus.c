@@ -77,6 +77,7 @@ static double iso_to_epoch(const char *s)
 
 static double recovery_ms(const json_t *p)
 {
+    if (strcmp(report_verdict(p), "passed")) return NAN; /* a time seen short of min_evidence is none */
     const json_t *obs = json_object_get(p, "observations");
     size_t n = json_array_size(obs);
     const json_t *o = n ? json_array_get(obs, n - 1) : NULL;

@@ -196,6 +196,27 @@ TEST(prometheus_labels_are_escaped)
 
 /* thresholds_ok is true when none failed: a threshold that was never judged (no request of
  * its block completed) is not exported as held */
+/* a recovery seen but short of its min_evidence is inconclusive: no recovery time, and no
+ * "recovered" 0 or 1 either */
+TEST(prometheus_recovery_time_only_of_a_passed_probe)
+{
+    json_t *run = fixture();
+    json_t *p = json_array_get(json_object_get(run, "probes"), 2);
+    ASSERT_EQ_STR(json_string_value(json_object_get(p, "name")), "ready-after-freeze");
+    json_object_set_new(p, "verdict", json_string("inconclusive"));
+    json_object_set_new(p, "min_evidence", json_integer(100));
+    struct buf b;
+    buf_init(&b, 0);
+    report_prometheus_text(run, &b);
+    static struct series s[256];
+    size_t n = parse(b.data, s, 256);
+    ASSERT(isnan(get(s, n, "faultline_recovery_seconds", PL "probe=ready-after-freeze\x1fstep=freeze <script>alert(1)</script>\x1f")));
+    ASSERT(isnan(get(s, n, "faultline_recovery_recovered", PL "probe=ready-after-freeze\x1fstep=freeze <script>alert(1)</script>\x1f")));
+    ASSERT_NEAR(get(s, n, "faultline_recovery_seconds", PL "probe=ready-after-blip\x1fstep=second-blip\x1f"), 0.001, 1e-12);
+    buf_release(&b);
+    json_decref(run);
+}
+
 TEST(prometheus_thresholds_not_judged_are_not_held)
 {
     json_t *run = json_loads("{\"plan\": {\"name\": \"quiet\"}, \"verdict\": \"inconclusive\", \"exit_code\": 5,"

@@ -235,3 +235,20 @@ TEST(report_command_renders_html_and_json_from_run_json)
     char *a4[] = { "report", "-f", "html", out, NULL };
     ASSERT_EQ_INT(cmd_report(4, a4), 2);
 }
+
+/* a recovery seen but short of its min_evidence is inconclusive: the chart marks neither a
+ * recovery nor a failure to recover for it */
+TEST(report_html_marks_no_recovery_of_an_inconclusive_probe)
+{
+    json_t *run = fixture();
+    json_t *p = json_array_get(json_object_get(run, "probes"), 2);
+    ASSERT_EQ_STR(json_string_value(json_object_get(p, "name")), "ready-after-freeze");
+    json_object_set_new(p, "verdict", json_string("inconclusive"));
+    json_object_set_new(p, "min_evidence", json_integer(100));
+    char *h = render(run);
+    ASSERT_EQ_INT(th_count(h, "✓ recovered +4ms"), 0);
+    ASSERT_EQ_INT(th_count(h, "✗ not recovered"), 0);
+    ASSERT_EQ_INT(th_count(h, "✓ recovered +1ms"), 3);
+    free(h);
+    json_decref(run);
+}
