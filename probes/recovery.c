@@ -74,6 +74,14 @@ static int rec_parse(const struct drv_parse *pc, const struct node *val, const s
     } else if (u) {
         if (u->type != NODE_MAP) diag_add(d, u, "recovery: until: is a probe like { http: { url: ... } }");
         else c->until = drv_nested_probe(pc, u, d);
+        /* a load or recovery probe is judged over a window, never check by check: as until:
+         * it could only ever be inconclusive */
+        if (c->until && c->until->ops && c->until->ops->sched != PROBE_LIVE)
+            diag_add(d, u, "recovery: until: { %s: ... } is judged over a whole window, not check by check%s",
+                     c->until->ops->name,
+                     !strcmp(c->until->ops->name, "load")
+                         ? "; for a load block: recovery: { from: STEP, load: BLOCK, until: \"error_rate < 1%\" }"
+                         : "");
     }
     return 0;
 }
