@@ -86,41 +86,101 @@ static int rec_parse(const struct drv_parse *pc, const struct node *val, const s
     return 0;
 }
 
+/* what the checks of one recovery measurement saw (rec_check), judged by rec_judge */
+struct rec_tally {
+    int64_t start;               /* the clock's start (ms of the run) */
+    int streak;                  /* passes in a row at the end */
+    long evidence, empty;        /* conclusive checks; checks or seconds without evidence */
+    int64_t first_pass;          /* the first pass of the last streak, -1 none */
+    int64_t load_ended;          /* the load ended (ms) before within: was over, -1 */
+    int64_t aborted_at;          /* the run was aborted (ms), -1 */
+    char last[256], last_empty[256];
+};
+
+/* "ok_rps >= 90% of baseline": the expectation against the load's figure before the first
+ * fault (a copy of the plain one otherwise); -1 with err when there is no reference */
+static int rec_load_want(const struct rec_cfg *c, const struct drv_ctx *ctx, struct expect *want, char *err)
+{
+    *want = c->load_expect;
+    if (!c->load || !want->of_baseline) return 0;
+    struct lg_stats base;
+    if (ctx->baseline_to_ms <= ctx->baseline_from_ms)
+        return fl_err(err, "load '%s': no baseline window before the first fault", c->load);
+    if (drv_load_query(ctx, c->load, ctx->baseline_from_ms, ctx->baseline_to_ms, &base) != DRV_LOAD_OK)
+        return fl_err(err, "no load metrics for '%s'", c->load);
+    double bv = lg_metric(&base, want->metric);
+    if (!base.count || !(bv != 0))
+        return fl_err(err, "load '%s': %s was %g in the baseline window %lld..%lld ms: '%s' has no reference", c->load,
+                      want->metric, base.count ? bv : 0.0, (long long)ctx->baseline_from_ms,
+                      (long long)ctx->baseline_to_ms, want->text);
+    want->num *= bv;
+    want->of_baseline = 0;
+    return 0;
+}
+
+/* the outcome of the checks in t (see the top of this file) */
+static void rec_judge(const struct rec_cfg *c, const struct rec_tally *t, struct probe_obs *obs)
+{
+    obs->evidence = t->evidence;
+    int64_t took = t->first_pass - t->start;
+    if (took < 0) took = 0;
+    char gaps[96] = "";
+    if (t->empty) snprintf(gaps, sizeof gaps, "; %ld %s without evidence", t->empty, c->load ? "seconds" : "checks");
+    if (t->streak >= c->stable) {
+        obs->has_value = 1;
+        obs->value = (double)took;
+        obs->outcome = took <= c->within_ms ? PROBE_PASSED : PROBE_FAILED;
+        snprintf(obs->observed, sizeof obs->observed, "recovered in %.1fs (%d passes in a row, resolution %lldms%s)%s",
+                 took / 1000.0, c->stable, (long long)c->every_ms, gaps,
+                 obs->outcome == PROBE_PASSED ? "" : ": slower than within:");
+        return;
+    }
+    obs->outcome = PROBE_INCONCLUSIVE;
+    if (t->streak > 0 && took <= c->within_ms) {
+        snprintf(obs->observed, sizeof obs->observed,
+                 "recovering from %.1fs on, but the window closed after %d of %d passes in a row (%s)", took / 1000.0,
+                 t->streak, c->stable, t->last_empty[0] ? t->last_empty : "no further evidence");
+    } else if (t->evidence == 0) {
+        snprintf(obs->observed, sizeof obs->observed, "no evidence within %.1fs: %.200s", c->within_ms / 1000.0,
+                 t->last_empty[0] ? t->last_empty : t->last);
+    } else if (t->load_ended >= 0 && t->load_ended < t->start + c->within_ms) {
+        /* still failing when the load ended, but within: had not passed: whether it would
+         * have recovered in time is unknown (the plan's load ends too soon after the revert) */
+        snprintf(obs->observed, sizeof obs->observed,
+                 "not recovered when load '%.60s' ended, %.1fs after the clock started, before within: (%.1fs) had "
+                 "passed (last: %.120s)",
+                 c->load, (t->load_ended - t->start) / 1000.0, c->within_ms / 1000.0, t->last);
+    } else if (t->aborted_at >= 0 && t->aborted_at < t->start + c->within_ms) {
+        /* the same when the run was aborted before within: had passed */
+        snprintf(obs->observed, sizeof obs->observed,
+                 "not recovered when the run was aborted, %.1fs after the clock started, before within: (%.1fs) had "
+                 "passed (last: %.150s)",
+                 (t->aborted_at - t->start) / 1000.0, c->within_ms / 1000.0, t->last);
+    } else {
+        obs->outcome = PROBE_FAILED;
+        snprintf(obs->observed, sizeof obs->observed, "not recovered within %.1fs (last: %.150s%s)",
+                 c->within_ms / 1000.0, t->last, gaps);
+    }
+}
+
 static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
 {
     const struct rec_cfg *c = pi->cfg;
     const struct drv_ctx *ctx = pi->ctx;
-    int64_t start = pi->win_from_ms;
-    int streak = 0;
-    long evidence = 0, empty = 0;
-    int64_t first_pass = -1, load_ended = -1, aborted_at = -1;
-    char last[256] = "no check ran", last_empty[256] = "";
+    struct rec_tally t = { .start = pi->win_from_ms, .first_pass = -1, .load_ended = -1, .aborted_at = -1,
+                           .last = "no check ran" };
+    struct expect want;
+    if (rec_load_want(c, ctx, &want, err) < 0) return -1;
     struct probe_inst sub = { 0 };
     if (c->until) sub = (struct probe_inst){ .ops = c->until->ops, .spec = c->until, .ctx = ctx, .cfg = c->until->cfg };
-    /* "ok_rps >= 90% of baseline": against the load's figure before the first fault */
-    struct expect want = c->load_expect;
-    if (c->load && want.of_baseline) {
-        struct lg_stats base;
-        if (ctx->baseline_to_ms <= ctx->baseline_from_ms)
-            return fl_err(err, "load '%s': no baseline window before the first fault", c->load);
-        if (drv_load_query(ctx, c->load, ctx->baseline_from_ms, ctx->baseline_to_ms, &base) != DRV_LOAD_OK)
-            return fl_err(err, "no load metrics for '%s'", c->load);
-        double bv = lg_metric(&base, want.metric);
-        if (!base.count || !(bv != 0))
-            return fl_err(err, "load '%s': %s was %g in the baseline window %lld..%lld ms: '%s' has no reference", c->load,
-                          want.metric, base.count ? bv : 0.0, (long long)ctx->baseline_from_ms,
-                          (long long)ctx->baseline_to_ms, want.text);
-        want.num *= bv;
-        want.of_baseline = 0;
-    }
-    int64_t limit = start + c->within_ms + (int64_t)c->stable * c->every_ms;
+    int64_t limit = t.start + c->within_ms + (int64_t)c->stable * c->every_ms;
     for (int64_t k = 0;; k++) {
-        int64_t tick = start + k * c->every_ms;
+        int64_t tick = t.start + k * c->every_ms;
         if (c->load) tick += 1000; /* a load window is judged once it is complete */
         if (tick > limit) break;
         /* the run was aborted: no later check can be waited for (an abort wakes every sleep) */
         if (fl_sleep_until(ctx->t0_ns + tick * 1000000LL) < 0) {
-            aborted_at = drv_now_ms(ctx);
+            t.aborted_at = drv_now_ms(ctx);
             break;
         }
         enum probe_outcome o = PROBE_INCONCLUSIVE;
@@ -133,16 +193,16 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
             double v = lg_metric(&s, c->load_expect.metric);
             if (s.count) {
                 o = expect_eval_num(&want, v) ? PROBE_PASSED : PROBE_FAILED;
-                snprintf(last, sizeof last, "%s=%g over %llu requests", c->load_expect.metric, v,
+                snprintf(t.last, sizeof t.last, "%s=%g over %llu requests", c->load_expect.metric, v,
                          (unsigned long long)s.count);
             } else {
-                snprintf(last_empty, sizeof last_empty, "no request of '%s' completed in %.1f..%.1fs", c->load,
+                snprintf(t.last_empty, sizeof t.last_empty, "no request of '%s' completed in %.1f..%.1fs", c->load,
                          (tick - 1000) / 1000.0, tick / 1000.0);
                 /* the load is over: no later window can hold evidence */
                 int64_t ended = drv_load_ended_ms(ctx);
                 if (ended >= 0 && tick - 1000 >= ended) {
-                    empty++;
-                    load_ended = ended;
+                    t.empty++;
+                    t.load_ended = ended;
                     break;
                 }
             }
@@ -151,72 +211,24 @@ static int rec_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
             char e[FL_ERR_LEN] = "";
             int rc = sub.ops->check(&sub, &so, e);
             o = rc < 0 ? PROBE_INCONCLUSIVE : so.outcome;
-            if (o == PROBE_INCONCLUSIVE) snprintf(last_empty, sizeof last_empty, "%.250s", rc < 0 ? e : so.observed);
-            else snprintf(last, sizeof last, "%.250s", so.observed);
+            if (o == PROBE_INCONCLUSIVE) snprintf(t.last_empty, sizeof t.last_empty, "%.250s", rc < 0 ? e : so.observed);
+            else snprintf(t.last, sizeof t.last, "%.250s", so.observed);
         }
-        int64_t t = c->load ? tick - 1000 : drv_now_ms(ctx);
+        int64_t now = c->load ? tick - 1000 : drv_now_ms(ctx);
         if (o == PROBE_INCONCLUSIVE) {
-            empty++; /* no evidence: the streak neither grows nor breaks */
+            t.empty++; /* no evidence: the streak neither grows nor breaks */
         } else if (o == PROBE_PASSED) {
-            evidence++;
-            if (streak++ == 0) first_pass = t;
-            if (streak >= c->stable) break;
+            t.evidence++;
+            if (t.streak++ == 0) t.first_pass = now;
+            if (t.streak >= c->stable) break;
         } else {
-            evidence++;
-            streak = 0;
-            first_pass = -1;
+            t.evidence++;
+            t.streak = 0;
+            t.first_pass = -1;
         }
     }
     if (sub.ops && sub.ops->free_state && sub.state) sub.ops->free_state(sub.state);
-    obs->evidence = evidence;
-    int64_t took = first_pass - start;
-    if (took < 0) took = 0;
-    char gaps[96] = "";
-    if (empty) snprintf(gaps, sizeof gaps, "; %ld %s without evidence", empty, c->load ? "seconds" : "checks");
-    if (streak >= c->stable) {
-        obs->has_value = 1;
-        obs->value = (double)took;
-        obs->outcome = took <= c->within_ms ? PROBE_PASSED : PROBE_FAILED;
-        snprintf(obs->observed, sizeof obs->observed, "recovered in %.1fs (%d passes in a row, resolution %lldms%s)%s",
-                 took / 1000.0, c->stable, (long long)c->every_ms, gaps,
-                 obs->outcome == PROBE_PASSED ? "" : ": slower than within:");
-        return 0;
-    }
-    if (streak > 0 && took <= c->within_ms) {
-        obs->outcome = PROBE_INCONCLUSIVE;
-        snprintf(obs->observed, sizeof obs->observed,
-                 "recovering from %.1fs on, but the window closed after %d of %d passes in a row (%s)", took / 1000.0,
-                 streak, c->stable, last_empty[0] ? last_empty : "no further evidence");
-        return 0;
-    }
-    if (evidence == 0) {
-        obs->outcome = PROBE_INCONCLUSIVE;
-        snprintf(obs->observed, sizeof obs->observed, "no evidence within %.1fs: %.200s", c->within_ms / 1000.0,
-                 last_empty[0] ? last_empty : last);
-        return 0;
-    }
-    if (load_ended >= 0 && load_ended < start + c->within_ms) {
-        /* still failing when the load ended, but within: had not passed: whether it would
-         * have recovered in time is unknown (the plan's load ends too soon after the revert) */
-        obs->outcome = PROBE_INCONCLUSIVE;
-        snprintf(obs->observed, sizeof obs->observed,
-                 "not recovered when load '%.60s' ended, %.1fs after the clock started, before within: (%.1fs) had "
-                 "passed (last: %.120s)",
-                 c->load, (load_ended - start) / 1000.0, c->within_ms / 1000.0, last);
-        return 0;
-    }
-    if (aborted_at >= 0 && aborted_at < start + c->within_ms) {
-        /* the same when the run was aborted before within: had passed */
-        obs->outcome = PROBE_INCONCLUSIVE;
-        snprintf(obs->observed, sizeof obs->observed,
-                 "not recovered when the run was aborted, %.1fs after the clock started, before within: (%.1fs) had "
-                 "passed (last: %.150s)",
-                 (aborted_at - start) / 1000.0, c->within_ms / 1000.0, last);
-        return 0;
-    }
-    obs->outcome = PROBE_FAILED;
-    snprintf(obs->observed, sizeof obs->observed, "not recovered within %.1fs (last: %.150s%s)", c->within_ms / 1000.0,
-             last, gaps);
+    rec_judge(c, &t, obs);
     return 0;
 }
 
