@@ -456,3 +456,30 @@ TEST_T(journal_step_behind_a_step_held_to_the_end_is_skipped, 60)
     ASSERT_CONTAINS(out, "still active when the method ended");
     ASSERT_MSG(!strstr(out, "injected 'second'"), "the second step was injected after the method:\n%s", out);
 }
+
+/* review-2: a run: command that fails half way (it changed something, then exited non-zero,
+   or was killed at timeout:) left its change in place: the step was settled "inject failed;
+   undone" without the revert: command, which must be safe to run when run: did not (fully)
+   apply. The run now runs it; when that fails too the step stays pending for rollback. */
+TEST_T(journal_exec_run_that_fails_half_way_is_reverted, 30)
+{
+    const char *d = th_tmpdir();
+    char path[512], out[8192];
+    th_write_in(d, "p.yaml", "faultline: 1\nname: half\nduration: 400ms\n"
+                "method:\n  - { name: cmd, at: 100ms, for: 100ms, fault: exec, run: [/bin/sh, -c, \"touch '%s/applied'; exit 3\"],"
+                " revert: [rm, \"%s/applied\"] }\n", d, d);
+    fl(d, "run -q -o out p.yaml", out, sizeof out);
+    snprintf(path, sizeof path, "%s/applied", d);
+    ASSERT_MSG(access(path, F_OK) != 0, "the half-applied run: command was not reverted:\n%s", out);
+    ASSERT_CONTAINS(out, "inject_failed");
+    /* the revert fails too: the step is left pending, and rollback runs the revert */
+    th_write_in(d, "p2.yaml", "faultline: 1\nname: half2\nduration: 400ms\n"
+                "method:\n  - { name: cmd, at: 100ms, for: 100ms, fault: exec, run: [/bin/sh, -c, \"touch '%s/applied'; exit 3\"],"
+                " revert: [/bin/sh, -c, \"test -e '%s/revert-ok' && rm '%s/applied'\"] }\n", d, d, d);
+    fl(d, "run -q -o out2 p2.yaml", out, sizeof out);
+    ASSERT_MSG(access(path, F_OK) == 0, "the run: command did not run:\n%s", out);
+    th_write_in(d, "revert-ok", "1\n");
+    int rc = fl(d, "rollback", out, sizeof out);
+    ASSERT_MSG(rc == 0, "rollback exit %d: %s", rc, out);
+    ASSERT_MSG(access(path, F_OK) != 0, "rollback left the half-applied run: command in place:\n%s", out);
+}
