@@ -55,6 +55,12 @@ static int exec_inject(struct fault_inst *fi, char *err)
     char e[FL_ERR_LEN];
     if (fault_progress_sync(fi, "inject", 0, json_pack("{s:b}", "started", 1), e) < 0)
         return fl_err(err, "exec fault: not started: %s", e);
+    /* from here what run: does cannot be observed: a run: that fails may have changed part
+     * of what it meant to (a script that stopped half way, one killed at timeout:). A state
+     * (nothing to free) has the run undo it with revert(), as an inject half done (fault.h),
+     * and keeps the step pending when that revert fails */
+    static const int started = 1;
+    fi->state = (void *)&started;
     return run_cmd(c->run, c, "exec fault", err);
 }
 

@@ -133,6 +133,9 @@ static int pause_inject(struct fault_inst *fi, char *err)
     char what[256];
     snprintf(what, sizeof what, "redis.pause on target '%s'", fi->target->name);
     int r = run(rc, what, err, NULL, "CLIENT PAUSE %lld %s", (long long)s->pause_ms, c->write_only ? "WRITE" : "ALL");
+    /* no reply (a timeout, a lost connection) is not a refusal: the pause may hold; the
+     * undo of the failed inject lifts it */
+    if (r < 0 && rc->err) s->applied = 1;
     redisFree(rc);
     if (r < 0) return -1;
     s->applied = 1;
@@ -361,6 +364,9 @@ static int maxmem_inject(struct fault_inst *fi, char *err)
     char what[256];
     snprintf(what, sizeof what, "redis.maxmemory on target '%s': CONFIG SET maxmemory", fi->target->name);
     int r = run(rc, what, err, NULL, "CONFIG SET maxmemory %lld", (long long)c->bytes);
+    /* no reply (a timeout, a lost connection) is not a refusal: Redis may have set it; the
+     * undo of the failed inject sets the value found back */
+    if (r < 0 && rc->err) s->applied = 1;
     redisFree(rc);
     if (r < 0) return -1;
     s->applied = 1;

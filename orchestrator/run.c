@@ -695,16 +695,20 @@ static int step_inject(struct run *r, struct step_rt *st)
         pthread_mutex_unlock(&r->mu);
         return 0;
     }
-    int undone = 1;
+    int undone = 1, abandoned = 0;
     if (st->fi.state && s->ops->revert) {
+        /* with revert_timeout:, as every revert: a hanging undo must not hold the run */
         char e2[FL_ERR_LEN];
-        if (s->ops->revert(&st->fi, e2) < 0) {
+        if (revert_with_deadline(s->ops, &st->fi, r->journal, r->p->revert_timeout_ms, e2, &abandoned) < 0) {
             undone = 0;
             size_t l = strlen(err);
             snprintf(err + l, sizeof err - l, "; and undoing what it did failed: %.200s", e2);
         }
+        if (abandoned) st->abandoned = 1;
     }
-    if (st->jid >= 0) journal_reverted(r->journal, st->jid, undone, undone ? "inject failed; undone" : err);
+    /* settled only when undone; an abandoned undo stays pending for rollback */
+    if (st->jid >= 0 && (undone || !abandoned))
+        journal_reverted(r->journal, st->jid, undone, undone ? "inject failed; undone" : err);
     return step_inject_failed(r, st, undone ? ST_INJECT_FAILED : ST_REVERT_FAILED, injected_ms, err, 1);
 }
 

@@ -456,3 +456,60 @@ TEST_T(journal_step_behind_a_step_held_to_the_end_is_skipped, 60)
     ASSERT_CONTAINS(out, "still active when the method ended");
     ASSERT_MSG(!strstr(out, "injected 'second'"), "the second step was injected after the method:\n%s", out);
 }
+
+/* review-2: a run: command that fails half way (it changed something, then exited non-zero,
+   or was killed at timeout:) left its change in place: the step was settled "inject failed;
+   undone" without the revert: command, which must be safe to run when run: did not (fully)
+   apply. The run now runs it; when that fails too the step stays pending for rollback. */
+TEST_T(journal_exec_run_that_fails_half_way_is_reverted, 30)
+{
+    const char *d = th_tmpdir();
+    char path[512], out[8192];
+    th_write_in(d, "p.yaml", "faultline: 1\nname: half\nduration: 400ms\n"
+                "method:\n  - { name: cmd, at: 100ms, for: 100ms, fault: exec, run: [/bin/sh, -c, \"touch '%s/applied'; exit 3\"],"
+                " revert: [rm, \"%s/applied\"] }\n", d, d);
+    fl(d, "run -q -o out p.yaml", out, sizeof out);
+    snprintf(path, sizeof path, "%s/applied", d);
+    ASSERT_MSG(access(path, F_OK) != 0, "the half-applied run: command was not reverted:\n%s", out);
+    ASSERT_CONTAINS(out, "inject_failed");
+    /* the revert fails too: the step is left pending, and rollback runs the revert */
+    th_write_in(d, "p2.yaml", "faultline: 1\nname: half2\nduration: 400ms\n"
+                "method:\n  - { name: cmd, at: 100ms, for: 100ms, fault: exec, run: [/bin/sh, -c, \"touch '%s/applied'; exit 3\"],"
+                " revert: [/bin/sh, -c, \"test -e '%s/revert-ok' && rm '%s/applied'\"] }\n", d, d, d);
+    fl(d, "run -q -o out2 p2.yaml", out, sizeof out);
+    ASSERT_MSG(access(path, F_OK) == 0, "the run: command did not run:\n%s", out);
+    th_write_in(d, "revert-ok", "1\n");
+    int rc = fl(d, "rollback", out, sizeof out);
+    ASSERT_MSG(rc == 0, "rollback exit %d: %s", rc, out);
+    ASSERT_MSG(access(path, F_OK) != 0, "rollback left the half-applied run: command in place:\n%s", out);
+}
+
+/* review-2: CONFIG SET maxmemory sent, its reply lost (held here by a proxy.timeout on the
+   way back): Redis applied it, yet the inject failed with applied = 0, so the undo did
+   nothing and the step was settled "inject failed; undone" with maxmemory left changed */
+TEST_T(journal_maxmemory_set_whose_reply_was_lost_is_undone, 90)
+{
+    char orig[64], now[64], out[8192];
+    /* the proxy holds replies from 950ms to 6.45s: mm's CONFIG GET (its prepare, at 900ms)
+       passes, its CONFIG SET (1s) gets no reply within the 5s timeout, its undo (6s) does.
+       When the scheduler moved the prepare behind the hold (CONFIG GET failed), again */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        maxmemory_prior(orig);
+        const char *d = th_tmpdir();
+        int port = th_free_port();
+        th_write_in(d, "p.yaml", "faultline: 1\nname: lost\nduration: 8s\n"
+                    "targets:\n  link: { proxy: { listen: \"127.0.0.1:%d\", upstream: \"127.0.0.1:%d\" } }\n"
+                    "  cache: { redis: { url: \"redis://127.0.0.1:%d/0\" } }\n"
+                    "method:\n  - { name: hold, at: 950ms, for: 5500ms, fault: proxy.timeout, target: link, direction: downstream }\n"
+                    "  - { name: mm, at: 1s, for: 300ms, fault: redis.maxmemory, target: cache, bytes: 3mb }\n",
+                    port, th_redis_port(), port);
+        fl(d, "run p.yaml -o out", out, sizeof out);
+        redis_cmd("CONFIG GET maxmemory", now, sizeof now);
+        maxmemory_restore(orig);
+        if (strstr(out, "CONFIG GET maxmemory:")) continue;
+        ASSERT_CONTAINS(out, "INJECT FAILED 'mm'");
+        ASSERT_MSG(!strcmp(now, "123456789"), "left at %s, not the prior 123456789:\n%s", now, out);
+        return;
+    }
+    ASSERT_MSG(0, "the hold never came between the prepare and the inject: %s", out);
+}

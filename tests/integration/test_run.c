@@ -489,3 +489,22 @@ TEST_T(run_revert_timeout_fails_a_hanging_revert, 60)
     ASSERT_CONTAINS(out, "faultline rollback");
     ASSERT_MSG(atof(t1) - atof(t0) < 3.9, "the run waited for the hanging revert");
 }
+
+/* review-2: the undo of a half-done inject (a run: that failed) had no deadline: a hanging
+   revert there held the run forever, where every other revert fails at revert_timeout: */
+TEST_T(run_revert_timeout_bounds_the_undo_of_a_failed_inject, 60)
+{
+    const char *d = th_tmpdir();
+    char out[8192], t0[64], t1[64];
+    th_write_in(d, "p.yaml", "faultline: 1\nname: hang\nduration: 1s\nrevert_timeout: 1s\n"
+                "method:\n  - { name: stuck, at: 200ms, for: 300ms, fault: exec, run: \"exit 3\", revert: \"sleep 6\" }\n");
+    th_sh(t0, sizeof t0, "date +%%s.%%N");
+    int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
+    th_sh(t1, sizeof t1, "date +%%s.%%N");
+    ASSERT_MSG(atof(t1) - atof(t0) < 5.5, "the run waited for the hanging undo of its failed inject (exit %d): %s", rc, out);
+    ASSERT_MSG(rc == 4, "an undo past its deadline is a failed revert (4); got %d: %s", rc, out);
+    ASSERT_CONTAINS(out, "did not finish within 1s");
+    ASSERT_EQ_INT(th_fl(d, "rollback --list", out, sizeof out), 0);
+    ASSERT_CONTAINS(out, "1 pending");
+    ASSERT_EQ_INT(th_fl(d, "rollback --forget", out, sizeof out), 0);
+}
