@@ -506,10 +506,11 @@ TEST_T(journal_maxmemory_set_whose_reply_was_lost_is_undone, 90)
         fl(d, "run p.yaml -o out", out, sizeof out);
         redis_cmd("CONFIG GET maxmemory", now, sizeof now);
         maxmemory_restore(orig);
-        if (strstr(out, "CONFIG GET maxmemory:")) continue;
-        ASSERT_CONTAINS(out, "INJECT FAILED 'mm'");
+        /* the timing missed either way: the prepare came after the hold (its CONFIG GET
+         * failed), or the hold after the CONFIG SET (it was answered): nothing to judge */
+        if (strstr(out, "CONFIG GET maxmemory:") || !strstr(out, "INJECT FAILED 'mm'")) continue;
         ASSERT_MSG(!strcmp(now, "123456789"), "left at %s, not the prior 123456789:\n%s", now, out);
         return;
     }
-    ASSERT_MSG(0, "the hold never came between the prepare and the inject: %s", out);
+    ASSERT_MSG(0, "in 3 runs the hold never came between the prepare and the inject: %s", out);
 }
