@@ -229,6 +229,17 @@ static void pr_stop(struct probe_run *r)
     node_free(r->root);
 }
 
+/* one check of the probe (it must return 0): its observation */
+static struct probe_obs check_ok(struct probe_run *r)
+{
+    struct probe_obs o;
+    memset(&o, 0, sizeof o);
+    char err[FL_ERR_LEN] = "";
+    int rc = probe_acgme.check(&r->pi, &o, err);
+    ASSERT_MSG(rc == 0, "check: %s", err);
+    return o;
+}
+
 static json_t *details(struct probe_run *r)
 {
     json_t *j = acgme_probe_details(&r->pi);
@@ -263,10 +274,7 @@ TEST_T(acgme_probe_honest_service_is_100_percent, 60)
     struct MHD_Daemon *d = srv_start(&port);
     struct probe_run r;
     pr_start(&r, probe_yaml(port, "cases: 30\nseed: 7\nexpect: [\"accuracy == 100%\", \"answered >= 90%\"]\n"));
-    struct probe_obs o;
-    memset(&o, 0, sizeof o);
-    char err[FL_ERR_LEN];
-    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    struct probe_obs o = check_ok(&r);
     ASSERT_MSG(o.outcome == PROBE_PASSED, "observed: %s", o.observed);
     ASSERT_EQ_INT(o.evidence, 30);
     ASSERT_CONTAINS(o.observed, "\"asked\": \"30/30\"");
@@ -298,10 +306,7 @@ TEST_T(acgme_probe_ignores_a_proxy_in_the_environment, 60)
     setenv("ALL_PROXY", "http://127.0.0.1:1", 1);
     struct probe_run r;
     pr_start(&r, probe_yaml(port, "cases: 3\nseed: 7\n"));
-    struct probe_obs o;
-    memset(&o, 0, sizeof o);
-    char err[FL_ERR_LEN];
-    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    struct probe_obs o = check_ok(&r);
     ASSERT_MSG(o.outcome == PROBE_PASSED, "observed: %s", o.observed);
     ASSERT_CONTAINS(o.observed, "\"asked\": \"3/3\"");
     ASSERT_EQ_INT(atomic_load(&srv_requests), 3);
@@ -317,10 +322,7 @@ TEST_T(acgme_probe_catches_a_service_that_answers_valid, 60)
     atomic_store(&srv_every, 4); /* every 4th answer: "valid" */
     struct probe_run r;
     pr_start(&r, probe_yaml(port, "cases: 20\nseed: 21\nrates: { 80h: 0.3, 1in7: 0.3, supervision: 0.2 }\n"));
-    struct probe_obs o;
-    memset(&o, 0, sizeof o);
-    char err[FL_ERR_LEN];
-    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    struct probe_obs o = check_ok(&r);
     ASSERT_MSG(o.outcome == PROBE_FAILED, "a lying service passed: %s", o.observed);
     ASSERT_CONTAINS(o.observed, "\"failed\": \"accuracy == 100%\"");
     ASSERT(o.value < 1.0);
@@ -355,10 +357,7 @@ TEST_T(acgme_probe_counts_503_as_refused, 60)
     atomic_store(&srv_every, 4);
     struct probe_run r;
     pr_start(&r, probe_yaml(port, "cases: 20\nseed: 3\nexpect: [\"accuracy == 100%\", \"answered >= 90%\"]\n"));
-    struct probe_obs o;
-    memset(&o, 0, sizeof o);
-    char err[FL_ERR_LEN];
-    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    struct probe_obs o = check_ok(&r);
     ASSERT_MSG(o.outcome == PROBE_FAILED, "observed: %s", o.observed);
     ASSERT_CONTAINS(o.observed, "\"refused\": 5");
     ASSERT_CONTAINS(o.observed, "\"could_not_ask\": 0");
@@ -380,8 +379,7 @@ TEST_T(acgme_probe_counts_503_as_refused, 60)
     atomic_store(&srv_requests, 0);
     pr_start(&r, probe_yaml(port, "cases: 20\nseed: 3\nexpect: [\"accuracy == 100%\", \"answered >= 70%\", "
                                   "\"refused <= 5\"]\n"));
-    memset(&o, 0, sizeof o);
-    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    o = check_ok(&r);
     ASSERT_MSG(o.outcome == PROBE_PASSED, "observed: %s", o.observed);
     pr_stop(&r);
     MHD_stop_daemon(d);
@@ -397,10 +395,7 @@ TEST_T(acgme_probe_timeouts_are_refusals_no_connection_is_no_evidence, 60)
     atomic_store(&srv_every, 2);
     struct probe_run r;
     pr_start(&r, probe_yaml(port, "cases: 4\ntimeout: 300ms\n"));
-    struct probe_obs o;
-    memset(&o, 0, sizeof o);
-    char err[FL_ERR_LEN];
-    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    struct probe_obs o = check_ok(&r);
     json_t *j = details(&r);
     ASSERT_EQ_INT(dint(j, "refused"), 2);
     ASSERT_EQ_INT(dint(j, "could_not_ask"), 0);
@@ -414,8 +409,7 @@ TEST_T(acgme_probe_timeouts_are_refusals_no_connection_is_no_evidence, 60)
 
     /* nobody listening: no case was put to anyone: no evidence either way */
     pr_start(&r, probe_yaml(port, "cases: 3\n"));
-    memset(&o, 0, sizeof o);
-    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    o = check_ok(&r);
     ASSERT_MSG(o.outcome == PROBE_INCONCLUSIVE, "nothing asked, yet judged: %s", o.observed);
     ASSERT_EQ_INT(o.evidence, 0);
     ASSERT(!o.has_value);
@@ -425,16 +419,14 @@ TEST_T(acgme_probe_timeouts_are_refusals_no_connection_is_no_evidence, 60)
     pr_stop(&r);
     /* a share of nothing is not a failure either */
     pr_start(&r, probe_yaml(port, "cases: 3\nexpect: [\"accuracy == 100%\", \"answered >= 50%\"]\n"));
-    memset(&o, 0, sizeof o);
-    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    o = check_ok(&r);
     ASSERT_MSG(o.outcome == PROBE_INCONCLUSIVE, "observed: %s", o.observed);
     pr_stop(&r);
     /* min_evidence: 0 says nothing happening is fine; cases faultline could not put are
      * not "nothing happened" (run_probe_verdict: a check that could not be made) */
     pr_start(&r, probe_yaml(port, "cases: 3\n"));
     r.spec.min_evidence = 0;
-    memset(&o, 0, sizeof o);
-    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    o = check_ok(&r);
     ASSERT_MSG(o.outcome == PROBE_INCONCLUSIVE, "observed: %s", o.observed);
     ASSERT_CONTAINS(o.observed, "\"could_not_ask\": 3");
     pr_stop(&r);
@@ -450,17 +442,13 @@ TEST_T(acgme_probe_reply_mapping, 60)
                           "reply:\n  violations: data.items\n  type: kind\n  person_id: resident\n  block_id: slot\n"
                           "  valid: \"\"\n  types: { 80h: HOURS, 1in7: DAYOFF, supervision: RATIO }\n";
     pr_start(&r, probe_yaml(port, mapping));
-    struct probe_obs o;
-    memset(&o, 0, sizeof o);
-    char err[FL_ERR_LEN];
-    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    struct probe_obs o = check_ok(&r);
     ASSERT_MSG(o.outcome == PROBE_PASSED, "observed: %s", o.observed);
     pr_stop(&r);
 
     /* the default mapping cannot read that shape: every case is answered wrongly */
     pr_start(&r, probe_yaml(port, "cases: 3\nseed: 5\n"));
-    memset(&o, 0, sizeof o);
-    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    o = check_ok(&r);
     ASSERT(o.outcome == PROBE_FAILED);
     json_t *j = details(&r);
     ASSERT_EQ_INT(dint(j, "wrong"), 3);
@@ -591,10 +579,7 @@ TEST_T(acgme_probe_seed_delivery_through_postgres, 90)
              dsn, srv_prefix, srv_prefix, srv_prefix);
     struct probe_run r;
     pr_start(&r, probe_yaml(port, extra));
-    struct probe_obs o;
-    memset(&o, 0, sizeof o);
-    char err[FL_ERR_LEN];
-    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    struct probe_obs o = check_ok(&r);
     ASSERT_MSG(o.outcome == PROBE_PASSED, "observed: %s", o.observed);
     json_t *j = details(&r);
     ASSERT_EQ_INT(dint(j, "right"), 6);
@@ -614,8 +599,7 @@ TEST_T(acgme_probe_seed_delivery_through_postgres, 90)
     atomic_store(&srv_every, 2);
     pr_stop(&r);
     pr_start(&r, probe_yaml(port, extra));
-    memset(&o, 0, sizeof o);
-    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    o = check_ok(&r);
     ASSERT(o.outcome == PROBE_FAILED);
     j = details(&r);
     ASSERT(dint(j, "wrong") >= 1);
@@ -641,10 +625,7 @@ TEST_T(acgme_probe_seed_database_down_is_inconclusive, 60)
              closed);
     struct probe_run r;
     pr_start(&r, probe_yaml(port, extra));
-    struct probe_obs o;
-    memset(&o, 0, sizeof o);
-    char err[FL_ERR_LEN];
-    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    struct probe_obs o = check_ok(&r);
     ASSERT_MSG(o.outcome == PROBE_INCONCLUSIVE, "observed: %s", o.observed);
     json_t *j = details(&r);
     ASSERT_EQ_INT(dint(j, "could_not_ask"), 3);
@@ -951,10 +932,7 @@ static json_t *demo_probe(int port, const char *extra, int *ok, char *observed, 
 {
     struct probe_run r;
     pr_start(&r, probe_yaml(port, extra));
-    struct probe_obs o;
-    memset(&o, 0, sizeof o);
-    char err[FL_ERR_LEN];
-    ASSERT_EQ_INT(probe_acgme.check(&r.pi, &o, err), 0);
+    struct probe_obs o = check_ok(&r);
     *ok = o.outcome == PROBE_PASSED;
     snprintf(observed, olen, "%s", o.observed);
     json_t *j = details(&r);

@@ -135,6 +135,18 @@ static json_t *load_json(const char *rel) { return th_json_file(th_tmpdir(), rel
 
 static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
+/* plan written to FILE in the test's folder and run into out/ (exit want_rc): out/matrix.json */
+static json_t *run_written(const char *file, const char *plan, int want_rc)
+{
+    char path[512], out[16384], args[600];
+    snprintf(path, sizeof path, "%s/%s", th_tmpdir(), file);
+    th_write_file(path, plan);
+    snprintf(args, sizeof args, "run %s -o out", file);
+    int rc = fl_rc(args, out, sizeof out);
+    ASSERT_MSG(rc == want_rc, "exit %d, expected %d\n%s", rc, want_rc, out);
+    return load_json("out/matrix.json");
+}
+
 /* the N-k plan (k = choose) run over the cluster into out/: it exits want_rc, prints the
  * overall line, and out/matrix.json has the same overall line, "holds" true exactly when
  * want_rc is 0, and 3 rows; that matrix.json (json_decref it) */
@@ -286,12 +298,7 @@ TEST_T(matrix_stops_after_an_abort, 60)
              "  - { name: trip, at: 500ms, fault: exec, run: \"touch %s/tripped\" }\n"
              "stop_when:\n  - exec: { run: \"test ! -e %s/tripped\" }\n",
              p[0], testsrv_port(s), p[1], testsrv_port(s), p[2], testsrv_port(s), d, d);
-    snprintf(path, sizeof path, "%s/stops.yaml", d);
-    th_write_file(path, plan);
-    char out[16384];
-    int rc = fl_rc("run stops.yaml -o out", out, sizeof out);
-    ASSERT_MSG(rc == 3, "aborted: exit 3, got %d\n%s", rc, out);
-    json_t *m = load_json("out/matrix.json");
+    json_t *m = run_written("stops.yaml", plan, 3); /* aborted */
     json_t *rows = json_object_get(m, "matrix");
     ASSERT_EQ_INT(json_array_size(rows), 3);
     ASSERT_EQ_STR(jstr(json_array_get(rows, 0), "verdict"), "aborted");
@@ -311,10 +318,9 @@ TEST_T(matrix_stops_after_an_abort, 60)
  * "fails at" (a finding about the service), but that it has no evidence (exit 2) */
 TEST_T(matrix_combinations_that_could_not_run_are_not_failures, 60)
 {
-    const char *d = th_tmpdir();
     struct testsrv *s = testsrv_must(NULL);
     int free_port = th_free_port();
-    char plan[2048], path[512];
+    char plan[2048];
     snprintf(plan, sizeof plan,
              "faultline: 1\nname: taken\nduration: 1s\n"
              "targets:\n"
@@ -323,12 +329,7 @@ TEST_T(matrix_combinations_that_could_not_run_are_not_failures, 60)
              "matrix: { lose: [a, b], choose: 1 }\n"
              "method:\n  - { at: 100ms, for: 200ms, fault: proxy.down, target: \"${lose}\" }\n",
              testsrv_port(s), free_port);
-    snprintf(path, sizeof path, "%s/taken.yaml", d);
-    th_write_file(path, plan);
-    char out[16384];
-    int rc = fl_rc("run taken.yaml -o out", out, sizeof out);
-    ASSERT_MSG(rc == 2, "exit %d\n%s", rc, out);
-    json_t *m = load_json("out/matrix.json");
+    json_t *m = run_written("taken.yaml", plan, 2);
     ASSERT_EQ_STR(jstr(json_array_get(json_object_get(m, "matrix"), 0), "verdict"), "invalid");
     ASSERT_EQ_STR(jstr(m, "overall"), "N-1 undecided: no evidence at a, b");
     ASSERT_EQ_INT(json_array_size(json_object_get(m, "fails_at")), 0);

@@ -240,11 +240,9 @@ TEST(report_command_renders_html_and_json_from_run_json)
  * recovery nor a failure to recover for it */
 TEST(report_html_marks_no_recovery_of_an_inconclusive_probe)
 {
-    json_t *run = fixture();
-    json_t *p = json_array_get(json_object_get(run, "probes"), 2);
+    json_t *run = fixture(), *p = json_array_get(json_object_get(run, "probes"), 2);
     ASSERT_EQ_STR(json_string_value(json_object_get(p, "name")), "ready-after-freeze");
-    json_object_set_new(p, "verdict", json_string("inconclusive"));
-    json_object_set_new(p, "min_evidence", json_integer(100));
+    json_object_update_new(p, json_pack("{s:s, s:i}", "verdict", "inconclusive", "min_evidence", 100));
     char *h = render(run);
     ASSERT_EQ_INT(th_count(h, "✓ recovered +4ms"), 0);
     ASSERT_EQ_INT(th_count(h, "✗ not recovered"), 0);
