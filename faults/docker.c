@@ -331,17 +331,6 @@ static int fault_prepare(struct fault_inst *fi, char *err)
     return 0;
 }
 
-/* A stop, kill or pause call failed: its reply may have been lost after the engine acted
- * (a timeout, a dropped connection). Acted (so the undo restores the prior state) unless
- * the container is shown still as prepare found it, or gone (404: nothing to restore). */
-static void acted_despite_error(struct docker_client *c, struct dk_item *it)
-{
-    struct docker_cstate st;
-    char e[FL_ERR_LEN];
-    if (docker_inspect(c, it->id, &st, NULL, e) == 0) it->acted = st.state != it->prior;
-    else it->acted = strstr(e, "docker: 404") == NULL; /* unknown: the undo tries, or stays pending */
-}
-
 /* Act on one container whose prior state prepare() recorded. */
 static int inject_item(struct docker_client *c, const struct dk_cfg *cfg, struct dk_item *it, char *err)
 {
@@ -352,21 +341,25 @@ static int inject_item(struct docker_client *c, const struct dk_cfg *cfg, struct
         if (docker_pause(c, it->id, e) == 0) {
             it->acted = 1;
             return 0;
+        } else {
+            struct docker_cstate st;
+            char e2[FL_ERR_LEN];
+            if (docker_inspect(c, it->id, &st, NULL, e2) == 0 && st.state == DS_PAUSED) {
+                it->prior = DS_PAUSED; /* paused by someone else meanwhile: leave it */
+                return 0;
+            }
         }
-        acted_despite_error(c, it);
         return fl_err(err, "cannot pause '%s': %s", it->name, e);
     case DK_STOP:
         if (!was_up(it->prior)) return 0; /* already stopped: nothing to do, nothing to revert */
+        if (docker_stop(c, it->id, cfg->grace_ms, NULL, e) < 0) return fl_err(err, "cannot stop '%s': %s", it->name, e);
         it->acted = 1;
-        if (docker_stop(c, it->id, cfg->grace_ms, NULL, e) == 0) return 0;
-        acted_despite_error(c, it);
-        return fl_err(err, "cannot stop '%s': %s", it->name, e);
+        return 0;
     case DK_KILL:
         if (!was_up(it->prior)) return 0;
+        if (docker_kill(c, it->id, cfg->signal, e) < 0) return fl_err(err, "cannot kill '%s': %s", it->name, e);
         it->acted = 1;
-        if (docker_kill(c, it->id, cfg->signal, e) == 0) return 0;
-        acted_despite_error(c, it);
-        return fl_err(err, "cannot kill '%s': %s", it->name, e);
+        return 0;
     case DK_RESTART:
         if (docker_restart(c, it->id, cfg->grace_ms, e) < 0)
             return fl_err(err, "cannot restart '%s': %s", it->name, e);
