@@ -138,8 +138,9 @@ static int pload_check(struct probe_inst *pi, struct probe_obs *obs, char *err)
             judged = 0;
             size_t pl = strlen(part);
             snprintf(part + pl, sizeof part - pl, " (no baseline)");
-        } else if (e->of_baseline && lg_metric(&base, e->metric) == 0) {
-            /* a share of 0 is 0: "ok_rps >= 50% of baseline" would hold whatever came */
+        } else if (e->of_baseline && e->op == EXP_GE && lg_metric(&base, e->metric) == 0) {
+            /* a share of 0 is 0: "ok_rps >= 50% of baseline" would hold whatever came (while
+             * "error_rate <= 150% of baseline" against 0 errors is a real check: none allowed) */
             judged = 0;
             no_reference = noref = 1;
             size_t pl = strlen(part);

@@ -109,7 +109,7 @@ static int rec_load_want(const struct rec_cfg *c, const struct drv_ctx *ctx, str
     if (drv_load_query(ctx, c->load, ctx->baseline_from_ms, ctx->baseline_to_ms, &base) != DRV_LOAD_OK)
         return fl_err(err, "no load metrics for '%s'", c->load);
     double bv = lg_metric(&base, want->metric);
-    if (!base.count || !(bv != 0))
+    if (!base.count || (bv == 0 && want->op == EXP_GE)) /* ">= N% of 0" holds whatever comes */
         return fl_err(err, "load '%s': %s was %g in the baseline window %lld..%lld ms: '%s' has no reference", c->load,
                       want->metric, base.count ? bv : 0.0, (long long)ctx->baseline_from_ms,
                       (long long)ctx->baseline_to_ms, want->text);

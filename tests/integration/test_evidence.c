@@ -128,7 +128,8 @@ TEST_T(evidence_a_share_of_a_zero_baseline_is_not_judged, 30)
              "faultline: 1\nname: zero-base\nduration: 3s\n"
              "load:\n  - { name: l, base_url: \"http://127.0.0.1:%d\", requests: [ { method: GET, path: /ok } ], vus: 1, think: 50ms }\n"
              "method:\n  - { name: s, at: 1s, for: 1s, fault: exec, run: \"true\" }\n"
-             "probes:\n  - { name: held-half, during: s, load: l, expect: \"ok_rps >= 50%% of baseline\" }\n",
+             "probes:\n  - { name: held-half, during: s, load: l, expect: \"ok_rps >= 50%% of baseline\" }\n"
+             "  - { name: no-more-ok, during: s, load: l, expect: \"ok_rps <= 200%% of baseline\" }\n",
              testsrv_port(s));
     write_plan(d, plan);
     int rc = th_fl(d, "run p.yaml -o out", out, sizeof out);
@@ -136,6 +137,9 @@ TEST_T(evidence_a_share_of_a_zero_baseline_is_not_judged, 30)
     const json_t *p = find(json_object_get(r, "probes"), "held-half");
     ASSERT_MSG(!strcmp(str(p, "verdict"), "inconclusive"), "%s: %s", str(p, "verdict"), last_observed(p));
     ASSERT_CONTAINS(last_observed(p), "baseline");
+    /* at most a share of 0 is a real check (none allowed): judged, and it held */
+    const json_t *q = find(json_object_get(r, "probes"), "no-more-ok");
+    ASSERT_MSG(!strcmp(str(q, "verdict"), "passed"), "%s: %s", str(q, "verdict"), last_observed(q));
     ASSERT_MSG(rc == 5, "exit %d: %s", rc, out);
     json_decref(r);
     testsrv_stop(s);
