@@ -194,8 +194,6 @@ TEST(prometheus_labels_are_escaped)
     json_decref(run);
 }
 
-/* thresholds_ok is true when none failed: a threshold that was never judged (no request of
- * its block completed) is not exported as held */
 /* a recovery seen but short of its min_evidence is inconclusive: no recovery time, and no
  * "recovered" 0 or 1 either */
 TEST(prometheus_recovery_time_only_of_a_passed_probe)
@@ -217,6 +215,8 @@ TEST(prometheus_recovery_time_only_of_a_passed_probe)
     json_decref(run);
 }
 
+/* thresholds_ok is true when none failed: a threshold that was never judged (no request of
+ * its block completed) is not exported as held */
 TEST(prometheus_thresholds_not_judged_are_not_held)
 {
     json_t *run = json_loads("{\"plan\": {\"name\": \"quiet\"}, \"verdict\": \"inconclusive\", \"exit_code\": 5,"
